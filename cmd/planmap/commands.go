@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"planmap/layers"
+	"planmap/seeds"
+	"planmap/web"
+)
+
+const (
+	defaultDB   = "data/planmap.gpkg"
+	defaultAddr = "127.0.0.1:8080"
+)
+
+// newFlags returns a flag set for a command whose usage line and help go
+// to stdout on -h and to stderr on a mistake.
+func newFlags(name, synopsis, about string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		w := stderr
+		if fs.Output() == stdout {
+			w = stdout
+		}
+		fmt.Fprintf(w, "usage: planmap %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parse parses args; -h prints the help to stdout and ends the command
+// successfully (errHelp), a mistake prints it to stderr.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return errHelp
+	}
+	if err != nil {
+		fs.Usage()
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+var errHelp = errors.New("help shown")
+
+func dbFlag(fs *flag.FlagSet, env envFunc) *string {
+	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database file, a GeoPackage (env PLANMAP_DB)")
+}
+
+func helped(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "[flags]", "Serve the layers over HTTP. With no database at --db, create it and load the built-in Haimen layers; an existing database is never overwritten.", stdout, stderr)
+	db := dbFlag(fs, env)
+	addr := fs.String("addr", env.or("PLANMAP_ADDR", defaultAddr), "address to listen on (env PLANMAP_ADDR)")
+	if err := parse(fs, args, stdout); err != nil {
+		return helped(err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if store.Created() {
+		files, err := layers.ReadFS(seeds.FS)
+		if err == nil {
+			_, err = store.Import(ctx, files, layers.ImportOptions{})
+		}
+		if err != nil {
+			store.Close()
+			removeDB(*db)
+			return fmt.Errorf("load the built-in layers into %s: %w", *db, err)
+		}
+		log.Info("created database with the built-in Haimen layers", "db", *db, "layers", len(files))
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler: web.NewRouter(store, log),
+		// A client gets 10 s to send its headers, which stops slow-header
+		// attacks from holding connections open.
+		ReadHeaderTimeout: 10 * time.Second,
+		// Requests are GETs or small uploads.
+		ReadTimeout: 30 * time.Second,
+		// Long enough to stream a whole layer or GeoPackage to a slow
+		// client, short enough that a stuck one does not hold a goroutine
+		// for ever.
+		WriteTimeout: 5 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// Requests in flight get 15 s to finish.
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, path string) (*layers.Store, error) {
+	s, err := layers.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return s, nil
+}
+
+func removeDB(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+}
+
+// problems prints a multi-line error (one problem a line) to stderr and
+// returns a one-line summary.
+func problems(stderr io.Writer, what string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 1 {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, l := range lines {
+		fmt.Fprintln(stderr, l)
+	}
+	n := len(lines)
+	if last := lines[n-1]; strings.HasPrefix(last, "… and") {
+		return fmt.Errorf("%s: %s", what, strings.TrimPrefix(last, "… "))
+	}
+	return fmt.Errorf("%s: %d problems", what, n)
+}
+
+func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlags("import", "[flags] FILE|DIR…", "Check layer files and write them into the database, all in one transaction: a new layer is created from its declaration; into an existing layer features are added or updated by id. If anything is wrong, nothing is written.", stdout, stderr)
+	db := dbFlag(fs, env)
+	replace := fs.Bool("replace", false, "replace each layer's features as a whole (and allow its schema to change)")
+	if err := parse(fs, args, stdout); err != nil {
+		return helped(err)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{"import: name at least one layer file or folder"}
+	}
+	files, err := layers.ReadFiles(fs.Args())
+	if err != nil {
+		return problems(stderr, "import: nothing was written", err)
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	opt := layers.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
+	results, err := store.Import(ctx, files, opt)
+	if err != nil {
+		return problems(stderr, "import: nothing was written", err)
+	}
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		fmt.Fprintln(stdout, r)
+	}
+	return nil
+}
+
+func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files as an import would, without writing anything. A file without a layer declaration is checked against the layer stored in --db, when that database exists.", stdout, stderr)
+	db := dbFlag(fs, env)
+	if err := parse(fs, args, stdout); err != nil {
+		return helped(err)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{"check: name at least one layer file or folder"}
+	}
+	files, err := layers.ReadFiles(fs.Args())
+	if err != nil {
+		return problems(stderr, "check", err)
+	}
+	var store *layers.Store
+	for _, f := range files {
+		if f.Layer != nil {
+			continue
+		}
+		if _, err := os.Stat(*db); err == nil {
+			if store, err = openStore(ctx, *db); err != nil {
+				return err
+			}
+			defer store.Close()
+		}
+		break
+	}
+	if err := layers.CheckFiles(ctx, store, files, false); err != nil {
+		return problems(stderr, "check", err)
+	}
+	for _, f := range files {
+		for _, w := range f.Warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		fmt.Fprintf(stdout, "%s: layer %s, %d features, ok\n", f.Name, f.LayerID, len(f.Features))
+	}
+	return nil
+}
+
+func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlags("layers", "[flags]", "List the layers in the database, in drawing order.", stdout, stderr)
+	db := dbFlag(fs, env)
+	if err := parse(fs, args, stdout); err != nil {
+		return helped(err)
+	}
+	if _, err := os.Stat(*db); err != nil {
+		return fmt.Errorf("no database at %s (run planmap serve or planmap import to create one)", *db)
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	info, err := store.Info(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tGEOMETRY\tFEATURES\tTITLE")
+	for _, l := range info {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s / %s\n", l.ID, l.GeometryType, l.Count, l.Title.Zh, l.Title.En)
+	}
+	return tw.Flush()
+}
+
+func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
+	fs := newFlags("export", "[flags]", "Write a layer as a GeoJSON layer file (which planmap import takes back as it is), or one layer or all of them as a standalone GeoPackage for QGIS. The copy is consistent even while planmap serve writes.", stdout, stderr)
+	db := dbFlag(fs, env)
+	layer := fs.String("layer", "", "layer id (required for geojson; for gpkg, all layers when omitted)")
+	format := fs.String("format", "", "geojson or gpkg (default: from the -o file name, else geojson)")
+	out := fs.String("o", "", "output file (default: standard output, for geojson only)")
+	if err := parse(fs, args, stdout); err != nil {
+		return helped(err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return usageError{fmt.Sprintf("export: unexpected argument %q", fs.Arg(0))}
+	}
+	if *format == "" {
+		*format = "geojson"
+		if strings.EqualFold(filepath.Ext(*out), ".gpkg") {
+			*format = "gpkg"
+		}
+	}
+	switch {
+	case *format != "geojson" && *format != "gpkg":
+		return usageError{fmt.Sprintf("export: --format %q is not geojson or gpkg", *format)}
+	case *format == "geojson" && *layer == "":
+		return usageError{"export: --layer is required for geojson (planmap layers lists them)"}
+	case *format == "gpkg" && *out == "":
+		return usageError{"export: -o FILE is required for gpkg"}
+	}
+	if _, err := os.Stat(*db); err != nil {
+		return fmt.Errorf("no database at %s", *db)
+	}
+	store, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if *format == "gpkg" {
+		var ids []string
+		if *layer != "" {
+			ids = []string{*layer}
+		}
+		if err := store.ExportGPKG(ctx, *out, ids...); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", *out)
+		return nil
+	}
+	report := progress(stderr, "exporting "+*layer)
+	var prog func(int, int)
+	if report != nil {
+		prog = func(done, total int) { report(*layer, done, total) }
+	}
+	if *out == "" {
+		return store.WriteGeoJSON(ctx, stdout, *layer, prog)
+	}
+	return writeFileAtomic(*out, func(w io.Writer) error {
+		return store.WriteGeoJSON(ctx, w, *layer, prog)
+	})
+}
+
+// writeFileAtomic writes path through a temporary file in the same folder,
+// so a failed export never leaves half a file behind.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".planmap-*"+filepath.Ext(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// progress returns a progress reporter that redraws one line on a
+// terminal, or nil when w is not a terminal, so that logs and pipes stay
+// quiet.
+func progress(w io.Writer, what string) func(layer string, done, total int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(layer string, done, total int) {
+		fmt.Fprintf(f, "\r%s %s: %d/%d features", what, layer, done, total)
+		if done >= total {
+			fmt.Fprintln(f)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package geo
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+const earthRadius = 6378137.0 // WGS 84 semi-major axis, the sphere of EPSG:3857
+
+// FromWebMercator returns g with its EPSG:3857 metres converted to
+// longitude/latitude degrees. It returns a new geometry.
+func FromWebMercator(g orb.Geometry) orb.Geometry {
+	return mapPoints(g, func(p orb.Point) orb.Point {
+		lon := p[0] / earthRadius * 180 / math.Pi
+		lat := (2*math.Atan(math.Exp(p[1]/earthRadius)) - math.Pi/2) * 180 / math.Pi
+		return orb.Point{lon, lat}
+	})
+}
+
+// ToWebMercator returns g with its longitude/latitude degrees converted to
+// EPSG:3857 metres. Latitudes are clamped to the projection's ±85.06°.
+func ToWebMercator(g orb.Geometry) orb.Geometry {
+	const maxLat = 85.0511287798066
+	return mapPoints(g, func(p orb.Point) orb.Point {
+		lat := math.Max(-maxLat, math.Min(maxLat, p[1]))
+		x := p[0] * math.Pi / 180 * earthRadius
+		y := math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)) * earthRadius
+		return orb.Point{x, y}
+	})
+}
+
+func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
+	pts := func(ps []orb.Point) []orb.Point {
+		out := make([]orb.Point, len(ps))
+		for i, p := range ps {
+			out[i] = f(p)
+		}
+		return out
+	}
+	poly := func(p orb.Polygon) orb.Polygon {
+		out := make(orb.Polygon, len(p))
+		for i, r := range p {
+			out[i] = pts(r)
+		}
+		return out
+	}
+	switch g := g.(type) {
+	case orb.Point:
+		return f(g)
+	case orb.MultiPoint:
+		return orb.MultiPoint(pts(g))
+	case orb.LineString:
+		return orb.LineString(pts(g))
+	case orb.MultiLineString:
+		out := make(orb.MultiLineString, len(g))
+		for i, l := range g {
+			out[i] = pts(l)
+		}
+		return out
+	case orb.Polygon:
+		return poly(g)
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(g))
+		for i, p := range g {
+			out[i] = poly(p)
+		}
+		return out
+	}
+	return g
+}

@@ -1,0 +1,501 @@
+package layers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
+)
+
+// Feature is one feature of a layer. Properties hold string, int64,
+// float64 or bool values, dates and date-times as ISO 8601 strings; an
+// absent property is simply not in the map.
+type Feature struct {
+	ID         int64
+	Properties map[string]any
+	Geometry   orb.Geometry
+}
+
+// File is a parsed layer file. Features are filled in by Check, once the
+// layer the file belongs to is known.
+type File struct {
+	Name     string // the path as given, used in every message
+	LayerID  string // from the id member, else name, else the file name
+	Layer    *Layer // the file's own declaration, nil if it has none
+	Features []Feature
+	Warnings []string
+	// NewIDs is set when no feature of the file had an id, as in a file
+	// saved by QGIS or ogr2ogr: the features get new ids on import, after
+	// the layer's highest.
+	NewIDs bool
+
+	raw []rawFeature
+}
+
+type rawFeature struct {
+	id       int64
+	props    map[string]any // json.Number for numbers
+	geometry orb.Geometry
+}
+
+// crs of the input, from the legacy GeoJSON 2008 crs member.
+type crs int
+
+const (
+	crsLonLat crs = iota
+	crsWebMercator
+)
+
+var crsNames = map[string]crs{
+	"urn:ogc:def:crs:OGC:1.3:CRS84":                crsLonLat,
+	"urn:ogc:def:crs:OGC::CRS84":                   crsLonLat,
+	"http://www.opengis.net/def/crs/OGC/1.3/CRS84": crsLonLat,
+	"CRS84":                      crsLonLat,
+	"OGC:CRS84":                  crsLonLat,
+	"EPSG:4326":                  crsLonLat,
+	"urn:ogc:def:crs:EPSG::4326": crsLonLat,
+	"http://www.opengis.net/def/crs/EPSG/0/4326": crsLonLat,
+	// CGCS2000 is within centimetres of WGS 84 at this scale: taken as is.
+	"EPSG:4490":                  crsLonLat,
+	"urn:ogc:def:crs:EPSG::4490": crsLonLat,
+	"http://www.opengis.net/def/crs/EPSG/0/4490": crsLonLat,
+	"EPSG:3857":                  crsWebMercator,
+	"urn:ogc:def:crs:EPSG::3857": crsWebMercator,
+	"http://www.opengis.net/def/crs/EPSG/0/3857": crsWebMercator,
+	"EPSG:900913": crsWebMercator,
+}
+
+// ParseFile reads a layer file: JSON syntax, the FeatureCollection
+// structure, the declaration if there is one, feature ids and geometries.
+// Every problem found is reported, as "NAME: feature N (id X): …", in the
+// returned error. Properties are checked later, by Check.
+func ParseFile(name string, data []byte) (*File, error) {
+	var p Problems
+	f := &File{Name: name}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+
+	var top struct {
+		Type         string            `json:"type"`
+		Name         *string           `json:"name"`
+		ID           json.RawMessage   `json:"id"`
+		Title        *Text             `json:"title"`
+		Description  *Text             `json:"description"`
+		GeometryType *string           `json:"geometryType"`
+		Order        *int              `json:"order"`
+		Schema       json.RawMessage   `json:"schema"`
+		Style        json.RawMessage   `json:"style"`
+		CRS          json.RawMessage   `json:"crs"`
+		Features     []json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(data, &top); err != nil {
+		p.Add("%s: %s", name, jsonError(data, err))
+		return nil, p.Err()
+	}
+	switch top.Type {
+	case "FeatureCollection":
+	case "Feature":
+		p.Add("%s: is a single Feature; a layer file is a FeatureCollection", name)
+		return nil, p.Err()
+	case "":
+		p.Add("%s: has no \"type\" member; a layer file is a GeoJSON FeatureCollection", name)
+		return nil, p.Err()
+	default:
+		p.Add("%s: is a GeoJSON %s; a layer file is a FeatureCollection", name, top.Type)
+		return nil, p.Err()
+	}
+	if top.Features == nil {
+		p.Add("%s: has no \"features\" array", name)
+		return nil, p.Err()
+	}
+
+	switch {
+	case len(top.ID) > 0:
+		if err := json.Unmarshal(top.ID, &f.LayerID); err != nil {
+			p.Add("%s: the id member is %s; it must be the layer id, a string", name, top.ID)
+			return nil, p.Err()
+		}
+	case top.Name != nil:
+		f.LayerID = *top.Name
+	default:
+		f.LayerID = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	}
+	if top.Title != nil || top.GeometryType != nil || top.Schema != nil {
+		l := &Layer{ID: f.LayerID}
+		if top.Title != nil {
+			l.Title = *top.Title
+		}
+		if top.Description != nil {
+			l.Description = *top.Description
+		}
+		if top.GeometryType != nil {
+			l.GeometryType = *top.GeometryType
+		}
+		if top.Order != nil {
+			l.Order = *top.Order
+		}
+		if err := strictUnmarshal(top.Schema, &l.Schema); err != nil {
+			p.Add("%s: schema: %v", name, err)
+		}
+		if err := strictUnmarshal(top.Style, &l.Style); err != nil {
+			p.Add("%s: style: %v", name, err)
+		}
+		l.Validate(&p, name+": ")
+		f.Layer = l
+	}
+
+	proj, err := parseCRS(top.CRS)
+	if err != nil {
+		p.Add("%s: %v", name, err)
+		return nil, p.Err()
+	}
+
+	seen := make(map[int64]int, len(top.Features))
+	zCount := 0
+	var noID []string
+	for i, raw := range top.Features {
+		rf, hasZ, err := parseFeature(raw, proj)
+		where := fmt.Sprintf("%s: feature %d", name, i+1)
+		if rf.id != 0 {
+			where += fmt.Sprintf(" (id %d)", rf.id)
+		}
+		if err != nil {
+			p.Add("%s: %v", where, err)
+			continue
+		}
+		if rf.id == 0 {
+			noID = append(noID, where)
+		} else if first, dup := seen[rf.id]; dup {
+			p.Add("%s: id %d is already used by feature %d", where, rf.id, first)
+			continue
+		}
+		seen[rf.id] = i + 1
+		if hasZ {
+			zCount++
+		}
+		f.raw = append(f.raw, rf)
+	}
+	switch {
+	case len(noID) > 0 && len(noID) == len(top.Features):
+		f.NewIDs = true
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, len(noID)))
+	default:
+		for _, where := range noID {
+			p.Add("%s: has no id, unlike other features of the file; give every feature a stable positive integer id", where)
+		}
+	}
+	if zCount > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z coordinates; heights were dropped", name, zCount))
+	}
+	return f, p.Err()
+}
+
+func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
+	var rf rawFeature
+	var obj struct {
+		Type       string          `json:"type"`
+		ID         json.RawMessage `json:"id"`
+		Properties json.RawMessage `json:"properties"`
+		Geometry   json.RawMessage `json:"geometry"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return rf, false, errors.New("is not a GeoJSON Feature object")
+	}
+	if id, err := strconv.ParseInt(string(obj.ID), 10, 64); err == nil && id > 0 {
+		rf.id = id
+	}
+	if obj.Type != "Feature" {
+		return rf, false, fmt.Errorf("type is %q, want \"Feature\"", obj.Type)
+	}
+	if rf.id == 0 && len(obj.ID) > 0 && string(obj.ID) != "null" {
+		return rf, false, fmt.Errorf("id %s is not a positive integer", obj.ID)
+	}
+	if len(obj.Properties) > 0 && string(obj.Properties) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(obj.Properties))
+		dec.UseNumber()
+		if err := dec.Decode(&rf.props); err != nil {
+			return rf, false, errors.New("properties is not a JSON object")
+		}
+	}
+	g, hasZ, err := geo.DecodeGeoJSON(obj.Geometry)
+	if err != nil {
+		return rf, false, fmt.Errorf("geometry: %w", err)
+	}
+	if g == nil {
+		return rf, false, errors.New("has no geometry")
+	}
+	if proj == crsWebMercator {
+		g = geo.FromWebMercator(g)
+	}
+	if err := geo.Validate(g); err != nil {
+		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
+	}
+	rf.geometry = g
+	return rf, hasZ, nil
+}
+
+func parseCRS(raw json.RawMessage) (crs, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return crsLonLat, nil
+	}
+	var c struct {
+		Type       string `json:"type"`
+		Properties struct {
+			Name string `json:"name"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "name" {
+		return 0, fmt.Errorf("crs member %s is not understood: only named CRSs are (CRS84, EPSG:4326, EPSG:4490, EPSG:3857)", raw)
+	}
+	if v, ok := crsNames[c.Properties.Name]; ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("crs %q is not supported: use CRS84/EPSG:4326 (or EPSG:4490); EPSG:3857 is reprojected", c.Properties.Name)
+}
+
+// strictUnmarshal decodes raw into v, refusing unknown members so that a
+// typo in a declaration is reported instead of ignored.
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// jsonError describes a decoding error with the line and column it is at.
+func jsonError(data []byte, err error) string {
+	var off int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+	case errors.As(err, &typ):
+		off = typ.Offset
+		if typ.Field != "" {
+			return fmt.Sprintf("%s: member %q is a JSON %s, want %s", lineCol(data, off), typ.Field, typ.Value, jsonKind(typ.Type.String()))
+		}
+		return fmt.Sprintf("%s: top level is a JSON %s; a layer file is a GeoJSON FeatureCollection object", lineCol(data, off), typ.Value)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if off < 0 {
+		return "not valid JSON: " + msg
+	}
+	return fmt.Sprintf("%s: not valid JSON: %s", lineCol(data, off), msg)
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.Contains(goType, "string"):
+		return "a string"
+	case strings.Contains(goType, "int"):
+		return "an integer"
+	}
+	return "an object"
+}
+
+func lineCol(data []byte, off int64) string {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col < 1 {
+		col = 1
+	}
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+// Check validates the file's features against layer l, the layer they will
+// be written to, and fills f.Features with typed, normalised features.
+// Problems are added to p.
+func (f *File) Check(l *Layer, p *Problems) {
+	f.Features = f.Features[:0]
+	multi := geo.IsMulti(l.GeometryType)
+	for i, rf := range f.raw {
+		where := fmt.Sprintf("%s: feature %d", f.Name, i+1)
+		if rf.id != 0 {
+			where += fmt.Sprintf(" (id %d)", rf.id)
+		}
+		n0 := p.Len()
+		gt := rf.geometry.GeoJSONType()
+		if gt != l.GeometryType && !(multi && "Multi"+gt == l.GeometryType) {
+			p.Add("%s: geometry is a %s, but layer %s holds %s", where, gt, l.ID, l.GeometryType)
+		}
+		props := checkProperties(l, rf.props, func(format string, args ...any) {
+			p.Add("%s: %s", where, fmt.Sprintf(format, args...))
+		})
+		if p.Len() > n0 {
+			continue
+		}
+		g := geo.Normalize(rf.geometry, multi)
+		if err := geo.Validate(g); err != nil {
+			p.Add("%s: %s after rounding to %d decimals: %v", where, g.GeoJSONType(), geo.Precision, err)
+			continue
+		}
+		f.Features = append(f.Features, Feature{ID: rf.id, Properties: props, Geometry: g})
+	}
+}
+
+func checkProperties(l *Layer, in map[string]any, bad func(string, ...any)) map[string]any {
+	out := make(map[string]any, len(in))
+	names := make([]string, 0, len(in))
+	for k := range in {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := in[k]
+		fd := l.Field(k)
+		if fd == nil {
+			bad("property %q is not in the schema of layer %s (fields: %s)", k, l.ID, fieldNames(l))
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		tv, err := convert(fd, v)
+		if err != nil {
+			bad("property %q: %v", k, err)
+			continue
+		}
+		out[k] = tv
+	}
+	for _, fd := range l.Schema {
+		if _, ok := out[fd.Name]; fd.Required && !ok && in[fd.Name] == nil {
+			bad("required property %q is missing", fd.Name)
+		}
+	}
+	return out
+}
+
+func fieldNames(l *Layer) string {
+	names := make([]string, len(l.Schema))
+	for i, fd := range l.Schema {
+		names[i] = fd.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func describe(v any) string {
+	switch v := v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case json.Number:
+		return "the number " + v.String()
+	case bool:
+		return fmt.Sprintf("%t", v)
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// convert turns a decoded JSON value into the Go value of field fd.
+func convert(fd *Field, v any) (any, error) {
+	want := func() error { return fmt.Errorf("is %s, want %s", describe(v), article(fd.Type)) }
+	switch fd.Type {
+	case String:
+		s, ok := v.(string)
+		if !ok {
+			return nil, want()
+		}
+		if len(fd.Values) > 0 && !contains(fd.Values, s) {
+			return nil, fmt.Errorf("%q is not one of the allowed values (%s)", s, strings.Join(fd.Values, ", "))
+		}
+		return s, nil
+	case Integer:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, want()
+		}
+		if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+			return i, nil
+		}
+		// GDAL may write an integral Real as 12.0.
+		if x, err := n.Float64(); err == nil && x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+		return nil, want()
+	case Number:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, want()
+		}
+		x, err := n.Float64()
+		if err != nil || math.IsInf(x, 0) {
+			return nil, want()
+		}
+		return x, nil
+	case Boolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, want()
+		}
+		return b, nil
+	case Date:
+		s, ok := v.(string)
+		if !ok {
+			return nil, want()
+		}
+		// GDAL's GeoJSON writer spells dates 2021/09/26.
+		for _, layout := range []string{"2006-01-02", "2006/01/02"} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.Format("2006-01-02"), nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	case DateTime:
+		s, ok := v.(string)
+		if !ok {
+			return nil, want()
+		}
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006/01/02 15:04:05Z07", "2006/01/02 15:04:05"} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
+			}
+		}
+		return nil, fmt.Errorf("%q is not a date-time (RFC 3339, e.g. 2021-09-26T08:00:00+08:00)", s)
+	}
+	return nil, fmt.Errorf("field type %q is unknown", fd.Type)
+}
+
+func article(t FieldType) string {
+	switch t {
+	case Integer:
+		return "an integer"
+	case DateTime:
+		return "a date-time string"
+	case Date:
+		return "a date string"
+	}
+	return "a " + string(t)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,406 @@
+package layers
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"planmap/geo"
+)
+
+// SRSID is the spatial reference system of every feature table: WGS 84
+// longitude/latitude (EPSG:4326), which is what GeoJSON carries.
+const SRSID = 4326
+
+// ImportOptions tune Store.Import.
+type ImportOptions struct {
+	// Replace swaps each layer's features as a whole instead of adding and
+	// updating by id, and allows its schema to change in any way.
+	Replace bool
+	// Progress, when set, is called as features are written.
+	Progress func(layer string, done, total int)
+}
+
+// ImportResult says what an import did to one layer.
+type ImportResult struct {
+	Layer    string
+	Created  bool // the layer did not exist before
+	Written  int  // features added or updated
+	Removed  int  // features removed by Replace
+	Warnings []string
+}
+
+// plan is one file checked and ready to write.
+type plan struct {
+	file    *File
+	layer   *Layer // the declaration to write
+	stored  *Layer // what the database has, nil for a new layer
+	rebuild bool   // drop and re-create the feature table
+	addCols []Field
+}
+
+// lookupFunc finds a stored layer; it returns an ENOTFOUND error when
+// there is none.
+type lookupFunc func(ctx context.Context, id string) (*Layer, error)
+
+// CheckFiles checks parsed layer files as an import would, against the
+// layers stored in s, or against the files alone when s is nil. It writes
+// nothing.
+func CheckFiles(ctx context.Context, s *Store, files []*File, replace bool) error {
+	lookup := func(_ context.Context, id string) (*Layer, error) {
+		return nil, Errorf(ENOTFOUND, "layer %q does not exist", id)
+	}
+	if s != nil {
+		lookup = s.Layer
+	}
+	_, err := prepare(ctx, lookup, files, replace)
+	return err
+}
+
+func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool) ([]plan, error) {
+	var p Problems
+	var plans []plan
+	byLayer := map[string]string{}
+	for _, f := range files {
+		if other, dup := byLayer[f.LayerID]; dup {
+			p.Add("%s: layer %s is also in %s; import one file per layer", f.Name, f.LayerID, other)
+			continue
+		}
+		byLayer[f.LayerID] = f.Name
+		stored, err := lookup(ctx, f.LayerID)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+		pl := plan{file: f, layer: f.Layer, stored: stored}
+		switch {
+		case f.Layer == nil && stored == nil:
+			if !ValidID(f.LayerID) {
+				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
+			} else {
+				p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
+			}
+			continue
+		case f.Layer == nil:
+			pl.layer = stored
+		case stored != nil:
+			pl.rebuild, pl.addCols = compareSchemas(f, stored, replace, &p)
+		}
+		f.Check(pl.layer, &p)
+		plans = append(plans, pl)
+	}
+	return plans, p.Err()
+}
+
+// compareSchemas decides how a stored layer's table follows a new
+// declaration: new optional or required fields are added as columns; any
+// other change (geometry type, a field removed or retyped) needs Replace,
+// which re-creates the table.
+func compareSchemas(f *File, stored *Layer, replace bool, p *Problems) (rebuild bool, add []Field) {
+	var changes []string
+	if f.Layer.GeometryType != stored.GeometryType {
+		changes = append(changes, fmt.Sprintf("geometry type %s → %s", stored.GeometryType, f.Layer.GeometryType))
+	}
+	for _, old := range stored.Schema {
+		nf := f.Layer.Field(old.Name)
+		switch {
+		case nf == nil:
+			changes = append(changes, fmt.Sprintf("field %s removed", old.Name))
+		case nf.Type != old.Type:
+			changes = append(changes, fmt.Sprintf("field %s %s → %s", old.Name, old.Type, nf.Type))
+		}
+	}
+	for _, nf := range f.Layer.Schema {
+		if stored.Field(nf.Name) == nil {
+			add = append(add, nf)
+		}
+	}
+	if len(changes) == 0 {
+		return false, add
+	}
+	if !replace {
+		p.Add("%s: layer %s is stored with another schema (%s); import with --replace to re-create it", f.Name, stored.ID, strings.Join(changes, "; "))
+	}
+	return true, nil
+}
+
+// Import checks the files and, when every one is right, writes them in a
+// single transaction: a new layer is created from its declaration; into an
+// existing one features are added or updated by id (or, with Replace,
+// swapped as a whole). When anything is wrong the database is left exactly
+// as it was and the error lists every problem.
+func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([]ImportResult, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	// Checked inside the write transaction, so that what was checked is
+	// what is written even when another process imports at the same time.
+	plans, err := prepare(ctx, func(ctx context.Context, id string) (*Layer, error) {
+		return getLayer(ctx, tx, id)
+	}, files, opt.Replace)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]ImportResult, 0, len(plans))
+	for _, pl := range plans {
+		r, err := writePlan(ctx, tx, pl, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pl.file.Name, err)
+		}
+		results = append(results, r)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func writePlan(ctx context.Context, tx *sql.Tx, pl plan, opt ImportOptions) (ImportResult, error) {
+	l := pl.layer
+	r := ImportResult{Layer: l.ID, Created: pl.stored == nil, Warnings: pl.file.Warnings}
+	if pl.stored != nil && opt.Replace {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&r.Removed); err != nil {
+			return r, err
+		}
+	}
+	switch {
+	case pl.stored == nil:
+		if err := createLayer(ctx, tx, l); err != nil {
+			return r, err
+		}
+	case pl.rebuild:
+		if err := dropLayer(ctx, tx, l.ID); err != nil {
+			return r, err
+		}
+		if err := createLayer(ctx, tx, l); err != nil {
+			return r, err
+		}
+	default:
+		for _, fd := range pl.addCols {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`,
+				quoteIdent(l.ID), quoteIdent(fd.Name), sqlTypes[fd.Type])); err != nil {
+				return r, err
+			}
+		}
+		if opt.Replace {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)); err != nil {
+				return r, err
+			}
+		}
+		if pl.file.Layer != nil {
+			if err := saveLayer(ctx, tx, l, false); err != nil {
+				return r, err
+			}
+		}
+	}
+	if pl.file.NewIDs {
+		var top int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&top); err != nil {
+			return r, err
+		}
+		for i := range pl.file.Features {
+			pl.file.Features[i].ID = top + int64(i) + 1
+		}
+	}
+	n, err := writeFeatures(ctx, tx, l, pl.file.Features, opt.Progress)
+	r.Written = n
+	if err != nil {
+		return r, err
+	}
+	return r, updateContents(ctx, tx, l.ID)
+}
+
+// createLayer creates the feature table of l with its GeoPackage
+// registration and R-tree index, and stores the declaration.
+func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
+	t := quoteIdent(l.ID)
+	cols := []string{"fid INTEGER PRIMARY KEY NOT NULL", "geom " + strings.ToUpper(l.GeometryType) + " NOT NULL"}
+	for _, fd := range l.Schema {
+		cols = append(cols, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
+	}
+	stmts := []string{
+		fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  ")),
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create table %s: %w", l.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
+		VALUES (?, 'features', ?, ?, ?)`, l.ID, l.ID, contentsDescription(l), SRSID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m)
+		VALUES (?, 'geom', ?, ?, 0, 0)`, l.ID, strings.ToUpper(l.GeometryType), SRSID); err != nil {
+		return err
+	}
+	if err := createRTree(ctx, tx, l.ID); err != nil {
+		return err
+	}
+	return saveLayer(ctx, tx, l, true)
+}
+
+func contentsDescription(l *Layer) string {
+	d := l.Title.Zh + " / " + l.Title.En
+	if l.Description.En != "" || l.Description.Zh != "" {
+		d += ": " + strings.TrimSpace(l.Description.Zh+" "+l.Description.En)
+	}
+	return d
+}
+
+// saveLayer stores the declaration in planmap_layers and refreshes the
+// gpkg_contents description.
+func saveLayer(ctx context.Context, tx *sql.Tx, l *Layer, insert bool) error {
+	schema, err := json.Marshal(l.Schema)
+	if err != nil {
+		return err
+	}
+	style, err := json.Marshal(l.Style)
+	if err != nil {
+		return err
+	}
+	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), l.ID}
+	q := `UPDATE planmap_layers SET title_zh = ?, title_en = ?, description_zh = ?, description_en = ?,
+		geometry_type = ?, sort_order = ?, schema = ?, style = ? WHERE id = ?`
+	if insert {
+		q = `INSERT INTO planmap_layers (title_zh, title_en, description_zh, description_en,
+			geometry_type, sort_order, schema, style, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("save layer %s: %w", l.ID, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE gpkg_contents SET description = ? WHERE table_name = ?`, contentsDescription(l), l.ID)
+	return err
+}
+
+// createRTree sets up the gpkg_rtree_index extension for the geom column
+// of table t with the GeoPackage 1.4.0 trigger set (Annex F.3: insert,
+// update2, update4, update5, update6, update7, delete), under which an
+// UPSERT keeps the index right.
+//
+// GDAL before 3.8, and the validate_gpkg that Debian 12 ships with it,
+// predate 1.4 and insist on the 1.3 names update1 and update3. So those two
+// exist as well, each doing what its 1.4 counterpart does (update6 and
+// update5) in a form that is safe under UPSERT and harmless when both fire.
+func createRTree(ctx context.Context, tx *sql.Tx, t string) error {
+	r := "rtree_" + t + "_geom"
+	qt, qr := quoteIdent(t), quoteIdent(r)
+	const (
+		newOK   = "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))"
+		newNone = "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))"
+		oldOK   = "(OLD.geom NOTNULL AND NOT ST_IsEmpty(OLD.geom))"
+		oldNone = "(OLD.geom ISNULL OR ST_IsEmpty(OLD.geom))"
+		values  = "(NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom))"
+		setBox  = "minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom), miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom)"
+	)
+	anyUpdate, geomUpdate := "AFTER UPDATE ON "+qt, "AFTER UPDATE OF geom ON "+qt
+	triggers := []struct{ name, event, when, body string }{
+		{"insert", "AFTER INSERT ON " + qt, "(new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))",
+			"INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
+		{"update2", geomUpdate, "OLD.fid = NEW.fid AND " + newNone,
+			"DELETE FROM " + qr + " WHERE id = OLD.fid;"},
+		{"update4", anyUpdate, "OLD.fid != NEW.fid AND " + newNone,
+			"DELETE FROM " + qr + " WHERE id IN (OLD.fid, NEW.fid);"},
+		{"update5", anyUpdate, "OLD.fid != NEW.fid AND " + newOK,
+			"DELETE FROM " + qr + " WHERE id = OLD.fid;\n  INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
+		{"update6", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldOK,
+			"UPDATE " + qr + " SET " + setBox + " WHERE id = NEW.fid;"},
+		{"update7", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldNone,
+			"INSERT INTO " + qr + " VALUES " + values + ";"},
+		{"delete", "AFTER DELETE ON " + qt, "old.geom NOT NULL",
+			"DELETE FROM " + qr + " WHERE id = OLD.fid;"},
+		// The 1.3 names, for GDAL < 3.8; see above.
+		{"update1", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldOK,
+			"UPDATE " + qr + " SET " + setBox + " WHERE id = NEW.fid;"},
+		{"update3", anyUpdate, "OLD.fid != NEW.fid AND " + newOK,
+			"DELETE FROM " + qr + " WHERE id = OLD.fid;\n  INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
+	}
+	stmts := []string{`CREATE VIRTUAL TABLE ` + qr + ` USING rtree(id, minx, maxx, miny, maxy)`}
+	for _, tr := range triggers {
+		stmts = append(stmts, fmt.Sprintf("CREATE TRIGGER %s %s\n  WHEN %s\nBEGIN\n  %s\nEND",
+			quoteIdent(r+"_"+tr.name), tr.event, tr.when, tr.body))
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("spatial index of %s: %w", t, err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+		VALUES (?, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec/#extension_rtree', 'write-only')`, t)
+	return err
+}
+
+// dropLayer removes layer id: its table, index, registrations and
+// declaration.
+func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM planmap_layers WHERE id = ?`, []any{id}},
+		{`DELETE FROM gpkg_extensions WHERE table_name = ?`, []any{id}},
+		{`DELETE FROM gpkg_geometry_columns WHERE table_name = ?`, []any{id}},
+		{`DELETE FROM gpkg_contents WHERE table_name = ?`, []any{id}},
+		{`DROP TABLE IF EXISTS ` + quoteIdent("rtree_"+id+"_geom"), nil},
+		{`DROP TABLE IF EXISTS ` + quoteIdent(id), nil},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("drop layer %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// writeFeatures adds or updates the features by id in one prepared
+// statement. An updated feature gets exactly the new properties: one that
+// it no longer has becomes NULL.
+func writeFeatures(ctx context.Context, tx *sql.Tx, l *Layer, fs []Feature, progress func(string, int, int)) (int, error) {
+	cols := []string{"fid", "geom"}
+	sets := []string{"geom = excluded.geom"}
+	for _, fd := range l.Schema {
+		c := quoteIdent(fd.Name)
+		cols = append(cols, c)
+		sets = append(sets, c+" = excluded."+c)
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (fid) DO UPDATE SET %s`,
+		quoteIdent(l.ID), strings.Join(cols, ", "),
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "), strings.Join(sets, ", "))
+	stmt, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	args := make([]any, len(cols))
+	for i, f := range fs {
+		blob, err := geo.EncodeGPKG(f.Geometry, SRSID)
+		if err != nil {
+			return i, fmt.Errorf("feature %d: %w", f.ID, err)
+		}
+		args[0], args[1] = f.ID, blob
+		for j, fd := range l.Schema {
+			args[2+j] = f.Properties[fd.Name]
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return i, fmt.Errorf("feature %d: %w", f.ID, err)
+		}
+		if progress != nil && (i%1000 == 999 || i == len(fs)-1) {
+			progress(l.ID, i+1, len(fs))
+		}
+	}
+	return len(fs), nil
+}
+
+// updateContents refreshes the layer's extent and last change time in
+// gpkg_contents. The extent is computed from the geometries, not from the
+// R-tree, whose single-precision boxes are rounded outward.
+func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) =
+		(SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+`),
+		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+		WHERE table_name = ?`, id)
+	return err
+}

@@ -1,0 +1,58 @@
+// Package layerstest holds helpers for tests that use a real store and real
+// GIS tools.
+package layerstest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"planmap/layers"
+)
+
+// RequireTool returns the path of the named program. When it is missing the
+// test is skipped, or fails when PLANMAP_REQUIRE_TOOLS=1 (as in CI), so
+// that a missing install step cannot pass unnoticed.
+func RequireTool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+		tb.Fatalf("%s is required (PLANMAP_REQUIRE_TOOLS=1) but not installed: %v", name, err)
+	}
+	tb.Skipf("%s is not installed (apt-get install gdal-bin); skipping", name)
+	return ""
+}
+
+// RequireGPKGValidator returns the command that runs GDAL's GeoPackage
+// validator: Debian's own python3, which can import GDAL's Python
+// bindings where another python3 on PATH may not.
+func RequireGPKGValidator(tb testing.TB) []string {
+	tb.Helper()
+	const py = "/usr/bin/python3"
+	cmd := []string{py, "-m", "osgeo_utils.samples.validate_gpkg"}
+	if err := exec.Command(py, "-c", "import osgeo_utils.samples.validate_gpkg").Run(); err == nil {
+		return cmd
+	}
+	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+		tb.Fatalf("GDAL's validate_gpkg is required (PLANMAP_REQUIRE_TOOLS=1) but %s cannot import it (apt-get install python3-gdal)", py)
+	}
+	tb.Skipf("GDAL's validate_gpkg is not available to %s; skipping", py)
+	return nil
+}
+
+// MustOpen opens a new store in a temporary folder and closes it when the
+// test ends.
+func MustOpen(tb testing.TB) *layers.Store {
+	tb.Helper()
+	s, err := layers.Open(context.Background(), filepath.Join(tb.TempDir(), "planmap.gpkg"))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}

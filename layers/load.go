@@ -1,0 +1,96 @@
+package layers
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// isLayerFile reports whether a file name looks like a layer file.
+func isLayerFile(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".geojson" || ext == ".json"
+}
+
+// ReadFiles parses the layer files at paths; a folder stands for the
+// .geojson and .json files directly in it, in name order. Every problem of
+// every file is in the returned error, and no file is returned then.
+func ReadFiles(paths []string) ([]*File, error) {
+	var names []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, Errorf(EINVALID, "%s: %v", p, errors.Unwrap(err))
+		}
+		if !fi.IsDir() {
+			names = append(names, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		n0 := len(names)
+		for _, e := range entries {
+			if !e.IsDir() && isLayerFile(e.Name()) {
+				names = append(names, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(names) == n0 {
+			return nil, Errorf(EINVALID, "%s: no .geojson files in this folder", p)
+		}
+	}
+	return parseAll(names, os.ReadFile)
+}
+
+// ReadFS parses every .geojson file at the root of fsys, in name order.
+func ReadFS(fsys fs.FS) ([]*File, error) {
+	names, err := fs.Glob(fsys, "*.geojson")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return parseAll(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(name)) })
+}
+
+func parseAll(names []string, read func(string) ([]byte, error)) ([]*File, error) {
+	var files []*File
+	var msgs []string
+	for _, name := range names {
+		data, err := read(name)
+		if err != nil {
+			return nil, Errorf(EINVALID, "%s: %v", name, err)
+		}
+		f, err := ParseFile(name, data)
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(msgs) > 0 {
+		return nil, &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}
+	}
+	if len(files) == 0 {
+		return nil, Errorf(EINVALID, "no layer files given")
+	}
+	return files, nil
+}
+
+// Summary describes an import result in a line.
+func (r ImportResult) String() string {
+	verb := "updated"
+	if r.Created {
+		verb = "created"
+	}
+	s := fmt.Sprintf("%s: %s, %d features written", r.Layer, verb, r.Written)
+	if r.Removed > 0 {
+		s += fmt.Sprintf(", %d replaced", r.Removed)
+	}
+	return s
+}

@@ -1,0 +1,311 @@
+package layers
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+const gpkgApplicationID = 0x47504B47 // "GPKG"
+
+// Store keeps the layers in one SQLite file that is a GeoPackage. It is
+// safe for concurrent use. Reads go through a pool of read-only
+// connections and never wait for a writer (WAL); writes go through a
+// single connection, one transaction at a time.
+type Store struct {
+	path    string
+	read    *sql.DB
+	write   *sql.DB
+	created bool
+}
+
+// Open opens the planmap database at path, creating it (and its folder)
+// when there is no file there, and applies pending migrations. A file that
+// is not a planmap database (not SQLite, not a GeoPackage, or a GeoPackage
+// made by another program) is refused with an EFOREIGN error and left
+// untouched.
+func Open(ctx context.Context, path string) (*Store, error) {
+	create, err := preflight(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	s := &Store{path: path, created: create}
+	// Pragmas go in the DSN so that every pooled connection gets them.
+	// WAL lets readers go on while a writer writes; busy_timeout makes a
+	// second writer (another planmap process) wait instead of failing; the
+	// writer takes its lock at BEGIN, so it never fails half-way on an
+	// upgrade from a read lock.
+	s.write, err = sql.Open("sqlite", dsn(path,
+		"_pragma=journal_mode(WAL)", "_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)",
+		"_pragma=synchronous(NORMAL)", "_txlock=immediate"))
+	if err != nil {
+		return nil, err
+	}
+	s.write.SetMaxOpenConns(1)
+	if err := s.migrate(ctx); err != nil {
+		s.write.Close()
+		if create {
+			removeDB(path)
+		}
+		return nil, err
+	}
+	// In WAL mode the GeoPackage header (application_id, user_version)
+	// reaches the main file only at a checkpoint; tools such as GDAL read it
+	// from the file, so write it there now.
+	if _, err := s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		s.write.Close()
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	s.read, err = sql.Open("sqlite", dsn(path,
+		"_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)", "_pragma=query_only(1)"))
+	if err != nil {
+		s.write.Close()
+		return nil, err
+	}
+	s.read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	return s, nil
+}
+
+// Created reports whether Open created the database.
+func (s *Store) Created() bool { return s.created }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	return s.read.QueryRowContext(ctx, `SELECT count(*) FROM planmap_layers`).Scan(&n)
+}
+
+func dsn(path string, params ...string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	u := url.URL{Scheme: "file", Path: abs}
+	return "file:" + u.EscapedPath() + "?" + strings.Join(params, "&")
+}
+
+func removeDB(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+}
+
+// preflight decides whether path must be created, and refuses a file that
+// is not ours before anything could write to it: even setting WAL mode
+// would modify a stranger's file.
+func preflight(ctx context.Context, path string) (create bool, err error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, err
+	case fi.IsDir():
+		return false, Errorf(EFOREIGN, "%s is a folder, not a database file", path)
+	case fi.Size() == 0:
+		return true, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	header := make([]byte, 100)
+	_, err = io.ReadFull(fh, header)
+	fh.Close()
+	if err != nil || string(header[:16]) != "SQLite format 3\x00" {
+		return false, Errorf(EFOREIGN, "%s is not an SQLite database; planmap will not touch it", path)
+	}
+	if id := binary.BigEndian.Uint32(header[68:]); id != gpkgApplicationID {
+		return false, Errorf(EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x); planmap will not touch it", path, id)
+	}
+	db, err := sql.Open("sqlite", dsn(path, "mode=ro"))
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	var version sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version)
+	if err != nil {
+		return false, Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (import its layers as GeoJSON instead)", path)
+	}
+	if n := len(migrationNames()); int(version.Int64) > n {
+		return false, Errorf(EFOREIGN, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", path, version.Int64, n)
+	}
+	return false, nil
+}
+
+func migrationNames() []string {
+	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	sort.Strings(names)
+	return names
+}
+
+// migrate applies the embedded migrations not yet applied, in order, each
+// in its own transaction with its record in planmap_migrations.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS planmap_migrations (
+		version INTEGER NOT NULL PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))`); err != nil {
+		return fmt.Errorf("migrations table: %w", err)
+	}
+	var done sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&done); err != nil {
+		return err
+	}
+	for i, name := range migrationNames() {
+		version := i + 1
+		if prefix := fmt.Sprintf("migrations/%04d_", version); !strings.HasPrefix(name, prefix) {
+			return fmt.Errorf("migration %s is out of sequence: want a name starting %s", name, prefix)
+		}
+		if int64(version) <= done.Int64 {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO planmap_migrations (version, name) VALUES (?, ?)`,
+			version, filepath.Base(name)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// quoteIdent quotes an identifier that has already been checked against
+// the identifier pattern (ValidID or the field name rule).
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// layerRow scans one planmap_layers row.
+func scanLayer(row interface{ Scan(...any) error }) (*Layer, error) {
+	var l Layer
+	var schema, style string
+	if err := row.Scan(&l.ID, &l.Title.Zh, &l.Title.En, &l.Description.Zh, &l.Description.En,
+		&l.GeometryType, &l.Order, &schema, &style); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(schema), &l.Schema); err != nil {
+		return nil, fmt.Errorf("layer %s: stored schema: %w", l.ID, err)
+	}
+	if err := json.Unmarshal([]byte(style), &l.Style); err != nil {
+		return nil, fmt.Errorf("layer %s: stored style: %w", l.ID, err)
+	}
+	return &l, nil
+}
+
+const layerColumns = `id, title_zh, title_en, description_zh, description_en, geometry_type, sort_order, schema, style`
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Layers returns every layer's declaration in drawing order.
+func (s *Store) Layers(ctx context.Context) ([]*Layer, error) {
+	return listLayers(ctx, s.read)
+}
+
+func listLayers(ctx context.Context, q querier) ([]*Layer, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers ORDER BY sort_order, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Layer
+	for rows.Next() {
+		l, err := scanLayer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Layer returns the declaration of layer id, or an ENOTFOUND error.
+func (s *Store) Layer(ctx context.Context, id string) (*Layer, error) {
+	return getLayer(ctx, s.read, id)
+}
+
+func getLayer(ctx context.Context, q querier, id string) (*Layer, error) {
+	l, err := scanLayer(q.QueryRowContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "layer %q does not exist", id)
+	}
+	return l, err
+}
+
+// LayerInfo is a layer with its feature count and extent.
+type LayerInfo struct {
+	*Layer
+	Count  int
+	Extent [4]float64 // minx, miny, maxx, maxy; zero when the layer is empty
+}
+
+// Info returns the declaration, feature count and extent of every layer,
+// in drawing order.
+func (s *Store) Info(ctx context.Context) ([]LayerInfo, error) {
+	ls, err := s.Layers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LayerInfo, len(ls))
+	for i, l := range ls {
+		out[i].Layer = l
+		var ext [4]sql.NullFloat64
+		if err := s.read.QueryRowContext(ctx,
+			`SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, l.ID,
+		).Scan(&ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
+			return nil, err
+		}
+		for j := range ext {
+			out[i].Extent[j] = ext[j].Float64
+		}
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&out[i].Count); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }

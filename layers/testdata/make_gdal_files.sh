@@ -1,0 +1,15 @@
+#!/bin/sh
+# Regenerates the layer files made by GDAL from parcels.geojson, the way QGIS
+# and ogr2ogr save GeoJSON. Run from this folder with gdal-bin installed.
+set -eu
+rm -f qgis_crs84.geojson epsg3857.geojson epsg4547.geojson with_z.geojson cgcs2000.geojson
+# What QGIS "Save Features As" writes: no ids, no declaration, a CRS84 crs member.
+ogr2ogr -f GeoJSON -nonativedata qgis_crs84.geojson parcels.geojson
+# Reprojected to Web Mercator, declaration and ids kept.
+ogr2ogr -f GeoJSON -t_srs EPSG:3857 epsg3857.geojson parcels.geojson
+# A projected CRS planmap does not take (CGCS2000 / 3-degree Gauss-Kruger CM 120E).
+ogr2ogr -f GeoJSON -nonativedata -preserve_fid -t_srs EPSG:4547 epsg4547.geojson parcels.geojson
+# Heights added.
+ogr2ogr -f GeoJSON -nonativedata -preserve_fid -dim XYZ with_z.geojson parcels.geojson
+# Labelled CGCS2000.
+ogr2ogr -f GeoJSON -nonativedata -preserve_fid -a_srs EPSG:4490 cgcs2000.geojson parcels.geojson
