@@ -149,21 +149,25 @@ func removeDB(path string) {
 	}
 }
 
-// problems prints a multi-line error (one problem a line) to stderr and
-// returns a one-line summary.
+// problems prints each problem of an invalid-input error to stderr, one a
+// line, and returns a one-line summary; other errors are returned as they
+// are.
 func problems(stderr io.Writer, what string, err error) error {
-	lines := strings.Split(err.Error(), "\n")
-	if len(lines) == 1 {
+	if layers.ErrorCode(err) != layers.EINVALID {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	lines := strings.Split(err.Error(), "\n")
 	for _, l := range lines {
 		fmt.Fprintln(stderr, l)
 	}
 	n := len(lines)
 	if last := lines[n-1]; strings.HasPrefix(last, "… and") {
-		return fmt.Errorf("%s: %s", what, strings.TrimPrefix(last, "… "))
+		return fmt.Errorf("%s (%s)", what, strings.TrimPrefix(last, "… and "))
 	}
-	return fmt.Errorf("%s: %d problems", what, n)
+	if n == 1 {
+		return fmt.Errorf("%s (1 problem)", what)
+	}
+	return fmt.Errorf("%s (%d problems)", what, n)
 }
 
 func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
@@ -189,6 +193,10 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	opt := layers.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
 	results, err := store.Import(ctx, files, opt)
 	if err != nil {
+		if store.Created() {
+			store.Close()
+			removeDB(*db)
+		}
 		return problems(stderr, "import: nothing was written", err)
 	}
 	for _, r := range results {

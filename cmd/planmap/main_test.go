@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"planmap/layers/layerstest"
+	"planmap/seeds"
+)
+
+// planmap runs the program as main would, with no environment.
+func planmap(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	err = run(context.Background(), args, func(string) string { return "" }, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func seedCount(t *testing.T) int {
+	names, err := filepath.Glob("../../seeds/*.geojson")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no seed files: %v", err)
+	}
+	return len(names)
+}
+
+func TestServe(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "data", "planmap.gpkg")
+	base, stop := startServe(t, db)
+
+	res, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
+		t.Errorf("GET /healthz = %d %s", res.StatusCode, body)
+	}
+	res, err = http.Get(base + "/no/such/thing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problem map[string]any
+	json.NewDecoder(res.Body).Decode(&problem)
+	res.Body.Close()
+	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" || problem["status"] != 404.0 {
+		t.Errorf("GET /no/such/thing = %d %s %v, want a 404 problem", res.StatusCode, res.Header.Get("Content-Type"), problem)
+	}
+	logs := stop()
+	if !regexp.MustCompile(`msg=request id=\S+ method=GET path=/healthz status=200 bytes=16 duration=`).MatchString(logs) {
+		t.Errorf("no request log line for /healthz in:\n%s", logs)
+	}
+
+	out, _, err := planmap(t, "layers", "--db", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "\n") - 1; n != seedCount(t) {
+		t.Errorf("planmap layers lists %d layers, want %d (one per seed file):\n%s", n, seedCount(t), out)
+	}
+
+	t.Run("ExistingDatabaseIsKept", func(t *testing.T) {
+		dir := t.TempDir()
+		edited := filepath.Join(dir, "parks.geojson")
+		if _, _, err := planmap(t, "export", "--db", db, "--layer", "parks", "-o", edited); err != nil {
+			t.Fatal(err)
+		}
+		text, _ := os.ReadFile(edited)
+		changed := strings.Replace(string(text), `"name_en":"Harbour Eco-Park"`, `"name_en":"Harbour Eco-Park (edited)"`, 1)
+		if changed == string(text) {
+			t.Fatalf("the exported parks layer has no Harbour Eco-Park:\n%s", text)
+		}
+		os.WriteFile(edited, []byte(changed), 0o644)
+		if _, _, err := planmap(t, "import", "--db", db, edited); err != nil {
+			t.Fatal(err)
+		}
+		_, stop := startServe(t, db)
+		logs := stop()
+		if strings.Contains(logs, "created database") {
+			t.Errorf("serve re-created an existing database:\n%s", logs)
+		}
+		out, _, _ := planmap(t, "export", "--db", db, "--layer", "parks")
+		if !strings.Contains(out, "Harbour Eco-Park (edited)") {
+			t.Errorf("the edit did not survive a restart")
+		}
+	})
+}
+
+// startServe runs planmap serve on a free port and returns its base URL and
+// a function that stops it gracefully and returns its log.
+func startServe(t *testing.T, db string) (string, func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var logs bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard, pw)
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if m := regexp.MustCompile(`msg=listening addr=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	var base string
+	select {
+	case base = <-addr:
+	case err := <-done:
+		t.Fatalf("serve ended before listening: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start listening in 30 s:\n%s", logs.String())
+	}
+	return base, func() string {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v after a graceful stop", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("serve did not stop within 20 s")
+		}
+		return logs.String()
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"serve", "import", "export", "layers", "check"} {
+		t.Run(cmd, func(t *testing.T) {
+			out, _, err := planmap(t, cmd, "-h")
+			if err != nil || !strings.HasPrefix(out, "usage: planmap "+cmd) || !strings.Contains(out, "-db") {
+				t.Errorf("planmap %s -h = %v, %q", cmd, err, out)
+			}
+		})
+	}
+	if _, _, err := planmap(t, "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("planmap frobnicate = %v", err)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "env.gpkg")
+	env := func(k string) string {
+		return map[string]string{"PLANMAP_DB": db}[k]
+	}
+	var o, e bytes.Buffer
+	if err := run(context.Background(), []string{"import", "../../layers/testdata/parcels.geojson"}, env, &o, &e); err != nil {
+		t.Fatalf("import with PLANMAP_DB: %v\n%s", err, e.String())
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("PLANMAP_DB was not used: %v", err)
+	}
+}
+
+func TestImportCheckExport(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.gpkg")
+	parcels := "../../layers/testdata/parcels.geojson"
+
+	out, _, err := planmap(t, "check", "--db", db, parcels)
+	if err != nil || out != parcels+": layer parcels, 3 features, ok\n" {
+		t.Errorf("check = %v, %q", err, out)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("check created the database")
+	}
+
+	bad := filepath.Join(dir, "bad.geojson")
+	text, _ := os.ReadFile(parcels)
+	os.WriteFile(bad, bytes.Replace(text, []byte(`"berths": 8`), []byte(`"berths": "8"`), 1), 0o644)
+	_, stderr, err := planmap(t, "import", "--db", db, bad)
+	if err == nil || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("import of a bad file = %v", err)
+	}
+	if !strings.Contains(stderr, bad+`: feature 1 (id 1): property "berths": is the string "8", want an integer`) {
+		t.Errorf("stderr does not name the problem:\n%s", stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a failed import left a new database behind")
+	}
+
+	out, _, err = planmap(t, "import", "--db", db, parcels)
+	if err != nil || out != "parcels: created, 3 features written\n" {
+		t.Fatalf("import = %v, %q", err, out)
+	}
+	exported := filepath.Join(dir, "parcels.geojson")
+	if _, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "-o", exported); err != nil {
+		t.Fatal(err)
+	}
+	gpkg := filepath.Join(dir, "all.gpkg")
+	if _, _, err := planmap(t, "export", "--db", db, "-o", gpkg); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := planmap(t, "export", "--db", db, "--layer", "nope"); err == nil || !strings.Contains(err.Error(), `layer "nope" does not exist`) {
+		t.Errorf("export of an unknown layer = %v", err)
+	}
+	if _, _, err := planmap(t, "export", "--db", db, "--format", "kml", "--layer", "parcels"); err == nil {
+		t.Errorf("export --format kml succeeded")
+	}
+
+	// GDAL reads both exports as they are.
+	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
+	for _, f := range []string{exported, gpkg} {
+		cmd := exec.Command(ogrinfo, "-al", "-so", f)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("ogrinfo %s: %v\n%s", f, err, e.String())
+		}
+		for _, line := range strings.Split(o.String()+e.String(), "\n") {
+			if (strings.Contains(line, "Warning") || strings.Contains(line, "ERROR")) && !strings.Contains(line, "(10400, v1.4.0)") {
+				t.Errorf("ogrinfo %s: %s", filepath.Base(f), line)
+			}
+		}
+		for _, want := range []string{"Layer name: parcels", "Feature Count: 3", "berths: Integer", "area_mu: Real", "opened: Date", "public: Integer(Boolean)"} {
+			if !strings.Contains(o.String(), want) {
+				t.Errorf("ogrinfo %s does not say %q:\n%s", filepath.Base(f), want, o.String())
+			}
+		}
+	}
+}
+
+func TestNotOurDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(db, []byte("hello"), 0o644)
+	_, _, err := planmap(t, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "is not an SQLite database") {
+		t.Errorf("serve on a text file = %v", err)
+	}
+	if b, _ := os.ReadFile(db); string(b) != "hello" {
+		t.Errorf("the file was modified: %q", b)
+	}
+}
+
+func TestSeedsAreEmbedded(t *testing.T) {
+	entries, err := seeds.FS.ReadDir(".")
+	if err != nil || len(entries) != seedCount(t) {
+		t.Errorf("seeds.FS has %d entries (%v), want %d", len(entries), err, seedCount(t))
+	}
+}

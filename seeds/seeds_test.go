@@ -1,0 +1,51 @@
+package seeds_test
+
+import (
+	"context"
+	"testing"
+
+	"planmap/layers"
+	"planmap/seeds"
+)
+
+// The first layers every user sees must load: each file parses and passes
+// the same checks as planmap import.
+func TestSeedsCheck(t *testing.T) {
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatalf("ReadFS: %v", err)
+	}
+	if err := layers.CheckFiles(context.Background(), nil, files, false); err != nil {
+		t.Fatalf("CheckFiles:\n%v", err)
+	}
+	common := []string{"name_zh", "name_en", "landuse_code", "landuse_gb50137", "status", "position_confidence", "position_note"}
+	for _, f := range files {
+		if f.Layer == nil {
+			t.Errorf("%s declares no layer", f.Name)
+			continue
+		}
+		if f.LayerID+".geojson" != f.Name {
+			t.Errorf("%s declares layer %q: the file must be named after its layer", f.Name, f.LayerID)
+		}
+		for _, name := range common {
+			if fd := f.Layer.Field(name); fd == nil || !fd.Required {
+				t.Errorf("%s: %s is not a required field", f.Name, name)
+			}
+		}
+		if len(f.Features) == 0 {
+			t.Errorf("%s has no features", f.Name)
+		}
+		for _, w := range f.Warnings {
+			t.Errorf("warning: %s", w)
+		}
+	}
+	for _, id := range []string{"terminals", "resettlement", "parks", "stations", "railways", "roads"} {
+		found := false
+		for _, f := range files {
+			found = found || f.LayerID == id
+		}
+		if !found {
+			t.Errorf("no seed layer %s", id)
+		}
+	}
+}
