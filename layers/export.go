@@ -22,15 +22,11 @@ import (
 // the file can be imported again as it is. Features are streamed in id
 // order; progress, when set, is called every 1000 features.
 func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return err
-	}
 	total := 0
 	if progress != nil {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(&total); err != nil {

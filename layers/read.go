@@ -26,6 +26,11 @@ type Query struct {
 // selectFeatures builds the SELECT for layer l. Date and date-time columns
 // are read as text: the driver would otherwise turn them into time.Time.
 func selectFeatures(l *Layer, q Query) (string, []any) {
+	return selectWhere(l, q, 0)
+}
+
+// selectWhere is selectFeatures, for the one feature fid when fid is not 0.
+func selectWhere(l *Layer, q Query, fid int64) (string, []any) {
 	cols := []string{"fid", "geom"}
 	for _, fd := range l.Schema {
 		c := quoteIdent(fd.Name)
@@ -37,7 +42,11 @@ func selectFeatures(l *Layer, q Query) (string, []any) {
 	var b strings.Builder
 	var args []any
 	fmt.Fprintf(&b, "SELECT %s FROM %s", strings.Join(cols, ", "), quoteIdent(l.ID))
-	if q.BBox != nil {
+	switch {
+	case fid != 0:
+		b.WriteString(" WHERE fid = ?")
+		args = append(args, fid)
+	case q.BBox != nil:
 		fmt.Fprintf(&b, " WHERE fid IN (SELECT id FROM %s WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)",
 			quoteIdent("rtree_"+l.ID+"_geom"))
 		args = append(args, q.BBox.Min[0], q.BBox.Max[0], q.BBox.Min[1], q.BBox.Max[1])
@@ -54,23 +63,38 @@ func selectFeatures(l *Layer, q Query) (string, []any) {
 	return b.String(), args
 }
 
+// readLayer begins a read-only transaction, a consistent snapshot, and
+// loads layer id in it. The caller rolls the transaction back.
+func (s *Store) readLayer(ctx context.Context, id string) (*sql.Tx, *Layer, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, l, nil
+}
+
 // Features calls fn for each feature of layer id that q selects, in id
 // order, streaming them from the database. It stops at fn's first error.
 func (s *Store) Features(ctx context.Context, id string, q Query, fn func(Feature) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return err
-	}
 	return eachFeature(ctx, tx, l, q, fn)
 }
 
 func eachFeature(ctx context.Context, q querier, l *Layer, query Query, fn func(Feature) error) error {
 	sqlText, args := selectFeatures(l, query)
+	return eachRow(ctx, q, l, sqlText, args, fn)
+}
+
+func eachRow(ctx context.Context, q querier, l *Layer, sqlText string, args []any, fn func(Feature) error) error {
 	rows, err := q.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return err
@@ -134,37 +158,22 @@ func decodeRow(l *Layer, vals []any) (Feature, error) {
 
 // Feature returns feature fid of layer id, or an ENOTFOUND error.
 func (s *Store) Feature(ctx context.Context, id string, fid int64) (Feature, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return Feature{}, err
 	}
 	defer tx.Rollback()
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return Feature{}, err
+	sqlText, args := selectWhere(l, Query{}, fid)
+	var f Feature
+	found := false
+	err = eachRow(ctx, tx, l, sqlText, args, func(got Feature) error {
+		f, found = got, true
+		return nil
+	})
+	if err == nil && !found {
+		err = Errorf(ENOTFOUND, "layer %s has no feature %d", id, fid)
 	}
-	sqlText, _ := selectFeatures(l, Query{})
-	sqlText = strings.Replace(sqlText, " ORDER BY fid", " WHERE fid = ?", 1)
-	rows, err := tx.QueryContext(ctx, sqlText, fid)
-	if err != nil {
-		return Feature{}, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return Feature{}, err
-		}
-		return Feature{}, Errorf(ENOTFOUND, "layer %s has no feature %d", id, fid)
-	}
-	vals := make([]any, 2+len(l.Schema))
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return Feature{}, err
-	}
-	return decodeRow(l, vals)
+	return f, err
 }
 
 // Count returns how many features of layer id q selects, ignoring its

@@ -135,6 +135,15 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	return nil
 }
 
+// openExisting opens the database at path, which must exist: commands that
+// only read do not create one.
+func openExisting(ctx context.Context, path string) (*layers.Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s (planmap serve or planmap import creates one)", path)
+	}
+	return openStore(ctx, path)
+}
+
 func openStore(ctx context.Context, path string) (*layers.Store, error) {
 	s, err := layers.Open(ctx, path)
 	if err != nil {
@@ -253,10 +262,7 @@ func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("no database at %s (run planmap serve or planmap import to create one)", *db)
-	}
-	store, err := openStore(ctx, *db)
+	store, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -300,10 +306,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	case *format == "gpkg" && *out == "":
 		return usageError{"export: -o FILE is required for gpkg"}
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("no database at %s", *db)
-	}
-	store, err := openStore(ctx, *db)
+	store, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}
