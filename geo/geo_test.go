@@ -190,3 +190,47 @@ func TestWebMercator(t *testing.T) {
 		t.Errorf("ToWebMercator(121.5, 32.1) = %v", m)
 	}
 }
+
+func TestMeasure(t *testing.T) {
+	near := func(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
+	// One degree of latitude at the equator: 110574.389 m (Karney's
+	// GeographicLib, WGS 84).
+	if d := Distance(orb.Point{0, 0}, orb.Point{0, 1}); !near(d, 110574.389, 0.01) {
+		t.Errorf("Distance(0,0 → 0,1) = %.3f, want 110574.389", d)
+	}
+	// Flinders Peak to Buninyong, Vincenty's own test: 54972.271 m.
+	fp := orb.Point{144 + 25/60.0 + 29.52440/3600, -(37 + 57/60.0 + 3.72030/3600)}
+	bu := orb.Point{143 + 55/60.0 + 35.38390/3600, -(37 + 39/60.0 + 10.15610/3600)}
+	if d := Distance(fp, bu); !near(d, 54972.271, 0.01) {
+		t.Errorf("Distance(Flinders Peak → Buninyong) = %.3f, want 54972.271", d)
+	}
+	if d := Length(orb.MultiLineString{{{0, 0}, {0, 0.5}, {0, 1}}}); !near(d, 110574.389, 0.01) {
+		t.Errorf("Length = %.3f, want 110574.389", d)
+	}
+	// A one-degree cell at the equator with edges of constant bearing:
+	// 12308463894.0 m² on WGS 84 (GeographicLib: Planimeter -R). With
+	// geodesic edges it is 12308778361.5 m², 0.003 % more.
+	cell := orb.Polygon{square(0, 0, 1)}
+	if a := Area(cell); !near(a, 12308463894.0, 1) {
+		t.Errorf("Area(1° cell) = %.1f, want 12308463894.0", a)
+	}
+	// A 0.01° cell in Haimen: 1046625.8 m² either way (Planimeter).
+	if a := Area(orb.Polygon{square(121.5, 32.1, 0.01)}); !near(a, 1046625.8, 0.5) {
+		t.Errorf("Area(0.01° cell at Haimen) = %.1f, want 1046625.8", a)
+	}
+	// A hectare near Haimen: a 100 m square, built from local metres.
+	lat := 32.1
+	dLat := 100 / Distance(orb.Point{121.5, lat}, orb.Point{121.5, lat + 0.001}) * 0.001
+	dLon := 100 / Distance(orb.Point{121.5, lat}, orb.Point{121.501, lat}) * 0.001
+	ha := orb.MultiPolygon{{{{121.5, lat}, {121.5 + dLon, lat}, {121.5 + dLon, lat + dLat}, {121.5, lat + dLat}, {121.5, lat}}}}
+	if a := Area(ha); !near(a, 10000, 1) {
+		t.Errorf("Area(100 m square) = %.3f m², want 10000", a)
+	}
+	withHole := orb.Polygon{square(0, 0, 1), orb.Ring{{0.25, 0.25}, {0.25, 0.75}, {0.75, 0.75}, {0.75, 0.25}, {0.25, 0.25}}}
+	if a, full := Area(withHole), Area(cell); !near(a, full*0.75, full*1e-3) {
+		t.Errorf("Area(cell with a quarter hole) = %.0f, want about %.0f", a, full*0.75)
+	}
+	if Area(orb.LineString{{0, 0}, {1, 1}}) != 0 || Length(orb.Point{1, 1}) != 0 {
+		t.Error("Area of a line or Length of a point is not 0")
+	}
+}
