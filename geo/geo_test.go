@@ -3,9 +3,12 @@ package geo
 import (
 	"errors"
 	"math"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkt"
 )
 
 func TestDecodeGeoJSON(t *testing.T) {
@@ -59,6 +62,9 @@ func square(x, y, s float64) orb.Ring {
 	return orb.Ring{{x, y}, {x + s, y}, {x + s, y + s}, {x, y + s}, {x, y}}
 }
 
+// cShape is a square with a notch open to the east: x 1..4, y 1..3.
+var cShape = orb.Ring{{0, 0}, {4, 0}, {4, 1}, {1, 1}, {1, 3}, {4, 3}, {4, 4}, {0, 4}, {0, 0}}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
@@ -90,6 +96,16 @@ func TestValidate(t *testing.T) {
 		{"ErrOverlap", orb.MultiPolygon{{square(0, 0, 2)}, {square(1, 1, 2)}}, ErrPolygonsOverlap},
 		{"ErrContained", orb.MultiPolygon{{square(0, 0, 10)}, {square(1, 1, 2)}}, ErrPolygonsOverlap},
 		{"ErrEmptyMulti", orb.MultiPolygon{}, ErrEmptyGeometry},
+		{"OK/HoleTouchingShellOnce", orb.Polygon{square(0, 0, 4), {{0, 2}, {2, 1}, {3, 2}, {2, 3}, {0, 2}}}, nil},
+		{"OK/HolesTouchingOnce", orb.Polygon{square(0, 0, 10), square(1, 1, 2), square(3, 3, 2)}, nil},
+		{"OK/TriangleInNotchOfC", orb.MultiPolygon{{cShape}, {{{1, 2}, {4, 1}, {4, 3}, {1, 2}}}}, nil},
+		{"ErrHoleThroughShellCorners", orb.Polygon{square(0, 0, 4), {{2, 2}, {6, -2}, {6, 6}, {2, 2}}}, ErrHoleOutside},
+		{"ErrHoleInNotchOfC", orb.Polygon{cShape, {{1, 2}, {4, 1}, {4, 3}, {1, 2}}}, ErrHoleOutside},
+		{"ErrTriangleThroughSquareCorners", orb.MultiPolygon{{square(0, 0, 4)}, {{{6, 6}, {2, 2}, {6, -2}, {6, 6}}}}, ErrPolygonsOverlap},
+		{"ErrHoleTouchingShellTwice", orb.Polygon{square(0, 0, 4), {{0, 2}, {2, 1}, {4, 2}, {2, 3}, {0, 2}}}, ErrDisconnected},
+		{"ErrHoleChainAcross", orb.Polygon{square(0, 0, 6),
+			{{0, 3}, {1.5, 2}, {3, 3}, {1.5, 4}, {0, 3}}, {{3, 3}, {4.5, 2}, {6, 3}, {4.5, 4}, {3, 3}}}, ErrDisconnected},
+		{"ErrOverlappingHoles", orb.Polygon{square(0, 0, 10), square(1, 1, 3), square(2, 2, 3)}, ErrRingsCross},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,5 +248,33 @@ func TestMeasure(t *testing.T) {
 	}
 	if Area(orb.LineString{{0, 0}, {1, 1}}) != 0 || Length(orb.Point{1, 1}) != 0 {
 		t.Error("Area of a line or Length of a point is not 0")
+	}
+}
+
+// TestValidateAgreesWithGEOS runs Validate over shapes whose validity GEOS
+// decided (testdata/geos_validity.tsv: random rings on a small grid, so
+// that rings touch, cross and share vertices in every way).
+func TestValidateAgreesWithGEOS(t *testing.T) {
+	data, err := os.ReadFile("testdata/geos_validity.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		w, want, _ := strings.Cut(line, "\t")
+		g, err := wkt.Unmarshal(w)
+		if err != nil {
+			t.Fatalf("%s: %v", w, err)
+		}
+		n++
+		if err := Validate(g); (err == nil) != (want == "true") {
+			t.Errorf("Validate(%s) = %v; GEOS says valid=%s", w, err, want)
+		}
+	}
+	if n < 3000 {
+		t.Errorf("only %d cases", n)
 	}
 }

@@ -29,7 +29,8 @@ var (
 	ErrSelfIntersects  = errors.New("ring intersects itself")
 	ErrRingsCross      = errors.New("rings cross each other")
 	ErrHoleOutside     = errors.New("hole is not inside its exterior ring")
-	ErrHoleInHole      = errors.New("hole lies inside another hole")
+	ErrHoleInHole      = errors.New("hole overlaps another hole")
+	ErrDisconnected    = errors.New("rings touch so that they cut the polygon's interior in two")
 	ErrPolygonsOverlap = errors.New("polygons of the multipolygon overlap")
 )
 

@@ -50,12 +50,14 @@ func Validate(g orb.Geometry) error {
 		if len(g) == 0 {
 			return ErrEmptyGeometry
 		}
+		polys := make([]orb.Polygon, len(g))
 		for i, p := range g {
-			if err := checkPolygon(p); err != nil {
+			if err := checkRings(p); err != nil {
 				return fmt.Errorf("polygon %d: %w", i, err)
 			}
+			polys[i] = withoutRepeats(p)
 		}
-		return checkDisjoint(g)
+		return checkTopology(polys)
 	default:
 		return fmt.Errorf("%w %s", ErrUnknownType, g.GeoJSONType())
 	}
@@ -96,6 +98,30 @@ func checkLine(l orb.LineString) error {
 }
 
 func checkPolygon(p orb.Polygon) error {
+	if err := checkRings(p); err != nil {
+		return err
+	}
+	return checkTopology([]orb.Polygon{withoutRepeats(p)})
+}
+
+// withoutRepeats returns p without consecutive repeated positions, which
+// are no edge at all: a ring may repeat a position, as GEOS allows.
+func withoutRepeats(p orb.Polygon) orb.Polygon {
+	out := make(orb.Polygon, len(p))
+	for i, r := range p {
+		q := make(orb.Ring, 0, len(r))
+		for _, pt := range r {
+			if len(q) == 0 || q[len(q)-1] != pt {
+				q = append(q, pt)
+			}
+		}
+		out[i] = q
+	}
+	return out
+}
+
+// checkRings checks each ring on its own: coordinates, closure, length.
+func checkRings(p orb.Polygon) error {
 	if len(p) == 0 {
 		return ErrEmptyGeometry
 	}
@@ -113,49 +139,7 @@ func checkPolygon(p orb.Polygon) error {
 			return fmt.Errorf("ring %d: %w", i, ErrRingTooShort)
 		}
 	}
-	if err := checkCrossings([]orb.Polygon{p}); err != nil {
-		return err
-	}
-	shell := p[0]
-	for i := 1; i < len(p); i++ {
-		if !ringInside(p[i], shell) {
-			return fmt.Errorf("ring %d: %w", i, ErrHoleOutside)
-		}
-		for j := 1; j < len(p); j++ {
-			if j != i && ringInside(p[i], p[j]) {
-				return fmt.Errorf("ring %d: %w (ring %d)", i, ErrHoleInHole, j)
-			}
-		}
-	}
 	return nil
-}
-
-// checkDisjoint reports polygons whose boundaries cross or of which one
-// lies inside another. Touching at points is allowed.
-func checkDisjoint(mp orb.MultiPolygon) error {
-	if len(mp) < 2 {
-		return nil
-	}
-	if err := checkCrossings(mp); err != nil {
-		return err
-	}
-	for i := range mp {
-		for j := range mp {
-			if i != j && ringInside(mp[i][0], mp[j][0]) && !ringInsideAnyHole(mp[i][0], mp[j]) {
-				return fmt.Errorf("polygon %d lies inside polygon %d: %w", i, j, ErrPolygonsOverlap)
-			}
-		}
-	}
-	return nil
-}
-
-func ringInsideAnyHole(r orb.Ring, p orb.Polygon) bool {
-	for _, h := range p[1:] {
-		if ringInside(r, h) {
-			return true
-		}
-	}
-	return false
 }
 
 func distinct(r orb.Ring) int {
@@ -166,25 +150,101 @@ func distinct(r orb.Ring) int {
 	return len(seen)
 }
 
-// segment is one edge of a ring, with where it came from.
+// ringID names a ring: polygon and ring index.
+type ringID struct{ poly, ring int }
+
+// edgeID names an edge: its ring and index in the ring.
+type edgeID struct {
+	ringID
+	idx int
+}
+
+// segment is one edge of a ring.
 type segment struct {
 	a, b       orb.Point
-	poly, ring int
-	idx, n     int // index of the edge in its ring, and the ring's edge count
+	id         edgeID
+	n          int // edge count of its ring
 	minX, maxX float64
 }
 
-// checkCrossings sweeps all edges of the polygons sorted by their minimum x,
-// so only edges whose x-ranges overlap are compared. Hand-drawn rings are
-// small, but an imported file may hold rings of many thousand vertices.
-func checkCrossings(polys []orb.Polygon) error {
-	var segs []segment
+// topology is what the sweep over all edges found: where rings of
+// different polygons or of one polygon touch without crossing.
+type topology struct {
+	polys   []orb.Polygon
+	splits  map[edgeID][]orb.Point           // points where another ring touches an edge
+	touches map[[2]ringID]map[orb.Point]bool // touch points of two rings
+}
+
+// checkTopology checks the rings of one polygon, or of the polygons of a
+// multipolygon, against each other: rings do not cross or share edges;
+// holes lie inside their shell and outside each other; the interior of a
+// polygon is connected (rings touch each other at most once, in no cycle);
+// polygons of a multipolygon have no interior in common.
+//
+// Where rings touch, the touched edges are split at the touch points, and
+// each piece is classified by its midpoint, so that a ring passing through
+// another's vertex is caught as surely as one crossing an edge.
+func checkTopology(polys []orb.Polygon) error {
+	multi := len(polys) > 1
+	tp := topology{polys: polys, splits: map[edgeID][]orb.Point{}, touches: map[[2]ringID]map[orb.Point]bool{}}
+	if err := tp.sweep(multi); err != nil {
+		return err
+	}
 	for pi, p := range polys {
+		where := func(format string, args ...any) string {
+			if multi {
+				return fmt.Sprintf("polygon %d, "+format, append([]any{pi}, args...)...)
+			}
+			return fmt.Sprintf(format, args...)
+		}
+		for h := 1; h < len(p); h++ {
+			mids := tp.midpoints(ringID{pi, h})
+			for _, m := range mids {
+				if pointInRing(m, p[0]) < 0 {
+					return fmt.Errorf("%s: %w", where("ring %d", h), ErrHoleOutside)
+				}
+			}
+			for j := 1; j < len(p); j++ {
+				if j == h || !p[h].Bound().Intersects(p[j].Bound()) {
+					continue
+				}
+				for _, m := range mids {
+					if pointInRing(m, p[j]) > 0 {
+						return fmt.Errorf("%s: %w (ring %d)", where("ring %d", h), ErrHoleInHole, j)
+					}
+				}
+			}
+		}
+		if err := tp.connected(pi); err != nil {
+			return fmt.Errorf("%s: %w", where("rings"), err)
+		}
+	}
+	for i := range polys {
+		for j := range polys {
+			if i == j || !polys[i][0].Bound().Intersects(polys[j][0].Bound()) {
+				continue
+			}
+			for _, m := range tp.midpoints(ringID{i, 0}) {
+				if inInterior(m, polys[j]) {
+					return fmt.Errorf("polygons %d and %d: %w", min(i, j), max(i, j), ErrPolygonsOverlap)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sweep compares all edges, sorted by their minimum x, so that only edges
+// whose x-ranges overlap are compared: hand-drawn rings are small, but an
+// imported file may hold rings of many thousand vertices.
+func (tp *topology) sweep(multi bool) error {
+	var segs []segment
+	for pi, p := range tp.polys {
 		for ri, r := range p {
 			n := len(r) - 1
 			for i := 0; i < n; i++ {
 				a, b := r[i], r[i+1]
-				segs = append(segs, segment{a: a, b: b, poly: pi, ring: ri, idx: i, n: n,
+				segs = append(segs, segment{a: a, b: b, id: edgeID{ringID{pi, ri}, i}, n: n,
 					minX: math.Min(a[0], b[0]), maxX: math.Max(a[0], b[0])})
 			}
 		}
@@ -193,7 +253,7 @@ func checkCrossings(polys []orb.Polygon) error {
 	for i := range segs {
 		s := &segs[i]
 		for j := i + 1; j < len(segs) && segs[j].minX <= s.maxX; j++ {
-			if err := crossing(s, &segs[j], len(polys) > 1); err != nil {
+			if err := tp.compare(s, &segs[j], multi); err != nil {
 				return err
 			}
 		}
@@ -201,25 +261,27 @@ func checkCrossings(polys []orb.Polygon) error {
 	return nil
 }
 
-func crossing(s, t *segment, multi bool) error {
+func (tp *topology) compare(s, t *segment, multi bool) error {
 	if math.Max(s.a[1], s.b[1]) < math.Min(t.a[1], t.b[1]) ||
 		math.Max(t.a[1], t.b[1]) < math.Min(s.a[1], s.b[1]) {
 		return nil
 	}
+	sr, tr := s.id.ringID, t.id.ringID
 	where := func(err error) error {
-		if multi {
-			if s.poly == t.poly {
-				return fmt.Errorf("polygon %d, ring %d: %w", s.poly, s.ring, err)
-			}
-			return fmt.Errorf("polygons %d and %d: %w", min(s.poly, t.poly), max(s.poly, t.poly), err)
+		switch {
+		case sr.poly != tr.poly:
+			return fmt.Errorf("polygons %d and %d: %w", min(sr.poly, tr.poly), max(sr.poly, tr.poly), err)
+		case multi && sr == tr:
+			return fmt.Errorf("polygon %d, ring %d: %w", sr.poly, sr.ring, err)
+		case multi:
+			return fmt.Errorf("polygon %d, rings %d and %d: %w", sr.poly, min(sr.ring, tr.ring), max(sr.ring, tr.ring), err)
+		case sr == tr:
+			return fmt.Errorf("ring %d: %w", sr.ring, err)
 		}
-		if err == ErrRingsCross {
-			return fmt.Errorf("rings %d and %d: %w", min(s.ring, t.ring), max(s.ring, t.ring), err)
-		}
-		return fmt.Errorf("ring %d: %w", s.ring, err)
+		return fmt.Errorf("rings %d and %d: %w", min(sr.ring, tr.ring), max(sr.ring, tr.ring), err)
 	}
-	if s.poly == t.poly && s.ring == t.ring {
-		d := s.idx - t.idx
+	if sr == tr {
+		d := s.id.idx - t.id.idx
 		if d < 0 {
 			d = -d
 		}
@@ -237,12 +299,134 @@ func crossing(s, t *segment, multi bool) error {
 		return nil
 	}
 	if properCross(s.a, s.b, t.a, t.b) || collinearOverlap(s.a, s.b, t.a, t.b) {
-		if s.poly != t.poly {
+		if sr.poly != tr.poly {
 			return where(ErrPolygonsOverlap)
 		}
 		return where(ErrRingsCross)
 	}
+	for _, p := range [2]orb.Point{s.a, s.b} {
+		if onEdge(t.a, t.b, p) {
+			tp.touch(sr, tr, p, t.id, t)
+		}
+	}
+	for _, p := range [2]orb.Point{t.a, t.b} {
+		if onEdge(s.a, s.b, p) {
+			tp.touch(sr, tr, p, s.id, s)
+		}
+	}
 	return nil
+}
+
+// touch records that rings a and b meet at p, which lies on edge e.
+func (tp *topology) touch(a, b ringID, p orb.Point, e edgeID, s *segment) {
+	key := [2]ringID{a, b}
+	if b.poly < a.poly || (b.poly == a.poly && b.ring < a.ring) {
+		key = [2]ringID{b, a}
+	}
+	if tp.touches[key] == nil {
+		tp.touches[key] = map[orb.Point]bool{}
+	}
+	tp.touches[key][p] = true
+	if p != s.a && p != s.b {
+		tp.splits[e] = append(tp.splits[e], p)
+	}
+}
+
+// midpoints returns the midpoints of the ring's edges, each edge first cut
+// where other rings touch it.
+func (tp *topology) midpoints(id ringID) []orb.Point {
+	r := tp.polys[id.poly][id.ring]
+	var out []orb.Point
+	for i := 0; i+1 < len(r); i++ {
+		a, b := r[i], r[i+1]
+		cuts := tp.splits[edgeID{id, i}]
+		if len(cuts) == 0 {
+			out = append(out, orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2})
+			continue
+		}
+		pts := append([]orb.Point{a}, cuts...)
+		sort.Slice(pts[1:], func(x, y int) bool {
+			return sqDist(a, pts[1+x]) < sqDist(a, pts[1+y])
+		})
+		pts = append(pts, b)
+		for k := 1; k < len(pts); k++ {
+			out = append(out, orb.Point{(pts[k-1][0] + pts[k][0]) / 2, (pts[k-1][1] + pts[k][1]) / 2})
+		}
+	}
+	return out
+}
+
+func sqDist(a, b orb.Point) float64 {
+	dx, dy := a[0]-b[0], a[1]-b[1]
+	return dx*dx + dy*dy
+}
+
+// connected reports an error when the rings of polygon pi touch so as to
+// cut its interior in pieces: two rings touching at two points, or rings
+// touching in a cycle.
+func (tp *topology) connected(pi int) error {
+	parent := map[int]int{}
+	var find func(int) int
+	find = func(x int) int {
+		if p, ok := parent[x]; ok && p != x {
+			parent[x] = find(p)
+			return parent[x]
+		}
+		parent[x] = x
+		return x
+	}
+	// The rings meeting at one point are joined once each, in a star, so
+	// that three rings meeting at a single point are not taken for a cycle.
+	at := map[orb.Point][]int{}
+	for key, pts := range tp.touches {
+		if key[0].poly != pi || key[1].poly != pi {
+			continue
+		}
+		for p := range pts {
+			at[p] = appendUnique(appendUnique(at[p], key[0].ring), key[1].ring)
+		}
+	}
+	points := make([]orb.Point, 0, len(at))
+	for p := range at {
+		points = append(points, p)
+	}
+	sort.Slice(points, func(i, j int) bool {
+		return points[i][0] < points[j][0] || (points[i][0] == points[j][0] && points[i][1] < points[j][1])
+	})
+	for _, p := range points {
+		rings := at[p]
+		for _, r := range rings[1:] {
+			a, b := find(rings[0]), find(r)
+			if a == b {
+				return ErrDisconnected
+			}
+			parent[b] = a
+		}
+	}
+	return nil
+}
+
+func appendUnique(list []int, v int) []int {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// inInterior reports whether p lies strictly inside polygon poly: inside
+// its shell and outside (not on) every hole.
+func inInterior(p orb.Point, poly orb.Polygon) bool {
+	if pointInRing(p, poly[0]) <= 0 {
+		return false
+	}
+	for _, h := range poly[1:] {
+		if pointInRing(p, h) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func orient(a, b, c orb.Point) float64 {
@@ -257,6 +441,11 @@ func sign(v float64) int {
 		return -1
 	}
 	return 0
+}
+
+// onEdge reports whether p lies on segment ab.
+func onEdge(a, b, p orb.Point) bool {
+	return orient(a, b, p) == 0 && onSegment(a, b, p)
 }
 
 func onSegment(a, b, p orb.Point) bool {
@@ -297,22 +486,6 @@ func collinearOverlap(a, b, c, d orb.Point) bool {
 	lo1, hi1 := math.Min(a[k], b[k]), math.Max(a[k], b[k])
 	lo2, hi2 := math.Min(c[k], d[k]), math.Max(c[k], d[k])
 	return math.Min(hi1, hi2) > math.Max(lo1, lo2)
-}
-
-// ringInside reports whether ring r lies inside ring outer, judged by the
-// first vertex of r that is not on outer's boundary. Crossings between the
-// two are found by checkCrossings.
-func ringInside(r, outer orb.Ring) bool {
-	for _, p := range r {
-		switch pointInRing(p, outer) {
-		case 1:
-			return true
-		case -1:
-			return false
-		}
-	}
-	// Every vertex is on the boundary: the same ring drawn twice.
-	return true
 }
 
 // pointInRing returns 1 inside, -1 outside, 0 on the boundary.
