@@ -169,6 +169,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // snapshot with VACUUM INTO, so it may run while the server is serving and
 // writing; the copy is in rollback-journal mode, a single file to hand on.
 func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) error {
+	if s.IsDatabase(path) {
+		return Errorf(EINVALID, "%s is the database itself; export to another file", path)
+	}
 	keep := map[string]bool{}
 	for _, id := range ids {
 		if _, err := s.Layer(ctx, id); err != nil {
@@ -185,7 +188,9 @@ func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) erro
 	os.Remove(tmpPath) // VACUUM INTO wants to create the file itself
 	defer removeDB(tmpPath)
 
-	if _, err := s.write.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
+	// VACUUM INTO reads one snapshot, on a read-only connection: it waits
+	// for no writer, and no writer waits for it.
+	if _, err := s.read.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
 		return fmt.Errorf("export snapshot: %w", err)
 	}
 	db, err := sql.Open("sqlite", dsn(tmpPath, "_pragma=journal_mode(DELETE)", "_pragma=foreign_keys(1)"))
@@ -222,4 +227,19 @@ func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) erro
 		return err
 	}
 	return os.Rename(tmpPath, path)
+}
+
+// IsDatabase reports whether path names the database file or its -wal or
+// -shm file, which an export must never overwrite.
+func (s *Store) IsDatabase(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if db, err := os.Stat(s.path + suffix); err == nil && os.SameFile(fi, db) {
+			return true
+		}
+	}
+	return false
 }

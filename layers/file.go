@@ -160,13 +160,14 @@ func ParseFile(name string, data []byte) (*File, error) {
 	}
 
 	seen := make(map[int64]int, len(top.Features))
-	zCount := 0
+	zCount, withID := 0, 0
 	var noID []string
 	for i, raw := range top.Features {
 		rf, hasZ, err := parseFeature(raw, proj)
 		where := fmt.Sprintf("%s: feature %d", name, i+1)
 		if rf.id != 0 {
 			where += fmt.Sprintf(" (id %d)", rf.id)
+			withID++
 		}
 		if err != nil {
 			p.Add("%s: %v", where, err)
@@ -185,9 +186,9 @@ func ParseFile(name string, data []byte) (*File, error) {
 		f.raw = append(f.raw, rf)
 	}
 	switch {
-	case len(noID) > 0 && len(noID) == len(top.Features):
+	case withID == 0 && len(top.Features) > 0:
 		f.NewIDs = true
-		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, len(noID)))
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, len(top.Features)))
 	default:
 		for _, where := range noID {
 			p.Add("%s: has no id, unlike other features of the file; give every feature a stable positive integer id", where)

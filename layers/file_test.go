@@ -93,6 +93,9 @@ func TestParseAndCheck(t *testing.T) {
 			[]string{`layer id "gpkg_parcels" is not valid`}},
 		{"ErrOtherCRS", func(t *testing.T) string { return readTestdata(t, "epsg4547.geojson") },
 			[]string{`crs "urn:ogc:def:crs:EPSG::4547" is not supported`}},
+		{"ErrNoIDsOneBroken", func(t *testing.T) string {
+			return strings.Replace(readTestdata(t, "qgis_crs84.geojson"), "[ 121.49, 32.11 ], [ 121.48, 32.11 ] ] ] }", "[ 121.49, 32.11 ] ] ] }", 1)
+		}, []string{"x.geojson: feature 1: Polygon: ring 0: ring is not closed"}},
 		{"ErrUnknownLayer", func(t *testing.T) string { return readTestdata(t, "qgis_crs84.geojson") },
 			[]string{"x.geojson: layer parcels does not exist and the file does not declare it"}},
 	}
@@ -115,6 +118,9 @@ func TestParseAndCheck(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("check error:\n%v\nwant it to contain %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "has no id") && tt.name != "ErrSomeWithoutID" {
+				t.Errorf("check error blames missing ids:\n%v", err)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,6 +31,26 @@ type ImportResult struct {
 	Written  int  // features added or updated
 	Removed  int  // features removed by Replace
 	Warnings []string
+}
+
+// String describes the result in a line.
+func (r ImportResult) String() string {
+	verb := "updated"
+	if r.Created {
+		verb = "created"
+	}
+	s := fmt.Sprintf("%s: %s, %d %s written", r.Layer, verb, r.Written, plural(r.Written, "feature", "features"))
+	if r.Removed > 0 {
+		s += fmt.Sprintf(", %d replaced", r.Removed)
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // plan is one file checked and ready to write.
@@ -131,7 +152,11 @@ func compareSchemas(f *File, stored *Layer, replace bool, p *Problems) (rebuild 
 // swapped as a whole). When anything is wrong the database is left exactly
 // as it was and the error lists every problem.
 func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([]ImportResult, error) {
-	tx, err := s.write.BeginTx(ctx, nil)
+	w, err := s.writer()
+	if err != nil {
+		return nil, err
+	}
+	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +170,21 @@ func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([
 		return nil, err
 	}
 	results := make([]ImportResult, 0, len(plans))
+	var p Problems
 	for _, pl := range plans {
 		r, err := writePlan(ctx, tx, pl, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pl.file.Name, err)
 		}
+		if pl.stored != nil && pl.file.Layer != nil && !opt.Replace && !sameSchema(pl.stored, pl.layer) {
+			if err := recheck(ctx, tx, pl, &p); err != nil {
+				return nil, err
+			}
+		}
 		results = append(results, r)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
@@ -221,13 +255,8 @@ func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
 	for _, fd := range l.Schema {
 		cols = append(cols, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
 	}
-	stmts := []string{
-		fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  ")),
-	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create table %s: %w", l.ID, err)
-		}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  "))); err != nil {
+		return fmt.Errorf("create table %s: %w", l.ID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
 		VALUES (?, 'features', ?, ?, ?)`, l.ID, l.ID, contentsDescription(l), SRSID); err != nil {
@@ -403,4 +432,30 @@ func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
 		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
 		WHERE table_name = ?`, id)
 	return err
+}
+
+func sameSchema(a, b *Layer) bool {
+	x, _ := json.Marshal(a.Schema)
+	y, _ := json.Marshal(b.Schema)
+	return bytes.Equal(x, y)
+}
+
+// recheck checks every stored feature of the plan's layer, as it is after
+// the plan was written, against the new declaration: a declaration that
+// makes a field required or narrows its allowed values must not leave
+// features behind that the layer's own export could not import again.
+func recheck(ctx context.Context, tx *sql.Tx, pl plan, p *Problems) error {
+	l := pl.layer
+	return eachFeature(ctx, tx, l, Query{}, func(f Feature) error {
+		for _, fd := range l.Schema {
+			v, ok := f.Properties[fd.Name]
+			switch {
+			case !ok && fd.Required:
+				p.Add("%s: layer %s, stored feature %d: required property %q is missing (give it in this file, or import with --replace)", pl.file.Name, l.ID, f.ID, fd.Name)
+			case ok && len(fd.Values) > 0 && !contains(fd.Values, fmt.Sprint(v)):
+				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.file.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
+			}
+		}
+		return nil
+	})
 }

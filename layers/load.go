@@ -2,7 +2,6 @@ package layers
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -42,7 +41,7 @@ func ReadFiles(paths []string) ([]*File, error) {
 			}
 		}
 		if len(names) == n0 {
-			return nil, Errorf(EINVALID, "%s: no .geojson files in this folder", p)
+			return nil, Errorf(EINVALID, "%s: no .geojson or .json files in this folder", p)
 		}
 	}
 	return parseAll(names, os.ReadFile)
@@ -80,17 +79,4 @@ func parseAll(names []string, read func(string) ([]byte, error)) ([]*File, error
 		return nil, Errorf(EINVALID, "no layer files given")
 	}
 	return files, nil
-}
-
-// Summary describes an import result in a line.
-func (r ImportResult) String() string {
-	verb := "updated"
-	if r.Created {
-		verb = "created"
-	}
-	s := fmt.Sprintf("%s: %s, %d features written", r.Layer, verb, r.Written)
-	if r.Removed > 0 {
-		s += fmt.Sprintf(", %d replaced", r.Removed)
-	}
-	return s
 }

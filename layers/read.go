@@ -3,7 +3,6 @@ package layers
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -179,15 +178,13 @@ func (s *Store) Feature(ctx context.Context, id string, fid int64) (Feature, err
 // Count returns how many features of layer id q selects, ignoring its
 // Limit and Offset.
 func (s *Store) Count(ctx context.Context, id string, q Query) (int, error) {
-	l, err := s.Layer(ctx, id)
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return 0, err
 	}
+	defer tx.Rollback()
 	sqlText, args := selectFeatures(l, Query{BBox: q.BBox})
 	var n int
-	err = s.read.QueryRowContext(ctx, "SELECT count(*) FROM ("+sqlText+")", args...).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+sqlText+")", args...).Scan(&n)
 	return n, err
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
@@ -37,11 +36,11 @@ type Store struct {
 	created bool
 }
 
-// Open opens the planmap database at path, creating it (and its folder)
-// when there is no file there, and applies pending migrations. A file that
-// is not a planmap database (not SQLite, not a GeoPackage, or a GeoPackage
-// made by another program) is refused with an EFOREIGN error and left
-// untouched.
+// Open opens the planmap database at path for reading and writing,
+// creating it (and its folder) when there is no file there, and applies
+// pending migrations. A file that is not a planmap database (not SQLite,
+// not a GeoPackage, or a GeoPackage made by another program) is refused
+// with an EFOREIGN error and left untouched.
 func Open(ctx context.Context, path string) (*Store, error) {
 	create, err := preflight(ctx, path)
 	if err != nil {
@@ -65,28 +64,75 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.write.SetMaxOpenConns(1)
-	if err := s.migrate(ctx); err != nil {
+	migrated, err := s.migrate(ctx)
+	if err != nil {
 		s.write.Close()
 		if create {
 			removeDB(path)
 		}
 		return nil, err
 	}
-	// In WAL mode the GeoPackage header (application_id, user_version)
-	// reaches the main file only at a checkpoint; tools such as GDAL read it
-	// from the file, so write it there now.
-	if _, err := s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	if migrated {
+		// In WAL mode the GeoPackage header (application_id, user_version)
+		// and new tables reach the main file only at a checkpoint; GDAL
+		// reads the header from the file, and so does preflight.
+		if _, err := s.write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
 	}
-	s.read, err = sql.Open("sqlite", dsn(path,
-		"_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)", "_pragma=query_only(1)"))
-	if err != nil {
+	if err := s.openReaders(); err != nil {
 		s.write.Close()
 		return nil, err
 	}
-	s.read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	return s, nil
+}
+
+// OpenReadOnly opens an existing planmap database for reading only. It
+// takes no lock and writes nothing, so it never waits for a writer; a
+// database whose schema is older than this planmap's is refused (Open
+// upgrades it).
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	create, err := preflight(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if create {
+		return nil, Errorf(ENOTFOUND, "no database at %s (planmap serve or planmap import creates one)", path)
+	}
+	s := &Store{path: path}
+	if err := s.openReaders(); err != nil {
+		return nil, err
+	}
+	var version sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {
+		s.read.Close()
+		return nil, err
+	}
+	if n := len(migrationNames()); int(version.Int64) < n {
+		s.read.Close()
+		return nil, Errorf(ECONFLICT, "%s has schema version %d, older than this planmap's %d; run planmap serve or planmap import once to upgrade it", path, version.Int64, n)
+	}
+	return s, nil
+}
+
+// openReaders opens the pool of read-only connections.
+func (s *Store) openReaders() error {
+	var err error
+	s.read, err = sql.Open("sqlite", dsn(s.path, "mode=ro", "_pragma=busy_timeout(10000)"))
+	if err != nil {
+		return err
+	}
+	s.read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	return nil
+}
+
+// writer returns the write pool, or an error for a read-only store.
+func (s *Store) writer() (*sql.DB, error) {
+	if s.write == nil {
+		return nil, Errorf(ECONFLICT, "%s is open read-only", s.path)
+	}
+	return s.write, nil
 }
 
 // Created reports whether Open created the database.
@@ -97,7 +143,21 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.write == nil {
+		return s.read.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Discard closes a database that Open created and removes its files: for
+// when what was to go into a new database failed.
+func (s *Store) Discard() error {
+	if !s.created {
+		return Errorf(ECONFLICT, "%s existed before; planmap will not remove it", s.path)
+	}
+	err := s.Close()
+	removeDB(s.path)
+	return err
 }
 
 // Ping checks that the database answers.
@@ -149,15 +209,23 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 	if id := binary.BigEndian.Uint32(header[68:]); id != gpkgApplicationID {
 		return false, Errorf(EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x); planmap will not touch it", path, id)
 	}
-	db, err := sql.Open("sqlite", dsn(path, "mode=ro"))
+	// immutable=1 reads the file as it is: a probe in WAL mode would leave
+	// -wal and -shm files beside a stranger's database.
+	db, err := sql.Open("sqlite", dsn(path, "mode=ro", "immutable=1"))
 	if err != nil {
 		return false, err
 	}
 	defer db.Close()
-	var version sql.NullInt64
-	err = db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version)
-	if err != nil {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'planmap_migrations'`).Scan(&n); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if n == 0 {
 		return false, Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (import its layers as GeoJSON instead)", path)
+	}
+	var version sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
 	}
 	if n := len(migrationNames()); int(version.Int64) > n {
 		return false, Errorf(EFOREIGN, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", path, version.Int64, n)
@@ -171,52 +239,59 @@ func migrationNames() []string {
 	return names
 }
 
-// migrate applies the embedded migrations not yet applied, in order, each
-// in its own transaction with its record in planmap_migrations.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies the embedded migrations not yet applied, in order, in one
+// transaction, each recorded in planmap_migrations. It takes the write
+// lock only when there is something to apply, and reports whether there
+// was.
+func (s *Store) migrate(ctx context.Context) (bool, error) {
+	names := migrationNames()
+	var done sql.NullInt64
+	err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&done)
+	if err == nil && int(done.Int64) == len(names) {
+		return false, nil
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", s.path, err)
+		return false, fmt.Errorf("open %s: %w", s.path, err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS planmap_migrations (
 		version INTEGER NOT NULL PRIMARY KEY,
 		name TEXT NOT NULL,
 		applied_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))`); err != nil {
-		return fmt.Errorf("migrations table: %w", err)
+		return false, fmt.Errorf("migrations table: %w", err)
 	}
-	var done sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&done); err != nil {
-		return err
+		return false, err
 	}
-	for i, name := range migrationNames() {
+	for i, name := range names {
 		version := i + 1
 		if prefix := fmt.Sprintf("migrations/%04d_", version); !strings.HasPrefix(name, prefix) {
-			return fmt.Errorf("migration %s is out of sequence: want a name starting %s", name, prefix)
+			return false, fmt.Errorf("migration %s is out of sequence: want a name starting %s", name, prefix)
 		}
 		if int64(version) <= done.Int64 {
 			continue
 		}
 		body, err := migrationFS.ReadFile(name)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return false, fmt.Errorf("migration %s: %w", name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO planmap_migrations (version, name) VALUES (?, ?)`,
 			version, filepath.Base(name)); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
 
 // quoteIdent quotes an identifier that has already been checked against
 // the identifier pattern (ValidID or the field name rule).
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// layerRow scans one planmap_layers row.
+// scanLayer scans one planmap_layers row.
 func scanLayer(row interface{ Scan(...any) error }) (*Layer, error) {
 	var l Layer
 	var schema, style string
@@ -283,9 +358,14 @@ type LayerInfo struct {
 }
 
 // Info returns the declaration, feature count and extent of every layer,
-// in drawing order.
+// in drawing order, from one consistent snapshot.
 func (s *Store) Info(ctx context.Context) ([]LayerInfo, error) {
-	ls, err := s.Layers(ctx)
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ls, err := listLayers(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +373,7 @@ func (s *Store) Info(ctx context.Context) ([]LayerInfo, error) {
 	for i, l := range ls {
 		out[i].Layer = l
 		var ext [4]sql.NullFloat64
-		if err := s.read.QueryRowContext(ctx,
+		if err := tx.QueryRowContext(ctx,
 			`SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?`, l.ID,
 		).Scan(&ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
 			return nil, err
@@ -301,11 +381,9 @@ func (s *Store) Info(ctx context.Context) ([]LayerInfo, error) {
 		for j := range ext {
 			out[i].Extent[j] = ext[j].Float64
 		}
-		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&out[i].Count); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&out[i].Count); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
-
-func itoa(i int64) string { return strconv.FormatInt(i, 10) }

@@ -125,6 +125,17 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			t.Fatalf("ogr2ogr: %v\n%s", err, out)
 		}
 		cases = append(cases, struct{ name, path, want string }{"ErrOtherGeoPackage", gdal, "is a GeoPackage but not a planmap database"})
+		// The same in WAL mode, as QGIS leaves a file it has edited.
+		wal := filepath.Join(t.TempDir(), "wal.gpkg")
+		if out, err := exec.Command(ogr, "-f", "GPKG", wal, "testdata/parcels.geojson").CombinedOutput(); err != nil {
+			t.Fatalf("ogr2ogr: %v\n%s", err, out)
+		}
+		db, _ := sql.Open("sqlite", wal)
+		if _, err := db.Exec(`PRAGMA journal_mode=WAL`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		cases = append(cases, struct{ name, path, want string }{"ErrOtherGeoPackageInWAL", wal, "is a GeoPackage but not a planmap database"})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -335,6 +346,96 @@ func TestImportSchemaChanges(t *testing.T) {
 			t.Errorf("after replace schema = %+v", l.Schema)
 		}
 	})
+}
+
+// A declaration that tightens the schema must not strand stored features
+// that the layer's own export could not import again.
+func TestImportTightenedSchema(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	before := snapshot(t, s)
+
+	// name_en becomes required; only feature 1 has one, and the file
+	// brings feature 1 alone.
+	required := parcelsWith(t, `{"name": "name_en", "type": "string",`, `{"name": "name_en", "type": "string", "required": true,`)
+	only1 := firstFeature(required)
+	_, err := s.Import(ctx, []*layers.File{parseText(t, "p.geojson", only1)}, layers.ImportOptions{})
+	for _, want := range []string{
+		`p.geojson: layer parcels, stored feature 3: required property "name_en" is missing`,
+		`p.geojson: layer parcels, stored feature 7: required property "name_en" is missing`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Import = %v\nwant %q", err, want)
+		}
+	}
+	// Feature 3 is signed; "signed" leaves the allowed values.
+	narrow := parcelsWith(t, `"values": ["planned", "signed", `, `"values": ["planned", `)
+	narrow = firstFeature(narrow)
+	_, err = s.Import(ctx, []*layers.File{parseText(t, "p.geojson", narrow)}, layers.ImportOptions{})
+	if want := `stored feature 3: property "status" is "signed", no longer one of the allowed values (planned, under_construction, in_operation)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Import = %v\nwant %q", err, want)
+	}
+	if snapshot(t, s) != before {
+		t.Error("a refused import changed the store")
+	}
+	// With --replace the layer becomes what the file says.
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "p.geojson", narrow))
+	if n, _ := s.Count(ctx, "parcels", layers.Query{}); n != 1 {
+		t.Errorf("Count after replace = %d, want 1", n)
+	}
+}
+
+// firstFeature cuts a copy of testdata/parcels.geojson down to its
+// declaration and feature 1, which end on line 22.
+func firstFeature(text string) string {
+	lines := strings.Split(text, "\n")[:22]
+	return strings.Join(lines, "\n")[:len(strings.Join(lines, "\n"))-1] + "\n]}"
+}
+
+func TestReadOnly(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	more := parseText(t, "more.geojson", strings.NewReplacer(`"id": 1,`, `"id": 11,`, `"id": 7,`, `"id": 17,`, `"id": 3,`, `"id": 13,`).Replace(readTestdata(t, "parcels.geojson")))
+	var info []layers.LayerInfo
+	var roErr error
+	mustImport(t, s, layers.ImportOptions{Progress: func(string, int, int) {
+		// While this import holds the write lock, a read-only open and
+		// read go through at once.
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		ro, err := layers.OpenReadOnly(rctx, s.Path())
+		if err != nil {
+			roErr = err
+			return
+		}
+		defer ro.Close()
+		info, roErr = ro.Info(rctx)
+	}}, more)
+	if roErr != nil || len(info) != 1 || info[0].Count != 3 {
+		t.Errorf("OpenReadOnly + Info during an import = %+v, %v; want the 3 committed features", info, roErr)
+	}
+	ro, err := layers.OpenReadOnly(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Import(ctx, []*layers.File{more}, layers.ImportOptions{}); layers.ErrorCode(err) != layers.ECONFLICT {
+		t.Errorf("Import on a read-only store = %v, want ECONFLICT", err)
+	}
+	if err := ro.ExportGPKG(ctx, filepath.Join(t.TempDir(), "copy.gpkg")); err != nil {
+		t.Errorf("ExportGPKG from a read-only store: %v", err)
+	}
+	if _, err := layers.OpenReadOnly(ctx, filepath.Join(t.TempDir(), "none.gpkg")); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("OpenReadOnly(missing) = %v, want ENOTFOUND", err)
+	}
+	for _, target := range []string{s.Path(), s.Path() + "-wal"} {
+		if err := s.ExportGPKG(ctx, target); err == nil || !strings.Contains(err.Error(), "is the database itself") {
+			t.Errorf("ExportGPKG(%s) = %v, want refused", filepath.Base(target), err)
+		}
+	}
+	if n, _ := s.Count(ctx, "parcels", layers.Query{}); n != 6 {
+		t.Errorf("the database lost features: %d, want 6", n)
+	}
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

@@ -29,7 +29,8 @@ func NewRouter(store Store, log *slog.Logger) http.Handler {
 
 	r.Get("/healthz", handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		if err := store.Ping(r.Context()); err != nil {
-			return &layers.Error{Code: "unavailable", Message: "the database does not answer"}
+			log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
+			return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
 		}
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -37,7 +38,7 @@ func NewRouter(store Store, log *slog.Logger) http.Handler {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)
 	}))
 	r.MethodNotAllowed(handle(log, func(w http.ResponseWriter, r *http.Request) error {
-		return &layers.Error{Code: "method", Message: r.Method + " is not allowed on " + r.URL.Path}
+		return &layers.Error{Code: codeMethod, Message: r.Method + " is not allowed on " + r.URL.Path}
 	}))
 	return r
 }
@@ -52,12 +53,18 @@ func handle(log *slog.Logger, h func(http.ResponseWriter, *http.Request) error) 
 	}
 }
 
+// Error codes of the web layer's own, beside the store's.
+const (
+	codeMethod      = "method"      // the route exists, not for this method
+	codeUnavailable = "unavailable" // the database does not answer
+)
+
 var statuses = map[string]int{
 	layers.EINVALID:  http.StatusBadRequest,
 	layers.ENOTFOUND: http.StatusNotFound,
 	layers.ECONFLICT: http.StatusConflict,
-	"method":         http.StatusMethodNotAllowed,
-	"unavailable":    http.StatusServiceUnavailable,
+	codeMethod:       http.StatusMethodNotAllowed,
+	codeUnavailable:  http.StatusServiceUnavailable,
 }
 
 // writeError writes err as RFC 9457 problem details. Internal errors are

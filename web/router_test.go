@@ -53,6 +53,9 @@ func TestHealthz(t *testing.T) {
 		if d, _ := v["detail"].(string); strings.Contains(d, "fire") {
 			t.Errorf("the problem shows the internal error: %v", v)
 		}
+		if !strings.Contains(logs.String(), "disk on fire") {
+			t.Errorf("the cause is not logged:\n%s", logs.String())
+		}
 	})
 	t.Run("ErrMethod", func(t *testing.T) {
 		srv := httptest.NewServer(web.NewRouter(downStore{}, slog.New(slog.NewTextHandler(io.Discard, nil))))

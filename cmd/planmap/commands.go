@@ -92,8 +92,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 			_, err = store.Import(ctx, files, layers.ImportOptions{})
 		}
 		if err != nil {
-			store.Close()
-			removeDB(*db)
+			store.Discard()
 			return fmt.Errorf("load the built-in layers into %s: %w", *db, err)
 		}
 		log.Info("created database with the built-in Haimen layers", "db", *db, "layers", len(files))
@@ -135,13 +134,14 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	return nil
 }
 
-// openExisting opens the database at path, which must exist: commands that
-// only read do not create one.
-func openExisting(ctx context.Context, path string) (*layers.Store, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no database at %s (planmap serve or planmap import creates one)", path)
+// openReadOnly opens the existing database at path for commands that only
+// read: they create nothing, write nothing and wait for no writer.
+func openReadOnly(ctx context.Context, path string) (*layers.Store, error) {
+	s, err := layers.OpenReadOnly(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return openStore(ctx, path)
+	return s, nil
 }
 
 func openStore(ctx context.Context, path string) (*layers.Store, error) {
@@ -150,12 +150,6 @@ func openStore(ctx context.Context, path string) (*layers.Store, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return s, nil
-}
-
-func removeDB(path string) {
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
 }
 
 // problems prints each problem of an invalid-input error to stderr, one a
@@ -203,8 +197,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	results, err := store.Import(ctx, files, opt)
 	if err != nil {
 		if store.Created() {
-			store.Close()
-			removeDB(*db)
+			store.Discard()
 		}
 		return problems(stderr, "import: nothing was written", err)
 	}
@@ -218,8 +211,9 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 }
 
 func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files as an import would, without writing anything. A file without a layer declaration is checked against the layer stored in --db, when that database exists.", stdout, stderr)
+	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files as an import would, without writing anything: against the layers stored in --db when that database exists, else against the files' own declarations.", stdout, stderr)
 	db := dbFlag(fs, env)
+	replace := fs.Bool("replace", false, "check as import --replace would (any schema change allowed)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -232,28 +226,29 @@ func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return problems(stderr, "check", err)
 	}
 	var store *layers.Store
-	for _, f := range files {
-		if f.Layer != nil {
-			continue
+	if _, err := os.Stat(*db); err == nil {
+		if store, err = openReadOnly(ctx, *db); err != nil {
+			return err
 		}
-		if _, err := os.Stat(*db); err == nil {
-			if store, err = openStore(ctx, *db); err != nil {
-				return err
-			}
-			defer store.Close()
-		}
-		break
+		defer store.Close()
 	}
-	if err := layers.CheckFiles(ctx, store, files, false); err != nil {
+	if err := layers.CheckFiles(ctx, store, files, *replace); err != nil {
 		return problems(stderr, "check", err)
 	}
 	for _, f := range files {
 		for _, w := range f.Warnings {
 			fmt.Fprintln(stderr, "warning:", w)
 		}
-		fmt.Fprintf(stdout, "%s: layer %s, %d features, ok\n", f.Name, f.LayerID, len(f.Features))
+		fmt.Fprintf(stdout, "%s: layer %s, %d %s, ok\n", f.Name, f.LayerID, len(f.Features), plural(len(f.Features), "feature", "features"))
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
@@ -262,7 +257,7 @@ func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
-	store, err := openExisting(ctx, *db)
+	store, err := openReadOnly(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -306,7 +301,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	case *format == "gpkg" && *out == "":
 		return usageError{"export: -o FILE is required for gpkg"}
 	}
-	store, err := openExisting(ctx, *db)
+	store, err := openReadOnly(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -331,6 +326,9 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if *out == "" {
 		return store.WriteGeoJSON(ctx, stdout, *layer, prog)
 	}
+	if store.IsDatabase(*out) {
+		return fmt.Errorf("export: %s is the database itself; export to another file", *out)
+	}
 	return writeFileAtomic(*out, func(w io.Writer) error {
 		return store.WriteGeoJSON(ctx, w, *layer, prog)
 	})
@@ -349,6 +347,10 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; an export is for handing on.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -205,6 +205,28 @@ func TestImportCheckExport(t *testing.T) {
 	if _, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "-o", exported); err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(exported); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("exported file mode = %v, %v; want -rw-r--r--", fi.Mode(), err)
+	}
+	for _, target := range []string{db, db + "-wal"} {
+		if _, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "-o", target); err == nil || !strings.Contains(err.Error(), "is the database itself") {
+			t.Errorf("export -o %s = %v, want refused", filepath.Base(target), err)
+		}
+	}
+
+	// check compares a declared file with what the database holds.
+	retyped := filepath.Join(dir, "retyped.geojson")
+	os.WriteFile(retyped, bytes.Replace(text, []byte(`{"name": "area_mu", "type": "number"`), []byte(`{"name": "area_mu", "type": "integer"`), 1), 0o644)
+	_, stderr, err = planmap(t, "check", "--db", db, retyped)
+	if err == nil || !strings.Contains(stderr, "layer parcels is stored with another schema (field area_mu number → integer)") {
+		t.Errorf("check of a retyped layer = %v\n%s", err, stderr)
+	}
+	// With --replace the schema change is allowed; 575.5 is still no integer.
+	_, stderr, err = planmap(t, "check", "--db", db, "--replace", retyped)
+	if err == nil || strings.Contains(stderr, "another schema") || !strings.Contains(stderr, `property "area_mu": is the number 575.5, want an integer`) {
+		t.Errorf("check --replace = %v\n%s", err, stderr)
+	}
+
 	gpkg := filepath.Join(dir, "all.gpkg")
 	if _, _, err := planmap(t, "export", "--db", db, "-o", gpkg); err != nil {
 		t.Fatal(err)
