@@ -278,3 +278,54 @@ func TestValidateAgreesWithGEOS(t *testing.T) {
 		t.Errorf("only %d cases", n)
 	}
 }
+
+func TestIndex(t *testing.T) {
+	var bounds []orb.Bound
+	for i := 0; i < 1000; i++ {
+		x, y := float64(i%40), float64(i/40)
+		bounds = append(bounds, orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + 0.5, y + 0.5}})
+	}
+	ix := NewIndex(bounds)
+	for _, q := range []orb.Bound{
+		{Min: orb.Point{3.2, 4.2}, Max: orb.Point{7.7, 9.1}},
+		{Min: orb.Point{-5, -5}, Max: orb.Point{-1, -1}},
+		{Min: orb.Point{0, 0}, Max: orb.Point{100, 100}},
+		{Min: orb.Point{10.5, 10.5}, Max: orb.Point{10.5, 10.5}},
+	} {
+		got := map[int]bool{}
+		ix.Search(q, func(i int) { got[i] = true })
+		for i, b := range bounds {
+			if b.Intersects(q) != got[i] {
+				t.Fatalf("Search(%v): item %d %v found=%v", q, i, b, got[i])
+			}
+		}
+	}
+	NewIndex(nil).Search(orb.Bound{}, func(int) { t.Error("empty index found something") })
+}
+
+func TestIntersectsBound(t *testing.T) {
+	box := orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}
+	ring := orb.Polygon{square(-5, -5, 10)}
+	tests := []struct {
+		name string
+		g    orb.Geometry
+		want bool
+	}{
+		{"PointInside", orb.Point{0.5, 0.5}, true},
+		{"PointOnEdge", orb.Point{1, 0.5}, true},
+		{"PointOutside", orb.Point{2, 2}, false},
+		{"LineThrough", orb.LineString{{-1, 0.5}, {2, 0.5}}, true},
+		{"LinePastCorner", orb.LineString{{1.5, 0}, {2, 1}}, false},
+		{"DiagonalMissing", orb.LineString{{0.5, 2}, {2, 0.5}}, false},
+		{"PolygonAroundBox", ring, true},
+		{"PolygonWithBoxInHole", orb.Polygon{square(-5, -5, 10), square(-1, -1, 3)}, false},
+		{"TriangleNearCorner", orb.MultiPolygon{{{{1.5, 0.2}, {3, 0.2}, {3, 2}, {1.5, 0.2}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IntersectsBound(tt.g, box); got != tt.want {
+				t.Errorf("IntersectsBound(%v) = %v, want %v", tt.g, got, tt.want)
+			}
+		})
+	}
+}

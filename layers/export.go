@@ -10,9 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-
-	"planmap/geo"
 )
 
 // WriteGeoJSON writes layer id as a layer file: an RFC 7946
@@ -102,38 +99,7 @@ func marshal(v any) ([]byte, error) {
 // AppendFeature appends f as a compact GeoJSON Feature with its properties
 // in schema order.
 func AppendFeature(dst []byte, l *Layer, f Feature) []byte {
-	dst = append(dst, `{"type":"Feature","id":`...)
-	dst = strconv.AppendInt(dst, f.ID, 10)
-	dst = append(dst, `,"properties":{`...)
-	first := true
-	for _, fd := range l.Schema {
-		v, ok := f.Properties[fd.Name]
-		if !ok || v == nil {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendJSONString(dst, fd.Name)
-		dst = append(dst, ':')
-		switch v := v.(type) {
-		case string:
-			dst = appendJSONString(dst, v)
-		case int64:
-			dst = strconv.AppendInt(dst, v, 10)
-		case float64:
-			dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
-		case bool:
-			dst = strconv.AppendBool(dst, v)
-		default:
-			b, _ := marshal(v)
-			dst = append(dst, b...)
-		}
-	}
-	dst = append(dst, `},"geometry":`...)
-	dst = geo.AppendGeoJSON(dst, f.Geometry)
-	return append(dst, '}')
+	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, f.Properties, nil), f.Geometry)
 }
 
 // appendJSONString appends s as a JSON string, escaping only what JSON

@@ -127,6 +127,8 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 			bad("%s: name must be lower-case letters, digits and _, starting with a letter", where)
 		case reservedFields[f.Name]:
 			bad("%s: name %q is reserved", where, f.Name)
+		case strings.HasPrefix(f.Name, MeasurePrefix):
+			bad("%s: names starting %s are reserved for the measures planmap computes", where, MeasurePrefix)
 		case seen[f.Name]:
 			bad("%s: declared twice", where)
 		}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -34,6 +35,10 @@ type Store struct {
 	read    *sql.DB
 	write   *sql.DB
 	created bool
+
+	catMu       sync.Mutex // guards cat and versionConn
+	cat         *Catalog
+	versionConn *sql.Conn
 }
 
 // Open opens the planmap database at path for reading and writing,
@@ -143,6 +148,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.catMu.Lock()
+	if s.versionConn != nil {
+		s.versionConn.Close()
+		s.versionConn = nil
+	}
+	s.catMu.Unlock()
 	if s.write == nil {
 		return s.read.Close()
 	}

@@ -1,0 +1,341 @@
+package layers
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
+)
+
+// Catalog is an immutable view of every layer held in memory, each feature
+// encoded as GeoJSON once, with its geodesic measures, and the features
+// indexed by bounding box. The feature API serves from it, so a request
+// does no SQL, decodes nothing and encodes nothing it could have kept.
+//
+// Store.Catalog returns the current one and builds a new one when the
+// database has changed, by this process or any other; a layer that did
+// not change is carried over as it was.
+type Catalog struct {
+	Collections []*Collection // in drawing order
+	byID        map[string]*Collection
+	dataVersion int64
+}
+
+// Collection returns the collection of layer id.
+func (c *Catalog) Collection(id string) (*Collection, bool) {
+	col, ok := c.byID[id]
+	return col, ok
+}
+
+// Collection is one layer in a Catalog.
+type Collection struct {
+	*Layer
+	Extent  orb.Bound // exact extent of the features; zero when there are none
+	Updated time.Time // last change, from gpkg_contents
+	Items   []Item    // in id order
+	index   *geo.Index
+	stamp   string
+}
+
+// Version identifies this state of the collection, for ETags: it changes
+// whenever the layer does.
+func (c *Collection) Version() string { return c.stamp }
+
+// Item is a feature ready to serve.
+type Item struct {
+	Feature
+	Bound orb.Bound
+	// JSON is the whole feature as compact GeoJSON in CRS84, with the
+	// computed measures among its properties.
+	JSON []byte
+	// Props is the JSON of its properties object alone, for encodings in
+	// other coordinate systems.
+	Props []byte
+}
+
+// Measure properties computed from each feature's geometry on the WGS 84
+// ellipsoid. Layer fields may not start with MeasurePrefix.
+const (
+	MeasurePrefix = "geodesic_"
+	AreaM2        = "geodesic_area_m2"
+	AreaHa        = "geodesic_area_ha"
+	AreaMu        = "geodesic_area_mu"
+	LengthM       = "geodesic_length_m"
+)
+
+// Filter selects items: by bounding boxes in CRS84 (an item matches if its
+// geometry intersects any; none means no spatial filter) and by property
+// values that must be equal.
+type Filter struct {
+	BBoxes []orb.Bound
+	Equals map[string]any
+}
+
+// Select returns up to limit items that match f, after skipping offset of
+// them, in id order, and how many match in all.
+func (c *Collection) Select(f Filter, offset, limit int) (page []*Item, matched int) {
+	take := func(it *Item) {
+		if !it.matches(f) {
+			return
+		}
+		if matched >= offset && len(page) < limit {
+			page = append(page, it)
+		}
+		matched++
+	}
+	if len(f.BBoxes) == 0 {
+		if len(f.Equals) == 0 {
+			// Everything matches: no need to look at each item.
+			matched = len(c.Items)
+			if offset < matched {
+				for i := offset; i < matched && len(page) < limit; i++ {
+					page = append(page, &c.Items[i])
+				}
+			}
+			return page, matched
+		}
+		for i := range c.Items {
+			take(&c.Items[i])
+		}
+		return page, matched
+	}
+	seen := map[int]bool{}
+	var hits []int
+	for _, b := range f.BBoxes {
+		c.index.Search(b, func(i int) {
+			if !seen[i] {
+				seen[i] = true
+				hits = append(hits, i)
+			}
+		})
+	}
+	sort.Ints(hits) // items are in id order, so their positions are too
+	for _, i := range hits {
+		take(&c.Items[i])
+	}
+	return page, matched
+}
+
+func (it *Item) matches(f Filter) bool {
+	for name, want := range f.Equals {
+		if it.Properties[name] != want {
+			return false
+		}
+	}
+	if len(f.BBoxes) == 0 {
+		return true
+	}
+	for _, b := range f.BBoxes {
+		if geo.IntersectsBound(it.Geometry, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog returns the catalog of the database as it is now.
+func (s *Store) Catalog(ctx context.Context) (*Catalog, error) {
+	s.catMu.Lock()
+	defer s.catMu.Unlock()
+	v, err := s.dataVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cat != nil && s.cat.dataVersion == v {
+		return s.cat, nil
+	}
+	next, err := s.buildCatalog(ctx, s.cat)
+	if err != nil {
+		return nil, err
+	}
+	next.dataVersion = v
+	s.cat = next
+	return next, nil
+}
+
+// dataVersion asks SQLite whether another connection has committed since
+// the last call. It must ask on one and the same connection each time.
+func (s *Store) dataVersion(ctx context.Context) (int64, error) {
+	if s.versionConn == nil {
+		c, err := s.read.Conn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		s.versionConn = c
+	}
+	var v int64
+	err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	if err != nil {
+		s.versionConn.Close()
+		s.versionConn = nil
+	}
+	return v, err
+}
+
+func (s *Store) buildCatalog(ctx context.Context, prev *Catalog) (*Catalog, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ls, err := listLayers(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	cat := &Catalog{byID: make(map[string]*Collection, len(ls))}
+	for _, l := range ls {
+		var changed string
+		if err := tx.QueryRowContext(ctx, `SELECT last_change FROM gpkg_contents WHERE table_name = ?`, l.ID).Scan(&changed); err != nil {
+			return nil, err
+		}
+		schema, _ := marshal(l)
+		stamp := fmt.Sprintf("%s|%x", changed, fnv64(schema))
+		var col *Collection
+		if prev != nil {
+			if old, ok := prev.byID[l.ID]; ok && old.stamp == stamp {
+				col = old
+			}
+		}
+		if col == nil {
+			if col, err = buildCollection(ctx, tx, l, stamp); err != nil {
+				return nil, err
+			}
+			col.Updated, _ = time.Parse("2006-01-02T15:04:05.000Z", changed)
+		}
+		cat.Collections = append(cat.Collections, col)
+		cat.byID[l.ID] = col
+	}
+	return cat, nil
+}
+
+func buildCollection(ctx context.Context, q querier, l *Layer, stamp string) (*Collection, error) {
+	col := &Collection{Layer: l, stamp: stamp}
+	var bounds []orb.Bound
+	err := eachFeature(ctx, q, l, Query{}, func(f Feature) error {
+		it := Item{Feature: f, Bound: f.Geometry.Bound()}
+		it.Props = appendProperties(nil, l, f.Properties, measures(f.Geometry))
+		it.JSON = appendFeatureJSON(nil, f.ID, it.Props, f.Geometry)
+		col.Items = append(col.Items, it)
+		bounds = append(bounds, it.Bound)
+		if len(bounds) == 1 {
+			col.Extent = it.Bound
+		} else {
+			col.Extent = col.Extent.Union(it.Bound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	col.index = geo.NewIndex(bounds)
+	return col, nil
+}
+
+// measure is a computed property: its name and value, already rounded.
+type measure struct {
+	name  string
+	value float64
+	prec  int
+}
+
+func measures(g orb.Geometry) []measure {
+	switch g.(type) {
+	case orb.Polygon, orb.MultiPolygon:
+		a := geo.Area(g)
+		return []measure{{AreaM2, a, 1}, {AreaHa, a / 1e4, 4}, {AreaMu, a / geo.SquareMetresPerMu, 2}}
+	case orb.LineString, orb.MultiLineString:
+		return []measure{{LengthM, geo.Length(g), 1}}
+	}
+	return nil
+}
+
+// appendProperties appends the properties object: the layer's fields in
+// schema order, then the measures.
+func appendProperties(dst []byte, l *Layer, props map[string]any, ms []measure) []byte {
+	dst = append(dst, '{')
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+	}
+	for _, fd := range l.Schema {
+		v, ok := props[fd.Name]
+		if !ok || v == nil {
+			continue
+		}
+		sep()
+		dst = appendJSONString(dst, fd.Name)
+		dst = append(dst, ':')
+		dst = appendValue(dst, v)
+	}
+	for _, m := range ms {
+		sep()
+		dst = appendJSONString(dst, m.name)
+		dst = append(dst, ':')
+		p := math.Pow(10, float64(m.prec))
+		dst = appendNumber(dst, math.Round(m.value*p)/p)
+	}
+	return append(dst, '}')
+}
+
+func appendValue(dst []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(dst, v)
+	case int64:
+		return strconv.AppendInt(dst, v, 10)
+	case float64:
+		return appendNumber(dst, v)
+	case bool:
+		return strconv.AppendBool(dst, v)
+	}
+	b, _ := marshal(v)
+	return append(dst, b...)
+}
+
+// appendNumber writes a float so that it reads back as one: 12 is written
+// 12.0, so that GDAL and QGIS type the field Real for every feature, not
+// Integer for some.
+func appendNumber(dst []byte, v float64) []byte {
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	if !strings.ContainsAny(string(dst[start:]), ".eEnN") {
+		dst = append(dst, '.', '0')
+	}
+	return dst
+}
+
+func appendFeatureJSON(dst []byte, id int64, props []byte, g orb.Geometry) []byte {
+	dst = append(dst, `{"type":"Feature","id":`...)
+	dst = strconv.AppendInt(dst, id, 10)
+	dst = append(dst, `,"properties":`...)
+	dst = append(dst, props...)
+	dst = append(dst, `,"geometry":`...)
+	dst = geo.AppendGeoJSON(dst, g)
+	return append(dst, '}')
+}
+
+// AppendIn appends the item as GeoJSON with its geometry passed through
+// transform, for coordinate systems other than CRS84.
+func (it *Item) AppendIn(dst []byte, transform func(orb.Geometry) orb.Geometry) []byte {
+	return appendFeatureJSON(dst, it.ID, it.Props, transform(it.Geometry))
+}
+
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
