@@ -99,4 +99,3 @@ func TestCatalog(t *testing.T) {
 		}
 	})
 }
-
