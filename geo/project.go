@@ -69,3 +69,9 @@ func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
 	}
 	return g
 }
+
+// SwapAxes returns g with each position's two coordinates exchanged: for
+// CRSs such as EPSG:4326 whose authority puts latitude first.
+func SwapAxes(g orb.Geometry) orb.Geometry {
+	return mapPoints(g, func(p orb.Point) orb.Point { return orb.Point{p[1], p[0]} })
+}

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -16,69 +18,138 @@ import (
 // Store is what the web layer needs from the layer store.
 type Store interface {
 	Ping(ctx context.Context) error
+	Catalog(ctx context.Context) (*layers.Catalog, error)
+	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
+	ExportGPKG(ctx context.Context, path string, ids ...string) error
 }
 
-// NewRouter returns the HTTP handler of planmap:
+// Options configure the router.
+type Options struct {
+	// BaseURL is the public URL of the service root, as clients reach it
+	// (behind a proxy, say). Empty: taken from each request.
+	BaseURL string
+}
+
+type server struct {
+	store Store
+	log   *slog.Logger
+	opt   Options
+}
+
+// NewRouter returns the HTTP handler of planmap, an OGC API – Features
+// service (Part 1 core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS; Part 3
+// queryables as query parameters):
 //
-//	GET /healthz   {"status":"ok"} while the database answers, 503 otherwise
-func NewRouter(store Store, log *slog.Logger) http.Handler {
+//	GET /                                          landing page
+//	GET /conformance                               conformance classes
+//	GET /api                                       OpenAPI 3.0 document (service-desc)
+//	GET /api.html                                  the same for people (service-doc)
+//	GET /collections                               the layers
+//	GET /collections/{collectionId}                one layer: extent, CRSs, links
+//	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, limit, offset, ?field=value
+//	GET /collections/{collectionId}/items/{fid}    one feature
+//	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
+//	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
+//	GET /collections/{collectionId}/download.gpkg     the whole layer as a GeoPackage
+//	GET /download/planmap.gpkg                     every layer as one GeoPackage
+//	GET /healthz                                   {"status":"ok"} while the database answers
+//
+// Every GET answers HEAD too; reads are open to any origin (CORS).
+func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
+	s := &server{store: store, log: log, opt: opt}
+	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
+	s.opt = opt
+
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
+	r.Use(cors)
+	r.Use(middleware.GetHead)
+	r.Use(middleware.Compress(5, "application/json", "application/geo+json", "application/schema+json",
+		"application/vnd.oai.openapi+json", "application/problem+json", "text/html"))
 
-	r.Get("/healthz", handle(log, func(w http.ResponseWriter, r *http.Request) error {
-		if err := store.Ping(r.Context()); err != nil {
-			log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
-			return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
-		}
-		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	}))
-	r.NotFound(handle(log, func(w http.ResponseWriter, r *http.Request) error {
+	r.Get("/", s.handle(s.landing))
+	r.Get("/conformance", s.handle(s.conformance))
+	r.Get("/api", s.handle(s.api))
+	r.Get("/api.html", s.handle(s.apiHTML))
+	r.Get("/collections", s.handle(s.collections))
+	r.Get("/collections/{collectionId}", s.handle(s.collection))
+	r.Get("/collections/{collectionId}/items", s.handle(s.items))
+	r.Get("/collections/{collectionId}/items/{featureId}", s.handle(s.item))
+	r.Get("/collections/{collectionId}/queryables", s.handle(s.queryables))
+	r.Get("/collections/{collectionId}/download.geojson", s.handle(s.downloadGeoJSON))
+	r.Get("/collections/{collectionId}/download.gpkg", s.handle(s.downloadGPKG))
+	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
+	r.Get("/healthz", s.handle(s.healthz))
+
+	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)
 	}))
-	r.MethodNotAllowed(handle(log, func(w http.ResponseWriter, r *http.Request) error {
-		return &layers.Error{Code: codeMethod, Message: r.Method + " is not allowed on " + r.URL.Path}
+	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		return &layers.Error{Code: codeMethod, Message: r.Method + " is not allowed on " + r.URL.Path + "; this service is read-only"}
 	}))
 	return r
 }
 
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
+		return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
 // handle turns a handler that returns an error into an http.HandlerFunc
 // that writes the error in one place.
-func handle(log *slog.Logger, h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			writeError(w, r, log, err)
+			s.writeError(w, r, err)
 		}
 	}
 }
 
 // Error codes of the web layer's own, beside the store's.
 const (
-	codeMethod      = "method"      // the route exists, not for this method
-	codeUnavailable = "unavailable" // the database does not answer
+	codeMethod        = "method"      // the route exists, not for this method
+	codeUnavailable   = "unavailable" // the database does not answer
+	codeNotAcceptable = "not_acceptable"
 )
 
 var statuses = map[string]int{
-	layers.EINVALID:  http.StatusBadRequest,
-	layers.ENOTFOUND: http.StatusNotFound,
-	layers.ECONFLICT: http.StatusConflict,
-	codeMethod:       http.StatusMethodNotAllowed,
-	codeUnavailable:  http.StatusServiceUnavailable,
+	layers.EINVALID:   http.StatusBadRequest,
+	layers.ENOTFOUND:  http.StatusNotFound,
+	layers.ECONFLICT:  http.StatusConflict,
+	codeMethod:        http.StatusMethodNotAllowed,
+	codeUnavailable:   http.StatusServiceUnavailable,
+	codeNotAcceptable: http.StatusNotAcceptable,
 }
 
-// writeError writes err as RFC 9457 problem details. Internal errors are
-// logged with the request id and shown only as "internal error".
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// writeError writes err as RFC 9457 problem details, or as an HTML page
+// for a browser. Internal errors are logged with the request id and shown
+// only as "internal error".
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := layers.ErrorCode(err)
 	status, ok := statuses[code]
 	msg := err.Error()
 	if !ok {
 		status = http.StatusInternalServerError
 		msg = "internal error"
-		log.Error("internal error", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
+		s.log.Error("internal error", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
+	h := w.Header()
+	h.Del("ETag")
+	h.Del("Content-Crs")
+	h.Del("Content-Disposition")
+	if wantsHTML(r) {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		renderError(w, status, msg)
+		return
+	}
+	h.Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{
 		"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": msg,
@@ -86,9 +157,39 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
+	return writeJSONType(w, status, "application/json", v)
+}
+
+func writeJSONType(w http.ResponseWriter, status int, contentType string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// cors opens reads to every origin: the data is public, and web maps on
+// other sites may show it.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "ETag, Content-Crs, Content-Disposition, Link")
+		if r.Method == http.MethodOptions {
+			h.Set("Allow", "GET, HEAD, OPTIONS")
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				h.Set("Access-Control-Allow-Headers", req)
+			}
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requestLogger logs one line per request with its id, status and

@@ -2,71 +2,524 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"planmap/layers"
 	"planmap/layers/layerstest"
+	"planmap/seeds"
 	"planmap/web"
 )
 
-type downStore struct{}
+var ctx = context.Background()
 
-func (downStore) Ping(context.Context) error { return errors.New("disk on fire") }
+// xssLayer is a layer whose text tries to be markup.
+const xssLayer = `{"type": "FeatureCollection", "id": "xss", "title": {"zh": "<script>alert(1)</script>", "en": "XSS"},
+ "geometryType": "Point", "schema": [{"name": "name_zh", "type": "string", "description": {"zh": "名", "en": "name"}}], "style": {},
+ "features": [{"type": "Feature", "id": 1, "properties": {"name_zh": "<img src=x onerror=alert(1)>"}, "geometry": {"type": "Point", "coordinates": [121.5, 32.1]}}]}`
 
-func get(t *testing.T, h http.Handler, path string) (*http.Response, map[string]any) {
+// newStore is a real store in a temporary folder with the Haimen layers,
+// the test parcels and the XSS layer.
+func newStore(t testing.TB) *layers.Store {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	res, err := http.Get(srv.URL + path)
+	s := layerstest.MustOpen(t)
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parcels, err := os.ReadFile("../layers/testdata/parcels.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string][]byte{"parcels.geojson": parcels, "xss.geojson": []byte(xssLayer)} {
+		f, err := layers.ParseFile(name, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newServer(t testing.TB, opt web.Options) (*httptest.Server, *layers.Store) {
+	t.Helper()
+	s := newStore(t)
+	srv := httptest.NewServer(web.NewRouter(s, opt, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+type response struct {
+	*http.Response
+	body []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, r.body)
+	}
+	return v
+}
+
+func get(t *testing.T, url string, header ...string) response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	var v map[string]any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("GET %s: body is not JSON: %s", path, body)
-	}
-	return res, v
+	return response{res, body}
 }
+
+func links(t *testing.T, doc map[string]any) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	ls, _ := doc["links"].([]any)
+	for _, l := range ls {
+		m := l.(map[string]any)
+		out[m["rel"].(string)] = append(out[m["rel"].(string)], m)
+	}
+	return out
+}
+
+type downStore struct{ *layers.Store }
+
+func (downStore) Ping(context.Context) error { return errors.New("disk on fire") }
 
 func TestHealthz(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		res, v := get(t, web.NewRouter(layerstest.MustOpen(t), slog.New(slog.NewTextHandler(io.Discard, nil))), "/healthz")
-		if res.StatusCode != 200 || v["status"] != "ok" {
-			t.Errorf("GET /healthz = %d %v, want 200 ok", res.StatusCode, v)
+		srv, _ := newServer(t, web.Options{})
+		if r := get(t, srv.URL+"/healthz"); r.StatusCode != 200 || r.json(t)["status"] != "ok" {
+			t.Errorf("GET /healthz = %d %s, want 200 ok", r.StatusCode, r.body)
 		}
 	})
 	t.Run("ErrDatabaseDown", func(t *testing.T) {
 		var logs bytes.Buffer
-		res, v := get(t, web.NewRouter(downStore{}, slog.New(slog.NewTextHandler(&logs, nil))), "/healthz")
-		if res.StatusCode != 503 || res.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("GET /healthz = %d %s, want a 503 problem", res.StatusCode, res.Header.Get("Content-Type"))
-		}
-		if d, _ := v["detail"].(string); strings.Contains(d, "fire") {
-			t.Errorf("the problem shows the internal error: %v", v)
-		}
-		if !strings.Contains(logs.String(), "disk on fire") {
-			t.Errorf("the cause is not logged:\n%s", logs.String())
-		}
-	})
-	t.Run("ErrMethod", func(t *testing.T) {
-		srv := httptest.NewServer(web.NewRouter(downStore{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+		srv := httptest.NewServer(web.NewRouter(downStore{layerstest.MustOpen(t)}, web.Options{}, slog.New(slog.NewTextHandler(&logs, nil))))
 		defer srv.Close()
-		res, err := http.Post(srv.URL+"/healthz", "text/plain", nil)
-		if err != nil {
-			t.Fatal(err)
+		r := get(t, srv.URL+"/healthz")
+		if r.StatusCode != 503 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET /healthz = %d %s, want a 503 problem", r.StatusCode, r.Header.Get("Content-Type"))
 		}
-		res.Body.Close()
-		if res.StatusCode != 405 {
-			t.Errorf("POST /healthz = %d, want 405", res.StatusCode)
+		if strings.Contains(string(r.body), "fire") || !strings.Contains(logs.String(), "disk on fire") {
+			t.Errorf("the cause is shown (%s) or not logged (%s)", r.body, logs.String())
 		}
 	})
+}
+
+func TestLandingAndConformance(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/", "Accept", "application/json")
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET / = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	ls := links(t, r.json(t))
+	for rel, typ := range map[string]string{
+		"service-desc": "application/vnd.oai.openapi+json;version=3.0",
+		"service-doc":  "text/html",
+		"conformance":  "application/json",
+		"data":         "application/json",
+		"self":         "application/json",
+		"alternate":    "text/html",
+	} {
+		if len(ls[rel]) == 0 || ls[rel][0]["type"] != typ || !strings.HasPrefix(ls[rel][0]["href"].(string), srv.URL+"/") {
+			t.Errorf("landing link %s = %v, want an absolute link of type %s", rel, ls[rel], typ)
+		}
+	}
+	if ls["data"][0]["href"] != srv.URL+"/collections" {
+		t.Errorf("data link = %v, want exactly %s/collections (QGIS builds URLs on it)", ls["data"][0]["href"], srv.URL)
+	}
+	conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
+	for _, c := range []string{"core", "geojson", "html", "oas30", "ogcapi-features-2/1.0/conf/crs", "conf/queryables", "queryables-query-parameters"} {
+		found := false
+		for _, x := range conf {
+			found = found || strings.Contains(x.(string), c)
+		}
+		if !found {
+			t.Errorf("conformsTo lacks %s: %v", c, conf)
+		}
+	}
+	t.Run("BaseURL", func(t *testing.T) {
+		srv, _ := newServer(t, web.Options{BaseURL: "https://maps.example.cn/planmap/"})
+		ls := links(t, get(t, srv.URL+"/").json(t))
+		if ls["data"][0]["href"] != "https://maps.example.cn/planmap/collections" {
+			t.Errorf("data link = %v, want it on the base URL", ls["data"][0]["href"])
+		}
+	})
+}
+
+func TestCollections(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	doc := get(t, srv.URL+"/collections").json(t)
+	cols := doc["collections"].([]any)
+	if len(cols) < 12 {
+		t.Fatalf("%d collections, want the 12 Haimen layers and more", len(cols))
+	}
+	for _, c := range cols {
+		c := c.(map[string]any)
+		id := c["id"].(string)
+		one := get(t, srv.URL+"/collections/"+id).json(t)
+		if one["id"] != id || one["itemType"] != "feature" || one["storageCrs"] == nil {
+			t.Errorf("/collections/%s = %v", id, one)
+		}
+		ls := links(t, c)
+		okItems := false
+		for _, l := range ls["items"] {
+			okItems = okItems || (l["type"] == "application/geo+json" && l["href"] == srv.URL+"/collections/"+id+"/items")
+		}
+		if !okItems {
+			t.Errorf("%s has no items link of type application/geo+json: %v", id, ls["items"])
+		}
+		if len(ls["enclosure"]) != 2 {
+			t.Errorf("%s has %d download links, want GeoJSON and GeoPackage", id, len(ls["enclosure"]))
+		}
+		crs := fmt.Sprint(c["crs"])
+		for _, want := range []string{"OGC/1.3/CRS84", "EPSG/0/4326", "EPSG/0/4490", "EPSG/0/3857"} {
+			if !strings.Contains(crs, want) {
+				t.Errorf("%s crs list %s lacks %s", id, crs, want)
+			}
+		}
+	}
+	parcels := get(t, srv.URL+"/collections/parcels").json(t)
+	bbox := parcels["extent"].(map[string]any)["spatial"].(map[string]any)["bbox"].([]any)[0]
+	if fmt.Sprint(bbox) != "[121.4 32.05 121.53 32.12]" {
+		t.Errorf("parcels extent = %v, want exactly [121.4 32.05 121.53 32.12]", bbox)
+	}
+	if r := get(t, srv.URL+"/collections/nope"); r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("GET /collections/nope = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+}
+
+type fc struct {
+	NumberMatched  int `json:"numberMatched"`
+	NumberReturned int `json:"numberReturned"`
+	TimeStamp      string
+	Links          []struct{ Href, Rel, Type string }
+	Features       []struct {
+		ID         any
+		Properties map[string]any
+		Geometry   struct {
+			Type        string
+			Coordinates json.RawMessage
+		}
+	}
+}
+
+func getFC(t *testing.T, url string) (fc, response) {
+	t.Helper()
+	r := get(t, url)
+	var v fc
+	if r.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", url, r.StatusCode, r.body)
+	}
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	if v.NumberReturned != len(v.Features) {
+		t.Errorf("GET %s: numberReturned %d, %d features", url, v.NumberReturned, len(v.Features))
+	}
+	return v, r
+}
+
+func (v fc) link(rel string) string {
+	for _, l := range v.Links {
+		if l.Rel == rel {
+			return l.Href
+		}
+	}
+	return ""
+}
+
+func TestItems(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	items := srv.URL + "/collections/resettlement/items"
+
+	t.Run("PagingVisitsEveryFeatureOnce", func(t *testing.T) {
+		seen := map[float64]bool{}
+		next := items + "?limit=4"
+		pages := 0
+		for next != "" {
+			v, r := getFC(t, next)
+			if r.Header.Get("Content-Type") != "application/geo+json" || r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>" {
+				t.Errorf("headers %v", r.Header)
+			}
+			if v.NumberMatched != 15 {
+				t.Errorf("numberMatched = %d, want 15", v.NumberMatched)
+			}
+			for _, f := range v.Features {
+				id := f.ID.(float64)
+				if seen[id] {
+					t.Errorf("feature %v twice", id)
+				}
+				seen[id] = true
+			}
+			if pages > 0 && v.link("prev") == "" {
+				t.Errorf("page %d has no prev link", pages)
+			}
+			next = v.link("next")
+			pages++
+		}
+		if len(seen) != 15 || pages != 4 {
+			t.Errorf("saw %d features in %d pages, want 15 in 4", len(seen), pages)
+		}
+	})
+	t.Run("FeatureTypesAndMeasures", func(t *testing.T) {
+		v, _ := getFC(t, srv.URL+"/collections/parcels/items")
+		f := v.Features[0]
+		if f.ID != 1.0 || f.Properties["berths"] != 8.0 || f.Properties["public"] != true || f.Properties["opened"] != "2021-09-26" {
+			t.Errorf("feature 1 = %v %v", f.ID, f.Properties)
+		}
+		if ha, _ := f.Properties["geodesic_area_ha"].(float64); ha < 100 || ha > 120 {
+			t.Errorf("geodesic_area_ha = %v, want about 110 (0.01° × 0.01° at 32°N)", f.Properties["geodesic_area_ha"])
+		}
+		if _, ok := f.Properties["geodesic_area_mu"]; !ok {
+			t.Error("no area in mu")
+		}
+		v, _ = getFC(t, srv.URL+"/collections/roads/items?limit=1")
+		if m, _ := v.Features[0].Properties["geodesic_length_m"].(float64); m <= 0 {
+			t.Errorf("road has no length: %v", v.Features[0].Properties)
+		}
+	})
+	t.Run("BBox", func(t *testing.T) {
+		v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,121.486,32.116")
+		if v.NumberMatched != 1 || v.Features[0].ID != 1.0 {
+			t.Errorf("bbox around parcel 1 matched %d", v.NumberMatched)
+		}
+		// Inside the hole of parcel 3.
+		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.412,32.062,121.418,32.068"); v.NumberMatched != 0 {
+			t.Errorf("bbox in a hole matched %d", v.NumberMatched)
+		}
+		// Latitude first in EPSG:4326.
+		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=32.115,121.485,32.116,121.486&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"))
+		if v.NumberMatched != 1 {
+			t.Errorf("bbox-crs EPSG:4326 matched %d, want 1", v.NumberMatched)
+		}
+		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=13523600,3778500,13523700,3778600&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
+		if v.NumberMatched != 1 {
+			t.Errorf("bbox-crs EPSG:3857 matched %d, want 1", v.NumberMatched)
+		}
+		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=177,65,-177,70"); v.NumberMatched != 0 {
+			t.Errorf("antimeridian bbox matched %d", v.NumberMatched)
+		}
+		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,-170,32.116")
+		if v.NumberMatched != 1 {
+			t.Errorf("an antimeridian-crossing box that reaches parcel 1 matched %d", v.NumberMatched)
+		}
+		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,0,121.486,32.116,100"); v.NumberMatched != 1 {
+			t.Errorf("6-number bbox matched %d", v.NumberMatched)
+		}
+	})
+	t.Run("CRS", func(t *testing.T) {
+		v, r := getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
+		if r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/EPSG/0/3857>" {
+			t.Errorf("Content-Crs = %s", r.Header.Get("Content-Crs"))
+		}
+		if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[13523") {
+			t.Errorf("EPSG:3857 coordinates = %s", v.Features[0].Geometry.Coordinates)
+		}
+		v, _ = getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4490"))
+		if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[32.11,121.48]") {
+			t.Errorf("EPSG:4490 coordinates (latitude first) = %s", v.Features[0].Geometry.Coordinates)
+		}
+	})
+	t.Run("Filters", func(t *testing.T) {
+		v, _ := getFC(t, srv.URL+"/collections/parcels/items?status=signed")
+		if v.NumberMatched != 1 || v.Features[0].ID != 3.0 {
+			t.Errorf("status=signed matched %d", v.NumberMatched)
+		}
+		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?public=false&berths=8"); v.NumberMatched != 0 {
+			t.Errorf("public=false&berths=8 matched %d", v.NumberMatched)
+		}
+		if v, _ := getFC(t, srv.URL+"/collections/resettlement/items?flanks_road="+url.QueryEscape("海世路")); v.NumberMatched != 5 {
+			t.Errorf("flanks_road=海世路 matched %d, want 5", v.NumberMatched)
+		}
+	})
+	t.Run("LimitIsClamped", func(t *testing.T) {
+		v, _ := getFC(t, items+"?limit=20000")
+		if v.NumberReturned != 15 {
+			t.Errorf("limit=20000 returned %d", v.NumberReturned)
+		}
+		if !strings.Contains(v.link("self"), "limit=20000") {
+			t.Errorf("self = %s", v.link("self"))
+		}
+	})
+	t.Run("Errors", func(t *testing.T) {
+		for _, q := range []string{
+			"bbox=1,2,3", "bbox=a,b,c,d", "bbox=121,95,122,96", "bbox=121,32,122", "bbox=121,33,122,32",
+			"limit=unlimited", "limit=0", "limit=-1", "offset=-1", "offset=x",
+			"unknownQueryParameter12345=1", "crs=EPSG:2385", "bbox-crs=EPSG:2385&bbox=1,2,3,4", "bbox-crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"),
+			"nosuchfield=1", "berths=eight", "f=xml",
+		} {
+			path := "/collections/parcels/items?" + q
+			r := get(t, srv.URL+path)
+			if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("GET %s = %d %s %s, want a 400 problem", path, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				continue
+			}
+			if d, _ := r.json(t)["detail"].(string); len(d) < 20 {
+				t.Errorf("GET %s: detail %q says too little", path, d)
+			}
+		}
+		if r := get(t, srv.URL+"/collections/nope/items"); r.StatusCode != 404 {
+			t.Errorf("unknown collection items = %d", r.StatusCode)
+		}
+	})
+}
+
+func TestItem(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/collections/parcels/items/7")
+	doc := r.json(t)
+	if r.StatusCode != 200 || doc["id"] != 7.0 || doc["type"] != "Feature" || r.Header.Get("Content-Type") != "application/geo+json" {
+		t.Fatalf("GET items/7 = %d %v", r.StatusCode, doc)
+	}
+	ls := links(t, doc)
+	if len(ls["self"]) == 0 || len(ls["alternate"]) == 0 || len(ls["collection"]) == 0 {
+		t.Errorf("links = %v", ls)
+	}
+	for _, p := range []string{"/collections/parcels/items/99", "/collections/parcels/items/x", "/collections/nope/items/1"} {
+		if r := get(t, srv.URL+p); r.StatusCode != 404 {
+			t.Errorf("GET %s = %d, want 404", p, r.StatusCode)
+		}
+	}
+}
+
+func TestCaching(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	for _, p := range []string{"/collections/parcels/items?limit=2", "/collections/parcels/items/1"} {
+		r := get(t, srv.URL+p)
+		tag := r.Header.Get("ETag")
+		if tag == "" {
+			t.Fatalf("GET %s has no ETag", p)
+		}
+		if r2 := get(t, srv.URL+p, "If-None-Match", tag); r2.StatusCode != 304 || len(r2.body) != 0 {
+			t.Errorf("GET %s with If-None-Match = %d", p, r2.StatusCode)
+		}
+		if r3 := get(t, srv.URL+p, "If-None-Match", `W/"other"`); r3.StatusCode != 200 {
+			t.Errorf("GET %s with another tag = %d", p, r3.StatusCode)
+		}
+	}
+	r := get(t, srv.URL+"/collections/resettlement/items", "Accept-Encoding", "gzip")
+	if r.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("no gzip: %v", r.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(zr); !bytes.Contains(b, []byte(`"numberMatched":15`)) {
+		t.Errorf("gzipped body = %.100s", b)
+	}
+}
+
+func TestCORSAndMethods(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/collections", "Origin", "https://elsewhere.example")
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("no CORS header: %v", r.Header)
+	}
+	req, _ := http.NewRequest("OPTIONS", srv.URL+"/collections/parcels/items", nil)
+	req.Header.Set("Origin", "https://elsewhere.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 204 || !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Errorf("OPTIONS = %d %v", res.StatusCode, res.Header)
+	}
+	res, err = http.Head(srv.URL + "/collections/parcels/items")
+	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
+		t.Errorf("HEAD items = %v %v", res, err)
+	}
+	res, err = http.Post(srv.URL+"/collections/parcels/items", "application/geo+json", strings.NewReader("{}"))
+	if err != nil || res.StatusCode != 405 {
+		t.Errorf("POST items = %v %v, want 405", res, err)
+	}
+}
+
+func TestHTML(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	for _, p := range []string{"/", "/conformance", "/collections", "/collections/parcels", "/collections/parcels/items",
+		"/collections/parcels/items/1", "/collections/parcels/queryables", "/api.html", "/collections/xss/items", "/collections/xss"} {
+		for _, r := range []response{get(t, srv.URL+p, "Accept", browser), get(t, srv.URL+p+"?f=html")} {
+			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("GET %s as HTML = %d %s", p, r.StatusCode, r.Header.Get("Content-Type"))
+			}
+			if bytes.Contains(r.body, []byte("<img src=x")) || bytes.Contains(r.body, []byte("<script>alert")) {
+				t.Errorf("GET %s: user text reached the page as markup", p)
+			}
+		}
+	}
+	if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
+		t.Errorf("the XSS name is not shown as text")
+	}
+	if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("404 for a browser = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+}
+
+func TestQueryables(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/collections/parcels/queryables")
+	doc := r.json(t)
+	if r.Header.Get("Content-Type") != "application/schema+json" || doc["$id"] != srv.URL+"/collections/parcels/queryables" || doc["additionalProperties"] != false {
+		t.Fatalf("queryables = %s %v", r.Header.Get("Content-Type"), doc)
+	}
+	props := doc["properties"].(map[string]any)
+	if props["berths"].(map[string]any)["type"] != "integer" || props["geometry"].(map[string]any)["format"] != "geometry-multipolygon" {
+		t.Errorf("queryables properties = %v", props)
+	}
+}
+
+func TestDownloads(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/collections/parcels/download.geojson")
+	if r.Header.Get("Content-Disposition") != `attachment; filename="haimen-parcels.geojson"` || !bytes.Contains(r.body, []byte(`"geometryType": "MultiPolygon"`)) {
+		t.Errorf("GeoJSON download = %v %.200s", r.Header, r.body)
+	}
+	if _, err := layers.ParseFile("download.geojson", r.body); err != nil {
+		t.Errorf("the download is not a layer file: %v", err)
+	}
+	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 14} {
+		r := get(t, srv.URL+path)
+		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/geopackage+sqlite3" || !strings.Contains(r.Header.Get("Content-Disposition"), ".gpkg") {
+			t.Fatalf("GET %s = %d %v", path, r.StatusCode, r.Header)
+		}
+		f := filepath.Join(t.TempDir(), "d.gpkg")
+		os.WriteFile(f, r.body, 0o644)
+		s, err := layers.OpenReadOnly(ctx, f)
+		if err != nil {
+			t.Fatalf("GET %s: the download does not open: %v", path, err)
+		}
+		info, _ := s.Info(ctx)
+		s.Close()
+		if len(info) != want {
+			t.Errorf("GET %s has %d layers, want %d", path, len(info), want)
+		}
+	}
 }

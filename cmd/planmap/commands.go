@@ -76,6 +76,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	fs := newFlags("serve", "[flags]", "Serve the layers over HTTP. With no database at --db, create it and load the built-in Haimen layers; an existing database is never overwritten.", stdout, stderr)
 	db := dbFlag(fs, env)
 	addr := fs.String("addr", env.or("PLANMAP_ADDR", defaultAddr), "address to listen on (env PLANMAP_ADDR)")
+	baseURL := fs.String("base-url", env.or("PLANMAP_BASE_URL", ""), "public URL of the service, for the links it writes, when it differs from what clients send as Host, as behind a proxy (env PLANMAP_BASE_URL)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -98,12 +99,18 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		log.Info("created database with the built-in Haimen layers", "db", *db, "layers", len(files))
 	}
 
+	// Build the catalog now: the first request is then as fast as any, and
+	// a database that cannot be served fails here, not in a request.
+	if _, err := store.Catalog(ctx); err != nil {
+		return fmt.Errorf("load the layers of %s: %w", *db, err)
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	srv := &http.Server{
-		Handler: web.NewRouter(store, log),
+		Handler: web.NewRouter(store, web.Options{BaseURL: *baseURL}, log),
 		// A client gets 10 s to send its headers, which stops slow-header
 		// attacks from holding connections open.
 		ReadHeaderTimeout: 10 * time.Second,

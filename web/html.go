@@ -1,0 +1,61 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"planmap/layers"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the HTML views of every resource, for people with a browser.
+// html/template escapes everything a layer file brings: names drawn by
+// hand are data, never markup.
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"prop": func(it *layers.Item, name string) any {
+		if v, ok := it.Properties[name]; ok {
+			return v
+		}
+		return ""
+	},
+	"measures": func(it *layers.Item) string {
+		var parts []string
+		for _, k := range []string{layers.AreaHa, layers.AreaMu, layers.LengthM} {
+			if strings.Contains(string(it.Props), `"`+k+`"`) {
+				parts = append(parts, k)
+			}
+		}
+		return strings.Join(parts, ", ")
+	},
+	"add": func(a, b int) int { return a + b },
+}).ParseFS(templateFS, "templates/*.html"))
+
+func (s *server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) error {
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, page{Title: title, Base: s.base(r), Data: data}); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := b.WriteTo(w)
+	return err
+}
+
+type page struct {
+	Title string
+	Base  string
+	Data  any
+}
+
+func renderError(w io.Writer, status int, msg string) {
+	pages.ExecuteTemplate(w, "error", page{Title: http.StatusText(status), Data: struct {
+		Status  int
+		Message string
+	}{status, msg}})
+}

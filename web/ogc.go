@@ -1,0 +1,515 @@
+package web
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"planmap/layers"
+)
+
+// link is an OGC API link.
+type link struct {
+	Href  string `json:"href"`
+	Rel   string `json:"rel"`
+	Type  string `json:"type,omitempty"`
+	Title string `json:"title,omitempty"`
+}
+
+const relQueryables = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+
+// base is the absolute URL of the service root: QGIS fails on relative
+// links (INTEROP.md §0).
+func (s *server) base(r *http.Request) string {
+	if s.opt.BaseURL != "" {
+		return s.opt.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// withQuery returns href with the query parameters, f replaced by f when
+// f is not empty.
+func withQuery(href string, q url.Values, f string) string {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = v
+	}
+	if f != "" {
+		c.Set("f", f)
+	}
+	if len(c) == 0 {
+		return href
+	}
+	return href + "?" + c.Encode()
+}
+
+// selfLinks are the self and alternate links of a resource that comes as
+// JSON of type jsonType and as HTML.
+func selfLinks(href string, q url.Values, jsonType string, html bool) []link {
+	if html {
+		return []link{
+			{Href: withQuery(href, q, "html"), Rel: "self", Type: mediaHTML, Title: "this document"},
+			{Href: withQuery(href, q, "json"), Rel: "alternate", Type: jsonType, Title: "this document as JSON"},
+		}
+	}
+	return []link{
+		{Href: withQuery(href, q, "json"), Rel: "self", Type: jsonType, Title: "this document"},
+		{Href: withQuery(href, q, "html"), Rel: "alternate", Type: mediaHTML, Title: "this document as HTML"},
+	}
+}
+
+var conformanceClasses = []string{
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+}
+
+const (
+	serviceTitle       = "海门港新区规划用地 Haimen Port New Area planned land use"
+	serviceDescription = "规划用地图层：港口码头、安置房、生态公园、铁路车站、产业与道路河流。Hand-drawn planned land use of Haimen Port New Area, Nantong, Jiangsu: port terminals, resettlement housing, the Harbour Eco-Park, Dongzaogang station, industry, roads and rivers. Positions are approximations from public descriptions, not survey data."
+)
+
+type landingPage struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Links       []link `json:"links"`
+}
+
+func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := checkParams(q, "f"); err != nil {
+		return err
+	}
+	base := s.base(r)
+	html := wantsHTML(r)
+	lp := landingPage{Title: serviceTitle, Description: serviceDescription}
+	lp.Links = append(selfLinks(base+"/", nil, mediaJSON, html),
+		link{Href: base + "/api", Rel: "service-desc", Type: mediaOpenAPI, Title: "the API definition (OpenAPI 3.0)"},
+		link{Href: base + "/api.html", Rel: "service-doc", Type: mediaHTML, Title: "the API documentation"},
+		link{Href: base + "/conformance", Rel: "conformance", Type: mediaJSON, Title: "OGC API conformance classes implemented"},
+		link{Href: base + "/collections", Rel: "data", Type: mediaJSON, Title: "the layers"},
+		link{Href: base + "/download/planmap.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "every layer as one GeoPackage"},
+	)
+	if html {
+		return s.render(w, r, "landing", lp.Title, lp)
+	}
+	return writeJSON(w, http.StatusOK, lp)
+}
+
+func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query(), "f"); err != nil {
+		return err
+	}
+	body := map[string]any{"conformsTo": conformanceClasses}
+	if wantsHTML(r) {
+		return s.render(w, r, "conformance", "Conformance", conformanceClasses)
+	}
+	return writeJSON(w, http.StatusOK, body)
+}
+
+// collectionDoc is a collection as /collections and /collections/{id}
+// describe it. Members after Links are planmap's own, for the web map.
+type collectionDoc struct {
+	ID           string         `json:"id"`
+	Title        string         `json:"title"`
+	Description  string         `json:"description"`
+	ItemType     string         `json:"itemType"`
+	Extent       *extent        `json:"extent,omitempty"`
+	CRS          []string       `json:"crs"`
+	StorageCRS   string         `json:"storageCrs"`
+	Links        []link         `json:"links"`
+	Titles       layers.Text    `json:"titles"`
+	Descriptions layers.Text    `json:"descriptions"`
+	GeometryType string         `json:"geometryType"`
+	Order        int            `json:"order"`
+	Style        layers.Style   `json:"style"`
+	Schema       []layers.Field `json:"schema"`
+	ItemCount    int            `json:"itemCount"`
+}
+
+type extent struct {
+	Spatial spatialExtent `json:"spatial"`
+}
+
+type spatialExtent struct {
+	BBox [][4]float64 `json:"bbox"`
+	CRS  string       `json:"crs"`
+}
+
+func (s *server) collectionDoc(base string, col *layers.Collection) collectionDoc {
+	href := base + "/collections/" + url.PathEscape(col.ID)
+	d := collectionDoc{
+		ID:           col.ID,
+		Title:        col.Title.Zh + " " + col.Title.En,
+		Description:  col.Description.Zh + " " + col.Description.En,
+		ItemType:     "feature",
+		CRS:          crsURIs(),
+		StorageCRS:   crs84,
+		Titles:       col.Title,
+		Descriptions: col.Description,
+		GeometryType: col.GeometryType,
+		Order:        col.Order,
+		Style:        col.Style,
+		Schema:       col.Schema,
+		ItemCount:    len(col.Items),
+		Links: []link{
+			{Href: href, Rel: "self", Type: mediaJSON, Title: "this layer"},
+			{Href: href + "?f=html", Rel: "alternate", Type: mediaHTML, Title: "this layer as HTML"},
+			{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
+			{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
+			{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
+			{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
+			{Href: href + "/download.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "the whole layer as a GeoPackage"},
+			{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
+		},
+	}
+	if len(col.Items) > 0 {
+		e := col.Extent
+		d.Extent = &extent{Spatial: spatialExtent{BBox: [][4]float64{{e.Min[0], e.Min[1], e.Max[0], e.Max[1]}}, CRS: crs84}}
+	}
+	return d
+}
+
+func (s *server) catalog(r *http.Request) (*layers.Catalog, error) {
+	return s.store.Catalog(r.Context())
+}
+
+func (s *server) lookup(r *http.Request) (*layers.Collection, error) {
+	cat, err := s.catalog(r)
+	if err != nil {
+		return nil, err
+	}
+	id := chi.URLParam(r, "collectionId")
+	col, ok := cat.Collection(id)
+	if !ok {
+		return nil, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+	}
+	return col, nil
+}
+
+func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := checkParams(q, "f"); err != nil {
+		return err
+	}
+	cat, err := s.catalog(r)
+	if err != nil {
+		return err
+	}
+	base := s.base(r)
+	html := wantsHTML(r)
+	body := struct {
+		Links       []link          `json:"links"`
+		Collections []collectionDoc `json:"collections"`
+		CRS         []string        `json:"crs"`
+	}{Links: selfLinks(base+"/collections", nil, mediaJSON, html), CRS: crsURIs()}
+	for _, col := range cat.Collections {
+		body.Collections = append(body.Collections, s.collectionDoc(base, col))
+	}
+	if html {
+		return s.render(w, r, "collections", "Layers", body)
+	}
+	return writeJSON(w, http.StatusOK, body)
+}
+
+func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query(), "f"); err != nil {
+		return err
+	}
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	d := s.collectionDoc(s.base(r), col)
+	if wantsHTML(r) {
+		d.Links[0], d.Links[1] = d.Links[1], d.Links[0]
+		d.Links[0].Rel, d.Links[1].Rel = "self", "alternate"
+		return s.render(w, r, "collection", d.Title, d)
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *server) items(w http.ResponseWriter, r *http.Request) error {
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	iq, err := parseItems(q, col)
+	if err != nil {
+		return err
+	}
+	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
+	html := wantsHTML(r)
+	if notModified(w, r, etag(col, q.Encode(), r.Header.Get("Accept"))) {
+		return nil
+	}
+
+	base := s.base(r)
+	href := base + "/collections/" + url.PathEscape(col.ID) + "/items"
+	links := selfLinks(href, without(q, "f"), mediaGeoJSON, html)
+	if iq.offset+len(page) < matched {
+		next := without(q, "f")
+		next.Set("offset", strconv.Itoa(iq.offset+iq.limit))
+		next.Set("limit", strconv.Itoa(iq.limit))
+		links = append(links, link{Href: withQuery(href, next, pick(html, "html", "")), Rel: "next", Type: pick(html, mediaHTML, mediaGeoJSON), Title: "the next page"})
+	}
+	if iq.offset > 0 {
+		prev := without(q, "f")
+		prev.Set("offset", strconv.Itoa(max(0, iq.offset-iq.limit)))
+		prev.Set("limit", strconv.Itoa(iq.limit))
+		links = append(links, link{Href: withQuery(href, prev, pick(html, "html", "")), Rel: "prev", Type: pick(html, mediaHTML, mediaGeoJSON), Title: "the previous page"})
+	}
+	links = append(links, link{Href: base + "/collections/" + url.PathEscape(col.ID), Rel: "collection", Type: mediaJSON, Title: "the layer"})
+
+	if html {
+		return s.render(w, r, "items", col.Title.Zh+" "+col.Title.En, itemsPage{
+			Collection: col, Items: page, Matched: matched, Offset: iq.offset, Links: links,
+		})
+	}
+	h := w.Header()
+	h.Set("Content-Type", mediaGeoJSON)
+	h.Set("Content-Crs", "<"+iq.crs.uri+">")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	fmt.Fprintf(bw, `{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,"timeStamp":%q,"links":`,
+		matched, len(page), time.Now().UTC().Format(time.RFC3339))
+	lb, err := marshalNoEscape(links)
+	if err != nil {
+		return err
+	}
+	bw.Write(lb)
+	bw.WriteString(`,"features":[`)
+	var buf []byte
+	for i, it := range page {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if iq.crs.uri == crs84 {
+			bw.Write(it.JSON)
+			continue
+		}
+		buf = it.AppendIn(buf[:0], iq.crs.transform())
+		bw.Write(buf)
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
+}
+
+func pick(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
+}
+
+func without(q url.Values, names ...string) url.Values {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = v
+	}
+	for _, n := range names {
+		c.Del(n)
+	}
+	return c
+}
+
+type itemsPage struct {
+	Collection *layers.Collection
+	Items      []*layers.Item
+	Matched    int
+	Offset     int
+	Links      []link
+}
+
+func (s *server) item(w http.ResponseWriter, r *http.Request) error {
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if err := checkParams(q, "f", "crs"); err != nil {
+		return err
+	}
+	c, err := parseCRS("crs", q.Get("crs"))
+	if err != nil {
+		return err
+	}
+	raw := chi.URLParam(r, "featureId")
+	fid, err := strconv.ParseInt(raw, 10, 64)
+	i := sort.Search(len(col.Items), func(i int) bool { return col.Items[i].ID >= fid })
+	if err != nil || i == len(col.Items) || col.Items[i].ID != fid {
+		return layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
+	}
+	it := &col.Items[i]
+	html := wantsHTML(r)
+	if notModified(w, r, etag(col, raw, q.Encode(), r.Header.Get("Accept"))) {
+		return nil
+	}
+	base := s.base(r)
+	colHref := base + "/collections/" + url.PathEscape(col.ID)
+	links := append(selfLinks(colHref+"/items/"+raw, without(q, "f"), mediaGeoJSON, html),
+		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
+	if html {
+		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links})
+	}
+	var body []byte
+	if c.uri == crs84 {
+		body = append(body, it.JSON...)
+	} else {
+		body = it.AppendIn(body, c.transform())
+	}
+	lb, err := marshalNoEscape(links)
+	if err != nil {
+		return err
+	}
+	body = append(append(append(body[:len(body)-1], `,"links":`...), lb...), "}\n"...)
+	w.Header().Set("Content-Type", mediaGeoJSON)
+	w.Header().Set("Content-Crs", "<"+c.uri+">")
+	_, err = w.Write(body)
+	return err
+}
+
+type itemPage struct {
+	Collection *layers.Collection
+	Item       *layers.Item
+	Links      []link
+}
+
+func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query(), "f"); err != nil {
+		return err
+	}
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	href := s.base(r) + "/collections/" + url.PathEscape(col.ID) + "/queryables"
+	props := map[string]any{
+		"geometry": map[string]any{"format": "geometry-" + geometryFormat(col.GeometryType), "x-ogc-role": "primary-geometry"},
+	}
+	for _, fd := range col.Schema {
+		props[fd.Name] = fieldSchema(fd)
+	}
+	doc := map[string]any{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  href,
+		"type":                 "object",
+		"title":                col.Title.Zh + " " + col.Title.En,
+		"properties":           props,
+		"additionalProperties": false,
+	}
+	if wantsHTML(r) {
+		return s.render(w, r, "queryables", "Queryables: "+col.Title.Zh+" "+col.Title.En, col)
+	}
+	return writeJSONType(w, http.StatusOK, mediaSchema, doc)
+}
+
+func geometryFormat(t string) string {
+	switch t {
+	case "MultiPolygon":
+		return "multipolygon"
+	case "MultiLineString":
+		return "multilinestring"
+	case "MultiPoint":
+		return "multipoint"
+	case "LineString":
+		return "linestring"
+	}
+	return map[string]string{"Point": "point", "Polygon": "polygon"}[t]
+}
+
+// fieldSchema is the JSON Schema of a field, for queryables and OpenAPI.
+func fieldSchema(fd layers.Field) map[string]any {
+	sc := map[string]any{"title": fd.Description.Zh + " " + fd.Description.En}
+	switch fd.Type {
+	case layers.Integer:
+		sc["type"] = "integer"
+	case layers.Number:
+		sc["type"] = "number"
+	case layers.Boolean:
+		sc["type"] = "boolean"
+	case layers.Date:
+		sc["type"], sc["format"] = "string", "date"
+	case layers.DateTime:
+		sc["type"], sc["format"] = "string", "date-time"
+	default:
+		sc["type"] = "string"
+		if len(fd.Values) > 0 {
+			sc["enum"] = fd.Values
+		}
+	}
+	return sc
+}
+
+func (s *server) downloadGeoJSON(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query()); err != nil {
+		return err
+	}
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", mediaGeoJSON)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="haimen-%s.geojson"`, col.ID))
+	return s.store.WriteGeoJSON(r.Context(), w, col.ID, nil)
+}
+
+func (s *server) downloadGPKG(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query()); err != nil {
+		return err
+	}
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	return s.sendGPKG(w, r, "haimen-"+col.ID+".gpkg", col.ID)
+}
+
+func (s *server) downloadAll(w http.ResponseWriter, r *http.Request) error {
+	if err := checkParams(r.URL.Query()); err != nil {
+		return err
+	}
+	return s.sendGPKG(w, r, "haimen-planmap.gpkg")
+}
+
+// sendGPKG exports a consistent GeoPackage to a temporary file and sends
+// it: a GeoPackage cannot be streamed as it is written.
+func (s *server) sendGPKG(w http.ResponseWriter, r *http.Request, name string, ids ...string) error {
+	dir, err := os.MkdirTemp("", "planmap-download-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := dir + "/" + name
+	if err := s.store.ExportGPKG(r.Context(), path, ids...); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", mediaGPKG)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename=%q`, name))
+	if fi, err := f.Stat(); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	}
+	_, err = io.Copy(w, f)
+	return err
+}
