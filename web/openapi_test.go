@@ -1,0 +1,77 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"planmap/web"
+)
+
+func TestOpenAPI(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	r := get(t, srv.URL+"/api", "Accept", "application/vnd.oai.openapi+json;version=3.0")
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/vnd.oai.openapi+json;version=3.0" {
+		t.Fatalf("GET /api = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(r.body)
+	if err != nil {
+		t.Fatalf("the OpenAPI document does not load: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("the OpenAPI document is not valid OpenAPI 3.0: %v", err)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != srv.URL {
+		t.Errorf("servers = %v, want %s", doc.Servers, srv.URL)
+	}
+
+	// QGIS and GDAL read the page size from here, and the OGC test suite
+	// checks the parameter's form (INTEROP.md §0.4, §3.3).
+	limit := doc.Components.Parameters["limit"].Value
+	if limit == nil || limit.In != "query" || limit.Required || limit.Style != "form" || limit.Explode == nil || *limit.Explode ||
+		limit.Schema.Value.Default != 100.0 || *limit.Schema.Value.Max != 10000 || limit.Schema.Value.Min == nil {
+		t.Errorf("components.parameters.limit = %+v", limit)
+	}
+	bbox := doc.Components.Parameters["bbox"].Value
+	if bbox.Schema.Value.MinItems != 4 || bbox.Schema.Value.MaxItems == nil || *bbox.Schema.Value.MaxItems != 6 {
+		t.Errorf("bbox schema = %+v", bbox.Schema.Value)
+	}
+
+	items := doc.Paths.Find("/collections/parcels/items")
+	if items == nil || items.Get == nil {
+		t.Fatal("no /collections/parcels/items path")
+	}
+	params := map[string]*openapi3.Parameter{}
+	hasLimitRef := false
+	for _, p := range items.Get.Parameters {
+		hasLimitRef = hasLimitRef || strings.Contains(p.Ref, "limit")
+		params[p.Value.Name] = p.Value
+	}
+	if !hasLimitRef {
+		t.Error("the items path does not $ref the limit parameter (GDAL finds the page size only that way)")
+	}
+	for _, name := range []string{"bbox", "bbox-crs", "crs", "offset", "f", "name_zh", "status", "berths", "public", "opened"} {
+		if params[name] == nil {
+			t.Errorf("items path lacks parameter %s", name)
+		}
+	}
+	if p := params["berths"]; p != nil && (p.Style != "form" || *p.Explode || !p.Schema.Value.Type.Is("integer")) {
+		t.Errorf("berths parameter = %+v: QGIS takes only form, unexploded, simply typed parameters as filters", p)
+	}
+	for _, code := range []string{"200", "304", "400", "404", "500"} {
+		if items.Get.Responses.Value(code) == nil {
+			t.Errorf("items responses lack %s", code)
+		}
+	}
+	// Every collection, and nothing that is not one.
+	for _, id := range []string{"terminals", "resettlement", "parks", "stations", "railways", "roads", "xss"} {
+		if doc.Paths.Find("/collections/"+id+"/items/{featureId}") == nil {
+			t.Errorf("no item path for %s", id)
+		}
+	}
+	if r := get(t, srv.URL+"/api?f=html"); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("/api?f=html = %s", r.Header.Get("Content-Type"))
+	}
+}
