@@ -339,3 +339,43 @@ func fnv64(b []byte) uint64 {
 	}
 	return h
 }
+
+// Hit is a search result: an item and the collection it is in.
+type Hit struct {
+	Collection *Collection
+	Item       *Item
+}
+
+// Search finds up to limit items whose Chinese or English name contains
+// q, ignoring case: those whose name starts with q first, then in drawing
+// order of their layers and id order.
+func (c *Catalog) Search(q string, limit int) []Hit {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return nil
+	}
+	var first, rest []Hit
+	for _, col := range c.Collections {
+		for i := range col.Items {
+			it := &col.Items[i]
+			best := -1
+			for _, k := range []string{"name_zh", "name_en"} {
+				name, _ := it.Properties[k].(string)
+				if at := strings.Index(strings.ToLower(name), q); at >= 0 && (best < 0 || at < best) {
+					best = at
+				}
+			}
+			switch {
+			case best == 0:
+				first = append(first, Hit{col, it})
+			case best > 0:
+				rest = append(rest, Hit{col, it})
+			}
+		}
+	}
+	hits := append(first, rest...)
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits
+}

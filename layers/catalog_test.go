@@ -99,3 +99,29 @@ func TestCatalog(t *testing.T) {
 		}
 	})
 }
+
+func TestSearch(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	cat, _ := s.Catalog(ctx)
+	name := func(h []layers.Hit) (out []any) {
+		for _, x := range h {
+			out = append(out, x.Item.Properties["name_zh"])
+		}
+		return out
+	}
+	for q, want := range map[string]string{
+		"七号":      "[七号地块]",
+		"地块":      "[一号地块 <b>& 三号地块 七号地块]",
+		"PARCEL":  "[一号地块 <b>&]",
+		"  ":      "[]",
+		"nothing": "[]",
+	} {
+		if got := fmt.Sprint(name(cat.Search(q, 10))); got != want {
+			t.Errorf("Search(%q) = %s, want %s", q, got, want)
+		}
+	}
+	if got := cat.Search("地块", 2); len(got) != 2 {
+		t.Errorf("Search with limit 2 gave %d", len(got))
+	}
+}

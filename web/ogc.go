@@ -107,7 +107,9 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		link{Href: base + "/download/planmap.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "every layer as one GeoPackage"},
 	)
 	if html {
-		return s.render(w, r, "landing", lp.Title, lp)
+		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: mapConfig{
+			Base: base, Tiles: s.opt.Tiles, Attribution: s.opt.Attribution,
+		}})
 	}
 	return writeJSON(w, http.StatusOK, lp)
 }

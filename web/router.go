@@ -28,6 +28,11 @@ type Options struct {
 	// BaseURL is the public URL of the service root, as clients reach it
 	// (behind a proxy, say). Empty: taken from each request.
 	BaseURL string
+	// Tiles is a tile URL template ({z}/{x}/{y}) for a base map under the
+	// layers, with its Attribution. Empty: the district's own layers are
+	// the base map, and the map loads nothing from elsewhere.
+	Tiles       string
+	Attribution string
 }
 
 type server struct {
@@ -40,7 +45,7 @@ type server struct {
 // service (Part 1 core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS; Part 3
 // queryables as query parameters):
 //
-//	GET /                                          landing page
+//	GET /                                          landing page; in a browser, the web map
 //	GET /conformance                               conformance classes
 //	GET /api                                       OpenAPI 3.0 document (service-desc)
 //	GET /api.html                                  the same for people (service-doc)
@@ -52,6 +57,8 @@ type server struct {
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
 //	GET /collections/{collectionId}/download.gpkg     the whole layer as a GeoPackage
 //	GET /download/planmap.gpkg                     every layer as one GeoPackage
+//	GET /search?q=…                                features whose name holds q, in any layer
+//	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS).
@@ -81,6 +88,8 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/collections/{collectionId}/download.geojson", s.handle(s.downloadGeoJSON))
 	r.Get("/collections/{collectionId}/download.gpkg", s.handle(s.downloadGPKG))
 	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
+	r.Get("/search", s.handle(s.search))
+	r.Handle("/static/*", staticHandler())
 	r.Get("/healthz", s.handle(s.healthz))
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {

@@ -26,9 +26,9 @@ import (
 var ctx = context.Background()
 
 // xssLayer is a layer whose text tries to be markup.
-const xssLayer = `{"type": "FeatureCollection", "id": "xss", "title": {"zh": "<script>alert(1)</script>", "en": "XSS"},
+const xssLayer = `{"type": "FeatureCollection", "id": "xss", "title": {"zh": "<script>alert(1)</script>", "en": "XSS"}, "order": 99,
  "geometryType": "Point", "schema": [{"name": "name_zh", "type": "string", "description": {"zh": "名", "en": "name"}}], "style": {},
- "features": [{"type": "Feature", "id": 1, "properties": {"name_zh": "<img src=x onerror=alert(1)>"}, "geometry": {"type": "Point", "coordinates": [121.5, 32.1]}}]}`
+ "features": [{"type": "Feature", "id": 1, "properties": {"name_zh": "<img src=x onerror=alert(1)>"}, "geometry": {"type": "Point", "coordinates": [121.495, 32.09]}}]}`
 
 // newStore is a real store in a temporary folder with the Haimen layers,
 // the test parcels and the XSS layer.

@@ -77,8 +77,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	db := dbFlag(fs, env)
 	addr := fs.String("addr", env.or("PLANMAP_ADDR", defaultAddr), "address to listen on (env PLANMAP_ADDR)")
 	baseURL := fs.String("base-url", env.or("PLANMAP_BASE_URL", ""), "public URL of the service, for the links it writes, when it differs from what clients send as Host, as behind a proxy (env PLANMAP_BASE_URL)")
+	tiles := fs.String("tiles", env.or("PLANMAP_TILES", ""), "tile URL template ({z}/{x}/{y}) of a base map under the layers, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; off by default (env PLANMAP_TILES)")
+	attribution := fs.String("tiles-attribution", env.or("PLANMAP_TILES_ATTRIBUTION", ""), "attribution the tile provider requires, shown on the map (env PLANMAP_TILES_ATTRIBUTION)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	if err := web.CheckAssets(); err != nil {
+		return err
+	}
+	if *tiles != "" && *attribution == "" {
+		return usageError{"serve: --tiles needs --tiles-attribution: tile providers require their attribution on the map"}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -110,7 +118,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	srv := &http.Server{
-		Handler: web.NewRouter(store, web.Options{BaseURL: *baseURL}, log),
+		Handler: web.NewRouter(store, web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}, log),
 		// A client gets 10 s to send its headers, which stops slow-header
 		// attacks from holding connections open.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,435 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"planmap/web"
+)
+
+const chromium = "/usr/bin/chromium"
+
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromium); err == nil {
+		return
+	}
+	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+		t.Fatalf("%s is required (PLANMAP_REQUIRE_TOOLS=1) but missing (apt-get install --no-install-recommends chromium)", chromium)
+	}
+	t.Skipf("%s is not installed (apt-get install --no-install-recommends chromium); skipping", chromium)
+}
+
+// browser records what the page does that a test must see: every request,
+// console errors and warnings, exceptions, log entries, dialogs.
+type browser struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	requests []string
+	problems []string
+}
+
+func (b *browser) add(list *[]string, s string) {
+	b.mu.Lock()
+	*list = append(*list, s)
+	b.mu.Unlock()
+}
+
+func (b *browser) snapshot() (requests, problems []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.requests...), append([]string(nil), b.problems...)
+}
+
+func newBrowser(t *testing.T, width, height int64) *browser {
+	t.Helper()
+	requireChromium(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(width), int(height)),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(cancelT)
+	b := &browser{ctx: ctx}
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	// A Chinese browser: the map should start in Chinese.
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent:      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+		AcceptLanguage: "zh-CN,zh",
+	}); err != nil {
+		t.Fatalf("set the browser's language: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("enable the log domain: %v", err)
+	}
+	watch := func(name string, f func()) { go f() }
+	watch("requests", func() {
+		for ev, err := range chromedp.Events(ctx, network.RequestWillBeSent) {
+			if err != nil {
+				return
+			}
+			b.add(&b.requests, ev.Request.URL)
+		}
+	})
+	watch("console", func() {
+		for ev, err := range chromedp.Events(ctx, runtime.ConsoleAPICalled) {
+			if err != nil {
+				return
+			}
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				b.add(&b.problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
+			}
+		}
+	})
+	watch("exceptions", func() {
+		for ev, err := range chromedp.Events(ctx, runtime.ExceptionThrown) {
+			if err != nil {
+				return
+			}
+			msg := ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg += " " + ev.ExceptionDetails.Exception.Description
+			}
+			b.add(&b.problems, "exception: "+msg)
+		}
+	})
+	watch("log", func() {
+		for ev, err := range chromedp.Events(ctx, cdplog.EntryAdded) {
+			if err != nil {
+				return
+			}
+			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
+				b.add(&b.problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
+			}
+		}
+	})
+	watch("dialogs", func() {
+		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			b.add(&b.problems, "a dialog opened: "+ev.Message)
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	})
+	return b
+}
+
+func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		_, problems := b.snapshot()
+		t.Fatalf("browser: %v\nproblems so far: %v", err, problems)
+	}
+}
+
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// settle waits until the map has loaded what it was loading.
+func settle(t *testing.T, b *browser) {
+	t.Helper()
+	b.do(t, chromedp.Sleep(150*time.Millisecond),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"][data-busy="0"]`), chromedp.NodeReady))
+}
+
+// zoomTo shows one feature's bounds on the map, as big as will fit, with
+// no popup open.
+func zoomTo(t *testing.T, b *browser, layer string, id int) {
+	t.Helper()
+	js(t, b, fmt.Sprintf(`const l = planmap.state.layers.get(%q).byId.get(%d);
+		planmap.map.closePopup();
+		planmap.map.fitBounds(l.getBounds(), {maxZoom: 17, animate: false, padding: [60, 60]});`, layer, id))
+	settle(t, b)
+}
+
+// js runs statements in the page.
+func js(t *testing.T, b *browser, statements string) {
+	t.Helper()
+	eval[chromedp.Void](t, b, "(() => { "+statements+" })(), undefined")
+}
+
+// waitText waits until the element's text contains want, and returns it.
+func waitText(t *testing.T, b *browser, selector, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := eval[string](t, b, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ''`, selector))
+		if strings.Contains(got, want) || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("PLANMAP_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "planmap-artifacts")
+	}
+	os.MkdirAll(dir, 0o755)
+	return dir
+}
+
+func TestWebMap(t *testing.T) {
+	store := newStore(t)
+	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	b := newBrowser(t, 1280, 860)
+
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	settle(t, b)
+
+	t.Run("EveryLayerIsDrawn", func(t *testing.T) {
+		counts := eval[map[string]int](t, b, `Object.fromEntries(planmap.state.collections.map(c =>
+			[c.id, document.querySelectorAll('path.pm-' + c.id).length]))`)
+		info, _ := store.Info(ctx)
+		for _, l := range info {
+			if counts[l.ID] != l.Count {
+				t.Errorf("layer %s: %d shapes drawn, want %d", l.ID, counts[l.ID], l.Count)
+			}
+		}
+		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "新区范围" {
+			t.Errorf("first layer title = %q, want the Chinese title for a Chinese browser", title)
+		}
+	})
+
+	t.Run("Screenshot", func(t *testing.T) {
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(artifactDir(t), "map.png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot of the whole district: %s", path)
+	})
+
+	t.Run("LayerSwitcher", func(t *testing.T) {
+		b.do(t, chromedp.Click(chromedp.CSS(`#layer-resettlement`)))
+		if n := eval[int](t, b, `document.querySelectorAll('path.pm-resettlement').length`); n != 0 {
+			t.Errorf("%d resettlement shapes after switching the layer off", n)
+		}
+		if !strings.Contains(eval[string](t, b, `location.hash`), "layers=boundary,water") || strings.Contains(eval[string](t, b, `location.hash`), "resettlement") {
+			t.Errorf("the link does not follow the switch: %s", eval[string](t, b, `location.hash`))
+		}
+		b.do(t, chromedp.Click(chromedp.CSS(`#layer-resettlement`)))
+		settle(t, b)
+		if n := eval[int](t, b, `document.querySelectorAll('path.pm-resettlement').length`); n != 15 {
+			t.Errorf("%d resettlement shapes after switching it on again, want 15", n)
+		}
+	})
+
+	t.Run("PopupOfAResettlementBlock", func(t *testing.T) {
+		zoomTo(t, b, "resettlement", 1)
+		b.do(t, chromedp.Click(chromedp.CSS(`path.pm-resettlement-1`)), chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content h3`)))
+		text, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`.leaflet-popup-content`)))
+		for _, want := range []string{"港西大道西侧连片安置房小区（1）", "Gangxi Avenue resettlement community, west side (1)", "070102", "R2", "在港西大道两侧", "公顷", "亩"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("popup lacks %q:\n%s", want, text)
+			}
+		}
+		png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		os.WriteFile(filepath.Join(artifactDir(t), "popup.png"), png, 0o644)
+	})
+
+	t.Run("XSSIsText", func(t *testing.T) {
+		zoomTo(t, b, "xss", 1)
+		b.do(t, chromedp.Click(chromedp.CSS(`path.pm-xss-1`)), chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content h3`)))
+		h3, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`.leaflet-popup-content h3`)))
+		if h3 != "<img src=x onerror=alert(1)>" {
+			t.Errorf("popup title = %q, want the name as text", h3)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('.leaflet-popup-content img, #layer-list script').length`); n != 0 {
+			t.Errorf("the name became markup: %d elements", n)
+		}
+		if title := eval[string](t, b, `[...document.querySelectorAll('#layer-list .title')].map(e => e.textContent).join('|')`); !strings.Contains(title, "<script>alert(1)</script>") {
+			t.Errorf("the layer title is not shown as text: %s", title)
+		}
+	})
+
+	t.Run("Search", func(t *testing.T) {
+		js(t, b, `planmap.map.closePopup();`)
+		b.do(t, chromedp.SendKeys(chromedp.ID("search-q"), "生态公园"))
+		if first := waitText(t, b, `#search-results button`, "生态公园"); !strings.Contains(first, "海港生态公园") {
+			t.Fatalf("search for 生态公园 listed %q first", first)
+		}
+		b.do(t, chromedp.Click(chromedp.CSS(`#search-results button`)))
+		if h3 := waitText(t, b, `.leaflet-popup-content h3`, "生态公园"); h3 != "海港生态公园" {
+			t.Errorf("search for 生态公园 opened %q", h3)
+		}
+		settle(t, b)
+		js(t, b, `const q = document.getElementById('search-q'); q.value = ''; q.dispatchEvent(new Event('input'));`)
+		b.do(t, chromedp.SendKeys(chromedp.ID("search-q"), "eco-park"))
+		if first := waitText(t, b, `#search-results button`, "生态公园"); !strings.Contains(first, "海港生态公园") {
+			t.Errorf("search for eco-park found %q first", first)
+		}
+		js(t, b, `document.getElementById('search-results').hidden = true;`)
+	})
+
+	t.Run("LanguageSwitch", func(t *testing.T) {
+		b.do(t, chromedp.Click(chromedp.ID("lang")))
+		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "District boundary" {
+			t.Errorf("after switching to English the first layer is %q", title)
+		}
+		if h := eval[string](t, b, `document.querySelector('h1').textContent + '|' + document.documentElement.lang`); h != "Haimen Port New Area: planned land use|en" {
+			t.Errorf("header after switching = %q", h)
+		}
+		b.do(t, chromedp.Click(chromedp.ID("lang")))
+		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "新区范围" {
+			t.Errorf("after switching back the first layer is %q", title)
+		}
+	})
+
+	t.Run("MeasureDistance", func(t *testing.T) {
+		b.do(t, chromedp.Click(chromedp.ID("measure-distance")))
+		js(t, b, `const m = planmap.map;
+			m.fire('click', {latlng: L.latLng(32.10, 121.47)});
+			m.fire('click', {latlng: L.latLng(32.10, 121.48)});
+			m.getContainer().focus();`)
+		b.do(t, chromedp.KeyEvent("\r"))
+		got := eval[string](t, b, `document.getElementById('measure-result').textContent`)
+		// 0.01° of longitude at 32.1°N is about 944 m.
+		if !strings.Contains(got, "距离") || !strings.Contains(got, "94") {
+			t.Errorf("measured %q, want about 944 m", got)
+		}
+	})
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+	requests, _ := b.snapshot()
+	checkRequests(t, srv.URL, requests)
+}
+
+// checkRequests fails on any request that left the test server.
+func checkRequests(t *testing.T, base string, requests []string) {
+	t.Helper()
+	for _, r := range requests {
+		if !strings.HasPrefix(r, base+"/") && !strings.HasPrefix(r, "data:") && !strings.HasPrefix(r, "blob:") {
+			t.Errorf("the page requested %s, outside the server", r)
+		}
+	}
+	if len(requests) < 5 {
+		t.Errorf("only %d requests recorded: %v", len(requests), requests)
+	}
+}
+
+// A map opened close in loads only its view, and loads more as it pans,
+// without fetching a feature twice.
+func TestWebMapLoadsByBBox(t *testing.T) {
+	store := newStore(t)
+	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	b := newBrowser(t, 800, 600)
+	b.do(t, chromedp.Navigate(srv.URL+"/#map=17/32.0950/121.4790&layers=resettlement&lang=en"))
+	settle(t, b)
+	count := func() (loaded, drawn int) {
+		v := eval[[]int](t, b, `[planmap.state.layers.get('resettlement').byId.size, document.querySelectorAll('path.pm-resettlement').length]`)
+		return v[0], v[1]
+	}
+	before, drawn := count()
+	if before == 0 || before >= 15 || drawn != before {
+		t.Fatalf("zoomed in: %d loaded, %d drawn; want some of the 15, each drawn once", before, drawn)
+	}
+	reqs, _ := b.snapshot()
+	bboxRequests := func(rs []string) int {
+		n := 0
+		for _, r := range rs {
+			if strings.Contains(r, "/collections/resettlement/items?") && strings.Contains(r, "bbox=") {
+				n++
+			}
+		}
+		return n
+	}
+	first := bboxRequests(reqs)
+	if first == 0 {
+		t.Fatalf("no bbox request: %v", reqs)
+	}
+	js(t, b, `planmap.map.setView([32.1210, 121.4790], 16, {animate: false});`)
+	settle(t, b)
+	after, drawn := count()
+	if after <= before || drawn != after {
+		t.Errorf("after panning: %d loaded (%d before), %d drawn", after, before, drawn)
+	}
+	// Back where it started: all there already, nothing fetched again.
+	reqs, _ = b.snapshot()
+	n := bboxRequests(reqs)
+	js(t, b, `planmap.map.setView([32.0950, 121.4790], 17, {animate: false});`)
+	settle(t, b)
+	reqs, problems := b.snapshot()
+	if m := bboxRequests(reqs); m != n {
+		t.Errorf("panning back to a loaded view made %d new requests", m-n)
+	}
+	if !strings.Contains(eval[string](t, b, `document.querySelector('h1').textContent`), "Haimen") {
+		t.Error("lang=en in the link was not honoured")
+	}
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+	checkRequests(t, srv.URL, reqs)
+}
+
+// On a phone-sized screen the panel starts closed and the map fills it.
+func TestWebMapOnAPhone(t *testing.T) {
+	store := newStore(t)
+	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	b := newBrowser(t, 390, 780)
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	settle(t, b)
+	v := eval[[]float64](t, b, `[document.getElementById('map').getBoundingClientRect().width, document.body.classList.contains('panel-closed') ? 1 : 0]`)
+	if v[0] < 380 || v[1] != 1 {
+		t.Errorf("on a phone: map %v px wide, panel closed %v", v[0], v[1])
+	}
+	b.do(t, chromedp.Click(chromedp.ID("panel-toggle")), chromedp.WaitVisible(chromedp.ID("layer-list")))
+	png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	os.WriteFile(filepath.Join(artifactDir(t), "phone.png"), png, 0o644)
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}

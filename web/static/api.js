@@ -1,0 +1,38 @@
+// Talking to planmap's OGC API – Features service.
+
+const base = JSON.parse(document.getElementById('config').textContent).base;
+
+async function getJSON(url, signal) {
+  const res = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' }, signal });
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(`${res.status}: ${detail}`);
+  }
+  return res.json();
+}
+
+export function collections() {
+  return getJSON(`${base}/collections`).then((doc) => doc.collections);
+}
+
+// features yields the pages of a collection's features in a box,
+// following the next links until there are no more.
+export async function* features(id, bbox, signal) {
+  let url = `${base}/collections/${encodeURIComponent(id)}/items?limit=1000` +
+    (bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '');
+  while (url) {
+    const page = await getJSON(url, signal);
+    yield page.features;
+    const next = (page.links || []).find((l) => l.rel === 'next');
+    url = next && page.features.length ? next.href : null;
+  }
+}
+
+export function search(q, signal) {
+  return getJSON(`${base}/search?q=${encodeURIComponent(q)}&limit=12`, signal).then((doc) => doc.features);
+}
+
+export function downloadURL(id, kind) {
+  return `${base}/collections/${encodeURIComponent(id)}/download.${kind}`;
+}

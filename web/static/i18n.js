@@ -1,0 +1,127 @@
+// The interface in Chinese and English. Layer titles and field names come
+// from the server in both languages; these are the words of the map itself.
+
+const words = {
+  zh: {
+    title: '海门港新区规划用地',
+    skip: '跳到图层面板',
+    panel: '图层面板',
+    search: '搜索地名',
+    searchPlaceholder: '搜索地名，如 港西、生态公园',
+    noResults: '没有找到',
+    layers: '图层',
+    legend: '图例',
+    tools: '工具',
+    downloads: '下载',
+    about: '关于与接口',
+    approx: '位置为根据公开描述手绘的示意，并非测绘数据。',
+    measureDistance: '量距离',
+    measureArea: '量面积',
+    measureStop: '结束测量',
+    measureHint: '在地图上点击加点，双击或按 Enter 结束，Esc 取消。',
+    distance: '距离',
+    area: '面积',
+    copyLink: '复制链接',
+    copied: '链接已复制',
+    copyFailed: '请复制下面的链接',
+    downloadAll: '全部图层 GeoPackage',
+    inView: '视图内',
+    loading: '加载中…',
+    loadFailed: '加载失败',
+    mapLabel: '海门港新区规划地图',
+    landuse: '用地',
+    status: '状态',
+    position: '位置可信度',
+    areaLabel: '面积',
+    lengthLabel: '长度',
+    source: '原文',
+    hectares: '公顷',
+    mu: '亩',
+    metres: '米',
+    km: '千米',
+    confidence: { high: '高', medium: '中', low: '低' },
+    statuses: { planned: '规划', signed: '已签约', under_construction: '在建', in_operation: '已建成' },
+    classes: {
+      R: '居住用地', A: '公共管理与公共服务用地', B: '商业服务业用地', M: '工业用地', W: '物流仓储用地',
+      S: '道路与交通设施用地', H: '区域交通设施用地', U: '公用设施用地', G: '绿地与广场用地', E: '水域',
+    },
+    confidenceLegend: '位置可信度：实线 高，短虚线 中，点线 低',
+  },
+  en: {
+    title: 'Haimen Port New Area: planned land use',
+    skip: 'Skip to the layer panel',
+    panel: 'Layer panel',
+    search: 'Search by name',
+    searchPlaceholder: 'Search, e.g. Gangxi, eco-park',
+    noResults: 'Nothing found',
+    layers: 'Layers',
+    legend: 'Legend',
+    tools: 'Tools',
+    downloads: 'Downloads',
+    about: 'About and API',
+    approx: 'Positions are hand-drawn approximations from public descriptions, not survey data.',
+    measureDistance: 'Measure distance',
+    measureArea: 'Measure area',
+    measureStop: 'Stop measuring',
+    measureHint: 'Click the map to add points; double-click or Enter to finish, Esc to cancel.',
+    distance: 'Distance',
+    area: 'Area',
+    copyLink: 'Copy link',
+    copied: 'Link copied',
+    copyFailed: 'Copy the link below',
+    downloadAll: 'All layers as GeoPackage',
+    inView: 'in view',
+    loading: 'Loading…',
+    loadFailed: 'Loading failed',
+    mapLabel: 'Map of Haimen Port New Area',
+    landuse: 'Land use',
+    status: 'Status',
+    position: 'Position confidence',
+    areaLabel: 'Area',
+    lengthLabel: 'Length',
+    source: 'Source',
+    hectares: 'ha',
+    mu: 'mu',
+    metres: 'm',
+    km: 'km',
+    confidence: { high: 'high', medium: 'medium', low: 'low' },
+    statuses: { planned: 'planned', signed: 'signed', under_construction: 'under construction', in_operation: 'in operation' },
+    classes: {
+      R: 'Residential', A: 'Public services', B: 'Commercial', M: 'Industrial', W: 'Logistics and warehouses',
+      S: 'Roads and transport', H: 'Regional transport', U: 'Utilities', G: 'Green space', E: 'Water',
+    },
+    confidenceLegend: 'Position confidence: solid high, dashed medium, dotted low',
+  },
+};
+
+let current = 'zh';
+
+export function lang() { return current; }
+
+export function setLang(l) { current = l === 'en' ? 'en' : 'zh'; }
+
+// defaultLang is Chinese unless the browser prefers another language.
+export function defaultLang() {
+  const pref = (navigator.languages && navigator.languages[0]) || navigator.language || 'zh';
+  return pref.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+export function t(key) {
+  const v = words[current][key];
+  return v === undefined ? key : v;
+}
+
+// pick returns the text of a {zh, en} pair in the current language.
+export function pick(text) {
+  if (!text) return '';
+  return text[current] || text.zh || text.en || '';
+}
+
+// translate fills the page's static labels.
+export function translate(root = document) {
+  document.documentElement.lang = current === 'zh' ? 'zh-Hans' : 'en';
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+}
