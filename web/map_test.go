@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -324,6 +326,26 @@ func TestWebMap(t *testing.T) {
 		}
 	})
 
+	t.Run("DownloadTheView", func(t *testing.T) {
+		zoomTo(t, b, "resettlement", 1)
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[map[string]any](`planmap.viewGeoJSON('resettlement')`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounds := eval[[]float64](t, b, `(() => { const b = planmap.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()`)
+		want, _ := getFCNoT(srv.URL + fmt.Sprintf("/collections/resettlement/items?bbox=%f,%f,%f,%f", bounds[0], bounds[1], bounds[2], bounds[3]))
+		features, _ := got["features"].([]any)
+		if got["type"] != "FeatureCollection" || got["name"] != "resettlement" || len(features) == 0 || len(features) != want {
+			t.Errorf("the view's GeoJSON has %d features (want %d): %.300v", len(features), want, got)
+		}
+		for _, f := range features {
+			if _, leak := f.(map[string]any)["properties"].(map[string]any)["__id"]; leak {
+				t.Error("the download carries the map's own __id")
+				break
+			}
+		}
+	})
+
 	t.Run("MeasureDistance", func(t *testing.T) {
 		b.do(t, chromedp.Click(chromedp.ID("measure-distance")))
 		js(t, b, `const m = planmap.map;
@@ -343,6 +365,18 @@ func TestWebMap(t *testing.T) {
 	}
 	requests, _ := b.snapshot()
 	checkRequests(t, srv.URL, requests)
+}
+
+// getFCNoT returns numberMatched of an items request.
+func getFCNoT(url string) (int, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var v struct{ NumberMatched int }
+	err = json.NewDecoder(res.Body).Decode(&v)
+	return v.NumberMatched, err
 }
 
 // checkRequests fails on any request that left the test server.

@@ -483,6 +483,46 @@ func TestHTML(t *testing.T) {
 	}
 }
 
+func TestMapPage(t *testing.T) {
+	t.Run("NoTilesByDefault", func(t *testing.T) {
+		srv, _ := newServer(t, web.Options{})
+		r := get(t, srv.URL+"/", "Accept", "text/html")
+		if !bytes.Contains(r.body, []byte(`<script type="application/json" id="config">{"base":"`+srv.URL+`"}</script>`)) {
+			t.Errorf("map page config:\n%s", r.body)
+		}
+		// The landing page's links are there for people and the OGC html class.
+		for _, rel := range []string{`rel="service-desc"`, `rel="conformance"`, `rel="data"`} {
+			if !bytes.Contains(r.body, []byte(rel)) {
+				t.Errorf("the map page lacks the %s link", rel)
+			}
+		}
+	})
+	t.Run("Tiles", func(t *testing.T) {
+		srv, _ := newServer(t, web.Options{Tiles: "https://tile.example/{z}/{x}/{y}.png", Attribution: "© <b>OSM</b>"})
+		r := get(t, srv.URL+"/", "Accept", "text/html")
+		var cfg struct{ Tiles, Attribution string }
+		i := bytes.Index(r.body, []byte(`id="config">`))
+		j := bytes.Index(r.body[i:], []byte(`</script>`))
+		if i < 0 || j < 0 || json.Unmarshal(r.body[i+len(`id="config">`):i+j], &cfg) != nil {
+			t.Fatalf("no config in the map page:\n%s", r.body)
+		}
+		if cfg.Tiles != "https://tile.example/{z}/{x}/{y}.png" || cfg.Attribution != "© <b>OSM</b>" {
+			t.Errorf("config = %+v", cfg)
+		}
+	})
+	t.Run("Assets", func(t *testing.T) {
+		if err := web.CheckAssets(); err != nil {
+			t.Fatal(err)
+		}
+		srv, _ := newServer(t, web.Options{})
+		for _, p := range []string{"/static/app.js", "/static/vendor/leaflet/leaflet.js", "/static/style.css"} {
+			if r := get(t, srv.URL+p); r.StatusCode != 200 || r.Header.Get("Cache-Control") == "" {
+				t.Errorf("GET %s = %d", p, r.StatusCode)
+			}
+		}
+	})
+}
+
 func TestQueryables(t *testing.T) {
 	srv, _ := newServer(t, web.Options{})
 	r := get(t, srv.URL+"/collections/parcels/queryables")

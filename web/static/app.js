@@ -246,14 +246,15 @@ function setVisible(id, on) {
   writeHash();
 }
 
-// downloadView saves the layer's features in the current view as a
-// GeoJSON file QGIS opens: fetched from the API, so not only what is drawn.
-async function downloadView(col) {
+// viewGeoJSON is the layer's features in the current view as a GeoJSON
+// FeatureCollection QGIS opens: fetched from the API, so not only what is
+// drawn.
+async function viewGeoJSON(id) {
   const b = map.getBounds();
   const features = [];
   setBusy(1);
   try {
-    for await (const page of api.features(col.id, [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()])) {
+    for await (const page of api.features(id, [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()])) {
       for (const f of page) {
         const props = { ...f.properties };
         delete props.__id;
@@ -263,7 +264,12 @@ async function downloadView(col) {
   } finally {
     setBusy(-1);
   }
-  const doc = { type: 'FeatureCollection', name: col.id, features };
+  return { type: 'FeatureCollection', name: id, features };
+}
+
+// downloadView saves viewGeoJSON as a file.
+async function downloadView(col) {
+  const doc = await viewGeoJSON(col.id);
   const url = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: 'application/geo+json' }));
   const a = el('a', { href: url, download: `haimen-${col.id}-view.geojson` });
   document.body.append(a);
@@ -432,4 +438,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state };
+window.planmap = { map, state, viewGeoJSON };
