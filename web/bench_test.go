@@ -1,0 +1,223 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"planmap/layers"
+	"planmap/layers/layerstest"
+	"planmap/seeds"
+	"planmap/web"
+)
+
+// benchParcels is the size of the synthetic layer the benchmarks serve, as
+// the speed targets of the feature API are set on.
+const benchParcels = 200_000
+
+// The blocks of the parcel grid (see layerstest.ParcelsBBox) that the bbox
+// benchmarks ask for; web/testdata/bench/wrk.sh asks for the same ones.
+var (
+	bbox50   = layerstest.ParcelsBBox(300, 150, 10, 5)  // 50 parcels
+	bbox1000 = layerstest.ParcelsBBox(280, 140, 40, 25) // 1,000 parcels
+)
+
+// benchStore is the store the benchmarks share: built once per process,
+// since importing 200,000 parcels takes a while and b.TempDir lasts one
+// benchmark only. Its folder is left behind in the temporary folder.
+var benchStore struct {
+	once    sync.Once
+	handler http.Handler
+	err     error
+}
+
+// benchRouter returns the real router over a real store holding the
+// Haimen layers and benchParcels synthetic parcels, with its catalog
+// built, as planmap serve has it before it takes its first request.
+func benchRouter(b *testing.B) http.Handler {
+	b.Helper()
+	if testing.Short() {
+		b.Skipf("the benchmarks import %d parcels; not with -short", benchParcels)
+	}
+	benchStore.once.Do(func() {
+		benchStore.handler, benchStore.err = buildBenchRouter(b)
+	})
+	if benchStore.err != nil {
+		b.Fatal(benchStore.err)
+	}
+	return benchStore.handler
+}
+
+func buildBenchRouter(b *testing.B) (http.Handler, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "planmap-bench-")
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	data := layerstest.Parcels(benchParcels)
+	generated := time.Now()
+	parcels, err := layers.ParseFile("parcels.geojson", data)
+	if err != nil {
+		return nil, err
+	}
+	parsed := time.Now()
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		return nil, err
+	}
+	s, err := layers.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Import(ctx, append(files, parcels), layers.ImportOptions{}); err != nil {
+		return nil, fmt.Errorf("Import: %w", err)
+	}
+	imported := time.Now()
+	if _, err := s.Catalog(ctx); err != nil {
+		return nil, fmt.Errorf("Catalog: %w", err)
+	}
+	done := time.Now()
+	b.Logf("%d parcels (%.1f MB) in %s: generated in %v, parsed in %v, checked and imported in %v, catalog built in %v; %v in all",
+		benchParcels, float64(len(data))/1e6, dir, generated.Sub(start).Round(time.Millisecond),
+		parsed.Sub(generated).Round(time.Millisecond), imported.Sub(parsed).Round(time.Millisecond),
+		done.Sub(imported).Round(time.Millisecond), done.Sub(start).Round(time.Millisecond))
+	return web.NewRouter(s, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+}
+
+// benchRequest serves GET target once through h. The body goes into buf,
+// reset and reused, so that what is measured is the handler and not the
+// growth of the recorder's buffer.
+func benchRequest(h http.Handler, req *http.Request, buf *bytes.Buffer) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	buf.Reset()
+	rec.Body = buf
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// checkFeatures serves target once and fails the benchmark unless the
+// answer is a 200 FeatureCollection with between lo and hi features. It
+// returns how many there were.
+func checkFeatures(b *testing.B, h http.Handler, target string, lo, hi int) int {
+	b.Helper()
+	var buf bytes.Buffer
+	rec := benchRequest(h, httptest.NewRequest("GET", target, nil), &buf)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s = %d %.500s, want 200", target, rec.Code, buf.Bytes())
+	}
+	var fc struct {
+		Type           string            `json:"type"`
+		NumberReturned int               `json:"numberReturned"`
+		Features       []json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &fc); err != nil {
+		b.Fatalf("GET %s: body is not JSON: %v", target, err)
+	}
+	if fc.Type != "FeatureCollection" || fc.NumberReturned != len(fc.Features) || len(fc.Features) < lo || len(fc.Features) > hi {
+		b.Fatalf("GET %s = a %s of %d features (numberReturned %d), want a FeatureCollection of %d to %d",
+			target, fc.Type, len(fc.Features), fc.NumberReturned, lo, hi)
+	}
+	return len(fc.Features)
+}
+
+// benchItems measures GET target, a page of about lo to hi features.
+func benchItems(b *testing.B, target string, lo, hi int) {
+	h := benchRouter(b)
+	n := checkFeatures(b, h, target, lo, hi)
+	req := httptest.NewRequest("GET", target, nil)
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d, want 200", target, rec.Code)
+		}
+	}
+	b.ReportMetric(float64(n), "features/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/feature")
+}
+
+// BenchmarkItemsBBox50 is a map panning at street scale: a bbox of 50
+// parcels.
+func BenchmarkItemsBBox50(b *testing.B) {
+	benchItems(b, "/collections/parcels/items?bbox="+bbox50+"&limit=100", 45, 55)
+}
+
+// BenchmarkItemsBBox1000 is a map at district scale: a bbox of 1,000
+// parcels, in one page.
+func BenchmarkItemsBBox1000(b *testing.B) {
+	benchItems(b, "/collections/parcels/items?bbox="+bbox1000+"&limit=1000", 950, 1000)
+}
+
+// BenchmarkItem asks for one feature by id, a different one each time
+// (spread over the whole layer).
+func BenchmarkItem(b *testing.B) {
+	h := benchRouter(b)
+	const distinct = 1024
+	reqs := make([]*http.Request, distinct)
+	for i := range reqs {
+		id := (i*7919)%benchParcels + 1
+		reqs[i] = httptest.NewRequest("GET", "/collections/parcels/items/"+strconv.Itoa(id), nil)
+	}
+	var buf bytes.Buffer
+	rec := benchRequest(h, reqs[1], &buf)
+	var f struct {
+		Type string `json:"type"`
+		ID   int64  `json:"id"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &f); rec.Code != http.StatusOK || err != nil || f.Type != "Feature" || f.ID != 7920 {
+		b.Fatalf("GET %s = %d %.300s, want 200 and feature 7920", reqs[1].URL, rec.Code, buf.Bytes())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, reqs[i%distinct], &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d, want 200", reqs[i%distinct].URL, rec.Code)
+		}
+	}
+	b.ReportMetric(1, "features/op")
+}
+
+// BenchmarkCollections asks for the list of layers.
+func BenchmarkCollections(b *testing.B) {
+	h := benchRouter(b)
+	var buf bytes.Buffer
+	rec := benchRequest(h, httptest.NewRequest("GET", "/collections", nil), &buf)
+	var doc struct {
+		Collections []struct {
+			ID        string `json:"id"`
+			ItemCount int    `json:"itemCount"`
+		} `json:"collections"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); rec.Code != http.StatusOK || err != nil {
+		b.Fatalf("GET /collections = %d %.300s (%v), want 200 and JSON", rec.Code, buf.Bytes(), err)
+	}
+	found := false
+	for _, c := range doc.Collections {
+		found = found || (c.ID == "parcels" && c.ItemCount == benchParcels)
+	}
+	if !found {
+		b.Fatalf("GET /collections lists %d collections, none of them parcels with %d items", len(doc.Collections), benchParcels)
+	}
+	req := httptest.NewRequest("GET", "/collections", nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET /collections = %d, want 200", rec.Code)
+		}
+	}
+	b.ReportMetric(float64(len(doc.Collections)), "collections/op")
+}
