@@ -72,28 +72,42 @@ func NewIndex(bounds []orb.Bound) *Index {
 // Search calls fn with every item whose bounds intersect b (touching
 // counts), in no particular order.
 func (ix *Index) Search(b orb.Bound, fn func(item int)) {
+	for _, i := range ix.SearchAppend(nil, b) {
+		fn(i)
+	}
+}
+
+// SearchAppend appends to dst every item whose bounds intersect b, in no
+// particular order, and returns it. It walks the tree with a stack of its
+// own: no recursion, no callback, no allocation beyond dst.
+func (ix *Index) SearchAppend(dst []int, b orb.Bound) []int {
 	if len(ix.boxes) == 0 {
-		return
+		return dst
 	}
-	var visit func(level, node int)
-	visit = func(level, node int) {
-		if !ix.boxes[node].Intersects(b) {
-			return
-		}
-		if level == 0 {
-			fn(ix.refs[node])
-			return
-		}
-		first := ix.refs[node]
-		end := min(first+indexNodeSize, ix.levelEnd(level-1))
-		for c := first; c < end; c++ {
-			visit(level-1, c)
-		}
-	}
+	type entry struct{ level, node int }
+	var stackBuf [64]entry
+	stack := stackBuf[:0]
 	top := len(ix.level) - 1
 	for node := ix.level[top]; node < ix.levelEnd(top); node++ {
-		visit(top, node)
+		stack = append(stack, entry{top, node})
 	}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !ix.boxes[e.node].Intersects(b) {
+			continue
+		}
+		if e.level == 0 {
+			dst = append(dst, ix.refs[e.node])
+			continue
+		}
+		first := ix.refs[e.node]
+		end := min(first+indexNodeSize, ix.levelEnd(e.level-1))
+		for c := first; c < end; c++ {
+			stack = append(stack, entry{e.level - 1, c})
+		}
+	}
+	return dst
 }
 
 func (ix *Index) levelEnd(level int) int {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -96,6 +97,7 @@ func (c *Collection) Select(f Filter, offset, limit int) (page []*Item, matched 
 			// Everything matches: no need to look at each item.
 			matched = len(c.Items)
 			if offset < matched {
+				page = make([]*Item, 0, min(limit, matched-offset))
 				for i := offset; i < matched && len(page) < limit; i++ {
 					page = append(page, &c.Items[i])
 				}
@@ -107,22 +109,26 @@ func (c *Collection) Select(f Filter, offset, limit int) (page []*Item, matched 
 		}
 		return page, matched
 	}
-	seen := map[int]bool{}
-	var hits []int
+	hits := hitsPool.Get().(*[]int)
+	defer hitsPool.Put(hits)
+	*hits = (*hits)[:0]
 	for _, b := range f.BBoxes {
-		c.index.Search(b, func(i int) {
-			if !seen[i] {
-				seen[i] = true
-				hits = append(hits, i)
-			}
-		})
+		*hits = c.index.SearchAppend(*hits, b)
 	}
-	sort.Ints(hits) // items are in id order, so their positions are too
-	for _, i := range hits {
+	// Items are in id order, so their positions are too. Two boxes (one
+	// crossing the antimeridian) may both hold an item: keep it once.
+	sort.Ints(*hits)
+	page = make([]*Item, 0, min(limit, len(*hits)))
+	for k, i := range *hits {
+		if k > 0 && (*hits)[k-1] == i {
+			continue
+		}
 		take(&c.Items[i])
 	}
 	return page, matched
 }
+
+var hitsPool = sync.Pool{New: func() any { return new([]int) }}
 
 func (it *Item) matches(f Filter) bool {
 	for name, want := range f.Equals {
@@ -134,32 +140,64 @@ func (it *Item) matches(f Filter) bool {
 		return true
 	}
 	for _, b := range f.BBoxes {
-		if geo.IntersectsBound(it.Geometry, b) {
+		switch {
+		case !it.Bound.Intersects(b):
+		case boundWithin(it.Bound, b):
+			// Wholly inside the box: no need to look at the geometry.
+			return true
+		case geo.IntersectsBound(it.Geometry, b):
 			return true
 		}
 	}
 	return false
 }
 
-// Catalog returns the catalog of the database as it is now.
+func boundWithin(inner, outer orb.Bound) bool {
+	return inner.Min[0] >= outer.Min[0] && inner.Max[0] <= outer.Max[0] &&
+		inner.Min[1] >= outer.Min[1] && inner.Max[1] <= outer.Max[1]
+}
+
+// catalogMaxAge is how long Catalog trusts the catalog it has before it
+// asks SQLite whether another process has written: asking costs a query,
+// and at thousands of requests a second once in a while is enough. Imports
+// through this Store are seen at once.
+const catalogMaxAge = 200 * time.Millisecond
+
+// Catalog returns the catalog of the database: as this process last wrote
+// it, and at most catalogMaxAge behind what another process wrote.
 func (s *Store) Catalog(ctx context.Context) (*Catalog, error) {
+	if cat := s.cat.Load(); cat != nil && time.Since(time.Unix(0, s.catChecked.Load())) < catalogMaxAge {
+		return cat, nil
+	}
+	return s.refreshCatalog(ctx)
+}
+
+// refreshCatalog asks SQLite whether the database changed and builds a new
+// catalog if it did. One caller at a time does; the others wait for it.
+func (s *Store) refreshCatalog(ctx context.Context) (*Catalog, error) {
 	s.catMu.Lock()
 	defer s.catMu.Unlock()
 	v, err := s.dataVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.cat != nil && s.cat.dataVersion == v {
-		return s.cat, nil
+	cur := s.cat.Load()
+	if cur != nil && cur.dataVersion == v {
+		s.catChecked.Store(time.Now().UnixNano())
+		return cur, nil
 	}
-	next, err := s.buildCatalog(ctx, s.cat)
+	next, err := s.buildCatalog(ctx, cur)
 	if err != nil {
 		return nil, err
 	}
 	next.dataVersion = v
-	s.cat = next
+	s.cat.Store(next)
+	s.catChecked.Store(time.Now().UnixNano())
 	return next, nil
 }
+
+// invalidateCatalog makes the next Catalog call look at the database.
+func (s *Store) invalidateCatalog() { s.catChecked.Store(0) }
 
 // dataVersion asks SQLite whether another connection has committed since
 // the last call. It must ask on one and the same connection each time.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -82,6 +83,8 @@ func TestCatalog(t *testing.T) {
 		defer other.Close()
 		more := strings.NewReplacer(`"id": 1,`, `"id": 11,`).Replace(roads)
 		mustImport(t, other, layers.ImportOptions{}, parseText(t, "roads.geojson", more))
+		// Another process's writes show within a fifth of a second.
+		time.Sleep(250 * time.Millisecond)
 		next, err := s.Catalog(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -96,6 +99,13 @@ func TestCatalog(t *testing.T) {
 		}
 		if r.Version() == cat.Collections[1].Version() {
 			t.Error("roads kept its version")
+		}
+		// This process's own writes show at once.
+		mine := strings.NewReplacer(`"id": 1,`, `"id": 21,`).Replace(roads)
+		mustImport(t, s, layers.ImportOptions{}, parseText(t, "roads.geojson", mine))
+		now, _ := s.Catalog(ctx)
+		if r, _ := now.Collection("roads"); len(r.Items) != 5 {
+			t.Errorf("roads has %d items right after this store imported one, want 5", len(r.Items))
 		}
 	})
 }

@@ -189,6 +189,7 @@ func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	s.invalidateCatalog()
 	return results, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -36,8 +37,9 @@ type Store struct {
 	write   *sql.DB
 	created bool
 
-	catMu       sync.Mutex // guards cat and versionConn
-	cat         *Catalog
+	catMu       sync.Mutex // one catalog refresh at a time; guards versionConn
+	cat         atomic.Pointer[Catalog]
+	catChecked  atomic.Int64 // when cat was last found current, in Unix nanoseconds
 	versionConn *sql.Conn
 }
 

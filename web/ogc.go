@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -205,6 +207,14 @@ func (s *server) lookup(r *http.Request) (*layers.Collection, error) {
 	return col, nil
 }
 
+// encoded is a JSON document kept for as long as the catalog and the base
+// URL it was made from are current.
+type encoded struct {
+	cat  *layers.Catalog
+	base string
+	body []byte
+}
+
 func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if err := checkParams(q, "f"); err != nil {
@@ -216,6 +226,11 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.base(r)
 	html := wantsHTML(r)
+	if c := s.collectionsJSON.Load(); !html && c != nil && c.cat == cat && c.base == base {
+		w.Header().Set("Content-Type", mediaJSON)
+		_, err := w.Write(c.body)
+		return err
+	}
 	body := struct {
 		Links       []link          `json:"links"`
 		Collections []collectionDoc `json:"collections"`
@@ -227,7 +242,16 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	if html {
 		return s.render(w, r, "collections", "Layers", body)
 	}
-	return writeJSON(w, http.StatusOK, body)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	// The list changes only with the catalog: encode it once per catalog.
+	s.collectionsJSON.Store(&encoded{cat: cat, base: base, body: b})
+	w.Header().Set("Content-Type", mediaJSON)
+	_, err = w.Write(b)
+	return err
 }
 
 func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
@@ -259,7 +283,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
 	html := wantsHTML(r)
-	if notModified(w, r, etag(col, q.Encode(), r.Header.Get("Accept"))) {
+	if notModified(w, r, etag(col, r.URL.RawQuery, r.Header.Get("Accept"))) {
 		return nil
 	}
 
@@ -288,16 +312,26 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", mediaGeoJSON)
 	h.Set("Content-Crs", "<"+iq.crs.uri+">")
-	bw := bufio.NewWriterSize(w, 32<<10)
-	fmt.Fprintf(bw, `{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,"timeStamp":%q,"links":`,
-		matched, len(page), time.Now().UTC().Format(time.RFC3339))
-	lb, err := marshalNoEscape(links)
-	if err != nil {
-		return err
-	}
-	bw.Write(lb)
-	bw.WriteString(`,"features":[`)
-	var buf []byte
+	// Features are written as they are, through a pooled buffer: a page of
+	// 10,000 goes out in pieces, never whole in memory.
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil)
+		writers.Put(bw)
+	}()
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	b := append((*buf)[:0], `{"type":"FeatureCollection","numberMatched":`...)
+	b = strconv.AppendInt(b, int64(matched), 10)
+	b = append(b, `,"numberReturned":`...)
+	b = strconv.AppendInt(b, int64(len(page)), 10)
+	b = append(b, `,"timeStamp":"`...)
+	b = time.Now().UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, `","links":`...)
+	b = appendLinks(b, links)
+	b = append(b, `,"features":[`...)
+	bw.Write(b)
 	for i, it := range page {
 		if i > 0 {
 			bw.WriteByte(',')
@@ -306,11 +340,54 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 			bw.Write(it.JSON)
 			continue
 		}
-		buf = it.AppendIn(buf[:0], iq.crs.transform())
-		bw.Write(buf)
+		b = it.AppendIn(b[:0], iq.crs.transform())
+		bw.Write(b)
 	}
+	*buf = b
 	bw.WriteString("]}\n")
 	return bw.Flush()
+}
+
+var (
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+	bufs    = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+)
+
+// appendLinks appends links as a JSON array. Hrefs are URLs, escaped
+// ASCII, and titles our own; anything else goes through encoding/json.
+func appendLinks(dst []byte, links []link) []byte {
+	dst = append(dst, '[')
+	for i, l := range links {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"href":`...)
+		dst = appendString(dst, l.Href)
+		dst = append(dst, `,"rel":`...)
+		dst = appendString(dst, l.Rel)
+		if l.Type != "" {
+			dst = append(dst, `,"type":`...)
+			dst = appendString(dst, l.Type)
+		}
+		if l.Title != "" {
+			dst = append(dst, `,"title":`...)
+			dst = appendString(dst, l.Title)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := marshalNoEscape(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 func pick(c bool, a, b string) string {
@@ -360,7 +437,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	it := &col.Items[i]
 	html := wantsHTML(r)
-	if notModified(w, r, etag(col, raw, q.Encode(), r.Header.Get("Accept"))) {
+	if notModified(w, r, etag(col, raw, r.URL.RawQuery, r.Header.Get("Accept"))) {
 		return nil
 	}
 	base := s.base(r)
@@ -376,11 +453,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		body = it.AppendIn(body, c.transform())
 	}
-	lb, err := marshalNoEscape(links)
-	if err != nil {
-		return err
-	}
-	body = append(append(append(body[:len(body)-1], `,"links":`...), lb...), "}\n"...)
+	body = append(appendLinks(append(body[:len(body)-1], `,"links":`...), links), "}\n"...)
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -329,11 +328,18 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 // etag is a weak validator for a response built from a collection's state
 // and the request that selected from it.
 func etag(col *layers.Collection, parts ...string) string {
-	return fmt.Sprintf(`W/"%x"`, fnv(col.Version()+"\x00"+strings.Join(parts, "\x00")))
+	h := fnv(14695981039346656037, col.Version())
+	for _, p := range parts {
+		h = fnv(h^0xff, p)
+	}
+	b := make([]byte, 0, 24)
+	b = append(b, `W/"`...)
+	b = strconv.AppendUint(b, h, 16)
+	return string(append(b, '"'))
 }
 
-func fnv(s string) uint64 {
-	h := uint64(14695981039346656037)
+// fnv continues an FNV-1a hash h over s.
+func fnv(h uint64, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= 1099511628211
