@@ -2,7 +2,6 @@ package layers
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"sort"
@@ -219,15 +218,11 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) buildCatalog(ctx context.Context, prev *Catalog) (*Catalog, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, ls, err := s.readLayers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ls, err := listLayers(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	cat := &Catalog{byID: make(map[string]*Collection, len(ls))}
 	for _, l := range ls {
 		var changed string

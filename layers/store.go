@@ -370,18 +370,29 @@ type LayerInfo struct {
 	Extent [4]float64 // minx, miny, maxx, maxy; zero when the layer is empty
 }
 
+// readLayers begins a read-only transaction, a consistent snapshot, and
+// lists the layers in it. The caller rolls the transaction back.
+func (s *Store) readLayers(ctx context.Context) (*sql.Tx, []*Layer, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	ls, err := listLayers(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, ls, nil
+}
+
 // Info returns the declaration, feature count and extent of every layer,
 // in drawing order, from one consistent snapshot.
 func (s *Store) Info(ctx context.Context) ([]LayerInfo, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, ls, err := s.readLayers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ls, err := listLayers(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]LayerInfo, len(ls))
 	for i, l := range ls {
 		out[i].Layer = l

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,9 +213,7 @@ func artifactDir(t *testing.T) string {
 }
 
 func TestWebMap(t *testing.T) {
-	store := newStore(t)
-	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv, store := newServer(t, web.Options{})
 	b := newBrowser(t, 1280, 860)
 
 	b.do(t, chromedp.Navigate(srv.URL+"/"))
@@ -395,9 +390,7 @@ func checkRequests(t *testing.T, base string, requests []string) {
 // A map opened close in loads only its view, and loads more as it pans,
 // without fetching a feature twice.
 func TestWebMapLoadsByBBox(t *testing.T) {
-	store := newStore(t)
-	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv, _ := newServer(t, web.Options{})
 	b := newBrowser(t, 800, 600)
 	b.do(t, chromedp.Navigate(srv.URL+"/#map=17/32.0950/121.4790&layers=resettlement&lang=en"))
 	settle(t, b)
@@ -449,9 +442,7 @@ func TestWebMapLoadsByBBox(t *testing.T) {
 
 // On a phone-sized screen the panel starts closed and the map fills it.
 func TestWebMapOnAPhone(t *testing.T) {
-	store := newStore(t)
-	srv := httptest.NewServer(web.NewRouter(store, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv, _ := newServer(t, web.Options{})
 	b := newBrowser(t, 390, 780)
 	b.do(t, chromedp.Navigate(srv.URL+"/"))
 	settle(t, b)
