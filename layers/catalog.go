@@ -3,11 +3,13 @@ package layers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -42,11 +44,13 @@ type Collection struct {
 	Updated time.Time // last change, from gpkg_contents
 	Items   []Item    // in id order
 	index   *geo.Index
-	stamp   string
+	source  string // last change and declaration it was built from
+	stamp   string // source, this process and this build
 }
 
 // Version identifies this state of the collection, for ETags: it changes
-// whenever the layer does.
+// whenever the layer does, and with every build of the collection, so that
+// a layer read again after an unannounced write gets new ETags.
 func (c *Collection) Version() string { return c.stamp }
 
 // Item is a feature ready to serve.
@@ -223,25 +227,46 @@ func (s *Store) buildCatalog(ctx context.Context, prev *Catalog) (*Catalog, erro
 		return nil, err
 	}
 	defer tx.Rollback()
-	cat := &Catalog{byID: make(map[string]*Collection, len(ls))}
-	for _, l := range ls {
-		var changed string
-		if err := tx.QueryRowContext(ctx, `SELECT last_change FROM gpkg_contents WHERE table_name = ?`, l.ID).Scan(&changed); err != nil {
+	// A layer is carried over when its last change in gpkg_contents and its
+	// declaration are as they were. planmap, GDAL and QGIS set last_change
+	// when they write; a write that left every last_change as it was (an
+	// UPDATE in a plain SQL shell) could have touched any layer, so then
+	// every layer is read again.
+	stamps := make([]string, len(ls))
+	changedTimes := make([]string, len(ls))
+	anyChanged := prev == nil
+	for i, l := range ls {
+		if err := tx.QueryRowContext(ctx, `SELECT last_change FROM gpkg_contents WHERE table_name = ?`, l.ID).Scan(&changedTimes[i]); err != nil {
 			return nil, err
 		}
-		schema, _ := marshal(l)
-		stamp := fmt.Sprintf("%s|%x", changed, fnv64(schema))
-		var col *Collection
+		decl, _ := marshal(l)
+		h := fnv.New64a()
+		h.Write(decl)
+		stamps[i] = fmt.Sprintf("%s|%x", changedTimes[i], h.Sum64())
 		if prev != nil {
-			if old, ok := prev.byID[l.ID]; ok && old.stamp == stamp {
+			if old, ok := prev.byID[l.ID]; !ok || old.source != stamps[i] {
+				anyChanged = true
+			}
+		}
+	}
+	if prev != nil && len(prev.Collections) != len(ls) {
+		anyChanged = true
+	}
+	allStale := !anyChanged
+	cat := &Catalog{byID: make(map[string]*Collection, len(ls))}
+	for i, l := range ls {
+		var col *Collection
+		if prev != nil && !allStale {
+			if old, ok := prev.byID[l.ID]; ok && old.source == stamps[i] {
 				col = old
 			}
 		}
 		if col == nil {
-			if col, err = buildCollection(ctx, tx, l, stamp); err != nil {
+			var err error
+			if col, err = buildCollection(ctx, tx, l, stamps[i]); err != nil {
 				return nil, err
 			}
-			col.Updated, _ = time.Parse("2006-01-02T15:04:05.000Z", changed)
+			col.Updated, _ = time.Parse("2006-01-02T15:04:05.000Z", changedTimes[i])
 		}
 		cat.Collections = append(cat.Collections, col)
 		cat.byID[l.ID] = col
@@ -249,8 +274,14 @@ func (s *Store) buildCatalog(ctx context.Context, prev *Catalog) (*Catalog, erro
 	return cat, nil
 }
 
+// builds numbers the collections built by this process, so that a
+// collection read again always gets a new Version.
+var builds atomic.Int64
+
 func buildCollection(ctx context.Context, q querier, l *Layer, stamp string) (*Collection, error) {
-	col := &Collection{Layer: l, stamp: stamp}
+	// The process start makes versions differ across restarts and
+	// upgrades, where the encoding may have changed.
+	col := &Collection{Layer: l, source: stamp, stamp: fmt.Sprintf("%s|%d|%d", stamp, processStart, builds.Add(1))}
 	var bounds []orb.Bound
 	err := eachFeature(ctx, q, l, Query{}, func(f Feature) error {
 		it := Item{Feature: f, Bound: f.Geometry.Bound()}
@@ -364,14 +395,7 @@ func (it *Item) AppendIn(dst []byte, transform func(orb.Geometry) orb.Geometry) 
 	return appendFeatureJSON(dst, it.ID, it.Props, transform(it.Geometry))
 }
 
-func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
+var processStart = time.Now().UnixNano()
 
 // Hit is a search result: an item and the collection it is in.
 type Hit struct {

@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -99,6 +100,22 @@ func TestCatalog(t *testing.T) {
 		}
 		if r.Version() == cat.Collections[1].Version() {
 			t.Error("roads kept its version")
+		}
+		// A write that announces nothing (plain SQL, gpkg_contents untouched)
+		// shows too, once the catalog looks again.
+		db, err := sql.Open("sqlite", s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE parcels SET name_zh = '改过的' WHERE fid = 3`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		time.Sleep(250 * time.Millisecond)
+		edited, _ := s.Catalog(ctx)
+		p2, _ := edited.Collection("parcels")
+		if p2.Items[1].Properties["name_zh"] != "改过的" || p2.Version() == p.Version() {
+			t.Errorf("after a plain SQL edit parcel 3 is %v (version %s, was %s)", p2.Items[1].Properties["name_zh"], p2.Version(), p.Version())
 		}
 		// This process's own writes show at once.
 		mine := strings.NewReplacer(`"id": 1,`, `"id": 21,`).Replace(roads)

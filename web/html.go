@@ -53,8 +53,8 @@ type page struct {
 	Data  any
 }
 
-func renderError(w io.Writer, status int, msg string) {
-	pages.ExecuteTemplate(w, "error", page{Title: http.StatusText(status), Data: struct {
+func renderError(w io.Writer, base string, status int, msg string) {
+	pages.ExecuteTemplate(w, "error", page{Title: http.StatusText(status), Base: base, Data: struct {
 		Status  int
 		Message string
 	}{status, msg}})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,16 +173,14 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 		Style:        col.Style,
 		Schema:       col.Schema,
 		ItemCount:    len(col.Items),
-		Links: []link{
-			{Href: href, Rel: "self", Type: mediaJSON, Title: "this layer"},
-			{Href: href + "?f=html", Rel: "alternate", Type: mediaHTML, Title: "this layer as HTML"},
-			{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
-			{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
-			{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
-			{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
-			{Href: href + "/download.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "the whole layer as a GeoPackage"},
-			{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
-		},
+		Links: append(selfLinks(href, nil, mediaJSON, false),
+			link{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
+			link{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
+			link{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
+			link{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
+			link{Href: href + "/download.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "the whole layer as a GeoPackage"},
+			link{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
+		),
 	}
 	if len(col.Items) > 0 {
 		e := col.Extent
@@ -262,10 +261,10 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := s.collectionDoc(s.base(r), col)
+	base := s.base(r)
+	d := s.collectionDoc(base, col)
 	if wantsHTML(r) {
-		d.Links[0], d.Links[1] = d.Links[1], d.Links[0]
-		d.Links[0].Rel, d.Links[1].Rel = "self", "alternate"
+		copy(d.Links, selfLinks(base+"/collections/"+url.PathEscape(col.ID), nil, mediaJSON, true))
 		return s.render(w, r, "collection", d.Title, d)
 	}
 	return writeJSON(w, http.StatusOK, d)
@@ -430,10 +429,15 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	raw := chi.URLParam(r, "featureId")
+	notFound := layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
 	fid, err := strconv.ParseInt(raw, 10, 64)
+	// One URL per feature: 01 or +1 is not feature 1.
+	if err != nil || strconv.FormatInt(fid, 10) != raw {
+		return notFound
+	}
 	i := sort.Search(len(col.Items), func(i int) bool { return col.Items[i].ID >= fid })
-	if err != nil || i == len(col.Items) || col.Items[i].ID != fid {
-		return layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
+	if i == len(col.Items) || col.Items[i].ID != fid {
+		return notFound
 	}
 	it := &col.Items[i]
 	html := wantsHTML(r)
@@ -495,19 +499,8 @@ func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
 	return writeJSONType(w, http.StatusOK, mediaSchema, doc)
 }
 
-func geometryFormat(t string) string {
-	switch t {
-	case "MultiPolygon":
-		return "multipolygon"
-	case "MultiLineString":
-		return "multilinestring"
-	case "MultiPoint":
-		return "multipoint"
-	case "LineString":
-		return "linestring"
-	}
-	return map[string]string{"Point": "point", "Polygon": "polygon"}[t]
-}
+// geometryFormat names a geometry type as JSON Schema queryables do.
+func geometryFormat(t string) string { return strings.ToLower(t) }
 
 // fieldSchema is the JSON Schema of a field, for queryables and OpenAPI.
 func fieldSchema(fd layers.Field) map[string]any {
@@ -586,5 +579,45 @@ func (s *server) sendGPKG(w http.ResponseWriter, r *http.Request, name string, i
 		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
 	}
 	_, err = io.Copy(w, f)
+	return err
+}
+
+// search answers /search?q=…: features of any layer whose name contains q.
+func (s *server) search(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := checkParams(q, "q", "limit"); err != nil {
+		return err
+	}
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return layers.Errorf(layers.EINVALID, "limit=%s is not a whole number of 1 or more", v)
+		}
+		limit = min(n, 100)
+	}
+	text := q.Get("q")
+	if strings.TrimSpace(text) == "" {
+		return layers.Errorf(layers.EINVALID, "q is empty: give a name, or part of one, in Chinese or English")
+	}
+	cat, err := s.catalog(r)
+	if err != nil {
+		return err
+	}
+	hits := cat.Search(text, limit)
+	w.Header().Set("Content-Type", mediaGeoJSON)
+	buf := []byte(`{"type":"FeatureCollection","numberReturned":` + strconv.Itoa(len(hits)) + `,"features":[`)
+	for i, h := range hits {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		// The feature, with the collection it belongs to as a foreign member.
+		buf = append(buf, h.Item.JSON[:len(h.Item.JSON)-1]...)
+		buf = append(buf, `,"collection":`...)
+		buf = strconv.AppendQuote(buf, h.Collection.ID)
+		buf = append(buf, '}')
+	}
+	buf = append(buf, "]}\n"...)
+	_, err = w.Write(buf)
 	return err
 }

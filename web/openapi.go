@@ -77,6 +77,12 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"200": obj{"description": "A GeoPackage", "content": obj{mediaGPKG: obj{"schema": obj{"type": "string", "format": "binary"}}}},
 				"500": ref("responses/ServerError"),
 			}}},
+		"/search": get("search", "Features of any layer whose Chinese or English name contains q", []obj{
+			{"name": "q", "in": "query", "required": true, "style": "form", "explode": false, "description": "A name, or part of one", "schema": obj{"type": "string", "minLength": 1}},
+			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+		}, obj{"description": "The features found, each with the collection it belongs to", "content": obj{
+			mediaGeoJSON: obj{"schema": ref("schemas/featureCollectionGeoJSON")},
+		}}, "Capabilities"),
 		"/healthz": obj{"get": obj{"operationId": "getHealth", "summary": "Whether the service and its database answer",
 			"tags": []string{"Capabilities"}, "responses": obj{
 				"200": obj{"description": "Healthy", "content": obj{mediaJSON: obj{"schema": obj{"type": "object"}}}},

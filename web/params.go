@@ -1,6 +1,8 @@
 package web
 
 import (
+	"hash/fnv"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -328,23 +330,16 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 // etag is a weak validator for a response built from a collection's state
 // and the request that selected from it.
 func etag(col *layers.Collection, parts ...string) string {
-	h := fnv(14695981039346656037, col.Version())
+	h := fnv.New64a()
+	io.WriteString(h, col.Version())
 	for _, p := range parts {
-		h = fnv(h^0xff, p)
+		h.Write([]byte{0})
+		io.WriteString(h, p)
 	}
 	b := make([]byte, 0, 24)
 	b = append(b, `W/"`...)
-	b = strconv.AppendUint(b, h, 16)
+	b = strconv.AppendUint(b, h.Sum64(), 16)
 	return string(append(b, '"'))
-}
-
-// fnv continues an FNV-1a hash h over s.
-func fnv(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 // notModified answers 304 when the client's If-None-Match holds tag.

@@ -160,7 +160,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		renderError(w, status, msg)
+		renderError(w, s.base(r), status, msg)
 		return
 	}
 	h.Set("Content-Type", "application/problem+json")
@@ -190,6 +190,8 @@ func writeJSONType(w http.ResponseWriter, status int, contentType string, v any)
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		// The same URL answers JSON or HTML by the Accept header.
+		h.Add("Vary", "Accept")
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Expose-Headers", "ETag, Content-Crs, Content-Disposition, Link")
 		if r.Method == http.MethodOptions {

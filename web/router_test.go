@@ -399,7 +399,7 @@ func TestItem(t *testing.T) {
 	if len(ls["self"]) == 0 || len(ls["alternate"]) == 0 || len(ls["collection"]) == 0 {
 		t.Errorf("links = %v", ls)
 	}
-	for _, p := range []string{"/collections/parcels/items/99", "/collections/parcels/items/x", "/collections/nope/items/1"} {
+	for _, p := range []string{"/collections/parcels/items/99", "/collections/parcels/items/x", "/collections/parcels/items/07", "/collections/nope/items/1"} {
 		if r := get(t, srv.URL+p); r.StatusCode != 404 {
 			t.Errorf("GET %s = %d, want 404", p, r.StatusCode)
 		}
@@ -407,7 +407,7 @@ func TestItem(t *testing.T) {
 }
 
 func TestCaching(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
+	srv, store := newServer(t, web.Options{})
 	for _, p := range []string{"/collections/parcels/items?limit=2", "/collections/parcels/items/1"} {
 		r := get(t, srv.URL+p)
 		tag := r.Header.Get("ETag")
@@ -421,6 +421,24 @@ func TestCaching(t *testing.T) {
 			t.Errorf("GET %s with another tag = %d", p, r3.StatusCode)
 		}
 	}
+	// A changed layer has new ETags.
+	before := get(t, srv.URL+"/collections/parcels/items/1").Header.Get("ETag")
+	parcels, _ := os.ReadFile("../layers/testdata/parcels.geojson")
+	f, err := layers.ParseFile("parcels.geojson", bytes.Replace(parcels, []byte("一号地块"), []byte("壹号地块"), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)
+	if after.StatusCode != 200 || after.Header.Get("ETag") == before || !bytes.Contains(after.body, []byte("壹号地块")) {
+		t.Errorf("after an import: %d, ETag %s (was %s)", after.StatusCode, after.Header.Get("ETag"), before)
+	}
+	if v := get(t, srv.URL+"/collections").Header.Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept") {
+		t.Errorf("Vary = %v, want Accept among them", v)
+	}
+
 	r := get(t, srv.URL+"/collections/resettlement/items", "Accept-Encoding", "gzip")
 	if r.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("no gzip: %v", r.Header)
@@ -478,8 +496,9 @@ func TestHTML(t *testing.T) {
 	if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
 		t.Errorf("the XSS name is not shown as text")
 	}
-	if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
-		t.Errorf("404 for a browser = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+		!bytes.Contains(r.body, []byte(`href="`+srv.URL+`/collections?f=html"`)) {
+		t.Errorf("404 for a browser = %d %s, with absolute links:\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 	}
 }
 

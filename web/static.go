@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"strconv"
 	"strings"
-
-	"planmap/layers"
 )
 
 // staticFS holds the web map: our own ES modules and CSS, and Leaflet,
@@ -56,44 +53,4 @@ type mapConfig struct {
 	Base        string `json:"base"`
 	Tiles       string `json:"tiles,omitempty"`
 	Attribution string `json:"attribution,omitempty"`
-}
-
-// search answers /search?q=…: features of any layer whose name contains q.
-func (s *server) search(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	if err := checkParams(q, "q", "limit", "f"); err != nil {
-		return err
-	}
-	limit := 20
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return layers.Errorf(layers.EINVALID, "limit=%s is not a whole number of 1 or more", v)
-		}
-		limit = min(n, 100)
-	}
-	text := q.Get("q")
-	if strings.TrimSpace(text) == "" {
-		return layers.Errorf(layers.EINVALID, "q is empty: give a name, or part of one, in Chinese or English")
-	}
-	cat, err := s.catalog(r)
-	if err != nil {
-		return err
-	}
-	hits := cat.Search(text, limit)
-	w.Header().Set("Content-Type", mediaGeoJSON)
-	buf := []byte(`{"type":"FeatureCollection","numberReturned":` + strconv.Itoa(len(hits)) + `,"features":[`)
-	for i, h := range hits {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		// The feature, with the collection it belongs to as a foreign member.
-		buf = append(buf, h.Item.JSON[:len(h.Item.JSON)-1]...)
-		buf = append(buf, `,"collection":`...)
-		buf = strconv.AppendQuote(buf, h.Collection.ID)
-		buf = append(buf, '}')
-	}
-	buf = append(buf, "]}\n"...)
-	_, err = w.Write(buf)
-	return err
 }
