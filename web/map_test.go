@@ -228,8 +228,12 @@ func TestWebMap(t *testing.T) {
 				t.Errorf("layer %s: %d shapes drawn, want %d", l.ID, counts[l.ID], l.Count)
 			}
 		}
-		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "新区范围" {
-			t.Errorf("first layer title = %q, want the Chinese title for a Chinese browser", title)
+		if title := eval[string](t, b, `document.querySelector('#layer-list label').textContent`); !strings.Contains(title, "新区范围") || !strings.Contains(title, "District boundary") {
+			t.Errorf("first layer = %q, want its Chinese and English titles, Chinese first for a Chinese browser", title)
+		}
+		// The legend lists the land-use classes drawn, the logistics yard's W among them.
+		if classes := eval[string](t, b, `[...document.querySelectorAll('#legend li[data-class]')].map(e => e.dataset.class).join('')`); classes != "RABMWSHUGE" {
+			t.Errorf("legend classes = %q, want RABMWSHUGE", classes)
 		}
 	})
 
@@ -314,6 +318,9 @@ func TestWebMap(t *testing.T) {
 		}
 		if h := eval[string](t, b, `document.querySelector('h1').textContent + '|' + document.documentElement.lang`); h != "Haimen Port New Area: planned land use|en" {
 			t.Errorf("header after switching = %q", h)
+		}
+		if a := eval[string](t, b, `document.querySelector('.leaflet-control-attribution').textContent`); !strings.Contains(a, "hand-drawn approximations") || strings.Contains(a, "手绘") {
+			t.Errorf("attribution after switching = %q", a)
 		}
 		b.do(t, chromedp.Click(chromedp.ID("lang")))
 		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "新区范围" {
@@ -427,13 +434,32 @@ func TestWebMapLoadsByBBox(t *testing.T) {
 	n := bboxRequests(reqs)
 	js(t, b, `planmap.map.setView([32.0950, 121.4790], 17, {animate: false});`)
 	settle(t, b)
-	reqs, problems := b.snapshot()
+	reqs, _ = b.snapshot()
 	if m := bboxRequests(reqs); m != n {
 		t.Errorf("panning back to a loaded view made %d new requests", m-n)
 	}
 	if !strings.Contains(eval[string](t, b, `document.querySelector('h1').textContent`), "Haimen") {
 		t.Error("lang=en in the link was not honoured")
 	}
+	// The same place one world to the east: the map comes back to this
+	// world and keeps loading; no box the API refuses.
+	js(t, b, `planmap.map.setView([32.1210, 121.4790 + 360], 16, {animate: false});`)
+	settle(t, b)
+	if st := eval[string](t, b, `document.getElementById('status').textContent`); st != "" {
+		t.Errorf("after panning a world east the status says %q", st)
+	}
+	if lng := eval[float64](t, b, `planmap.map.getCenter().wrap().lng`); lng < 121 || lng > 122 {
+		t.Errorf("centre longitude %v", lng)
+	}
+	// Zoomed out to the whole world, and a link pasted into the tab.
+	js(t, b, `planmap.map.setView([0, 0], 1, {animate: false});`)
+	settle(t, b)
+	js(t, b, `location.hash = 'map=15/32.1100/121.4800&layers=resettlement,roads&lang=en';`)
+	settle(t, b)
+	if v := eval[[]float64](t, b, `[planmap.map.getZoom(), planmap.map.getCenter().lat, planmap.state.visible.size]`); v[0] != 15 || v[1] < 32.10 || v[1] > 32.12 || v[2] != 2 {
+		t.Errorf("after the pasted link: zoom, lat, layers = %v", v)
+	}
+	reqs, problems := b.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)
 	}

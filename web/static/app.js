@@ -40,7 +40,15 @@ const state = {
   layers: new Map(), // id → { col, group, byId: Map(fid → layer), covered: [LatLngBounds] }
   visible: new Set(),
   busy: 0,
+  error: '', // the last loading error, shown until a load succeeds
+  classes: new Set(), // land-use classes of the features on the map, for the legend
+  attribution: '',
 };
+
+// A layer this big is drawn only from this zoom on: below it a view holds
+// more features than a browser draws well.
+const bigLayer = 20000;
+const bigLayerMinZoom = 13;
 
 // ---- the URL holds the view: #map=zoom/lat/lon&layers=a,b&lang=zh ----
 
@@ -55,7 +63,7 @@ function readHash() {
 }
 
 function writeHash() {
-  const c = map.getCenter();
+  const c = map.getCenter().wrap();
   const h = new URLSearchParams();
   h.set('map', `${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   h.set('layers', state.collections.filter((col) => state.visible.has(col.id)).map((col) => col.id).join(','));
@@ -70,25 +78,67 @@ const map = L.map('map', {
   zoomSnap: 0.5,
   keyboard: true,
   attributionControl: true,
+  // Panning past ±180° brings the map back to the same world.
+  worldCopyJump: true,
 });
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.createPane('measure').style.zIndex = 650;
 if (config.tiles) {
   L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18 }).addTo(map);
-} else {
-  map.attributionControl.addAttribution(t('approx'));
+}
+
+// setAttribution says, in the current language, what the positions are.
+function setAttribution() {
+  if (state.attribution) map.attributionControl.removeAttribution(state.attribution);
+  state.attribution = t('approx');
+  map.attributionControl.addAttribution(state.attribution);
+}
+
+function showStatus() {
+  const text = state.busy > 0 ? t('loading') : state.error;
+  $('status').textContent = text;
+  $('status').classList.toggle('shown', text !== '');
+  $('status').classList.toggle('error', state.busy === 0 && state.error !== '');
 }
 
 function setBusy(delta) {
   state.busy += delta;
   document.body.dataset.busy = String(state.busy);
-  $('status').textContent = state.busy > 0 ? t('loading') : '';
-  $('status').classList.toggle('shown', state.busy > 0);
+  showStatus();
+}
+
+function setError(text) {
+  state.error = text;
+  showStatus();
+}
+
+// viewBox is the map's view, a little larger, as the bbox the API takes:
+// longitudes wrapped into -180..180 (minx > maxx when the view crosses the
+// antimeridian), the whole world when the view is wider than it.
+function viewBox(pad = 0.25) {
+  const b = map.getBounds().pad(pad);
+  const south = Math.max(-90, b.getSouth());
+  const north = Math.min(90, b.getNorth());
+  if (b.getEast() - b.getWest() >= 360) return [-180, south, 180, north];
+  const wrap = (x) => ((((x + 180) % 360) + 360) % 360) - 180;
+  let west = wrap(b.getWest());
+  let east = wrap(b.getEast());
+  if (east === -180 && b.getEast() > b.getWest()) east = 180;
+  return [west, south, east, north];
+}
+
+// covers reports whether box a holds box b (neither crossing the antimeridian).
+function covers(a, b) {
+  return a[0] <= a[2] && b[0] <= b[2] && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 }
 
 function styleOf(col, props) {
   const s = col.style || {};
   const cls = landClass(props);
+  if (cls && !state.classes.has(cls)) {
+    state.classes.add(cls);
+    renderLegend();
+  }
   const conf = props.position_confidence;
   const line = col.geometryType.includes('Line');
   return {
@@ -161,33 +211,36 @@ function addFeatures(entry, features) {
 }
 
 // load fetches what the view needs of each visible layer, unless a box
-// already loaded covers it; features already shown are not added twice.
+// loaded or loading already covers it; features already shown are not
+// added twice.
 async function load() {
-  const b = map.getBounds().pad(0.25);
-  const box = L.latLngBounds(
-    [Math.max(-90, b.getSouth()), Math.max(-180, b.getWest())],
-    [Math.min(90, b.getNorth()), Math.min(180, b.getEast())],
-  );
+  const box = viewBox();
   const jobs = [];
+  let tooBig = [];
   for (const id of state.visible) {
     const entry = state.layers.get(id);
-    if (entry.covered.some((c) => c.contains(box))) continue;
+    if (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom) {
+      tooBig.push(pick(entry.col.titles));
+      continue;
+    }
+    if (entry.covered.some((c) => covers(c, box))) continue;
+    entry.covered.push(box); // loading: no second request for the same view
     jobs.push((async () => {
       setBusy(1);
       try {
-        for await (const page of api.features(id, [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()])) {
-          addFeatures(entry, page);
-        }
-        entry.covered.push(box);
+        for await (const page of api.features(id, box)) addFeatures(entry, page);
+        return true;
       } catch (err) {
-        $('status').textContent = `${t('loadFailed')}: ${pick(entry.col.titles)} (${err.message})`;
-        console.warn('planmap: loading', id, err);
+        entry.covered.splice(entry.covered.indexOf(box), 1);
+        setError(`${t('loadFailed')}: ${pick(entry.col.titles)} (${err.message})`);
+        return false;
       } finally {
         setBusy(-1);
       }
     })());
   }
-  await Promise.all(jobs);
+  const ok = (await Promise.all(jobs)).every(Boolean);
+  if (ok) setError(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
 }
 
 // ---- the panel: layers, legend, downloads ----
@@ -195,6 +248,7 @@ async function load() {
 function renderPanel() {
   const list = $('layer-list');
   list.replaceChildren();
+  const other = lang() === 'zh' ? 'en' : 'zh';
   for (const col of state.collections) {
     const id = `layer-${col.id}`;
     const box = el('input', { type: 'checkbox', id, 'data-layer': col.id });
@@ -206,19 +260,10 @@ function renderPanel() {
     sw.style.borderColor = s.color || '#333';
     list.append(el('li', {}, box, el('label', { for: id }, sw,
       el('span', { class: 'title', text: pick(col.titles) }),
+      el('span', { class: 'other', text: ` ${(col.titles && col.titles[other]) || ''}`, lang: other === 'zh' ? 'zh-Hans' : 'en' }),
       el('span', { class: 'count', text: ` ${col.itemCount}` }))));
   }
-
-  const legend = $('legend');
-  legend.replaceChildren();
-  const present = new Set(['R', 'A', 'B', 'M', 'S', 'H', 'U', 'G', 'E']);
-  for (const [cls, colour] of Object.entries(classColours)) {
-    if (!present.has(cls)) continue;
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = colour;
-    legend.append(el('li', {}, sw, el('span', { text: `${cls} ${t('classes')[cls]}` })));
-  }
-  legend.append(el('li', { class: 'conf', text: t('confidenceLegend') }));
+  renderLegend();
 
   const dl = $('downloads');
   dl.replaceChildren();
@@ -231,6 +276,19 @@ function renderPanel() {
       el('a', { href: api.downloadURL(col.id, 'gpkg'), download: `haimen-${col.id}.gpkg`, text: 'GPKG' }), ' · ',
       view));
   }
+}
+
+// renderLegend lists the land-use classes of the features on the map.
+function renderLegend() {
+  const legend = $('legend');
+  legend.replaceChildren();
+  for (const [cls, colour] of Object.entries(classColours)) {
+    if (!state.classes.has(cls)) continue;
+    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+    sw.style.background = colour;
+    legend.append(el('li', { 'data-class': cls }, sw, el('span', { text: `${cls} ${t('classes')[cls]}` })));
+  }
+  legend.append(el('li', { class: 'conf', text: t('confidenceLegend') }));
 }
 
 function setVisible(id, on) {
@@ -250,11 +308,10 @@ function setVisible(id, on) {
 // FeatureCollection QGIS opens: fetched from the API, so not only what is
 // drawn.
 async function viewGeoJSON(id) {
-  const b = map.getBounds();
   const features = [];
   setBusy(1);
   try {
-    for await (const page of api.features(id, [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()])) {
+    for await (const page of api.features(id, viewBox(0))) {
       for (const f of page) {
         const props = { ...f.properties };
         delete props.__id;
@@ -269,7 +326,13 @@ async function viewGeoJSON(id) {
 
 // downloadView saves viewGeoJSON as a file.
 async function downloadView(col) {
-  const doc = await viewGeoJSON(col.id);
+  let doc;
+  try {
+    doc = await viewGeoJSON(col.id);
+  } catch (err) {
+    setError(`${t('loadFailed')}: ${pick(col.titles)} (${err.message})`);
+    return;
+  }
   const url = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: 'application/geo+json' }));
   const a = el('a', { href: url, download: `haimen-${col.id}-view.geojson` });
   document.body.append(a);
@@ -282,11 +345,12 @@ async function downloadView(col) {
 
 let searchAbort = null;
 let searchTimer = null;
+let lastHits = null;
 
 async function runSearch(q) {
   const out = $('search-results');
   if (searchAbort) searchAbort.abort();
-  if (!q.trim()) { out.hidden = true; out.replaceChildren(); return; }
+  if (!q.trim()) { out.hidden = true; out.replaceChildren(); lastHits = null; return; }
   searchAbort = new AbortController();
   let hits;
   try {
@@ -295,6 +359,14 @@ async function runSearch(q) {
     if (err.name !== 'AbortError') console.warn('planmap: search', err);
     return;
   }
+  lastHits = hits;
+  renderHits();
+  out.hidden = false;
+}
+
+function renderHits() {
+  const out = $('search-results');
+  const hits = lastHits || [];
   out.replaceChildren();
   if (!hits.length) out.append(el('li', { class: 'none', text: t('noResults') }));
   for (const f of hits) {
@@ -305,7 +377,6 @@ async function runSearch(q) {
     btn.addEventListener('click', () => goTo(f));
     out.append(el('li', {}, btn));
   }
-  out.hidden = false;
 }
 
 // goTo shows a feature found by search: its layer on, the map over it,
@@ -316,6 +387,7 @@ async function goTo(f) {
     state.visible.add(f.collection);
     state.layers.get(f.collection).group.addTo(map);
     renderPanel();
+    writeHash();
   }
   const bounds = L.geoJSON(f).getBounds();
   map.flyToBounds(bounds, { maxZoom: 16, padding: [40, 40], duration: 0.6 });
@@ -331,8 +403,7 @@ async function goTo(f) {
 async function start() {
   const h = readHash();
   setLang(h.lang || defaultLang());
-  translate();
-  $('lang').textContent = lang() === 'zh' ? 'English' : '中文';
+  applyLang();
 
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
   for (const col of state.collections) {
@@ -364,8 +435,46 @@ async function start() {
   }
   map.on('moveend', () => { writeHash(); load(); });
   writeHash();
+  // A link pasted into this tab moves the map, as one opened anew would.
+  window.addEventListener('hashchange', applyHash);
   await load();
   document.body.dataset.ready = '1';
+}
+
+// applyHash follows the view, layers and language of the URL.
+function applyHash() {
+  const h = readHash();
+  if (h.lang && h.lang !== lang()) {
+    setLang(h.lang);
+    applyLang();
+    renderPanel();
+  }
+  if (h.layers) {
+    const wanted = new Set(h.layers);
+    for (const col of state.collections) {
+      const entry = state.layers.get(col.id);
+      if (wanted.has(col.id) && !state.visible.has(col.id)) { state.visible.add(col.id); entry.group.addTo(map); }
+      if (!wanted.has(col.id) && state.visible.has(col.id)) { state.visible.delete(col.id); entry.group.remove(); }
+    }
+    renderPanel();
+  }
+  if (h.view) {
+    const c = map.getCenter();
+    if (h.view.zoom !== map.getZoom() || Math.abs(c.lat - h.view.center[0]) > 1e-5 || Math.abs(c.lng - h.view.center[1]) > 1e-5) {
+      map.setView(h.view.center, h.view.zoom);
+    }
+  }
+  load();
+}
+
+// applyLang puts every label of the page in the current language.
+function applyLang() {
+  translate();
+  $('lang').textContent = lang() === 'zh' ? 'English' : '中文';
+  $('lang').setAttribute('lang', lang() === 'zh' ? 'en' : 'zh-Hans');
+  setAttribution();
+  if (lastHits) renderHits();
+  showStatus();
 }
 
 // ---- controls ----
@@ -397,9 +506,9 @@ $('copy-link').addEventListener('click', async () => {
 
 $('lang').addEventListener('click', () => {
   setLang(lang() === 'zh' ? 'en' : 'zh');
-  translate();
-  $('lang').textContent = lang() === 'zh' ? 'English' : '中文';
+  applyLang();
   map.closePopup();
+  measure.stop();
   renderPanel();
   writeHash();
 });
@@ -432,8 +541,7 @@ if (window.matchMedia('(max-width: 700px)').matches) {
 }
 
 start().catch((err) => {
-  $('status').textContent = `${t('loadFailed')}: ${err.message}`;
-  $('status').classList.add('shown');
+  setError(`${t('loadFailed')}: ${err.message}`);
   console.error('planmap: start', err);
 });
 
