@@ -59,6 +59,19 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		}
 		return obj{"get": op}
 	}
+	// features is a GET of GeoJSON features, with Content-Crs, ETag and 304.
+	features := func(id, summary string, params []obj, desc, schema, tag string) obj {
+		op := get(id, summary, params, obj{
+			"description": desc,
+			"headers":     obj{"Content-Crs": ref("headers/Content-Crs"), "ETag": ref("headers/ETag")},
+			"content": obj{
+				mediaGeoJSON: obj{"schema": ref("schemas/" + schema)},
+				mediaHTML:    obj{"schema": obj{"type": "string"}},
+			},
+		}, tag)
+		op["get"].(obj)["responses"].(obj)["304"] = ref("responses/NotModified")
+		return op
+	}
 	f := ref("parameters/f")
 	paths := obj{
 		"/":            get("getLandingPage", "Landing page", []obj{f}, jsonOK("The landing page", "landingPage"), "Capabilities"),
@@ -102,26 +115,9 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"schema":      fieldSchema(fd),
 			})
 		}
-		items := get("getFeatures_"+col.ID, "Features of "+name, params, obj{
-			"description": "The features",
-			"headers":     obj{"Content-Crs": ref("headers/Content-Crs"), "ETag": ref("headers/ETag")},
-			"content": obj{
-				mediaGeoJSON: obj{"schema": ref("schemas/featureCollectionGeoJSON")},
-				mediaHTML:    obj{"schema": obj{"type": "string"}},
-			},
-		}, tag)
-		items["get"].(obj)["responses"].(obj)["304"] = ref("responses/NotModified")
-		paths[p+"/items"] = items
-		item := get("getFeature_"+col.ID, "One feature of "+name, []obj{ref("parameters/featureId"), ref("parameters/crs"), f}, obj{
-			"description": "The feature",
-			"headers":     obj{"Content-Crs": ref("headers/Content-Crs"), "ETag": ref("headers/ETag")},
-			"content": obj{
-				mediaGeoJSON: obj{"schema": ref("schemas/featureGeoJSON")},
-				mediaHTML:    obj{"schema": obj{"type": "string"}},
-			},
-		}, tag)
-		item["get"].(obj)["responses"].(obj)["304"] = ref("responses/NotModified")
-		paths[p+"/items/{featureId}"] = item
+		paths[p+"/items"] = features("getFeatures_"+col.ID, "Features of "+name, params, "The features", "featureCollectionGeoJSON", tag)
+		paths[p+"/items/{featureId}"] = features("getFeature_"+col.ID, "One feature of "+name,
+			[]obj{ref("parameters/featureId"), ref("parameters/crs"), f}, "The feature", "featureGeoJSON", tag)
 		paths[p+"/queryables"] = get("getQueryables_"+col.ID, "The fields of "+name+" one can filter on", []obj{f}, obj{
 			"description": "A JSON Schema of the queryables", "content": obj{
 				mediaSchema: obj{"schema": obj{"type": "object"}},
