@@ -293,14 +293,18 @@ func TestIndex(t *testing.T) {
 		{Min: orb.Point{10.5, 10.5}, Max: orb.Point{10.5, 10.5}},
 	} {
 		got := map[int]bool{}
-		ix.Search(q, func(i int) { got[i] = true })
+		for _, i := range ix.SearchAppend(nil, q) {
+			got[i] = true
+		}
 		for i, b := range bounds {
 			if b.Intersects(q) != got[i] {
 				t.Fatalf("Search(%v): item %d %v found=%v", q, i, b, got[i])
 			}
 		}
 	}
-	NewIndex(nil).Search(orb.Bound{}, func(int) { t.Error("empty index found something") })
+	if hits := NewIndex(nil).SearchAppend(nil, orb.Bound{}); len(hits) != 0 {
+		t.Errorf("an empty index found %v", hits)
+	}
 }
 
 func TestIntersectsBound(t *testing.T) {

@@ -69,14 +69,6 @@ func NewIndex(bounds []orb.Bound) *Index {
 	return ix
 }
 
-// Search calls fn with every item whose bounds intersect b (touching
-// counts), in no particular order.
-func (ix *Index) Search(b orb.Bound, fn func(item int)) {
-	for _, i := range ix.SearchAppend(nil, b) {
-		fn(i)
-	}
-}
-
 // SearchAppend appends to dst every item whose bounds intersect b, in no
 // particular order, and returns it. It walks the tree with a stack of its
 // own: no recursion, no callback, no allocation beyond dst.

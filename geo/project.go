@@ -11,7 +11,7 @@ const earthRadius = 6378137.0 // WGS 84 semi-major axis, the sphere of EPSG:3857
 // FromWebMercator returns g with its EPSG:3857 metres converted to
 // longitude/latitude degrees. It returns a new geometry.
 func FromWebMercator(g orb.Geometry) orb.Geometry {
-	return mapPoints(g, func(p orb.Point) orb.Point {
+	return Transform(g, func(p orb.Point) orb.Point {
 		lon := p[0] / earthRadius * 180 / math.Pi
 		lat := (2*math.Atan(math.Exp(p[1]/earthRadius)) - math.Pi/2) * 180 / math.Pi
 		return orb.Point{lon, lat}
@@ -22,7 +22,7 @@ func FromWebMercator(g orb.Geometry) orb.Geometry {
 // EPSG:3857 metres. Latitudes are clamped to the projection's ±85.06°.
 func ToWebMercator(g orb.Geometry) orb.Geometry {
 	const maxLat = 85.0511287798066
-	return mapPoints(g, func(p orb.Point) orb.Point {
+	return Transform(g, func(p orb.Point) orb.Point {
 		lat := math.Max(-maxLat, math.Min(maxLat, p[1]))
 		x := p[0] * math.Pi / 180 * earthRadius
 		y := math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)) * earthRadius
@@ -30,7 +30,8 @@ func ToWebMercator(g orb.Geometry) orb.Geometry {
 	})
 }
 
-func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
+// Transform returns a copy of g with f applied to every position.
+func Transform(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
 	pts := func(ps []orb.Point) []orb.Point {
 		out := make([]orb.Point, len(ps))
 		for i, p := range ps {
@@ -73,5 +74,5 @@ func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
 // SwapAxes returns g with each position's two coordinates exchanged: for
 // CRSs such as EPSG:4326 whose authority puts latitude first.
 func SwapAxes(g orb.Geometry) orb.Geometry {
-	return mapPoints(g, func(p orb.Point) orb.Point { return orb.Point{p[1], p[0]} })
+	return Transform(g, func(p orb.Point) orb.Point { return orb.Point{p[1], p[0]} })
 }

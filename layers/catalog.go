@@ -40,12 +40,11 @@ func (c *Catalog) Collection(id string) (*Collection, bool) {
 // Collection is one layer in a Catalog.
 type Collection struct {
 	*Layer
-	Extent  orb.Bound // exact extent of the features; zero when there are none
-	Updated time.Time // last change, from gpkg_contents
-	Items   []Item    // in id order
-	index   *geo.Index
-	source  string // last change and declaration it was built from
-	stamp   string // source, this process and this build
+	Extent orb.Bound // exact extent of the features; zero when there are none
+	Items  []Item    // in id order
+	index  *geo.Index
+	source string // last change and declaration it was built from
+	stamp  string // source, this process and this build
 }
 
 // Version identifies this state of the collection, for ETags: it changes
@@ -266,7 +265,6 @@ func (s *Store) buildCatalog(ctx context.Context, prev *Catalog) (*Catalog, erro
 			if col, err = buildCollection(ctx, tx, l, stamps[i]); err != nil {
 				return nil, err
 			}
-			col.Updated, _ = time.Parse("2006-01-02T15:04:05.000Z", changedTimes[i])
 		}
 		cat.Collections = append(cat.Collections, col)
 		cat.byID[l.ID] = col

@@ -44,7 +44,7 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n")
-		buf = AppendFeature(buf[:0], l, f)
+		buf = appendFeature(buf[:0], l, f)
 		bw.Write(buf)
 		n++
 		if progress != nil && n%1000 == 0 {
@@ -96,9 +96,9 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
-// AppendFeature appends f as a compact GeoJSON Feature with its properties
+// appendFeature appends f as a compact GeoJSON Feature with its properties
 // in schema order.
-func AppendFeature(dst []byte, l *Layer, f Feature) []byte {
+func appendFeature(dst []byte, l *Layer, f Feature) []byte {
 	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, f.Properties, nil), f.Geometry)
 }
 

@@ -60,36 +60,7 @@ func loadSeeds(t *testing.T) map[string][]feature {
 	return out
 }
 
-func project(g orb.Geometry) orb.Geometry {
-	pts := func(ps []orb.Point) []orb.Point {
-		out := make([]orb.Point, len(ps))
-		for i, p := range ps {
-			out[i] = metres(p)
-		}
-		return out
-	}
-	switch g := g.(type) {
-	case orb.Point:
-		return metres(g)
-	case orb.MultiLineString:
-		out := orb.MultiLineString{}
-		for _, l := range g {
-			out = append(out, pts(l))
-		}
-		return out
-	case orb.MultiPolygon:
-		out := orb.MultiPolygon{}
-		for _, p := range g {
-			q := orb.Polygon{}
-			for _, r := range p {
-				q = append(q, pts(r))
-			}
-			out = append(out, q)
-		}
-		return out
-	}
-	panic("unexpected seed geometry " + g.GeoJSONType())
-}
+func project(g orb.Geometry) orb.Geometry { return geo.Transform(g, metres) }
 
 // segments lists the edges of a line or polygon geometry.
 func segments(g orb.Geometry) [][2]orb.Point {

@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"strings"
 
 	"planmap/layers"
 )
@@ -24,15 +23,6 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 			return v
 		}
 		return ""
-	},
-	"measures": func(it *layers.Item) string {
-		var parts []string
-		for _, k := range []string{layers.AreaHa, layers.AreaMu, layers.LengthM} {
-			if strings.Contains(string(it.Props), `"`+k+`"`) {
-				parts = append(parts, k)
-			}
-		}
-		return strings.Join(parts, ", ")
 	},
 	"add": func(a, b int) int { return a + b },
 }).ParseFS(templateFS, "templates/*.html"))

@@ -380,7 +380,7 @@ func appendLinks(dst []byte, links []link) []byte {
 func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := marshalNoEscape(s)
+			b, _ := json.Marshal(s)
 			return append(dst, b...)
 		}
 	}

@@ -1,22 +1,11 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 
 	"planmap/layers"
 )
-
-func marshalNoEscape(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
 
 type obj = map[string]any
 
@@ -235,7 +224,7 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := marshalNoEscape(openAPI(s.base(r), cat))
+	b, err := json.Marshal(openAPI(s.base(r), cat))
 	if err != nil {
 		return err
 	}
