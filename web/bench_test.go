@@ -161,6 +161,27 @@ func BenchmarkItemsBBox1000(b *testing.B) {
 	benchItems(b, "/collections/parcels/items?bbox="+bbox1000+"&limit=1000", 950, 1000)
 }
 
+// BenchmarkItemsRevalidate revalidates the 1,000-feature page with the
+// ETag it had, as a browser or QGIS with a cache does: a 304.
+func BenchmarkItemsRevalidate(b *testing.B) {
+	h := benchRouter(b)
+	target := "/collections/parcels/items?bbox=" + bbox1000 + "&limit=1000"
+	var buf bytes.Buffer
+	tag := benchRequest(h, httptest.NewRequest("GET", target, nil), &buf).Header().Get("ETag")
+	req := httptest.NewRequest("GET", target, nil)
+	req.Header.Set("If-None-Match", tag)
+	if rec := benchRequest(h, req, &buf); tag == "" || rec.Code != http.StatusNotModified {
+		b.Fatalf("GET %s with If-None-Match %q = %d, want 304", target, tag, rec.Code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusNotModified {
+			b.Fatalf("GET %s = %d, want 304", target, rec.Code)
+		}
+	}
+}
+
 // BenchmarkItem asks for one feature by id, a different one each time
 // (spread over the whole layer).
 func BenchmarkItem(b *testing.B) {

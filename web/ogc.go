@@ -280,11 +280,13 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
-	html := wantsHTML(r)
+	// The ETag depends on the request and the layer's version, not on the
+	// answer: a client revalidating gets its 304 without the selection.
 	if notModified(w, r, etag(col, r.URL.RawQuery, r.Header.Get("Accept"))) {
 		return nil
 	}
+	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
+	html := wantsHTML(r)
 
 	base := s.base(r)
 	href := base + "/collections/" + url.PathEscape(col.ID) + "/items"
