@@ -100,14 +100,15 @@ func TestServe(t *testing.T) {
 
 // startServe runs planmap serve on a free port and returns its base URL and
 // a function that stops it gracefully and returns its log.
-func startServe(t *testing.T, db string) (string, func() string) {
+func startServe(t *testing.T, db string, flags ...string) (string, func() string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard, pw)
+		args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
+		done <- run(ctx, args, func(string) string { return "" }, io.Discard, pw)
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
@@ -139,6 +140,24 @@ func startServe(t *testing.T, db string) (string, func() string) {
 			t.Errorf("serve did not stop within 20 s")
 		}
 		return logs.String()
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if _, _, err := planmap(t, "serve", "--db", db, "--tiles", "https://tile.example/{z}/{x}/{y}.png"); err == nil || !strings.Contains(err.Error(), "--tiles-attribution") {
+		t.Errorf("serve --tiles without an attribution = %v, want a usage error", err)
+	}
+	base, stop := startServe(t, db, "--base-url", "https://maps.example.cn/haimen/")
+	defer stop()
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `"href":"https://maps.example.cn/haimen/collections","rel":"data"`) {
+		t.Errorf("with --base-url the landing page links elsewhere:\n%s", body)
 	}
 }
 
