@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"planmap/layers"
 )
 
 // staticFS holds the web map: our own ES modules and CSS, and Leaflet,
@@ -53,4 +55,7 @@ type mapConfig struct {
 	Base        string `json:"base"`
 	Tiles       string `json:"tiles,omitempty"`
 	Attribution string `json:"attribution,omitempty"`
+	// Classes are the land-use classes and their colours, from the one
+	// table in layers that also styles QGIS and KML downloads.
+	Classes []layers.Class `json:"classes"`
 }

@@ -10,11 +10,10 @@ const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
 
 // Land-use colours by GB 50137 class, after CJJ/T 97 CAD practice: what
-// Chinese planners expect on a land-use map.
-const classColours = {
-  R: '#FFFF00', A: '#FF00FF', B: '#FF0000', M: '#7F5F3F', W: '#5F3F7F',
-  S: '#808080', H: '#666666', U: '#005F7F', G: '#00C000', E: '#7FBFFF',
-};
+// Chinese planners expect on a land-use map. They come from the server
+// (layers.Classes), which styles the QGIS and KML downloads alike; the
+// drawing rules below are layers.Layer.Symbol's.
+const classColours = Object.fromEntries(config.classes.map((c) => [c.code, c.color]));
 const dashes = { high: null, medium: '8 4', low: '2 4' };
 
 function landClass(props) {
