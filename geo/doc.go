@@ -4,7 +4,8 @@
 // KML).
 //
 // Everything here works on orb values and does no I/O beyond writing to a
-// given io.Writer. KML goes through go-geom and go-kml, whose types stay in
-// this package: callers hand in orb geometries and plain structs. Coordinates are
-// longitude/latitude in degrees (CRS84) unless a function says otherwise.
+// given io.Writer. Coordinates are longitude/latitude in degrees (CRS84)
+// unless a function says otherwise. KML goes through go-geom and go-kml,
+// whose types stay in this package: callers hand in orb geometries and
+// plain structs.
 package geo

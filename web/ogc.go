@@ -108,6 +108,7 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		link{Href: base + "/conformance", Rel: "conformance", Type: mediaJSON, Title: "OGC API conformance classes implemented"},
 		link{Href: base + "/collections", Rel: "data", Type: mediaJSON, Title: "the layers"},
 		link{Href: base + "/download/planmap.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "every layer as one GeoPackage"},
+		link{Href: base + "/download/planmap.kml", Rel: "enclosure", Type: mediaKML, Title: "every layer as KML"},
 	)
 	if html {
 		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: mapConfig{
@@ -179,6 +180,7 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 			link{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
 			link{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
 			link{Href: href + "/download.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "the whole layer as a GeoPackage"},
+			link{Href: href + "/download.kml", Rel: "enclosure", Type: mediaKML, Title: "the whole layer as KML"},
 			link{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
 		),
 	}

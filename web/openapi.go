@@ -79,6 +79,11 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"200": obj{"description": "A GeoPackage", "content": obj{mediaGPKG: obj{"schema": obj{"type": "string", "format": "binary"}}}},
 				"500": ref("responses/ServerError"),
 			}}},
+		"/download/planmap.kml": obj{"get": obj{"operationId": "downloadAllKML", "summary": "Every layer as one KML document, a folder each",
+			"tags": []string{"Downloads"}, "responses": obj{
+				"200": obj{"description": "A KML document", "content": obj{mediaKML: obj{"schema": obj{"type": "string"}}}},
+				"500": ref("responses/ServerError"),
+			}}},
 		"/search": get("search", "Features of any layer whose Chinese or English name contains q", []obj{
 			{"name": "q", "in": "query", "required": true, "style": "form", "explode": false, "description": "A name, or part of one", "schema": obj{"type": "string", "minLength": 1}},
 			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
@@ -120,6 +125,11 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		paths[p+"/download.gpkg"] = obj{"get": obj{"operationId": "downloadGPKG_" + col.ID, "summary": "The whole layer " + name + " as a GeoPackage",
 			"tags": []string{tag}, "responses": obj{
 				"200": obj{"description": "A GeoPackage", "content": obj{mediaGPKG: obj{"schema": obj{"type": "string", "format": "binary"}}}},
+				"404": ref("responses/NotFound"), "500": ref("responses/ServerError"),
+			}}}
+		paths[p+"/download.kml"] = obj{"get": obj{"operationId": "downloadKML_" + col.ID, "summary": "The whole layer " + name + " as a KML document",
+			"tags": []string{tag}, "responses": obj{
+				"200": obj{"description": "A KML document", "content": obj{mediaKML: obj{"schema": obj{"type": "string"}}}},
 				"404": ref("responses/NotFound"), "500": ref("responses/ServerError"),
 			}}}
 	}

@@ -22,6 +22,8 @@ type Store interface {
 	Catalog(ctx context.Context) (*layers.Catalog, error)
 	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
 	ExportGPKG(ctx context.Context, path string, ids ...string) error
+	WriteKML(ctx context.Context, w io.Writer, id string) error
+	WriteAllKML(ctx context.Context, w io.Writer) error
 }
 
 // Options configure the router.
@@ -59,7 +61,9 @@ type server struct {
 //	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
 //	GET /collections/{collectionId}/download.gpkg     the whole layer as a GeoPackage
+//	GET /collections/{collectionId}/download.kml      the whole layer as KML (Google Earth, 奥维)
 //	GET /download/planmap.gpkg                     every layer as one GeoPackage
+//	GET /download/planmap.kml                      every layer as KML, a folder each
 //	GET /search?q=…                                features whose name holds q, in any layer
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
@@ -79,7 +83,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
 	r.Use(middleware.Compress(1, "application/json", "application/geo+json", "application/schema+json",
-		"application/vnd.oai.openapi+json", "application/problem+json", "text/html"))
+		"application/vnd.oai.openapi+json", "application/problem+json", "text/html", mediaKML))
 
 	r.Get("/", s.handle(s.landing))
 	r.Get("/conformance", s.handle(s.conformance))
@@ -92,7 +96,9 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/collections/{collectionId}/queryables", s.handle(s.queryables))
 	r.Get("/collections/{collectionId}/download.geojson", s.handle(s.downloadGeoJSON))
 	r.Get("/collections/{collectionId}/download.gpkg", s.handle(s.downloadGPKG))
+	r.Get("/collections/{collectionId}/download.kml", s.handle(s.downloadKML))
 	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
+	r.Get("/download/planmap.kml", s.handle(s.downloadAllKML))
 	r.Get("/search", s.handle(s.search))
 	r.Handle("/static/*", staticHandler())
 	r.Get("/healthz", s.handle(s.healthz))

@@ -192,8 +192,15 @@ func TestCollections(t *testing.T) {
 		if !okItems {
 			t.Errorf("%s has no items link of type application/geo+json: %v", id, ls["items"])
 		}
-		if len(ls["enclosure"]) != 2 {
-			t.Errorf("%s has %d download links, want GeoJSON and GeoPackage", id, len(ls["enclosure"]))
+		if len(ls["enclosure"]) != 3 {
+			t.Errorf("%s has %d download links, want GeoJSON, GeoPackage and KML", id, len(ls["enclosure"]))
+		}
+		okKML := false
+		for _, l := range ls["enclosure"] {
+			okKML = okKML || (l["type"] == "application/vnd.google-earth.kml+xml" && l["href"] == srv.URL+"/collections/"+id+"/download.kml")
+		}
+		if !okKML {
+			t.Errorf("%s has no download link of type application/vnd.google-earth.kml+xml: %v", id, ls["enclosure"])
 		}
 		crs := fmt.Sprint(c["crs"])
 		for _, want := range []string{"OGC/1.3/CRS84", "EPSG/0/4326", "EPSG/0/4490", "EPSG/0/3857"} {

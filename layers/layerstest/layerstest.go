@@ -3,10 +3,14 @@
 package layerstest
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"planmap/layers"
@@ -55,4 +59,51 @@ func MustOpen(tb testing.TB) *layers.Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s
+}
+
+// OGRLayer is what ogrinfo -al says of one layer of a file: its name,
+// its feature count, and each feature's fields as text.
+type OGRLayer struct {
+	Name     string
+	Count    int
+	Features []map[string]string
+}
+
+var ogrField = regexp.MustCompile(`^  (\S+) \([^)]*\) = (.*)$`)
+
+// OGRInfo reads path with ogrinfo -ro -al (the path of ogrinfo as
+// RequireTool returns it) and returns its layers in the order GDAL lists
+// them. GDAL's errors and warnings fail the test.
+func OGRInfo(tb testing.TB, ogrinfo, path string) []OGRLayer {
+	tb.Helper()
+	cmd := exec.Command(ogrinfo, "-ro", "-al", path)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("ogrinfo -ro -al %s: %v\n%s", path, err, e.String())
+	}
+	if s := e.String(); strings.Contains(s, "ERROR") || strings.Contains(s, "Warning") {
+		tb.Errorf("ogrinfo -ro -al %s: %s", path, s)
+	}
+	var out []OGRLayer
+	var feature map[string]string
+	for _, line := range strings.Split(o.String(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "Layer name: "):
+			out = append(out, OGRLayer{Name: strings.TrimPrefix(line, "Layer name: ")})
+			feature = nil
+		case len(out) == 0:
+		case strings.HasPrefix(line, "Feature Count: "):
+			out[len(out)-1].Count, _ = strconv.Atoi(strings.TrimPrefix(line, "Feature Count: "))
+		case strings.HasPrefix(line, "OGRFeature("):
+			feature = map[string]string{}
+			l := &out[len(out)-1]
+			l.Features = append(l.Features, feature)
+		case feature != nil:
+			if m := ogrField.FindStringSubmatch(line); m != nil {
+				feature[m[1]] = m[2]
+			}
+		}
+	}
+	return out
 }
