@@ -290,11 +290,11 @@ func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr i
 }
 
 func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlags("export", "[flags]", "Write a layer as a GeoJSON layer file (which planmap import takes back as it is), or one layer or all of them as a standalone GeoPackage for QGIS. The copy is consistent even while planmap serve writes.", stdout, stderr)
+	fs := newFlags("export", "[flags]", "Write a layer as a GeoJSON layer file (which planmap import takes back as it is), one layer or all of them as a standalone GeoPackage for QGIS, or as KML for Google Earth and 奥维互动地图 (all layers as a folder each when --layer is omitted). The copy is consistent even while planmap serve writes.", stdout, stderr)
 	db := dbFlag(fs, env)
-	layer := fs.String("layer", "", "layer id (required for geojson; for gpkg, all layers when omitted)")
-	format := fs.String("format", "", "geojson or gpkg (default: from the -o file name, else geojson)")
-	out := fs.String("o", "", "output file (default: standard output, for geojson only)")
+	layer := fs.String("layer", "", "layer id (required for geojson; for gpkg and kml, all layers when omitted)")
+	format := fs.String("format", "", "geojson, gpkg or kml (default: from the -o file name, else geojson)")
+	out := fs.String("o", "", "output file (default: standard output, for geojson and kml)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -304,13 +304,14 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	}
 	if *format == "" {
 		*format = "geojson"
-		if strings.EqualFold(filepath.Ext(*out), ".gpkg") {
-			*format = "gpkg"
+		switch ext := strings.ToLower(filepath.Ext(*out)); ext {
+		case ".gpkg", ".kml":
+			*format = ext[1:]
 		}
 	}
 	switch {
-	case *format != "geojson" && *format != "gpkg":
-		return usageError{fmt.Sprintf("export: --format %q is not geojson or gpkg", *format)}
+	case *format != "geojson" && *format != "gpkg" && *format != "kml":
+		return usageError{fmt.Sprintf("export: --format %q is not geojson, gpkg or kml", *format)}
 	case *format == "geojson" && *layer == "":
 		return usageError{"export: --layer is required for geojson (planmap layers lists them)"}
 	case *format == "gpkg" && *out == "":
@@ -332,6 +333,21 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", *out)
 		return nil
+	}
+	if *format == "kml" {
+		write := func(w io.Writer) error {
+			if *layer == "" {
+				return store.WriteAllKML(ctx, w)
+			}
+			return store.WriteKML(ctx, w, *layer)
+		}
+		if *out == "" {
+			return write(stdout)
+		}
+		if store.IsDatabase(*out) {
+			return fmt.Errorf("export: %s is the database itself; export to another file", *out)
+		}
+		return writeFileAtomic(*out, write)
 	}
 	report := progress(stderr, "exporting "+*layer)
 	var prog func(int, int)

@@ -49,7 +49,7 @@ usage: planmap COMMAND [flags]
 commands:
   serve     serve the map and the layers over HTTP (creates and seeds the database if missing)
   import    check layer files and write them into the database
-  export    write a layer as GeoJSON, or layers as a GeoPackage
+  export    write a layer as GeoJSON, or layers as a GeoPackage or KML
   layers    list the layers in the database
   check     check layer files without writing anything
 

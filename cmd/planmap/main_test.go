@@ -253,8 +253,8 @@ func TestImportCheckExport(t *testing.T) {
 	if _, _, err := planmap(t, "export", "--db", db, "--layer", "nope"); err == nil || !strings.Contains(err.Error(), `layer "nope" does not exist`) {
 		t.Errorf("export of an unknown layer = %v", err)
 	}
-	if _, _, err := planmap(t, "export", "--db", db, "--format", "kml", "--layer", "parcels"); err == nil {
-		t.Errorf("export --format kml succeeded")
+	if _, _, err := planmap(t, "export", "--db", db, "--format", "shp", "--layer", "parcels"); err == nil {
+		t.Errorf("export --format shp succeeded")
 	}
 
 	// GDAL reads both exports as they are.
