@@ -2,6 +2,7 @@ package seeds_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"planmap/layers"
@@ -47,5 +48,32 @@ func TestSeedsCheck(t *testing.T) {
 		if !found {
 			t.Errorf("no seed layer %s", id)
 		}
+	}
+}
+
+// Every hand-drawn feature says where it comes from: the sentence of the
+// source article it shows, or, for a context feature the article does not
+// name, the gazetteer entry it is drawn from ("背景要素，取自地名录：…").
+func TestSeedsHaveSources(t *testing.T) {
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatalf("ReadFS: %v", err)
+	}
+	if err := layers.CheckFiles(context.Background(), nil, files, false); err != nil {
+		t.Fatalf("CheckFiles:\n%v", err)
+	}
+	n := 0
+	for _, f := range files {
+		for _, ft := range f.Features {
+			n++
+			s, _ := ft.Properties["source"].(string)
+			if strings.TrimSpace(s) == "" {
+				name, _ := ft.Properties["name_zh"].(string)
+				t.Errorf("%s: feature %d (%s) has no source: give the article's sentence, or 背景要素，取自地名录：… with the gazetteer basis", f.Name, ft.ID, name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no seed features were read")
 	}
 }
