@@ -273,6 +273,7 @@ function renderPanel() {
       el('span', { class: 'title', text: pick(col.titles) }), ' ',
       el('a', { href: api.downloadURL(col.id, 'geojson'), download: `haimen-${col.id}.geojson`, text: 'GeoJSON' }), ' · ',
       el('a', { href: api.downloadURL(col.id, 'gpkg'), download: `haimen-${col.id}.gpkg`, text: 'GPKG' }), ' · ',
+      el('a', { href: api.downloadURL(col.id, 'kml'), download: `haimen-${col.id}.kml`, text: 'KML' }), ' · ',
       view));
   }
 }
