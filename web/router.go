@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,12 +35,23 @@ type Options struct {
 	// the base map, and the map loads nothing from elsewhere.
 	Tiles       string
 	Attribution string
+	// ListenAddr is the address the server listens on; requests to it
+	// are answered (see DefaultAllowedHosts).
+	ListenAddr string
+	// AllowedHosts are the host names (ports ignored, "*" for any) the
+	// service answers to; another Host gets 421 Misdirected Request.
+	// Empty: DefaultAllowedHosts(BaseURL, ListenAddr).
+	AllowedHosts []string
 }
 
 type server struct {
 	store Store
 	log   *slog.Logger
 	opt   Options
+	hosts hostSet
+	// basePath is the path of the base URL ("" at the root): pages load
+	// their own scripts and styles by path, never through the Host.
+	basePath string
 
 	collectionsJSON atomic.Pointer[encoded]
 }
@@ -64,17 +76,27 @@ type server struct {
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
 //
-// Every GET answers HEAD too; reads are open to any origin (CORS).
+// Every GET answers HEAD too; reads are open to any origin (CORS). A
+// request whose Host is not allowed (Options.AllowedHosts) gets 421.
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	s := &server{store: store, log: log, opt: opt}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
 	s.opt = opt
+	if u, err := url.Parse(opt.BaseURL); err == nil {
+		s.basePath = u.EscapedPath()
+	}
+	hosts := opt.AllowedHosts
+	if len(hosts) == 0 {
+		hosts = DefaultAllowedHosts(opt.BaseURL, opt.ListenAddr)
+	}
+	s.hosts = newHostSet(hosts)
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
 	r.Use(cors)
+	r.Use(s.checkHost)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
@@ -130,6 +152,7 @@ const (
 	codeMethod        = "method"      // the route exists, not for this method
 	codeUnavailable   = "unavailable" // the database does not answer
 	codeNotAcceptable = "not_acceptable"
+	codeMisdirected   = "misdirected" // a Host the service does not answer to
 )
 
 var statuses = map[string]int{
@@ -139,6 +162,7 @@ var statuses = map[string]int{
 	codeMethod:        http.StatusMethodNotAllowed,
 	codeUnavailable:   http.StatusServiceUnavailable,
 	codeNotAcceptable: http.StatusNotAcceptable,
+	codeMisdirected:   http.StatusMisdirectedRequest,
 }
 
 // writeError writes err as RFC 9457 problem details, or as an HTML page
@@ -160,7 +184,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		renderError(w, s.base(r), status, msg)
+		renderError(w, s.basePath, status, msg)
 		return
 	}
 	h.Set("Content-Type", "application/problem+json")

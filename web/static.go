@@ -52,6 +52,8 @@ type mapPage struct {
 
 // mapConfig is handed to the map's JavaScript as JSON.
 type mapConfig struct {
+	// Base is the path of the service root: the map fetches from the
+	// origin that served it.
 	Base        string `json:"base"`
 	Tiles       string `json:"tiles,omitempty"`
 	Attribution string `json:"attribution,omitempty"`
