@@ -116,7 +116,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/collections/{collectionId}/download.gpkg", s.handle(s.downloadGPKG))
 	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
 	r.Get("/search", s.handle(s.search))
-	r.Handle("/static/*", staticHandler())
+	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
