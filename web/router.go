@@ -3,12 +3,14 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -138,13 +140,56 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handle turns a handler that returns an error into an http.HandlerFunc
-// that writes the error in one place.
+// that writes the error in one place. An error after the response has
+// begun cannot become a problem document, which would only be appended to
+// a 200 body: the connection is cut instead, so that the client sees a
+// broken response, not a whole one.
 func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
+		sw := &startWriter{ResponseWriter: w}
+		err := h(sw, r)
+		if err == nil {
+			return
 		}
+		if sw.started {
+			s.logFailure(r, "response aborted", err)
+			// net/http closes the connection without logging, and
+			// middleware.Recoverer passes this one on.
+			panic(http.ErrAbortHandler)
+		}
+		s.writeError(w, r, err)
 	}
+}
+
+// startWriter notes whether a handler has begun its response.
+type startWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *startWriter) WriteHeader(status int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *startWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer, to
+// flush it.
+func (w *startWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logFailure logs an internal error, except that a client that went away
+// (a reset, a broken pipe, a request context cancelled because it hung
+// up) is no failure of ours and is logged at debug level.
+func (s *server) logFailure(r *http.Request, msg string, err error) {
+	level := slog.LevelError
+	if r.Context().Err() != nil || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		level, msg = slog.LevelDebug, "client went away"
+	}
+	s.log.Log(r.Context(), level, msg, "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
 }
 
 // Error codes of the web layer's own, beside the store's.
@@ -175,7 +220,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 		msg = "internal error"
-		s.log.Error("internal error", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
+		s.logFailure(r, "internal error", err)
 	}
 	h := w.Header()
 	h.Del("ETag")
@@ -239,19 +284,29 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			aborted := true
+			// Deferred, to log also the requests whose response was cut
+			// (http.ErrAbortHandler passes through here).
+			defer func() {
+				status := ww.Status()
+				if status == 0 {
+					status = http.StatusOK // nothing written: net/http sends 200
+				}
+				args := []any{
+					"id", middleware.GetReqID(r.Context()),
+					"method", r.Method,
+					"path", r.URL.RequestURI(),
+					"status", status,
+					"bytes", ww.BytesWritten(),
+					"duration", time.Since(start),
+				}
+				if aborted {
+					args = append(args, "aborted", true)
+				}
+				log.Info("request", args...)
+			}()
 			next.ServeHTTP(ww, r)
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK // nothing written: net/http sends 200
-			}
-			log.Info("request",
-				"id", middleware.GetReqID(r.Context()),
-				"method", r.Method,
-				"path", r.URL.RequestURI(),
-				"status", status,
-				"bytes", ww.BytesWritten(),
-				"duration", time.Since(start),
-			)
+			aborted = false
 		})
 	}
 }
