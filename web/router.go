@@ -97,6 +97,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
+	r.Use(securityHeaders(contentSecurityPolicy(opt.Tiles)))
 	r.Use(cors)
 	r.Use(s.checkHost)
 	r.Use(middleware.GetHead)

@@ -95,6 +95,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 			opt.AllowedHosts = append(opt.AllowedHosts, h)
 		}
 	}
+	if err := opt.Check(); err != nil {
+		return usageError{"serve: " + err.Error()}
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	store, err := openStore(ctx, *db)

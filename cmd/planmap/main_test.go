@@ -154,6 +154,18 @@ func TestServeFlags(t *testing.T) {
 	if _, _, err := planmap(t, "serve", "--db", db, "--tiles", "https://tile.example/{z}/{x}/{y}.png"); err == nil || !strings.Contains(err.Error(), "--tiles-attribution") {
 		t.Errorf("serve --tiles without an attribution = %v, want a usage error", err)
 	}
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--base-url", "maps.example.cn/haimen"}, "--base-url"},
+		{[]string{"--tiles", "https://{server}.tile.example/{z}/{x}/{y}.png", "--tiles-attribution", "x"}, "only {s}"},
+	} {
+		args := append([]string{"serve", "--db", db}, c.flags...)
+		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("planmap %s = %v, want a usage error about %s", strings.Join(args, " "), err, c.want)
+		}
+	}
 	base, stop := startServe(t, db, "--base-url", "https://maps.example.cn/haimen/")
 	defer stop()
 	res, err := http.Get(base + "/")
