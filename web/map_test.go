@@ -545,6 +545,8 @@ func TestWebMapTiles(t *testing.T) {
 	settle(t, b)
 	waitTiles()
 	time.Sleep(300 * time.Millisecond)
+	shot, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	os.WriteFile(filepath.Join(artifactDir(t), "tiles.png"), shot, 0o644)
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for _, h := range []string{"a.tiles.test", "b.tiles.test", "c.tiles.test"} {
