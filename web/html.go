@@ -29,7 +29,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) error {
 	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, page{Title: title, Base: s.base(r), Data: data}); err != nil {
+	if err := pages.ExecuteTemplate(&b, name, page{Title: title, Base: s.basePath, Data: data}); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -39,8 +39,10 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, name, title stri
 
 type page struct {
 	Title string
-	Base  string
-	Data  any
+	// Base is the path of the service root, for the page's own links and
+	// assets, which so never depend on the Host header.
+	Base string
+	Data any
 }
 
 func renderError(w io.Writer, base string, status int, msg string) {

@@ -3,6 +3,13 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +62,7 @@ func (b *browser) snapshot() (requests, problems []string) {
 	return append([]string(nil), b.requests...), append([]string(nil), b.problems...)
 }
 
-func newBrowser(t *testing.T, width, height int64) *browser {
+func newBrowser(t *testing.T, width, height int64, flags ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	requireChromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -70,6 +77,7 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(width), int(height)),
 	}
+	opts = append(opts, flags...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -90,6 +98,16 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 	}
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
 		t.Fatalf("enable the log domain: %v", err)
+	}
+	// Every Content-Security-Policy violation becomes a console error,
+	// which the console watcher records: the policy must block nothing the
+	// map does. The browser runs this script itself, outside the policy.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `document.addEventListener('securitypolicyviolation', (e) => console.error(
+			'Content-Security-Policy violation: ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline code') +
+			' in ' + e.sourceFile + ':' + e.lineNumber));`,
+	}); err != nil {
+		t.Fatalf("listen for CSP violations: %v", err)
 	}
 	watch := func(name string, f func()) { go f() }
 	watch("requests", func() {
@@ -466,6 +484,81 @@ func TestWebMapOnAPhone(t *testing.T) {
 	b.do(t, chromedp.Click(chromedp.ID("panel-toggle")), chromedp.WaitVisible(chromedp.ID("layer-list")))
 	png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	os.WriteFile(filepath.Join(artifactDir(t), "phone.png"), png, 0o644)
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// tileServer answers every tile with a small PNG, slowly enough that a
+// zoom leaves tiles half-loaded, and records the hosts asked and the
+// Referer sent.
+type tileServer struct {
+	mu       sync.Mutex
+	hosts    map[string]bool
+	referers map[string]bool
+}
+
+func (ts *tileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ts.mu.Lock()
+	ts.hosts[hostOnly(r.Host)] = true
+	ts.referers[r.Referer()] = true
+	ts.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{0xdd, 0xe8, 0xd0, 0xff}), image.Point{}, draw.Src)
+	w.Header().Set("Content-Type", "image/png")
+	png.Encode(w, img)
+}
+
+func hostOnly(hostport string) string {
+	h, _, _ := net.SplitHostPort(hostport)
+	return h
+}
+
+// With a tile base map the page loads tiles from each {s} host the
+// Content-Security-Policy names, and nothing is blocked, zooming included.
+func TestWebMapTiles(t *testing.T) {
+	ts := &tileServer{hosts: map[string]bool{}, referers: map[string]bool{}}
+	tiles := httptest.NewServer(ts)
+	t.Cleanup(tiles.Close)
+	_, port, _ := net.SplitHostPort(tiles.Listener.Addr().String())
+	srv, _ := newServer(t, web.Options{Tiles: "http://{s}.tiles.test:" + port + "/{z}/{x}/{y}.png", Attribution: "test tiles"})
+	// The tile hosts are names, as a tile provider's are, all of them this
+	// machine.
+	b := newBrowser(t, 1024, 768, chromedp.Flag("host-resolver-rules", "MAP *.tiles.test 127.0.0.1"))
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	settle(t, b)
+	waitTiles := func() {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); eval[int](t, b, `document.querySelectorAll('img.leaflet-tile-loaded').length`) < 4; {
+			if time.Now().After(deadline) {
+				t.Fatalf("no tiles loaded in 15 s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitTiles()
+	// Zooming in and out at once drops tiles still loading, which Leaflet
+	// points at a blank data: image.
+	js(t, b, `const m = planmap.map, z = m.getZoom(); m.setZoom(z + 2, {animate: false}); m.setZoom(z, {animate: false}); m.setZoom(z + 1, {animate: false});`)
+	settle(t, b)
+	waitTiles()
+	time.Sleep(300 * time.Millisecond)
+	shot, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	os.WriteFile(filepath.Join(artifactDir(t), "tiles.png"), shot, 0o644)
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, h := range []string{"a.tiles.test", "b.tiles.test", "c.tiles.test"} {
+		if !ts.hosts[h] {
+			t.Errorf("no tile from %s; tiles came from %v", h, ts.hosts)
+		}
+	}
+	// The site sends no Referer elsewhere but its origin to the tile
+	// server, which may require one.
+	if want := srv.URL + "/"; len(ts.referers) != 1 || !ts.referers[want] {
+		t.Errorf("tile requests came with Referer %v, want only %s", ts.referers, want)
+	}
 	_, problems := b.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)

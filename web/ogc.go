@@ -112,7 +112,7 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 	)
 	if html {
 		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: mapConfig{
-			Base: base, Tiles: s.opt.Tiles, Attribution: s.opt.Attribution, Classes: layers.Classes,
+			Base: s.basePath, Tiles: s.opt.Tiles, Attribution: s.opt.Attribution, Classes: layers.Classes,
 		}})
 	}
 	return writeJSON(w, http.StatusOK, lp)

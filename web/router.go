@@ -3,11 +3,14 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -36,12 +39,23 @@ type Options struct {
 	// the base map, and the map loads nothing from elsewhere.
 	Tiles       string
 	Attribution string
+	// ListenAddr is the address the server listens on; requests to it
+	// are answered (see DefaultAllowedHosts).
+	ListenAddr string
+	// AllowedHosts are the host names (ports ignored, "*" for any) the
+	// service answers to; another Host gets 421 Misdirected Request.
+	// Empty: DefaultAllowedHosts(BaseURL, ListenAddr).
+	AllowedHosts []string
 }
 
 type server struct {
 	store Store
 	log   *slog.Logger
 	opt   Options
+	hosts hostSet
+	// basePath is the path of the base URL ("" at the root): pages load
+	// their own scripts and styles by path, never through the Host.
+	basePath string
 
 	collectionsJSON atomic.Pointer[encoded]
 }
@@ -68,17 +82,28 @@ type server struct {
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
 //
-// Every GET answers HEAD too; reads are open to any origin (CORS).
+// Every GET answers HEAD too; reads are open to any origin (CORS). A
+// request whose Host is not allowed (Options.AllowedHosts) gets 421.
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	s := &server{store: store, log: log, opt: opt}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
 	s.opt = opt
+	if u, err := url.Parse(opt.BaseURL); err == nil {
+		s.basePath = u.EscapedPath()
+	}
+	hosts := opt.AllowedHosts
+	if len(hosts) == 0 {
+		hosts = DefaultAllowedHosts(opt.BaseURL, opt.ListenAddr)
+	}
+	s.hosts = newHostSet(hosts)
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
+	r.Use(securityHeaders(contentSecurityPolicy(opt.Tiles)))
 	r.Use(cors)
+	r.Use(s.checkHost)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
@@ -100,7 +125,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
 	r.Get("/download/planmap.kml", s.handle(s.downloadAllKML))
 	r.Get("/search", s.handle(s.search))
-	r.Handle("/static/*", staticHandler())
+	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -122,13 +147,56 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handle turns a handler that returns an error into an http.HandlerFunc
-// that writes the error in one place.
+// that writes the error in one place. An error after the response has
+// begun cannot become a problem document, which would only be appended to
+// a 200 body: the connection is cut instead, so that the client sees a
+// broken response, not a whole one.
 func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
+		sw := &startWriter{ResponseWriter: w}
+		err := h(sw, r)
+		if err == nil {
+			return
 		}
+		if sw.started {
+			s.logFailure(r, "response aborted", err)
+			// net/http closes the connection without logging, and
+			// middleware.Recoverer passes this one on.
+			panic(http.ErrAbortHandler)
+		}
+		s.writeError(w, r, err)
 	}
+}
+
+// startWriter notes whether a handler has begun its response.
+type startWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *startWriter) WriteHeader(status int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *startWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer, to
+// flush it.
+func (w *startWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logFailure logs an internal error, except that a client that went away
+// (a reset, a broken pipe, a request context cancelled because it hung
+// up) is no failure of ours and is logged at debug level.
+func (s *server) logFailure(r *http.Request, msg string, err error) {
+	level := slog.LevelError
+	if r.Context().Err() != nil || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		level, msg = slog.LevelDebug, "client went away"
+	}
+	s.log.Log(r.Context(), level, msg, "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
 }
 
 // Error codes of the web layer's own, beside the store's.
@@ -136,6 +204,7 @@ const (
 	codeMethod        = "method"      // the route exists, not for this method
 	codeUnavailable   = "unavailable" // the database does not answer
 	codeNotAcceptable = "not_acceptable"
+	codeMisdirected   = "misdirected" // a Host the service does not answer to
 )
 
 var statuses = map[string]int{
@@ -145,6 +214,7 @@ var statuses = map[string]int{
 	codeMethod:        http.StatusMethodNotAllowed,
 	codeUnavailable:   http.StatusServiceUnavailable,
 	codeNotAcceptable: http.StatusNotAcceptable,
+	codeMisdirected:   http.StatusMisdirectedRequest,
 }
 
 // writeError writes err as RFC 9457 problem details, or as an HTML page
@@ -157,7 +227,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 		msg = "internal error"
-		s.log.Error("internal error", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path, "err", err)
+		s.logFailure(r, "internal error", err)
 	}
 	h := w.Header()
 	h.Del("ETag")
@@ -166,7 +236,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		renderError(w, s.base(r), status, msg)
+		renderError(w, s.basePath, status, msg)
 		return
 	}
 	h.Set("Content-Type", "application/problem+json")
@@ -221,19 +291,29 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			aborted := true
+			// Deferred, to log also the requests whose response was cut
+			// (http.ErrAbortHandler passes through here).
+			defer func() {
+				status := ww.Status()
+				if status == 0 {
+					status = http.StatusOK // nothing written: net/http sends 200
+				}
+				args := []any{
+					"id", middleware.GetReqID(r.Context()),
+					"method", r.Method,
+					"path", r.URL.RequestURI(),
+					"status", status,
+					"bytes", ww.BytesWritten(),
+					"duration", time.Since(start),
+				}
+				if aborted {
+					args = append(args, "aborted", true)
+				}
+				log.Info("request", args...)
+			}()
 			next.ServeHTTP(ww, r)
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK // nothing written: net/http sends 200
-			}
-			log.Info("request",
-				"id", middleware.GetReqID(r.Context()),
-				"method", r.Method,
-				"path", r.URL.RequestURI(),
-				"status", status,
-				"bytes", ww.BytesWritten(),
-				"duration", time.Since(start),
-			)
+			aborted = false
 		})
 	}
 }

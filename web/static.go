@@ -2,10 +2,14 @@ package web
 
 import (
 	"embed"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"planmap/layers"
 )
@@ -30,18 +34,40 @@ func CheckAssets() error {
 	return nil
 }
 
-func staticHandler() http.Handler {
+// staticHandler serves the web map's files, and nothing else: a folder or
+// a missing file is a 404 like any other, with no listing.
+func staticHandler() func(http.ResponseWriter, *http.Request) error {
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
 	}
-	files := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		notFound := layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)
+		name := chi.URLParam(r, "*")
+		if !fs.ValidPath(name) {
+			return notFound
+		}
+		f, err := sub.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return notFound
+		} else if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		content, ok := f.(io.ReadSeeker)
+		if fi.IsDir() || !ok {
+			return notFound
+		}
 		// The files change only with the binary; a day of caching spares
 		// every pan a round of revalidation.
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		files.ServeHTTP(w, r)
-	})
+		http.ServeContent(w, r, name, fi.ModTime(), content)
+		return nil
+	}
 }
 
 // mapPage is what the web map's page needs from the server.
@@ -52,6 +78,8 @@ type mapPage struct {
 
 // mapConfig is handed to the map's JavaScript as JSON.
 type mapConfig struct {
+	// Base is the path of the service root: the map fetches from the
+	// origin that served it.
 	Base        string `json:"base"`
 	Tiles       string `json:"tiles,omitempty"`
 	Attribution string `json:"attribution,omitempty"`

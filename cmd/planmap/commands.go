@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	baseURL := fs.String("base-url", env.or("PLANMAP_BASE_URL", ""), "public URL of the service, for the links it writes, when it differs from what clients send as Host, as behind a proxy (env PLANMAP_BASE_URL)")
 	tiles := fs.String("tiles", env.or("PLANMAP_TILES", ""), "tile URL template ({z}/{x}/{y}) of a base map under the layers, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; off by default (env PLANMAP_TILES)")
 	attribution := fs.String("tiles-attribution", env.or("PLANMAP_TILES_ATTRIBUTION", ""), "attribution the tile provider requires, shown on the map (env PLANMAP_TILES_ATTRIBUTION)")
+	allowedHosts := fs.String("allowed-hosts", env.or("PLANMAP_ALLOWED_HOSTS", ""), "comma-separated host names the service answers to (ports ignored, * for any); others get 421. Default: the --base-url host, localhost, 127.0.0.1, ::1 and the --addr host, or with a wildcard --addr this machine's addresses and name (env PLANMAP_ALLOWED_HOSTS)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -87,6 +88,15 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	if *tiles != "" && *attribution == "" {
 		return usageError{"serve: --tiles needs --tiles-attribution: tile providers require their attribution on the map"}
+	}
+	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}
+	for _, h := range strings.Split(*allowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			opt.AllowedHosts = append(opt.AllowedHosts, h)
+		}
+	}
+	if err := opt.Check(); err != nil {
+		return usageError{"serve: " + err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -117,8 +127,10 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	// The listener's own address: with --addr :0 the port is known only now.
+	opt.ListenAddr = ln.Addr().String()
 	srv := &http.Server{
-		Handler: web.NewRouter(store, web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}, log),
+		Handler: web.NewRouter(store, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
 		// attacks from holding connections open.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -102,13 +102,19 @@ func TestServe(t *testing.T) {
 // a function that stops it gracefully and returns its log.
 func startServe(t *testing.T, db string, flags ...string) (string, func() string) {
 	t.Helper()
+	return startServeEnv(t, func(string) string { return "" }, db, flags...)
+}
+
+// startServeEnv is startServe with the environment env.
+func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (string, func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
 		args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
-		done <- run(ctx, args, func(string) string { return "" }, io.Discard, pw)
+		done <- run(ctx, args, env, io.Discard, pw)
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
@@ -148,6 +154,18 @@ func TestServeFlags(t *testing.T) {
 	if _, _, err := planmap(t, "serve", "--db", db, "--tiles", "https://tile.example/{z}/{x}/{y}.png"); err == nil || !strings.Contains(err.Error(), "--tiles-attribution") {
 		t.Errorf("serve --tiles without an attribution = %v, want a usage error", err)
 	}
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--base-url", "maps.example.cn/haimen"}, "--base-url"},
+		{[]string{"--tiles", "https://{server}.tile.example/{z}/{x}/{y}.png", "--tiles-attribution", "x"}, "only {s}"},
+	} {
+		args := append([]string{"serve", "--db", db}, c.flags...)
+		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("planmap %s = %v, want a usage error about %s", strings.Join(args, " "), err, c.want)
+		}
+	}
 	base, stop := startServe(t, db, "--base-url", "https://maps.example.cn/haimen/")
 	defer stop()
 	res, err := http.Get(base + "/")
@@ -159,6 +177,52 @@ func TestServeFlags(t *testing.T) {
 	if !strings.Contains(string(body), `"href":"https://maps.example.cn/haimen/collections","rel":"data"`) {
 		t.Errorf("with --base-url the landing page links elsewhere:\n%s", body)
 	}
+}
+
+// getHost is GET url with the request's Host set to host; it returns the
+// status.
+func getHost(t *testing.T, url, host string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = host
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestServeAllowedHosts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+	t.Run("Default", func(t *testing.T) {
+		base, stop := startServe(t, db, "--base-url", "https://maps.example.cn/haimen")
+		defer stop()
+		for host, want := range map[string]int{strings.TrimPrefix(base, "http://"): 200, "maps.example.cn": 200, "localhost:8080": 200, "evil.example": 421} {
+			if got := getHost(t, base+"/collections", host); got != want {
+				t.Errorf("GET /collections with Host %s = %d, want %d", host, got, want)
+			}
+		}
+	})
+	t.Run("Env", func(t *testing.T) {
+		env := func(k string) string {
+			return map[string]string{"PLANMAP_ALLOWED_HOSTS": "plan.example, Other.example"}[k]
+		}
+		base, stop := startServeEnv(t, env, db)
+		defer stop()
+		for host, want := range map[string]int{"plan.example": 200, "other.example:8080": 200, strings.TrimPrefix(base, "http://"): 421} {
+			if got := getHost(t, base+"/healthz", host); got != want {
+				t.Errorf("PLANMAP_ALLOWED_HOSTS=plan.example,Other.example: GET /healthz with Host %s = %d, want %d (the list replaces the default)", host, got, want)
+			}
+		}
+	})
+	t.Run("Flag", func(t *testing.T) {
+		base, stop := startServe(t, db, "--allowed-hosts", "*")
+		defer stop()
+		if got := getHost(t, base+"/healthz", "anything.example"); got != 200 {
+			t.Errorf("--allowed-hosts '*': GET /healthz with Host anything.example = %d, want 200", got)
+		}
+	})
 }
 
 func TestHelp(t *testing.T) {

@@ -83,7 +83,10 @@ const map = L.map('map', {
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.createPane('measure').style.zIndex = 650;
 if (config.tiles) {
-  L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18 }).addTo(map);
+  // The site sends no Referer elsewhere (Referrer-Policy: same-origin),
+  // but tile providers such as OpenStreetMap refuse tiles without one: they
+  // get the site's origin, never the page's address.
+  L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18, referrerPolicy: 'strict-origin' }).addTo(map);
 }
 
 // setAttribution says, in the current language, what the positions are.
