@@ -75,6 +75,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
 	r.Use(cors)
+	r.Use(s.checkQuery, s.redirectSlash)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
