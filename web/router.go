@@ -54,7 +54,7 @@ type server struct {
 //	GET /api.html                                  the same for people (service-doc)
 //	GET /collections                               the layers
 //	GET /collections/{collectionId}                one layer: extent, CRSs, links
-//	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, limit, offset, ?field=value
+//	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, datetime, limit, offset, ?field=value
 //	GET /collections/{collectionId}/items/{fid}    one feature
 //	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
