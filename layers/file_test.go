@@ -85,6 +85,9 @@ func TestParseAndCheck(t *testing.T) {
 		{"ErrBadDeclaration", func(t *testing.T) string {
 			return parcelsWith(t, `"type": "integer"`, `"type": "int"`)
 		}, []string{`x.geojson: schema field 3 (berths): type "int" is not one of string, integer, number, boolean, date, datetime`}},
+		{"ErrFieldNamedLikeAParameter", func(t *testing.T) string {
+			return parcelsWith(t, `{"name": "berths", "type": "integer"`, `{"name": "limit", "type": "integer"`)
+		}, []string{`x.geojson: schema field 3 (limit): name "limit" is a query parameter of the layer's items`}},
 		{"ErrStyleTypo", func(t *testing.T) string { return parcelsWith(t, `"fillOpacity"`, `"fillOpacitty"`) },
 			[]string{`x.geojson: style: unknown field "fillOpacitty"`}},
 		{"ErrBadColour", func(t *testing.T) string { return parcelsWith(t, `"color": "#7f5f3f"`, `"color": "brown"`) },

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -77,6 +78,12 @@ var reservedPrefixes = []string{"gpkg_", "rtree_", "sqlite_", "planmap_"}
 // member that carries the feature id.
 var reservedFields = map[string]bool{"fid": true, "geom": true, "id": true}
 
+// QueryParams are the query parameters of a layer's items, those served
+// and those OGC API parts may add, in their identifier form. Each field is
+// also a ?field=value filter there, so a field of one of these names would
+// be read as both, and page or filter wrongly.
+var QueryParams = []string{"f", "bbox", "crs", "datetime", "limit", "offset", "filter", "sortby", "properties", "q"}
+
 // ValidID reports whether id can name a layer: lower-case letters, digits
 // and underscores, starting with a letter, at most 63 characters, and not
 // one of the reserved table prefixes.
@@ -127,6 +134,8 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 			bad("%s: name must be lower-case letters, digits and _, starting with a letter", where)
 		case reservedFields[f.Name]:
 			bad("%s: name %q is reserved", where, f.Name)
+		case slices.Contains(QueryParams, f.Name):
+			bad("%s: name %q is a query parameter of the layer's items (%s); name the field otherwise", where, f.Name, strings.Join(QueryParams, ", "))
 		case strings.HasPrefix(f.Name, MeasurePrefix):
 			bad("%s: names starting %s are reserved for the measures planmap computes", where, MeasurePrefix)
 		case seen[f.Name]:

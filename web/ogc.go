@@ -99,6 +99,9 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(q, "f"); err != nil {
 		return err
 	}
+	if notModified(w, r, s.etag(r)) {
+		return nil
+	}
 	base := s.base(r)
 	html := wantsHTML(r)
 	lp := landingPage{Title: serviceTitle, Description: serviceDescription}
@@ -121,6 +124,9 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r.URL.Query(), "f"); err != nil {
 		return err
+	}
+	if notModified(w, r, s.etag(r)) {
+		return nil
 	}
 	body := map[string]any{"conformsTo": conformanceClasses}
 	if wantsHTML(r) {
@@ -225,6 +231,9 @@ func (s *server) collections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
+		return nil
+	}
 	base := s.base(r)
 	html := wantsHTML(r)
 	if c := s.collectionsJSON.Load(); !html && c != nil && c.cat == cat && c.base == base {
@@ -263,6 +272,9 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, s.etag(r, col.Version())) {
+		return nil
+	}
 	base := s.base(r)
 	d := s.collectionDoc(base, col)
 	if wantsHTML(r) {
@@ -284,7 +296,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The ETag depends on the request and the layer's version, not on the
 	// answer: a client revalidating gets its 304 without the selection.
-	if notModified(w, r, etag(col, r.URL.RawQuery, r.Header.Get("Accept"))) {
+	if notModified(w, r, s.etag(r, col.Version())) {
 		return nil
 	}
 	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
@@ -309,7 +321,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 
 	if html {
 		return s.render(w, r, "items", col.Title.Zh+" "+col.Title.En, itemsPage{
-			Collection: col, Items: page, Matched: matched, Offset: iq.offset, Links: links,
+			Collection: col, Items: page, Matched: matched, Offset: iq.offset, Links: links, CRS: iq.crs,
 		})
 	}
 	h := w.Header()
@@ -417,6 +429,7 @@ type itemsPage struct {
 	Matched    int
 	Offset     int
 	Links      []link
+	CRS        crsInfo
 }
 
 func (s *server) item(w http.ResponseWriter, r *http.Request) error {
@@ -445,7 +458,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	it := &col.Items[i]
 	html := wantsHTML(r)
-	if notModified(w, r, etag(col, raw, r.URL.RawQuery, r.Header.Get("Accept"))) {
+	if notModified(w, r, s.etag(r, col.Version())) {
 		return nil
 	}
 	base := s.base(r)
@@ -453,7 +466,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	links := append(selfLinks(colHref+"/items/"+raw, without(q, "f"), mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
 	if html {
-		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links})
+		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links, CRS: c})
 	}
 	var body []byte
 	if c.uri == crs84 {
@@ -472,6 +485,7 @@ type itemPage struct {
 	Collection *layers.Collection
 	Item       *layers.Item
 	Links      []link
+	CRS        crsInfo
 }
 
 func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
@@ -481,6 +495,9 @@ func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
 	col, err := s.lookup(r)
 	if err != nil {
 		return err
+	}
+	if notModified(w, r, s.etag(r, col.Version())) {
+		return nil
 	}
 	href := s.base(r) + "/collections/" + url.PathEscape(col.ID) + "/queryables"
 	props := map[string]any{
@@ -592,13 +609,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(q, "q", "limit"); err != nil {
 		return err
 	}
-	limit := 20
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return layers.Errorf(layers.EINVALID, "limit=%s is not a whole number of 1 or more", v)
-		}
-		limit = min(n, 100)
+	limit, err := parseLimit(q.Get("limit"), 20, 100)
+	if err != nil {
+		return err
 	}
 	text := q.Get("q")
 	if strings.TrimSpace(text) == "" {
@@ -607,6 +620,9 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) error {
 	cat, err := s.catalog(r)
 	if err != nil {
 		return err
+	}
+	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
+		return nil
 	}
 	hits := cat.Search(text, limit)
 	w.Header().Set("Content-Type", mediaGeoJSON)

@@ -23,85 +23,68 @@ func openAPI(base string, cat *layers.Catalog) obj {
 			mediaHTML:    obj{"schema": obj{"type": "string"}},
 		}}
 	}
-	errs := obj{
-		"400": ref("responses/BadRequest"),
-		"404": ref("responses/NotFound"),
-		"500": ref("responses/ServerError"),
-	}
-	responses := func(ok obj) obj {
-		r := obj{"200": ok}
-		for k, v := range errs {
-			r[k] = v
+	html := obj{mediaHTML: obj{"schema": obj{"type": "string"}}}
+	// get is a GET that answers ok, or one of the statuses codes names,
+	// besides those every route answers: 400 (a query that does not parse
+	// or a parameter not listed here), 405 (the service is read-only) and
+	// 500.
+	get := func(id, summary, tag string, params []obj, ok obj, codes ...string) obj {
+		rs := obj{"200": ok}
+		for _, c := range append(codes, "400", "405", "500") {
+			rs[c] = ref("responses/" + c)
 		}
-		return r
-	}
-	jsonOK := func(desc, schema string) obj {
-		return obj{"description": desc, "content": obj{
-			mediaJSON: obj{"schema": ref("schemas/" + schema)},
-			mediaHTML: obj{"schema": obj{"type": "string"}},
-		}}
-	}
-	get := func(id, summary string, params []obj, ok obj, tags ...string) obj {
-		op := obj{"operationId": id, "summary": summary, "parameters": params, "responses": responses(ok)}
-		if len(tags) > 0 {
-			op["tags"] = tags
+		op := obj{"operationId": id, "summary": summary, "tags": []string{tag}, "responses": rs}
+		if len(params) > 0 {
+			op["parameters"] = params
 		}
 		return obj{"get": op}
 	}
-	// features is a GET of GeoJSON features, with Content-Crs, ETag and 304.
-	features := func(id, summary string, params []obj, desc, schema, tag string) obj {
-		op := get(id, summary, params, obj{
-			"description": desc,
-			"headers":     obj{"Content-Crs": ref("headers/Content-Crs"), "ETag": ref("headers/ETag")},
-			"content": obj{
-				mediaGeoJSON: obj{"schema": ref("schemas/" + schema)},
-				mediaHTML:    obj{"schema": obj{"type": "string"}},
-			},
-		}, tag)
-		op["get"].(obj)["responses"].(obj)["304"] = ref("responses/NotModified")
-		return op
+	// content is a 200 in media type mt with schema, and as HTML unless
+	// the resource has no page; tagged ones carry an ETag.
+	content := func(desc, mt string, schema obj, tagged, withHTML bool) obj {
+		c := obj{mt: obj{"schema": schema}}
+		if withHTML {
+			c[mediaHTML] = html[mediaHTML]
+		}
+		ok := obj{"description": desc, "content": c}
+		if tagged {
+			ok["headers"] = obj{"ETag": ref("headers/ETag")}
+		}
+		return ok
 	}
+	jsonOK := func(desc, schema string) obj { return content(desc, mediaJSON, ref("schemas/"+schema), true, true) }
+	// features is a 200 of GeoJSON features, with Content-Crs and ETag.
+	features := func(desc, schema string) obj {
+		ok := content(desc, mediaGeoJSON, ref("schemas/"+schema), true, true)
+		ok["headers"].(obj)["Content-Crs"] = ref("headers/Content-Crs")
+		return ok
+	}
+	gpkg := content("A GeoPackage", mediaGPKG, obj{"type": "string", "format": "binary"}, false, false)
+	kml := content("A KML document", mediaKML, obj{"type": "string"}, false, false)
 	f := ref("parameters/f")
 	paths := obj{
-		"/":            get("getLandingPage", "Landing page", []obj{f}, jsonOK("The landing page", "landingPage"), "Capabilities"),
-		"/conformance": get("getConformance", "Conformance classes", []obj{f}, jsonOK("The conformance classes", "confClasses"), "Capabilities"),
-		"/api": get("getAPI", "This API definition", []obj{f}, obj{"description": "The OpenAPI 3.0 document", "content": obj{
-			mediaOpenAPI: obj{"schema": obj{"type": "object"}},
-			mediaHTML:    obj{"schema": obj{"type": "string"}},
-		}}, "Capabilities"),
-		"/api.html": obj{"get": obj{"operationId": "getAPIDocs", "summary": "This API's documentation", "responses": obj{
-			"200": obj{"description": "The documentation", "content": obj{mediaHTML: obj{"schema": obj{"type": "string"}}}},
-			"500": ref("responses/ServerError"),
-		}, "tags": []string{"Capabilities"}}},
-		"/collections": get("getCollections", "The layers", []obj{f}, jsonOK("The layers", "collections"), "Capabilities"),
-		"/download/planmap.gpkg": obj{"get": obj{"operationId": "downloadAll", "summary": "Every layer as one GeoPackage",
-			"tags": []string{"Downloads"}, "responses": obj{
-				"200": obj{"description": "A GeoPackage", "content": obj{mediaGPKG: obj{"schema": obj{"type": "string", "format": "binary"}}}},
-				"500": ref("responses/ServerError"),
-			}}},
-		"/download/planmap.kml": obj{"get": obj{"operationId": "downloadAllKML", "summary": "Every layer as one KML document, a folder each",
-			"tags": []string{"Downloads"}, "responses": obj{
-				"200": obj{"description": "A KML document", "content": obj{mediaKML: obj{"schema": obj{"type": "string"}}}},
-				"500": ref("responses/ServerError"),
-			}}},
-		"/search": get("search", "Features of any layer whose Chinese or English name contains q", []obj{
+		"/":            get("getLandingPage", "Landing page", "Capabilities", []obj{f}, jsonOK("The landing page", "landingPage"), "304"),
+		"/conformance": get("getConformance", "Conformance classes", "Capabilities", []obj{f}, jsonOK("The conformance classes", "confClasses"), "304"),
+		"/api": get("getAPI", "This API definition", "Capabilities", []obj{f},
+			content("The OpenAPI 3.0 document", mediaOpenAPI, obj{"type": "object"}, true, true), "304"),
+		"/api.html": get("getAPIDocs", "This API's documentation", "Capabilities", nil,
+			obj{"description": "The documentation", "headers": obj{"ETag": ref("headers/ETag")}, "content": html}, "304"),
+		"/collections":           get("getCollections", "The layers", "Capabilities", []obj{f}, jsonOK("The layers", "collections"), "304"),
+		"/download/planmap.gpkg": get("downloadAll", "Every layer as one GeoPackage", "Downloads", nil, gpkg),
+		"/download/planmap.kml":  get("downloadAllKML", "Every layer as one KML document, a folder each", "Downloads", nil, kml),
+		"/search": get("search", "Features of any layer whose Chinese or English name contains q", "Capabilities", []obj{
 			{"name": "q", "in": "query", "required": true, "style": "form", "explode": false, "description": "A name, or part of one", "schema": obj{"type": "string", "minLength": 1}},
-			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-		}, obj{"description": "The features found, each with the collection it belongs to", "content": obj{
-			mediaGeoJSON: obj{"schema": ref("schemas/featureCollectionGeoJSON")},
-		}}, "Capabilities"),
-		"/healthz": obj{"get": obj{"operationId": "getHealth", "summary": "Whether the service and its database answer",
-			"tags": []string{"Capabilities"}, "responses": obj{
-				"200": obj{"description": "Healthy", "content": obj{mediaJSON: obj{"schema": obj{"type": "object"}}}},
-				"503": obj{"description": "The database does not answer", "content": obj{mediaProblem: obj{"schema": ref("schemas/problem")}}},
-			}}},
+			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most; larger values are clamped", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+		}, content("The features found, each with the collection it belongs to", mediaGeoJSON, ref("schemas/featureCollectionGeoJSON"), true, false), "304"),
+		"/healthz": get("getHealth", "Whether the service and its database answer", "Capabilities", nil,
+			content("Healthy", mediaJSON, obj{"type": "object"}, false, false), "503"),
 	}
 	for _, col := range cat.Collections {
 		p := "/collections/" + col.ID
 		name := col.Title.Zh + " " + col.Title.En
 		tag := col.ID
-		paths[p] = get("describeCollection_"+col.ID, "The layer "+name, []obj{f}, jsonOK("The layer", "collection"), tag)
-		params := []obj{ref("parameters/limit"), ref("parameters/offset"), ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/crs"), f}
+		paths[p] = get("describeCollection_"+col.ID, "The layer "+name, tag, []obj{f}, jsonOK("The layer", "collection"), "304", "404")
+		params := []obj{ref("parameters/limit"), ref("parameters/offset"), ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/datetime"), ref("parameters/crs"), f}
 		for _, fd := range col.Schema {
 			params = append(params, obj{
 				"name": fd.Name, "in": "query", "required": false, "style": "form", "explode": false,
@@ -109,29 +92,15 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"schema":      fieldSchema(fd),
 			})
 		}
-		paths[p+"/items"] = features("getFeatures_"+col.ID, "Features of "+name, params, "The features", "featureCollectionGeoJSON", tag)
-		paths[p+"/items/{featureId}"] = features("getFeature_"+col.ID, "One feature of "+name,
-			[]obj{ref("parameters/featureId"), ref("parameters/crs"), f}, "The feature", "featureGeoJSON", tag)
-		paths[p+"/queryables"] = get("getQueryables_"+col.ID, "The fields of "+name+" one can filter on", []obj{f}, obj{
-			"description": "A JSON Schema of the queryables", "content": obj{
-				mediaSchema: obj{"schema": obj{"type": "object"}},
-				mediaHTML:   obj{"schema": obj{"type": "string"}},
-			}}, tag)
-		paths[p+"/download.geojson"] = obj{"get": obj{"operationId": "downloadGeoJSON_" + col.ID, "summary": "The whole layer " + name + " as a GeoJSON layer file",
-			"tags": []string{tag}, "responses": obj{
-				"200": obj{"description": "A GeoJSON FeatureCollection", "content": obj{mediaGeoJSON: obj{"schema": ref("schemas/featureCollectionGeoJSON")}}},
-				"404": ref("responses/NotFound"), "500": ref("responses/ServerError"),
-			}}}
-		paths[p+"/download.gpkg"] = obj{"get": obj{"operationId": "downloadGPKG_" + col.ID, "summary": "The whole layer " + name + " as a GeoPackage",
-			"tags": []string{tag}, "responses": obj{
-				"200": obj{"description": "A GeoPackage", "content": obj{mediaGPKG: obj{"schema": obj{"type": "string", "format": "binary"}}}},
-				"404": ref("responses/NotFound"), "500": ref("responses/ServerError"),
-			}}}
-		paths[p+"/download.kml"] = obj{"get": obj{"operationId": "downloadKML_" + col.ID, "summary": "The whole layer " + name + " as a KML document",
-			"tags": []string{tag}, "responses": obj{
-				"200": obj{"description": "A KML document", "content": obj{mediaKML: obj{"schema": obj{"type": "string"}}}},
-				"404": ref("responses/NotFound"), "500": ref("responses/ServerError"),
-			}}}
+		paths[p+"/items"] = get("getFeatures_"+col.ID, "Features of "+name, tag, params, features("The features", "featureCollectionGeoJSON"), "304", "404")
+		paths[p+"/items/{featureId}"] = get("getFeature_"+col.ID, "One feature of "+name, tag,
+			[]obj{ref("parameters/featureId"), ref("parameters/crs"), f}, features("The feature", "featureGeoJSON"), "304", "404")
+		paths[p+"/queryables"] = get("getQueryables_"+col.ID, "The fields of "+name+" one can filter on", tag, []obj{f},
+			content("A JSON Schema of the queryables", mediaSchema, obj{"type": "object"}, true, true), "304", "404")
+		paths[p+"/download.geojson"] = get("downloadGeoJSON_"+col.ID, "The whole layer "+name+" as a GeoJSON layer file", tag, nil,
+			content("A GeoJSON FeatureCollection", mediaGeoJSON, ref("schemas/featureCollectionGeoJSON"), false, false), "404")
+		paths[p+"/download.gpkg"] = get("downloadGPKG_"+col.ID, "The whole layer "+name+" as a GeoPackage", tag, nil, gpkg, "404")
+		paths[p+"/download.kml"] = get("downloadKML_"+col.ID, "The whole layer "+name+" as a KML document", tag, nil, kml, "404")
 	}
 	crsEnum := crsURIs()
 	formParam := func(name, desc string, schema obj) obj {
@@ -162,6 +131,8 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					obj{"type": "array", "minItems": 4, "maxItems": 6, "items": obj{"type": "number"}}),
 				"bbox-crs": formParam("bbox-crs", "The CRS of bbox; CRS84 when absent.",
 					obj{"type": "string", "format": "uri", "enum": crsEnum, "default": crs84}),
+				"datetime": formParam("datetime", "Only features whose time is in this instant or interval (RFC 3339; start/end, with .. for an open end). No layer has a time yet, so every feature matches a valid value.",
+					obj{"type": "string"}),
 				"crs": formParam("crs", "The CRS of the geometries returned; CRS84 when absent. EPSG:4326 and EPSG:4490 put latitude first.",
 					obj{"type": "string", "format": "uri", "enum": crsEnum, "default": crs84}),
 				"f": formParam("f", "The format of the response; otherwise chosen by the Accept header.",
@@ -172,12 +143,20 @@ func openAPI(base string, cat *layers.Catalog) obj {
 			"headers": obj{
 				"Content-Crs": obj{"description": "The CRS of the geometries, as <URI>", "schema": obj{"type": "string"}},
 				"ETag":        obj{"description": "A validator for If-None-Match", "schema": obj{"type": "string"}},
+				"Allow":       obj{"description": "The methods the resource allows", "schema": obj{"type": "string"}},
 			},
+			// By status, so that an operation lists its statuses by number.
 			"responses": obj{
-				"BadRequest":  problem("A query parameter is unknown or has a value that is not valid; the detail says which."),
-				"NotFound":    problem("There is no such collection or feature."),
-				"ServerError": problem("Something went wrong on the server."),
-				"NotModified": obj{"description": "The resource has not changed since the ETag given in If-None-Match."},
+				"304": obj{"description": "The resource has not changed since the ETag given in If-None-Match."},
+				"400": problem("The query string does not parse, or a query parameter is unknown, given twice or has a value that is not valid; the detail says which."),
+				"404": problem("There is no such collection or feature."),
+				"405": func() obj {
+					r := problem("The method is not allowed: the service is read-only.")
+					r["headers"] = obj{"Allow": ref("headers/Allow")}
+					return r
+				}(),
+				"500": problem("Something went wrong on the server."),
+				"503": problem("The database does not answer."),
 			},
 			"schemas": obj{
 				"link": link,
@@ -234,6 +213,9 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
+		return nil
+	}
 	b, err := json.Marshal(openAPI(s.base(r), cat))
 	if err != nil {
 		return err
@@ -250,6 +232,9 @@ func (s *server) apiHTML(w http.ResponseWriter, r *http.Request) error {
 	cat, err := s.catalog(r)
 	if err != nil {
 		return err
+	}
+	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
+		return nil
 	}
 	return s.render(w, r, "api", "API", apiPage{Base: s.base(r), Catalog: cat, Limit: defaultLimit, MaxLimit: maxLimit, CRS: crsURIs()})
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestOpenAPI(t *testing.T) {
 	if !hasLimitRef {
 		t.Error("the items path does not $ref the limit parameter (GDAL finds the page size only that way)")
 	}
-	for _, name := range []string{"bbox", "bbox-crs", "crs", "offset", "f", "name_zh", "status", "berths", "public", "opened"} {
+	for _, name := range []string{"bbox", "bbox-crs", "datetime", "crs", "offset", "f", "name_zh", "status", "berths", "public", "opened"} {
 		if params[name] == nil {
 			t.Errorf("items path lacks parameter %s", name)
 		}
@@ -73,5 +74,73 @@ func TestOpenAPI(t *testing.T) {
 	}
 	if r := get(t, srv.URL+"/api?f=html"); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("/api?f=html = %s", r.Header.Get("Content-Type"))
+	}
+}
+
+// TestOpenAPIStatuses asks every path of the document for each status it
+// can answer, and checks the document declares it (/req/oas30/completeness,
+// /req/oas30/exceptions-codes), with problem details for the errors.
+func TestOpenAPIStatuses(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(get(t, srv.URL+"/api").body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("the OpenAPI document is not valid OpenAPI 3.0: %v", err)
+	}
+	send := func(method, url string, header ...string) *http.Response {
+		req, _ := http.NewRequest(method, url, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for path, item := range doc.Paths.Map() {
+		op := item.Get
+		if op == nil {
+			t.Errorf("%s has no GET", path)
+			continue
+		}
+		concrete := strings.Replace(path, "{featureId}", "1", 1)
+		if path == "/search" {
+			concrete += "?q=x"
+		}
+		declared := func(code int, why string) {
+			t.Helper()
+			resp := op.Responses.Status(code)
+			if resp == nil {
+				t.Errorf("GET %s answers %d (%s); the document does not declare it", path, code, why)
+				return
+			}
+			if code >= 400 && resp.Value.Content.Get("application/problem+json") == nil {
+				t.Errorf("GET %s: the %d response has no application/problem+json", path, code)
+			}
+		}
+		ok := send("GET", srv.URL+concrete)
+		declared(ok.StatusCode, "plain")
+		if tag := ok.Header.Get("ETag"); tag != "" {
+			declared(send("GET", srv.URL+concrete, "If-None-Match", tag).StatusCode, "If-None-Match")
+		}
+		sep := "?"
+		if strings.Contains(concrete, "?") {
+			sep = "&"
+		}
+		declared(send("GET", srv.URL+concrete+sep+"unknownQueryParameter1=1").StatusCode, "an unknown parameter")
+		declared(send("GET", srv.URL+concrete+sep+"a=%zz").StatusCode, "a query that does not parse")
+		declared(send("POST", srv.URL+concrete).StatusCode, "POST")
+		if rest, ok := strings.CutPrefix(path, "/collections/"); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			declared(send("GET", srv.URL+strings.Replace(concrete, "/collections/"+id, "/collections/nope", 1)).StatusCode, "an unknown collection")
+		}
+		if strings.HasSuffix(path, "{featureId}") {
+			declared(send("GET", srv.URL+strings.Replace(concrete, "/items/1", "/items/999999", 1)).StatusCode, "an unknown feature")
+		}
 	}
 }

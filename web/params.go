@@ -1,14 +1,18 @@
 package web
 
 import (
+	"fmt"
 	"hash/fnv"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -58,7 +62,7 @@ func acceptQ(accept string) (html, jsonQ float64) {
 		q := 1.0
 		for _, p := range fields[1:] {
 			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && k == "q" {
-				if f, err := strconv.ParseFloat(v, 64); err == nil {
+				if f, ok := parseNumber(v); ok {
 					q = f
 				}
 			}
@@ -73,17 +77,48 @@ func acceptQ(accept string) (html, jsonQ float64) {
 	return html, jsonQ
 }
 
-// checkParams refuses query parameters other than the allowed ones, and
-// values of f other than json and html: OGC API Features wants a 400 for
-// either, so that a mistyped filter never silently returns everything.
-func checkParams(q url.Values, allowed ...string) error {
-	for name := range q {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == name
+// checkQuery refuses, on every route, a query string that does not parse:
+// url.Values drops what it cannot read (%zz, a ; between parameters), and
+// a filter dropped silently returns everything.
+func (s *server) checkQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			s.writeError(w, r, layers.Errorf(layers.EINVALID, "the query string %q does not parse: %v; separate parameters with & and percent-encode values (%% as %%25)", r.URL.RawQuery, err))
+			return
 		}
-		if !ok {
+		next.ServeHTTP(w, r)
+	})
+}
+
+// redirectSlash sends a path with a trailing slash to the path without it,
+// keeping the query, with 308: unlike 301, it keeps the method and body.
+func (s *server) redirectSlash(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		if len(p) < 2 || !strings.HasSuffix(p, "/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// One leading slash: "//host" would send the client to another host.
+		target := s.opt.BaseURL + "/" + strings.Trim(p, "/")
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+	})
+}
+
+// checkParams refuses query parameters other than the allowed ones, a
+// parameter given twice, and values of f other than json and html: OGC API
+// Features wants a 400 for each, so that a mistyped filter never silently
+// returns everything.
+func checkParams(q url.Values, allowed ...string) error {
+	for name, vs := range q {
+		if !slices.Contains(allowed, name) {
 			return layers.Errorf(layers.EINVALID, "unknown query parameter %q; this resource takes %s", name, strings.Join(allowed, ", "))
+		}
+		if len(vs) > 1 {
+			return layers.Errorf(layers.EINVALID, "query parameter %s is given %d times; give it once", name, len(vs))
 		}
 	}
 	if f := q.Get("f"); f != "" && f != "json" && f != "html" {
@@ -146,6 +181,14 @@ func (c crsInfo) toLonLat(p orb.Point) orb.Point {
 	return p
 }
 
+// URI names c, for pages.
+func (c crsInfo) URI() string { return c.uri }
+
+// Bound returns b, a box in CRS84, in c, for pages.
+func (c crsInfo) Bound(b orb.Bound) orb.Bound {
+	return c.transform()(orb.MultiPoint{b.Min, b.Max}).Bound()
+}
+
 // transform returns the function that turns CRS84 geometries into c.
 func (c crsInfo) transform() func(orb.Geometry) orb.Geometry {
 	switch {
@@ -157,19 +200,62 @@ func (c crsInfo) transform() func(orb.Geometry) orb.Geometry {
 	return func(g orb.Geometry) orb.Geometry { return g }
 }
 
+// parseNumber parses a decimal number: an optional sign, digits with an
+// optional fraction, an optional exponent. strconv.ParseFloat also takes
+// hex floats, underscores, NaN and Inf, which no client means and which
+// slip past range checks (NaN compares false with everything), and turns
+// an overflow into ±Inf: every number in a request goes through here.
+func parseNumber(v string) (float64, bool) {
+	i, digits := 0, 0
+	if i < len(v) && (v[i] == '+' || v[i] == '-') {
+		i++
+	}
+	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(v) && v[i] == '.' {
+		for i++; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		exp := i
+		for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		}
+		if i == exp {
+			return 0, false
+		}
+	}
+	if i != len(v) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
 // parseBBox parses the bbox parameter (4 or 6 numbers, the 6-number form
 // with heights that are ignored) in the CRS bbox-crs names, and returns it
-// in CRS84 as one box, or two when it crosses the antimeridian.
-func parseBBox(v, crsParam string) ([]orb.Bound, error) {
-	if v == "" {
-		if crsParam != "" {
-			return nil, layers.Errorf(layers.EINVALID, "bbox-crs is given without bbox")
-		}
-		return nil, nil
-	}
+// in CRS84 as one box, or two when it crosses the antimeridian. given says
+// whether the request has a bbox at all: bbox= with nothing is a mistake.
+func parseBBox(v string, given bool, crsParam string) ([]orb.Bound, error) {
+	// bbox-crs alone is valid: the OpenAPI document gives it a default, and
+	// clients send defaults.
 	c, err := parseCRS("bbox-crs", crsParam)
 	if err != nil {
 		return nil, err
+	}
+	if !given {
+		return nil, nil
 	}
 	parts := strings.Split(v, ",")
 	if len(parts) != 4 && len(parts) != 6 {
@@ -177,9 +263,9 @@ func parseBBox(v, crsParam string) ([]orb.Bound, error) {
 	}
 	n := make([]float64, len(parts))
 	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, layers.Errorf(layers.EINVALID, "bbox=%s: %q is not a number", v, p)
+		f, ok := parseNumber(strings.TrimSpace(p))
+		if !ok {
+			return nil, layers.Errorf(layers.EINVALID, "bbox=%s: %q is not a finite decimal number", v, p)
 		}
 		n[i] = f
 	}
@@ -213,26 +299,87 @@ func parseBBox(v, crsParam string) ([]orb.Bound, error) {
 	return []orb.Bound{{Min: lo, Max: hi}}, nil
 }
 
-func parseLimit(v string) (int, error) {
-	if v == "" {
-		return defaultLimit, nil
+// parseCount parses a count of things, digits only. One too large for an
+// int is as good as the largest: limits are clamped, and an offset past
+// every feature selects none.
+func parseCount(v string) (int, bool) {
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0, false
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, layers.Errorf(layers.EINVALID, "limit=%s is not a whole number from 1 to %d", v, maxLimit)
+	if err != nil {
+		return math.MaxInt, true
 	}
-	return min(n, maxLimit), nil
+	return n, true
+}
+
+// parseLimit parses a limit of at least 1, clamped to most; empty is def.
+func parseLimit(v string, def, most int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, ok := parseCount(v)
+	if !ok || n < 1 {
+		return 0, layers.Errorf(layers.EINVALID, "limit=%s is not a whole number of 1 or more (%d at most are returned)", v, most)
+	}
+	return min(n, most), nil
 }
 
 func parseOffset(v string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	n, ok := parseCount(v)
+	if !ok {
 		return 0, layers.Errorf(layers.EINVALID, "offset=%s is not a whole number of 0 or more", v)
 	}
 	return n, nil
+}
+
+// interval is a datetime parameter; a zero end is open.
+type interval struct{ start, end time.Time }
+
+// parseDatetime parses the datetime parameter of OGC API Features: an RFC
+// 3339 date-time or date, or an interval of two, either end open ("..", or
+// empty).
+func parseDatetime(v string) (interval, error) {
+	bad := func(why string) error {
+		return layers.Errorf(layers.EINVALID, "datetime=%s %s; give an RFC 3339 date-time (2024-05-01T08:00:00Z) or date (2024-05-01), or an interval start/end with .. for an open end", v, why)
+	}
+	lo, hi, isInterval := strings.Cut(v, "/")
+	if !isInterval {
+		t, ok := parseInstant(v)
+		if !ok {
+			return interval{}, bad("is not a date-time")
+		}
+		return interval{t, t}, nil
+	}
+	var iv interval
+	for _, end := range []struct {
+		v string
+		t *time.Time
+	}{{lo, &iv.start}, {hi, &iv.end}} {
+		if end.v == "" || end.v == ".." {
+			continue
+		}
+		t, ok := parseInstant(end.v)
+		if !ok {
+			return interval{}, bad(fmt.Sprintf("has %q, which is not a date-time nor ..", end.v))
+		}
+		*end.t = t
+	}
+	if !iv.start.IsZero() && !iv.end.IsZero() && iv.end.Before(iv.start) {
+		return interval{}, bad("ends before it starts")
+	}
+	return iv, nil
+}
+
+func parseInstant(v string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, true
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	return t, err == nil
 }
 
 // queryableValue parses a ?field=value filter by the field's type.
@@ -248,9 +395,9 @@ func queryableValue(fd *layers.Field, v string) (any, error) {
 		}
 		return n, nil
 	case layers.Number:
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil, bad("a number")
+		f, ok := parseNumber(v)
+		if !ok {
+			return nil, bad("a finite decimal number")
 		}
 		return f, nil
 	case layers.Boolean:
@@ -270,11 +417,14 @@ func queryableValue(fd *layers.Field, v string) (any, error) {
 		}
 		return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
 	}
+	if len(fd.Values) > 0 && !slices.Contains(fd.Values, v) {
+		return nil, layers.Errorf(layers.EINVALID, "%s=%s: %s is one of %s", fd.Name, v, fd.Name, strings.Join(fd.Values, ", "))
+	}
 	return v, nil
 }
 
 // itemsParams are the parameters of /items besides the layer's fields.
-var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset"}
+var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset"}
 
 // itemsQuery is a parsed /items request.
 type itemsQuery struct {
@@ -293,13 +443,20 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 	}
 	var iq itemsQuery
 	var err error
-	if iq.filter.BBoxes, err = parseBBox(q.Get("bbox"), q.Get("bbox-crs")); err != nil {
+	if iq.filter.BBoxes, err = parseBBox(q.Get("bbox"), q.Has("bbox"), q.Get("bbox-crs")); err != nil {
 		return iq, err
 	}
 	if iq.crs, err = parseCRS("crs", q.Get("crs")); err != nil {
 		return iq, err
 	}
-	if iq.limit, err = parseLimit(q.Get("limit")); err != nil {
+	// No layer has a time yet, and features without one match every
+	// datetime (/req/core/fc-time-response): it is checked, and selects all.
+	if q.Has("datetime") {
+		if _, err := parseDatetime(q.Get("datetime")); err != nil {
+			return iq, err
+		}
+	}
+	if iq.limit, err = parseLimit(q.Get("limit"), defaultLimit, maxLimit); err != nil {
 		return iq, err
 	}
 	if iq.offset, err = parseOffset(q.Get("offset")); err != nil {
@@ -327,19 +484,56 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 	return iq, nil
 }
 
-// etag is a weak validator for a response built from a collection's state
-// and the request that selected from it.
-func etag(col *layers.Collection, parts ...string) string {
+// etag is a weak validator for the response to r made from versions (of
+// the catalog or of a collection) and from what else a response depends
+// on: the code and options answering, the base URL, the path, the query
+// and the Accept header. It hashes a few short strings, so a revalidation
+// is answered before any work is done.
+func (s *server) etag(r *http.Request, versions ...string) string {
 	h := fnv.New64a()
-	io.WriteString(h, col.Version())
-	for _, p := range parts {
-		h.Write([]byte{0})
+	for _, p := range [...]string{buildID(), s.opt.Tiles, s.opt.Attribution, s.base(r), r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept")} {
 		io.WriteString(h, p)
+		h.Write([]byte{0})
+	}
+	for _, p := range versions {
+		io.WriteString(h, p)
+		h.Write([]byte{0})
 	}
 	b := make([]byte, 0, 24)
 	b = append(b, `W/"`...)
 	b = strconv.AppendUint(b, h.Sum64(), 16)
 	return string(append(b, '"'))
+}
+
+// buildID identifies the code answering: the VCS revision of a clean
+// build, else the start of this process, so that changed code never
+// answers with the ETags of other code.
+var buildID = sync.OnceValue(func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, modified string
+		for _, st := range bi.Settings {
+			switch st.Key {
+			case "vcs.revision":
+				rev = st.Value
+			case "vcs.modified":
+				modified = st.Value
+			}
+		}
+		if rev != "" && modified == "false" {
+			return rev
+		}
+	}
+	return time.Now().Format(time.RFC3339Nano)
+})
+
+// catalogVersion identifies the state of every layer in cat.
+func catalogVersion(cat *layers.Catalog) string {
+	h := fnv.New64a()
+	for _, col := range cat.Collections {
+		io.WriteString(h, col.Version())
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 // notModified answers 304 when the client's If-None-Match holds tag.

@@ -70,7 +70,7 @@ type server struct {
 //	GET /api.html                                  the same for people (service-doc)
 //	GET /collections                               the layers
 //	GET /collections/{collectionId}                one layer: extent, CRSs, links
-//	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, limit, offset, ?field=value
+//	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, datetime, limit, offset, ?field=value
 //	GET /collections/{collectionId}/items/{fid}    one feature
 //	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
@@ -104,6 +104,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(securityHeaders(contentSecurityPolicy(opt.Tiles)))
 	r.Use(cors)
 	r.Use(s.checkHost)
+	r.Use(s.checkQuery, s.redirectSlash)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.

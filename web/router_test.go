@@ -371,13 +371,48 @@ func TestItems(t *testing.T) {
 		if !strings.Contains(v.link("self"), "limit=20000") {
 			t.Errorf("self = %s", v.link("self"))
 		}
+		// However large: 1.0.1 /req/core/fc-limit-response-1 C.
+		if v, _ := getFC(t, items+"?limit=99999999999999999999"); v.NumberReturned != 15 {
+			t.Errorf("limit of 20 digits returned %d, want all 15", v.NumberReturned)
+		}
+		if v, _ := getFC(t, items+"?offset=99999999999999999999"); v.NumberReturned != 0 || v.NumberMatched != 15 || v.link("next") != "" {
+			t.Errorf("offset of 20 digits: %d of %d, next %q; want none of 15, no next", v.NumberReturned, v.NumberMatched, v.link("next"))
+		}
+	})
+	t.Run("Datetime", func(t *testing.T) {
+		// No layer has a time, and features without one match every
+		// datetime (/req/core/fc-time-response).
+		for _, dt := range []string{
+			"2024-05-01T08:00:00Z", "2024-05-01T08:00:00.5+08:00", "2024-05-01",
+			"2024-01-01T00:00:00Z/2024-02-01T00:00:00Z", "../2024-05-01T00:00:00Z", "2024-01-01T00:00:00Z/..",
+			"2024-01-01/", "/2024-01-01", "../..",
+		} {
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?datetime="+url.QueryEscape(dt)); v.NumberMatched != 3 {
+				t.Errorf("datetime=%s matched %d, want all 3", dt, v.NumberMatched)
+			}
+		}
+	})
+	t.Run("BBoxCRSAlone", func(t *testing.T) {
+		// The OpenAPI document gives bbox-crs a default; clients send it.
+		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326")); v.NumberMatched != 3 {
+			t.Errorf("bbox-crs without bbox matched %d, want all 3", v.NumberMatched)
+		}
 	})
 	t.Run("Errors", func(t *testing.T) {
 		for _, q := range []string{
 			"bbox=1,2,3", "bbox=a,b,c,d", "bbox=121,95,122,96", "bbox=121,32,122", "bbox=121,33,122,32",
 			"limit=unlimited", "limit=0", "limit=-1", "offset=-1", "offset=x",
-			"unknownQueryParameter12345=1", "crs=EPSG:2385", "bbox-crs=EPSG:2385&bbox=1,2,3,4", "bbox-crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"),
+			"unknownQueryParameter12345=1", "crs=EPSG:2385", "bbox-crs=EPSG:2385&bbox=1,2,3,4", "bbox-crs=EPSG:2385",
 			"nosuchfield=1", "berths=eight", "f=xml",
+			// Empty or repeated.
+			"bbox=", "bbox", "limit=5&limit=6", "status=signed&status=planned",
+			// Numbers strconv.ParseFloat takes and no one means.
+			"bbox=0x1p-2,32,122,33", "bbox=NaN,32,122,33", "bbox=121,32,Inf,33", "bbox=121,32,Infinity,33", "bbox=1e400,32,122,33", "bbox=1_21,32,122,33",
+			"area_mu=NaN", "area_mu=Inf", "area_mu=-Infinity", "area_mu=0x1p-2", "area_mu=1e999",
+			"datetime=", "datetime=yesterday", "datetime=2024-13-01", "datetime=2024-05-01T08:00:00", "datetime=2024-02-01T00:00:00Z/2024-01-01T00:00:00Z",
+			"datetime=2024-01-01/2024-02-01/2024-03-01", "datetime=2024-01-01/tomorrow",
+			// Queries that do not parse: today they are dropped and return everything.
+			"status=signed%zz", "bbox=%zz", "limit=1;offset=2",
 		} {
 			path := "/collections/parcels/items?" + q
 			r := get(t, srv.URL+path)
@@ -391,6 +426,60 @@ func TestItems(t *testing.T) {
 		}
 		if r := get(t, srv.URL+"/collections/nope/items"); r.StatusCode != 404 {
 			t.Errorf("unknown collection items = %d", r.StatusCode)
+		}
+	})
+	t.Run("ErrNotAnAllowedValue", func(t *testing.T) {
+		r := get(t, srv.URL+"/collections/parcels/items?status=dreamt")
+		if d, _ := r.json(t)["detail"].(string); r.StatusCode != 400 || !strings.Contains(d, "planned, signed, under_construction, in_operation") {
+			t.Errorf("status=dreamt = %d %q, want a 400 naming the allowed values", r.StatusCode, d)
+		}
+	})
+}
+
+func TestMalformedQuery(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	for _, p := range []string{"/", "/conformance", "/api", "/api.html", "/collections", "/collections/parcels", "/collections/parcels/items",
+		"/collections/parcels/items/1", "/collections/parcels/queryables", "/collections/parcels/download.geojson",
+		"/download/planmap.gpkg", "/search", "/healthz", "/static/app.js", "/nothing/here"} {
+		for _, q := range []string{"f=json%zz", "f=json;q=1"} {
+			r := get(t, srv.URL+p+"?"+q)
+			var problem struct{ Detail string }
+			json.Unmarshal(r.body, &problem)
+			if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(problem.Detail, "does not parse") {
+				t.Errorf("GET %s?%s = %d %s %.200s, want a 400 problem saying the query does not parse", p, q, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+			}
+		}
+	}
+}
+
+func TestTrailingSlash(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	for path, want := range map[string]string{
+		"/collections/":                       "/collections",
+		"/collections/parcels/items/?limit=2": "/collections/parcels/items?limit=2",
+		"/collections//":                      "/collections",
+		"//evil.example/":                     "/evil.example",
+	} {
+		for _, method := range []string{"GET", "POST"} {
+			req, _ := http.NewRequest(method, srv.URL+path, nil)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 308 || res.Header.Get("Location") != want {
+				t.Errorf("%s %s = %d Location %q, want 308 to %s", method, path, res.StatusCode, res.Header.Get("Location"), want)
+			}
+		}
+	}
+	if r := get(t, srv.URL+"/"); r.StatusCode != 200 {
+		t.Errorf("GET / = %d", r.StatusCode)
+	}
+	t.Run("BaseURL", func(t *testing.T) {
+		srv, _ := newServer(t, web.Options{BaseURL: "https://maps.example.cn/planmap"})
+		r := get(t, srv.URL+"/collections/parcels/?f=json")
+		if r.StatusCode != 308 || r.Header.Get("Location") != "https://maps.example.cn/planmap/collections/parcels?f=json" {
+			t.Errorf("behind a proxy: %d Location %q", r.StatusCode, r.Header.Get("Location"))
 		}
 	})
 }
@@ -415,17 +504,25 @@ func TestItem(t *testing.T) {
 
 func TestCaching(t *testing.T) {
 	srv, store := newServer(t, web.Options{})
-	for _, p := range []string{"/collections/parcels/items?limit=2", "/collections/parcels/items/1"} {
-		r := get(t, srv.URL+p)
+	tags := map[string]string{}
+	for _, p := range []string{"/", "/conformance", "/api", "/collections", "/collections/parcels", "/collections/parcels/queryables",
+		"/collections/parcels/items?limit=2", "/collections/parcels/items/1", "/search?q=" + url.QueryEscape("地块")} {
+		r := get(t, srv.URL+p, "Accept", "application/json")
 		tag := r.Header.Get("ETag")
-		if tag == "" {
-			t.Fatalf("GET %s has no ETag", p)
+		if r.StatusCode != 200 || tag == "" {
+			t.Errorf("GET %s = %d with ETag %q, want 200 with one", p, r.StatusCode, tag)
+			continue
 		}
-		if r2 := get(t, srv.URL+p, "If-None-Match", tag); r2.StatusCode != 304 || len(r2.body) != 0 {
+		tags[p] = tag
+		if r2 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tag); r2.StatusCode != 304 || len(r2.body) != 0 {
 			t.Errorf("GET %s with If-None-Match = %d", p, r2.StatusCode)
 		}
-		if r3 := get(t, srv.URL+p, "If-None-Match", `W/"other"`); r3.StatusCode != 200 {
+		if r3 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", `W/"other"`); r3.StatusCode != 200 {
 			t.Errorf("GET %s with another tag = %d", p, r3.StatusCode)
+		}
+		// The same URL as HTML is another representation.
+		if html := get(t, srv.URL+p, "Accept", "text/html").Header.Get("ETag"); html == tag {
+			t.Errorf("GET %s: the HTML and the JSON have the same ETag %s", p, tag)
 		}
 	}
 	// A changed layer has new ETags.
@@ -441,6 +538,12 @@ func TestCaching(t *testing.T) {
 	after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)
 	if after.StatusCode != 200 || after.Header.Get("ETag") == before || !bytes.Contains(after.body, []byte("壹号地块")) {
 		t.Errorf("after an import: %d, ETag %s (was %s)", after.StatusCode, after.Header.Get("ETag"), before)
+	}
+	// What is made from the catalog changes with it; what is not, does not.
+	for p, changes := range map[string]bool{"/collections": true, "/api": true, "/collections/parcels": true, "/conformance": false, "/": false} {
+		if r := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tags[p]); (r.StatusCode == 200) != changes {
+			t.Errorf("GET %s after an import with the old ETag = %d; want a new document: %v", p, r.StatusCode, changes)
+		}
 	}
 	if v := get(t, srv.URL+"/collections").Header.Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept") {
 		t.Errorf("Vary = %v, want Accept among them", v)
@@ -498,6 +601,15 @@ func TestHTML(t *testing.T) {
 			if bytes.Contains(r.body, []byte("<img src=x")) || bytes.Contains(r.body, []byte("<script>alert")) {
 				t.Errorf("GET %s: user text reached the page as markup", p)
 			}
+		}
+	}
+	// f=html honours crs: the coordinates shown are in it, and say so.
+	mercator := url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857")
+	for _, p := range []string{"/collections/parcels/items/1?f=html&crs=" + mercator, "/collections/parcels/items?f=html&crs=" + mercator} {
+		r := get(t, srv.URL+p)
+		if r.StatusCode != 200 || !bytes.Contains(r.body, []byte("[1.3523")) || !bytes.Contains(r.body, []byte("<code>http://www.opengis.net/def/crs/EPSG/0/3857</code>")) ||
+			bytes.Contains(r.body, []byte("[121.48 32.11]")) {
+			t.Errorf("GET %s = %d, want bounds in EPSG:3857 and its name:\n%s", p, r.StatusCode, r.body)
 		}
 	}
 	if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
