@@ -50,6 +50,9 @@ const MaxProblems = 50
 type Problems struct {
 	list  []string
 	total int
+	// stopped says where checking stopped before the end, with problems
+	// perhaps left uncounted; empty when every problem was counted.
+	stopped string
 }
 
 // Add records a problem.
@@ -57,6 +60,19 @@ func (p *Problems) Add(format string, args ...any) {
 	p.total++
 	if len(p.list) < MaxProblems {
 		p.list = append(p.list, fmt.Sprintf(format, args...))
+	}
+}
+
+// addCount records n problems that are not listed.
+func (p *Problems) addCount(n int) {
+	p.total += n
+}
+
+// stop records that checking stopped early, at the place where says: the
+// count of problems is then a lower bound.
+func (p *Problems) stop(where string) {
+	if p.stopped == "" {
+		p.stopped = where
 	}
 }
 
@@ -73,7 +89,11 @@ func (p *Problems) Err() error {
 		return nil
 	}
 	msg := strings.Join(p.list, "\n")
-	if more := p.total - len(p.list); more > 0 {
+	more := p.total - len(p.list)
+	switch {
+	case p.stopped != "":
+		msg += fmt.Sprintf("\n… and at least %d more problems (at least %d in all; %s)", more, p.total, p.stopped)
+	case more > 0:
 		msg += fmt.Sprintf("\n… and %d more problems (%d in all)", more, p.total)
 	}
 	return &Error{Code: EINVALID, Message: msg}
