@@ -114,7 +114,11 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 	db.Close()
 
+	empty := filepath.Join(dir, "empty.gpkg")
+	os.WriteFile(empty, nil, 0o644)
+
 	cases := []struct{ name, path, want string }{
+		{"ErrEmpty", empty, "is an empty file, not a planmap database; planmap will not touch it"},
 		{"ErrText", text, "is not an SQLite database"},
 		{"ErrPlainSQLite", plain, "is an SQLite database but not a GeoPackage"},
 	}
@@ -150,6 +154,12 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			}
 			if after := fileState(t, c.path); after != before {
 				t.Errorf("Open modified the file or its folder:\nbefore %s\nafter  %s", before, after)
+			}
+			if s, err := layers.OpenReadOnly(ctx, c.path); err == nil || layers.ErrorCode(err) != layers.EFOREIGN {
+				if err == nil {
+					s.Close()
+				}
+				t.Errorf("OpenReadOnly(%s) = %v (code %s), want EFOREIGN", c.path, err, layers.ErrorCode(err))
 			}
 		})
 	}
