@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. The web layer maps them to HTTP statuses and the command
@@ -55,12 +56,30 @@ type Problems struct {
 	stopped string
 }
 
-// Add records a problem.
+// maxProblemLen bounds the text of one problem, which may quote anything
+// a file holds.
+const maxProblemLen = 1000
+
+// Add records a problem. Its text is made one line of at most
+// maxProblemLen bytes: a value quoted from a file may hold line breaks,
+// which would read as problems of their own, or be of any length.
 func (p *Problems) Add(format string, args ...any) {
 	p.total++
 	if len(p.list) < MaxProblems {
-		p.list = append(p.list, fmt.Sprintf(format, args...))
+		p.list = append(p.list, oneLine(fmt.Sprintf(format, args...)))
 	}
+}
+
+func oneLine(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	if len(s) <= maxProblemLen {
+		return s
+	}
+	cut := maxProblemLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // addCount records n problems that are not listed.

@@ -161,6 +161,33 @@ func TestProblemsAreCapped(t *testing.T) {
 	}
 }
 
+// TestProblemsAreOneLine: a value quoted in a problem cannot break it into
+// lines, which would read as other problems, nor make it of any length.
+func TestProblemsAreOneLine(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"ErrCRSOverLines", "{\"type\": \"FeatureCollection\", \"crs\": {\"type\":\n\"link\"}, \"features\": []}",
+			`x.geojson: crs member {"type": "link"} is not understood`},
+		{"ErrLayerIDOverLines", "{\"type\": \"FeatureCollection\", \"id\": [\r\n1], \"features\": []}",
+			"x.geojson: the id member is [ 1]; it must be the layer id, a string"},
+		{"ErrFeatureIDForgesProblem", "{\"type\": \"FeatureCollection\", \"name\": \"parcels\", \"features\": [{\"type\": \"Feature\", \"id\": [\n\"x.geojson: feature 9 (id 9): forged\"\n], \"geometry\": null}]}",
+			`x.geojson: feature 1: id [ "x.geojson: feature 9 (id 9): forged" ] is not a positive integer`},
+		{"ErrHugeID", `{"type": "FeatureCollection", "id": [` + strings.Repeat("1,", 100_000) + `1], "features": []}`,
+			"x.geojson: the id member is [1,1,1,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := layers.ParseFile("x.geojson", []byte(tt.text))
+			if err == nil {
+				t.Fatal("ParseFile = nil error, want one problem")
+			}
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") || len(msg) > 1100 || !strings.HasPrefix(msg, tt.want) {
+				t.Errorf("ParseFile error = %.300q (%d bytes), want one line of at most 1000 bytes starting %q", msg, len(msg), tt.want)
+			}
+		})
+	}
+}
+
 // emptyFeatures is a layer file of n features that are each an empty
 // object, {}: the smallest file with a problem in every feature.
 func emptyFeatures(n int) []byte {
