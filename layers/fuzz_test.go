@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,43 +38,79 @@ func FuzzParseAndCheck(f *testing.F) {
 	// Values that once made a problem span lines.
 	f.Add([]byte("{\"type\": \"FeatureCollection\", \"crs\": {\"type\":\n\"link\"}, \"features\": []}"))
 	f.Add([]byte("{\"type\": \"FeatureCollection\", \"name\": \"parcels\", \"features\": [{\"type\": \"Feature\", \"id\": [\n1], \"geometry\": null}]}"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		const name = "fuzz.geojson"
-		file, err := layers.ParseFile(name, data)
-		if err != nil {
-			checkProblems(t, data, err)
-			return
-		}
-		if err := layers.CheckFiles(ctx, nil, []*layers.File{file}, false); err != nil {
-			checkProblems(t, data, err)
-			return
-		}
-		l := file.Layer
-		if l == nil {
-			t.Fatalf("CheckFiles accepted %q without a declaration and without a store", data)
-		}
-		seen := map[int64]bool{}
-		for _, ft := range file.Features {
-			switch {
-			case file.NewIDs && ft.ID != 0:
-				t.Fatalf("feature id %d in a file taken as having no ids: %q", ft.ID, data)
-			case !file.NewIDs && (ft.ID <= 0 || seen[ft.ID]):
-				t.Fatalf("feature id %d is not positive or is used twice: %q", ft.ID, data)
-			}
-			seen[ft.ID] = true
-			if gt := ft.Geometry.GeoJSONType(); gt != l.GeometryType {
-				t.Fatalf("feature %d is a %s in a %s layer: %q", ft.ID, gt, l.GeometryType, data)
-			}
-			if err := geo.Validate(ft.Geometry); err != nil {
-				t.Fatalf("feature %d has an invalid geometry (%v): %q", ft.ID, err, data)
-			}
-			multi := geo.IsMulti(l.GeometryType)
-			if n := geo.Normalize(ft.Geometry, multi); string(geo.AppendGeoJSON(nil, n)) != string(geo.AppendGeoJSON(nil, ft.Geometry)) {
-				t.Fatalf("feature %d is not normalised: %q", ft.ID, data)
-			}
-			checkProperties(t, l, ft, data)
-		}
+	f.Fuzz(checkLayerFile)
+}
+
+// FuzzParseAndCheckFeature fuzzes one feature of the parcels layer, whose
+// schema has a field of every type: mutations of a whole file seldom make
+// new JSON, mutations of a feature's parts often do.
+func FuzzParseAndCheckFeature(f *testing.F) {
+	text, err := os.ReadFile("testdata/parcels.geojson")
+	if err != nil {
+		f.Fatal(err)
+	}
+	declaration, _, ok := strings.Cut(string(text), `"features": [`)
+	if !ok {
+		f.Fatal("parcels.geojson has no features member")
+	}
+	var fc struct {
+		Features []struct {
+			ID         json.RawMessage `json:"id"`
+			Properties json.RawMessage `json:"properties"`
+			Geometry   json.RawMessage `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(text, &fc); err != nil {
+		f.Fatal(err)
+	}
+	for _, ft := range fc.Features {
+		f.Add(string(ft.ID), string(ft.Properties), string(ft.Geometry))
+	}
+	f.Fuzz(func(t *testing.T, id, properties, geometry string) {
+		feature := `{"type": "Feature", "id": ` + id + `, "properties": ` + properties + `, "geometry": ` + geometry + `}`
+		checkLayerFile(t, []byte(declaration+`"features": [`+feature+"]}"))
 	})
+}
+
+// checkLayerFile parses and checks data as the file fuzz.geojson, and
+// checks what ParseFile and Check say about it.
+func checkLayerFile(t *testing.T, data []byte) {
+	t.Helper()
+	const name = "fuzz.geojson"
+	file, err := layers.ParseFile(name, data)
+	if err != nil {
+		checkProblems(t, data, err)
+		return
+	}
+	if err := layers.CheckFiles(ctx, nil, []*layers.File{file}, false); err != nil {
+		checkProblems(t, data, err)
+		return
+	}
+	l := file.Layer
+	if l == nil {
+		t.Fatalf("CheckFiles accepted %q without a declaration and without a store", data)
+	}
+	seen := map[int64]bool{}
+	for _, ft := range file.Features {
+		switch {
+		case file.NewIDs && ft.ID != 0:
+			t.Fatalf("feature id %d in a file taken as having no ids: %q", ft.ID, data)
+		case !file.NewIDs && (ft.ID <= 0 || seen[ft.ID]):
+			t.Fatalf("feature id %d is not positive or is used twice: %q", ft.ID, data)
+		}
+		seen[ft.ID] = true
+		if gt := ft.Geometry.GeoJSONType(); gt != l.GeometryType {
+			t.Fatalf("feature %d is a %s in a %s layer: %q", ft.ID, gt, l.GeometryType, data)
+		}
+		if err := geo.Validate(ft.Geometry); err != nil {
+			t.Fatalf("feature %d has an invalid geometry (%v): %q", ft.ID, err, data)
+		}
+		multi := geo.IsMulti(l.GeometryType)
+		if n := geo.Normalize(ft.Geometry, multi); string(geo.AppendGeoJSON(nil, n)) != string(geo.AppendGeoJSON(nil, ft.Geometry)) {
+			t.Fatalf("feature %d is not normalised: %q", ft.ID, data)
+		}
+		checkProperties(t, l, ft, data)
+	}
 }
 
 var problemLine = regexp.MustCompile(`^fuzz\.geojson: |^… and `)
