@@ -196,11 +196,11 @@ func ParseFile(name string, data []byte) (*File, error) {
 	var raw json.RawMessage
 	for dec.More() {
 		if p.Len() >= countLimit {
-			checked := n
-			if err := skipValues(dec, &n); err != nil {
-				return nil, fmt.Errorf("%s: features: %w", name, err)
+			left := countRest(top.Features[dec.InputOffset():])
+			if n == 0 {
+				left++ // the first value has no comma before it
 			}
-			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", name, checked, n))
+			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", name, n, n+left))
 			break
 		}
 		if err := dec.Decode(&raw); err != nil {
@@ -284,21 +284,36 @@ func (a *featureArray) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// skipped decodes any JSON value into nothing.
-type skipped struct{}
-
-func (*skipped) UnmarshalJSON([]byte) error { return nil }
-
-// skipValues reads the remaining values of an array, counting them in n.
-func skipValues(dec *json.Decoder, n *int) error {
-	var s skipped
-	for dec.More() {
-		if err := dec.Decode(&s); err != nil {
-			return err
+// countRest counts the values left in a JSON array whose syntax has been
+// checked, given what follows a value of it: one for each comma outside
+// strings and nested values.
+func countRest(rest []byte) int {
+	n, depth, inString, escaped := 0, 0, false, false
+	for _, c := range rest {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			if depth == 0 {
+				return n
+			}
+			depth--
+		case c == ',' && depth == 0:
+			n++
 		}
-		*n++
 	}
-	return nil
+	return n
 }
 
 func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {

@@ -246,6 +246,25 @@ func TestParseStopsCountingAtLimit(t *testing.T) {
 	}
 }
 
+// TestParseStopsAtLimitInDeclaration: a declaration with more problems
+// than are counted leaves every feature unchecked, and says so.
+func TestParseStopsAtLimitInDeclaration(t *testing.T) {
+	fields := make([]string, 1000)
+	for i := range fields {
+		fields[i] = fmt.Sprintf(`{"name": "f%d", "type": "text"}`, i)
+	}
+	text := `{"type": "FeatureCollection", "title": {"zh": "坏", "en": "Bad"}, "geometryType": "Point", "schema": [` +
+		strings.Join(fields, ", ") + `], "features": [{}, {"type": "Feature"}, {}]}`
+	_, err := layers.ParseFile("bad.geojson", []byte(text))
+	if err == nil {
+		t.Fatal("ParseFile = nil error, want problems")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if last, want := lines[len(lines)-1], "… and at least 950 more problems (at least 1000 in all; bad.geojson was checked up to feature 0 of 3)"; last != want {
+		t.Errorf("last line = %q, want %q", last, want)
+	}
+}
+
 // BenchmarkParseEmptyFeatures parses a file of a million empty features,
 // each of them a problem: the pathological file of issue 9.
 func BenchmarkParseEmptyFeatures(b *testing.B) {
