@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. The web layer maps them to HTTP statuses and the command
@@ -50,13 +51,47 @@ const MaxProblems = 50
 type Problems struct {
 	list  []string
 	total int
+	// stopped says where checking stopped before the end, with problems
+	// perhaps left uncounted; empty when every problem was counted.
+	stopped string
 }
 
-// Add records a problem.
+// maxProblemLen bounds the text of one problem, which may quote anything
+// a file holds.
+const maxProblemLen = 1000
+
+// Add records a problem. Its text is made one line of at most
+// maxProblemLen bytes: a value quoted from a file may hold line breaks,
+// which would read as problems of their own, or be of any length.
 func (p *Problems) Add(format string, args ...any) {
 	p.total++
 	if len(p.list) < MaxProblems {
-		p.list = append(p.list, fmt.Sprintf(format, args...))
+		p.list = append(p.list, oneLine(fmt.Sprintf(format, args...)))
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	if len(s) <= maxProblemLen {
+		return s
+	}
+	cut := maxProblemLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// addCount records n problems that are not listed.
+func (p *Problems) addCount(n int) {
+	p.total += n
+}
+
+// stop records that checking stopped early, at the place where says: the
+// count of problems is then a lower bound.
+func (p *Problems) stop(where string) {
+	if p.stopped == "" {
+		p.stopped = where
 	}
 }
 
@@ -73,7 +108,11 @@ func (p *Problems) Err() error {
 		return nil
 	}
 	msg := strings.Join(p.list, "\n")
-	if more := p.total - len(p.list); more > 0 {
+	more := p.total - len(p.list)
+	switch {
+	case p.stopped != "":
+		msg += fmt.Sprintf("\n… and at least %d more problems (at least %d in all; %s)", more, p.total, p.stopped)
+	case more > 0:
 		msg += fmt.Sprintf("\n… and %d more problems (%d in all)", more, p.total)
 	}
 	return &Error{Code: EINVALID, Message: msg}

@@ -75,29 +75,51 @@ var crsNames = map[string]crs{
 	"EPSG:900913": crsWebMercator,
 }
 
+// countLimit is how many problems ParseFile and Check count one by one.
+// Past it a file is certainly refused, so the rest of its features are only
+// counted, not decoded: a file of millions of broken features then costs a
+// scan, not the decoding of each, and what is known to be refused is not
+// kept. Up to it the count of problems stays exact.
+const countLimit = 20 * MaxProblems
+
 // ParseFile reads a layer file: JSON syntax, the FeatureCollection
 // structure, the declaration if there is one, feature ids and geometries.
 // Every problem found is reported, as "NAME: feature N (id X): …", in the
-// returned error. Properties are checked later, by Check.
+// returned error, and no File; past countLimit problems the remaining
+// features are only counted. Properties are checked later, by Check.
+//
+// The features are decoded one at a time and dropped once the file has a
+// problem, so a refused file costs memory for what it lists, not for what
+// it holds.
 func ParseFile(name string, data []byte) (*File, error) {
 	var p Problems
 	f := &File{Name: name}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 
 	var top struct {
-		Type         string            `json:"type"`
-		Name         *string           `json:"name"`
-		ID           json.RawMessage   `json:"id"`
-		Title        *Text             `json:"title"`
-		Description  *Text             `json:"description"`
-		GeometryType *string           `json:"geometryType"`
-		Order        *int              `json:"order"`
-		Schema       json.RawMessage   `json:"schema"`
-		Style        json.RawMessage   `json:"style"`
-		CRS          json.RawMessage   `json:"crs"`
-		Features     []json.RawMessage `json:"features"`
+		Type         string          `json:"type"`
+		Name         *string         `json:"name"`
+		ID           json.RawMessage `json:"id"`
+		Title        *Text           `json:"title"`
+		Description  *Text           `json:"description"`
+		GeometryType *string         `json:"geometryType"`
+		Order        *int            `json:"order"`
+		Schema       json.RawMessage `json:"schema"`
+		Style        json.RawMessage `json:"style"`
+		CRS          json.RawMessage `json:"crs"`
+		Features     featureArray    `json:"features"`
 	}
+	// Unmarshal checks the syntax of the whole file before it decodes
+	// anything, so a syntax error is reported at its line and column
+	// whatever member it is in; the features array itself is only marked.
 	if err := json.Unmarshal(data, &top); err != nil {
+		if errors.Is(err, errNotArray) {
+			// Decoding into a slice type gives the error, with its
+			// place, that a features member of the wrong kind deserves.
+			err = json.Unmarshal(data, &struct {
+				Features []struct{} `json:"features"`
+			}{})
+		}
 		p.Add("%s: %s", name, jsonError(data, err))
 		return nil, p.Err()
 	}
@@ -159,45 +181,139 @@ func ParseFile(name string, data []byte) (*File, error) {
 		return nil, p.Err()
 	}
 
-	seen := make(map[int64]int, len(top.Features))
-	zCount, withID := 0, 0
+	// Unmarshal has checked the array's syntax: an error from the decoder
+	// here would be ours, not the file's.
+	dec := json.NewDecoder(bytes.NewReader(top.Features))
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%s: features: %w", name, err)
+	}
+	seen := map[int64]int{}
+	n, zCount, withID := 0, 0, 0
+	// The features without an id, to be blamed if another has one; the
+	// first MaxProblems by place, the rest by count.
 	var noID []string
-	for i, raw := range top.Features {
+	noIDMore := 0
+	var raw json.RawMessage
+	for dec.More() {
+		if p.Len() >= countLimit {
+			left := countRest(top.Features[dec.InputOffset():])
+			if n == 0 {
+				left++ // the first value has no comma before it
+			}
+			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", name, n, n+left))
+			break
+		}
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("%s: features: %w", name, err)
+		}
+		n++
 		rf, hasZ, err := parseFeature(raw, proj)
-		where := fmt.Sprintf("%s: feature %d", name, i+1)
+		where := func() string {
+			if rf.id != 0 {
+				return fmt.Sprintf("%s: feature %d (id %d)", name, n, rf.id)
+			}
+			return fmt.Sprintf("%s: feature %d", name, n)
+		}
 		if rf.id != 0 {
-			where += fmt.Sprintf(" (id %d)", rf.id)
 			withID++
 		}
 		if err != nil {
-			p.Add("%s: %v", where, err)
+			p.Add("%s: %v", where(), err)
 			continue
 		}
 		if rf.id == 0 {
-			noID = append(noID, where)
+			if len(noID) < MaxProblems {
+				noID = append(noID, where())
+			} else {
+				noIDMore++
+			}
 		} else if first, dup := seen[rf.id]; dup {
-			p.Add("%s: id %d is already used by feature %d", where, rf.id, first)
+			p.Add("%s: id %d is already used by feature %d", where(), rf.id, first)
 			continue
+		} else {
+			seen[rf.id] = n
 		}
-		seen[rf.id] = i + 1
 		if hasZ {
 			zCount++
 		}
-		f.raw = append(f.raw, rf)
+		// A file with a problem is refused: what it holds is not kept.
+		if p.Len() == 0 {
+			f.raw = append(f.raw, rf)
+		} else {
+			f.raw = nil
+		}
 	}
 	switch {
-	case withID == 0 && len(top.Features) > 0:
+	case withID == 0 && n > 0:
 		f.NewIDs = true
-		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, len(top.Features)))
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, n))
 	default:
 		for _, where := range noID {
 			p.Add("%s: has no id, unlike other features of the file; give every feature a stable positive integer id", where)
 		}
+		p.addCount(noIDMore)
 	}
 	if zCount > 0 {
 		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z coordinates; heights were dropped", name, zCount))
 	}
-	return f, p.Err()
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// errNotArray marks a features member that is neither an array nor null.
+var errNotArray = errors.New("features is not an array")
+
+// featureArray holds the features member of a layer file as it is in the
+// file, to be decoded one feature at a time. It is nil when the member is
+// missing or null.
+type featureArray []byte
+
+// UnmarshalJSON keeps the array's bytes. Unmarshal passes a slice of its
+// input, so keeping it copies nothing.
+func (a *featureArray) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*a = nil
+	case len(b) > 0 && b[0] == '[':
+		*a = b
+	default:
+		return errNotArray
+	}
+	return nil
+}
+
+// countRest counts the values left in a JSON array whose syntax has been
+// checked, given what follows a value of it: one for each comma outside
+// strings and nested values.
+func countRest(rest []byte) int {
+	n, depth, inString, escaped := 0, 0, false, false
+	for _, c := range rest {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			if depth == 0 {
+				return n
+			}
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+	}
+	return n
 }
 
 func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
@@ -326,11 +442,16 @@ func lineCol(data []byte, off int64) string {
 
 // Check validates the file's features against layer l, the layer they will
 // be written to, and fills f.Features with typed, normalised features.
-// Problems are added to p.
+// Problems are added to p; once p holds countLimit of them, the rest of the
+// features are not checked.
 func (f *File) Check(l *Layer, p *Problems) {
 	f.Features = f.Features[:0]
 	multi := geo.IsMulti(l.GeometryType)
 	for i, rf := range f.raw {
+		if p.Len() >= countLimit {
+			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, len(f.raw)))
+			break
+		}
 		where := fmt.Sprintf("%s: feature %d", f.Name, i+1)
 		if rf.id != 0 {
 			where += fmt.Sprintf(" (id %d)", rf.id)

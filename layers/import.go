@@ -95,6 +95,19 @@ func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool
 			return nil, err
 		}
 		pl := plan{file: f, layer: f.Layer, stored: stored}
+		if f.Layer != nil {
+			// ParseFile has validated a declaration it read, but a File
+			// may be built by other code: what reaches the database is
+			// checked here, where it is written.
+			n0 := p.Len()
+			f.Layer.Validate(&p, f.Name+": ")
+			if f.Layer.ID != f.LayerID {
+				p.Add("%s: declares layer %q but is a file of layer %q", f.Name, f.Layer.ID, f.LayerID)
+			}
+			if p.Len() > n0 {
+				continue
+			}
+		}
 		switch {
 		case f.Layer == nil && stored == nil:
 			if !ValidID(f.LayerID) {
@@ -252,7 +265,11 @@ func writePlan(ctx context.Context, tx *sql.Tx, pl plan, opt ImportOptions) (Imp
 // registration and R-tree index, and stores the declaration.
 func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
 	t := quoteIdent(l.ID)
-	cols := []string{"fid INTEGER PRIMARY KEY NOT NULL", "geom " + strings.ToUpper(l.GeometryType) + " NOT NULL"}
+	gt, ok := sqlGeometryTypes[l.GeometryType]
+	if !ok {
+		return Errorf(EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(GeometryTypes, ", "))
+	}
+	cols := []string{"fid INTEGER PRIMARY KEY NOT NULL", "geom " + gt + " NOT NULL"}
 	for _, fd := range l.Schema {
 		cols = append(cols, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
 	}
@@ -264,7 +281,7 @@ func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m)
-		VALUES (?, 'geom', ?, ?, 0, 0)`, l.ID, strings.ToUpper(l.GeometryType), SRSID); err != nil {
+		VALUES (?, 'geom', ?, ?, 0, 0)`, l.ID, gt, SRSID); err != nil {
 		return err
 	}
 	if err := createRTree(ctx, tx, l.ID); err != nil {

@@ -65,6 +65,14 @@ type Layer struct {
 // GeometryTypes are the geometry types a layer may declare.
 var GeometryTypes = []string{"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
+// sqlGeometryTypes are the GeoPackage geometry column types of the
+// geometry types in GeometryTypes: what reaches DDL comes from here, never
+// from the declaration's text.
+var sqlGeometryTypes = map[string]string{
+	"Point": "POINT", "MultiPoint": "MULTIPOINT", "LineString": "LINESTRING",
+	"MultiLineString": "MULTILINESTRING", "Polygon": "POLYGON", "MultiPolygon": "MULTIPOLYGON",
+}
+
 var (
 	identRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -119,11 +127,7 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 	if strings.TrimSpace(l.Title.Zh) == "" || strings.TrimSpace(l.Title.En) == "" {
 		bad("title needs both zh and en")
 	}
-	known := false
-	for _, t := range GeometryTypes {
-		known = known || t == l.GeometryType
-	}
-	if !known {
+	if _, known := sqlGeometryTypes[l.GeometryType]; !known {
 		bad("geometryType %q is not one of %s", l.GeometryType, strings.Join(GeometryTypes, ", "))
 	}
 	seen := map[string]bool{}

@@ -19,7 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -32,10 +33,11 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 // connections and never wait for a writer (WAL); writes go through a
 // single connection, one transaction at a time.
 type Store struct {
-	path    string
-	read    *sql.DB
-	write   *sql.DB
-	created bool
+	path      string
+	read      *sql.DB
+	write     *sql.DB
+	created   bool
+	immutable bool // read as an immutable file: see OpenReadOnly
 
 	catMu       sync.Mutex // one catalog refresh at a time; guards versionConn
 	cat         atomic.Pointer[Catalog]
@@ -98,7 +100,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // OpenReadOnly opens an existing planmap database for reading only. It
 // takes no lock and writes nothing, so it never waits for a writer; a
 // database whose schema is older than this planmap's is refused (Open
-// upgrades it).
+// upgrades it). On a read-only medium the file is read as it is, unless a
+// -wal beside it holds changes it does not have: that is refused with
+// ECONFLICT.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	create, err := preflight(ctx, path)
 	if err != nil {
@@ -111,8 +115,26 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if err := s.openReaders(); err != nil {
 		return nil, err
 	}
+	const versionQuery = `SELECT max(version) FROM planmap_migrations`
 	var version sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {
+	err = s.read.QueryRowContext(ctx, versionQuery).Scan(&version)
+	if cannotShare(err) {
+		// SQLite reads a database in WAL mode through a -shm file beside
+		// it, which it must create when it is not there: on a read-only
+		// medium, or in a folder this user cannot write, it cannot. With
+		// nothing in a -wal, the file alone is the database, and reading
+		// it as immutable needs no -shm.
+		s.read.Close()
+		if err := checkImmutable(path); err != nil {
+			return nil, err
+		}
+		s.immutable = true
+		if err := s.openReaders(); err != nil {
+			return nil, err
+		}
+		err = s.read.QueryRowContext(ctx, versionQuery).Scan(&version)
+	}
+	if err != nil {
 		s.read.Close()
 		return nil, err
 	}
@@ -123,10 +145,38 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// cannotShare reports whether err is SQLite failing to open a database for
+// shared reading because it cannot create the files it shares through.
+func cannotShare(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_CANTOPEN || e.Code() == sqlite3.SQLITE_READONLY_DIRECTORY)
+}
+
+// checkImmutable decides whether the database at path, which SQLite cannot
+// open for shared reading where it is, may be read as an immutable file:
+// not when a -wal beside it holds changes, which immutable mode would not
+// see.
+func checkImmutable(path string) error {
+	fi, err := os.Stat(path + "-wal")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Size() > 0:
+		return Errorf(ECONFLICT, "%s is on a read-only medium or in a folder this user cannot write, and has un-checkpointed changes in %s-wal: copy both files to a writable place and open the copy", path, path)
+	}
+	return nil
+}
+
 // openReaders opens the pool of read-only connections.
 func (s *Store) openReaders() error {
+	params := []string{"mode=ro", "_pragma=busy_timeout(10000)"}
+	if s.immutable {
+		params = append(params, "immutable=1")
+	}
 	var err error
-	s.read, err = sql.Open("sqlite", dsn(s.path, "mode=ro", "_pragma=busy_timeout(10000)"))
+	s.read, err = sql.Open("sqlite", dsn(s.path, params...))
 	if err != nil {
 		return err
 	}
@@ -207,7 +257,10 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 	case fi.IsDir():
 		return false, Errorf(EFOREIGN, "%s is a folder, not a database file", path)
 	case fi.Size() == 0:
-		return true, nil
+		// SQLite would take an empty file for an empty database, but
+		// planmap did not make it: an empty file at the path is more
+		// likely a mistake than a database to seed.
+		return false, Errorf(EFOREIGN, "%s is an empty file, not a planmap database; planmap will not touch it", path)
 	}
 	fh, err := os.Open(path)
 	if err != nil {

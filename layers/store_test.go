@@ -114,7 +114,11 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 	db.Close()
 
+	empty := filepath.Join(dir, "empty.gpkg")
+	os.WriteFile(empty, nil, 0o644)
+
 	cases := []struct{ name, path, want string }{
+		{"ErrEmpty", empty, "is an empty file, not a planmap database; planmap will not touch it"},
 		{"ErrText", text, "is not an SQLite database"},
 		{"ErrPlainSQLite", plain, "is an SQLite database but not a GeoPackage"},
 	}
@@ -150,6 +154,12 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			}
 			if after := fileState(t, c.path); after != before {
 				t.Errorf("Open modified the file or its folder:\nbefore %s\nafter  %s", before, after)
+			}
+			if s, err := layers.OpenReadOnly(ctx, c.path); err == nil || layers.ErrorCode(err) != layers.EFOREIGN {
+				if err == nil {
+					s.Close()
+				}
+				t.Errorf("OpenReadOnly(%s) = %v (code %s), want EFOREIGN", c.path, err, layers.ErrorCode(err))
 			}
 		})
 	}
@@ -436,6 +446,61 @@ func TestReadOnly(t *testing.T) {
 	if n, _ := s.Count(ctx, "parcels", layers.Query{}); n != 6 {
 		t.Errorf("the database lost features: %d, want 6", n)
 	}
+}
+
+// TestImportValidatesDeclarations: a File built by code rather than by
+// ParseFile is checked by the store too, and nothing of its declaration
+// reaches SQL unchecked.
+func TestImportValidatesDeclarations(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	before := snapshot(t, s)
+	layer := func(change func(l *layers.Layer)) *layers.Layer {
+		l := &layers.Layer{ID: "hand", Title: layers.Text{Zh: "手工", En: "By hand"}, GeometryType: "Point",
+			Schema: []layers.Field{{Name: "name_zh", Type: layers.String}}}
+		change(l)
+		return l
+	}
+	tests := []struct {
+		name  string
+		layer *layers.Layer
+		want  string
+	}{
+		{"ErrGeometryTypeSQL", layer(func(l *layers.Layer) { l.GeometryType = "POINT NOT NULL); DROP TABLE planmap_layers; --" }),
+			`hand.geojson: geometryType "POINT NOT NULL); DROP TABLE planmap_layers; --" is not one of Point, MultiPoint`},
+		{"ErrGeometryTypeCase", layer(func(l *layers.Layer) { l.GeometryType = "point" }),
+			`hand.geojson: geometryType "point" is not one of`},
+		{"ErrFieldName", layer(func(l *layers.Layer) { l.Schema[0].Name = `x" TEXT); --` }),
+			`hand.geojson: schema field 0 (x" TEXT); --): name must be lower-case letters`},
+		{"ErrFieldType", layer(func(l *layers.Layer) { l.Schema[0].Type = "TEXT); --" }),
+			`hand.geojson: schema field 0 (name_zh): type "TEXT); --" is not one of string`},
+		{"ErrLayerID", layer(func(l *layers.Layer) { l.ID = "gpkg_contents" }),
+			`hand.geojson: layer id "gpkg_contents" is not valid`},
+		{"ErrOtherLayer", layer(func(l *layers.Layer) { l.ID = "parcels" }),
+			`hand.geojson: declares layer "parcels" but is a file of layer "hand"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &layers.File{Name: "hand.geojson", LayerID: "hand", Layer: tt.layer}
+			_, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{})
+			if err == nil || layers.ErrorCode(err) != layers.EINVALID || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Import = %v (code %s), want EINVALID with %q", err, layers.ErrorCode(err), tt.want)
+			}
+			if got := snapshot(t, s); got != before {
+				t.Errorf("the store changed")
+			}
+			if _, err := s.Layer(ctx, "hand"); layers.ErrorCode(err) != layers.ENOTFOUND {
+				t.Errorf("Layer(hand) = %v, want ENOTFOUND", err)
+			}
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		f := &layers.File{Name: "hand.geojson", LayerID: "hand", Layer: layer(func(*layers.Layer) {})}
+		mustImport(t, s, layers.ImportOptions{}, f)
+		if l, err := s.Layer(ctx, "hand"); err != nil || l.GeometryType != "Point" {
+			t.Errorf("Layer(hand) = %+v, %v; want the declared Point layer", l, err)
+		}
+	})
 }
 
 func TestBadInputChangesNothing(t *testing.T) {

@@ -353,6 +353,23 @@ func TestNotOurDatabase(t *testing.T) {
 	if b, _ := os.ReadFile(db); string(b) != "hello" {
 		t.Errorf("the file was modified: %q", b)
 	}
+
+	empty := filepath.Join(t.TempDir(), "empty.gpkg")
+	os.WriteFile(empty, nil, 0o644)
+	// Without the refusal serve would seed the file and serve until
+	// stopped: the timeout turns that into a failure, not a hang.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = run(sctx, []string{"serve", "--db", empty, "--addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), empty+" is an empty file, not a planmap database") {
+		t.Errorf("serve on an empty file = %v, want it refused", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(empty)); len(entries) != 1 {
+		t.Errorf("serve left %d files beside the empty one, want none", len(entries)-1)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Errorf("the empty file now has %d bytes", fi.Size())
+	}
 }
 
 func TestSeedsAreEmbedded(t *testing.T) {
