@@ -375,7 +375,13 @@ func (s *Store) Layers(ctx context.Context) ([]*Layer, error) {
 }
 
 func listLayers(ctx context.Context, q querier) ([]*Layer, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers ORDER BY sort_order, id`)
+	return listLayersIn(ctx, q, "main")
+}
+
+// listLayersIn lists the layers of an attached database: schema is main or
+// an alias given to ATTACH by planmap.
+func listLayersIn(ctx context.Context, q querier, schema string) ([]*Layer, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM `+schema+`.planmap_layers ORDER BY sort_order, id`)
 	if err != nil {
 		return nil, err
 	}
