@@ -165,3 +165,49 @@ func TestMigratesGeoPackage14InPlace(t *testing.T) {
 	checkRTree(t, s, upsertMoved(t, s))
 	validateWithGDAL(t, path, map[string]int{"parcels": 3})
 }
+
+// styleRows returns the QML of every style row of layer id.
+func styleRows(t *testing.T, s *layers.Store, id string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT styleQML FROM layer_styles WHERE f_table_name = ?`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var q string
+		rows.Scan(&q)
+		out = append(out, q)
+	}
+	return out
+}
+
+// The QGIS style is rewritten, in the same transaction, whenever a
+// layer's declaration changes.
+func TestStyleFollowsDeclaration(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	text := readTestdata(t, "parcels.geojson")
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", text))
+	qml := styleRows(t, s, "parcels")
+	if len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) || !strings.Contains(qml[0], `v="127,95,63,153"`) {
+		t.Fatalf("style of parcels = %q, want one single symbol filled #7f5f3f at 0.6", qml)
+	}
+	// A new fill colour and a land-use field.
+	changed := strings.Replace(text, `"fillColor": "#7f5f3f"`, `"fillColor": "#112233"`, 1)
+	changed = strings.Replace(changed, `"schema": [`, `"schema": [{"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地", "en": "Land use"}},`, 1)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", changed))
+	qml = styleRows(t, s, "parcels")
+	if len(qml) != 1 || !strings.Contains(qml[0], `type="categorizedSymbol"`) || !strings.Contains(qml[0], `v="17,34,51,153"`) {
+		t.Errorf("style of parcels after the import = %q, want one categorized style with the new fill for the unclassed", qml)
+	}
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
+	if qml = styleRows(t, s, "parcels"); len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) {
+		t.Errorf("style of parcels after --replace = %q, want one single symbol again", qml)
+	}
+}
