@@ -272,16 +272,39 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
-// QGIS opens a downloaded GeoPackage without a warning, finds each layer's
-// style in it and draws the layer with it.
-func TestQGISOpensDownloadWithStyles(t *testing.T) {
+// QGIS opens the database itself and a downloaded GeoPackage without a
+// warning, finds each layer's style in them and draws the layer with it.
+func TestQGISOpensGeoPackages(t *testing.T) {
 	requireQGIS(t)
 	srv, store := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/download/planmap.gpkg")
-	path := filepath.Join(t.TempDir(), "haimen-planmap.gpkg")
-	if err := os.WriteFile(path, r.body, 0o644); err != nil {
+	info, err := store.Info(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	download := filepath.Join(dir, "haimen-planmap.gpkg")
+	if err := os.WriteFile(download, get(t, srv.URL+"/download/planmap.gpkg").body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the database as serve keeps it, planmap_migrations and
+	// all, so that QGIS cannot disturb the store.
+	database := filepath.Join(dir, "planmap.gpkg")
+	for _, sfx := range []string{"", "-wal"} {
+		b, err := os.ReadFile(store.Path() + sfx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(database+sfx, b, 0o644)
+	}
+	for name, path := range map[string]string{"Download": download, "Database": database} {
+		t.Run(name, func(t *testing.T) { checkQGISStyles(t, path, info) })
+	}
+}
+
+// checkQGISStyles opens every layer QGIS finds in the GeoPackage at path
+// and checks that they are the layers of info, drawn with their styles,
+// and that neither QGIS nor GDAL warned of anything.
+func checkQGISStyles(t *testing.T, path string, info []layers.LayerInfo) {
 	cmd := exec.Command("/usr/bin/python3", "testdata/qgis_gpkg.py", path)
 	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
 	var o, e bytes.Buffer
@@ -323,10 +346,6 @@ func TestQGISOpensDownloadWithStyles(t *testing.T) {
 		if strings.Contains(line, "Warning") || strings.Contains(line, "extension") || strings.Contains(line, "ERROR") {
 			t.Errorf("QGIS: %s", line)
 		}
-	}
-	info, err := store.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(res.Layers) != len(info) {
 		t.Errorf("QGIS finds %d layers in the file, want the %d feature tables only", len(res.Layers), len(info))
