@@ -57,7 +57,8 @@ func WriterBuilder(write func(ctx context.Context, w io.Writer) error) Builder {
 }
 
 // Cache is a directory of built files. It is safe for concurrent use. One
-// process owns its directory.
+// process owns its directory. The budget bounds the files kept; a file
+// being built is not counted until it is done.
 type Cache struct {
 	dir    string
 	budget int64
