@@ -142,8 +142,9 @@ func (c *Cache) Builds() int64 { return c.builds.Load() }
 // the others and the next; a failed build is not kept, so the next Get
 // tries again. Building a new version of a resource drops the old one.
 func (c *Cache) Get(ctx context.Context, resource, version string, build Builder) (*File, error) {
-	// A file can be evicted between its build and its opening (another
-	// resource's build needed the room); then it is built again.
+	// A file can be dropped between its build and its opening (another
+	// resource's build needed the room, or a newer version of it came);
+	// then it is built again.
 	for range 3 {
 		c.mu.Lock()
 		if f, ok := c.open(resource, version); ok {
@@ -169,7 +170,7 @@ func (c *Cache) Get(ctx context.Context, resource, version string, build Builder
 			return nil, cl.err
 		}
 	}
-	return nil, fmt.Errorf("filecache: %s was evicted as soon as it was built three times; the budget is too small for the downloads", resource)
+	return nil, fmt.Errorf("filecache: %s at version %s was dropped as soon as it was built, three times: the budget is too small for the downloads, or the data changes faster than they build", resource, version)
 }
 
 // open opens the cached file of resource at version, if there is one.
