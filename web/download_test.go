@@ -333,6 +333,7 @@ func checkQGISStyles(t *testing.T, path string, info []layers.LayerInfo) {
 				Symbol symbol
 			}
 			Symbol   symbol
+			Drawn    []struct{ Class, Color string }
 			Labels   string
 			Editable bool
 		}
@@ -383,6 +384,14 @@ func checkQGISStyles(t *testing.T, path string, info []layers.LayerInfo) {
 			}
 		} else if got.Renderer != "singleSymbol" || !strings.EqualFold(got.Symbol.Color, colour(l.Symbol("", ""))) {
 			t.Errorf("QGIS: %s draws with %s in %s, want a single symbol in %s", l.ID, got.Renderer, got.Symbol.Color, colour(l.Symbol("", "")))
+		}
+		if len(got.Drawn) != l.Count {
+			t.Errorf("QGIS: %s draws %d features, want %d", l.ID, len(got.Drawn), l.Count)
+		}
+		for i, d := range got.Drawn {
+			if want := colour(l.Symbol(d.Class, "")); !strings.EqualFold(d.Color, want) {
+				t.Errorf("QGIS: %s feature %d of class %q is drawn in %q, want %s as on the web map", l.ID, i, d.Class, d.Color, want)
+			}
 		}
 		if wantLabels := l.Field("name_zh") != nil; wantLabels != (got.Labels == "name_zh") {
 			t.Errorf("QGIS: %s is labelled by %q", l.ID, got.Labels)

@@ -7,7 +7,7 @@
 import json
 import sys
 
-from qgis.core import QgsApplication, QgsDataProvider, QgsVectorLayer
+from qgis.core import QgsApplication, QgsDataProvider, QgsExpressionContextUtils, QgsRenderContext, QgsVectorLayer
 
 QgsApplication.setPrefixPath("/usr", True)
 app = QgsApplication([], False)
@@ -51,6 +51,21 @@ for lid in ids:
                                for c in rend.categories()]
         elif rend.type() == "singleSymbol":
             r["symbol"] = symbol(rend.symbol())
+        # The colour each feature is drawn in, with its land-use class.
+        if rend:
+            ctx = QgsRenderContext()
+            ctx.expressionContext().appendScopes(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+            rend = rend.clone()
+            rend.startRender(ctx, layer.fields())
+            drawn = []
+            has_class = "landuse_gb50137" in layer.fields().names()
+            for f in layer.getFeatures():
+                ctx.expressionContext().setFeature(f)
+                s = rend.symbolForFeature(f, ctx)
+                cls = f["landuse_gb50137"] if has_class else None
+                drawn.append({"class": cls if isinstance(cls, str) else "", "color": color(s.color()) if s else ""})
+            rend.stopRender(ctx)
+            r["drawn"] = drawn
         r["labels"] = layer.labeling().settings().fieldName if layer.labelsEnabled() else ""
         # Opening for editing is where GDAL warns of extensions it does not
         # know ("must not be updated").
