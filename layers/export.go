@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -130,20 +131,38 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// exportTables are the tables besides the layers' own (the feature table
+// and its R-tree index) that an export carries, in the order they are
+// created: the GeoPackage's core and metadata tables, the QGIS styles and
+// the layers' declarations, so that importing the file restores the layers
+// whole. The list is what may leave the database: a table not named here
+// (planmap_migrations, and whatever internal tables come later: tokens,
+// history, the change log) never reaches a download. Rows that describe
+// tables are kept only for tables the export carries.
+var exportTables = []struct{ name, where string }{
+	{"gpkg_spatial_ref_sys", ""},
+	{"gpkg_contents", "table_name IN (SELECT value FROM json_each(?1))"},
+	{"gpkg_geometry_columns", "table_name IN (SELECT value FROM json_each(?1))"},
+	{"gpkg_extensions", "table_name IS NULL OR table_name IN (SELECT value FROM json_each(?1))"},
+	{"gpkg_data_columns", "table_name IN (SELECT value FROM json_each(?1))"},
+	{"gpkg_data_column_constraints", ""},
+	{"gpkg_metadata", ""},
+	{"gpkg_metadata_reference", "table_name IS NULL OR table_name IN (SELECT value FROM json_each(?1))"},
+	{"layer_styles", "f_table_name IN (SELECT value FROM json_each(?1))"},
+	{"planmap_layers", "id IN (SELECT value FROM json_each(?1))"},
+}
+
 // ExportGPKG writes a standalone GeoPackage of the given layers (all when
-// ids is empty) to path, replacing any file there. It copies a consistent
-// snapshot with VACUUM INTO, so it may run while the server is serving and
-// writing; the copy is in rollback-journal mode, a single file to hand on.
+// ids is empty) to path, replacing any file there: the layers' feature
+// tables with their spatial indexes, and the tables exportTables allows,
+// copied from one consistent snapshot of the database, so it may run while
+// the server is serving and writing. The file is in rollback-journal mode,
+// a single file to hand on. It is not a planmap database (it has no
+// planmap_migrations): planmap import reads it as a GeoPackage that
+// carries its declarations.
 func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) error {
 	if s.IsDatabase(path) {
 		return Errorf(EINVALID, "%s is the database itself; export to another file", path)
-	}
-	keep := map[string]bool{}
-	for _, id := range ids {
-		if _, err := s.Layer(ctx, id); err != nil {
-			return err
-		}
-		keep[id] = true
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".planmap-export-*.gpkg")
 	if err != nil {
@@ -151,48 +170,126 @@ func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) erro
 	}
 	tmpPath := tmp.Name()
 	tmp.Close()
-	os.Remove(tmpPath) // VACUUM INTO wants to create the file itself
 	defer removeDB(tmpPath)
-
-	// VACUUM INTO reads one snapshot, on a read-only connection: it waits
-	// for no writer, and no writer waits for it.
-	if _, err := s.read.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
-		return fmt.Errorf("export snapshot: %w", err)
+	if err := s.writeExport(ctx, tmpPath, ids); err != nil {
+		return err
 	}
-	db, err := sql.Open("sqlite", dsn(tmpPath, "_pragma=journal_mode(DELETE)", "_pragma=foreign_keys(1)"))
+	return os.Rename(tmpPath, path)
+}
+
+// writeExport copies the export into the empty file at path.
+func (s *Store) writeExport(ctx context.Context, path string, ids []string) error {
+	db, err := sql.Open("sqlite", dsn(path, "_pragma=journal_mode(DELETE)", "_pragma=foreign_keys(0)"))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if len(ids) > 0 {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		all, err := listLayers(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, l := range all {
-			if !keep[l.ID] {
-				if err := dropLayer(ctx, tx, l.ID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-		if _, err := db.ExecContext(ctx, `VACUUM`); err != nil {
-			return err
-		}
+	// The database is attached read-only: one transaction over both files
+	// reads one snapshot of it, waits for no writer and makes none wait.
+	if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS src`, dsn(s.path, "mode=ro")); err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
-	if err := db.Close(); err != nil {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmpPath, path)
+	defer tx.Rollback()
+	all, err := listLayersIn(ctx, tx, "src")
+	if err != nil {
+		return err
+	}
+	var layerIDs []string
+	if len(ids) == 0 {
+		for _, l := range all {
+			layerIDs = append(layerIDs, l.ID)
+		}
+	}
+	for _, id := range ids {
+		found := false
+		for _, l := range all {
+			found = found || l.ID == id
+		}
+		if !found {
+			return Errorf(ENOTFOUND, "layer %q does not exist", id)
+		}
+		layerIDs = append(layerIDs, id)
+	}
+	carried := append([]string{"layer_styles"}, layerIDs...)
+	carriedJSON, _ := json.Marshal(carried)
+	for _, pragma := range []string{"application_id", "user_version"} {
+		var v int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA src.`+pragma).Scan(&v); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA main.%s = %d`, pragma, v)); err != nil {
+			return err
+		}
+	}
+	copyTable := func(name, where string) error {
+		var create string
+		err := tx.QueryRowContext(ctx, `SELECT sql FROM src.sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&create)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("export %s: %w", name, err)
+		}
+		q := `INSERT INTO main.` + quoteIdent(name) + ` SELECT * FROM src.` + quoteIdent(name)
+		var args []any
+		if where != "" {
+			q += ` WHERE ` + where
+			args = append(args, string(carriedJSON))
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("export %s: %w", name, err)
+		}
+		return nil
+	}
+	for _, t := range exportTables {
+		if err := copyTable(t.name, t.where); err != nil {
+			return err
+		}
+	}
+	for _, id := range layerIDs {
+		for _, t := range []string{id, "rtree_" + id + "_geom"} {
+			if err := copyTable(t, ""); err != nil {
+				return err
+			}
+		}
+		// The triggers and indexes last, so that copying the rows does not
+		// fire them.
+		rows, err := tx.QueryContext(ctx, `SELECT sql FROM src.sqlite_master
+			WHERE type IN ('trigger', 'index') AND tbl_name = ? AND sql IS NOT NULL ORDER BY type, name`, id)
+		if err != nil {
+			return err
+		}
+		var stmts []string
+		for rows.Next() {
+			var q string
+			if err := rows.Scan(&q); err != nil {
+				rows.Close()
+				return err
+			}
+			stmts = append(stmts, q)
+		}
+		rows.Close()
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("export %s: %w", id, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `DETACH DATABASE src`); err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // IsDatabase reports whether path names the database file or its -wal or

@@ -299,7 +299,7 @@ func contentsDescription(l *Layer) string {
 }
 
 // saveLayer stores the declaration in planmap_layers and refreshes the
-// gpkg_contents description.
+// gpkg_contents description and the layer's QGIS style.
 func saveLayer(ctx context.Context, tx *sql.Tx, l *Layer, insert bool) error {
 	schema, err := json.Marshal(l.Schema)
 	if err != nil {
@@ -319,65 +319,80 @@ func saveLayer(ctx context.Context, tx *sql.Tx, l *Layer, insert bool) error {
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("save layer %s: %w", l.ID, err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE gpkg_contents SET description = ? WHERE table_name = ?`, contentsDescription(l), l.ID)
-	return err
+	if _, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET description = ? WHERE table_name = ?`, contentsDescription(l), l.ID); err != nil {
+		return err
+	}
+	return saveStyle(ctx, tx, l)
 }
 
 // createRTree sets up the gpkg_rtree_index extension for the geom column
-// of table t with the GeoPackage 1.4.0 trigger set (Annex F.3: insert,
-// update2, update4, update5, update6, update7, delete), under which an
-// UPSERT keeps the index right.
-//
-// GDAL before 3.8, and the validate_gpkg that Debian 12 ships with it,
-// predate 1.4 and insist on the 1.3 names update1 and update3. So those two
-// exist as well, each doing what its 1.4 counterpart does (update6 and
-// update5) in a form that is safe under UPSERT and harmless when both fire.
+// of table t.
 func createRTree(ctx context.Context, tx *sql.Tx, t string) error {
 	r := "rtree_" + t + "_geom"
+	if _, err := tx.ExecContext(ctx, `CREATE VIRTUAL TABLE `+quoteIdent(r)+` USING rtree(id, minx, maxx, miny, maxy)`); err != nil {
+		return fmt.Errorf("spatial index of %s: %w", t, err)
+	}
+	if err := createRTreeTriggers(ctx, tx, t); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+		VALUES (?, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec/#extension_rtree', 'write-only')`, t)
+	return err
+}
+
+// rtreeTriggers are the names of the R-tree triggers of GeoPackage 1.3
+// (Annex F.3), the version this file declares, and of the three 1.4 added,
+// which files planmap wrote before 0003_geopackage_1_3.sql still have.
+var rtreeTriggers = []string{"insert", "update1", "update2", "update3", "update4", "update5", "update6", "update7", "delete"}
+
+// createRTreeTriggers (re)creates the R-tree triggers of table t: the six
+// that GeoPackage 1.3 names, and no others. A 1.3 reader (GDAL 3.6, QGIS
+// 3.22) knows these names: its validator asks for them, and when it drops
+// or rebuilds the index it drops them; a trigger it did not know of would
+// be left behind, pointing at a dropped table, and fail every later write.
+//
+// Their bodies are not those of 1.3, which break under UPSERT (the reason
+// 1.4 replaced update1 and update3): an INSERT OR REPLACE inside a trigger
+// takes the conflict rule of the UPSERT that fired it, so replacing the
+// row of an existing feature failed with a constraint error. Here update1
+// deletes the feature's box and inserts the new one, which is right
+// whether or not it had one (1.4's update6 and update7), and update3 fires
+// on any update, not only of geom (1.4's update5).
+func createRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	r := "rtree_" + t + "_geom"
 	qt, qr := quoteIdent(t), quoteIdent(r)
+	for _, name := range rtreeTriggers {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(r+"_"+name)); err != nil {
+			return fmt.Errorf("spatial index of %s: %w", t, err)
+		}
+	}
 	const (
 		newOK   = "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))"
 		newNone = "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))"
-		oldOK   = "(OLD.geom NOTNULL AND NOT ST_IsEmpty(OLD.geom))"
-		oldNone = "(OLD.geom ISNULL OR ST_IsEmpty(OLD.geom))"
 		values  = "(NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom))"
-		setBox  = "minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom), miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom)"
 	)
 	anyUpdate, geomUpdate := "AFTER UPDATE ON "+qt, "AFTER UPDATE OF geom ON "+qt
 	triggers := []struct{ name, event, when, body string }{
 		{"insert", "AFTER INSERT ON " + qt, "(new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))",
 			"INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
+		{"update1", geomUpdate, "OLD.fid = NEW.fid AND " + newOK,
+			"DELETE FROM " + qr + " WHERE id = NEW.fid;\n  INSERT INTO " + qr + " VALUES " + values + ";"},
 		{"update2", geomUpdate, "OLD.fid = NEW.fid AND " + newNone,
 			"DELETE FROM " + qr + " WHERE id = OLD.fid;"},
+		{"update3", anyUpdate, "OLD.fid != NEW.fid AND " + newOK,
+			"DELETE FROM " + qr + " WHERE id IN (OLD.fid, NEW.fid);\n  INSERT INTO " + qr + " VALUES " + values + ";"},
 		{"update4", anyUpdate, "OLD.fid != NEW.fid AND " + newNone,
 			"DELETE FROM " + qr + " WHERE id IN (OLD.fid, NEW.fid);"},
-		{"update5", anyUpdate, "OLD.fid != NEW.fid AND " + newOK,
-			"DELETE FROM " + qr + " WHERE id = OLD.fid;\n  INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
-		{"update6", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldOK,
-			"UPDATE " + qr + " SET " + setBox + " WHERE id = NEW.fid;"},
-		{"update7", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldNone,
-			"INSERT INTO " + qr + " VALUES " + values + ";"},
 		{"delete", "AFTER DELETE ON " + qt, "old.geom NOT NULL",
 			"DELETE FROM " + qr + " WHERE id = OLD.fid;"},
-		// The 1.3 names, for GDAL < 3.8; see above.
-		{"update1", geomUpdate, "OLD.fid = NEW.fid AND " + newOK + " AND " + oldOK,
-			"UPDATE " + qr + " SET " + setBox + " WHERE id = NEW.fid;"},
-		{"update3", anyUpdate, "OLD.fid != NEW.fid AND " + newOK,
-			"DELETE FROM " + qr + " WHERE id = OLD.fid;\n  INSERT OR REPLACE INTO " + qr + " VALUES " + values + ";"},
 	}
-	stmts := []string{`CREATE VIRTUAL TABLE ` + qr + ` USING rtree(id, minx, maxx, miny, maxy)`}
 	for _, tr := range triggers {
-		stmts = append(stmts, fmt.Sprintf("CREATE TRIGGER %s %s\n  WHEN %s\nBEGIN\n  %s\nEND",
-			quoteIdent(r+"_"+tr.name), tr.event, tr.when, tr.body))
-	}
-	for _, q := range stmts {
+		q := fmt.Sprintf("CREATE TRIGGER %s %s\n  WHEN %s\nBEGIN\n  %s\nEND", quoteIdent(r+"_"+tr.name), tr.event, tr.when, tr.body)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("spatial index of %s: %w", t, err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
-		VALUES (?, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec/#extension_rtree', 'write-only')`, t)
-	return err
+	return nil
 }
 
 // dropLayer removes layer id: its table, index, registrations and
@@ -388,6 +403,7 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
 		args []any
 	}{
 		{`DELETE FROM planmap_layers WHERE id = ?`, []any{id}},
+		{`DELETE FROM layer_styles WHERE f_table_name = ?`, []any{id}},
 		{`DELETE FROM gpkg_extensions WHERE table_name = ?`, []any{id}},
 		{`DELETE FROM gpkg_geometry_columns WHERE table_name = ?`, []any{id}},
 		{`DELETE FROM gpkg_contents WHERE table_name = ?`, []any{id}},

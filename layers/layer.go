@@ -80,7 +80,7 @@ var (
 
 // reservedPrefixes keep layer tables apart from the GeoPackage's own tables
 // and ours.
-var reservedPrefixes = []string{"gpkg_", "rtree_", "sqlite_", "planmap_"}
+var reservedPrefixes = []string{"gpkg_", "rtree_", "sqlite_", "planmap_", "layer_styles"}
 
 // reservedFields are the columns every feature table has, and the GeoJSON
 // member that carries the feature id.

@@ -345,12 +345,53 @@ func (s *Store) migrate(ctx context.Context) (bool, error) {
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			return false, fmt.Errorf("migration %s: %w", name, err)
 		}
+		if step := migrationSteps[filepath.Base(name)]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return false, fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO planmap_migrations (version, name) VALUES (?, ?)`,
 			version, filepath.Base(name)); err != nil {
 			return false, err
 		}
 	}
+	// The QGIS styles are derived from the declarations: a planmap that
+	// migrates the file may draw the layers differently.
+	if err := saveStyles(ctx, tx); err != nil {
+		return false, err
+	}
 	return true, tx.Commit()
+}
+
+// migrationSteps are the parts of a migration that SQL cannot do, such as
+// work on each feature table, run right after its SQL in the same
+// transaction. They read only columns that the migration's version has.
+var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
+	"0003_geopackage_1_3.sql": func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM planmap_layers ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := createRTreeTriggers(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // quoteIdent quotes an identifier that has already been checked against
@@ -387,7 +428,13 @@ func (s *Store) Layers(ctx context.Context) ([]*Layer, error) {
 }
 
 func listLayers(ctx context.Context, q querier) ([]*Layer, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers ORDER BY sort_order, id`)
+	return listLayersIn(ctx, q, "main")
+}
+
+// listLayersIn lists the layers of an attached database: schema is main or
+// an alias given to ATTACH by planmap.
+func listLayersIn(ctx context.Context, q querier, schema string) ([]*Layer, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM `+schema+`.planmap_layers ORDER BY sort_order, id`)
 	if err != nil {
 		return nil, err
 	}

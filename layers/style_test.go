@@ -1,6 +1,9 @@
 package layers
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestClassOf(t *testing.T) {
 	for _, tc := range []struct {
@@ -39,4 +42,31 @@ func TestSymbol(t *testing.T) {
 			t.Errorf("Symbol(S1, low) on a line = %+v", s)
 		}
 	})
+}
+
+func TestQGISConversions(t *testing.T) {
+	for _, tc := range []struct{ dash, custom, pen string }{
+		{"", "", "solid"}, {"8 4", "8;4", "dash"}, {"2 4", "2;4", "dot"}, {"6,3", "6;3", "dash"}, {"x y", "x;y", "solid"},
+	} {
+		if got := qgisDash(tc.dash); got != tc.custom {
+			t.Errorf("qgisDash(%q) = %q, want %q", tc.dash, got, tc.custom)
+		}
+		if got := penStyle(tc.dash); got != tc.pen {
+			t.Errorf("penStyle(%q) = %q, want %q", tc.dash, got, tc.pen)
+		}
+	}
+	if got := qgisColor("#FF8000", 0.5); got != "255,128,0,128" {
+		t.Errorf("qgisColor(#FF8000, 0.5) = %s", got)
+	}
+	// Every class appears as a category, in its colour.
+	l := &Layer{GeometryType: "MultiPolygon", Schema: []Field{{Name: ClassField, Type: String}, {Name: ConfidenceField, Type: String}}}
+	qml := l.QML()
+	for _, c := range Classes {
+		if !strings.Contains(qml, `value="`+c.Code+`"`) || !strings.Contains(qml, qgisColor(c.Color, 0.6)) {
+			t.Errorf("QML lacks class %s in %s", c.Code, c.Color)
+		}
+	}
+	if !strings.Contains(qml, "outlineStyle") || strings.Contains(qml, "<labeling") {
+		t.Errorf("QML of an area layer with confidence and no name_zh: %s", qml)
+	}
 }

@@ -1,8 +1,11 @@
 package web
 
 import (
-	"fmt"
+	"context"
+	"io"
 	"net/http"
+
+	"planmap/web/filecache"
 )
 
 // mediaKML is KML's registered media type, which Google Earth and other
@@ -10,7 +13,7 @@ import (
 const mediaKML = "application/vnd.google-earth.kml+xml"
 
 // downloadKML answers /collections/{id}/download.kml: the layer as one KML
-// Document, streamed as it is read.
+// Document, built once per version of the layer like the other downloads.
 func (s *server) downloadKML(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r.URL.Query()); err != nil {
 		return err
@@ -19,9 +22,13 @@ func (s *server) downloadKML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", mediaKML)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="haimen-%s.kml"`, col.ID))
-	return s.store.WriteKML(r.Context(), w, col.ID)
+	return s.sendDownload(w, r, download{
+		resource: "kml/" + col.ID, version: col.Version(),
+		name: "haimen-" + col.ID + ".kml", contentType: mediaKML,
+		build: filecache.WriterBuilder(func(ctx context.Context, w io.Writer) error {
+			return s.store.WriteKML(ctx, w, col.ID)
+		}),
+	})
 }
 
 // downloadAllKML answers /download/planmap.kml: every layer, a Folder
@@ -30,7 +37,13 @@ func (s *server) downloadAllKML(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r.URL.Query()); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", mediaKML)
-	w.Header().Set("Content-Disposition", `attachment; filename="haimen-planmap.kml"`)
-	return s.store.WriteAllKML(r.Context(), w)
+	cat, err := s.catalog(r)
+	if err != nil {
+		return err
+	}
+	return s.sendDownload(w, r, download{
+		resource: "kml", version: catalogVersion(cat),
+		name: "haimen-planmap.kml", contentType: mediaKML,
+		build: filecache.WriterBuilder(s.store.WriteAllKML),
+	})
 }

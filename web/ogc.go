@@ -2,12 +2,12 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"planmap/layers"
+	"planmap/web/filecache"
 )
 
 // link is an OGC API link.
@@ -554,9 +555,13 @@ func (s *server) downloadGeoJSON(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", mediaGeoJSON)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="haimen-%s.geojson"`, col.ID))
-	return s.store.WriteGeoJSON(r.Context(), w, col.ID, nil)
+	return s.sendDownload(w, r, download{
+		resource: "geojson/" + col.ID, version: col.Version(),
+		name: "haimen-" + col.ID + ".geojson", contentType: mediaGeoJSON,
+		build: filecache.WriterBuilder(func(ctx context.Context, w io.Writer) error {
+			return s.store.WriteGeoJSON(ctx, w, col.ID, nil)
+		}),
+	})
 }
 
 func (s *server) downloadGPKG(w http.ResponseWriter, r *http.Request) error {
@@ -567,40 +572,26 @@ func (s *server) downloadGPKG(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.sendGPKG(w, r, "haimen-"+col.ID+".gpkg", col.ID)
+	return s.sendDownload(w, r, download{
+		resource: "gpkg/" + col.ID, version: col.Version(),
+		name: "haimen-" + col.ID + ".gpkg", contentType: mediaGPKG,
+		build: func(ctx context.Context, path string) error { return s.store.ExportGPKG(ctx, path, col.ID) },
+	})
 }
 
 func (s *server) downloadAll(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r.URL.Query()); err != nil {
 		return err
 	}
-	return s.sendGPKG(w, r, "haimen-planmap.gpkg")
-}
-
-// sendGPKG exports a consistent GeoPackage to a temporary file and sends
-// it: a GeoPackage cannot be streamed as it is written.
-func (s *server) sendGPKG(w http.ResponseWriter, r *http.Request, name string, ids ...string) error {
-	dir, err := os.MkdirTemp("", "planmap-download-")
+	cat, err := s.catalog(r)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	path := dir + "/" + name
-	if err := s.store.ExportGPKG(r.Context(), path, ids...); err != nil {
-		return err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w.Header().Set("Content-Type", mediaGPKG)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename=%q`, name))
-	if fi, err := f.Stat(); err == nil {
-		w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
-	}
-	_, err = io.Copy(w, f)
-	return err
+	return s.sendDownload(w, r, download{
+		resource: "gpkg", version: catalogVersion(cat),
+		name: "haimen-planmap.gpkg", contentType: mediaGPKG,
+		build: func(ctx context.Context, path string) error { return s.store.ExportGPKG(ctx, path) },
+	})
 }
 
 // search answers /search?q=…: features of any layer whose name contains q.

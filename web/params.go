@@ -526,16 +526,6 @@ var buildID = sync.OnceValue(func() string {
 	return time.Now().Format(time.RFC3339Nano)
 })
 
-// catalogVersion identifies the state of every layer in cat.
-func catalogVersion(cat *layers.Catalog) string {
-	h := fnv.New64a()
-	for _, col := range cat.Collections {
-		io.WriteString(h, col.Version())
-		h.Write([]byte{0})
-	}
-	return strconv.FormatUint(h.Sum64(), 16)
-}
-
 // notModified answers 304 when the client's If-None-Match holds tag.
 func notModified(w http.ResponseWriter, r *http.Request, tag string) bool {
 	w.Header().Set("ETag", tag)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"planmap/layers"
+	"planmap/web/filecache"
 )
 
 // Store is what the web layer needs from the layer store.
@@ -46,6 +48,9 @@ type Options struct {
 	// service answers to; another Host gets 421 Misdirected Request.
 	// Empty: DefaultAllowedHosts(BaseURL, ListenAddr).
 	AllowedHosts []string
+	// Downloads is the cache the downloads are built into, once per
+	// version of the data. Nil: one in the OS's temporary folder.
+	Downloads *filecache.Cache
 }
 
 type server struct {
@@ -58,6 +63,10 @@ type server struct {
 	basePath string
 
 	collectionsJSON atomic.Pointer[encoded]
+
+	downloadsOnce  sync.Once
+	downloadsCache *filecache.Cache
+	downloadsErr   error
 }
 
 // NewRouter returns the HTTP handler of planmap, an OGC API – Features
@@ -108,8 +117,8 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
-	r.Use(middleware.Compress(1, "application/json", "application/geo+json", "application/schema+json",
-		"application/vnd.oai.openapi+json", "application/problem+json", "text/html", mediaKML))
+	r.Use(skipDownloads(middleware.Compress(1, "application/json", "application/geo+json", "application/schema+json",
+		"application/vnd.oai.openapi+json", "application/problem+json", "text/html")))
 
 	r.Get("/", s.handle(s.landing))
 	r.Get("/conformance", s.handle(s.conformance))
@@ -270,7 +279,7 @@ func cors(next http.Handler) http.Handler {
 		// The same URL answers JSON or HTML by the Accept header.
 		h.Add("Vary", "Accept")
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "ETag, Content-Crs, Content-Disposition, Link")
+		h.Set("Access-Control-Expose-Headers", "ETag, Content-Crs, Content-Disposition, Link, Content-Range, Accept-Ranges")
 		if r.Method == http.MethodOptions {
 			h.Set("Allow", "GET, HEAD, OPTIONS")
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"planmap/layers"
 	"planmap/seeds"
 	"planmap/web"
+	"planmap/web/filecache"
 )
 
 const (
@@ -80,8 +84,14 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	tiles := fs.String("tiles", env.or("PLANMAP_TILES", ""), "tile URL template ({z}/{x}/{y}) of a base map under the layers, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; off by default (env PLANMAP_TILES)")
 	attribution := fs.String("tiles-attribution", env.or("PLANMAP_TILES_ATTRIBUTION", ""), "attribution the tile provider requires, shown on the map (env PLANMAP_TILES_ATTRIBUTION)")
 	allowedHosts := fs.String("allowed-hosts", env.or("PLANMAP_ALLOWED_HOSTS", ""), "comma-separated host names the service answers to (ports ignored, * for any); others get 421. Default: the --base-url host, localhost, 127.0.0.1, ::1 and the --addr host, or with a wildcard --addr this machine's addresses and name (env PLANMAP_ALLOWED_HOSTS)")
+	cacheDir := fs.String("cache-dir", env.or("PLANMAP_CACHE_DIR", ""), "folder of the download cache, emptied at start; one server per folder (env PLANMAP_CACHE_DIR; default: planmap-cache-… for this database in the system's temporary folder)")
+	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_CACHE_MB)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	mb, err := strconv.Atoi(*cacheMB)
+	if err != nil || mb < 1 {
+		return usageError{"serve: --cache-mb " + *cacheMB + " is not a whole number of 1 or more"}
 	}
 	if err := web.CheckAssets(); err != nil {
 		return err
@@ -105,6 +115,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return err
 	}
 	defer store.Close()
+	if *cacheDir == "" {
+		*cacheDir = defaultCacheDir(*db)
+	}
+	downloads, err := filecache.Open(*cacheDir, int64(mb)<<20)
+	if err != nil {
+		return err
+	}
 	if store.Created() {
 		files, err := layers.ReadFS(seeds.FS)
 		if err == nil {
@@ -129,6 +146,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	}
 	// The listener's own address: with --addr :0 the port is known only now.
 	opt.ListenAddr = ln.Addr().String()
+	opt.Downloads = downloads
 	srv := &http.Server{
 		Handler: web.NewRouter(store, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
@@ -143,7 +161,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db)
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db, "cache", *cacheDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -417,4 +435,17 @@ func progress(w io.Writer, what string) func(layer string, done, total int) {
 			fmt.Fprintln(f)
 		}
 	}
+}
+
+// defaultCacheDir is the download cache of the database at db: a folder in
+// the system's temporary folder named for the database's absolute path, so
+// that a server started again on it empties what the last one left, and
+// servers of different databases do not share one.
+func defaultCacheDir(db string) string {
+	abs, err := filepath.Abs(db)
+	if err != nil {
+		abs = db
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(os.TempDir(), "planmap-cache-"+hex.EncodeToString(sum[:6]))
 }

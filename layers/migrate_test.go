@@ -1,0 +1,213 @@
+package layers_test
+
+import (
+	"database/sql"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+	"planmap/layers/layerstest"
+)
+
+// gpkgState is what a GeoPackage reader sees of the file's header and
+// registrations.
+type gpkgState struct {
+	userVersion uint32
+	triggers    []string // of the parcels R-tree, sorted
+	extensions  []string // table/extension rows of gpkg_extensions, sorted
+	contents    []string // table_name/data_type rows of gpkg_contents, sorted
+	styles      int      // planmap's rows in layer_styles for parcels
+}
+
+func readGPKGState(t *testing.T, path string) gpkgState {
+	t.Helper()
+	var st gpkgState
+	header := make([]byte, 100)
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.Read(header)
+	fh.Close()
+	st.userVersion = binary.BigEndian.Uint32(header[60:])
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	list := func(q string) []string {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		sort.Strings(out)
+		return out
+	}
+	st.triggers = list(`SELECT substr(name, length('rtree_parcels_geom_') + 1) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_parcels_geom_%'`)
+	st.extensions = list(`SELECT coalesce(table_name, '') || '/' || extension_name FROM gpkg_extensions`)
+	st.contents = list(`SELECT table_name || '/' || data_type FROM gpkg_contents`)
+	db.QueryRow(`SELECT count(*) FROM layer_styles WHERE f_table_name = 'parcels' AND owner = 'planmap' AND useAsDefault`).Scan(&st.styles)
+	return st
+}
+
+// checkGPKG13 checks that path is the GeoPackage 1.3 planmap writes.
+func checkGPKG13(t *testing.T, path string) {
+	t.Helper()
+	st := readGPKGState(t, path)
+	if st.userVersion != 10300 {
+		t.Errorf("user_version = %d, want 10300", st.userVersion)
+	}
+	if got, want := strings.Join(st.triggers, " "), "delete insert update1 update2 update3 update4"; got != want {
+		t.Errorf("R-tree triggers of parcels = %s, want the GeoPackage 1.3 set %s", got, want)
+	}
+	if got, want := strings.Join(st.extensions, " "), "parcels/gpkg_rtree_index"; got != want {
+		t.Errorf("gpkg_extensions = %s, want only %s", got, want)
+	}
+	if got, want := strings.Join(st.contents, " "), "layer_styles/attributes parcels/features"; got != want {
+		t.Errorf("gpkg_contents = %s, want %s (planmap's own tables stay out)", got, want)
+	}
+	if st.styles != 1 {
+		t.Errorf("layer_styles has %d default styles of parcels by planmap, want 1", st.styles)
+	}
+}
+
+// checkRTree checks that the R-tree index of parcels holds the box of
+// every feature and nothing else, and that a box query finds the feature
+// at p.
+func checkRTree(t *testing.T, s *layers.Store, p orb.Point) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var features, boxes, wrong int
+	db.QueryRow(`SELECT count(*) FROM parcels`).Scan(&features)
+	db.QueryRow(`SELECT count(*) FROM rtree_parcels_geom`).Scan(&boxes)
+	// The R-tree stores single-precision boxes, rounded outward.
+	if err := db.QueryRow(`SELECT count(*) FROM parcels f LEFT JOIN rtree_parcels_geom r ON r.id = f.fid
+		WHERE r.id IS NULL OR abs(r.minx - ST_MinX(f.geom)) > 1e-4 OR abs(r.maxx - ST_MaxX(f.geom)) > 1e-4
+		OR abs(r.miny - ST_MinY(f.geom)) > 1e-4 OR abs(r.maxy - ST_MaxY(f.geom)) > 1e-4`).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if boxes != features || wrong != 0 {
+		t.Errorf("R-tree: %d boxes for %d features, %d missing or wrong", boxes, features, wrong)
+	}
+	box := orb.Bound{Min: p, Max: p}
+	if n, err := s.Count(ctx, "parcels", layers.Query{BBox: &box}); err != nil || n != 1 {
+		t.Errorf("Count at %v = %d, %v; want 1", p, n, err)
+	}
+}
+
+// upsertMoved updates parcel 1 in place by id (an UPSERT, as import does)
+// to a triangle around (121.05, 32.03).
+func upsertMoved(t *testing.T, s *layers.Store) orb.Point {
+	t.Helper()
+	update := `{"type": "FeatureCollection", "name": "parcels", "features": [
+	  {"type": "Feature", "id": 1, "properties": {"name_zh": "一号地块（改）", "status": "signed"},
+	   "geometry": {"type": "Polygon", "coordinates": [[[121.0, 32.0], [121.1, 32.0], [121.1, 32.1], [121.0, 32.0]]]}}]}`
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "update.geojson", update))
+	return orb.Point{121.08, 32.01}
+}
+
+func TestNewStoreIsGeoPackage13(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	checkRTree(t, s, upsertMoved(t, s))
+	checkGPKG13(t, s.Path())
+	validateWithGDAL(t, s.Path(), map[string]int{"parcels": 3})
+}
+
+// testdata/planmap-1.4.gpkg was written by planmap before GeoPackage 1.3
+// (commit e69e593: planmap import of parcels.geojson, then planmap export
+// -o): user_version 10400, the 1.4 R-tree triggers and the 1.3 names
+// update1 and update3, and planmap_layers registered as an extension.
+func TestMigratesGeoPackage14InPlace(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "planmap-1.4.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := readGPKGState(t, path)
+	if before.userVersion != 10400 || len(before.triggers) != 9 {
+		t.Fatalf("the fixture is not a planmap GeoPackage 1.4: %+v", before)
+	}
+	s, err := layers.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if s.Created() {
+		t.Error("Open created the database instead of migrating it")
+	}
+	checkGPKG13(t, path)
+	if n, _ := s.Count(ctx, "parcels", layers.Query{}); n != 3 {
+		t.Errorf("Count after the migration = %d, want the 3 features", n)
+	}
+	checkRTree(t, s, upsertMoved(t, s))
+	validateWithGDAL(t, path, map[string]int{"parcels": 3})
+}
+
+// styleRows returns the QML of every style row of layer id.
+func styleRows(t *testing.T, s *layers.Store, id string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT styleQML FROM layer_styles WHERE f_table_name = ?`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var q string
+		rows.Scan(&q)
+		out = append(out, q)
+	}
+	return out
+}
+
+// The QGIS style is rewritten, in the same transaction, whenever a
+// layer's declaration changes.
+func TestStyleFollowsDeclaration(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	text := readTestdata(t, "parcels.geojson")
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", text))
+	qml := styleRows(t, s, "parcels")
+	if len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) || !strings.Contains(qml[0], `v="127,95,63,153"`) {
+		t.Fatalf("style of parcels = %q, want one single symbol filled #7f5f3f at 0.6", qml)
+	}
+	// A new fill colour and a land-use field.
+	changed := strings.Replace(text, `"fillColor": "#7f5f3f"`, `"fillColor": "#112233"`, 1)
+	changed = strings.Replace(changed, `"schema": [`, `"schema": [{"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地", "en": "Land use"}},`, 1)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", changed))
+	qml = styleRows(t, s, "parcels")
+	if len(qml) != 1 || !strings.Contains(qml[0], `type="categorizedSymbol"`) || !strings.Contains(qml[0], `v="17,34,51,153"`) {
+		t.Errorf("style of parcels after the import = %q, want one categorized style with the new fill for the unclassed", qml)
+	}
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
+	if qml = styleRows(t, s, "parcels"); len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) {
+		t.Errorf("style of parcels after --replace = %q, want one single symbol again", qml)
+	}
+}
