@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func startServe(t *testing.T, db string, flags ...string) (string, func() string
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var logs bytes.Buffer
+	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
@@ -112,7 +113,9 @@ func startServe(t *testing.T, db string, flags ...string) (string, func() string
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
@@ -138,9 +141,31 @@ func startServe(t *testing.T, db string, flags ...string) (string, func() string
 			}
 		case <-time.After(20 * time.Second):
 			t.Errorf("serve did not stop within 20 s")
+			return logs.String()
 		}
+		// The log is whole once the scanner has read the last line.
+		<-scanned
 		return logs.String()
 	}
+}
+
+// syncBuffer is a bytes.Buffer that the goroutine reading a server's log
+// can write while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestServeFlags(t *testing.T) {
