@@ -21,6 +21,13 @@ import (
 // the database is sound (integrity_check, GDAL's validate_gpkg) and holds
 // the layer either exactly as before the import or exactly as imported.
 func TestImportKilled(t *testing.T) {
+	if raceEnabled {
+		// What this test checks happens in the killed child, which shares
+		// no memory with the test; under -race every import is about 12
+		// times slower (256 s instead of 20 s for 5 kills, measured), so
+		// CI runs it in make test, without -race.
+		t.Skip("the kill -9 test runs without -race (make test); under -race it takes minutes and checks no concurrency of this process")
+	}
 	kills := 5
 	if v := os.Getenv("PLANMAP_CRASH_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)
