@@ -138,9 +138,11 @@ if grep -q 'Socket errors' "$TMP/wrk.out"; then
 	fail+=("$(grep 'Socket errors' "$TMP/wrk.out" | sed 's/^ *//')")
 fi
 # Exactly the bad-bbox requests (1 in 11) get 400; anything else 4xx is
-# a regression too.
+# a regression too. The requests still in flight when wrk stops make the
+# count of those completed differ by a few.
 want4xx=$(( total / 11 ))
-if [ "$(( fourxx - want4xx ))" -gt 2 ] || [ "$(( want4xx - fourxx ))" -gt 2 ]; then
+slack=$(( want4xx / 50 + 4 ))
+if [ "$(( fourxx - want4xx ))" -gt "$slack" ] || [ "$(( want4xx - fourxx ))" -gt "$slack" ]; then
 	fail+=("$fourxx responses with status 4xx, want about $want4xx (the bad bbox)")
 fi
 
