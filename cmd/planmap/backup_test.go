@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,4 +55,23 @@ func TestBackupRestore(t *testing.T) {
 	// And the restored database serves.
 	_, stop = startServeProcess(t, db)
 	stop()
+}
+
+func TestBackupRestoreUsage(t *testing.T) {
+	for _, cmd := range []string{"backup", "restore"} {
+		out, _, err := planmap(t, cmd, "-h")
+		if err != nil || !strings.HasPrefix(out, "usage: planmap "+cmd) || !strings.Contains(out, "-db") {
+			t.Errorf("planmap %s -h = %v, %q", cmd, err, out)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+	for _, args := range [][]string{{"backup", "--db", db}, {"restore", "--db", db}, {"restore", "--db", db, "a.gpkg", "b.gpkg"}} {
+		var u usageError
+		if _, _, err := planmap(t, args...); !errors.As(err, &u) {
+			t.Errorf("planmap %s = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a refused command created %s", db)
+	}
 }
