@@ -18,12 +18,12 @@ test: assets
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
-## race: every test again under the race detector (slower: about twice the time of make test, more the first time)
+## race: every test again under the race detector (the race build of modernc.org/sqlite takes about a minute the first time)
 race: assets
 	$(GO) test -race $(TESTFLAGS) ./...
 
 ## fuzz: each fuzz target of each package for FUZZTIME (default 1m), one after another (.ci/fuzz)
-fuzz:
+fuzz: assets
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
 ## soak: the real server under a mix of requests for SOAK_SECONDS (default 180) on 200,000 parcels; fails on 5xx, socket errors or RSS growth (web/testdata/bench/soak.sh)
