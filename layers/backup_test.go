@@ -198,6 +198,46 @@ func TestRestore(t *testing.T) {
 		}
 	})
 
+	t.Run("OverCrashedDatabase", func(t *testing.T) {
+		// The files a process killed after an import leaves: the import
+		// is committed in the -wal only. The restored file must not
+		// inherit that log.
+		live := filepath.Join(t.TempDir(), "live.gpkg")
+		s, err := layers.Open(ctx, live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(300))))
+		crashed := filepath.Join(t.TempDir(), "crashed.gpkg")
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			b, err := os.ReadFile(live + suffix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(crashed+suffix, b, 0o644)
+		}
+		if fi, err := os.Stat(crashed + "-wal"); err != nil || fi.Size() == 0 {
+			t.Fatalf("the crash image has no -wal to test with: %v", err)
+		}
+		if err := layers.Restore(ctx, crashed, backup); err != nil {
+			t.Fatalf("Restore over a crashed database: %v", err)
+		}
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if _, err := os.Stat(crashed + suffix); err == nil {
+				t.Errorf("Restore left the old %s behind", suffix)
+			}
+		}
+		r, err := layers.Open(ctx, crashed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if got := snapshot(t, r); got != want {
+			t.Errorf("after Restore over a crashed database the layers differ from the backed-up ones")
+		}
+	})
+
 	t.Run("OK", func(t *testing.T) {
 		if err := layers.Restore(ctx, dbPath, backup); err != nil {
 			t.Fatalf("Restore: %v", err)
