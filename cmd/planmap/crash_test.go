@@ -54,17 +54,18 @@ func TestImportKilled(t *testing.T) {
 		want[i] = exportParcels(t, ref)
 	}
 
-	// Kill points are measured in the import's progress through its write
-	// transaction, the size of the -wal, which does not depend on how busy
-	// the machine is: from 0 (as the write begins, after the files were
-	// read and checked) to a little past the size of a whole import, so
-	// that some imports commit.
+	// A kill point is a size of the -wal, the import's progress through
+	// its write transaction, which does not depend on how busy the machine
+	// is, anywhere from 0 (as the write begins, after the files were read
+	// and checked) to the size of a whole import, and then a pause of up to
+	// 25 ms, so that kills also land in the commit, the checkpoint that
+	// follows it and the closing of the database.
 	db := filepath.Join(dir, "planmap.gpkg")
 	if _, stderr, err := planmap(t, "import", "--db", db, files[0]); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
 	checkIntegrity(t, db) // checkpoints, leaving no -wal
-	whole, _, err := importUntil(t, db, files[1], -1)
+	whole, _, err := importUntil(t, db, files[1], -1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,9 @@ func TestImportKilled(t *testing.T) {
 	outcomes := map[string]int{}
 	for k := 0; k < kills; k++ {
 		next := 1 - state
-		at := int64(float64(whole) * 1.1 * rng.Float64())
-		_, killed, err := importUntil(t, db, files[next], at)
+		at := int64(float64(whole) * rng.Float64())
+		pause := time.Duration(rng.Int63n(int64(25 * time.Millisecond)))
+		_, killed, err := importUntil(t, db, files[next], at, pause)
 		if err != nil {
 			t.Fatalf("kill %d: %v", k, err)
 		}
@@ -89,10 +91,10 @@ func TestImportKilled(t *testing.T) {
 		switch exportParcels(t, db) {
 		case want[state]:
 			outcomes["old"]++
-			t.Logf("kill %d at %d of %d bytes of -wal (killed: %v): as before", k, at, whole, killed)
+			t.Logf("kill %d at %d of %d bytes of -wal + %v (killed: %v): as before", k, at, whole, pause.Round(time.Millisecond), killed)
 		case want[next]:
 			outcomes["new"]++
-			t.Logf("kill %d at %d of %d bytes of -wal (killed: %v): as imported", k, at, whole, killed)
+			t.Logf("kill %d at %d of %d bytes of -wal + %v (killed: %v): as imported", k, at, whole, pause.Round(time.Millisecond), killed)
 			state = next
 		default:
 			t.Fatalf("kill %d at %d bytes of -wal: the layer is neither as before nor as imported", k, at)
@@ -111,11 +113,11 @@ func exportParcels(t *testing.T, db string) string {
 }
 
 // importUntil runs planmap import --replace of file into db in a process
-// of its own and kills it with SIGKILL as soon as the -wal has grown past
+// of its own and kills it with SIGKILL pause after the -wal has grown past
 // limit bytes (never, for a negative limit). It returns the largest -wal
 // size seen and whether the process was killed; an import that ends by
 // itself before that must succeed.
-func importUntil(t *testing.T, db, file string, limit int64) (seen int64, killed bool, err error) {
+func importUntil(t *testing.T, db, file string, limit int64, pause time.Duration) (seen int64, killed bool, err error) {
 	t.Helper()
 	cmd := command(context.Background(), "import", "--db", db, "--replace", file)
 	var out bytes.Buffer
@@ -140,6 +142,14 @@ func importUntil(t *testing.T, db, file string, limit int64) (seen int64, killed
 			seen = max(seen, fi.Size())
 		}
 		if limit >= 0 && seen > limit {
+			select {
+			case err := <-exited:
+				if err != nil {
+					return seen, false, fmt.Errorf("import ended by itself with %v\n%s", err, out.String())
+				}
+				return seen, false, nil
+			case <-time.After(pause):
+			}
 			cmd.Process.Kill()
 			<-exited
 			return seen, true, nil
