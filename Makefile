@@ -2,10 +2,12 @@
 GO ?= go
 DB ?= data/planmap.gpkg
 ADDR ?= 127.0.0.1:8080
+FUZZTIME ?= 1m
+SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test bench lint build assets
+.PHONY: run test race fuzz soak bench lint build assets
 
 ## run: serve the Haimen map on the built-in data (creates $(DB) on first start)
 run: assets
@@ -14,7 +16,19 @@ run: assets
 ## test: vet and run every test (GDAL, QGIS and browser tests skip when their tool is missing, unless PLANMAP_REQUIRE_TOOLS=1)
 test: assets
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+## race: every test again under the race detector (the race build of modernc.org/sqlite takes about a minute the first time)
+race: assets
+	$(GO) test -race $(TESTFLAGS) ./...
+
+## fuzz: each fuzz target of each package for FUZZTIME (default 1m), one after another (.ci/fuzz)
+fuzz: assets
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz
+
+## soak: the real server under a mix of requests for SOAK_SECONDS (default 180) on 200,000 parcels; fails on 5xx, socket errors or RSS growth (web/testdata/bench/soak.sh)
+soak: assets
+	GO=$(GO) SOAK_SECONDS=$(SOAK_SECONDS) bash web/testdata/bench/soak.sh
 
 ## bench: Go benchmarks through the real router and store (200,000 synthetic parcels), then, where wrk is installed, wrk against the real binary (BENCHMARKS.md)
 bench: assets

@@ -7,6 +7,8 @@
 //	planmap export --format gpkg -o haimen.gpkg
 //	planmap layers
 //	planmap check FILE|DIR…
+//	planmap backup -o backup.gpkg
+//	planmap restore backup.gpkg
 //
 // Run "planmap COMMAND -h" for the flags of each command.
 package main
@@ -52,6 +54,8 @@ commands:
   export    write a layer as GeoJSON, or layers as a GeoPackage or KML
   layers    list the layers in the database
   check     check layer files without writing anything
+  backup    copy the whole database to a new file, while the server runs
+  restore   put a backup in the place of the database, with the server stopped
 
 Run "planmap COMMAND -h" for a command's flags.
 Environment: PLANMAP_DB (--db), PLANMAP_ADDR (--addr).
@@ -76,6 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdLayers(ctx, rest, env, stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, rest, env, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, env, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, env, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,7 +111,7 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var logs bytes.Buffer
+	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
@@ -118,7 +119,9 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
@@ -144,9 +147,31 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 			}
 		case <-time.After(20 * time.Second):
 			t.Errorf("serve did not stop within 20 s")
+			return logs.String()
 		}
+		// The log is whole once the scanner has read the last line.
+		<-scanned
 		return logs.String()
 	}
+}
+
+// syncBuffer is a bytes.Buffer that the goroutine reading a server's log
+// can write while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestServeFlags(t *testing.T) {
