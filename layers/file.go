@@ -48,33 +48,6 @@ type rawFeature struct {
 	geometry orb.Geometry
 }
 
-// crs of the input, from the legacy GeoJSON 2008 crs member.
-type crs int
-
-const (
-	crsLonLat crs = iota
-	crsWebMercator
-)
-
-var crsNames = map[string]crs{
-	"urn:ogc:def:crs:OGC:1.3:CRS84":                crsLonLat,
-	"urn:ogc:def:crs:OGC::CRS84":                   crsLonLat,
-	"http://www.opengis.net/def/crs/OGC/1.3/CRS84": crsLonLat,
-	"CRS84":                      crsLonLat,
-	"OGC:CRS84":                  crsLonLat,
-	"EPSG:4326":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4326": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4326": crsLonLat,
-	// CGCS2000 is within centimetres of WGS 84 at this scale: taken as is.
-	"EPSG:4490":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4490": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4490": crsLonLat,
-	"EPSG:3857":                  crsWebMercator,
-	"urn:ogc:def:crs:EPSG::3857": crsWebMercator,
-	"http://www.opengis.net/def/crs/EPSG/0/3857": crsWebMercator,
-	"EPSG:900913": crsWebMercator,
-}
-
 // ParseFile reads a layer file: JSON syntax, the FeatureCollection
 // structure, the declaration if there is one, feature ids and geometries.
 // Every problem found is reported, as "NAME: feature N (id X): …", in the
@@ -200,7 +173,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 	return f, p.Err()
 }
 
-func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
+func parseFeature(raw json.RawMessage, proj func(orb.Point) orb.Point) (rawFeature, bool, error) {
 	var rf rawFeature
 	var obj struct {
 		Type       string          `json:"type"`
@@ -234,8 +207,8 @@ func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
 	if g == nil {
 		return rf, false, errors.New("has no geometry")
 	}
-	if proj == crsWebMercator {
-		g = geo.FromWebMercator(g)
+	if proj != nil {
+		g = geo.Transform(g, proj)
 	}
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
@@ -244,9 +217,11 @@ func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
 	return rf, hasZ, nil
 }
 
-func parseCRS(raw json.RawMessage) (crs, error) {
+// parseCRS returns the transform to lon/lat for the legacy GeoJSON 2008
+// crs member, nil for none (RFC 7946: CRS84).
+func parseCRS(raw json.RawMessage) (func(orb.Point) orb.Point, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return crsLonLat, nil
+		return nil, nil
 	}
 	var c struct {
 		Type       string `json:"type"`
@@ -255,12 +230,14 @@ func parseCRS(raw json.RawMessage) (crs, error) {
 		} `json:"properties"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "name" {
-		return 0, fmt.Errorf("crs member %s is not understood: only named CRSs are (CRS84, EPSG:4326, EPSG:4490, EPSG:3857)", raw)
+		return nil, fmt.Errorf("crs member %s is not understood: only named CRSs are (%s)", raw, supportedCRSs)
 	}
-	if v, ok := crsNames[c.Properties.Name]; ok {
-		return v, nil
+	if code, ok := epsgCode(c.Properties.Name); ok {
+		if proj, err := SourceCRS(code); err == nil {
+			return proj, nil
+		}
 	}
-	return 0, fmt.Errorf("crs %q is not supported: use CRS84/EPSG:4326 (or EPSG:4490); EPSG:3857 is reprojected", c.Properties.Name)
+	return nil, fmt.Errorf("crs %q is not supported: %s", c.Properties.Name, supportedCRSs)
 }
 
 // strictUnmarshal decodes raw into v, refusing unknown members so that a
