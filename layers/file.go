@@ -40,6 +40,10 @@ type File struct {
 	NewIDs bool
 
 	raw []rawFeature
+	// inferred is the declaration read from the input's own structure (a
+	// shapefile's DBF fields), for when the file declares no layer and
+	// the layer does not exist yet.
+	inferred *Layer
 }
 
 type rawFeature struct {
