@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -323,7 +324,7 @@ func DecodeDBF(data []byte) (*DBF, error) {
 	for off := 32; off+32 <= headerLen && data[off] != 0x0D; off += 32 {
 		fd := data[off : off+32]
 		name := fd[:11]
-		if i := indexByte(name, 0); i >= 0 {
+		if i := bytes.IndexByte(name, 0); i >= 0 {
 			name = name[:i]
 		}
 		f := DBFField{Type: fd[11], Length: int(fd[16]), Decimals: int(fd[17])}
@@ -345,15 +346,6 @@ func DecodeDBF(data []byte) (*DBF, error) {
 	}
 	d.records = data[headerLen : headerLen+int(n)*recordLen]
 	return d, nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // Len is the number of records.

@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,27 +15,68 @@ import (
 // supportedCRSs says, in refusals, which CRSs input may be in.
 const supportedCRSs = "planmap takes CRS84, EPSG:4326 and EPSG:4490 as they are, and reprojects EPSG:3857 and the CGCS2000 3-degree Gauss–Krüger zones EPSG:4513–4554"
 
-// SourceCRS returns the function that turns a position of input data in
-// the CRS with EPSG code epsg into longitude/latitude degrees, or nil when
-// the input is in longitude/latitude already (EPSG:4326, and CGCS2000,
-// EPSG:4490, which is within centimetres of WGS 84 at this scale, so taken
-// as it is). It is the one place that decides which input CRSs planmap
-// takes, for every format: GeoJSON's crs member, a shapefile's .prj, a
-// GeoPackage's srs_id. Any other CRS is an EINVALID error naming it.
+// SourceCRS returns the function that turns a geometry of input data in
+// the CRS with EPSG code epsg into longitude/latitude degrees. It is the
+// one place that decides which input CRSs planmap takes, for every format:
+// GeoJSON's crs member, a shapefile's .prj, a GeoPackage's srs_id. Any
+// other CRS is an EINVALID error naming it.
 //
-// Projected positions are easting, northing, as GIS software stores them,
-// whatever axis order the EPSG definition gives.
-func SourceCRS(epsg int) (func(orb.Point) orb.Point, error) {
+// EPSG:4326 and CGCS2000 (EPSG:4490, within centimetres of WGS 84 at this
+// scale) are taken as they are; Web Mercator and the CGCS2000 3-degree
+// Gauss–Krüger zones (EPSG:4513–4554) are reprojected. Projected positions
+// are easting, northing, as GIS software stores them, whatever axis order
+// the EPSG definition gives. The function's error says what is wrong with
+// a position that cannot be in the CRS, such as an easting without the
+// zone number its code requires: data labelled with the wrong zone.
+func SourceCRS(epsg int) (func(orb.Geometry) (orb.Geometry, error), error) {
 	switch {
 	case epsg == 4326 || epsg == 4490:
-		return nil, nil
+		return func(g orb.Geometry) (orb.Geometry, error) { return g, nil }, nil
 	case epsg == 3857 || epsg == 900913:
-		return func(p orb.Point) orb.Point { return geo.FromWebMercator(p).(orb.Point) }, nil
+		return func(g orb.Geometry) (orb.Geometry, error) { return geo.FromWebMercator(g), nil }, nil
 	}
-	if tm := geo.CGCS2000GaussKruger(epsg); tm != nil {
-		return tm.Inverse, nil
+	tm := geo.CGCS2000GaussKruger(epsg)
+	if tm == nil {
+		return nil, Errorf(EINVALID, "EPSG:%d is not supported: %s", epsg, supportedCRSs)
 	}
-	return nil, Errorf(EINVALID, "EPSG:%d is not supported: %s", epsg, supportedCRSs)
+	return func(g orb.Geometry) (orb.Geometry, error) {
+		var bad error
+		out := geo.Transform(g, func(p orb.Point) orb.Point {
+			if bad == nil {
+				bad = inGaussKrugerZone(epsg, p)
+			}
+			return tm.Inverse(p)
+		})
+		if bad != nil {
+			return nil, bad
+		}
+		return out, nil
+	}, nil
+}
+
+// inGaussKrugerZone checks that p can be a position in the CGCS2000
+// 3-degree Gauss–Krüger CRS epsg: a northern-hemisphere northing and an
+// easting within 500 km of the central meridian, with the zone number in
+// front for EPSG:4513–4533. It names the likely right CRS when not.
+func inGaussKrugerZone(epsg int, p orb.Point) error {
+	e, n := p[0], p[1]
+	zone := 0 // the zone number the easting must carry
+	if epsg <= 4533 {
+		zone = epsg - 4513 + 25
+	}
+	lo := float64(zone) * 1e6
+	switch {
+	case math.Abs(e) <= 180 && math.Abs(n) <= 90:
+		return fmt.Errorf("position (%g, %g) looks like longitude/latitude, not an easting and northing in metres of EPSG:%d", e, n, epsg)
+	case zone > 0 && e >= 0 && e < 1e6:
+		return fmt.Errorf("easting %.1f has no zone number, but EPSG:%d puts zone %d in front (%d…): the data may be in EPSG:%d, the same zone without the number", e, epsg, zone, zone, epsg+21)
+	case zone == 0 && e >= 25e6 && e < 46e6:
+		z := int(e / 1e6)
+		return fmt.Errorf("easting %.1f starts with a zone number, %d, which EPSG:%d has not: the data may be in EPSG:%d, zone %d with the number", e, z, epsg, 4513+z-25, z)
+	case e < lo || e >= lo+1e6 || n < 0 || n >= 1e7 || math.IsNaN(e) || math.IsNaN(n):
+		return fmt.Errorf("position (%.1f, %.1f) is outside EPSG:%d (eastings %.0f–%.0f m, northings 0–10 000 000 m)", e, n, epsg, lo, lo+1e6)
+	}
+	return nil
 }
 
 // lonLatNames are the names of CRS84, longitude/latitude on WGS 84.
@@ -135,7 +178,7 @@ func epsgFromWKT(wkt string) (code int, name string, ok bool) {
 
 // crsFromWKT returns the transform for a CRS given as WKT, as SourceCRS
 // does for a code; a CRS it does not know is refused by name.
-func crsFromWKT(wkt string) (func(orb.Point) orb.Point, error) {
+func crsFromWKT(wkt string) (func(orb.Geometry) (orb.Geometry, error), error) {
 	code, name, ok := epsgFromWKT(wkt)
 	switch {
 	case ok:

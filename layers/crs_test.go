@@ -136,3 +136,30 @@ func TestGeoJSONCRSNames(t *testing.T) {
 		})
 	}
 }
+
+func TestGaussKrugerWrongZone(t *testing.T) {
+	file := func(crs, x, y string) string {
+		return `{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "` + crs + `"}}, "features": [
+			{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [` + x + `, ` + y + `]}}]}`
+	}
+	tests := []struct {
+		name, text, want string
+	}{
+		{"NoZoneNumber", file("EPSG:4528", "641592.7555", "3553926.2590"),
+			"x.geojson: feature 1: geometry: easting 641592.8 has no zone number, but EPSG:4528 puts zone 40 in front (40…): the data may be in EPSG:4549"},
+		{"ZoneNumber", file("EPSG:4549", "40641592.7555", "3553926.2590"),
+			"easting 40641592.8 starts with a zone number, 40, which EPSG:4549 has not: the data may be in EPSG:4528"},
+		{"OtherZone", file("EPSG:4528", "39641592.7555", "3553926.2590"),
+			"position (39641592.8, 3553926.3) is outside EPSG:4528 (eastings 40000000–41000000 m"},
+		{"LonLat", file("EPSG:4549", "121.5", "32.1"),
+			"position (121.5, 32.1) looks like longitude/latitude, not an easting and northing in metres of EPSG:4549"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := layers.ParseFile("x.geojson", []byte(tt.text))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseFile = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -177,7 +177,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 	return f, p.Err()
 }
 
-func parseFeature(raw json.RawMessage, proj func(orb.Point) orb.Point) (rawFeature, bool, error) {
+func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	var rf rawFeature
 	var obj struct {
 		Type       string          `json:"type"`
@@ -211,8 +211,8 @@ func parseFeature(raw json.RawMessage, proj func(orb.Point) orb.Point) (rawFeatu
 	if g == nil {
 		return rf, false, errors.New("has no geometry")
 	}
-	if proj != nil {
-		g = geo.Transform(g, proj)
+	if g, err = toLonLat(g); err != nil {
+		return rf, false, fmt.Errorf("geometry: %w", err)
 	}
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
@@ -222,10 +222,10 @@ func parseFeature(raw json.RawMessage, proj func(orb.Point) orb.Point) (rawFeatu
 }
 
 // parseCRS returns the transform to lon/lat for the legacy GeoJSON 2008
-// crs member, nil for none (RFC 7946: CRS84).
-func parseCRS(raw json.RawMessage) (func(orb.Point) orb.Point, error) {
+// crs member; without one, positions are CRS84 (RFC 7946).
+func parseCRS(raw json.RawMessage) (func(orb.Geometry) (orb.Geometry, error), error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return SourceCRS(4326)
 	}
 	var c struct {
 		Type       string `json:"type"`

@@ -157,7 +157,7 @@ func decodeShapefile(name, stem string, sibling func(ext string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	proj, err := crsFromWKT(string(prj))
+	toLonLat, err := crsFromWKT(string(prj))
 	if err != nil {
 		return nil, Errorf(EINVALID, "%s: .prj: %s", name, err.Error())
 	}
@@ -236,8 +236,9 @@ func decodeShapefile(name, stem string, sibling func(ext string) ([]byte, error)
 		if typ.HasZ() {
 			zCount++
 		}
-		if proj != nil {
-			g = geo.Transform(g, proj)
+		if g, err = toLonLat(g); err != nil {
+			p.Add("%s: %v", where, err)
+			continue
 		}
 		if err := geo.Validate(g); err != nil {
 			p.Add("%s: %s: %v", where, g.GeoJSONType(), err)
