@@ -202,11 +202,12 @@ func decodeShapefile(name, stem string, sibling func(ext string) ([]byte, error)
 	}
 	f.inferred = l
 
-	zCount := 0
+	zCount, nDeleted := 0, 0
 	for i, g := range geoms {
 		where := fmt.Sprintf("%s: feature %d", name, i+1)
 		deleted, vals, err := dbf.Record(i, text)
 		if deleted {
+			nDeleted++
 			continue
 		}
 		if err != nil {
@@ -255,6 +256,9 @@ func decodeShapefile(name, stem string, sibling func(ext string) ([]byte, error)
 	}
 	if zCount > 0 {
 		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z coordinates; heights were dropped", name, zCount))
+	}
+	if nDeleted > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d records marked deleted in the .dbf were left out", name, nDeleted))
 	}
 	return f, nil
 }

@@ -198,3 +198,23 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestShapefileZAndDeleted(t *testing.T) {
+	files, err := layers.ReadFiles([]string{shpDir + "stations_z.shp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := layers.CheckFiles(context.Background(), nil, files, false); err != nil {
+		t.Fatal(err)
+	}
+	f := files[0]
+	if len(f.Features) != 1 || f.Features[0].Properties["name_zh"] != "洋吕铁路东灶港站" {
+		t.Errorf("features = %v, want the one station not marked deleted", f.Features)
+	}
+	w := strings.Join(f.Warnings, "\n")
+	for _, want := range []string{"stations_z.shp: 1 features have Z coordinates; heights were dropped", "stations_z.shp: 1 records marked deleted in the .dbf were left out"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings = %q, want %q", w, want)
+		}
+	}
+}

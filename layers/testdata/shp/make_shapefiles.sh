@@ -20,5 +20,11 @@ zip -q -X plan.zip stations.shp stations.shx stations.dbf stations.prj stations.
 rm stations.*
 # Every attribute type, a polygon with a hole and a multipolygon; zone 40.
 shp -t_srs EPSG:4528 -lco ENCODING=UTF-8 parcels.shp ../parcels.geojson
+# Points with heights, and one record marked deleted in the .dbf (the
+# deletion flag of record 2: header 32 bytes + 32 per field + terminator).
+shp -t_srs EPSG:4549 -lco ENCODING=UTF-8 -dim XYZ stations_z.shp $seeds/stations.geojson
+hlen=$(od -An -tu2 -j8 -N2 stations_z.dbf | tr -d ' ')
+rlen=$(od -An -tu2 -j10 -N2 stations_z.dbf | tr -d ' ')
+printf '*' | dd of=stations_z.dbf bs=1 seek=$((hlen + rlen)) conv=notrunc 2>/dev/null
 # A CRS planmap does not take: WGS 84 / UTM zone 51N.
 shp -t_srs EPSG:32651 -lco ENCODING=UTF-8 roads_utm.shp $seeds/roads.geojson
