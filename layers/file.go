@@ -40,39 +40,16 @@ type File struct {
 	NewIDs bool
 
 	raw []rawFeature
+	// inferred is the declaration read from the input's own structure (a
+	// shapefile's DBF fields), for when the file declares no layer and
+	// the layer does not exist yet.
+	inferred *Layer
 }
 
 type rawFeature struct {
 	id       int64
 	props    map[string]any // json.Number for numbers
 	geometry orb.Geometry
-}
-
-// crs of the input, from the legacy GeoJSON 2008 crs member.
-type crs int
-
-const (
-	crsLonLat crs = iota
-	crsWebMercator
-)
-
-var crsNames = map[string]crs{
-	"urn:ogc:def:crs:OGC:1.3:CRS84":                crsLonLat,
-	"urn:ogc:def:crs:OGC::CRS84":                   crsLonLat,
-	"http://www.opengis.net/def/crs/OGC/1.3/CRS84": crsLonLat,
-	"CRS84":                      crsLonLat,
-	"OGC:CRS84":                  crsLonLat,
-	"EPSG:4326":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4326": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4326": crsLonLat,
-	// CGCS2000 is within centimetres of WGS 84 at this scale: taken as is.
-	"EPSG:4490":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4490": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4490": crsLonLat,
-	"EPSG:3857":                  crsWebMercator,
-	"urn:ogc:def:crs:EPSG::3857": crsWebMercator,
-	"http://www.opengis.net/def/crs/EPSG/0/3857": crsWebMercator,
-	"EPSG:900913": crsWebMercator,
 }
 
 // countLimit is how many problems ParseFile and Check count one by one.
@@ -316,7 +293,7 @@ func countRest(rest []byte) int {
 	return n
 }
 
-func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
+func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	var rf rawFeature
 	var obj struct {
 		Type       string          `json:"type"`
@@ -350,8 +327,8 @@ func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
 	if g == nil {
 		return rf, false, errors.New("has no geometry")
 	}
-	if proj == crsWebMercator {
-		g = geo.FromWebMercator(g)
+	if g, err = toLonLat(g); err != nil {
+		return rf, false, fmt.Errorf("geometry: %w", err)
 	}
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
@@ -360,9 +337,11 @@ func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
 	return rf, hasZ, nil
 }
 
-func parseCRS(raw json.RawMessage) (crs, error) {
+// parseCRS returns the transform to lon/lat for the legacy GeoJSON 2008
+// crs member; without one, positions are CRS84 (RFC 7946).
+func parseCRS(raw json.RawMessage) (func(orb.Geometry) (orb.Geometry, error), error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return crsLonLat, nil
+		return SourceCRS(4326)
 	}
 	var c struct {
 		Type       string `json:"type"`
@@ -371,12 +350,14 @@ func parseCRS(raw json.RawMessage) (crs, error) {
 		} `json:"properties"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "name" {
-		return 0, fmt.Errorf("crs member %s is not understood: only named CRSs are (CRS84, EPSG:4326, EPSG:4490, EPSG:3857)", raw)
+		return nil, fmt.Errorf("crs member %s is not understood: only named CRSs are (%s)", raw, supportedCRSs)
 	}
-	if v, ok := crsNames[c.Properties.Name]; ok {
-		return v, nil
+	if code, ok := epsgCode(c.Properties.Name); ok {
+		if proj, err := SourceCRS(code); err == nil {
+			return proj, nil
+		}
 	}
-	return 0, fmt.Errorf("crs %q is not supported: use CRS84/EPSG:4326 (or EPSG:4490); EPSG:3857 is reprojected", c.Properties.Name)
+	return nil, fmt.Errorf("crs %q is not supported: %s", c.Properties.Name, supportedCRSs)
 }
 
 // strictUnmarshal decodes raw into v, refusing unknown members so that a

@@ -96,8 +96,8 @@ func TestParseAndCheck(t *testing.T) {
 			[]string{`style color "brown" is not a #rrggbb colour`}},
 		{"ErrLayerID", func(t *testing.T) string { return parcelsWith(t, `"id": "parcels"`, `"id": "gpkg_parcels"`) },
 			[]string{`layer id "gpkg_parcels" is not valid`}},
-		{"ErrOtherCRS", func(t *testing.T) string { return readTestdata(t, "epsg4547.geojson") },
-			[]string{`crs "urn:ogc:def:crs:EPSG::4547" is not supported`}},
+		{"ErrOtherCRS", func(t *testing.T) string { return readTestdata(t, "epsg32651.geojson") },
+			[]string{`crs "urn:ogc:def:crs:EPSG::32651" is not supported`}},
 		{"ErrNoIDsOneBroken", func(t *testing.T) string {
 			return strings.Replace(readTestdata(t, "qgis_crs84.geojson"), "[ 121.49, 32.11 ], [ 121.48, 32.11 ] ] ] }", "[ 121.49, 32.11 ] ] ] }", 1)
 		}, []string{"x.geojson: feature 1: Polygon: ring 0: ring is not closed"}},

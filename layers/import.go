@@ -109,6 +109,14 @@ func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool
 			}
 		}
 		switch {
+		case f.Layer == nil && stored == nil && f.inferred != nil:
+			// The input's own structure declares a new layer.
+			n0 := p.Len()
+			f.inferred.Validate(&p, f.Name+": ")
+			if p.Len() > n0 {
+				continue
+			}
+			pl.layer = f.inferred
 		case f.Layer == nil && stored == nil:
 			if !ValidID(f.LayerID) {
 				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)

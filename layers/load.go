@@ -10,15 +10,18 @@ import (
 	"strings"
 )
 
-// isLayerFile reports whether a file name looks like a layer file.
+// isLayerFile reports whether a file name looks like a layer file or a
+// shapefile.
 func isLayerFile(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))
-	return ext == ".geojson" || ext == ".json"
+	return ext == ".geojson" || ext == ".json" || isShapefile(name)
 }
 
 // ReadFiles parses the layer files at paths; a folder stands for the
-// .geojson and .json files directly in it, in name order. Every problem of
-// every file is in the returned error, and no file is returned then.
+// .geojson, .json, .shp and .zip files directly in it, in name order. A
+// shapefile (.shp) or a .zip of shapefiles gives a File per shapefile, as
+// ReadShapefile reads them. Every problem of every file is in the returned
+// error, and no file is returned then.
 func ReadFiles(paths []string) ([]*File, error) {
 	var names []string
 	for _, p := range paths {
@@ -41,10 +44,10 @@ func ReadFiles(paths []string) ([]*File, error) {
 			}
 		}
 		if len(names) == n0 {
-			return nil, Errorf(EINVALID, "%s: no .geojson or .json files in this folder", p)
+			return nil, Errorf(EINVALID, "%s: no .geojson, .json, .shp or .zip files in this folder", p)
 		}
 	}
-	return parseAll(names, os.ReadFile)
+	return parseAll(names, readFile)
 }
 
 // ReadFS parses every .geojson file at the root of fsys, in name order.
@@ -54,23 +57,49 @@ func ReadFS(fsys fs.FS) ([]*File, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	return parseAll(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(name)) })
-}
-
-func parseAll(names []string, read func(string) ([]byte, error)) ([]*File, error) {
-	var files []*File
-	var msgs []string
-	for _, name := range names {
-		data, err := read(name)
+	return parseAll(names, func(name string) ([]*File, error) {
+		data, err := fs.ReadFile(fsys, path.Clean(name))
 		if err != nil {
 			return nil, Errorf(EINVALID, "%s: %v", name, err)
 		}
-		f, err := ParseFile(name, data)
+		return parseOne(name, data)
+	})
+}
+
+// readFile reads the input file at name: a shapefile or a .zip of them
+// gives a File per shapefile, a layer file one.
+func readFile(name string) ([]*File, error) {
+	if isShapefile(name) {
+		return ReadShapefile(name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", name, err)
+	}
+	return parseOne(name, data)
+}
+
+func parseOne(name string, data []byte) ([]*File, error) {
+	f, err := ParseFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{f}, nil
+}
+
+func parseAll(names []string, read func(string) ([]*File, error)) ([]*File, error) {
+	var files []*File
+	var msgs []string
+	for _, name := range names {
+		got, err := read(name)
 		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				return nil, err
+			}
 			msgs = append(msgs, err.Error())
 			continue
 		}
-		files = append(files, f)
+		files = append(files, got...)
 	}
 	if len(msgs) > 0 {
 		return nil, &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}

@@ -519,7 +519,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		"bowtie":           []byte(`{"type": "FeatureCollection", "name": "parcels", "features": [{"type": "Feature", "id": 1, "properties": {"name_zh": "x", "status": "planned"}, "geometry": {"type": "Polygon", "coordinates": [[[121, 32], [121.1, 32.1], [121.1, 32], [121, 32.1], [121, 32]]]}}]}`),
 		"unknown_layer":    []byte(`{"type": "FeatureCollection", "name": "nowhere", "features": []}`),
 		"wrong_type":       []byte(strings.Replace(readTestdata(t, "parcels.geojson"), `"berths": 8`, `"berths": "eight"`, 1)),
-		"other_crs":        []byte(readTestdata(t, "epsg4547.geojson")),
+		"other_crs":        []byte(readTestdata(t, "epsg32651.geojson")),
 		"good_then_broken": nil,
 	}
 	for name, data := range cases {

@@ -445,3 +445,32 @@ func TestServeDownloadCache(t *testing.T) {
 		t.Error("serve --cache-mb 0 succeeded")
 	}
 }
+
+func TestImportShapefiles(t *testing.T) {
+	const shp = "../../layers/testdata/shp/"
+	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+
+	out, stderr, err := planmap(t, "check", "--db", db, shp+"plan.zip")
+	want := shp + "plan.zip:stations.shp: layer stations, 2 features, ok\n" + shp + "plan.zip:roads_utf8.shp: layer roads_utf8, 6 features, ok\n"
+	if err != nil || out != want {
+		t.Errorf("check plan.zip = %v, %q, want %q\n%s", err, out, want, stderr)
+	}
+	_, stderr, err = planmap(t, "import", "--db", db, shp+"roads_utm.shp")
+	if err == nil || !strings.Contains(stderr, `roads_utm.shp: .prj: CRS "WGS_1984_UTM_Zone_51N" is not supported`) {
+		t.Errorf("import of a shapefile in UTM = %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a failed import left a new database behind")
+	}
+	out, stderr, err = planmap(t, "import", "--db", db, shp+"resettlement_gbk.shp", shp+"plan.zip")
+	if err != nil || out != "resettlement_gbk: created, 15 features written\nstations: created, 2 features written\nroads_utf8: created, 6 features written\n" {
+		t.Errorf("import = %v, %q\n%s", err, out, stderr)
+	}
+	if !strings.Contains(stderr, "warning: "+shp+"resettlement_gbk.shp: no id field; all 15 features get new ids") {
+		t.Errorf("import stderr has no warning about new ids:\n%s", stderr)
+	}
+	out, _, err = planmap(t, "export", "--db", db, "--layer", "resettlement_gbk")
+	if err != nil || !strings.Contains(out, `"flanks_roa":"港西大道"`) {
+		t.Errorf("export = %v, want 港西大道 in it:\n%.1000s", err, out)
+	}
+}

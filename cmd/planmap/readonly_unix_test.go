@@ -22,7 +22,7 @@ import (
 // runs it so under another user.
 const childArgs = "PLANMAP_TEST_CHILD_ARGS"
 
-func TestMain(m *testing.M) {
+func init() {
 	if s := os.Getenv(childArgs); s != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(s), &args); err != nil {
@@ -35,7 +35,6 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
 }
 
 // readOnlyRunner returns a function that runs planmap as a user who cannot
