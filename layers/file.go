@@ -40,6 +40,11 @@ type File struct {
 	NewIDs bool
 
 	raw []rawFeature
+	// inferred is the declaration read from the input's own structure (a
+	// GeoPackage table's columns), for when the file declares no layer and
+	// the layer does not exist yet; undeclared says why there is none.
+	inferred   *Layer
+	undeclared string
 }
 
 type rawFeature struct {
@@ -56,23 +61,55 @@ const (
 	crsWebMercator
 )
 
-var crsNames = map[string]crs{
-	"urn:ogc:def:crs:OGC:1.3:CRS84":                crsLonLat,
-	"urn:ogc:def:crs:OGC::CRS84":                   crsLonLat,
-	"http://www.opengis.net/def/crs/OGC/1.3/CRS84": crsLonLat,
-	"CRS84":                      crsLonLat,
-	"OGC:CRS84":                  crsLonLat,
-	"EPSG:4326":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4326": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4326": crsLonLat,
+// epsgCRSs are the CRSs planmap takes input in, by EPSG code. It is the one
+// place that says which CRSs are accepted, for a GeoJSON crs member
+// (through crsNames) and a GeoPackage's spatial reference system alike.
+var epsgCRSs = map[int]crs{
+	4326: crsLonLat,
 	// CGCS2000 is within centimetres of WGS 84 at this scale: taken as is.
-	"EPSG:4490":                  crsLonLat,
-	"urn:ogc:def:crs:EPSG::4490": crsLonLat,
-	"http://www.opengis.net/def/crs/EPSG/0/4490": crsLonLat,
-	"EPSG:3857":                  crsWebMercator,
-	"urn:ogc:def:crs:EPSG::3857": crsWebMercator,
-	"http://www.opengis.net/def/crs/EPSG/0/3857": crsWebMercator,
-	"EPSG:900913": crsWebMercator,
+	4490:   crsLonLat,
+	3857:   crsWebMercator,
+	900913: crsWebMercator,
+}
+
+// crsNames are the names a GeoJSON crs member gives those CRSs, with their
+// EPSG codes. CRS84 is EPSG:4326 in longitude/latitude order, the order
+// GeoJSON positions always have.
+var crsNames = map[string]int{
+	"urn:ogc:def:crs:OGC:1.3:CRS84":                4326,
+	"urn:ogc:def:crs:OGC::CRS84":                   4326,
+	"http://www.opengis.net/def/crs/OGC/1.3/CRS84": 4326,
+	"CRS84":                      4326,
+	"OGC:CRS84":                  4326,
+	"EPSG:4326":                  4326,
+	"urn:ogc:def:crs:EPSG::4326": 4326,
+	"http://www.opengis.net/def/crs/EPSG/0/4326": 4326,
+	"EPSG:4490":                  4490,
+	"urn:ogc:def:crs:EPSG::4490": 4490,
+	"http://www.opengis.net/def/crs/EPSG/0/4490": 4490,
+	"EPSG:3857":                  3857,
+	"urn:ogc:def:crs:EPSG::3857": 3857,
+	"http://www.opengis.net/def/crs/EPSG/0/3857": 3857,
+	"EPSG:900913": 900913,
+}
+
+// supportedCRSs says which CRSs are taken, for messages.
+const supportedCRSs = "use CRS84/EPSG:4326 (or EPSG:4490); EPSG:3857 is reprojected"
+
+// epsgCRS returns the input CRS of an EPSG code, or an error naming it.
+func epsgCRS(code int) (crs, error) {
+	if c, ok := epsgCRSs[code]; ok {
+		return c, nil
+	}
+	return 0, fmt.Errorf("crs EPSG:%d is not supported: %s", code, supportedCRSs)
+}
+
+// toLonLat returns g, in CRS c, in longitude/latitude.
+func (c crs) toLonLat(g orb.Geometry) orb.Geometry {
+	if c == crsWebMercator {
+		return geo.FromWebMercator(g)
+	}
+	return g
 }
 
 // ParseFile reads a layer file: JSON syntax, the FeatureCollection
@@ -234,9 +271,7 @@ func parseFeature(raw json.RawMessage, proj crs) (rawFeature, bool, error) {
 	if g == nil {
 		return rf, false, errors.New("has no geometry")
 	}
-	if proj == crsWebMercator {
-		g = geo.FromWebMercator(g)
-	}
+	g = proj.toLonLat(g)
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
 	}
@@ -257,10 +292,10 @@ func parseCRS(raw json.RawMessage) (crs, error) {
 	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "name" {
 		return 0, fmt.Errorf("crs member %s is not understood: only named CRSs are (CRS84, EPSG:4326, EPSG:4490, EPSG:3857)", raw)
 	}
-	if v, ok := crsNames[c.Properties.Name]; ok {
-		return v, nil
+	if code, ok := crsNames[c.Properties.Name]; ok {
+		return epsgCRS(code)
 	}
-	return 0, fmt.Errorf("crs %q is not supported: use CRS84/EPSG:4326 (or EPSG:4490); EPSG:3857 is reprojected", c.Properties.Name)
+	return 0, fmt.Errorf("crs %q is not supported: %s", c.Properties.Name, supportedCRSs)
 }
 
 // strictUnmarshal decodes raw into v, refusing unknown members so that a

@@ -96,10 +96,21 @@ func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool
 		}
 		pl := plan{file: f, layer: f.Layer, stored: stored}
 		switch {
+		case f.Layer == nil && stored == nil && f.inferred != nil:
+			// A GeoPackage table's own structure declares a new layer.
+			n0 := p.Len()
+			f.inferred.Validate(&p, f.Name+": ")
+			if p.Len() > n0 {
+				continue
+			}
+			pl.layer = f.inferred
 		case f.Layer == nil && stored == nil:
-			if !ValidID(f.LayerID) {
+			switch {
+			case !ValidID(f.LayerID):
 				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
-			} else {
+			case f.undeclared != "":
+				p.Add("%s: layer %s does not exist, and %s: give its declaration with --declare", f.Name, f.LayerID, f.undeclared)
+			default:
 				p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
 			}
 			continue

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -17,8 +18,10 @@ func isLayerFile(name string) bool {
 }
 
 // ReadFiles parses the layer files at paths; a folder stands for the
-// .geojson and .json files directly in it, in name order. Every problem of
-// every file is in the returned error, and no file is returned then.
+// .geojson and .json files directly in it, in name order. A GeoPackage
+// (a .gpkg or any SQLite file) gives a File per feature table, as
+// ReadGPKG reads them. Every problem of every file is in the returned
+// error, and no file is returned then.
 func ReadFiles(paths []string) ([]*File, error) {
 	var names []string
 	for _, p := range paths {
@@ -44,7 +47,7 @@ func ReadFiles(paths []string) ([]*File, error) {
 			return nil, Errorf(EINVALID, "%s: no .geojson or .json files in this folder", p)
 		}
 	}
-	return parseAll(names, os.ReadFile)
+	return parseAll(names, readFile)
 }
 
 // ReadFS parses every .geojson file at the root of fsys, in name order.
@@ -54,23 +57,49 @@ func ReadFS(fsys fs.FS) ([]*File, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	return parseAll(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Clean(name)) })
-}
-
-func parseAll(names []string, read func(string) ([]byte, error)) ([]*File, error) {
-	var files []*File
-	var msgs []string
-	for _, name := range names {
-		data, err := read(name)
+	return parseAll(names, func(name string) ([]*File, error) {
+		data, err := fs.ReadFile(fsys, path.Clean(name))
 		if err != nil {
 			return nil, Errorf(EINVALID, "%s: %v", name, err)
 		}
-		f, err := ParseFile(name, data)
+		return parseOne(name, data)
+	})
+}
+
+// readFile reads the input file at name: a GeoPackage gives a File per
+// feature table, a layer file one.
+func readFile(name string) ([]*File, error) {
+	if isGPKG(name) {
+		return ReadGPKG(context.Background(), name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", name, err)
+	}
+	return parseOne(name, data)
+}
+
+func parseOne(name string, data []byte) ([]*File, error) {
+	f, err := ParseFile(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{f}, nil
+}
+
+func parseAll(names []string, read func(string) ([]*File, error)) ([]*File, error) {
+	var files []*File
+	var msgs []string
+	for _, name := range names {
+		got, err := read(name)
 		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				return nil, err
+			}
 			msgs = append(msgs, err.Error())
 			continue
 		}
-		files = append(files, f)
+		files = append(files, got...)
 	}
 	if len(msgs) > 0 {
 		return nil, &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}
