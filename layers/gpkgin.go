@@ -128,7 +128,7 @@ func openGPKG(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, Errorf(EINVALID, "%s: is not a GeoPackage: it is not an SQLite database", path)
 	}
 	if id := binary.BigEndian.Uint32(header[68:]); !gpkgApplicationIDs[id] {
-		return nil, Errorf(EINVALID, "%s: is an SQLite database but not a GeoPackage (application_id %#x)", path, id)
+		return nil, Errorf(EINVALID, "%s: is an SQLite database but not a GeoPackage (application_id 0x%08x)", path, id)
 	}
 	params := []string{"mode=ro", "_pragma=busy_timeout(10000)"}
 	// A file in WAL mode (header bytes 18 and 19 are 2) whose -wal file is
