@@ -63,7 +63,8 @@ func isGPKG(path string) bool {
 //
 // Features are read in fid order, the fid being the feature id; NULL
 // values are absent properties. Geometries are reprojected to longitude/
-// latitude from the table's CRS and checked as a layer file's are, and
+// latitude from the table's CRS (Z and M coordinates dropped, with a
+// warning) and checked as a layer file's are, and
 // every problem is reported as "PATH:TABLE: feature N (id X): …".
 func ReadGPKG(ctx context.Context, path string) ([]*File, error) {
 	db, err := openGPKG(ctx, path)
@@ -166,14 +167,14 @@ func openGPKG(ctx context.Context, path string) (*sql.DB, error) {
 type gpkgTable struct {
 	name, identifier, description string
 	geomColumn, geomType          sql.NullString
-	srsID, z, m                   sql.NullInt64
+	srsID                         sql.NullInt64
 	org                           sql.NullString
 	orgCode                       sql.NullInt64
 }
 
 func gpkgTables(ctx context.Context, q querier) ([]gpkgTable, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.table_name, coalesce(c.identifier, ''), coalesce(c.description, ''),
-		g.column_name, g.geometry_type_name, g.srs_id, g.z, g.m, s.organization, s.organization_coordsys_id
+		g.column_name, g.geometry_type_name, g.srs_id, s.organization, s.organization_coordsys_id
 		FROM gpkg_contents c
 		LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name
 		LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id
@@ -187,7 +188,7 @@ func gpkgTables(ctx context.Context, q querier) ([]gpkgTable, error) {
 	for rows.Next() {
 		var t gpkgTable
 		if err := rows.Scan(&t.name, &t.identifier, &t.description, &t.geomColumn, &t.geomType,
-			&t.srsID, &t.z, &t.m, &t.org, &t.orgCode); err != nil {
+			&t.srsID, &t.org, &t.orgCode); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -226,9 +227,6 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 	geomType, known := gpkgGeometryTypes[strings.ToUpper(t.geomType.String)]
 	if !known {
 		bad("geometry type %s is not supported: a layer holds %s", t.geomType.String, strings.Join(GeometryTypes, ", "))
-	}
-	if t.z.Int64 != 0 || t.m.Int64 != 0 {
-		bad("has Z or M coordinates (gpkg_geometry_columns z = %d, m = %d); planmap takes 2D geometries: convert with ogr2ogr -dim XY", t.z.Int64, t.m.Int64)
 	}
 	proj, err := gpkgCRS(t)
 	if err != nil {
@@ -276,6 +274,7 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 		ptrs[i] = &vals[i]
 	}
 	types := map[string]int{}
+	zm := 0
 	for i := 1; rows.Next(); i++ {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("read %s: %w", f.Name, err)
@@ -286,10 +285,13 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 			p.Add("%s: the fid is not a positive integer", where)
 			continue
 		}
-		g, err := gpkgGeometry(vals[1], proj)
+		g, dropped, err := gpkgGeometry(vals[1], proj)
 		if err != nil {
 			p.Add("%s: %v", where, err)
 			continue
+		}
+		if dropped {
+			zm++
 		}
 		rf := rawFeature{id: id, geometry: g, props: make(map[string]any, len(cols))}
 		for j, c := range cols {
@@ -305,6 +307,9 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.Name, err)
+	}
+	if zm > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z or M coordinates; they were dropped", f.Name, zm))
 	}
 	if p.Len() > n0 || f.Layer != nil {
 		return f, nil
@@ -447,31 +452,32 @@ func sanitize(name string) string {
 	return notIdent.ReplaceAllString(strings.ToLower(name), "_")
 }
 
-// gpkgGeometry decodes a geometry blob, reprojects it to longitude/
-// latitude and checks it as a layer file's geometry is checked.
-func gpkgGeometry(v any, proj crs) (orb.Geometry, error) {
+// gpkgGeometry decodes a geometry blob, dropping Z and M coordinates
+// (dropped says whether it did), reprojects it to longitude/latitude and
+// checks it as a layer file's geometry is checked.
+func gpkgGeometry(v any, proj crs) (g orb.Geometry, dropped bool, err error) {
 	if v == nil {
-		return nil, errors.New("has no geometry")
+		return nil, false, errors.New("has no geometry")
 	}
 	blob, ok := v.([]byte)
 	if !ok {
-		return nil, fmt.Errorf("geometry: %w", geo.ErrNotGPKGBlob)
+		return nil, false, fmt.Errorf("geometry: %w", geo.ErrNotGPKGBlob)
 	}
-	g, err := geo.DecodeGPKG(blob)
+	g, dropped, err = geo.DecodeGPKGXY(blob)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("geometry: %w", err)
+		return nil, false, fmt.Errorf("geometry: %w", err)
 	case g == nil:
-		return nil, fmt.Errorf("geometry: %w", geo.ErrEmptyGeometry)
+		return nil, false, fmt.Errorf("geometry: %w", geo.ErrEmptyGeometry)
 	}
 	if _, ok := g.(orb.Collection); ok {
-		return nil, fmt.Errorf("geometry: %w", geo.ErrCollection)
+		return nil, false, fmt.Errorf("geometry: %w", geo.ErrCollection)
 	}
 	g = proj.toLonLat(g)
 	if err := geo.Validate(g); err != nil {
-		return nil, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
+		return nil, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
 	}
-	return g, nil
+	return g, dropped, nil
 }
 
 // gpkgValue turns a column value into what a layer file's JSON decodes to

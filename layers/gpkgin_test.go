@@ -192,6 +192,17 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 			sameFeatures(t, s, seeds, id, 1e-7+1e-12)
 		}
 	})
+	t.Run("ZDropped", func(t *testing.T) {
+		s := layerstest.MustOpen(t)
+		res, err := readAndImport(s, "testdata/with_z.gpkg")
+		if err != nil {
+			t.Fatalf("import with_z.gpkg: %v", err)
+		}
+		if w := strings.Join(res[0].Warnings, "\n"); !strings.HasSuffix(w, "with_z.gpkg:parcels: 3 features have Z or M coordinates; they were dropped") {
+			t.Errorf("warnings = %q, want the Z coordinates of 3 features dropped", w)
+		}
+		sameFeatures(t, s, seeds, "parcels", 1e-7)
+	})
 	t.Run("IntoExistingLayers", func(t *testing.T) {
 		// A table without a declaration adds to the layer of its name and
 		// leaves its declaration alone, as a layer file without one does.

@@ -16,7 +16,7 @@ ogr2ogr -f GeoJSON -nonativedata -preserve_fid -dim XYZ with_z.geojson parcels.g
 ogr2ogr -f GeoJSON -nonativedata -preserve_fid -a_srs EPSG:4490 cgcs2000.geojson parcels.geojson
 
 # GeoPackages as GDAL writes them, for planmap import FILE.gpkg.
-rm -f gdal_layers.gpkg epsg3857.gpkg epsg32651.gpkg
+rm -f gdal_layers.gpkg epsg3857.gpkg epsg32651.gpkg with_z.gpkg
 # Four layers in EPSG:4326: the test parcels (every field type; Polygon and
 # MultiPolygon mixed, so GDAL declares the generic GEOMETRY) and three seeds.
 ogr2ogr -f GPKG -preserve_fid -nln parcels gdal_layers.gpkg parcels.geojson
@@ -28,3 +28,5 @@ ogr2ogr -f GPKG -preserve_fid -t_srs EPSG:3857 -nln industry epsg3857.gpkg ../..
 ogr2ogr -f GPKG -update -preserve_fid -t_srs EPSG:3857 -nln monitoring epsg3857.gpkg ../../seeds/monitoring.geojson
 # A projected CRS planmap does not take (WGS 84 / UTM zone 51N).
 ogr2ogr -f GPKG -preserve_fid -t_srs EPSG:32651 -nln parcels epsg32651.gpkg parcels.geojson
+# Heights added.
+ogr2ogr -f GPKG -preserve_fid -dim XYZ -nln parcels with_z.gpkg parcels.geojson
