@@ -2,9 +2,11 @@ package layers_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -224,6 +226,48 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 			sameFeatures(t, s, seeds, id, 1e-7)
 		}
 	})
+}
+
+func TestImportGPKGEditedByQGIS(t *testing.T) {
+	layerstest.RequireQGIS(t)
+	path := copyTestdata(t, "gdal_layers.gpkg")
+	cmd := exec.Command("/usr/bin/python3", "testdata/qgis_edit_gpkg.py", path)
+	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
+	out, err := cmd.Output()
+	var res struct {
+		Committed bool
+		Errors    []string
+		New       []int64
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || json.Unmarshal([]byte(lines[len(lines)-1]), &res) != nil || !res.Committed || len(res.New) != 1 {
+		t.Fatalf("QGIS: %v\n%s", err, out)
+	}
+
+	s := seedStore(t, "industry", "monitoring", "railways")
+	before, _ := s.Layers(ctx)
+	files, err := layers.ReadFiles([]string{path})
+	if err != nil {
+		t.Fatalf("read the file QGIS saved: %v", err)
+	}
+	mustImport(t, s, layers.ImportOptions{Replace: true}, files...)
+	if after, _ := s.Layers(ctx); !reflect.DeepEqual(after, before) {
+		t.Errorf("the declarations changed:\n%v\nwant\n%v", after, before)
+	}
+	got := features(t, s, "parcels")
+	if len(got) != 3 {
+		t.Errorf("parcels has %d features, want 3 (QGIS deleted one and added one)", len(got))
+	}
+	if name := got[3].Properties["name_en"]; name != "Parcel three, edited in QGIS" {
+		t.Errorf("feature 3 name_en = %v, want QGIS's edit", name)
+	}
+	added := got[res.New[0]]
+	if want := map[string]any{"name_zh": "九号地块", "status": "planned", "berths": int64(2)}; !reflect.DeepEqual(added.Properties, want) {
+		t.Errorf("feature %d = %v, want %v", res.New[0], added.Properties, want)
+	}
+	if _, ok := got[7]; ok {
+		t.Error("feature 7, deleted in QGIS, is still there")
+	}
 }
 
 func TestImportGPKGMadeByPlanmap(t *testing.T) {
