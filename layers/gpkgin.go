@@ -66,7 +66,14 @@ func isGPKG(path string) bool {
 // latitude from the table's CRS (Z and M coordinates dropped, with a
 // warning) and checked as a layer file's are, and
 // every problem is reported as "PATH:TABLE: feature N (id X): …".
-func ReadGPKG(ctx context.Context, path string) ([]*File, error) {
+func ReadGPKG(ctx context.Context, path string) (files []*File, err error) {
+	defer func() {
+		// The file is the user's: SQLite failing to read it is a problem
+		// with the input, shown as it is.
+		if err != nil && ErrorCode(err) == EINTERNAL && ctx.Err() == nil {
+			err = Errorf(EINVALID, "%s", err.Error())
+		}
+	}()
 	db, err := openGPKG(ctx, path)
 	if err != nil {
 		return nil, err
@@ -92,7 +99,6 @@ func ReadGPKG(ctx context.Context, path string) ([]*File, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	var p Problems
-	var files []*File
 	ids := map[string]string{}
 	for _, t := range tables {
 		f, err := readTable(ctx, tx, path, t, n > 0, &p)

@@ -500,3 +500,64 @@ func TestReadGPKGInWAL(t *testing.T) {
 		}
 	})
 }
+
+func TestImportGPKGNames(t *testing.T) {
+	square, err := geo.EncodeGPKG(orb.Polygon{{{121.4, 32}, {121.5, 32}, {121.5, 32.1}, {121.4, 32}}}, 4326)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// addTable adds a feature table named table with the given columns
+	// after fid and geom, and one feature whose values are given.
+	addTable := func(t *testing.T, path, table, columns, values string) {
+		q := `"` + table + `"`
+		execSQL(t, path,
+			`CREATE TABLE `+q+` (fid INTEGER PRIMARY KEY, geom POLYGON`+columns+`)`,
+			`INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES ('`+table+`', 'features', 'Land use 2020', 4326)`,
+			`INSERT INTO gpkg_geometry_columns VALUES ('`+table+`', 'geom', 'POLYGON', 4326, 0, 0)`,
+			`INSERT INTO `+q+` VALUES (5, x'`+hexOf(square)+`'`+values+`)`)
+	}
+	t.Run("OK", func(t *testing.T) {
+		path := copyTestdata(t, "epsg3857.gpkg")
+		addTable(t, path, "Land-Use 2020", `, "Name" TEXT(20), "Area ha" FLOAT, photo BLOB`, `, '一号', 1.5, x'00ff'`)
+		s := layerstest.MustOpen(t)
+		res, err := readAndImport(s, path)
+		if err != nil {
+			t.Fatalf("import: %v", err)
+		}
+		if w := strings.Join(res[0].Warnings, "\n"); !strings.Contains(w, `epsg3857.gpkg:Land-Use 2020: column "photo" holds binary data (BLOB), which a layer cannot; it was left out`) {
+			t.Errorf("warnings = %q, want the BLOB column left out", w)
+		}
+		l, err := s.Layer(ctx, "land_use_2020")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &layers.Layer{ID: "land_use_2020", Title: layers.Text{Zh: "Land use 2020", En: "Land use 2020"}, GeometryType: "Polygon",
+			Schema: []layers.Field{{Name: "name", Type: layers.String}, {Name: "area_ha", Type: layers.Number}}}
+		if !reflect.DeepEqual(l, want) {
+			t.Errorf("layer = %+v, want %+v", l, want)
+		}
+		f := features(t, s, "land_use_2020")[5]
+		if want := map[string]any{"name": "一号", "area_ha": 1.5}; !reflect.DeepEqual(f.Properties, want) {
+			t.Errorf("feature 5 = %v, want %v", f.Properties, want)
+		}
+	})
+	for _, c := range []struct{ name, table, columns, values, want string }{
+		{"ErrColumnType", "zoning", `, code VARCHAR(10)`, `, 'R2'`, `epsg3857.gpkg:zoning: column "code" has type "VARCHAR(10)", which is not a GeoPackage attribute type`},
+		{"ErrTableName", "用地", ``, ``, `epsg3857.gpkg:用地: layer id "用地" is not valid`},
+		{"ErrColumnNames", "zoning", `, "Land use" TEXT, "land-use" TEXT`, `, 'a', 'b'`, `epsg3857.gpkg:zoning: columns "Land use" and "land-use" both become property "land_use"`},
+		{"ErrReservedColumn", "zoning", `, id INTEGER`, `, 12`, `epsg3857.gpkg:zoning: schema field 0 (id): name "id" is reserved`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := copyTestdata(t, "epsg3857.gpkg")
+			addTable(t, path, c.table, c.columns, c.values)
+			s := layerstest.MustOpen(t)
+			_, err := readAndImport(s, path)
+			if layers.ErrorCode(err) != layers.EINVALID || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("import = %v, want EINVALID with %q", err, c.want)
+			}
+			if info, _ := s.Info(ctx); len(info) != 0 {
+				t.Errorf("the store has %d layers, want none", len(info))
+			}
+		})
+	}
+}
