@@ -347,6 +347,9 @@ func gpkgCRS(t gpkgTable) (crs, error) {
 		return 0, fmt.Errorf("srs_id %d is not in gpkg_spatial_ref_sys", t.srsID.Int64)
 	case strings.EqualFold(t.org.String, "EPSG"):
 		return epsgCRS(int(t.orgCode.Int64))
+	case strings.EqualFold(t.org.String, "OGC") && t.orgCode.Int64 == 84:
+		// CRS84: EPSG:4326, and GeoPackage positions are x/y anyway.
+		return epsgCRS(4326)
 	case strings.EqualFold(t.org.String, "NONE"):
 		return 0, fmt.Errorf("the CRS is undefined (srs_id %d): assign one, e.g. with ogr2ogr -a_srs EPSG:4326", t.srsID.Int64)
 	}

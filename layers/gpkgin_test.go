@@ -194,6 +194,18 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 			sameFeatures(t, s, seeds, id, 1e-7+1e-12)
 		}
 	})
+	t.Run("CRS84", func(t *testing.T) {
+		path := copyTestdata(t, "gdal_layers.gpkg")
+		execSQL(t, path,
+			`INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84 (CRS84)', 100084, 'OGC', 84, 'undefined', NULL)`,
+			`UPDATE gpkg_contents SET srs_id = 100084 WHERE table_name = 'monitoring'`,
+			`UPDATE gpkg_geometry_columns SET srs_id = 100084 WHERE table_name = 'monitoring'`)
+		s := layerstest.MustOpen(t)
+		if _, err := readAndImport(s, path); err != nil {
+			t.Fatalf("import with monitoring in OGC:CRS84: %v", err)
+		}
+		sameFeatures(t, s, seeds, "monitoring", 1e-7)
+	})
 	t.Run("ZDropped", func(t *testing.T) {
 		s := layerstest.MustOpen(t)
 		res, err := readAndImport(s, "testdata/with_z.gpkg")
