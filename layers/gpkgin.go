@@ -64,8 +64,8 @@ func isGPKG(path string) bool {
 // Features are read in fid order, the fid being the feature id; NULL
 // values are absent properties. Geometries are reprojected to longitude/
 // latitude from the table's CRS (Z and M coordinates dropped, with a
-// warning) and checked as a layer file's are, and
-// every problem is reported as "PATH:TABLE: feature N (id X): …".
+// warning) and checked as a layer file's are. Every problem is reported,
+// as "PATH:TABLE: feature N (id X): …".
 func ReadGPKG(ctx context.Context, path string) (files []*File, err error) {
 	defer func() {
 		// The file is the user's: SQLite failing to read it is a problem
