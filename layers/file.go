@@ -41,9 +41,11 @@ type File struct {
 
 	raw []rawFeature
 	// inferred is the declaration read from the input's own structure (a
-	// shapefile's DBF fields), for when the file declares no layer and
-	// the layer does not exist yet.
-	inferred *Layer
+	// shapefile's DBF fields, a GeoPackage table's columns), for when the
+	// file declares no layer and the layer does not exist yet; undeclared
+	// says why there is none.
+	inferred   *Layer
+	undeclared string
 }
 
 type rawFeature struct {

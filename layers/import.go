@@ -118,9 +118,12 @@ func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool
 			}
 			pl.layer = f.inferred
 		case f.Layer == nil && stored == nil:
-			if !ValidID(f.LayerID) {
+			switch {
+			case !ValidID(f.LayerID):
 				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
-			} else {
+			case f.undeclared != "":
+				p.Add("%s: layer %s does not exist, and %s: give its declaration with --declare", f.Name, f.LayerID, f.undeclared)
+			default:
 				p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
 			}
 			continue

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -20,7 +21,9 @@ func isLayerFile(name string) bool {
 // ReadFiles parses the layer files at paths; a folder stands for the
 // .geojson, .json, .shp and .zip files directly in it, in name order. A
 // shapefile (.shp) or a .zip of shapefiles gives a File per shapefile, as
-// ReadShapefile reads them. Every problem of every file is in the returned
+// ReadShapefile reads them; a GeoPackage (a .gpkg or any SQLite file) a
+// File per feature table, as ReadGPKG reads them. Every problem of every
+// file is in the returned
 // error, and no file is returned then.
 func ReadFiles(paths []string) ([]*File, error) {
 	var names []string
@@ -67,10 +70,14 @@ func ReadFS(fsys fs.FS) ([]*File, error) {
 }
 
 // readFile reads the input file at name: a shapefile or a .zip of them
-// gives a File per shapefile, a layer file one.
+// gives a File per shapefile, a GeoPackage a File per feature table, a
+// layer file one.
 func readFile(name string) ([]*File, error) {
 	if isShapefile(name) {
 		return ReadShapefile(name)
+	}
+	if isGPKG(name) {
+		return ReadGPKG(context.Background(), name)
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {

@@ -287,7 +287,7 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 		return false, fmt.Errorf("read %s: %w", path, err)
 	}
 	if n == 0 {
-		return false, Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (import its layers as GeoJSON instead)", path)
+		return false, Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (planmap import takes its layers into a planmap database)", path)
 	}
 	var version sql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {

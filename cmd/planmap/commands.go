@@ -219,9 +219,10 @@ func problems(stderr io.Writer, what string, err error) error {
 }
 
 func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlags("import", "[flags] FILE|DIR…", "Check layer files and write them into the database, all in one transaction: a new layer is created from its declaration; into an existing layer features are added or updated by id. If anything is wrong, nothing is written.", stdout, stderr)
+	fs := newFlags("import", "[flags] FILE|DIR…", "Check layer files (or the feature tables of GeoPackages) and write them into the database, all in one transaction: a new layer is created from its declaration; into an existing layer features are added or updated by id. If anything is wrong, nothing is written.", stdout, stderr)
 	db := dbFlag(fs, env)
 	replace := fs.Bool("replace", false, "replace each layer's features as a whole (and allow its schema to change)")
+	declare := declareFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -229,7 +230,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		fs.Usage()
 		return usageError{"import: name at least one layer file or folder"}
 	}
-	files, err := layers.ReadFiles(fs.Args())
+	files, err := readInputs(fs.Args(), *declare)
 	if err != nil {
 		return problems(stderr, "import: nothing was written", err)
 	}
@@ -256,9 +257,10 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 }
 
 func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files as an import would, without writing anything: against the layers stored in --db when that database exists, else against the files' own declarations.", stdout, stderr)
+	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files (or the feature tables of GeoPackages) as an import would, without writing anything: against the layers stored in --db when that database exists, else against the files' own declarations.", stdout, stderr)
 	db := dbFlag(fs, env)
 	replace := fs.Bool("replace", false, "check as import --replace would (any schema change allowed)")
+	declare := declareFlag(fs)
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -266,7 +268,7 @@ func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		fs.Usage()
 		return usageError{"check: name at least one layer file or folder"}
 	}
-	files, err := layers.ReadFiles(fs.Args())
+	files, err := readInputs(fs.Args(), *declare)
 	if err != nil {
 		return problems(stderr, "check", err)
 	}
@@ -287,6 +289,28 @@ func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		fmt.Fprintf(stdout, "%s: layer %s, %d %s, ok\n", f.Name, f.LayerID, len(f.Features), plural(len(f.Features), "feature", "features"))
 	}
 	return nil
+}
+
+func declareFlag(fs *flag.FlagSet) *string {
+	return fs.String("declare", "", "layer file whose declaration (id, title, geometryType, schema, style, order; features ignored) the input's layer takes: the one input layer, else the one with the declaration's id")
+}
+
+// readInputs reads the input files and gives the declaration in the file
+// declare, when named, to the layer it is for.
+func readInputs(paths []string, declare string) ([]*layers.File, error) {
+	files, err := layers.ReadFiles(paths)
+	if err != nil || declare == "" {
+		return files, err
+	}
+	data, err := os.ReadFile(declare)
+	if err != nil {
+		return nil, &layers.Error{Code: layers.EINVALID, Message: "--declare: " + err.Error()}
+	}
+	l, err := layers.ParseDeclaration(declare, data)
+	if err != nil {
+		return nil, err
+	}
+	return files, layers.Declare(files, l)
 }
 
 func plural(n int, one, many string) string {

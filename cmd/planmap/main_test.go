@@ -368,6 +368,37 @@ func TestImportCheckExport(t *testing.T) {
 	}
 }
 
+func TestImportGeoPackage(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "p.gpkg")
+	gdal := "../../layers/testdata/gdal_layers.gpkg"
+
+	out, _, err := planmap(t, "check", "--db", db, gdal)
+	want := gdal + ":industry: layer industry, 10 features, ok\n" +
+		gdal + ":monitoring: layer monitoring, 3 features, ok\n" +
+		gdal + ":parcels: layer parcels, 3 features, ok\n" +
+		gdal + ":railways: layer railways, 1 feature, ok\n"
+	if err != nil || out != want {
+		t.Errorf("check %s = %v\n%s\nwant\n%s", gdal, err, out, want)
+	}
+
+	_, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/epsg32651.gpkg")
+	if err == nil || !strings.Contains(stderr, "epsg32651.gpkg:parcels: crs EPSG:32651 is not supported") {
+		t.Errorf("import of a GeoPackage in UTM = %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a failed import left a new database behind")
+	}
+
+	out, _, err = planmap(t, "import", "--db", db, "--declare", "../../seeds/industry.geojson", gdal)
+	if err != nil || !strings.Contains(out, "industry: created, 10 features written\n") {
+		t.Fatalf("import --declare = %v\n%s", err, out)
+	}
+	out, _, _ = planmap(t, "layers", "--db", db)
+	if !regexp.MustCompile(`industry +MultiPolygon +10 +工业项目 / Industry`).MatchString(out) || !strings.Contains(out, "monitoring / monitoring") {
+		t.Errorf("layers after import --declare:\n%s", out)
+	}
+}
+
 func TestNotOurDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(db, []byte("hello"), 0o644)

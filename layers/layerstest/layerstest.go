@@ -49,6 +49,19 @@ func RequireGPKGValidator(tb testing.TB) []string {
 	return nil
 }
 
+// RequireQGIS skips the test, or fails it when PLANMAP_REQUIRE_TOOLS=1,
+// when Debian's python3 cannot import QGIS's Python bindings.
+func RequireQGIS(tb testing.TB) {
+	tb.Helper()
+	if err := exec.Command("/usr/bin/python3", "-c", "import qgis.core").Run(); err == nil {
+		return
+	}
+	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+		tb.Fatal("QGIS is required (PLANMAP_REQUIRE_TOOLS=1) but /usr/bin/python3 cannot import qgis.core (apt-get install --no-install-recommends qgis python3-qgis)")
+	}
+	tb.Skip("QGIS is not installed (apt-get install --no-install-recommends qgis python3-qgis); skipping")
+}
+
 // MustOpen opens a new store in a temporary folder and closes it when the
 // test ends.
 func MustOpen(tb testing.TB) *layers.Store {
