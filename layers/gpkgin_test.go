@@ -449,7 +449,7 @@ func TestImportGPKGRefused(t *testing.T) {
 	cases := []struct{ name, path, want string }{
 		{"ErrText", text, "notes.gpkg: is not a GeoPackage: it is not an SQLite database"},
 		{"ErrPlainSQLite", plain, "plain.sqlite: is an SQLite database but not a GeoPackage (application_id 0x00000000)"},
-		{"ErrUnsupportedCRS", "testdata/epsg32651.gpkg", "epsg32651.gpkg:parcels: crs EPSG:32651 is not supported"},
+		{"ErrUnsupportedCRS", "testdata/epsg32651.gpkg", "epsg32651.gpkg:parcels: EPSG:32651 is not supported"},
 		{"ErrMixedGeometries", generic, "gdal_layers.gpkg:parcels: layer parcels does not exist, and table parcels declares the generic geometry type GEOMETRY and holds MultiPolygon, Point, Polygon: give its declaration with --declare"},
 	}
 	for _, c := range cases {

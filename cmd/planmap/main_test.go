@@ -382,7 +382,7 @@ func TestImportGeoPackage(t *testing.T) {
 	}
 
 	_, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/epsg32651.gpkg")
-	if err == nil || !strings.Contains(stderr, "epsg32651.gpkg:parcels: crs EPSG:32651 is not supported") {
+	if err == nil || !strings.Contains(stderr, "epsg32651.gpkg:parcels: EPSG:32651 is not supported") {
 		t.Errorf("import of a GeoPackage in UTM = %v\n%s", err, stderr)
 	}
 	if _, err := os.Stat(db); err == nil {
