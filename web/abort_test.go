@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func newLoggedServer(t *testing.T, store web.Store, opt web.Options) (*httptest.
 	return srv, logs
 }
 
-// brokenStore sends the first half of a real layer file, then fails.
+// brokenStore fails to write a layer file half way, as a full disk would.
 type brokenStore struct{ *layers.Store }
 
 func (s brokenStore) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
@@ -56,34 +55,7 @@ func (s brokenStore) WriteGeoJSON(ctx context.Context, w io.Writer, id string, p
 		return err
 	}
 	w.Write(b.Bytes()[:b.Len()/2])
-	// On its way to the client, as a long download's beginning would be.
-	http.NewResponseController(w.(http.ResponseWriter)).Flush()
 	return errors.New("disk on fire")
-}
-
-// stallingStore sends the first half of a real layer file and waits for
-// the client to go, as a slow disk would, then sends the rest.
-type stallingStore struct {
-	*layers.Store
-	sent chan struct{}
-}
-
-func (s stallingStore) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
-	var b bytes.Buffer
-	if err := s.Store.WriteGeoJSON(ctx, &b, id, progress); err != nil {
-		return err
-	}
-	half := b.Len() / 2
-	if _, err := w.Write(b.Bytes()[:half]); err != nil {
-		return err
-	}
-	http.NewResponseController(w.(http.ResponseWriter)).Flush()
-	close(s.sent)
-	<-ctx.Done()
-	if _, err := w.Write(b.Bytes()[half:]); err != nil {
-		return err
-	}
-	return ctx.Err()
 }
 
 // waitLog waits until the log has a line matching re.
@@ -97,45 +69,23 @@ func waitLog(t *testing.T, logs *logBuffer, re string) {
 	}
 }
 
-func TestErrorsAfterTheResponseBegan(t *testing.T) {
-	// Without gzip, so that what the server sent is what the client reads.
+// A download is built into the cache before its response begins, so a
+// failed build is a whole problem document, never a truncated file with
+// one appended; errors after a response began are abort_internal_test.go's.
+func TestDownloadBuildFails(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	t.Run("ErrMidStream", func(t *testing.T) {
-		srv, logs := newLoggedServer(t, brokenStore{newStore(t)}, web.Options{})
-		res, err := client.Get(srv.URL + "/collections/parcels/download.geojson")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.Errorf("reading a download that failed half way: %v, want io.ErrUnexpectedEOF (a cut connection)", err)
-		}
-		if res.StatusCode != 200 || len(body) == 0 || bytes.Contains(body, []byte("internal error")) || bytes.Contains(body, []byte("about:blank")) {
-			t.Errorf("a download that failed half way = %d, want 200 and half the file with no problem document appended:\n%s", res.StatusCode, body[max(0, len(body)-300):])
-		}
-		waitLog(t, logs, `msg=request .*path=/collections/parcels/download.geojson`)
-		if l := logs.String(); !regexp.MustCompile(`level=ERROR msg="response aborted" .*err="disk on fire"`).MatchString(l) || strings.Contains(l, "panic") ||
-			!regexp.MustCompile(`msg=request .*aborted=true`).MatchString(l) {
-			t.Errorf("the failure is not logged as an error of a request marked aborted, or is logged as a panic:\n%s", l)
-		}
-	})
-	t.Run("ClientHangsUp", func(t *testing.T) {
-		store := stallingStore{Store: newStore(t), sent: make(chan struct{})}
-		srv, logs := newLoggedServer(t, store, web.Options{})
-		res, err := client.Get(srv.URL + "/collections/parcels/download.geojson")
-		if err != nil {
-			t.Fatal(err)
-		}
-		<-store.sent
-		if _, err := io.ReadFull(res.Body, make([]byte, 100)); err != nil {
-			t.Fatalf("read the beginning of the download: %v", err)
-		}
-		res.Body.Close() // before the end: the connection is closed
-		waitLog(t, logs, `msg=request .*path=/collections/parcels/download.geojson`)
-		if l := logs.String(); strings.Contains(l, "level=ERROR") || !strings.Contains(l, `level=DEBUG msg="client went away"`) ||
-			!regexp.MustCompile(`msg=request .*aborted=true`).MatchString(l) {
-			t.Errorf("a client that hung up is logged as our error, or not at debug level, or its request is not marked aborted:\n%s", l)
-		}
-	})
+	srv, logs := newLoggedServer(t, brokenStore{newStore(t)}, web.Options{})
+	res, err := client.Get(srv.URL + "/collections/parcels/download.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 500 || res.Header.Get("Content-Type") != "application/problem+json" || bytes.Contains(body, []byte(`"FeatureCollection"`)) {
+		t.Errorf("a download whose build failed = %d %s, want a 500 problem and no part of the file:\n%s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	waitLog(t, logs, `msg=request .*path=/collections/parcels/download.geojson`)
+	if l := logs.String(); !regexp.MustCompile(`level=ERROR msg="internal error" .*disk on fire`).MatchString(l) {
+		t.Errorf("the failed build is not logged as an internal error:\n%s", l)
+	}
 }
