@@ -59,8 +59,10 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		ok["headers"].(obj)["Content-Crs"] = ref("headers/Content-Crs")
 		return ok
 	}
-	gpkg := content("A GeoPackage", mediaGPKG, obj{"type": "string", "format": "binary"}, false, false)
-	kml := content("A KML document", mediaKML, obj{"type": "string"}, false, false)
+	gpkg := content("A GeoPackage", mediaGPKG, obj{"type": "string", "format": "binary"}, true, false)
+	kml := content("A KML document", mediaKML, obj{"type": "string"}, true, false)
+	// Downloads are files of the cache: revalidated, and read in byte ranges.
+	dl := []string{"206", "304", "416", "503"}
 	f := ref("parameters/f")
 	paths := obj{
 		"/":            get("getLandingPage", "Landing page", "Capabilities", []obj{f}, jsonOK("The landing page", "landingPage"), "304"),
@@ -70,8 +72,8 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		"/api.html": get("getAPIDocs", "This API's documentation", "Capabilities", nil,
 			obj{"description": "The documentation", "headers": obj{"ETag": ref("headers/ETag")}, "content": html}, "304"),
 		"/collections":           get("getCollections", "The layers", "Capabilities", []obj{f}, jsonOK("The layers", "collections"), "304"),
-		"/download/planmap.gpkg": get("downloadAll", "Every layer as one GeoPackage", "Downloads", nil, gpkg),
-		"/download/planmap.kml":  get("downloadAllKML", "Every layer as one KML document, a folder each", "Downloads", nil, kml),
+		"/download/planmap.gpkg": get("downloadAll", "Every layer as one GeoPackage", "Downloads", nil, gpkg, dl...),
+		"/download/planmap.kml":  get("downloadAllKML", "Every layer as one KML document, a folder each", "Downloads", nil, kml, dl...),
 		"/search": get("search", "Features of any layer whose Chinese or English name contains q", "Capabilities", []obj{
 			{"name": "q", "in": "query", "required": true, "style": "form", "explode": false, "description": "A name, or part of one", "schema": obj{"type": "string", "minLength": 1}},
 			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most; larger values are clamped", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
@@ -98,9 +100,9 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		paths[p+"/queryables"] = get("getQueryables_"+col.ID, "The fields of "+name+" one can filter on", tag, []obj{f},
 			content("A JSON Schema of the queryables", mediaSchema, obj{"type": "object"}, true, true), "304", "404")
 		paths[p+"/download.geojson"] = get("downloadGeoJSON_"+col.ID, "The whole layer "+name+" as a GeoJSON layer file", tag, nil,
-			content("A GeoJSON FeatureCollection", mediaGeoJSON, ref("schemas/featureCollectionGeoJSON"), false, false), "404")
-		paths[p+"/download.gpkg"] = get("downloadGPKG_"+col.ID, "The whole layer "+name+" as a GeoPackage", tag, nil, gpkg, "404")
-		paths[p+"/download.kml"] = get("downloadKML_"+col.ID, "The whole layer "+name+" as a KML document", tag, nil, kml, "404")
+			content("A GeoJSON FeatureCollection", mediaGeoJSON, ref("schemas/featureCollectionGeoJSON"), true, false), append(dl, "404")...)
+		paths[p+"/download.gpkg"] = get("downloadGPKG_"+col.ID, "The whole layer "+name+" as a GeoPackage", tag, nil, gpkg, append(dl, "404")...)
+		paths[p+"/download.kml"] = get("downloadKML_"+col.ID, "The whole layer "+name+" as a KML document", tag, nil, kml, append(dl, "404")...)
 	}
 	crsEnum := crsURIs()
 	formParam := func(name, desc string, schema obj) obj {
@@ -147,7 +149,9 @@ func openAPI(base string, cat *layers.Catalog) obj {
 			},
 			// By status, so that an operation lists its statuses by number.
 			"responses": obj{
+				"206": obj{"description": "The byte ranges asked for with Range (If-Range against the file's ETag), as GDAL's /vsicurl/ reads a GeoPackage."},
 				"304": obj{"description": "The resource has not changed since the ETag given in If-None-Match."},
+				"416": obj{"description": "The byte range asked for lies outside the file."},
 				"400": problem("The query string does not parse, or a query parameter is unknown, given twice or has a value that is not valid; the detail says which."),
 				"404": problem("There is no such collection or feature."),
 				"405": func() obj {
@@ -156,7 +160,7 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					return r
 				}(),
 				"500": problem("Something went wrong on the server."),
-				"503": problem("The database does not answer."),
+				"503": problem("The database does not answer, or a download is larger than the download cache may hold (--cache-mb)."),
 			},
 			"schemas": obj{
 				"link": link,

@@ -95,7 +95,9 @@ func (s *server) checkQuery(next http.Handler) http.Handler {
 func (s *server) redirectSlash(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.EscapedPath()
-		if len(p) < 2 || !strings.HasSuffix(p, "/") {
+		// Under /static/ a trailing slash names a folder, which is not
+		// served: that is a 404, not a redirect to it.
+		if len(p) < 2 || !strings.HasSuffix(p, "/") || strings.HasPrefix(p, "/static/") {
 			next.ServeHTTP(w, r)
 			return
 		}
