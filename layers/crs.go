@@ -118,8 +118,9 @@ var esriNames = map[string]int{
 	"wgs_1984_web_mercator_auxiliary_sphere": 3857, "wgs_84_pseudo_mercator": 3857, "wgs_1984_web_mercator": 3857,
 }
 
-// esriKey lower-cases a CRS name and turns every run of other characters
-// than letters and digits into one _.
+// esriKey lower-cases a name and turns every run of other characters than
+// a–z and 0–9 into one _, dropping them at the ends: a CRS name's key in
+// esriNames, and a layer id made from a file name.
 func esriKey(name string) string {
 	var b strings.Builder
 	under := false

@@ -293,20 +293,7 @@ func setIDs(f *File) error {
 // run of other characters than a–z and 0–9 one _; "" when that is not a
 // valid id.
 func layerIDFromName(stem string) string {
-	var b strings.Builder
-	under := false
-	for _, r := range strings.ToLower(stem) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if under && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			b.WriteRune(r)
-			under = false
-			continue
-		}
-		under = true
-	}
-	if id := b.String(); ValidID(id) {
+	if id := esriKey(stem); ValidID(id) {
 		return id
 	}
 	return ""

@@ -55,6 +55,39 @@ func (s *server) sendDownload(w http.ResponseWriter, r *http.Request, d download
 	return nil
 }
 
+// layerDownload serves a layer of the request's collection as a file of
+// the given extension, built by build once per version of the layer.
+func (s *server) layerDownload(w http.ResponseWriter, r *http.Request, ext, contentType string, build func(id string) filecache.Builder) error {
+	if err := checkParams(r.URL.Query()); err != nil {
+		return err
+	}
+	col, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	return s.sendDownload(w, r, download{
+		resource: ext + "/" + col.ID, version: col.Version(),
+		name: "haimen-" + col.ID + "." + ext, contentType: contentType,
+		build: build(col.ID),
+	})
+}
+
+// allDownload serves every layer as one file, built by build once per
+// version of the catalog.
+func (s *server) allDownload(w http.ResponseWriter, r *http.Request, ext, contentType string, build filecache.Builder) error {
+	if err := checkParams(r.URL.Query()); err != nil {
+		return err
+	}
+	cat, err := s.catalog(r)
+	if err != nil {
+		return err
+	}
+	return s.sendDownload(w, r, download{
+		resource: ext, version: catalogVersion(cat),
+		name: "haimen-planmap." + ext, contentType: contentType, build: build,
+	})
+}
+
 // downloads returns the download cache: the one in Options, else one of
 // this router's own in the OS's temporary folder, made at the first
 // download.

@@ -548,49 +548,22 @@ func fieldSchema(fd layers.Field) map[string]any {
 }
 
 func (s *server) downloadGeoJSON(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r.URL.Query()); err != nil {
-		return err
-	}
-	col, err := s.lookup(r)
-	if err != nil {
-		return err
-	}
-	return s.sendDownload(w, r, download{
-		resource: "geojson/" + col.ID, version: col.Version(),
-		name: "haimen-" + col.ID + ".geojson", contentType: mediaGeoJSON,
-		build: filecache.WriterBuilder(func(ctx context.Context, w io.Writer) error {
-			return s.store.WriteGeoJSON(ctx, w, col.ID, nil)
-		}),
+	return s.layerDownload(w, r, "geojson", mediaGeoJSON, func(id string) filecache.Builder {
+		return filecache.WriterBuilder(func(ctx context.Context, w io.Writer) error {
+			return s.store.WriteGeoJSON(ctx, w, id, nil)
+		})
 	})
 }
 
 func (s *server) downloadGPKG(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r.URL.Query()); err != nil {
-		return err
-	}
-	col, err := s.lookup(r)
-	if err != nil {
-		return err
-	}
-	return s.sendDownload(w, r, download{
-		resource: "gpkg/" + col.ID, version: col.Version(),
-		name: "haimen-" + col.ID + ".gpkg", contentType: mediaGPKG,
-		build: func(ctx context.Context, path string) error { return s.store.ExportGPKG(ctx, path, col.ID) },
+	return s.layerDownload(w, r, "gpkg", mediaGPKG, func(id string) filecache.Builder {
+		return func(ctx context.Context, path string) error { return s.store.ExportGPKG(ctx, path, id) }
 	})
 }
 
 func (s *server) downloadAll(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r.URL.Query()); err != nil {
-		return err
-	}
-	cat, err := s.catalog(r)
-	if err != nil {
-		return err
-	}
-	return s.sendDownload(w, r, download{
-		resource: "gpkg", version: catalogVersion(cat),
-		name: "haimen-planmap.gpkg", contentType: mediaGPKG,
-		build: func(ctx context.Context, path string) error { return s.store.ExportGPKG(ctx, path) },
+	return s.allDownload(w, r, "gpkg", mediaGPKG, func(ctx context.Context, path string) error {
+		return s.store.ExportGPKG(ctx, path)
 	})
 }
 
