@@ -240,8 +240,9 @@ func TestParseStopsCountingAtLimit(t *testing.T) {
 		t.Errorf("last line = %q, want %q", last, want)
 	}
 	// A hundred times the features may cost a few more buffers, never
-	// something per feature.
-	if allocs > smallAllocs+100 {
+	// something per feature (the race detector's runtime adds a little
+	// noise, a few hundred at most; per feature would be 200,000 more).
+	if allocs > smallAllocs+1000 {
 		t.Errorf("ParseFile made %.0f allocations for 200000 empty features and %.0f for 2000: the cost grows with the features refused", allocs, smallAllocs)
 	}
 	if bytes > smallBytes+64<<10 {

@@ -257,6 +257,8 @@ func TestGDALReadsDownloadOverHTTP(t *testing.T) {
 			t.Errorf("ogrinfo /vsicurl/ does not list %s", l.ID)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if statuses[http.StatusPartialContent] == 0 {
 		t.Errorf("GDAL read the file with statuses %v, want byte ranges (206)", statuses)
 	}
