@@ -93,7 +93,7 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 		benchParcels, float64(len(data))/1e6, dir, generated.Sub(start).Round(time.Millisecond),
 		parsed.Sub(generated).Round(time.Millisecond), imported.Sub(parsed).Round(time.Millisecond),
 		done.Sub(imported).Round(time.Millisecond), done.Sub(start).Round(time.Millisecond))
-	return web.NewRouter(s, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
+	return web.NewRouter(s, web.Options{AllowedHosts: []string{"example.com"}} /* httptest.NewRequest's host */, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
 }
 
 // benchRequest serves GET target once through h. The body goes into buf,
