@@ -3,7 +3,6 @@ package layers_test
 import (
 	"database/sql"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -23,22 +22,8 @@ import (
 // test may change it, and returns the copy's path.
 func copyTestdata(t *testing.T, name string) string {
 	t.Helper()
-	src, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	path := filepath.Join(t.TempDir(), name)
-	dst, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
+	layerstest.CopyFile(t, filepath.Join("testdata", name), path, 0o644)
 	return path
 }
 
@@ -455,12 +440,12 @@ func TestImportGPKGRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := layerstest.MustOpen(t)
-			before := fileState(t, c.path)
+			before := layerstest.FileState(t, c.path)
 			_, err := readAndImport(s, c.path)
 			if layers.ErrorCode(err) != layers.EINVALID || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("import %s = %v (code %s), want EINVALID with %q", c.path, err, layers.ErrorCode(err), c.want)
 			}
-			if after := fileState(t, c.path); after != before {
+			if after := layerstest.FileState(t, c.path); after != before {
 				t.Errorf("reading changed the file or its folder:\nbefore %s\nafter  %s", before, after)
 			}
 			if info, _ := s.Info(ctx); len(info) != 0 {
@@ -475,12 +460,12 @@ func TestReadGPKGInWAL(t *testing.T) {
 		// As QGIS leaves a file it has edited: in WAL mode, without -wal.
 		path := copyTestdata(t, "gdal_layers.gpkg")
 		execSQL(t, path, `PRAGMA journal_mode = WAL`)
-		before := fileState(t, path)
+		before := layerstest.FileState(t, path)
 		files, err := layers.ReadFiles([]string{path})
 		if err != nil || len(files) != 4 {
 			t.Fatalf("ReadFiles = %d files, %v; want 4", len(files), err)
 		}
-		if after := fileState(t, path); after != before {
+		if after := layerstest.FileState(t, path); after != before {
 			t.Errorf("reading changed the file or its folder:\nbefore %s\nafter  %s", before, after)
 		}
 	})

@@ -3,7 +3,6 @@ package layers_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"fmt"
@@ -144,7 +143,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := fileState(t, c.path)
+			before := layerstest.FileState(t, c.path)
 			s, err := layers.Open(ctx, c.path)
 			if err == nil {
 				s.Close()
@@ -153,7 +152,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			if layers.ErrorCode(err) != layers.EFOREIGN || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Open(%s) = %v (code %s), want EFOREIGN with %q", c.path, err, layers.ErrorCode(err), c.want)
 			}
-			if after := fileState(t, c.path); after != before {
+			if after := layerstest.FileState(t, c.path); after != before {
 				t.Errorf("Open modified the file or its folder:\nbefore %s\nafter  %s", before, after)
 			}
 			if s, err := layers.OpenReadOnly(ctx, c.path); err == nil || layers.ErrorCode(err) != layers.EFOREIGN {
@@ -164,22 +163,6 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fileState is the file's content hash and the names beside it, so that a
-// stray -wal or -shm file counts as a change.
-func fileState(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return fmt.Sprintf("%x %s", sha256.Sum256(b), strings.Join(names, ","))
 }
 
 func TestImportAndRead(t *testing.T) {

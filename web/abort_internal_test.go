@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"planmap/layers/layerstest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,31 +17,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// syncLog collects log lines written from the server's goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // streamServer serves h through handle and the router's own logging and
 // recovering middleware: downloads are built before they are sent, so no
 // route of NewRouter streams from the store any more, yet handle must
 // still never append a problem to a response that began.
-func streamServer(t *testing.T, h func(http.ResponseWriter, *http.Request) error) (*httptest.Server, *syncLog) {
+func streamServer(t *testing.T, h func(http.ResponseWriter, *http.Request) error) (*httptest.Server, *layerstest.SyncBuffer) {
 	t.Helper()
-	logs := &syncLog{}
+	logs := &layerstest.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := &server{log: log}
 	r := chi.NewRouter()
@@ -52,7 +34,7 @@ func streamServer(t *testing.T, h func(http.ResponseWriter, *http.Request) error
 	return srv, logs
 }
 
-func waitFor(t *testing.T, logs *syncLog, re string) string {
+func waitFor(t *testing.T, logs *layerstest.SyncBuffer, re string) string {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if l := logs.String(); regexp.MustCompile(re).MatchString(l) {

@@ -9,38 +9,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"planmap/layers"
+	"planmap/layers/layerstest"
 	"planmap/web"
 )
 
-// logBuffer collects a server's log lines; the server writes from its own
-// goroutines while the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newLoggedServer is newServer over store, with its log at debug level
 // kept for the test to read.
-func newLoggedServer(t *testing.T, store web.Store, opt web.Options) (*httptest.Server, *logBuffer) {
+func newLoggedServer(t *testing.T, store web.Store, opt web.Options) (*httptest.Server, *layerstest.SyncBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &layerstest.SyncBuffer{}
 	srv := httptest.NewServer(web.NewRouter(store, opt, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	t.Cleanup(srv.Close)
 	return srv, logs
@@ -59,7 +40,7 @@ func (s brokenStore) WriteGeoJSON(ctx context.Context, w io.Writer, id string, p
 }
 
 // waitLog waits until the log has a line matching re.
-func waitLog(t *testing.T, logs *logBuffer, re string) {
+func waitLog(t *testing.T, logs *layerstest.SyncBuffer, re string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !regexp.MustCompile(re).MatchString(logs.String()); {
 		if time.Now().After(deadline) {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,7 +110,7 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var logs syncBuffer
+	var logs layerstest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
@@ -153,25 +152,6 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 		<-scanned
 		return logs.String()
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the goroutine reading a server's log
-// can write while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestServeFlags(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"planmap/layers/layerstest"
 	"regexp"
 	"strings"
 	"syscall"
@@ -45,7 +46,7 @@ func startServeProcess(t *testing.T, db string) (string, func()) {
 		t.Fatal(err)
 	}
 	addr := make(chan string, 1)
-	var logs syncBuffer
+	var logs layerstest.SyncBuffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {

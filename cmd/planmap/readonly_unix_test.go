@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/layerstest"
 )
 
 // childArgs, when set in the environment, makes the test binary run planmap
@@ -59,7 +59,7 @@ func readOnlyRunner(t *testing.T, dir string) func(args ...string) (stdout, stde
 		t.Fatal(err)
 	}
 	bin := filepath.Join(openDir(t), "planmap.test")
-	copyFile(t, exe, bin, 0o755)
+	layerstest.CopyFile(t, exe, bin, 0o755)
 	chmodTree(t, dir, 0o555, 0o444)
 	const nobody = 65534
 	child := func(args ...string) (string, string, error) {
@@ -115,25 +115,6 @@ func chmodTree(t *testing.T, dir string, dirMode, fileMode os.FileMode) {
 	})
 }
 
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
-	t.Helper()
-	src, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReadOnlyMedium: planmap layers and export read a database in a
 // folder they cannot write, where SQLite cannot create the -shm file it
 // reads WAL databases through; a copy whose -wal holds changes the file
@@ -149,9 +130,9 @@ func TestReadOnlyMedium(t *testing.T) {
 	// open after an import, whose WAL nothing has checkpointed yet.
 	walDB := filepath.Join(root, "wal", "planmap.gpkg")
 	os.MkdirAll(filepath.Dir(walDB), 0o755)
-	copyFile(t, clean, walDB, 0o644)
+	layerstest.CopyFile(t, clean, walDB, 0o644)
 	live := filepath.Join(t.TempDir(), "live.gpkg")
-	copyFile(t, clean, live, 0o644)
+	layerstest.CopyFile(t, clean, live, 0o644)
 	s, err := layers.Open(ctx, live)
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +144,8 @@ func TestReadOnlyMedium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, live, walDB, 0o644)
-	copyFile(t, live+"-wal", walDB+"-wal", 0o644)
+	layerstest.CopyFile(t, live, walDB, 0o644)
+	layerstest.CopyFile(t, live+"-wal", walDB+"-wal", 0o644)
 	s.Close()
 	if fi, err := os.Stat(walDB + "-wal"); err != nil || fi.Size() == 0 {
 		t.Fatalf("the copied -wal is empty or missing (%v): the test would prove nothing", err)
@@ -182,29 +163,14 @@ func TestReadOnlyMedium(t *testing.T) {
 		}
 	})
 	t.Run("ErrUncheckpointedWAL", func(t *testing.T) {
-		before := fileState(t, walDB)
+		before := layerstest.FileState(t, walDB)
 		_, errOut, err := reader("layers", "--db", walDB)
 		want := walDB + " is on a read-only medium or in a folder this user cannot write, and has un-checkpointed changes in " + walDB + "-wal: copy both files to a writable place"
 		if err == nil || !strings.Contains(errOut, want) {
 			t.Errorf("layers with a -wal on a read-only folder = %v\nstderr: %s\nwant %q", err, errOut, want)
 		}
-		if after := fileState(t, walDB); after != before {
+		if after := layerstest.FileState(t, walDB); after != before {
 			t.Errorf("the database changed:\nbefore %s\nafter  %s", before, after)
 		}
 	})
-}
-
-// fileState is the database's size and the names beside it.
-func fileState(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return fmt.Sprintf("%d bytes; %s", len(b), strings.Join(names, ","))
 }
