@@ -83,17 +83,7 @@ func (r response) json(t *testing.T) map[string]any {
 
 func get(t *testing.T, url string, header ...string) response {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return response{res, body}
+	return getHost(t, url, "", header...) // "": the URL's own host
 }
 
 func links(t *testing.T, doc map[string]any) map[string][]map[string]any {
