@@ -12,8 +12,8 @@ import (
 	"planmap/geo"
 )
 
-// supportedCRSs says, in refusals, which CRSs input may be in.
-const supportedCRSs = "planmap takes CRS84, EPSG:4326 and EPSG:4490 as they are, and reprojects EPSG:3857 and the CGCS2000 3-degree Gauss–Krüger zones EPSG:4513–4554"
+// SupportedCRSs says, in refusals, which CRSs input may be in.
+const SupportedCRSs = "planmap takes CRS84, EPSG:4326 and EPSG:4490 as they are, and reprojects EPSG:3857 and the CGCS2000 3-degree Gauss–Krüger zones EPSG:4513–4554"
 
 // SourceCRS returns the function that turns a geometry of input data in
 // the CRS with EPSG code epsg into longitude/latitude degrees. It is the
@@ -37,7 +37,7 @@ func SourceCRS(epsg int) (func(orb.Geometry) (orb.Geometry, error), error) {
 	}
 	tm := geo.CGCS2000GaussKruger(epsg)
 	if tm == nil {
-		return nil, Errorf(EINVALID, "EPSG:%d is not supported: %s", epsg, supportedCRSs)
+		return nil, Errorf(EINVALID, "EPSG:%d is not supported: %s", epsg, SupportedCRSs)
 	}
 	return func(g orb.Geometry) (orb.Geometry, error) {
 		var bad error
@@ -185,7 +185,7 @@ func crsFromWKT(wkt string) (func(orb.Geometry) (orb.Geometry, error), error) {
 	case ok:
 		return SourceCRS(code)
 	case name != "":
-		return nil, Errorf(EINVALID, "CRS %q is not supported: %s", name, supportedCRSs)
+		return nil, Errorf(EINVALID, "CRS %q is not supported: %s", name, SupportedCRSs)
 	}
 	return nil, Errorf(EINVALID, "the CRS is not WKT that planmap reads (%.60q…)", wkt)
 }

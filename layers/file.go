@@ -48,6 +48,26 @@ type File struct {
 	undeclared string
 }
 
+// AddRaw adds a feature read from an input format, its properties as
+// read (json.Number for a number from JSON), to be checked with the rest.
+func (f *File) AddRaw(id int64, g orb.Geometry, props map[string]any) {
+	f.raw = append(f.raw, rawFeature{id: id, geometry: g, props: props})
+}
+
+// Infer sets the declaration read from the input's own structure, for a
+// file that declares none; l nil with why says why there is none.
+func (f *File) Infer(l *Layer, why string) {
+	if l != nil {
+		f.inferred = l
+	}
+	if why != "" {
+		f.undeclared = why
+	}
+}
+
+// Inferred returns the declaration Infer set, and why there is none.
+func (f *File) Inferred() (*Layer, string) { return f.inferred, f.undeclared }
+
 type rawFeature struct {
 	id       int64
 	props    map[string]any // json.Number for numbers
@@ -352,14 +372,14 @@ func parseCRS(raw json.RawMessage) (func(orb.Geometry) (orb.Geometry, error), er
 		} `json:"properties"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "name" {
-		return nil, fmt.Errorf("crs member %s is not understood: only named CRSs are (%s)", raw, supportedCRSs)
+		return nil, fmt.Errorf("crs member %s is not understood: only named CRSs are (%s)", raw, SupportedCRSs)
 	}
 	if code, ok := epsgCode(c.Properties.Name); ok {
 		if proj, err := SourceCRS(code); err == nil {
 			return proj, nil
 		}
 	}
-	return nil, fmt.Errorf("crs %q is not supported: %s", c.Properties.Name, supportedCRSs)
+	return nil, fmt.Errorf("crs %q is not supported: %s", c.Properties.Name, SupportedCRSs)
 }
 
 // strictUnmarshal decodes raw into v, refusing unknown members so that a

@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -82,7 +83,7 @@ func checkLayerFile(t *testing.T, data []byte) {
 		checkProblems(t, data, err)
 		return
 	}
-	if err := layers.CheckFiles(ctx, nil, []*layers.File{file}, false); err != nil {
+	if err := layers.CheckFiles(context.Background(), nil, []*layers.File{file}, false); err != nil {
 		checkProblems(t, data, err)
 		return
 	}

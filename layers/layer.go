@@ -26,7 +26,7 @@ const (
 	DateTime FieldType = "datetime" // DATETIME, "YYYY-MM-DDTHH:MM:SS.SSSZ"
 )
 
-var sqlTypes = map[FieldType]string{
+var SQLTypes = map[FieldType]string{
 	String: "TEXT", Integer: "INTEGER", Number: "DOUBLE",
 	Boolean: "BOOLEAN", Date: "DATE", DateTime: "DATETIME",
 }
@@ -65,10 +65,10 @@ type Layer struct {
 // GeometryTypes are the geometry types a layer may declare.
 var GeometryTypes = []string{"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
-// sqlGeometryTypes are the GeoPackage geometry column types of the
+// SQLGeometryTypes are the GeoPackage geometry column types of the
 // geometry types in GeometryTypes: what reaches DDL comes from here, never
 // from the declaration's text.
-var sqlGeometryTypes = map[string]string{
+var SQLGeometryTypes = map[string]string{
 	"Point": "POINT", "MultiPoint": "MULTIPOINT", "LineString": "LINESTRING",
 	"MultiLineString": "MULTILINESTRING", "Polygon": "POLYGON", "MultiPolygon": "MULTIPOLYGON",
 }
@@ -127,7 +127,7 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 	if strings.TrimSpace(l.Title.Zh) == "" || strings.TrimSpace(l.Title.En) == "" {
 		bad("title needs both zh and en")
 	}
-	if _, known := sqlGeometryTypes[l.GeometryType]; !known {
+	if _, known := SQLGeometryTypes[l.GeometryType]; !known {
 		bad("geometryType %q is not one of %s", l.GeometryType, strings.Join(GeometryTypes, ", "))
 	}
 	seen := map[string]bool{}
@@ -146,7 +146,7 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 			bad("%s: declared twice", where)
 		}
 		seen[f.Name] = true
-		if _, ok := sqlTypes[f.Type]; !ok {
+		if _, ok := SQLTypes[f.Type]; !ok {
 			bad("%s: type %q is not one of string, integer, number, boolean, date, datetime", where, f.Type)
 		}
 		if len(f.Values) > 0 && f.Type != String {
@@ -169,3 +169,7 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 		}
 	}
 }
+
+// ValidIdent reports whether name may name a field or a table: lower-case
+// ASCII letters, digits and underscores, starting with a letter.
+func ValidIdent(name string) bool { return len(name) <= 63 && identRE.MatchString(name) }

@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -10,6 +9,22 @@ import (
 	"sort"
 	"strings"
 )
+
+// Input is a file format read into layer files besides GeoJSON and
+// shapefiles, which are read here.
+type Input struct {
+	// Match reports whether the file at path is in the format.
+	Match func(path string) bool
+	// Read reads it, one File per layer it holds.
+	Read func(path string) ([]*File, error)
+}
+
+var inputs []Input
+
+// RegisterInput makes ReadFiles read another format. The GeoPackage store
+// registers GeoPackages, a format it already reads and writes, so that
+// this package need not know SQLite.
+func RegisterInput(in Input) { inputs = append(inputs, in) }
 
 // isLayerFile reports whether a file name looks like a layer file or a
 // shapefile.
@@ -76,8 +91,10 @@ func readFile(name string) ([]*File, error) {
 	if isShapefile(name) {
 		return ReadShapefile(name)
 	}
-	if isGPKG(name) {
-		return ReadGPKG(context.Background(), name)
+	for _, in := range inputs {
+		if in.Match(name) {
+			return in.Read(name)
+		}
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {

@@ -112,3 +112,7 @@ func orNum(v *float64, def float64) float64 {
 	}
 	return *v
 }
+
+// ConfidenceField is the property that says how far to trust a feature's
+// position; Symbol draws it in an area's outline.
+const ConfidenceField = "position_confidence"

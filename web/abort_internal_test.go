@@ -7,11 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"planmap/layers/layerstest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"planmap/layers/layerstest"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"

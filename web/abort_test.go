@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 )
@@ -28,7 +28,7 @@ func newLoggedServer(t *testing.T, store web.Store, opt web.Options) (*httptest.
 }
 
 // brokenStore fails to write a layer file half way, as a full disk would.
-type brokenStore struct{ *layers.Store }
+type brokenStore struct{ *gpkg.Store }
 
 func (s brokenStore) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
 	var b bytes.Buffer

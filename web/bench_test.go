@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 	"planmap/web"
@@ -77,11 +78,11 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := layers.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
+	s, err := gpkg.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Import(ctx, append(files, parcels), layers.ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, append(files, parcels), gpkg.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("Import: %w", err)
 	}
 	imported := time.Now()

@@ -66,7 +66,7 @@ func (s *server) layerDownload(w http.ResponseWriter, r *http.Request, ext, cont
 		return err
 	}
 	return s.sendDownload(w, r, download{
-		resource: ext + "/" + col.ID, version: col.Version(),
+		resource: ext + "/" + col.ID, version: col.Version,
 		name: "haimen-" + col.ID + "." + ext, contentType: contentType,
 		build: build(col.ID),
 	})
@@ -111,7 +111,7 @@ func (s *server) downloads() (*filecache.Cache, error) {
 func catalogVersion(cat *layers.Catalog) string {
 	h := fnv.New64a()
 	for _, col := range cat.Collections {
-		h.Write([]byte(col.ID + "\x00" + col.Version() + "\x00"))
+		h.Write([]byte(col.ID + "\x00" + col.Version + "\x00"))
 	}
 	return fmt.Sprintf("%d-%x", len(cat.Collections), h.Sum64())
 }

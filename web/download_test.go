@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 	"planmap/web/filecache"
@@ -193,7 +194,7 @@ func TestDownloadCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		if _, err := store.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		r := get(t, url)
@@ -306,7 +307,7 @@ func TestQGISOpensGeoPackages(t *testing.T) {
 // checkQGISStyles opens every layer QGIS finds in the GeoPackage at path
 // and checks that they are the layers of info, drawn with their styles,
 // and that neither QGIS nor GDAL warned of anything.
-func checkQGISStyles(t *testing.T, path string, info []layers.LayerInfo) {
+func checkQGISStyles(t *testing.T, path string, info []gpkg.LayerInfo) {
 	cmd := exec.Command("/usr/bin/python3", "testdata/qgis_gpkg.py", path)
 	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
 	var o, e bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 	"planmap/web"
@@ -36,7 +37,7 @@ func parse(t *testing.T, name, text string) *layers.File {
 }
 
 // seedNames returns each seed layer's features' name_zh, in id order.
-func seedNames(t *testing.T, store *layers.Store) map[string][]string {
+func seedNames(t *testing.T, store *gpkg.Store) map[string][]string {
 	t.Helper()
 	files, err := layers.ReadFS(seeds.FS)
 	if err != nil {
@@ -45,7 +46,7 @@ func seedNames(t *testing.T, store *layers.Store) map[string][]string {
 	names := map[string][]string{}
 	for _, f := range files {
 		var ns []string
-		err := store.Features(ctx, f.LayerID, layers.Query{}, func(f layers.Feature) error {
+		err := store.Features(ctx, f.LayerID, func(f layers.Feature) error {
 			n, _ := f.Properties["name_zh"].(string)
 			ns = append(ns, n)
 			return nil
@@ -85,7 +86,7 @@ func download(t *testing.T, url, dir, name string) string {
 func TestGDALReadsKMLDownloads(t *testing.T) {
 	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
 	srv, store := newServer(t, web.Options{})
-	if _, err := store.Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, layers.ImportOptions{}); err != nil {
+	if _, err := store.Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, gpkg.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,7 +179,7 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 		Order:        col.Order,
 		Style:        col.Style,
 		Schema:       col.Schema,
-		ItemCount:    len(col.Items),
+		ItemCount:    col.Count,
 		Links: append(selfLinks(href, nil, mediaJSON, false),
 			link{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
 			link{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
@@ -191,7 +190,7 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 			link{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
 		),
 	}
-	if len(col.Items) > 0 {
+	if col.Count > 0 {
 		e := col.Extent
 		d.Extent = &extent{Spatial: spatialExtent{BBox: [][4]float64{{e.Min[0], e.Min[1], e.Max[0], e.Max[1]}}, CRS: crs84}}
 	}
@@ -273,7 +272,7 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, s.etag(r, col.Version())) {
+	if notModified(w, r, s.etag(r, col.Version)) {
 		return nil
 	}
 	base := s.base(r)
@@ -297,10 +296,13 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The ETag depends on the request and the layer's version, not on the
 	// answer: a client revalidating gets its 304 without the selection.
-	if notModified(w, r, s.etag(r, col.Version())) {
+	if notModified(w, r, s.etag(r, col.Version)) {
 		return nil
 	}
-	page, matched := col.Select(iq.filter, iq.offset, iq.limit)
+	page, matched, err := s.store.Items(r.Context(), col.ID, iq.filter, layers.Page{Offset: iq.offset, Limit: iq.limit})
+	if err != nil {
+		return err
+	}
 	html := wantsHTML(r)
 
 	base := s.base(r)
@@ -453,13 +455,15 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || strconv.FormatInt(fid, 10) != raw {
 		return notFound
 	}
-	i := sort.Search(len(col.Items), func(i int) bool { return col.Items[i].ID >= fid })
-	if i == len(col.Items) || col.Items[i].ID != fid {
+	it, err := s.store.Item(r.Context(), col.ID, fid)
+	if layers.ErrorCode(err) == layers.ENOTFOUND {
 		return notFound
 	}
-	it := &col.Items[i]
+	if err != nil {
+		return err
+	}
 	html := wantsHTML(r)
-	if notModified(w, r, s.etag(r, col.Version())) {
+	if notModified(w, r, s.etag(r, it.Version())) {
 		return nil
 	}
 	base := s.base(r)
@@ -497,7 +501,7 @@ func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, s.etag(r, col.Version())) {
+	if notModified(w, r, s.etag(r, col.Version)) {
 		return nil
 	}
 	href := s.base(r) + "/collections/" + url.PathEscape(col.ID) + "/queryables"
@@ -588,7 +592,10 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
 		return nil
 	}
-	hits := cat.Search(text, limit)
+	hits, err := s.store.Search(r.Context(), text, limit)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	buf := []byte(`{"type":"FeatureCollection","numberReturned":` + strconv.Itoa(len(hits)) + `,"features":[`)
 	for i, h := range hits {
@@ -598,7 +605,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) error {
 		// The feature, with the collection it belongs to as a foreign member.
 		buf = append(buf, h.Item.JSON[:len(h.Item.JSON)-1]...)
 		buf = append(buf, `,"collection":`...)
-		buf = strconv.AppendQuote(buf, h.Collection.ID)
+		buf = strconv.AppendQuote(buf, h.Layer)
 		buf = append(buf, '}')
 	}
 	buf = append(buf, "]}\n"...)

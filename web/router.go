@@ -21,10 +21,26 @@ import (
 	"planmap/web/filecache"
 )
 
-// Store is what the web layer needs from the layer store.
+// Store is what the web layer needs of a store of layers: the GeoPackage
+// store, and a cache in front of any store, implement it, and pass the
+// contract tests of layers/storetest.
 type Store interface {
 	Ping(ctx context.Context) error
+	// Catalog returns every layer, with its count, extent and version,
+	// as of the store's latest change. It is called on every request and
+	// must not wait on I/O once the store is ready.
 	Catalog(ctx context.Context) (*layers.Catalog, error)
+	// Items returns page p of the features of layer id that f selects, in
+	// id order, and how many match in all (exactly).
+	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	// Item returns one feature, or an ENOTFOUND error.
+	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	// Search finds features by name (Store.Search of layers/gpkg says how).
+	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
+	// Changes returns the entries of the store's change log after seq
+	// after, oldest first, at most limit: what changed since a Catalog
+	// whose Seq was after.
+	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
 	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
 	ExportGPKG(ctx context.Context, path string, ids ...string) error
 	WriteKML(ctx context.Context, w io.Writer, id string) error
@@ -51,6 +67,9 @@ type Options struct {
 	// Downloads is the cache the downloads are built into, once per
 	// version of the data. Nil: one in the OS's temporary folder.
 	Downloads *filecache.Cache
+	// Ready reports whether the store has loaded what it serves from;
+	// until it has, /healthz answers 503 "starting". Nil: always ready.
+	Ready func() bool
 }
 
 type server struct {
@@ -149,6 +168,10 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if s.opt.Ready != nil && !s.opt.Ready() {
+		w.Header().Set("Retry-After", "1")
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+	}
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
 		return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}

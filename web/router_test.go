@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 	"planmap/web"
@@ -32,7 +33,7 @@ const xssLayer = `{"type": "FeatureCollection", "id": "xss", "title": {"zh": "<s
 
 // newStore is a real store in a temporary folder with the Haimen layers,
 // the test parcels and the XSS layer.
-func newStore(t testing.TB) *layers.Store {
+func newStore(t testing.TB) *gpkg.Store {
 	t.Helper()
 	s := layerstest.MustOpen(t)
 	files, err := layers.ReadFS(seeds.FS)
@@ -50,13 +51,13 @@ func newStore(t testing.TB) *layers.Store {
 		}
 		files = append(files, f)
 	}
-	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, files, gpkg.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func newServer(t testing.TB, opt web.Options) (*httptest.Server, *layers.Store) {
+func newServer(t testing.TB, opt web.Options) (*httptest.Server, *gpkg.Store) {
 	t.Helper()
 	s := newStore(t)
 	if opt.Downloads == nil {
@@ -97,7 +98,7 @@ func links(t *testing.T, doc map[string]any) map[string][]map[string]any {
 	return out
 }
 
-type downStore struct{ *layers.Store }
+type downStore struct{ *gpkg.Store }
 
 func (downStore) Ping(context.Context) error { return errors.New("disk on fire") }
 
@@ -525,7 +526,7 @@ func TestCaching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+	if _, err := store.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"planmap/layers"
+	"planmap/layers/gpkg"
 )
 
 func cmdBackup(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
@@ -45,7 +45,7 @@ func cmdRestore(ctx context.Context, args []string, env envFunc, stdout, stderr 
 		fs.Usage()
 		return usageError{"restore: name one backup file"}
 	}
-	if err := layers.Restore(ctx, *db, fs.Arg(0)); err != nil {
+	if err := gpkg.Restore(ctx, *db, fs.Arg(0)); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stderr, "restored %s from %s\n", *db, fs.Arg(0))

@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/seeds"
 	"planmap/web"
 	"planmap/web/filecache"
@@ -125,19 +127,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if store.Created() {
 		files, err := layers.ReadFS(seeds.FS)
 		if err == nil {
-			_, err = store.Import(ctx, files, layers.ImportOptions{})
+			_, err = store.Import(ctx, files, gpkg.ImportOptions{})
 		}
 		if err != nil {
 			store.Discard()
 			return fmt.Errorf("load the built-in layers into %s: %w", *db, err)
 		}
 		log.Info("created database with the built-in Haimen layers", "db", *db, "layers", len(files))
-	}
-
-	// Build the catalog now: the first request is then as fast as any, and
-	// a database that cannot be served fails here, not in a request.
-	if _, err := store.Catalog(ctx); err != nil {
-		return fmt.Errorf("load the layers of %s: %w", *db, err)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -147,6 +143,22 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	// The listener's own address: with --addr :0 the port is known only now.
 	opt.ListenAddr = ln.Addr().String()
 	opt.Downloads = downloads
+	// The server listens at once and reads the layers' state meanwhile:
+	// /healthz says "starting" until it has, and a request that comes
+	// before waits for it. A database that cannot be served ends serve.
+	var ready atomic.Bool
+	opt.Ready = ready.Load
+	loaded := make(chan error, 1)
+	go func() {
+		start := time.Now()
+		_, err := store.Catalog(ctx)
+		if err == nil {
+			ready.Store(true)
+			log.Info("ready", "db", *db, "took", time.Since(start).Round(time.Millisecond))
+		}
+		loaded <- err
+	}()
+	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
 	srv := &http.Server{
 		Handler: web.NewRouter(store, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
@@ -167,6 +179,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	select {
 	case err := <-errc:
 		return err
+	case err := <-loaded:
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("load the layers of %s: %w", *db, err)
+		}
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -181,16 +203,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 
 // openReadOnly opens the existing database at path for commands that only
 // read: they create nothing, write nothing and wait for no writer.
-func openReadOnly(ctx context.Context, path string) (*layers.Store, error) {
-	s, err := layers.OpenReadOnly(ctx, path)
+func openReadOnly(ctx context.Context, path string) (*gpkg.Store, error) {
+	s, err := gpkg.OpenReadOnly(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return s, nil
 }
 
-func openStore(ctx context.Context, path string) (*layers.Store, error) {
-	s, err := layers.Open(ctx, path)
+func openStore(ctx context.Context, path string) (*gpkg.Store, error) {
+	s, err := gpkg.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -239,7 +261,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		return err
 	}
 	defer store.Close()
-	opt := layers.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
+	opt := gpkg.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
 	results, err := store.Import(ctx, files, opt)
 	if err != nil {
 		if store.Created() {
@@ -272,14 +294,16 @@ func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err != nil {
 		return problems(stderr, "check", err)
 	}
-	var store *layers.Store
+	var lookup layers.Lookup
 	if _, err := os.Stat(*db); err == nil {
-		if store, err = openReadOnly(ctx, *db); err != nil {
+		store, err := openReadOnly(ctx, *db)
+		if err != nil {
 			return err
 		}
 		defer store.Close()
+		lookup = store.Layer
 	}
-	if err := layers.CheckFiles(ctx, store, files, *replace); err != nil {
+	if err := layers.CheckFiles(ctx, lookup, files, *replace); err != nil {
 		return problems(stderr, "check", err)
 	}
 	for _, f := range files {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -22,7 +23,7 @@ func TestExportKML(t *testing.T) {
 	if _, stderr, err := planmap(t, "import", "--db", db, "../../seeds"); err != nil {
 		t.Fatalf("import seeds: %v\n%s", err, stderr)
 	}
-	store, err := layers.Open(context.Background(), db)
+	store, err := gpkg.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestExportKML(t *testing.T) {
 	}
 	names := map[string][]string{}
 	for _, l := range ls {
-		err := store.Features(context.Background(), l.ID, layers.Query{}, func(f layers.Feature) error {
+		err := store.Features(context.Background(), l.ID, func(f layers.Feature) error {
 			n, _ := f.Properties["name_zh"].(string)
 			names[l.ID] = append(names[l.ID], n)
 			return nil

@@ -118,6 +118,7 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
+	ready := make(chan struct{})
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -127,15 +128,45 @@ func startServeEnv(t *testing.T, env envFunc, db string, flags ...string) (strin
 			if m := regexp.MustCompile(`msg=listening addr=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
+			if strings.Contains(sc.Text(), "msg=ready") {
+				close(ready)
+			}
 		}
 	}()
+	// Serve listens first and says when it is ready to answer.
 	var base string
-	select {
-	case base = <-addr:
-	case err := <-done:
-		t.Fatalf("serve ended before listening: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start listening in 30 s:\n%s", logs.String())
+	for _, step := range []struct {
+		what string
+		done func() bool
+	}{
+		{"start listening", func() bool {
+			select {
+			case base = <-addr:
+				return true
+			default:
+				return false
+			}
+		}},
+		{"be ready", func() bool {
+			select {
+			case <-ready:
+				return true
+			default:
+				return false
+			}
+		}},
+	} {
+		deadline := time.Now().Add(30 * time.Second)
+		for !step.done() {
+			select {
+			case err := <-done:
+				t.Fatalf("serve ended before it did %s: %v\n%s", step.what, err, logs.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("serve did not %s in 30 s:\n%s", step.what, logs.String())
+			}
+		}
 	}
 	return base, func() string {
 		cancel()

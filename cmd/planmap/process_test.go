@@ -6,12 +6,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"planmap/layers/layerstest"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"planmap/layers/layerstest"
 )
 
 // TestMain lets a test run the real program in a process of its own: the
@@ -49,10 +50,15 @@ func startServeProcess(t *testing.T, db string) (string, func()) {
 	var logs layerstest.SyncBuffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		var listening string
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
 			if m := regexp.MustCompile(`msg=listening addr=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				listening = m[1]
+			}
+			// Ready to answer: serve listens first, then says so.
+			if strings.Contains(sc.Text(), "msg=ready") {
+				addr <- listening
 			}
 		}
 		io.Copy(io.Discard, stderr)

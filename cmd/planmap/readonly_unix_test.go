@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -133,13 +134,13 @@ func TestReadOnlyMedium(t *testing.T) {
 	layerstest.CopyFile(t, clean, walDB, 0o644)
 	live := filepath.Join(t.TempDir(), "live.gpkg")
 	layerstest.CopyFile(t, clean, live, 0o644)
-	s, err := layers.Open(ctx, live)
+	s, err := gpkg.Open(ctx, live)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files, err := layers.ReadFiles([]string{"../../layers/testdata/parcels.geojson"})
 	if err == nil {
-		_, err = s.Import(ctx, files, layers.ImportOptions{Replace: true})
+		_, err = s.Import(ctx, files, gpkg.ImportOptions{Replace: true})
 	}
 	if err != nil {
 		t.Fatal(err)

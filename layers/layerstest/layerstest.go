@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"planmap/layers"
+	"planmap/layers/gpkg"
 )
 
 // RequireTool returns the path of the named program. When it is missing the
@@ -64,9 +64,9 @@ func RequireQGIS(tb testing.TB) {
 
 // MustOpen opens a new store in a temporary folder and closes it when the
 // test ends.
-func MustOpen(tb testing.TB) *layers.Store {
+func MustOpen(tb testing.TB) *gpkg.Store {
 	tb.Helper()
-	s, err := layers.Open(context.Background(), filepath.Join(tb.TempDir(), "planmap.gpkg"))
+	s, err := gpkg.Open(context.Background(), filepath.Join(tb.TempDir(), "planmap.gpkg"))
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}

@@ -1,10 +1,12 @@
-package layers
+package gpkg
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+
+	"planmap/layers"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,7 +58,7 @@ func lockDatabase(path string) (unlock func(), err error) {
 		if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
 			unlock()
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
-				return nil, Errorf(ECONFLICT, "%s is in use: a planmap process (serve, import, export or backup) has it open; stop it first", path)
+				return nil, layers.Errorf(layers.ECONFLICT, "%s is in use: a planmap process (serve, import, export or backup) has it open; stop it first", path)
 			}
 			return nil, fmt.Errorf("lock %s: %w", l.file, err)
 		}

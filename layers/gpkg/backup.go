@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"planmap/layers"
 )
 
 // Backup writes a consistent copy of the whole database, internal tables
@@ -20,10 +22,10 @@ import (
 // Restore takes back.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if s.IsDatabase(path) {
-		return Errorf(EINVALID, "%s is the database itself; back up to another file", path)
+		return layers.Errorf(layers.EINVALID, "%s is the database itself; back up to another file", path)
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return Errorf(EINVALID, "%s already exists; planmap will not overwrite it", path)
+		return layers.Errorf(layers.EINVALID, "%s already exists; planmap will not overwrite it", path)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".planmap-backup-*.gpkg")
 	if err != nil {
@@ -58,7 +60,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	// meantime: an existing file is never replaced.
 	if err := os.Link(tmpPath, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return Errorf(EINVALID, "%s already exists; planmap will not overwrite it", path)
+			return layers.Errorf(layers.EINVALID, "%s already exists; planmap will not overwrite it", path)
 		}
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -80,19 +82,19 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 func Restore(ctx context.Context, dbPath, from string) error {
 	src, err := os.Stat(from)
 	if err != nil {
-		return Errorf(ENOTFOUND, "no backup at %s", from)
+		return layers.Errorf(layers.ENOTFOUND, "no backup at %s", from)
 	}
 	if src.IsDir() {
-		return Errorf(EINVALID, "%s is a folder, not a backup", from)
+		return layers.Errorf(layers.EINVALID, "%s is a folder, not a backup", from)
 	}
 	if fi, err := os.Stat(dbPath); err == nil && os.SameFile(fi, src) {
-		return Errorf(EINVALID, "%s is the database itself; name a backup made by planmap backup", from)
+		return layers.Errorf(layers.EINVALID, "%s is the database itself; name a backup made by planmap backup", from)
 	}
 	if fi, err := os.Stat(from + "-wal"); err == nil && fi.Size() > 0 {
-		return Errorf(EINVALID, "%s has a write-ahead log beside it (%s-wal): it is a live database, not a backup; make one with planmap backup", from, from)
+		return layers.Errorf(layers.EINVALID, "%s has a write-ahead log beside it (%s-wal): it is a live database, not a backup; make one with planmap backup", from, from)
 	}
-	if _, err := preflight(ctx, dbPath); ErrorCode(err) == EFOREIGN {
-		return Errorf(EFOREIGN, "%s; move it away before restoring there", err.Error())
+	if _, err := preflight(ctx, dbPath); layers.ErrorCode(err) == layers.EFOREIGN {
+		return layers.Errorf(layers.EFOREIGN, "%s; move it away before restoring there", err.Error())
 	}
 	// Refuse early, before the checkpoint below opens the old database.
 	unlock, err := lockDatabase(dbPath)
@@ -155,10 +157,10 @@ func checkBackup(ctx context.Context, path, from string) error {
 	_, err = io.ReadFull(fh, header)
 	fh.Close()
 	if err != nil || string(header[:16]) != "SQLite format 3\x00" {
-		return Errorf(EFOREIGN, "%s is not an SQLite database, so not a planmap backup", from)
+		return layers.Errorf(layers.EFOREIGN, "%s is not an SQLite database, so not a planmap backup", from)
 	}
 	if id := binary.BigEndian.Uint32(header[68:]); id != gpkgApplicationID {
-		return Errorf(EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x), so not a planmap backup", from, id)
+		return layers.Errorf(layers.EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x), so not a planmap backup", from, id)
 	}
 	db, err := sql.Open("sqlite", dsn(path, "mode=ro", "immutable=1"))
 	if err != nil {
@@ -173,14 +175,14 @@ func checkBackup(ctx context.Context, path, from string) error {
 		return fmt.Errorf("read %s: %w", from, err)
 	}
 	if n != 2 {
-		return Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database (no planmap_migrations and planmap_layers tables)", from)
+		return layers.Errorf(layers.EFOREIGN, "%s is a GeoPackage but not a planmap database (no planmap_migrations and planmap_layers tables)", from)
 	}
 	var version sql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {
 		return fmt.Errorf("read %s: %w", from, err)
 	}
 	if known := len(migrationNames()); int(version.Int64) > known {
-		return Errorf(ECONFLICT, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", from, version.Int64, known)
+		return layers.Errorf(layers.ECONFLICT, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", from, version.Int64, known)
 	}
 	return nil
 }
@@ -190,7 +192,7 @@ func checkBackup(ctx context.Context, path, from string) error {
 func integrityCheck(ctx context.Context, db *sql.DB, name string) error {
 	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
-		return Errorf(EINVALID, "%s is damaged: %v", name, err)
+		return layers.Errorf(layers.EINVALID, "%s is damaged: %v", name, err)
 	}
 	defer rows.Close()
 	var problems []string
@@ -204,14 +206,14 @@ func integrityCheck(ctx context.Context, db *sql.DB, name string) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Errorf(EINVALID, "%s is damaged: %v", name, err)
+		return layers.Errorf(layers.EINVALID, "%s is damaged: %v", name, err)
 	}
 	if len(problems) > 0 {
 		more := ""
 		if len(problems) > 1 {
 			more = fmt.Sprintf(" (and %d more problems)", len(problems)-1)
 		}
-		return Errorf(EINVALID, "%s is damaged: integrity_check says %s%s", name, problems[0], more)
+		return layers.Errorf(layers.EINVALID, "%s is damaged: integrity_check says %s%s", name, problems[0], more)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"database/sql/driver"

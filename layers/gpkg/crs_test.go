@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -79,7 +80,7 @@ func sameCoords(t *testing.T, got, want map[int64][]float64, tol float64) {
 // 3-degree Gauss–Krüger zones (make_gdal_files.sh) and compares them with
 // the files they were made from.
 func TestGaussKrugerInput(t *testing.T) {
-	seed, err := os.ReadFile("../seeds/resettlement.geojson")
+	seed, err := os.ReadFile("../../seeds/resettlement.geojson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +90,9 @@ func TestGaussKrugerInput(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			a := layerstest.MustOpen(t)
-			mustImport(t, a, layers.ImportOptions{}, parseText(t, "source.geojson", c.source))
+			mustImport(t, a, gpkg.ImportOptions{}, parseText(t, "source.geojson", c.source))
 			b := layerstest.MustOpen(t)
-			mustImport(t, b, layers.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
+			mustImport(t, b, gpkg.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
 			sameCoords(t, featureCoords(t, exportText(t, b, c.layer)), featureCoords(t, exportText(t, a, c.layer)), 1e-7+1e-12) // a rounding flip at the 7th decimal is 1e-7
 		})
 	}

@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 )
@@ -54,14 +55,14 @@ func kmlColor(hex string, alpha float64) string {
 	return fmt.Sprintf("%02x", int(alpha*255+0.5)) + h[4:6] + h[2:4] + h[0:2]
 }
 
-func seededStore(t *testing.T) *layers.Store {
+func seededStore(t *testing.T) *gpkg.Store {
 	t.Helper()
 	s := layerstest.MustOpen(t)
 	files, err := layers.ReadFS(seeds.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, s, layers.ImportOptions{}, files...)
+	mustImport(t, s, gpkg.ImportOptions{}, files...)
 	return s
 }
 
@@ -88,7 +89,7 @@ func TestWriteKML(t *testing.T) {
 				t.Errorf("Document name = %q, want %q", doc.Document.Name, want)
 			}
 			var feats []layers.Feature
-			if err := s.Features(ctx, l.ID, layers.Query{}, func(f layers.Feature) error {
+			if err := s.Features(ctx, l.ID, func(f layers.Feature) error {
 				feats = append(feats, f)
 				return nil
 			}); err != nil {
@@ -170,7 +171,7 @@ func TestWriteAllKML(t *testing.T) {
 		if want := l.Title.Zh + " " + l.Title.En; f.Name != want {
 			t.Errorf("folder %d is %q, want %q (drawing order)", i, f.Name, want)
 		}
-		n, err := s.Count(ctx, l.ID, layers.Query{})
+		n, err := s.Count(ctx, l.ID, layers.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"planmap/layers"
 )
 
 // WriteGeoJSON writes layer id as a layer file: an RFC 7946
@@ -40,12 +42,12 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 	bw.WriteString(`"features": [`)
 	n := 0
 	var buf []byte
-	err = eachFeature(ctx, tx, l, Query{}, func(f Feature) error {
+	err = eachFeature(ctx, tx, l, func(f layers.Feature) error {
 		if n > 0 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n")
-		buf = appendFeature(buf[:0], l, f)
+		buf = layers.AppendFeature(buf[:0], l, f)
 		bw.Write(buf)
 		n++
 		if progress != nil && n%1000 == 0 {
@@ -65,7 +67,7 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 
 // declarationJSON returns the opening of a layer file, up to the features
 // member, one declaration member per line.
-func declarationJSON(l *Layer) ([]byte, error) {
+func declarationJSON(l *layers.Layer) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("{\n\"type\": \"FeatureCollection\",\n")
 	members := []struct {
@@ -76,59 +78,13 @@ func declarationJSON(l *Layer) ([]byte, error) {
 		{"geometryType", l.GeometryType}, {"order", l.Order}, {"schema", l.Schema}, {"style", l.Style},
 	}
 	for _, m := range members {
-		v, err := marshal(m.v)
+		v, err := layers.Marshal(m.v)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(&b, "%q: %s,\n", m.name, v)
 	}
 	return b.Bytes(), nil
-}
-
-// marshal is json.Marshal without HTML escaping: the output is a data
-// file, and <, > and & read better as themselves.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
-// appendFeature appends f as a compact GeoJSON Feature with its properties
-// in schema order.
-func appendFeature(dst []byte, l *Layer, f Feature) []byte {
-	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, f.Properties, nil), f.Geometry)
-}
-
-// appendJSONString appends s as a JSON string, escaping only what JSON
-// requires (and U+2028/2029, which break JavaScript).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[s[i+2]&0xf])
-			i += 2
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 // exportTables are the tables besides the layers' own (the feature table
@@ -162,7 +118,7 @@ var exportTables = []struct{ name, where string }{
 // carries its declarations.
 func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) error {
 	if s.IsDatabase(path) {
-		return Errorf(EINVALID, "%s is the database itself; export to another file", path)
+		return layers.Errorf(layers.EINVALID, "%s is the database itself; export to another file", path)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".planmap-export-*.gpkg")
 	if err != nil {
@@ -211,7 +167,7 @@ func (s *Store) writeExport(ctx context.Context, path string, ids []string) erro
 			found = found || l.ID == id
 		}
 		if !found {
-			return Errorf(ENOTFOUND, "layer %q does not exist", id)
+			return layers.Errorf(layers.ENOTFOUND, "layer %q does not exist", id)
 		}
 		layerIDs = append(layerIDs, id)
 	}
@@ -261,9 +217,11 @@ func (s *Store) writeExport(ctx context.Context, path string, ids []string) erro
 			}
 		}
 		// The triggers and indexes last, so that copying the rows does not
-		// fire them.
+		// fire them. Our own triggers (the change log's) write tables that
+		// do not leave, so they do not either.
 		rows, err := tx.QueryContext(ctx, `SELECT sql FROM src.sqlite_master
-			WHERE type IN ('trigger', 'index') AND tbl_name = ? AND sql IS NOT NULL ORDER BY type, name`, id)
+			WHERE type IN ('trigger', 'index') AND tbl_name = ? AND sql IS NOT NULL
+			AND name NOT LIKE 'planmap\_%' ESCAPE '\' ORDER BY type, name`, id)
 		if err != nil {
 			return err
 		}

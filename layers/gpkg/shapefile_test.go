@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"context"
@@ -8,16 +8,17 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
 // The shapefiles are made by ogr2ogr from seed layers
 // (testdata/shp/make_shapefiles.sh).
-const shpDir = "testdata/shp/"
+const shpDir = "../testdata/shp/"
 
 func readSeed(t *testing.T, id string) string {
 	t.Helper()
-	b, err := os.ReadFile("../seeds/" + id + ".geojson")
+	b, err := os.ReadFile("../../seeds/" + id + ".geojson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +60,9 @@ func TestShapefileImport(t *testing.T) {
 			}
 
 			a := layerstest.MustOpen(t)
-			mustImport(t, a, layers.ImportOptions{}, parseText(t, tt.seed+".geojson", readSeed(t, tt.seed)))
+			mustImport(t, a, gpkg.ImportOptions{}, parseText(t, tt.seed+".geojson", readSeed(t, tt.seed)))
 			b := layerstest.MustOpen(t)
-			res := mustImport(t, b, layers.ImportOptions{}, files...)
+			res := mustImport(t, b, gpkg.ImportOptions{}, files...)
 			if !res[0].Created {
 				t.Errorf("import result %v, want the layer created", res[0])
 			}
@@ -125,9 +126,9 @@ func TestShapefileIntoExistingLayer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustImport(t, s, layers.ImportOptions{}, files...)
+		mustImport(t, s, gpkg.ImportOptions{}, files...)
 	}
-	if n, _ := s.Count(ctx, "roads_utf8", layers.Query{}); n != 12 {
+	if n, _ := s.Count(ctx, "roads_utf8", layers.Filter{}); n != 12 {
 		t.Errorf("Count = %d after importing 6 features twice, want 12", n)
 	}
 }

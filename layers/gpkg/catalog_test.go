@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"database/sql"
@@ -10,26 +10,31 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
 func TestCatalog(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	roads := strings.NewReplacer(`"parcels"`, `"roads"`).Replace(readTestdata(t, "parcels.geojson"))
-	mustImport(t, s, layers.ImportOptions{},
+	mustImport(t, s, gpkg.ImportOptions{},
 		parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")), parseText(t, "roads.geojson", roads))
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	col, ok := cat.Collection("parcels")
-	if !ok || len(col.Items) != 3 {
+	if !ok || col.Count != 3 {
 		t.Fatalf("Collection(parcels) = %v, %v", col, ok)
 	}
 	if want := (orb.Bound{Min: orb.Point{121.4, 32.05}, Max: orb.Point{121.53, 32.12}}); col.Extent != want {
 		t.Errorf("Extent = %v, want %v", col.Extent, want)
 	}
-	first := string(col.Items[0].JSON)
+	one, err := s.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := string(one.JSON)
 	for _, want := range []string{`{"type":"Feature","id":1,"properties":{"name_zh":"一号地块 <b>&"`, `"area_mu":575.5`, `"geodesic_area_m2":`, `"geodesic_area_mu":`, `"geometry":{"type":"MultiPolygon"`} {
 		if !strings.Contains(first, want) {
 			t.Errorf("item 1 JSON lacks %s:\n%s", want, first)
@@ -64,7 +69,10 @@ func TestCatalog(t *testing.T) {
 			BBoxes: []orb.Bound{{Min: orb.Point{121.485, 32.115}, Max: orb.Point{121.486, 32.116}}}}, 0, 10, nil, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			page, matched := col.Select(tt.f, tt.off, tt.n)
+			page, matched, err := s.Items(ctx, "parcels", tt.f, layers.Page{Offset: tt.off, Limit: tt.n})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := ids(page); matched != tt.matched || fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("Select = %v, %d; want %v, %d", got, matched, tt.want, tt.matched)
 			}
@@ -77,13 +85,13 @@ func TestCatalog(t *testing.T) {
 			t.Error("Catalog rebuilt with nothing changed")
 		}
 		// Another process (another Store on the same file) adds to roads.
-		other, err := layers.Open(ctx, s.Path())
+		other, err := gpkg.Open(ctx, s.Path())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer other.Close()
 		more := strings.NewReplacer(`"id": 1,`, `"id": 11,`).Replace(roads)
-		mustImport(t, other, layers.ImportOptions{}, parseText(t, "roads.geojson", more))
+		mustImport(t, other, gpkg.ImportOptions{}, parseText(t, "roads.geojson", more))
 		// Another process's writes show within a fifth of a second.
 		time.Sleep(250 * time.Millisecond)
 		next, err := s.Catalog(ctx)
@@ -92,13 +100,13 @@ func TestCatalog(t *testing.T) {
 		}
 		r, _ := next.Collection("roads")
 		p, _ := next.Collection("parcels")
-		if len(r.Items) != 4 {
-			t.Errorf("roads has %d items after another process added one, want 4", len(r.Items))
+		if r.Count != 4 {
+			t.Errorf("roads has %d items after another process added one, want 4", r.Count)
 		}
 		if p != col {
 			t.Error("parcels, unchanged, was rebuilt")
 		}
-		if r.Version() == cat.Collections[1].Version() {
+		if r.Version == cat.Collections[1].Version {
 			t.Error("roads kept its version")
 		}
 		// A write that announces nothing (plain SQL, gpkg_contents untouched)
@@ -114,23 +122,26 @@ func TestCatalog(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 		edited, _ := s.Catalog(ctx)
 		p2, _ := edited.Collection("parcels")
-		if p2.Items[1].Properties["name_zh"] != "改过的" || p2.Version() == p.Version() {
-			t.Errorf("after a plain SQL edit parcel 3 is %v (version %s, was %s)", p2.Items[1].Properties["name_zh"], p2.Version(), p.Version())
+		three, err := s.Item(ctx, "parcels", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if three.Properties["name_zh"] != "改过的" || p2.Version == p.Version {
+			t.Errorf("after a plain SQL edit parcel 3 is %v (version %s, was %s)", three.Properties["name_zh"], p2.Version, p.Version)
 		}
 		// This process's own writes show at once.
 		mine := strings.NewReplacer(`"id": 1,`, `"id": 21,`).Replace(roads)
-		mustImport(t, s, layers.ImportOptions{}, parseText(t, "roads.geojson", mine))
+		mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "roads.geojson", mine))
 		now, _ := s.Catalog(ctx)
-		if r, _ := now.Collection("roads"); len(r.Items) != 5 {
-			t.Errorf("roads has %d items right after this store imported one, want 5", len(r.Items))
+		if r, _ := now.Collection("roads"); r.Count != 5 {
+			t.Errorf("roads has %d items right after this store imported one, want 5", r.Count)
 		}
 	})
 }
 
 func TestSearch(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
-	cat, _ := s.Catalog(ctx)
+	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	name := func(h []layers.Hit) (out []any) {
 		for _, x := range h {
 			out = append(out, x.Item.Properties["name_zh"])
@@ -144,11 +155,15 @@ func TestSearch(t *testing.T) {
 		"  ":      "[]",
 		"nothing": "[]",
 	} {
-		if got := fmt.Sprint(name(cat.Search(q, 10))); got != want {
+		hits, err := s.Search(ctx, q, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(name(hits)); got != want {
 			t.Errorf("Search(%q) = %s, want %s", q, got, want)
 		}
 	}
-	if got := cat.Search("地块", 2); len(got) != 2 {
+	if got, _ := s.Search(ctx, "地块", 2); len(got) != 2 {
 		t.Errorf("Search with limit 2 gave %d", len(got))
 	}
 }

@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"planmap/layers"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -39,10 +41,29 @@ type Store struct {
 	created   bool
 	immutable bool // read as an immutable file: see OpenReadOnly
 
-	catMu       sync.Mutex // one catalog refresh at a time; guards versionConn
-	cat         atomic.Pointer[Catalog]
-	catChecked  atomic.Int64 // when cat was last found current, in Unix nanoseconds
+	// The catalog and what keeps it current (state.go).
+	catalog     atomic.Pointer[layers.Catalog]
+	refreshMu   sync.Mutex // one refresh at a time; guards what follows
 	versionConn *sql.Conn
+	seenVersion int64
+	states      map[string]*layerState
+	watchOnce   sync.Once
+	stopWatch   chan struct{}
+	watchDone   chan struct{}
+	onError     func(error)
+}
+
+// OnError sets where the store reports errors of its background work
+// (following other processes' changes), which no caller is waiting for.
+// Call it before serving.
+func (s *Store) OnError(fn func(error)) { s.onError = fn }
+
+// startWatch starts following other processes' changes.
+func (s *Store) startWatch() {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
+	go s.watch(s.stopWatch, s.watchDone)
 }
 
 // Open opens the planmap database at path for reading and writing,
@@ -109,7 +130,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if create {
-		return nil, Errorf(ENOTFOUND, "no database at %s (planmap serve or planmap import creates one)", path)
+		return nil, layers.Errorf(layers.ENOTFOUND, "no database at %s (planmap serve or planmap import creates one)", path)
 	}
 	s := &Store{path: path}
 	if err := s.openReaders(); err != nil {
@@ -140,7 +161,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	if n := len(migrationNames()); int(version.Int64) < n {
 		s.read.Close()
-		return nil, Errorf(ECONFLICT, "%s has schema version %d, older than this planmap's %d; run planmap serve or planmap import once to upgrade it", path, version.Int64, n)
+		return nil, layers.Errorf(layers.ECONFLICT, "%s has schema version %d, older than this planmap's %d; run planmap serve or planmap import once to upgrade it", path, version.Int64, n)
 	}
 	return s, nil
 }
@@ -164,7 +185,7 @@ func checkImmutable(path string) error {
 	case err != nil:
 		return err
 	case fi.Size() > 0:
-		return Errorf(ECONFLICT, "%s is on a read-only medium or in a folder this user cannot write, and has un-checkpointed changes in %s-wal: copy both files to a writable place and open the copy", path, path)
+		return layers.Errorf(layers.ECONFLICT, "%s is on a read-only medium or in a folder this user cannot write, and has un-checkpointed changes in %s-wal: copy both files to a writable place and open the copy", path, path)
 	}
 	return nil
 }
@@ -187,7 +208,7 @@ func (s *Store) openReaders() error {
 // writer returns the write pool, or an error for a read-only store.
 func (s *Store) writer() (*sql.DB, error) {
 	if s.write == nil {
-		return nil, Errorf(ECONFLICT, "%s is open read-only", s.path)
+		return nil, layers.Errorf(layers.ECONFLICT, "%s is open read-only", s.path)
 	}
 	return s.write, nil
 }
@@ -200,12 +221,21 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.catMu.Lock()
+	s.watchOnce.Do(func() {}) // no watch starts after this
+	s.refreshMu.Lock()
+	stop, done := s.stopWatch, s.watchDone
+	s.stopWatch = nil
+	s.refreshMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	s.refreshMu.Lock()
 	if s.versionConn != nil {
 		s.versionConn.Close()
 		s.versionConn = nil
 	}
-	s.catMu.Unlock()
+	s.refreshMu.Unlock()
 	if s.write == nil {
 		return s.read.Close()
 	}
@@ -216,7 +246,7 @@ func (s *Store) Close() error {
 // when what was to go into a new database failed.
 func (s *Store) Discard() error {
 	if !s.created {
-		return Errorf(ECONFLICT, "%s existed before; planmap will not remove it", s.path)
+		return layers.Errorf(layers.ECONFLICT, "%s existed before; planmap will not remove it", s.path)
 	}
 	err := s.Close()
 	removeDB(s.path)
@@ -255,12 +285,12 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 	case err != nil:
 		return false, err
 	case fi.IsDir():
-		return false, Errorf(EFOREIGN, "%s is a folder, not a database file", path)
+		return false, layers.Errorf(layers.EFOREIGN, "%s is a folder, not a database file", path)
 	case fi.Size() == 0:
 		// SQLite would take an empty file for an empty database, but
 		// planmap did not make it: an empty file at the path is more
 		// likely a mistake than a database to seed.
-		return false, Errorf(EFOREIGN, "%s is an empty file, not a planmap database; planmap will not touch it", path)
+		return false, layers.Errorf(layers.EFOREIGN, "%s is an empty file, not a planmap database; planmap will not touch it", path)
 	}
 	fh, err := os.Open(path)
 	if err != nil {
@@ -270,10 +300,10 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 	_, err = io.ReadFull(fh, header)
 	fh.Close()
 	if err != nil || string(header[:16]) != "SQLite format 3\x00" {
-		return false, Errorf(EFOREIGN, "%s is not an SQLite database; planmap will not touch it", path)
+		return false, layers.Errorf(layers.EFOREIGN, "%s is not an SQLite database; planmap will not touch it", path)
 	}
 	if id := binary.BigEndian.Uint32(header[68:]); id != gpkgApplicationID {
-		return false, Errorf(EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x); planmap will not touch it", path, id)
+		return false, layers.Errorf(layers.EFOREIGN, "%s is an SQLite database but not a GeoPackage (application_id %#x); planmap will not touch it", path, id)
 	}
 	// immutable=1 reads the file as it is: a probe in WAL mode would leave
 	// -wal and -shm files beside a stranger's database.
@@ -287,14 +317,14 @@ func preflight(ctx context.Context, path string) (create bool, err error) {
 		return false, fmt.Errorf("read %s: %w", path, err)
 	}
 	if n == 0 {
-		return false, Errorf(EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (planmap import takes its layers into a planmap database)", path)
+		return false, layers.Errorf(layers.EFOREIGN, "%s is a GeoPackage but not a planmap database; planmap will not modify it (planmap import takes its layers into a planmap database)", path)
 	}
 	var version sql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM planmap_migrations`).Scan(&version); err != nil {
 		return false, fmt.Errorf("read %s: %w", path, err)
 	}
 	if n := len(migrationNames()); int(version.Int64) > n {
-		return false, Errorf(EFOREIGN, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", path, version.Int64, n)
+		return false, layers.Errorf(layers.EFOREIGN, "%s was written by a newer planmap (schema version %d, this one knows %d); upgrade planmap", path, version.Int64, n)
 	}
 	return false, nil
 }
@@ -367,7 +397,18 @@ func (s *Store) migrate(ctx context.Context) (bool, error) {
 // work on each feature table, run right after its SQL in the same
 // transaction. They read only columns that the migration's version has.
 var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
-	"0003_geopackage_1_3.sql": func(ctx context.Context, tx *sql.Tx) error {
+	"0003_geopackage_1_3.sql": eachLayerID(createRTreeTriggers),
+	"0004_change_log.sql": eachLayerID(func(ctx context.Context, tx *sql.Tx, id string) error {
+		if err := createChangeTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		return logLayer(ctx, tx, id)
+	}),
+}
+
+// eachLayerID makes a migration step that calls fn for each layer id.
+func eachLayerID(fn func(context.Context, *sql.Tx, string) error) func(context.Context, *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM planmap_layers ORDER BY id`)
 		if err != nil {
 			return err
@@ -386,12 +427,12 @@ var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
 			return err
 		}
 		for _, id := range ids {
-			if err := createRTreeTriggers(ctx, tx, id); err != nil {
+			if err := fn(ctx, tx, id); err != nil {
 				return err
 			}
 		}
 		return nil
-	},
+	}
 }
 
 // quoteIdent quotes an identifier that has already been checked against
@@ -399,8 +440,8 @@ var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // scanLayer scans one planmap_layers row.
-func scanLayer(row interface{ Scan(...any) error }) (*Layer, error) {
-	var l Layer
+func scanLayer(row interface{ Scan(...any) error }) (*layers.Layer, error) {
+	var l layers.Layer
 	var schema, style string
 	if err := row.Scan(&l.ID, &l.Title.Zh, &l.Title.En, &l.Description.Zh, &l.Description.En,
 		&l.GeometryType, &l.Order, &schema, &style); err != nil {
@@ -423,23 +464,23 @@ type querier interface {
 }
 
 // Layers returns every layer's declaration in drawing order.
-func (s *Store) Layers(ctx context.Context) ([]*Layer, error) {
+func (s *Store) Layers(ctx context.Context) ([]*layers.Layer, error) {
 	return listLayers(ctx, s.read)
 }
 
-func listLayers(ctx context.Context, q querier) ([]*Layer, error) {
+func listLayers(ctx context.Context, q querier) ([]*layers.Layer, error) {
 	return listLayersIn(ctx, q, "main")
 }
 
 // listLayersIn lists the layers of an attached database: schema is main or
 // an alias given to ATTACH by planmap.
-func listLayersIn(ctx context.Context, q querier, schema string) ([]*Layer, error) {
+func listLayersIn(ctx context.Context, q querier, schema string) ([]*layers.Layer, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM `+schema+`.planmap_layers ORDER BY sort_order, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Layer
+	var out []*layers.Layer
 	for rows.Next() {
 		l, err := scanLayer(rows)
 		if err != nil {
@@ -451,28 +492,28 @@ func listLayersIn(ctx context.Context, q querier, schema string) ([]*Layer, erro
 }
 
 // Layer returns the declaration of layer id, or an ENOTFOUND error.
-func (s *Store) Layer(ctx context.Context, id string) (*Layer, error) {
+func (s *Store) Layer(ctx context.Context, id string) (*layers.Layer, error) {
 	return getLayer(ctx, s.read, id)
 }
 
-func getLayer(ctx context.Context, q querier, id string) (*Layer, error) {
+func getLayer(ctx context.Context, q querier, id string) (*layers.Layer, error) {
 	l, err := scanLayer(q.QueryRowContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(ENOTFOUND, "layer %q does not exist", id)
+		return nil, layers.Errorf(layers.ENOTFOUND, "layer %q does not exist", id)
 	}
 	return l, err
 }
 
 // LayerInfo is a layer with its feature count and extent.
 type LayerInfo struct {
-	*Layer
+	*layers.Layer
 	Count  int
 	Extent [4]float64 // minx, miny, maxx, maxy; zero when the layer is empty
 }
 
 // readLayers begins a read-only transaction, a consistent snapshot, and
 // lists the layers in it. The caller rolls the transaction back.
-func (s *Store) readLayers(ctx context.Context) (*sql.Tx, []*Layer, error) {
+func (s *Store) readLayers(ctx context.Context) (*sql.Tx, []*layers.Layer, error) {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, err

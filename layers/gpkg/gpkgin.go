@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/geo"
+	"planmap/layers"
 )
 
 // gpkgApplicationIDs are the application_id values a GeoPackage has:
@@ -27,6 +28,12 @@ import (
 var gpkgApplicationIDs = map[uint32]bool{gpkgApplicationID: true, 0x47503130: true, 0x47503131: true}
 
 const sqliteMagic = "SQLite format 3\x00"
+
+func init() {
+	layers.RegisterInput(layers.Input{Match: isGPKG, Read: func(path string) ([]*layers.File, error) {
+		return ReadGPKG(context.Background(), path)
+	}})
+}
 
 // isGPKG reports whether the input file at path is to be read as a
 // GeoPackage: its name says so, or it is an SQLite file (which ReadGPKG
@@ -66,12 +73,12 @@ func isGPKG(path string) bool {
 // latitude from the table's CRS (Z and M coordinates dropped, with a
 // warning) and checked as a layer file's are. Every problem is reported,
 // as "PATH:TABLE: feature N (id X): …".
-func ReadGPKG(ctx context.Context, path string) (files []*File, err error) {
+func ReadGPKG(ctx context.Context, path string) (files []*layers.File, err error) {
 	defer func() {
 		// The file is the user's: SQLite failing to read it is a problem
 		// with the input, shown as it is.
-		if err != nil && ErrorCode(err) == EINTERNAL && ctx.Err() == nil {
-			err = Errorf(EINVALID, "%s", err.Error())
+		if err != nil && layers.ErrorCode(err) == layers.EINTERNAL && ctx.Err() == nil {
+			err = layers.Errorf(layers.EINVALID, "%s", err.Error())
 		}
 	}()
 	db, err := openGPKG(ctx, path)
@@ -92,13 +99,13 @@ func ReadGPKG(ctx context.Context, path string) (files []*File, err error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(tables) == 0 {
-		return nil, Errorf(EINVALID, "%s: has no feature tables", path)
+		return nil, layers.Errorf(layers.EINVALID, "%s: has no feature tables", path)
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'planmap_layers'`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	var p Problems
+	var p layers.Problems
 	ids := map[string]string{}
 	for _, t := range tables {
 		f, err := readTable(ctx, tx, path, t, n > 0, &p)
@@ -126,16 +133,16 @@ func ReadGPKG(ctx context.Context, path string) (files []*File, err error) {
 func openGPKG(ctx context.Context, path string) (*sql.DB, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, Errorf(EINVALID, "%s: %v", path, errors.Unwrap(err))
+		return nil, layers.Errorf(layers.EINVALID, "%s: %v", path, errors.Unwrap(err))
 	}
 	header := make([]byte, 100)
 	_, err = io.ReadFull(fh, header)
 	fh.Close()
 	if err != nil || string(header[:16]) != sqliteMagic {
-		return nil, Errorf(EINVALID, "%s: is not a GeoPackage: it is not an SQLite database", path)
+		return nil, layers.Errorf(layers.EINVALID, "%s: is not a GeoPackage: it is not an SQLite database", path)
 	}
 	if id := binary.BigEndian.Uint32(header[68:]); !gpkgApplicationIDs[id] {
-		return nil, Errorf(EINVALID, "%s: is an SQLite database but not a GeoPackage (application_id 0x%08x)", path, id)
+		return nil, layers.Errorf(layers.EINVALID, "%s: is an SQLite database but not a GeoPackage (application_id 0x%08x)", path, id)
 	}
 	params := []string{"mode=ro", "_pragma=busy_timeout(10000)"}
 	// A file in WAL mode (header bytes 18 and 19 are 2) whose -wal file is
@@ -159,11 +166,11 @@ func openGPKG(ctx context.Context, path string) (*sql.DB, error) {
 		AND name IN ('gpkg_contents', 'gpkg_geometry_columns', 'gpkg_spatial_ref_sys')`).Scan(&n)
 	if err != nil {
 		db.Close()
-		return nil, Errorf(EINVALID, "%s: cannot be read as a GeoPackage: %v", path, err)
+		return nil, layers.Errorf(layers.EINVALID, "%s: cannot be read as a GeoPackage: %v", path, err)
 	}
 	if n < 3 {
 		db.Close()
-		return nil, Errorf(EINVALID, "%s: is not a GeoPackage: it lacks gpkg_contents, gpkg_geometry_columns or gpkg_spatial_ref_sys", path)
+		return nil, layers.Errorf(layers.EINVALID, "%s: is not a GeoPackage: it lacks gpkg_contents, gpkg_geometry_columns or gpkg_spatial_ref_sys", path)
 	}
 	return db, nil
 }
@@ -214,14 +221,14 @@ var gpkgGeometryTypes = map[string]string{
 type gpkgColumn struct {
 	column string // as in the table
 	field  string // the property name
-	typ    FieldType
+	typ    layers.FieldType
 }
 
 // readTable reads one feature table. Problems with its input go to p (and
 // the returned File is nil then); the error is for failures to read.
-func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planmap bool, p *Problems) (*File, error) {
-	f := &File{Name: path + ":" + t.name, LayerID: t.name}
-	if id := sanitize(t.name); ValidID(id) {
+func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planmap bool, p *layers.Problems) (*layers.File, error) {
+	f := &layers.File{Name: path + ":" + t.name, LayerID: t.name}
+	if id := sanitize(t.name); layers.ValidID(id) {
 		f.LayerID = id
 	}
 	n0 := p.Len()
@@ -232,7 +239,7 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 	}
 	geomType, known := gpkgGeometryTypes[strings.ToUpper(t.geomType.String)]
 	if !known {
-		bad("geometry type %s is not supported: a layer holds %s", t.geomType.String, strings.Join(GeometryTypes, ", "))
+		bad("geometry type %s is not supported: a layer holds %s", t.geomType.String, strings.Join(layers.GeometryTypes, ", "))
 	}
 	proj, err := gpkgCRS(t)
 	if err != nil {
@@ -244,7 +251,7 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 		case err == nil:
 			l.Validate(p, f.Name+": ")
 			f.Layer, f.LayerID = l, l.ID
-		case ErrorCode(err) != ENOTFOUND:
+		case layers.ErrorCode(err) != layers.ENOTFOUND:
 			bad("planmap_layers: %v", err)
 		}
 	}
@@ -260,7 +267,7 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 	sel := []string{quoteIdent(fid), quoteIdent(t.geomColumn.String)}
 	for _, c := range cols {
 		// The driver would turn dates and date-times into time.Time.
-		if c.typ == Date || c.typ == DateTime {
+		if c.typ == layers.Date || c.typ == layers.DateTime {
 			sel = append(sel, "CAST("+quoteIdent(c.column)+" AS TEXT)")
 		} else {
 			sel = append(sel, quoteIdent(c.column))
@@ -299,17 +306,17 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 		if dropped {
 			zm++
 		}
-		rf := rawFeature{id: id, geometry: g, props: make(map[string]any, len(cols))}
+		props := make(map[string]any, len(cols))
 		for j, c := range cols {
 			v, err := gpkgValue(c.typ, vals[2+j])
 			if err != nil {
 				p.Add("%s: column %q %v", where, c.column, err)
 			} else if v != nil {
-				rf.props[c.field] = v
+				props[c.field] = v
 			}
 		}
 		types[g.GeoJSONType()]++
-		f.raw = append(f.raw, rf)
+		f.AddRaw(id, g, props)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", f.Name, err)
@@ -322,19 +329,21 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 	}
 
 	if geomType == "" {
-		geomType, f.undeclared = inferGeometryType(t.name, types)
+		var why string
+		geomType, why = inferGeometryType(t.name, types)
+		f.Infer(nil, why)
 	}
 	if geomType != "" {
 		title := t.identifier
 		if title == "" {
 			title = t.name
 		}
-		l := &Layer{ID: f.LayerID, Title: Text{Zh: title, En: title}, GeometryType: geomType,
-			Description: Text{Zh: t.description, En: t.description}}
+		l := &layers.Layer{ID: f.LayerID, Title: layers.Text{Zh: title, En: title}, GeometryType: geomType,
+			Description: layers.Text{Zh: t.description, En: t.description}}
 		for _, c := range cols {
-			l.Schema = append(l.Schema, Field{Name: c.field, Type: c.typ})
+			l.Schema = append(l.Schema, layers.Field{Name: c.field, Type: c.typ})
 		}
-		f.inferred = l
+		f.Infer(l, "")
 	}
 	return f, nil
 }
@@ -347,19 +356,19 @@ func gpkgCRS(t gpkgTable) (func(orb.Geometry) (orb.Geometry, error), error) {
 	case !t.org.Valid:
 		return nil, fmt.Errorf("srs_id %d is not in gpkg_spatial_ref_sys", t.srsID.Int64)
 	case strings.EqualFold(t.org.String, "EPSG"):
-		return SourceCRS(int(t.orgCode.Int64))
+		return layers.SourceCRS(int(t.orgCode.Int64))
 	case strings.EqualFold(t.org.String, "OGC") && t.orgCode.Int64 == 84:
 		// CRS84: EPSG:4326, and GeoPackage positions are x/y anyway.
-		return SourceCRS(4326)
+		return layers.SourceCRS(4326)
 	case strings.EqualFold(t.org.String, "NONE"):
 		return nil, fmt.Errorf("the CRS is undefined (srs_id %d): assign one, e.g. with ogr2ogr -a_srs EPSG:4326", t.srsID.Int64)
 	}
-	return nil, fmt.Errorf("crs %s:%d (srs_id %d) is not supported: %s", t.org.String, t.orgCode.Int64, t.srsID.Int64, supportedCRSs)
+	return nil, fmt.Errorf("crs %s:%d (srs_id %d) is not supported: %s", t.org.String, t.orgCode.Int64, t.srsID.Int64, layers.SupportedCRSs)
 }
 
 // gpkgColumns returns the feature table's id column and its attribute
 // columns, reporting columns planmap cannot take through bad.
-func gpkgColumns(ctx context.Context, tx *sql.Tx, t gpkgTable, f *File, bad func(string, ...any)) (string, []gpkgColumn, error) {
+func gpkgColumns(ctx context.Context, tx *sql.Tx, t gpkgTable, f *layers.File, bad func(string, ...any)) (string, []gpkgColumn, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid`, t.name)
 	if err != nil {
 		return "", nil, err
@@ -415,7 +424,7 @@ func gpkgColumns(ctx context.Context, tx *sql.Tx, t gpkgTable, f *File, bad func
 			continue
 		}
 		field := sanitize(c.name)
-		if !identRE.MatchString(field) {
+		if !layers.ValidIdent(field) {
 			field = c.name
 		}
 		if other, dup := seen[field]; dup {
@@ -430,24 +439,24 @@ func gpkgColumns(ctx context.Context, tx *sql.Tx, t gpkgTable, f *File, bad func
 
 // gpkgFieldType maps a GeoPackage column type (GeoPackage 1.4 Table 1) to
 // a field type; blob is true for BLOB.
-func gpkgFieldType(decl string) (t FieldType, blob, ok bool) {
+func gpkgFieldType(decl string) (t layers.FieldType, blob, ok bool) {
 	d := strings.ToUpper(strings.TrimSpace(decl))
 	if i := strings.IndexByte(d, '('); i >= 0 {
 		d = strings.TrimSpace(d[:i])
 	}
 	switch d {
 	case "INTEGER", "INT", "SMALLINT", "MEDIUMINT", "TINYINT", "BIGINT":
-		return Integer, false, true
+		return layers.Integer, false, true
 	case "REAL", "DOUBLE", "FLOAT":
-		return Number, false, true
+		return layers.Number, false, true
 	case "TEXT":
-		return String, false, true
+		return layers.String, false, true
 	case "BOOLEAN":
-		return Boolean, false, true
+		return layers.Boolean, false, true
 	case "DATE":
-		return Date, false, true
+		return layers.Date, false, true
 	case "DATETIME":
-		return DateTime, false, true
+		return layers.DateTime, false, true
 	case "BLOB":
 		return "", true, true
 	}
@@ -495,13 +504,13 @@ func gpkgGeometry(v any, toLonLat func(orb.Geometry) (orb.Geometry, error)) (g o
 // gpkgValue turns a column value into what a layer file's JSON decodes to
 // (string, json.Number, bool), so that File.Check converts and checks it
 // the same way; nil stays nil, an absent property.
-func gpkgValue(t FieldType, v any) (any, error) {
+func gpkgValue(t layers.FieldType, v any) (any, error) {
 	switch v := v.(type) {
 	case nil, string, bool:
 		return v, nil
 	case int64:
 		// GeoPackage stores BOOLEAN as 0 or 1.
-		if t == Boolean && (v == 0 || v == 1) {
+		if t == layers.Boolean && (v == 0 || v == 1) {
 			return v == 1, nil
 		}
 		return json.Number(strconv.FormatInt(v, 10)), nil

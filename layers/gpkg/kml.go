@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"context"
@@ -8,19 +8,16 @@ import (
 	"strconv"
 
 	"planmap/geo"
+	"planmap/layers"
 )
-
-// ConfidenceField is the property that says how far to trust a feature's
-// position; Symbol draws it in an area's outline.
-const ConfidenceField = "position_confidence"
 
 // measureLabels name the computed measures for a person, as KML shows
 // them beside the layer's own fields.
 var measureLabels = map[string]string{
-	AreaM2:  "面积（平方米） Area (m²)",
-	AreaHa:  "面积（公顷） Area (ha)",
-	AreaMu:  "面积（亩） Area (mu)",
-	LengthM: "长度（米） Length (m)",
+	layers.AreaM2:  "面积（平方米） Area (m²)",
+	layers.AreaHa:  "面积（公顷） Area (ha)",
+	layers.AreaMu:  "面积（亩） Area (mu)",
+	layers.LengthM: "长度（米） Length (m)",
 }
 
 // WriteKML writes layer id as a KML document for Google Earth, 奥维互动地图
@@ -91,7 +88,7 @@ func (s *Store) WriteAllKML(ctx context.Context, w io.Writer) error {
 	return k.Close()
 }
 
-func kmlContainer(l *Layer) geo.KMLContainer {
+func kmlContainer(l *layers.Layer) geo.KMLContainer {
 	return geo.KMLContainer{
 		Name:        l.Title.Zh + " " + l.Title.En,
 		Description: l.Description.Zh + "\n" + l.Description.En,
@@ -105,8 +102,8 @@ type kmlStyleSet struct {
 	byKey map[[2]string]string
 }
 
-func (ss *kmlStyleSet) id(l *Layer, f Feature) string {
-	return ss.byKey[symbolKey(f.Properties[ClassField], f.Properties[ConfidenceField])]
+func (ss *kmlStyleSet) id(l *layers.Layer, f layers.Feature) string {
+	return ss.byKey[symbolKey(f.Properties[layers.ClassField], f.Properties[layers.ConfidenceField])]
 }
 
 // symbolKey is the pair of values Layer.Symbol takes, as text: empty when
@@ -124,14 +121,14 @@ func symbolKey(class, confidence any) [2]string {
 // so that the styles can precede the placemarks without a second pass
 // over the geometries. Pairs that draw alike in KML (which has no dashed
 // outlines) share a style.
-func kmlStyles(ctx context.Context, q querier, l *Layer, prefix string) (*kmlStyleSet, error) {
+func kmlStyles(ctx context.Context, q querier, l *layers.Layer, prefix string) (*kmlStyleSet, error) {
 	col := func(name string) string {
-		if fd := l.Field(name); fd != nil && fd.Type == String {
+		if fd := l.Field(name); fd != nil && fd.Type == layers.String {
 			return quoteIdent(name)
 		}
 		return "NULL"
 	}
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT `+col(ClassField)+`, `+col(ConfidenceField)+` FROM `+quoteIdent(l.ID)+` ORDER BY 1, 2`)
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT `+col(layers.ClassField)+`, `+col(layers.ConfidenceField)+` FROM `+quoteIdent(l.ID)+` ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +157,7 @@ func kmlStyles(ctx context.Context, q querier, l *Layer, prefix string) (*kmlSty
 // kmlStyle is a symbol in KML's terms: the stroke of lines and outlines,
 // the fill of areas, the tint of point icons. A radius of 6 px, the web
 // map's default, is the client's own icon size.
-func kmlStyle(l *Layer, sym Symbol) geo.KMLStyle {
+func kmlStyle(l *layers.Layer, sym layers.Symbol) geo.KMLStyle {
 	switch {
 	case l.IsPoint():
 		return geo.KMLStyle{Icon: sym.FillColor, IconScale: sym.Radius / 6}
@@ -173,8 +170,8 @@ func kmlStyle(l *Layer, sym Symbol) geo.KMLStyle {
 	}
 }
 
-func writePlacemarks(ctx context.Context, q querier, k *geo.KMLWriter, l *Layer, styles *kmlStyleSet) error {
-	return eachFeature(ctx, q, l, Query{}, func(f Feature) error {
+func writePlacemarks(ctx context.Context, q querier, k *geo.KMLWriter, l *layers.Layer, styles *kmlStyleSet) error {
+	return eachFeature(ctx, q, l, func(f layers.Feature) error {
 		if err := k.Placemark(kmlPlacemark(l, f, styles.id(l, f))); err != nil {
 			return fmt.Errorf("layer %s, feature %d: %w", l.ID, f.ID, err)
 		}
@@ -185,7 +182,7 @@ func writePlacemarks(ctx context.Context, q querier, k *geo.KMLWriter, l *Layer,
 // kmlPlacemark is feature f as a placemark: named by its Chinese name
 // (its English one as the snippet that lists show under it), with every
 // property in schema order and then the measures.
-func kmlPlacemark(l *Layer, f Feature, styleID string) geo.KMLPlacemark {
+func kmlPlacemark(l *layers.Layer, f layers.Feature, styleID string) geo.KMLPlacemark {
 	p := geo.KMLPlacemark{StyleID: styleID, Geometry: f.Geometry}
 	p.Name, _ = f.Properties["name_zh"].(string)
 	p.Snippet, _ = f.Properties["name_en"].(string)
@@ -206,11 +203,11 @@ func kmlPlacemark(l *Layer, f Feature, styleID string) geo.KMLPlacemark {
 			Value:       kmlValue(v),
 		})
 	}
-	for _, m := range measures(f.Geometry) {
+	for _, m := range layers.Measures(f.Geometry) {
 		p.Data = append(p.Data, geo.KMLData{
-			Name:        m.name,
-			DisplayName: measureLabels[m.name],
-			Value:       strconv.FormatFloat(m.value, 'f', m.prec, 64),
+			Name:        m.Name,
+			DisplayName: measureLabels[m.Name],
+			Value:       strconv.FormatFloat(m.Value, 'f', m.Prec, 64),
 		})
 	}
 	return p

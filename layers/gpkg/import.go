@@ -1,4 +1,4 @@
-package layers
+package gpkg
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"planmap/geo"
+	"planmap/layers"
 )
 
 // SRSID is the spatial reference system of every feature table: WGS 84
@@ -53,129 +55,12 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// plan is one file checked and ready to write.
-type plan struct {
-	file    *File
-	layer   *Layer // the declaration to write
-	stored  *Layer // what the database has, nil for a new layer
-	rebuild bool   // drop and re-create the feature table
-	addCols []Field
-}
-
-// lookupFunc finds a stored layer; it returns an ENOTFOUND error when
-// there is none.
-type lookupFunc func(ctx context.Context, id string) (*Layer, error)
-
-// CheckFiles checks parsed layer files as an import would, against the
-// layers stored in s, or against the files alone when s is nil. It writes
-// nothing.
-func CheckFiles(ctx context.Context, s *Store, files []*File, replace bool) error {
-	lookup := func(_ context.Context, id string) (*Layer, error) {
-		return nil, Errorf(ENOTFOUND, "layer %q does not exist", id)
-	}
-	if s != nil {
-		lookup = s.Layer
-	}
-	_, err := prepare(ctx, lookup, files, replace)
-	return err
-}
-
-func prepare(ctx context.Context, lookup lookupFunc, files []*File, replace bool) ([]plan, error) {
-	var p Problems
-	var plans []plan
-	byLayer := map[string]string{}
-	for _, f := range files {
-		if other, dup := byLayer[f.LayerID]; dup {
-			p.Add("%s: layer %s is also in %s; import one file per layer", f.Name, f.LayerID, other)
-			continue
-		}
-		byLayer[f.LayerID] = f.Name
-		stored, err := lookup(ctx, f.LayerID)
-		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return nil, err
-		}
-		pl := plan{file: f, layer: f.Layer, stored: stored}
-		if f.Layer != nil {
-			// ParseFile has validated a declaration it read, but a File
-			// may be built by other code: what reaches the database is
-			// checked here, where it is written.
-			n0 := p.Len()
-			f.Layer.Validate(&p, f.Name+": ")
-			if f.Layer.ID != f.LayerID {
-				p.Add("%s: declares layer %q but is a file of layer %q", f.Name, f.Layer.ID, f.LayerID)
-			}
-			if p.Len() > n0 {
-				continue
-			}
-		}
-		switch {
-		case f.Layer == nil && stored == nil && f.inferred != nil:
-			// The input's own structure declares a new layer.
-			n0 := p.Len()
-			f.inferred.Validate(&p, f.Name+": ")
-			if p.Len() > n0 {
-				continue
-			}
-			pl.layer = f.inferred
-		case f.Layer == nil && stored == nil:
-			switch {
-			case !ValidID(f.LayerID):
-				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
-			case f.undeclared != "":
-				p.Add("%s: layer %s does not exist, and %s: give its declaration with --declare", f.Name, f.LayerID, f.undeclared)
-			default:
-				p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
-			}
-			continue
-		case f.Layer == nil:
-			pl.layer = stored
-		case stored != nil:
-			pl.rebuild, pl.addCols = compareSchemas(f, stored, replace, &p)
-		}
-		f.Check(pl.layer, &p)
-		plans = append(plans, pl)
-	}
-	return plans, p.Err()
-}
-
-// compareSchemas decides how a stored layer's table follows a new
-// declaration: new optional or required fields are added as columns; any
-// other change (geometry type, a field removed or retyped) needs Replace,
-// which re-creates the table.
-func compareSchemas(f *File, stored *Layer, replace bool, p *Problems) (rebuild bool, add []Field) {
-	var changes []string
-	if f.Layer.GeometryType != stored.GeometryType {
-		changes = append(changes, fmt.Sprintf("geometry type %s → %s", stored.GeometryType, f.Layer.GeometryType))
-	}
-	for _, old := range stored.Schema {
-		nf := f.Layer.Field(old.Name)
-		switch {
-		case nf == nil:
-			changes = append(changes, fmt.Sprintf("field %s removed", old.Name))
-		case nf.Type != old.Type:
-			changes = append(changes, fmt.Sprintf("field %s %s → %s", old.Name, old.Type, nf.Type))
-		}
-	}
-	for _, nf := range f.Layer.Schema {
-		if stored.Field(nf.Name) == nil {
-			add = append(add, nf)
-		}
-	}
-	if len(changes) == 0 {
-		return false, add
-	}
-	if !replace {
-		p.Add("%s: layer %s is stored with another schema (%s); import with --replace to re-create it", f.Name, stored.ID, strings.Join(changes, "; "))
-	}
-	return true, nil
-}
-
 // Import checks the files and, when every one is right, writes them in a
 // single transaction: a new layer is created from its declaration; into an
 // existing one features are added or updated by id (or, with Replace,
 // swapped as a whole). When anything is wrong the database is left exactly
 // as it was and the error lists every problem.
-func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([]ImportResult, error) {
+func (s *Store) Import(ctx context.Context, files []*layers.File, opt ImportOptions) ([]ImportResult, error) {
 	w, err := s.writer()
 	if err != nil {
 		return nil, err
@@ -187,20 +72,20 @@ func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([
 	defer tx.Rollback()
 	// Checked inside the write transaction, so that what was checked is
 	// what is written even when another process imports at the same time.
-	plans, err := prepare(ctx, func(ctx context.Context, id string) (*Layer, error) {
+	plans, err := layers.Prepare(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
 		return getLayer(ctx, tx, id)
 	}, files, opt.Replace)
 	if err != nil {
 		return nil, err
 	}
 	results := make([]ImportResult, 0, len(plans))
-	var p Problems
+	var p layers.Problems
 	for _, pl := range plans {
 		r, err := writePlan(ctx, tx, pl, opt)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pl.file.Name, err)
+			return nil, fmt.Errorf("%s: %w", pl.File.Name, err)
 		}
-		if pl.stored != nil && pl.file.Layer != nil && !opt.Replace && !sameSchema(pl.stored, pl.layer) {
+		if pl.Stored != nil && pl.File.Layer != nil && !opt.Replace && !sameSchema(pl.Stored, pl.Layer) {
 			if err := recheck(ctx, tx, pl, &p); err != nil {
 				return nil, err
 			}
@@ -213,24 +98,37 @@ func (s *Store) Import(ctx context.Context, files []*File, opt ImportOptions) ([
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	s.invalidateCatalog()
+	// A reader of this store sees the import as soon as it returns.
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil {
+			return results, err
+		}
+	}
 	return results, nil
 }
 
-func writePlan(ctx context.Context, tx *sql.Tx, pl plan, opt ImportOptions) (ImportResult, error) {
-	l := pl.layer
-	r := ImportResult{Layer: l.ID, Created: pl.stored == nil, Warnings: pl.file.Warnings}
-	if pl.stored != nil && opt.Replace {
+func writePlan(ctx context.Context, tx *sql.Tx, pl layers.Plan, opt ImportOptions) (ImportResult, error) {
+	l := pl.Layer
+	r := ImportResult{Layer: l.ID, Created: pl.Stored == nil, Warnings: pl.File.Warnings}
+	if pl.Stored != nil && opt.Replace {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&r.Removed); err != nil {
 			return r, err
 		}
 	}
+	// whole: every feature of the layer is written now, and the change
+	// log records the layer once instead of each of them.
+	whole := pl.Stored == nil || pl.Rebuild || opt.Replace
+	if whole && pl.Stored != nil {
+		if err := dropChangeTriggers(ctx, tx, l.ID); err != nil {
+			return r, err
+		}
+	}
 	switch {
-	case pl.stored == nil:
+	case pl.Stored == nil:
 		if err := createLayer(ctx, tx, l); err != nil {
 			return r, err
 		}
-	case pl.rebuild:
+	case pl.Rebuild:
 		if err := dropLayer(ctx, tx, l.ID); err != nil {
 			return r, err
 		}
@@ -238,9 +136,9 @@ func writePlan(ctx context.Context, tx *sql.Tx, pl plan, opt ImportOptions) (Imp
 			return r, err
 		}
 	default:
-		for _, fd := range pl.addCols {
+		for _, fd := range pl.AddCols {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`,
-				quoteIdent(l.ID), quoteIdent(fd.Name), sqlTypes[fd.Type])); err != nil {
+				quoteIdent(l.ID), quoteIdent(fd.Name), layers.SQLTypes[fd.Type])); err != nil {
 				return r, err
 			}
 		}
@@ -249,40 +147,55 @@ func writePlan(ctx context.Context, tx *sql.Tx, pl plan, opt ImportOptions) (Imp
 				return r, err
 			}
 		}
-		if pl.file.Layer != nil {
+		if pl.File.Layer != nil {
 			if err := saveLayer(ctx, tx, l, false); err != nil {
 				return r, err
 			}
 		}
 	}
-	if pl.file.NewIDs {
+	if pl.File.NewIDs {
 		var top int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&top); err != nil {
 			return r, err
 		}
-		for i := range pl.file.Features {
-			pl.file.Features[i].ID = top + int64(i) + 1
+		for i := range pl.File.Features {
+			pl.File.Features[i].ID = top + int64(i) + 1
 		}
 	}
-	n, err := writeFeatures(ctx, tx, l, pl.file.Features, opt.Progress)
+	n, err := writeFeatures(ctx, tx, l, pl.File.Features, opt.Progress)
 	r.Written = n
 	if err != nil {
 		return r, err
+	}
+	if whole {
+		// Written without a change row per feature: the layer is new or
+		// replaced, and readers read it again as a whole.
+		if err := createChangeTriggers(ctx, tx, l.ID); err != nil {
+			return r, err
+		}
+		if err := logLayer(ctx, tx, l.ID); err != nil {
+			return r, err
+		}
+	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
+		// A redeclared layer: its title, style or fields changed.
+		if err := logLayer(ctx, tx, l.ID); err != nil {
+			return r, err
+		}
 	}
 	return r, updateContents(ctx, tx, l.ID)
 }
 
 // createLayer creates the feature table of l with its GeoPackage
 // registration and R-tree index, and stores the declaration.
-func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
+func createLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
 	t := quoteIdent(l.ID)
-	gt, ok := sqlGeometryTypes[l.GeometryType]
+	gt, ok := layers.SQLGeometryTypes[l.GeometryType]
 	if !ok {
-		return Errorf(EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(GeometryTypes, ", "))
+		return layers.Errorf(layers.EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(layers.GeometryTypes, ", "))
 	}
 	cols := []string{"fid INTEGER PRIMARY KEY NOT NULL", "geom " + gt + " NOT NULL"}
 	for _, fd := range l.Schema {
-		cols = append(cols, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
+		cols = append(cols, quoteIdent(fd.Name)+" "+layers.SQLTypes[fd.Type])
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  "))); err != nil {
 		return fmt.Errorf("create table %s: %w", l.ID, err)
@@ -301,7 +214,7 @@ func createLayer(ctx context.Context, tx *sql.Tx, l *Layer) error {
 	return saveLayer(ctx, tx, l, true)
 }
 
-func contentsDescription(l *Layer) string {
+func contentsDescription(l *layers.Layer) string {
 	d := l.Title.Zh + " / " + l.Title.En
 	if l.Description.En != "" || l.Description.Zh != "" {
 		d += ": " + strings.TrimSpace(l.Description.Zh+" "+l.Description.En)
@@ -311,7 +224,7 @@ func contentsDescription(l *Layer) string {
 
 // saveLayer stores the declaration in planmap_layers and refreshes the
 // gpkg_contents description and the layer's QGIS style.
-func saveLayer(ctx context.Context, tx *sql.Tx, l *Layer, insert bool) error {
+func saveLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer, insert bool) error {
 	schema, err := json.Marshal(l.Schema)
 	if err != nil {
 		return err
@@ -432,7 +345,7 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
 // writeFeatures adds or updates the features by id in one prepared
 // statement. An updated feature gets exactly the new properties: one that
 // it no longer has becomes NULL.
-func writeFeatures(ctx context.Context, tx *sql.Tx, l *Layer, fs []Feature, progress func(string, int, int)) (int, error) {
+func writeFeatures(ctx context.Context, tx *sql.Tx, l *layers.Layer, fs []layers.Feature, progress func(string, int, int)) (int, error) {
 	cols := []string{"fid", "geom"}
 	sets := []string{"geom = excluded.geom"}
 	for _, fd := range l.Schema {
@@ -479,7 +392,13 @@ func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
 	return err
 }
 
-func sameSchema(a, b *Layer) bool {
+func sameDeclaration(a, b *layers.Layer) bool {
+	x, _ := layers.Marshal(a)
+	y, _ := layers.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+func sameSchema(a, b *layers.Layer) bool {
 	x, _ := json.Marshal(a.Schema)
 	y, _ := json.Marshal(b.Schema)
 	return bytes.Equal(x, y)
@@ -489,16 +408,16 @@ func sameSchema(a, b *Layer) bool {
 // the plan was written, against the new declaration: a declaration that
 // makes a field required or narrows its allowed values must not leave
 // features behind that the layer's own export could not import again.
-func recheck(ctx context.Context, tx *sql.Tx, pl plan, p *Problems) error {
-	l := pl.layer
-	return eachFeature(ctx, tx, l, Query{}, func(f Feature) error {
+func recheck(ctx context.Context, tx *sql.Tx, pl layers.Plan, p *layers.Problems) error {
+	l := pl.Layer
+	return eachFeature(ctx, tx, l, func(f layers.Feature) error {
 		for _, fd := range l.Schema {
 			v, ok := f.Properties[fd.Name]
 			switch {
 			case !ok && fd.Required:
-				p.Add("%s: layer %s, stored feature %d: required property %q is missing (give it in this file, or import with --replace)", pl.file.Name, l.ID, f.ID, fd.Name)
-			case ok && len(fd.Values) > 0 && !contains(fd.Values, fmt.Sprint(v)):
-				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.file.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
+				p.Add("%s: layer %s, stored feature %d: required property %q is missing (give it in this file, or import with --replace)", pl.File.Name, l.ID, f.ID, fd.Name)
+			case ok && len(fd.Values) > 0 && !slices.Contains(fd.Values, fmt.Sprint(v)):
+				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.File.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
 			}
 		}
 		return nil

@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"database/sql"
@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -89,7 +90,7 @@ func checkGPKG13(t *testing.T, path string) {
 // checkRTree checks that the R-tree index of parcels holds the box of
 // every feature and nothing else, and that a box query finds the feature
 // at p.
-func checkRTree(t *testing.T, s *layers.Store, p orb.Point) {
+func checkRTree(t *testing.T, s *gpkg.Store, p orb.Point) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
 	if err != nil {
@@ -109,25 +110,25 @@ func checkRTree(t *testing.T, s *layers.Store, p orb.Point) {
 		t.Errorf("R-tree: %d boxes for %d features, %d missing or wrong", boxes, features, wrong)
 	}
 	box := orb.Bound{Min: p, Max: p}
-	if n, err := s.Count(ctx, "parcels", layers.Query{BBox: &box}); err != nil || n != 1 {
+	if n, err := s.Count(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}}); err != nil || n != 1 {
 		t.Errorf("Count at %v = %d, %v; want 1", p, n, err)
 	}
 }
 
 // upsertMoved updates parcel 1 in place by id (an UPSERT, as import does)
 // to a triangle around (121.05, 32.03).
-func upsertMoved(t *testing.T, s *layers.Store) orb.Point {
+func upsertMoved(t *testing.T, s *gpkg.Store) orb.Point {
 	t.Helper()
 	update := `{"type": "FeatureCollection", "name": "parcels", "features": [
 	  {"type": "Feature", "id": 1, "properties": {"name_zh": "一号地块（改）", "status": "signed"},
 	   "geometry": {"type": "Polygon", "coordinates": [[[121.0, 32.0], [121.1, 32.0], [121.1, 32.1], [121.0, 32.0]]]}}]}`
-	mustImport(t, s, layers.ImportOptions{}, parseText(t, "update.geojson", update))
+	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "update.geojson", update))
 	return orb.Point{121.08, 32.01}
 }
 
 func TestNewStoreIsGeoPackage13(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	checkRTree(t, s, upsertMoved(t, s))
 	checkGPKG13(t, s.Path())
 	validateWithGDAL(t, s.Path(), map[string]int{"parcels": 3})
@@ -138,7 +139,7 @@ func TestNewStoreIsGeoPackage13(t *testing.T) {
 // -o): user_version 10400, the 1.4 R-tree triggers and the 1.3 names
 // update1 and update3, and planmap_layers registered as an extension.
 func TestMigratesGeoPackage14InPlace(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("testdata", "planmap-1.4.gpkg"))
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-1.4.gpkg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestMigratesGeoPackage14InPlace(t *testing.T) {
 	if before.userVersion != 10400 || len(before.triggers) != 9 {
 		t.Fatalf("the fixture is not a planmap GeoPackage 1.4: %+v", before)
 	}
-	s, err := layers.Open(ctx, path)
+	s, err := gpkg.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -159,7 +160,7 @@ func TestMigratesGeoPackage14InPlace(t *testing.T) {
 		t.Error("Open created the database instead of migrating it")
 	}
 	checkGPKG13(t, path)
-	if n, _ := s.Count(ctx, "parcels", layers.Query{}); n != 3 {
+	if n, _ := s.Count(ctx, "parcels", layers.Filter{}); n != 3 {
 		t.Errorf("Count after the migration = %d, want the 3 features", n)
 	}
 	checkRTree(t, s, upsertMoved(t, s))
@@ -167,7 +168,7 @@ func TestMigratesGeoPackage14InPlace(t *testing.T) {
 }
 
 // styleRows returns the QML of every style row of layer id.
-func styleRows(t *testing.T, s *layers.Store, id string) []string {
+func styleRows(t *testing.T, s *gpkg.Store, id string) []string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro")
 	if err != nil {
@@ -193,7 +194,7 @@ func styleRows(t *testing.T, s *layers.Store, id string) []string {
 func TestStyleFollowsDeclaration(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	text := readTestdata(t, "parcels.geojson")
-	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", text))
+	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", text))
 	qml := styleRows(t, s, "parcels")
 	if len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) || !strings.Contains(qml[0], `v="127,95,63,153"`) {
 		t.Fatalf("style of parcels = %q, want one single symbol filled #7f5f3f at 0.6", qml)
@@ -201,12 +202,12 @@ func TestStyleFollowsDeclaration(t *testing.T) {
 	// A new fill colour and a land-use field.
 	changed := strings.Replace(text, `"fillColor": "#7f5f3f"`, `"fillColor": "#112233"`, 1)
 	changed = strings.Replace(changed, `"schema": [`, `"schema": [{"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地", "en": "Land use"}},`, 1)
-	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", changed))
+	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", changed))
 	qml = styleRows(t, s, "parcels")
 	if len(qml) != 1 || !strings.Contains(qml[0], `type="categorizedSymbol"`) || !strings.Contains(qml[0], `v="17,34,51,153"`) {
 		t.Errorf("style of parcels after the import = %q, want one categorized style with the new fill for the unclassed", qml)
 	}
-	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
+	mustImport(t, s, gpkg.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
 	if qml = styleRows(t, s, "parcels"); len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) {
 		t.Errorf("style of parcels after --replace = %q, want one single symbol again", qml)
 	}

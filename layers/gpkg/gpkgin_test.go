@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"database/sql"
@@ -15,6 +15,7 @@ import (
 
 	"planmap/geo"
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -23,25 +24,25 @@ import (
 func copyTestdata(t *testing.T, name string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	layerstest.CopyFile(t, filepath.Join("testdata", name), path, 0o644)
+	layerstest.CopyFile(t, filepath.Join("..", "testdata", name), path, 0o644)
 	return path
 }
 
 // readAndImport reads the inputs at paths and imports them into s, as
 // planmap import does.
-func readAndImport(s *layers.Store, paths ...string) ([]layers.ImportResult, error) {
+func readAndImport(s *gpkg.Store, paths ...string) ([]gpkg.ImportResult, error) {
 	files, err := layers.ReadFiles(paths)
 	if err != nil {
 		return nil, err
 	}
-	return s.Import(ctx, files, layers.ImportOptions{})
+	return s.Import(ctx, files, gpkg.ImportOptions{})
 }
 
 // features returns the features of layer id by their id.
-func features(t *testing.T, s *layers.Store, id string) map[int64]layers.Feature {
+func features(t *testing.T, s *gpkg.Store, id string) map[int64]layers.Feature {
 	t.Helper()
 	out := map[int64]layers.Feature{}
-	if err := s.Features(ctx, id, layers.Query{}, func(f layers.Feature) error {
+	if err := s.Features(ctx, id, func(f layers.Feature) error {
 		out[f.ID] = f
 		return nil
 	}); err != nil {
@@ -62,7 +63,7 @@ func positions(g orb.Geometry) []orb.Point {
 
 // sameFeatures compares the features of layer id in got with want: the
 // same ids, properties and geometry types, positions within tol degrees.
-func sameFeatures(t *testing.T, got, want *layers.Store, id string, tol float64) {
+func sameFeatures(t *testing.T, got, want *gpkg.Store, id string, tol float64) {
 	t.Helper()
 	g, w := features(t, got, id), features(t, want, id)
 	if len(g) != len(w) {
@@ -109,12 +110,12 @@ func numbersAsFloats(props map[string]any) map[string]any {
 
 // seedStore is a store with the layers of the given seed files and
 // testdata/parcels.geojson, imported as layer files.
-func seedStore(t *testing.T, seeds ...string) *layers.Store {
+func seedStore(t *testing.T, seeds ...string) *gpkg.Store {
 	t.Helper()
 	s := layerstest.MustOpen(t)
-	paths := []string{"testdata/parcels.geojson"}
+	paths := []string{"../testdata/parcels.geojson"}
 	for _, name := range seeds {
-		paths = append(paths, filepath.Join("..", "seeds", name+".geojson"))
+		paths = append(paths, filepath.Join("..", "..", "seeds", name+".geojson"))
 	}
 	if _, err := readAndImport(s, paths...); err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 	}
 	t.Run("OK", func(t *testing.T) {
 		s := layerstest.MustOpen(t)
-		res, err := readAndImport(s, "testdata/gdal_layers.gpkg")
+		res, err := readAndImport(s, "../testdata/gdal_layers.gpkg")
 		if err != nil {
 			t.Fatalf("import gdal_layers.gpkg: %v", err)
 		}
@@ -172,7 +173,7 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 	})
 	t.Run("WebMercator", func(t *testing.T) {
 		s := layerstest.MustOpen(t)
-		if _, err := readAndImport(s, "testdata/epsg3857.gpkg"); err != nil {
+		if _, err := readAndImport(s, "../testdata/epsg3857.gpkg"); err != nil {
 			t.Fatalf("import epsg3857.gpkg: %v", err)
 		}
 		for _, id := range []string{"industry", "monitoring"} {
@@ -193,7 +194,7 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 	})
 	t.Run("ZDropped", func(t *testing.T) {
 		s := layerstest.MustOpen(t)
-		res, err := readAndImport(s, "testdata/with_z.gpkg")
+		res, err := readAndImport(s, "../testdata/with_z.gpkg")
 		if err != nil {
 			t.Fatalf("import with_z.gpkg: %v", err)
 		}
@@ -207,7 +208,7 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 		// leaves its declaration alone, as a layer file without one does.
 		s := seedStore(t, "industry", "monitoring", "railways")
 		before, _ := s.Layers(ctx)
-		res, err := readAndImport(s, "testdata/gdal_layers.gpkg")
+		res, err := readAndImport(s, "../testdata/gdal_layers.gpkg")
 		if err != nil {
 			t.Fatalf("import gdal_layers.gpkg into the seeded store: %v", err)
 		}
@@ -228,7 +229,7 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 func TestImportGPKGEditedByQGIS(t *testing.T) {
 	layerstest.RequireQGIS(t)
 	path := copyTestdata(t, "gdal_layers.gpkg")
-	cmd := exec.Command("/usr/bin/python3", "testdata/qgis_edit_gpkg.py", path)
+	cmd := exec.Command("/usr/bin/python3", "../testdata/qgis_edit_gpkg.py", path)
 	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
 	out, err := cmd.Output()
 	var res struct {
@@ -247,7 +248,7 @@ func TestImportGPKGEditedByQGIS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read the file QGIS saved: %v", err)
 	}
-	mustImport(t, s, layers.ImportOptions{Replace: true}, files...)
+	mustImport(t, s, gpkg.ImportOptions{Replace: true}, files...)
 	if after, _ := s.Layers(ctx); !reflect.DeepEqual(after, before) {
 		t.Errorf("the declarations changed:\n%v\nwant\n%v", after, before)
 	}
@@ -290,7 +291,7 @@ func TestImportGPKGMadeByPlanmap(t *testing.T) {
 }
 
 func TestImportGPKGDeclare(t *testing.T) {
-	seed, err := os.ReadFile("../seeds/industry.geojson")
+	seed, err := os.ReadFile("../../seeds/industry.geojson")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +301,7 @@ func TestImportGPKGDeclare(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("ByID", func(t *testing.T) {
-		files, err := layers.ReadFiles([]string{"testdata/gdal_layers.gpkg"})
+		files, err := layers.ReadFiles([]string{"../testdata/gdal_layers.gpkg"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +309,7 @@ func TestImportGPKGDeclare(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, layers.ImportOptions{}, files...)
+		mustImport(t, s, gpkg.ImportOptions{}, files...)
 		if got, _ := s.Layer(ctx, "industry"); !reflect.DeepEqual(got, decl) {
 			t.Errorf("industry = %+v, want the declaration %+v", got, decl)
 		}
@@ -317,7 +318,7 @@ func TestImportGPKGDeclare(t *testing.T) {
 		}
 	})
 	t.Run("OneTableTakesItsID", func(t *testing.T) {
-		files, err := layers.ReadFiles([]string{"testdata/epsg3857.gpkg"})
+		files, err := layers.ReadFiles([]string{"../testdata/epsg3857.gpkg"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,13 +328,13 @@ func TestImportGPKGDeclare(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, layers.ImportOptions{}, files[0])
-		if n, err := s.Count(ctx, "steelworks", layers.Query{}); err != nil || n != 10 {
+		mustImport(t, s, gpkg.ImportOptions{}, files[0])
+		if n, err := s.Count(ctx, "steelworks", layers.Filter{}); err != nil || n != 10 {
 			t.Errorf("Count(steelworks) = %d, %v; want the 10 features of table industry", n, err)
 		}
 	})
 	t.Run("ErrNoSuchLayer", func(t *testing.T) {
-		files, err := layers.ReadFiles([]string{"testdata/gdal_layers.gpkg"})
+		files, err := layers.ReadFiles([]string{"../testdata/gdal_layers.gpkg"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,7 +435,7 @@ func TestImportGPKGRefused(t *testing.T) {
 	cases := []struct{ name, path, want string }{
 		{"ErrText", text, "notes.gpkg: is not a GeoPackage: it is not an SQLite database"},
 		{"ErrPlainSQLite", plain, "plain.sqlite: is an SQLite database but not a GeoPackage (application_id 0x00000000)"},
-		{"ErrUnsupportedCRS", "testdata/epsg32651.gpkg", "epsg32651.gpkg:parcels: EPSG:32651 is not supported"},
+		{"ErrUnsupportedCRS", "../testdata/epsg32651.gpkg", "epsg32651.gpkg:parcels: EPSG:32651 is not supported"},
 		{"ErrMixedGeometries", generic, "gdal_layers.gpkg:parcels: layer parcels does not exist, and table parcels declares the generic geometry type GEOMETRY and holds MultiPolygon, Point, Polygon: give its declaration with --declare"},
 	}
 	for _, c := range cases {
@@ -488,8 +489,8 @@ func TestReadGPKGInWAL(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, layers.ImportOptions{}, files...)
-		if n, _ := s.Count(ctx, "monitoring", layers.Query{}); n != 2 {
+		mustImport(t, s, gpkg.ImportOptions{}, files...)
+		if n, _ := s.Count(ctx, "monitoring", layers.Filter{}); n != 2 {
 			t.Errorf("monitoring has %d features, want the 2 the writer left", n)
 		}
 		if now, _ := os.ReadFile(path); string(now) != string(main) {

@@ -1,4 +1,4 @@
-package layers_test
+package gpkg_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -17,10 +18,10 @@ func TestBackupDuringImport(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	a := parseText(t, "a.geojson", string(layerstest.Parcels(1000)))
 	b := parseText(t, "b.geojson", string(layerstest.Parcels(1500)))
-	mustImport(t, s, layers.ImportOptions{}, a)
+	mustImport(t, s, gpkg.ImportOptions{}, a)
 	wantA := exportText(t, s, "parcels")
 	other := layerstest.MustOpen(t)
-	mustImport(t, other, layers.ImportOptions{}, b)
+	mustImport(t, other, gpkg.ImportOptions{}, b)
 	wantB := exportText(t, other, "parcels")
 
 	// The import swaps the layer to the other version and back while
@@ -28,7 +29,7 @@ func TestBackupDuringImport(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for _, f := range []*layers.File{b, a} {
-			if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{Replace: true}); err != nil {
+			if _, err := s.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{Replace: true}); err != nil {
 				done <- err
 				return
 			}
@@ -44,7 +45,7 @@ func TestBackupDuringImport(t *testing.T) {
 			t.Fatalf("Backup during an import: %v", err)
 		}
 		last = path
-		backup, err := layers.OpenReadOnly(ctx, path)
+		backup, err := gpkg.OpenReadOnly(ctx, path)
 		if err != nil {
 			t.Fatalf("OpenReadOnly(backup %d): %v", i, err)
 		}
@@ -101,11 +102,11 @@ func TestBackupRefuses(t *testing.T) {
 func TestRestore(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "planmap.gpkg")
-	s, err := layers.Open(ctx, dbPath)
+	s, err := gpkg.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, s, layers.ImportOptions{},
+	mustImport(t, s, gpkg.ImportOptions{},
 		parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	want := snapshot(t, s)
 	backup := filepath.Join(dir, "backup.gpkg")
@@ -113,7 +114,7 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the restore must undo.
-	mustImport(t, s, layers.ImportOptions{Replace: true},
+	mustImport(t, s, gpkg.ImportOptions{Replace: true},
 		parseText(t, "parcels.geojson", string(layerstest.Parcels(50))))
 	changed := snapshot(t, s)
 	s.Close()
@@ -170,7 +171,7 @@ func TestRestore(t *testing.T) {
 	before := fileSum(t, dbPath)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := layers.Restore(ctx, dbPath, tt.from)
+			err := gpkg.Restore(ctx, dbPath, tt.from)
 			if layers.ErrorCode(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("Restore(%s) = %v, want %s saying %q", filepath.Base(tt.from), err, tt.code, tt.msg)
 			}
@@ -181,14 +182,14 @@ func TestRestore(t *testing.T) {
 	}
 
 	t.Run("ErrInUse", func(t *testing.T) {
-		open, err := layers.OpenReadOnly(ctx, dbPath)
+		open, err := gpkg.OpenReadOnly(ctx, dbPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := open.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
-		err = layers.Restore(ctx, dbPath, backup)
+		err = gpkg.Restore(ctx, dbPath, backup)
 		open.Close()
 		if layers.ErrorCode(err) != layers.ECONFLICT || !strings.Contains(err.Error(), "is in use") {
 			t.Errorf("Restore onto an open database = %v, want ECONFLICT in use", err)
@@ -203,12 +204,12 @@ func TestRestore(t *testing.T) {
 		// is committed in the -wal only. The restored file must not
 		// inherit that log.
 		live := filepath.Join(t.TempDir(), "live.gpkg")
-		s, err := layers.Open(ctx, live)
+		s, err := gpkg.Open(ctx, live)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(300))))
+		mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(300))))
 		crashed := filepath.Join(t.TempDir(), "crashed.gpkg")
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			b, err := os.ReadFile(live + suffix)
@@ -220,7 +221,7 @@ func TestRestore(t *testing.T) {
 		if fi, err := os.Stat(crashed + "-wal"); err != nil || fi.Size() == 0 {
 			t.Fatalf("the crash image has no -wal to test with: %v", err)
 		}
-		if err := layers.Restore(ctx, crashed, backup); err != nil {
+		if err := gpkg.Restore(ctx, crashed, backup); err != nil {
 			t.Fatalf("Restore over a crashed database: %v", err)
 		}
 		for _, suffix := range []string{"-wal", "-shm"} {
@@ -228,7 +229,7 @@ func TestRestore(t *testing.T) {
 				t.Errorf("Restore left the old %s behind", suffix)
 			}
 		}
-		r, err := layers.Open(ctx, crashed)
+		r, err := gpkg.Open(ctx, crashed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +240,7 @@ func TestRestore(t *testing.T) {
 	})
 
 	t.Run("OK", func(t *testing.T) {
-		if err := layers.Restore(ctx, dbPath, backup); err != nil {
+		if err := gpkg.Restore(ctx, dbPath, backup); err != nil {
 			t.Fatalf("Restore: %v", err)
 		}
 		for _, suffix := range []string{"-wal", "-shm"} {
@@ -247,7 +248,7 @@ func TestRestore(t *testing.T) {
 				t.Errorf("Restore left %s behind", filepath.Base(dbPath+suffix))
 			}
 		}
-		s, err := layers.Open(ctx, dbPath)
+		s, err := gpkg.Open(ctx, dbPath)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,12 @@
-package layers
+package gpkg
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"planmap/layers"
 )
 
 func TestCheckImmutable(t *testing.T) {
@@ -29,8 +31,8 @@ func TestCheckImmutable(t *testing.T) {
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("checkImmutable = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || ErrorCode(err) != ECONFLICT):
-				t.Errorf("checkImmutable = %v (code %s), want ECONFLICT with %q", err, ErrorCode(err), tt.want)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || layers.ErrorCode(err) != layers.ECONFLICT):
+				t.Errorf("checkImmutable = %v (code %s), want layers.ECONFLICT with %q", err, layers.ErrorCode(err), tt.want)
 			}
 		})
 	}

@@ -1,0 +1,84 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"planmap/layers"
+)
+
+// changeTriggers are the suffixes of the triggers that write the change
+// log for a feature table: planmap_changes_<table>_<suffix>.
+var changeTriggers = []string{"insert", "update", "delete"}
+
+func changeTrigger(t, suffix string) string { return quoteIdent("planmap_changes_" + t + "_" + suffix) }
+
+// createChangeTriggers (re)creates the triggers that record every insert,
+// update and delete of a feature of table t in planmap_changes. They are
+// plain SQL, so they fire for every writer of the file. An update that
+// changes a feature's id is recorded as the old id deleted and the new one
+// inserted.
+func createChangeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	lit := "'" + strings.ReplaceAll(t, "'", "''") + "'"
+	qt := quoteIdent(t)
+	bodies := map[string]string{
+		"insert": "AFTER INSERT ON " + qt + " BEGIN\n  INSERT INTO planmap_changes (layer, fid, op) VALUES (" + lit + ", NEW.fid, 'insert');\nEND",
+		"update": "AFTER UPDATE ON " + qt + " BEGIN\n" +
+			"  INSERT INTO planmap_changes (layer, fid, op) SELECT " + lit + ", OLD.fid, 'delete' WHERE OLD.fid != NEW.fid;\n" +
+			"  INSERT INTO planmap_changes (layer, fid, op) VALUES (" + lit + ", NEW.fid, CASE WHEN OLD.fid = NEW.fid THEN 'update' ELSE 'insert' END);\nEND",
+		"delete": "AFTER DELETE ON " + qt + " BEGIN\n  INSERT INTO planmap_changes (layer, fid, op) VALUES (" + lit + ", OLD.fid, 'delete');\nEND",
+	}
+	for _, suffix := range changeTriggers {
+		name := changeTrigger(t, suffix)
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+name); err != nil {
+			return fmt.Errorf("change log of %s: %w", t, err)
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE TRIGGER "+name+" "+bodies[suffix]); err != nil {
+			return fmt.Errorf("change log of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// dropChangeTriggers removes them, for a bulk write that logs one 'layer'
+// row instead of a row per feature.
+func dropChangeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	for _, suffix := range changeTriggers {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+changeTrigger(t, suffix)); err != nil {
+			return fmt.Errorf("change log of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// logLayer records that layer id changed as a whole.
+func logLayer(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO planmap_changes (layer, fid, op) VALUES (?, 0, 'layer')`, id)
+	return err
+}
+
+// Changes returns up to limit entries of the change log after seq after,
+// oldest first. A reader that has seen everything up to after learns from
+// them what to read again.
+func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error) {
+	return readChanges(ctx, s.read, after, limit)
+}
+
+func readChanges(ctx context.Context, q querier, after int64, limit int) ([]layers.Change, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, layer, fid, op FROM planmap_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []layers.Change
+	for rows.Next() {
+		var c layers.Change
+		if err := rows.Scan(&c.Seq, &c.Layer, &c.FID, &c.Op); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,380 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
+	"planmap/layers"
+)
+
+// Reads answer from the file. A bbox query asks the layer's R-tree for the
+// features whose boxes meet the query's, takes those whose box lies
+// inside it as they are, and reads the geometry of the others to decide
+// (layers.Filter.Spatial); then reads the page it returns. Memory is
+// bounded by the page and the R-tree hits, never the layer.
+
+// Items returns the page p of the features of layer id that f selects, in
+// id order, and how many match in all.
+func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	fids, matched, err := selectIDs(ctx, tx, col, f, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, err := loadItems(ctx, tx, col.Layer, fids)
+	return items, matched, err
+}
+
+// Select returns the ids of page p of the features of layer id that f
+// selects, in id order, and how many match in all: Items without reading
+// the features, for a cache that has them.
+func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	return selectIDs(ctx, tx, col, f, p)
+}
+
+// Load returns the features fids of layer id that exist, in the order of
+// fids.
+func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error) {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return loadItems(ctx, s.read, col.Layer, fids)
+}
+
+// Item returns feature fid of layer id, or an ENOTFOUND error.
+func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, error) {
+	items, err := s.Load(ctx, id, []int64{fid})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+	}
+	return items[0], nil
+}
+
+// Count returns how many features of layer id f selects.
+func (s *Store) Count(ctx context.Context, id string, f layers.Filter) (int, error) {
+	_, n, err := s.Select(ctx, id, f, layers.Page{Limit: 0})
+	return n, err
+}
+
+// selectIDs is Select within a snapshot.
+func selectIDs(ctx context.Context, q querier, col *layers.Collection, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	if len(f.BBoxes) > 0 {
+		return selectBBox(ctx, q, col.Layer, f, p)
+	}
+	t := quoteIdent(col.ID)
+	where, args := equalsWhere(col.Layer, f, "")
+	matched := col.Count
+	if where != "" {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+t+` WHERE `+where, args...).Scan(&matched); err != nil {
+			return nil, 0, err
+		}
+	}
+	if p.Limit <= 0 {
+		return nil, matched, nil
+	}
+	conds := []string{"fid > ?"}
+	if where != "" {
+		conds = append(conds, where)
+	}
+	args = append([]any{p.After}, args...)
+	args = append(args, p.Limit, p.Offset)
+	rows, err := q.QueryContext(ctx, `SELECT fid FROM `+t+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY fid LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	fids := make([]int64, 0, min(p.Limit, 1024))
+	for rows.Next() {
+		var fid int64
+		if err := rows.Scan(&fid); err != nil {
+			return nil, 0, err
+		}
+		fids = append(fids, fid)
+	}
+	return fids, matched, rows.Err()
+}
+
+// equalsWhere is the SQL condition of f's property values, on columns of
+// the table aliased as alias ("" for none).
+func equalsWhere(l *layers.Layer, f layers.Filter, alias string) (string, []any) {
+	if len(f.Equals) == 0 {
+		return "", nil
+	}
+	names := make([]string, 0, len(f.Equals))
+	for name := range f.Equals {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	conds := make([]string, 0, len(names))
+	args := make([]any, 0, len(names))
+	for _, name := range names {
+		col := quoteIdent(name)
+		if alias != "" {
+			col = alias + "." + col
+		}
+		v := f.Equals[name]
+		if b, ok := v.(bool); ok {
+			// Booleans are stored as 0 and 1.
+			v = map[bool]int64{false: 0, true: 1}[b]
+		}
+		conds = append(conds, col+" = ?")
+		args = append(args, v)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+type hit struct {
+	fid   int64
+	bound orb.Bound
+}
+
+// selectBBox answers a query with boxes through the layer's R-tree.
+func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	rt := quoteIdent("rtree_" + l.ID + "_geom")
+	where, eqArgs := equalsWhere(l, f, "f")
+	sqlText := `SELECT r.id, r.minx, r.maxx, r.miny, r.maxy FROM ` + rt + ` r`
+	if where != "" {
+		sqlText += ` JOIN ` + quoteIdent(l.ID) + ` f ON f.fid = r.id`
+	}
+	sqlText += ` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?`
+	if where != "" {
+		sqlText += ` AND ` + where
+	}
+	var matches []int64
+	var crossing []hit
+	for _, box := range f.BBoxes {
+		args := append([]any{box.Min[0], box.Max[0], box.Min[1], box.Max[1]}, eqArgs...)
+		rows, err := q.QueryContext(ctx, sqlText, args...)
+		if err != nil {
+			return nil, 0, err
+		}
+		for rows.Next() {
+			var h hit
+			if err := rows.Scan(&h.fid, &h.bound.Min[0], &h.bound.Max[0], &h.bound.Min[1], &h.bound.Max[1]); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			// The R-tree's boxes are rounded outward: one inside the
+			// query's box holds a feature inside it.
+			switch f.Spatial(h.bound) {
+			case layers.Inside:
+				matches = append(matches, h.fid)
+			case layers.Crossing:
+				crossing = append(crossing, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(crossing) > 0 {
+		slices.SortFunc(crossing, func(a, b hit) int { return int(a.fid - b.fid) })
+		crossing = slices.CompactFunc(crossing, func(a, b hit) bool { return a.fid == b.fid })
+		err := eachGeometry(ctx, q, l.ID, crossing, func(fid int64, g orb.Geometry) {
+			if f.MatchesGeometry(g, g.Bound()) {
+				matches = append(matches, fid)
+			}
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	slices.Sort(matches)
+	matches = slices.Compact(matches)
+	// The page: after p.After, skipping p.Offset, at most p.Limit.
+	page := matches[sortSearch(matches, p.After):]
+	page = page[min(p.Offset, len(page)):]
+	page = page[:min(max(p.Limit, 0), len(page))]
+	return page, len(matches), nil
+}
+
+// sortSearch returns the index of the first id above after.
+func sortSearch(ids []int64, after int64) int {
+	i, _ := slices.BinarySearch(ids, after+1)
+	return i
+}
+
+// idBatch is how many ids go into one IN (…) list: well under SQLite's
+// limit on parameters.
+const idBatch = 500
+
+// eachGeometry reads the geometries of the hits.
+func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func(int64, orb.Geometry)) error {
+	for start := 0; start < len(hits); start += idBatch {
+		batch := hits[start:min(start+idBatch, len(hits))]
+		args := make([]any, len(batch))
+		for i, h := range batch {
+			args[i] = h.fid
+		}
+		rows, err := q.QueryContext(ctx, `SELECT fid, geom FROM `+quoteIdent(id)+` WHERE fid IN (`+placeholders(len(batch))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var fid int64
+			var blob []byte
+			if err := rows.Scan(&fid, &blob); err != nil {
+				rows.Close()
+				return err
+			}
+			g, err := geo.DecodeGPKG(blob)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("layer %s, feature %d: %w", id, fid, err)
+			}
+			fn(fid, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadItems reads and encodes the features fids of layer l that exist, in
+// the order of fids.
+func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([]*layers.Item, error) {
+	if len(fids) == 0 {
+		return nil, nil
+	}
+	byID := make(map[int64]*layers.Item, len(fids))
+	for start := 0; start < len(fids); start += idBatch {
+		batch := fids[start:min(start+idBatch, len(fids))]
+		args := make([]any, len(batch))
+		for i, fid := range batch {
+			args[i] = fid
+		}
+		sqlText := selectColumns(l) + ` WHERE fid IN (` + placeholders(len(batch)) + `)`
+		err := eachRow(ctx, q, l, sqlText, args, func(f layers.Feature) error {
+			byID[f.ID] = layers.NewItem(l, f)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	items := make([]*layers.Item, 0, len(byID))
+	for _, fid := range fids {
+		if it := byID[fid]; it != nil {
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
+
+// placeholders returns n question marks separated by commas.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+// Search finds up to limit features whose Chinese or English name
+// contains q, ignoring case: those whose name starts with q first, then in
+// drawing order of their layers and id order.
+func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hit, error) {
+	text = strings.ToLower(strings.TrimSpace(text))
+	if text == "" || limit <= 0 {
+		return nil, nil
+	}
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var first, rest []layers.Hit
+	for _, col := range cat.Collections {
+		var names []string
+		for _, fd := range col.Schema {
+			if (fd.Name == "name_zh" || fd.Name == "name_en") && fd.Type == layers.String {
+				names = append(names, fd.Name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		var at, starts []string
+		for _, n := range names {
+			at = append(at, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) > 0")
+			starts = append(starts, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) = 1")
+		}
+		// Per layer, at most limit of each kind: the rest could not make
+		// the list.
+		rows, err := tx.QueryContext(ctx, `SELECT fid, `+strings.Join(starts, " OR ")+` AS first FROM `+quoteIdent(col.ID)+
+			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT ?2`, text, 2*limit)
+		if err != nil {
+			return nil, err
+		}
+		var firstIDs, restIDs []int64
+		for rows.Next() {
+			var fid int64
+			var isFirst bool
+			if err := rows.Scan(&fid, &isFirst); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if isFirst {
+				if len(firstIDs) < limit {
+					firstIDs = append(firstIDs, fid)
+				}
+			} else if len(restIDs) < limit {
+				restIDs = append(restIDs, fid)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, part := range []struct {
+			ids []int64
+			to  *[]layers.Hit
+		}{{firstIDs, &first}, {restIDs, &rest}} {
+			items, err := loadItems(ctx, tx, col.Layer, part.ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				*part.to = append(*part.to, layers.Hit{Layer: col.ID, Item: it})
+			}
+		}
+	}
+	hits := append(first, rest...)
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}

@@ -1,0 +1,118 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"planmap/geo"
+	"planmap/layers"
+)
+
+// selectColumns is the SELECT of layer l's columns, fid and geom first.
+// Date and date-time columns are read as text: the driver would otherwise
+// turn them into time.Time.
+func selectColumns(l *layers.Layer) string {
+	cols := []string{"fid", "geom"}
+	for _, fd := range l.Schema {
+		c := quoteIdent(fd.Name)
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			c = "CAST(" + c + " AS TEXT)"
+		}
+		cols = append(cols, c)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quoteIdent(l.ID)
+}
+
+// readLayer begins a read-only transaction, a consistent snapshot, and
+// loads layer id in it. The caller rolls the transaction back.
+func (s *Store) readLayer(ctx context.Context, id string) (*sql.Tx, *layers.Layer, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, l, nil
+}
+
+// Features calls fn for each feature of layer id in id order, streaming
+// them from one snapshot of the database. It stops at fn's first error.
+func (s *Store) Features(ctx context.Context, id string, fn func(layers.Feature) error) error {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return eachFeature(ctx, tx, l, fn)
+}
+
+func eachFeature(ctx context.Context, q querier, l *layers.Layer, fn func(layers.Feature) error) error {
+	return eachRow(ctx, q, l, selectColumns(l)+" ORDER BY fid", nil, fn)
+}
+
+func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, args []any, fn func(layers.Feature) error) error {
+	rows, err := q.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]any, 2+len(l.Schema))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		f, err := decodeRow(l, vals)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func decodeRow(l *layers.Layer, vals []any) (layers.Feature, error) {
+	fid, _ := vals[0].(int64)
+	f := layers.Feature{ID: fid, Properties: make(map[string]any, len(l.Schema))}
+	blob, _ := vals[1].([]byte)
+	g, err := geo.DecodeGPKG(blob)
+	if err != nil {
+		return f, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
+	}
+	f.Geometry = g
+	for i, fd := range l.Schema {
+		v := vals[2+i]
+		if v == nil {
+			continue
+		}
+		switch fd.Type {
+		case layers.Boolean:
+			switch b := v.(type) {
+			case int64:
+				v = b != 0
+			case bool:
+				v = b
+			}
+		case layers.Number:
+			if n, ok := v.(int64); ok {
+				v = float64(n)
+			}
+		case layers.String, layers.Date, layers.DateTime:
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+		}
+		f.Properties[fd.Name] = v
+	}
+	return f, nil
+}

@@ -1,0 +1,326 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+)
+
+// The store keeps in memory only what is small whatever the size of the
+// layers: each layer's declaration, count, extent and version, as a
+// layers.Catalog that readers load without waiting. Features are read from
+// the file when asked for. The catalog follows the change log: after a
+// change by this store, at once; after a change by another process (which
+// SQLite announces through PRAGMA data_version), within pollInterval. A
+// change of k features costs O(k) to take in: the layer's count moves by
+// the inserts and deletes, and its extent is read from the R-tree's root.
+
+// pollInterval is how often the store asks SQLite whether another process
+// has written. Asking costs one query on a connection kept for it.
+const pollInterval = 50 * time.Millisecond
+
+// changeBatch is how many change-log rows a refresh reads at a time.
+const changeBatch = 10000
+
+type layerState struct {
+	col  *layers.Collection
+	seq  int64  // its last change
+	at   string // when that change was made
+	decl uint64 // hash of its declaration
+}
+
+// Catalog returns the layers as of the last change taken in.
+// The first call builds it and starts following other processes' writes.
+func (s *Store) Catalog(ctx context.Context) (*layers.Catalog, error) {
+	if cat := s.catalog.Load(); cat != nil {
+		return cat, nil
+	}
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	s.watchOnce.Do(s.startWatch)
+	return s.catalog.Load(), nil
+}
+
+// collection returns the state of layer id, or an ENOTFOUND error.
+func (s *Store) collection(ctx context.Context, id string) (*layers.Collection, error) {
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if col, ok := cat.Collection(id); ok {
+		return col, nil
+	}
+	return nil, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+}
+
+// watch polls data_version until stop is closed, and takes in what other
+// processes wrote.
+func (s *Store) watch(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(err)
+		}
+		cancel()
+	}
+}
+
+// refresh takes in the changes made since the catalog was built, if
+// SQLite says the file changed. One refresh runs at a time.
+func (s *Store) refresh(ctx context.Context) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	v, err := s.dataVersion(ctx)
+	if err != nil {
+		return err
+	}
+	cur := s.catalog.Load()
+	if cur != nil && v == s.seenVersion {
+		return nil
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	next, err := s.advance(ctx, tx, cur)
+	if err != nil {
+		return err
+	}
+	s.seenVersion = v
+	if next != cur {
+		s.catalog.Store(next)
+	}
+	return nil
+}
+
+// dataVersion asks SQLite whether another connection has committed since
+// the last call. It must ask on one and the same connection each time.
+func (s *Store) dataVersion(ctx context.Context) (int64, error) {
+	if s.versionConn == nil {
+		c, err := s.read.Conn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		s.versionConn = c
+	}
+	var v int64
+	err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	if err != nil {
+		s.versionConn.Close()
+		s.versionConn = nil
+	}
+	return v, err
+}
+
+// advance returns the catalog that follows cur after the changes in the
+// snapshot tx: cur itself when there are none, a new one built from
+// scratch when cur is nil or the log went back (the file was replaced).
+func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*layers.Catalog, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("change log: %w", err)
+	}
+	if cur == nil || last < cur.Seq {
+		return s.build(ctx, tx, last)
+	}
+	if last == cur.Seq {
+		return cur, nil
+	}
+	// What changed, per layer: the net count and whether the layer
+	// changed as a whole.
+	type delta struct {
+		count int
+		whole bool
+	}
+	deltas := map[string]*delta{}
+	for after := cur.Seq; after < last; {
+		cs, err := readChanges(ctx, tx, after, changeBatch)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) == 0 {
+			break
+		}
+		for _, c := range cs {
+			d := deltas[c.Layer]
+			if d == nil {
+				d = &delta{}
+				deltas[c.Layer] = d
+			}
+			switch c.Op {
+			case layers.OpInsert:
+				d.count++
+			case layers.OpDelete:
+				d.count--
+			case layers.OpLayer:
+				d.whole = true
+			}
+		}
+		after = cs[len(cs)-1].Seq
+	}
+	for _, d := range deltas {
+		if d.whole {
+			// A layer created, dropped or redeclared: the list of
+			// layers may have changed.
+			return s.build(ctx, tx, last)
+		}
+	}
+	next := &layers.Catalog{Seq: last, Collections: make([]*layers.Collection, 0, len(cur.Collections))}
+	states := make(map[string]*layerState, len(cur.Collections))
+	for _, col := range cur.Collections {
+		st := s.states[col.ID]
+		if d := deltas[col.ID]; d != nil && st != nil {
+			c := *col
+			c.Count += d.count
+			ns := &layerState{col: &c, decl: st.decl}
+			if err := layerSeq(ctx, tx, col.ID, ns); err != nil {
+				return nil, err
+			}
+			var err error
+			if c.Extent, err = extent(ctx, tx, col.ID); err != nil {
+				return nil, err
+			}
+			c.Version = version(ns)
+			st = ns
+		}
+		next.Collections = append(next.Collections, st.col)
+		states[col.ID] = st
+	}
+	s.states = states
+	return next, nil
+}
+
+// build reads the catalog as of change last from scratch: the layers'
+// declarations, versions, counts and extents, each from an index.
+func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Catalog, error) {
+	ls, err := listLayers(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	cat := &layers.Catalog{Seq: last, Collections: make([]*layers.Collection, 0, len(ls))}
+	states := make(map[string]*layerState, len(ls))
+	for _, l := range ls {
+		st := &layerState{col: &layers.Collection{Layer: l}}
+		decl, _ := layers.Marshal(l)
+		h := fnv.New64a()
+		h.Write(decl)
+		st.decl = h.Sum64()
+		if err := layerSeq(ctx, tx, l.ID, st); err != nil {
+			return nil, err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&st.col.Count); err != nil {
+			return nil, fmt.Errorf("count %s: %w", l.ID, err)
+		}
+		if st.col.Extent, err = extent(ctx, tx, l.ID); err != nil {
+			return nil, err
+		}
+		st.col.Version = version(st)
+		cat.Collections = append(cat.Collections, st.col)
+		states[l.ID] = st
+	}
+	s.states = states
+	return cat, nil
+}
+
+// layerSeq reads the layer's last change.
+func layerSeq(ctx context.Context, q querier, id string, st *layerState) error {
+	err := q.QueryRowContext(ctx, `SELECT seq, at FROM planmap_changes WHERE layer = ? ORDER BY seq DESC LIMIT 1`, id).Scan(&st.seq, &st.at)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	return err
+}
+
+// version is the layer's version: its last change, when it was made (so
+// that a file put back from a backup, whose log may reuse a number, does
+// not repeat an old version), and its declaration.
+func version(st *layerState) string {
+	return fmt.Sprintf("%d-%s-%x", st.seq, st.at, st.decl)
+}
+
+// extent returns the exact extent of layer id's geometries. The R-tree's
+// root node holds the boxes of its children, which together cover every
+// feature: their union is the extent, rounded outward to single precision.
+// The few features that reach each rounded edge are then read to find the
+// exact one: O(log n) instead of a scan of every geometry.
+func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
+	var root []byte
+	err := q.QueryRowContext(ctx, `SELECT data FROM `+quoteIdent("rtree_"+id+"_geom_node")+` WHERE nodeno = 1`).Scan(&root)
+	if err != nil {
+		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+	}
+	rough, ok := rtreeNodeBound(root)
+	if !ok {
+		return orb.Bound{}, nil
+	}
+	rt := quoteIdent("rtree_" + id + "_geom")
+	t := quoteIdent(id)
+	// Within a few single-precision steps of the rounded edge.
+	near := func(v float64) float64 {
+		return 4 * float64(math.Nextafter32(float32(math.Abs(v)), float32(math.Inf(1)))-float32(math.Abs(v)))
+	}
+	var ext [4]sql.NullFloat64
+	queries := []struct {
+		agg, where string
+		arg        float64
+	}{
+		{"min(ST_MinX(geom))", "minx <= ?", rough.Min[0] + near(rough.Min[0])},
+		{"min(ST_MinY(geom))", "miny <= ?", rough.Min[1] + near(rough.Min[1])},
+		{"max(ST_MaxX(geom))", "maxx >= ?", rough.Max[0] - near(rough.Max[0])},
+		{"max(ST_MaxY(geom))", "maxy >= ?", rough.Max[1] - near(rough.Max[1])},
+	}
+	for i, e := range queries {
+		err := q.QueryRowContext(ctx, `SELECT `+e.agg+` FROM `+t+` WHERE fid IN (SELECT id FROM `+rt+` WHERE `+e.where+`)`, e.arg).Scan(&ext[i])
+		if err != nil {
+			return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+		}
+	}
+	if !ext[0].Valid {
+		return orb.Bound{}, nil
+	}
+	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, nil
+}
+
+// rtreeNodeBound is the union of the boxes of an SQLite R-tree node of two
+// dimensions: a 2-byte depth, a 2-byte cell count, then per cell an 8-byte
+// id and minx, maxx, miny, maxy as big-endian 32-bit floats.
+func rtreeNodeBound(node []byte) (orb.Bound, bool) {
+	if len(node) < 4 {
+		return orb.Bound{}, false
+	}
+	n := int(binary.BigEndian.Uint16(node[2:4]))
+	const cell = 8 + 4*4
+	if n == 0 || len(node) < 4+n*cell {
+		return orb.Bound{}, false
+	}
+	f := func(b []byte) float64 { return float64(math.Float32frombits(binary.BigEndian.Uint32(b))) }
+	var b orb.Bound
+	for i := 0; i < n; i++ {
+		c := node[4+i*cell+8:]
+		cb := orb.Bound{Min: orb.Point{f(c[0:]), f(c[8:])}, Max: orb.Point{f(c[4:]), f(c[12:])}}
+		if i == 0 {
+			b = cb
+		} else {
+			b = b.Union(cb)
+		}
+	}
+	return b, true
+}

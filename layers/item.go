@@ -1,0 +1,353 @@
+package layers
+
+import (
+	"bytes"
+	"encoding/json"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
+)
+
+// This file is the vocabulary every store answers in: what a reader asks
+// for (Filter, Page), what it gets back (Collection, Item, Hit), how a store
+// says what changed (Change), and the one encoding of a feature as served.
+
+// Measure properties computed from each feature's geometry on the WGS 84
+// ellipsoid. Layer fields may not start with MeasurePrefix.
+const (
+	MeasurePrefix = "geodesic_"
+	AreaM2        = "geodesic_area_m2"
+	AreaHa        = "geodesic_area_ha"
+	AreaMu        = "geodesic_area_mu"
+	LengthM       = "geodesic_length_m"
+)
+
+// Collection is a layer as a store serves it: its declaration, how many
+// features it holds, their extent and a version.
+type Collection struct {
+	*Layer
+	Count  int
+	Extent orb.Bound // of the features' bounding boxes; zero when Count is 0
+	// Version changes whenever a feature of the layer or its declaration
+	// does; it is the layer's ETag.
+	Version string
+}
+
+// Item is a feature ready to serve.
+type Item struct {
+	Feature
+	Bound orb.Bound
+	// JSON is the whole feature as compact GeoJSON in CRS84, with the
+	// computed measures among its properties.
+	JSON []byte
+	// Props is the JSON of its properties object alone, for encodings in
+	// other coordinate systems.
+	Props []byte
+}
+
+// NewItem encodes feature f of layer l for serving.
+func NewItem(l *Layer, f Feature) *Item {
+	it := &Item{Feature: f, Bound: f.Geometry.Bound()}
+	it.Props = appendProperties(nil, l, f.Properties, Measures(f.Geometry))
+	it.JSON = appendFeatureJSON(make([]byte, 0, len(it.Props)+64), f.ID, it.Props, f.Geometry)
+	return it
+}
+
+// Size is about how many bytes the item holds, for caches with a budget.
+func (it *Item) Size() int {
+	n := 160 + len(it.JSON) + len(it.Props) + 48*len(it.Properties)
+	for _, v := range it.Properties {
+		if s, ok := v.(string); ok {
+			n += len(s)
+		}
+	}
+	return n + geo.Size(it.Geometry)
+}
+
+// Version identifies this state of the feature, for its ETag: a hash of
+// what is served, so that it changes exactly when the feature does, and is
+// the same in every process and every store that serves it.
+func (it *Item) Version() string {
+	h := fnv.New64a()
+	h.Write(it.JSON)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// Catalog is the state of every layer of a store as of one change.
+type Catalog struct {
+	Collections []*Collection // in drawing order
+	// Seq is the last change of the store's change log the catalog
+	// includes: ask the store for the changes after it to learn what
+	// changed since.
+	Seq int64
+}
+
+// Collection returns the collection of layer id.
+func (c *Catalog) Collection(id string) (*Collection, bool) {
+	for _, col := range c.Collections {
+		if col.ID == id {
+			return col, true
+		}
+	}
+	return nil, false
+}
+
+// Filter selects features: by bounding boxes in CRS84 (a feature matches if
+// its geometry intersects any; none means no spatial filter) and by
+// property values that must be equal.
+type Filter struct {
+	BBoxes []orb.Bound
+	Equals map[string]any
+}
+
+// Page says which of the matching features a reader wants, in id order:
+// those with an id above After, of them all after skipping Offset, at most
+// Limit. After is how a client pages by key, which costs the same on every
+// page; Offset is for clients that send it.
+type Page struct {
+	After  int64
+	Offset int
+	Limit  int
+}
+
+// MatchesProperties reports whether props hold every value f asks for.
+func (f Filter) MatchesProperties(props map[string]any) bool {
+	for name, want := range f.Equals {
+		if props[name] != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Spatial is how a feature with bounding box b stands to the filter's
+// boxes: Outside (it cannot match), Inside (it matches whatever its
+// geometry, being wholly inside a box) or Crossing (its geometry decides).
+// Every store narrows a bbox query this way, through its own index, and
+// settles the Crossing ones with MatchesGeometry: one bbox rule for all.
+func (f Filter) Spatial(b orb.Bound) Placement {
+	if len(f.BBoxes) == 0 {
+		return Inside
+	}
+	p := Outside
+	for _, box := range f.BBoxes {
+		switch {
+		case !b.Intersects(box):
+		case boundWithin(b, box):
+			return Inside
+		default:
+			p = Crossing
+		}
+	}
+	return p
+}
+
+// MatchesGeometry reports whether g, whose bounding box is b, intersects
+// one of the filter's boxes (or there are none).
+func (f Filter) MatchesGeometry(g orb.Geometry, b orb.Bound) bool {
+	switch f.Spatial(b) {
+	case Inside:
+		return true
+	case Outside:
+		return false
+	}
+	for _, box := range f.BBoxes {
+		if b.Intersects(box) && geo.IntersectsBound(g, box) {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches reports whether the item matches f.
+func (f Filter) Matches(it *Item) bool {
+	return f.MatchesProperties(it.Properties) && f.MatchesGeometry(it.Geometry, it.Bound)
+}
+
+// Placement is where a bounding box lies against a filter's boxes.
+type Placement int8
+
+const (
+	Outside Placement = iota
+	Crossing
+	Inside
+)
+
+func boundWithin(inner, outer orb.Bound) bool {
+	return inner.Min[0] >= outer.Min[0] && inner.Max[0] <= outer.Max[0] &&
+		inner.Min[1] >= outer.Min[1] && inner.Max[1] <= outer.Max[1]
+}
+
+// Hit is a search result: a feature and the layer it is in.
+type Hit struct {
+	Layer string
+	Item  *Item
+}
+
+// Op is what a change did to a feature.
+type Op string
+
+const (
+	OpInsert Op = "insert"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+	// OpLayer: the layer was created, redeclared, replaced whole or
+	// dropped; FID is 0 and any feature of it may have changed.
+	OpLayer Op = "layer"
+)
+
+// Change is one entry of a store's change log. Seq grows with every
+// change a store records, so a reader asks for what came after the last
+// Seq it saw.
+type Change struct {
+	Seq   int64
+	Layer string
+	FID   int64
+	Op    Op
+}
+
+// Measure is a computed property: its name, value, and the decimals it is
+// rounded to.
+type Measure struct {
+	Name  string
+	Value float64
+	Prec  int
+}
+
+// Measures returns the measures of a geometry: area in m², ha and 亩 of
+// an area, length in metres of a line, none of a point.
+func Measures(g orb.Geometry) []Measure {
+	switch g.(type) {
+	case orb.Polygon, orb.MultiPolygon:
+		a := geo.Area(g)
+		return []Measure{{AreaM2, a, 1}, {AreaHa, a / 1e4, 4}, {AreaMu, a / geo.SquareMetresPerMu, 2}}
+	case orb.LineString, orb.MultiLineString:
+		return []Measure{{LengthM, geo.Length(g), 1}}
+	}
+	return nil
+}
+
+// appendProperties appends the properties object: the layer's fields in
+// schema order, then the measures.
+func appendProperties(dst []byte, l *Layer, props map[string]any, ms []Measure) []byte {
+	dst = append(dst, '{')
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+	}
+	for _, fd := range l.Schema {
+		v, ok := props[fd.Name]
+		if !ok || v == nil {
+			continue
+		}
+		sep()
+		dst = AppendJSONString(dst, fd.Name)
+		dst = append(dst, ':')
+		dst = appendValue(dst, v)
+	}
+	for _, m := range ms {
+		sep()
+		dst = AppendJSONString(dst, m.Name)
+		dst = append(dst, ':')
+		p := math.Pow(10, float64(m.Prec))
+		dst = appendNumber(dst, math.Round(m.Value*p)/p)
+	}
+	return append(dst, '}')
+}
+
+func appendValue(dst []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return AppendJSONString(dst, v)
+	case int64:
+		return strconv.AppendInt(dst, v, 10)
+	case float64:
+		return appendNumber(dst, v)
+	case bool:
+		return strconv.AppendBool(dst, v)
+	}
+	b, _ := Marshal(v)
+	return append(dst, b...)
+}
+
+// appendNumber writes a float so that it reads back as one: 12 is written
+// 12.0, so that GDAL and QGIS type the field Real for every feature, not
+// Integer for some.
+func appendNumber(dst []byte, v float64) []byte {
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	if !strings.ContainsAny(string(dst[start:]), ".eEnN") {
+		dst = append(dst, '.', '0')
+	}
+	return dst
+}
+
+func appendFeatureJSON(dst []byte, id int64, props []byte, g orb.Geometry) []byte {
+	dst = append(dst, `{"type":"Feature","id":`...)
+	dst = strconv.AppendInt(dst, id, 10)
+	dst = append(dst, `,"properties":`...)
+	dst = append(dst, props...)
+	dst = append(dst, `,"geometry":`...)
+	dst = geo.AppendGeoJSON(dst, g)
+	return append(dst, '}')
+}
+
+// AppendIn appends the item as GeoJSON with its geometry passed through
+// transform, for coordinate systems other than CRS84.
+func (it *Item) AppendIn(dst []byte, transform func(orb.Geometry) orb.Geometry) []byte {
+	return appendFeatureJSON(dst, it.ID, it.Props, transform(it.Geometry))
+}
+
+// Marshal is json.Marshal without HTML escaping: the output is a data
+// file, and <, > and & read better as themselves.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// AppendFeature appends f as a compact GeoJSON Feature with its properties
+// in schema order.
+func AppendFeature(dst []byte, l *Layer, f Feature) []byte {
+	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, f.Properties, nil), f.Geometry)
+}
+
+// AppendJSONString appends s as a JSON string, escaping only what JSON
+// requires (and U+2028/2029, which break JavaScript).
+func AppendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[s[i+2]&0xf])
+			i += 2
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
