@@ -82,7 +82,7 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Import(ctx, append(files, parcels), gpkg.ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, append(files, parcels), layers.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("Import: %w", err)
 	}
 	imported := time.Now()

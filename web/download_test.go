@@ -194,7 +194,7 @@ func TestDownloadCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{}); err != nil {
+		if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		r := get(t, url)

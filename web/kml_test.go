@@ -86,7 +86,7 @@ func download(t *testing.T, url, dir, name string) string {
 func TestGDALReadsKMLDownloads(t *testing.T) {
 	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
 	srv, store := newServer(t, web.Options{})
-	if _, err := store.Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, gpkg.ImportOptions{}); err != nil {
+	if _, err := store.Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -51,7 +51,7 @@ func newStore(t testing.TB) *gpkg.Store {
 		}
 		files = append(files, f)
 	}
-	if _, err := s.Import(ctx, files, gpkg.ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -526,7 +526,7 @@ func TestCaching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{}); err != nil {
+	if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)

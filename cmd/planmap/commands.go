@@ -127,7 +127,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if store.Created() {
 		files, err := layers.ReadFS(seeds.FS)
 		if err == nil {
-			_, err = store.Import(ctx, files, gpkg.ImportOptions{})
+			_, err = store.Import(ctx, files, layers.ImportOptions{})
 		}
 		if err != nil {
 			store.Discard()
@@ -261,7 +261,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		return err
 	}
 	defer store.Close()
-	opt := gpkg.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
+	opt := layers.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
 	results, err := store.Import(ctx, files, opt)
 	if err != nil {
 		if store.Created() {

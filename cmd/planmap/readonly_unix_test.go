@@ -140,7 +140,7 @@ func TestReadOnlyMedium(t *testing.T) {
 	}
 	files, err := layers.ReadFiles([]string{"../../layers/testdata/parcels.geojson"})
 	if err == nil {
-		_, err = s.Import(ctx, files, gpkg.ImportOptions{Replace: true})
+		_, err = s.Import(ctx, files, layers.ImportOptions{Replace: true})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,10 @@ func TestBackupDuringImport(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	a := parseText(t, "a.geojson", string(layerstest.Parcels(1000)))
 	b := parseText(t, "b.geojson", string(layerstest.Parcels(1500)))
-	mustImport(t, s, gpkg.ImportOptions{}, a)
+	mustImport(t, s, layers.ImportOptions{}, a)
 	wantA := exportText(t, s, "parcels")
 	other := layerstest.MustOpen(t)
-	mustImport(t, other, gpkg.ImportOptions{}, b)
+	mustImport(t, other, layers.ImportOptions{}, b)
 	wantB := exportText(t, other, "parcels")
 
 	// The import swaps the layer to the other version and back while
@@ -29,7 +29,7 @@ func TestBackupDuringImport(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for _, f := range []*layers.File{b, a} {
-			if _, err := s.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{Replace: true}); err != nil {
+			if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{Replace: true}); err != nil {
 				done <- err
 				return
 			}
@@ -106,7 +106,7 @@ func TestRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, s, gpkg.ImportOptions{},
+	mustImport(t, s, layers.ImportOptions{},
 		parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	want := snapshot(t, s)
 	backup := filepath.Join(dir, "backup.gpkg")
@@ -114,7 +114,7 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the restore must undo.
-	mustImport(t, s, gpkg.ImportOptions{Replace: true},
+	mustImport(t, s, layers.ImportOptions{Replace: true},
 		parseText(t, "parcels.geojson", string(layerstest.Parcels(50))))
 	changed := snapshot(t, s)
 	s.Close()
@@ -209,7 +209,7 @@ func TestRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(300))))
+		mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(300))))
 		crashed := filepath.Join(t.TempDir(), "crashed.gpkg")
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			b, err := os.ReadFile(live + suffix)

@@ -17,7 +17,7 @@ import (
 func TestCatalog(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	roads := strings.NewReplacer(`"parcels"`, `"roads"`).Replace(readTestdata(t, "parcels.geojson"))
-	mustImport(t, s, gpkg.ImportOptions{},
+	mustImport(t, s, layers.ImportOptions{},
 		parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")), parseText(t, "roads.geojson", roads))
 	cat, err := s.Catalog(ctx)
 	if err != nil {
@@ -91,7 +91,7 @@ func TestCatalog(t *testing.T) {
 		}
 		defer other.Close()
 		more := strings.NewReplacer(`"id": 1,`, `"id": 11,`).Replace(roads)
-		mustImport(t, other, gpkg.ImportOptions{}, parseText(t, "roads.geojson", more))
+		mustImport(t, other, layers.ImportOptions{}, parseText(t, "roads.geojson", more))
 		// Another process's writes show within a fifth of a second.
 		time.Sleep(250 * time.Millisecond)
 		next, err := s.Catalog(ctx)
@@ -131,7 +131,7 @@ func TestCatalog(t *testing.T) {
 		}
 		// This process's own writes show at once.
 		mine := strings.NewReplacer(`"id": 1,`, `"id": 21,`).Replace(roads)
-		mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "roads.geojson", mine))
+		mustImport(t, s, layers.ImportOptions{}, parseText(t, "roads.geojson", mine))
 		now, _ := s.Catalog(ctx)
 		if r, _ := now.Collection("roads"); r.Count != 5 {
 			t.Errorf("roads has %d items right after this store imported one, want 5", r.Count)
@@ -141,7 +141,7 @@ func TestCatalog(t *testing.T) {
 
 func TestSearch(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	name := func(h []layers.Hit) (out []any) {
 		for _, x := range h {
 			out = append(out, x.Item.Properties["name_zh"])

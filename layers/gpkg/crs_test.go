@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"planmap/layers"
-	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -90,9 +89,9 @@ func TestGaussKrugerInput(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			a := layerstest.MustOpen(t)
-			mustImport(t, a, gpkg.ImportOptions{}, parseText(t, "source.geojson", c.source))
+			mustImport(t, a, layers.ImportOptions{}, parseText(t, "source.geojson", c.source))
 			b := layerstest.MustOpen(t)
-			mustImport(t, b, gpkg.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
+			mustImport(t, b, layers.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
 			sameCoords(t, featureCoords(t, exportText(t, b, c.layer)), featureCoords(t, exportText(t, a, c.layer)), 1e-7+1e-12) // a rounding flip at the 7th decimal is 1e-7
 		})
 	}

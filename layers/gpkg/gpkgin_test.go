@@ -30,12 +30,12 @@ func copyTestdata(t *testing.T, name string) string {
 
 // readAndImport reads the inputs at paths and imports them into s, as
 // planmap import does.
-func readAndImport(s *gpkg.Store, paths ...string) ([]gpkg.ImportResult, error) {
+func readAndImport(s *gpkg.Store, paths ...string) ([]layers.ImportResult, error) {
 	files, err := layers.ReadFiles(paths)
 	if err != nil {
 		return nil, err
 	}
-	return s.Import(ctx, files, gpkg.ImportOptions{})
+	return s.Import(ctx, files, layers.ImportOptions{})
 }
 
 // features returns the features of layer id by their id.
@@ -248,7 +248,7 @@ func TestImportGPKGEditedByQGIS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read the file QGIS saved: %v", err)
 	}
-	mustImport(t, s, gpkg.ImportOptions{Replace: true}, files...)
+	mustImport(t, s, layers.ImportOptions{Replace: true}, files...)
 	if after, _ := s.Layers(ctx); !reflect.DeepEqual(after, before) {
 		t.Errorf("the declarations changed:\n%v\nwant\n%v", after, before)
 	}
@@ -309,7 +309,7 @@ func TestImportGPKGDeclare(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, gpkg.ImportOptions{}, files...)
+		mustImport(t, s, layers.ImportOptions{}, files...)
 		if got, _ := s.Layer(ctx, "industry"); !reflect.DeepEqual(got, decl) {
 			t.Errorf("industry = %+v, want the declaration %+v", got, decl)
 		}
@@ -328,7 +328,7 @@ func TestImportGPKGDeclare(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, gpkg.ImportOptions{}, files[0])
+		mustImport(t, s, layers.ImportOptions{}, files[0])
 		if n, err := s.Count(ctx, "steelworks", layers.Filter{}); err != nil || n != 10 {
 			t.Errorf("Count(steelworks) = %d, %v; want the 10 features of table industry", n, err)
 		}
@@ -489,7 +489,7 @@ func TestReadGPKGInWAL(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := layerstest.MustOpen(t)
-		mustImport(t, s, gpkg.ImportOptions{}, files...)
+		mustImport(t, s, layers.ImportOptions{}, files...)
 		if n, _ := s.Count(ctx, "monitoring", layers.Filter{}); n != 2 {
 			t.Errorf("monitoring has %d features, want the 2 the writer left", n)
 		}

@@ -17,50 +17,12 @@ import (
 // longitude/latitude (EPSG:4326), which is what GeoJSON carries.
 const SRSID = 4326
 
-// ImportOptions tune Store.Import.
-type ImportOptions struct {
-	// Replace swaps each layer's features as a whole instead of adding and
-	// updating by id, and allows its schema to change in any way.
-	Replace bool
-	// Progress, when set, is called as features are written.
-	Progress func(layer string, done, total int)
-}
-
-// ImportResult says what an import did to one layer.
-type ImportResult struct {
-	Layer    string
-	Created  bool // the layer did not exist before
-	Written  int  // features added or updated
-	Removed  int  // features removed by Replace
-	Warnings []string
-}
-
-// String describes the result in a line.
-func (r ImportResult) String() string {
-	verb := "updated"
-	if r.Created {
-		verb = "created"
-	}
-	s := fmt.Sprintf("%s: %s, %d %s written", r.Layer, verb, r.Written, plural(r.Written, "feature", "features"))
-	if r.Removed > 0 {
-		s += fmt.Sprintf(", %d replaced", r.Removed)
-	}
-	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // Import checks the files and, when every one is right, writes them in a
 // single transaction: a new layer is created from its declaration; into an
 // existing one features are added or updated by id (or, with Replace,
 // swapped as a whole). When anything is wrong the database is left exactly
 // as it was and the error lists every problem.
-func (s *Store) Import(ctx context.Context, files []*layers.File, opt ImportOptions) ([]ImportResult, error) {
+func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error) {
 	w, err := s.writer()
 	if err != nil {
 		return nil, err
@@ -78,7 +40,7 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt ImportOpti
 	if err != nil {
 		return nil, err
 	}
-	results := make([]ImportResult, 0, len(plans))
+	results := make([]layers.ImportResult, 0, len(plans))
 	var p layers.Problems
 	for _, pl := range plans {
 		r, err := writePlan(ctx, tx, pl, opt)
@@ -107,9 +69,9 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt ImportOpti
 	return results, nil
 }
 
-func writePlan(ctx context.Context, tx *sql.Tx, pl layers.Plan, opt ImportOptions) (ImportResult, error) {
+func writePlan(ctx context.Context, tx *sql.Tx, pl layers.Plan, opt layers.ImportOptions) (layers.ImportResult, error) {
 	l := pl.Layer
-	r := ImportResult{Layer: l.ID, Created: pl.Stored == nil, Warnings: pl.File.Warnings}
+	r := layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil, Warnings: pl.File.Warnings}
 	if pl.Stored != nil && opt.Replace {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&r.Removed); err != nil {
 			return r, err

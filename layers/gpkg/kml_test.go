@@ -62,7 +62,7 @@ func seededStore(t *testing.T) *gpkg.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustImport(t, s, gpkg.ImportOptions{}, files...)
+	mustImport(t, s, layers.ImportOptions{}, files...)
 	return s
 }
 

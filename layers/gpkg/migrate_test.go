@@ -122,13 +122,13 @@ func upsertMoved(t *testing.T, s *gpkg.Store) orb.Point {
 	update := `{"type": "FeatureCollection", "name": "parcels", "features": [
 	  {"type": "Feature", "id": 1, "properties": {"name_zh": "一号地块（改）", "status": "signed"},
 	   "geometry": {"type": "Polygon", "coordinates": [[[121.0, 32.0], [121.1, 32.0], [121.1, 32.1], [121.0, 32.0]]]}}]}`
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "update.geojson", update))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "update.geojson", update))
 	return orb.Point{121.08, 32.01}
 }
 
 func TestNewStoreIsGeoPackage13(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	checkRTree(t, s, upsertMoved(t, s))
 	checkGPKG13(t, s.Path())
 	validateWithGDAL(t, s.Path(), map[string]int{"parcels": 3})
@@ -194,7 +194,7 @@ func styleRows(t *testing.T, s *gpkg.Store, id string) []string {
 func TestStyleFollowsDeclaration(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	text := readTestdata(t, "parcels.geojson")
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", text))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", text))
 	qml := styleRows(t, s, "parcels")
 	if len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) || !strings.Contains(qml[0], `v="127,95,63,153"`) {
 		t.Fatalf("style of parcels = %q, want one single symbol filled #7f5f3f at 0.6", qml)
@@ -202,12 +202,12 @@ func TestStyleFollowsDeclaration(t *testing.T) {
 	// A new fill colour and a land-use field.
 	changed := strings.Replace(text, `"fillColor": "#7f5f3f"`, `"fillColor": "#112233"`, 1)
 	changed = strings.Replace(changed, `"schema": [`, `"schema": [{"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地", "en": "Land use"}},`, 1)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", changed))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", changed))
 	qml = styleRows(t, s, "parcels")
 	if len(qml) != 1 || !strings.Contains(qml[0], `type="categorizedSymbol"`) || !strings.Contains(qml[0], `v="17,34,51,153"`) {
 		t.Errorf("style of parcels after the import = %q, want one categorized style with the new fill for the unclassed", qml)
 	}
-	mustImport(t, s, gpkg.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", text))
 	if qml = styleRows(t, s, "parcels"); len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) {
 		t.Errorf("style of parcels after --replace = %q, want one single symbol again", qml)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"planmap/layers"
-	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -60,9 +59,9 @@ func TestShapefileImport(t *testing.T) {
 			}
 
 			a := layerstest.MustOpen(t)
-			mustImport(t, a, gpkg.ImportOptions{}, parseText(t, tt.seed+".geojson", readSeed(t, tt.seed)))
+			mustImport(t, a, layers.ImportOptions{}, parseText(t, tt.seed+".geojson", readSeed(t, tt.seed)))
 			b := layerstest.MustOpen(t)
-			res := mustImport(t, b, gpkg.ImportOptions{}, files...)
+			res := mustImport(t, b, layers.ImportOptions{}, files...)
 			if !res[0].Created {
 				t.Errorf("import result %v, want the layer created", res[0])
 			}
@@ -126,7 +125,7 @@ func TestShapefileIntoExistingLayer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustImport(t, s, gpkg.ImportOptions{}, files...)
+		mustImport(t, s, layers.ImportOptions{}, files...)
 	}
 	if n, _ := s.Count(ctx, "roads_utf8", layers.Filter{}); n != 12 {
 		t.Errorf("Count = %d after importing 6 features twice, want 12", n)

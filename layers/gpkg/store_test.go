@@ -56,7 +56,7 @@ func parseText(t *testing.T, name, text string) *layers.File {
 	return f
 }
 
-func mustImport(t *testing.T, s *gpkg.Store, opt gpkg.ImportOptions, files ...*layers.File) []gpkg.ImportResult {
+func mustImport(t *testing.T, s *gpkg.Store, opt layers.ImportOptions, files ...*layers.File) []layers.ImportResult {
 	t.Helper()
 	r, err := s.Import(ctx, files, opt)
 	if err != nil {
@@ -190,7 +190,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 
 func TestImportAndRead(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	res := mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	res := mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	if len(res) != 1 || !res[0].Created || res[0].Written != 3 {
 		t.Fatalf("Import = %+v, want parcels created with 3 features", res)
 	}
@@ -293,13 +293,13 @@ func queryPlan(t *testing.T, db *sql.DB, q string) string {
 
 func TestImportUpdatesByID(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	update := `{"type": "FeatureCollection", "name": "parcels", "features": [
 	  {"type": "Feature", "id": 1, "properties": {"name_zh": "一号地块（改）", "status": "signed"},
 	   "geometry": {"type": "Polygon", "coordinates": [[[121.0, 32.0], [121.1, 32.0], [121.1, 32.1], [121.0, 32.0]]]}},
 	  {"type": "Feature", "id": 9, "properties": {"name_zh": "九号地块", "status": "planned"},
 	   "geometry": {"type": "Polygon", "coordinates": [[[121.2, 32.0], [121.3, 32.0], [121.3, 32.1], [121.2, 32.0]]]}}]}`
-	res := mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "update.geojson", update))
+	res := mustImport(t, s, layers.ImportOptions{}, parseText(t, "update.geojson", update))
 	if res[0].Created || res[0].Written != 2 {
 		t.Errorf("Import = %+v, want 2 written into the existing layer", res[0])
 	}
@@ -318,7 +318,7 @@ func TestImportUpdatesByID(t *testing.T) {
 	}
 
 	t.Run("Replace", func(t *testing.T) {
-		res := mustImport(t, s, gpkg.ImportOptions{Replace: true}, parseText(t, "update.geojson", update))
+		res := mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "update.geojson", update))
 		if res[0].Removed != 4 || res[0].Written != 2 {
 			t.Errorf("Import(replace) = %+v, want 4 removed and 2 written", res[0])
 		}
@@ -330,13 +330,13 @@ func TestImportUpdatesByID(t *testing.T) {
 
 func TestImportSchemaChanges(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 
 	t.Run("AddField", func(t *testing.T) {
 		text := parcelsWith(t, `{"name": "surveyed"`, `{"name": "note", "type": "string", "description": {"zh": "备注", "en": "Note"}},
     {"name": "surveyed"`)
 		text = strings.Replace(text, `"status": "signed",`, `"status": "signed", "note": "三号",`, 1)
-		mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "p.geojson", text))
+		mustImport(t, s, layers.ImportOptions{}, parseText(t, "p.geojson", text))
 		f, _ := s.Item(ctx, "parcels", 3)
 		if f.Properties["note"] != "三号" {
 			t.Errorf("feature 3 note = %v, want 三号", f.Properties["note"])
@@ -346,14 +346,14 @@ func TestImportSchemaChanges(t *testing.T) {
 		text := parcelsWith(t, `{"name": "area_mu", "type": "number"`, `{"name": "area_mu", "type": "integer"`)
 		text = strings.Replace(text, "575.5", "575", 1)
 		before := snapshot(t, s)
-		_, err := s.Import(ctx, []*layers.File{parseText(t, "p.geojson", text)}, gpkg.ImportOptions{})
+		_, err := s.Import(ctx, []*layers.File{parseText(t, "p.geojson", text)}, layers.ImportOptions{})
 		if err == nil || !strings.Contains(err.Error(), "field area_mu number → integer") || !strings.Contains(err.Error(), "--replace") {
 			t.Fatalf("Import = %v, want a schema change refused", err)
 		}
 		if snapshot(t, s) != before {
 			t.Error("a refused import changed the store")
 		}
-		mustImport(t, s, gpkg.ImportOptions{Replace: true}, parseText(t, "p.geojson", text))
+		mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "p.geojson", text))
 		l, _ := s.Layer(ctx, "parcels")
 		if l.Field("area_mu").Type != layers.Integer || l.Field("note") != nil {
 			t.Errorf("after replace schema = %+v", l.Schema)
@@ -365,14 +365,14 @@ func TestImportSchemaChanges(t *testing.T) {
 // that the layer's own export could not import again.
 func TestImportTightenedSchema(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	before := snapshot(t, s)
 
 	// name_en becomes required; only feature 1 has one, and the file
 	// brings feature 1 alone.
 	required := parcelsWith(t, `{"name": "name_en", "type": "string",`, `{"name": "name_en", "type": "string", "required": true,`)
 	only1 := firstFeature(required)
-	_, err := s.Import(ctx, []*layers.File{parseText(t, "p.geojson", only1)}, gpkg.ImportOptions{})
+	_, err := s.Import(ctx, []*layers.File{parseText(t, "p.geojson", only1)}, layers.ImportOptions{})
 	for _, want := range []string{
 		`p.geojson: layer parcels, stored feature 3: required property "name_en" is missing`,
 		`p.geojson: layer parcels, stored feature 7: required property "name_en" is missing`,
@@ -384,7 +384,7 @@ func TestImportTightenedSchema(t *testing.T) {
 	// Feature 3 is signed; "signed" leaves the allowed values.
 	narrow := parcelsWith(t, `"values": ["planned", "signed", `, `"values": ["planned", `)
 	narrow = firstFeature(narrow)
-	_, err = s.Import(ctx, []*layers.File{parseText(t, "p.geojson", narrow)}, gpkg.ImportOptions{})
+	_, err = s.Import(ctx, []*layers.File{parseText(t, "p.geojson", narrow)}, layers.ImportOptions{})
 	if want := `stored feature 3: property "status" is "signed", no longer one of the allowed values (planned, under_construction, in_operation)`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Import = %v\nwant %q", err, want)
 	}
@@ -392,7 +392,7 @@ func TestImportTightenedSchema(t *testing.T) {
 		t.Error("a refused import changed the store")
 	}
 	// With --replace the layer becomes what the file says.
-	mustImport(t, s, gpkg.ImportOptions{Replace: true}, parseText(t, "p.geojson", narrow))
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "p.geojson", narrow))
 	if n, _ := s.Count(ctx, "parcels", layers.Filter{}); n != 1 {
 		t.Errorf("Count after replace = %d, want 1", n)
 	}
@@ -407,11 +407,11 @@ func firstFeature(text string) string {
 
 func TestReadOnly(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	more := parseText(t, "more.geojson", strings.NewReplacer(`"id": 1,`, `"id": 11,`, `"id": 7,`, `"id": 17,`, `"id": 3,`, `"id": 13,`).Replace(readTestdata(t, "parcels.geojson")))
 	var info []gpkg.LayerInfo
 	var roErr error
-	mustImport(t, s, gpkg.ImportOptions{Progress: func(string, int, int) {
+	mustImport(t, s, layers.ImportOptions{Progress: func(string, int, int) {
 		// While this import holds the write lock, a read-only open and
 		// read go through at once.
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -432,7 +432,7 @@ func TestReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	if _, err := ro.Import(ctx, []*layers.File{more}, gpkg.ImportOptions{}); layers.ErrorCode(err) != layers.ECONFLICT {
+	if _, err := ro.Import(ctx, []*layers.File{more}, layers.ImportOptions{}); layers.ErrorCode(err) != layers.ECONFLICT {
 		t.Errorf("Import on a read-only store = %v, want ECONFLICT", err)
 	}
 	if err := ro.ExportGPKG(ctx, filepath.Join(t.TempDir(), "copy.gpkg")); err != nil {
@@ -456,7 +456,7 @@ func TestReadOnly(t *testing.T) {
 // reaches SQL unchecked.
 func TestImportValidatesDeclarations(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	before := snapshot(t, s)
 	layer := func(change func(l *layers.Layer)) *layers.Layer {
 		l := &layers.Layer{ID: "hand", Title: layers.Text{Zh: "手工", En: "By hand"}, GeometryType: "Point",
@@ -485,7 +485,7 @@ func TestImportValidatesDeclarations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &layers.File{Name: "hand.geojson", LayerID: "hand", Layer: tt.layer}
-			_, err := s.Import(ctx, []*layers.File{f}, gpkg.ImportOptions{})
+			_, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{})
 			if err == nil || layers.ErrorCode(err) != layers.EINVALID || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Import = %v (code %s), want EINVALID with %q", err, layers.ErrorCode(err), tt.want)
 			}
@@ -499,7 +499,7 @@ func TestImportValidatesDeclarations(t *testing.T) {
 	}
 	t.Run("OK", func(t *testing.T) {
 		f := &layers.File{Name: "hand.geojson", LayerID: "hand", Layer: layer(func(*layers.Layer) {})}
-		mustImport(t, s, gpkg.ImportOptions{}, f)
+		mustImport(t, s, layers.ImportOptions{}, f)
 		if l, err := s.Layer(ctx, "hand"); err != nil || l.GeometryType != "Point" {
 			t.Errorf("Layer(hand) = %+v, %v; want the declared Point layer", l, err)
 		}
@@ -508,7 +508,7 @@ func TestImportValidatesDeclarations(t *testing.T) {
 
 func TestBadInputChangesNothing(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	before := snapshot(t, s)
 
 	garbage := make([]byte, 50<<20)
@@ -541,7 +541,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				}
 			}
 			if err == nil {
-				_, err = s.Import(ctx, files, gpkg.ImportOptions{})
+				_, err = s.Import(ctx, files, layers.ImportOptions{})
 			}
 			if err == nil {
 				t.Fatal("no error")
@@ -561,11 +561,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	a := layerstest.MustOpen(t)
-	mustImport(t, a, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, a, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	first := exportText(t, a, "parcels")
 
 	b := layerstest.MustOpen(t)
-	mustImport(t, b, gpkg.ImportOptions{}, parseText(t, "exported.geojson", first))
+	mustImport(t, b, layers.ImportOptions{}, parseText(t, "exported.geojson", first))
 	second := exportText(t, b, "parcels")
 	if first != second {
 		t.Errorf("export → import → export changed the file:\nfirst:\n%s\nsecond:\n%s", first, second)
@@ -583,9 +583,9 @@ func TestRoundTrip(t *testing.T) {
 func TestFilesMadeByGDAL(t *testing.T) {
 	t.Run("WebMercatorIsReprojected", func(t *testing.T) {
 		a := layerstest.MustOpen(t)
-		mustImport(t, a, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+		mustImport(t, a, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 		b := layerstest.MustOpen(t)
-		mustImport(t, b, gpkg.ImportOptions{}, parseText(t, "epsg3857.geojson", readTestdata(t, "epsg3857.geojson")))
+		mustImport(t, b, layers.ImportOptions{}, parseText(t, "epsg3857.geojson", readTestdata(t, "epsg3857.geojson")))
 		if x, y := exportText(t, a, "parcels"), exportText(t, b, "parcels"); x != y {
 			t.Errorf("the EPSG:3857 file imports differently:\n%s\nwant\n%s", y, x)
 		}
@@ -601,8 +601,8 @@ func TestFilesMadeByGDAL(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			s := layerstest.MustOpen(t)
-			mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
-			res := mustImport(t, s, gpkg.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
+			mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+			res := mustImport(t, s, layers.ImportOptions{}, parseText(t, c.file, readTestdata(t, c.file)))
 			if w := strings.Join(res[0].Warnings, "\n"); !strings.Contains(w, c.warning) || (c.warning == "") != (w == "") {
 				t.Errorf("warnings = %q, want %q", w, c.warning)
 			}
@@ -615,11 +615,11 @@ func TestFilesMadeByGDAL(t *testing.T) {
 
 func TestReadersDoNotWaitForWriter(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	more := parseText(t, "more.geojson", strings.NewReplacer(`"id": 1,`, `"id": 11,`, `"id": 7,`, `"id": 17,`, `"id": 3,`, `"id": 13,`).Replace(readTestdata(t, "parcels.geojson")))
 	var seen int = -1
 	var readErr error
-	opt := gpkg.ImportOptions{Progress: func(layer string, done, total int) {
+	opt := layers.ImportOptions{Progress: func(layer string, done, total int) {
 		// Inside the write transaction, with its rows written.
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
@@ -661,7 +661,7 @@ func dumpRows(t *testing.T, db *sql.DB, q string) string {
 func TestExportGPKG(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	roads := strings.NewReplacer(`"parcels"`, `"roads"`).Replace(readTestdata(t, "parcels.geojson"))
-	mustImport(t, s, gpkg.ImportOptions{},
+	mustImport(t, s, layers.ImportOptions{},
 		parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")), parseText(t, "roads.geojson", roads))
 	src, err := sql.Open("sqlite", "file:"+s.Path())
 	if err != nil {
@@ -745,7 +745,7 @@ func TestExportGPKG(t *testing.T) {
 
 func TestGDALReadsTheStore(t *testing.T) {
 	s := layerstest.MustOpen(t)
-	mustImport(t, s, gpkg.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	validateWithGDAL(t, s.Path(), map[string]int{"parcels": 3})
 	// An empty, freshly created database too.
 	validateWithGDAL(t, layerstest.MustOpen(t).Path(), nil)
