@@ -53,14 +53,24 @@ type Item struct {
 // NewItem encodes feature f of layer l for serving.
 func NewItem(l *Layer, f Feature) *Item {
 	it := &Item{Feature: f, Bound: f.Geometry.Bound()}
-	it.Props = appendProperties(nil, l, f.Properties, Measures(f.Geometry))
-	it.JSON = appendFeatureJSON(make([]byte, 0, len(it.Props)+64), f.ID, it.Props, f.Geometry)
+	// One buffer: Props is the part of JSON that holds the properties.
+	b := make([]byte, 0, 256+24*geo.Size(f.Geometry)/16)
+	b = append(b, `{"type":"Feature","id":`...)
+	b = strconv.AppendInt(b, f.ID, 10)
+	b = append(b, `,"properties":`...)
+	start := len(b)
+	b = appendProperties(b, l, f.Properties, Measures(f.Geometry))
+	end := len(b)
+	b = append(b, `,"geometry":`...)
+	b = geo.AppendGeoJSON(b, f.Geometry)
+	it.JSON = append(b, '}')
+	it.Props = it.JSON[start:end:end]
 	return it
 }
 
 // Size is about how many bytes the item holds, for caches with a budget.
 func (it *Item) Size() int {
-	n := 160 + len(it.JSON) + len(it.Props) + 48*len(it.Properties)
+	n := 160 + cap(it.JSON) + 48*len(it.Properties)
 	for _, v := range it.Properties {
 		if s, ok := v.(string); ok {
 			n += len(s)

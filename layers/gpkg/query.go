@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -26,16 +27,16 @@ func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.
 	if err != nil {
 		return nil, 0, err
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	r, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer tx.Rollback()
-	fids, matched, err := selectIDs(ctx, tx, col, f, p)
+	defer r.close()
+	fids, matched, err := selectIDs(ctx, r, col, f, p)
 	if err != nil {
 		return nil, 0, err
 	}
-	items, err := loadItems(ctx, tx, col.Layer, fids)
+	items, err := loadItems(ctx, r, col.Layer, fids)
 	return items, matched, err
 }
 
@@ -47,12 +48,12 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 	if err != nil {
 		return nil, 0, err
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	r, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer tx.Rollback()
-	return selectIDs(ctx, tx, col, f, p)
+	defer r.close()
+	return selectIDs(ctx, r, col, f, p)
 }
 
 // Load returns the features fids of layer id that exist, in the order of
@@ -62,7 +63,7 @@ func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.It
 	if err != nil {
 		return nil, err
 	}
-	return loadItems(ctx, s.read, col.Layer, fids)
+	return loadItems(ctx, s.cached(), col.Layer, fids)
 }
 
 // Item returns feature fid of layer id, or an ENOTFOUND error.
@@ -222,42 +223,45 @@ func sortSearch(ids []int64, after int64) int {
 	return i
 }
 
-// idBatch is how many ids go into one IN (…) list: well under SQLite's
-// limit on parameters.
-const idBatch = 500
+// inIDs is the condition that fid is one of the ids in the JSON array
+// given as its parameter: one statement, prepared once, for any number of
+// ids (an IN list of placeholders would be a new statement per length).
+const inIDs = `fid IN (SELECT value FROM json_each(?))`
+
+// idList returns ids as a JSON array.
+func idList(ids []int64, fid func(int) int64) string {
+	b := make([]byte, 0, 2+8*len(ids))
+	b = append(b, '[')
+	for i := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, fid(i), 10)
+	}
+	return string(append(b, ']'))
+}
 
 // eachGeometry reads the geometries of the hits.
 func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func(int64, orb.Geometry)) error {
-	for start := 0; start < len(hits); start += idBatch {
-		batch := hits[start:min(start+idBatch, len(hits))]
-		args := make([]any, len(batch))
-		for i, h := range batch {
-			args[i] = h.fid
-		}
-		rows, err := q.QueryContext(ctx, `SELECT fid, geom FROM `+quoteIdent(id)+` WHERE fid IN (`+placeholders(len(batch))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var fid int64
-			var blob []byte
-			if err := rows.Scan(&fid, &blob); err != nil {
-				rows.Close()
-				return err
-			}
-			g, err := geo.DecodeGPKG(blob)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("layer %s, feature %d: %w", id, fid, err)
-			}
-			fn(fid, g)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+	list := idList(make([]int64, len(hits)), func(i int) int64 { return hits[i].fid })
+	rows, err := q.QueryContext(ctx, `SELECT fid, geom FROM `+quoteIdent(id)+` WHERE `+inIDs, list)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var fid int64
+		var blob sql.RawBytes
+		if err := rows.Scan(&fid, &blob); err != nil {
+			return err
+		}
+		g, err := geo.DecodeGPKG(blob)
+		if err != nil {
+			return fmt.Errorf("layer %s, feature %d: %w", id, fid, err)
+		}
+		fn(fid, g)
+	}
+	return rows.Err()
 }
 
 // loadItems reads and encodes the features fids of layer l that exist, in
@@ -267,20 +271,13 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		return nil, nil
 	}
 	byID := make(map[int64]*layers.Item, len(fids))
-	for start := 0; start < len(fids); start += idBatch {
-		batch := fids[start:min(start+idBatch, len(fids))]
-		args := make([]any, len(batch))
-		for i, fid := range batch {
-			args[i] = fid
-		}
-		sqlText := selectColumns(l) + ` WHERE fid IN (` + placeholders(len(batch)) + `)`
-		err := eachRow(ctx, q, l, sqlText, args, func(f layers.Feature) error {
-			byID[f.ID] = layers.NewItem(l, f)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	list := idList(fids, func(i int) int64 { return fids[i] })
+	err := eachRow(ctx, q, l, selectColumns(l)+` WHERE `+inIDs, []any{list}, func(f layers.Feature) error {
+		byID[f.ID] = layers.NewItem(l, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	items := make([]*layers.Item, 0, len(byID))
 	for _, fid := range fids {
@@ -289,14 +286,6 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		}
 	}
 	return items, nil
-}
-
-// placeholders returns n question marks separated by commas.
-func placeholders(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?,", n-1) + "?"
 }
 
 // Search finds up to limit features whose Chinese or English name
@@ -311,11 +300,11 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer tx.close()
 	var first, rest []layers.Hit
 	for _, col := range cat.Collections {
 		var names []string
@@ -377,4 +366,90 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 		hits = hits[:limit]
 	}
 	return hits, nil
+}
+
+// Statements are prepared once and kept: modernc's SQLite compiles a
+// statement each time it is prepared, which costs more than answering a
+// small query. maxStatements bounds how many are kept (their texts vary
+// only with the layers and the fields filtered on).
+const maxStatements = 512
+
+// stmt returns the prepared statement of text, preparing it the first
+// time; nil when maxStatements are kept already, and the query is then
+// prepared afresh each time.
+func (s *Store) stmt(ctx context.Context, text string) *sql.Stmt {
+	if st, ok := s.stmts.Load(text); ok {
+		return st.(*sql.Stmt)
+	}
+	if s.nstmts.Load() >= maxStatements {
+		return nil
+	}
+	st, err := s.read.PrepareContext(ctx, text)
+	if err != nil {
+		// The query itself will say what is wrong.
+		return nil
+	}
+	if old, loaded := s.stmts.LoadOrStore(text, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt)
+	}
+	s.nstmts.Add(1)
+	return st
+}
+
+// closeStatements closes the kept statements.
+func (s *Store) closeStatements() {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
+}
+
+// cachedReader runs queries through the kept statements, each on any
+// reading connection.
+type cachedReader struct{ s *Store }
+
+func (s *Store) cached() cachedReader { return cachedReader{s} }
+
+func (r cachedReader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
+	if st := r.s.stmt(ctx, text); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return r.s.read.QueryContext(ctx, text, args...)
+}
+
+func (r cachedReader) QueryRowContext(ctx context.Context, text string, args ...any) *sql.Row {
+	if st := r.s.stmt(ctx, text); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return r.s.read.QueryRowContext(ctx, text, args...)
+}
+
+// snapshotReader runs queries through the kept statements inside one
+// read transaction, so that they all see the same state of the file.
+type snapshotReader struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (s *Store) snapshot(ctx context.Context) (snapshotReader, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	return snapshotReader{s, tx}, err
+}
+
+func (r snapshotReader) close() { r.tx.Rollback() }
+
+func (r snapshotReader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
+	if st := r.s.stmt(ctx, text); st != nil {
+		return r.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return r.tx.QueryContext(ctx, text, args...)
+}
+
+func (r snapshotReader) QueryRowContext(ctx context.Context, text string, args ...any) *sql.Row {
+	if st := r.s.stmt(ctx, text); st != nil {
+		return r.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return r.tx.QueryRowContext(ctx, text, args...)
 }

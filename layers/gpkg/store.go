@@ -51,6 +51,10 @@ type Store struct {
 	stopWatch   chan struct{}
 	watchDone   chan struct{}
 	onError     func(error)
+
+	// Prepared statements of the reads (query.go).
+	stmts  sync.Map // SQL text → *sql.Stmt
+	nstmts atomic.Int64
 }
 
 // OnError sets where the store reports errors of its background work
@@ -192,7 +196,10 @@ func checkImmutable(path string) error {
 
 // openReaders opens the pool of read-only connections.
 func (s *Store) openReaders() error {
-	params := []string{"mode=ro", "_pragma=busy_timeout(10000)"}
+	// Each reading connection keeps up to 16 MB of pages (SQLite's default
+	// is 2 MB), so that features read again soon are not read again from
+	// the file.
+	params := []string{"mode=ro", "_pragma=busy_timeout(10000)", "_pragma=cache_size(-16384)"}
 	if s.immutable {
 		params = append(params, "immutable=1")
 	}
@@ -236,6 +243,7 @@ func (s *Store) Close() error {
 		s.versionConn = nil
 	}
 	s.refreshMu.Unlock()
+	s.closeStatements()
 	if s.write == nil {
 		return s.read.Close()
 	}
