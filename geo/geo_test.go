@@ -279,34 +279,6 @@ func TestValidateAgreesWithGEOS(t *testing.T) {
 	}
 }
 
-func TestIndex(t *testing.T) {
-	var bounds []orb.Bound
-	for i := 0; i < 1000; i++ {
-		x, y := float64(i%40), float64(i/40)
-		bounds = append(bounds, orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + 0.5, y + 0.5}})
-	}
-	ix := NewIndex(bounds)
-	for _, q := range []orb.Bound{
-		{Min: orb.Point{3.2, 4.2}, Max: orb.Point{7.7, 9.1}},
-		{Min: orb.Point{-5, -5}, Max: orb.Point{-1, -1}},
-		{Min: orb.Point{0, 0}, Max: orb.Point{100, 100}},
-		{Min: orb.Point{10.5, 10.5}, Max: orb.Point{10.5, 10.5}},
-	} {
-		got := map[int]bool{}
-		for _, i := range ix.SearchAppend(nil, q) {
-			got[i] = true
-		}
-		for i, b := range bounds {
-			if b.Intersects(q) != got[i] {
-				t.Fatalf("Search(%v): item %d %v found=%v", q, i, b, got[i])
-			}
-		}
-	}
-	if hits := NewIndex(nil).SearchAppend(nil, orb.Bound{}); len(hits) != 0 {
-		t.Errorf("an empty index found %v", hits)
-	}
-}
-
 func TestIntersectsBound(t *testing.T) {
 	box := orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}
 	ring := orb.Polygon{square(-5, -5, 10)}
