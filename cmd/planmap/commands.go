@@ -148,6 +148,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	// before waits for it. A database that cannot be served ends serve.
 	var ready atomic.Bool
 	opt.Ready = ready.Load
+	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
 	loaded := make(chan error, 1)
 	go func() {
 		start := time.Now()
@@ -158,7 +159,6 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 		loaded <- err
 	}()
-	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
 	srv := &http.Server{
 		Handler: web.NewRouter(store, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
