@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -95,6 +96,11 @@ func (s *Store) refresh(ctx context.Context) error {
 	if cur != nil && v == s.seenVersion {
 		return nil
 	}
+	if cur != nil {
+		if err := s.repairTriggers(ctx, cur); err != nil {
+			return err
+		}
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
@@ -107,6 +113,83 @@ func (s *Store) refresh(ctx context.Context) error {
 	s.seenVersion = v
 	if next != cur {
 		s.catalog.Store(next)
+	}
+	return nil
+}
+
+// repairTriggers puts back the change-log triggers of layers that lost
+// them. A program that rebuilds a table (QGIS and GDAL do, to add or drop
+// a column) drops the triggers it does not know, and the layer's changes
+// would then go unrecorded. The layer is logged as changed as a whole,
+// since what happened while they were gone is unknown.
+func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'planmap\_changes\_%' ESCAPE '\'`)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var lost []string
+	for _, col := range cat.Collections {
+		for _, suffix := range changeTriggers {
+			if !have["planmap_changes_"+col.ID+"_"+suffix] {
+				lost = append(lost, col.ID)
+				break
+			}
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	if s.write == nil {
+		// A read-only store cannot put them back; it says so once.
+		if !s.triggersReported {
+			s.triggersReported = true
+			if s.onError != nil {
+				s.onError(fmt.Errorf("the change-log triggers of %s are gone (another program rebuilt the table); changes to it are seen only when planmap serve or import opens the database for writing and puts them back", strings.Join(lost, ", ")))
+			}
+		}
+		return nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var put []string
+	for _, id := range lost {
+		// Still a layer, and its table still there?
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM planmap_layers l JOIN sqlite_master m ON m.name = l.id AND m.type = 'table' WHERE l.id = ?`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if err := createChangeTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := logLayer(ctx, tx, id); err != nil {
+			return err
+		}
+		put = append(put, id)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if len(put) > 0 && s.onError != nil {
+		s.onError(fmt.Errorf("the change-log triggers of %s were gone (another program rebuilt the table); put back, and the layer read again", strings.Join(put, ", ")))
 	}
 	return nil
 }

@@ -51,6 +51,8 @@ type Store struct {
 	stopWatch   chan struct{}
 	watchDone   chan struct{}
 	onError     func(error)
+	// triggersReported: a read-only store said once that triggers are gone.
+	triggersReported bool
 
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
