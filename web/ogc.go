@@ -299,22 +299,40 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, col.Version)) {
 		return nil
 	}
-	page, matched, err := s.store.Items(r.Context(), col.ID, iq.filter, layers.Page{Offset: iq.offset, Limit: iq.limit})
+	// With after (paging by key), one feature more than the page says
+	// whether there is a next page.
+	want := iq.limit
+	if iq.keyed {
+		want++
+	}
+	page, matched, err := s.store.Items(r.Context(), col.ID, iq.filter, layers.Page{After: iq.after, Offset: iq.offset, Limit: want})
 	if err != nil {
 		return err
+	}
+	more := iq.offset+len(page) < matched
+	if iq.keyed {
+		more = len(page) > iq.limit
+		page = page[:min(len(page), iq.limit)]
 	}
 	html := wantsHTML(r)
 
 	base := s.base(r)
 	href := base + "/collections/" + url.PathEscape(col.ID) + "/items"
 	links := selfLinks(href, without(q, "f"), mediaGeoJSON, html)
-	if iq.offset+len(page) < matched {
+	if more {
 		next := without(q, "f")
-		next.Set("offset", strconv.Itoa(iq.offset+iq.limit))
+		if iq.keyed {
+			// Paging by key goes on by key: every page costs the same,
+			// where an offset costs more the further it goes.
+			next.Del("offset")
+			next.Set("after", strconv.FormatInt(page[len(page)-1].ID, 10))
+		} else {
+			next.Set("offset", strconv.Itoa(iq.offset+iq.limit))
+		}
 		next.Set("limit", strconv.Itoa(iq.limit))
 		links = append(links, link{Href: withQuery(href, next, pick(html, "html", "")), Rel: "next", Type: pick(html, mediaHTML, mediaGeoJSON), Title: "the next page"})
 	}
-	if iq.offset > 0 {
+	if iq.offset > 0 && !iq.keyed {
 		prev := without(q, "f")
 		prev.Set("offset", strconv.Itoa(max(0, iq.offset-iq.limit)))
 		prev.Set("limit", strconv.Itoa(iq.limit))

@@ -86,7 +86,7 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		name := col.Title.Zh + " " + col.Title.En
 		tag := col.ID
 		paths[p] = get("describeCollection_"+col.ID, "The layer "+name, tag, []obj{f}, jsonOK("The layer", "collection"), "304", "404")
-		params := []obj{ref("parameters/limit"), ref("parameters/offset"), ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/datetime"), ref("parameters/crs"), f}
+		params := []obj{ref("parameters/limit"), ref("parameters/offset"), ref("parameters/after"), ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/datetime"), ref("parameters/crs"), f}
 		for _, fd := range col.Schema {
 			params = append(params, obj{
 				"name": fd.Name, "in": "query", "required": false, "style": "form", "explode": false,
@@ -128,6 +128,8 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"limit": formParam("limit", "How many features a page holds at most. Larger values are clamped to the maximum.",
 					obj{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit}),
 				"offset": formParam("offset", "How many matching features to skip, in id order.",
+					obj{"type": "integer", "minimum": 0, "default": 0}),
+				"after": formParam("after", "Only features with an id greater than this one: paging by key, as the next links do, which costs the same on every page.",
 					obj{"type": "integer", "minimum": 0, "default": 0}),
 				"bbox": formParam("bbox", "Only features whose geometry intersects this box: minx,miny,maxx,maxy (or with heights, 6 numbers), in bbox-crs. A box whose west edge is east of its east edge crosses the antimeridian.",
 					obj{"type": "array", "minItems": 4, "maxItems": 6, "items": obj{"type": "number"}}),

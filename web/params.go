@@ -327,13 +327,13 @@ func parseLimit(v string, def, most int) (int, error) {
 	return min(n, most), nil
 }
 
-func parseOffset(v string) (int, error) {
+func parseCountParam(name, v string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
 	n, ok := parseCount(v)
 	if !ok {
-		return 0, layers.Errorf(layers.EINVALID, "offset=%s is not a whole number of 0 or more", v)
+		return 0, layers.Errorf(layers.EINVALID, "%s=%s is not a whole number of 0 or more", name, v)
 	}
 	return n, nil
 }
@@ -426,12 +426,14 @@ func queryableValue(fd *layers.Field, v string) (any, error) {
 }
 
 // itemsParams are the parameters of /items besides the layer's fields.
-var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset"}
+var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "after"}
 
 // itemsQuery is a parsed /items request.
 type itemsQuery struct {
 	filter        layers.Filter
 	limit, offset int
+	after         int64 // only features with a greater id
+	keyed         bool  // after was given: the client pages by key
 	crs           crsInfo
 }
 
@@ -461,9 +463,14 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 	if iq.limit, err = parseLimit(q.Get("limit"), defaultLimit, maxLimit); err != nil {
 		return iq, err
 	}
-	if iq.offset, err = parseOffset(q.Get("offset")); err != nil {
+	if iq.offset, err = parseCountParam("offset", q.Get("offset")); err != nil {
 		return iq, err
 	}
+	after, err := parseCountParam("after", q.Get("after"))
+	if err != nil {
+		return iq, err
+	}
+	iq.after, iq.keyed = int64(after), q.Has("after")
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)

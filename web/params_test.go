@@ -115,12 +115,12 @@ func FuzzLimitOffset(f *testing.F) {
 		case n < 1 || n > maxLimit || (v != "" && !digits):
 			t.Fatalf("parseLimit(%q) = %d", v, n)
 		}
-		n, err = parseOffset(v)
+		n, err = parseCountParam("offset", v)
 		switch {
 		case err != nil:
-			refused(t, "parseOffset("+v+")", err)
+			refused(t, "parseCountParam(offset, "+v+")", err)
 		case n < 0 || (v != "" && !digits):
-			t.Fatalf("parseOffset(%q) = %d", v, n)
+			t.Fatalf("parseCountParam(offset, %q) = %d", v, n)
 		}
 	})
 }

@@ -286,6 +286,34 @@ func TestItems(t *testing.T) {
 			t.Errorf("saw %d features in %d pages, want 15 in 4", len(seen), pages)
 		}
 	})
+	t.Run("PagingByKey", func(t *testing.T) {
+		var ids []float64
+		next := items + "?limit=4&after=0&status=planned"
+		for pages := 0; next != ""; pages++ {
+			if pages > 10 {
+				t.Fatal("more than 10 pages of 4")
+			}
+			v, _ := getFC(t, next)
+			for _, f := range v.Features {
+				ids = append(ids, f.ID.(float64))
+			}
+			next = v.link("next")
+			if next != "" && (!strings.Contains(next, "after=") || strings.Contains(next, "offset=")) {
+				t.Errorf("next link %s does not page by key", next)
+			}
+		}
+		all, _ := getFC(t, items+"?limit=100&status=planned")
+		var want []float64
+		for _, f := range all.Features {
+			want = append(want, f.ID.(float64))
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(want) || len(want) == 0 {
+			t.Errorf("paging by key saw %v, one page has %v", ids, want)
+		}
+		if v, _ := getFC(t, items+"?after="+fmt.Sprint(want[len(want)-1])+"&status=planned"); len(v.Features) != 0 || v.link("next") != "" {
+			t.Errorf("after the last feature: %d features, next %q", len(v.Features), v.link("next"))
+		}
+	})
 	t.Run("FeatureTypesAndMeasures", func(t *testing.T) {
 		v, _ := getFC(t, srv.URL+"/collections/parcels/items")
 		f := v.Features[0]
