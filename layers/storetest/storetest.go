@@ -425,6 +425,26 @@ func testBBox(t *testing.T, h Harness) {
 		// Two boxes, each inside a hole of a different feature.
 		holes++
 	}
+	// Boxes with a corner exactly on a vertex of a feature, reaching away
+	// in any direction: they touch it, and touching is meeting.
+	for i := 0; i < 60; i++ {
+		l := ls[i%len(ls)]
+		v := vertices(l.Features[rng.Intn(len(l.Features))].Geom)
+		p := v[rng.Intn(len(v))]
+		d := orb.Point{gridCell / 50 * float64(1+rng.Intn(20)), gridCell / 50 * float64(1+rng.Intn(20))}
+		b := orb.Bound{Min: p, Max: p}
+		switch i % 4 {
+		case 0:
+			b.Max = orb.Point{p[0] + d[0], p[1] + d[1]}
+		case 1:
+			b.Min = orb.Point{p[0] - d[0], p[1] - d[1]}
+		case 2:
+			b.Min[0], b.Max[1] = p[0]-d[0], p[1]+d[1]
+		case 3:
+			// A box of no size at the vertex itself.
+		}
+		qs = append(qs, query{fmt.Sprintf("touch%d-%s", i, l.ID), []orb.Bound{b}})
+	}
 	qs = append(qs, query{"everything", []orb.Bound{{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}}})
 	qs = append(qs, query{"nowhere", []orb.Bound{{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}}})
 
@@ -453,6 +473,30 @@ func testBBox(t *testing.T, h Harness) {
 	if nonEmpty < len(qs) || inHoles < 20 {
 		t.Errorf("the random boxes are too easy: %d of %d answers not empty, %d boxes inside holes", nonEmpty, len(qs)*len(ls), inHoles)
 	}
+}
+
+// vertices returns every vertex of g.
+func vertices(g orb.Geometry) []orb.Point {
+	var out []orb.Point
+	switch g := g.(type) {
+	case orb.Point:
+		out = append(out, g)
+	case orb.LineString:
+		out = append(out, g...)
+	case orb.MultiLineString:
+		for _, ls := range g {
+			out = append(out, ls...)
+		}
+	case orb.Polygon:
+		for _, r := range g {
+			out = append(out, r...)
+		}
+	case orb.MultiPolygon:
+		for _, p := range g {
+			out = append(out, vertices(p)...)
+		}
+	}
+	return out
 }
 
 // minus returns the ids of a not in b, at most 10.
@@ -804,6 +848,23 @@ func testChanges(t *testing.T, h Harness) {
 		t.Errorf("fresh has Count %d, want 50", col.Count)
 	}
 
+	// A layer replaced whole: one 'layer' row too.
+	replaced := write(t, s, w, layers.ImportOptions{Replace: true}, parse(t, "fresh.geojson", layerFile(fresh, true, fresh.Features[:20])))
+	cs, err = s.Changes(ctx, next.Seq, 1000)
+	if err != nil {
+		t.Fatalf("Changes(%d): %v", next.Seq, err)
+	}
+	if len(cs) != 1 || cs[0].Layer != "fresh" || cs[0].Op != layers.OpLayer || cs[0].Seq != replaced.Seq {
+		t.Errorf("Changes(%d) after replacing fresh with 20 features = %+v; want one %s row of fresh at seq %d", next.Seq, cs, layers.OpLayer, replaced.Seq)
+	}
+	if col := collection(t, replaced, "fresh"); col.Count != 20 {
+		t.Errorf("fresh has Count %d after it was replaced with 20 features", col.Count)
+	}
+	if _, err := s.Item(ctx, "fresh", 21); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("Item(fresh, 21) after fresh was replaced with features 1 to 20: %v, want %s", err, layers.ENOTFOUND)
+	}
+	next = replaced
+
 	// Deletes.
 	last := remove(t, s, w, "plots", 101, 5)
 	cs, err = s.Changes(ctx, next.Seq, 1000)
@@ -902,7 +963,9 @@ func testReadDuringImport(t *testing.T, h Harness) {
 				case <-done:
 					results <- res
 					return
-				default:
+				case <-time.After(time.Millisecond):
+					// As a busy map's requests come: one after another,
+					// not a loop that leaves the writer no CPU.
 				}
 			}
 		}(r)
