@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/paulmach/orb"
+
+	"planmap/layers"
 )
 
 // The synthetic layers of the suite lie on a grid near Haimen: feature i
@@ -207,7 +209,7 @@ func layerFile(l *layerData, declare bool, fs []feature) []byte {
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		props, err := marshal(f.Props)
+		props, err := layers.Marshal(f.Props)
 		if err != nil {
 			panic(err)
 		}
