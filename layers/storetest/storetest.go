@@ -379,7 +379,12 @@ func holeBoxes(rng *rand.Rand, g orb.Geometry) []orb.Bound {
 // brute.go on hundreds of random filters over a few thousand features of
 // each kind of geometry.
 func testBBox(t *testing.T, h Harness) {
-	const n = 3000
+	n := 3000
+	if raceEnabled {
+		// The geometry is checked without -race; under it (about ten
+		// times slower) a third of the features still cover every case.
+		n = 1000
+	}
 	s, w := h.New(t)
 	ls := synthetic(t, s, w, n)
 	rng := rand.New(rand.NewSource(7))
@@ -901,7 +906,13 @@ func testVisible(t *testing.T, h Harness) {
 // 20,000 features: every read answers, and sees the layer either before
 // the import or after it, never in between.
 func testReadDuringImport(t *testing.T, h Harness) {
-	const before, added = 100, 20000
+	const before = 100
+	added := 20000
+	if raceEnabled {
+		// Under -race an import is about ten times slower; 5,000 features
+		// still take long enough for the readers to overlap it.
+		added = 5000
+	}
 	s, w := h.New(t)
 	rng := rand.New(rand.NewSource(5))
 	bulk := &layerData{ID: "bulk", GeometryType: "Point", Features: points(rng, before+added)}
