@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,7 +140,9 @@ func OpenOtherClient(tb testing.TB, path string) *OtherClient {
 		tb.Fatalf("Open a second store on %s: %v", path, err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	// As a URI, escaped: a subtest's temporary folder may hold a # or ?.
+	u := url.URL{Scheme: "file", Path: path}
+	db, err := sql.Open("sqlite", "file:"+u.EscapedPath()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		tb.Fatal(err)
 	}
