@@ -121,7 +121,7 @@ func waitSeq(t *testing.T, s Store, after int64) *layers.Catalog {
 			return cat
 		}
 		if time.Since(start) > 2*visible {
-			t.Fatalf("Catalog().Seq is still %d %v after a write through the Writer; want it past %d within %v", cat.Seq, time.Since(start), after, visible)
+			t.Fatalf("Catalog().Seq is still %d %v after a write through the Writer; want it past %d within %v", cat.Seq, time.Since(start).Round(time.Millisecond), after, visible)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
