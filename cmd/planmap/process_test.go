@@ -51,14 +51,19 @@ func startServeProcess(t *testing.T, db string) (string, func()) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		var listening string
+		ready := false
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
 			if m := regexp.MustCompile(`msg=listening addr=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
 				listening = m[1]
 			}
-			// Ready to answer: serve listens first, then says so.
-			if strings.Contains(sc.Text(), "msg=ready") {
+			ready = ready || strings.Contains(sc.Text(), "msg=ready")
+			// Ready to answer once it has said both, in either order:
+			// serve listens before it is ready, but logs the two from
+			// different goroutines.
+			if ready && listening != "" {
 				addr <- listening
+				ready, listening = false, ""
 			}
 		}
 		io.Copy(io.Discard, stderr)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -211,4 +212,130 @@ func TestStyleFollowsDeclaration(t *testing.T) {
 	if qml = styleRows(t, s, "parcels"); len(qml) != 1 || !strings.Contains(qml[0], `type="singleSymbol"`) {
 		t.Errorf("style of parcels after --replace = %q, want one single symbol again", qml)
 	}
+}
+
+// testdata/planmap-0003.gpkg was written by the release before the change
+// log (commit e4e3471, migrations 0001 to 0003; make_planmap_0003.sh says
+// how): the seed layers terminals and roads, six features each. Opened
+// with today's store it gets the change log in place: one 'layer' row and
+// three triggers per layer, and every edit after that is logged, whoever
+// makes it.
+func TestMigratesChangeLogInPlace(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0003.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := func(q string, args ...any) []string {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	const changeTriggers = `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'planmap_changes_%' ORDER BY name`
+	if got := strings.Join(query(`SELECT name FROM planmap_migrations ORDER BY version`), " "); got != "0001_geopackage.sql 0002_layers.sql 0003_geopackage_1_3.sql" {
+		t.Fatalf("the fixture is not a database of migration 0003: its migrations are %s", got)
+	}
+	if got := query(`SELECT name FROM sqlite_master WHERE name = 'planmap_changes'`); len(got) != 0 {
+		t.Fatalf("the fixture already has a change log")
+	}
+
+	s, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if s.Created() {
+		t.Error("Open created the database instead of migrating it")
+	}
+	if got := query(`SELECT name FROM planmap_migrations WHERE version = 4`); len(got) != 1 || got[0] != "0004_change_log.sql" {
+		t.Errorf("migration 4 recorded as %v, want 0004_change_log.sql", got)
+	}
+	if got, want := strings.Join(query(`SELECT layer || '/' || fid || '/' || op FROM planmap_changes ORDER BY layer`), " "), "roads/0/layer terminals/0/layer"; got != want {
+		t.Errorf("change log after the migration = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(query(changeTriggers), " "),
+		"planmap_changes_roads_delete planmap_changes_roads_insert planmap_changes_roads_update "+
+			"planmap_changes_terminals_delete planmap_changes_terminals_insert planmap_changes_terminals_update"; got != want {
+		t.Errorf("change log triggers = %s, want %s", got, want)
+	}
+
+	// Reads work, from the catalog to the features.
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatalf("Catalog: %v", err)
+	}
+	for _, id := range []string{"terminals", "roads"} {
+		col, ok := cat.Collection(id)
+		if !ok || col.Count != 6 || col.Extent.IsZero() {
+			t.Errorf("Collection(%s) = %+v, %v; want 6 features and an extent", id, col, ok)
+			continue
+		}
+		page, matched, err := s.Items(ctx, id, layers.Filter{BBoxes: []orb.Bound{col.Extent}}, layers.Page{Limit: 10})
+		if err != nil || matched != 6 || len(page) != 6 {
+			t.Errorf("Items(%s, its extent) = %d features, matched %d, %v; want 6", id, len(page), matched, err)
+		}
+	}
+	it, err := s.Item(ctx, "terminals", 1)
+	if err != nil || it.Properties["name_zh"] != "2万吨级通用码头（东灶港码头）" {
+		t.Fatalf("Item(terminals, 1) = %v, %v", it, err)
+	}
+	if cs, err := s.Changes(ctx, 0, 10); err != nil || len(cs) != 2 || cs[len(cs)-1].Seq != cat.Seq {
+		t.Errorf("Changes(0) = %+v, %v; want the two layer rows, the last at the catalog's seq %d", cs, err, cat.Seq)
+	}
+
+	// An edit by another client is logged and followed.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE terminals SET name_zh = '改名的码头' WHERE fid = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(query(`SELECT layer || '/' || fid || '/' || op FROM planmap_changes WHERE seq > ?`, cat.Seq), " "); got != "terminals/1/update" {
+		t.Errorf("change log after an UPDATE of terminal 1 = %q, want terminals/1/update", got)
+	}
+	start := time.Now()
+	for {
+		next, err := s.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.Seq > cat.Seq {
+			was, _ := cat.Collection("terminals")
+			now, _ := next.Collection("terminals")
+			if now.Version == was.Version {
+				t.Errorf("terminals kept its version %s after an edit", now.Version)
+			}
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("the catalog is still at seq %d %v after an edit", next.Seq, time.Since(start))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if it, err := s.Item(ctx, "terminals", 1); err != nil || it.Properties["name_zh"] != "改名的码头" {
+		t.Errorf("Item(terminals, 1) after the edit = %v, %v", it, err)
+	}
+	validateWithGDAL(t, path, map[string]int{"terminals": 6, "roads": 6})
 }

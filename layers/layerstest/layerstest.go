@@ -5,6 +5,8 @@ package layerstest
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,4 +121,47 @@ func OGRInfo(tb testing.TB, ogrinfo, path string) []OGRLayer {
 		}
 	}
 	return out
+}
+
+// OtherClient writes into the planmap database at path from outside the
+// store under test, as another process would: imports through a store of
+// its own, deletes in plain SQL (as GDAL or QGIS make them). It is the
+// storetest.Writer of the GeoPackage store and of a cache in front of it.
+type OtherClient struct {
+	*gpkg.Store
+	db *sql.DB
+}
+
+// OpenOtherClient opens an OtherClient on path, closed when the test ends.
+func OpenOtherClient(tb testing.TB, path string) *OtherClient {
+	tb.Helper()
+	s, err := gpkg.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatalf("Open a second store on %s: %v", path, err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	// As a URI, escaped: a subtest's temporary folder may hold a # or ?.
+	u := url.URL{Scheme: "file", Path: path}
+	db, err := sql.Open("sqlite", "file:"+u.EscapedPath()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return &OtherClient{Store: s, db: db}
+}
+
+// Delete removes the features fids of layer id in one transaction.
+func (c *OtherClient) Delete(ctx context.Context, id string, fids ...int64) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q := `DELETE FROM "` + strings.ReplaceAll(id, `"`, `""`) + `" WHERE fid = ?`
+	for _, fid := range fids {
+		if _, err := tx.ExecContext(ctx, q, fid); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

@@ -1,0 +1,25 @@
+package gpkg_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+	"planmap/layers/storetest"
+)
+
+// TestContract runs the store contract on the GeoPackage store, with a
+// second store on the same file (and plain SQL for deletes) as the other
+// client.
+func TestContract(t *testing.T) {
+	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
+		path := filepath.Join(t.TempDir(), "planmap.gpkg")
+		s, err := gpkg.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, layerstest.OpenOtherClient(t, path)
+	}})
+}
