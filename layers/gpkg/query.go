@@ -441,15 +441,30 @@ func (s *Store) snapshot(ctx context.Context) (snapshotReader, error) {
 func (r snapshotReader) close() { r.tx.Rollback() }
 
 func (r snapshotReader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
-	if st := r.s.stmt(ctx, text); st != nil {
+	if st := r.kept(text); st != nil {
 		return r.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return r.tx.QueryContext(ctx, text, args...)
 }
 
 func (r snapshotReader) QueryRowContext(ctx context.Context, text string, args ...any) *sql.Row {
-	if st := r.s.stmt(ctx, text); st != nil {
+	if st := r.kept(text); st != nil {
 		return r.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return r.tx.QueryRowContext(ctx, text, args...)
+}
+
+// kept returns the kept statement of text, if there is one. Inside a
+// transaction a statement is never prepared on the pool: that takes a
+// second connection while the transaction holds one, and readers that
+// all did so at once would wait for each other for ever. It is prepared
+// in the background for the next reader instead.
+func (r snapshotReader) kept(text string) *sql.Stmt {
+	if st, ok := r.s.stmts.Load(text); ok {
+		return st.(*sql.Stmt)
+	}
+	if r.s.nstmts.Load() < maxStatements {
+		go r.s.stmt(context.Background(), text)
+	}
+	return nil
 }
