@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -246,32 +245,39 @@ func Measures(g orb.Geometry) []Measure {
 // schema order, then the measures.
 func appendProperties(dst []byte, l *Layer, props map[string]any, ms []Measure) []byte {
 	dst = append(dst, '{')
-	first := true
-	sep := func() {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-	}
+	n := 0
 	for _, fd := range l.Schema {
 		v, ok := props[fd.Name]
 		if !ok || v == nil {
 			continue
 		}
-		sep()
-		dst = AppendJSONString(dst, fd.Name)
-		dst = append(dst, ':')
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		// Field names are checked identifiers (ValidIdent): nothing in
+		// them needs escaping.
+		dst = append(dst, '"')
+		dst = append(dst, fd.Name...)
+		dst = append(dst, '"', ':')
 		dst = appendValue(dst, v)
 	}
 	for _, m := range ms {
-		sep()
-		dst = AppendJSONString(dst, m.Name)
-		dst = append(dst, ':')
-		p := math.Pow(10, float64(m.Prec))
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, '"')
+		dst = append(dst, m.Name...)
+		dst = append(dst, '"', ':')
+		p := pow10[m.Prec]
 		dst = appendNumber(dst, math.Round(m.Value*p)/p)
 	}
 	return append(dst, '}')
 }
+
+// pow10 are the scales the measures are rounded with.
+var pow10 = [...]float64{1, 10, 100, 1e3, 1e4, 1e5, 1e6}
 
 func appendValue(dst []byte, v any) []byte {
 	switch v := v.(type) {
@@ -294,10 +300,12 @@ func appendValue(dst []byte, v any) []byte {
 func appendNumber(dst []byte, v float64) []byte {
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
-	if !strings.ContainsAny(string(dst[start:]), ".eEnN") {
-		dst = append(dst, '.', '0')
+	for _, c := range dst[start:] {
+		if c == '.' || c == 'e' || c == 'E' || c == 'n' || c == 'N' {
+			return dst
+		}
 	}
-	return dst
+	return append(dst, '.', '0')
 }
 
 func appendFeatureJSON(dst []byte, id int64, props []byte, g orb.Geometry) []byte {
