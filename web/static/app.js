@@ -3,36 +3,14 @@
 // unless the operator configured a tile base map.
 
 import * as api from './api.js';
-import { defaultLang, lang, pick, setLang, t, translate } from './i18n.js';
-import { Measure, formatArea, formatLength } from './measure.js';
+import { config } from './config.js';
+import { el } from './dom.js';
+import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
+import { Identify } from './identify.js';
+import { Measure } from './measure.js';
+import { classes, classOf, styleOf as symbolOf } from './style.js';
 
-const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
-
-// Land-use colours by GB 50137 class, after CJJ/T 97 CAD practice: what
-// Chinese planners expect on a land-use map. They come from the server
-// (layers.Classes), which styles the QGIS and KML downloads alike; the
-// drawing rules below are layers.Layer.Symbol's.
-const classColours = Object.fromEntries(config.classes.map((c) => [c.code, c.color]));
-const dashes = { high: null, medium: '8 4', low: '2 4' };
-
-function landClass(props) {
-  const code = (props.landuse_gb50137 || '').trim().toUpperCase();
-  return classColours[code[0]] ? code[0] : null;
-}
-
-// el makes an element whose text is set as text, never as markup: every
-// name and sentence on this map was typed by someone.
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'text') e.textContent = v;
-    else if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c) e.append(c);
-  return e;
-}
 
 const state = {
   collections: [], // from /collections, in drawing order
@@ -134,63 +112,22 @@ function covers(a, b) {
   return a[0] <= a[2] && b[0] <= b[2] && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 }
 
+// styleOf is how a feature is drawn on this map; the classes drawn go
+// into the legend.
 function styleOf(col, props) {
-  const s = col.style || {};
-  const cls = landClass(props);
-  if (cls && !state.classes.has(cls)) {
-    state.classes.add(cls);
+  const cls = classOf(props);
+  if (cls && !state.classes.has(cls.code)) {
+    state.classes.add(cls.code);
     renderLegend();
   }
-  const conf = props.position_confidence;
-  const line = col.geometryType.includes('Line');
   return {
-    color: line && cls ? classColours[cls] : s.color || '#333333',
-    weight: s.weight ?? (line ? 3 : 1),
-    opacity: s.opacity ?? 1,
-    fillColor: cls && !line ? classColours[cls] : s.fillColor || s.color || '#999999',
-    fillOpacity: s.fillOpacity ?? 0.6,
-    // Confidence shows in the outline of areas; a line keeps its own look
-    // (a road solid, a railway as drawn), and says it in its popup.
-    dashArray: s.dashArray || (line ? null : dashes[conf]) || null,
+    ...symbolOf(col, props),
+    // The shapes take no clicks: identify finds what lies under a click on
+    // the map (identify.js).
+    interactive: false,
     className: `pm-f pm-${col.id} pm-${col.id}-${props.__id}`,
     pane: `pm-${col.id}`,
   };
-}
-
-function figure(label, value) {
-  return [el('dt', { text: label }), el('dd', { text: value })];
-}
-
-// popup builds the popup of a feature from its properties and the layer's
-// schema, in the current language.
-function popup(col, f) {
-  const p = f.properties || {};
-  const box = el('div', { class: 'pm-popup' });
-  box.append(el('h3', { text: p.name_zh || p.name_en || `#${f.id}`, lang: 'zh-Hans' }));
-  if (p.name_en) box.append(el('p', { class: 'en', text: p.name_en, lang: 'en' }));
-  const dl = el('dl');
-  const cls = landClass(p);
-  if (p.landuse_code || p.landuse_gb50137) {
-    const name = cls ? t('classes')[cls] : '';
-    dl.append(...figure(t('landuse'), `${name} ${p.landuse_code || ''} / ${p.landuse_gb50137 || ''}`.trim()));
-  }
-  if (p.status) dl.append(...figure(t('status'), t('statuses')[p.status] || p.status));
-  const skip = new Set(['name_zh', 'name_en', 'landuse_code', 'landuse_gb50137', 'status', 'source', 'position_confidence', 'position_note']);
-  for (const fd of col.schema || []) {
-    if (skip.has(fd.name) || p[fd.name] === undefined || p[fd.name] === null) continue;
-    const v = p[fd.name];
-    dl.append(...figure(pick(fd.description) || fd.name, typeof v === 'number' ? v.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en') : String(v)));
-  }
-  if (p.geodesic_area_m2 !== undefined) dl.append(...figure(t('areaLabel'), formatArea(p.geodesic_area_m2)));
-  if (p.geodesic_length_m !== undefined) dl.append(...figure(t('lengthLabel'), formatLength(p.geodesic_length_m)));
-  if (p.position_confidence) {
-    dl.append(...figure(t('position'), `${t('confidence')[p.position_confidence] || p.position_confidence}${p.position_note ? ` — ${p.position_note}` : ''}`));
-  }
-  box.append(dl);
-  if (p.source) {
-    box.append(el('p', { class: 'src-label', text: t('source') }), el('blockquote', { text: p.source, lang: 'zh-Hans' }));
-  }
-  return box;
 }
 
 function addFeatures(entry, features) {
@@ -205,7 +142,6 @@ function addFeatures(entry, features) {
         ...styleOf(col, feat.properties), radius: (col.style && col.style.radius) || 6,
       }),
     });
-    layer.bindPopup(() => popup(col, f), { maxWidth: 340, autoPanPadding: [24, 24] });
     layer.feature = f;
     byId.set(f.id, layer);
     group.addLayer(layer);
@@ -285,11 +221,11 @@ function renderPanel() {
 function renderLegend() {
   const legend = $('legend');
   legend.replaceChildren();
-  for (const [cls, colour] of Object.entries(classColours)) {
-    if (!state.classes.has(cls)) continue;
+  for (const c of classes) {
+    if (!state.classes.has(c.code)) continue;
     const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = colour;
-    legend.append(el('li', { 'data-class': cls }, sw, el('span', { text: `${cls} ${t('classes')[cls]}` })));
+    sw.style.background = c.color;
+    legend.append(el('li', { 'data-class': c.code }, sw, el('span', { text: `${c.code} ${pick(c.name)}` })));
   }
   legend.append(el('li', { class: 'conf', text: t('confidenceLegend') }));
 }
@@ -374,7 +310,7 @@ function renderHits() {
   if (!hits.length) out.append(el('li', { class: 'none', text: t('noResults') }));
   for (const f of hits) {
     const col = state.collections.find((c) => c.id === f.collection);
-    const name = lang() === 'en' ? (f.properties.name_en || f.properties.name_zh) : (f.properties.name_zh || f.properties.name_en);
+    const name = nameOf(f.properties);
     const btn = el('button', { type: 'button', role: 'option' },
       el('span', { text: name }), el('small', { text: col ? ` ${pick(col.titles)}` : '' }));
     btn.addEventListener('click', () => goTo(f));
@@ -398,7 +334,7 @@ async function goTo(f) {
   await load();
   const entry = state.layers.get(f.collection);
   const layer = entry.byId.get(f.id);
-  if (layer) layer.openPopup(bounds.getCenter());
+  if (layer) identify.show(entry.col, layer.feature, bounds.getCenter());
 }
 
 // ---- start ----
@@ -482,14 +418,19 @@ function applyLang() {
 
 // ---- controls ----
 
+const identify = new Identify(map, state);
+
+// While measuring, a click on the map is a point of the measurement,
+// never a popup.
 const measure = new Measure(map, $('measure-result'), (mode) => {
+  identify.enabled = mode === null;
   $('measure-distance').setAttribute('aria-pressed', String(mode === 'distance'));
   $('measure-area').setAttribute('aria-pressed', String(mode === 'area'));
-  $('measure-distance').textContent = mode === 'distance' ? t('measureStop') : t('measureDistance');
-  $('measure-area').textContent = mode === 'area' ? t('measureStop') : t('measureArea');
+  $('measure-distance').textContent = mode === 'distance' ? t('measureFinish') : t('measureDistance');
+  $('measure-area').textContent = mode === 'area' ? t('measureFinish') : t('measureArea');
 });
-$('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.stop() : measure.start('distance')));
-$('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.stop() : measure.start('area')));
+$('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.finish() : measure.start('distance')));
+$('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.finish() : measure.start('area')));
 
 $('copy-link').addEventListener('click', async () => {
   writeHash();
@@ -549,4 +490,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON };
+window.planmap = { map, state, viewGeoJSON, identify, measure };

@@ -18,7 +18,7 @@ const words = {
     measureDistance: '量距离',
     measureArea: '量面积',
     measureStop: '结束测量',
-    measureHint: '在地图上点击加点，双击或按 Enter 结束，Esc 取消。',
+    measureHint: '在地图上点击（或轻触）加点；双击、按 Enter 或“完成测量”结束，Esc 取消。',
     distance: '距离',
     area: '面积',
     copyLink: '复制链接',
@@ -47,6 +47,8 @@ const words = {
       S: '道路与交通设施用地', H: '区域交通设施用地', U: '公用设施用地', G: '绿地与广场用地', E: '水域',
     },
     confidenceLegend: '位置可信度：实线 高，短虚线 中，点线 低',
+    underPoint: '此处的要素',
+    measureFinish: '完成测量',
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
@@ -64,7 +66,7 @@ const words = {
     measureDistance: 'Measure distance',
     measureArea: 'Measure area',
     measureStop: 'Stop measuring',
-    measureHint: 'Click the map to add points; double-click or Enter to finish, Esc to cancel.',
+    measureHint: 'Click or tap the map to add points; double-click, Enter or “Finish measuring” to finish, Esc to cancel.',
     distance: 'Distance',
     area: 'Area',
     copyLink: 'Copy link',
@@ -93,6 +95,8 @@ const words = {
       S: 'Roads and transport', H: 'Regional transport', U: 'Utilities', G: 'Green space', E: 'Water',
     },
     confidenceLegend: 'Position confidence: solid high, dashed medium, dotted low',
+    underPoint: 'Features here',
+    measureFinish: 'Finish measuring',
   },
 };
 
@@ -117,6 +121,12 @@ export function t(key) {
 export function pick(text) {
   if (!text) return '';
   return text[current] || text.zh || text.en || '';
+}
+
+// nameOf is a feature's name in the current language, else in the other.
+export function nameOf(props) {
+  const p = props || {};
+  return current === 'en' ? p.name_en || p.name_zh || '' : p.name_zh || p.name_en || '';
 }
 
 // translate fills the page's static labels.
