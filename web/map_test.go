@@ -186,8 +186,15 @@ func eval[T any](t *testing.T, b *browser, js string) T {
 // settle waits until the map has loaded what it was loading.
 func settle(t *testing.T, b *browser) {
 	t.Helper()
-	b.do(t, chromedp.Sleep(150*time.Millisecond),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"][data-busy="0"]`), chromedp.NodeReady))
+	b.do(t, chromedp.Sleep(150*time.Millisecond))
+	// Polled, not awaited: a page that failed to start says why in time.
+	for deadline := time.Now().Add(20 * time.Second); !eval[bool](t, b, `document.body.dataset.ready === '1' && document.body.dataset.busy === '0'`); {
+		if time.Now().After(deadline) {
+			_, problems := b.snapshot()
+			t.Fatalf("the map did not settle in 20 s; problems: %v", problems)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // zoomTo shows one feature's bounds on the map, as big as will fit, with

@@ -6,7 +6,9 @@ import * as api from './api.js';
 import { config } from './config.js';
 import { el } from './dom.js';
 import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
+import { addControls, relabel } from './controls.js';
 import { Identify } from './identify.js';
+import { Labels } from './labels.js';
 import { Measure } from './measure.js';
 import { classes, classOf, styleOf as symbolOf } from './style.js';
 
@@ -65,6 +67,24 @@ if (config.tiles) {
   // but tile providers such as OpenStreetMap refuse tiles without one: they
   // get the site's origin, never the page's address.
   L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18, referrerPolicy: 'strict-origin' }).addTo(map);
+}
+
+const labels = new Labels(map, state);
+addControls(map, () => fitDistrict(true));
+
+// fitDistrict shows the whole district: its boundary layer, else
+// everything there is.
+function fitDistrict(animate = false) {
+  const boundary = state.collections.find((c) => c.id === 'boundary');
+  const withExtent = boundary && boundary.extent ? [boundary] : state.collections.filter((c) => c.extent && c.id !== 'context');
+  let b = null;
+  for (const c of withExtent) {
+    const [x0, y0, x1, y1] = c.extent.spatial.bbox[0];
+    const cb = L.latLngBounds([y0, x0], [y1, x1]);
+    b = b ? b.extend(cb) : cb;
+  }
+  if (b) map.fitBounds(b, { padding: [10, 10], animate });
+  else map.setView([32.1, 121.47], 11);
 }
 
 // setAttribution says, in the current language, what the positions are.
@@ -146,6 +166,7 @@ function addFeatures(entry, features) {
     byId.set(f.id, layer);
     group.addLayer(layer);
   }
+  labels.update();
 }
 
 // load fetches what the view needs of each visible layer, unless a box
@@ -240,6 +261,7 @@ function setVisible(id, on) {
     state.visible.delete(id);
     entry.group.remove();
   }
+  labels.update();
   writeHash();
 }
 
@@ -360,17 +382,7 @@ async function start() {
   if (h.view) {
     map.setView(h.view.center, h.view.zoom);
   } else {
-    // Fit the district: its boundary layer, else everything there is.
-    const boundary = state.collections.find((c) => c.id === 'boundary');
-    const withExtent = boundary && boundary.extent ? [boundary] : state.collections.filter((c) => c.extent);
-    let b = null;
-    for (const c of withExtent) {
-      const [x0, y0, x1, y1] = c.extent.spatial.bbox[0];
-      const cb = L.latLngBounds([y0, x0], [y1, x1]);
-      b = b ? b.extend(cb) : cb;
-    }
-    if (b) map.fitBounds(b, { padding: [10, 10] });
-    else map.setView([32.1, 121.47], 11);
+    fitDistrict();
   }
   map.on('moveend', () => { writeHash(); load(); });
   writeHash();
@@ -396,6 +408,7 @@ function applyHash() {
       if (!wanted.has(col.id) && state.visible.has(col.id)) { state.visible.delete(col.id); entry.group.remove(); }
     }
     renderPanel();
+    labels.update();
   }
   if (h.view) {
     const c = map.getCenter();
@@ -412,6 +425,8 @@ function applyLang() {
   $('lang').textContent = lang() === 'zh' ? 'English' : '中文';
   $('lang').setAttribute('lang', lang() === 'zh' ? 'en' : 'zh-Hans');
   setAttribution();
+  relabel(map);
+  labels.update();
   if (lastHits) renderHits();
   showStatus();
 }
@@ -490,4 +505,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels };

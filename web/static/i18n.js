@@ -49,6 +49,8 @@ const words = {
     confidenceLegend: '位置可信度：实线 高，短虚线 中，点线 低',
     underPoint: '此处的要素',
     measureFinish: '完成测量',
+    north: '上为正北',
+    wholeDistrict: '显示全区',
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
@@ -97,6 +99,8 @@ const words = {
     confidenceLegend: 'Position confidence: solid high, dashed medium, dotted low',
     underPoint: 'Features here',
     measureFinish: 'Finish measuring',
+    north: 'North is up',
+    wholeDistrict: 'Show the whole district',
   },
 };
 
