@@ -139,7 +139,9 @@ func TestWebMapOrientation(t *testing.T) {
 	})
 
 	t.Run("ScaleAndCoordinatesFollowTheView", func(t *testing.T) {
-		scale := func() string { return eval[string](t, b, `document.querySelector('.leaflet-control-scale-line').textContent`) }
+		scale := func() string {
+			return eval[string](t, b, `document.querySelector('.leaflet-control-scale-line').textContent`)
+		}
 		coords := func() string { return eval[string](t, b, `document.querySelector('.pm-coords').textContent`) }
 		s1, c1 := scale(), coords()
 		js(t, b, `planmap.map.setView([32.05, 121.45], 16, {animate: false});`)
