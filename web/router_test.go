@@ -618,7 +618,7 @@ func TestMapPage(t *testing.T) {
 	t.Run("NoTilesByDefault", func(t *testing.T) {
 		srv, _ := newServer(t, web.Options{})
 		r := get(t, srv.URL+"/", "Accept", "text/html")
-		if !bytes.Contains(r.body, []byte(`<script type="application/json" id="config">{"base":"","classes":[{"code":"R","name":{"zh":"居住用地","en":"Residential"},"color":"#FFFF00"}`)) {
+		if !bytes.Contains(r.body, []byte(`<script type="application/json" id="config">{"base":"","classes":[{"code":"R","name":{"zh":"居住用地","en":"Residential"},"color":"#FFFF00"`)) {
 			t.Errorf("map page config, with the class colours of layers.Classes:\n%s", r.body)
 		}
 		// The landing page's links are there for people and the OGC html class.

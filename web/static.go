@@ -86,4 +86,16 @@ type mapConfig struct {
 	// Classes are the land-use classes and their colours, from the one
 	// table in layers that also styles QGIS and KML downloads.
 	Classes []layers.Class `json:"classes"`
+	// Statuses are how a project's stage shows on its shape, and Dashes
+	// how its position confidence shows in its outline (layers/style.go).
+	Statuses []layers.Status   `json:"statuses"`
+	Dashes   map[string]string `json:"dashes"`
+}
+
+// newMapConfig is the map's configuration for a service at base.
+func newMapConfig(base string, opt Options) mapConfig {
+	return mapConfig{
+		Base: base, Tiles: opt.Tiles, Attribution: opt.Attribution,
+		Classes: layers.Classes, Statuses: layers.Statuses, Dashes: layers.ConfidenceDash,
+	}
 }

@@ -10,7 +10,8 @@ import { addControls, relabel } from './controls.js';
 import { Identify } from './identify.js';
 import { Labels } from './labels.js';
 import { Measure } from './measure.js';
-import { classes, classOf, styleOf as symbolOf } from './style.js';
+import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
+import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,8 +20,9 @@ const state = {
   layers: new Map(), // id → { col, group, byId: Map(fid → layer), covered: [LatLngBounds] }
   visible: new Set(),
   busy: 0,
+  pending: 0,
   error: '', // the last loading error, shown until a load succeeds
-  classes: new Set(), // land-use classes of the features on the map, for the legend
+  drawn: new Drawn(), // what the map draws, for the legend
   attribution: '',
 };
 
@@ -69,7 +71,7 @@ if (config.tiles) {
   L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18, referrerPolicy: 'strict-origin' }).addTo(map);
 }
 
-const labels = new Labels(map, state);
+const labels = new Labels(map, state, setPending);
 addControls(map, () => fitDistrict(true));
 
 // fitDistrict shows the whole district: its boundary layer, else
@@ -103,8 +105,15 @@ function showStatus() {
 
 function setBusy(delta) {
   state.busy += delta;
-  document.body.dataset.busy = String(state.busy);
+  document.body.dataset.busy = String(state.busy + state.pending);
   showStatus();
+}
+
+// setPending counts redraws waiting (labels, legend): not worth a
+// "loading" notice, but the map is not settled until they are done.
+function setPending(delta) {
+  state.pending += delta;
+  document.body.dataset.busy = String(state.busy + state.pending);
 }
 
 function setError(text) {
@@ -132,16 +141,10 @@ function covers(a, b) {
   return a[0] <= a[2] && b[0] <= b[2] && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 }
 
-// styleOf is how a feature is drawn on this map; the classes drawn go
-// into the legend.
+// styleOf is how a feature is drawn on this map.
 function styleOf(col, props) {
-  const cls = classOf(props);
-  if (cls && !state.classes.has(cls.code)) {
-    state.classes.add(cls.code);
-    renderLegend();
-  }
   return {
-    ...symbolOf(col, props),
+    ...symbolStyle(col, props),
     // The shapes take no clicks: identify finds what lies under a click on
     // the map (identify.js).
     interactive: false,
@@ -167,6 +170,7 @@ function addFeatures(entry, features) {
     group.addLayer(layer);
   }
   labels.update();
+  refreshLegend();
 }
 
 // load fetches what the view needs of each visible layer, unless a box
@@ -213,10 +217,7 @@ function renderPanel() {
     const box = el('input', { type: 'checkbox', id, 'data-layer': col.id });
     box.checked = state.visible.has(col.id);
     box.addEventListener('change', () => setVisible(col.id, box.checked));
-    const s = col.style || {};
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = col.geometryType.includes('Line') ? 'transparent' : (s.fillColor || s.color || '#999');
-    sw.style.borderColor = s.color || '#333';
+    const sw = swatch(layerSymbol(col), kindOf(col));
     list.append(el('li', {}, box, el('label', { for: id }, sw,
       el('span', { class: 'title', text: pick(col.titles) }),
       el('span', { class: 'other', text: ` ${(col.titles && col.titles[other]) || ''}`, lang: other === 'zh' ? 'zh-Hans' : 'en' }),
@@ -238,17 +239,55 @@ function renderPanel() {
   }
 }
 
-// renderLegend lists the land-use classes of the features on the map.
-function renderLegend() {
-  const legend = $('legend');
-  legend.replaceChildren();
-  for (const c of classes) {
-    if (!state.classes.has(c.code)) continue;
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = c.color;
-    legend.append(el('li', { 'data-class': c.code }, sw, el('span', { text: `${c.code} ${pick(c.name)}` })));
+// layerSymbol is how most of a layer's features on the map are drawn
+// (their most common class), for the layer list's swatch.
+function layerSymbol(col) {
+  const counts = new Map();
+  for (const layer of state.layers.get(col.id).byId.values()) {
+    const shade = shadeOf(layer.feature.properties);
+    if (shade) counts.set(shade.code, (counts.get(shade.code) || 0) + 1);
   }
-  legend.append(el('li', { class: 'conf', text: t('confidenceLegend') }));
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return symbolOf(col, top ? { landuse_gb50137: top[0] } : {});
+}
+
+// refreshLegend lists what the visible layers draw now, soon: a load of
+// many pages redraws it once.
+// While one is pending the map counts as busy, so that nobody (a test)
+// reads a legend about to change.
+let legendTimer = null;
+function refreshLegend() {
+  if (legendTimer) clearTimeout(legendTimer); else setPending(1);
+  legendTimer = setTimeout(() => {
+    legendTimer = null;
+    try { renderLegend(); } finally { setPending(-1); }
+  }, 50);
+}
+
+function renderLegend() {
+  const drawn = state.drawn;
+  drawn.clear();
+  const plain = [];
+  for (const col of state.collections) {
+    if (!state.visible.has(col.id)) continue;
+    let unclassed = false;
+    for (const layer of state.layers.get(col.id).byId.values()) {
+      const p = layer.feature.properties;
+      const shade = shadeOf(p);
+      if (shade) drawn.shades.add(shade.code); else unclassed = true;
+      if (!col.geometryType.includes('Line')) {
+        if (p.status) drawn.statuses.add(p.status);
+        if (p.position_confidence && !(col.style && col.style.dashArray)) drawn.confidences.add(p.position_confidence);
+      }
+    }
+    if (unclassed) plain.push({ col, sym: symbolOf(col, {}), kind: kindOf(col) });
+  }
+  drawLegend($('legend'), drawn, plain);
+  // The layer list's swatches follow what is loaded.
+  for (const col of state.collections) {
+    const old = document.querySelector(`#layer-list label[for="layer-${CSS.escape(col.id)}"] .swatch`);
+    if (old) old.replaceWith(swatch(layerSymbol(col), kindOf(col)));
+  }
 }
 
 function setVisible(id, on) {
@@ -262,6 +301,7 @@ function setVisible(id, on) {
     entry.group.remove();
   }
   labels.update();
+  refreshLegend();
   writeHash();
 }
 

@@ -51,6 +51,7 @@ const words = {
     measureFinish: '完成测量',
     north: '上为正北',
     wholeDistrict: '显示全区',
+    otherSymbols: '其他图层',
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
@@ -101,6 +102,7 @@ const words = {
     measureFinish: 'Finish measuring',
     north: 'North is up',
     wholeDistrict: 'Show the whole district',
+    otherSymbols: 'Other layers',
   },
 };
 

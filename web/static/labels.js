@@ -108,7 +108,8 @@ function overlaps(a, b) {
 
 // Labels draws the names of the visible layers' features.
 export class Labels {
-  constructor(map, state) {
+  constructor(map, state, busy = () => {}) {
+    this.busy = busy;
     this.map = map;
     this.state = state;
     this.pane = map.createPane('labels');
@@ -123,8 +124,11 @@ export class Labels {
 
   // update redraws the labels soon: several calls in a row draw once.
   update() {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.draw(), 30);
+    if (this.timer) clearTimeout(this.timer); else this.busy(1);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      try { this.draw(); } finally { this.busy(-1); }
+    }, 30);
   }
 
   // candidates lists what could be labelled in view, most important first:
