@@ -7,11 +7,13 @@ import { config } from './config.js';
 import { el } from './dom.js';
 import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
 import { addControls, relabel } from './controls.js';
+import * as filters from './filter.js';
 import { Identify } from './identify.js';
 import { Labels } from './labels.js';
 import { Measure } from './measure.js';
 import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
 import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
+import { Table, clean, download } from './table.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,6 +25,8 @@ const state = {
   pending: 0,
   error: '', // the last loading error, shown until a load succeeds
   drawn: new Drawn(), // what the map draws, for the legend
+  filter: filters.emptyFilter(), // mirrored in the link: status=…&class=…
+  all: new Map(), // id → Promise of all the layer's features, for counts and the table
   attribution: '',
 };
 
@@ -40,6 +44,7 @@ function readHash() {
   if (m.length === 3 && m.every(Number.isFinite)) out.view = { zoom: m[0], center: [m[1], m[2]] };
   if (h.has('layers')) out.layers = h.get('layers').split(',').filter(Boolean);
   if (h.has('lang')) out.lang = h.get('lang');
+  out.filter = filters.fromHash(h);
   return out;
 }
 
@@ -49,6 +54,7 @@ function writeHash() {
   h.set('map', `${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   h.set('layers', state.collections.filter((col) => state.visible.has(col.id)).map((col) => col.id).join(','));
   h.set('lang', lang());
+  filters.toHash(state.filter, h);
   history.replaceState(null, '', `#${h.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`);
 }
 
@@ -167,7 +173,8 @@ function addFeatures(entry, features) {
     });
     layer.feature = f;
     byId.set(f.id, layer);
-    group.addLayer(layer);
+    if (filters.passes(state.filter, col, f.properties)) group.addLayer(layer);
+    else entry.hidden.add(f.id);
   }
   labels.update();
   refreshLegend();
@@ -271,7 +278,9 @@ function renderLegend() {
   for (const col of state.collections) {
     if (!state.visible.has(col.id)) continue;
     let unclassed = false;
-    for (const layer of state.layers.get(col.id).byId.values()) {
+    const entry = state.layers.get(col.id);
+    for (const layer of entry.byId.values()) {
+      if (entry.hidden.has(layer.feature.id)) continue;
       const p = layer.feature.properties;
       const shade = shadeOf(p);
       if (shade) drawn.shades.add(shade.code); else unclassed = true;
@@ -290,6 +299,79 @@ function renderLegend() {
   }
 }
 
+// ---- filter and table ----
+
+// A layer up to this size is fetched whole for the filter's counts and
+// the table; a bigger one counts and lists what the map has loaded.
+const wholeLayer = 5000;
+
+// allFeatures returns all of a layer's features, fetched once.
+function allFeatures(id) {
+  const entry = state.layers.get(id);
+  if (entry.col.itemCount > wholeLayer) return Promise.resolve([...entry.byId.values()].map((l) => l.feature));
+  if (!state.all.has(id)) {
+    const p = (async () => {
+      const out = [];
+      for await (const page of api.features(id)) out.push(...page);
+      return out;
+    })();
+    p.catch(() => state.all.delete(id)); // tried again next time
+    state.all.set(id, p);
+  }
+  return state.all.get(id);
+}
+
+// applyFilter shows on the map only the features that pass the filter,
+// and brings the counts, the legend, the labels, the table and the link
+// up to date.
+function applyFilter() {
+  for (const entry of state.layers.values()) {
+    for (const [id, layer] of entry.byId) {
+      const pass = filters.passes(state.filter, entry.col, layer.feature.properties);
+      if (pass && entry.hidden.has(id)) { entry.hidden.delete(id); entry.group.addLayer(layer); }
+      if (!pass && !entry.hidden.has(id)) { entry.hidden.add(id); entry.group.removeLayer(layer); }
+    }
+  }
+  const sel = identify.selected;
+  if (sel && !filters.passes(state.filter, sel.col, sel.f.properties)) { map.closePopup(); identify.clear(); }
+  labels.update();
+  refreshLegend();
+  renderFilterPanel();
+  if (table.open) table.draw();
+  writeHash();
+}
+
+// renderFilterPanel counts every stage and class over the visible layers.
+async function renderFilterPanel() {
+  const cols = state.collections.filter((c) => state.visible.has(c.id));
+  setPending(1);
+  try {
+    const entries = await Promise.all(cols.map(async (col) => ({ col, features: await allFeatures(col.id) })));
+    filters.renderFilter($('filter'), state.filter, filters.tally(state.filter, entries), applyFilter);
+  } catch (err) {
+    setError(`${t('loadFailed')}: ${err.message}`);
+  } finally {
+    setPending(-1);
+  }
+}
+
+// exportFiltered saves the visible layers' features that pass the filter.
+async function exportFiltered() {
+  const features = [];
+  try {
+    for (const col of state.collections) {
+      if (!state.visible.has(col.id)) continue;
+      for (const f of await allFeatures(col.id)) {
+        if (filters.passes(state.filter, col, f.properties || {})) features.push(clean(col, f));
+      }
+    }
+  } catch (err) {
+    setError(`${t('loadFailed')}: ${err.message}`);
+    return;
+  }
+  download({ type: 'FeatureCollection', name: 'filtered', features }, 'haimen-filtered.geojson');
+}
+
 function setVisible(id, on) {
   const entry = state.layers.get(id);
   if (on) {
@@ -302,6 +384,7 @@ function setVisible(id, on) {
   }
   labels.update();
   refreshLegend();
+  renderFilterPanel();
   writeHash();
 }
 
@@ -312,8 +395,10 @@ async function viewGeoJSON(id) {
   const features = [];
   setBusy(1);
   try {
+    const col = state.layers.get(id).col;
     for await (const page of api.features(id, viewBox(0))) {
       for (const f of page) {
+        if (!filters.passes(state.filter, col, f.properties || {})) continue; // the download follows the filter
         const props = { ...f.properties };
         delete props.__id;
         features.push({ type: 'Feature', id: f.id, properties: props, geometry: f.geometry });
@@ -404,15 +489,17 @@ async function goTo(f) {
 async function start() {
   const h = readHash();
   setLang(h.lang || defaultLang());
+  state.filter = h.filter;
   applyLang();
 
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
   for (const col of state.collections) {
     map.createPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
-    state.layers.set(col.id, { col, group: L.featureGroup(), byId: new Map(), covered: [] });
+    state.layers.set(col.id, { col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set() });
   }
   const known = new Set(state.collections.map((c) => c.id));
   const wanted = h.layers ? h.layers.filter((id) => known.has(id)) : [...known];
+  const unknown = h.layers ? h.layers.filter((id) => !known.has(id)) : [];
   for (const id of wanted) {
     state.visible.add(id);
     state.layers.get(id).group.addTo(map);
@@ -429,6 +516,9 @@ async function start() {
   // A link pasted into this tab moves the map, as one opened anew would.
   window.addEventListener('hashchange', applyHash);
   await load();
+  renderFilterPanel();
+  // Said after the first load, which clears the status line.
+  if (unknown.length) setError(`${t('unknownLayer')}: ${unknown.join(', ')}`);
   document.body.dataset.ready = '1';
 }
 
@@ -450,6 +540,13 @@ function applyHash() {
     renderPanel();
     labels.update();
   }
+  const f = h.filter;
+  const same = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+  if (!same(f.status, state.filter.status) || !same(f.class, state.filter.class)) {
+    state.filter.status = f.status;
+    state.filter.class = f.class;
+    applyFilter();
+  }
   if (h.view) {
     const c = map.getCenter();
     if (h.view.zoom !== map.getZoom() || Math.abs(c.lat - h.view.center[0]) > 1e-5 || Math.abs(c.lng - h.view.center[1]) > 1e-5) {
@@ -468,12 +565,44 @@ function applyLang() {
   relabel(map);
   labels.update();
   if (lastHits) renderHits();
+  if (table.open) table.render();
   showStatus();
 }
 
 // ---- controls ----
 
-const identify = new Identify(map, state);
+const identify = new Identify(map, state, (col, f) => table.select(col, f));
+
+const table = new Table({
+  state,
+  features: allFeatures,
+  passes: (col, props) => filters.passes(state.filter, col, props),
+  onPick: pickFeature,
+});
+
+// pickFeature shows a feature chosen in the table: its layer on, the map
+// over it, highlighted, its details open.
+function pickFeature(col, f) {
+  if (!state.visible.has(col.id)) setVisible(col.id, true);
+  const bounds = L.geoJSON(f).getBounds();
+  map.fitBounds(bounds, { maxZoom: 16, padding: [40, 40], animate: false });
+  identify.show(col, f, bounds.getCenter());
+}
+
+$('table-toggle').addEventListener('click', () => {
+  const open = $('table-panel').hidden;
+  $('table-panel').hidden = !open;
+  $('table-toggle').setAttribute('aria-expanded', String(open));
+  map.invalidateSize();
+  if (open) table.render().then(() => $('table-q').focus());
+});
+$('table-close').addEventListener('click', () => {
+  $('table-panel').hidden = true;
+  $('table-toggle').setAttribute('aria-expanded', 'false');
+  map.invalidateSize();
+  $('table-toggle').focus();
+});
+$('export-filtered').addEventListener('click', exportFiltered);
 
 // While measuring, a click on the map is a point of the measurement,
 // never a popup.
@@ -509,6 +638,7 @@ $('lang').addEventListener('click', () => {
   map.closePopup();
   measure.stop();
   renderPanel();
+  renderFilterPanel();
   writeHash();
 });
 
@@ -545,4 +675,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure, labels };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table };
