@@ -21,11 +21,23 @@ import (
 // popup or a load may have moved the map.
 func clickAt(t *testing.T, b *browser, lat, lng float64) {
 	t.Helper()
-	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => {
+	read := func() []float64 {
+		return eval[[]float64](t, b, fmt.Sprintf(`(() => {
 		const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect();
 		return [r.left + p.x, r.top + p.y];
 	})()`, lat, lng))
+	}
+	// A popup's pan may still be moving the map: wait until it stands.
+	xy := read()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(60 * time.Millisecond)
+		next := read()
+		if next[0] == xy[0] && next[1] == xy[1] {
+			break
+		}
+		xy = next
+	}
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
