@@ -23,7 +23,10 @@ const state = {
   visible: new Set(),
   busy: 0,
   pending: 0,
-  error: '', // the last loading error, shown until a load succeeds
+  error: '', // what failed in the last load, shown until a load succeeds
+  notice: '', // what the view leaves out ("zoom in to see")
+  linkError: '', // what the link asked for that does not exist
+  countError: '', // the layers the filter could not count
   drawn: new Drawn(), // what the map draws, for the legend
   filter: filters.emptyFilter(), // mirrored in the link: status=…&class=…
   all: new Map(), // id → Promise of all the layer's features, for counts and the table
@@ -102,11 +105,16 @@ function setAttribution() {
   map.attributionControl.addAttribution(state.attribution);
 }
 
+// showStatus says what the map is doing: loading; else what failed (an
+// error, in red, each failure named); else a notice (such as "zoom in to
+// see"), which is not an error.
 function showStatus() {
-  const text = state.busy > 0 ? t('loading') : state.error;
+  const error = [state.error, state.countError, state.linkError].filter(Boolean).join(' · ');
+  const text = state.busy > 0 ? t('loading') : error || state.notice;
   $('status').textContent = text;
   $('status').classList.toggle('shown', text !== '');
-  $('status').classList.toggle('error', state.busy === 0 && state.error !== '');
+  $('status').classList.toggle('error', state.busy === 0 && error !== '');
+  $('status').dataset.kind = state.busy > 0 ? 'loading' : error ? 'error' : state.notice ? 'notice' : '';
 }
 
 function setBusy(delta) {
@@ -124,6 +132,11 @@ function setPending(delta) {
 
 function setError(text) {
   state.error = text;
+  showStatus();
+}
+
+function setNotice(text) {
+  state.notice = text;
   showStatus();
 }
 
@@ -186,7 +199,8 @@ function addFeatures(entry, features) {
 async function load() {
   const box = viewBox();
   const jobs = [];
-  let tooBig = [];
+  const tooBig = [];
+  const failed = [];
   for (const id of state.visible) {
     const entry = state.layers.get(id);
     if (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom) {
@@ -202,15 +216,17 @@ async function load() {
         return true;
       } catch (err) {
         entry.covered.splice(entry.covered.indexOf(box), 1);
-        setError(`${t('loadFailed')}: ${pick(entry.col.titles)} (${err.message})`);
+        failed.push(`${pick(entry.col.titles)} (${err.message})`);
         return false;
       } finally {
         setBusy(-1);
       }
     })());
   }
-  const ok = (await Promise.all(jobs)).every(Boolean);
-  if (ok) setError(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
+  await Promise.all(jobs);
+  // Every layer that failed is named, not only the last.
+  setNotice(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
+  if (jobs.length) setError(failed.length ? `${t('loadFailed')}: ${failed.join('; ')}` : '');
 }
 
 // ---- the panel: layers, legend, downloads ----
@@ -341,15 +357,18 @@ function applyFilter() {
   writeHash();
 }
 
-// renderFilterPanel counts every stage and class over the visible layers.
+// renderFilterPanel counts every stage and class over the visible
+// layers; a layer that cannot be fetched is named, and left out.
 async function renderFilterPanel() {
   const cols = state.collections.filter((c) => state.visible.has(c.id));
   setPending(1);
   try {
-    const entries = await Promise.all(cols.map(async (col) => ({ col, features: await allFeatures(col.id) })));
+    const got = await Promise.allSettled(cols.map(async (col) => ({ col, features: await allFeatures(col.id) })));
+    const failed = cols.filter((_, i) => got[i].status === 'rejected').map((c) => pick(c.titles));
+    state.countError = failed.length ? `${t('countFailed')}: ${failed.join(', ')}` : '';
+    showStatus();
+    const entries = got.filter((g) => g.status === 'fulfilled').map((g) => g.value);
     filters.renderFilter($('filter'), state.filter, filters.tally(state.filter, entries), applyFilter);
-  } catch (err) {
-    setError(`${t('loadFailed')}: ${err.message}`);
   } finally {
     setPending(-1);
   }
@@ -442,7 +461,11 @@ async function runSearch(q) {
   try {
     hits = await api.search(q, searchAbort.signal);
   } catch (err) {
-    if (err.name !== 'AbortError') console.warn('planmap: search', err);
+    if (err.name === 'AbortError') return;
+    // Said in the list, where the answer was expected.
+    lastHits = null;
+    out.replaceChildren(el('li', { class: 'none error', role: 'alert', text: `${t('searchFailed')}: ${err.message}` }));
+    out.hidden = false;
     return;
   }
   lastHits = hits;
@@ -518,7 +541,10 @@ async function start() {
   await load();
   renderFilterPanel();
   // Said after the first load, which clears the status line.
-  if (unknown.length) setError(`${t('unknownLayer')}: ${unknown.join(', ')}`);
+  if (unknown.length) {
+    state.linkError = `${t('unknownLayer')}: ${unknown.join(', ')}`;
+    showStatus();
+  }
   document.body.dataset.ready = '1';
 }
 

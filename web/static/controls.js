@@ -13,7 +13,7 @@ function formatCoord(ll) {
 }
 
 const North = L.Control.extend({
-  options: { position: 'topright' },
+  options: { position: 'bottomright' },
   onAdd() {
     const box = el('div', { class: 'pm-north leaflet-bar', role: 'img' },
       el('span', { class: 'arrow', 'aria-hidden': 'true', text: '▲' }), el('span', { class: 'n', text: 'N' }));

@@ -70,6 +70,7 @@ const words = {
     features: '个要素',
     unknownLayer: '链接中的图层不存在',
     searchFailed: '搜索失败',
+    countFailed: '无法统计',
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
@@ -139,6 +140,7 @@ const words = {
     features: 'features',
     unknownLayer: 'The link names layers that do not exist',
     searchFailed: 'Search failed',
+    countFailed: 'Could not count',
   },
 };
 

@@ -195,7 +195,16 @@ export class Identify {
       box.append(el('p', { class: 'pm-hits-title', text: `${t('underPoint')} (${found.length})` }), list);
     }
     box.append(detail);
-    this.popup = L.popup({ maxWidth: 340, minWidth: 220, autoPanPadding: [24, 24], className: 'pm-identify-popup' })
+    // On a phone the popup, its close button included, fits the screen:
+    // no wider than the map less a margin, and scrolling when tall.
+    // The controls on the left (the zoom buttons hide on a phone, the
+    // whole-district button stays) are kept clear of the close button.
+    const size = this.map.getSize();
+    const width = Math.min(340, size.x - 100);
+    this.popup = L.popup({
+      maxWidth: width, minWidth: Math.min(220, width), maxHeight: Math.max(160, size.y - 140),
+      autoPanPaddingTopLeft: [48, 12], autoPanPaddingBottomRight: [12, 40], className: 'pm-identify-popup',
+    })
       .setLatLng(latlng).setContent(box);
     this.popup.openOn(this.map);
     choose(index);
