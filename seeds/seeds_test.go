@@ -19,7 +19,7 @@ func TestSeedsCheck(t *testing.T) {
 	if err := layers.CheckFiles(context.Background(), nil, files, false); err != nil {
 		t.Fatalf("CheckFiles:\n%v", err)
 	}
-	common := []string{"name_zh", "name_en", "landuse_code", "landuse_gb50137", "status", "position_confidence", "position_note"}
+	common := []string{"name_zh", "name_en", "landuse_code", "landuse_gb50137", "status", "position_confidence", "position_note", "position_note_zh"}
 	for _, f := range files {
 		if f.Layer == nil {
 			t.Errorf("%s declares no layer", f.Name)
@@ -75,5 +75,23 @@ func TestSeedsHaveSources(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no seed features were read")
+	}
+}
+
+// Every feature says in Chinese too what its position rests on, so that
+// the map tells it in either language.
+func TestSeedsPositionNotesInChinese(t *testing.T) {
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatalf("ReadFS: %v", err)
+	}
+	for _, f := range files {
+		for i, ft := range f.Features {
+			zh, _ := ft.Properties["position_note_zh"].(string)
+			en, _ := ft.Properties["position_note"].(string)
+			if !strings.ContainsFunc(zh, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) || zh == en {
+				t.Errorf("%s feature %d: position_note_zh %q is not a Chinese note", f.Name, i+1, zh)
+			}
+		}
 	}
 }

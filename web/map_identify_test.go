@@ -100,6 +100,10 @@ func TestWebMapIdentify(t *testing.T) {
 		if h3 := eval[string](t, b, `document.querySelector('.leaflet-popup-content h3').textContent`); h3 != "港西大道西侧连片安置房小区（1）" {
 			t.Errorf("identify shows %q first", h3)
 		}
+		// The position note in the interface language.
+		if text := eval[string](t, b, `document.querySelector('.leaflet-popup-content').textContent`); !strings.Contains(text, "推测：原文称港西大道两侧布置连片安置房小区") || strings.Contains(text, "guess: article says") {
+			t.Errorf("the Chinese popup's position note: %s", text)
+		}
 		if n := eval[int](t, b, `document.querySelectorAll('path.pm-highlight-resettlement-1').length`); n != 1 {
 			t.Errorf("%d highlights of the chosen block, want 1", n)
 		}
