@@ -219,3 +219,36 @@ func bbox(g map[string]any) [4]float64 {
 	walk(g["coordinates"])
 	return out
 }
+
+// The regional context is drawn like the other layers once the view
+// reaches it: every feature, labelled, and never identified alone.
+func TestWebMapContext(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	b := newBrowser(t, 1280, 860)
+	b.do(t, chromedp.Navigate(srv.URL+"/#map=10/31.95/121.25"))
+	settle(t, b)
+	fc := get(t, srv.URL+"/collections/context/items").json(t)
+	want := len(fc["features"].([]any))
+	if n := eval[int](t, b, `document.querySelectorAll('path.pm-context').length`); n != want || want < 5 {
+		t.Errorf("%d context shapes drawn at zoom 10, want all %d", n, want)
+	}
+	labels := eval[string](t, b, `[...document.querySelectorAll('.pm-label-context')].map(e => e.textContent).join('|')`)
+	for _, name := range []string{"南通新机场", "通州湾"} {
+		if !strings.Contains(labels, name) {
+			t.Errorf("context labels %q lack %s", labels, name)
+		}
+	}
+	// A click on the airport alone opens nothing: the context frames the
+	// map, it is not what one looks for.
+	clickAt(t, b, 32.06, 121.15)
+	time.Sleep(200 * time.Millisecond)
+	if n := eval[int](t, b, `document.querySelectorAll('.leaflet-popup').length`); n != 0 {
+		t.Errorf("a click on the context layer alone opened %d popups", n)
+	}
+	png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	os.WriteFile(filepath.Join(artifactDir(t), "context.png"), png, 0o644)
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}

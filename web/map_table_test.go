@@ -23,8 +23,8 @@ func statusCount(t *testing.T, base, status string) map[string]int {
 	cols := get(t, base+"/collections").json(t)["collections"].([]any)
 	for _, c := range cols {
 		id := c.(map[string]any)["id"].(string)
-		if id == "boundary" {
-			continue
+		if id == "boundary" || id == "context" {
+			continue // background layers: never filtered
 		}
 		r := get(t, fmt.Sprintf("%s/collections/%s/items?status=%s&limit=1", base, id, status))
 		if r.StatusCode == 400 {
@@ -59,7 +59,7 @@ func TestWebMapFilterAndTable(t *testing.T) {
 	t.Run("FilterUnderConstruction", func(t *testing.T) {
 		b.do(t, chromedp.Click(chromedp.ID("filter-status-under_construction")))
 		settle(t, b)
-		drawn := eval[map[string]int](t, b, `Object.fromEntries(planmap.state.collections.filter(c => c.id !== 'boundary').map(c =>
+		drawn := eval[map[string]int](t, b, `Object.fromEntries(planmap.state.collections.filter(c => c.id !== 'boundary' && c.id !== 'context').map(c =>
 			[c.id, document.querySelectorAll('path.pm-' + c.id).length]))`)
 		for id, n := range drawn {
 			if n != want[id] {
@@ -181,7 +181,7 @@ func TestWebMapFilterAndTable(t *testing.T) {
 		if !eval[bool](t, b, `document.getElementById('filter-status-under_construction').checked`) {
 			t.Errorf("opening %s does not tick under construction", link)
 		}
-		drawn := eval[int](t, b, `document.querySelectorAll('path.pm-f:not(.pm-boundary)').length`)
+		drawn := eval[int](t, b, `document.querySelectorAll('path.pm-f:not(.pm-boundary):not(.pm-context)').length`)
 		if drawn > total {
 			t.Errorf("opening the filtered link draws %d shapes, want at most %d", drawn, total)
 		}

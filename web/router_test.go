@@ -676,7 +676,7 @@ func TestDownloads(t *testing.T) {
 	if _, err := layers.ParseFile("download.geojson", r.body); err != nil {
 		t.Errorf("the download is not a layer file: %v", err)
 	}
-	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 14} {
+	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 15} {
 		r := get(t, srv.URL+path)
 		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/geopackage+sqlite3" || !strings.Contains(r.Header.Get("Content-Disposition"), ".gpkg") {
 			t.Fatalf("GET %s = %d %v", path, r.StatusCode, r.Header)

@@ -4,7 +4,6 @@
 // the shape at the current zoom. Labels are text, set as text.
 
 import { nameOf } from './i18n.js';
-import { background } from './identify.js';
 
 const font = 12; // px, as in style.css .pm-label
 const lineHeight = 15;
@@ -158,7 +157,7 @@ export class Labels {
         const b = layer.getBounds();
         if (!view.intersects(b)) continue;
         if (g.type.includes('Line')) lines.push({ col, f, name, kind: 'line', layer });
-        else if (g.type.includes('Polygon') && !background.has(col.id)) {
+        else if (g.type.includes('Polygon') && col.id !== 'boundary') {
           const nw = map.latLngToLayerPoint(b.getNorthWest());
           const se = map.latLngToLayerPoint(b.getSouthEast());
           areas.push({ col, f, name, kind: 'area', size: (se.x - nw.x) * (se.y - nw.y) });
