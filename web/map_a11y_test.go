@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -27,7 +26,7 @@ func TestWebMapPhonePopup(t *testing.T) {
 	settle(t, b)
 	clickAt(t, b, 32.0960, 121.4807)
 	b.do(t, chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content h3`)))
-	time.Sleep(400 * time.Millisecond) // the popup's pan
+	still(t, b) // the popup's pan
 	r := eval[[]float64](t, b, `(() => { const r = document.querySelector('.leaflet-popup-close-button').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
 	if r[0] < 0 || r[1] < 0 || r[2] > 390 || r[3] > 780 {
 		t.Errorf("the popup's close button at %v is off the 390 × 780 screen", r)

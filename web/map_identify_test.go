@@ -41,6 +41,24 @@ func clickAt(t *testing.T, b *browser, lat, lng float64) {
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
+// still waits until the map stands still: a popup's auto-pan animates
+// it, and a click on the popup meanwhile would land beside its target.
+func still(t *testing.T, b *browser) {
+	t.Helper()
+	at := func() string {
+		return eval[string](t, b, `(() => { const p = planmap.map.getPixelOrigin(), c = planmap.map.getCenter(); return p.x + ',' + p.y + ',' + c.lat + ',' + c.lng; })()`)
+	}
+	last := at()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(80 * time.Millisecond)
+		now := at()
+		if now == last {
+			return
+		}
+		last = now
+	}
+}
+
 // onlyBoundaryAt checks through the API that nothing but the district
 // boundary lies within about 100 m of the point, so that a click there is
 // a click on empty land.
@@ -108,6 +126,7 @@ func TestWebMapIdentify(t *testing.T) {
 			t.Errorf("%d highlights of the chosen block, want 1", n)
 		}
 		// Choosing the boundary in the list shows it and moves the highlight.
+		still(t, b)
 		b.do(t, chromedp.Click(chromedp.CSS(`.pm-hits button[data-layer="boundary"]`)))
 		if h3 := waitText(t, b, `.leaflet-popup-content h3`, "海门港新区"); !strings.Contains(h3, "海门港新区") {
 			t.Errorf("after choosing the boundary the popup shows %q", h3)

@@ -38,6 +38,14 @@ const state = {
 const bigLayer = 20000;
 const bigLayerMinZoom = 13;
 
+// A dense layer (more features than this) is drawn on a canvas, not as
+// one SVG element per feature; what leaves the view is released, and no
+// more than maxShapes of its features are drawn at once (beyond that the
+// map asks to zoom in). Until vector tiles land, this keeps a layer of
+// 200,000 parcels responsive.
+const denseLayer = 5000;
+const maxShapes = 5000;
+
 // ---- the URL holds the view: #map=zoom/lat/lon&layers=a,b&lang=zh ----
 
 function readHash() {
@@ -162,8 +170,10 @@ function covers(a, b) {
 
 // styleOf is how a feature is drawn on this map.
 function styleOf(col, props) {
+  const entry = state.layers.get(col.id);
   return {
-    ...symbolStyle(col, props),
+    ...symbolStyle(col, props, !!entry.renderer),
+    renderer: entry.renderer || undefined,
     // The shapes take no clicks: identify finds what lies under a click on
     // the map (identify.js).
     interactive: false,
@@ -207,12 +217,30 @@ async function load() {
       tooBig.push(pick(entry.col.titles));
       continue;
     }
+    if (entry.dense) release(entry, box);
     if (entry.covered.some((c) => covers(c, box))) continue;
+    if (entry.dense && entry.byId.size >= maxShapes) {
+      tooBig.push(pick(entry.col.titles));
+      continue;
+    }
     entry.covered.push(box); // loading: no second request for the same view
     jobs.push((async () => {
       setBusy(1);
       try {
-        for await (const page of api.features(id, box)) addFeatures(entry, page);
+        for await (const page of api.features(id, box)) {
+          let fresh = page;
+          if (entry.dense) {
+            fresh = page.filter((f) => !entry.byId.has(f.id));
+            fresh = fresh.slice(0, Math.max(0, maxShapes - entry.byId.size));
+          }
+          addFeatures(entry, fresh);
+          if (entry.dense && entry.byId.size >= maxShapes) {
+            // Enough for one view: the rest waits for a closer one.
+            entry.covered.splice(entry.covered.indexOf(box), 1);
+            tooBig.push(pick(entry.col.titles));
+            break;
+          }
+        }
         return true;
       } catch (err) {
         entry.covered.splice(entry.covered.indexOf(box), 1);
@@ -227,6 +255,20 @@ async function load() {
   // Every layer that failed is named, not only the last.
   setNotice(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
   if (jobs.length) setError(failed.length ? `${t('loadFailed')}: ${failed.join('; ')}` : '');
+}
+
+// release drops a dense layer's features that lie wholly outside box,
+// and forgets the boxes loaded, but the one that holds the view: panning
+// back fetches them again.
+function release(entry, box) {
+  const view = L.latLngBounds([box[1], box[0]], [box[3], box[2]]);
+  for (const [id, layer] of entry.byId) {
+    if (view.intersects(layer.getBounds())) continue;
+    entry.group.removeLayer(layer);
+    entry.byId.delete(id);
+    entry.hidden.delete(id);
+  }
+  entry.covered = entry.covered.filter((c) => covers(c, box));
 }
 
 // ---- the panel: layers, legend, downloads ----
@@ -518,7 +560,11 @@ async function start() {
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
   for (const col of state.collections) {
     map.createPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
-    state.layers.set(col.id, { col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set() });
+    const dense = col.itemCount > denseLayer;
+    state.layers.set(col.id, {
+      col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set(), dense,
+      renderer: dense ? L.canvas({ pane: `pm-${col.id}`, padding: 0.25 }) : null,
+    });
   }
   const known = new Set(state.collections.map((c) => c.id));
   const wanted = h.layers ? h.layers.filter((id) => known.has(id)) : [...known];
@@ -701,4 +747,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, limits: { denseLayer, maxShapes, bigLayer } };
