@@ -125,3 +125,21 @@ func TestWebMapSaysWhatFailed(t *testing.T) {
 		}
 	}
 }
+
+// Both languages everywhere: the About links too.
+func TestWebMapAboutInBothLanguages(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	b := newBrowser(t, 1280, 860)
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	settle(t, b)
+	about := func() string {
+		return eval[string](t, b, `[...document.querySelectorAll('.about a')].map(a => a.textContent).join('|')`)
+	}
+	if got := about(); !strings.Contains(got, "接口定义（OpenAPI 3.0）") || strings.Contains(got, "the API definition") {
+		t.Errorf("About links in Chinese: %s", got)
+	}
+	b.do(t, chromedp.Click(chromedp.ID("lang")))
+	if got := about(); !strings.Contains(got, "the API definition (OpenAPI 3.0)") || strings.Contains(got, "接口定义") {
+		t.Errorf("About links in English: %s", got)
+	}
+}

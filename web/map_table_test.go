@@ -75,6 +75,9 @@ func TestWebMapFilterAndTable(t *testing.T) {
 		if h := eval[string](t, b, `location.hash`); !strings.Contains(h, "status=under_construction") {
 			t.Errorf("the link does not hold the filter: %s", h)
 		}
+		if eval[bool](t, b, `document.getElementById('filter-downloads').hidden`) {
+			t.Error("filtering does not say which downloads follow the filter")
+		}
 		if n := eval[int](t, b, `document.querySelectorAll('path.pm-boundary').length`); n != 1 {
 			t.Errorf("the filter hid the district boundary (%d shapes)", n)
 		}

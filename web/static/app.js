@@ -396,6 +396,7 @@ function applyFilter() {
   refreshLegend();
   renderFilterPanel();
   if (table.open) table.draw();
+  $('filter-downloads').hidden = !filters.isActive(state.filter);
   writeHash();
 }
 
@@ -586,6 +587,7 @@ async function start() {
   window.addEventListener('hashchange', applyHash);
   await load();
   renderFilterPanel();
+  $('filter-downloads').hidden = !filters.isActive(state.filter);
   // Said after the first load, which clears the status line.
   if (unknown.length) {
     state.linkError = `${t('unknownLayer')}: ${unknown.join(', ')}`;

@@ -71,6 +71,13 @@ const words = {
     unknownLayer: '链接中的图层不存在',
     searchFailed: '搜索失败',
     countFailed: '无法统计',
+    filterDownloads: '正在筛选：上面的下载链接为全部要素，“视图内”与“导出筛选结果”只含筛选出的要素。',
+    links: {
+      'this document': '本页', 'this document as HTML': '本页（HTML）', 'this document as JSON': '本页（JSON）',
+      'the API definition (OpenAPI 3.0)': '接口定义（OpenAPI 3.0）', 'the API documentation': '接口文档',
+      'OGC API conformance classes implemented': '实现的 OGC API 一致性类', 'the layers': '图层列表',
+      'every layer as one GeoPackage': '全部图层（一个 GeoPackage）', 'every layer as KML': '全部图层（KML）',
+    },
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
@@ -141,6 +148,8 @@ const words = {
     unknownLayer: 'The link names layers that do not exist',
     searchFailed: 'Search failed',
     countFailed: 'Could not count',
+    filterDownloads: 'Filter on: the download links above hold every feature; “in view” and “export filtered” hold only the features the filter shows.',
+    links: {},
   },
 };
 
@@ -180,4 +189,9 @@ export function translate(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
   for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  // The About links come from the server in English.
+  for (const a of root.querySelectorAll('.about a')) {
+    if (!a.dataset.en) a.dataset.en = a.textContent;
+    a.textContent = t('links')[a.dataset.en] || a.dataset.en;
+  }
 }
