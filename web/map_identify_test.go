@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"planmap/web"
@@ -215,4 +217,53 @@ func TestWebMapIdentify(t *testing.T) {
 		t.Errorf("browser: %s", p)
 	}
 	checkRequests(t, srv.URL, reqs)
+}
+
+// tapAt taps the map with a finger where lat, lng is on screen now.
+func tapAt(t *testing.T, b *browser, lat, lng float64) {
+	t.Helper()
+	still(t, b)
+	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => {
+		const p = planmap.map.latLngToContainerPoint([%f, %f]);
+		const r = planmap.map.getContainer().getBoundingClientRect();
+		return [r.left + p.x, r.top + p.y];
+	})()`, lat, lng))
+	points := []*input.TouchPoint{{X: xy[0], Y: xy[1]}}
+	for _, typ := range []input.DispatchTouchEventType{input.DispatchTouchEventTypeTouchStart, input.DispatchTouchEventTypeTouchEnd} {
+		p := points
+		if typ == input.DispatchTouchEventTypeTouchEnd {
+			p = []*input.TouchPoint{}
+		}
+		if _, err := chromedp.Call(b.ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: p}); err != nil {
+			t.Fatalf("tap: %v", err)
+		}
+	}
+	time.Sleep(120 * time.Millisecond)
+}
+
+// Measuring by touch on a phone: taps add points, the button finishes.
+func TestWebMapMeasureByTouch(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	b := newBrowser(t, 390, 780)
+	if _, err := chromedp.Call(b.ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 1}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, chromedp.Navigate(srv.URL+"/#map=16/32.0967/121.4843"))
+	settle(t, b)
+	js(t, b, `document.getElementById('measure-distance').click();`)
+	const lat1, lng1, lat2, lng2 = 32.0960, 121.4820, 32.0975, 121.4866
+	tapAt(t, b, lat1, lng1)
+	tapAt(t, b, lat2, lng2)
+	label := waitText(t, b, `.pm-measure-label`, "距离")
+	want := haversine(lat1, lng1, lat2, lng2)
+	if got := shownMetres(t, label); math.Abs(got-want) > want/100 {
+		t.Errorf("measured %q by touch, want %.0f m ±1 %%", label, want)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('.leaflet-popup').length`); n != 0 {
+		t.Errorf("measuring by touch opened %d popups", n)
+	}
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
 }
