@@ -81,6 +81,21 @@ func TestWebMapFilterAndTable(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll('path.pm-boundary').length`); n != 1 {
 			t.Errorf("the filter hid the district boundary (%d shapes)", n)
 		}
+		// The view's download follows the filter: the industry of the
+		// whole-district view, under construction only.
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[map[string]any](`planmap.viewGeoJSON('industry')`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feats, _ := got["features"].([]any)
+		for _, f := range feats {
+			if st := f.(map[string]any)["properties"].(map[string]any)["status"]; st != "under_construction" {
+				t.Errorf("the view's download holds a feature %v while filtering to under construction", st)
+			}
+		}
+		if len(feats) == 0 || len(feats) > want["industry"] {
+			t.Errorf("the view's download holds %d industry features, want 1..%d", len(feats), want["industry"])
+		}
 		png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 		os.WriteFile(filepath.Join(artifactDir(t), "filtered.png"), png, 0o644)
 	})
