@@ -45,7 +45,7 @@ func clickAt(t *testing.T, b *browser, lat, lng float64) {
 
 // still waits until the map stands still: a popup's auto-pan animates
 // it, and a click on the popup meanwhile would land beside its target.
-func still(t *testing.T, b *browser) {
+func still(t testing.TB, b *browser) {
 	t.Helper()
 	at := func() string {
 		return eval[string](t, b, `(() => { const p = planmap.map.getPixelOrigin(), c = planmap.map.getCenter(); return p.x + ',' + p.y + ',' + c.lat + ',' + c.lng; })()`)

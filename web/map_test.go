@@ -30,7 +30,7 @@ import (
 
 const chromium = "/usr/bin/chromium"
 
-func requireChromium(t *testing.T) {
+func requireChromium(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(chromium); err == nil {
 		return
@@ -62,7 +62,7 @@ func (b *browser) snapshot() (requests, problems []string) {
 	return append([]string(nil), b.requests...), append([]string(nil), b.problems...)
 }
 
-func newBrowser(t *testing.T, width, height int64, flags ...chromedp.ExecAllocatorOption) *browser {
+func newBrowser(t testing.TB, width, height int64, flags ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	requireChromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -166,7 +166,7 @@ func newBrowser(t *testing.T, width, height int64, flags ...chromedp.ExecAllocat
 	return b
 }
 
-func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		_, problems := b.snapshot()
@@ -174,7 +174,7 @@ func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-func eval[T any](t *testing.T, b *browser, js string) T {
+func eval[T any](t testing.TB, b *browser, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
 	if err != nil {
@@ -184,7 +184,7 @@ func eval[T any](t *testing.T, b *browser, js string) T {
 }
 
 // settle waits until the map has loaded what it was loading.
-func settle(t *testing.T, b *browser) {
+func settle(t testing.TB, b *browser) {
 	t.Helper()
 	b.do(t, chromedp.Sleep(150*time.Millisecond))
 	// Polled, not awaited: a page that failed to start says why in time.
@@ -199,7 +199,7 @@ func settle(t *testing.T, b *browser) {
 
 // zoomTo shows one feature's bounds on the map, as big as will fit, with
 // no popup open.
-func zoomTo(t *testing.T, b *browser, layer string, id int) {
+func zoomTo(t testing.TB, b *browser, layer string, id int) {
 	t.Helper()
 	js(t, b, fmt.Sprintf(`const l = planmap.state.layers.get(%q).byId.get(%d);
 		planmap.map.closePopup();
@@ -208,13 +208,13 @@ func zoomTo(t *testing.T, b *browser, layer string, id int) {
 }
 
 // js runs statements in the page.
-func js(t *testing.T, b *browser, statements string) {
+func js(t testing.TB, b *browser, statements string) {
 	t.Helper()
 	eval[chromedp.Void](t, b, "(() => { "+statements+" })(), undefined")
 }
 
 // waitText waits until the element's text contains want, and returns it.
-func waitText(t *testing.T, b *browser, selector, want string) string {
+func waitText(t testing.TB, b *browser, selector, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -226,7 +226,7 @@ func waitText(t *testing.T, b *browser, selector, want string) string {
 	}
 }
 
-func artifactDir(t *testing.T) string {
+func artifactDir(t testing.TB) string {
 	dir := os.Getenv("PLANMAP_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "planmap-artifacts")
