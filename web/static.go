@@ -39,6 +39,11 @@ func CheckAssets() error {
 			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
 		}
 	}
+	// A module importing one that is not there fails here, at start,
+	// not in a browser.
+	if _, err := assets(); err != nil {
+		return fmt.Errorf("the web map is broken: %w", err)
+	}
 	return nil
 }
 
