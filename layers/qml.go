@@ -12,11 +12,11 @@ import (
 // drawn from the same rules (Layer.Symbol, Classes, ConfidenceDash):
 //
 //   - a layer with a landuse_gb50137 field gets a categorized renderer on
-//     the expression upper(left("landuse_gb50137", 1)), one category per
-//     major class in Classes. QGIS matches categories on exact values;
-//     categorizing on the major class rather than listing the codes present
-//     (R2, R21, …) keeps the style right for features added later without
-//     rewriting it. A last category with an empty value draws features
+//     ClassExpression (the subclass when Classes shades it, else the major
+//     class), one category per major class and per shaded subclass. QGIS
+//     matches categories on exact values; categorizing on these rather
+//     than listing the codes present (R2, R21, …) keeps the style right for
+//     features added later without rewriting it. A last category with an empty value draws features
 //     without a class in the layer's own colours.
 //   - any other layer gets a single symbol.
 //   - areas and points whose layer declares no dash show their position
@@ -32,19 +32,28 @@ func (l *Layer) QML() string {
 	confidence := l.Field(ConfidenceField) != nil && !l.IsLine() && l.Style.DashArray == ""
 	if l.Field(ClassField) != nil {
 		fmt.Fprintf(&b, ` <renderer-v2 type="categorizedSymbol" attr="%s" symbollevels="0" enableorderby="0" forceraster="0">`+"\n",
-			xmlAttr(`upper(left("`+ClassField+`", 1))`))
+			xmlAttr(ClassExpression))
+		// The major classes first, then the subclasses with a shade of
+		// their own, then the rest.
+		var cats []Subclass
+		for _, c := range Classes {
+			cats = append(cats, Subclass{c.Code, c.Name, c.Color})
+		}
+		for _, c := range Classes {
+			cats = append(cats, c.Subclasses...)
+		}
 		b.WriteString("  <categories>\n")
-		for i, c := range Classes {
+		for i, c := range cats {
 			fmt.Fprintf(&b, `   <category render="true" symbol="%d" value="%s" type="string" label="%s"/>`+"\n",
 				i, xmlAttr(c.Code), xmlAttr(c.Code+" "+c.Name.Zh+" "+c.Name.En))
 		}
 		fmt.Fprintf(&b, `   <category render="true" symbol="%d" value="" type="string" label="%s"/>`+"\n",
-			len(Classes), xmlAttr("其他 Other"))
+			len(cats), xmlAttr("其他 Other"))
 		b.WriteString("  </categories>\n  <symbols>\n")
-		for i, c := range Classes {
+		for i, c := range cats {
 			l.writeSymbol(&b, strconv.Itoa(i), l.Symbol(c.Code, ""), confidence)
 		}
-		l.writeSymbol(&b, strconv.Itoa(len(Classes)), l.Symbol("", ""), confidence)
+		l.writeSymbol(&b, strconv.Itoa(len(cats)), l.Symbol("", ""), confidence)
 		b.WriteString("  </symbols>\n </renderer-v2>\n")
 	} else {
 		b.WriteString(` <renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">` + "\n  <symbols>\n")

@@ -33,6 +33,11 @@ func TestSeedsCheck(t *testing.T) {
 				t.Errorf("%s: %s is not a required field", f.Name, name)
 			}
 		}
+		// Declared but not required: a layer file written before the
+		// Chinese notes (a GeoPackage imported with --declare) still loads.
+		if fd := f.Layer.Field("position_note_zh"); fd == nil || fd.Required {
+			t.Errorf("%s: position_note_zh is not an optional field", f.Name)
+		}
 		if len(f.Features) == 0 {
 			t.Errorf("%s has no features", f.Name)
 		}
@@ -75,5 +80,23 @@ func TestSeedsHaveSources(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no seed features were read")
+	}
+}
+
+// Every feature says in Chinese too what its position rests on, so that
+// the map tells it in either language.
+func TestSeedsPositionNotesInChinese(t *testing.T) {
+	files, err := layers.ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatalf("ReadFS: %v", err)
+	}
+	for _, f := range files {
+		for i, ft := range f.Features {
+			zh, _ := ft.Properties["position_note_zh"].(string)
+			en, _ := ft.Properties["position_note"].(string)
+			if !strings.ContainsFunc(zh, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) || zh == en {
+				t.Errorf("%s feature %d: position_note_zh %q is not a Chinese note", f.Name, i+1, zh)
+			}
+		}
 	}
 }

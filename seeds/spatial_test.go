@@ -297,8 +297,8 @@ func TestEverythingInsideTheDistrict(t *testing.T) {
 	all := loadSeeds(t)
 	boundary := all["boundary"][0]
 	for layer, fs := range all {
-		if layer == "water" || layer == "boundary" {
-			continue // the sea and its channels reach beyond the district
+		if layer == "water" || layer == "boundary" || layer == "context" {
+			continue // the sea, its channels and the regional context reach beyond the district
 		}
 		for _, f := range fs {
 			for _, v := range vertices(f.m) {
@@ -307,6 +307,20 @@ func TestEverythingInsideTheDistrict(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// The regional context frames the district and never covers it.
+func TestContextOutsideTheDistrict(t *testing.T) {
+	all := loadSeeds(t)
+	boundary := all["boundary"][0]
+	if len(all["context"]) < 5 {
+		t.Fatalf("%d context features, want the Yangtze mouth, Tongzhou Bay, the airport, Haimen and Nantong", len(all["context"]))
+	}
+	for _, f := range all["context"] {
+		if overlap(f.m, boundary.m) {
+			t.Errorf("%s overlaps the district", f.name())
 		}
 	}
 }

@@ -119,13 +119,15 @@ func TestPagesLinkByPath(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv, _ := newServer(t, web.Options{BaseURL: c.baseURL})
 			r := getHost(t, srv.URL+"/", "localhost:7777", "Accept", "text/html")
+			// The files by their content-hashed names (static.go).
+			p := regexp.QuoteMeta(c.prefix)
 			for _, want := range []string{
-				`<script src="` + c.prefix + `/static/vendor/leaflet/leaflet.js">`,
-				`<script type="module" src="` + c.prefix + `/static/app.js">`,
-				`<link rel="stylesheet" href="` + c.prefix + `/static/style.css">`,
-				`id="config">{"base":"` + c.prefix + `",`,
+				`<script src="` + p + `/static/vendor/leaflet/leaflet\.[0-9a-f]{10}\.js">`,
+				`<script type="module" src="` + p + `/static/app\.[0-9a-f]{10}\.js">`,
+				`<link rel="stylesheet" href="` + p + `/static/style\.[0-9a-f]{10}\.css">`,
+				regexp.QuoteMeta(`id="config">{"base":"` + c.prefix + `",`),
 			} {
-				if !bytes.Contains(r.body, []byte(want)) {
+				if !regexp.MustCompile(want).Match(r.body) {
 					t.Errorf("the map page lacks %s:\n%s", want, r.body)
 				}
 			}

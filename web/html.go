@@ -25,6 +25,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return ""
 	},
 	"add": func(a, b int) int { return a + b },
+	// asset is a web map file's content-hashed name (static.go).
+	"asset": assetPath,
 }).ParseFS(templateFS, "templates/*.html"))
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) error {

@@ -30,7 +30,7 @@ import (
 
 const chromium = "/usr/bin/chromium"
 
-func requireChromium(t *testing.T) {
+func requireChromium(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(chromium); err == nil {
 		return
@@ -62,7 +62,7 @@ func (b *browser) snapshot() (requests, problems []string) {
 	return append([]string(nil), b.requests...), append([]string(nil), b.problems...)
 }
 
-func newBrowser(t *testing.T, width, height int64, flags ...chromedp.ExecAllocatorOption) *browser {
+func newBrowser(t testing.TB, width, height int64, flags ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	requireChromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -166,7 +166,7 @@ func newBrowser(t *testing.T, width, height int64, flags ...chromedp.ExecAllocat
 	return b
 }
 
-func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		_, problems := b.snapshot()
@@ -174,7 +174,7 @@ func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-func eval[T any](t *testing.T, b *browser, js string) T {
+func eval[T any](t testing.TB, b *browser, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
 	if err != nil {
@@ -184,15 +184,22 @@ func eval[T any](t *testing.T, b *browser, js string) T {
 }
 
 // settle waits until the map has loaded what it was loading.
-func settle(t *testing.T, b *browser) {
+func settle(t testing.TB, b *browser) {
 	t.Helper()
-	b.do(t, chromedp.Sleep(150*time.Millisecond),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"][data-busy="0"]`), chromedp.NodeReady))
+	b.do(t, chromedp.Sleep(150*time.Millisecond))
+	// Polled, not awaited: a page that failed to start says why in time.
+	for deadline := time.Now().Add(20 * time.Second); !eval[bool](t, b, `document.body.dataset.ready === '1' && document.body.dataset.busy === '0'`); {
+		if time.Now().After(deadline) {
+			_, problems := b.snapshot()
+			t.Fatalf("the map did not settle in 20 s; problems: %v", problems)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // zoomTo shows one feature's bounds on the map, as big as will fit, with
 // no popup open.
-func zoomTo(t *testing.T, b *browser, layer string, id int) {
+func zoomTo(t testing.TB, b *browser, layer string, id int) {
 	t.Helper()
 	js(t, b, fmt.Sprintf(`const l = planmap.state.layers.get(%q).byId.get(%d);
 		planmap.map.closePopup();
@@ -201,13 +208,13 @@ func zoomTo(t *testing.T, b *browser, layer string, id int) {
 }
 
 // js runs statements in the page.
-func js(t *testing.T, b *browser, statements string) {
+func js(t testing.TB, b *browser, statements string) {
 	t.Helper()
 	eval[chromedp.Void](t, b, "(() => { "+statements+" })(), undefined")
 }
 
 // waitText waits until the element's text contains want, and returns it.
-func waitText(t *testing.T, b *browser, selector, want string) string {
+func waitText(t testing.TB, b *browser, selector, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -219,7 +226,7 @@ func waitText(t *testing.T, b *browser, selector, want string) string {
 	}
 }
 
-func artifactDir(t *testing.T) string {
+func artifactDir(t testing.TB) string {
 	dir := os.Getenv("PLANMAP_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "planmap-artifacts")
@@ -240,11 +247,14 @@ func TestWebMap(t *testing.T) {
 			[c.id, document.querySelectorAll('path.pm-' + c.id).length]))`)
 		info, _ := store.Info(ctx)
 		for _, l := range info {
+			if l.ID == "context" {
+				continue // reaches far beyond the district's view: TestWebMapContext
+			}
 			if counts[l.ID] != l.Count {
 				t.Errorf("layer %s: %d shapes drawn, want %d", l.ID, counts[l.ID], l.Count)
 			}
 		}
-		if title := eval[string](t, b, `document.querySelector('#layer-list label').textContent`); !strings.Contains(title, "新区范围") || !strings.Contains(title, "District boundary") {
+		if title := eval[string](t, b, `document.querySelector('#layer-list label[for="layer-boundary"]').textContent`); !strings.Contains(title, "新区范围") || !strings.Contains(title, "District boundary") {
 			t.Errorf("first layer = %q, want its Chinese and English titles, Chinese first for a Chinese browser", title)
 		}
 		// The legend lists the land-use classes drawn, the logistics yard's W among them.
@@ -270,7 +280,7 @@ func TestWebMap(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll('path.pm-resettlement').length`); n != 0 {
 			t.Errorf("%d resettlement shapes after switching the layer off", n)
 		}
-		if !strings.Contains(eval[string](t, b, `location.hash`), "layers=boundary,water") || strings.Contains(eval[string](t, b, `location.hash`), "resettlement") {
+		if !strings.Contains(eval[string](t, b, `location.hash`), "boundary,water") || strings.Contains(eval[string](t, b, `location.hash`), "resettlement") {
 			t.Errorf("the link does not follow the switch: %s", eval[string](t, b, `location.hash`))
 		}
 		b.do(t, chromedp.Click(chromedp.CSS(`#layer-resettlement`)))
@@ -329,7 +339,7 @@ func TestWebMap(t *testing.T) {
 
 	t.Run("LanguageSwitch", func(t *testing.T) {
 		b.do(t, chromedp.Click(chromedp.ID("lang")))
-		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "District boundary" {
+		if title := eval[string](t, b, `document.querySelector('#layer-list label[for="layer-boundary"] .title').textContent`); title != "District boundary" {
 			t.Errorf("after switching to English the first layer is %q", title)
 		}
 		if h := eval[string](t, b, `document.querySelector('h1').textContent + '|' + document.documentElement.lang`); h != "Haimen Port New Area: planned land use|en" {
@@ -339,7 +349,7 @@ func TestWebMap(t *testing.T) {
 			t.Errorf("attribution after switching = %q", a)
 		}
 		b.do(t, chromedp.Click(chromedp.ID("lang")))
-		if title := eval[string](t, b, `document.querySelector('#layer-list .title').textContent`); title != "新区范围" {
+		if title := eval[string](t, b, `document.querySelector('#layer-list label[for="layer-boundary"] .title').textContent`); title != "新区范围" {
 			t.Errorf("after switching back the first layer is %q", title)
 		}
 	})
@@ -365,19 +375,6 @@ func TestWebMap(t *testing.T) {
 		}
 	})
 
-	t.Run("MeasureDistance", func(t *testing.T) {
-		b.do(t, chromedp.Click(chromedp.ID("measure-distance")))
-		js(t, b, `const m = planmap.map;
-			m.fire('click', {latlng: L.latLng(32.10, 121.47)});
-			m.fire('click', {latlng: L.latLng(32.10, 121.48)});
-			m.getContainer().focus();`)
-		b.do(t, chromedp.KeyEvent("\r"))
-		got := eval[string](t, b, `document.getElementById('measure-result').textContent`)
-		// 0.01° of longitude at 32.1°N is about 944 m.
-		if !strings.Contains(got, "距离") || !strings.Contains(got, "94") {
-			t.Errorf("measured %q, want about 944 m", got)
-		}
-	})
 	_, problems := b.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)

@@ -114,9 +114,7 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		link{Href: base + "/download/planmap.kml", Rel: "enclosure", Type: mediaKML, Title: "every layer as KML"},
 	)
 	if html {
-		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: mapConfig{
-			Base: s.basePath, Tiles: s.opt.Tiles, Attribution: s.opt.Attribution, Classes: layers.Classes,
-		}})
+		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: newMapConfig(s.basePath, s.opt)})
 	}
 	return writeJSON(w, http.StatusOK, lp)
 }

@@ -647,7 +647,7 @@ func TestMapPage(t *testing.T) {
 	t.Run("NoTilesByDefault", func(t *testing.T) {
 		srv, _ := newServer(t, web.Options{})
 		r := get(t, srv.URL+"/", "Accept", "text/html")
-		if !bytes.Contains(r.body, []byte(`<script type="application/json" id="config">{"base":"","classes":[{"code":"R","name":{"zh":"居住用地","en":"Residential"},"color":"#FFFF00"}`)) {
+		if !bytes.Contains(r.body, []byte(`<script type="application/json" id="config">{"base":"","classes":[{"code":"R","name":{"zh":"居住用地","en":"Residential"},"color":"#FFFF00"`)) {
 			t.Errorf("map page config, with the class colours of layers.Classes:\n%s", r.body)
 		}
 		// The landing page's links are there for people and the OGC html class.
@@ -705,7 +705,7 @@ func TestDownloads(t *testing.T) {
 	if _, err := layers.ParseFile("download.geojson", r.body); err != nil {
 		t.Errorf("the download is not a layer file: %v", err)
 	}
-	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 14} {
+	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 15} {
 		r := get(t, srv.URL+path)
 		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/geopackage+sqlite3" || !strings.Contains(r.Header.Get("Content-Disposition"), ".gpkg") {
 			t.Fatalf("GET %s = %d %v", path, r.StatusCode, r.Header)

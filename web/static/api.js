@@ -1,6 +1,8 @@
 // Talking to planmap's OGC API – Features service.
 
-const base = JSON.parse(document.getElementById('config').textContent).base;
+import { config } from './config.js';
+
+const { base } = config;
 
 async function getJSON(url, signal) {
   const res = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' }, signal });

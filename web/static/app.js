@@ -3,44 +3,33 @@
 // unless the operator configured a tile base map.
 
 import * as api from './api.js';
-import { defaultLang, lang, pick, setLang, t, translate } from './i18n.js';
-import { Measure, formatArea, formatLength } from './measure.js';
+import { config } from './config.js';
+import { el } from './dom.js';
+import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
+import { addControls, relabel } from './controls.js';
+import * as filters from './filter.js';
+import { Identify } from './identify.js';
+import { Labels } from './labels.js';
+import { Measure } from './measure.js';
+import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
+import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
+import { Table, clean, download } from './table.js';
 
-const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
-
-// Land-use colours by GB 50137 class, after CJJ/T 97 CAD practice: what
-// Chinese planners expect on a land-use map. They come from the server
-// (layers.Classes), which styles the QGIS and KML downloads alike; the
-// drawing rules below are layers.Layer.Symbol's.
-const classColours = Object.fromEntries(config.classes.map((c) => [c.code, c.color]));
-const dashes = { high: null, medium: '8 4', low: '2 4' };
-
-function landClass(props) {
-  const code = (props.landuse_gb50137 || '').trim().toUpperCase();
-  return classColours[code[0]] ? code[0] : null;
-}
-
-// el makes an element whose text is set as text, never as markup: every
-// name and sentence on this map was typed by someone.
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'text') e.textContent = v;
-    else if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c) e.append(c);
-  return e;
-}
 
 const state = {
   collections: [], // from /collections, in drawing order
   layers: new Map(), // id → { col, group, byId: Map(fid → layer), covered: [LatLngBounds] }
   visible: new Set(),
   busy: 0,
-  error: '', // the last loading error, shown until a load succeeds
-  classes: new Set(), // land-use classes of the features on the map, for the legend
+  pending: 0,
+  error: '', // what failed in the last load, shown until a load succeeds
+  notice: '', // what the view leaves out ("zoom in to see")
+  linkError: '', // what the link asked for that does not exist
+  countError: '', // the layers the filter could not count
+  drawn: new Drawn(), // what the map draws, for the legend
+  filter: filters.emptyFilter(), // mirrored in the link: status=…&class=…
+  all: new Map(), // id → Promise of all the layer's features, for counts and the table
   attribution: '',
 };
 
@@ -48,6 +37,14 @@ const state = {
 // more features than a browser draws well.
 const bigLayer = 20000;
 const bigLayerMinZoom = 13;
+
+// A dense layer (more features than this) is drawn on a canvas, not as
+// one SVG element per feature; what leaves the view is released, and no
+// more than maxShapes of its features are drawn at once (beyond that the
+// map asks to zoom in). Until vector tiles land, this keeps a layer of
+// 200,000 parcels responsive.
+const denseLayer = 5000;
+const maxShapes = 5000;
 
 // ---- the URL holds the view: #map=zoom/lat/lon&layers=a,b&lang=zh ----
 
@@ -58,6 +55,7 @@ function readHash() {
   if (m.length === 3 && m.every(Number.isFinite)) out.view = { zoom: m[0], center: [m[1], m[2]] };
   if (h.has('layers')) out.layers = h.get('layers').split(',').filter(Boolean);
   if (h.has('lang')) out.lang = h.get('lang');
+  out.filter = filters.fromHash(h);
   return out;
 }
 
@@ -67,6 +65,7 @@ function writeHash() {
   h.set('map', `${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   h.set('layers', state.collections.filter((col) => state.visible.has(col.id)).map((col) => col.id).join(','));
   h.set('lang', lang());
+  filters.toHash(state.filter, h);
   history.replaceState(null, '', `#${h.toString().replace(/%2C/g, ',').replace(/%2F/g, '/')}`);
 }
 
@@ -89,6 +88,24 @@ if (config.tiles) {
   L.tileLayer(config.tiles, { attribution: config.attribution || '', maxZoom: 18, referrerPolicy: 'strict-origin' }).addTo(map);
 }
 
+const labels = new Labels(map, state, setPending);
+addControls(map, () => fitDistrict(true));
+
+// fitDistrict shows the whole district: its boundary layer, else
+// everything there is.
+function fitDistrict(animate = false) {
+  const boundary = state.collections.find((c) => c.id === 'boundary');
+  const withExtent = boundary && boundary.extent ? [boundary] : state.collections.filter((c) => c.extent && c.id !== 'context');
+  let b = null;
+  for (const c of withExtent) {
+    const [x0, y0, x1, y1] = c.extent.spatial.bbox[0];
+    const cb = L.latLngBounds([y0, x0], [y1, x1]);
+    b = b ? b.extend(cb) : cb;
+  }
+  if (b) map.fitBounds(b, { padding: [10, 10], animate });
+  else map.setView([32.1, 121.47], 11);
+}
+
 // setAttribution says, in the current language, what the positions are.
 function setAttribution() {
   if (state.attribution) map.attributionControl.removeAttribution(state.attribution);
@@ -96,21 +113,38 @@ function setAttribution() {
   map.attributionControl.addAttribution(state.attribution);
 }
 
+// showStatus says what the map is doing: loading; else what failed (an
+// error, in red, each failure named); else a notice (such as "zoom in to
+// see"), which is not an error.
 function showStatus() {
-  const text = state.busy > 0 ? t('loading') : state.error;
+  const error = [state.error, state.countError, state.linkError].filter(Boolean).join(' · ');
+  const text = state.busy > 0 ? t('loading') : error || state.notice;
   $('status').textContent = text;
   $('status').classList.toggle('shown', text !== '');
-  $('status').classList.toggle('error', state.busy === 0 && state.error !== '');
+  $('status').classList.toggle('error', state.busy === 0 && error !== '');
+  $('status').dataset.kind = state.busy > 0 ? 'loading' : error ? 'error' : state.notice ? 'notice' : '';
 }
 
 function setBusy(delta) {
   state.busy += delta;
-  document.body.dataset.busy = String(state.busy);
+  document.body.dataset.busy = String(state.busy + state.pending);
   showStatus();
+}
+
+// setPending counts redraws waiting (labels, legend): not worth a
+// "loading" notice, but the map is not settled until they are done.
+function setPending(delta) {
+  state.pending += delta;
+  document.body.dataset.busy = String(state.busy + state.pending);
 }
 
 function setError(text) {
   state.error = text;
+  showStatus();
+}
+
+function setNotice(text) {
+  state.notice = text;
   showStatus();
 }
 
@@ -134,63 +168,18 @@ function covers(a, b) {
   return a[0] <= a[2] && b[0] <= b[2] && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 }
 
+// styleOf is how a feature is drawn on this map.
 function styleOf(col, props) {
-  const s = col.style || {};
-  const cls = landClass(props);
-  if (cls && !state.classes.has(cls)) {
-    state.classes.add(cls);
-    renderLegend();
-  }
-  const conf = props.position_confidence;
-  const line = col.geometryType.includes('Line');
+  const entry = state.layers.get(col.id);
   return {
-    color: line && cls ? classColours[cls] : s.color || '#333333',
-    weight: s.weight ?? (line ? 3 : 1),
-    opacity: s.opacity ?? 1,
-    fillColor: cls && !line ? classColours[cls] : s.fillColor || s.color || '#999999',
-    fillOpacity: s.fillOpacity ?? 0.6,
-    // Confidence shows in the outline of areas; a line keeps its own look
-    // (a road solid, a railway as drawn), and says it in its popup.
-    dashArray: s.dashArray || (line ? null : dashes[conf]) || null,
+    ...symbolStyle(col, props, !!entry.renderer),
+    renderer: entry.renderer || undefined,
+    // The shapes take no clicks: identify finds what lies under a click on
+    // the map (identify.js).
+    interactive: false,
     className: `pm-f pm-${col.id} pm-${col.id}-${props.__id}`,
     pane: `pm-${col.id}`,
   };
-}
-
-function figure(label, value) {
-  return [el('dt', { text: label }), el('dd', { text: value })];
-}
-
-// popup builds the popup of a feature from its properties and the layer's
-// schema, in the current language.
-function popup(col, f) {
-  const p = f.properties || {};
-  const box = el('div', { class: 'pm-popup' });
-  box.append(el('h3', { text: p.name_zh || p.name_en || `#${f.id}`, lang: 'zh-Hans' }));
-  if (p.name_en) box.append(el('p', { class: 'en', text: p.name_en, lang: 'en' }));
-  const dl = el('dl');
-  const cls = landClass(p);
-  if (p.landuse_code || p.landuse_gb50137) {
-    const name = cls ? t('classes')[cls] : '';
-    dl.append(...figure(t('landuse'), `${name} ${p.landuse_code || ''} / ${p.landuse_gb50137 || ''}`.trim()));
-  }
-  if (p.status) dl.append(...figure(t('status'), t('statuses')[p.status] || p.status));
-  const skip = new Set(['name_zh', 'name_en', 'landuse_code', 'landuse_gb50137', 'status', 'source', 'position_confidence', 'position_note']);
-  for (const fd of col.schema || []) {
-    if (skip.has(fd.name) || p[fd.name] === undefined || p[fd.name] === null) continue;
-    const v = p[fd.name];
-    dl.append(...figure(pick(fd.description) || fd.name, typeof v === 'number' ? v.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en') : String(v)));
-  }
-  if (p.geodesic_area_m2 !== undefined) dl.append(...figure(t('areaLabel'), formatArea(p.geodesic_area_m2)));
-  if (p.geodesic_length_m !== undefined) dl.append(...figure(t('lengthLabel'), formatLength(p.geodesic_length_m)));
-  if (p.position_confidence) {
-    dl.append(...figure(t('position'), `${t('confidence')[p.position_confidence] || p.position_confidence}${p.position_note ? ` — ${p.position_note}` : ''}`));
-  }
-  box.append(dl);
-  if (p.source) {
-    box.append(el('p', { class: 'src-label', text: t('source') }), el('blockquote', { text: p.source, lang: 'zh-Hans' }));
-  }
-  return box;
 }
 
 function addFeatures(entry, features) {
@@ -205,11 +194,13 @@ function addFeatures(entry, features) {
         ...styleOf(col, feat.properties), radius: (col.style && col.style.radius) || 6,
       }),
     });
-    layer.bindPopup(() => popup(col, f), { maxWidth: 340, autoPanPadding: [24, 24] });
     layer.feature = f;
     byId.set(f.id, layer);
-    group.addLayer(layer);
+    if (filters.passes(state.filter, col, f.properties)) group.addLayer(layer);
+    else entry.hidden.add(f.id);
   }
+  labels.update();
+  refreshLegend();
 }
 
 // load fetches what the view needs of each visible layer, unless a box
@@ -218,31 +209,66 @@ function addFeatures(entry, features) {
 async function load() {
   const box = viewBox();
   const jobs = [];
-  let tooBig = [];
+  const tooBig = [];
+  const failed = [];
   for (const id of state.visible) {
     const entry = state.layers.get(id);
     if (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom) {
       tooBig.push(pick(entry.col.titles));
       continue;
     }
+    if (entry.dense) release(entry, box);
     if (entry.covered.some((c) => covers(c, box))) continue;
+    if (entry.dense && entry.byId.size >= maxShapes) {
+      tooBig.push(pick(entry.col.titles));
+      continue;
+    }
     entry.covered.push(box); // loading: no second request for the same view
     jobs.push((async () => {
       setBusy(1);
       try {
-        for await (const page of api.features(id, box)) addFeatures(entry, page);
+        for await (const page of api.features(id, box)) {
+          let fresh = page;
+          if (entry.dense) {
+            fresh = page.filter((f) => !entry.byId.has(f.id));
+            fresh = fresh.slice(0, Math.max(0, maxShapes - entry.byId.size));
+          }
+          addFeatures(entry, fresh);
+          if (entry.dense && entry.byId.size >= maxShapes) {
+            // Enough for one view: the rest waits for a closer one.
+            entry.covered.splice(entry.covered.indexOf(box), 1);
+            tooBig.push(pick(entry.col.titles));
+            break;
+          }
+        }
         return true;
       } catch (err) {
         entry.covered.splice(entry.covered.indexOf(box), 1);
-        setError(`${t('loadFailed')}: ${pick(entry.col.titles)} (${err.message})`);
+        failed.push(`${pick(entry.col.titles)} (${err.message})`);
         return false;
       } finally {
         setBusy(-1);
       }
     })());
   }
-  const ok = (await Promise.all(jobs)).every(Boolean);
-  if (ok) setError(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
+  await Promise.all(jobs);
+  // Every layer that failed is named, not only the last.
+  setNotice(tooBig.length ? `${t('zoomIn')}: ${tooBig.join(', ')}` : '');
+  if (jobs.length) setError(failed.length ? `${t('loadFailed')}: ${failed.join('; ')}` : '');
+}
+
+// release drops a dense layer's features that lie wholly outside box,
+// and forgets the boxes loaded, but the one that holds the view: panning
+// back fetches them again.
+function release(entry, box) {
+  const view = L.latLngBounds([box[1], box[0]], [box[3], box[2]]);
+  for (const [id, layer] of entry.byId) {
+    if (view.intersects(layer.getBounds())) continue;
+    entry.group.removeLayer(layer);
+    entry.byId.delete(id);
+    entry.hidden.delete(id);
+  }
+  entry.covered = entry.covered.filter((c) => covers(c, box));
 }
 
 // ---- the panel: layers, legend, downloads ----
@@ -256,10 +282,7 @@ function renderPanel() {
     const box = el('input', { type: 'checkbox', id, 'data-layer': col.id });
     box.checked = state.visible.has(col.id);
     box.addEventListener('change', () => setVisible(col.id, box.checked));
-    const s = col.style || {};
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = col.geometryType.includes('Line') ? 'transparent' : (s.fillColor || s.color || '#999');
-    sw.style.borderColor = s.color || '#333';
+    const sw = swatch(layerSymbol(col), kindOf(col));
     list.append(el('li', {}, box, el('label', { for: id }, sw,
       el('span', { class: 'title', text: pick(col.titles) }),
       el('span', { class: 'other', text: ` ${(col.titles && col.titles[other]) || ''}`, lang: other === 'zh' ? 'zh-Hans' : 'en' }),
@@ -281,17 +304,134 @@ function renderPanel() {
   }
 }
 
-// renderLegend lists the land-use classes of the features on the map.
-function renderLegend() {
-  const legend = $('legend');
-  legend.replaceChildren();
-  for (const [cls, colour] of Object.entries(classColours)) {
-    if (!state.classes.has(cls)) continue;
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.background = colour;
-    legend.append(el('li', { 'data-class': cls }, sw, el('span', { text: `${cls} ${t('classes')[cls]}` })));
+// layerSymbol is how most of a layer's features on the map are drawn
+// (their most common class), for the layer list's swatch.
+function layerSymbol(col) {
+  const counts = new Map();
+  for (const layer of state.layers.get(col.id).byId.values()) {
+    const shade = shadeOf(layer.feature.properties);
+    if (shade) counts.set(shade.code, (counts.get(shade.code) || 0) + 1);
   }
-  legend.append(el('li', { class: 'conf', text: t('confidenceLegend') }));
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return symbolOf(col, top ? { landuse_gb50137: top[0] } : {});
+}
+
+// refreshLegend lists what the visible layers draw now, soon: a load of
+// many pages redraws it once.
+// While one is pending the map counts as busy, so that nobody (a test)
+// reads a legend about to change.
+let legendTimer = null;
+function refreshLegend() {
+  if (legendTimer) clearTimeout(legendTimer); else setPending(1);
+  legendTimer = setTimeout(() => {
+    legendTimer = null;
+    try { renderLegend(); } finally { setPending(-1); }
+  }, 50);
+}
+
+function renderLegend() {
+  const drawn = state.drawn;
+  drawn.clear();
+  const plain = [];
+  for (const col of state.collections) {
+    if (!state.visible.has(col.id)) continue;
+    let unclassed = false;
+    const entry = state.layers.get(col.id);
+    for (const layer of entry.byId.values()) {
+      if (entry.hidden.has(layer.feature.id)) continue;
+      const p = layer.feature.properties;
+      const shade = shadeOf(p);
+      if (shade) drawn.shades.add(shade.code); else unclassed = true;
+      if (!col.geometryType.includes('Line')) {
+        if (p.status) drawn.statuses.add(p.status);
+        if (p.position_confidence && !(col.style && col.style.dashArray)) drawn.confidences.add(p.position_confidence);
+      }
+    }
+    if (unclassed) plain.push({ col, sym: symbolOf(col, {}), kind: kindOf(col) });
+  }
+  drawLegend($('legend'), drawn, plain);
+  // The layer list's swatches follow what is loaded.
+  for (const col of state.collections) {
+    const old = document.querySelector(`#layer-list label[for="layer-${CSS.escape(col.id)}"] .swatch`);
+    if (old) old.replaceWith(swatch(layerSymbol(col), kindOf(col)));
+  }
+}
+
+// ---- filter and table ----
+
+// A layer up to this size is fetched whole for the filter's counts and
+// the table; a bigger one counts and lists what the map has loaded.
+const wholeLayer = 5000;
+
+// allFeatures returns all of a layer's features, fetched once.
+function allFeatures(id) {
+  const entry = state.layers.get(id);
+  if (entry.col.itemCount > wholeLayer) return Promise.resolve([...entry.byId.values()].map((l) => l.feature));
+  if (!state.all.has(id)) {
+    const p = (async () => {
+      const out = [];
+      for await (const page of api.features(id)) out.push(...page);
+      return out;
+    })();
+    p.catch(() => state.all.delete(id)); // tried again next time
+    state.all.set(id, p);
+  }
+  return state.all.get(id);
+}
+
+// applyFilter shows on the map only the features that pass the filter,
+// and brings the counts, the legend, the labels, the table and the link
+// up to date.
+function applyFilter() {
+  for (const entry of state.layers.values()) {
+    for (const [id, layer] of entry.byId) {
+      const pass = filters.passes(state.filter, entry.col, layer.feature.properties);
+      if (pass && entry.hidden.has(id)) { entry.hidden.delete(id); entry.group.addLayer(layer); }
+      if (!pass && !entry.hidden.has(id)) { entry.hidden.add(id); entry.group.removeLayer(layer); }
+    }
+  }
+  const sel = identify.selected;
+  if (sel && !filters.passes(state.filter, sel.col, sel.f.properties)) { map.closePopup(); identify.clear(); }
+  labels.update();
+  refreshLegend();
+  renderFilterPanel();
+  if (table.open) table.draw();
+  $('filter-downloads').hidden = !filters.isActive(state.filter);
+  writeHash();
+}
+
+// renderFilterPanel counts every stage and class over the visible
+// layers; a layer that cannot be fetched is named, and left out.
+async function renderFilterPanel() {
+  const cols = state.collections.filter((c) => state.visible.has(c.id));
+  setPending(1);
+  try {
+    const got = await Promise.allSettled(cols.map(async (col) => ({ col, features: await allFeatures(col.id) })));
+    const failed = cols.filter((_, i) => got[i].status === 'rejected').map((c) => pick(c.titles));
+    state.countError = failed.length ? `${t('countFailed')}: ${failed.join(', ')}` : '';
+    showStatus();
+    const entries = got.filter((g) => g.status === 'fulfilled').map((g) => g.value);
+    filters.renderFilter($('filter'), state.filter, filters.tally(state.filter, entries), applyFilter);
+  } finally {
+    setPending(-1);
+  }
+}
+
+// exportFiltered saves the visible layers' features that pass the filter.
+async function exportFiltered() {
+  const features = [];
+  try {
+    for (const col of state.collections) {
+      if (!state.visible.has(col.id)) continue;
+      for (const f of await allFeatures(col.id)) {
+        if (filters.passes(state.filter, col, f.properties || {})) features.push(clean(col, f));
+      }
+    }
+  } catch (err) {
+    setError(`${t('loadFailed')}: ${err.message}`);
+    return;
+  }
+  download({ type: 'FeatureCollection', name: 'filtered', features }, 'haimen-filtered.geojson');
 }
 
 function setVisible(id, on) {
@@ -304,6 +444,9 @@ function setVisible(id, on) {
     state.visible.delete(id);
     entry.group.remove();
   }
+  labels.update();
+  refreshLegend();
+  renderFilterPanel();
   writeHash();
 }
 
@@ -314,8 +457,10 @@ async function viewGeoJSON(id) {
   const features = [];
   setBusy(1);
   try {
+    const col = state.layers.get(id).col;
     for await (const page of api.features(id, viewBox(0))) {
       for (const f of page) {
+        if (!filters.passes(state.filter, col, f.properties || {})) continue; // the download follows the filter
         const props = { ...f.properties };
         delete props.__id;
         features.push({ type: 'Feature', id: f.id, properties: props, geometry: f.geometry });
@@ -359,7 +504,11 @@ async function runSearch(q) {
   try {
     hits = await api.search(q, searchAbort.signal);
   } catch (err) {
-    if (err.name !== 'AbortError') console.warn('planmap: search', err);
+    if (err.name === 'AbortError') return;
+    // Said in the list, where the answer was expected.
+    lastHits = null;
+    out.replaceChildren(el('li', { class: 'none error', role: 'alert', text: `${t('searchFailed')}: ${err.message}` }));
+    out.hidden = false;
     return;
   }
   lastHits = hits;
@@ -374,7 +523,7 @@ function renderHits() {
   if (!hits.length) out.append(el('li', { class: 'none', text: t('noResults') }));
   for (const f of hits) {
     const col = state.collections.find((c) => c.id === f.collection);
-    const name = lang() === 'en' ? (f.properties.name_en || f.properties.name_zh) : (f.properties.name_zh || f.properties.name_en);
+    const name = nameOf(f.properties);
     const btn = el('button', { type: 'button', role: 'option' },
       el('span', { text: name }), el('small', { text: col ? ` ${pick(col.titles)}` : '' }));
     btn.addEventListener('click', () => goTo(f));
@@ -398,7 +547,7 @@ async function goTo(f) {
   await load();
   const entry = state.layers.get(f.collection);
   const layer = entry.byId.get(f.id);
-  if (layer) layer.openPopup(bounds.getCenter());
+  if (layer) identify.show(entry.col, layer.feature, bounds.getCenter());
 }
 
 // ---- start ----
@@ -406,15 +555,21 @@ async function goTo(f) {
 async function start() {
   const h = readHash();
   setLang(h.lang || defaultLang());
+  state.filter = h.filter;
   applyLang();
 
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
   for (const col of state.collections) {
     map.createPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
-    state.layers.set(col.id, { col, group: L.featureGroup(), byId: new Map(), covered: [] });
+    const dense = col.itemCount > denseLayer;
+    state.layers.set(col.id, {
+      col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set(), dense,
+      renderer: dense ? L.canvas({ pane: `pm-${col.id}`, padding: 0.25 }) : null,
+    });
   }
   const known = new Set(state.collections.map((c) => c.id));
   const wanted = h.layers ? h.layers.filter((id) => known.has(id)) : [...known];
+  const unknown = h.layers ? h.layers.filter((id) => !known.has(id)) : [];
   for (const id of wanted) {
     state.visible.add(id);
     state.layers.get(id).group.addTo(map);
@@ -424,23 +579,20 @@ async function start() {
   if (h.view) {
     map.setView(h.view.center, h.view.zoom);
   } else {
-    // Fit the district: its boundary layer, else everything there is.
-    const boundary = state.collections.find((c) => c.id === 'boundary');
-    const withExtent = boundary && boundary.extent ? [boundary] : state.collections.filter((c) => c.extent);
-    let b = null;
-    for (const c of withExtent) {
-      const [x0, y0, x1, y1] = c.extent.spatial.bbox[0];
-      const cb = L.latLngBounds([y0, x0], [y1, x1]);
-      b = b ? b.extend(cb) : cb;
-    }
-    if (b) map.fitBounds(b, { padding: [10, 10] });
-    else map.setView([32.1, 121.47], 11);
+    fitDistrict();
   }
   map.on('moveend', () => { writeHash(); load(); });
   writeHash();
   // A link pasted into this tab moves the map, as one opened anew would.
   window.addEventListener('hashchange', applyHash);
   await load();
+  renderFilterPanel();
+  $('filter-downloads').hidden = !filters.isActive(state.filter);
+  // Said after the first load, which clears the status line.
+  if (unknown.length) {
+    state.linkError = `${t('unknownLayer')}: ${unknown.join(', ')}`;
+    showStatus();
+  }
   document.body.dataset.ready = '1';
 }
 
@@ -460,6 +612,14 @@ function applyHash() {
       if (!wanted.has(col.id) && state.visible.has(col.id)) { state.visible.delete(col.id); entry.group.remove(); }
     }
     renderPanel();
+    labels.update();
+  }
+  const f = h.filter;
+  const same = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+  if (!same(f.status, state.filter.status) || !same(f.class, state.filter.class)) {
+    state.filter.status = f.status;
+    state.filter.class = f.class;
+    applyFilter();
   }
   if (h.view) {
     const c = map.getCenter();
@@ -476,20 +636,59 @@ function applyLang() {
   $('lang').textContent = lang() === 'zh' ? 'English' : '中文';
   $('lang').setAttribute('lang', lang() === 'zh' ? 'en' : 'zh-Hans');
   setAttribution();
+  relabel(map);
+  labels.update();
   if (lastHits) renderHits();
+  if (table.open) table.render();
   showStatus();
 }
 
 // ---- controls ----
 
+const identify = new Identify(map, state, (col, f) => table.select(col, f));
+
+const table = new Table({
+  state,
+  features: allFeatures,
+  passes: (col, props) => filters.passes(state.filter, col, props),
+  onPick: pickFeature,
+});
+
+// pickFeature shows a feature chosen in the table: its layer on, the map
+// over it, highlighted, its details open.
+function pickFeature(col, f) {
+  if (!state.visible.has(col.id)) setVisible(col.id, true);
+  const bounds = L.geoJSON(f).getBounds();
+  map.fitBounds(bounds, { maxZoom: 16, padding: [40, 40], animate: false });
+  identify.show(col, f, bounds.getCenter());
+}
+
+$('table-toggle').addEventListener('click', () => {
+  const open = $('table-panel').hidden;
+  $('table-panel').hidden = !open;
+  $('table-toggle').setAttribute('aria-expanded', String(open));
+  map.invalidateSize();
+  if (open) table.render().then(() => $('table-q').focus());
+});
+$('table-close').addEventListener('click', () => {
+  $('table-panel').hidden = true;
+  $('table-toggle').setAttribute('aria-expanded', 'false');
+  map.invalidateSize();
+  $('table-toggle').focus();
+});
+$('export-filtered').addEventListener('click', exportFiltered);
+
+// While measuring, a click on the map is a point of the measurement,
+// never a popup.
 const measure = new Measure(map, $('measure-result'), (mode) => {
+  identify.enabled = mode === null;
   $('measure-distance').setAttribute('aria-pressed', String(mode === 'distance'));
   $('measure-area').setAttribute('aria-pressed', String(mode === 'area'));
-  $('measure-distance').textContent = mode === 'distance' ? t('measureStop') : t('measureDistance');
-  $('measure-area').textContent = mode === 'area' ? t('measureStop') : t('measureArea');
+  $('measure-distance').textContent = mode === 'distance' ? t('measureFinish') : t('measureDistance');
+  $('measure-area').textContent = mode === 'area' ? t('measureFinish') : t('measureArea');
 });
-$('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.stop() : measure.start('distance')));
-$('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.stop() : measure.start('area')));
+$('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.finish() : measure.start('distance')));
+$('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.finish() : measure.start('area')));
 
 $('copy-link').addEventListener('click', async () => {
   writeHash();
@@ -513,6 +712,7 @@ $('lang').addEventListener('click', () => {
   map.closePopup();
   measure.stop();
   renderPanel();
+  renderFilterPanel();
   writeHash();
 });
 
@@ -549,4 +749,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, limits: { denseLayer, maxShapes, bigLayer } };

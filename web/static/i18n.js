@@ -5,6 +5,7 @@ const words = {
   zh: {
     title: '海门港新区规划用地',
     skip: '跳到图层面板',
+    skipMap: '跳到地图',
     panel: '图层面板',
     search: '搜索地名',
     searchPlaceholder: '搜索地名，如 港西、生态公园',
@@ -18,7 +19,7 @@ const words = {
     measureDistance: '量距离',
     measureArea: '量面积',
     measureStop: '结束测量',
-    measureHint: '在地图上点击加点，双击或按 Enter 结束，Esc 取消。',
+    measureHint: '在地图上点击（或轻触）加点；双击、按 Enter 或“完成测量”结束，Esc 取消。',
     distance: '距离',
     area: '面积',
     copyLink: '复制链接',
@@ -47,10 +48,41 @@ const words = {
       S: '道路与交通设施用地', H: '区域交通设施用地', U: '公用设施用地', G: '绿地与广场用地', E: '水域',
     },
     confidenceLegend: '位置可信度：实线 高，短虚线 中，点线 低',
+    underPoint: '此处的要素',
+    measureFinish: '完成测量',
+    north: '上为正北',
+    wholeDistrict: '显示全区',
+    otherSymbols: '其他图层',
+    filter: '筛选',
+    shown: '显示',
+    clearFilter: '清除筛选',
+    table: '表格',
+    tableLayer: '图层',
+    tableSearch: '在表中搜索',
+    name: '名称',
+    compare: '并排比较',
+    exportSelection: '导出所选 GeoJSON',
+    exportFiltered: '导出筛选结果 GeoJSON',
+    selected: '已选',
+    closeTable: '关闭表格',
+    closeCompare: '关闭比较',
+    field: '字段',
+    features: '个要素',
+    unknownLayer: '链接中的图层不存在',
+    searchFailed: '搜索失败',
+    countFailed: '无法统计',
+    filterDownloads: '正在筛选：上面的下载链接为全部要素，“视图内”与“导出筛选结果”只含筛选出的要素。',
+    links: {
+      'this document': '本页', 'this document as HTML': '本页（HTML）', 'this document as JSON': '本页（JSON）',
+      'the API definition (OpenAPI 3.0)': '接口定义（OpenAPI 3.0）', 'the API documentation': '接口文档',
+      'OGC API conformance classes implemented': '实现的 OGC API 一致性类', 'the layers': '图层列表',
+      'every layer as one GeoPackage': '全部图层（一个 GeoPackage）', 'every layer as KML': '全部图层（KML）',
+    },
   },
   en: {
     title: 'Haimen Port New Area: planned land use',
     skip: 'Skip to the layer panel',
+    skipMap: 'Skip to the map',
     panel: 'Layer panel',
     search: 'Search by name',
     searchPlaceholder: 'Search, e.g. Gangxi, eco-park',
@@ -64,7 +96,7 @@ const words = {
     measureDistance: 'Measure distance',
     measureArea: 'Measure area',
     measureStop: 'Stop measuring',
-    measureHint: 'Click the map to add points; double-click or Enter to finish, Esc to cancel.',
+    measureHint: 'Click or tap the map to add points; double-click, Enter or “Finish measuring” to finish, Esc to cancel.',
     distance: 'Distance',
     area: 'Area',
     copyLink: 'Copy link',
@@ -93,6 +125,31 @@ const words = {
       S: 'Roads and transport', H: 'Regional transport', U: 'Utilities', G: 'Green space', E: 'Water',
     },
     confidenceLegend: 'Position confidence: solid high, dashed medium, dotted low',
+    underPoint: 'Features here',
+    measureFinish: 'Finish measuring',
+    north: 'North is up',
+    wholeDistrict: 'Show the whole district',
+    otherSymbols: 'Other layers',
+    filter: 'Filter',
+    shown: 'Shown',
+    clearFilter: 'Clear filter',
+    table: 'Table',
+    tableLayer: 'Layer',
+    tableSearch: 'Search the table',
+    name: 'Name',
+    compare: 'Compare side by side',
+    exportSelection: 'Export selection as GeoJSON',
+    exportFiltered: 'Export filtered features as GeoJSON',
+    selected: 'selected',
+    closeTable: 'Close the table',
+    closeCompare: 'Close the comparison',
+    field: 'Field',
+    features: 'features',
+    unknownLayer: 'The link names layers that do not exist',
+    searchFailed: 'Search failed',
+    countFailed: 'Could not count',
+    filterDownloads: 'Filter on: the download links above hold every feature; “in view” and “export filtered” hold only the features the filter shows.',
+    links: {},
   },
 };
 
@@ -119,6 +176,12 @@ export function pick(text) {
   return text[current] || text.zh || text.en || '';
 }
 
+// nameOf is a feature's name in the current language, else in the other.
+export function nameOf(props) {
+  const p = props || {};
+  return current === 'en' ? p.name_en || p.name_zh || '' : p.name_zh || p.name_en || '';
+}
+
 // translate fills the page's static labels.
 export function translate(root = document) {
   document.documentElement.lang = current === 'zh' ? 'zh-Hans' : 'en';
@@ -126,4 +189,9 @@ export function translate(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
   for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  // The About links come from the server in English.
+  for (const a of root.querySelectorAll('.about a')) {
+    if (!a.dataset.en) a.dataset.en = a.textContent;
+    a.textContent = t('links')[a.dataset.en] || a.dataset.en;
+  }
 }

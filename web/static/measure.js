@@ -25,6 +25,10 @@ export function formatArea(m2) {
   return `${(m2 / 1e4).toFixed(2)} ${t('hectares')} · ${(m2 / (1e4 / 15)).toFixed(1)} ${t('mu')}`;
 }
 
+// Measure measures a distance or an area from points clicked (or tapped)
+// on the map. While it measures, the map's clicks are its own: the
+// caller turns identify off (onChange). The figure is shown on the map,
+// next to the line or the area, and in the output element.
 export class Measure {
   constructor(map, output, onChange) {
     this.map = map;
@@ -33,7 +37,14 @@ export class Measure {
     this.mode = null;
     this.points = [];
     this.shape = null;
-    this.onClick = (e) => { this.points.push(e.latlng); this.draw(); };
+    this.label = null;
+    this.onClick = (e) => {
+      // The two clicks of a double-click land on the same spot: one point.
+      const last = this.points[this.points.length - 1];
+      if (last && this.map.latLngToContainerPoint(last).distanceTo(e.containerPoint || this.map.latLngToContainerPoint(e.latlng)) < 3) return;
+      this.points.push(e.latlng);
+      this.draw();
+    };
     this.onDouble = (e) => { L.DomEvent.stop(e); this.finish(); };
     this.onKey = (e) => {
       if (e.key === 'Escape') this.stop();
@@ -49,6 +60,7 @@ export class Measure {
   start(mode) {
     this.stop();
     this.mode = mode;
+    this.map.closePopup();
     this.map.doubleClickZoom.disable();
     this.map.on('click', this.onClick);
     this.map.on('dblclick', this.onDouble);
@@ -60,12 +72,19 @@ export class Measure {
 
   draw() {
     if (this.shape) this.shape.remove();
-    const opts = { color: '#d7263d', weight: 2, dashArray: '5 4', interactive: false, pane: 'measure' };
-    this.shape = this.mode === 'area' && this.points.length > 2
-      ? L.polygon(this.points, { ...opts, fillOpacity: 0.15 })
-      : L.polyline(this.points, opts);
+    const opts = { color: '#d7263d', weight: 3, dashArray: '6 4', interactive: false, pane: 'measure' };
+    const area = this.mode === 'area' && this.points.length > 2;
+    this.shape = area ? L.polygon(this.points, { ...opts, fillOpacity: 0.15 }) : L.polyline(this.points, opts);
     this.shape.addTo(this.map);
-    this.output.textContent = this.text() || t('measureHint');
+    const text = this.text();
+    this.output.textContent = text || t('measureHint');
+    if (this.label) this.label.remove();
+    this.label = null;
+    if (text) {
+      const at = area ? this.shape.getCenter() : this.points[this.points.length - 1];
+      this.label = L.tooltip({ permanent: true, direction: area ? 'center' : 'right', offset: area ? [0, 0] : [10, 0], className: 'pm-measure-label', pane: 'measure', interactive: false })
+        .setLatLng(at).setContent(text).addTo(this.map);
+    }
   }
 
   text() {
@@ -84,10 +103,13 @@ export class Measure {
     this.output.textContent = result;
   }
 
+  // stop removes the measurement and leaves measuring.
   stop() {
     this.detach();
     if (this.shape) this.shape.remove();
+    if (this.label) this.label.remove();
     this.shape = null;
+    this.label = null;
     this.points = [];
     this.output.textContent = '';
   }
@@ -97,7 +119,8 @@ export class Measure {
     this.map.off('click', this.onClick);
     this.map.off('dblclick', this.onDouble);
     document.removeEventListener('keydown', this.onKey);
-    this.map.doubleClickZoom.enable();
+    // Re-enabled after the double-click that ended it has passed.
+    setTimeout(() => this.map.doubleClickZoom.enable(), 0);
     this.map.getContainer().classList.remove('measuring');
     this.mode = null;
     this.points = [];
