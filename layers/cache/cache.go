@@ -169,11 +169,11 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		}
 		c.putQuery(ep, qs, id, string(key), fids, matched)
 	}
-	items := make([]*layers.Item, len(fids))
+	items := c.getItems(id, fids)
 	var missing []int64
-	for i, fid := range fids {
-		if items[i] = c.shards[c.itemShard(fid)].getItem(id, fid); items[i] == nil {
-			missing = append(missing, fid)
+	for i, it := range items {
+		if it == nil {
+			missing = append(missing, fids[i])
 		}
 	}
 	c.hits.Add(int64(len(fids) - len(missing)))
@@ -402,6 +402,39 @@ func (c *Cache) putQuery(ep *epoch, s *shard, id, key string, fids []int64, matc
 	e := &entry{layer: le, key: key, fids: fids, matched: matched, size: size}
 	le.queries[key] = e
 	s.push(e)
+}
+
+// getItems returns the held features fids of layer id, nil for those not
+// held, taking each shard's lock once.
+func (c *Cache) getItems(id string, fids []int64) []*layers.Item {
+	items := make([]*layers.Item, len(fids))
+	if len(c.shards) == 1 {
+		c.shards[0].getItems(id, fids, nil, items)
+		return items
+	}
+	// The indexes of fids, grouped by shard (a counting sort).
+	var starts [maxShards + 1]int32
+	shardOf := make([]uint8, len(fids))
+	for i, fid := range fids {
+		sh := c.itemShard(fid)
+		shardOf[i] = uint8(sh)
+		starts[sh+1]++
+	}
+	for i := 1; i <= len(c.shards); i++ {
+		starts[i] += starts[i-1]
+	}
+	next := starts
+	order := make([]int32, len(fids))
+	for i, sh := range shardOf {
+		order[next[sh]] = int32(i)
+		next[sh]++
+	}
+	for sh := range c.shards {
+		if idx := order[starts[sh]:starts[sh+1]]; len(idx) > 0 {
+			c.shards[sh].getItems(id, fids, idx, items)
+		}
+	}
+	return items
 }
 
 // itemShard is the shard of the features with id fid, of any layer.

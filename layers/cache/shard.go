@@ -71,6 +71,32 @@ func (s *shard) getItem(id string, fid int64) *layers.Item {
 	return e.item
 }
 
+// getItems sets items[i] to the held feature fids[i] of layer id, for each
+// i in idx (every i when idx is nil).
+func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.Item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	le := s.layers[id]
+	if le == nil {
+		return
+	}
+	get := func(i int) {
+		if e := le.items[fids[i]]; e != nil {
+			s.touch(e)
+			items[i] = e.item
+		}
+	}
+	if idx == nil {
+		for i := range fids {
+			get(i)
+		}
+		return
+	}
+	for _, i := range idx {
+		get(int(i))
+	}
+}
+
 // getQuery returns the held answer to a query of layer id.
 func (s *shard) getQuery(id string, key []byte) ([]int64, int, bool) {
 	s.mu.Lock()
