@@ -388,6 +388,10 @@ func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
 // putQuery holds the answer to a query, read under ep, if ep is still
 // current.
 func (c *Cache) putQuery(ep *epoch, s *shard, id, key string, fids []int64, matched int) {
+	if cap(fids) > len(fids) {
+		// A page cut from all the matches would keep them all.
+		fids = append(make([]int64, 0, len(fids)), fids...)
+	}
 	size := queryOverhead + int64(len(key)+len(id)) + 8*int64(cap(fids))
 	s.mu.Lock()
 	defer s.mu.Unlock()

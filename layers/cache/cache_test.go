@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -568,5 +569,101 @@ func TestPassThrough(t *testing.T) {
 	}
 	if st := c.Stats(); !slices.Contains([]int64{0, want.Seq}, st.Seq) {
 		t.Errorf("Stats.Seq = %d", st.Seq)
+	}
+}
+
+// After more changes than a reader applies itself, readers go to the store
+// while the cache catches up in the background, and get the store's
+// answers throughout.
+func TestManyChanges(t *testing.T) {
+	const n = 6000
+	s := newStore(t, n)
+	c := cache.New(s, 64<<20)
+	ctx := context.Background()
+	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 50, 2)}}
+	check := func(when string) {
+		t.Helper()
+		want, wantN, err := s.Store.Items(ctx, "parcels", box, layers.Page{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotN, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := sameItems(got, gotN, want, wantN); d != "" {
+			t.Fatalf("%s: %s", when, d)
+		}
+	}
+	check("before")
+	// Every parcel updated, one change each: more than a reader applies.
+	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, n, func(fs []map[string]any) []map[string]any {
+		for _, f := range fs {
+			f["properties"].(map[string]any)["berths"] = 7
+		}
+		return fs
+	}))
+	cat, _ := s.Catalog(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Seq != cat.Seq {
+		check("while the cache catches up")
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the import the cache is at change %d, the store at %d: %+v", c.Stats().Seq, cat.Seq, c.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	check("after")
+	if st := c.Stats(); st.Bypassed == 0 || st.ApplyErrors != 0 {
+		t.Errorf("Stats = %+v; want requests sent to the store while the changes were applied, and no errors", st)
+	}
+	for _, it := range pageAll(t, c, "parcels", box) {
+		if it.Properties["berths"] != int64(7) {
+			t.Fatalf("feature %d after the import: %s", it.ID, it.JSON)
+		}
+	}
+}
+
+// switching is a store that is one store, then another: a database file
+// replaced by another whose change log is shorter.
+type switching struct {
+	cache.Store
+}
+
+// When the store's change log goes back (the file was replaced), the cache
+// drops everything and serves the new file.
+func TestLogGoesBack(t *testing.T) {
+	a, b := newStore(t, 300), newStore(t, 100)
+	ctx := context.Background()
+	// Feature 3 of the first store made different from the second's.
+	b3, _ := b.Store.Item(ctx, "parcels", 3)
+	var other []string
+	for _, st := range layerstest.ParcelsStatuses {
+		if st != b3.Properties["status"] {
+			other = append(other, st)
+		}
+	}
+	mustImport(t, a.Store, layers.ImportOptions{}, parcelsFile(t, 300, setStatus(3, other[0])))
+	mustImport(t, a.Store, layers.ImportOptions{}, parcelsFile(t, 300, setStatus(3, other[1])))
+	ca, _ := a.Catalog(ctx)
+	cb, _ := b.Catalog(ctx)
+	if cb.Seq >= ca.Seq {
+		t.Fatalf("the second store's log is at %d, the first's at %d; want it behind", cb.Seq, ca.Seq)
+	}
+	sw := &switching{a}
+	c := cache.New(sw, 64<<20)
+	pageAll(t, c, "parcels", layers.Filter{})
+	if it, _ := c.Item(ctx, "parcels", 3); it.Properties["status"] != other[1] {
+		t.Fatalf("feature 3 from the first store = %s, want status %s", it.JSON, other[1])
+	}
+	sw.Store = b
+	got := pageAll(t, c, "parcels", layers.Filter{})
+	if len(got) != 100 {
+		t.Errorf("after the switch the cache serves %d parcels, want the 100 of the new store", len(got))
+	}
+	for fid, it := range got {
+		want, _ := b.Store.Item(ctx, "parcels", fid)
+		if !bytes.Equal(it.JSON, want.JSON) {
+			t.Fatalf("feature %d = %s, want %s", fid, it.JSON, want.JSON)
+		}
 	}
 }
