@@ -79,6 +79,7 @@ type Cache struct {
 	shards []shard
 	bits   uint // log2(len(shards))
 	seed   maphash.Seed
+	inline int64 // inlineChanges; lowered by tests
 
 	// epoch is the state of the store the held entries are valid for. An
 	// entry read under one epoch is kept only if it is still the current
@@ -101,7 +102,7 @@ func New(store Store, budget int64) *Cache {
 	for n < maxShards && budget/int64(2*n) >= minShardBudget {
 		n, bits = 2*n, bits+1
 	}
-	c := &Cache{store: store, budget: budget, shards: make([]shard, n), bits: bits, seed: maphash.MakeSeed()}
+	c := &Cache{store: store, budget: budget, shards: make([]shard, n), bits: bits, seed: maphash.MakeSeed(), inline: inlineChanges}
 	for i := range c.shards {
 		c.shards[i].init(budget / int64(n))
 	}
@@ -253,7 +254,7 @@ func (c *Cache) sync(ctx context.Context) (*epoch, error) {
 		c.applyMu.Unlock()
 		return cur, nil
 	}
-	if cur != nil && cat.Seq > cur.seq+inlineChanges && cat.Seq <= cur.seq+resetAbove {
+	if cur != nil && cat.Seq > cur.seq+c.inline && cat.Seq <= cur.seq+resetAbove {
 		go func() {
 			defer c.applyMu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

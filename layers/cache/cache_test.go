@@ -576,9 +576,10 @@ func TestPassThrough(t *testing.T) {
 // while the cache catches up in the background, and get the store's
 // answers throughout.
 func TestManyChanges(t *testing.T) {
-	const n = 6000
+	const n = 600
 	s := newStore(t, n)
 	c := cache.New(s, 64<<20)
+	c.SetInline(100)
 	ctx := context.Background()
 	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 50, 2)}}
 	check := func(when string) {

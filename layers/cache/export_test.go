@@ -54,3 +54,7 @@ func (s *shard) check() error {
 	}
 	return nil
 }
+
+// SetInline sets how many changes a reader applies itself; more are
+// applied in the background.
+func (c *Cache) SetInline(n int64) { c.inline = n }
