@@ -169,7 +169,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	// with --cache-mb 0 the store alone.
 	var served web.Store = store
 	if featureMB > 0 {
-		served = cache.New(store, int64(featureMB)<<20)
+		c := cache.New(store, int64(featureMB)<<20)
+		served = c
+		opt.CacheStats = func() any { return c.Stats() }
 	}
 	srv := &http.Server{
 		Handler: web.NewRouter(served, opt, log),

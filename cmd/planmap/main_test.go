@@ -46,8 +46,12 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
-		t.Errorf("GET /healthz = %d %s", res.StatusCode, body)
+	var health struct {
+		Status string
+		Cache  struct{ Budget int64 }
+	}
+	if err := json.Unmarshal(body, &health); err != nil || res.StatusCode != 200 || health.Status != "ok" || health.Cache.Budget != 128<<20 {
+		t.Errorf("GET /healthz = %d %s, want ok and the feature cache's stats, a budget of 128 MB", res.StatusCode, body)
 	}
 	res, err = http.Get(base + "/no/such/thing")
 	if err != nil {
@@ -155,6 +159,21 @@ func TestServeFeatureCache(t *testing.T) {
 			os.WriteFile(edited, []byte(changed), 0o644)
 			if _, _, err := planmap(t, "import", "--db", db, edited); err != nil {
 				t.Fatal(err)
+			}
+			res, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var health struct {
+				Status string
+				Cache  *struct{ Hits, Items, Budget int64 }
+			}
+			json.NewDecoder(res.Body).Decode(&health)
+			res.Body.Close()
+			if c.env == nil && (health.Cache == nil || health.Cache.Hits == 0 || health.Cache.Items == 0 || health.Cache.Budget != 16<<20) {
+				t.Errorf("with --cache-mb 16, after the same page twice, GET /healthz = %+v, want hits and a budget of 16 MB", health)
+			} else if c.env != nil && health.Cache != nil {
+				t.Errorf("with --cache-mb 0, GET /healthz = %+v, want no cache", health)
 			}
 			start := time.Now()
 			for {
