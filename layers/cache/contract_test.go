@@ -23,6 +23,9 @@ func TestContract(t *testing.T) {
 		{"Tight", 16 << 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if raceDetector && c.budget > 1<<20 {
+				t.Skip("under -race only the tight budget (see race_test.go)")
+			}
 			storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
 				path := filepath.Join(t.TempDir(), "planmap.gpkg")
 				s, err := gpkg.Open(context.Background(), path)
