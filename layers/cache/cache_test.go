@@ -256,7 +256,7 @@ func TestEvictionOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		size[fid] = int64(it.Size())
+		size[fid] = int64(it.Size()) + cache.EntryOverhead
 	}
 	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1)
 	get := func(fid int64, fromStore bool) {

@@ -58,3 +58,7 @@ func (s *shard) check() error {
 // SetInline sets how many changes a reader applies itself; more are
 // applied in the background.
 func (c *Cache) SetInline(n int64) { c.inline = n }
+
+// EntryOverhead is what the cache counts for holding a feature beyond its
+// Size.
+const EntryOverhead = entryOverhead
