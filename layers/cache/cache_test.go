@@ -668,3 +668,52 @@ func TestLogGoesBack(t *testing.T) {
 		}
 	}
 }
+
+// lagging is a store whose catalog is held back: the file is ahead of
+// it, as it is for up to the store's poll interval after another
+// process writes.
+type lagging struct {
+	*counting
+	cat atomic.Pointer[layers.Catalog]
+}
+
+func (s *lagging) Catalog(ctx context.Context) (*layers.Catalog, error) { return s.cat.Load(), nil }
+
+// The cache applies the changes up to the catalog it is shown and no
+// further, and applies the rest once the catalog shows them.
+func TestFileAheadOfCatalog(t *testing.T) {
+	s := &lagging{counting: newStore(t, 50)}
+	ctx := context.Background()
+	first, _ := s.Store.Catalog(ctx)
+	s.cat.Store(first)
+	c := cache.New(s, 64<<20)
+	old := pageAll(t, c, "parcels", layers.Filter{})
+	flip := func(fid int) string {
+		if old[int64(fid)].Properties["status"] == "signed" {
+			return "planned"
+		}
+		return "signed"
+	}
+	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, 50, setStatus(5, flip(5))))
+	second, _ := s.Store.Catalog(ctx)
+	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, 50, setStatus(6, flip(6))))
+	third, _ := s.Store.Catalog(ctx)
+
+	s.cat.Store(second)
+	loaded := s.loaded.Load()
+	for _, fid := range []int64{5, 6} {
+		if _, err := c.Item(ctx, "parcels", fid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := s.loaded.Load() - loaded + s.items.Load(); d != 1 {
+		t.Errorf("with the catalog at the first import, features 5 and 6 cost %d reads, want 1 (feature 5)", d)
+	}
+	if st := c.Stats(); st.Seq != second.Seq {
+		t.Errorf("Stats.Seq = %d, want %d (the catalog's)", st.Seq, second.Seq)
+	}
+	s.cat.Store(third)
+	if it, _ := c.Item(ctx, "parcels", 6); it.Properties["status"] != flip(6) {
+		t.Errorf("with the catalog at the second import, feature 6 = %s, want status %s", it.JSON, flip(6))
+	}
+}
