@@ -40,7 +40,8 @@ type Store interface {
 }
 
 // DefaultBudget is the byte budget planmap serve gives its cache unless
-// told otherwise: a few hundred thousand parcels' worth.
+// told otherwise: about 100,000 synthetic parcels' worth (1.2 KB each, as
+// counted).
 const DefaultBudget = 128 << 20
 
 const (
@@ -54,8 +55,9 @@ const (
 	minShardBudget = 4 << 20
 
 	// inlineChanges: the reader that finds the store's catalog ahead
-	// applies up to this many changes itself (one small query and a few
-	// map deletions, well under a millisecond); more are applied in the
+	// applies up to this many changes itself (one query of at most as
+	// many rows, and as many map deletions: a single change costs well
+	// under a millisecond, this many a few); more are applied in the
 	// background while readers go to the store.
 	inlineChanges = 4096
 	// resetAbove: after more changes than this, reading the change log
