@@ -40,6 +40,7 @@ var (
 var benchStore struct {
 	once    sync.Once
 	handler http.Handler
+	store   *gpkg.Store // the store behind handler, for cache_bench_test.go
 	err     error
 }
 
@@ -94,6 +95,7 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 		benchParcels, float64(len(data))/1e6, dir, generated.Sub(start).Round(time.Millisecond),
 		parsed.Sub(generated).Round(time.Millisecond), imported.Sub(parsed).Round(time.Millisecond),
 		done.Sub(imported).Round(time.Millisecond), done.Sub(start).Round(time.Millisecond))
+	benchStore.store = s
 	return web.NewRouter(s, web.Options{AllowedHosts: []string{"example.com"}} /* httptest.NewRequest's host */, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
 }
 
@@ -135,7 +137,11 @@ func checkFeatures(b *testing.B, h http.Handler, target string, lo, hi int) int 
 
 // benchItems measures GET target, a page of about lo to hi features.
 func benchItems(b *testing.B, target string, lo, hi int) {
-	h := benchRouter(b)
+	benchItemsOn(b, benchRouter(b), target, lo, hi)
+}
+
+// benchItemsOn is benchItems through the handler h.
+func benchItemsOn(b *testing.B, h http.Handler, target string, lo, hi int) {
 	n := checkFeatures(b, h, target, lo, hi)
 	req := httptest.NewRequest("GET", target, nil)
 	var buf bytes.Buffer

@@ -40,7 +40,7 @@ func (s *server) sendDownload(w http.ResponseWriter, r *http.Request, d download
 	}
 	f, err := c.Get(r.Context(), d.resource, d.version, d.build)
 	if errors.Is(err, filecache.ErrTooLarge) {
-		return &layers.Error{Code: codeUnavailable, Message: d.name + " is larger than the download cache allows; the server's operator can raise --cache-mb"}
+		return &layers.Error{Code: codeUnavailable, Message: d.name + " is larger than the download cache allows; the server's operator can raise --download-cache-mb"}
 	}
 	if err != nil {
 		return err

@@ -162,7 +162,7 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					return r
 				}(),
 				"500": problem("Something went wrong on the server."),
-				"503": problem("The database does not answer, or a download is larger than the download cache may hold (--cache-mb)."),
+				"503": problem("The database does not answer, or a download is larger than the download cache may hold (--download-cache-mb)."),
 			},
 			"schemas": obj{
 				"link": link,

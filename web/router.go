@@ -70,6 +70,9 @@ type Options struct {
 	// Ready reports whether the store has loaded what it serves from;
 	// until it has, /healthz answers 503 "starting". Nil: always ready.
 	Ready func() bool
+	// CacheStats, when set, says how the cache in front of the store is
+	// doing; /healthz shows it, as JSON, under "cache".
+	CacheStats func() any
 }
 
 type server struct {
@@ -175,6 +178,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
 		return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
+	}
+	if s.opt.CacheStats != nil {
+		return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "cache": s.opt.CacheStats()})
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/gpkg"
 	"planmap/seeds"
 	"planmap/web"
@@ -87,13 +88,18 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	attribution := fs.String("tiles-attribution", env.or("PLANMAP_TILES_ATTRIBUTION", ""), "attribution the tile provider requires, shown on the map (env PLANMAP_TILES_ATTRIBUTION)")
 	allowedHosts := fs.String("allowed-hosts", env.or("PLANMAP_ALLOWED_HOSTS", ""), "comma-separated host names the service answers to (ports ignored, * for any); others get 421. Default: the --base-url host, localhost, 127.0.0.1, ::1 and the --addr host, or with a wildcard --addr this machine's addresses and name (env PLANMAP_ALLOWED_HOSTS)")
 	cacheDir := fs.String("cache-dir", env.or("PLANMAP_CACHE_DIR", ""), "folder of the download cache, emptied at start; one server per folder (env PLANMAP_CACHE_DIR; default: planmap-cache-… for this database in the system's temporary folder)")
-	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_CACHE_MB)")
+	downloadMB := fs.String("download-cache-mb", env.or("PLANMAP_DOWNLOAD_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_DOWNLOAD_CACHE_MB)")
+	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", strconv.Itoa(cache.DefaultBudget>>20)), "most megabytes of features and query answers kept in memory in front of the database; 0 for none (env PLANMAP_CACHE_MB)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
-	mb, err := strconv.Atoi(*cacheMB)
+	mb, err := strconv.Atoi(*downloadMB)
 	if err != nil || mb < 1 {
-		return usageError{"serve: --cache-mb " + *cacheMB + " is not a whole number of 1 or more"}
+		return usageError{"serve: --download-cache-mb " + *downloadMB + " is not a whole number of 1 or more"}
+	}
+	featureMB, err := strconv.Atoi(*cacheMB)
+	if err != nil || featureMB < 0 || featureMB > 1<<20 {
+		return usageError{"serve: --cache-mb " + *cacheMB + " is not a whole number of megabytes, 0 or more"}
 	}
 	if err := web.CheckAssets(); err != nil {
 		return err
@@ -159,8 +165,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 		loaded <- err
 	}()
+	// The feature cache answers what web asks in front of the store, or
+	// with --cache-mb 0 the store alone.
+	var served web.Store = store
+	if featureMB > 0 {
+		c := cache.New(store, int64(featureMB)<<20)
+		served = c
+		opt.CacheStats = func() any { return c.Stats() }
+	}
 	srv := &http.Server{
-		Handler: web.NewRouter(store, opt, log),
+		Handler: web.NewRouter(served, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
 		// attacks from holding connections open.
 		ReadHeaderTimeout: 10 * time.Second,

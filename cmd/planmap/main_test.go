@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,12 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
-		t.Errorf("GET /healthz = %d %s", res.StatusCode, body)
+	var health struct {
+		Status string
+		Cache  struct{ Budget int64 }
+	}
+	if err := json.Unmarshal(body, &health); err != nil || res.StatusCode != 200 || health.Status != "ok" || health.Cache.Budget != 128<<20 {
+		t.Errorf("GET /healthz = %d %s, want ok and the feature cache's stats, a budget of 128 MB", res.StatusCode, body)
 	}
 	res, err = http.Get(base + "/no/such/thing")
 	if err != nil {
@@ -96,6 +101,99 @@ func TestServe(t *testing.T) {
 			t.Errorf("the edit did not survive a restart")
 		}
 	})
+}
+
+// serve answers from its feature cache, and an import by another
+// process (planmap import, while serve runs) is served within a second,
+// the feature changed and the others as they were; with --cache-mb 0 (here
+// from the environment) it serves from the database alone.
+func TestServeFeatureCache(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+	for _, c := range []struct {
+		name  string
+		env   map[string]string
+		flags []string
+	}{
+		{"Cached", nil, []string{"--cache-mb", "16"}},
+		{"Uncached", map[string]string{"PLANMAP_CACHE_MB": "0"}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base, stop := startServeEnv(t, func(k string) string { return c.env[k] }, db, c.flags...)
+			defer stop()
+			parks := func() map[string]string {
+				t.Helper()
+				res, err := http.Get(base + "/collections/parks/items?limit=100")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var fc struct {
+					Features []struct {
+						ID         int64          `json:"id"`
+						Properties map[string]any `json:"properties"`
+					} `json:"features"`
+				}
+				if err := json.NewDecoder(res.Body).Decode(&fc); err != nil || res.StatusCode != 200 || len(fc.Features) == 0 {
+					t.Fatalf("GET /collections/parks/items = %d, %d features, %v", res.StatusCode, len(fc.Features), err)
+				}
+				names := map[string]string{}
+				for _, f := range fc.Features {
+					names[strconv.FormatInt(f.ID, 10)], _ = f.Properties["name_en"].(string)
+				}
+				return names
+			}
+			before := parks()
+			parks() // the same page again: from the cache, when there is one
+
+			dir := t.TempDir()
+			edited := filepath.Join(dir, "parks.geojson")
+			if _, _, err := planmap(t, "export", "--db", db, "--layer", "parks", "-o", edited); err != nil {
+				t.Fatal(err)
+			}
+			text, _ := os.ReadFile(edited)
+			name := "Harbour Eco-Park (" + c.name + ")"
+			changed := regexp.MustCompile(`"name_en":"Harbour Eco-Park[^"]*"`).ReplaceAllString(string(text), `"name_en":"`+name+`"`)
+			if changed == string(text) {
+				t.Fatalf("the exported parks layer has no Harbour Eco-Park:\n%s", text)
+			}
+			os.WriteFile(edited, []byte(changed), 0o644)
+			if _, _, err := planmap(t, "import", "--db", db, edited); err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var health struct {
+				Status string
+				Cache  *struct{ Hits, Items, Budget int64 }
+			}
+			json.NewDecoder(res.Body).Decode(&health)
+			res.Body.Close()
+			if c.env == nil && (health.Cache == nil || health.Cache.Hits == 0 || health.Cache.Items == 0 || health.Cache.Budget != 16<<20) {
+				t.Errorf("with --cache-mb 16, after the same page twice, GET /healthz = %+v, want hits and a budget of 16 MB", health)
+			} else if c.env != nil && health.Cache != nil {
+				t.Errorf("with --cache-mb 0, GET /healthz = %+v, want no cache", health)
+			}
+			start := time.Now()
+			for {
+				after := parks()
+				var edits []string
+				for id, n := range after {
+					if n != before[id] {
+						edits = append(edits, id+": "+before[id]+" → "+n)
+					}
+				}
+				if len(edits) == 1 && strings.HasSuffix(edits[0], "→ "+name) && len(after) == len(before) {
+					break
+				}
+				if time.Since(start) > time.Second {
+					t.Fatalf("a second after the import, serve's parks differ from before in %v; want only the name %q", edits, name)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }
 
 // startServe runs planmap serve on a free port and returns its base URL and
@@ -196,6 +294,9 @@ func TestServeFlags(t *testing.T) {
 	}{
 		{[]string{"--base-url", "maps.example.cn/haimen"}, "--base-url"},
 		{[]string{"--tiles", "https://{server}.tile.example/{z}/{x}/{y}.png", "--tiles-attribution", "x"}, "only {s}"},
+		{[]string{"--cache-mb", "-1"}, "--cache-mb"},
+		{[]string{"--cache-mb", "lots"}, "--cache-mb"},
+		{[]string{"--download-cache-mb", "0"}, "--download-cache-mb"},
 	} {
 		args := append([]string{"serve", "--db", db}, c.flags...)
 		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -452,11 +553,11 @@ func TestServeDownloadCache(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "planmap.gpkg")
 	cache := filepath.Join(dir, "cache")
-	base, stop := startServe(t, db, "--cache-dir", cache, "--cache-mb", "64")
+	base, stop := startServe(t, db, "--cache-dir", cache, "--download-cache-mb", "64")
 	left := filepath.Join(cache, "3-gpkg.part")
 	os.WriteFile(left, []byte("half a download"), 0o644)
 	stop()
-	base, stop = startServe(t, db, "--cache-dir", cache, "--cache-mb", "64")
+	base, stop = startServe(t, db, "--cache-dir", cache, "--download-cache-mb", "64")
 	defer stop()
 	if _, err := os.Stat(left); err == nil {
 		t.Error("serve left the last server's half download in its cache")
@@ -483,8 +584,8 @@ func TestServeDownloadCache(t *testing.T) {
 	if _, _, err := planmap(t, "serve", "--db", db, "--addr", "127.0.0.1:0", "--cache-dir", foreign); err == nil || !strings.Contains(err.Error(), "not a planmap cache") {
 		t.Errorf("serve --cache-dir with someone's files = %v, want a refusal", err)
 	}
-	if _, _, err := planmap(t, "serve", "--db", db, "--cache-mb", "0"); err == nil {
-		t.Error("serve --cache-mb 0 succeeded")
+	if _, _, err := planmap(t, "serve", "--db", db, "--download-cache-mb", "0"); err == nil {
+		t.Error("serve --download-cache-mb 0 succeeded")
 	}
 }
 

@@ -1,0 +1,556 @@
+package cache
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"planmap/layers"
+)
+
+// Store is what the cache needs of the store behind it: what web asks of
+// a store, and the two halves of Items, so that it loads only the features
+// it does not hold.
+type Store interface {
+	Ping(ctx context.Context) error
+	// Catalog is called on every request and must be cheap; its Seq must
+	// move whenever a feature does.
+	Catalog(ctx context.Context) (*layers.Catalog, error)
+	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	// Select returns the ids of page p of the features of layer id that f
+	// selects, in id order, and how many match in all.
+	Select(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]int64, int, error)
+	// Load returns the features fids of layer id that exist, in the order
+	// of fids.
+	Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error)
+	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
+	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
+	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
+	ExportGPKG(ctx context.Context, path string, ids ...string) error
+	WriteKML(ctx context.Context, w io.Writer, id string) error
+	WriteAllKML(ctx context.Context, w io.Writer) error
+}
+
+// DefaultBudget is the byte budget planmap serve gives its cache unless
+// told otherwise: about 100,000 synthetic parcels' worth (1.2 KB each, as
+// counted).
+const DefaultBudget = 128 << 20
+
+const (
+	// maxShards and minShardBudget: the cache is split into up to
+	// maxShards parts, each with its own lock, LRU list and an equal share
+	// of the budget, so that concurrent readers rarely meet on a lock; a
+	// small budget is not split below minShardBudget a part, so that what
+	// is evicted stays close to the globally least recently used (and is
+	// exactly that with one part).
+	maxShards      = 16
+	minShardBudget = 4 << 20
+
+	// inlineChanges: the reader that finds the store's catalog ahead
+	// applies up to this many changes itself (one query of at most as
+	// many rows, and as many map deletions: a single change costs well
+	// under a millisecond, this many a few); more are applied in the
+	// background while readers go to the store.
+	inlineChanges = 4096
+	// resetAbove: after more changes than this, reading the change log
+	// costs more than refilling the cache, which is dropped instead.
+	resetAbove = 1 << 18
+	// changeBatch is how many change-log entries are read at a time.
+	changeBatch = 4096
+
+	// entryOverhead approximates what holding anything costs beyond what
+	// it holds: the entry with its list links, and its map slot.
+	entryOverhead = 160
+	// queryOverhead is what a held query answer costs beyond its key and
+	// ids.
+	queryOverhead = entryOverhead
+)
+
+// Cache is a store in front of a store: it holds encoded features and
+// query answers within a byte budget and answers what web.Store asks. It
+// is safe for concurrent use. Items it returns are shared: callers must
+// not change them.
+type Cache struct {
+	store  Store
+	budget int64
+	shards []shard
+	bits   uint // log2(len(shards))
+	seed   maphash.Seed
+	inline int64 // inlineChanges; lowered by tests
+
+	// epoch is the state of the store the held entries are valid for. An
+	// entry read under one epoch is kept only if it is still the current
+	// one when it is inserted (see advance).
+	epoch   atomic.Pointer[epoch]
+	applyMu sync.Mutex // one applier at a time; readers only TryLock it
+
+	hits, misses, queryHits, queryMisses, bypassed, applyErrors atomic.Int64
+}
+
+// epoch is one state of the cache: every held entry is at least as new as
+// change seq of the store. A busy epoch (seq -1) is set while entries are
+// being dropped: nothing read before can be inserted during or after it.
+type epoch struct{ seq int64 }
+
+// New returns a cache of at most budget bytes in front of store.
+func New(store Store, budget int64) *Cache {
+	budget = max(budget, 0)
+	n, bits := 1, uint(0)
+	for n < maxShards && budget/int64(2*n) >= minShardBudget {
+		n, bits = 2*n, bits+1
+	}
+	c := &Cache{store: store, budget: budget, shards: make([]shard, n), bits: bits, seed: maphash.MakeSeed(), inline: inlineChanges}
+	for i := range c.shards {
+		c.shards[i].init(budget / int64(n))
+	}
+	return c
+}
+
+// Ping asks the store.
+func (c *Cache) Ping(ctx context.Context) error { return c.store.Ping(ctx) }
+
+// Catalog is the store's.
+func (c *Cache) Catalog(ctx context.Context) (*layers.Catalog, error) { return c.store.Catalog(ctx) }
+
+// Search asks the store: searches are rarely repeated exactly.
+func (c *Cache) Search(ctx context.Context, q string, limit int) ([]layers.Hit, error) {
+	return c.store.Search(ctx, q, limit)
+}
+
+// Changes is the store's change log.
+func (c *Cache) Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error) {
+	return c.store.Changes(ctx, after, limit)
+}
+
+// WriteGeoJSON is the store's: whole layers are streamed, not cached.
+func (c *Cache) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
+	return c.store.WriteGeoJSON(ctx, w, id, progress)
+}
+
+// ExportGPKG is the store's.
+func (c *Cache) ExportGPKG(ctx context.Context, path string, ids ...string) error {
+	return c.store.ExportGPKG(ctx, path, ids...)
+}
+
+// WriteKML is the store's.
+func (c *Cache) WriteKML(ctx context.Context, w io.Writer, id string) error {
+	return c.store.WriteKML(ctx, w, id)
+}
+
+// WriteAllKML is the store's.
+func (c *Cache) WriteAllKML(ctx context.Context, w io.Writer) error {
+	return c.store.WriteAllKML(ctx, w)
+}
+
+// Items returns page p of the features of layer id that f selects, in id
+// order, and how many match in all: the ids from the held answer to the
+// same query or else the store's Select, the features from the cache or
+// else, all missing ones in one call, the store's Load.
+func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
+	ep, err := c.sync(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ep == nil {
+		c.bypassed.Add(1)
+		return c.store.Items(ctx, id, f, p)
+	}
+	key := appendQueryKey(make([]byte, 0, 64), f, p)
+	qs := &c.shards[c.queryShard(id, key)]
+	fids, matched, ok := qs.getQuery(id, key)
+	if ok {
+		c.queryHits.Add(1)
+	} else {
+		c.queryMisses.Add(1)
+		if fids, matched, err = c.store.Select(ctx, id, f, p); err != nil {
+			return nil, 0, err
+		}
+		c.putQuery(ep, qs, id, string(key), fids, matched)
+	}
+	items := c.getItems(id, fids)
+	var missing []int64
+	for i, it := range items {
+		if it == nil {
+			missing = append(missing, fids[i])
+		}
+	}
+	c.hits.Add(int64(len(fids) - len(missing)))
+	if len(missing) == 0 {
+		return items, matched, nil
+	}
+	c.misses.Add(int64(len(missing)))
+	loaded, err := c.store.Load(ctx, id, missing)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, it := range loaded {
+		c.putItem(ep, id, it)
+	}
+	// Load answers in the order asked, leaving out features deleted since
+	// the ids were selected: they are left out of the page too.
+	out, j := items[:0], 0
+	for i, it := range items {
+		if it == nil {
+			if j >= len(loaded) || loaded[j].ID != fids[i] {
+				continue
+			}
+			it = loaded[j]
+			j++
+		}
+		out = append(out, it)
+	}
+	return out, matched, nil
+}
+
+// Item returns feature fid of layer id, from the cache or else the store.
+func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, error) {
+	ep, err := c.sync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ep == nil {
+		c.bypassed.Add(1)
+		return c.store.Item(ctx, id, fid)
+	}
+	if it := c.shards[c.itemShard(fid)].getItem(id, fid); it != nil {
+		c.hits.Add(1)
+		return it, nil
+	}
+	c.misses.Add(1)
+	it, err := c.store.Item(ctx, id, fid)
+	if err != nil {
+		return nil, err
+	}
+	c.putItem(ep, id, it)
+	return it, nil
+}
+
+// sync brings the cache up to the store's catalog and returns the epoch
+// the request may read and insert under, or nil when the request should
+// go to the store: changes are being applied by another request, or in
+// the background.
+func (c *Cache) sync(ctx context.Context) (*epoch, error) {
+	cat, err := c.store.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ep := c.epoch.Load(); ep != nil && ep.seq == cat.Seq {
+		return ep, nil
+	}
+	if !c.applyMu.TryLock() {
+		return nil, nil
+	}
+	// The store's catalog again, under the lock: the one read above may be
+	// older than what another request has just applied.
+	if cat, err = c.store.Catalog(ctx); err != nil {
+		c.applyMu.Unlock()
+		return nil, err
+	}
+	cur := c.epoch.Load()
+	if cur != nil && cur.seq == cat.Seq {
+		c.applyMu.Unlock()
+		return cur, nil
+	}
+	if cur != nil && cat.Seq > cur.seq+c.inline && cat.Seq <= cur.seq+resetAbove {
+		go func() {
+			defer c.applyMu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := c.advance(ctx, cur, cat.Seq); err != nil {
+				// The next request that finds the cache behind tries again.
+				c.applyErrors.Add(1)
+			}
+		}()
+		return nil, nil
+	}
+	defer c.applyMu.Unlock()
+	return c.advance(ctx, cur, cat.Seq)
+}
+
+// advance applies the store's changes after cur up to change seq to and
+// returns the new current epoch. The caller holds applyMu.
+//
+// Features are dropped one by one, each changed (layer, fid); a layer
+// changed as a whole is dropped whole. The held query answers of every
+// layer that changed are dropped too, rather than worked out again: which
+// of them a change touches depends on its old and new geometry and
+// properties, and an answer costs one R-tree query to get back.
+//
+// The race this guards against: a request reads a feature under epoch e,
+// a change to it lands, is applied, and then the request offers its (now
+// old) copy. Inserts happen under the shard's lock and only while e is
+// still current; advance makes e stale (a busy epoch) before it takes the
+// first shard lock, so an insert either comes before the drop, which
+// removes it, or finds e stale and is not kept.
+func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, error) {
+	next := &epoch{seq: to}
+	if cur == nil {
+		// Nothing is held yet.
+		c.epoch.Store(next)
+		return next, nil
+	}
+	if to < cur.seq || to > cur.seq+resetAbove {
+		// The log went back (the file was replaced), or there is too much
+		// of it to read.
+		c.reset(next)
+		return next, nil
+	}
+	drop := make([][]fkey, len(c.shards))
+	changed := map[string]bool{} // layers whose query answers go
+	whole := map[string]bool{}   // layers that go whole
+	for after := cur.seq; after < to; {
+		cs, err := c.store.Changes(ctx, after, changeBatch)
+		if err != nil {
+			return nil, fmt.Errorf("cache: changes after %d: %w", after, err)
+		}
+		if len(cs) == 0 {
+			// The log ends before the catalog does: it is not the log the
+			// cache followed.
+			c.reset(next)
+			return next, nil
+		}
+		for _, ch := range cs {
+			if ch.Seq > to {
+				// Already in the file, not yet in the catalog: the next
+				// advance reads it.
+				after = to
+				break
+			}
+			changed[ch.Layer] = true
+			if ch.Op == layers.OpLayer {
+				whole[ch.Layer] = true
+			} else {
+				i := c.itemShard(ch.FID)
+				drop[i] = append(drop[i], fkey{ch.Layer, ch.FID})
+			}
+			after = ch.Seq
+		}
+	}
+	c.epoch.Store(&epoch{seq: -1})
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for id := range changed {
+			if whole[id] {
+				s.dropLayer(id)
+			} else {
+				s.dropQueries(id)
+			}
+		}
+		for _, k := range drop[i] {
+			s.dropItem(k.layer, k.fid)
+		}
+		s.mu.Unlock()
+	}
+	c.epoch.Store(next)
+	return next, nil
+}
+
+// reset drops everything and makes next current.
+func (c *Cache) reset(next *epoch) {
+	c.epoch.Store(&epoch{seq: -1})
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.init(s.budget)
+		s.mu.Unlock()
+	}
+	c.epoch.Store(next)
+}
+
+type fkey struct {
+	layer string
+	fid   int64
+}
+
+// putItem holds it, read under ep, if ep is still current.
+func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
+	s := &c.shards[c.itemShard(it.ID)]
+	size := int64(it.Size()) + entryOverhead
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.epoch.Load() != ep || size > s.budget {
+		return
+	}
+	le := s.layer(id)
+	if e := le.items[it.ID]; e != nil {
+		// Another request loaded it under the same epoch.
+		s.touch(e)
+		return
+	}
+	e := &entry{layer: le, fid: it.ID, item: it, size: size}
+	le.items[it.ID] = e
+	s.push(e)
+}
+
+// putQuery holds the answer to a query, read under ep, if ep is still
+// current.
+func (c *Cache) putQuery(ep *epoch, s *shard, id, key string, fids []int64, matched int) {
+	if cap(fids) > len(fids) {
+		// A page cut from all the matches would keep them all.
+		fids = append(make([]int64, 0, len(fids)), fids...)
+	}
+	size := queryOverhead + int64(len(key)+len(id)) + 8*int64(cap(fids))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.epoch.Load() != ep || size > s.budget {
+		return
+	}
+	le := s.layer(id)
+	if e := le.queries[key]; e != nil {
+		s.touch(e)
+		return
+	}
+	e := &entry{layer: le, key: key, fids: fids, matched: matched, size: size}
+	le.queries[key] = e
+	s.push(e)
+}
+
+// getItems returns the held features fids of layer id, nil for those not
+// held, taking each shard's lock once.
+func (c *Cache) getItems(id string, fids []int64) []*layers.Item {
+	items := make([]*layers.Item, len(fids))
+	if len(c.shards) == 1 {
+		c.shards[0].getItems(id, fids, nil, items)
+		return items
+	}
+	// The indexes of fids, grouped by shard (a counting sort).
+	var starts [maxShards + 1]int32
+	shardOf := make([]uint8, len(fids))
+	for i, fid := range fids {
+		sh := c.itemShard(fid)
+		shardOf[i] = uint8(sh)
+		starts[sh+1]++
+	}
+	for i := 1; i <= len(c.shards); i++ {
+		starts[i] += starts[i-1]
+	}
+	next := starts
+	order := make([]int32, len(fids))
+	for i, sh := range shardOf {
+		order[next[sh]] = int32(i)
+		next[sh]++
+	}
+	for sh := range c.shards {
+		if idx := order[starts[sh]:starts[sh+1]]; len(idx) > 0 {
+			c.shards[sh].getItems(id, fids, idx, items)
+		}
+	}
+	return items
+}
+
+// itemShard is the shard of the features with id fid, of any layer.
+func (c *Cache) itemShard(fid int64) int {
+	if c.bits == 0 {
+		return 0
+	}
+	return int((uint64(fid) * 0x9e3779b97f4a7c15) >> (64 - c.bits))
+}
+
+// queryShard is the shard of the answer to a query of layer id.
+func (c *Cache) queryShard(id string, key []byte) int {
+	if c.bits == 0 {
+		return 0
+	}
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(id)
+	h.Write(key)
+	return int(h.Sum64() >> (64 - c.bits))
+}
+
+// appendQueryKey appends what identifies a query of a layer: the filter's
+// boxes and values, and the page.
+func appendQueryKey(dst []byte, f layers.Filter, p layers.Page) []byte {
+	dst = binary.AppendVarint(dst, p.After)
+	dst = binary.AppendVarint(dst, int64(p.Offset))
+	dst = binary.AppendVarint(dst, int64(p.Limit))
+	dst = binary.AppendUvarint(dst, uint64(len(f.BBoxes)))
+	for _, b := range f.BBoxes {
+		for _, v := range [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]} {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+		}
+	}
+	names := make([]string, 0, len(f.Equals))
+	for name := range f.Equals {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		dst = appendString(dst, name)
+		switch v := f.Equals[name].(type) {
+		case string:
+			dst = appendString(append(dst, 's'), v)
+		case int64:
+			dst = binary.AppendVarint(append(dst, 'i'), v)
+		case float64:
+			dst = binary.LittleEndian.AppendUint64(append(dst, 'f'), math.Float64bits(v))
+		case bool:
+			b := byte('F')
+			if v {
+				b = 'T'
+			}
+			dst = append(dst, 'b', b)
+		default:
+			dst = appendString(append(dst, 'x'), fmt.Sprintf("%T %#v", v, v))
+		}
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
+}
+
+// Stats says what the cache holds and how it has done since it was made.
+type Stats struct {
+	Hits   int64 `json:"hits"`   // features served from the cache
+	Misses int64 `json:"misses"` // features loaded from the store
+	// QueryHits and QueryMisses count pages whose ids came from a held
+	// answer and from the store.
+	QueryHits   int64 `json:"query_hits"`
+	QueryMisses int64 `json:"query_misses"`
+	// Bypassed counts requests sent to the store while changes were
+	// being applied; ApplyErrors the background applications that failed.
+	Bypassed    int64 `json:"bypassed"`
+	ApplyErrors int64 `json:"apply_errors"`
+	Items       int   `json:"items"`   // features held
+	Queries     int   `json:"queries"` // query answers held
+	// Bytes is what they take: layers.Item.Size of each feature, the
+	// answers' keys and ids, and an estimate of the cache's own overhead
+	// per entry. (The Go heap held was measured at 1.13 times this, with
+	// synthetic parcels.)
+	Bytes  int64 `json:"bytes"`
+	Budget int64 `json:"budget"`
+	Seq    int64 `json:"seq"` // the store's last change applied; -1 while applying, 0 before the first request
+}
+
+// Stats returns the cache's counters and what it holds.
+func (c *Cache) Stats() Stats {
+	st := Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), QueryHits: c.queryHits.Load(), QueryMisses: c.queryMisses.Load(),
+		Bypassed: c.bypassed.Load(), ApplyErrors: c.applyErrors.Load(), Budget: c.budget,
+	}
+	if ep := c.epoch.Load(); ep != nil {
+		st.Seq = ep.seq
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		st.Bytes += s.bytes
+		for _, le := range s.layers {
+			st.Items += len(le.items)
+			st.Queries += len(le.queries)
+		}
+		s.mu.Unlock()
+	}
+	return st
+}

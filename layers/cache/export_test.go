@@ -1,0 +1,64 @@
+package cache
+
+import "fmt"
+
+// Check verifies what the cache's bookkeeping says against what it holds:
+// every shard's byte count is the sum of its entries' sizes and within its
+// budget, the LRU ring and the maps hold the same entries, and the shares
+// add up to no more than the budget.
+func (c *Cache) Check() error {
+	var shares int64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		err := s.check()
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", i, err)
+		}
+		shares += s.budget
+	}
+	if shares > c.budget {
+		return fmt.Errorf("the shards' budgets add up to %d, over the budget %d", shares, c.budget)
+	}
+	return nil
+}
+
+func (s *shard) check() error {
+	var bytes int64
+	n := 0
+	for e := s.root.next; e != &s.root; e = e.next {
+		if e.next.prev != e {
+			return fmt.Errorf("broken links at an entry of %s", e.layer.id)
+		}
+		bytes += e.size
+		n++
+		if s.layers[e.layer.id] != e.layer {
+			return fmt.Errorf("an entry of %s whose layer is not in the shard", e.layer.id)
+		}
+		if e.item != nil && e.layer.items[e.fid] != e || e.item == nil && e.layer.queries[e.key] != e {
+			return fmt.Errorf("an entry of %s in the list but not in its map", e.layer.id)
+		}
+	}
+	held := 0
+	for _, le := range s.layers {
+		held += len(le.items) + len(le.queries)
+	}
+	switch {
+	case held != n:
+		return fmt.Errorf("%d entries in the maps, %d in the list", held, n)
+	case bytes != s.bytes:
+		return fmt.Errorf("the entries take %d bytes, the shard counts %d", bytes, s.bytes)
+	case s.bytes > s.budget:
+		return fmt.Errorf("%d bytes held, over the budget %d", s.bytes, s.budget)
+	}
+	return nil
+}
+
+// SetInline sets how many changes a reader applies itself; more are
+// applied in the background.
+func (c *Cache) SetInline(n int64) { c.inline = n }
+
+// EntryOverhead is what the cache counts for holding a feature beyond its
+// Size.
+const EntryOverhead = entryOverhead
