@@ -112,6 +112,8 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		link{Href: base + "/collections", Rel: "data", Type: mediaJSON, Title: "the layers"},
 		link{Href: base + "/download/planmap.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "every layer as one GeoPackage"},
 		link{Href: base + "/download/planmap.kml", Rel: "enclosure", Type: mediaKML, Title: "every layer as KML"},
+		link{Href: base + "/stats", Rel: relStatistics, Type: mediaJSON, Title: "count and area per land-use class over every polygon layer"},
+		link{Href: base + "/stats?f=csv", Rel: relStatistics, Type: "text/csv", Title: "the same as CSV"},
 	)
 	if html {
 		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: newMapConfig(s.basePath, s.opt)})
@@ -182,6 +184,8 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 			link{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
 			link{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
 			link{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
+			link{Href: href + "/stats", Rel: relStatistics, Type: mediaJSON, Title: "count and area or length, per value of ?groupby=field"},
+			link{Href: href + "/stats?f=csv", Rel: relStatistics, Type: "text/csv", Title: "the same as CSV"},
 			link{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
 			link{Href: href + "/download.gpkg", Rel: "enclosure", Type: mediaGPKG, Title: "the whole layer as a GeoPackage"},
 			link{Href: href + "/download.kml", Rel: "enclosure", Type: mediaKML, Title: "the whole layer as KML"},

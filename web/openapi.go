@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"planmap/layers"
 )
@@ -64,6 +65,9 @@ func openAPI(base string, cat *layers.Catalog) obj {
 	// Downloads are files of the cache: revalidated, and read in byte ranges.
 	dl := []string{"206", "304", "416", "503"}
 	f := ref("parameters/f")
+	statsOK := obj{"description": "The statistics, as JSON or CSV (UTF-8 with a byte order mark, CRLF line ends, a header row with units, a last row of totals)",
+		"headers": obj{"ETag": ref("headers/ETag")},
+		"content": obj{mediaJSON: obj{"schema": ref("schemas/statistics")}, "text/csv": obj{"schema": obj{"type": "string"}}}}
 	paths := obj{
 		"/":            get("getLandingPage", "Landing page", "Capabilities", []obj{f}, jsonOK("The landing page", "landingPage"), "304"),
 		"/conformance": get("getConformance", "Conformance classes", "Capabilities", []obj{f}, jsonOK("The conformance classes", "confClasses"), "304"),
@@ -78,6 +82,13 @@ func openAPI(base string, cat *layers.Catalog) obj {
 			{"name": "q", "in": "query", "required": true, "style": "form", "explode": false, "description": "A name, or part of one", "schema": obj{"type": "string", "minLength": 1}},
 			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many at most; larger values are clamped", "schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
 		}, content("The features found, each with the collection it belongs to", mediaGeoJSON, ref("schemas/featureCollectionGeoJSON"), true, false), "304"),
+		"/stats": get("getStatistics", "Count and geodesic area (m², ha, 亩) per GB 50137 land-use class over several layers, by default every polygon layer", "Statistics", []obj{
+			ref("parameters/bbox"), ref("parameters/bbox-crs"),
+			{"name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
+				"description": "The layers to add up, comma separated; every polygon layer when absent. Layers without " + layers.ClassField + ", and point layers, are listed as skipped.",
+				"schema":      obj{"type": "array", "items": idSchema(cat)}},
+			ref("parameters/statsF"),
+		}, statsOK, "304"),
 		"/healthz": get("getHealth", "Whether the service and its database answer", "Capabilities", nil,
 			content("Healthy", mediaJSON, obj{"type": "object"}, false, false), "503"),
 	}
@@ -94,9 +105,17 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"schema":      fieldSchema(fd),
 			})
 		}
+		// The statistics select features as the items do: bbox and the
+		// fields' values.
+		statsParams := append([]obj{{
+			"name": "groupby", "in": "query", "required": false, "style": "form", "explode": false,
+			"description": "The field whose values group the features (a string, integer or boolean field); one group of all when absent. Features without a value are grouped under null.",
+			"schema":      groupBySchema(col.Layer),
+		}, ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/statsF")}, params[len(params)-len(col.Schema):]...)
 		paths[p+"/items"] = get("getFeatures_"+col.ID, "Features of "+name, tag, params, features("The features", "featureCollectionGeoJSON"), "304", "404")
 		paths[p+"/items/{featureId}"] = get("getFeature_"+col.ID, "One feature of "+name, tag,
 			[]obj{ref("parameters/featureId"), ref("parameters/crs"), f}, features("The feature", "featureGeoJSON"), "304", "404")
+		paths[p+"/stats"] = get("getStatistics_"+col.ID, "Count and geodesic area or length of the features of "+name+", per value of a field", tag, statsParams, statsOK, "304", "404")
 		paths[p+"/queryables"] = get("getQueryables_"+col.ID, "The fields of "+name+" one can filter on", tag, []obj{f},
 			content("A JSON Schema of the queryables", mediaSchema, obj{"type": "object"}, true, true), "304", "404")
 		paths[p+"/download.geojson"] = get("downloadGeoJSON_"+col.ID, "The whole layer "+name+" as a GeoJSON layer file", tag, nil,
@@ -141,6 +160,8 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					obj{"type": "string", "format": "uri", "enum": crsEnum, "default": crs84}),
 				"f": formParam("f", "The format of the response; otherwise chosen by the Accept header.",
 					obj{"type": "string", "enum": []string{"json", "html"}}),
+				"statsF": formParam("f", "The format of the statistics: JSON, or CSV for spreadsheets.",
+					obj{"type": "string", "enum": []string{"json", "csv"}, "default": "json"}),
 				"featureId": obj{"name": "featureId", "in": "path", "required": true, "description": "The feature's id.",
 					"schema": obj{"type": "integer"}},
 			},
@@ -195,6 +216,38 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					"geometry": obj{"type": "object", "nullable": true}, "properties": obj{"type": "object", "nullable": true},
 					"links": links,
 				}},
+				"statistics": func() obj {
+					row := obj{
+						"count":             obj{"type": "integer", "minimum": 0},
+						"geodesic_area_m2":  obj{"type": "number", "description": "Polygons: area in m² on the WGS 84 ellipsoid"},
+						"geodesic_area_ha":  obj{"type": "number"},
+						"geodesic_area_mu":  obj{"type": "number", "description": "亩, 1/15 ha"},
+						"geodesic_length_m": obj{"type": "number", "description": "Lines: length in metres along geodesics"},
+					}
+					group := obj{}
+					for k, v := range row {
+						group[k] = v
+					}
+					group["key"] = obj{"nullable": true, "description": "The group's value (a land-use class on /stats); null for features without one"}
+					group["name"] = obj{"type": "object", "description": "The land-use class's name (/stats)"}
+					group["collections"] = obj{"type": "array", "items": obj{"type": "string"}, "description": "The layers with features in the group (/stats)"}
+					return obj{"type": "object", "required": []string{"groups", "total", "clippedToBBox", "note"}, "properties": obj{
+						"collection":    obj{"type": "string"},
+						"collections":   obj{"type": "array", "items": obj{"type": "string"}},
+						"groupBy":       obj{"type": "string", "nullable": true},
+						"bbox":          obj{"type": "array", "items": obj{"type": "array", "minItems": 4, "maxItems": 4, "items": obj{"type": "number"}}},
+						"filter":        obj{"type": "object"},
+						"clippedToBBox": obj{"type": "boolean", "description": "Whether a bbox was given: then only the part of each feature inside it is measured"},
+						"featuresCut":   obj{"type": "integer", "minimum": 0, "description": "How many features the bbox cut"},
+						"note":          obj{"type": "string"},
+						"groups":        obj{"type": "array", "items": obj{"type": "object", "required": []string{"key", "count"}, "properties": group}},
+						"total":         obj{"type": "object", "required": []string{"count"}, "properties": row},
+						"skipped": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+							"collection": obj{"type": "string"}, "reason": obj{"type": "string"},
+						}}},
+						"links": links,
+					}}
+				}(),
 				"featureCollectionGeoJSON": obj{"type": "object", "required": []string{"type", "features"}, "properties": obj{
 					"type":           obj{"type": "string", "enum": []string{"FeatureCollection"}},
 					"features":       obj{"type": "array", "items": ref("schemas/featureGeoJSON")},
@@ -250,4 +303,32 @@ type apiPage struct {
 	Catalog         *layers.Catalog
 	Limit, MaxLimit int
 	CRS             []string
+}
+
+// groupBySchema is the schema of a layer's groupby parameter: the names of
+// the fields one may group by.
+func groupBySchema(l *layers.Layer) obj {
+	var names []string
+	for _, fd := range l.Schema {
+		if slices.Contains(layers.GroupableTypes, fd.Type) {
+			names = append(names, fd.Name)
+		}
+	}
+	if len(names) == 0 {
+		return obj{"type": "string"}
+	}
+	return obj{"type": "string", "enum": names}
+}
+
+// idSchema is the schema of a collection id: one of the catalog's (an
+// enum may not be empty).
+func idSchema(cat *layers.Catalog) obj {
+	if len(cat.Collections) == 0 {
+		return obj{"type": "string"}
+	}
+	ids := make([]string, len(cat.Collections))
+	for i, col := range cat.Collections {
+		ids[i] = col.ID
+	}
+	return obj{"type": "string", "enum": ids}
 }

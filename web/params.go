@@ -447,7 +447,7 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 	}
 	var iq itemsQuery
 	var err error
-	if iq.filter.BBoxes, err = parseBBox(q.Get("bbox"), q.Has("bbox"), q.Get("bbox-crs")); err != nil {
+	if iq.filter, err = parseFilter(q, col); err != nil {
 		return iq, err
 	}
 	if iq.crs, err = parseCRS("crs", q.Get("crs")); err != nil {
@@ -471,6 +471,18 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 		return iq, err
 	}
 	iq.after, iq.keyed = int64(after), q.Has("after")
+	return iq, nil
+}
+
+// parseFilter parses what in q selects features of col: bbox in bbox-crs,
+// and ?field=value for each of col's fields q names. Every endpoint that
+// selects features (items, stats) reads its selection here.
+func parseFilter(q url.Values, col *layers.Collection) (layers.Filter, error) {
+	var f layers.Filter
+	var err error
+	if f.BBoxes, err = parseBBox(q.Get("bbox"), q.Has("bbox"), q.Get("bbox-crs")); err != nil {
+		return f, err
+	}
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)
@@ -483,14 +495,14 @@ func parseItems(q url.Values, col *layers.Collection) (itemsQuery, error) {
 		}
 		v, err := queryableValue(fd, q.Get(name))
 		if err != nil {
-			return iq, err
+			return f, err
 		}
-		if iq.filter.Equals == nil {
-			iq.filter.Equals = map[string]any{}
+		if f.Equals == nil {
+			f.Equals = map[string]any{}
 		}
-		iq.filter.Equals[name] = v
+		f.Equals[name] = v
 	}
-	return iq, nil
+	return f, nil
 }
 
 // etag is a weak validator for the response to r made from versions (of

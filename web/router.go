@@ -104,12 +104,14 @@ type server struct {
 //	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, datetime, limit, offset, ?field=value
 //	GET /collections/{collectionId}/items/{fid}    one feature
 //	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
+//	GET /collections/{collectionId}/stats          count, area or length per value of groupby: bbox, bbox-crs, ?field=value, f=csv
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
 //	GET /collections/{collectionId}/download.gpkg     the whole layer as a GeoPackage
 //	GET /collections/{collectionId}/download.kml      the whole layer as KML (Google Earth, 奥维)
 //	GET /download/planmap.gpkg                     every layer as one GeoPackage
 //	GET /download/planmap.kml                      every layer as KML, a folder each
 //	GET /search?q=…                                features whose name holds q, in any layer
+//	GET /stats                                     count and area per land-use class over many layers: bbox, bbox-crs, collections, f=csv
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
 //
@@ -151,12 +153,14 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/collections/{collectionId}/items", s.handle(s.items))
 	r.Get("/collections/{collectionId}/items/{featureId}", s.handle(s.item))
 	r.Get("/collections/{collectionId}/queryables", s.handle(s.queryables))
+	r.Get("/collections/{collectionId}/stats", s.handle(s.collectionStats))
 	r.Get("/collections/{collectionId}/download.geojson", s.handle(s.downloadGeoJSON))
 	r.Get("/collections/{collectionId}/download.gpkg", s.handle(s.downloadGPKG))
 	r.Get("/collections/{collectionId}/download.kml", s.handle(s.downloadKML))
 	r.Get("/download/planmap.gpkg", s.handle(s.downloadAll))
 	r.Get("/download/planmap.kml", s.handle(s.downloadAllKML))
 	r.Get("/search", s.handle(s.search))
+	r.Get("/stats", s.handle(s.districtStats))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
 
