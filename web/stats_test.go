@@ -72,22 +72,26 @@ func getStats(t *testing.T, u string) statsDoc {
 // must agree with.
 func itemSums(t *testing.T, srv, id, field, measure string) (map[any]float64, map[any]int) {
 	t.Helper()
-	r := get(t, srv+"/collections/"+id+"/items?limit=10000")
-	var fc struct {
-		Features []struct {
-			Properties map[string]any `json:"properties"`
-		} `json:"features"`
-	}
-	if err := json.Unmarshal(r.body, &fc); err != nil || len(fc.Features) == 0 {
-		t.Fatalf("GET items of %s: %v, %d features", id, err, len(fc.Features))
-	}
 	sums, counts := map[any]float64{}, map[any]int{}
-	for _, f := range fc.Features {
-		k := f.Properties[field]
-		sums[k] += f.Properties[measure].(float64)
-		counts[k]++
+	for offset := 0; ; offset += 10000 {
+		r := get(t, srv+"/collections/"+id+"/items?limit=10000&offset="+strconv.Itoa(offset))
+		var fc struct {
+			Features []struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"features"`
+		}
+		if err := json.Unmarshal(r.body, &fc); err != nil || offset == 0 && len(fc.Features) == 0 {
+			t.Fatalf("GET items of %s: %v, %d features", id, err, len(fc.Features))
+		}
+		for _, f := range fc.Features {
+			k := f.Properties[field]
+			sums[k] += f.Properties[measure].(float64)
+			counts[k]++
+		}
+		if len(fc.Features) < 10000 {
+			return sums, counts
+		}
 	}
-	return sums, counts
 }
 
 // TestStatsSeeds checks the statistics of the Haimen layers against the
@@ -321,7 +325,7 @@ func TestStatsCSV(t *testing.T) {
 			[][]string{{"'=1+1", "1"}, {"工业", "2"}, {"total 合计", "3"}}},
 		{"layer in a bbox", "/collections/plots/stats?f=csv&bbox=121.505,32.0,121.6,32.2", "plots-stats.csv",
 			[]string{"group 分组", "count 个数", "area (m²) 面积（平方米）", "area (ha) 面积（公顷）", "area (亩) 面积（亩）"},
-			[][]string{{"", "2"}, {"total inside bbox 范围框内合计", "2"}}},
+			[][]string{{"all 全部", "2"}, {"total inside bbox 范围框内合计", "2"}}},
 		{"district", "/stats?collections=plots&f=csv", "planmap-stats.csv",
 			[]string{"class 用地大类", "name 名称", "name (en)", "count 个数", "area (m²) 面积（平方米）", "area (ha) 面积（公顷）", "area (亩) 面积（亩）", "collections 图层"},
 			[][]string{{"M", "工业用地", "Industrial", "2"}, {"R", "居住用地", "Residential", "1"}, {"total 合计", "", "", "3"}}},
@@ -455,11 +459,12 @@ func TestStatsETagAndLinks(t *testing.T) {
 }
 
 // TestStatsPages adds up more features than the statistics read from the
-// store at a time, with and without a bbox, and checks the sums against
-// the items.
+// store at a time (the largest page of items, 10,000), with and without a
+// bbox, and checks the sums against the items.
 func TestStatsPages(t *testing.T) {
+	const n = 10300
 	s := layerstest.MustOpen(t)
-	f, err := layers.ParseFile("parcels.geojson", layerstest.Parcels(2500))
+	f, err := layers.ParseFile("parcels.geojson", layerstest.Parcels(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,19 +475,20 @@ func TestStatsPages(t *testing.T) {
 	defer srv.Close()
 	sums, counts := itemSums(t, srv.URL, "parcels", "status", layers.AreaMu)
 	d := getStats(t, srv.URL+"/collections/parcels/stats?groupby=status")
-	if d.Total.Count != 2500 || len(d.Groups) != len(layerstest.ParcelsStatuses) {
-		t.Fatalf("stats of 2500 parcels = %+v, %d groups", d.Total, len(d.Groups))
+	if d.Total.Count != n || len(d.Groups) != len(layerstest.ParcelsStatuses) {
+		t.Fatalf("stats of %d parcels = %+v, %d groups", n, d.Total, len(d.Groups))
 	}
 	for _, g := range d.Groups {
 		if g.Count != counts[g.Key] || math.Abs(*g.AreaMu-sums[g.Key]) > 0.005*float64(g.Count)+0.005 {
 			t.Errorf("status %v: %d parcels %.2f 亩; the items have %d, %.2f 亩", g.Key, g.Count, *g.AreaMu, counts[g.Key], sums[g.Key])
 		}
 	}
-	// Three rows of 600 along cell edges: 1800 whole parcels, none cut.
-	d = getStats(t, srv.URL+"/collections/parcels/stats?bbox="+layerstest.ParcelsBBox(0, 0, 600, 3))
+	// Seventeen rows of 600 along cell edges: 10,200 whole parcels, none
+	// cut, ids 1 to 10,200.
+	d = getStats(t, srv.URL+"/collections/parcels/stats?bbox="+layerstest.ParcelsBBox(0, 0, 600, 17))
 	want := 0.0
-	for i := 0; i < 3; i++ {
-		r := get(t, srv.URL+"/collections/parcels/items?limit=600&offset="+strconv.Itoa(600*i))
+	for offset := 0; offset < 10200; offset += 600 {
+		r := get(t, srv.URL+"/collections/parcels/items?limit=600&offset="+strconv.Itoa(offset))
 		var fc struct {
 			Features []struct {
 				Properties map[string]any `json:"properties"`
@@ -493,8 +499,8 @@ func TestStatsPages(t *testing.T) {
 			want += f.Properties[layers.AreaMu].(float64)
 		}
 	}
-	if d.Total.Count != 1800 || d.FeaturesCut != 0 || math.Abs(*d.Total.AreaMu-want) > 0.005*1800 {
-		t.Errorf("stats of three rows = %d parcels %.2f 亩, %d cut; want 1800, %.2f 亩, none cut", d.Total.Count, *d.Total.AreaMu, d.FeaturesCut, want)
+	if d.Total.Count != 10200 || d.FeaturesCut != 0 || math.Abs(*d.Total.AreaMu-want) > 0.005*10200 {
+		t.Errorf("stats of seventeen rows = %d parcels %.2f 亩, %d cut; want 10200, %.2f 亩, none cut", d.Total.Count, *d.Total.AreaMu, d.FeaturesCut, want)
 	}
 }
 
@@ -535,4 +541,37 @@ func TestStatsOpenAPI(t *testing.T) {
 			t.Errorf("GET %s 200 content = %v, want JSON and CSV", path, c)
 		}
 	}
+}
+
+// benchStats asks the router over benchParcels parcels for statistics.
+func benchStats(b *testing.B, target string, count int) {
+	h := benchRouter(b)
+	var buf bytes.Buffer
+	b.ResetTimer()
+	for b.Loop() {
+		rec := benchRequest(h, httptest.NewRequest("GET", target, nil), &buf)
+		if rec.Code != 200 {
+			b.Fatalf("GET %s = %d: %s", target, rec.Code, rec.Body)
+		}
+		var d statsDoc
+		if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil || d.Total.Count != count {
+			b.Fatalf("GET %s: %v, %d features, want %d", target, err, d.Total.Count, count)
+		}
+	}
+}
+
+// BenchmarkStatsAll adds up every parcel by status.
+func BenchmarkStatsAll(b *testing.B) {
+	benchStats(b, "/collections/parcels/stats?groupby=status", benchParcels)
+}
+
+// BenchmarkStatsBBox adds up the 10,000 parcels of a box that follows
+// cell edges, plus those its edges cut.
+func BenchmarkStatsBBox(b *testing.B) {
+	// 100 × 100 cells, shifted by half a cell: every parcel along the
+	// edges is cut.
+	half := layerstest.ParcelsCell / 2
+	w, s := layerstest.ParcelsWest+200*layerstest.ParcelsCell+half, layerstest.ParcelsSouth+100*layerstest.ParcelsCell+half
+	target := fmt.Sprintf("/collections/parcels/stats?bbox=%.7f,%.7f,%.7f,%.7f", w, s, w+100*layerstest.ParcelsCell, s+100*layerstest.ParcelsCell)
+	benchStats(b, target, 101*101)
 }
