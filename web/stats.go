@@ -32,6 +32,9 @@ const statsPage = maxLimit
 
 // statsFormat reads f of a statistics request: JSON (the default) or CSV.
 func statsFormat(q url.Values) (string, error) {
+	if len(q["f"]) > 1 {
+		return "", layers.Errorf(layers.EINVALID, "query parameter f is given %d times; give it once", len(q["f"]))
+	}
 	switch f := q.Get("f"); f {
 	case "", "json":
 		return "json", nil

@@ -399,6 +399,7 @@ func TestStatsErrors(t *testing.T) {
 		{"/stats?collections=resettlement,nope", 400, []string{"there is no collection", "nope"}},
 		{"/stats?groupby=status", 400, []string{"unknown query parameter", "takes f, bbox, bbox-crs, collections"}},
 		{"/stats?f=xml", 400, []string{"f=json or f=csv"}},
+		{"/stats?f=csv&f=json", 400, []string{"f is given 2 times"}},
 		{"/stats?bbox=121,33,122,32", 400, []string{"southern edge"}},
 	} {
 		r := get(t, srv.URL+tc.path, "Accept", "application/json")
