@@ -57,6 +57,10 @@ func TestClip(t *testing.T) {
 		{name: "nil", g: nil, b: box(0, 0, 1, 1), isNil: true},
 		{name: "empty polygon", g: orb.Polygon{}, b: box(0, 0, 1, 1), isNil: true},
 		{name: "empty line", g: orb.LineString{}, b: box(0, 0, 1, 1), isNil: true},
+		{name: "empty multipolygon", g: orb.MultiPolygon{}, b: box(0, 0, 1, 1), isNil: true},
+		{name: "empty multiline", g: orb.MultiLineString{}, b: box(0, 0, 1, 1), isNil: true},
+		{name: "empty multipoint", g: orb.MultiPoint{}, b: box(0, 0, 1, 1), isNil: true},
+		{name: "polygon of an empty ring", g: orb.Polygon{{}}, b: box(0, 0, 1, 1), isNil: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/geo"
+	"planmap/seeds"
 )
 
 // statsLayer is a layer of test parcels with a field of each type.
@@ -178,5 +179,65 @@ func TestClassStats(t *testing.T) {
 		if g.Key != w.key || g.Count != w.count || !near(g.AreaM2, w.area) || strings.Join(g.Layers, ",") != w.layers {
 			t.Errorf("group %d = %v %d %.1f m² %v; want %v %d %.1f m² %s", i, g.Key, g.Count, g.AreaM2, g.Layers, w.key, w.count, w.area, w.layers)
 		}
+	}
+}
+
+// TestMeasureWithinSeeds cuts every hand-drawn area and line of the seeds
+// into the four quarters of its bounding box: the parts add up to the
+// whole, however concave the shape.
+func TestMeasureWithinSeeds(t *testing.T) {
+	files, err := ReadFS(seeds.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		var p Problems
+		f.Check(f.Layer, &p)
+		if p.Len() > 0 {
+			t.Fatalf("%s: %v", f.Name, &p)
+		}
+		for _, ft := range f.Features {
+			g := ft.Geometry
+			// Cut the box at 0.4 of its width and height, so that no
+			// vertex lies on a cut; a straight meridian or parallel, whose
+			// box has no width or height, is cut the other way only (on
+			// the line between two boxes, it would be in both).
+			b := g.Bound()
+			xs, ys := []float64{b.Min[0], b.Max[0]}, []float64{b.Min[1], b.Max[1]}
+			if b.Max[0] > b.Min[0] {
+				xs = []float64{b.Min[0], b.Min[0] + 0.4*(b.Max[0]-b.Min[0]), b.Max[0]}
+			}
+			if b.Max[1] > b.Min[1] {
+				ys = []float64{b.Min[1], b.Min[1] + 0.4*(b.Max[1]-b.Min[1]), b.Max[1]}
+			}
+			area, length := 0.0, 0.0
+			cut := false
+			for i := 1; i < len(xs); i++ {
+				for j := 1; j < len(ys); j++ {
+					q := orb.Bound{Min: orb.Point{xs[i-1], ys[j-1]}, Max: orb.Point{xs[i], ys[j]}}
+					a, l, c := MeasureWithin(g, b, []orb.Bound{q})
+					area, length, cut = area+a, length+l, cut || c
+				}
+			}
+			whole := geo.Area(g) + geo.Length(g)
+			if whole == 0 {
+				continue
+			}
+			n++
+			// The cuts put new vertices on edges where they are straight
+			// in longitude and latitude; the measures take edges as
+			// geodesics (lines) or interpolate in authalic latitude
+			// (areas), nearly but not quite the same over kilometres: the
+			// parts add up to the whole within 5e-6 for the largest
+			// shapes; a cut gone wrong is off by a percent or more.
+			if math.Abs(area+length-whole) > 5e-5*whole || !cut {
+				t.Errorf("%s feature %d: quarters add up to %.3f m² and %.3f m (cut %v), the whole is %.3f m² %.3f m",
+					f.Layer.ID, ft.ID, area, length, cut, geo.Area(g), geo.Length(g))
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d areas and lines in the seeds", n)
 	}
 }
