@@ -19,6 +19,7 @@ import (
 
 	"planmap/geo"
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/layerstest"
 	"planmap/web"
 )
@@ -268,6 +269,13 @@ const plotsLayer = `{"type": "FeatureCollection", "id": "plots", "title": {"zh":
 
 func plotsServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return plotsServerWith(t, func(s web.Store) web.Store { return s })
+}
+
+// plotsServerWith serves the Haimen layers and the plots through the
+// store wrap makes of the GeoPackage store.
+func plotsServerWith(t *testing.T, wrap func(web.Store) web.Store) *httptest.Server {
+	t.Helper()
 	s := newStore(t)
 	f, err := layers.ParseFile("plots.geojson", []byte(plotsLayer))
 	if err != nil {
@@ -276,9 +284,32 @@ func plotsServer(t *testing.T) *httptest.Server {
 	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.NewRouter(s, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(web.NewRouter(wrap(s), web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestStatsThroughCache: with the feature cache in front of the store, as
+// serve runs, the features are shared between requests, and clipping
+// them for one must not change them for the next.
+func TestStatsThroughCache(t *testing.T) {
+	srv := plotsServerWith(t, func(s web.Store) web.Store { return cache.New(s.(cache.Store), cache.DefaultBudget) })
+	before := get(t, srv.URL+"/collections/plots/items/1").json(t)["geometry"]
+	const q = "/collections/plots/stats?bbox=121.505,32.0,121.6,32.2"
+	first := getStats(t, srv.URL+q)
+	second := getStats(t, srv.URL+q)
+	want := cell(121.50)/2 + cell(121.52)
+	for i, d := range []statsDoc{first, second} {
+		if d.Total.Count != 2 || math.Abs(*d.Total.AreaM2-want) > 0.05 || d.FeaturesCut != 1 {
+			t.Errorf("request %d through the cache = %d features %v m², %d cut; want 2, %.1f m², 1 cut", i+1, d.Total.Count, *d.Total.AreaM2, d.FeaturesCut, want)
+		}
+	}
+	if after := get(t, srv.URL+"/collections/plots/items/1").json(t)["geometry"]; fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("plot 1 after the statistics = %v, was %v", after, before)
+	}
+	if d := getStats(t, srv.URL+"/collections/plots/stats"); math.Abs(*d.Total.AreaM2-(cell(121.50)+cell(121.52)+cell(121.70))) > 0.05 {
+		t.Errorf("all plots after the bbox statistics = %v m², want %.1f", *d.Total.AreaM2, cell(121.50)+cell(121.52)+cell(121.70))
+	}
 }
 
 func cell(lon float64) float64 {
