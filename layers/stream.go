@@ -1,0 +1,264 @@
+package layers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/paulmach/orb"
+)
+
+// source is where the features of a file that OpenFile read are: the
+// bytes of its features array in the file at path.
+type source struct {
+	path       string
+	start, end int64 // the features array, from its [ to after its ]
+	total      int   // how many values the array holds
+	proj       func(orb.Geometry) (orb.Geometry, error)
+}
+
+// OpenFile reads the layer file at path as ParseFile reads its contents,
+// except that the features stay in the file: they are parsed and checked
+// one at a time when the file is checked or imported (Check, Prepare,
+// Stream), so that a file of any size costs memory for one feature, not
+// for all of them. Its problems are those ParseFile finds, reported then,
+// with the same messages: a file whose declaration has a problem, or whose
+// features OpenFile cannot find, is read whole and given to ParseFile.
+func OpenFile(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", path, errors.Unwrap(err))
+	}
+	defer fh.Close()
+	start, end, total, ok, err := locateFeatures(bufio.NewReaderSize(fh, 1<<20))
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", path, err)
+	}
+	whole := func() (*File, error) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, Errorf(EINVALID, "%s: %v", path, errors.Unwrap(err))
+		}
+		return ParseFile(path, data)
+	}
+	if !ok {
+		return whole()
+	}
+	// The file without its features: the declaration, read as ParseFile
+	// reads it.
+	head := make([]byte, start)
+	tail, err := io.ReadAll(io.NewSectionReader(fh, end, 1<<62))
+	if err == nil {
+		_, err = fh.ReadAt(head, 0)
+	}
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", path, err)
+	}
+	decl := append(append(head, "[]"...), tail...)
+	f, err := ParseFile(path, decl)
+	if err != nil {
+		// Where a syntax error is, and the rest, as ParseFile says it
+		// of the whole file.
+		return whole()
+	}
+	var top struct {
+		CRS json.RawMessage `json:"crs"`
+	}
+	if err := json.Unmarshal(bytes.TrimPrefix(decl, []byte("\xef\xbb\xbf")), &top); err != nil {
+		return whole()
+	}
+	proj, err := parseCRS(top.CRS)
+	if err != nil {
+		return whole()
+	}
+	f.src = &source{path: path, start: start, end: end, total: total, proj: proj}
+	return f, nil
+}
+
+// locateFeatures finds the value of the top-level features member of a
+// JSON object read from r without decoding it: its first byte and the
+// byte after it, and how many values it holds. ok is false unless the
+// member is there once, under that exact name, and is an array: ParseFile
+// then says what is wrong. The syntax inside the array is not checked
+// here; the features are decoded later.
+func locateFeatures(r io.ByteReader) (start, end int64, total int, ok bool, err error) {
+	var (
+		off                        int64 = -1
+		depth                      int
+		inString, escaped, inKey   bool
+		key                        []byte
+		keyOK, expectKey, wantNext bool
+		found                      int
+		inFeatures, nonEmpty       bool
+	)
+	for {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, 0, 0, false, err
+		}
+		off++
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+				if inKey {
+					keyOK = false // an escaped key is left to ParseFile
+				}
+			case c == '"':
+				inString = false
+			default:
+				if inKey && len(key) < 16 {
+					key = append(key, c)
+				}
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		if wantNext {
+			// The first byte of the features member's value.
+			wantNext = false
+			if c != '[' {
+				return 0, 0, 0, false, nil
+			}
+			start, inFeatures, found = off, true, found+1
+			depth++
+			continue
+		}
+		if inFeatures && depth == 2 && c != ']' {
+			nonEmpty = true
+		}
+		switch c {
+		case '"':
+			inString = true
+			inKey = depth == 1 && expectKey
+			if inKey {
+				key, keyOK = key[:0], true
+			}
+		case ':':
+			if depth == 1 && inKey {
+				wantNext = keyOK && string(key) == "features"
+				inKey, expectKey = false, false
+			}
+		case '{', '[':
+			depth++
+			if depth == 1 {
+				expectKey = c == '{'
+			}
+		case '}', ']':
+			depth--
+			if inFeatures && depth == 1 {
+				end, inFeatures = off+1, false
+			}
+		case ',':
+			switch {
+			case depth == 1:
+				expectKey = true
+			case inFeatures && depth == 2:
+				total++
+			}
+		}
+	}
+	if found != 1 || inFeatures || end == 0 {
+		return 0, 0, 0, false, nil
+	}
+	if nonEmpty {
+		total++
+	}
+	return start, end, total, true, nil
+}
+
+// stream reads, parses and checks the features of a file that OpenFile
+// left on disk, as ParseFile and then Check would: the parse problems go
+// to the file's own list (f.parseErr), as ParseFile's would; the problems
+// Check would find go to p, and count only if parsing finds none. l nil
+// only parses.
+func (f *File) stream(l *Layer, p *Problems, fn func(Feature) error) error {
+	src := f.src
+	fh, err := os.Open(src.path)
+	if err != nil {
+		return Errorf(EINVALID, "%s: %v", f.Name, errors.Unwrap(err))
+	}
+	defer fh.Close()
+	dec := json.NewDecoder(io.NewSectionReader(fh, src.start, src.end-src.start))
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%s: features: %w", f.Name, err)
+	}
+	// Parsing starts again: warnings and ids are found anew.
+	f.Warnings, f.NewIDs = f.Warnings[:0:0], false
+	var pp Problems
+	fp := newFeatureParser(f.Name, src.proj, &pp)
+	var c checker
+	if l != nil {
+		c = newChecker(f, l)
+	}
+	checking := l != nil
+	i := 0 // the features parsed, as Check counts them
+	var raw json.RawMessage
+	for dec.More() {
+		if pp.Len() >= countLimit {
+			pp.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, fp.n, src.total))
+			break
+		}
+		if err := dec.Decode(&raw); err != nil {
+			// A syntax error: ParseFile says where it is in the file.
+			f.parseErr = f.wholeError(err)
+			return nil
+		}
+		rf, ok := fp.next(raw)
+		if !ok || pp.Len() > 0 {
+			continue
+		}
+		if checking {
+			if p.Len() >= countLimit {
+				p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, src.total))
+				checking = false
+			} else if ft, ok := c.check(i, rf, p); ok && fn != nil && !fp.failing() && p.Len() == 0 {
+				if err := fn(ft); err != nil {
+					return err
+				}
+			}
+		}
+		i++
+	}
+	fp.finish(f)
+	f.parseErr = pp.Err()
+	return nil
+}
+
+// wholeError is the error ParseFile gives for the file, read whole, whose
+// features could not be decoded one by one (err).
+func (f *File) wholeError(err error) error {
+	data, rerr := os.ReadFile(f.src.path)
+	if rerr != nil {
+		return Errorf(EINVALID, "%s: %v", f.Name, errors.Unwrap(rerr))
+	}
+	if _, perr := ParseFile(f.Name, data); perr != nil {
+		return perr
+	}
+	return Errorf(EINVALID, "%s: features: %v", f.Name, err)
+}
+
+// Streamed reports whether the file's features are read from disk as they
+// are checked, rather than held in memory.
+func (f *File) Streamed() bool { return f.src != nil }
+
+// Len returns how many features the file holds: for a file that OpenFile
+// read, as counted in the file, before they are parsed.
+func (f *File) Len() int {
+	if f.src != nil {
+		return f.src.total
+	}
+	return len(f.raw)
+}
