@@ -79,6 +79,7 @@ type rawFeature struct {
 	id       int64
 	props    map[string]any // json.Number for numbers
 	geometry orb.Geometry
+	valid    bool // geometry passed geo.Validate
 }
 
 // countLimit is how many problems ParseFile and Check count one by one.
@@ -362,6 +363,28 @@ func countRest(rest []byte) int {
 
 func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	var rf rawFeature
+	// Most features are decoded in one go, properties included; any that
+	// this does not decode cleanly, or whose properties member is
+	// repeated (where a map would merge what the slow path replaces), is
+	// decoded member by member, which says what is wrong.
+	var fast struct {
+		Type       string          `json:"type"`
+		ID         json.RawMessage `json:"id"`
+		Properties map[string]any  `json:"properties"`
+		Geometry   json.RawMessage `json:"geometry"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&fast) == nil && fast.Type == "Feature" && bytes.Count(raw, []byte(`"properties"`)) <= 1 {
+		if id, err := strconv.ParseInt(string(fast.ID), 10, 64); err == nil && id > 0 {
+			rf.id = id
+		}
+		if rf.id != 0 || len(fast.ID) == 0 || string(fast.ID) == "null" {
+			rf.props = fast.Properties
+			return parseGeometry(rf, fast.Geometry, toLonLat)
+		}
+	}
+	rf = rawFeature{}
 	var obj struct {
 		Type       string          `json:"type"`
 		ID         json.RawMessage `json:"id"`
@@ -387,7 +410,12 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 			return rf, false, errors.New("properties is not a JSON object")
 		}
 	}
-	g, hasZ, err := geo.DecodeGeoJSON(obj.Geometry)
+	return parseGeometry(rf, obj.Geometry, toLonLat)
+}
+
+// parseGeometry decodes and validates the geometry of a feature.
+func parseGeometry(rf rawFeature, raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
+	g, hasZ, err := geo.DecodeGeoJSON(raw)
 	if err != nil {
 		return rf, false, fmt.Errorf("geometry: %w", err)
 	}
@@ -400,7 +428,7 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
 	}
-	rf.geometry = g
+	rf.geometry, rf.valid = g, true
 	return rf, hasZ, nil
 }
 
@@ -503,10 +531,12 @@ func (f *File) Check(l *Layer, p *Problems) {
 }
 
 // each checks the file's features against layer l, as Check does, and
-// calls fn with each feature that passes, in file order. For a streamed
-// file fn is called only while neither p nor the file's own parsing has
-// a problem, since the file is then refused; the parse problems are kept
-// in f.parseErr. An error from fn stops the reading and is returned.
+// calls fn with each feature that passes, in file order, while p has no
+// problem (and, for a streamed file, neither has its parsing), since the
+// file is then refused; a streamed file's parse problems are kept in
+// f.parseErr. An error from fn stops the reading and is returned. fn runs
+// beside the reading of a streamed file, on another goroutine: it must
+// not touch p.
 func (f *File) each(l *Layer, p *Problems, fn func(Feature) error) error {
 	if f.src != nil {
 		return f.stream(l, p, fn)
@@ -520,7 +550,7 @@ func (f *File) each(l *Layer, p *Problems, fn func(Feature) error) error {
 			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, len(f.raw)))
 			break
 		}
-		if ft, ok := checker.check(i, rf, p); ok {
+		if ft, ok := checker.check(i, rf, p); ok && p.Len() == 0 {
 			if err := fn(ft); err != nil {
 				return err
 			}
@@ -560,6 +590,11 @@ func (c checker) check(i int, rf rawFeature, p *Problems) (Feature, bool) {
 		return Feature{}, false
 	}
 	g := geo.Normalize(rf.geometry, c.multi)
+	// ParseFile has validated the geometry as it was: when normalising
+	// changed nothing, validating it again would say the same.
+	if rf.valid && orb.Equal(g, rf.geometry) {
+		return Feature{ID: rf.id, Properties: props, Geometry: g}, true
+	}
 	if err := geo.Validate(g); err != nil {
 		p.Add("%s: %s after rounding to %d decimals: %v", where, g.GeoJSONType(), geo.Precision, err)
 		return Feature{}, false

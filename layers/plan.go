@@ -121,8 +121,7 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 			}
 		}
 		err = f.each(pl.Layer, &p, func(ft Feature) error {
-			if !writing || p.Len() > 0 {
-				writing = false
+			if !writing {
 				return nil
 			}
 			return w.Write(ctx, &pl, ft)

@@ -89,6 +89,7 @@ type importer struct {
 	top    int64  // the layer's highest id, for a file without ids
 	hasTop bool
 	total  int
+	boxes  []rtreeBox // of a layer written whole, for loadRTree
 }
 
 func (im *importer) close() {
@@ -100,8 +101,8 @@ func (im *importer) close() {
 
 // Begin creates, rebuilds or alters the layer's table as the plan says.
 // A layer written whole (new, rebuilt or replaced) is written without its
-// R-tree and change-log triggers: End fills its index in one statement
-// and logs the layer once.
+// change-log and R-tree triggers: End logs the layer once and loads its
+// index in one go (loadRTree).
 func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	tx, opt, l := im.tx, im.opt, pl.Layer
 	im.r = layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil}
@@ -137,6 +138,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 		if opt.Replace {
+			// Emptied without the R-tree's delete trigger, row by row.
 			if err := dropRTreeTriggers(ctx, tx, l.ID); err != nil {
 				return err
 			}
@@ -152,9 +154,8 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 	}
-	if im.whole && pl.Stored == nil || pl.Rebuild {
-		// createLayer made the triggers; End makes them again after the
-		// index is filled.
+	im.boxes = im.boxes[:0]
+	if im.whole {
 		if err := dropRTreeTriggers(ctx, tx, l.ID); err != nil {
 			return err
 		}
@@ -210,6 +211,9 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	if _, err := im.stmt.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
+	if im.whole {
+		im.boxes = append(im.boxes, newRTreeBox(f.ID, f.Geometry.Bound()))
+	}
 	im.r.Written++
 	if p := im.opt.Progress; p != nil && im.r.Written%1000 == 0 {
 		p(l.ID, im.r.Written, max(im.total, im.r.Written))
@@ -217,7 +221,7 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	return nil
 }
 
-// End indexes and logs a layer written whole, rechecks the stored
+// End logs a layer written whole, rechecks the stored
 // features against a narrowed declaration, and updates gpkg_contents.
 func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	tx, l := im.tx, pl.Layer
@@ -227,7 +231,11 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	}
 	im.r.Warnings = pl.File.Warnings
 	if im.whole {
-		if err := fillRTree(ctx, tx, l.ID); err != nil {
+		if err := loadRTree(ctx, tx, l.ID, im.boxes); err != nil {
+			return err
+		}
+		im.boxes = nil
+		if err := createRTreeTriggers(ctx, tx, l.ID); err != nil {
 			return err
 		}
 		// Written without a change row per feature: the layer is new or
@@ -254,18 +262,6 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	}
 	im.results = append(im.results, im.r)
 	return nil
-}
-
-// fillRTree indexes every feature of table t in its empty R-tree in one
-// statement, then creates the triggers that keep it right: a million
-// inserts cost far less so than through the insert trigger.
-func fillRTree(ctx context.Context, tx *sql.Tx, t string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+quoteIdent("rtree_"+t+"_geom")+`
-		SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM `+quoteIdent(t)+`
-		WHERE geom NOT NULL AND NOT ST_IsEmpty(geom)`); err != nil {
-		return fmt.Errorf("spatial index of %s: %w", t, err)
-	}
-	return createRTreeTriggers(ctx, tx, t)
 }
 
 // createLayer creates the feature table of l with its GeoPackage
@@ -402,8 +398,8 @@ func createRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
 	return nil
 }
 
-// dropRTreeTriggers removes the R-tree triggers of table t, for a bulk
-// write that fills the index after (fillRTree).
+// dropRTreeTriggers removes the R-tree triggers of table t, for emptying
+// it and its index at once.
 func dropRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
 	for _, name := range rtreeTriggers {
 		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent("rtree_"+t+"_geom_"+name)); err != nil {
