@@ -250,9 +250,14 @@ func newFeatureParser(name string, proj func(orb.Geometry) (orb.Geometry, error)
 // next parses the next feature of the file; ok is false when it has a
 // problem, which is in the parser's problems.
 func (fp *featureParser) next(raw []byte) (rf rawFeature, ok bool) {
+	rf, hasZ, err := parseFeature(raw, fp.proj)
+	return fp.add(rf, hasZ, err)
+}
+
+// add takes the next feature of the file as parseFeature parsed it.
+func (fp *featureParser) add(rf rawFeature, hasZ bool, err error) (rawFeature, bool) {
 	fp.n++
 	n, name, p := fp.n, fp.name, fp.p
-	rf, hasZ, err := parseFeature(raw, fp.proj)
 	where := func() string {
 		if rf.id != 0 {
 			return fmt.Sprintf("%s: feature %d (id %d)", name, n, rf.id)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -247,10 +249,10 @@ func (f *File) read(l *Layer, p *Problems, fn func(Feature) error) error {
 		return Errorf(EINVALID, "%s: %v", f.Name, errors.Unwrap(err))
 	}
 	defer fh.Close()
-	dec := json.NewDecoder(io.NewSectionReader(fh, src.start, src.end-src.start))
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("%s: features: %w", f.Name, err)
-	}
+	quit := make(chan struct{})
+	defer close(quit)
+	parsed := parseParallel(bufio.NewReaderSize(io.NewSectionReader(fh, src.start+1, src.end-src.start-1), 1<<20), src.proj, quit)
+
 	// Parsing starts again: warnings and ids are found anew.
 	f.Warnings, f.NewIDs = f.Warnings[:0:0], false
 	var pp Problems
@@ -261,36 +263,179 @@ func (f *File) read(l *Layer, p *Problems, fn func(Feature) error) error {
 	}
 	checking := l != nil
 	i := 0 // the features parsed, as Check counts them
-	var raw json.RawMessage
-	for dec.More() {
-		if pp.Len() >= countLimit {
-			pp.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, fp.n, src.total))
-			break
+	for b := range parsed {
+		<-b.done
+		if b.err != nil {
+			return fmt.Errorf("%s: features: %w", f.Name, b.err)
 		}
-		if err := dec.Decode(&raw); err != nil {
-			// A syntax error: ParseFile says where it is in the file.
-			f.parseErr = f.wholeError(err)
-			return nil
-		}
-		rf, ok := fp.next(raw)
-		if !ok || pp.Len() > 0 {
-			continue
-		}
-		if checking {
-			if p.Len() >= countLimit {
-				p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, src.total))
-				checking = false
-			} else if ft, ok := c.check(i, rf, p); ok && fn != nil && !fp.failing() && p.Len() == 0 {
-				if err := fn(ft); err != nil {
-					return err
+		for _, r := range b.out {
+			if pp.Len() >= countLimit {
+				pp.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, fp.n, src.total))
+				fp.finish(f)
+				f.parseErr = pp.Err()
+				return nil
+			}
+			if r.syntax {
+				// Not JSON: ParseFile says where in the file.
+				f.parseErr = f.wholeError(r.err)
+				return nil
+			}
+			rf, ok := fp.add(r.rf, r.hasZ, r.err)
+			if !ok || pp.Len() > 0 {
+				continue
+			}
+			if checking {
+				if p.Len() >= countLimit {
+					p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, src.total))
+					checking = false
+				} else if ft, ok := c.check(i, rf, p); ok && fn != nil && !fp.failing() && p.Len() == 0 {
+					if err := fn(ft); err != nil {
+						return err
+					}
 				}
 			}
+			i++
 		}
-		i++
 	}
 	fp.finish(f)
 	f.parseErr = pp.Err()
 	return nil
+}
+
+// parsedBatch is a run of consecutive features of a file, parsed by one
+// of parseParallel's workers; done is closed when out is filled.
+type parsedBatch struct {
+	raw  [][]byte
+	out  []parsed
+	err  error // reading the file failed
+	done chan struct{}
+}
+
+type parsed struct {
+	rf     rawFeature
+	hasZ   bool
+	err    error
+	syntax bool // the value is not JSON
+}
+
+// parseParallel cuts the values of a JSON array, read from r after its
+// [, into batches and parses them as features on one goroutine per CPU:
+// parsing JSON is most of an import. The batches come out in file order,
+// each to be waited for (done). Closing quit stops it all.
+func parseParallel(r *bufio.Reader, proj func(orb.Geometry) (orb.Geometry, error), quit <-chan struct{}) <-chan *parsedBatch {
+	const batchSize = 256
+	ordered := make(chan *parsedBatch, 2*runtime.GOMAXPROCS(0))
+	work := make(chan *parsedBatch, 2*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.out = make([]parsed, len(b.raw))
+				for i, raw := range b.raw {
+					r := &b.out[i]
+					r.rf, r.hasZ, r.err = parseFeature(raw, proj)
+					r.syntax = r.err != nil && !json.Valid(raw)
+				}
+				close(b.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(ordered)
+		defer func() { close(work); wg.Wait() }()
+		send := func(b *parsedBatch) bool {
+			select {
+			case ordered <- b:
+			case <-quit:
+				return false
+			}
+			if b.err != nil {
+				close(b.done)
+				return false
+			}
+			select {
+			case work <- b:
+				return true
+			case <-quit:
+				return false
+			}
+		}
+		b := &parsedBatch{done: make(chan struct{})}
+		err := splitArray(r, func(v []byte) bool {
+			b.raw = append(b.raw, v)
+			if len(b.raw) < batchSize {
+				return true
+			}
+			ok := send(b)
+			b = &parsedBatch{done: make(chan struct{})}
+			return ok
+		})
+		if err != nil {
+			b.err = err
+		}
+		if len(b.raw) > 0 || b.err != nil {
+			send(b)
+		}
+	}()
+	return ordered
+}
+
+// splitArray calls fn with a copy of each value of a JSON array read from
+// r, which starts after the array's [, up to its ]: the bytes between
+// commas outside strings and nested values, trimmed. A value that is not
+// JSON (an empty one where commas follow each other) is passed as it is,
+// for the parser to find wrong. fn returns false to stop.
+func splitArray(r *bufio.Reader, fn func([]byte) bool) error {
+	var cur []byte
+	depth, inString, escaped, n := 0, false, false, 0
+	emit := func() bool {
+		n++
+		v := bytes.TrimSpace(cur)
+		out := make([]byte, len(v))
+		copy(out, v)
+		cur = cur[:0]
+		return fn(out)
+	}
+	for {
+		c, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case (c == ']' || c == '}') && depth > 0:
+			depth--
+		case c == ']':
+			// The end of the array: an empty one has no value.
+			if n > 0 || len(bytes.TrimSpace(cur)) > 0 {
+				emit()
+			}
+			return nil
+		case c == ',' && depth == 0:
+			if !emit() {
+				return nil
+			}
+			continue
+		}
+		cur = append(cur, c)
+	}
 }
 
 // wholeError is the error ParseFile gives for the file, read whole, whose
