@@ -15,7 +15,7 @@ import (
 // real program on 1,000,000 with ogr2ogr.
 func BenchmarkImportParcels(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "parcels.geojson")
-	if err := os.WriteFile(path, layerstest.Parcels(200_000), 0o644); err != nil {
+	if err := os.WriteFile(path, layerstest.Parcels(100_000), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
