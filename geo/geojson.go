@@ -55,6 +55,17 @@ func DecodeGeoJSON(data []byte) (g orb.Geometry, hasZ bool, err error) {
 	if err := json.Unmarshal(data, &obj); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
+	return DecodeGeoJSONMembers(obj.Type, obj.Coordinates)
+}
+
+// DecodeGeoJSONMembers is DecodeGeoJSON for a geometry object that the
+// caller has decoded into its type and coordinates members already, as
+// part of a larger value: it saves decoding the geometry's JSON twice.
+func DecodeGeoJSONMembers(typ string, coordinates json.RawMessage) (g orb.Geometry, hasZ bool, err error) {
+	obj := struct {
+		Type        string
+		Coordinates json.RawMessage
+	}{typ, coordinates}
 	if obj.Type == "GeometryCollection" {
 		return nil, false, ErrCollection
 	}

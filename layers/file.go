@@ -376,7 +376,10 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 		Type       string          `json:"type"`
 		ID         json.RawMessage `json:"id"`
 		Properties map[string]any  `json:"properties"`
-		Geometry   json.RawMessage `json:"geometry"`
+		Geometry   *struct {
+			Type        string          `json:"type"`
+			Coordinates json.RawMessage `json:"coordinates"`
+		} `json:"geometry"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -386,7 +389,11 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 		}
 		if rf.id != 0 || len(fast.ID) == 0 || string(fast.ID) == "null" {
 			rf.props = fast.Properties
-			return parseGeometry(rf, fast.Geometry, toLonLat)
+			if fast.Geometry == nil {
+				return rf, false, errors.New("has no geometry")
+			}
+			g, hasZ, err := geo.DecodeGeoJSONMembers(fast.Geometry.Type, fast.Geometry.Coordinates)
+			return checkGeometry(rf, g, hasZ, err, toLonLat)
 		}
 	}
 	rf = rawFeature{}
@@ -421,6 +428,12 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 // parseGeometry decodes and validates the geometry of a feature.
 func parseGeometry(rf rawFeature, raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	g, hasZ, err := geo.DecodeGeoJSON(raw)
+	return checkGeometry(rf, g, hasZ, err, toLonLat)
+}
+
+// checkGeometry takes a feature's decoded geometry to lon/lat and
+// validates it.
+func checkGeometry(rf rawFeature, g orb.Geometry, hasZ bool, err error, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	if err != nil {
 		return rf, false, fmt.Errorf("geometry: %w", err)
 	}
