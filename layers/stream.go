@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,7 @@ func OpenFile(path string) (*File, error) {
 		return nil, Errorf(EINVALID, "%s: %v", path, errors.Unwrap(err))
 	}
 	defer fh.Close()
-	start, end, total, ok, err := locateFeatures(bufio.NewReaderSize(fh, 1<<20))
+	start, end, total, ok, err := locateFeatures(fh)
 	if err != nil {
 		return nil, Errorf(EINVALID, "%s: %v", path, err)
 	}
@@ -87,9 +86,9 @@ func OpenFile(path string) (*File, error) {
 // member is there once, under that exact name, and is an array: ParseFile
 // then says what is wrong. The syntax inside the array is not checked
 // here; the features are decoded later.
-func locateFeatures(r io.ByteReader) (start, end int64, total int, ok bool, err error) {
+func locateFeatures(r io.Reader) (start, end int64, total int, ok bool, err error) {
 	var (
-		off                        int64 = -1
+		base                       int64 // offset of buf[0]
 		depth                      int
 		inString, escaped, inKey   bool
 		key                        []byte
@@ -97,79 +96,101 @@ func locateFeatures(r io.ByteReader) (start, end int64, total int, ok bool, err 
 		found                      int
 		inFeatures, nonEmpty       bool
 	)
+	buf := make([]byte, 1<<20)
 	for {
-		c, err := r.ReadByte()
-		if err == io.EOF {
+		n, rerr := r.Read(buf)
+		chunk := buf[:n]
+		for i := 0; i < len(chunk); i++ {
+			c := chunk[i]
+			if inString {
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+					if inKey {
+						keyOK = false // an escaped key is left to ParseFile
+					}
+				case c == '"':
+					inString = false
+				default:
+					if inKey {
+						if len(key) < 16 {
+							key = append(key, c)
+						}
+					} else if j := bytes.IndexAny(chunk[i:], "\"\\"); j > 0 {
+						// The rest of a string that is not a key.
+						i += j - 1
+					} else if j < 0 {
+						i = len(chunk)
+					}
+				}
+				continue
+			}
+			if depth >= 3 && !wantNext {
+				// Inside a feature only brackets and strings matter.
+				if j := bytes.IndexAny(chunk[i:], "\"[]{}"); j < 0 {
+					break
+				} else {
+					i += j
+					c = chunk[i]
+				}
+			}
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				continue
+			}
+			off := base + int64(i)
+			if wantNext {
+				// The first byte of the features member's value.
+				wantNext = false
+				if c != '[' {
+					return 0, 0, 0, false, nil
+				}
+				start, inFeatures, found = off, true, found+1
+				depth++
+				continue
+			}
+			if inFeatures && depth == 2 && c != ']' {
+				nonEmpty = true
+			}
+			switch c {
+			case '"':
+				inString = true
+				inKey = depth == 1 && expectKey
+				if inKey {
+					key, keyOK = key[:0], true
+				}
+			case ':':
+				if depth == 1 && inKey {
+					wantNext = keyOK && string(key) == "features"
+					inKey, expectKey = false, false
+				}
+			case '{', '[':
+				depth++
+				if depth == 1 {
+					expectKey = c == '{'
+				}
+			case '}', ']':
+				depth--
+				if inFeatures && depth == 1 {
+					end, inFeatures = off+1, false
+				}
+			case ',':
+				switch {
+				case depth == 1:
+					expectKey = true
+				case inFeatures && depth == 2:
+					total++
+				}
+			}
+		}
+		base += int64(n)
+		if rerr == io.EOF {
 			break
 		}
-		if err != nil {
-			return 0, 0, 0, false, err
-		}
-		off++
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-				if inKey {
-					keyOK = false // an escaped key is left to ParseFile
-				}
-			case c == '"':
-				inString = false
-			default:
-				if inKey && len(key) < 16 {
-					key = append(key, c)
-				}
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		if wantNext {
-			// The first byte of the features member's value.
-			wantNext = false
-			if c != '[' {
-				return 0, 0, 0, false, nil
-			}
-			start, inFeatures, found = off, true, found+1
-			depth++
-			continue
-		}
-		if inFeatures && depth == 2 && c != ']' {
-			nonEmpty = true
-		}
-		switch c {
-		case '"':
-			inString = true
-			inKey = depth == 1 && expectKey
-			if inKey {
-				key, keyOK = key[:0], true
-			}
-		case ':':
-			if depth == 1 && inKey {
-				wantNext = keyOK && string(key) == "features"
-				inKey, expectKey = false, false
-			}
-		case '{', '[':
-			depth++
-			if depth == 1 {
-				expectKey = c == '{'
-			}
-		case '}', ']':
-			depth--
-			if inFeatures && depth == 1 {
-				end, inFeatures = off+1, false
-			}
-		case ',':
-			switch {
-			case depth == 1:
-				expectKey = true
-			case inFeatures && depth == 2:
-				total++
-			}
+		if rerr != nil {
+			return 0, 0, 0, false, rerr
 		}
 	}
 	if found != 1 || inFeatures || end == 0 {
@@ -251,7 +272,7 @@ func (f *File) read(l *Layer, p *Problems, fn func(Feature) error) error {
 	defer fh.Close()
 	quit := make(chan struct{})
 	defer close(quit)
-	parsed := parseParallel(bufio.NewReaderSize(io.NewSectionReader(fh, src.start+1, src.end-src.start-1), 1<<20), src.proj, quit)
+	parsed := parseParallel(io.NewSectionReader(fh, src.start+1, src.end-src.start-1), src.proj, quit)
 
 	// Parsing starts again: warnings and ids are found anew.
 	f.Warnings, f.NewIDs = f.Warnings[:0:0], false
@@ -322,7 +343,7 @@ type parsed struct {
 // [, into batches and parses them as features on one goroutine per CPU:
 // parsing JSON is most of an import. The batches come out in file order,
 // each to be waited for (done). Closing quit stops it all.
-func parseParallel(r *bufio.Reader, proj func(orb.Geometry) (orb.Geometry, error), quit <-chan struct{}) <-chan *parsedBatch {
+func parseParallel(r io.Reader, proj func(orb.Geometry) (orb.Geometry, error), quit <-chan struct{}) <-chan *parsedBatch {
 	const batchSize = 256
 	ordered := make(chan *parsedBatch, 2*runtime.GOMAXPROCS(0))
 	work := make(chan *parsedBatch, 2*runtime.GOMAXPROCS(0))
@@ -387,7 +408,7 @@ func parseParallel(r *bufio.Reader, proj func(orb.Geometry) (orb.Geometry, error
 // commas outside strings and nested values, trimmed. A value that is not
 // JSON (an empty one where commas follow each other) is passed as it is,
 // for the parser to find wrong. fn returns false to stop.
-func splitArray(r *bufio.Reader, fn func([]byte) bool) error {
+func splitArray(r io.Reader, fn func([]byte) bool) error {
 	var cur []byte
 	depth, inString, escaped, n := 0, false, false, 0
 	emit := func() bool {
@@ -398,43 +419,66 @@ func splitArray(r *bufio.Reader, fn func([]byte) bool) error {
 		cur = cur[:0]
 		return fn(out)
 	}
+	buf := make([]byte, 1<<20)
 	for {
-		c, err := r.ReadByte()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case inString:
+		nr, rerr := r.Read(buf)
+		chunk := buf[:nr]
+		for i := 0; i < len(chunk); i++ {
+			c := chunk[i]
 			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
+			case inString:
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					inString = false
+				default:
+					// The rest of the string, up to a quote or backslash.
+					j := bytes.IndexAny(chunk[i:], "\"\\")
+					if j < 0 {
+						j = len(chunk) - i
+					}
+					cur = append(cur, chunk[i:i+j]...)
+					i += j - 1
+					continue
+				}
 			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
-			depth++
-		case (c == ']' || c == '}') && depth > 0:
-			depth--
-		case c == ']':
-			// The end of the array: an empty one has no value.
-			if n > 0 || len(bytes.TrimSpace(cur)) > 0 {
-				emit()
-			}
-			return nil
-		case c == ',' && depth == 0:
-			if !emit() {
+				inString = true
+			case c == '[' || c == '{':
+				depth++
+			case (c == ']' || c == '}') && depth > 0:
+				depth--
+			case c == ']':
+				// The end of the array: an empty one has no value.
+				if n > 0 || len(bytes.TrimSpace(cur)) > 0 {
+					emit()
+				}
 				return nil
+			case c == ',' && depth == 0:
+				if !emit() {
+					return nil
+				}
+				continue
+			case depth > 0:
+				// Inside a value only brackets and strings matter.
+				j := bytes.IndexAny(chunk[i:], "\"[]{}")
+				if j < 0 {
+					j = len(chunk) - i
+				}
+				cur = append(cur, chunk[i:i+j]...)
+				i += j - 1
+				continue
 			}
-			continue
+			cur = append(cur, c)
 		}
-		cur = append(cur, c)
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
 	}
 }
 
