@@ -372,18 +372,15 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 	// this does not decode cleanly, or whose properties member is
 	// repeated (where a map would merge what the slow path replaces), is
 	// decoded member by member, which says what is wrong.
-	var fast struct {
-		Type       string          `json:"type"`
-		ID         json.RawMessage `json:"id"`
-		Properties map[string]any  `json:"properties"`
-		Geometry   *struct {
-			Type        string          `json:"type"`
-			Coordinates json.RawMessage `json:"coordinates"`
-		} `json:"geometry"`
+	var fast fastFeature
+	decoded := decodeFastFeature(raw, &fast)
+	if !decoded {
+		fast = fastFeature{}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		decoded = dec.Decode(&fast) == nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if dec.Decode(&fast) == nil && fast.Type == "Feature" && bytes.Count(raw, []byte(`"properties"`)) <= 1 {
+	if decoded && fast.Type == "Feature" && bytes.Count(raw, []byte(`"properties"`)) <= 1 {
 		if id, err := strconv.ParseInt(string(fast.ID), 10, 64); err == nil && id > 0 {
 			rf.id = id
 		}
