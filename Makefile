@@ -7,7 +7,7 @@ SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test race fuzz soak bench lint build assets
+.PHONY: run test race fuzz soak bench bench-import lint build assets
 
 ## run: serve the Haimen map on the built-in data (creates $(DB) on first start)
 run: assets
@@ -34,6 +34,10 @@ soak: assets
 bench: assets
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@if command -v wrk >/dev/null 2>&1; then GO=$(GO) bash web/testdata/bench/wrk.sh; else echo "wrk is not installed (apt-get install wrk): skipping the wrk run"; fi
+
+## bench-import: planmap import and ogr2ogr side by side on the same 1,000,000 synthetic parcels (N=…; OLD=path/to/planmap adds another build), wall and CPU time and peak RSS of each (web/testdata/bench/import.sh)
+bench-import:
+	GO=$(GO) bash web/testdata/bench/import.sh
 
 ## lint: gofmt and go vet
 lint:

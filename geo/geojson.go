@@ -55,6 +55,17 @@ func DecodeGeoJSON(data []byte) (g orb.Geometry, hasZ bool, err error) {
 	if err := json.Unmarshal(data, &obj); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
+	return DecodeGeoJSONMembers(obj.Type, obj.Coordinates)
+}
+
+// DecodeGeoJSONMembers is DecodeGeoJSON for a geometry object that the
+// caller has decoded into its type and coordinates members already, as
+// part of a larger value: it saves decoding the geometry's JSON twice.
+func DecodeGeoJSONMembers(typ string, coordinates json.RawMessage) (g orb.Geometry, hasZ bool, err error) {
+	obj := struct {
+		Type        string
+		Coordinates json.RawMessage
+	}{typ, coordinates}
 	if obj.Type == "GeometryCollection" {
 		return nil, false, ErrCollection
 	}
@@ -125,13 +136,65 @@ func (n node) polygon() orb.Polygon {
 
 type decoder struct{ hasZ bool }
 
+// split returns the elements of raw, a JSON value whose syntax has been
+// checked, as json.Unmarshal into a []json.RawMessage would: ok is false
+// when raw is neither an array nor null, and null has no elements. It
+// scans raw once instead of decoding it, which is most of the cost of a
+// layer file's geometries.
+func (d *decoder) split(raw []byte) (elems [][]byte, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return nil, true
+	}
+	if len(raw) < 2 || raw[0] != '[' {
+		return nil, false
+	}
+	depth, inString, escaped, start := 0, false, false, -1
+	for i := 1; i < len(raw)-1; i++ {
+		c := raw[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		case c == ',' && depth == 0:
+			elems = append(elems, bytes.TrimSpace(raw[start:i]))
+			start = -1
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		}
+	}
+	if start >= 0 {
+		elems = append(elems, bytes.TrimSpace(raw[start:len(raw)-1]))
+	}
+	return elems, true
+}
+
 func (d *decoder) parse(raw json.RawMessage, depth int) (node, error) {
 	if depth == 0 {
 		p, err := d.position(raw)
 		return node{pos: p}, err
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	items, ok := d.split(raw)
+	if !ok {
 		return node{}, ErrBadNesting
 	}
 	n := node{kids: make([]node, len(items))}
@@ -146,8 +209,8 @@ func (d *decoder) parse(raw json.RawMessage, depth int) (node, error) {
 }
 
 func (d *decoder) position(raw json.RawMessage) (orb.Point, error) {
-	var nums []json.RawMessage
-	if err := json.Unmarshal(raw, &nums); err != nil {
+	nums, ok := d.split(raw)
+	if !ok {
 		return orb.Point{}, ErrBadNesting
 	}
 	if len(nums) < 2 || len(nums) > 3 {

@@ -24,27 +24,87 @@ const (
 // the "GP" header with the given SRS id and, except for points, the xy
 // envelope in the order minx, maxx, miny, maxy; then little-endian WKB.
 func EncodeGPKG(g orb.Geometry, srsID int32) ([]byte, error) {
+	return AppendGPKG(nil, g, srsID)
+}
+
+// AppendGPKG appends the GeoPackage geometry blob of g, as EncodeGPKG
+// returns it, to dst. A bulk writer passes the same buffer for every
+// feature, so that encoding allocates nothing once it has grown.
+func AppendGPKG(dst []byte, g orb.Geometry, srsID int32) ([]byte, error) {
+	_, isPoint := g.(orb.Point)
+	n := len(dst)
+	dst = append(dst, 'G', 'P', 0, gpkgFlagLittleEndian, 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(dst[n+4:], uint32(srsID))
+	if !isPoint {
+		dst[n+3] |= gpkgEnvelopeXY << 1
+		b := g.Bound()
+		for _, v := range [4]float64{b.Min[0], b.Max[0], b.Min[1], b.Max[1]} {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+		}
+	}
+	if out, ok := appendWKB(dst, g); ok {
+		return out, nil
+	}
 	body, err := wkb.Marshal(g, binary.LittleEndian)
 	if err != nil {
 		return nil, fmt.Errorf("encode geometry: %w", err)
 	}
-	_, isPoint := g.(orb.Point)
-	n := 8
-	if !isPoint {
-		n += 32
+	return append(dst, body...), nil
+}
+
+// appendWKB appends the little-endian WKB of the geometry types a layer
+// holds, byte for byte as orb's wkb.Marshal writes them; ok is false for
+// any other type, which the caller leaves to wkb.Marshal.
+func appendWKB(dst []byte, g orb.Geometry) (_ []byte, ok bool) {
+	head := func(dst []byte, typ uint32) []byte {
+		return binary.LittleEndian.AppendUint32(append(dst, 1), typ)
 	}
-	buf := make([]byte, n, n+len(body))
-	buf[0], buf[1], buf[2] = 'G', 'P', 0
-	buf[3] = gpkgFlagLittleEndian
-	binary.LittleEndian.PutUint32(buf[4:], uint32(srsID))
-	if !isPoint {
-		buf[3] |= gpkgEnvelopeXY << 1
-		b := g.Bound()
-		for i, v := range [4]float64{b.Min[0], b.Max[0], b.Min[1], b.Max[1]} {
-			binary.LittleEndian.PutUint64(buf[8+8*i:], math.Float64bits(v))
+	count := func(dst []byte, n int) []byte { return binary.LittleEndian.AppendUint32(dst, uint32(n)) }
+	point := func(dst []byte, p orb.Point) []byte {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(p[0]))
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(p[1]))
+	}
+	points := func(dst []byte, ps []orb.Point) []byte {
+		dst = count(dst, len(ps))
+		for _, p := range ps {
+			dst = point(dst, p)
 		}
+		return dst
 	}
-	return append(buf, body...), nil
+	polygon := func(dst []byte, p orb.Polygon) []byte {
+		dst = count(head(dst, 3), len(p))
+		for _, r := range p {
+			dst = points(dst, r)
+		}
+		return dst
+	}
+	switch g := g.(type) {
+	case orb.Point:
+		return point(head(dst, 1), g), true
+	case orb.LineString:
+		return points(head(dst, 2), g), true
+	case orb.Polygon:
+		return polygon(dst, g), true
+	case orb.MultiPoint:
+		dst = count(head(dst, 4), len(g))
+		for _, p := range g {
+			dst = point(head(dst, 1), p)
+		}
+		return dst, true
+	case orb.MultiLineString:
+		dst = count(head(dst, 5), len(g))
+		for _, l := range g {
+			dst = points(head(dst, 2), l)
+		}
+		return dst, true
+	case orb.MultiPolygon:
+		dst = count(head(dst, 6), len(g))
+		for _, p := range g {
+			dst = polygon(dst, p)
+		}
+		return dst, true
+	}
+	return dst, false
 }
 
 // gpkgHeader returns the header length, the byte order and the flags.

@@ -9,4 +9,7 @@
 // schema, style, order). ParseFile reads one, Check validates its features
 // against the declaration, Prepare checks a set of them against what a
 // store holds, and a store's Import writes them in one transaction.
+// OpenFile reads a layer file from disk but leaves its features there;
+// Stream checks them one at a time with Prepare's rules and hands them to
+// a store's Writer, so that a file of any size imports in bounded memory.
 package layers

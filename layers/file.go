@@ -40,6 +40,13 @@ type File struct {
 	NewIDs bool
 
 	raw []rawFeature
+	// src, when set, holds the features in the file on disk instead of
+	// raw: OpenFile leaves them there, to be parsed and checked one at a
+	// time as they are imported.
+	src *source
+	// parseErr holds the problems of parsing a streamed file's features,
+	// found as they are read.
+	parseErr error
 	// inferred is the declaration read from the input's own structure (a
 	// shapefile's DBF fields, a GeoPackage table's columns), for when the
 	// file declares no layer and the layer does not exist yet; undeclared
@@ -72,6 +79,7 @@ type rawFeature struct {
 	id       int64
 	props    map[string]any // json.Number for numbers
 	geometry orb.Geometry
+	valid    bool // geometry passed geo.Validate
 }
 
 // countLimit is how many problems ParseFile and Check count one by one.
@@ -186,54 +194,23 @@ func ParseFile(name string, data []byte) (*File, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("%s: features: %w", name, err)
 	}
-	seen := map[int64]int{}
-	n, zCount, withID := 0, 0, 0
-	// The features without an id, to be blamed if another has one; the
-	// first MaxProblems by place, the rest by count.
-	var noID []string
-	noIDMore := 0
+	fp := newFeatureParser(name, proj, &p)
 	var raw json.RawMessage
 	for dec.More() {
 		if p.Len() >= countLimit {
 			left := countRest(top.Features[dec.InputOffset():])
-			if n == 0 {
+			if fp.n == 0 {
 				left++ // the first value has no comma before it
 			}
-			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", name, n, n+left))
+			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", name, fp.n, fp.n+left))
 			break
 		}
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("%s: features: %w", name, err)
 		}
-		n++
-		rf, hasZ, err := parseFeature(raw, proj)
-		where := func() string {
-			if rf.id != 0 {
-				return fmt.Sprintf("%s: feature %d (id %d)", name, n, rf.id)
-			}
-			return fmt.Sprintf("%s: feature %d", name, n)
-		}
-		if rf.id != 0 {
-			withID++
-		}
-		if err != nil {
-			p.Add("%s: %v", where(), err)
+		rf, ok := fp.next(raw)
+		if !ok {
 			continue
-		}
-		if rf.id == 0 {
-			if len(noID) < MaxProblems {
-				noID = append(noID, where())
-			} else {
-				noIDMore++
-			}
-		} else if first, dup := seen[rf.id]; dup {
-			p.Add("%s: id %d is already used by feature %d", where(), rf.id, first)
-			continue
-		} else {
-			seen[rf.id] = n
-		}
-		if hasZ {
-			zCount++
 		}
 		// A file with a problem is refused: what it holds is not kept.
 		if p.Len() == 0 {
@@ -242,23 +219,97 @@ func ParseFile(name string, data []byte) (*File, error) {
 			f.raw = nil
 		}
 	}
-	switch {
-	case withID == 0 && n > 0:
-		f.NewIDs = true
-		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", name, n))
-	default:
-		for _, where := range noID {
-			p.Add("%s: has no id, unlike other features of the file; give every feature a stable positive integer id", where)
-		}
-		p.addCount(noIDMore)
-	}
-	if zCount > 0 {
-		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z coordinates; heights were dropped", name, zCount))
-	}
+	fp.finish(f)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// featureParser parses the features of a layer file one at a time, as
+// ParseFile and a streamed file's import do: ids, geometries, the CRS,
+// into the file's parse problems.
+type featureParser struct {
+	name string
+	proj func(orb.Geometry) (orb.Geometry, error)
+	p    *Problems
+	// seen maps each id to the feature that has it, for the message
+	// about a duplicate.
+	seen              map[int64]int
+	n, zCount, withID int
+	// The features without an id, to be blamed if another has one; the
+	// first MaxProblems by place, the rest by count.
+	noID     []string
+	noIDMore int
+}
+
+func newFeatureParser(name string, proj func(orb.Geometry) (orb.Geometry, error), p *Problems) *featureParser {
+	return &featureParser{name: name, proj: proj, p: p, seen: map[int64]int{}}
+}
+
+// next parses the next feature of the file; ok is false when it has a
+// problem, which is in the parser's problems.
+func (fp *featureParser) next(raw []byte) (rf rawFeature, ok bool) {
+	rf, hasZ, err := parseFeature(raw, fp.proj)
+	return fp.add(rf, hasZ, err)
+}
+
+// add takes the next feature of the file as parseFeature parsed it.
+func (fp *featureParser) add(rf rawFeature, hasZ bool, err error) (rawFeature, bool) {
+	fp.n++
+	n, name, p := fp.n, fp.name, fp.p
+	where := func() string {
+		if rf.id != 0 {
+			return fmt.Sprintf("%s: feature %d (id %d)", name, n, rf.id)
+		}
+		return fmt.Sprintf("%s: feature %d", name, n)
+	}
+	if rf.id != 0 {
+		fp.withID++
+	}
+	if err != nil {
+		p.Add("%s: %v", where(), err)
+		return rf, false
+	}
+	if rf.id == 0 {
+		if len(fp.noID) < MaxProblems {
+			fp.noID = append(fp.noID, where())
+		} else {
+			fp.noIDMore++
+		}
+	} else if first, dup := fp.seen[rf.id]; dup {
+		p.Add("%s: id %d is already used by feature %d", where(), rf.id, first)
+		return rf, false
+	} else {
+		fp.seen[rf.id] = n
+	}
+	if hasZ {
+		fp.zCount++
+	}
+	return rf, true
+}
+
+// failing reports whether the file is already certain to be refused.
+func (fp *featureParser) failing() bool {
+	return fp.p.Len() > 0 || (fp.withID > 0 && len(fp.noID) > 0)
+}
+
+// finish adds what is known only once every feature has been read: the
+// features without an id when others have one, and the warnings.
+func (fp *featureParser) finish(f *File) {
+	switch {
+	case fp.withID == 0 && fp.n > 0:
+		f.NewIDs = true
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: no feature has an id; all %d get new ids after the layer's highest (importing this file again adds them again)", fp.name, fp.n))
+	default:
+		for _, where := range fp.noID {
+			fp.p.Add("%s: has no id, unlike other features of the file; give every feature a stable positive integer id", where)
+		}
+		fp.p.addCount(fp.noIDMore)
+	}
+	if fp.zCount > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("%s: %d features have Z coordinates; heights were dropped", fp.name, fp.zCount))
+	}
 }
 
 // errNotArray marks a features member that is neither an array nor null.
@@ -317,6 +368,32 @@ func countRest(rest []byte) int {
 
 func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	var rf rawFeature
+	// Most features are decoded in one go, properties included; any that
+	// this does not decode cleanly, or whose properties member is
+	// repeated (where a map would merge what the slow path replaces), is
+	// decoded member by member, which says what is wrong.
+	var fast fastFeature
+	decoded := decodeFastFeature(raw, &fast)
+	if !decoded {
+		fast = fastFeature{}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		decoded = dec.Decode(&fast) == nil
+	}
+	if decoded && fast.Type == "Feature" && bytes.Count(raw, []byte(`"properties"`)) <= 1 {
+		if id, err := strconv.ParseInt(string(fast.ID), 10, 64); err == nil && id > 0 {
+			rf.id = id
+		}
+		if rf.id != 0 || len(fast.ID) == 0 || string(fast.ID) == "null" {
+			rf.props = fast.Properties
+			if fast.Geometry == nil {
+				return rf, false, errors.New("has no geometry")
+			}
+			g, hasZ, err := geo.DecodeGeoJSONMembers(fast.Geometry.Type, fast.Geometry.Coordinates)
+			return checkGeometry(rf, g, hasZ, err, toLonLat)
+		}
+	}
+	rf = rawFeature{}
 	var obj struct {
 		Type       string          `json:"type"`
 		ID         json.RawMessage `json:"id"`
@@ -342,7 +419,18 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 			return rf, false, errors.New("properties is not a JSON object")
 		}
 	}
-	g, hasZ, err := geo.DecodeGeoJSON(obj.Geometry)
+	return parseGeometry(rf, obj.Geometry, toLonLat)
+}
+
+// parseGeometry decodes and validates the geometry of a feature.
+func parseGeometry(rf rawFeature, raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
+	g, hasZ, err := geo.DecodeGeoJSON(raw)
+	return checkGeometry(rf, g, hasZ, err, toLonLat)
+}
+
+// checkGeometry takes a feature's decoded geometry to lon/lat and
+// validates it.
+func checkGeometry(rf rawFeature, g orb.Geometry, hasZ bool, err error, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {
 	if err != nil {
 		return rf, false, fmt.Errorf("geometry: %w", err)
 	}
@@ -355,7 +443,7 @@ func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry
 	if err := geo.Validate(g); err != nil {
 		return rf, false, fmt.Errorf("%s: %w", g.GeoJSONType(), err)
 	}
-	rf.geometry = g
+	rf.geometry, rf.valid = g, true
 	return rf, hasZ, nil
 }
 
@@ -446,37 +534,87 @@ func lineCol(data []byte, off int64) string {
 // Check validates the file's features against layer l, the layer they will
 // be written to, and fills f.Features with typed, normalised features.
 // Problems are added to p; once p holds countLimit of them, the rest of the
-// features are not checked.
+// features are not checked. The features of a file that OpenFile left on
+// disk are read, parsed and checked now; Check then reports the problems of
+// parsing too.
 func (f *File) Check(l *Layer, p *Problems) {
 	f.Features = f.Features[:0]
-	multi := geo.IsMulti(l.GeometryType)
+	f.each(l, p, func(ft Feature) error {
+		f.Features = append(f.Features, ft)
+		return nil
+	})
+}
+
+// each checks the file's features against layer l, as Check does, and
+// calls fn with each feature that passes, in file order, while p has no
+// problem (and, for a streamed file, neither has its parsing), since the
+// file is then refused; a streamed file's parse problems are kept in
+// f.parseErr. An error from fn stops the reading and is returned. fn runs
+// beside the reading of a streamed file, on another goroutine: it must
+// not touch p.
+func (f *File) each(l *Layer, p *Problems, fn func(Feature) error) error {
+	if f.src != nil {
+		return f.stream(l, p, fn)
+	}
+	if l == nil {
+		return nil // parsed already
+	}
+	checker := newChecker(f, l)
 	for i, rf := range f.raw {
 		if p.Len() >= countLimit {
 			p.stop(fmt.Sprintf("%s was checked up to feature %d of %d", f.Name, i, len(f.raw)))
 			break
 		}
-		where := fmt.Sprintf("%s: feature %d", f.Name, i+1)
-		if rf.id != 0 {
-			where += fmt.Sprintf(" (id %d)", rf.id)
+		if ft, ok := checker.check(i, rf, p); ok && p.Len() == 0 {
+			if err := fn(ft); err != nil {
+				return err
+			}
 		}
-		n0 := p.Len()
-		gt := rf.geometry.GeoJSONType()
-		if gt != l.GeometryType && !(multi && "Multi"+gt == l.GeometryType) {
-			p.Add("%s: geometry is a %s, but layer %s holds %s", where, gt, l.ID, l.GeometryType)
-		}
-		props := checkProperties(l, rf.props, func(format string, args ...any) {
-			p.Add("%s: %s", where, fmt.Sprintf(format, args...))
-		})
-		if p.Len() > n0 {
-			continue
-		}
-		g := geo.Normalize(rf.geometry, multi)
-		if err := geo.Validate(g); err != nil {
-			p.Add("%s: %s after rounding to %d decimals: %v", where, g.GeoJSONType(), geo.Precision, err)
-			continue
-		}
-		f.Features = append(f.Features, Feature{ID: rf.id, Properties: props, Geometry: g})
 	}
+	return nil
+}
+
+// checker checks the parsed features of a file against the layer they
+// will be written to.
+type checker struct {
+	f     *File
+	l     *Layer
+	multi bool
+}
+
+func newChecker(f *File, l *Layer) checker {
+	return checker{f: f, l: l, multi: geo.IsMulti(l.GeometryType)}
+}
+
+// check checks feature i (from 0) of the file, adding its problems to p.
+func (c checker) check(i int, rf rawFeature, p *Problems) (Feature, bool) {
+	l := c.l
+	where := fmt.Sprintf("%s: feature %d", c.f.Name, i+1)
+	if rf.id != 0 {
+		where += fmt.Sprintf(" (id %d)", rf.id)
+	}
+	n0 := p.Len()
+	gt := rf.geometry.GeoJSONType()
+	if gt != l.GeometryType && !(c.multi && "Multi"+gt == l.GeometryType) {
+		p.Add("%s: geometry is a %s, but layer %s holds %s", where, gt, l.ID, l.GeometryType)
+	}
+	props := checkProperties(l, rf.props, func(format string, args ...any) {
+		p.Add("%s: %s", where, fmt.Sprintf(format, args...))
+	})
+	if p.Len() > n0 {
+		return Feature{}, false
+	}
+	g := geo.Normalize(rf.geometry, c.multi)
+	// ParseFile has validated the geometry as it was: when normalising
+	// changed nothing, validating it again would say the same.
+	if rf.valid && orb.Equal(g, rf.geometry) {
+		return Feature{ID: rf.id, Properties: props, Geometry: g}, true
+	}
+	if err := geo.Validate(g); err != nil {
+		p.Add("%s: %s after rounding to %d decimals: %v", where, g.GeoJSONType(), geo.Precision, err)
+		return Feature{}, false
+	}
+	return Feature{ID: rf.id, Properties: props, Geometry: g}, true
 }
 
 func checkProperties(l *Layer, in map[string]any, bad func(string, ...any)) map[string]any {

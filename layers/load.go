@@ -96,11 +96,11 @@ func readFile(name string) ([]*File, error) {
 			return in.Read(name)
 		}
 	}
-	data, err := os.ReadFile(name)
+	f, err := OpenFile(name)
 	if err != nil {
-		return nil, Errorf(EINVALID, "%s: %v", name, err)
+		return nil, err
 	}
-	return parseOne(name, data)
+	return []*File{f}, nil
 }
 
 func parseOne(name string, data []byte) ([]*File, error) {
@@ -113,17 +113,42 @@ func parseOne(name string, data []byte) ([]*File, error) {
 
 func parseAll(names []string, read func(string) ([]*File, error)) ([]*File, error) {
 	var files []*File
-	var msgs []string
-	for _, name := range names {
+	// errs holds each name's problems, in name order: what could not be
+	// read, else, once another file is refused, the problems of the
+	// features that OpenFile left on disk, parsed now so that the error
+	// lists every file's problems.
+	errs := make([]error, len(names))
+	read1 := make([][]*File, len(names))
+	failed := false
+	for i, name := range names {
 		got, err := read(name)
 		if err != nil {
 			if ErrorCode(err) != EINVALID {
 				return nil, err
 			}
-			msgs = append(msgs, err.Error())
+			errs[i], failed = err, true
 			continue
 		}
+		read1[i] = got
 		files = append(files, got...)
+	}
+	var msgs []string
+	for i := range names {
+		if errs[i] != nil {
+			msgs = append(msgs, errs[i].Error())
+			continue
+		}
+		for _, f := range read1[i] {
+			if !failed || f.src == nil {
+				continue
+			}
+			if err := f.each(nil, nil, nil); err != nil {
+				return nil, err
+			}
+			if f.parseErr != nil {
+				msgs = append(msgs, f.parseErr.Error())
+			}
+		}
 	}
 	if len(msgs) > 0 {
 		return nil, &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}

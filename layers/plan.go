@@ -35,64 +35,169 @@ func CheckFiles(ctx context.Context, lookup Lookup, files []*File, replace bool)
 
 // Prepare checks layer files as an import into a store must: each file
 // against its own declaration and against the stored layer lookup finds,
-// every problem of every file in the one error. Every store imports
-// through it, so that one set of rules holds whatever the store.
+// every problem of every file in the one error. It fills each file's
+// Features with its checked features; a store that writes them as they
+// are checked uses Stream instead, with the same rules.
 func Prepare(ctx context.Context, lookup Lookup, files []*File, replace bool) ([]Plan, error) {
+	var c collector
+	err := Stream(ctx, lookup, files, replace, &c)
+	return c.plans, err
+}
+
+// collector is the Writer of Prepare: it keeps the plans and fills each
+// file's Features.
+type collector struct{ plans []Plan }
+
+func (c *collector) Begin(_ context.Context, pl *Plan) error {
+	pl.File.Features = pl.File.Features[:0]
+	c.plans = append(c.plans, *pl)
+	return nil
+}
+
+func (c *collector) Write(_ context.Context, pl *Plan, f Feature) error {
+	pl.File.Features = append(pl.File.Features, f)
+	return nil
+}
+
+func (c *collector) End(context.Context, *Plan) error { return nil }
+
+// Writer receives an import as Stream checks it.
+type Writer interface {
+	// Begin is called with each file's plan before its features.
+	Begin(ctx context.Context, pl *Plan) error
+	// Write is called with each checked feature of the plan, in file
+	// order. A feature of a file none of whose features has an id
+	// (File.NewIDs) comes with ID 0: the writer gives it a new one.
+	Write(ctx context.Context, pl *Plan, f Feature) error
+	// End is called after the plan's last feature, when its warnings are
+	// known.
+	End(ctx context.Context, pl *Plan) error
+}
+
+// Stream checks layer files as Prepare does, with the same rules and the
+// same problems, and hands each checked plan and its features to w as it
+// goes: a store writes a file of any size through it in bounded memory,
+// reading the features of a file from OpenFile one at a time. Once any
+// problem is found, w is called no more and only the checking goes on, so
+// the error lists every problem; the caller discards what w has written
+// (a store rolls back its transaction). A file with problems of parsing
+// is reported with those alone, as ParseFile would have reported it.
+func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w Writer) error {
 	var p Problems
-	var plans []Plan
 	byLayer := map[string]string{}
-	for _, f := range files {
-		if other, dup := byLayer[f.LayerID]; dup {
-			p.Add("%s: layer %s is also in %s; import one file per layer", f.Name, f.LayerID, other)
-			continue
+	// ok: nothing is wrong so far, so w is still called.
+	ok := func() bool {
+		if p.Len() > 0 {
+			return false
 		}
-		byLayer[f.LayerID] = f.Name
-		stored, err := lookup(ctx, f.LayerID)
-		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return nil, err
-		}
-		pl := Plan{File: f, Layer: f.Layer, Stored: stored}
-		if f.Layer != nil {
-			// ParseFile has validated a declaration it read, but a File
-			// may be built by other code: what reaches the database is
-			// checked here, where it is written.
-			n0 := p.Len()
-			f.Layer.Validate(&p, f.Name+": ")
-			if f.Layer.ID != f.LayerID {
-				p.Add("%s: declares layer %q but is a file of layer %q", f.Name, f.Layer.ID, f.LayerID)
-			}
-			if p.Len() > n0 {
-				continue
+		for _, f := range files {
+			if f.parseErr != nil {
+				return false
 			}
 		}
-		switch {
-		case f.Layer == nil && stored == nil && f.inferred != nil:
-			// The input's own structure declares a new layer.
-			n0 := p.Len()
-			f.inferred.Validate(&p, f.Name+": ")
-			if p.Len() > n0 {
-				continue
-			}
-			pl.Layer = f.inferred
-		case f.Layer == nil && stored == nil:
-			switch {
-			case !ValidID(f.LayerID):
-				p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
-			case f.undeclared != "":
-				p.Add("%s: layer %s does not exist, and %s: give its declaration with --declare", f.Name, f.LayerID, f.undeclared)
-			default:
-				p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
-			}
-			continue
-		case f.Layer == nil:
-			pl.Layer = stored
-		case stored != nil:
-			pl.Rebuild, pl.AddCols = compareSchemas(f, stored, replace, &p)
-		}
-		f.Check(pl.Layer, &p)
-		plans = append(plans, pl)
+		return true
 	}
-	return plans, p.Err()
+	for _, f := range files {
+		f.parseErr = nil
+	}
+	for _, f := range files {
+		pl, good, err := plan(ctx, lookup, f, replace, byLayer, &p)
+		if err != nil {
+			return err
+		}
+		if !good {
+			if f.src != nil {
+				// Parsed only, for the problems ParseFile would report.
+				if err := f.each(nil, &p, nil); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		writing := ok()
+		if writing {
+			if err := w.Begin(ctx, &pl); err != nil {
+				return err
+			}
+		}
+		err = f.each(pl.Layer, &p, func(ft Feature) error {
+			if !writing {
+				return nil
+			}
+			return w.Write(ctx, &pl, ft)
+		})
+		if err != nil {
+			return err
+		}
+		if writing && ok() {
+			if err := w.End(ctx, &pl); err != nil {
+				return err
+			}
+		}
+	}
+	var msgs []string
+	for _, f := range files {
+		if f.parseErr != nil {
+			msgs = append(msgs, f.parseErr.Error())
+		}
+	}
+	if len(msgs) > 0 {
+		return &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}
+	}
+	return p.Err()
+}
+
+// plan checks file f's declaration against the stored layer; good is
+// false when it has a problem, added to p.
+func plan(ctx context.Context, lookup Lookup, f *File, replace bool, byLayer map[string]string, p *Problems) (pl Plan, good bool, err error) {
+	if other, dup := byLayer[f.LayerID]; dup {
+		p.Add("%s: layer %s is also in %s; import one file per layer", f.Name, f.LayerID, other)
+		return pl, false, nil
+	}
+	byLayer[f.LayerID] = f.Name
+	stored, err := lookup(ctx, f.LayerID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return pl, false, err
+	}
+	pl = Plan{File: f, Layer: f.Layer, Stored: stored}
+	if f.Layer != nil {
+		// ParseFile has validated a declaration it read, but a File
+		// may be built by other code: what reaches the database is
+		// checked here, where it is written.
+		n0 := p.Len()
+		f.Layer.Validate(p, f.Name+": ")
+		if f.Layer.ID != f.LayerID {
+			p.Add("%s: declares layer %q but is a file of layer %q", f.Name, f.Layer.ID, f.LayerID)
+		}
+		if p.Len() > n0 {
+			return pl, false, nil
+		}
+	}
+	switch {
+	case f.Layer == nil && stored == nil && f.inferred != nil:
+		// The input's own structure declares a new layer.
+		n0 := p.Len()
+		f.inferred.Validate(p, f.Name+": ")
+		if p.Len() > n0 {
+			return pl, false, nil
+		}
+		pl.Layer = f.inferred
+	case f.Layer == nil && stored == nil:
+		switch {
+		case !ValidID(f.LayerID):
+			p.Add("%s: %q is not a valid layer id, and the file declares no layer", f.Name, f.LayerID)
+		case f.undeclared != "":
+			p.Add("%s: layer %s does not exist, and %s: give its declaration with --declare", f.Name, f.LayerID, f.undeclared)
+		default:
+			p.Add("%s: layer %s does not exist and the file does not declare it (add the title, geometryType and schema members)", f.Name, f.LayerID)
+		}
+		return pl, false, nil
+	case f.Layer == nil:
+		pl.Layer = stored
+	case stored != nil:
+		pl.Rebuild, pl.AddCols = compareSchemas(f, stored, replace, p)
+	}
+	return pl, true, nil
 }
 
 // compareSchemas decides how a stored layer's table follows a new

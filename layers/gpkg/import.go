@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paulmach/orb"
+
 	"planmap/geo"
 	"planmap/layers"
 )
@@ -22,6 +24,11 @@ const SRSID = 4326
 // existing one features are added or updated by id (or, with Replace,
 // swapped as a whole). When anything is wrong the database is left exactly
 // as it was and the error lists every problem.
+//
+// The features are checked and written one at a time (layers.Stream), so
+// a file from layers.OpenFile of any size is imported in bounded memory.
+// Writing k features into an existing layer costs O(k): nothing reads the
+// layer's other features unless a new declaration narrows its schema.
 func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error) {
 	w, err := s.writer()
 	if err != nil {
@@ -31,30 +38,27 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	// A page cache large enough for the R-tree and the table's last pages
+	// of a bulk write; set back to SQLite's default after, once the
+	// transaction has let go of the one connection, which is reused.
+	defer func() {
+		tx.Rollback()
+		w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+	}()
+	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
+		return nil, err
+	}
+	im := &importer{tx: tx, opt: opt}
 	// Checked inside the write transaction, so that what was checked is
 	// what is written even when another process imports at the same time.
-	plans, err := layers.Prepare(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
+	err = layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
 		return getLayer(ctx, tx, id)
-	}, files, opt.Replace)
+	}, files, opt.Replace, im)
+	im.close()
 	if err != nil {
 		return nil, err
 	}
-	results := make([]layers.ImportResult, 0, len(plans))
-	var p layers.Problems
-	for _, pl := range plans {
-		r, err := writePlan(ctx, tx, pl, opt)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pl.File.Name, err)
-		}
-		if pl.Stored != nil && pl.File.Layer != nil && !opt.Replace && !sameSchema(pl.Stored, pl.Layer) {
-			if err := recheck(ctx, tx, pl, &p); err != nil {
-				return nil, err
-			}
-		}
-		results = append(results, r)
-	}
-	if err := p.Err(); err != nil {
+	if err := im.p.Err(); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -63,88 +67,201 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	// A reader of this store sees the import as soon as it returns.
 	if s.catalog.Load() != nil {
 		if err := s.refresh(ctx); err != nil {
-			return results, err
+			return im.results, err
 		}
 	}
-	return results, nil
+	return im.results, nil
 }
 
-func writePlan(ctx context.Context, tx *sql.Tx, pl layers.Plan, opt layers.ImportOptions) (layers.ImportResult, error) {
-	l := pl.Layer
-	r := layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil, Warnings: pl.File.Warnings}
+// importer writes the plans of an import as layers.Stream checks them.
+type importer struct {
+	tx      *sql.Tx
+	opt     layers.ImportOptions
+	results []layers.ImportResult
+	p       layers.Problems // of stored features, found by recheck
+
+	// The plan being written.
+	r      layers.ImportResult
+	whole  bool      // every feature of the layer is written now
+	stmt   *sql.Stmt // the one INSERT of its features
+	args   []any
+	blob   []byte // the geometry blob, reused
+	top    int64  // the layer's highest id, for a file without ids
+	hasTop bool
+	total  int
+	boxes  []rtreeBox // of a layer written whole, for loadRTree
+}
+
+func (im *importer) close() {
+	if im.stmt != nil {
+		im.stmt.Close()
+		im.stmt = nil
+	}
+}
+
+// Begin creates, rebuilds or alters the layer's table as the plan says.
+// A layer written whole (new, rebuilt or replaced) is written without its
+// change-log and R-tree triggers: End logs the layer once and loads its
+// index in one go (loadRTree).
+func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
+	tx, opt, l := im.tx, im.opt, pl.Layer
+	im.r = layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil}
+	im.hasTop, im.total = false, pl.File.Len()
 	if pl.Stored != nil && opt.Replace {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&r.Removed); err != nil {
-			return r, err
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&im.r.Removed); err != nil {
+			return err
 		}
 	}
-	// whole: every feature of the layer is written now, and the change
-	// log records the layer once instead of each of them.
-	whole := pl.Stored == nil || pl.Rebuild || opt.Replace
-	if whole && pl.Stored != nil {
+	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	if im.whole && pl.Stored != nil {
 		if err := dropChangeTriggers(ctx, tx, l.ID); err != nil {
-			return r, err
+			return err
 		}
 	}
 	switch {
 	case pl.Stored == nil:
 		if err := createLayer(ctx, tx, l); err != nil {
-			return r, err
+			return err
 		}
 	case pl.Rebuild:
 		if err := dropLayer(ctx, tx, l.ID); err != nil {
-			return r, err
+			return err
 		}
 		if err := createLayer(ctx, tx, l); err != nil {
-			return r, err
+			return err
 		}
 	default:
 		for _, fd := range pl.AddCols {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`,
 				quoteIdent(l.ID), quoteIdent(fd.Name), layers.SQLTypes[fd.Type])); err != nil {
-				return r, err
+				return err
 			}
 		}
 		if opt.Replace {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)); err != nil {
-				return r, err
+			// Emptied without the R-tree's delete trigger, row by row.
+			if err := dropRTreeTriggers(ctx, tx, l.ID); err != nil {
+				return err
+			}
+			for _, t := range []string{l.ID, "rtree_" + l.ID + "_geom"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(t)); err != nil {
+					return err
+				}
 			}
 		}
 		if pl.File.Layer != nil {
 			if err := saveLayer(ctx, tx, l, false); err != nil {
-				return r, err
+				return err
 			}
 		}
 	}
-	if pl.File.NewIDs {
-		var top int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&top); err != nil {
-			return r, err
-		}
-		for i := range pl.File.Features {
-			pl.File.Features[i].ID = top + int64(i) + 1
+	im.boxes = im.boxes[:0]
+	if im.whole {
+		if err := dropRTreeTriggers(ctx, tx, l.ID); err != nil {
+			return err
 		}
 	}
-	n, err := writeFeatures(ctx, tx, l, pl.File.Features, opt.Progress)
-	r.Written = n
+	return im.prepare(ctx, l)
+}
+
+// prepare makes the INSERT that adds or updates a feature by id. An
+// updated feature gets exactly the new properties: one that it no longer
+// has becomes NULL.
+func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
+	cols := []string{"fid", "geom"}
+	sets := []string{"geom = excluded.geom"}
+	for _, fd := range l.Schema {
+		c := quoteIdent(fd.Name)
+		cols = append(cols, c)
+		sets = append(sets, c+" = excluded."+c)
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (fid) DO UPDATE SET %s`,
+		quoteIdent(l.ID), strings.Join(cols, ", "),
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "), strings.Join(sets, ", "))
+	im.close()
+	stmt, err := im.tx.PrepareContext(ctx, q)
 	if err != nil {
-		return r, err
+		return err
 	}
-	if whole {
+	im.stmt, im.args = stmt, make([]any, len(cols))
+	return nil
+}
+
+// Write adds or updates one feature.
+func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
+	l := pl.Layer
+	if f.ID == 0 {
+		if !im.hasTop {
+			if err := im.tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&im.top); err != nil {
+				return err
+			}
+			im.hasTop = true
+		}
+		f.ID = im.top + int64(im.r.Written) + 1
+	}
+	blob, err := geo.AppendGPKG(im.blob[:0], f.Geometry, SRSID)
+	if err != nil {
+		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
+	}
+	im.blob = blob
+	args := im.args
+	args[0], args[1] = f.ID, blob
+	for j, fd := range l.Schema {
+		args[2+j] = f.Properties[fd.Name]
+	}
+	if _, err := im.stmt.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
+	}
+	if im.whole {
+		im.boxes = append(im.boxes, newRTreeBox(f.ID, f.Geometry.Bound()))
+	}
+	im.r.Written++
+	if p := im.opt.Progress; p != nil && im.r.Written%1000 == 0 {
+		p(l.ID, im.r.Written, max(im.total, im.r.Written))
+	}
+	return nil
+}
+
+// End logs a layer written whole, rechecks the stored
+// features against a narrowed declaration, and updates gpkg_contents.
+func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
+	tx, l := im.tx, pl.Layer
+	im.close()
+	if p := im.opt.Progress; p != nil && im.r.Written%1000 != 0 {
+		p(l.ID, im.r.Written, im.r.Written)
+	}
+	im.r.Warnings = pl.File.Warnings
+	if im.whole {
+		if err := loadRTree(ctx, tx, l.ID, im.boxes); err != nil {
+			return err
+		}
+		im.boxes = nil
+		if err := createRTreeTriggers(ctx, tx, l.ID); err != nil {
+			return err
+		}
 		// Written without a change row per feature: the layer is new or
 		// replaced, and readers read it again as a whole.
 		if err := createChangeTriggers(ctx, tx, l.ID); err != nil {
-			return r, err
+			return err
 		}
 		if err := logLayer(ctx, tx, l.ID); err != nil {
-			return r, err
+			return err
 		}
 	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
 		// A redeclared layer: its title, style or fields changed.
 		if err := logLayer(ctx, tx, l.ID); err != nil {
-			return r, err
+			return err
 		}
 	}
-	return r, updateContents(ctx, tx, l.ID)
+	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, pl.Layer) {
+		if err := recheck(ctx, tx, *pl, &im.p); err != nil {
+			return err
+		}
+	}
+	if err := updateContents(ctx, tx, l.ID); err != nil {
+		return err
+	}
+	im.results = append(im.results, im.r)
+	return nil
 }
 
 // createLayer creates the feature table of l with its GeoPackage
@@ -281,6 +398,17 @@ func createRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
 	return nil
 }
 
+// dropRTreeTriggers removes the R-tree triggers of table t, for emptying
+// it and its index at once.
+func dropRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	for _, name := range rtreeTriggers {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent("rtree_"+t+"_geom_"+name)); err != nil {
+			return fmt.Errorf("spatial index of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
 // dropLayer removes layer id: its table, index, registrations and
 // declaration.
 func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
@@ -304,53 +432,21 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
 	return nil
 }
 
-// writeFeatures adds or updates the features by id in one prepared
-// statement. An updated feature gets exactly the new properties: one that
-// it no longer has becomes NULL.
-func writeFeatures(ctx context.Context, tx *sql.Tx, l *layers.Layer, fs []layers.Feature, progress func(string, int, int)) (int, error) {
-	cols := []string{"fid", "geom"}
-	sets := []string{"geom = excluded.geom"}
-	for _, fd := range l.Schema {
-		c := quoteIdent(fd.Name)
-		cols = append(cols, c)
-		sets = append(sets, c+" = excluded."+c)
-	}
-	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (fid) DO UPDATE SET %s`,
-		quoteIdent(l.ID), strings.Join(cols, ", "),
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "), strings.Join(sets, ", "))
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return 0, err
-	}
-	defer stmt.Close()
-	args := make([]any, len(cols))
-	for i, f := range fs {
-		blob, err := geo.EncodeGPKG(f.Geometry, SRSID)
-		if err != nil {
-			return i, fmt.Errorf("feature %d: %w", f.ID, err)
-		}
-		args[0], args[1] = f.ID, blob
-		for j, fd := range l.Schema {
-			args[2+j] = f.Properties[fd.Name]
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return i, fmt.Errorf("feature %d: %w", f.ID, err)
-		}
-		if progress != nil && (i%1000 == 999 || i == len(fs)-1) {
-			progress(l.ID, i+1, len(fs))
-		}
-	}
-	return len(fs), nil
-}
-
 // updateContents refreshes the layer's extent and last change time in
-// gpkg_contents. The extent is computed from the geometries, not from the
-// R-tree, whose single-precision boxes are rounded outward.
+// gpkg_contents. The extent is exact, read through the R-tree's root
+// (extent): O(log n), not a scan of every geometry.
 func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET (min_x, min_y, max_x, max_y) =
-		(SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+`),
+	b, err := extent(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	var box [4]any // NULL for an empty layer
+	if b != (orb.Bound{}) {
+		box = [4]any{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?,
 		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-		WHERE table_name = ?`, id)
+		WHERE table_name = ?`, box[0], box[1], box[2], box[3], id)
 	return err
 }
 

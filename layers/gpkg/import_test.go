@@ -1,0 +1,186 @@
+package gpkg_test
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"planmap/layers"
+	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+)
+
+// openFile writes data to a file and opens it as planmap import does.
+func openFile(t *testing.T, name string, data []byte) *layers.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := layers.OpenFile(path)
+	if err != nil {
+		t.Fatalf("OpenFile(%s): %v", name, err)
+	}
+	return f
+}
+
+func rawDB(t *testing.T, s *gpkg.Store) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// checkLoadedRTree fails unless the R-tree of layer id passes SQLite's own
+// rtreecheck and holds exactly the boxes the R-tree module makes of the
+// layer's geometries when they are inserted one by one.
+func checkLoadedRTree(t *testing.T, db *sql.DB, id string) {
+	t.Helper()
+	var res string
+	if err := db.QueryRow(`SELECT rtreecheck(?)`, "rtree_"+id+"_geom").Scan(&res); err != nil || res != "ok" {
+		t.Fatalf("rtreecheck(rtree_%s_geom) = %q, %v; want ok", id, res, err)
+	}
+	for _, q := range []string{
+		`DROP TABLE IF EXISTS temp.want`,
+		`CREATE VIRTUAL TABLE temp.want USING rtree(id, minx, maxx, miny, maxy)`,
+		`INSERT INTO temp.want SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM "` + id + `"`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var diff int
+	err := db.QueryRow(`SELECT count(*) FROM (
+		SELECT * FROM (SELECT * FROM temp.want EXCEPT SELECT * FROM "rtree_` + id + `_geom")
+		UNION ALL SELECT * FROM (SELECT * FROM "rtree_` + id + `_geom" EXCEPT SELECT * FROM temp.want))`).Scan(&diff)
+	if err != nil || diff != 0 {
+		t.Fatalf("R-tree of %s differs from one built by inserts in %d rows (%v)", id, diff, err)
+	}
+}
+
+// TestImportLoadsRTree checks the R-tree that an import of a new or
+// replaced layer loads in one go, and that the R-tree module keeps it
+// right through later imports into it.
+func TestImportLoadsRTree(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", layerstest.Parcels(5000)))
+	db := rawDB(t, s)
+	checkLoadedRTree(t, db, "parcels")
+
+	t.Run("AddAndUpdate", func(t *testing.T) {
+		moved := `{"type": "FeatureCollection", "id": "parcels", "features": [
+			{"type": "Feature", "id": 7, "properties": {"name_zh": "7号地块", "status": "planned"},
+			 "geometry": {"type": "Polygon", "coordinates": [[[121.0, 31.0], [121.001, 31.0], [121.001, 31.001], [121.0, 31.0]]]}},
+			{"type": "Feature", "id": 9001, "properties": {"name_zh": "新地块", "status": "planned"},
+			 "geometry": {"type": "Polygon", "coordinates": [[[121.9, 32.5], [121.901, 32.5], [121.901, 32.501], [121.9, 32.5]]]}}]}`
+		mustImport(t, s, layers.ImportOptions{}, openFile(t, "moved.geojson", []byte(moved)))
+		checkLoadedRTree(t, db, "parcels")
+	})
+	t.Run("Replace", func(t *testing.T) {
+		mustImport(t, s, layers.ImportOptions{Replace: true}, openFile(t, "parcels.geojson", layerstest.Parcels(700)))
+		checkLoadedRTree(t, db, "parcels")
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM rtree_parcels_geom`).Scan(&n); err != nil || n != 700 {
+			t.Errorf("R-tree holds %d boxes (%v), want 700", n, err)
+		}
+	})
+}
+
+// TestImportIntoBigLayerReadsOnlyItsFeatures imports 3 features into a
+// layer whose other features cannot be read: their geometries are made
+// garbage behind the triggers' back, except along the layer's edges. An
+// import that scans the layer (for its extent, a recheck, a count) fails
+// on them; one that costs O(k) does not notice.
+func TestImportIntoBigLayerReadsOnlyItsFeatures(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", layerstest.Parcels(3000)))
+	db := rawDB(t, s)
+	var before [4]float64
+	if err := db.QueryRow(`SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'parcels'`).Scan(&before[0], &before[1], &before[2], &before[3]); err != nil {
+		t.Fatal(err)
+	}
+	// The update triggers would refuse the garbage: they are set aside
+	// while it is written, and put back as they were.
+	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'parcels' AND name LIKE '%update%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	triggers := map[string]string{}
+	for rows.Next() {
+		var name, q string
+		if err := rows.Scan(&name, &q); err != nil {
+			t.Fatal(err)
+		}
+		triggers[name] = q
+	}
+	rows.Close()
+	if len(triggers) < 2 {
+		t.Fatalf("parcels has update triggers %v", triggers)
+	}
+	for name := range triggers {
+		if _, err := db.Exec(`DROP TRIGGER "` + name + `"`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cell := layerstest.ParcelsCell
+	res, err := db.Exec(`UPDATE parcels SET geom = X'00' WHERE fid IN (SELECT id FROM rtree_parcels_geom
+		WHERE minx > ? AND maxx < ? AND miny > ? AND maxy < ?)`, before[0]+cell, before[2]-cell, before[1]+cell, before[3]-cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n < 1500 {
+		t.Fatalf("%d features made unreadable, want the 3 inner rows of 5", n)
+	}
+	for _, q := range triggers {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seq0 int64
+	if err := db.QueryRow(`SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&seq0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Features 1201 to 1203 are in the third row of the grid, inside.
+	var feats []string
+	for id := 1201; id <= 1203; id++ {
+		x := layerstest.ParcelsWest + float64(id-1-1200)*cell + 0.0002
+		y := layerstest.ParcelsSouth + 2*cell + 0.0002
+		feats = append(feats, fmt.Sprintf(`{"type": "Feature", "id": %d, "properties": {"name_zh": "%d号地块", "status": "signed"},
+			"geometry": {"type": "MultiPolygon", "coordinates": [[[[%.7f, %.7f], [%.7f, %.7f], [%.7f, %.7f], [%.7f, %.7f]]]]}}`,
+			id, id, x, y, x+0.0003, y, x+0.0003, y+0.0003, x, y))
+	}
+	file := `{"type": "FeatureCollection", "id": "parcels", "features": [` + strings.Join(feats, ",") + `]}`
+	res3 := mustImport(t, s, layers.ImportOptions{}, openFile(t, "three.geojson", []byte(file)))
+	if len(res3) != 1 || res3[0].Written != 3 {
+		t.Fatalf("import of 3 features = %+v", res3)
+	}
+	var after [4]float64
+	if err := db.QueryRow(`SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'parcels'`).Scan(&after[0], &after[1], &after[2], &after[3]); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("gpkg_contents extent after the import = %v, want %v as before", after, before)
+	}
+	// One change row per feature written.
+	var ops []string
+	rows, err = db.Query(`SELECT fid || ' ' || op FROM planmap_changes WHERE seq > ? ORDER BY seq`, seq0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var op string
+		rows.Scan(&op)
+		ops = append(ops, op)
+	}
+	rows.Close()
+	if got, want := strings.Join(ops, ", "), "1201 update, 1202 update, 1203 update"; got != want {
+		t.Errorf("change log after the import: %s, want %s", got, want)
+	}
+}
