@@ -7,7 +7,7 @@ SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
 
-.PHONY: run test race fuzz soak bench lint build assets
+.PHONY: run test race fuzz soak bench bench-scale lint build assets
 
 ## run: serve the Haimen map on the built-in data (creates $(DB) on first start)
 run: assets
@@ -34,6 +34,10 @@ soak: assets
 bench: assets
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@if command -v wrk >/dev/null 2>&1; then GO=$(GO) bash web/testdata/bench/wrk.sh; else echo "wrk is not installed (apt-get install wrk): skipping the wrk run"; fi
+
+## bench-scale: old against new binary on PARCELS (default 1,000,000) synthetic parcels: import, start, CPU per request from file and from cache, RSS, changes under reads (web/testdata/bench/scale.sh; BIN_OLD, BIN_NEW, ONLY, DURATION, SERVE_FLAGS); about 7 minutes per binary
+bench-scale: assets
+	GO=$(GO) bash web/testdata/bench/scale.sh
 
 ## lint: gofmt and go vet
 lint:
