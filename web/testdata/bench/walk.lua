@@ -33,23 +33,32 @@ function init(args)
   -- available here, so the thread count comes from the command line's -t
   -- through the second argument (default 2).
   local nthreads = tonumber(args[2] or "2")
-  local paths = {}
+  reqs = {}
+  local total = 0
   for line in io.lines(file) do
     local path = line:match("^([^\t\r\n]+)")
     if path ~= nil then
-      paths[#paths + 1] = path
+      if total % nthreads == tid - 1 then
+        reqs[#reqs + 1] = wrk.format("GET", path)
+      end
+      total = total + 1
     end
   end
-  if #paths == 0 then
+  if total == 0 then
     error("walk.lua: no request in " .. file)
-  end
-  reqs = {}
-  for i = tid, #paths, nthreads do
-    reqs[#reqs + 1] = wrk.format("GET", paths[i])
   end
   -- A list shorter than the threads: each thread asks one of its lines.
   if #reqs == 0 then
-    reqs[1] = wrk.format("GET", paths[(tid - 1) % #paths + 1])
+    local want, i = (tid - 1) % total, 0
+    for line in io.lines(file) do
+      local path = line:match("^([^\t\r\n]+)")
+      if path ~= nil then
+        if i == want then
+          reqs[1] = wrk.format("GET", path)
+        end
+        i = i + 1
+      end
+    end
   end
   idx = 1
   wraps = 0
