@@ -31,15 +31,19 @@
 # Run from the repository root, after make assets (make bench-scale does
 # both); it takes about 7 minutes per binary at 1,000,000 parcels:
 #
-#	make bench-scale                                  # main's HEAD against this worktree
+#	make bench-scale                                  # e4e3471 against this worktree
 #	BIN_OLD=/tmp/old/planmap BIN_NEW=bin/planmap make bench-scale
+#	NEW_REF=main PARCELS=10000 make bench-scale
 #	ONLY=old PARCELS=10000 bash web/testdata/bench/scale.sh
 #	bash web/testdata/bench/scale.sh compare 10k/new.kv 1m/new.kv   # per request, 10k against 1M
 #
 # Environment:
-#   BIN_OLD, BIN_NEW  the two binaries; by default OLD_REF (default main) is
-#                     built from `git archive` with this worktree's
-#                     web/static/vendor, and the worktree itself is built
+#   BIN_OLD, BIN_NEW  the two binaries; by default OLD_REF is built as old
+#                     and NEW_REF as new, each from `git archive` with this
+#                     worktree's web/static/vendor. OLD_REF defaults to
+#                     e4e3471, the last commit of main before issue 10's
+#                     store (the in-memory catalog); without NEW_REF the
+#                     worktree itself is built as new
 #   ONLY              old or new: measure only that one
 #   PARCELS           default 1000000; IMPORT_FEATURES default 10000
 #   DURATION          of each wrk run, default 10s; THREADS 2, CONNS 32
@@ -81,7 +85,7 @@ CONNS=${CONNS:-32}
 PORT=${PORT:-18190}
 QUIET=${QUIET:-30}
 QUIET_MAX=${QUIET_MAX:-60}
-OLD_REF=${OLD_REF:-main}
+OLD_REF=${OLD_REF:-e4e3471}
 ONLY=${ONLY:-}
 SERVE_FLAGS=${SERVE_FLAGS:-}
 SERVE_FLAGS_OLD=${SERVE_FLAGS_OLD-$SERVE_FLAGS}
@@ -151,6 +155,19 @@ proc_ticks() {
 	# shellcheck disable=SC2086
 	set -- $f
 	echo $(( ${12} + ${13} ))
+}
+# stop_wrk PID OUT makes wrk PID stop and report (into OUT). wrk stops on
+# SIGINT, but the signal goes to any one of its threads: a worker thread
+# stops its own loop while the main thread sleeps out the whole -d. Once
+# the workers are gone, the next SIGINT reaches the main thread.
+stop_wrk() {
+	local i
+	for i in $(seq 1 100); do
+		kill -INT "$1" 2>/dev/null || break
+		grep -q '^WALK ' "$2" && break
+		sleep 0.2
+	done
+	wait "$1" || true
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -222,14 +239,23 @@ $L -kind bbox -features 50 -k 400000 -seed 7 >"$TMP/during-bbox50.tsv"
 labels=()
 [ "$ONLY" != new ] && [ -z "${OLD_KV:-}" ] && labels+=(old)
 [ "$ONLY" != old ] && labels+=(new)
+# build_ref LABEL REF builds REF's cmd/planmap into $TMP/planmap-LABEL.
+build_ref() {
+	log "building $2 ($(git rev-parse --short "$2")) as $1"
+	mkdir -p "$TMP/src-$1"
+	git archive "$2" | tar -x -C "$TMP/src-$1"
+	cp -R web/static/vendor "$TMP/src-$1/web/static/"
+	(cd "$TMP/src-$1" && "$GO" build -o "$TMP/planmap-$1" ./cmd/planmap)
+}
 if [[ " ${labels[*]} " == *" old "* ]] && [ -z "${BIN_OLD:-}" ]; then
-	log "building $OLD_REF ($(git rev-parse --short "$OLD_REF")) as old"
-	mkdir -p "$TMP/src-old"
-	git archive "$OLD_REF" | tar -x -C "$TMP/src-old"
-	cp -R web/static/vendor "$TMP/src-old/web/static/"
-	(cd "$TMP/src-old" && "$GO" build -o "$TMP/planmap-old" ./cmd/planmap)
+	build_ref old "$OLD_REF"
 	BIN_OLD=$TMP/planmap-old
 	OLD_DESC="$OLD_REF $(git rev-parse --short "$OLD_REF")"
+fi
+if [[ " ${labels[*]} " == *" new "* ]] && [ -z "${BIN_NEW:-}" ] && [ -n "${NEW_REF:-}" ]; then
+	build_ref new "$NEW_REF"
+	BIN_NEW=$TMP/planmap-new
+	NEW_DESC="$NEW_REF $(git rev-parse --short "$NEW_REF")"
 fi
 if [[ " ${labels[*]} " == *" new "* ]] && [ -z "${BIN_NEW:-}" ]; then
 	log "building this worktree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with changes')) as new"
@@ -452,7 +478,7 @@ measure() {
 	b_start=$(now_ns)
 	/usr/bin/time -f '%e %M %U %S' -o "$TMP/$label.bulk.time" \
 		"$bin" import --db "$db" "$TMP/change-bulk.geojson" >"$TMP/$label.change-bulk.log" 2>&1 ||
-		{ echo "scale.sh: $label: import of $IMPORT_FEATURES changed parcels failed:" >&2; cat "$TMP/$label.change-bulk.log" >&2; kill -INT "$wrkpid"; exit 1; }
+		{ echo "scale.sh: $label: import of $IMPORT_FEATURES changed parcels failed:" >&2; cat "$TMP/$label.change-bulk.log" >&2; stop_wrk "$wrkpid" "$TMP/$label.during.wrk"; exit 1; }
 	b_end=$(now_ns)
 	vis=
 	while [ -z "$vis" ]; do
@@ -461,15 +487,14 @@ measure() {
 			vis=$(now_ns)
 		elif [ $(( ($(now_ns) - b_end) / 1000000000 )) -gt 300 ]; then
 			echo "scale.sh: $label: the bulk change did not show in 300 s" >&2
-			kill -INT "$wrkpid"
+			stop_wrk "$wrkpid" "$TMP/$label.during.wrk"
 			exit 1
 		else
 			sleep 0.02
 		fi
 	done
 	sleep 1
-	kill -INT "$wrkpid"
-	wait "$wrkpid" || true
+	stop_wrk "$wrkpid" "$TMP/$label.during.wrk"
 	c1=$(proc_ticks "$server")
 	out=$(sed -n 's/^WALK //p' "$TMP/$label.during.wrk")
 	if [ -z "$out" ]; then
@@ -542,7 +567,7 @@ row() {
 echo "# pgfs/old, pgfs/new: pg_featureserv's CPU per request on 200,000 parcels divided by this one's (how many times less)"
 printf '%-50s %12s %12s %8s %9s %9s  %s\n' figure old new new/old "pgfs/old" "pgfs/new" target
 row import_s "import, s" ">=2x faster than ogr2ogr"
-row import_vs_ogr "  ogr2ogr time ÷ import time" ">= 2"
+row import_vs_ogr "  ogr2ogr time / import time" ">= 2"
 row import_rss_mb "  import peak RSS, MB" "< 500"
 row import_cpu_s "  import CPU, s" ""
 row db_mb "database size, MB" ""
