@@ -22,20 +22,24 @@
 #   - a 1-feature change: `planmap import` of a file with one changed
 #     parcel into the served database, while the item is polled every 20 ms
 #     until the change shows;
-#   - readers during a 10,000-feature import: wrk --latency on random
+#   - readers during a 10,000-feature import: wrk on random
 #     50-parcel boxes while `planmap import` updates IMPORT_FEATURES
 #     parcels, until the change shows and one second more: p50, p99, max.
 # CPU per request is set against pg_featureserv's on 200,000 parcels
 # (/work/shared/bench/README.md: 2.1, 26.8, 0.34 and 1.1 ms).
 #
 # Run from the repository root, after make assets (make bench-scale does
-# both); it takes about 7 minutes per binary at 1,000,000 parcels:
+# both); at 1,000,000 parcels it takes about 5 minutes for the old binary on
+# a quiet machine, plus up to QUIET_MAX seconds per measurement on a busy
+# one. The "before" figures are kept in results-old-*.txt and *.kv:
 #
 #	make bench-scale                                  # e4e3471 against this worktree
 #	BIN_OLD=/tmp/old/planmap BIN_NEW=bin/planmap make bench-scale
 #	NEW_REF=main PARCELS=10000 make bench-scale
 #	ONLY=old PARCELS=10000 bash web/testdata/bench/scale.sh
-#	bash web/testdata/bench/scale.sh compare 10k/new.kv 1m/new.kv   # per request, 10k against 1M
+#	OLD_KV=web/testdata/bench/results-old-1000000.kv make bench-scale   # new only, against the kept old
+#	KV_DIR=/tmp/10k PARCELS=10000 make bench-scale; KV_DIR=/tmp/1m make bench-scale
+#	bash web/testdata/bench/scale.sh compare /tmp/10k/new.kv /tmp/1m/new.kv   # per request, 10k against 1M
 #
 # Environment:
 #   BIN_OLD, BIN_NEW  the two binaries; by default OLD_REF is built as old
@@ -47,9 +51,11 @@
 #   ONLY              old or new: measure only that one
 #   PARCELS           default 1000000; IMPORT_FEATURES default 10000
 #   DURATION          of each wrk run, default 10s; THREADS 2, CONNS 32
-#   SERVE_FLAGS       extra flags of `serve` for both binaries, e.g.
-#                     "--cache-mb 64"; SERVE_FLAGS_OLD / SERVE_FLAGS_NEW
-#                     for one of them (default SERVE_FLAGS)
+#   SERVE_FLAGS       extra flags of `serve` for both binaries;
+#                     SERVE_FLAGS_OLD / SERVE_FLAGS_NEW for one of them
+#                     (default SERVE_FLAGS), e.g. SERVE_FLAGS_NEW="--cache-mb
+#                     64" for the feature cache (old's --cache-mb is its
+#                     download cache)
 #   PORT              default 18190
 #   QUIET, QUIET_MAX  before each measurement wait until the machine is
 #                     less than QUIET % busy (default 30, of both cores)
