@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/paulmach/orb"
@@ -52,10 +53,51 @@ func AppendGeoJSON(dst []byte, g orb.Geometry) []byte {
 
 func appendPoint(dst []byte, p orb.Point) []byte {
 	dst = append(dst, '[')
-	dst = strconv.AppendFloat(dst, p[0], 'f', -1, 64)
+	dst = appendCoord(dst, p[0])
 	dst = append(dst, ',')
-	dst = strconv.AppendFloat(dst, p[1], 'f', -1, 64)
+	dst = appendCoord(dst, p[1])
 	return append(dst, ']')
+}
+
+// appendCoord appends v exactly as strconv.AppendFloat(dst, v, 'f', -1,
+// 64) does, the shortest decimal that reads back as v, several times
+// faster for what coordinates nearly always are: a value of at most nine
+// decimals, as typed or as any GIS writes them.
+//
+// When v is the double nearest k·10⁻⁹ for an integer k, that decimal is
+// the shortest: doubles between 10⁻³ and 10⁶ lie less than 10⁻⁹ apart,
+// so no other decimal of nine places or fewer reads back as v, and one of
+// more places would need more digits. Anything else goes to strconv.
+func appendCoord(dst []byte, v float64) []byte {
+	const scale = 1e9
+	a := math.Abs(v)
+	if a < 1e-3 || a >= 1e6 {
+		return strconv.AppendFloat(dst, v, 'f', -1, 64)
+	}
+	k := math.Round(a * scale)
+	if k/scale != a {
+		return strconv.AppendFloat(dst, v, 'f', -1, 64)
+	}
+	if v < 0 {
+		dst = append(dst, '-')
+	}
+	n := uint64(k)
+	dst = strconv.AppendUint(dst, n/1e9, 10)
+	frac := n % 1e9
+	if frac == 0 {
+		return dst
+	}
+	var digits [10]byte
+	digits[0] = '.'
+	for i := 9; i >= 1; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	end := 10
+	for digits[end-1] == '0' {
+		end--
+	}
+	return append(dst, digits[:end]...)
 }
 
 func appendPoints(dst []byte, ps []orb.Point) []byte {
