@@ -35,15 +35,13 @@ bench: assets
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@if command -v wrk >/dev/null 2>&1; then GO=$(GO) bash web/testdata/bench/wrk.sh; else echo "wrk is not installed (apt-get install wrk): skipping the wrk run"; fi
 
-<<<<<<< HEAD
 ## bench-import: planmap import and ogr2ogr side by side on the same 1,000,000 synthetic parcels (N=…; OLD=path/to/planmap adds another build), wall and CPU time and peak RSS of each (web/testdata/bench/import.sh)
 bench-import:
 	GO=$(GO) bash web/testdata/bench/import.sh
-=======
+
 ## bench-scale: old against new binary on PARCELS (default 1,000,000) synthetic parcels: import, start, CPU per request from file and from cache, RSS, changes under reads (web/testdata/bench/scale.sh: old is e4e3471, before issue 10's store, new this worktree; BIN_OLD, BIN_NEW, NEW_REF, ONLY, DURATION, SERVE_FLAGS); about 7 minutes per binary
 bench-scale: assets
 	GO=$(GO) bash web/testdata/bench/scale.sh
->>>>>>> bench
 
 ## lint: gofmt and go vet
 lint:
