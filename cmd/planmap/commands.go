@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -173,6 +174,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		served = c
 		opt.CacheStats = func() any { return c.Stats() }
 	}
+	setMemoryLimit(env, int64(featureMB)<<20, log)
 	srv := &http.Server{
 		Handler: web.NewRouter(served, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
@@ -510,4 +512,18 @@ func defaultCacheDir(db string) string {
 	}
 	sum := sha256.Sum256([]byte(abs))
 	return filepath.Join(os.TempDir(), "planmap-cache-"+hex.EncodeToString(sum[:6]))
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit (unless
+// GOMEMLIMIT sets one) of twice the feature cache's budget plus room for
+// requests. Without one, the heap grows to twice what is live before the
+// collector runs, and with the cache full that doubles the cache's share
+// of the server's memory.
+func setMemoryLimit(env envFunc, cacheBytes int64, log *slog.Logger) {
+	if env("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := 2*cacheBytes + 96<<20
+	debug.SetMemoryLimit(limit)
+	log.Debug("memory limit", "bytes", limit)
 }

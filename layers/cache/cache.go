@@ -40,9 +40,10 @@ type Store interface {
 }
 
 // DefaultBudget is the byte budget planmap serve gives its cache unless
-// told otherwise: about 100,000 synthetic parcels' worth (1.2 KB each, as
-// counted).
-const DefaultBudget = 128 << 20
+// told otherwise: about 50,000 synthetic parcels' worth (1.2 KB each, as
+// counted), many screens of a map; small enough that the whole server
+// stays within 250 MB.
+const DefaultBudget = 64 << 20
 
 const (
 	// maxShards and minShardBudget: the cache is split into up to
