@@ -11,6 +11,7 @@ import * as filters from './filter.js';
 import { Identify } from './identify.js';
 import { Labels } from './labels.js';
 import { Measure } from './measure.js';
+import { PrintLayout } from './print.js';
 import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
 import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
 import { Table, clean, download } from './table.js';
@@ -321,6 +322,7 @@ function layerSymbol(col) {
 // While one is pending the map counts as busy, so that nobody (a test)
 // reads a legend about to change.
 let legendTimer = null;
+let lastPlain = [];
 function refreshLegend() {
   if (legendTimer) clearTimeout(legendTimer); else setPending(1);
   legendTimer = setTimeout(() => {
@@ -350,6 +352,8 @@ function renderLegend() {
     if (unclassed) plain.push({ col, sym: symbolOf(col, {}), kind: kindOf(col) });
   }
   drawLegend($('legend'), drawn, plain);
+  lastPlain = plain;
+  printLayout.refresh();
   // The layer list's swatches follow what is loaded.
   for (const col of state.collections) {
     const old = document.querySelector(`#layer-list label[for="layer-${CSS.escape(col.id)}"] .swatch`);
@@ -690,6 +694,8 @@ const measure = new Measure(map, $('measure-result'), (mode) => {
 $('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.finish() : measure.start('distance')));
 $('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.finish() : measure.start('area')));
 
+const printLayout = new PrintLayout(map, { legend: (box) => drawLegend(box, state.drawn, lastPlain) });
+
 $('copy-link').addEventListener('click', async () => {
   writeHash();
   const box = $('link-box');
@@ -713,6 +719,7 @@ $('lang').addEventListener('click', () => {
   measure.stop();
   renderPanel();
   renderFilterPanel();
+  printLayout.refresh();
   writeHash();
 });
 
