@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -92,7 +94,7 @@ func TestPlotSheet(t *testing.T) {
 		}
 		// The neighbours are those within 200 m, the nearest first, and
 		// the district that holds the block is not one of them.
-		dists := eval[[]string](t, b, `[...document.querySelectorAll('.neighbours tr td:last-child')].map(td => td.textContent)`)
+		dists := eval[[]string](t, b, `[...document.querySelectorAll('.neighbours li .dist')].map(e => e.textContent)`)
 		if len(dists) == 0 {
 			t.Fatalf("no neighbours listed")
 		}
@@ -107,6 +109,17 @@ func TestPlotSheet(t *testing.T) {
 				break
 			}
 			last = v
+		}
+		// Block 2 across Gangxi Avenue: the seeds' rectangles are 0.00053°
+		// of longitude apart at 32.093–32.099°N, 0.00053 × 111,195 m ×
+		// cos 32.096° = 49.9 m. Block 3, 0.010° north, is 1.1 km away.
+		rows := eval[map[string]string](t, b, `Object.fromEntries([...document.querySelectorAll('.neighbours li')]
+			.map(li => [li.querySelector('a').textContent.split(' ')[0], li.querySelector('.dist').textContent]))`)
+		if d := rows["港西大道东侧连片安置房小区（1）"]; d != "50 m" {
+			t.Errorf("block 2 is listed %q away, want 50 m; neighbours: %v", d, rows)
+		}
+		if d, ok := rows["港西大道西侧连片安置房小区（2）"]; ok {
+			t.Errorf("block 3, 1.1 km north, is listed as a neighbour %q away", d)
 		}
 		if names := eval[string](t, b, `document.querySelector('.neighbours').textContent`); strings.Contains(names, "新区范围") {
 			t.Errorf("the district boundary is listed as a neighbour: %s", names)
@@ -128,6 +141,50 @@ func TestPlotSheet(t *testing.T) {
 		}
 		if n := eval[int](t, b, `document.querySelectorAll('article img, article script').length`); n != 0 {
 			t.Errorf("the name became markup: %d elements", n)
+		}
+	})
+
+	t.Run("EveryLayer", func(t *testing.T) {
+		cols := get(t, srv.URL+"/collections").json(t)["collections"].([]any)
+		for _, c := range cols {
+			id := c.(map[string]any)["id"].(string)
+			items := get(t, srv.URL+"/collections/"+id+"/items?limit=1").json(t)["features"].([]any)
+			if len(items) == 0 {
+				continue
+			}
+			fid := fmt.Sprint(items[0].(map[string]any)["id"])
+			res := get(t, srv.URL+"/collections/"+id+"/items/"+fid+"/sheet")
+			if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(res.body), `<svg class="map"`) {
+				t.Errorf("GET the sheet of %s/%s: %d %s", id, fid, res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			// A point and a line print on one page too.
+			if id == "terminals" || id == "roads" {
+				b.do(t, chromedp.Navigate(srv.URL+"/collections/"+id+"/items/"+fid+"/sheet"), chromedp.WaitVisible(chromedp.CSS(`svg.map`)))
+				path := filepath.Join(dir, "sheet-"+id+"-"+fid+".pdf")
+				os.WriteFile(path, printPDF(t, b), 0o644)
+				if n, _ := pdfPages(t, path); n != 1 {
+					t.Errorf("the sheet of %s/%s prints on %d pages, want 1", id, fid, n)
+				}
+			}
+		}
+	})
+
+	// Every seed feature's sheet fits its one A4 page: 277 mm of height
+	// inside the margins, 1047 CSS pixels, measured as printed.
+	t.Run("EverySeedFitsOnePage", func(t *testing.T) {
+		if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""})
+		for _, c := range get(t, srv.URL+"/collections").json(t)["collections"].([]any) {
+			id := c.(map[string]any)["id"].(string)
+			for _, f := range get(t, srv.URL+"/collections/"+id+"/items?limit=1000").json(t)["features"].([]any) {
+				u := fmt.Sprintf("%s/collections/%s/items/%v/sheet", srv.URL, id, f.(map[string]any)["id"])
+				b.do(t, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(`svg.map`)))
+				if h := eval[float64](t, b, `document.querySelector('.sheet').getBoundingClientRect().height`); h > 1047 {
+					t.Errorf("%s is %.0f px high printed, more than the 1047 px (277 mm) of an A4 page", u, h)
+				}
+			}
 		}
 	})
 

@@ -85,7 +85,7 @@ var confidenceNames = map[string]layers.Text{
 
 // sheetListed is how many neighbours a sheet lists: more would not fit
 // on its one page.
-const sheetListed = 14
+const sheetListed = 12
 
 // sheet answers /collections/{id}/items/{fid}/sheet: one printable A4
 // page about one feature, drawn on the server (maps as SVG), so that it
@@ -209,13 +209,13 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 	// The location map: the district, the plot in it, and the close-up's
 	// frame.
 	district := districtBound(cat)
-	all, err := s.featuresIn(r.Context(), cat, []orb.Bound{district})
+	all, err := s.featuresIn(r.Context(), cat, []orb.Bound{district}, "context")
 	if err != nil {
 		return err
 	}
 	var context []drawn
 	for _, n := range all {
-		if n.col.ID == "context" || (n.col.ID == col.ID && n.it.ID == it.ID) {
+		if n.col.ID == col.ID && n.it.ID == it.ID {
 			continue
 		}
 		context = append(context, drawn{n.col, n.it, 0})
@@ -330,11 +330,14 @@ type found struct {
 	it  *layers.Item
 }
 
-// featuresIn reads the features of every layer that the boxes select,
-// in drawing order, a page at a time.
-func (s *server) featuresIn(ctx context.Context, cat *layers.Catalog, boxes []orb.Bound) ([]found, error) {
+// featuresIn reads the features of every layer but those skipped that
+// the boxes select, in drawing order, a page at a time.
+func (s *server) featuresIn(ctx context.Context, cat *layers.Catalog, boxes []orb.Bound, skip ...string) ([]found, error) {
 	var out []found
 	for _, col := range cat.Collections {
+		if slices.Contains(skip, col.ID) {
+			continue
+		}
 		after := int64(0)
 		for {
 			page, _, err := s.store.Items(ctx, col.ID, layers.Filter{BBoxes: boxes}, layers.Page{After: after, Limit: maxLimit})
