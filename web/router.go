@@ -103,6 +103,7 @@ type server struct {
 //	GET /collections/{collectionId}                one layer: extent, CRSs, links
 //	GET /collections/{collectionId}/items          its features: bbox, bbox-crs, crs, datetime, limit, offset, ?field=value
 //	GET /collections/{collectionId}/items/{fid}    one feature
+//	GET /collections/{collectionId}/items/{fid}/sheet  its plot sheet (地块图则): one printable A4 page
 //	GET /collections/{collectionId}/queryables     the fields one can filter on (JSON Schema)
 //	GET /collections/{collectionId}/stats          count, area or length per value of groupby: bbox, bbox-crs, ?field=value, f=csv
 //	GET /collections/{collectionId}/download.geojson  the whole layer as a layer file
@@ -152,6 +153,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/collections/{collectionId}", s.handle(s.collection))
 	r.Get("/collections/{collectionId}/items", s.handle(s.items))
 	r.Get("/collections/{collectionId}/items/{featureId}", s.handle(s.item))
+	r.Get("/collections/{collectionId}/items/{featureId}/sheet", s.handle(s.sheet))
 	r.Get("/collections/{collectionId}/queryables", s.handle(s.queryables))
 	r.Get("/collections/{collectionId}/stats", s.handle(s.collectionStats))
 	r.Get("/collections/{collectionId}/download.geojson", s.handle(s.downloadGeoJSON))

@@ -11,6 +11,8 @@ import * as filters from './filter.js';
 import { Identify } from './identify.js';
 import { Labels } from './labels.js';
 import { Measure } from './measure.js';
+import { PrintLayout } from './print.js';
+import { StatsPanel } from './stats.js';
 import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
 import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
 import { Table, clean, download } from './table.js';
@@ -321,6 +323,7 @@ function layerSymbol(col) {
 // While one is pending the map counts as busy, so that nobody (a test)
 // reads a legend about to change.
 let legendTimer = null;
+let lastPlain = [];
 function refreshLegend() {
   if (legendTimer) clearTimeout(legendTimer); else setPending(1);
   legendTimer = setTimeout(() => {
@@ -350,6 +353,9 @@ function renderLegend() {
     if (unclassed) plain.push({ col, sym: symbolOf(col, {}), kind: kindOf(col) });
   }
   drawLegend($('legend'), drawn, plain);
+  lastPlain = plain;
+  printLayout.refresh();
+  statsPanel.update();
   // The layer list's swatches follow what is loaded.
   for (const col of state.collections) {
     const old = document.querySelector(`#layer-list label[for="layer-${CSS.escape(col.id)}"] .swatch`);
@@ -645,7 +651,7 @@ function applyLang() {
 
 // ---- controls ----
 
-const identify = new Identify(map, state, (col, f) => table.select(col, f));
+const identify = new Identify(map, state, (col, f) => { table.select(col, f); statsPanel.selected(); });
 
 const table = new Table({
   state,
@@ -690,6 +696,16 @@ const measure = new Measure(map, $('measure-result'), (mode) => {
 $('measure-distance').addEventListener('click', () => (measure.mode === 'distance' ? measure.finish() : measure.start('distance')));
 $('measure-area').addEventListener('click', () => (measure.mode === 'area' ? measure.finish() : measure.start('area')));
 
+// The statistics follow what the legend follows (layers, filter, loads).
+const statsPanel = new StatsPanel({
+  map, state, box: $('stats'), features: allFeatures,
+  passes: (col, props) => filters.passes(state.filter, col, props),
+  selection: () => (table.ticked.size ? [...table.ticked.values()] : identify.selected ? [identify.selected] : []),
+  busy: setPending,
+});
+
+const printLayout = new PrintLayout(map, { legend: (box) => drawLegend(box, state.drawn, lastPlain) });
+
 $('copy-link').addEventListener('click', async () => {
   writeHash();
   const box = $('link-box');
@@ -713,6 +729,9 @@ $('lang').addEventListener('click', () => {
   measure.stop();
   renderPanel();
   renderFilterPanel();
+  printLayout.refresh();
+  statsPanel.relabel();
+  statsPanel.update();
   writeHash();
 });
 
@@ -749,4 +768,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, limits: { denseLayer, maxShapes, bigLayer } };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, statsPanel, limits: { denseLayer, maxShapes, bigLayer } };

@@ -5,6 +5,7 @@
 // empty land inside the district is a click on the map, which finds only
 // the boundary and so opens nothing.
 
+import { config } from './config.js';
 import { el } from './dom.js';
 import { lang, nameOf, pick, t } from './i18n.js';
 import { formatArea, formatLength } from './measure.js';
@@ -135,6 +136,10 @@ export function details(col, f) {
   if (p.source) {
     box.append(el('p', { class: 'src-label', text: t('source') }), el('blockquote', { text: p.source, lang: 'zh-Hans' }));
   }
+  box.append(el('p', { class: 'sheet-link' }, el('a', {
+    href: `${config.base}/collections/${encodeURIComponent(col.id)}/items/${encodeURIComponent(f.id)}/sheet`,
+    target: '_blank', rel: 'noopener', text: t('plotSheet'),
+  })));
   return box;
 }
 

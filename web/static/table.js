@@ -107,6 +107,8 @@ export class Table {
       tick.addEventListener('change', () => {
         if (tick.checked) this.ticked.set(key, { col, f }); else this.ticked.delete(key);
         this.counts();
+        // The statistics of the selection follow the ticks.
+        document.dispatchEvent(new CustomEvent('planmap:ticked'));
       });
       const tr = el('tr', { 'data-id': String(f.id), 'data-layer': col.id }, el('td', { class: 'tick' }, tick));
       if (this.selected === key) tr.setAttribute('aria-selected', 'true');

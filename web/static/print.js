@@ -1,0 +1,92 @@
+// The print layout: the map as one sheet of A4 or A3, portrait or
+// landscape, with an editable title, the legend of what is drawn, the
+// scale bar and north arrow (the map's own controls), the date, the data
+// source and the disclaimer, in the interface language. The map element
+// itself moves into the sheet while it shows, so that what prints is the
+// live map at the sheet's size; the panels are hidden.
+
+import { $ } from './dom.js';
+import { lang, t } from './i18n.js';
+
+// Paper sizes in millimetres, portrait.
+const papers = { A4: [210, 297], A3: [297, 420] };
+// The page's margin, and a millimetre kept free so that rounding never
+// spills the sheet onto a second page.
+const margin = 8;
+const slack = 1;
+
+export class PrintLayout {
+  // legend(box) fills box with the legend of what the map draws now.
+  constructor(map, { legend }) {
+    this.map = map;
+    this.legend = legend;
+    this.active = false;
+    this.home = null; // where the map element lives when not printing
+    // The page size has to be a @page rule; a constructed style sheet is
+    // CSSOM, which the page's Content-Security-Policy allows.
+    this.sheet = new CSSStyleSheet();
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, this.sheet];
+    $('print-open').addEventListener('click', () => this.enter());
+    $('print-close').addEventListener('click', () => this.leave());
+    $('print-go').addEventListener('click', () => window.print());
+    $('print-title').addEventListener('input', () => { $('print-heading').textContent = $('print-title').value; });
+    for (const id of ['print-paper', 'print-orientation']) $(id).addEventListener('change', () => this.layout());
+    // Printing the map page without opening the layout first prints it
+    // too, with the last choices, and puts the page back afterwards.
+    window.addEventListener('beforeprint', () => { if (!this.active) { this.enter(); this.auto = true; } });
+    window.addEventListener('afterprint', () => { if (this.auto) { this.auto = false; this.leave(); } });
+  }
+
+  enter() {
+    if (this.active) return;
+    this.active = true;
+    const el = this.map.getContainer();
+    this.view = this.map.getBounds();
+    this.home = { parent: el.parentNode, next: el.nextSibling };
+    this.map.closePopup();
+    $('print-map').append(el);
+    if (!$('print-title').value) $('print-title').value = t('title');
+    $('print-bar').hidden = false;
+    $('print-sheet').hidden = false;
+    document.body.classList.add('printing');
+    this.refresh();
+    this.layout();
+  }
+
+  leave() {
+    if (!this.active) return;
+    this.active = false;
+    const el = this.map.getContainer();
+    this.home.parent.insertBefore(el, this.home.next);
+    document.body.classList.remove('printing');
+    $('print-bar').hidden = true;
+    $('print-sheet').hidden = true;
+    this.sheet.replaceSync('');
+    this.map.invalidateSize();
+    this.map.fitBounds(this.view, { animate: false });
+    $('print-open').focus();
+  }
+
+  // layout sizes the sheet to the paper chosen, and the map to the sheet,
+  // showing what the screen showed.
+  layout() {
+    const [w, h] = papers[$('print-paper').value] || papers.A4;
+    const landscape = $('print-orientation').value === 'landscape';
+    const [pw, ph] = landscape ? [h, w] : [w, h];
+    this.sheet.replaceSync(`@page { size: ${$('print-paper').value} ${landscape ? 'landscape' : 'portrait'}; margin: ${margin}mm; }
+      #print-sheet { width: ${pw - 2 * margin}mm; height: ${ph - 2 * margin - slack}mm; }`);
+    $('print-sheet').dataset.paper = `${$('print-paper').value}-${landscape ? 'landscape' : 'portrait'}`;
+    this.map.invalidateSize();
+    this.map.fitBounds(this.view, { animate: false });
+  }
+
+  // refresh writes the sheet's words and legend in the current language.
+  refresh() {
+    if (!this.active) return;
+    $('print-heading').textContent = $('print-title').value;
+    $('print-date').textContent = `${t('printDate')}: ${new Date().toLocaleDateString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { year: 'numeric', month: 'long', day: 'numeric' })}`;
+    $('print-source').textContent = t('printSource');
+    $('print-approx').textContent = t('approx');
+    this.legend($('print-legend'));
+  }
+}
