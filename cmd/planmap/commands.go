@@ -515,15 +515,15 @@ func defaultCacheDir(db string) string {
 }
 
 // setMemoryLimit gives the Go runtime a soft memory limit (unless
-// GOMEMLIMIT sets one) of twice the feature cache's budget plus room for
-// requests. Without one, the heap grows to twice what is live before the
-// collector runs, and with the cache full that doubles the cache's share
-// of the server's memory.
+// GOMEMLIMIT sets one) of one and a half times the feature cache's budget
+// plus room for requests. Without one, the heap grows to twice what is
+// live before the collector runs, and with the cache full that doubles
+// the cache's share of the server's memory.
 func setMemoryLimit(env envFunc, cacheBytes int64, log *slog.Logger) {
 	if env("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := 2*cacheBytes + 96<<20
+	limit := cacheBytes*3/2 + 64<<20
 	debug.SetMemoryLimit(limit)
 	log.Debug("memory limit", "bytes", limit)
 }

@@ -198,10 +198,10 @@ func checkImmutable(path string) error {
 
 // openReaders opens the pool of read-only connections.
 func (s *Store) openReaders() error {
-	// Each reading connection keeps up to 8 MB of pages (SQLite's default
-	// is 2 MB), so that features read again soon are not read again from
-	// the file.
-	params := []string{"mode=ro", "_pragma=busy_timeout(10000)", "_pragma=cache_size(-8192)"}
+	// Each reading connection keeps up to 4 MB of pages (SQLite's default
+	// is 2 MB), so that the R-tree's upper nodes stay in memory; features
+	// read again soon come from the feature cache.
+	params := []string{"mode=ro", "_pragma=busy_timeout(10000)", "_pragma=cache_size(-4096)"}
 	if s.immutable {
 		params = append(params, "immutable=1")
 	}
