@@ -468,17 +468,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	raw := chi.URLParam(r, "featureId")
-	notFound := layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
-	fid, err := strconv.ParseInt(raw, 10, 64)
-	// One URL per feature: 01 or +1 is not feature 1.
-	if err != nil || strconv.FormatInt(fid, 10) != raw {
-		return notFound
-	}
-	it, err := s.store.Item(r.Context(), col.ID, fid)
-	if layers.ErrorCode(err) == layers.ENOTFOUND {
-		return notFound
-	}
+	it, raw, err := s.lookupItem(r, col)
 	if err != nil {
 		return err
 	}
@@ -504,6 +494,23 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)
 	return err
+}
+
+// lookupItem returns the feature the path names in col, and the id as
+// the path spells it.
+func (s *server) lookupItem(r *http.Request, col *layers.Collection) (*layers.Item, string, error) {
+	raw := chi.URLParam(r, "featureId")
+	notFound := layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
+	fid, err := strconv.ParseInt(raw, 10, 64)
+	// One URL per feature: 01 or +1 is not feature 1.
+	if err != nil || strconv.FormatInt(fid, 10) != raw {
+		return nil, raw, notFound
+	}
+	it, err := s.store.Item(r.Context(), col.ID, fid)
+	if layers.ErrorCode(err) == layers.ENOTFOUND {
+		return nil, raw, notFound
+	}
+	return it, raw, err
 }
 
 type itemPage struct {

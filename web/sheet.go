@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/paulmach/orb"
 
 	"planmap/geo"
@@ -98,16 +97,7 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 	if err := checkParams(r.URL.Query()); err != nil {
 		return err
 	}
-	raw := chi.URLParam(r, "featureId")
-	notFound := layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
-	fid, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || strconv.FormatInt(fid, 10) != raw {
-		return notFound
-	}
-	it, err := s.store.Item(r.Context(), col.ID, fid)
-	if layers.ErrorCode(err) == layers.ENOTFOUND {
-		return notFound
-	}
+	it, raw, err := s.lookupItem(r, col)
 	if err != nil {
 		return err
 	}
