@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"planmap/layers/cache"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 )
@@ -50,8 +51,8 @@ func TestServe(t *testing.T) {
 		Status string
 		Cache  struct{ Budget int64 }
 	}
-	if err := json.Unmarshal(body, &health); err != nil || res.StatusCode != 200 || health.Status != "ok" || health.Cache.Budget != 128<<20 {
-		t.Errorf("GET /healthz = %d %s, want ok and the feature cache's stats, a budget of 128 MB", res.StatusCode, body)
+	if err := json.Unmarshal(body, &health); err != nil || res.StatusCode != 200 || health.Status != "ok" || health.Cache.Budget != cache.DefaultBudget {
+		t.Errorf("GET /healthz = %d %s, want ok and the feature cache's stats, a budget of %d bytes", res.StatusCode, body, cache.DefaultBudget)
 	}
 	res, err = http.Get(base + "/no/such/thing")
 	if err != nil {
