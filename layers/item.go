@@ -251,29 +251,29 @@ func appendProperties(dst []byte, l *Layer, props map[string]any, ms []Measure) 
 		if !ok || v == nil {
 			continue
 		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
+		dst = appendKey(dst, n, fd.Name)
 		n++
-		// Field names are checked identifiers (ValidIdent): nothing in
-		// them needs escaping.
-		dst = append(dst, '"')
-		dst = append(dst, fd.Name...)
-		dst = append(dst, '"', ':')
 		dst = appendValue(dst, v)
 	}
 	for _, m := range ms {
-		if n > 0 {
-			dst = append(dst, ',')
-		}
+		dst = appendKey(dst, n, m.Name)
 		n++
-		dst = append(dst, '"')
-		dst = append(dst, m.Name...)
-		dst = append(dst, '"', ':')
 		p := pow10[m.Prec]
 		dst = appendNumber(dst, math.Round(m.Value*p)/p)
 	}
 	return append(dst, '}')
+}
+
+// appendKey appends the n-th member's name of an object. Names are field
+// names, checked identifiers (ValidIdent), or the measures' own: nothing in
+// them needs escaping.
+func appendKey(dst []byte, n int, name string) []byte {
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
 }
 
 // pow10 are the scales the measures are rounded with.

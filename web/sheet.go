@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -109,7 +110,7 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	p := sheetPage{Collection: col, Item: it, Article: sourceArticle}
-	str := func(name string) string { v, _ := it.Properties[name].(string); return v }
+	str := func(name string) string { return propString(it, name) }
 	p.NameZh, p.NameEn = str("name_zh"), str("name_en")
 	p.Code, p.GB50137 = str("landuse_code"), str(layers.ClassField)
 	if c, ok := layers.ClassOf(p.GB50137); ok {
@@ -178,7 +179,7 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 		p.Neighbours = append(p.Neighbours, nb)
 		closeUp = append(closeUp, drawn{n.col, n.it, 0})
 	}
-	slices.SortStableFunc(p.Neighbours, func(a, b neighbour) int { return cmpFloat(a.Distance, b.Distance) })
+	slices.SortStableFunc(p.Neighbours, func(a, b neighbour) int { return cmp.Compare(a.Distance, b.Distance) })
 	if len(p.Neighbours) > sheetListed {
 		p.More = len(p.Neighbours) - sheetListed
 		p.Neighbours = p.Neighbours[:sheetListed]
@@ -218,16 +219,6 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 		title = col.Title.Zh + " " + raw
 	}
 	return s.render(w, r, "sheet", "地块图则 "+title, p)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func propString(it *layers.Item, name string) string {

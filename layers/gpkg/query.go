@@ -22,38 +22,42 @@ import (
 
 // Items returns the page p of the features of layer id that f selects, in
 // id order, and how many match in all.
-func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
-	col, err := s.collection(ctx, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	r, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer r.close()
-	fids, matched, err := selectIDs(ctx, r, col, f, p)
-	if err != nil {
-		return nil, 0, err
-	}
-	items, err := loadItems(ctx, r, col.Layer, fids)
+func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
+		fids, n, err := selectIDs(ctx, r, col, f, p)
+		if err != nil {
+			return err
+		}
+		matched = n
+		items, err = loadItems(ctx, r, col.Layer, fids)
+		return err
+	})
 	return items, matched, err
 }
 
 // Select returns the ids of page p of the features of layer id that f
 // selects, in id order, and how many match in all: Items without reading
 // the features, for a cache that has them.
-func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
+func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) (fids []int64, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
+		fids, matched, err = selectIDs(ctx, r, col, f, p)
+		return err
+	})
+	return fids, matched, err
+}
+
+// inSnapshot runs fn with layer id's state and one read snapshot.
+func (s *Store) inSnapshot(ctx context.Context, id string, fn func(snapshotReader, *layers.Collection) error) error {
 	col, err := s.collection(ctx, id)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	r, err := s.snapshot(ctx)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer r.close()
-	return selectIDs(ctx, r, col, f, p)
+	return fn(r, col)
 }
 
 // Load returns the features fids of layer id that exist, in the order of

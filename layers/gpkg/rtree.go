@@ -1,6 +1,7 @@
 package gpkg
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -160,32 +161,22 @@ func packSTR(boxes []rtreeBox, fanout int) {
 	cx := func(b rtreeBox) float32 { return b.minX/2 + b.maxX/2 }
 	cy := func(b rtreeBox) float32 { return b.minY/2 + b.maxY/2 }
 	slices.SortFunc(boxes, func(a, b rtreeBox) int {
-		if c := cmpFloat(cx(a), cx(b)); c != 0 {
+		if c := cmp.Compare(cx(a), cx(b)); c != 0 {
 			return c
 		}
-		return cmpFloat(cy(a), cy(b))
+		return cmp.Compare(cy(a), cy(b))
 	})
 	nodes := (len(boxes) + fanout - 1) / fanout
 	per := int(math.Ceil(math.Sqrt(float64(nodes)))) * fanout
 	for i := 0; i < len(boxes); i += per {
 		s := boxes[i:min(i+per, len(boxes))]
 		slices.SortFunc(s, func(a, b rtreeBox) int {
-			if c := cmpFloat(cy(a), cy(b)); c != 0 {
+			if c := cmp.Compare(cy(a), cy(b)); c != 0 {
 				return c
 			}
-			return cmpFloat(cx(a), cx(b))
+			return cmp.Compare(cx(a), cx(b))
 		})
 	}
-}
-
-func cmpFloat(a, b float32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // batchInsert writes pairs of integers through a prepared INSERT of many
