@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"planmap/layers"
@@ -107,6 +108,18 @@ func TestHealthz(t *testing.T) {
 		srv, _ := newServer(t, web.Options{})
 		if r := get(t, srv.URL+"/healthz"); r.StatusCode != 200 || r.json(t)["status"] != "ok" {
 			t.Errorf("GET /healthz = %d %s, want 200 ok", r.StatusCode, r.body)
+		}
+	})
+	t.Run("Starting", func(t *testing.T) {
+		var ready atomic.Bool
+		srv, _ := newServer(t, web.Options{Ready: ready.Load})
+		r := get(t, srv.URL+"/healthz")
+		if r.StatusCode != 503 || r.json(t)["status"] != "starting" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("GET /healthz before ready = %d %s (Retry-After %q), want 503 starting with a Retry-After", r.StatusCode, r.body, r.Header.Get("Retry-After"))
+		}
+		ready.Store(true)
+		if r := get(t, srv.URL+"/healthz"); r.StatusCode != 200 || r.json(t)["status"] != "ok" {
+			t.Errorf("GET /healthz once ready = %d %s, want 200 ok", r.StatusCode, r.body)
 		}
 	})
 	t.Run("ErrDatabaseDown", func(t *testing.T) {
