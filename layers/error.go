@@ -13,8 +13,12 @@ const (
 	EINVALID  = "invalid"   // the input is wrong; the message says how
 	ENOTFOUND = "not_found" // no such layer or feature
 	ECONFLICT = "conflict"  // the input disagrees with what is stored
-	EFOREIGN  = "foreign"   // a database file that is not planmap's
-	EINTERNAL = "internal"  // our fault; details are logged, not shown
+	// EPRECONDITION: a write named the version it replaces (If-Match),
+	// and the feature has changed since.
+	EPRECONDITION = "precondition"
+	EGONE         = "gone"     // the feature existed and was deleted
+	EFOREIGN      = "foreign"  // a database file that is not planmap's
+	EINTERNAL     = "internal" // our fault; details are logged, not shown
 )
 
 // Error is an error whose Message is safe to show to the person who caused

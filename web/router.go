@@ -47,6 +47,34 @@ type Store interface {
 	WriteAllKML(ctx context.Context, w io.Writer) error
 }
 
+// Editor is what the web layer needs of a store to change it; a store
+// that does not implement it is served read-only. Each write checks the
+// feature as an import does (Layer.CheckFeature) and against the layer's
+// planning rules, stores it whole or not at all, and records e with the
+// version it begins.
+type Editor interface {
+	// Create stores f in layer id under a new id, never one used
+	// before, and returns it as stored.
+	Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error)
+	// Replace stores f as feature fid of layer id if the feature's
+	// current version is ifMatch ("" accepts any), and an EPRECONDITION
+	// error if it is not. A deleted fid comes back under the same id.
+	Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error)
+	// Delete removes feature fid of layer id if its current version is
+	// ifMatch ("" accepts any). Its id stays retired.
+	Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+	// Versions returns the history of feature fid of layer id, newest
+	// first, or an ENOTFOUND error if it never existed.
+	Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error)
+}
+
+// Tokens finds who a bearer token speaks for.
+type Tokens interface {
+	// Principal returns the principal of token, or nil if the token is
+	// unknown or revoked.
+	Principal(ctx context.Context, token string) (*layers.Principal, error)
+}
+
 // Options configure the router.
 type Options struct {
 	// BaseURL is the public URL of the service root, as clients reach it
@@ -73,6 +101,8 @@ type Options struct {
 	// CacheStats, when set, says how the cache in front of the store is
 	// doing; /healthz shows it, as JSON, under "cache".
 	CacheStats func() any
+	// Tokens checks the bearer tokens of writes. Nil: nobody may write.
+	Tokens Tokens
 }
 
 type server struct {
@@ -249,17 +279,23 @@ const (
 	codeMethod        = "method"      // the route exists, not for this method
 	codeUnavailable   = "unavailable" // the database does not answer
 	codeNotAcceptable = "not_acceptable"
-	codeMisdirected   = "misdirected" // a Host the service does not answer to
+	codeMisdirected   = "misdirected"  // a Host the service does not answer to
+	codeUnauthorized  = "unauthorized" // a write without a valid token
+	codeForbidden     = "forbidden"    // a token that does not cover what it asks
 )
 
 var statuses = map[string]int{
-	layers.EINVALID:   http.StatusBadRequest,
-	layers.ENOTFOUND:  http.StatusNotFound,
-	layers.ECONFLICT:  http.StatusConflict,
-	codeMethod:        http.StatusMethodNotAllowed,
-	codeUnavailable:   http.StatusServiceUnavailable,
-	codeNotAcceptable: http.StatusNotAcceptable,
-	codeMisdirected:   http.StatusMisdirectedRequest,
+	layers.EINVALID:      http.StatusBadRequest,
+	layers.ENOTFOUND:     http.StatusNotFound,
+	layers.ECONFLICT:     http.StatusConflict,
+	layers.EPRECONDITION: http.StatusPreconditionFailed,
+	layers.EGONE:         http.StatusGone,
+	codeUnauthorized:     http.StatusUnauthorized,
+	codeForbidden:        http.StatusForbidden,
+	codeMethod:           http.StatusMethodNotAllowed,
+	codeUnavailable:      http.StatusServiceUnavailable,
+	codeNotAcceptable:    http.StatusNotAcceptable,
+	codeMisdirected:      http.StatusMisdirectedRequest,
 }
 
 // writeError writes err as RFC 9457 problem details, or as an HTML page
@@ -278,6 +314,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Del("ETag")
 	h.Del("Content-Crs")
 	h.Del("Content-Disposition")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="planmap"`)
+	}
 	if wantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
