@@ -257,8 +257,8 @@ func (s *server) changeStream(w http.ResponseWriter, r *http.Request) error {
 
 	rc := http.NewResponseController(w)
 	// The stream lasts as long as the client stays: the server's write
-	// timeout (meant for downloads) and read timeout (whose expiry while
-	// the handler runs cancels the request) do not apply to it.
+	// timeout (meant for downloads) would cut it, and its read timeout is
+	// lifted too, so that nothing times the connection out under it.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
