@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"planmap/layers"
+	"planmap/layers/layerstest"
 	"planmap/web"
 )
 
@@ -91,6 +95,48 @@ func TestWebMapLive(t *testing.T) {
 		execSQL(t, db, `DELETE FROM resettlement WHERE fid = 2`)
 		took := waitFor("the deleted feature gone", `document.querySelectorAll('path.pm-resettlement-2').length === 0`, liveWithin)
 		t.Logf("the deletion showed after %v", took)
+	})
+
+	t.Run("ReplacedWhole", func(t *testing.T) {
+		// planmap import --replace from another process: the layer is one
+		// change as a whole, and the map reads its view again.
+		other := layerstest.OpenOtherClient(t, store.Path())
+		var text bytes.Buffer
+		if err := other.WriteGeoJSON(ctx, &text, "resettlement", nil); err != nil {
+			t.Fatal(err)
+		}
+		var fc map[string]any
+		if err := json.Unmarshal(text.Bytes(), &fc); err != nil {
+			t.Fatal(err)
+		}
+		var kept []any
+		for _, f := range fc["features"].([]any) {
+			f := f.(map[string]any)
+			switch id := f["id"].(float64); {
+			case id == 3:
+				continue // dropped by the new file
+			case id > 15:
+				continue // added in plain SQL above, without the required fields
+			case id == 4:
+				f["properties"].(map[string]any)["name_zh"] = "整层替换后"
+			}
+			kept = append(kept, f)
+		}
+		fc["features"] = kept
+		data, _ := json.Marshal(fc)
+		file, err := layers.ParseFile("resettlement.geojson", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Import(ctx, []*layers.File{file}, layers.ImportOptions{Replace: true}); err != nil {
+			t.Fatal(err)
+		}
+		took := waitFor("the layer read again", `(() => { const e = planmap.state.layers.get('resettlement');
+			return !e.byId.has(3) && e.byId.has(4) && e.byId.get(4).feature.properties.name_zh === '整层替换后'; })()`, liveWithin)
+		t.Logf("the replaced layer showed after %v", took)
+		if n := eval[int](t, b, `document.querySelectorAll('path.pm-resettlement-3').length`); n != 0 {
+			t.Errorf("block 3, not in the new file, is still drawn")
+		}
 	})
 
 	settle(t, b)
