@@ -325,11 +325,6 @@ function dropFeature(entry, fid) {
 // did not change as it is.
 async function rereadView(entry) {
   const { col } = entry;
-  if (col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom) {
-    for (const fid of [...entry.byId.keys()]) dropFeature(entry, fid);
-    entry.covered = [];
-    return;
-  }
   const box = viewBox();
   const seen = new Set();
   for await (const page of api.features(col.id, box, undefined, true)) {
@@ -346,8 +341,7 @@ async function rereadView(entry) {
 
 // applyChanges brings the map up to date with what others changed:
 // changed features are fetched one by one, a layer changed as a whole is
-// read again for the view, and a hidden layer forgets what changed, to
-// read it when shown.
+// read again for the view, and a layer not drawn forgets what changed.
 async function applyChanges(byLayer, reset) {
   if (reset) byLayer = new Map(state.collections.map((c) => [c.id, { ids: new Map(), whole: true }]));
   setPending(1);
@@ -360,7 +354,9 @@ async function applyChanges(byLayer, reset) {
       state.all.delete(id);
       const whole = change.whole || change.ids.size > liveOneByOne;
       told.push(`${pick(entry.col.titles)}${whole ? '' : ` (${change.ids.size})`}`);
-      if (!state.visible.has(id)) {
+      // A hidden layer, or one too big to draw at this zoom, forgets what
+      // changed and reads it when it is drawn.
+      if (!state.visible.has(id) || (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom)) {
         if (whole) for (const fid of [...entry.byId.keys()]) dropFeature(entry, fid);
         else for (const fid of change.ids.keys()) dropFeature(entry, fid);
         entry.covered = [];
