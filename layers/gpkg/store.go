@@ -53,6 +53,9 @@ type Store struct {
 	onError     func(error)
 	// triggersReported: a read-only store said once that triggers are gone.
 	triggersReported bool
+	// checkedSchema: the schema version at which repairTriggers last found
+	// every trigger in place.
+	checkedSchema int64
 
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
@@ -413,6 +416,16 @@ var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
 			return err
 		}
 		return logLayer(ctx, tx, id)
+	}),
+	"0005_history.sql": eachLayerID(func(ctx context.Context, tx *sql.Tx, id string) error {
+		if err := rebuildAutoincrement(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := createHistoryTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		// The features there now: one version each, begun by the upgrade.
+		return historyLayer(ctx, tx, id, "history began (planmap upgrade)")
 	}),
 }
 
