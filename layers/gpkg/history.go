@@ -80,10 +80,10 @@ func historyTriggerSQL(t string, cols []string) map[string]string {
 	opAfter := func(fid, otherwise string) string {
 		return "CASE coalesce((SELECT op " + ofFID(fid) + " ORDER BY id DESC LIMIT 1), '') WHEN '' THEN 'insert' WHEN 'delete' THEN 'restore' ELSE " + otherwise + " END"
 	}
-	// close ends the version of OLD that is current: its row, written
+	// closing ends the version of OLD that is current: its row, written
 	// first if a bulk write began the version (no row of the feature
 	// since the layer's last 'layer' row), gets OLD's state.
-	close := "  INSERT INTO planmap_history (layer, fid, op, at, author, note)\n" +
+	closing := "  INSERT INTO planmap_history (layer, fid, op, at, author, note)\n" +
 		"    SELECT " + lit + ", OLD.fid, " + opAfter("OLD.fid", "'update'") + ", b.at, b.author, b.note\n" +
 		"    FROM planmap_history b WHERE b.id = (SELECT max(id) " + ofFID("0") + ")\n" +
 		"    AND NOT EXISTS (SELECT 1 " + ofFID("OLD.fid") + " AND id > b.id);\n" +
@@ -96,11 +96,11 @@ func historyTriggerSQL(t string, cols []string) map[string]string {
 		"insert": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "insert")) + " AFTER INSERT ON " + qt + "\nBEGIN\n" +
 			begin("NEW.fid", opAfter("NEW.fid", "'restore'")) + "END",
 		"update": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "update")) + " AFTER UPDATE ON " + qt + "\n  WHEN OLD.fid = NEW.fid\nBEGIN\n" +
-			close + begin("NEW.fid", "'update'") + "END",
+			closing + begin("NEW.fid", "'update'") + "END",
 		"rekey": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "rekey")) + " AFTER UPDATE ON " + qt + "\n  WHEN OLD.fid != NEW.fid\nBEGIN\n" +
-			close + begin("OLD.fid", "'delete'") + begin("NEW.fid", opAfter("NEW.fid", "'restore'")) + "END",
+			closing + begin("OLD.fid", "'delete'") + begin("NEW.fid", opAfter("NEW.fid", "'restore'")) + "END",
 		"delete": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "delete")) + " AFTER DELETE ON " + qt + "\nBEGIN\n" +
-			close + begin("OLD.fid", "'delete'") + "END",
+			closing + begin("OLD.fid", "'delete'") + "END",
 	}
 }
 
