@@ -635,9 +635,9 @@ func TestReadersDoNotWaitForWriter(t *testing.T) {
 }
 
 // dumpRows returns every row of a query as text, one line per row.
-func dumpRows(t *testing.T, db *sql.DB, q string) string {
+func dumpRows(t *testing.T, db *sql.DB, q string, args ...any) string {
 	t.Helper()
-	rows, err := db.Query(q)
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
