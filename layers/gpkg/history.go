@@ -193,10 +193,11 @@ func closeVersions(ctx context.Context, tx *sql.Tx, t string) error {
 		FROM ` + qt + ` f, planmap_history b
 		WHERE b.id = (SELECT max(id) FROM planmap_history WHERE layer = ` + lit + ` AND fid = 0)
 		AND NOT EXISTS (SELECT 1 FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid AND h.id > b.id)`,
-		`UPDATE planmap_history SET geom = f.geom, properties = ` + propertiesJSON("f", cols) + `
-		FROM ` + qt + ` f
-		WHERE planmap_history.id = (SELECT max(h.id) FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid)
-		AND planmap_history.geom IS NULL AND planmap_history.op != 'delete'`,
+		`UPDATE planmap_history
+		SET geom = (SELECT f.geom FROM ` + qt + ` f WHERE f.fid = planmap_history.fid),
+			properties = (SELECT ` + propertiesJSON("f", cols) + ` FROM ` + qt + ` f WHERE f.fid = planmap_history.fid)
+		WHERE id IN (SELECT (SELECT max(h.id) FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid) FROM ` + qt + ` f)
+		AND geom IS NULL AND op != 'delete'`,
 		`DROP TABLE IF EXISTS temp.planmap_replaced`,
 		`CREATE TEMP TABLE planmap_replaced (fid INTEGER PRIMARY KEY)`,
 		`INSERT INTO temp.planmap_replaced SELECT fid FROM ` + qt,

@@ -2,6 +2,8 @@ package gpkg_test
 
 import (
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -292,5 +294,75 @@ func TestHistoryTriggersFollowColumns(t *testing.T) {
 				t.Errorf("reported %q, want one report saying %q", reported, tt.message)
 			}
 		})
+	}
+}
+
+// An import that replaces a layer whole writes no history row per
+// feature, but ends every version current before it with its state:
+// features it drops are deleted, those it keeps begin a new version.
+func TestReplaceKeepsHistory(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	parcels := readTestdata(t, "parcels.geojson")
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", parcels))
+	original1, err := s.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited7, err := s.Replace(ctx, "parcels", 7, edited(t, s, "parcels", 7, "编辑过"), "", layers.Edit{Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same file less parcel 3.
+	var f map[string]any
+	if err := json.Unmarshal([]byte(parcels), &f); err != nil {
+		t.Fatal(err)
+	}
+	var kept []any
+	for _, ft := range f["features"].([]any) {
+		if ft.(map[string]any)["id"] != 3.0 {
+			kept = append(kept, ft)
+		}
+	}
+	f["features"] = kept
+	without3, _ := json.Marshal(f)
+	mustImport(t, s, layers.ImportOptions{Replace: true}, parseText(t, "parcels.geojson", string(without3)))
+
+	ops := func(vs []layers.Version) string {
+		var b []string
+		for _, v := range vs {
+			b = append(b, fmt.Sprintf("%s/%s/%v", v.Op, v.Author, v.Item != nil))
+		}
+		return strings.Join(b, " ")
+	}
+	vs, err := s.Versions(ctx, "parcels", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ops(vs), "update//true update/alice/true insert//true"; got != want {
+		t.Errorf("Versions(parcels, 7) after the replace = %s, want %s", got, want)
+	} else if string(vs[1].Item.JSON) != string(edited7.JSON) {
+		t.Errorf("alice's version of parcel 7 = %s, want %s", vs[1].Item.JSON, edited7.JSON)
+	}
+	vs, err = s.Versions(ctx, "parcels", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ops(vs), "delete//false insert//true"; got != want {
+		t.Errorf("Versions(parcels, 3) after the replace dropped it = %s, want %s", got, want)
+	}
+	if _, err := s.Item(ctx, "parcels", 3); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("Item(parcels, 3) after the replace dropped it: %v, want %s", err, layers.EGONE)
+	}
+	vs, err = s.Versions(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ops(vs), "update//true insert//true"; got != want || string(vs[1].Item.JSON) != string(original1.JSON) {
+		t.Errorf("Versions(parcels, 1) after the replace = %s, want %s with the first as imported", got, want)
+	}
+	for _, v := range vs {
+		if v.Note != "planmap import" {
+			t.Errorf("version %d of parcel 1 has note %q, want \"planmap import\"", v.Number, v.Note)
+		}
 	}
 }
