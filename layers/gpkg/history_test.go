@@ -1,6 +1,7 @@
 package gpkg_test
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -364,5 +365,46 @@ func TestReplaceKeepsHistory(t *testing.T) {
 		if v.Note != "planmap import" {
 			t.Errorf("version %d of parcel 1 has note %q, want \"planmap import\"", v.Number, v.Note)
 		}
+	}
+}
+
+// CheckRules is asked inside the write's transaction, with the feature
+// already written, and its error refuses the write whole.
+func TestCheckRulesHook(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	var asked []int64
+	s.CheckRules = func(ctx context.Context, lk gpkg.Lookup, l *layers.Layer, f layers.Feature) error {
+		asked = append(asked, f.ID)
+		near, err := lk.Near(ctx, l.ID, f.Geometry.Bound())
+		if err != nil {
+			return err
+		}
+		for _, o := range near {
+			if o.ID != f.ID {
+				return layers.Errorf(layers.EINVALID, "boxes meet: layer %s, feature %d", l.ID, o.ID)
+			}
+		}
+		return nil
+	}
+	before, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "parcels", edited(t, s, "parcels", 7, "叠在七上"), layers.Edit{Author: "alice"}); layers.ErrorCode(err) != layers.EINVALID || !strings.Contains(err.Error(), "feature 7") {
+		t.Fatalf("Create over parcel 7 = %v, want the rule's error naming feature 7", err)
+	}
+	if after, _ := s.Catalog(ctx); after.Seq != before.Seq {
+		t.Errorf("a write the rules refused moved the catalog from %d to %d", before.Seq, after.Seq)
+	}
+	if len(asked) != 1 || asked[0] != 8 {
+		t.Errorf("CheckRules asked about %v, want the new feature 8 as written", asked)
+	}
+	far := edited(t, s, "parcels", 7, "远处")
+	far.Geometry = orb.Polygon{{{122.0, 33.0}, {122.001, 33.0}, {122.001, 33.001}, {122.0, 33.0}}}
+	it, err := s.Create(ctx, "parcels", far, layers.Edit{Author: "alice"})
+	if err != nil || it.ID != 8 {
+		// The refused write left nothing behind, not even a used id.
+		t.Fatalf("Create far from every parcel = %v, %v; want id 8", it, err)
 	}
 }
