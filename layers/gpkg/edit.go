@@ -70,26 +70,26 @@ func (lk txLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers.F
 // the layer (AUTOINCREMENT), and returns it as stored. f.ID is ignored.
 func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) error {
+	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
 		f.ID = 0
 		checked, err := l.CheckFeature(f)
 		if err != nil {
-			return err
+			return orb.Bound{}, err
 		}
 		cols, args, err := featureArgs(l, checked)
 		if err != nil {
-			return err
+			return orb.Bound{}, err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, args...)
 		if err != nil {
-			return err
+			return orb.Bound{}, err
 		}
 		if checked.ID, err = res.LastInsertId(); err != nil {
-			return err
+			return orb.Bound{}, err
 		}
 		it, err = s.written(ctx, tx, l, checked)
-		return err
+		return checked.Geometry.Bound(), err
 	})
 	return it, err
 }
@@ -102,30 +102,31 @@ func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layer
 // fid the layer never had is ENOTFOUND.
 func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) error {
+	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+		none := orb.Bound{}
 		cur, err := currentItem(ctx, tx, l, fid)
 		if err != nil {
-			return err
+			return none, err
 		}
 		if cur != nil && !sameVersion(ifMatch, cur.Version()) {
-			return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
 		if cur == nil {
 			if err := retired(ctx, tx, l.ID, fid); err != nil {
-				return err
+				return none, err
 			}
 			if ifMatch != "" {
-				return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s was deleted: it has no version %s (send no If-Match to bring it back)", fid, id, ifMatch)
+				return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s was deleted: it has no version %s (send no If-Match to bring it back)", fid, id, ifMatch)
 			}
 		}
 		f.ID = fid
 		checked, err := l.CheckFeature(f)
 		if err != nil {
-			return err
+			return none, err
 		}
 		cols, args, err := featureArgs(l, checked)
 		if err != nil {
-			return err
+			return none, err
 		}
 		if cur != nil {
 			sets := make([]string, len(cols))
@@ -138,10 +139,10 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 				strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, append([]any{fid}, args...)...)
 		}
 		if err != nil {
-			return err
+			return none, err
 		}
 		it, err = s.written(ctx, tx, l, checked)
-		return err
+		return checked.Geometry.Bound(), err
 	})
 	return it, err
 }
@@ -149,27 +150,28 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 // Delete removes feature fid of layer id if its current version is
 // ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
 func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
-	return s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) error {
+	return s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+		none := orb.Bound{}
 		cur, err := currentItem(ctx, tx, l, fid)
 		if err != nil {
-			return err
+			return none, err
 		}
 		if cur == nil {
 			if err := retired(ctx, tx, l.ID, fid); err != nil {
-				return err
+				return none, err
 			}
-			return goneError(l.ID, fid)
+			return none, goneError(l.ID, fid)
 		}
 		if !sameVersion(ifMatch, cur.Version()) {
-			return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid)
-		return err
+		return none, err
 	})
 }
 
 // edit runs one write of layer id by e in a transaction (see above).
-func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx, *layers.Layer) error) error {
+func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx, *layers.Layer) (orb.Bound, error)) error {
 	w, err := s.writer()
 	if err != nil {
 		return err
@@ -186,13 +188,14 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
 		return err
 	}
-	if err := fn(tx, l); err != nil {
+	grow, err := fn(tx, l)
+	if err != nil {
 		return err
 	}
 	if err := clearContext(ctx, tx); err != nil {
 		return err
 	}
-	if err := updateContents(ctx, tx, id); err != nil {
+	if err := touchContents(ctx, tx, id, grow); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -207,6 +210,24 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 		}
 	}
 	return nil
+}
+
+// touchContents records in gpkg_contents that layer id changed, its
+// extent grown to take in grow (the zero Bound: nothing). The extent there is
+// informative (GeoPackage 1.3, Req 18): an edit only grows it, at no cost,
+// where working out the exact extent again would cost more than the edit;
+// the next import makes it exact.
+func touchContents(ctx context.Context, tx *sql.Tx, id string, grow orb.Bound) error {
+	if grow == (orb.Bound{}) { // a delete
+		_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?`, id)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET
+		min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
+		max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4),
+		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+		WHERE table_name = ?5`, grow.Min[0], grow.Min[1], grow.Max[0], grow.Max[1], id)
+	return err
 }
 
 // written asks the planning rules about feature f, just written to layer

@@ -407,4 +407,10 @@ func TestCheckRulesHook(t *testing.T) {
 		// The refused write left nothing behind, not even a used id.
 		t.Fatalf("Create far from every parcel = %v, %v; want id 8", it, err)
 	}
+	// gpkg_contents' extent, which QGIS shows, takes it in.
+	var maxX, maxY float64
+	rawDB(t, s).QueryRow(`SELECT max_x, max_y FROM gpkg_contents WHERE table_name = 'parcels'`).Scan(&maxX, &maxY)
+	if maxX != 122.001 || maxY != 33.001 {
+		t.Errorf("gpkg_contents extent of parcels reaches %v, %v; want 122.001, 33.001 after the far parcel", maxX, maxY)
+	}
 }
