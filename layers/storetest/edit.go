@@ -245,7 +245,7 @@ func testEdit(t *testing.T, h Harness) {
 			item         *layers.Item
 		}
 		wants := []want{ // newest first
-			{"restore", "dave", "restored", back},
+			{layers.OpRestore, "dave", "restored", back},
 			{layers.OpDelete, "carol", "", nil},
 			{layers.OpUpdate, "bob", "moved east", moved},
 			{layers.OpInsert, "", "planmap import", original},
