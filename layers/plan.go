@@ -100,6 +100,9 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 	for _, f := range files {
 		f.parseErr = nil
 	}
+	if err := ruleLayers(ctx, lookup, files, &p); err != nil {
+		return err
+	}
 	for _, f := range files {
 		pl, good, err := plan(ctx, lookup, f, replace, byLayer, &p)
 		if err != nil {
@@ -145,6 +148,20 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 		return &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}
 	}
 	return p.Err()
+}
+
+// ruleLayers checks that the layers the files' rules name are among the
+// files or stored, and hold polygons.
+func ruleLayers(ctx context.Context, lookup Lookup, files []*File, p *Problems) error {
+	var decl []*Layer
+	names := map[*Layer]string{}
+	for _, f := range files {
+		if f.Layer != nil {
+			decl = append(decl, f.Layer)
+			names[f.Layer] = f.Name
+		}
+	}
+	return ValidateRuleLayers(ctx, lookup, decl, func(l *Layer) string { return names[l] }, p)
 }
 
 // plan checks file f's declaration against the stored layer; good is
