@@ -3,6 +3,7 @@ package layers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -150,18 +151,23 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 	return p.Err()
 }
 
-// ruleLayers checks that the layers the files' rules name are among the
-// files or stored, and hold polygons.
+// ruleLayers checks that the layers the files' rules name hold polygons,
+// and warns of those neither among the files nor stored.
 func ruleLayers(ctx context.Context, lookup Lookup, files []*File, p *Problems) error {
 	var decl []*Layer
-	names := map[*Layer]string{}
+	byLayer := map[*Layer]*File{}
 	for _, f := range files {
 		if f.Layer != nil {
 			decl = append(decl, f.Layer)
-			names[f.Layer] = f.Name
+			byLayer[f.Layer] = f
 		}
 	}
-	return ValidateRuleLayers(ctx, lookup, decl, func(l *Layer) string { return names[l] }, p)
+	return ValidateRuleLayers(ctx, lookup, decl, func(l *Layer) string { return byLayer[l].Name }, p,
+		func(l *Layer, msg string) {
+			if f := byLayer[l]; !slices.Contains(f.Warnings, msg) {
+				f.Warnings = append(f.Warnings, msg)
+			}
+		})
 }
 
 // plan checks file f's declaration against the stored layer; good is

@@ -174,11 +174,14 @@ func (l *Layer) validateRules(bad func(format string, args ...any)) {
 	}
 }
 
-// ValidateRuleLayers reports, in p, each rule of the layers decl that
-// names a layer which is neither declared there nor found by lookup (nil:
-// none is), or which does not hold polygons. name gives the file a layer
-// was declared in, for the messages.
-func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name func(*Layer) string, p *Problems) error {
+// ValidateRuleLayers checks the layers that the rules of the layers decl
+// name, among decl and those lookup finds (nil: none): a named layer that
+// does not hold polygons is a problem, added to p; one that does not exist
+// is only a warning, given to warn, for the layers of a plan may be
+// imported one at a time and name each other (the rule holds trivially
+// until that layer exists). name gives the file a layer was declared in,
+// for the messages.
+func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name func(*Layer) string, p *Problems, warn func(l *Layer, msg string)) error {
 	known := map[string]*Layer{}
 	for _, l := range decl {
 		known[l.ID] = l
@@ -197,7 +200,7 @@ func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name 
 				}
 				switch {
 				case !ok:
-					p.Add("%s: rule %d %s: layer %s does not exist", name(l), i, r, id)
+					warn(l, fmt.Sprintf("%s: rule %d %s: layer %s does not exist; the rule holds trivially until it does", name(l), i, r, id))
 				case !o.IsArea():
 					p.Add("%s: rule %d %s: layer %s holds %s, and the rule needs polygons", name(l), i, r, id, o.GeometryType)
 				}
@@ -212,6 +215,16 @@ func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name 
 // the other features, so a store calls CheckRules with one that reads
 // inside the transaction of the write.
 type Neighbours func(ctx context.Context, layer string, b orb.Bound) ([]Feature, error)
+
+// nearby calls n, taking a layer that does not exist as one without
+// features: a rule naming it holds trivially until it does.
+func nearby(ctx context.Context, n Neighbours, layer string, b orb.Bound) ([]Feature, bool, error) {
+	fs, err := n(ctx, layer, b)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, false, nil
+	}
+	return fs, err == nil, err
+}
 
 // Violation is a rule that a pair of features, or one feature, breaks.
 type Violation struct {
@@ -329,11 +342,11 @@ func Violations(ctx context.Context, n Neighbours, all []*Layer, layer *Layer, f
 		for _, r := range o.Rules {
 			switch {
 			case r.Kind() == RuleNotOverlapping && slices.Contains(r.NotOverlapping, layer.ID) && f.Geometry != nil:
-				near, err := n(ctx, o.ID, f.Geometry.Bound())
+				hs, _, err := nearby(ctx, n, o.ID, f.Geometry.Bound())
 				if err != nil {
 					return nil, err
 				}
-				for _, h := range near {
+				for _, h := range hs {
 					if a := geo.OverlapArea(h.Geometry, f.Geometry); a > r.ToleranceM2 {
 						vs = append(vs, Violation{Rule: r, RuleLayer: o.ID, Feature: ref(o.ID, h), Other: ref(layer.ID, f), Amount: a})
 					}
@@ -363,11 +376,11 @@ func ownViolations(ctx context.Context, n Neighbours, l *Layer, f Feature, skip 
 			}
 		case RuleNotOverlapping:
 			for _, id := range r.NotOverlapping {
-				near, err := n(ctx, id, g.Bound())
+				hs, _, err := nearby(ctx, n, id, g.Bound())
 				if err != nil {
 					return nil, err
 				}
-				for _, h := range near {
+				for _, h := range hs {
 					if id == l.ID && h.ID == f.ID {
 						continue
 					}
@@ -401,8 +414,8 @@ func within(ctx context.Context, n Neighbours, l *Layer, r Rule, h Feature, w *F
 		return nil, nil
 	}
 	box := padMetres(g.Bound(), r.ToleranceM+geo.SnapDistance)
-	near, err := n(ctx, r.Within, box)
-	if err != nil {
+	hs, exists, err := nearby(ctx, n, r.Within, box)
+	if err != nil || !exists {
 		return nil, err
 	}
 	var parts orb.MultiPolygon
@@ -418,7 +431,7 @@ func within(ctx context.Context, n Neighbours, l *Layer, r Rule, h Feature, w *F
 		}
 		others = append(others, f)
 	}
-	for _, o := range near {
+	for _, o := range hs {
 		if w == nil || o.ID != w.ID {
 			add(o)
 		}
@@ -453,11 +466,11 @@ func withinFromOutside(ctx context.Context, n Neighbours, o *Layer, r Rule, l *L
 	seen := map[int64]bool{}
 	var vs []Violation
 	for _, b := range boxes {
-		near, err := n(ctx, o.ID, b)
+		hs, _, err := nearby(ctx, n, o.ID, b)
 		if err != nil {
 			return nil, err
 		}
-		for _, h := range near {
+		for _, h := range hs {
 			if seen[h.ID] {
 				continue
 			}

@@ -57,7 +57,9 @@ func checkRules(ctx context.Context, db string, paths []string, stdout, stderr i
 		}
 	}
 	var p layers.Problems
-	if err := layers.ValidateRuleLayers(ctx, nil, all, func(l *layers.Layer) string { return "layer " + l.ID }, &p); err != nil {
+	name := func(l *layers.Layer) string { return "layer " + l.ID }
+	warn := func(_ *layers.Layer, msg string) { fmt.Fprintln(stderr, "warning:", msg) }
+	if err := layers.ValidateRuleLayers(ctx, nil, all, name, &p, warn); err != nil {
 		return err
 	}
 	if p.Len() > 0 {
