@@ -178,6 +178,7 @@ func overlapArea(a, b region, eps float64) float64 {
 	}
 	a, b = snap(a, b, eps)
 	pa, pb := split(a, b, eps)
+	pa, pb = unspike(pa), unspike(pb)
 
 	type key [4]float64
 	k := func(p, q orb.Point) key { return key{p[0], p[1], q[0], q[1]} }
@@ -210,6 +211,32 @@ func overlapArea(a, b region, eps float64) float64 {
 		}
 	}
 	return math.Max(0, sum/2)
+}
+
+// unspike removes the pieces a region's boundary runs along both ways: a
+// spike or a cut of no width, such as snapping makes when a vertex lies
+// near two edges of the other shape. It bounds nothing, and were it kept,
+// a piece of the other shape along it would count as shared.
+func unspike(ps [][2]orb.Point) [][2]orb.Point {
+	type key [4]float64
+	n := map[key]int{}
+	for _, s := range ps {
+		n[key{s[0][0], s[0][1], s[1][0], s[1][1]}]++
+	}
+	out := ps[:0]
+	for _, s := range ps {
+		fwd, back := key{s[0][0], s[0][1], s[1][0], s[1][1]}, key{s[1][0], s[1][1], s[0][0], s[0][1]}
+		if n[back] > 0 && n[fwd] > 0 {
+			// Cancel one piece each way: keep neither.
+			n[back]--
+			n[fwd]--
+			continue
+		}
+		if n[fwd] > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func mid(s [2]orb.Point) orb.Point {

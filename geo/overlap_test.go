@@ -62,6 +62,11 @@ func TestOverlapArea(t *testing.T) {
 		// square's edge: snapped, they share it.
 		{"SnappedSharedEdge", square, poly([]orb.Point{{100.02, -0.01}, {200, 0}, {200, 100}, {99.98, 100.03}, {100.03, 50}}), 0},
 		{"SnappedOverlapBy3cm", square, poly(rectRing(99.97, 0, 200, 100)), 0},
+		// A sharp corner of the neighbour 30 cm from the square's
+		// corner, whose two edges both pass within SnapDistance of it:
+		// snapped, the corner's edges run out to it and back.
+		{"SnappedSharpCorner", poly([]orb.Point{{-100, 0}, {0, 0}, {0, 100}, {-100, 100}}),
+			poly([]orb.Point{{-0.3, 100.001}, {40, 93.6}, {300, 93.6}, {300, 100}}), 0},
 		{"Sliver", square, poly(rectRing(99.7, 0, 200, 100)), 30},
 		{"SliverOfATriangle", square, poly([]orb.Point{{100, 0}, {200, 0}, {100, 100}, {99, 50}}), 50},
 		{"Contained", square, poly(rectRing(40, 40, 60, 60)), 400},
@@ -381,4 +386,61 @@ func BenchmarkWithin(b *testing.B) {
 			Within(edge, whole, 0.5)
 		}
 	})
+}
+
+// TestOverlapAreaSharedBoundary draws two neighbours along a random
+// boundary, the second's copy of it a couple of centimetres off and with
+// vertices of its own along it, as snapping in an editor and rounding to
+// 7 decimals leave it: they share no area. Moved 30 cm into the first, the
+// second shares the strip between the two lines, 30 cm times its height,
+// when the boundary is steep enough that the strip is wider than
+// SnapDistance everywhere; where it is flatter, the strip is narrower and
+// is taken as shared, so there is less.
+func TestOverlapAreaSharedBoundary(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	jitter := func(p orb.Point, r float64) orb.Point {
+		a, d := 2*math.Pi*rnd.Float64(), r*rnd.Float64()
+		return orb.Point{p[0] + d*math.Cos(a), p[1] + d*math.Sin(a)}
+	}
+	for i := range 600 {
+		h := 200 + 800*rnd.Float64()
+		k := 2 + rnd.IntN(30)
+		dy := h / float64(k)
+		// Steep: each edge within 63° of north, so the strip between
+		// the line and the line moved 30 cm east is over 13 cm wide.
+		steep := i%2 == 0
+		line := []orb.Point{{60 * (rnd.Float64() - 0.5), 0}}
+		for j := 1; j <= k; j++ {
+			x := 60 * (rnd.Float64() - 0.5)
+			if steep {
+				x = line[j-1][0] + 2*dy*(2*rnd.Float64()-1)
+			}
+			line = append(line, orb.Point{x, dy * float64(j)})
+		}
+		far := 3 * h
+		west := append([]orb.Point{{-far, 0}}, line...)
+		west = append(west, orb.Point{-far, h}, orb.Point{-far, 0})
+		for _, shift := range []float64{0, 0.3} {
+			var east []orb.Point
+			for j := len(line) - 1; j >= 0; j-- {
+				p := line[j]
+				east = append(east, jitter(orb.Point{p[0] - shift, p[1]}, 0.02))
+				if j > 0 && rnd.IntN(2) == 0 {
+					// A vertex of its own, on the shared edge.
+					q, f := line[j-1], rnd.Float64()
+					east = append(east, jitter(orb.Point{p[0] + f*(q[0]-p[0]) - shift, p[1] + f*(q[1]-p[1])}, 0.01))
+				}
+			}
+			east = append(east, orb.Point{far, 0}, orb.Point{far, h}, east[0])
+			a, b := toRegion(orb.Polygon{west}), toRegion(orb.Polygon{east})
+			got := overlapArea(a, b, SnapDistance)
+			want, slack := shift*h, 0.03*h
+			switch {
+			case shift == 0 && got > 0.01:
+				t.Fatalf("case %d: neighbours share %.4f m², want none\nwest = %v\neast = %v", i, got, west, east)
+			case steep && math.Abs(got-want) > slack, !steep && (got < 0 || got > want+slack):
+				t.Fatalf("case %d (steep %v), shift %g m: overlapArea = %.3f m², want %.1f ± %.1f\nwest = %v\neast = %v", i, steep, shift, got, want, slack, west, east)
+			}
+		}
+	}
 }
