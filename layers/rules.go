@@ -216,6 +216,29 @@ func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name 
 // inside the transaction of the write.
 type Neighbours func(ctx context.Context, layer string, b orb.Bound) ([]Feature, error)
 
+// ItemsNeighbours makes Neighbours of a store's read interface, Items
+// with a bbox Filter (web's reader and the GeoPackage store have it), a
+// page of a thousand at a time.
+func ItemsNeighbours(items func(ctx context.Context, id string, f Filter, p Page) ([]*Item, int, error)) Neighbours {
+	return func(ctx context.Context, layer string, b orb.Bound) ([]Feature, error) {
+		var out []Feature
+		page := Page{Limit: 1000}
+		for {
+			its, _, err := items(ctx, layer, Filter{BBoxes: []orb.Bound{b}}, page)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range its {
+				out = append(out, it.Feature)
+			}
+			if len(its) < page.Limit {
+				return out, nil
+			}
+			page.After = its[len(its)-1].ID
+		}
+	}
+}
+
 // nearby calls n, taking a layer that does not exist as one without
 // features: a rule naming it holds trivially until it does.
 func nearby(ctx context.Context, n Neighbours, layer string, b orb.Bound) ([]Feature, bool, error) {

@@ -6,10 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/paulmach/orb"
-
 	"planmap/layers"
-	"planmap/layers/gpkg"
 )
 
 // checkRules reports the planning rules that the features in database db
@@ -65,7 +62,7 @@ func checkRules(ctx context.Context, db string, paths []string, stdout, stderr i
 	if p.Len() > 0 {
 		return problems(stderr, "check --rules", p.Err())
 	}
-	vs, err := layers.Audit(ctx, storeNeighbours(store), all, store.Features)
+	vs, err := layers.Audit(ctx, layers.ItemsNeighbours(store.Items), all, store.Features)
 	if err != nil {
 		return fmt.Errorf("check --rules: %w", err)
 	}
@@ -84,26 +81,4 @@ func checkRules(ctx context.Context, db string, paths []string, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, "%s: %d %s of %d %s, none broken\n", db, rules, plural(rules, "rule", "rules"), ruled, plural(ruled, "layer", "layers"))
 	return nil
-}
-
-// storeNeighbours finds features through the store's read interface: the
-// features whose geometry meets a box, a page at a time.
-func storeNeighbours(s *gpkg.Store) layers.Neighbours {
-	return func(ctx context.Context, layer string, b orb.Bound) ([]layers.Feature, error) {
-		var out []layers.Feature
-		page := layers.Page{Limit: 1000}
-		for {
-			items, _, err := s.Items(ctx, layer, layers.Filter{BBoxes: []orb.Bound{b}}, page)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				out = append(out, it.Feature)
-			}
-			if len(items) < page.Limit {
-				return out, nil
-			}
-			page.After = items[len(items)-1].ID
-		}
-	}
 }
