@@ -211,9 +211,11 @@ func ValidateRuleLayers(ctx context.Context, lookup Lookup, decl []*Layer, name 
 }
 
 // Neighbours finds the features of a layer whose geometry meets box b (in
-// longitude/latitude), as the store holds them: it is how CheckRules sees
-// the other features, so a store calls CheckRules with one that reads
-// inside the transaction of the write.
+// longitude/latitude), as the store holds them; more, such as all whose
+// bounding boxes meet b (an R-tree's answer), do no harm. It is how
+// CheckRules sees the other features, so a store calls CheckRules with one
+// that reads inside the transaction of the write. A layer that does not
+// exist is an ENOTFOUND error (or no features): rules naming it hold.
 type Neighbours func(ctx context.Context, layer string, b orb.Bound) ([]Feature, error)
 
 // ItemsNeighbours makes Neighbours of a store's read interface, Items
