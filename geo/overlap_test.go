@@ -316,6 +316,9 @@ func TestWithin(t *testing.T) {
 		{"Apart", poly(rectRing(200, 0, 300, 100)), square, 0.5, false, 200},
 		{"InMultiPolygon", poly(rectRing(110, 10, 190, 90)), orb.MultiPolygon{square, poly(rectRing(100, 0, 200, 100))}, 0, true, 0},
 		{"AcrossMultiPolygon", poly(rectRing(50, 10, 150, 90)), orb.MultiPolygon{square, poly(rectRing(100, 0, 200, 100))}, 0, true, 0},
+		// Two features of the layer a is within, overlapping: a point in
+		// both is inside.
+		{"InOverlappingParts", poly(rectRing(40, 10, 60, 90)), orb.MultiPolygon{square, poly(rectRing(30, 0, 130, 100))}, 0, true, 0},
 		{"AcrossGap", poly(rectRing(50, 10, 150, 90)), orb.MultiPolygon{square, poly(rectRing(104, 0, 200, 100))}, 0.5, false, 2},
 		{"PointIn", lonlat(orb.Point{50, 50}), square, 0, true, 0},
 		{"PointNear", lonlat(orb.Point{100.3, 50}), square, 0.5, true, 0},

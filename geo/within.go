@@ -26,7 +26,9 @@ const resolution = 0.01
 //
 // When a is not within b, farthest is how far from b the point of a
 // farthest from it lies, to within a centimetre or a per cent; when it is,
-// farthest is at most the tolerance. b that is not a polygon or
+// farthest is at most the tolerance. The polygons of a multipolygon b may
+// overlap, as the features of a layer taken together may: b is their
+// union. b that is not a polygon or
 // multipolygon, or is empty, holds nothing: ok is false and farthest
 // infinite. A nil or empty a is within anything.
 func Within(a, b orb.Geometry, tol float64) (ok bool, farthest float64) {
@@ -41,7 +43,7 @@ func Within(a, b orb.Geometry, tol float64) (ok bool, farthest float64) {
 	if !okB || len(rb) == 0 {
 		return false, math.Inf(1)
 	}
-	w := &witness{b: rb, tol: math.Max(tol, SnapDistance), far: 0}
+	w := &witness{b: rb, parts: pl.parts(b), tol: math.Max(tol, SnapDistance), far: 0}
 	var points []orb.Point
 	var lines [][]orb.Point
 	var areas region
@@ -85,20 +87,46 @@ func projectLine(pl plane, l []orb.Point) []orb.Point {
 
 // witness keeps the farthest a point of a has been found from b.
 type witness struct {
-	b   region
-	tol float64
-	far float64
+	b     region   // all of b's rings, whose edges distances are measured to
+	parts []region // b's polygons, each on its own: they may overlap
+	tol   float64
+	far   float64
 }
 
 // signed is the distance from p to b's boundary, negative inside b: it
 // changes by at most the distance p moves, and where it is positive it is
-// the distance from b.
+// the distance from b. (Where b's polygons overlap, the distance inside is
+// to the nearest edge of any, which is no farther than b's boundary: it
+// only makes the bisection finer.)
 func (w *witness) signed(p orb.Point) float64 {
 	d := w.b.boundaryDistance(p)
-	if w.b.contains(p) {
-		return -d
+	for _, r := range w.parts {
+		if r.contains(p) {
+			return -d
+		}
 	}
 	return d
+}
+
+// parts projects each polygon of g on its own. The polygons of one feature
+// never overlap, but b may be the polygons of several features taken
+// together, which may; a point in two of them is inside, not outside by
+// parity.
+func (pl plane) parts(g orb.Geometry) []region {
+	var out []region
+	switch g := g.(type) {
+	case orb.MultiPolygon:
+		for _, p := range g {
+			if r, _ := pl.region(p); len(r) > 0 {
+				out = append(out, r)
+			}
+		}
+	default:
+		if r, _ := pl.region(g); len(r) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // at records p, a point of a, and returns its signed distance from b.
