@@ -113,6 +113,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 		Order        *int            `json:"order"`
 		Schema       json.RawMessage `json:"schema"`
 		Style        json.RawMessage `json:"style"`
+		Rules        json.RawMessage `json:"rules"`
 		CRS          json.RawMessage `json:"crs"`
 		Features     featureArray    `json:"features"`
 	}
@@ -177,6 +178,9 @@ func ParseFile(name string, data []byte) (*File, error) {
 		}
 		if err := strictUnmarshal(top.Style, &l.Style); err != nil {
 			p.Add("%s: style: %v", name, err)
+		}
+		if err := strictUnmarshal(top.Rules, &l.Rules); err != nil {
+			p.Add("%s: rules: %v", name, err)
 		}
 		l.Validate(&p, name+": ")
 		f.Layer = l

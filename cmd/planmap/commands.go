@@ -301,12 +301,16 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 }
 
 func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files (or the feature tables of GeoPackages) as an import would, without writing anything: against the layers stored in --db when that database exists, else against the files' own declarations.", stdout, stderr)
+	fs := newFlags("check", "[flags] FILE|DIR…", "Check layer files (or the feature tables of GeoPackages) as an import would, without writing anything: against the layers stored in --db when that database exists, else against the files' own declarations. With --rules, report the planning rules the features in --db break instead (the rules stored, or those the layer files named declare), failing if any is.", stdout, stderr)
 	db := dbFlag(fs, env)
 	replace := fs.Bool("replace", false, "check as import --replace would (any schema change allowed)")
 	declare := declareFlag(fs)
+	rules := fs.Bool("rules", false, "report the planning rules the features in --db break, every layer's rules against every feature")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	if *rules {
+		return checkRules(ctx, *db, fs.Args(), stdout, stderr)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

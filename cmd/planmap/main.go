@@ -7,6 +7,7 @@
 //	planmap export --format gpkg -o haimen.gpkg
 //	planmap layers
 //	planmap check FILE|DIR…
+//	planmap check --rules
 //	planmap backup -o backup.gpkg
 //	planmap restore backup.gpkg
 //
