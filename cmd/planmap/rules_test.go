@@ -26,6 +26,17 @@ func TestCheckRules(t *testing.T) {
 		}
 	})
 
+	t.Run("StoredRules", func(t *testing.T) {
+		// The store keeps the rules the seeds declare.
+		out, stderr, err := planmap(t, "check", "--rules", "--db", db)
+		if err != nil {
+			t.Fatalf("check --rules of the seeded database = %v\n%s%s", err, out, stderr)
+		}
+		if want := regexp.MustCompile(`: [1-9][0-9]* rules of 11 layers, none broken\n$`); !want.MatchString(out) {
+			t.Errorf("check --rules = %q, want the stored rules of 11 layers", out)
+		}
+	})
+
 	t.Run("ErrBroken", func(t *testing.T) {
 		// A rule every industrial site breaks: the district would not
 		// overlap any.
