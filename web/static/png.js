@@ -1,0 +1,85 @@
+// Save as PNG: a sheet (the map's print layout, or a plot sheet) drawn
+// into a PNG of the whole paper at print resolution. The browser lays the
+// sheet out and draws it itself: modern-screenshot (from npm, see the
+// Makefile) copies the sheet with its computed styles into an SVG
+// foreignObject, which the browser paints onto a canvas, so the PNG shows
+// what the sheet shows: its fonts, the map's SVG and canvas layers, the
+// legend's swatches. Nothing is fetched from elsewhere: the snapshot is a
+// data: image (hence img-src data: in the Content-Security-Policy).
+
+// dpi is the PNG's resolution: A4 is 1488×2105 pixels, A3 2105×2976.
+export const dpi = 180;
+
+const mmPerInch = 25.4;
+const cssDPI = 96; // CSS pixels per inch, by definition
+
+// pixels is a length in millimetres on paper in the PNG's pixels.
+export const pixels = (mm) => Math.round(mm / mmPerInch * dpi);
+
+// patternRef finds the element an SVG paint refers to: fill="url(#id)".
+const patternRef = /^url\(\s*["']?#([^"')\s]+)["']?\s*\)$/;
+
+// borrowDefs copies into clone (the snapshot of node) the SVG paint
+// servers that node's shapes use but that live outside it, such as the
+// map's hatch patterns (style.js keeps them in a <defs> of the page's
+// own): without them those fills would be empty in the snapshot.
+function borrowDefs(node, clone) {
+  const ids = new Set();
+  for (const e of node.querySelectorAll('[fill^="url("], [stroke^="url("]')) {
+    for (const a of ['fill', 'stroke']) {
+      const m = patternRef.exec(e.getAttribute(a) || '');
+      if (m) ids.add(m[1]);
+    }
+  }
+  const found = [...ids].map((id) => document.getElementById(id)).filter((d) => d && !node.contains(d));
+  if (!found.length) return;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', '0');
+  svg.setAttribute('height', '0');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.style.position = 'absolute';
+  const defs = document.createElementNS(ns, 'defs');
+  defs.append(...found.map((d) => d.cloneNode(true)));
+  svg.append(defs);
+  clone.append(svg);
+}
+
+// sheetPNG draws node onto a white paper of size [w, h] millimetres, its
+// top left corner at [x, y] millimetres from the paper's, and returns the
+// PNG. skip(el) leaves out elements that show on screen but not on paper.
+export async function sheetPNG(node, { paper: [w, h], at: [x, y], skip = () => false }) {
+  const { domToCanvas } = await import('./vendor/modern-screenshot/modern-screenshot.js');
+  const shot = await domToCanvas(node, {
+    scale: dpi / cssDPI,
+    backgroundColor: '#ffffff',
+    // Images from elsewhere (a tile base map) cannot be copied: the
+    // page's policy allows fetches from its own origin only.
+    filter: (n) => !(n instanceof Element) || (!skip(n) && !(n instanceof HTMLImageElement && new URL(n.src, location.href).origin !== location.origin)),
+    onCloneNode: (clone) => borrowDefs(node, clone),
+    // The sheet's fonts are the system's (no @font-face to embed).
+    font: false,
+  });
+  const canvas = document.createElement('canvas');
+  canvas.width = pixels(w);
+  canvas.height = pixels(h);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#ffffff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.drawImage(shot, pixels(x), pixels(y));
+  return new Promise((resolve, reject) => {
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser made no PNG'))), 'image/png');
+  });
+}
+
+// savePNG offers blob as a download named name.
+export function savePNG(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
