@@ -45,7 +45,9 @@ func savePNG(t *testing.T, b *browser, button string) (string, []byte) {
 		t.Fatalf("the button #%s is not on screen: %v", button, r)
 	}
 	b.do(t, chromedp.MouseClickXY((r[0]+r[2])/2, (r[1]+r[3])/2))
-	// Chromium writes name.crdownload and renames it when it is done.
+	// Chromium may show the file under its name before it has written
+	// all of it: a PNG is whole when it ends with its IEND chunk.
+	iend := []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82}
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		files, _ := os.ReadDir(dir)
 		for _, f := range files {
@@ -55,6 +57,9 @@ func savePNG(t *testing.T, b *browser, button string) (string, []byte) {
 			body, err := os.ReadFile(filepath.Join(dir, f.Name()))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if strings.HasSuffix(f.Name(), ".png") && !bytes.HasSuffix(body, iend) {
+				continue
 			}
 			return f.Name(), body
 		}
@@ -134,6 +139,14 @@ func TestMapSaveAsPNG(t *testing.T) {
 	b.do(t, chromedp.Click(chromedp.ID("print-open")), chromedp.WaitVisible(chromedp.ID("print-sheet")))
 	js(t, b, `document.getElementById('print-title').value = ''`)
 	b.do(t, chromedp.Click(chromedp.ID("print-title")), chromedp.SendKeys(chromedp.ID("print-title"), "港西安置房 PNG 测试"))
+	// Hatched fills (a project under construction) show on the sheet: the
+	// patterns they are painted with are not hidden with the page.
+	if n := eval[int](t, b, `[...document.querySelectorAll('#print-map path')].filter(p => (p.getAttribute('fill') || '').startsWith('url(#pm-hatch')).length`); n == 0 {
+		t.Errorf("no hatched shape on the sheet: the seeds have projects under construction")
+	}
+	if d := eval[string](t, b, `getComputedStyle(document.querySelector('.pm-defs')).display`); d == "none" {
+		t.Errorf("the hatch patterns are hidden in the print layout (display: %s): hatched shapes print empty", d)
+	}
 	today := eval[string](t, b, `(() => { const d = new Date(); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); })()`)
 
 	for _, tc := range []struct {
@@ -161,6 +174,10 @@ func TestMapSaveAsPNG(t *testing.T) {
 			}
 			path := filepath.Join(dir, "png-"+name+".png")
 			img := decodePNG(t, body, path)
+			// The sheet on screen, to hold the PNG against.
+			if shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+				os.WriteFile(filepath.Join(dir, "png-"+name+"-screen.png"), shot, 0o644)
+			}
 			w, h := paperPixels(tc.w, tc.h)
 			if got := img.Bounds().Size(); got.X != w || got.Y != h {
 				t.Fatalf("%s is %d×%d pixels, want %d×%d (%s %s at %d dpi)", path, got.X, got.Y, w, h, tc.paper, tc.orientation, pngDPI)
