@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -79,6 +80,14 @@ func decodePNG(t *testing.T, body []byte, path string) image.Image {
 	img, err := png.Decode(bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	// The PNG says its resolution (a pHYs chunk, in pixels a metre), so
+	// that it prints at its paper's size. png.Decode checked the CRCs.
+	i := bytes.Index(body, []byte("pHYs"))
+	if i < 0 || len(body) < i+13 {
+		t.Errorf("%s has no pHYs chunk: it does not say it is %d dpi", path, pngDPI)
+	} else if x, y, unit := binary.BigEndian.Uint32(body[i+4:]), binary.BigEndian.Uint32(body[i+8:]), body[i+12]; unit != 1 || x != y || math.Abs(float64(x)*0.0254-pngDPI) > 0.5 {
+		t.Errorf("%s: pHYs says %d×%d pixels per unit %d, want %d dpi (%d per metre)", path, x, y, unit, pngDPI, int(math.Round(pngDPI/0.0254)))
 	}
 	return img
 }

@@ -67,9 +67,40 @@ export async function sheetPNG(node, { paper: [w, h], at: [x, y], skip = () => f
   g.fillStyle = '#ffffff';
   g.fillRect(0, 0, canvas.width, canvas.height);
   g.drawImage(shot, pixels(x), pixels(y));
-  return new Promise((resolve, reject) => {
+  const png = await new Promise((resolve, reject) => {
     canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser made no PNG'))), 'image/png');
   });
+  return withResolution(png);
+}
+
+// crcTable is PNG's CRC-32 (ISO 3309) by byte.
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// withResolution puts a pHYs chunk saying dpi into the PNG, right after
+// its header (IHDR, which ends at byte 33), so that a viewer or printer
+// shows the sheet at its paper's size. The canvas writes none.
+async function withResolution(png) {
+  const bytes = new Uint8Array(await png.arrayBuffer());
+  const chunk = new Uint8Array(21);
+  const v = new DataView(chunk.buffer);
+  const perMetre = Math.round(dpi / 0.0254);
+  v.setUint32(0, 9); // length of the data
+  chunk.set([0x70, 0x48, 0x59, 0x73], 4); // "pHYs"
+  v.setUint32(8, perMetre);
+  v.setUint32(12, perMetre);
+  chunk[16] = 1; // the unit is the metre
+  v.setUint32(17, crc32(chunk.subarray(4, 17)));
+  return new Blob([bytes.subarray(0, 33), chunk, bytes.subarray(33)], { type: 'image/png' });
 }
 
 // savePNG offers blob as a download named name.
