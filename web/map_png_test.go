@@ -8,6 +8,8 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -278,6 +280,39 @@ func TestPlotSheetSaveAsPNG(t *testing.T) {
 				}
 			}
 		})
+	}
+	if _, problems := b.snapshot(); len(problems) > 0 {
+		t.Errorf("problems: %v", problems)
+	}
+}
+
+// With a tile base map, Save as PNG still makes the sheet, without the
+// tiles: they come from another origin, which the page may not fetch
+// from, and a canvas they were drawn on could not be read back.
+func TestMapSaveAsPNGWithTiles(t *testing.T) {
+	ts := &tileServer{hosts: map[string]bool{}, referers: map[string]bool{}}
+	tiles := httptest.NewServer(ts)
+	t.Cleanup(tiles.Close)
+	_, port, _ := net.SplitHostPort(tiles.Listener.Addr().String())
+	srv, _ := newServer(t, web.Options{Tiles: "http://{s}.tiles.test:" + port + "/{z}/{x}/{y}.png", Attribution: "test tiles"})
+	b := newBrowser(t, 1024, 768, chromedp.Flag("host-resolver-rules", "MAP *.tiles.test 127.0.0.1"))
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	settle(t, b)
+	b.do(t, chromedp.Click(chromedp.ID("print-open")), chromedp.WaitVisible(chromedp.ID("print-sheet")))
+	settle(t, b)
+	for deadline := time.Now().Add(15 * time.Second); eval[int](t, b, `document.querySelectorAll('#print-map img.leaflet-tile-loaded').length`) < 4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no tiles loaded in 15 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, body := savePNG(t, b, "print-png")
+	img := decodePNG(t, body, filepath.Join(artifactDir(t), "png-tiles.png"))
+	if w, h := paperPixels(297, 210); img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		t.Errorf("the PNG is %v, want %d×%d (A4 landscape)", img.Bounds().Size(), w, h)
+	}
+	if n := count(img, region{0, 0, img.Bounds().Dx(), img.Bounds().Dy()}, coloured); n == 0 {
+		t.Errorf("the PNG has no coloured pixel: no map")
 	}
 	if _, problems := b.snapshot(); len(problems) > 0 {
 		t.Errorf("problems: %v", problems)
