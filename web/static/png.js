@@ -57,7 +57,9 @@ export async function sheetPNG(node, { paper: [w, h], at: [x, y], skip = () => f
     // page's policy allows fetches from its own origin only.
     filter: (n) => !(n instanceof Element) || (!skip(n) && !(n instanceof HTMLImageElement && new URL(n.src, location.href).origin !== location.origin)),
     onCloneNode: (clone) => borrowDefs(node, clone),
-    // The sheet's fonts are the system's (no @font-face to embed).
+    // No web fonts to embed: the sheets use the system's fonts. (Looking
+    // for them would put a <style> element in a scratch document, which
+    // the page's policy blocks, and the snapshot would fail.)
     font: false,
   });
   const canvas = document.createElement('canvas');
