@@ -45,6 +45,18 @@ function borrowDefs(node, clone) {
   clone.append(svg);
 }
 
+// rebalance lets the multi-column lists of clone (a legend) find their
+// height again. The snapshot copies every element's height to the pixel,
+// and a list balanced into columns at one height can, drawn again at a
+// rounded one, leave its last item no room and open a column more, over
+// what stands beside it.
+function rebalance(clone) {
+  for (const e of [clone, ...clone.querySelectorAll('*')]) {
+    const s = e.style;
+    if (s && ((s.columnCount && s.columnCount !== 'auto') || (s.columnWidth && s.columnWidth !== 'auto'))) s.height = 'auto';
+  }
+}
+
 // sheetPNG draws node onto a white paper of size [w, h] millimetres, its
 // top left corner at [x, y] millimetres from the paper's, and returns the
 // PNG. skip(el) leaves out elements that show on screen but not on paper.
@@ -56,7 +68,10 @@ export async function sheetPNG(node, { paper: [w, h], at: [x, y], skip = () => f
     // Images from elsewhere (a tile base map) cannot be copied: the
     // page's policy allows fetches from its own origin only.
     filter: (n) => !(n instanceof Element) || (!skip(n) && !(n instanceof HTMLImageElement && new URL(n.src, location.href).origin !== location.origin)),
-    onCloneNode: (clone) => borrowDefs(node, clone),
+    onCloneNode: (clone) => {
+      borrowDefs(node, clone);
+      rebalance(clone);
+    },
     // No web fonts to embed: the sheets use the system's fonts. (Looking
     // for them would put a <style> element in a scratch document, which
     // the page's policy blocks, and the snapshot would fail.)
