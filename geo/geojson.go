@@ -10,7 +10,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"planmap/internal/jsonscan"
+	"planmap/geo/jsonscan"
 )
 
 // Errors returned while decoding a GeoJSON geometry. They are wrapped with

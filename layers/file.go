@@ -15,7 +15,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/geo"
-	"planmap/internal/jsonscan"
+	"planmap/geo/jsonscan"
 )
 
 // Feature is one feature of a layer. Properties hold string, int64,

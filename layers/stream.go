@@ -12,7 +12,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"planmap/internal/jsonscan"
+	"planmap/geo/jsonscan"
 )
 
 // source is where the features of a file that OpenFile read are: the

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"planmap/internal/jsonscan"
+	"planmap/geo/jsonscan"
 )
 
 // cut returns the values of the array whose contents (after its '[')
