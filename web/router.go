@@ -103,6 +103,9 @@ type Options struct {
 	CacheStats func() any
 	// Tokens checks the bearer tokens of writes. Nil: nobody may write.
 	Tokens Tokens
+	// TileCacheBytes is the byte budget of the vector tile cache; 0:
+	// tiles.DefaultBudget; negative: none.
+	TileCacheBytes int64
 }
 
 type server struct {
@@ -145,6 +148,7 @@ type server struct {
 //	GET /stats                                     count and area per land-use class over many layers: bbox, bbox-crs, collections, f=csv
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
+//	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
@@ -195,6 +199,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/stats", s.handle(s.districtStats))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
+	s.tileRoutes(r) // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)

@@ -1,0 +1,248 @@
+package web_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
+
+	"planmap/layers"
+	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+	"planmap/web"
+	"planmap/web/tiles"
+)
+
+// parcelsStore is a real store with the synthetic parcels (n of them,
+// layerstest.Parcels) and nothing else.
+func parcelsStore(t testing.TB, n int) *gpkg.Store {
+	t.Helper()
+	s := layerstest.MustOpen(t)
+	f, err := layers.ParseFile("parcels.geojson", layerstest.Parcels(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func serveStore(t testing.TB, s web.Store, opt web.Options) *httptest.Server {
+	t.Helper()
+	if opt.Downloads == nil {
+		opt.Downloads = newCache(t, web.DefaultDownloadBudget)
+	}
+	srv := httptest.NewServer(web.NewRouter(s, opt, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// tileAt is the tile of zoom z holding p.
+func tileAt(p orb.Point, z int) maptile.Tile {
+	return maptile.At(p, maptile.Zoom(z))
+}
+
+// tilePath is the OGC path of tile t, row before column.
+func tilePath(t maptile.Tile) string {
+	return strconv.Itoa(int(t.Z)) + "/" + strconv.Itoa(int(t.Y)) + "/" + strconv.Itoa(int(t.X))
+}
+
+// decode reads an MVT body into its layers, by name.
+func decode(t *testing.T, body []byte) map[string]*mvt.Layer {
+	t.Helper()
+	ls, err := mvt.Unmarshal(body)
+	if err != nil {
+		t.Fatalf("the tile does not decode as MVT: %v", err)
+	}
+	out := map[string]*mvt.Layer{}
+	for _, l := range ls {
+		out[l.Name] = l
+	}
+	return out
+}
+
+func fids(l *mvt.Layer) []int64 {
+	var out []int64
+	if l == nil {
+		return out
+	}
+	for _, f := range l.Features {
+		out = append(out, int64(f.ID.(uint64)))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// haimen is a point inside the seed layers (a port terminal).
+var haimen = orb.Point{121.5355, 32.1535}
+
+func TestTileResources(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	t.Run("LandingAndConformance", func(t *testing.T) {
+		ls := links(t, get(t, srv.URL+"/").json(t))
+		for _, rel := range []string{"http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"} {
+			if len(ls[rel]) == 0 {
+				t.Errorf("GET / has no %s link: %v", rel, ls)
+			}
+		}
+		conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
+		for _, c := range []string{"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt", "oas30"} {
+			if !slices.Contains(conf, any("http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"+c)) {
+				t.Errorf("GET /conformance lacks ogcapi-tiles-1 %s: %v", c, conf)
+			}
+		}
+	})
+	t.Run("TileMatrixSets", func(t *testing.T) {
+		r := get(t, srv.URL+"/tileMatrixSets")
+		if r.StatusCode != 200 || !strings.Contains(string(r.body), `"id":"WebMercatorQuad"`) {
+			t.Errorf("GET /tileMatrixSets = %d %s, want WebMercatorQuad", r.StatusCode, r.body)
+		}
+		doc := get(t, srv.URL+"/tileMatrixSets/WebMercatorQuad").json(t)
+		ms := doc["tileMatrices"].([]any)
+		if len(ms) != tiles.MaxZoom+1 {
+			t.Fatalf("WebMercatorQuad has %d tile matrices, want %d", len(ms), tiles.MaxZoom+1)
+		}
+		m14 := ms[14].(map[string]any)
+		if m14["id"] != "14" || m14["matrixWidth"] != float64(16384) || m14["cornerOfOrigin"] != "topLeft" {
+			t.Errorf("tile matrix 14 = %v", m14)
+		}
+		if r := get(t, srv.URL+"/tileMatrixSets/WorldCRS84Quad"); r.StatusCode != 404 {
+			t.Errorf("GET /tileMatrixSets/WorldCRS84Quad = %d, want 404", r.StatusCode)
+		}
+	})
+	t.Run("Tilesets", func(t *testing.T) {
+		for _, p := range []string{"/tiles", "/collections/terminals/tiles"} {
+			doc := get(t, srv.URL+p).json(t)
+			sets, _ := doc["tilesets"].([]any)
+			if len(sets) != 1 || sets[0].(map[string]any)["tileMatrixSetURI"] != "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad" {
+				t.Errorf("GET %s = %v, want one tileset on WebMercatorQuad", p, doc)
+			}
+		}
+		doc := get(t, srv.URL+"/collections/terminals/tiles/WebMercatorQuad").json(t)
+		var item map[string]any
+		for _, l := range doc["links"].([]any) {
+			if l := l.(map[string]any); l["rel"] == "item" {
+				item = l
+			}
+		}
+		if item == nil || item["type"] != "application/vnd.mapbox-vector-tile" || item["templated"] != true ||
+			item["href"] != srv.URL+"/collections/terminals/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}" {
+			t.Errorf("tileset's item link = %v", item)
+		}
+		ls := doc["layers"].([]any)
+		if len(ls) != 1 || ls[0].(map[string]any)["id"] != "terminals" || ls[0].(map[string]any)["minTileMatrix"] != "0" {
+			t.Errorf("tileset's layers = %v, want terminals from zoom 0", ls)
+		}
+		if limits := doc["tileMatrixSetLimits"].([]any); len(limits) != tiles.MaxZoom+1 {
+			t.Errorf("tileMatrixSetLimits has %d zooms", len(limits))
+		}
+		if r := get(t, srv.URL+"/collections/nosuch/tiles/WebMercatorQuad"); r.StatusCode != 404 {
+			t.Errorf("GET a tileset of no collection = %d, want 404", r.StatusCode)
+		}
+	})
+	t.Run("TileJSON", func(t *testing.T) {
+		doc := get(t, srv.URL+"/tiles/WebMercatorQuad/tilejson.json").json(t)
+		if doc["tilejson"] != "3.0.0" || doc["tiles"].([]any)[0] != srv.URL+"/tiles/WebMercatorQuad/{z}/{y}/{x}" {
+			t.Errorf("TileJSON = %v", doc)
+		}
+		var ids []string
+		for _, l := range doc["vector_layers"].([]any) {
+			ids = append(ids, l.(map[string]any)["id"].(string))
+		}
+		if !slices.Contains(ids, "terminals") || !slices.Contains(ids, "parcels") {
+			t.Errorf("TileJSON vector_layers = %v", ids)
+		}
+	})
+	t.Run("CollectionPageHasXYZ", func(t *testing.T) {
+		r := get(t, srv.URL+"/collections/terminals?f=html")
+		want := srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}"
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("the collection page does not show the XYZ URL %s:\n%s", want, r.body)
+		}
+	})
+	t.Run("OpenAPI", func(t *testing.T) {
+		paths := get(t, srv.URL+"/api").json(t)["paths"].(map[string]any)
+		for _, p := range []string{"/tileMatrixSets", "/tileMatrixSets/{tileMatrixSetId}", "/tiles", "/tiles/{tileMatrixSetId}",
+			"/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}", "/collections/terminals/tiles",
+			"/collections/terminals/tiles/{tileMatrixSetId}", "/collections/terminals/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"} {
+			if paths[p] == nil {
+				t.Errorf("the OpenAPI document has no path %s", p)
+			}
+		}
+	})
+}
+
+func TestTileStatuses(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	at14 := tilePath(tileAt(haimen, 14))
+	for _, c := range []struct {
+		name, path string
+		want       int
+	}{
+		{"OK", "/tiles/WebMercatorQuad/" + at14, 200},
+		{"OKCollection", "/collections/terminals/tiles/WebMercatorQuad/" + at14, 200},
+		{"Empty", "/collections/terminals/tiles/WebMercatorQuad/10/0/0", 204},
+		{"EmptyFarAway", "/tiles/WebMercatorQuad/14/8000/100", 204},
+		{"ErrLetters", "/tiles/WebMercatorQuad/14/abc/3", 400},
+		{"ErrNegative", "/tiles/WebMercatorQuad/14/-1/3", 400},
+		{"ErrFraction", "/tiles/WebMercatorQuad/1.5/0/0", 400},
+		{"ErrQuery", "/tiles/WebMercatorQuad/0/0/0?f=json", 400},
+		{"ErrZoomTooDeep", "/tiles/WebMercatorQuad/23/0/0", 404},
+		{"ErrRowOutside", "/tiles/WebMercatorQuad/2/4/0", 404},
+		{"ErrColOutside", "/tiles/WebMercatorQuad/2/0/4", 404},
+		{"ErrHuge", "/tiles/WebMercatorQuad/99999999999999999999/0/0", 404},
+		{"ErrMatrixSet", "/tiles/WorldCRS84Quad/0/0/0", 404},
+		{"ErrCollection", "/collections/nosuch/tiles/WebMercatorQuad/0/0/0", 404},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := get(t, srv.URL+c.path)
+			if r.StatusCode != c.want {
+				t.Fatalf("GET %s = %d %s, want %d", c.path, r.StatusCode, r.body, c.want)
+			}
+			switch c.want {
+			case 200:
+				if ct := r.Header.Get("Content-Type"); ct != "application/vnd.mapbox-vector-tile" {
+					t.Errorf("Content-Type = %q", ct)
+				}
+				if len(decode(t, r.body)) == 0 {
+					t.Errorf("GET %s: a tile without layers", c.path)
+				}
+				etag := r.Header.Get("ETag")
+				if r2 := get(t, srv.URL+c.path, "If-None-Match", etag); etag == "" || r2.StatusCode != 304 || len(r2.body) != 0 {
+					t.Errorf("GET %s with If-None-Match %s = %d (%d bytes), want 304", c.path, etag, r2.StatusCode, len(r2.body))
+				}
+			case 204:
+				if len(r.body) != 0 {
+					t.Errorf("204 with a body of %d bytes", len(r.body))
+				}
+			default:
+				if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("Content-Type = %q, want a problem document", ct)
+				}
+			}
+		})
+	}
+}
+
+// pollUntil polls fn every 20 ms for up to 5 s.
+func pollUntil(t *testing.T, what string, fn func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !fn(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var _ = http.StatusOK
