@@ -1,7 +1,12 @@
 package web_test
 
 import (
+	"encoding/json"
 	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +20,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
+	"planmap/geo"
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
@@ -246,3 +252,171 @@ func pollUntil(t *testing.T, what string, fn func() bool) {
 }
 
 var _ = http.StatusOK
+
+// items returns the features of collection id whose geometry meets box,
+// through the items API, by id.
+func itemsIn(t *testing.T, srv *httptest.Server, id string, box orb.Bound) map[int64]map[string]any {
+	t.Helper()
+	bbox := strconv.FormatFloat(box.Min[0], 'f', -1, 64) + "," + strconv.FormatFloat(box.Min[1], 'f', -1, 64) + "," +
+		strconv.FormatFloat(box.Max[0], 'f', -1, 64) + "," + strconv.FormatFloat(box.Max[1], 'f', -1, 64)
+	out := map[int64]map[string]any{}
+	next := srv.URL + "/collections/" + id + "/items?limit=10000&bbox=" + bbox
+	for next != "" {
+		doc := get(t, next).json(t)
+		for _, f := range doc["features"].([]any) {
+			f := f.(map[string]any)
+			out[int64(f["id"].(float64))] = f
+		}
+		next = ""
+		for _, l := range links(t, doc)["next"] {
+			next = l["href"].(string)
+		}
+	}
+	return out
+}
+
+// GDAL reads a saved tile, its place given with -oo (a file name cannot
+// say it): the layers, counts and attributes it finds are ours, and its
+// coordinates are the features' to within a unit of the tile's grid.
+func TestTileGDAL(t *testing.T) {
+	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
+	ogr2ogr := layerstest.RequireTool(t, "ogr2ogr")
+	srv, _ := newServer(t, web.Options{})
+	tl := tileAt(haimen, 15)
+	r := get(t, srv.URL+"/tiles/WebMercatorQuad/"+tilePath(tl))
+	if r.StatusCode != 200 {
+		t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
+	}
+	path := filepath.Join(t.TempDir(), "tile.pbf")
+	if err := os.WriteFile(path, r.body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// CLIP=NO: GDAL would cut the buffer off.
+	oo := []string{"-oo", "CLIP=NO", "-oo", "Z=" + strconv.Itoa(int(tl.Z)), "-oo", "X=" + strconv.Itoa(int(tl.X)), "-oo", "Y=" + strconv.Itoa(int(tl.Y))}
+	out, err := exec.Command(ogrinfo, append([]string{"-ro", "-so", "-al"}, append(oo, path)...)...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "ERROR") || strings.Contains(string(out), "Warning") {
+		t.Fatalf("ogrinfo: %v\n%s", err, out)
+	}
+	gdalCounts := map[string]int{}
+	var layer string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Layer name: "); ok {
+			layer = v
+		}
+		if v, ok := strings.CutPrefix(line, "Feature Count: "); ok {
+			gdalCounts[layer], _ = strconv.Atoi(v)
+		}
+	}
+	ours := decode(t, r.body)
+	box := tiles.Bound(int(tl.Z), int(tl.X), int(tl.Y))
+	if len(gdalCounts) != len(ours) || len(ours) < 2 {
+		t.Errorf("GDAL reads layers %v, we wrote %d layers", gdalCounts, len(ours))
+	}
+	unit := (box.Max[0] - box.Min[0]) / (tiles.Extent + 2*tiles.Buffer)
+	for name, l := range ours {
+		want := itemsIn(t, srv, name, box)
+		if gdalCounts[name] != len(l.Features) || len(want) != len(l.Features) {
+			t.Errorf("layer %s: GDAL counts %d features, the tile holds %d, the items API %d in the tile's bbox and buffer",
+				name, gdalCounts[name], len(l.Features), len(want))
+		}
+		// The features as GDAL reads them, in CRS84.
+		gj := filepath.Join(t.TempDir(), name+".geojson")
+		args := append([]string{"-f", "GeoJSON", "-t_srs", "EPSG:4326"}, oo...)
+		if out, err := exec.Command(ogr2ogr, append(args, gj, path, name)...).CombinedOutput(); err != nil {
+			t.Fatalf("ogr2ogr: %v\n%s", err, out)
+		}
+		var fc struct {
+			Features []struct {
+				Properties map[string]any
+				Geometry   json.RawMessage
+			}
+		}
+		b, _ := os.ReadFile(gj)
+		if err := json.Unmarshal(b, &fc); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fc.Features {
+			id := int64(f.Properties["mvt_id"].(float64))
+			it, ok := want[id]
+			if !ok {
+				t.Errorf("layer %s: GDAL reads feature %d, which the items API does not have in the tile", name, id)
+				continue
+			}
+			props := it["properties"].(map[string]any)
+			for _, k := range []string{"name_zh", "status", "landuse_gb50137", "position_confidence"} {
+				if props[k] != nil && f.Properties[k] != props[k] {
+					t.Errorf("layer %s, feature %d: GDAL reads %s = %v, the feature has %v", name, id, k, f.Properties[k], props[k])
+				}
+			}
+			g, _, err := geo.DecodeGeoJSON(f.Geometry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ig, _, _ := geo.DecodeGeoJSON(mustJSON(t, it["geometry"]))
+			wantB := geo.Clip(ig, box).Bound()
+			gotB := g.Bound()
+			for i := range 2 {
+				if math.Abs(gotB.Min[i]-wantB.Min[i]) > 2*unit || math.Abs(gotB.Max[i]-wantB.Max[i]) > 2*unit {
+					t.Errorf("layer %s, feature %d: GDAL reads bounds %v, the feature's in the tile are %v (a grid unit is %g°)", name, id, gotB, wantB, unit)
+					break
+				}
+			}
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// QGIS loads the tiles as an XYZ vector tile source, the URL the
+// collection page gives, and draws the features of a tile from them.
+func TestTileQGIS(t *testing.T) {
+	layerstest.RequireQGIS(t)
+	srv, _ := newServer(t, web.Options{})
+	tl := tileAt(haimen, 15)
+	for _, c := range []struct {
+		name, url string
+		wantRed   bool
+	}{
+		{"Dataset", srv.URL + "/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
+		{"Collection", srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
+		{"Empty", srv.URL + "/collections/xss/tiles/WebMercatorQuad/{z}/{y}/{x}", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command("/usr/bin/python3", "testdata/qgis_mvt.py", c.url,
+				strconv.Itoa(int(tl.Z)), strconv.Itoa(int(tl.X)), strconv.Itoa(int(tl.Y)))
+			cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
+			out, err := cmd.Output()
+			if err != nil {
+				stderr := ""
+				if ee, ok := err.(*exec.ExitError); ok {
+					stderr = string(ee.Stderr)
+				}
+				t.Fatalf("QGIS: %v\n%s\n%s", err, out, stderr)
+			}
+			var res struct {
+				Valid bool
+				Red   int
+				Log   []string
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatalf("QGIS printed %s: %v", out, err)
+			}
+			if !res.Valid {
+				t.Fatalf("QGIS: the XYZ layer %s is not valid; log %v", c.url, res.Log)
+			}
+			t.Logf("QGIS drew %d red pixels of tile %s", res.Red, tilePath(tl))
+			// The terminal, the water and the boundary cover much of the
+			// tile; the XSS layer has nothing there.
+			if c.wantRed && res.Red < 256*256/20 || !c.wantRed && res.Red != 0 {
+				t.Errorf("QGIS drew %d red pixels of tile %s from %s (log %v); want many: %v", res.Red, tilePath(tl), c.url, res.Log, c.wantRed)
+			}
+		})
+	}
+}
