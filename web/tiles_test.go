@@ -3,13 +3,13 @@ package web_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 
 	"planmap/geo"
@@ -77,13 +78,24 @@ func decode(t *testing.T, body []byte) map[string]*mvt.Layer {
 	return out
 }
 
+// featureID is an MVT feature's id as orb decodes it (a float64).
+func featureID(f *geojson.Feature) int64 {
+	switch v := f.ID.(type) {
+	case float64:
+		return int64(v)
+	case uint64:
+		return int64(v)
+	}
+	return -1
+}
+
 func fids(l *mvt.Layer) []int64 {
 	var out []int64
 	if l == nil {
 		return out
 	}
 	for _, f := range l.Features {
-		out = append(out, int64(f.ID.(uint64)))
+		out = append(out, featureID(f))
 	}
 	slices.Sort(out)
 	return out
@@ -419,4 +431,100 @@ func TestTileQGIS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// At a high zoom a tile holds exactly the features the items API finds in
+// the tile's bounds and buffer, with their names and statuses.
+func TestTileMatchesItems(t *testing.T) {
+	srv := serveStore(t, parcelsStore(t, 20000), web.Options{})
+	for _, z := range []int{15, 16, 18} {
+		// A tile in the middle of the grid (columns 0–599, rows 0–33).
+		tl := tileAt(orb.Point{layerstest.ParcelsWest + 300.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 16.5*layerstest.ParcelsCell}, z)
+		r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tl))
+		if r.StatusCode != 200 {
+			t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
+		}
+		l := decode(t, r.body)["parcels"]
+		want := itemsIn(t, srv, "parcels", tiles.Bound(z, int(tl.X), int(tl.Y)))
+		got := fids(l)
+		if len(got) != len(want) || len(got) == 0 {
+			t.Errorf("z%d: the tile holds %d parcels, the items API %d in its bbox and buffer", z, len(got), len(want))
+		}
+		for _, f := range l.Features {
+			it := want[featureID(f)]
+			if it == nil {
+				t.Errorf("z%d: the tile holds parcel %v, the items API not", z, f.ID)
+				continue
+			}
+			p := it["properties"].(map[string]any)
+			if f.Properties["name_zh"] != p["name_zh"] || f.Properties["status"] != p["status"] {
+				t.Errorf("z%d: parcel %v in the tile %v, from the items API %v", z, f.ID, f.Properties, p)
+			}
+		}
+		t.Logf("z%d tile %s: %d parcels, %d bytes", z, tilePath(tl), len(got), len(r.body))
+	}
+}
+
+// An edit by another connection to the file changes the ETag and the
+// content of the tiles that show the feature, and of no other tile: the
+// tile cache drops exactly those.
+func TestTileEdit(t *testing.T) {
+	store := parcelsStore(t, 2000)
+	srv := serveStore(t, store, web.Options{})
+	// Parcel 1 is in the south-west corner of the grid; a tile far from it
+	// stays as it was.
+	p1 := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
+	near := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p1, 16))
+	far := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{p1[0] + 0.36, p1[1]}, 16))
+	before, farBefore := get(t, srv.URL+near), get(t, srv.URL+far)
+	if before.StatusCode != 200 || farBefore.StatusCode != 200 {
+		t.Fatalf("GET the tiles = %d, %d", before.StatusCode, farBefore.StatusCode)
+	}
+	name := func(body []byte) any {
+		for _, f := range decode(t, body)["parcels"].Features {
+			if featureID(f) == 1 {
+				return f.Properties["name_zh"]
+			}
+		}
+		return nil
+	}
+	if name(before.body) != "1号地块" {
+		t.Fatalf("parcel 1 in its tile is named %v", name(before.body))
+	}
+	// Another connection renames parcel 1, as planmap import would.
+	other := layerstest.OpenOtherClient(t, store.Path())
+	text := strings.Replace(string(layerstest.Parcels(1)), "1号地块", "改名地块", 1)
+	f, err := layers.ParseFile("parcels.geojson", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var after response
+	pollUntil(t, "the tile of parcel 1 changes", func() bool {
+		after = get(t, srv.URL+near, "If-None-Match", before.Header.Get("ETag"))
+		return after.StatusCode != 304
+	})
+	if after.StatusCode != 200 || after.Header.Get("ETag") == before.Header.Get("ETag") || name(after.body) != "改名地块" {
+		t.Errorf("after the edit, the tile is %d, ETag %s (was %s), parcel 1 named %v", after.StatusCode, after.Header.Get("ETag"), before.Header.Get("ETag"), name(after.body))
+	}
+	if r := get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")); r.StatusCode != 304 {
+		t.Errorf("a tile far from the edit answers %d to its old ETag, want 304", r.StatusCode)
+	}
+	// Moving a parcel into the far tile changes that one too: where it is
+	// now counts, not only where it was.
+	moved := strings.Replace(string(layerstest.Parcels(1)), "[121.2", "[121.56", -1)
+	if f, err = layers.ParseFile("parcels.geojson", []byte(moved)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the far tile changes when parcel 1 moves into it", func() bool {
+		return get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")).StatusCode == 200
+	})
+	pollUntil(t, "parcel 1 leaves its old tile", func() bool {
+		return name(get(t, srv.URL+near).body) == nil
+	})
 }
