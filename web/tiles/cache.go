@@ -55,6 +55,9 @@ type Cache struct {
 	size    int64
 	seq     int64 // the last change applied
 	synced  bool  // seq has been set from a catalog
+	// minZooms are the layers' MinZoom as of seq: when one moves (a layer
+	// grew or shrank past a tile's worth), its tiles are dropped.
+	minZooms map[string]int
 
 	applyMu sync.Mutex
 
@@ -165,6 +168,7 @@ func (c *Cache) sync(ctx context.Context) error {
 	seq, synced := c.seq, c.synced
 	c.mu.Unlock()
 	if !synced {
+		c.minZooms = minZooms(cat)
 		c.setSeq(cat.Seq)
 		return nil
 	}
@@ -190,6 +194,13 @@ func (c *Cache) sync(ctx context.Context) error {
 	// Take the cache's seq past the changes first: a tile made before them
 	// and offered while they are applied is then not kept.
 	c.setSeq(end)
+	zooms := minZooms(cat)
+	for id, z := range zooms {
+		if old, ok := c.minZooms[id]; ok && old != z {
+			c.dropWhere(func(t *Tile) bool { return slices.Contains(t.Layers, id) })
+		}
+	}
+	c.minZooms = zooms
 	if len(changes) > maxApply || len(changes) == 0 {
 		// Too many to look at one by one, or a log that does not say
 		// (cut short): drop the layers concerned, or everything.
@@ -248,4 +259,12 @@ func (c *Cache) dropWhere(drop func(*Tile) bool) {
 		}
 		el = next
 	}
+}
+
+func minZooms(cat *layers.Catalog) map[string]int {
+	out := make(map[string]int, len(cat.Collections))
+	for _, col := range cat.Collections {
+		out[col.ID] = MinZoom(col)
+	}
+	return out
 }
