@@ -51,6 +51,16 @@ const (
 // the popup fetches the rest by it.
 var Fields = []string{"name_zh", "name_en", "landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
 
+// MaxNamed is the most features of a layer a tile names: in a tile of
+// more, no name could be read (8,000 parcels at z12 are 3 pixels wide),
+// and the names, each a string of its own, would be half of the tile. Such
+// a tile keeps what the map styles by; a popup fetches the feature.
+const MaxNamed = 2000
+
+// styleFields are the Fields a tile of more than MaxNamed features of a
+// layer keeps.
+var styleFields = []string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
+
 // Tile is one tile made: its MVT bytes (uncompressed protocol buffers),
 // and what the cache and the HTTP layer need to know of it.
 type Tile struct {
@@ -150,6 +160,10 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 		if matched > len(items) {
 			t.Thinned = append(t.Thinned, col.ID)
 		}
+		fields := Fields
+		if len(items) > MaxNamed {
+			fields = styleFields
+		}
 		fids := make([]int64, len(items))
 		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(items))}
 		for i, it := range items {
@@ -158,8 +172,8 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			if g == nil {
 				continue
 			}
-			f := &geojson.Feature{ID: uint64(it.ID), Geometry: g, Properties: make(geojson.Properties, len(Fields))}
-			for _, name := range Fields {
+			f := &geojson.Feature{ID: uint64(it.ID), Geometry: g, Properties: make(geojson.Properties, len(fields))}
+			for _, name := range fields {
 				if v, ok := it.Properties[name]; ok && v != nil {
 					f.Properties[name] = v
 				}
@@ -195,7 +209,7 @@ func newProjection(z, x, y int) projection {
 func (p projection) point(q orb.Point) orb.Point {
 	lat := math.Max(math.Min(q[1], 85.0511287798), -85.0511287798) * math.Pi / 180
 	x := (q[0]+180)/360*p.scale - p.x0
-	y := (1-math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi)/2*p.scale - p.y0
+	y := (1-math.Log(math.Tan(math.Pi/4+lat/2))/math.Pi)/2*p.scale - p.y0
 	return orb.Point{x, y}
 }
 
@@ -272,12 +286,7 @@ func (p projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
 	for _, poly := range g {
 		var q orb.Polygon
 		for i, r := range poly {
-			pr := make(orb.Ring, len(r))
-			for j, pt := range r {
-				pr[j] = p.point(pt)
-			}
-			pr = clip.Ring(clipBox, pr)
-			ring := validRing(pr, i == 0)
+			ring := validRing(p.ring(r), i == 0)
 			if ring == nil {
 				if i == 0 {
 					break // no outer ring: no polygon
@@ -309,21 +318,44 @@ func (p projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
 	return out
 }
 
-// validRing returns r (clipped, not yet rounded) on the grid, simplified
-// if that keeps it a valid ring, else unsimplified if that is valid, else
-// nil; wound as MVT wants: outer rings with a positive area on the y-down
-// grid, holes negative.
+// ring returns r on the grid, clipped to the buffered tile, rounded,
+// without repeated positions, closed; nil when nothing is left. A ring
+// wholly inside the buffered tile (most are) is not clipped.
+func (p projection) ring(r orb.Ring) orb.Ring {
+	out := make(orb.Ring, 0, len(r)+1)
+	inside := true
+	for _, q := range r {
+		q = round(p.point(q))
+		inside = inside && clipBox.Contains(q)
+		if len(out) == 0 || out[len(out)-1] != q {
+			out = append(out, q)
+		}
+	}
+	if !inside {
+		out = clip.Ring(clipBox, out)
+		out = orb.Ring(dedupe(roundAll(out)))
+	}
+	if len(out) > 0 && out[0] != out[len(out)-1] {
+		out = append(out, out[0])
+	}
+	return out
+}
+
+// validRing returns ring r (as ring makes it) simplified if that keeps it
+// a valid ring, else unsimplified if that is valid, else nil; wound as MVT
+// wants: outer rings with a positive area on the y-down grid, holes
+// negative. A ring of four positions or fewer (a triangle) is not
+// simplified.
 func validRing(r orb.Ring, outer bool) orb.Ring {
 	if len(r) < 4 {
 		return nil
 	}
-	rounded := orb.Ring(dedupe(roundAll(r)))
-	if len(rounded) > 0 && rounded[0] != rounded[len(rounded)-1] {
-		rounded = append(rounded, rounded[0])
+	candidates := [2]orb.Ring{nil, r}
+	if len(r) > 4 {
+		candidates[0] = simplifier.Ring(slices.Clone(r))
 	}
-	candidates := [2]orb.Ring{simplifier.Ring(slices.Clone(rounded)), rounded}
 	for _, c := range candidates {
-		if !simpleRing(c) {
+		if c == nil || !simpleRing(c) {
 			continue
 		}
 		if a := ringArea(c); (a > 0) != outer {
