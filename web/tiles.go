@@ -444,9 +444,9 @@ func (ts *tileServer) tile(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Planmap-Thinned", strings.Join(t.Thinned, ","))
 	}
 	// Tiles change with edits: clients keep them but ask again, cheaply
-	// (304).
+	// (304). The ETag is weak: the same tile goes gzipped or not.
 	h.Set("Cache-Control", "no-cache")
-	if notModified(w, r, t.ETag) {
+	if notModified(w, r, "W/"+t.ETag) {
 		return nil
 	}
 	if len(t.Data) == 0 {
@@ -454,8 +454,14 @@ func (ts *tileServer) tile(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	h.Set("Content-Type", mediaMVT)
-	h.Set("Content-Length", strconv.Itoa(len(t.Data)))
-	_, err = w.Write(t.Data)
+	h.Add("Vary", "Accept-Encoding")
+	body := t.Data
+	if acceptsGzip(r) {
+		body = t.Gzipped()
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, err = w.Write(body)
 	return err
 }
 

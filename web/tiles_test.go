@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -234,6 +236,14 @@ func TestTileStatuses(t *testing.T) {
 				}
 				if len(decode(t, r.body)) == 0 {
 					t.Errorf("GET %s: a tile without layers", c.path)
+				}
+				gz := get(t, srv.URL+c.path, "Accept-Encoding", "gzip")
+				if gz.Header.Get("Content-Encoding") != "gzip" {
+					t.Errorf("GET %s with Accept-Encoding: gzip: Content-Encoding %q", c.path, gz.Header.Get("Content-Encoding"))
+				} else if zr, err := gzip.NewReader(bytes.NewReader(gz.body)); err != nil {
+					t.Error(err)
+				} else if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, r.body) {
+					t.Errorf("GET %s gzipped: %d bytes, %v; unzipped %d bytes, want the %d of the plain tile", c.path, len(gz.body), err, len(plain), len(r.body))
 				}
 				etag := r.Header.Get("ETag")
 				if r2 := get(t, srv.URL+c.path, "If-None-Match", etag); etag == "" || r2.StatusCode != 304 || len(r2.body) != 0 {

@@ -183,7 +183,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		served = c
 		opt.CacheStats = func() any { return c.Stats() }
 	}
-	setMemoryLimit(env, int64(featureMB)<<20, log)
+	// The tile cache holds its budget in the heap too.
+	setMemoryLimit(env, int64(featureMB)<<20+tileBytes<<20, log)
 	srv := &http.Server{
 		Handler: web.NewRouter(served, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
