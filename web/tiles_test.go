@@ -538,3 +538,29 @@ func TestTileEdit(t *testing.T) {
 		return name(get(t, srv.URL+near).body) == nil
 	})
 }
+
+// A layer too dense for a zoom is left out of its tiles there, and both
+// the tile (Planmap-Thinned) and the metadata (minTileMatrix, TileJSON's
+// minzoom) say so, for the map to ask to zoom in.
+func TestTileThinned(t *testing.T) {
+	srv := serveStore(t, parcelsStore(t, 25000), web.Options{})
+	ts := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad").json(t)
+	l := ts["layers"].([]any)[0].(map[string]any)
+	mz, _ := strconv.Atoi(l["minTileMatrix"].(string))
+	if mz < 1 || l["planmap:thinnedBelowMinTileMatrix"] != true {
+		t.Fatalf("tileset layer = %v, want the parcels thinned below some zoom", l)
+	}
+	tj := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/tilejson.json").json(t)
+	if got := tj["vector_layers"].([]any)[0].(map[string]any)["minzoom"]; got != float64(mz) {
+		t.Errorf("TileJSON minzoom = %v, want %d", got, mz)
+	}
+	p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
+	below := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz-1)))
+	if below.StatusCode != 204 || below.Header.Get("Planmap-Thinned") != "parcels" {
+		t.Errorf("a tile below minTileMatrix = %d, Planmap-Thinned %q; want 204 and parcels", below.StatusCode, below.Header.Get("Planmap-Thinned"))
+	}
+	at := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz)))
+	if at.StatusCode != 200 || at.Header.Get("Planmap-Thinned") != "" || len(decode(t, at.body)["parcels"].Features) < 1000 {
+		t.Errorf("a tile at minTileMatrix = %d, Planmap-Thinned %q", at.StatusCode, at.Header.Get("Planmap-Thinned"))
+	}
+}
