@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/layers/cache"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web/tiles"
 )
@@ -48,9 +50,6 @@ func BenchmarkTile(b *testing.B) {
 					}
 				}
 				reportCPU(b)
-				if src.name == "featurecache" {
-					b.Logf("feature cache: %+v", fc.Stats())
-				}
 				b.ReportMetric(float64(len(t.Holds["parcels"])), "parcels")
 				b.ReportMetric(float64(len(t.Data)), "tile-bytes")
 			})
@@ -131,4 +130,55 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkTileDB is BenchmarkTile's z12 and z14 tiles on a database of
+// one's own, such as 1,000,000 parcels (genparcels -n 1000000 | planmap
+// import): skipped unless PLANMAP_TILE_BENCH_DB names it.
+//
+//	PLANMAP_TILE_BENCH_DB=/tmp/1m.gpkg go test -run '^$' -bench TileDB -benchtime 20x -cpu 1 ./web
+func BenchmarkTileDB(b *testing.B) {
+	path := os.Getenv("PLANMAP_TILE_BENCH_DB")
+	if path == "" {
+		b.Skip("PLANMAP_TILE_BENCH_DB is not set")
+	}
+	store, err := gpkg.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	cat, err := store.Catalog(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	col, ok := cat.Collection("parcels")
+	if !ok {
+		b.Fatal("no parcels layer")
+	}
+	b.Logf("%d parcels; MinZoom %d", col.Count, tiles.MinZoom(col))
+	fc := cache.New(store, 1<<30)
+	for _, z := range []int{12, 14} {
+		tl := tileAt(col.Extent.Center(), z)
+		for _, src := range []struct {
+			name string
+			s    tiles.Source
+		}{{"file", store}, {"featurecache", fc}} {
+			b.Run("z"+strconv.Itoa(z)+"/"+src.name, func(b *testing.B) {
+				t, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				cpuStart = cpuTime()
+				for b.Loop() {
+					if _, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCPU(b)
+				b.ReportMetric(float64(len(t.Holds["parcels"])), "parcels")
+				b.ReportMetric(float64(len(t.Data)), "tile-bytes")
+			})
+		}
+	}
 }
