@@ -34,16 +34,16 @@ import (
 // that is not a whole number, 404 outside the matrix set's range.
 
 const (
-	mediaMVT       = "application/vnd.mapbox-vector-tile"
-	mediaTileJSON  = "application/json"
-	tmsID          = "WebMercatorQuad"
-	tmsURI         = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
-	crs3857        = "http://www.opengis.net/def/crs/EPSG/0/3857"
-	relTilingSheme = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-	relTilesVector = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
-	relDataset     = "http://www.opengis.net/def/rel/ogc/1.0/dataset"
-	relGeodata     = "http://www.opengis.net/def/rel/ogc/1.0/geodata"
-	relTMS         = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
+	mediaMVT        = "application/vnd.mapbox-vector-tile"
+	mediaTileJSON   = "application/json"
+	tmsID           = "WebMercatorQuad"
+	tmsURI          = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+	crs3857         = "http://www.opengis.net/def/crs/EPSG/0/3857"
+	relTilingScheme = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+	relTilesVector  = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+	relDataset      = "http://www.opengis.net/def/rel/ogc/1.0/dataset"
+	relGeodata      = "http://www.opengis.net/def/rel/ogc/1.0/geodata"
+	relTMS          = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 )
 
 // tileConformance are the classes of OGC API – Tiles 1.0 served.
@@ -141,7 +141,7 @@ func (ts *tileServer) matrixSets(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"tileMatrixSets": []map[string]any{{
 			"id": tmsID, "title": "Google Maps Compatible for the World", "uri": tmsURI, "crs": crs3857,
-			"links": []link{{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingSheme, Type: mediaJSON, Title: tmsID}},
+			"links": []link{{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingScheme, Type: mediaJSON, Title: tmsID}},
 		}},
 		"links": []link{{Href: base + "/tileMatrixSets", Rel: "self", Type: mediaJSON, Title: "this document"}},
 	})
@@ -249,7 +249,7 @@ func (ts *tileServer) tilesets(w http.ResponseWriter, r *http.Request) error {
 			"title": "Vector tiles on " + tmsID, "dataType": "vector", "crs": crs3857, "tileMatrixSetURI": tmsURI,
 			"links": []link{
 				{Href: href + "/tiles/" + tmsID, Rel: "self", Type: mediaJSON, Title: "the tileset"},
-				{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingSheme, Type: mediaJSON, Title: tmsID},
+				{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingScheme, Type: mediaJSON, Title: tmsID},
 			},
 		}},
 	})
@@ -280,7 +280,7 @@ func (ts *tileServer) tileset(w http.ResponseWriter, r *http.Request) error {
 	}
 	links = append(links,
 		link{Href: href + "/tiles/" + tmsID, Rel: "self", Type: mediaJSON, Title: "this document"},
-		link{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingSheme, Type: mediaJSON, Title: tmsID},
+		link{Href: base + "/tileMatrixSets/" + tmsID, Rel: relTilingScheme, Type: mediaJSON, Title: tmsID},
 		link{Href: href + "/tiles/" + tmsID + "/{tileMatrix}/{tileRow}/{tileCol}", Rel: "item", Type: mediaMVT, Title: "a tile; templated"},
 		link{Href: href + "/tiles/" + tmsID + "/tilejson.json", Rel: "describedby", Type: mediaTileJSON, Title: "the same as TileJSON 3.0"},
 	)
