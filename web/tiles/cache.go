@@ -61,7 +61,10 @@ type Cache struct {
 
 	applyMu sync.Mutex
 
-	hits, misses, drops int64
+	// building are the tiles being made, by key.
+	building map[key]*call
+
+	hits, misses, shared, drops int64
 }
 
 type key struct {
@@ -78,7 +81,7 @@ type entry struct {
 // NewCache returns a cache of tiles of store within budget bytes (none
 // kept when budget is 0).
 func NewCache(store Store, budget int64) *Cache {
-	return &Cache{store: store, budget: max(budget, 0), entries: map[key]*list.Element{}}
+	return &Cache{store: store, budget: max(budget, 0), entries: map[key]*list.Element{}, building: map[key]*call{}}
 }
 
 // Get returns tile z/x/y of the layers ids (all when nil): the one held,
@@ -95,14 +98,48 @@ func (c *Cache) Get(ctx context.Context, z, x, y int, ids []string) (*Tile, erro
 		c.mu.Unlock()
 		return el.Value.(*entry).tile, nil
 	}
-	c.misses++
-	c.mu.Unlock()
-	t, err := Build(ctx, c.store, z, x, y, ids)
-	if err != nil {
-		return nil, err
+	// A tile being made for another request is waited for, not made
+	// twice: a map opening asks for its tiles all at once, and so may
+	// several maps.
+	if cl, ok := c.building[k]; ok {
+		seq := c.seq
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if cl.err == nil && cl.tile.Seq >= seq {
+			c.mu.Lock()
+			c.shared++
+			c.mu.Unlock()
+			return cl.tile, nil
+		}
+		// Its maker failed (or saw an older catalog): make it here.
+		c.mu.Lock()
 	}
-	c.put(k, t)
-	return t, nil
+	c.misses++
+	cl := &call{done: make(chan struct{})}
+	c.building[k] = cl
+	c.mu.Unlock()
+	cl.tile, cl.err = Build(ctx, c.store, z, x, y, ids)
+	if cl.err == nil {
+		c.put(k, cl.tile) // before it is no longer being made
+	}
+	c.mu.Lock()
+	if c.building[k] == cl {
+		delete(c.building, k)
+	}
+	c.mu.Unlock()
+	close(cl.done)
+	return cl.tile, cl.err
+}
+
+// call is a tile being made.
+type call struct {
+	done chan struct{} // closed when tile and err are set
+	tile *Tile
+	err  error
 }
 
 // Stats says how the cache is doing.
@@ -111,7 +148,8 @@ type Stats struct {
 	Bytes   int64 `json:"bytes"`
 	Budget  int64 `json:"budget"`
 	Hits    int64 `json:"hits"`
-	Misses  int64 `json:"misses"`
+	Misses  int64 `json:"misses"`  // tiles made
+	Shared  int64 `json:"shared"`  // tiles another request was making, waited for
 	Dropped int64 `json:"dropped"` // by edits
 }
 
@@ -119,7 +157,7 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Tiles: len(c.entries), Bytes: c.size, Budget: c.budget, Hits: c.hits, Misses: c.misses, Dropped: c.drops}
+	return Stats{Tiles: len(c.entries), Bytes: c.size, Budget: c.budget, Hits: c.hits, Misses: c.misses, Shared: c.shared, Dropped: c.drops}
 }
 
 func (c *Cache) put(k key, t *Tile) {

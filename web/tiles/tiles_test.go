@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -176,5 +177,34 @@ func TestCacheBudget(t *testing.T) {
 	}
 	if st := none.Stats(); st.Tiles != 0 || st.Bytes != 0 {
 		t.Errorf("a cache of budget 0 holds %+v", st)
+	}
+}
+
+// Requests for one tile at once make it once.
+func TestCacheMakesOnce(t *testing.T) {
+	s := parcels(t, 20000)
+	c := NewCache(s, DefaultBudget)
+	x, y := tileXY(orb.Point{121.4, 31.93}, 12)
+	var wg sync.WaitGroup
+	tiles := make([]*Tile, 8)
+	for i := range tiles {
+		wg.Go(func() {
+			tl, err := c.Get(ctx, 12, x, y, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			tiles[i] = tl
+		})
+	}
+	wg.Wait()
+	st := c.Stats()
+	t.Logf("%+v", st)
+	if st.Misses != 1 || st.Hits+st.Shared != 7 {
+		t.Errorf("8 requests at once for one tile: %+v; want it made once", st)
+	}
+	for _, tl := range tiles {
+		if tl != tiles[0] {
+			t.Errorf("the requests got different tiles")
+		}
 	}
 }
