@@ -52,7 +52,7 @@ lint:
 build: assets
 	$(GO) build -o bin/planmap ./cmd/planmap
 
-## assets: Leaflet from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
+## assets: Leaflet and protomaps-leaflet (vector tiles on a canvas) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
 assets: $(LEAFLET)
 
 $(LEAFLET): web/package-lock.json
@@ -61,4 +61,8 @@ $(LEAFLET): web/package-lock.json
 	mkdir -p web/static/vendor/leaflet
 	cp -R web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 		web/node_modules/leaflet/dist/images web/node_modules/leaflet/LICENSE web/static/vendor/leaflet/
+	rm -rf web/static/vendor/protomaps-leaflet
+	mkdir -p web/static/vendor/protomaps-leaflet
+	cp web/node_modules/protomaps-leaflet/dist/protomaps-leaflet.js web/node_modules/protomaps-leaflet/LICENSE \
+		web/static/vendor/protomaps-leaflet/
 	touch $@
