@@ -83,6 +83,26 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 		_, problems := b.snapshot()
 		t.Errorf("clicking tiled parcel %d at %v opened %q; problems %v", id, xy, got, problems)
 	}
+	// Filtered to a stage parcel 31 is not in, it is neither drawn nor
+	// found by a click.
+	item := get(t, fmt.Sprintf("%s/collections/parcels/items/%d", srv.URL, id)).json(t)
+	status := item["properties"].(map[string]any)["status"].(string)
+	other := layerstest.ParcelsStatuses[0]
+	if other == status {
+		other = layerstest.ParcelsStatuses[1]
+	}
+	js(t, b, `planmap.map.closePopup();`)
+	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
+	settle(t, b)
+	time.Sleep(300 * time.Millisecond)
+	xy = eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
+		const r = planmap.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`, lat, lon))
+	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
+	time.Sleep(time.Second)
+	if got := eval[string](t, b, `(document.querySelector('.leaflet-popup-content') || {}).textContent || ''`); strings.Contains(got, fmt.Sprintf("%d号地块", id)) {
+		t.Errorf("filtered to status %s, a click on parcel %d (status %s) opened %q", other, id, status, got)
+	}
+
 	// Unticking the layer takes its tiles off the map.
 	js(t, b, `planmap.map.closePopup();`)
 	r := eval[[]float64](t, b, `(() => { const r = document.querySelector('input[data-layer="parcels"]').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)

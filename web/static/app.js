@@ -87,7 +87,7 @@ const map = L.map('map', {
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.createPane('measure').style.zIndex = 650;
 // Big layers at low zoom, drawn from vector tiles (tiles.js).
-const tiled = new Tiled(map);
+const tiled = new Tiled(map, (col, props) => filters.passes(state.filter, col, props));
 if (config.tiles) {
   // The site sends no Referer elsewhere (Referrer-Policy: same-origin),
   // but tile providers such as OpenStreetMap refuse tiles without one: they
@@ -409,6 +409,7 @@ function applyFilter() {
       if (!pass && !entry.hidden.has(id)) { entry.hidden.add(id); entry.group.removeLayer(layer); }
     }
   }
+  tiled.redraw();
   const sel = identify.selected;
   if (sel && !filters.passes(state.filter, sel.col, sel.f.properties)) { map.closePopup(); identify.clear(); }
   labels.update();

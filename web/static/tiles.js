@@ -14,26 +14,30 @@ function tileURL(col) {
   return `${location.origin}${config.base}/collections/${encodeURIComponent(col.id)}/tiles/WebMercatorQuad/{z}/{y}/{x}`;
 }
 
-// paintRule draws col's features as symbolOf styles them. A canvas cannot
-// hatch or dash per feature here: status shows in the fill's opacity.
-function paintRules(col) {
+// paintRules draw col's features that pass the filter as symbolOf styles
+// them. A canvas cannot hatch or dash per feature here: status shows in
+// the fill's opacity.
+function paintRules(col, passes) {
   const sym = (f) => symbolOf(col, f.props || {});
+  const filter = (z, f) => passes(col, f.props || {});
   if (col.geometryType.includes('Line')) {
-    return [{ dataLayer: col.id, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => sym(f).weight, opacity: (z, f) => sym(f).opacity }) }];
+    return [{ dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => sym(f).weight, opacity: (z, f) => sym(f).opacity }) }];
   }
   if (col.geometryType.includes('Point')) {
-    return [{ dataLayer: col.id, symbolizer: new P.CircleSymbolizer({ radius: 4, fill: (z, f) => sym(f).fillColor, stroke: (z, f) => sym(f).color, width: 1 }) }];
+    return [{ dataLayer: col.id, filter, symbolizer: new P.CircleSymbolizer({ radius: 4, fill: (z, f) => sym(f).fillColor, stroke: (z, f) => sym(f).color, width: 1 }) }];
   }
   return [
-    { dataLayer: col.id, symbolizer: new P.PolygonSymbolizer({ fill: (z, f) => sym(f).fillColor, opacity: (z, f) => sym(f).fillOpacity }) },
-    { dataLayer: col.id, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => Math.min(1, sym(f).weight), opacity: 0.8 }) },
+    { dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({ fill: (z, f) => sym(f).fillColor, opacity: (z, f) => sym(f).fillOpacity }) },
+    { dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => Math.min(1, sym(f).weight), opacity: 0.8 }) },
   ];
 }
 
-// Tiled holds the tiled layers of a map, one per collection shown so.
+// Tiled holds the tiled layers of a map, one per collection shown so;
+// passes(col, props) says whether the map's filter shows a feature.
 export class Tiled {
-  constructor(map) {
+  constructor(map, passes) {
     this.map = map;
+    this.passes = passes;
     this.layers = new Map(); // collection id → {col, layer}
   }
 
@@ -41,7 +45,7 @@ export class Tiled {
   show(col) {
     if (this.layers.has(col.id) || !P) return;
     const layer = P.leafletLayer({
-      url: tileURL(col), paintRules: paintRules(col), labelRules: [],
+      url: tileURL(col), paintRules: paintRules(col, this.passes), labelRules: [],
       // A tile of the map's own zoom, 256 pixels: the server thins by zoom.
       levelDiff: 0, maxDataZoom: 22, pane: `pm-${col.id}`,
       // Our own data: not the Protomaps basemap it would otherwise credit.
@@ -68,10 +72,17 @@ export class Tiled {
     for (const { col, layer } of this.layers.values()) {
       for (const hits of layer.queryTileFeaturesDebug(latlng.lng, latlng.lat, 4).values()) {
         for (const h of hits) {
-          if (h.layerName === col.id && h.feature.id !== undefined) out.push({ col, id: h.feature.id });
+          if (h.layerName === col.id && h.feature.id !== undefined && this.passes(col, h.feature.props || {})) {
+            out.push({ col, id: h.feature.id });
+          }
         }
       }
     }
     return out;
+  }
+
+  // redraw draws the tiles again, as the filter now says.
+  redraw() {
+    for (const { layer } of this.layers.values()) layer.rerenderTiles();
   }
 }
