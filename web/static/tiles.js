@@ -18,7 +18,16 @@ function tileURL(col) {
 // them. A canvas cannot hatch or dash per feature here: status shows in
 // the fill's opacity.
 function paintRules(col, passes) {
-  const sym = (f) => symbolOf(col, f.props || {});
+  // symbolOf depends on these three properties only: one symbol per
+  // combination, not per feature and paint call (a tile holds thousands).
+  const symbols = new Map();
+  const sym = (f) => {
+    const p = f.props || {};
+    const key = `${p.landuse_gb50137}|${p.status}|${p.position_confidence}`;
+    let s = symbols.get(key);
+    if (!s) symbols.set(key, (s = symbolOf(col, p)));
+    return s;
+  };
   const filter = (z, f) => passes(col, f.props || {});
   if (col.geometryType.includes('Line')) {
     return [{ dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => sym(f).weight, opacity: (z, f) => sym(f).opacity }) }];
