@@ -112,6 +112,9 @@ type Options struct {
 	// Heartbeat is how often an idle change stream sends a comment to
 	// keep proxies from closing it. Zero: DefaultHeartbeat.
 	Heartbeat time.Duration
+	// TileCacheBytes is the byte budget of the vector tile cache; 0:
+	// tiles.DefaultBudget; negative: none.
+	TileCacheBytes int64
 }
 
 type server struct {
@@ -158,6 +161,7 @@ type server struct {
 //	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams
+//	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
@@ -212,6 +216,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/changes/stream", s.handle(s.changeStream))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
+	s.tileRoutes(r) // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)

@@ -26,6 +26,7 @@ import (
 	"planmap/seeds"
 	"planmap/web"
 	"planmap/web/filecache"
+	webtiles "planmap/web/tiles"
 )
 
 const (
@@ -91,8 +92,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	cacheDir := fs.String("cache-dir", env.or("PLANMAP_CACHE_DIR", ""), "folder of the download cache, emptied at start; one server per folder (env PLANMAP_CACHE_DIR; default: planmap-cache-… for this database in the system's temporary folder)")
 	downloadMB := fs.String("download-cache-mb", env.or("PLANMAP_DOWNLOAD_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_DOWNLOAD_CACHE_MB)")
 	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", strconv.Itoa(cache.DefaultBudget>>20)), "most megabytes of features and query answers kept in memory in front of the database; 0 for none (env PLANMAP_CACHE_MB)")
+	tileMB := fs.String("tile-cache-mb", env.or("PLANMAP_TILE_CACHE_MB", strconv.Itoa(webtiles.DefaultBudget>>20)), "most megabytes of vector tiles kept in memory; 0 for none (env PLANMAP_TILE_CACHE_MB)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	tileBytes, err := strconv.ParseInt(*tileMB, 10, 64)
+	if err != nil || tileBytes < 0 || tileBytes > 1<<20 {
+		return usageError{"serve: --tile-cache-mb " + *tileMB + " is not a whole number of megabytes, 0 or more"}
 	}
 	mb, err := strconv.Atoi(*downloadMB)
 	if err != nil || mb < 1 {
@@ -108,7 +114,10 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if *tiles != "" && *attribution == "" {
 		return usageError{"serve: --tiles needs --tiles-attribution: tile providers require their attribution on the map"}
 	}
-	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}
+	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution, TileCacheBytes: -1}
+	if tileBytes > 0 {
+		opt.TileCacheBytes = tileBytes << 20
+	}
 	for _, h := range strings.Split(*allowedHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			opt.AllowedHosts = append(opt.AllowedHosts, h)
@@ -174,7 +183,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		served = c
 		opt.CacheStats = func() any { return c.Stats() }
 	}
-	setMemoryLimit(env, int64(featureMB)<<20, log)
+	// The tile cache holds its budget in the heap too.
+	setMemoryLimit(env, int64(featureMB)<<20+tileBytes<<20, log)
 	// Change streams last as long as their clients: shutting down ends
 	// them, so that Shutdown waits only for ordinary requests.
 	stop := make(chan struct{})
