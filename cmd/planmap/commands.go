@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -91,8 +92,16 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	cacheDir := fs.String("cache-dir", env.or("PLANMAP_CACHE_DIR", ""), "folder of the download cache, emptied at start; one server per folder (env PLANMAP_CACHE_DIR; default: planmap-cache-… for this database in the system's temporary folder)")
 	downloadMB := fs.String("download-cache-mb", env.or("PLANMAP_DOWNLOAD_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_DOWNLOAD_CACHE_MB)")
 	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", strconv.Itoa(cache.DefaultBudget>>20)), "most megabytes of features and query answers kept in memory in front of the database; 0 for none (env PLANMAP_CACHE_MB)")
+	tlsCert := fs.String("tls-cert", env.or("PLANMAP_TLS_CERT", ""), "serve HTTPS with this certificate (PEM, chain included), read again when it changes; with --tls-key (env PLANMAP_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env.or("PLANMAP_TLS_KEY", ""), "the private key (PEM) of --tls-cert (env PLANMAP_TLS_KEY)")
+	// No environment variable: sending tokens in clear is a choice made
+	// on the command line, where it shows.
+	plainTokens := fs.Bool("allow-plain-http-tokens", false, "accept editors' tokens over plain HTTP from any client. Without it a token is accepted only over HTTPS, from a client on this machine, or through a proxy on it when --base-url is https")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"serve: --tls-cert and --tls-key go together"}
 	}
 	mb, err := strconv.Atoi(*downloadMB)
 	if err != nil || mb < 1 {
@@ -108,7 +117,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if *tiles != "" && *attribution == "" {
 		return usageError{"serve: --tiles needs --tiles-attribution: tile providers require their attribution on the map"}
 	}
-	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}
+	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution, AllowPlainHTTPTokens: *plainTokens}
 	for _, h := range strings.Split(*allowedHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			opt.AllowedHosts = append(opt.AllowedHosts, h)
@@ -118,6 +127,15 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return usageError{"serve: " + err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var cert *certificate
+	if *tlsCert != "" {
+		if cert, err = loadCertificate(*tlsCert, *tlsKey); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	if *plainTokens {
+		log.Warn("editors' tokens are accepted over plain HTTP from any client (--allow-plain-http-tokens): anyone on the way can read them")
+	}
 
 	store, err := openStore(ctx, *db)
 	if err != nil {
@@ -166,6 +184,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 		loaded <- err
 	}()
+	// Who a bearer token speaks for, from the database on every write.
+	opt.Tokens = store
 	// The feature cache answers what web asks in front of the store, or
 	// with --cache-mb 0 the store alone.
 	var served web.Store = store
@@ -189,9 +209,20 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db, "cache", *cacheDir)
+	scheme := "http://"
+	if cert != nil {
+		scheme = "https://"
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get}
+	}
+	log.Info("listening", "addr", scheme+ln.Addr().String(), "db", *db, "cache", *cacheDir)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cert != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
