@@ -6,7 +6,7 @@
 -- explained; a new token may then take its name. This table never leaves
 -- in an export or a download (export.go allows only what may).
 CREATE TABLE planmap_tokens (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
   role TEXT NOT NULL CHECK (role IN ('editor', 'admin')),
