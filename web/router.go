@@ -80,6 +80,11 @@ type Options struct {
 	// BaseURL is the public URL of the service root, as clients reach it
 	// (behind a proxy, say). Empty: taken from each request.
 	BaseURL string
+	// AllowPlainHTTPTokens accepts bearer tokens over plain HTTP from
+	// anywhere. Off, a token is accepted only over TLS, from a client on
+	// this machine, or through a proxy on it when BaseURL is https
+	// (tokenTransport in auth.go).
+	AllowPlainHTTPTokens bool
 	// Tiles is a tile URL template ({z}/{x}/{y}) for a base map under the
 	// layers, with its Attribution. Empty: the district's own layers are
 	// the base map, and the map loads nothing from elsewhere.
@@ -103,11 +108,6 @@ type Options struct {
 	CacheStats func() any
 	// Tokens checks the bearer tokens of writes. Nil: nobody may write.
 	Tokens Tokens
-	// AllowPlainHTTPTokens accepts bearer tokens over plain HTTP from
-	// anywhere. Off, a token is accepted only over TLS, from a client on
-	// this machine, or through a proxy on it when BaseURL is https
-	// (tokenTransport in auth.go).
-	AllowPlainHTTPTokens bool
 }
 
 type server struct {

@@ -165,6 +165,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	scheme := "http://"
+	if cert != nil {
+		// http.Server.Serve speaks HTTP/2 over a TLS listener that
+		// offers it, and answers a plain-HTTP client with a 400.
+		scheme = "https://"
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get, NextProtos: []string{"h2", "http/1.1"}})
+	}
 	// The listener's own address: with --addr :0 the port is known only now.
 	opt.ListenAddr = ln.Addr().String()
 	opt.Downloads = downloads
@@ -209,20 +216,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	scheme := "http://"
-	if cert != nil {
-		scheme = "https://"
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get}
-	}
 	log.Info("listening", "addr", scheme+ln.Addr().String(), "db", *db, "cache", *cacheDir)
 	errc := make(chan error, 1)
-	go func() {
-		if cert != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
