@@ -91,14 +91,14 @@ func TestServeTLS(t *testing.T) {
 	if !strings.HasPrefix(base, "https://127.0.0.1:") {
 		t.Fatalf("serve with TLS listens at %s, want https://127.0.0.1:…", base)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	res, err := client.Get(base + "/collections")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 200 || res.TLS == nil {
-		t.Errorf("GET %s/collections = %d, TLS %v", base, res.StatusCode, res.TLS != nil)
+	if res.StatusCode != 200 || res.TLS == nil || res.ProtoMajor != 2 {
+		t.Errorf("GET %s/collections = %d, TLS %v, %s; want 200 over TLS, HTTP/2", base, res.StatusCode, res.TLS != nil, res.Proto)
 	}
 	options(client, base)
 	logs := stop()
