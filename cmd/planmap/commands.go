@@ -133,8 +133,11 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	if *plainTokens {
+	switch {
+	case *plainTokens:
 		log.Warn("editors' tokens are accepted over plain HTTP from any client (--allow-plain-http-tokens): anyone on the way can read them")
+	case cert == nil && !strings.HasPrefix(strings.ToLower(*baseURL), "https://"):
+		log.Info("editors' tokens are accepted only from this machine; for others serve with --tls-cert and --tls-key, or behind a TLS proxy named by an https --base-url")
 	}
 
 	store, err := openStore(ctx, *db)
