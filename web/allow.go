@@ -23,7 +23,7 @@ func (s *server) allowed(r *http.Request, p *layers.Principal) []string {
 	if path == "" {
 		path = r.URL.Path
 	}
-	var found bool
+	found, checked := false, false
 	allow := []string{}
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		rctx := chi.NewRouteContext()
@@ -31,15 +31,19 @@ func (s *server) allowed(r *http.Request, p *layers.Principal) []string {
 		if pattern == "" {
 			continue
 		}
-		if id := rctx.URLParam("collectionId"); id != "" && !s.exists(r, id) {
-			return nil
-		}
 		found = true
+		id := rctx.URLParam("collectionId")
+		if id != "" && !checked {
+			if !s.exists(r, id) {
+				return nil
+			}
+			checked = true
+		}
 		switch {
 		case m == http.MethodGet:
 			allow = append(allow, http.MethodGet, http.MethodHead)
 		case strings.HasPrefix(pattern, "/collections/{collectionId}/items"):
-			if p.MayEdit(rctx.URLParam("collectionId")) {
+			if p.MayEdit(id) {
 				allow = append(allow, m)
 			}
 		case p.MayAdmin():
