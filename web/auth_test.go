@@ -366,3 +366,24 @@ func TestTokensNotLogged(t *testing.T) {
 		t.Errorf("the token is in an answer:\n%s", bodies.String())
 	}
 }
+
+// A token revoked by another process (planmap token revoke) counts for
+// nothing from the server's next request on.
+func TestRevokedAtOnce(t *testing.T) {
+	srv := newEditServer(t, web.Options{}, false)
+	const items = "/collections/parks/items"
+	if got := srv.do(t, "OPTIONS", items, "parks").Header.Get("Allow"); got != itemsEdit {
+		t.Fatalf("OPTIONS before the revocation: Allow %q, want %q", got, itemsEdit)
+	}
+	other, err := gpkg.Open(ctx, srv.store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.RevokeToken(ctx, "parks"); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.do(t, "OPTIONS", items, "parks").Header.Get("Allow"); got != readOnly {
+		t.Errorf("OPTIONS right after the revocation: Allow %q, want %q", got, readOnly)
+	}
+}
