@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -178,6 +180,60 @@ func bearer(r *http.Request) (string, bool) {
 // planmap's, or the value of an access_token parameter (RFC 6750 §2.3,
 // which planmap does not accept, but a client may send all the same).
 var tokenLike = regexp.MustCompile(layers.TokenPrefix + `[A-Za-z0-9_-]{20,}|(?i:access_token)=[^&#]*`)
+
+// redactingHandler passes log records on with whatever in their message
+// and attributes may be a token replaced (redactTokens): a path such as
+// /collections/planmap_… or ?access_token=…, the text of an error that
+// quotes one. Records with nothing of the kind, nearly all, pass as they
+// are.
+type redactingHandler struct{ slog.Handler }
+
+func (h redactingHandler) Handle(ctx context.Context, r slog.Record) error {
+	dirty := mayHoldToken(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		dirty = dirty || mayHoldToken(attrText(a.Value))
+		return !dirty
+	})
+	if !dirty {
+		return h.Handler.Handle(ctx, r)
+	}
+	clean := slog.NewRecord(r.Time, r.Level, redactTokens(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if text := attrText(a.Value); mayHoldToken(text) {
+			a.Value = slog.StringValue(redactTokens(text))
+		}
+		clean.AddAttrs(a)
+		return true
+	})
+	return h.Handler.Handle(ctx, clean)
+}
+
+func (h redactingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return redactingHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h redactingHandler) WithGroup(name string) slog.Handler {
+	return redactingHandler{h.Handler.WithGroup(name)}
+}
+
+// attrText is the text of a string or an error value, which may quote what
+// a client sent; "" for other values.
+func attrText(v slog.Value) string {
+	switch v.Kind() {
+	case slog.KindString:
+		return v.String()
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// mayHoldToken is the quick test before redactTokens.
+func mayHoldToken(s string) bool {
+	return strings.Contains(s, layers.TokenPrefix) || strings.Contains(strings.ToLower(s), "access_token")
+}
 
 // redactTokens replaces whatever in s may be a token.
 func redactTokens(s string) string {

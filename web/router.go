@@ -168,6 +168,7 @@ type server struct {
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
+	log = slog.New(redactingHandler{log.Handler()}) // no token in the log (auth.go)
 	s := &server{store: store, log: log, opt: opt}
 	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, onErr: func(err error) { log.Warn("following the change log", "err", err) }}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
@@ -410,7 +411,7 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 				args := []any{
 					"id", middleware.GetReqID(r.Context()),
 					"method", r.Method,
-					"path", redactTokens(r.URL.RequestURI()),
+					"path", r.URL.RequestURI(),
 					"status", status,
 					"bytes", ww.BytesWritten(),
 					"duration", time.Since(start),
