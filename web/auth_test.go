@@ -16,12 +16,12 @@ import (
 	"planmap/web"
 )
 
-// editServer is the real router over a real store with tokens, served
+// authServer is the real router over a real store with tokens, served
 // over plain HTTP, or TLS with tlsServer. Where the router has no route
 // yet for a write (the write handlers come with the writeapi branch), the
 // test routes one that answers 501, so that Allow, which lists only the
 // methods the router routes, has the writes to list.
-type editServer struct {
+type authServer struct {
 	*httptest.Server
 	store   *gpkg.Store
 	handler http.Handler
@@ -29,7 +29,7 @@ type editServer struct {
 	tokens  map[string]string // by name: "parks" (editor of parks), "terminals", "admin", "revoked"
 }
 
-func newEditServer(t *testing.T, opt web.Options, tlsServer bool) *editServer {
+func newAuthServer(t *testing.T, opt web.Options, tlsServer bool) *authServer {
 	t.Helper()
 	s := newStore(t)
 	tokens := map[string]string{}
@@ -81,12 +81,12 @@ func newEditServer(t *testing.T, opt web.Options, tlsServer bool) *editServer {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
-	return &editServer{Server: srv, store: s, handler: h, logs: logs, tokens: tokens}
+	return &authServer{Server: srv, store: s, handler: h, logs: logs, tokens: tokens}
 }
 
 // do sends method to path with the token of name ("" for none) and the
 // headers given, and returns the response with its body read.
-func (s *editServer) do(t *testing.T, method, path, name string, header ...string) response {
+func (s *authServer) do(t *testing.T, method, path, name string, header ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ const (
 )
 
 func TestOptionsAllow(t *testing.T) {
-	srv := newEditServer(t, web.Options{}, false)
+	srv := newAuthServer(t, web.Options{}, false)
 	for _, c := range []struct {
 		name, token, path string
 		want              string // Allow; "" for 404
@@ -196,13 +196,13 @@ func TestOptionsAllow(t *testing.T) {
 func TestOptionsTransport(t *testing.T) {
 	const items = "/collections/parks/items"
 	t.Run("OK/Loopback", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{}, false)
+		srv := newAuthServer(t, web.Options{}, false)
 		if got := srv.do(t, "OPTIONS", items, "parks").Header.Get("Allow"); got != itemsEdit {
 			t.Errorf("OPTIONS over plain HTTP from loopback: Allow %q, want %q", got, itemsEdit)
 		}
 	})
 	t.Run("OK/TLS", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{}, true)
+		srv := newAuthServer(t, web.Options{}, true)
 		if !strings.HasPrefix(srv.URL, "https://") {
 			t.Fatalf("the test server is at %s", srv.URL)
 		}
@@ -215,7 +215,7 @@ func TestOptionsTransport(t *testing.T) {
 	})
 	proxied := []string{"X-Forwarded-For", "192.0.2.7", "X-Forwarded-Proto", "https"}
 	t.Run("ErrProxyHTTPBaseURL", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{}, false)
+		srv := newAuthServer(t, web.Options{}, false)
 		if got := srv.do(t, "OPTIONS", items, "parks", proxied...).Header.Get("Allow"); got != readOnly {
 			t.Errorf("OPTIONS through a proxy without an https base URL: Allow %q, want %q", got, readOnly)
 		}
@@ -224,7 +224,7 @@ func TestOptionsTransport(t *testing.T) {
 		}
 	})
 	t.Run("OK/ProxyHTTPSBaseURL", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{AllowedHosts: []string{"*"}, BaseURL: "https://plan.example"}, false)
+		srv := newAuthServer(t, web.Options{AllowedHosts: []string{"*"}, BaseURL: "https://plan.example"}, false)
 		if got := srv.do(t, "OPTIONS", items, "parks", proxied...).Header.Get("Allow"); got != itemsEdit {
 			t.Errorf("OPTIONS through a proxy with an https base URL: Allow %q, want %q", got, itemsEdit)
 		}
@@ -232,7 +232,7 @@ func TestOptionsTransport(t *testing.T) {
 
 	// Another machine: set RemoteAddr on a request served by the handler
 	// itself.
-	remote := func(srv *editServer) *httptest.ResponseRecorder {
+	remote := func(srv *authServer) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("OPTIONS", "http://127.0.0.1:8080"+items, nil)
 		r.RemoteAddr = "192.0.2.7:50000"
 		r.Header.Set("Authorization", "Bearer "+srv.tokens["parks"])
@@ -241,7 +241,7 @@ func TestOptionsTransport(t *testing.T) {
 		return w
 	}
 	t.Run("ErrRemotePlainHTTP", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{BaseURL: "https://plan.example", AllowedHosts: []string{"*"}}, false)
+		srv := newAuthServer(t, web.Options{BaseURL: "https://plan.example", AllowedHosts: []string{"*"}}, false)
 		w := remote(srv)
 		if w.Code != 200 || w.Header().Get("Allow") != readOnly {
 			t.Errorf("OPTIONS over plain HTTP from 192.0.2.7 = %d, Allow %q; want 200, %q", w.Code, w.Header().Get("Allow"), readOnly)
@@ -251,7 +251,7 @@ func TestOptionsTransport(t *testing.T) {
 		}
 	})
 	t.Run("OK/RemoteWithFlag", func(t *testing.T) {
-		srv := newEditServer(t, web.Options{AllowPlainHTTPTokens: true, AllowedHosts: []string{"*"}}, false)
+		srv := newAuthServer(t, web.Options{AllowPlainHTTPTokens: true, AllowedHosts: []string{"*"}}, false)
 		if w := remote(srv); w.Header().Get("Allow") != itemsEdit {
 			t.Errorf("OPTIONS from 192.0.2.7 with AllowPlainHTTPTokens: Allow %q, want %q", w.Header().Get("Allow"), itemsEdit)
 		}
@@ -261,7 +261,7 @@ func TestOptionsTransport(t *testing.T) {
 // A preflight carries no credentials: its answer is everyone's, whatever
 // Authorization it has.
 func TestPreflight(t *testing.T) {
-	srv := newEditServer(t, web.Options{}, false)
+	srv := newAuthServer(t, web.Options{}, false)
 	pre := []string{"Origin", "https://elsewhere.example", "Access-Control-Request-Method", "PATCH",
 		"Access-Control-Request-Headers", "authorization, content-type, if-match"}
 	for _, path := range []string{"/collections/parks/items/1", "/collections", "/nowhere"} {
@@ -321,7 +321,7 @@ func equalHeaders(a, b http.Header) bool {
 
 // Tokens never reach the log, whatever carries them, nor an answer.
 func TestTokensNotLogged(t *testing.T) {
-	srv := newEditServer(t, web.Options{}, false)
+	srv := newAuthServer(t, web.Options{}, false)
 	tok := srv.tokens["admin"]
 	var bodies strings.Builder
 	for _, c := range []struct {
@@ -370,7 +370,7 @@ func TestTokensNotLogged(t *testing.T) {
 // A token revoked by another process (planmap token revoke) counts for
 // nothing from the server's next request on.
 func TestRevokedAtOnce(t *testing.T) {
-	srv := newEditServer(t, web.Options{}, false)
+	srv := newAuthServer(t, web.Options{}, false)
 	const items = "/collections/parks/items"
 	if got := srv.do(t, "OPTIONS", items, "parks").Header.Get("Allow"); got != itemsEdit {
 		t.Fatalf("OPTIONS before the revocation: Allow %q, want %q", got, itemsEdit)
