@@ -135,6 +135,9 @@ func DecodeGPKG(blob []byte) (orb.Geometry, error) {
 	if flags&gpkgFlagEmpty != 0 {
 		return nil, nil
 	}
+	if g, ok := decodeWKB(blob[n:]); ok {
+		return g, nil
+	}
 	g, err := wkb.Unmarshal(blob[n:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotGPKGBlob, err)
