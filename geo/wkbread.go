@@ -17,9 +17,7 @@ import (
 // for anything else (big-endian, Z or M, collections, extended WKB,
 // truncated data), which the caller leaves to orb.
 func decodeWKB(b []byte) (g orb.Geometry, ok bool) {
-	d := wkbReader{b: b}
-	// len(b)/16 bounds the number of points: each takes 16 bytes.
-	d.pts = make([]orb.Point, 0, len(b)/16)
+	d := wkbReader{b: b, room: len(b) / 16}
 	typ, ok := d.head()
 	if !ok {
 		return nil, false
@@ -93,6 +91,9 @@ func decodeWKB(b []byte) (g orb.Geometry, ok bool) {
 type wkbReader struct {
 	b   []byte
 	pts []orb.Point
+	// room is how many points pts gets when first needed: each point
+	// takes 16 bytes of the WKB, so len(b)/16 holds them all.
+	room int
 }
 
 // head reads a little-endian geometry's byte order and type.
@@ -133,12 +134,15 @@ func (d *wkbReader) point() (orb.Point, bool) {
 
 // points0 returns an empty slice of the shared points with room for n.
 func (d *wkbReader) points0(n int) []orb.Point {
+	if d.pts == nil {
+		d.pts = make([]orb.Point, 0, max(d.room, n))
+	}
 	if len(d.pts)+n > cap(d.pts) {
 		return make([]orb.Point, 0, n)
 	}
 	start := len(d.pts)
 	d.pts = d.pts[:start+n]
-	return d.pts[start:start:start+n]
+	return d.pts[start : start : start+n]
 }
 
 // points reads a count and that many points.
