@@ -100,6 +100,12 @@ func appendCoord(dst []byte, v float64) []byte {
 	return append(dst, digits[:end]...)
 }
 
+// AppendShortest appends v as strconv.AppendFloat(dst, v, 'f', -1, 64)
+// does, the shortest decimal that reads back as v; for values of at most
+// nine decimals between 0.001 and 1,000,000 (coordinates, and measures
+// rounded to a few decimals) without strconv's general algorithm.
+func AppendShortest(dst []byte, v float64) []byte { return appendCoord(dst, v) }
+
 func appendPoints(dst []byte, ps []orb.Point) []byte {
 	dst = append(dst, '[')
 	for i, p := range ps {

@@ -107,6 +107,10 @@ func appendWKB(dst []byte, g orb.Geometry) (_ []byte, ok bool) {
 	return dst, false
 }
 
+// envelopeLen is the length of the envelope of each envelope code, 0 to
+// 4 (none, xy, xyz, xym, xyzm); codes 5 to 7 are invalid.
+var envelopeLen = [...]int{0, 32, 48, 48, 64}
+
 // gpkgHeader returns the header length, the byte order and the flags.
 func gpkgHeader(blob []byte) (int, binary.ByteOrder, byte, error) {
 	if len(blob) < 8 || blob[0] != 'G' || blob[1] != 'P' {
@@ -117,9 +121,12 @@ func gpkgHeader(blob []byte) (int, binary.ByteOrder, byte, error) {
 	if flags&gpkgFlagLittleEndian != 0 {
 		order = binary.LittleEndian
 	}
-	envLen := map[byte]int{0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-	l, ok := envLen[(flags>>1)&0x07]
-	if !ok || len(blob) < 8+l {
+	code := (flags >> 1) & 0x07
+	if code >= byte(len(envelopeLen)) {
+		return 0, nil, 0, ErrNotGPKGBlob
+	}
+	l := envelopeLen[code]
+	if len(blob) < 8+l {
 		return 0, nil, 0, ErrNotGPKGBlob
 	}
 	return 8 + l, order, flags, nil
@@ -134,6 +141,9 @@ func DecodeGPKG(blob []byte) (orb.Geometry, error) {
 	}
 	if flags&gpkgFlagEmpty != 0 {
 		return nil, nil
+	}
+	if g, ok := decodeWKB(blob[n:]); ok {
+		return g, nil
 	}
 	g, err := wkb.Unmarshal(blob[n:])
 	if err != nil {

@@ -72,11 +72,17 @@ func ringArea(r orb.Ring) float64 {
 	if n < 4 {
 		return 0
 	}
+	// Each vertex's authalic sine is computed once and carried to the
+	// next edge: the same values, summed in the same order, at half the
+	// logarithms and sines.
 	sum := 0.0
+	sa := sinAuthalic(r[0][1])
 	for i := 0; i < n-1; i++ {
 		a, b := r[i], r[i+1]
+		sb := sinAuthalic(b[1])
 		dLon := (b[0] - a[0]) * math.Pi / 180
-		sum += dLon * (2 + sinAuthalic(a[1]) + sinAuthalic(b[1]))
+		sum += dLon * (2 + sa + sb)
+		sa = sb
 	}
 	return sum * authalicRadius * authalicRadius / 2
 }

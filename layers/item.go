@@ -59,7 +59,8 @@ func NewItem(l *Layer, f Feature) *Item {
 	b = strconv.AppendInt(b, f.ID, 10)
 	b = append(b, `,"properties":`...)
 	start := len(b)
-	b = appendProperties(b, l, f.Properties, Measures(f.Geometry))
+	var ms [3]Measure
+	b = appendProperties(b, l, f.Properties, appendMeasures(ms[:0], f.Geometry))
 	end := len(b)
 	b = append(b, `,"geometry":`...)
 	b = geo.AppendGeoJSON(b, f.Geometry)
@@ -235,14 +236,20 @@ type Measure struct {
 // Measures returns the measures of a geometry: area in m², ha and 亩 of
 // an area, length in metres of a line, none of a point.
 func Measures(g orb.Geometry) []Measure {
+	return appendMeasures(nil, g)
+}
+
+// appendMeasures appends the measures of g to dst: NewItem passes an
+// array on its stack, so that a feature's measures allocate nothing.
+func appendMeasures(dst []Measure, g orb.Geometry) []Measure {
 	switch g.(type) {
 	case orb.Polygon, orb.MultiPolygon:
 		a := geo.Area(g)
-		return []Measure{{AreaM2, a, 1}, {AreaHa, a / 1e4, 4}, {AreaMu, a / geo.SquareMetresPerMu, 2}}
+		return append(dst, Measure{AreaM2, a, 1}, Measure{AreaHa, a / 1e4, 4}, Measure{AreaMu, a / geo.SquareMetresPerMu, 2})
 	case orb.LineString, orb.MultiLineString:
-		return []Measure{{LengthM, geo.Length(g), 1}}
+		return append(dst, Measure{LengthM, geo.Length(g), 1})
 	}
-	return nil
+	return dst
 }
 
 // appendProperties appends the properties object: the layer's fields in
@@ -303,7 +310,13 @@ func appendValue(dst []byte, v any) []byte {
 // Integer for some.
 func appendNumber(dst []byte, v float64) []byte {
 	start := len(dst)
-	dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	if a := math.Abs(v); a >= 1e-3 && a < 1e6 {
+		// Here 'g' writes what 'f' does (it turns to exponents below
+		// 1e-4 and from 1e6), and geo.AppendShortest writes that faster.
+		dst = geo.AppendShortest(dst, v)
+	} else {
+		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	}
 	for _, c := range dst[start:] {
 		if c == '.' || c == 'e' || c == 'E' || c == 'n' || c == 'N' {
 			return dst

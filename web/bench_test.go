@@ -147,11 +147,13 @@ func benchItemsOn(b *testing.B, h http.Handler, target string, lo, hi int) {
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
 			b.Fatalf("GET %s = %d, want 200", target, rec.Code)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(n), "features/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/feature")
 }
@@ -210,11 +212,13 @@ func BenchmarkItem(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		if rec := benchRequest(h, reqs[i%distinct], &buf); rec.Code != http.StatusOK {
 			b.Fatalf("GET %s = %d, want 200", reqs[i%distinct].URL, rec.Code)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(1, "features/op")
 }
 
@@ -242,10 +246,12 @@ func BenchmarkCollections(b *testing.B) {
 	req := httptest.NewRequest("GET", "/collections", nil)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
 			b.Fatalf("GET /collections = %d, want 200", rec.Code)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(len(doc.Collections)), "collections/op")
 }

@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -37,4 +40,31 @@ func BenchmarkItemsBBox50Cached(b *testing.B) {
 // BenchmarkItemsBBox1000Cached is BenchmarkItemsBBox1000 from the cache.
 func BenchmarkItemsBBox1000Cached(b *testing.B) {
 	benchItemsOn(b, benchCachedRouter(b), "/collections/parcels/items?bbox="+bbox1000+"&limit=1000", 950, 1000)
+}
+
+// BenchmarkItemCached asks for one feature by id from the cache, 200
+// different ones in turn, as web/testdata/bench/scale.sh's "one feature
+// from cache" does: what is left is the router, the middleware and the
+// writing of the answer.
+func BenchmarkItemCached(b *testing.B) {
+	h := benchCachedRouter(b)
+	const distinct = 200
+	reqs := make([]*http.Request, distinct)
+	var buf bytes.Buffer
+	for i := range reqs {
+		id := (i*7919)%benchParcels + 1
+		reqs[i] = httptest.NewRequest("GET", "/collections/parcels/items/"+strconv.Itoa(id), nil)
+		if rec := benchRequest(h, reqs[i], &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d %.300s, want 200", reqs[i].URL, rec.Code, buf.Bytes())
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, reqs[i%distinct], &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d, want 200", reqs[i%distinct].URL, rec.Code)
+		}
+	}
+	reportCPU(b, cpu)
 }

@@ -48,6 +48,14 @@ func (s *server) base(r *http.Request) string {
 // withQuery returns href with the query parameters, f replaced by f when
 // f is not empty.
 func withQuery(href string, q url.Values, f string) string {
+	if len(q) == 0 {
+		// What Encode writes of f alone, without building a map for it:
+		// most requests have no query.
+		if f == "" {
+			return href
+		}
+		return href + "?f=" + url.QueryEscape(f)
+	}
 	c := url.Values{}
 	for k, v := range q {
 		c[k] = v
@@ -511,15 +519,19 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 // the path spells it.
 func (s *server) lookupItem(r *http.Request, col *layers.Collection) (*layers.Item, string, error) {
 	raw := chi.URLParam(r, "featureId")
-	notFound := layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
+	// Made only when needed: formatting it costs more than the rest of
+	// a lookup in the cache.
+	notFound := func() error {
+		return layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %q", col.ID, raw)
+	}
 	fid, err := strconv.ParseInt(raw, 10, 64)
 	// One URL per feature: 01 or +1 is not feature 1.
 	if err != nil || strconv.FormatInt(fid, 10) != raw {
-		return nil, raw, notFound
+		return nil, raw, notFound()
 	}
 	it, err := s.store.Item(r.Context(), col.ID, fid)
-	if layers.ErrorCode(err) == layers.ENOTFOUND {
-		return nil, raw, notFound
+	if err != nil && layers.ErrorCode(err) == layers.ENOTFOUND {
+		return nil, raw, notFound()
 	}
 	return it, raw, err
 }

@@ -413,18 +413,22 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK // nothing written: net/http sends 200
 				}
-				args := []any{
-					"id", middleware.GetReqID(r.Context()),
-					"method", r.Method,
-					"path", r.URL.RequestURI(),
-					"status", status,
-					"bytes", ww.BytesWritten(),
-					"duration", time.Since(start),
+				// Attributes, not key-value arguments: the same line
+				// without boxing each value.
+				attrs := [7]slog.Attr{
+					slog.String("id", middleware.GetReqID(r.Context())),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.RequestURI()),
+					slog.Int("status", status),
+					slog.Int("bytes", ww.BytesWritten()),
+					slog.Duration("duration", time.Since(start)),
+					slog.Bool("aborted", true),
 				}
-				if aborted {
-					args = append(args, "aborted", true)
+				n := len(attrs)
+				if !aborted {
+					n--
 				}
-				log.Info("request", args...)
+				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 			}()
 			next.ServeHTTP(ww, r)
 			aborted = false

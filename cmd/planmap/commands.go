@@ -569,11 +569,23 @@ func defaultCacheDir(db string) string {
 // plus room for requests. Without one, the heap grows to twice what is
 // live before the collector runs, and with the cache full that doubles
 // the cache's share of the server's memory.
+//
+// Under that limit the collector may also wait longer (gcPercent, unless
+// GOGC says otherwise): while the live heap is small (the cache cold or
+// off) it would otherwise run every few megabytes of requests, about a
+// fifth of the CPU of a read from the file; the limit still bounds the
+// heap as before.
 func setMemoryLimit(env envFunc, cacheBytes int64, log *slog.Logger) {
 	if env("GOMEMLIMIT") != "" {
 		return
 	}
 	limit := cacheBytes*3/2 + 64<<20
 	debug.SetMemoryLimit(limit)
+	if env("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	log.Debug("memory limit", "bytes", limit)
 }
+
+// gcPercent is serve's GOGC under its memory limit.
+const gcPercent = 400

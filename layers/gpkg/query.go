@@ -184,9 +184,17 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 		if err != nil {
 			return nil, 0, err
 		}
+		// Scanned into anys, the one destination database/sql fills
+		// without reflection: an R-tree hit is five values.
+		var vals [5]any
+		ptrs := [5]any{&vals[0], &vals[1], &vals[2], &vals[3], &vals[4]}
 		for rows.Next() {
-			var h hit
-			if err := rows.Scan(&h.fid, &h.bound.Min[0], &h.bound.Max[0], &h.bound.Min[1], &h.bound.Max[1]); err != nil {
+			if err := rows.Scan(ptrs[:]...); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			h, err := rtreeHit(vals)
+			if err != nil {
 				rows.Close()
 				return nil, 0, err
 			}
@@ -223,6 +231,26 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 	page = page[min(p.Offset, len(page)):]
 	page = page[:min(max(p.Limit, 0), len(page))]
 	return page, len(matches), nil
+}
+
+// rtreeHit is a row of the R-tree: id, minx, maxx, miny, maxy.
+func rtreeHit(vals [5]any) (hit, error) {
+	id, ok := vals[0].(int64)
+	if !ok {
+		return hit{}, fmt.Errorf("R-tree id %v (%T) is not an integer", vals[0], vals[0])
+	}
+	h := hit{fid: id}
+	for i, to := range [4]*float64{&h.bound.Min[0], &h.bound.Max[0], &h.bound.Min[1], &h.bound.Max[1]} {
+		switch v := vals[1+i].(type) {
+		case float64:
+			*to = v
+		case int64:
+			*to = float64(v)
+		default:
+			return hit{}, fmt.Errorf("R-tree box of %d: %v (%T) is not a number", id, v, v)
+		}
+	}
+	return h, nil
 }
 
 // sortSearch returns the index of the first id above after.
@@ -277,6 +305,19 @@ func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func
 func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([]*layers.Item, error) {
 	if len(fids) == 0 {
 		return nil, nil
+	}
+	if len(fids) == 1 {
+		// One feature, the most common request after a page: a lookup
+		// by rowid costs a fraction of going through json_each.
+		var it *layers.Item
+		err := eachRow(ctx, q, l, selectColumns(l)+` WHERE fid = ?`, []any{fids[0]}, func(f layers.Feature) error {
+			it = layers.NewItem(l, f)
+			return nil
+		})
+		if err != nil || it == nil {
+			return nil, err
+		}
+		return []*layers.Item{it}, nil
 	}
 	byID := make(map[int64]*layers.Item, len(fids))
 	list := idList(fids, func(i int) int64 { return fids[i] })

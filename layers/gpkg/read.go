@@ -61,16 +61,21 @@ func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, ar
 		return err
 	}
 	defer rows.Close()
+	// The geometry is scanned as RawBytes, which database/sql does not
+	// copy (decoding copies its coordinates); everything else into an
+	// any, the one destination Scan fills without reflection.
+	var blob sql.RawBytes
 	vals := make([]any, 2+len(l.Schema))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	ptrs[1] = &blob
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		f, err := decodeRow(l, vals)
+		f, err := decodeRow(l, vals, blob)
 		if err != nil {
 			return err
 		}
@@ -81,10 +86,11 @@ func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, ar
 	return rows.Err()
 }
 
-func decodeRow(l *layers.Layer, vals []any) (layers.Feature, error) {
+// decodeRow turns a row of selectColumns into a feature: vals[0] is the
+// fid, vals[2:] the fields in schema order, blob the geometry.
+func decodeRow(l *layers.Layer, vals []any, blob []byte) (layers.Feature, error) {
 	fid, _ := vals[0].(int64)
 	f := layers.Feature{ID: fid, Properties: make(map[string]any, len(l.Schema))}
-	blob, _ := vals[1].([]byte)
 	g, err := geo.DecodeGPKG(blob)
 	if err != nil {
 		return f, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)

@@ -1,0 +1,94 @@
+package geo
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+)
+
+// TestDecodeWKB checks decodeWKB against orb's decoder, which it stands
+// in for: the same geometry for every kind a layer holds (empty parts
+// included), and a refusal (so that orb decides) for what it does not
+// read, truncated blobs among them.
+func TestDecodeWKB(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pts := func(n int) []orb.Point {
+		ps := make([]orb.Point, n)
+		for i := range ps {
+			ps[i] = orb.Point{r.Float64()*360 - 180, r.Float64()*180 - 90}
+		}
+		return ps
+	}
+	poly := func() orb.Polygon {
+		p := make(orb.Polygon, r.IntN(3))
+		for i := range p {
+			p[i] = pts(r.IntN(7))
+		}
+		return p
+	}
+	var geoms []orb.Geometry
+	for range 500 {
+		mp := make(orb.MultiPolygon, r.IntN(4))
+		for i := range mp {
+			mp[i] = poly()
+		}
+		ml := make(orb.MultiLineString, r.IntN(4))
+		for i := range ml {
+			ml[i] = pts(r.IntN(5))
+		}
+		geoms = append(geoms, pts(1)[0], orb.LineString(pts(r.IntN(6))), poly(), orb.MultiPoint(pts(r.IntN(5))), ml, mp)
+	}
+	for _, g := range geoms {
+		b, err := wkb.Marshal(g, binary.LittleEndian)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := wkb.Unmarshal(b)
+		if err != nil {
+			t.Fatalf("wkb.Unmarshal(%v): %v", g, err)
+		}
+		got, ok := decodeWKB(b)
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeWKB(%x) = %v, %v; want %v", b, got, ok, want)
+		}
+		// Truncated: never a geometry orb would not give.
+		for _, n := range []int{0, 1, 5, 8, len(b) / 2, len(b) - 1} {
+			if n < 0 || n >= len(b) {
+				continue
+			}
+			if got, ok := decodeWKB(b[:n]); ok {
+				if want, err := wkb.Unmarshal(b[:n]); err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("decodeWKB(%x) = %v, ok; orb gives %v, %v", b[:n], got, want, err)
+				}
+			}
+		}
+		big, _ := wkb.Marshal(g, binary.BigEndian)
+		if _, ok := decodeWKB(big); ok {
+			t.Fatalf("decodeWKB read big-endian %x, want it left to orb", big)
+		}
+	}
+	col, _ := wkb.Marshal(orb.Collection{orb.Point{1, 2}}, binary.LittleEndian)
+	if _, ok := decodeWKB(col); ok {
+		t.Fatal("decodeWKB read a collection, want it left to orb")
+	}
+}
+
+// TestDecodeWKBParts checks that the parts decodeWKB gives share no
+// room: appending to one ring leaves the next as it was.
+func TestDecodeWKBParts(t *testing.T) {
+	want := orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}, {{5, 5}, {6, 5}, {6, 6}, {5, 5}}}}
+	b, _ := wkb.Marshal(want, binary.LittleEndian)
+	g, ok := decodeWKB(b)
+	if !ok {
+		t.Fatal("decodeWKB refused a multipolygon")
+	}
+	mp := g.(orb.MultiPolygon)
+	_ = append(mp[0][0], orb.Point{9, 9})
+	if !reflect.DeepEqual(mp, want) {
+		t.Fatalf("after appending to ring 0: %v, want %v", mp, want)
+	}
+}
