@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 // has been seen); "router" is a whole request through the real router,
 // its tile cache holding the tile, and "304" its revalidation.
 func BenchmarkTile(b *testing.B) {
-	cpuStart = cpuTime()
 	h := benchRouter(b)
 	store := benchStore.store
 	mid := orb.Point{layerstest.ParcelsWest + 300*layerstest.ParcelsCell, layerstest.ParcelsSouth + 167*layerstest.ParcelsCell}
@@ -47,13 +45,13 @@ func BenchmarkTile(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
-				cpuStart = cpuTime()
+				cpuStart := processCPU()
 				for b.Loop() {
 					if _, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"}); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportCPU(b)
+				reportCPU(b, cpuStart)
 				b.ReportMetric(float64(len(t.Holds["parcels"])), "parcels")
 				b.ReportMetric(float64(len(t.Data)), "tile-bytes")
 			})
@@ -66,11 +64,11 @@ func BenchmarkTile(b *testing.B) {
 				b.Fatalf("GET %s = %d", target, rec.Code)
 			}
 			b.ResetTimer()
-			cpuStart = cpuTime()
+			cpuStart := processCPU()
 			for b.Loop() {
 				benchRequest(h, req, &buf)
 			}
-			reportCPU(b)
+			reportCPU(b, cpuStart)
 		})
 		b.Run(name+"/304", func(b *testing.B) {
 			req := httptest.NewRequest("GET", target, nil)
@@ -81,11 +79,11 @@ func BenchmarkTile(b *testing.B) {
 				b.Fatalf("GET %s with its ETag = %d", target, rec.Code)
 			}
 			b.ResetTimer()
-			cpuStart = cpuTime()
+			cpuStart := processCPU()
 			for b.Loop() {
 				benchRequest(h, req, &buf)
 			}
-			reportCPU(b)
+			reportCPU(b, cpuStart)
 		})
 	}
 	// Low zooms: the worst tile of each zoom from 8 to 12 over the layer,
@@ -108,32 +106,17 @@ func BenchmarkTile(b *testing.B) {
 				}
 			}
 			b.ResetTimer()
-			cpuStart = cpuTime()
+			cpuStart := processCPU()
 			for b.Loop() {
 				if _, err := tiles.Build(ctx, store, z, wx, wy, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b)
+			reportCPU(b, cpuStart)
 			b.ReportMetric(float64(len(worst.Data)), "tile-bytes")
 			b.ReportMetric(float64(len(worst.Holds["parcels"])), "parcels")
 		})
 	}
-}
-
-// reportCPU reports the process's CPU time (user and system) per
-// operation since the last ResetTimer, as cpu-ms/op: on this shared
-// machine wall time says more about the neighbours than about the code.
-func reportCPU(b *testing.B) {
-	b.ReportMetric(float64(cpuTime()-cpuStart)/1e6/float64(b.N), "cpu-ms/op")
-}
-
-var cpuStart int64
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkTileDB is BenchmarkTile's z12 and z14 tiles on a database of
@@ -173,13 +156,13 @@ func BenchmarkTileDB(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
-				cpuStart = cpuTime()
+				cpuStart := processCPU()
 				for b.Loop() {
 					if _, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"}); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportCPU(b)
+				reportCPU(b, cpuStart)
 				b.ReportMetric(float64(len(t.Holds["parcels"])), "parcels")
 				b.ReportMetric(float64(len(t.Data)), "tile-bytes")
 			})
