@@ -145,6 +145,10 @@ type server struct {
 //	GET /stats                                     count and area per land-use class over many layers: bbox, bbox-crs, collections, f=csv
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers
+//	GET /collections/{collectionId}/schema         its features' JSON Schema (Part 5)
+//
+// When the store is an Editor, features are also written (Part 4) and
+// their versions read: see editRoutes.
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
