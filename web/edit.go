@@ -137,6 +137,14 @@ func readBody(w http.ResponseWriter, r *http.Request, types ...string) ([]byte, 
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || !slices.Contains(types, mt) {
+		// What the resource takes instead (RFC 5789 §3.1; for POST, W3C
+		// LDP's Accept-Post).
+		switch r.Method {
+		case http.MethodPatch:
+			w.Header().Set("Accept-Patch", strings.Join(types, ", "))
+		case http.MethodPost:
+			w.Header().Set("Accept-Post", strings.Join(types, ", "))
+		}
 		if ct == "" {
 			ct = "none"
 		}
