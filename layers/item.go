@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -218,6 +219,9 @@ type Change struct {
 	Layer string
 	FID   int64
 	Op    Op
+	// At is when the change was committed, to the millisecond, in UTC;
+	// zero when the store does not know.
+	At time.Time
 }
 
 // Measure is a computed property: its name, value, and the decimals it is

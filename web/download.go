@@ -123,12 +123,14 @@ func isDownload(path string) bool {
 		strings.HasPrefix(path, "/collections/") && strings.Contains(path[strings.LastIndexByte(path, '/')+1:], "download.")
 }
 
-// skipDownloads applies compress to everything but downloads.
+// skipDownloads applies compress to everything but downloads and the
+// change stream, whose events must leave as they are written, not when a
+// compressor's buffer fills.
 func skipDownloads(compress func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		c := compress(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isDownload(r.URL.Path) {
+			if isDownload(r.URL.Path) || r.URL.Path == "/changes/stream" {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -68,6 +68,9 @@ func openAPI(base string, cat *layers.Catalog) obj {
 	statsOK := obj{"description": "The statistics, as JSON or CSV (UTF-8 with a byte order mark, CRLF line ends, a header row with units, a last row of totals)",
 		"headers": obj{"ETag": ref("headers/ETag")},
 		"content": obj{mediaJSON: obj{"schema": ref("schemas/statistics")}, "text/csv": obj{"schema": obj{"type": "string"}}}}
+	changesCollections := obj{"name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
+		"description": "Only changes of these layers, comma separated; every layer when absent",
+		"schema":      obj{"type": "array", "items": idSchema(cat)}}
 	paths := obj{
 		"/":            get("getLandingPage", "Landing page", "Capabilities", []obj{f}, jsonOK("The landing page", "landingPage"), "304"),
 		"/conformance": get("getConformance", "Conformance classes", "Capabilities", []obj{f}, jsonOK("The conformance classes", "confClasses"), "304"),
@@ -89,6 +92,20 @@ func openAPI(base string, cat *layers.Catalog) obj {
 				"schema":      obj{"type": "array", "items": idSchema(cat)}},
 			ref("parameters/statsF"),
 		}, statsOK, "304"),
+		"/changes": get("getChanges", "The change log of every layer after a change number, oldest first: what to read again", "Changes", []obj{
+			{"name": "since", "in": "query", "required": false, "style": "form", "explode": false, "description": "Only changes after this change number (seq of a change, or latest of an earlier answer); 0 when absent",
+				"schema": obj{"type": "integer", "format": "int64", "minimum": 0, "default": 0}},
+			changesCollections,
+			{"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "How many changes at most; larger values are clamped. A page that ends before latest has a next link.",
+				"schema": obj{"type": "integer", "minimum": 1, "maximum": maxChangesLimit, "default": defaultChangesLimit}},
+		}, content("The changes", mediaJSON, ref("schemas/changes"), false, false)),
+		"/changes/stream": get("streamChanges", "The changes of every layer as they happen, as server-sent events: an event \"change\" per change (data: a change as JSON, id: its seq), \"ready\" once caught up (id: the latest change), \"reset\" when the client should read everything again; a comment line as heartbeat. Reconnecting with Last-Event-ID resumes without loss.", "Changes", []obj{
+			{"name": "since", "in": "query", "required": false, "style": "form", "explode": false, "description": "Begin with the changes after this change number; the Last-Event-ID header, sent by a reconnecting browser, wins over it. Absent: from now on.",
+				"schema": obj{"type": "integer", "format": "int64", "minimum": 0}},
+			{"name": "Last-Event-ID", "in": "header", "required": false, "description": "The id of the last event received: the stream resumes after it.",
+				"schema": obj{"type": "integer", "format": "int64", "minimum": 0}},
+			changesCollections,
+		}, obj{"description": "An endless stream of server-sent events", "content": obj{mediaEventStream: obj{"schema": obj{"type": "string"}}}}),
 		"/healthz": get("getHealth", "Whether the service and its database answer", "Capabilities", nil,
 			content("Healthy", mediaJSON, obj{"type": "object"}, false, false), "503"),
 	}
@@ -248,6 +265,19 @@ func openAPI(base string, cat *layers.Catalog) obj {
 						"links": links,
 					}}
 				}(),
+				"change": obj{"type": "object", "required": []string{"seq", "collection", "op"}, "properties": obj{
+					"seq":        obj{"type": "integer", "format": "int64", "description": "The change number: grows with every change"},
+					"collection": obj{"type": "string"},
+					"id":         obj{"type": "integer", "description": "The feature changed; absent for op layer"},
+					"op":         obj{"type": "string", "enum": []string{string(layers.OpInsert), string(layers.OpUpdate), string(layers.OpDelete), string(layers.OpLayer)}, "description": "layer: the layer as a whole was created, redeclared, replaced or dropped"},
+					"time":       obj{"type": "string", "format": "date-time"},
+				}},
+				"changes": obj{"type": "object", "required": []string{"changes", "latest", "links"}, "properties": obj{
+					"changes":        obj{"type": "array", "items": ref("schemas/change")},
+					"latest":         obj{"type": "integer", "format": "int64", "description": "The latest change as of this answer: the since of the next request when there is no next link; smaller than since when the log started again (read everything again)"},
+					"numberReturned": obj{"type": "integer", "minimum": 0},
+					"links":          links,
+				}},
 				"featureCollectionGeoJSON": obj{"type": "object", "required": []string{"type", "features"}, "properties": obj{
 					"type":           obj{"type": "string", "enum": []string{"FeatureCollection"}},
 					"features":       obj{"type": "array", "items": ref("schemas/featureGeoJSON")},

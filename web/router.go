@@ -103,6 +103,15 @@ type Options struct {
 	CacheStats func() any
 	// Tokens checks the bearer tokens of writes. Nil: nobody may write.
 	Tokens Tokens
+	// Stop, when closed, ends the open change streams (/changes/stream),
+	// which otherwise last as long as their clients: close it when the
+	// server begins to shut down (http.Server.RegisterOnShutdown), so
+	// that Shutdown does not wait for them. Nil: they end with their
+	// clients.
+	Stop <-chan struct{}
+	// Heartbeat is how often an idle change stream sends a comment to
+	// keep proxies from closing it. Zero: DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 type server struct {
@@ -115,6 +124,8 @@ type server struct {
 	basePath string
 
 	collectionsJSON atomic.Pointer[encoded]
+
+	feed *feed // the change log, fanned out to the change streams
 
 	downloadsOnce  sync.Once
 	downloadsCache *filecache.Cache
@@ -143,17 +154,16 @@ type server struct {
 //	GET /download/planmap.kml                      every layer as KML, a folder each
 //	GET /search?q=…                                features whose name holds q, in any layer
 //	GET /stats                                     count and area per land-use class over many layers: bbox, bbox-crs, collections, f=csv
+//	GET /changes                                   the change log after a change number: since, collections, limit
+//	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
-//	GET /healthz                                   {"status":"ok"} while the database answers
-//	GET /collections/{collectionId}/schema         its features' JSON Schema (Part 5)
-//
-// When the store is an Editor, features are also written (Part 4) and
-// their versions read: see editRoutes.
+//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	s := &server{store: store, log: log, opt: opt}
+	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, onErr: func(err error) { log.Warn("following the change log", "err", err) }}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
 	s.opt = opt
 	if u, err := url.Parse(opt.BaseURL); err == nil {
@@ -176,6 +186,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
+	// Not downloads, nor the change stream (download.go, skipDownloads).
 	r.Use(skipDownloads(middleware.Compress(1, "application/json", "application/geo+json", "application/schema+json",
 		"application/vnd.oai.openapi+json", "application/problem+json", "text/html")))
 
@@ -197,6 +208,8 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/download/planmap.kml", s.handle(s.downloadAllKML))
 	r.Get("/search", s.handle(s.search))
 	r.Get("/stats", s.handle(s.districtStats))
+	r.Get("/changes", s.handle(s.changes))
+	r.Get("/changes/stream", s.handle(s.changeStream))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
 	s.editRoutes(r)
@@ -220,10 +233,11 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("health check", "request_id", middleware.GetReqID(r.Context()), "err", err)
 		return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
 	}
+	doc := map[string]any{"status": "ok", "changeStreams": s.feed.subscribers()}
 	if s.opt.CacheStats != nil {
-		return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "cache": s.opt.CacheStats()})
+		doc["cache"] = s.opt.CacheStats()
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, doc)
 }
 
 // handle turns a handler that returns an error into an http.HandlerFunc

@@ -64,8 +64,15 @@ func newServer(t testing.TB, opt web.Options) (*httptest.Server, *gpkg.Store) {
 	if opt.Downloads == nil {
 		opt.Downloads = newCache(t, web.DefaultDownloadBudget)
 	}
+	stop := make(chan struct{})
+	if opt.Stop == nil {
+		opt.Stop = stop
+	}
 	srv := httptest.NewServer(web.NewRouter(s, opt, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
+	// First, as serve does on shutdown: a change stream still open (a
+	// browser not yet gone) would keep Close waiting.
+	t.Cleanup(func() { close(stop) })
 	return srv, s
 }
 

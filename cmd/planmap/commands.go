@@ -175,6 +175,10 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		opt.CacheStats = func() any { return c.Stats() }
 	}
 	setMemoryLimit(env, int64(featureMB)<<20, log)
+	// Change streams last as long as their clients: shutting down ends
+	// them, so that Shutdown waits only for ordinary requests.
+	stop := make(chan struct{})
+	opt.Stop = stop
 	srv := &http.Server{
 		Handler: web.NewRouter(served, opt, log),
 		// A client gets 10 s to send its headers, which stops slow-header
@@ -184,11 +188,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		ReadTimeout: 30 * time.Second,
 		// Long enough to stream a whole layer or GeoPackage to a slow
 		// client, short enough that a stuck one does not hold a goroutine
-		// for ever.
+		// for ever. The change streams lift it and ReadTimeout for
+		// themselves.
 		WriteTimeout: 5 * time.Minute,
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(func() { close(stop) })
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db, "cache", *cacheDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

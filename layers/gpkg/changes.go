@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"planmap/layers"
 )
@@ -67,7 +68,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]layers.C
 }
 
 func readChanges(ctx context.Context, q querier, after int64, limit int) ([]layers.Change, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, layer, fid, op FROM planmap_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := q.QueryContext(ctx, `SELECT seq, layer, fid, op, at FROM planmap_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -75,10 +76,32 @@ func readChanges(ctx context.Context, q querier, after int64, limit int) ([]laye
 	var out []layers.Change
 	for rows.Next() {
 		var c layers.Change
-		if err := rows.Scan(&c.Seq, &c.Layer, &c.FID, &c.Op); err != nil {
+		var at any
+		if err := rows.Scan(&c.Seq, &c.Layer, &c.FID, &c.Op, &at); err != nil {
 			return nil, err
 		}
+		c.At = changeTime(at)
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// changeTime reads the at column of the change log. The column's default
+// writes an ISO 8601 UTC text, which the driver may already have parsed
+// (the column is declared DATETIME); another writer may have put anything
+// there, which is taken as unknown rather than failing the read.
+func changeTime(v any) time.Time {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t.UTC()
+			}
+		}
+	case []byte:
+		return changeTime(string(v))
+	}
+	return time.Time{}
 }

@@ -800,7 +800,9 @@ func testChanges(t *testing.T, h Harness) {
 	// Three updated, two new.
 	fs := []feature{plots.Features[9], plots.Features[19], plots.Features[29], plots.Features[0], plots.Features[1]}
 	fs[3].ID, fs[4].ID = 101, 102
+	before := time.Now()
 	cat := write(t, s, w, layers.ImportOptions{}, parse(t, "plots.geojson", layerFile(plots, false, fs)))
+	after := time.Now()
 	cs, err := s.Changes(ctx, start.Seq, 1000)
 	if err != nil {
 		t.Fatalf("Changes(%d): %v", start.Seq, err)
@@ -819,6 +821,12 @@ func testChanges(t *testing.T, h Harness) {
 	for i := 1; i < len(cs); i++ {
 		if cs[i].Seq <= cs[i-1].Seq {
 			t.Errorf("Changes out of order: %+v", cs)
+		}
+	}
+	// When each was made, to the millisecond the log keeps.
+	for _, c := range cs {
+		if c.At.Before(before.Add(-time.Millisecond)) || c.At.After(after) || c.At.Location() != time.UTC {
+			t.Errorf("change %d is dated %v; want UTC between %v and %v, when it was written", c.Seq, c.At, before.UTC(), after.UTC())
 		}
 	}
 	if cs, err := s.Changes(ctx, start.Seq, 2); err != nil || len(cs) != 2 {

@@ -4,8 +4,10 @@ import { config } from './config.js';
 
 const { base } = config;
 
-async function getJSON(url, signal) {
-  const res = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' }, signal });
+// getJSON fetches a document; fresh asks the server again even when the
+// browser holds a copy (revalidated with its ETag), for what just changed.
+async function getJSON(url, signal, fresh = false) {
+  const res = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' }, signal, cache: fresh ? 'no-cache' : 'default' });
   if (!res.ok) {
     let detail = res.statusText;
     try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
@@ -14,20 +16,30 @@ async function getJSON(url, signal) {
   return res.json();
 }
 
-export function collections() {
-  return getJSON(`${base}/collections`).then((doc) => doc.collections);
+export function collections(fresh = false) {
+  return getJSON(`${base}/collections`, undefined, fresh).then((doc) => doc.collections);
 }
 
 // features yields the pages of a collection's features in a box,
 // following the next links until there are no more.
-export async function* features(id, bbox, signal) {
+export async function* features(id, bbox, signal, fresh = false) {
   let url = `${base}/collections/${encodeURIComponent(id)}/items?limit=1000` +
     (bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '');
   while (url) {
-    const page = await getJSON(url, signal);
+    const page = await getJSON(url, signal, fresh);
     yield page.features;
     const next = (page.links || []).find((l) => l.rel === 'next');
     url = next && page.features.length ? next.href : null;
+  }
+}
+
+// feature fetches one feature as it is now, or null if it is gone.
+export async function feature(id, fid) {
+  try {
+    return await getJSON(`${base}/collections/${encodeURIComponent(id)}/items/${encodeURIComponent(fid)}`, undefined, true);
+  } catch (err) {
+    if (/^(404|410):/.test(err.message)) return null; // gone since
+    throw err;
   }
 }
 

@@ -10,6 +10,7 @@ import { addControls, relabel } from './controls.js';
 import * as filters from './filter.js';
 import { Identify } from './identify.js';
 import { Labels } from './labels.js';
+import { Live } from './live.js';
 import { Measure } from './measure.js';
 import { PrintLayout } from './print.js';
 import { StatsPanel } from './stats.js';
@@ -272,6 +273,130 @@ function release(entry, box) {
   }
   entry.covered = entry.covered.filter((c) => covers(c, box));
 }
+
+// ---- live: what others change shows without a reload ----
+
+// liveOneByOne: a layer with more changed features than this at once is
+// read again for the view rather than feature by feature.
+const liveOneByOne = 100;
+
+// sameFeature reports whether two versions of a feature draw and read the
+// same.
+function sameFeature(a, b) {
+  return JSON.stringify([a.geometry, a.properties]) === JSON.stringify([b.geometry, b.properties]);
+}
+
+// putFeature draws a feature as it is now: a new one is added, a changed
+// one redrawn in place (its popup, if open, shows the new version), an
+// unchanged one left alone. It returns whether anything changed.
+function putFeature(entry, f) {
+  f.properties = f.properties || {};
+  f.properties.__id = f.id;
+  const layer = entry.byId.get(f.id);
+  if (!layer) {
+    if (entry.dense && entry.byId.size >= maxShapes) return false;
+    addFeatures(entry, [f]);
+    return true;
+  }
+  if (sameFeature(layer.feature, f)) return false;
+  layer.clearLayers();
+  layer.addData(f);
+  layer.feature = f;
+  const pass = filters.passes(state.filter, entry.col, f.properties);
+  if (pass && entry.hidden.has(f.id)) { entry.hidden.delete(f.id); entry.group.addLayer(layer); }
+  if (!pass && !entry.hidden.has(f.id)) { entry.hidden.add(f.id); entry.group.removeLayer(layer); }
+  identify.refresh(entry.col, f);
+  return true;
+}
+
+// dropFeature takes a feature off the map, and closes its popup.
+function dropFeature(entry, fid) {
+  const layer = entry.byId.get(fid);
+  if (!layer) return false;
+  entry.group.removeLayer(layer);
+  entry.byId.delete(fid);
+  entry.hidden.delete(fid);
+  const sel = identify.selected;
+  if (sel && sel.col.id === entry.col.id && sel.f.id === fid) { map.closePopup(); identify.clear(); }
+  return true;
+}
+
+// rereadView reads a visible layer again for the view, and keeps what
+// did not change as it is.
+async function rereadView(entry) {
+  const { col } = entry;
+  const box = viewBox();
+  const seen = new Set();
+  for await (const page of api.features(col.id, box, undefined, true)) {
+    for (const f of page) {
+      seen.add(f.id);
+      putFeature(entry, f);
+    }
+  }
+  // What is gone from the view, and what lay outside it (read again
+  // when the map goes there).
+  for (const fid of [...entry.byId.keys()]) if (!seen.has(fid)) dropFeature(entry, fid);
+  entry.covered = [box];
+}
+
+// applyChanges brings the map up to date with what others changed:
+// changed features are fetched one by one, a layer changed as a whole is
+// read again for the view, and a layer not drawn forgets what changed.
+async function applyChanges(byLayer, reset) {
+  if (reset) byLayer = new Map(state.collections.map((c) => [c.id, { ids: new Map(), whole: true }]));
+  setPending(1);
+  const told = [];
+  try {
+    const jobs = [];
+    for (const [id, change] of byLayer) {
+      const entry = state.layers.get(id);
+      if (!entry) continue; // a layer this map does not know: the next visit shows it
+      state.all.delete(id);
+      const whole = change.whole || change.ids.size > liveOneByOne;
+      told.push(`${pick(entry.col.titles)}${whole ? '' : ` (${change.ids.size})`}`);
+      // A hidden layer, or one too big to draw at this zoom, forgets what
+      // changed and reads it when it is drawn.
+      if (!state.visible.has(id) || (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom)) {
+        if (whole) for (const fid of [...entry.byId.keys()]) dropFeature(entry, fid);
+        else for (const fid of change.ids.keys()) dropFeature(entry, fid);
+        entry.covered = [];
+        continue;
+      }
+      if (whole) {
+        jobs.push(rereadView(entry));
+        continue;
+      }
+      for (const [fid, op] of change.ids) {
+        if (op === 'delete') { dropFeature(entry, fid); continue; }
+        jobs.push(api.feature(id, fid).then((f) => (f ? putFeature(entry, f) : dropFeature(entry, fid))));
+      }
+    }
+    const done = await Promise.allSettled(jobs);
+    const failed = done.filter((d) => d.status === 'rejected');
+    if (failed.length) setError(`${t('loadFailed')}: ${failed[0].reason.message}`);
+    // The counts and extents in the panel.
+    const fresh = await api.collections(true);
+    for (const col of fresh) {
+      const known = state.collections.find((c) => c.id === col.id);
+      if (!known) continue;
+      known.itemCount = col.itemCount;
+      known.extent = col.extent;
+      const count = document.querySelector(`#layer-list label[for="layer-${CSS.escape(col.id)}"] .count`);
+      if (count) count.textContent = ` ${col.itemCount}`;
+    }
+    labels.update();
+    refreshLegend();
+    renderFilterPanel();
+    if (table.open) table.draw();
+  } catch (err) {
+    setError(`${t('loadFailed')}: ${err.message}`);
+  } finally {
+    setPending(-1);
+  }
+  if (told.length) live.notice(`${t('liveUpdated')}: ${told.join(', ')}`);
+}
+
+const live = new Live(applyChanges);
 
 // ---- the panel: layers, legend, downloads ----
 
@@ -600,6 +725,7 @@ async function start() {
     showStatus();
   }
   document.body.dataset.ready = '1';
+  live.start();
 }
 
 // applyHash follows the view, layers and language of the URL.
@@ -768,4 +894,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, statsPanel, limits: { denseLayer, maxShapes, bigLayer } };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, statsPanel, live, limits: { denseLayer, maxShapes, bigLayer } };

@@ -180,7 +180,10 @@ export class Identify {
     const box = el('div', { class: 'pm-identify' });
     const detail = el('div', { class: 'pm-detail' });
     let list = null;
+    this.found = found;
+    this.detail = detail;
     const choose = (i) => {
+      this.index = i;
       const { col, f } = found[i];
       detail.replaceChildren(details(col, f));
       if (list) {
@@ -213,6 +216,28 @@ export class Identify {
       .setLatLng(latlng).setContent(box);
     this.popup.openOn(this.map);
     choose(index);
+  }
+
+  // refresh shows a new version of a feature listed in the open popup, in
+  // place: the popup stays open and the map does not pan. It reports
+  // whether the feature was there.
+  refresh(col, f) {
+    if (!this.popup || !this.map.hasLayer(this.popup) || !this.found) return false;
+    const i = this.found.findIndex((h) => h.col.id === col.id && h.f.id === f.id);
+    if (i < 0) return false;
+    this.found[i] = { col, f };
+    const b = this.popup.getElement() &&
+      this.popup.getElement().querySelector(`.pm-hits button[data-layer="${CSS.escape(col.id)}"][data-id="${CSS.escape(String(f.id))}"] span`);
+    if (b) b.textContent = nameOf(f.properties) || `#${f.id}`;
+    if (i === this.index) {
+      this.detail.replaceChildren(details(col, f));
+      this.select(col, f);
+    }
+    const { autoPan } = this.popup.options;
+    this.popup.options.autoPan = false;
+    this.popup.update();
+    this.popup.options.autoPan = autoPan;
+    return true;
   }
 
   // select highlights a feature and tells the others (the table).
