@@ -16,6 +16,10 @@ type Edit struct {
 	Note string
 }
 
+// OpRestore is the op of the version that brings a deleted feature back
+// under its id. Only versions have it: the change log records an insert.
+const OpRestore Op = "restore"
+
 // Version is one version of a feature as its history keeps it.
 type Version struct {
 	Number int       // 1 for the feature's first version

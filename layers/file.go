@@ -588,33 +588,98 @@ func newChecker(f *File, l *Layer) checker {
 
 // check checks feature i (from 0) of the file, adding its problems to p.
 func (c checker) check(i int, rf rawFeature, p *Problems) (Feature, bool) {
-	l := c.l
 	where := fmt.Sprintf("%s: feature %d", c.f.Name, i+1)
 	if rf.id != 0 {
 		where += fmt.Sprintf(" (id %d)", rf.id)
 	}
-	n0 := p.Len()
-	gt := rf.geometry.GeoJSONType()
-	if gt != l.GeometryType && !(c.multi && "Multi"+gt == l.GeometryType) {
-		p.Add("%s: geometry is a %s, but layer %s holds %s", where, gt, l.ID, l.GeometryType)
-	}
-	props := checkProperties(l, rf.props, func(format string, args ...any) {
+	return checkFeature(c.l, c.multi, rf, func(format string, args ...any) {
 		p.Add("%s: %s", where, fmt.Sprintf(format, args...))
 	})
-	if p.Len() > n0 {
+}
+
+// checkFeature checks one parsed feature against layer l (multi: l holds
+// multi-geometries), calling bad with each problem, and returns it typed
+// and normalised. It is the one check of a feature, whether it comes from
+// a file being imported or from an edit (CheckFeature).
+func checkFeature(l *Layer, multi bool, rf rawFeature, bad func(string, ...any)) (Feature, bool) {
+	ok := true
+	count := func(format string, args ...any) {
+		ok = false
+		bad(format, args...)
+	}
+	gt := rf.geometry.GeoJSONType()
+	if gt != l.GeometryType && !(multi && "Multi"+gt == l.GeometryType) {
+		count("geometry is a %s, but layer %s holds %s", gt, l.ID, l.GeometryType)
+	}
+	props := checkProperties(l, rf.props, count)
+	if !ok {
 		return Feature{}, false
 	}
-	g := geo.Normalize(rf.geometry, c.multi)
+	g := geo.Normalize(rf.geometry, multi)
 	// ParseFile has validated the geometry as it was: when normalising
 	// changed nothing, validating it again would say the same.
 	if rf.valid && orb.Equal(g, rf.geometry) {
 		return Feature{ID: rf.id, Properties: props, Geometry: g}, true
 	}
 	if err := geo.Validate(g); err != nil {
-		p.Add("%s: %s after rounding to %d decimals: %v", where, g.GeoJSONType(), geo.Precision, err)
+		bad("%s after rounding to %d decimals: %v", g.GeoJSONType(), geo.Precision, err)
 		return Feature{}, false
 	}
 	return Feature{ID: rf.id, Properties: props, Geometry: g}, true
+}
+
+// CheckFeature checks a feature to be written to layer l by an edit, as
+// an import checks each feature of a file (the same code): its geometry
+// valid and of the layer's type, its properties those of the schema, of
+// their types, with the required ones present and only allowed values.
+// It returns the feature typed and normalised as it is to be stored
+// (coordinates rounded, rings wound, a single geometry made multi where
+// the layer holds multi-geometries), or an EINVALID error naming each
+// property or ring that is wrong. Property values may be as decoded from
+// JSON (json.Number, float64) or already typed (int64, int, float64,
+// string, bool); nil means absent.
+func (l *Layer) CheckFeature(f Feature) (Feature, error) {
+	where := "the feature"
+	if f.ID != 0 {
+		where = fmt.Sprintf("feature %d", f.ID)
+	}
+	if f.Geometry == nil {
+		return Feature{}, Errorf(EINVALID, "%s has no geometry", where)
+	}
+	rf := rawFeature{id: f.ID, props: make(map[string]any, len(f.Properties))}
+	for k, v := range f.Properties {
+		rf.props[k] = asDecoded(v)
+	}
+	// As a file's geometry is checked when it is parsed (checkGeometry).
+	if err := geo.Validate(f.Geometry); err != nil {
+		return Feature{}, Errorf(EINVALID, "%s: %s: %v", where, f.Geometry.GeoJSONType(), err)
+	}
+	rf.geometry, rf.valid = f.Geometry, true
+	var p Problems
+	out, ok := checkFeature(l, geo.IsMulti(l.GeometryType), rf, func(format string, args ...any) {
+		p.Add("%s: %s", where, fmt.Sprintf(format, args...))
+	})
+	if !ok {
+		return Feature{}, p.Err()
+	}
+	return out, nil
+}
+
+// asDecoded turns a typed property value into what decoding JSON with
+// UseNumber gives, which convert takes.
+func asDecoded(v any) any {
+	switch v := v.(type) {
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10))
+	case int:
+		return json.Number(strconv.Itoa(v))
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return v // refused by convert, as not a number
+		}
+		return json.Number(strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	return v
 }
 
 func checkProperties(l *Layer, in map[string]any, bad func(string, ...any)) map[string]any {

@@ -48,6 +48,11 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -65536`); err != nil {
 		return nil, err
 	}
+	// The history records the import's changes as planmap's, not as a
+	// direct edit of the file.
+	if err := setContext(ctx, tx, "", importNote); err != nil {
+		return nil, err
+	}
 	im := &importer{tx: tx, opt: opt}
 	// Checked inside the write transaction, so that what was checked is
 	// what is written even when another process imports at the same time.
@@ -61,6 +66,9 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if err := im.p.Err(); err != nil {
 		return nil, err
 	}
+	if err := clearContext(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
@@ -72,6 +80,9 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	}
 	return im.results, nil
 }
+
+// importNote is the note of the versions an import begins.
+const importNote = "planmap import"
 
 // importer writes the plans of an import as layers.Stream checks them.
 type importer struct {
@@ -114,7 +125,15 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	}
 	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
 	if im.whole && pl.Stored != nil {
+		// Written again whole, without a history row per feature: the
+		// versions current now end here, each with its state.
+		if err := closeVersions(ctx, tx, l.ID); err != nil {
+			return err
+		}
 		if err := dropChangeTriggers(ctx, tx, l.ID); err != nil {
+			return err
+		}
+		if err := dropHistoryTriggers(ctx, tx, l.ID); err != nil {
 			return err
 		}
 	}
@@ -124,16 +143,30 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			return err
 		}
 	case pl.Rebuild:
+		// The new table's ids go on from the highest the old one used.
+		last, err := lastFID(ctx, tx, l.ID)
+		if err != nil {
+			return err
+		}
 		if err := dropLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
 		if err := createLayer(ctx, tx, l); err != nil {
 			return err
 		}
+		if err := setLastFID(ctx, tx, l.ID, last); err != nil {
+			return err
+		}
 	default:
 		for _, fd := range pl.AddCols {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`,
 				quoteIdent(l.ID), quoteIdent(fd.Name), layers.SQLTypes[fd.Type])); err != nil {
+				return err
+			}
+		}
+		if len(pl.AddCols) > 0 && !opt.Replace {
+			// The versions keep the new columns too.
+			if err := createHistoryTriggers(ctx, tx, l.ID); err != nil {
 				return err
 			}
 		}
@@ -191,10 +224,13 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	l := pl.Layer
 	if f.ID == 0 {
 		if !im.hasTop {
-			if err := im.tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&im.top); err != nil {
+			// After the highest id ever used: a deleted feature's id
+			// stays retired.
+			top, err := lastFID(ctx, im.tx, l.ID)
+			if err != nil {
 				return err
 			}
-			im.hasTop = true
+			im.top, im.hasTop = top, true
 		}
 		f.ID = im.top + int64(im.r.Written) + 1
 	}
@@ -246,6 +282,20 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		if err := logLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
+		// One history row for the whole write: a compact history of a
+		// bulk import, which the triggers would have written per feature.
+		if err := createHistoryTriggers(ctx, tx, l.ID); err != nil {
+			return err
+		}
+		var err error
+		if pl.Stored == nil {
+			err = historyLayer(ctx, tx, l.ID, importNote)
+		} else {
+			err = historyReplaced(ctx, tx, l.ID, importNote)
+		}
+		if err != nil {
+			return err
+		}
 	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
 		// A redeclared layer: its title, style or fields changed.
 		if err := logLayer(ctx, tx, l.ID); err != nil {
@@ -272,7 +322,10 @@ func createLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
 	if !ok {
 		return layers.Errorf(layers.EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(layers.GeometryTypes, ", "))
 	}
-	cols := []string{"fid INTEGER PRIMARY KEY NOT NULL", "geom " + gt + " NOT NULL"}
+	// AUTOINCREMENT: an id is never given out again, even the highest
+	// after its feature is deleted (the id of a deleted feature stays
+	// retired, and its URL answers 410 Gone).
+	cols := []string{"fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom " + gt + " NOT NULL"}
 	for _, fd := range l.Schema {
 		cols = append(cols, quoteIdent(fd.Name)+" "+layers.SQLTypes[fd.Type])
 	}

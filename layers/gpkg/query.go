@@ -77,7 +77,11 @@ func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 		return nil, err
 	}
 	if len(items) == 0 {
-		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+		// Deleted (EGONE) or never there (ENOTFOUND)?
+		if err := retired(ctx, s.cached(), id, fid); err != nil {
+			return nil, err
+		}
+		return nil, goneError(id, fid)
 	}
 	return items[0], nil
 }

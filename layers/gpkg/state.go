@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,13 +118,24 @@ func (s *Store) refresh(ctx context.Context) error {
 	return nil
 }
 
-// repairTriggers puts back the change-log triggers of layers that lost
-// them. A program that rebuilds a table (QGIS and GDAL do, to add or drop
-// a column) drops the triggers it does not know, and the layer's changes
-// would then go unrecorded. The layer is logged as changed as a whole,
-// since what happened while they were gone is unknown.
+// repairTriggers puts back the change-log and history triggers of layers
+// that lost them, and regenerates the history triggers of a table whose
+// columns changed (they keep every column). A program that rebuilds a
+// table (QGIS and GDAL do, to add or drop a column) drops the triggers it
+// does not know, and the layer's changes would then go unrecorded. A
+// layer that lost them is logged as changed as a whole, since what
+// happened while they were gone is unknown, and its history gets a
+// 'layer' row: the features as found begin a version. It looks only when
+// the schema changed since it last found everything in place.
 func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
-	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'planmap\_changes\_%' ESCAPE '\'`)
+	var schema int64
+	if err := s.read.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&schema); err != nil {
+		return err
+	}
+	if schema == s.checkedSchema {
+		return nil
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'planmap\_changes\_%' ESCAPE '\' OR name LIKE 'planmap\_history\_%' ESCAPE '\')`)
 	if err != nil {
 		return err
 	}
@@ -140,16 +152,29 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var lost []string
+	var lost, stale []string
 	for _, col := range cat.Collections {
+		gone := false
 		for _, suffix := range changeTriggers {
-			if !have["planmap_changes_"+col.ID+"_"+suffix] {
-				lost = append(lost, col.ID)
-				break
-			}
+			gone = gone || !have["planmap_changes_"+col.ID+"_"+suffix]
+		}
+		for _, suffix := range historyTriggers {
+			gone = gone || !have[historyTrigger(col.ID, suffix)]
+		}
+		if gone {
+			lost = append(lost, col.ID)
+			continue
+		}
+		current, err := historyTriggersCurrent(ctx, s.read, col.ID)
+		if err != nil {
+			return err
+		}
+		if !current {
+			stale = append(stale, col.ID)
 		}
 	}
-	if len(lost) == 0 {
+	if len(lost) == 0 && len(stale) == 0 {
+		s.checkedSchema = schema
 		return nil
 	}
 	if s.write == nil {
@@ -157,7 +182,7 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if !s.triggersReported {
 			s.triggersReported = true
 			if s.onError != nil {
-				s.onError(fmt.Errorf("the change-log triggers of %s are gone (another program rebuilt the table); changes to it are seen only when planmap serve or import opens the database for writing and puts them back", strings.Join(lost, ", ")))
+				s.onError(fmt.Errorf("the change-log or history triggers of %s are gone or out of date (another program rebuilt or altered the table); changes to it are recorded again only when planmap serve or import opens the database for writing and puts them back", strings.Join(append(lost, stale...), ", ")))
 			}
 		}
 		return nil
@@ -167,8 +192,8 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		return err
 	}
 	defer tx.Rollback()
-	var put []string
-	for _, id := range lost {
+	var put, regenerated []string
+	for _, id := range append(lost, stale...) {
 		// Still a layer, and its table still there?
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM planmap_layers l JOIN sqlite_master m ON m.name = l.id AND m.type = 'table' WHERE l.id = ?`, id).Scan(&n); err != nil {
@@ -177,10 +202,20 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if n == 0 {
 			continue
 		}
+		if err := createHistoryTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		if slices.Contains(stale, id) {
+			regenerated = append(regenerated, id)
+			continue
+		}
 		if err := createChangeTriggers(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := logLayer(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := historyLayer(ctx, tx, id, "triggers put back after another program rebuilt the table; edits made while they were gone are not in the history"); err != nil {
 			return err
 		}
 		put = append(put, id)
@@ -189,7 +224,10 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		return err
 	}
 	if len(put) > 0 && s.onError != nil {
-		s.onError(fmt.Errorf("the change-log triggers of %s were gone (another program rebuilt the table); put back, and the layer read again", strings.Join(put, ", ")))
+		s.onError(fmt.Errorf("the change-log and history triggers of %s were gone (another program rebuilt the table); put back, and the layer read again", strings.Join(put, ", ")))
+	}
+	if len(regenerated) > 0 && s.onError != nil {
+		s.onError(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
 	}
 	return nil
 }

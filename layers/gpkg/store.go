@@ -35,6 +35,12 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 // connections and never wait for a writer (WAL); writes go through a
 // single connection, one transaction at a time.
 type Store struct {
+	// CheckRules, when set, checks every feature a Create or Replace
+	// writes against the planning rules, inside the write's transaction
+	// and before its commit (edit.go); its error refuses the write. Set
+	// it before serving. Deletes and imports do not ask it.
+	CheckRules RulesFunc
+
 	path      string
 	read      *sql.DB
 	write     *sql.DB
@@ -53,6 +59,9 @@ type Store struct {
 	onError     func(error)
 	// triggersReported: a read-only store said once that triggers are gone.
 	triggersReported bool
+	// checkedSchema: the schema version at which repairTriggers last found
+	// every trigger in place.
+	checkedSchema int64
 
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
@@ -413,6 +422,25 @@ var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
 			return err
 		}
 		return logLayer(ctx, tx, id)
+	}),
+	"0005_history.sql": eachLayerID(func(ctx context.Context, tx *sql.Tx, id string) error {
+		if err := rebuildAutoincrement(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := createHistoryTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		// The features deleted before, as the change log knows them: their
+		// ids stay retired, their URLs answer 410 Gone.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, at)
+			SELECT layer, fid, 'delete', max(at) FROM planmap_changes c
+			WHERE layer = ? AND op = 'delete' AND fid > 0
+			AND NOT EXISTS (SELECT 1 FROM `+quoteIdent(id)+` f WHERE f.fid = c.fid)
+			GROUP BY fid ORDER BY fid`, id); err != nil {
+			return err
+		}
+		// The features there now: one version each, begun by the upgrade.
+		return historyLayer(ctx, tx, id, "history began (planmap upgrade)")
 	}),
 }
 

@@ -635,9 +635,9 @@ func TestReadersDoNotWaitForWriter(t *testing.T) {
 }
 
 // dumpRows returns every row of a query as text, one line per row.
-func dumpRows(t *testing.T, db *sql.DB, q string) string {
+func dumpRows(t *testing.T, db *sql.DB, q string, args ...any) string {
 	t.Helper()
-	rows, err := db.Query(q)
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -703,13 +703,15 @@ func TestExportGPKG(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			wantTables := []string{"gpkg_contents", "gpkg_extensions", "gpkg_geometry_columns", "gpkg_spatial_ref_sys", "layer_styles", "planmap_layers"}
+			// sqlite_sequence: SQLite's own, made with the first
+			// AUTOINCREMENT table (ids are never reused).
+			wantTables := []string{"gpkg_contents", "gpkg_extensions", "gpkg_geometry_columns", "gpkg_spatial_ref_sys", "layer_styles", "planmap_layers", "sqlite_sequence"}
 			for _, id := range c.want {
 				wantTables = append(wantTables, id, "rtree_"+id+"_geom")
 			}
 			sort.Strings(wantTables)
-			if ours := dumpRows(t, e, `SELECT name FROM sqlite_master WHERE name LIKE 'planmap_changes%'`); ours != "" {
-				t.Errorf("%s carries the change log: %s", c.name, ours)
+			if ours := dumpRows(t, e, `SELECT name FROM sqlite_master WHERE name LIKE 'planmap_changes%' OR name LIKE 'planmap_history%' OR name LIKE 'planmap_context%'`); ours != "" {
+				t.Errorf("%s carries the change log or the history: %s", c.name, ours)
 			}
 			tables := dumpRows(t, e, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'rtree_%_geom_%' ORDER BY name`)
 			if want := fmt.Sprintf("%q\n", wantTables); strings.ReplaceAll(tables, "]\n[", " ") != want {
@@ -721,8 +723,9 @@ func TestExportGPKG(t *testing.T) {
 				`SELECT * FROM "rtree_%s_geom" ORDER BY id`,
 				`SELECT f_table_name, styleName, styleQML, useAsDefault FROM layer_styles WHERE f_table_name = '%s'`,
 				`SELECT * FROM gpkg_contents WHERE table_name = '%s'`,
-				// The change log's triggers stay behind with the change log.
-				`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '%s' AND name NOT LIKE 'planmap_changes_%%' ORDER BY name`,
+				// The change log's and history's triggers stay behind
+				// with their tables.
+				`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '%s' AND name NOT LIKE 'planmap\_%%' ESCAPE '\' ORDER BY name`,
 			} {
 				for _, id := range c.want {
 					q := fmt.Sprintf(q, id)

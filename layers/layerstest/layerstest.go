@@ -165,3 +165,11 @@ func (c *OtherClient) Delete(ctx context.Context, id string, fids ...int64) erro
 	}
 	return tx.Commit()
 }
+
+// Exec runs one statement of plain SQL on the file in its own
+// transaction, as another program editing the GeoPackage would: not
+// through planmap, so the history records it as a direct edit.
+func (c *OtherClient) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := c.db.ExecContext(ctx, query, args...)
+	return err
+}

@@ -67,6 +67,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Changes", func(t *testing.T) { testChanges(t, h) })
 	t.Run("Visible", func(t *testing.T) { testVisible(t, h) })
 	t.Run("ReadDuringImport", func(t *testing.T) { testReadDuringImport(t, h) })
+	t.Run("Edit", func(t *testing.T) { testEdit(t, h) })
 }
 
 // parse parses a layer file the suite wrote.
@@ -863,8 +864,12 @@ func testChanges(t *testing.T, h Harness) {
 	if col := collection(t, replaced, "fresh"); col.Count != 20 {
 		t.Errorf("fresh has Count %d after it was replaced with 20 features", col.Count)
 	}
-	if _, err := s.Item(ctx, "fresh", 21); layers.ErrorCode(err) != layers.ENOTFOUND {
-		t.Errorf("Item(fresh, 21) after fresh was replaced with features 1 to 20: %v, want %s", err, layers.ENOTFOUND)
+	// Feature 21 was deleted by the replacement: its id is retired.
+	if _, err := s.Item(ctx, "fresh", 21); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("Item(fresh, 21) after fresh was replaced with features 1 to 20: %v, want %s", err, layers.EGONE)
+	}
+	if _, err := s.Item(ctx, "fresh", 51); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("Item(fresh, 51), a feature fresh never had: %v, want %s", err, layers.ENOTFOUND)
 	}
 	next = replaced
 

@@ -1,0 +1,106 @@
+package cache
+
+import (
+	"context"
+
+	"planmap/layers"
+)
+
+// Editor is what the store behind the cache must be for the cache to
+// take writes (web.Editor): the GeoPackage store is one.
+type Editor interface {
+	Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error)
+	Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error)
+	Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+	Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error)
+}
+
+// Editable reports whether the store behind the cache takes writes.
+func (c *Cache) Editable() bool {
+	_, ok := c.store.(Editor)
+	return ok
+}
+
+func (c *Cache) editor() (Editor, error) {
+	e, ok := c.store.(Editor)
+	if !ok {
+		return nil, layers.Errorf(layers.ECONFLICT, "this store is read-only: the store behind the cache (%T) takes no writes", c.store)
+	}
+	return e, nil
+}
+
+// Create is the store's; the cache has taken the write in when it
+// returns, so that the writer's next read sees it.
+func (c *Cache) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
+	ed, err := c.editor()
+	if err != nil {
+		return nil, err
+	}
+	it, err := ed.Create(ctx, id, f, e)
+	if err != nil {
+		return nil, err
+	}
+	c.catchUp(ctx)
+	return it, nil
+}
+
+// Replace is the store's, taken in as Create's is.
+func (c *Cache) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
+	ed, err := c.editor()
+	if err != nil {
+		return nil, err
+	}
+	it, err := ed.Replace(ctx, id, fid, f, ifMatch, e)
+	if err != nil {
+		return nil, err
+	}
+	c.catchUp(ctx)
+	return it, nil
+}
+
+// Delete is the store's, taken in as Create's is.
+func (c *Cache) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
+	ed, err := c.editor()
+	if err != nil {
+		return err
+	}
+	if err := ed.Delete(ctx, id, fid, ifMatch, e); err != nil {
+		return err
+	}
+	c.catchUp(ctx)
+	return nil
+}
+
+// Versions is the store's: histories are read rarely, and not held.
+func (c *Cache) Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error) {
+	ed, err := c.editor()
+	if err != nil {
+		return nil, err
+	}
+	return ed.Versions(ctx, id, fid)
+}
+
+// catchUp brings the cache up to the store's catalog, which includes a
+// write just returned, waiting for an applier that is at work: the
+// written feature's old copy and the layer's held query answers are
+// dropped before the writer reads again. Should reading the change log
+// fail, everything is dropped instead.
+func (c *Cache) catchUp(ctx context.Context) {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	cat, err := c.store.Catalog(ctx)
+	cur := c.epoch.Load()
+	if err == nil && cur != nil && cur.seq == cat.Seq {
+		return
+	}
+	if err != nil {
+		// Nothing held, and no epoch: the next read starts afresh.
+		c.reset(&epoch{seq: -1})
+		c.epoch.Store(nil)
+		return
+	}
+	if _, err := c.advance(ctx, cur, cat.Seq); err != nil {
+		c.applyErrors.Add(1)
+		c.reset(&epoch{seq: cat.Seq})
+	}
+}

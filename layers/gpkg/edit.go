@@ -1,0 +1,441 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
+	"planmap/layers"
+)
+
+// The Store is a web.Editor: Create, Replace, Delete and Versions. Each
+// write is one transaction, taken with the write lock at its start (the
+// write pool's DSN has _txlock=immediate, BEGIN IMMEDIATE): the feature
+// is checked as an import checks it (Layer.CheckFeature), its current
+// version compared with the one the caller names, the editor written into
+// planmap_context for the history triggers, the feature written (its
+// R-tree entry by the GeoPackage triggers, its change-log and history rows
+// by ours), the planning rules asked (CheckRules), the context emptied,
+// and the whole committed or nothing. The catalog then takes the change in
+// before the call returns, so that the writer's next read sees it; other
+// readers never wait for it.
+
+// RulesFunc checks feature f, about to be stored in layer l, against the
+// planning rules, reading the database as the write's transaction sees it
+// (with f already written, under f.ID) through lk. An error refuses the
+// write and nothing is stored: it should be an EINVALID layers.Error
+// naming the rule and the other feature.
+type RulesFunc func(ctx context.Context, lk Lookup, l *layers.Layer, f layers.Feature) error
+
+// Lookup is what a RulesFunc may read inside a write's transaction.
+type Lookup interface {
+	// Layers returns every layer's declaration.
+	Layers(ctx context.Context) ([]*layers.Layer, error)
+	// Near returns the features of layer id whose bounding boxes meet b
+	// (from the R-tree: their geometries may not), f among them when it
+	// is of that layer.
+	Near(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error)
+}
+
+// txLookup is the Lookup of one transaction.
+type txLookup struct{ tx *sql.Tx }
+
+func (lk txLookup) Layers(ctx context.Context) ([]*layers.Layer, error) {
+	return listLayers(ctx, lk.tx)
+}
+
+func (lk txLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error) {
+	l, err := getLayer(ctx, lk.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []layers.Feature
+	q := selectColumns(l) + ` WHERE fid IN (SELECT id FROM ` + quoteIdent("rtree_"+id+"_geom") + `
+		WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?) ORDER BY fid`
+	err = eachRow(ctx, lk.tx, l, q, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
+		out = append(out, f)
+		return nil
+	})
+	return out, err
+}
+
+// Create stores f in layer id under a new id, one never used before in
+// the layer (AUTOINCREMENT), and returns it as stored. f.ID is ignored.
+func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
+	var it *layers.Item
+	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+		f.ID = 0
+		checked, err := l.CheckFeature(f)
+		if err != nil {
+			return orb.Bound{}, err
+		}
+		cols, args, err := featureArgs(l, checked)
+		if err != nil {
+			return orb.Bound{}, err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, args...)
+		if err != nil {
+			return orb.Bound{}, err
+		}
+		if checked.ID, err = res.LastInsertId(); err != nil {
+			return orb.Bound{}, err
+		}
+		it, err = s.written(ctx, tx, l, checked)
+		return checked.Geometry.Bound(), err
+	})
+	return it, err
+}
+
+// Replace stores f as feature fid of layer id if the feature's current
+// version is ifMatch ("" accepts any; a W/ prefix, quotes and a suffix
+// after '-' or ';' that a proxy adds are ignored), and returns it as
+// stored. A feature that was deleted comes back under its id (history op
+// restore), unless ifMatch names a version (EPRECONDITION: it has none); a
+// fid the layer never had is ENOTFOUND.
+func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
+	var it *layers.Item
+	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+		none := orb.Bound{}
+		cur, err := currentItem(ctx, tx, l, fid)
+		if err != nil {
+			return none, err
+		}
+		if cur != nil && !sameVersion(ifMatch, cur.Version()) {
+			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+		}
+		if cur == nil {
+			if err := retired(ctx, tx, l.ID, fid); err != nil {
+				return none, err
+			}
+			if ifMatch != "" {
+				return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s was deleted: it has no version %s (send no If-Match to bring it back)", fid, id, ifMatch)
+			}
+		}
+		f.ID = fid
+		checked, err := l.CheckFeature(f)
+		if err != nil {
+			return none, err
+		}
+		cols, args, err := featureArgs(l, checked)
+		if err != nil {
+			return none, err
+		}
+		if cur != nil {
+			sets := make([]string, len(cols))
+			for i, c := range cols {
+				sets[i] = c + " = ?"
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE `+quoteIdent(l.ID)+` SET `+strings.Join(sets, ", ")+` WHERE fid = ?`, append(args, fid)...)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (fid, `+strings.Join(cols, ", ")+`) VALUES (?, `+
+				strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, append([]any{fid}, args...)...)
+		}
+		if err != nil {
+			return none, err
+		}
+		it, err = s.written(ctx, tx, l, checked)
+		return checked.Geometry.Bound(), err
+	})
+	return it, err
+}
+
+// Delete removes feature fid of layer id if its current version is
+// ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
+func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
+	return s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+		none := orb.Bound{}
+		cur, err := currentItem(ctx, tx, l, fid)
+		if err != nil {
+			return none, err
+		}
+		if cur == nil {
+			if err := retired(ctx, tx, l.ID, fid); err != nil {
+				return none, err
+			}
+			return none, goneError(l.ID, fid)
+		}
+		if !sameVersion(ifMatch, cur.Version()) {
+			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid)
+		return none, err
+	})
+}
+
+// edit runs one write of layer id by e in a transaction (see above).
+func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx, *layers.Layer) (orb.Bound, error)) error {
+	w, err := s.writer()
+	if err != nil {
+		return err
+	}
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
+		return err
+	}
+	grow, err := fn(tx, l)
+	if err != nil {
+		return err
+	}
+	if err := clearContext(ctx, tx); err != nil {
+		return err
+	}
+	if err := touchContents(ctx, tx, id, grow); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// The writer's next read sees the write: the catalog takes it in now.
+	// Should that fail, the write is stored all the same, and the watch
+	// takes it in within pollInterval.
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(fmt.Errorf("after a write to %s: %w", id, err))
+		}
+	}
+	return nil
+}
+
+// touchContents records in gpkg_contents that layer id changed, its
+// extent grown to take in grow (the zero Bound: nothing). The extent there is
+// informative (GeoPackage 1.3, Req 18): an edit only grows it, at no cost,
+// where working out the exact extent again would cost more than the edit;
+// the next import makes it exact.
+func touchContents(ctx context.Context, tx *sql.Tx, id string, grow orb.Bound) error {
+	if grow == (orb.Bound{}) { // a delete
+		_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?`, id)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET
+		min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
+		max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4),
+		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+		WHERE table_name = ?5`, grow.Min[0], grow.Min[1], grow.Max[0], grow.Max[1], id)
+	return err
+}
+
+// written asks the planning rules about feature f, just written to layer
+// l in tx, and returns it as stored.
+func (s *Store) written(ctx context.Context, tx *sql.Tx, l *layers.Layer, f layers.Feature) (*layers.Item, error) {
+	if s.CheckRules != nil {
+		if err := s.CheckRules(ctx, txLookup{tx}, l, f); err != nil {
+			return nil, err
+		}
+	}
+	it, err := currentItem(ctx, tx, l, f.ID)
+	if err == nil && it == nil {
+		err = fmt.Errorf("feature %d of %s not found after writing it", f.ID, l.ID)
+	}
+	return it, err
+}
+
+// featureArgs returns the columns and values of a checked feature: an
+// absent property is NULL.
+func featureArgs(l *layers.Layer, f layers.Feature) ([]string, []any, error) {
+	blob, err := geo.AppendGPKG(nil, f.Geometry, SRSID)
+	if err != nil {
+		return nil, nil, layers.Errorf(layers.EINVALID, "geometry: %v", err)
+	}
+	cols, args := []string{"geom"}, []any{blob}
+	for _, fd := range l.Schema {
+		cols = append(cols, quoteIdent(fd.Name))
+		args = append(args, f.Properties[fd.Name])
+	}
+	return cols, args, nil
+}
+
+// currentItem returns feature fid of l as stored, or nil.
+func currentItem(ctx context.Context, q querier, l *layers.Layer, fid int64) (*layers.Item, error) {
+	items, err := loadItems(ctx, q, l, []int64{fid})
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	return items[0], nil
+}
+
+// retired returns nil if layer id had feature fid, which it has no more,
+// and an ENOTFOUND error if it never had it.
+func retired(ctx context.Context, q querier, id string, fid int64) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM planmap_history WHERE layer = ? AND fid = ? LIMIT 1)`, id, fid).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 || fid <= 0 {
+		return layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+	}
+	return nil
+}
+
+// goneError says that feature fid of layer id was deleted, and where its
+// versions are.
+func goneError(id string, fid int64) error {
+	return layers.Errorf(layers.EGONE, "feature %d of collection %s was deleted; its versions are at /collections/%s/items/%d/versions", fid, id, id, fid)
+}
+
+// sameVersion reports whether ifMatch names version v, or is empty. A
+// weak validator's W/ prefix, the quotes of an entity tag, and a suffix
+// that a proxy appends (nginx and Apache add -gzip or ;gzip when they
+// compress) are ignored: a version is base 36 and has neither.
+func sameVersion(ifMatch, v string) bool {
+	m := strings.TrimSpace(ifMatch)
+	if m == "" || m == "*" {
+		return true
+	}
+	m = strings.TrimPrefix(m, "W/")
+	m = strings.Trim(m, `"`)
+	if i := strings.IndexAny(m, "-;"); i >= 0 {
+		m = m[:i]
+	}
+	return m == v
+}
+
+// Versions returns the history of feature fid of layer id, newest first,
+// an ENOTFOUND error if the layer never had it. The current version has
+// the feature as served (its Version is the ETag); a delete's version has
+// no Item; a version whose state was never recorded (an edit made while
+// another program had dropped the triggers) has none either.
+func (s *Store) Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error) {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if fid <= 0 {
+		// fid 0 in the history is a bulk write's row, no feature's.
+		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+	}
+	type row struct {
+		id           int64
+		op           string
+		at           string
+		author, note sql.NullString
+		geom         []byte
+		props        sql.NullString
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, op, at, author, note, geom, properties
+		FROM planmap_history WHERE layer = ? AND fid = ? ORDER BY id`, id, fid)
+	if err != nil {
+		return nil, err
+	}
+	var hist []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.op, &r.at, &r.author, &r.note, &r.geom, &r.props); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		hist = append(hist, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	live, err := currentItem(ctx, tx, l, fid)
+	if err != nil {
+		return nil, err
+	}
+	// The layer's last bulk write began the current version of a live
+	// feature that has no row of its own since.
+	var bulk row
+	err = tx.QueryRowContext(ctx, `SELECT id, at, author, note FROM planmap_history
+		WHERE layer = ? AND fid = 0 ORDER BY id DESC LIMIT 1`, id).Scan(&bulk.id, &bulk.at, &bulk.author, &bulk.note)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	implicit := live != nil && bulk.id != 0 && (len(hist) == 0 || hist[len(hist)-1].id < bulk.id)
+	if implicit {
+		bulk.op = "insert"
+		if n := len(hist); n > 0 {
+			bulk.op = map[bool]string{true: "restore", false: "update"}[hist[n-1].op == "delete"]
+		}
+		hist = append(hist, bulk)
+	}
+	if len(hist) == 0 {
+		if live != nil {
+			// A feature written before history began, in a layer whose
+			// history has no row at all (never the case after the
+			// upgrade): its one known version.
+			return []layers.Version{{Number: 1, Op: layers.OpInsert, Item: live}}, nil
+		}
+		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+	}
+	out := make([]layers.Version, len(hist))
+	for i, r := range hist {
+		from, err := parseTime(r.at)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s %d: %w", id, fid, err)
+		}
+		v := layers.Version{Number: i + 1, Op: layers.Op(r.op), From: from, Author: r.author.String, Note: r.note.String}
+		switch {
+		case r.op == "delete":
+		case i == len(hist)-1:
+			v.Item = live
+		case r.geom != nil:
+			f, err := decodeState(l, fid, r.geom, r.props.String)
+			if err != nil {
+				return nil, fmt.Errorf("history of %s %d, version %d: %w", id, fid, i+1, err)
+			}
+			v.Item = layers.NewItem(l, f)
+		}
+		if i > 0 {
+			out[i-1].To = from
+		}
+		out[i] = v
+	}
+	// Newest first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	return time.Parse("2006-01-02T15:04:05.999999999Z", s)
+}
+
+// decodeState decodes a version's state as the history keeps it (the
+// geometry blob and the json_object of the columns) into a feature of l,
+// as decodeRow decodes a row of the table.
+func decodeState(l *layers.Layer, fid int64, blob []byte, props string) (layers.Feature, error) {
+	var m map[string]any
+	if props != "" {
+		dec := json.NewDecoder(strings.NewReader(props))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			return layers.Feature{}, err
+		}
+	}
+	vals := make([]any, 2+len(l.Schema))
+	vals[0], vals[1] = fid, blob
+	for i, fd := range l.Schema {
+		switch v := m[fd.Name].(type) {
+		case json.Number:
+			if n, err := v.Int64(); err == nil && fd.Type != layers.Number {
+				vals[2+i] = n
+			} else if x, err := v.Float64(); err == nil {
+				vals[2+i] = x
+			}
+		case string:
+			vals[2+i] = v
+		case bool:
+			vals[2+i] = v
+		}
+	}
+	return decodeRow(l, vals)
+}

@@ -1,0 +1,354 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// The history of the features (migration 0005_history.sql says what its
+// tables hold) is written by triggers on each feature table, generated
+// here from the table's columns. They use only SQL every SQLite has
+// (json_object, strftime), never a function planmap registers: QGIS and
+// GDAL write the file too, and a trigger calling an unknown function
+// would make their every edit fail.
+
+// historyTriggers are the suffixes of a feature table's history triggers:
+// planmap_history_<table>_<suffix>. rekey is an update that changes a
+// feature's id, recorded as the old id deleted and the new one inserted.
+var historyTriggers = []string{"insert", "update", "rekey", "delete"}
+
+func historyTrigger(t, suffix string) string { return "planmap_history_" + t + "_" + suffix }
+
+// sqlLiteral quotes s as an SQL string literal.
+func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// propertyColumns returns the columns of table t whose values the history
+// keeps as properties: all but the id and the geometry, and but BLOBs,
+// which JSON cannot hold. They are the table's columns as they are, not
+// the declaration's: a column another program added is kept too.
+func propertyColumns(ctx context.Context, q querier, t string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, upper(type), pk FROM pragma_table_info(?)`, t)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", t, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var name, typ string
+		var pk int
+		if err := rows.Scan(&name, &typ, &pk); err != nil {
+			return nil, err
+		}
+		if pk > 0 || name == "geom" || strings.HasPrefix(typ, "BLOB") {
+			continue
+		}
+		cols = append(cols, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(cols) > 60 {
+		// json_object takes at most SQLite's function argument limit
+		// (127 in older builds) of arguments, two per column.
+		cols = cols[:60]
+	}
+	return cols, nil
+}
+
+// propertiesJSON is the json_object of the columns cols of row alias (OLD,
+// or a table alias).
+func propertiesJSON(alias string, cols []string) string {
+	parts := make([]string, 0, 2*len(cols))
+	for _, c := range cols {
+		parts = append(parts, sqlLiteral(c), alias+"."+quoteIdent(c))
+	}
+	return "json_object(" + strings.Join(parts, ", ") + ")"
+}
+
+// historyTriggerSQL returns the CREATE TRIGGER statements of table t with
+// property columns cols, by suffix.
+func historyTriggerSQL(t string, cols []string) map[string]string {
+	lit, qt := sqlLiteral(t), quoteIdent(t)
+	ofFID := func(fid string) string {
+		return "FROM planmap_history WHERE layer = " + lit + " AND fid = " + fid
+	}
+	author, note := "(SELECT author FROM planmap_context)", "(SELECT note FROM planmap_context)"
+	// The op of a version that begins after what fid's history says last:
+	// a first version is an insert, one after a delete a restore.
+	opAfter := func(fid, otherwise string) string {
+		return "CASE coalesce((SELECT op " + ofFID(fid) + " ORDER BY id DESC LIMIT 1), '') WHEN '' THEN 'insert' WHEN 'delete' THEN 'restore' ELSE " + otherwise + " END"
+	}
+	// closing ends the version of OLD that is current: its row, written
+	// first if a bulk write began the version (no row of the feature
+	// since the layer's last 'layer' row), gets OLD's state.
+	closing := "  INSERT INTO planmap_history (layer, fid, op, at, author, note)\n" +
+		"    SELECT " + lit + ", OLD.fid, " + opAfter("OLD.fid", "'update'") + ", b.at, b.author, b.note\n" +
+		"    FROM planmap_history b WHERE b.id = (SELECT max(id) " + ofFID("0") + ")\n" +
+		"    AND NOT EXISTS (SELECT 1 " + ofFID("OLD.fid") + " AND id > b.id);\n" +
+		"  UPDATE planmap_history SET geom = OLD.geom, properties = " + propertiesJSON("OLD", cols) + "\n" +
+		"    WHERE id = (SELECT max(id) " + ofFID("OLD.fid") + ");\n"
+	begin := func(fid, op string) string {
+		return "  INSERT INTO planmap_history (layer, fid, op, author, note) VALUES (" + lit + ", " + fid + ", " + op + ", " + author + ", " + note + ");\n"
+	}
+	return map[string]string{
+		"insert": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "insert")) + " AFTER INSERT ON " + qt + "\nBEGIN\n" +
+			begin("NEW.fid", opAfter("NEW.fid", "'restore'")) + "END",
+		"update": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "update")) + " AFTER UPDATE ON " + qt + "\n  WHEN OLD.fid = NEW.fid\nBEGIN\n" +
+			closing + begin("NEW.fid", "'update'") + "END",
+		"rekey": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "rekey")) + " AFTER UPDATE ON " + qt + "\n  WHEN OLD.fid != NEW.fid\nBEGIN\n" +
+			closing + begin("OLD.fid", "'delete'") + begin("NEW.fid", opAfter("NEW.fid", "'restore'")) + "END",
+		"delete": "CREATE TRIGGER " + quoteIdent(historyTrigger(t, "delete")) + " AFTER DELETE ON " + qt + "\nBEGIN\n" +
+			closing + begin("OLD.fid", "'delete'") + "END",
+	}
+}
+
+// createHistoryTriggers (re)creates the history triggers of table t from
+// its columns as they are now.
+func createHistoryTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	cols, err := propertyColumns(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	stmts := historyTriggerSQL(t, cols)
+	for _, suffix := range historyTriggers {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(historyTrigger(t, suffix))); err != nil {
+			return fmt.Errorf("history of %s: %w", t, err)
+		}
+		if _, err := tx.ExecContext(ctx, stmts[suffix]); err != nil {
+			return fmt.Errorf("history of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// dropHistoryTriggers removes them, for a bulk write of a whole layer,
+// recorded as one 'layer' row (historyLayer).
+func dropHistoryTriggers(ctx context.Context, tx *sql.Tx, t string) error {
+	for _, suffix := range historyTriggers {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+quoteIdent(historyTrigger(t, suffix))); err != nil {
+			return fmt.Errorf("history of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// historyTriggersCurrent reports whether table t has its history
+// triggers, as generated from its columns now (a column added since
+// would be missing from the versions they keep).
+func historyTriggersCurrent(ctx context.Context, q querier, t string) (bool, error) {
+	cols, err := propertyColumns(ctx, q, t)
+	if err != nil {
+		return false, err
+	}
+	want := historyTriggerSQL(t, cols)
+	for _, suffix := range historyTriggers {
+		var got string
+		err := q.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ? AND tbl_name = ?`, historyTrigger(t, suffix), t).Scan(&got)
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if got != want[suffix] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// historyLayer records a bulk write of layer id: a version of every
+// feature it has now begins, with the author and note of the context.
+func historyLayer(ctx context.Context, tx *sql.Tx, id, note string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note)
+		VALUES (?, 0, 'layer', (SELECT author FROM planmap_context), coalesce((SELECT note FROM planmap_context), ?))`, id, nullString(note))
+	return err
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// closeVersions ends the current version of every feature of table t, as
+// the triggers end one version: before the whole layer is written again
+// (replaced or rebuilt), which happens without them. The ids it had are
+// kept in temp.planmap_replaced for historyReplaced.
+func closeVersions(ctx context.Context, tx *sql.Tx, t string) error {
+	cols, err := propertyColumns(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	lit, qt := sqlLiteral(t), quoteIdent(t)
+	stmts := []string{
+		`INSERT INTO planmap_history (layer, fid, op, at, author, note, geom, properties)
+		SELECT ` + lit + `, f.fid,
+			CASE coalesce((SELECT op FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid ORDER BY h.id DESC LIMIT 1), '')
+				WHEN '' THEN 'insert' WHEN 'delete' THEN 'restore' ELSE 'update' END,
+			b.at, b.author, b.note, f.geom, ` + propertiesJSON("f", cols) + `
+		FROM ` + qt + ` f, planmap_history b
+		WHERE b.id = (SELECT max(id) FROM planmap_history WHERE layer = ` + lit + ` AND fid = 0)
+		AND NOT EXISTS (SELECT 1 FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid AND h.id > b.id)`,
+		`UPDATE planmap_history
+		SET geom = (SELECT f.geom FROM ` + qt + ` f WHERE f.fid = planmap_history.fid),
+			properties = (SELECT ` + propertiesJSON("f", cols) + ` FROM ` + qt + ` f WHERE f.fid = planmap_history.fid)
+		WHERE id IN (SELECT (SELECT max(h.id) FROM planmap_history h WHERE h.layer = ` + lit + ` AND h.fid = f.fid) FROM ` + qt + ` f)
+		AND geom IS NULL AND op != 'delete'`,
+		`DROP TABLE IF EXISTS temp.planmap_replaced`,
+		`CREATE TEMP TABLE planmap_replaced (fid INTEGER PRIMARY KEY)`,
+		`INSERT INTO temp.planmap_replaced SELECT fid FROM ` + qt,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("history of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// historyReplaced records, after a layer closed by closeVersions has been
+// written whole again, the deletes of the features it no longer has, and
+// the bulk write that began a version of those it has.
+func historyReplaced(ctx context.Context, tx *sql.Tx, t, note string) error {
+	qt := quoteIdent(t)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note)
+		SELECT ?, r.fid, 'delete', (SELECT author FROM planmap_context), coalesce((SELECT note FROM planmap_context), ?)
+		FROM temp.planmap_replaced r WHERE NOT EXISTS (SELECT 1 FROM `+qt+` f WHERE f.fid = r.fid)`, t, nullString(note)); err != nil {
+		return fmt.Errorf("history of %s: %w", t, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE temp.planmap_replaced`); err != nil {
+		return err
+	}
+	return historyLayer(ctx, tx, t, note)
+}
+
+// setContext says who makes the writes that follow in tx, for the
+// triggers; clearContext, before the commit, that nobody does.
+func setContext(ctx context.Context, tx *sql.Tx, author, note string) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO planmap_context (id, author, note) VALUES (1, ?, ?)`, nullString(author), nullString(note))
+	return err
+}
+
+func clearContext(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM planmap_context`)
+	return err
+}
+
+// nextSeq returns the id AUTOINCREMENT would give the next feature of
+// table t without one, less one: the highest ever used.
+func lastFID(ctx context.Context, q querier, t string) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(fid) FROM `+quoteIdent(t)+`), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0))`, t).Scan(&n)
+	return n, err
+}
+
+// setLastFID makes the highest id ever used of table t at least n, so
+// that AUTOINCREMENT never gives out an id up to n.
+func setLastFID(ctx context.Context, tx *sql.Tx, t string, n int64) error {
+	cur, err := lastFID(ctx, tx, t)
+	if err != nil || cur >= n {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = ?`, t); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`, t, n)
+	return err
+}
+
+// rebuildAutoincrement rebuilds feature table t, made before ids were
+// never reused, with an AUTOINCREMENT id: a copy under the same columns,
+// types, constraints and indexes, then its R-tree, change-log and history
+// triggers. The R-tree itself is kept (the ids do not change). The
+// highest id ever used is the highest the table or the change log knows.
+func rebuildAutoincrement(ctx context.Context, tx *sql.Tx, t string) error {
+	var create string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, t).Scan(&create); err != nil {
+		return fmt.Errorf("rebuild %s: %w", t, err)
+	}
+	if strings.Contains(strings.ToUpper(create), "AUTOINCREMENT") {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid`, t)
+	if err != nil {
+		return err
+	}
+	var cols, names []string
+	for rows.Next() {
+		var name, typ string
+		var notNull, pk int
+		var dflt sql.NullString
+		if err := rows.Scan(&name, &typ, &notNull, &dflt, &pk); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, quoteIdent(name))
+		c := quoteIdent(name) + " " + typ
+		if pk > 0 {
+			c = quoteIdent(name) + " INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
+		} else {
+			if notNull != 0 {
+				c += " NOT NULL"
+			}
+			if dflt.Valid {
+				c += " DEFAULT " + dflt.String
+			}
+		}
+		cols = append(cols, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var indexes []string
+	irows, err := tx.QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, t)
+	if err != nil {
+		return err
+	}
+	for irows.Next() {
+		var q string
+		if err := irows.Scan(&q); err != nil {
+			irows.Close()
+			return err
+		}
+		indexes = append(indexes, q)
+	}
+	irows.Close()
+	last, err := lastFID(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	var logged int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM planmap_changes WHERE layer = ?`, t).Scan(&logged); err != nil {
+		return err
+	}
+	tmp := quoteIdent("planmap_rebuild_" + t)
+	list := strings.Join(names, ", ")
+	for _, q := range []string{
+		"CREATE TABLE " + tmp + " (\n  " + strings.Join(cols, ",\n  ") + "\n)",
+		"INSERT INTO " + tmp + " (" + list + ") SELECT " + list + " FROM " + quoteIdent(t),
+		"DROP TABLE " + quoteIdent(t),
+		"ALTER TABLE " + tmp + " RENAME TO " + quoteIdent(t),
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t, err)
+		}
+	}
+	for _, q := range indexes {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t, err)
+		}
+	}
+	if err := setLastFID(ctx, tx, t, max(last, logged)); err != nil {
+		return err
+	}
+	if err := createRTreeTriggers(ctx, tx, t); err != nil {
+		return err
+	}
+	return createChangeTriggers(ctx, tx, t)
+}
