@@ -437,6 +437,7 @@ func (s *server) patchItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	if err := layers.CheckJSON(body); err != nil {
 		return err
 	}

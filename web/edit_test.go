@@ -300,6 +300,11 @@ func TestEditPatch(t *testing.T) {
 		t.Errorf("a PATCH of properties moved the geometry: %v, was %v", after["geometry"], before["geometry"])
 	}
 
+	// A byte order mark, which some Windows tools write, is no JSON error.
+	if bom := write(t, "PATCH", url, "\ufeff"+`{"properties":{"area_mu":1.5}}`); bom.StatusCode != 200 {
+		t.Errorf("PATCH with a byte order mark = %d:\n%s", bom.StatusCode, bom.body)
+	}
+
 	// A geometry replaces the geometry whole, in the Content-Crs.
 	x, y := mercator(121.47, 32.13)
 	x2, y2 := mercator(121.48, 32.14)
