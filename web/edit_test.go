@@ -314,7 +314,7 @@ func TestEditPatch(t *testing.T) {
 		t.Fatalf("PATCH of the geometry = %d:\n%s", r.StatusCode, r.body)
 	}
 	ring := r.json(t)["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
-	if len(ring) != 5 || !near(ring[0], 121.47, 32.13) {
+	if len(ring) != 5 || !nearLonLat(ring[0], 121.47, 32.13) {
 		t.Errorf("patched geometry's ring %v, want a square from (121.47, 32.13)", ring)
 	}
 	if p := r.json(t)["properties"].(map[string]any); p["berths"] != 9.0 {
@@ -327,7 +327,7 @@ func mercator(lon, lat float64) (float64, float64) {
 	return lon * math.Pi / 180 * R, math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)) * R
 }
 
-func near(pos any, lon, lat float64) bool {
+func nearLonLat(pos any, lon, lat float64) bool {
 	p := pos.([]any)
 	return math.Abs(p[0].(float64)-lon) < 1e-6 && math.Abs(p[1].(float64)-lat) < 1e-6
 }
@@ -347,7 +347,7 @@ func TestEditContentCRS(t *testing.T) {
 	var corners int
 	for _, want := range [][2]float64{{121.41, 32.16}, {121.42, 32.16}, {121.42, 32.17}, {121.41, 32.17}} {
 		for _, p := range ring {
-			if near(p, want[0], want[1]) {
+			if nearLonLat(p, want[0], want[1]) {
 				corners++
 				break
 			}
