@@ -73,7 +73,7 @@ func (s *server) editor() (Editor, bool) {
 
 // conformsTo lists the conformance classes the service implements.
 func (s *server) conformsTo() []string {
-	out := append(slices.Clip(conformanceClasses), schemaClasses...)
+	out := append(append(slices.Clip(conformanceClasses), tileConformance...), schemaClasses...)
 	if _, ok := s.editor(); ok {
 		out = append(out, editClasses...)
 	}

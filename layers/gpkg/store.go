@@ -480,9 +480,9 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // scanLayer scans one planmap_layers row.
 func scanLayer(row interface{ Scan(...any) error }) (*layers.Layer, error) {
 	var l layers.Layer
-	var schema, style string
+	var schema, style, rules string
 	if err := row.Scan(&l.ID, &l.Title.Zh, &l.Title.En, &l.Description.Zh, &l.Description.En,
-		&l.GeometryType, &l.Order, &schema, &style); err != nil {
+		&l.GeometryType, &l.Order, &schema, &style, &rules); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(schema), &l.Schema); err != nil {
@@ -491,10 +491,16 @@ func scanLayer(row interface{ Scan(...any) error }) (*layers.Layer, error) {
 	if err := json.Unmarshal([]byte(style), &l.Style); err != nil {
 		return nil, fmt.Errorf("layer %s: stored style: %w", l.ID, err)
 	}
+	if err := json.Unmarshal([]byte(rules), &l.Rules); err != nil {
+		return nil, fmt.Errorf("layer %s: stored rules: %w", l.ID, err)
+	}
+	if len(l.Rules) == 0 {
+		l.Rules = nil
+	}
 	return &l, nil
 }
 
-const layerColumns = `id, title_zh, title_en, description_zh, description_en, geometry_type, sort_order, schema, style`
+const layerColumns = `id, title_zh, title_en, description_zh, description_en, geometry_type, sort_order, schema, style, rules`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
