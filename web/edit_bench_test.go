@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"planmap/layers/layerstest"
@@ -21,8 +22,16 @@ import (
 func benchEditRouter(b *testing.B) http.Handler {
 	b.Helper()
 	benchRouter(b)
-	return web.NewRouter(benchStore.store, web.Options{AllowedHosts: []string{"example.com"}, Tokens: editTokens},
+	benchTokens.once.Do(func() { benchTokens.tokens = newEditTokens(b, benchStore.store) })
+	return web.NewRouter(benchStore.store, web.Options{AllowedHosts: []string{"example.com"}, Tokens: benchTokens.tokens},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// benchTokens are the editors' tokens of the benchmarks' store, made once
+// as the store is.
+var benchTokens struct {
+	once   sync.Once
+	tokens editTokens
 }
 
 // benchWrite serves one write through h and fails the benchmark unless

@@ -19,25 +19,47 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/cache"
+	"planmap/layers/gpkg"
 	"planmap/web"
 )
 
-// tokens are the bearer tokens of the edit tests.
-type tokens map[string]*layers.Principal
-
-func (t tokens) Principal(_ context.Context, token string) (*layers.Principal, error) {
-	return t[token], nil
+// editTokens are real tokens of a store (planmap token add), which the
+// edit tests send by their short names: ann-token for ann, an editor of
+// every layer; bob-token for bob, of parcels only; parks-token for pat,
+// of parks only. Any other token is the store's to refuse.
+type editTokens struct {
+	store *gpkg.Store
+	real  map[string]string // short name → token
 }
 
-var editTokens = tokens{
-	"ann-token":   {Name: "ann", Role: layers.RoleEditor},
-	"bob-token":   {Name: "bob", Role: layers.RoleEditor, Layers: []string{"parcels"}},
-	"parks-token": {Name: "pat", Role: layers.RoleEditor, Layers: []string{"parks"}},
+func newEditTokens(tb testing.TB, store *gpkg.Store) editTokens {
+	tb.Helper()
+	et := editTokens{store: store, real: map[string]string{}}
+	for _, tc := range []struct {
+		short, name string
+		layers      []string
+	}{{"ann-token", "ann", nil}, {"bob-token", "bob", []string{"parcels"}}, {"parks-token", "pat", []string{"parks"}}} {
+		tok, err := store.AddToken(context.Background(), tc.name, layers.RoleEditor, tc.layers)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		et.real[tc.short] = tok
+	}
+	return et
+}
+
+func (et editTokens) Principal(ctx context.Context, token string) (*layers.Principal, error) {
+	if real, ok := et.real[token]; ok {
+		token = real
+	}
+	return et.store.Principal(ctx, token)
 }
 
 func newEditServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv, _ := newServer(t, web.Options{Tokens: editTokens})
+	s := newStore(t)
+	srv := httptest.NewServer(web.NewRouter(s, web.Options{Tokens: newEditTokens(t, s), Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
 	return srv
 }
 
@@ -45,8 +67,9 @@ func newEditServer(t *testing.T) *httptest.Server {
 // the store, as planmap serve has it.
 func newCachedEditServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	c := cache.New(newStore(t), cache.DefaultBudget)
-	srv := httptest.NewServer(web.NewRouter(c, web.Options{Tokens: editTokens, Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s := newStore(t)
+	c := cache.New(s, cache.DefaultBudget)
+	srv := httptest.NewServer(web.NewRouter(c, web.Options{Tokens: newEditTokens(t, s), Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -564,7 +587,7 @@ func TestEditDiscovery(t *testing.T) {
 // Part 4: writes are 405, and no Part 4 class is claimed.
 func TestReadOnlyStore(t *testing.T) {
 	s := newStore(t)
-	srv := httptest.NewServer(web.NewRouter(struct{ web.Store }{s}, web.Options{Tokens: editTokens, Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(web.NewRouter(struct{ web.Store }{s}, web.Options{Tokens: newEditTokens(t, s), Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		url := srv.URL + "/collections/parcels/items/1"
@@ -589,7 +612,9 @@ func TestReadOnlyStore(t *testing.T) {
 // TestEditLogsNoToken: writes, accepted or refused, log the request, and
 // never the token.
 func TestEditLogsNoToken(t *testing.T) {
-	srv, logs := newLoggedServer(t, newStore(t), web.Options{Tokens: editTokens, Downloads: newCache(t, web.DefaultDownloadBudget)})
+	s := newStore(t)
+	et := newEditTokens(t, s)
+	srv, logs := newLoggedServer(t, s, web.Options{Tokens: et, Downloads: newCache(t, web.DefaultDownloadBudget)})
 	items := srv.URL + "/collections/parcels/items"
 	for _, tc := range []struct {
 		token, body string
@@ -608,7 +633,7 @@ func TestEditLogsNoToken(t *testing.T) {
 	if strings.Count(text, "method=POST") != 4 {
 		t.Errorf("the log has %d POSTs, want 4:\n%s", strings.Count(text, "method=POST"), text)
 	}
-	for _, token := range []string{"ann-token", "secret-but-wrong", "parks-token"} {
+	for _, token := range []string{"ann-token", "secret-but-wrong", "parks-token", et.real["ann-token"], et.real["parks-token"]} {
 		if strings.Contains(text, token) {
 			t.Errorf("the log holds token %s:\n%s", token, text)
 		}
