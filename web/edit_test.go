@@ -679,3 +679,23 @@ func TestEditThroughCache(t *testing.T) {
 		t.Errorf("%d versions, want 4 (import, patch, delete, restore)", len(vs))
 	}
 }
+
+// TestEditRules: a write that breaks a planning rule of the layer is
+// refused, naming the other feature, and stores nothing.
+func TestEditRules(t *testing.T) {
+	srv := newEditServer(t)
+	items := srv.URL + "/collections/parks/items"
+	before := get(t, items+"?limit=1").json(t)["numberMatched"]
+	props := `{"name_zh":"新公园","name_en":"New park","landuse_code":"1401","landuse_gb50137":"G1","status":"planned","position_confidence":"low","position_note":"test"}`
+	overlapping := `{"type":"Feature","properties":` + props + `,"geometry":{"type":"Polygon","coordinates":[[[121.472,32.119],[121.474,32.119],[121.474,32.121],[121.472,32.121],[121.472,32.119]]]}}`
+	r := write(t, "POST", items, overlapping)
+	if r.StatusCode != 400 {
+		t.Fatalf("POST of a park over the Harbour Eco-Park = %d, want 400:\n%s", r.StatusCode, r.body)
+	}
+	if d := detail(t, r); !strings.Contains(d, "parks") || !strings.Contains(d, "海港生态公园") && !strings.Contains(d, "Harbour Eco-Park") {
+		t.Errorf("the refusal %q does not name the other park", d)
+	}
+	if after := get(t, items+"?limit=1").json(t)["numberMatched"]; after != before {
+		t.Errorf("%v parks after the refused POST, want %v", after, before)
+	}
+}
