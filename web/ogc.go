@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,7 +141,7 @@ func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r)) {
 		return nil
 	}
-	classes := append(slices.Clip(conformanceClasses), tileConformance...)
+	classes := s.conformsTo()
 	body := map[string]any{"conformsTo": classes}
 	if wantsHTML(r) {
 		return s.render(w, r, "conformance", "Conformance", classes)
@@ -201,6 +200,7 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 			link{Href: href + "/items", Rel: "items", Type: mediaGeoJSON, Title: "its features"},
 			link{Href: href + "/items?f=html", Rel: "items", Type: mediaHTML, Title: "its features as HTML"},
 			link{Href: href + "/queryables", Rel: relQueryables, Type: mediaSchema, Title: "the fields one can filter on"},
+			link{Href: href + "/schema", Rel: relSchema, Type: mediaSchema, Title: "the schema of its features"},
 			link{Href: href + "/stats", Rel: relStatistics, Type: mediaJSON, Title: "count and area or length, per value of ?groupby=field"},
 			link{Href: href + "/stats?f=csv", Rel: relStatistics, Type: "text/csv", Title: "the same as CSV"},
 			link{Href: href + "/download.geojson", Rel: "enclosure", Type: mediaGeoJSON, Title: "the whole layer as GeoJSON"},
@@ -492,13 +492,22 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	html := wantsHTML(r)
-	if notModified(w, r, s.etag(r, it.Version())) {
+	// The GeoJSON's ETag is the feature's version, which If-Match of a
+	// write compares; the page's depends on the code that makes it too.
+	tag := itemETag(it)
+	if html {
+		tag = s.etag(r, it.Version())
+	}
+	if notModified(w, r, tag) {
 		return nil
 	}
 	base := s.base(r)
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
 	links := append(selfLinks(colHref+"/items/"+raw, without(q, "f"), mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
+	if _, ok := s.editor(); ok {
+		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})
+	}
 	if html {
 		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links, CRS: c})
 	}
@@ -533,7 +542,7 @@ func (s *server) lookupItem(r *http.Request, col *layers.Collection) (*layers.It
 	if err != nil && layers.ErrorCode(err) == layers.ENOTFOUND {
 		return nil, raw, notFound()
 	}
-	return it, raw, err
+	return it, raw, s.goneError(r, col.ID, fid, err)
 }
 
 type itemPage struct {

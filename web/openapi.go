@@ -306,7 +306,10 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
 		return nil
 	}
-	b, err := json.Marshal(openAPI(s.base(r), cat))
+	doc := openAPI(s.base(r), cat)
+	_, editable := s.editor()
+	openAPIEdit(doc, cat, editable)
+	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}

@@ -112,17 +112,18 @@ func TestOpenAPIStatuses(t *testing.T) {
 		if path == "/search" {
 			concrete += "?q=x"
 		}
-		declared := func(code int, why string) {
+		declaredBy := func(method string, op *openapi3.Operation, code int, why string) {
 			t.Helper()
 			resp := op.Responses.Status(code)
 			if resp == nil {
-				t.Errorf("GET %s answers %d (%s); the document does not declare it", path, code, why)
+				t.Errorf("%s %s answers %d (%s); the document does not declare it", method, path, code, why)
 				return
 			}
 			if code >= 400 && resp.Value.Content.Get("application/problem+json") == nil {
-				t.Errorf("GET %s: the %d response has no application/problem+json", path, code)
+				t.Errorf("%s %s: the %d response has no application/problem+json", method, path, code)
 			}
 		}
+		declared := func(code int, why string) { t.Helper(); declaredBy("GET", op, code, why) }
 		ok := send("GET", srv.URL+concrete)
 		declared(ok.StatusCode, "plain")
 		if tag := ok.Header.Get("ETag"); tag != "" {
@@ -134,7 +135,18 @@ func TestOpenAPIStatuses(t *testing.T) {
 		}
 		declared(send("GET", srv.URL+concrete+sep+"unknownQueryParameter1=1").StatusCode, "an unknown parameter")
 		declared(send("GET", srv.URL+concrete+sep+"a=%zz").StatusCode, "a query that does not parse")
-		declared(send("POST", srv.URL+concrete).StatusCode, "POST")
+		// A write the path has is declared by its own operation (without
+		// a token: 401), one it has not by the GET (405).
+		for method, wop := range map[string]*openapi3.Operation{"POST": item.Post, "PUT": item.Put, "PATCH": item.Patch, "DELETE": item.Delete} {
+			if wop == nil {
+				declared(send(method, srv.URL+concrete).StatusCode, method)
+				continue
+			}
+			declaredBy(method, wop, send(method, srv.URL+concrete).StatusCode, "without a token")
+			if wop.Security == nil || len(*wop.Security) == 0 {
+				t.Errorf("%s %s has no security requirement", method, path)
+			}
+		}
 		if rest, ok := strings.CutPrefix(path, "/collections/"); ok {
 			id, _, _ := strings.Cut(rest, "/")
 			declared(send("GET", srv.URL+strings.Replace(concrete, "/collections/"+id, "/collections/nope", 1)).StatusCode, "an unknown collection")

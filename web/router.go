@@ -225,6 +225,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
 	s.tileRoutes(r) // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
+	s.editRoutes(r) // /collections/{collectionId}/schema, the writes and /items/{featureId}/versions: edit.go
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)
@@ -310,6 +311,8 @@ const (
 	codeMisdirected   = "misdirected"  // a Host the service does not answer to
 	codeUnauthorized  = "unauthorized" // a write without a valid token
 	codeForbidden     = "forbidden"    // a token that does not cover what it asks
+	codeTooLarge      = "too_large"    // a request body over the limit
+	codeMediaType     = "media_type"   // a request body of a type not taken
 )
 
 var statuses = map[string]int{
@@ -320,6 +323,8 @@ var statuses = map[string]int{
 	layers.EGONE:         http.StatusGone,
 	codeUnauthorized:     http.StatusUnauthorized,
 	codeForbidden:        http.StatusForbidden,
+	codeTooLarge:         http.StatusRequestEntityTooLarge,
+	codeMediaType:        http.StatusUnsupportedMediaType,
 	codeMethod:           http.StatusMethodNotAllowed,
 	codeUnavailable:      http.StatusServiceUnavailable,
 	codeNotAcceptable:    http.StatusNotAcceptable,
@@ -339,11 +344,18 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.logFailure(r, "internal error", err)
 	}
 	h := w.Header()
-	h.Del("ETag")
+	// A 412 says which version is current (ifMatch sets it).
+	if status != http.StatusPreconditionFailed {
+		h.Del("ETag")
+	}
 	h.Del("Content-Crs")
 	h.Del("Content-Disposition")
 	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="planmap"`)
+	}
+	le, linked := errors.AsType[*linkedError](err)
+	if linked {
+		h.Set("Link", linkHeader(le.links))
 	}
 	if wantsHTML(r) {
 		h.Set("Content-Type", "text/html; charset=utf-8")
@@ -351,11 +363,15 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		renderError(w, s.basePath, status, msg)
 		return
 	}
+	problem := map[string]any{
+		"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": msg,
+	}
+	if linked {
+		problem["links"] = le.links
+	}
 	h.Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
-		"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": msg,
-	})
+	json.NewEncoder(w).Encode(problem)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

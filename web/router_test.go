@@ -625,9 +625,15 @@ func TestCORSAndMethods(t *testing.T) {
 	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
 		t.Errorf("HEAD items = %v %v", res, err)
 	}
+	// The store is an Editor: a write without a token is 401; a method
+	// the resource has not is still 405.
 	res, err = http.Post(srv.URL+"/collections/parcels/items", "application/geo+json", strings.NewReader("{}"))
+	if err != nil || res.StatusCode != 401 {
+		t.Errorf("POST items without a token = %v %v, want 401", res, err)
+	}
+	res, err = http.Post(srv.URL+"/collections/parcels", "application/geo+json", strings.NewReader("{}"))
 	if err != nil || res.StatusCode != 405 {
-		t.Errorf("POST items = %v %v, want 405", res, err)
+		t.Errorf("POST a collection = %v %v, want 405", res, err)
 	}
 }
 
