@@ -458,5 +458,5 @@ func decodeState(l *layers.Layer, fid int64, blob []byte, props string) (layers.
 			vals[2+i] = v
 		}
 	}
-	return decodeRow(l, vals)
+	return decodeRow(l, vals, blob)
 }
