@@ -296,9 +296,13 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
 	// The ETag depends on the request and the layer's version, not on the
 	// answer: a client revalidating gets its 304 without the selection.
-	if notModified(w, r, s.etag(r, col.Version)) {
+	if notModified(w, r, s.etag(r, col.Version, asOfVersion(at))) {
 		return nil
 	}
 	// With after (paging by key), one feature more than the page says
@@ -307,7 +311,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if iq.keyed {
 		want++
 	}
-	page, matched, err := s.store.Items(r.Context(), col.ID, iq.filter, layers.Page{After: iq.after, Offset: iq.offset, Limit: want})
+	page, matched, err := s.itemsAt(r.Context(), col.ID, at, iq.filter, layers.Page{After: iq.after, Offset: iq.offset, Limit: want})
 	if err != nil {
 		return err
 	}
@@ -461,19 +465,23 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	if err := checkParams(q, "f", "crs"); err != nil {
+	if err := checkParams(q, "f", "crs", asOfParam); err != nil {
 		return err
 	}
 	c, err := parseCRS("crs", q.Get("crs"))
 	if err != nil {
 		return err
 	}
-	it, raw, err := s.lookupItem(r, col)
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	it, raw, err := s.lookupItemAt(r, col, at)
 	if err != nil {
 		return err
 	}
 	html := wantsHTML(r)
-	if notModified(w, r, s.etag(r, it.Version())) {
+	if notModified(w, r, s.etag(r, it.Version(), asOfVersion(at))) {
 		return nil
 	}
 	base := s.base(r)

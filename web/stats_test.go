@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -40,6 +41,7 @@ type statsDoc struct {
 		Collection, Reason string
 	} `json:"skipped"`
 	Links []map[string]any `json:"links"`
+	AsOf  *time.Time       `json:"asOf"`
 }
 
 type statsRow struct {
