@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"math"
 	"time"
 
@@ -150,13 +151,8 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	return nil, layers.Errorf(layers.ENOTFOUND, "collection %s had no feature %d at %s", id, fid, at)
 }
 
-// EachAsOf calls fn for each feature of layer id as it was at time t, in
-// id order, from one snapshot of the database (an export of the past).
-func (s *Store) EachAsOf(ctx context.Context, id string, t time.Time, fn func(layers.Feature) error) error {
-	tx, l, err := s.readLayer(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, fn)
+// WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
+// layer file of the past, which planmap import takes as it is.
+func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
+	return s.writeGeoJSON(ctx, w, id, t, progress)
 }
