@@ -247,6 +247,41 @@ func TestAsOf(t *testing.T) {
 		}
 	})
 
+	t.Run("openapi", func(t *testing.T) {
+		var doc struct {
+			Paths map[string]struct {
+				Get struct {
+					Parameters []struct {
+						Ref string `json:"$ref"`
+					}
+					Responses map[string]json.RawMessage
+				}
+			}
+		}
+		if err := json.Unmarshal(get(t, p.srv.URL+"/api").body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for path, want := range map[string][]string{
+			"/collections/parcels/items":             {"asOf", "acceptDatetime"},
+			"/collections/parcels/items/{featureId}": {"asOf", "acceptDatetime"},
+			"/collections/parcels/stats":             {"asOf", "acceptDatetime", "compare"},
+			"/stats":                                 {"asOf", "acceptDatetime"},
+		} {
+			var refs []string
+			for _, p := range doc.Paths[path].Get.Parameters {
+				refs = append(refs, strings.TrimPrefix(p.Ref, "#/components/parameters/"))
+			}
+			for _, w := range want {
+				if !slices.Contains(refs, w) {
+					t.Errorf("the OpenAPI GET %s lacks %s: %v", path, w, refs)
+				}
+			}
+		}
+		if _, ok := doc.Paths["/collections/parcels/items/{featureId}"].Get.Responses["410"]; !ok {
+			t.Errorf("the OpenAPI feature path does not declare 410")
+		}
+	})
+
 	t.Run("compare", func(t *testing.T) {
 		r := get(t, u+"/stats?groupby=status&compare="+rfc(p.t0)+"&as-of="+rfc(p.t2))
 		if r.StatusCode != 200 {

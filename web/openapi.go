@@ -305,7 +305,7 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
 		return nil
 	}
-	b, err := json.Marshal(openAPI(s.base(r), cat))
+	b, err := json.Marshal(withAsOf(openAPI(s.base(r), cat), cat))
 	if err != nil {
 		return err
 	}
