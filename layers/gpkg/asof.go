@@ -100,12 +100,12 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 	var page []*layers.Item
 	matched := 0
 	err = eachAsOf(ctx, tx, l, t, max(p.After, 0), math.MaxInt64, func(ft layers.Feature) error {
-		it := layers.NewItem(l, ft)
-		if !f.Matches(it) {
+		// Filter.Matches of the item, without encoding those not served.
+		if !f.MatchesProperties(ft.Properties) || !f.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
 			return nil
 		}
 		if matched >= p.Offset && (p.Limit <= 0 || len(page) < p.Limit) {
-			page = append(page, it)
+			page = append(page, layers.NewItem(l, ft))
 		}
 		matched++
 		return nil
