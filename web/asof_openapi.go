@@ -15,13 +15,13 @@ func withAsOf(doc obj, cat *layers.Catalog) obj {
 	params := comps["parameters"].(obj)
 	params["asOf"] = obj{"name": asOfParam, "in": "query", "required": false, "style": "form", "explode": false,
 		"description": "The features as they were at this time, from the history of every edit: features deleted since are there, features created after are not, and bbox and field values select from the features as they were. An RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (its start in UTC). Not datetime, which filters on the features' own time. A time before the layer existed: no features.",
-		"schema": obj{"type": "string", "format": "date-time"}}
+		"schema":      obj{"type": "string", "format": "date-time"}}
 	params["acceptDatetime"] = obj{"name": "Accept-Datetime", "in": "header", "required": false,
 		"description": "As as-of, as Memento (RFC 7089) clients ask: an HTTP date (Thu, 30 Nov 2026 12:00:00 GMT). as-of wins when both are given.",
-		"schema": obj{"type": "string"}}
+		"schema":      obj{"type": "string"}}
 	params["compare"] = obj{"name": compareParam, "in": "query", "required": false, "style": "form", "explode": false,
 		"description": "Compare with this earlier time (before as-of, or now): the answer's comparison has, per group, the count and measures then, at as-of (or now) and the change, and the transitions, the features whose group changed between the two times (from which to which, with their count and measures at the later time). RFC 3339 date-time or date.",
-		"schema": obj{"type": "string", "format": "date-time"}}
+		"schema":      obj{"type": "string", "format": "date-time"}}
 	comps["headers"].(obj)["Memento-Datetime"] = obj{"description": "The time an as-of answer is about (RFC 7089)", "schema": obj{"type": "string"}}
 	if _, ok := comps["responses"].(obj)["410"]; !ok {
 		comps["responses"].(obj)["410"] = obj{"description": "The feature had been deleted by the time asked about.", "content": obj{
