@@ -29,7 +29,6 @@ func (c *Cache) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 	if err != nil {
 		return nil, 0, err
 	}
-	c.bypassed.Add(1)
 	return ps.ItemsAsOf(ctx, id, t, f, p)
 }
 
@@ -39,6 +38,5 @@ func (c *Cache) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	if err != nil {
 		return nil, err
 	}
-	c.bypassed.Add(1)
 	return ps.ItemAsOf(ctx, id, fid, t)
 }

@@ -2,6 +2,8 @@ package gpkg_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -200,4 +202,47 @@ func moved(g orb.Geometry, dx float64) orb.Geometry {
 		out = append(out, np)
 	}
 	return out
+}
+
+// A database upgraded to the history (migration 0005, one 'layer' row per
+// layer) has its features as they were at the upgrade: before and after
+// an edit, the past is the upgraded layer and the edit is not in it;
+// before the upgrade, nothing is known.
+func TestAsOfAfterUpgrade(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0004.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := tick()
+	s, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	upgraded := tick()
+	was := servedNow(t, s, "terminals")
+	if len(was) == 0 {
+		t.Fatal("the fixture has no terminals")
+	}
+	var fid int64
+	for id := range was {
+		fid = max(fid, id)
+	}
+	if _, err := s.Replace(ctx, "terminals", fid, edited(t, s, "terminals", fid, "改名"), "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "terminals", fid-1, "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := asOf(t, s, "terminals", upgraded, layers.Filter{})
+	sameSnapshot(t, "terminals as of the upgrade, after an edit and a delete", got, was)
+	if got, n := asOf(t, s, "terminals", before, layers.Filter{}); n != 0 {
+		t.Errorf("terminals before the upgrade: %d features, want none known", len(got))
+	}
+	now, _ := asOf(t, s, "terminals", time.Now(), layers.Filter{})
+	sameSnapshot(t, "terminals as of now", now, servedNow(t, s, "terminals"))
 }
