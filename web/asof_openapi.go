@@ -53,6 +53,14 @@ func withAsOf(doc obj, cat *layers.Catalog) obj {
 		"note":        obj{"type": "string"},
 	}}
 
+	// Not "as of", but of the feature too: the flag of a direct edit that
+	// fails the checks (problems.go).
+	if f, ok := comps["schemas"].(obj)["featureGeoJSON"].(obj); ok {
+		if props, ok := f["properties"].(obj); ok {
+			props["invalid"] = obj{"type": "string", "description": "Present when another program (QGIS, GDAL) wrote the feature and it fails the layer's checks (schema, geometry, planning rules): why. One feature only."}
+		}
+	}
+
 	paths := doc["paths"].(obj)
 	add := func(path string, names ...string) {
 		p, ok := paths[path].(obj)

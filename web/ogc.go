@@ -497,7 +497,11 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		body = it.AppendIn(body, c.transform())
 	}
-	body = append(appendLinks(append(body[:len(body)-1], `,"links":`...), links), "}\n"...)
+	body = body[:len(body)-1]
+	if at.IsZero() {
+		body = s.appendProblem(body, col.ID, it.ID)
+	}
+	body = append(appendLinks(append(body, `,"links":`...), links), "}\n"...)
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)

@@ -156,6 +156,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	var ready atomic.Bool
 	opt.Ready = ready.Load
 	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
+	store.OnProblem(func(layer string, fid int64, err error) {
+		if err != nil {
+			log.Warn("a feature written by another program fails the checks", "layer", layer, "fid", fid, "err", err)
+		} else {
+			log.Info("a feature written by another program passes the checks again", "layer", layer, "fid", fid)
+		}
+	})
 	loaded := make(chan error, 1)
 	go func() {
 		start := time.Now()

@@ -40,3 +40,17 @@ func (c *Cache) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	}
 	return ps.ItemAsOf(ctx, id, fid, t)
 }
+
+// problemStore is a store that checks direct edits (the GeoPackage store).
+type problemStore interface {
+	Problem(layer string, fid int64) string
+}
+
+// Problem is the store's: why feature fid of layer failed the checks
+// after a direct edit, or "".
+func (c *Cache) Problem(layer string, fid int64) string {
+	if p, ok := c.store.(problemStore); ok {
+		return p.Problem(layer, fid)
+	}
+	return ""
+}
