@@ -16,8 +16,9 @@ import (
 // an edit through planmap is checked before it is written (schema and
 // geometry by Layer.CheckFeature, then CheckRules), and a feature that
 // fails is reported (OnProblem) and flagged (Problem) until a later change
-// of it passes or deletes it. Changes this store made itself were checked
-// before they were written and are not checked again. The flags live in
+// of it passes or deletes it. Changes planmap made (this store's edits,
+// any planmap process's imports, told by the history's context) were
+// checked before they were written and are not checked again. The flags live in
 // memory: a feature found failing before a restart is not flagged after
 // it until it changes again.
 
@@ -106,17 +107,47 @@ func (s *Store) forgetOwn(last int64) {
 // checkDirect checks the features of the changes cs that another program
 // made, as they are in tx, and flags or clears them.
 func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	// Which are another program's: the feature's last history row was
+	// written with no planmap context (planmap's edits and imports fill
+	// it, with their author or note). One query for the batch: an import
+	// by another planmap process changes thousands of features, checked
+	// as it imported them.
+	foreign := map[int64]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
+		WHERE c.seq >= ? AND c.seq <= ? AND c.fid > 0
+		AND coalesce((SELECT h.author IS NULL AND h.note IS NULL FROM planmap_history h
+			WHERE h.layer = c.layer AND h.fid = c.fid ORDER BY h.id DESC LIMIT 1), 1)`, cs[0].Seq, cs[len(cs)-1].Seq)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return err
+		}
+		foreign[seq] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	decls := map[string]*layers.Layer{}
 	seen := map[problemKey]bool{}
 	// Newest first: a feature changed twice is checked once, as it is.
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
 		k := problemKey{c.Layer, c.FID}
-		if c.FID <= 0 || seen[k] || s.isOwn(c.Seq) {
+		if c.FID <= 0 || seen[k] {
 			continue
 		}
 		seen[k] = true
-		if c.Op == layers.OpDelete {
+		// Planmap's own writes were checked before they were written; a
+		// delete leaves nothing to flag.
+		if c.Op == layers.OpDelete || !foreign[c.Seq] || s.isOwn(c.Seq) {
 			s.setProblem(k, nil)
 			continue
 		}
