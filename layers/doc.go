@@ -6,7 +6,8 @@
 //
 // A layer file (seeds/<id>.geojson) is an RFC 7946 FeatureCollection whose
 // foreign members declare the layer (id, title, description, geometryType,
-// schema, style, order). ParseFile reads one, Check validates its features
+// schema, style, order, rules). CheckRules checks a written feature against
+// the planning rules of its layer and of the layers that name it. ParseFile reads one, Check validates its features
 // against the declaration, Prepare checks a set of them against what a
 // store holds, and a store's Import writes them in one transaction.
 // OpenFile reads a layer file from disk but leaves its features there;

@@ -60,6 +60,8 @@ type Layer struct {
 	Order        int     `json:"order"`
 	Schema       []Field `json:"schema"`
 	Style        Style   `json:"style"`
+	// Rules are the layer's planning rules, checked on every write.
+	Rules []Rule `json:"rules,omitempty"`
 }
 
 // GeometryTypes are the geometry types a layer may declare.
@@ -153,6 +155,7 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 			bad("%s: allowed values can only be listed for a string field", where)
 		}
 	}
+	l.validateRules(bad)
 	s := l.Style
 	for _, c := range []struct{ name, v string }{{"color", s.Color}, {"fillColor", s.FillColor}} {
 		if c.v != "" && !colorRE.MatchString(c.v) {

@@ -3,6 +3,7 @@ package layers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -100,6 +101,9 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 	for _, f := range files {
 		f.parseErr = nil
 	}
+	if err := ruleLayers(ctx, lookup, files, &p); err != nil {
+		return err
+	}
 	for _, f := range files {
 		pl, good, err := plan(ctx, lookup, f, replace, byLayer, &p)
 		if err != nil {
@@ -145,6 +149,25 @@ func Stream(ctx context.Context, lookup Lookup, files []*File, replace bool, w W
 		return &Error{Code: EINVALID, Message: strings.Join(msgs, "\n")}
 	}
 	return p.Err()
+}
+
+// ruleLayers checks that the layers the files' rules name hold polygons,
+// and warns of those neither among the files nor stored.
+func ruleLayers(ctx context.Context, lookup Lookup, files []*File, p *Problems) error {
+	var decl []*Layer
+	byLayer := map[*Layer]*File{}
+	for _, f := range files {
+		if f.Layer != nil {
+			decl = append(decl, f.Layer)
+			byLayer[f.Layer] = f
+		}
+	}
+	return ValidateRuleLayers(ctx, lookup, decl, func(l *Layer) string { return byLayer[l].Name }, p,
+		func(l *Layer, msg string) {
+			if f := byLayer[l]; !slices.Contains(f.Warnings, msg) {
+				f.Warnings = append(f.Warnings, msg)
+			}
+		})
 }
 
 // plan checks file f's declaration against the stored layer; good is

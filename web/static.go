@@ -28,15 +28,18 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// leafletFiles must be in the binary for the map to work.
-var leafletFiles = []string{"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css"}
+// leafletFiles must be in the binary for the map to work: Leaflet,
+// protomaps-leaflet, which draws vector tiles, and modern-screenshot for
+// the sheets' Save as PNG (png.js imports it, so a missing copy also
+// fails the module check below).
+var leafletFiles = []string{"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css", "static/vendor/protomaps-leaflet/protomaps-leaflet.js", "static/vendor/modern-screenshot/modern-screenshot.js"}
 
 // CheckAssets reports whether the web map's files are in the binary, so
 // that a build without Leaflet fails when it starts, not in the browser.
 func CheckAssets() error {
 	for _, f := range leafletFiles {
 		if _, err := fs.Stat(staticFS, f); err != nil {
-			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
+			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet, protomaps-leaflet and modern-screenshot from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
 		}
 	}
 	// A module importing one that is not there fails here, at start,
@@ -65,9 +68,10 @@ type assetIndex struct {
 }
 
 // moduleImport matches the relative imports of our ES modules
-// (import … from './x.js', import './x.js'), which are rewritten to the
-// hashed names so that a page never mixes modules of two versions.
-var moduleImport = regexp.MustCompile(`((?:from|import)\s*['"])\./([A-Za-z0-9_-]+\.js)(['"])`)
+// (import … from './x.js', import './x.js', import('./x.js'), and the
+// same of a vendored module, './vendor/lib/x.js'), which are rewritten to
+// the hashed names so that a page never mixes modules of two versions.
+var moduleImport = regexp.MustCompile(`((?:from|import)\s*\(?\s*['"])\./((?:vendor/[A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+\.js)(['"])`)
 
 // assets reads the embedded folder once: content hashes, rewritten
 // imports, gzipped copies.
@@ -115,7 +119,11 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 					failed = err
 					return m
 				}
-				return []byte(string(g[1]) + "./" + path.Base(d.hashed) + string(g[3]))
+				rel := d.hashed
+				if dir != "." {
+					rel = strings.TrimPrefix(rel, dir+"/")
+				}
+				return []byte(string(g[1]) + "./" + rel + string(g[3]))
 			})
 			if failed != nil {
 				return nil, failed

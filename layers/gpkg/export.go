@@ -88,6 +88,12 @@ func declarationJSON(l *layers.Layer) ([]byte, error) {
 		{"name", l.ID}, {"id", l.ID}, {"title", l.Title}, {"description", l.Description},
 		{"geometryType", l.GeometryType}, {"order", l.Order}, {"schema", l.Schema}, {"style", l.Style},
 	}
+	if len(l.Rules) > 0 {
+		members = append(members, struct {
+			name string
+			v    any
+		}{"rules", l.Rules})
+	}
 	for _, m := range members {
 		v, err := layers.Marshal(m.v)
 		if err != nil {

@@ -246,7 +246,7 @@ func readTable(ctx context.Context, tx *sql.Tx, path string, t gpkgTable, planma
 		bad("%v", err)
 	}
 	if planmap {
-		l, err := getLayer(ctx, tx, t.name)
+		l, err := getForeignLayer(ctx, tx, t.name)
 		switch {
 		case err == nil:
 			l.Validate(p, f.Name+": ")
@@ -549,4 +549,23 @@ func inferGeometryType(table string, types map[string]int) (string, string) {
 		return "Multi" + base, ""
 	}
 	return base, ""
+}
+
+// getForeignLayer reads the declaration of layer id from a planmap
+// GeoPackage written by any release: one from before migration 0007 has no
+// rules column, and its layers no rules.
+func getForeignLayer(ctx context.Context, q querier, id string) (*layers.Layer, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('planmap_layers') WHERE name = 'rules'`).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return getLayer(ctx, q, id)
+	}
+	cols := strings.Replace(layerColumns, ", rules", ", '[]' AS rules", 1)
+	l, err := scanLayer(q.QueryRowContext(ctx, `SELECT `+cols+` FROM planmap_layers WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, layers.Errorf(layers.ENOTFOUND, "layer %q does not exist", id)
+	}
+	return l, err
 }

@@ -365,12 +365,18 @@ func saveLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer, insert bool) er
 	if err != nil {
 		return err
 	}
-	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), l.ID}
+	rules := []byte("[]")
+	if len(l.Rules) > 0 {
+		if rules, err = json.Marshal(l.Rules); err != nil {
+			return err
+		}
+	}
+	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), string(rules), l.ID}
 	q := `UPDATE planmap_layers SET title_zh = ?, title_en = ?, description_zh = ?, description_en = ?,
-		geometry_type = ?, sort_order = ?, schema = ?, style = ? WHERE id = ?`
+		geometry_type = ?, sort_order = ?, schema = ?, style = ?, rules = ? WHERE id = ?`
 	if insert {
 		q = `INSERT INTO planmap_layers (title_zh, title_en, description_zh, description_en,
-			geometry_type, sort_order, schema, style, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			geometry_type, sort_order, schema, style, rules, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("save layer %s: %w", l.ID, err)

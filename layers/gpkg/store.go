@@ -35,10 +35,11 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 // connections and never wait for a writer (WAL); writes go through a
 // single connection, one transaction at a time.
 type Store struct {
-	// CheckRules, when set, checks every feature a Create or Replace
+	// CheckRules checks every feature a Create, Replace or Delete
 	// writes against the planning rules, inside the write's transaction
-	// and before its commit (edit.go); its error refuses the write. Set
-	// it before serving. Deletes and imports do not ask it.
+	// and before its commit (edit.go); its error refuses the write. Open
+	// sets it to PlanningRules; nil asks no rules. Imports do not ask it
+	// (planmap check --rules reports what they bring).
 	CheckRules RulesFunc
 
 	path      string
@@ -99,7 +100,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	s := &Store{path: path, created: create}
+	s := &Store{path: path, created: create, CheckRules: PlanningRules}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// WAL lets readers go on while a writer writes; busy_timeout makes a
 	// second writer (another planmap process) wait instead of failing; the
@@ -483,9 +484,9 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // scanLayer scans one planmap_layers row.
 func scanLayer(row interface{ Scan(...any) error }) (*layers.Layer, error) {
 	var l layers.Layer
-	var schema, style string
+	var schema, style, rules string
 	if err := row.Scan(&l.ID, &l.Title.Zh, &l.Title.En, &l.Description.Zh, &l.Description.En,
-		&l.GeometryType, &l.Order, &schema, &style); err != nil {
+		&l.GeometryType, &l.Order, &schema, &style, &rules); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(schema), &l.Schema); err != nil {
@@ -494,10 +495,16 @@ func scanLayer(row interface{ Scan(...any) error }) (*layers.Layer, error) {
 	if err := json.Unmarshal([]byte(style), &l.Style); err != nil {
 		return nil, fmt.Errorf("layer %s: stored style: %w", l.ID, err)
 	}
+	if err := json.Unmarshal([]byte(rules), &l.Rules); err != nil {
+		return nil, fmt.Errorf("layer %s: stored rules: %w", l.ID, err)
+	}
+	if len(l.Rules) == 0 {
+		l.Rules = nil
+	}
 	return &l, nil
 }
 
-const layerColumns = `id, title_zh, title_en, description_zh, description_en, geometry_type, sort_order, schema, style`
+const layerColumns = `id, title_zh, title_en, description_zh, description_en, geometry_type, sort_order, schema, style, rules`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
