@@ -192,7 +192,9 @@ func (s *Store) checkStored(ctx context.Context, tx *sql.Tx, l *layers.Layer, fi
 	}
 	checked.ID = fid
 	if s.CheckRules != nil {
-		return s.CheckRules(ctx, txLookup{tx}, l, checked)
+		// As a new feature: the geometry it had before another program
+		// changed it is not looked up.
+		return s.CheckRules(ctx, txLookup{tx}, l, checked, nil)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
@@ -76,7 +78,7 @@ func TestDirectEditChecked(t *testing.T) {
 	// The store's own write is not checked again (it was before it was
 	// written): a RulesFunc that refuses on the second look would flag it.
 	var calls atomic.Int32
-	s.CheckRules = func(_ context.Context, _ gpkg.Lookup, _ *layers.Layer, f layers.Feature) error {
+	s.CheckRules = func(_ context.Context, _ gpkg.Lookup, _ *layers.Layer, f layers.Feature, _ orb.Geometry) error {
 		calls.Add(1)
 		return nil
 	}
