@@ -92,7 +92,7 @@ var reservedFields = map[string]bool{"fid": true, "geom": true, "id": true}
 // and those OGC API parts may add, in their identifier form. Each field is
 // also a ?field=value filter there, so a field of one of these names would
 // be read as both, and page or filter wrongly.
-var QueryParams = []string{"f", "bbox", "crs", "datetime", "limit", "offset", "after", "filter", "sortby", "properties", "q"}
+var QueryParams = []string{"f", "bbox", "crs", "datetime", "limit", "offset", "after", "filter", "sortby", "properties", "q", "as-of"}
 
 // ValidID reports whether id can name a layer: lower-case letters, digits
 // and underscores, starting with a letter, at most 63 characters, and not

@@ -315,9 +315,13 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
 	// The ETag depends on the request and the layer's version, not on the
 	// answer: a client revalidating gets its 304 without the selection.
-	if notModified(w, r, s.etag(r, col.Version)) {
+	if notModified(w, r, s.etag(r, col.Version, asOfVersion(at))) {
 		return nil
 	}
 	// With after (paging by key), one feature more than the page says
@@ -326,7 +330,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 	if iq.keyed {
 		want++
 	}
-	page, matched, err := s.store.Items(r.Context(), col.ID, iq.filter, layers.Page{After: iq.after, Offset: iq.offset, Limit: want})
+	page, matched, err := s.itemsAt(r.Context(), col.ID, at, iq.filter, layers.Page{After: iq.after, Offset: iq.offset, Limit: want})
 	if err != nil {
 		return err
 	}
@@ -480,23 +484,28 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	if err := checkParams(q, "f", "crs"); err != nil {
+	if err := checkParams(q, "f", "crs", asOfParam); err != nil {
 		return err
 	}
 	c, err := parseCRS("crs", q.Get("crs"))
 	if err != nil {
 		return err
 	}
-	it, raw, err := s.lookupItem(r, col)
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	it, raw, err := s.lookupItemAt(r, col, at)
 	if err != nil {
 		return err
 	}
 	html := wantsHTML(r)
 	// The GeoJSON's ETag is the feature's version, which If-Match of a
-	// write compares; the page's depends on the code that makes it too.
+	// write compares; the page's depends on the code that makes it too,
+	// and a past version's on the time it was asked as of.
 	tag := itemETag(it)
-	if html {
-		tag = s.etag(r, it.Version())
+	if html || !at.IsZero() {
+		tag = s.etag(r, it.Version(), asOfVersion(at))
 	}
 	if notModified(w, r, tag) {
 		return nil
@@ -517,7 +526,11 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		body = it.AppendIn(body, c.transform())
 	}
-	body = append(appendLinks(append(body[:len(body)-1], `,"links":`...), links), "}\n"...)
+	body = body[:len(body)-1]
+	if at.IsZero() {
+		body = s.appendProblem(body, col.ID, it.ID)
+	}
+	body = append(appendLinks(append(body, `,"links":`...), links), "}\n"...)
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)

@@ -306,7 +306,7 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
 		return nil
 	}
-	doc := openAPI(s.base(r), cat)
+	doc := withAsOf(openAPI(s.base(r), cat), cat)
 	_, editable := s.editor()
 	openAPIEdit(doc, cat, editable)
 	b, err := json.Marshal(doc)

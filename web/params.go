@@ -426,7 +426,7 @@ func queryableValue(fd *layers.Field, v string) (any, error) {
 }
 
 // itemsParams are the parameters of /items besides the layer's fields.
-var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "after"}
+var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "after", asOfParam}
 
 // itemsQuery is a parsed /items request.
 type itemsQuery struct {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"planmap/layers"
 )
@@ -45,17 +46,21 @@ func statsFormat(q url.Values) (string, error) {
 	}
 }
 
-// tally adds every feature of layer id that f selects to st, reading the
-// store a page at a time by feature id.
-func (s *server) tally(ctx context.Context, id string, f layers.Filter, st *layers.Stats) error {
+// tally adds every feature of layer id that f selects to st, as of at
+// (now when zero), reading the store a page at a time by feature id; each
+// is also given to also, when there is one.
+func (s *server) tally(ctx context.Context, id string, at time.Time, f layers.Filter, st *layers.Stats, also ...func(*layers.Item)) error {
 	after := int64(0)
 	for {
-		page, _, err := s.store.Items(ctx, id, f, layers.Page{After: after, Limit: statsPage})
+		page, _, err := s.itemsAt(ctx, id, at, f, layers.Page{After: after, Limit: statsPage})
 		if err != nil {
 			return err
 		}
 		for _, it := range page {
 			st.Add(id, it)
+			for _, fn := range also {
+				fn(it)
+			}
 		}
 		if len(page) < statsPage {
 			return nil
@@ -126,6 +131,11 @@ type statsDoc struct {
 	Total         statsMeasures  `json:"total"`
 	Skipped       []skippedLayer `json:"skipped,omitempty"`
 	Links         []link         `json:"links"`
+
+	// AsOf is the time asked about (as-of, Accept-Datetime); absent: now.
+	AsOf *time.Time `json:"asOf,omitempty"`
+	// Comparison is the comparison with an earlier time (compare).
+	Comparison *statsComparison `json:"comparison,omitempty"`
 }
 
 type skippedLayer struct {
@@ -165,7 +175,7 @@ func statsLinks(href string, q url.Values, up link) []link {
 
 // statsParams are the parameters of /collections/{id}/stats besides the
 // layer's fields.
-var statsParams = []string{"f", "bbox", "bbox-crs", "groupby"}
+var statsParams = []string{"f", "bbox", "bbox-crs", "groupby", asOfParam, compareParam}
 
 // collectionStats answers /collections/{id}/stats: the features a bbox
 // and field values select, counted and measured per value of groupby.
@@ -199,10 +209,24 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, s.etag(r, col.Version)) {
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	earlier, err := s.parseCompare(q, at)
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, s.etag(r, col.Version, asOfVersion(at))) {
 		return nil
 	}
-	if err := s.tally(r.Context(), col.ID, f, st); err != nil {
+	var cmp *comparing
+	if !earlier.IsZero() {
+		if cmp, err = s.tallyEarlier(r.Context(), col, groupBy, f, earlier); err != nil {
+			return err
+		}
+	}
+	if err := s.tally(r.Context(), col.ID, at, f, st, cmp.add); err != nil {
 		return err
 	}
 	kinds := kindsOf(col)
@@ -217,8 +241,17 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 	if groupBy != "" {
 		doc.GroupBy = &groupBy
 	}
+	if !at.IsZero() {
+		doc.AsOf = &at
+	}
 	for _, g := range st.Groups() {
 		doc.Groups = append(doc.Groups, statsGroup{Key: g.Key, statsMeasures: measuresOf(g.Tally, kinds)})
+	}
+	if cmp != nil {
+		doc.Comparison = cmp.doc(st, kinds)
+	}
+	if format == "csv" && cmp != nil {
+		return writeComparisonCSV(w, col.ID+"-stats.csv", doc, kinds, groupBy)
 	}
 	if format == "csv" {
 		if groupBy == "" {
@@ -242,7 +275,11 @@ func (s *server) districtStats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkParams(without(q, "f"), "f", "bbox", "bbox-crs", "collections"); err != nil {
+	if err := checkParams(without(q, "f"), "f", "bbox", "bbox-crs", "collections", asOfParam); err != nil {
+		return err
+	}
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
 		return err
 	}
 	var f layers.Filter
@@ -271,12 +308,15 @@ func (s *server) districtStats(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if notModified(w, r, s.etag(r, catalogVersion(cat))) {
+	if notModified(w, r, s.etag(r, catalogVersion(cat), asOfVersion(at))) {
 		return nil
 	}
 	st := layers.NewClassStats(f.BBoxes)
 	classField := layers.ClassField
 	doc := statsDoc{Collections: []string{}, GroupBy: &classField, BBox: bboxesOf(f), ClippedToBBox: len(f.BBoxes) > 0, Groups: []statsGroup{}}
+	if !at.IsZero() {
+		doc.AsOf = &at
+	}
 	var kinds measureKinds
 	for _, col := range cols {
 		switch {
@@ -289,7 +329,7 @@ func (s *server) districtStats(w http.ResponseWriter, r *http.Request) error {
 		}
 		kinds.area = kinds.area || isPolygons(col.Layer)
 		kinds.length = kinds.length || col.IsLine()
-		if err := s.tally(r.Context(), col.ID, f, st); err != nil {
+		if err := s.tally(r.Context(), col.ID, at, f, st); err != nil {
 			return err
 		}
 		doc.Collections = append(doc.Collections, col.ID)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -40,6 +41,7 @@ type statsDoc struct {
 		Collection, Reason string
 	} `json:"skipped"`
 	Links []map[string]any `json:"links"`
+	AsOf  *time.Time       `json:"asOf"`
 }
 
 type statsRow struct {
@@ -421,8 +423,9 @@ func TestStatsErrors(t *testing.T) {
 		{"/collections/parcels/stats?groupby=opened", 400, []string{"date field"}},
 		{"/collections/parcels/stats?groupby=", 400, []string{"groupby is empty"}},
 		{"/collections/parcels/stats?f=kml", 400, []string{"f=json or f=csv"}},
-		{"/collections/parcels/stats?limit=10", 400, []string{"unknown query parameter", "limit", "takes f, bbox, bbox-crs, groupby, name_zh"}},
-		{"/collections/parcels/stats?as-of=2026-01-01", 400, []string{"as-of"}},
+		{"/collections/parcels/stats?limit=10", 400, []string{"unknown query parameter", "limit", "takes f, bbox, bbox-crs, groupby, as-of, compare, name_zh"}},
+		{"/collections/parcels/stats?as-of=yesterday", 400, []string{"as-of=yesterday", "RFC 3339"}},
+		{"/collections/parcels/stats?compare=2026-01-01&as-of=2025-01-01", 400, []string{"compare=2026-01-01", "not before"}},
 		{"/collections/parcels/stats?bbox=1,2,3", 400, []string{"bbox"}},
 		{"/collections/parcels/stats?status=bogus", 400, []string{"status is one of"}},
 		{"/collections/parcels/stats?groupby=status&groupby=berths", 400, []string{"given 2 times"}},

@@ -193,6 +193,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	var ready atomic.Bool
 	opt.Ready = ready.Load
 	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
+	store.OnProblem(func(layer string, fid int64, err error) {
+		if err != nil {
+			log.Warn("a feature written by another program fails the checks", "layer", layer, "fid", fid, "err", err)
+		} else {
+			log.Info("a feature written by another program passes the checks again", "layer", layer, "fid", fid)
+		}
+	})
 	loaded := make(chan error, 1)
 	go func() {
 		start := time.Now()
@@ -439,12 +446,17 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	layer := fs.String("layer", "", "layer id (required for geojson; for gpkg and kml, all layers when omitted)")
 	format := fs.String("format", "", "geojson, gpkg or kml (default: from the -o file name, else geojson)")
 	out := fs.String("o", "", "output file (default: standard output, for geojson and kml)")
+	asOfText := fs.String("as-of", "", "write the layer as it was at this time, from its history: an RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (geojson only)")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return usageError{fmt.Sprintf("export: unexpected argument %q", fs.Arg(0))}
+	}
+	asOf, err := parseAsOf(*asOfText)
+	if err != nil {
+		return err
 	}
 	if *format == "" {
 		*format = "geojson"
@@ -460,6 +472,8 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		return usageError{"export: --layer is required for geojson (planmap layers lists them)"}
 	case *format == "gpkg" && *out == "":
 		return usageError{"export: -o FILE is required for gpkg"}
+	case !asOf.IsZero() && *format != "geojson":
+		return usageError{"export: --as-of writes a GeoJSON layer file only; leave --format and -o's extension for geojson"}
 	}
 	store, err := openReadOnly(ctx, *db)
 	if err != nil {
@@ -498,15 +512,34 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if report != nil {
 		prog = func(done, total int) { report(*layer, done, total) }
 	}
+	writeGeoJSON := func(w io.Writer) error {
+		if !asOf.IsZero() {
+			return store.WriteGeoJSONAsOf(ctx, w, *layer, asOf, prog)
+		}
+		return store.WriteGeoJSON(ctx, w, *layer, prog)
+	}
 	if *out == "" {
-		return store.WriteGeoJSON(ctx, stdout, *layer, prog)
+		return writeGeoJSON(stdout)
 	}
 	if store.IsDatabase(*out) {
 		return fmt.Errorf("export: %s is the database itself; export to another file", *out)
 	}
-	return writeFileAtomic(*out, func(w io.Writer) error {
-		return store.WriteGeoJSON(ctx, w, *layer, prog)
-	})
+	return writeFileAtomic(*out, writeGeoJSON)
+}
+
+// parseAsOf parses export's --as-of: an RFC 3339 date-time, or a date (its
+// start in UTC); zero when empty.
+func parseAsOf(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usageError{fmt.Sprintf("export: --as-of %q is not an RFC 3339 date-time (2026-11-30T12:00:00Z) nor a date (2026-11-30)", v)}
 }
 
 // writeFileAtomic writes path through a temporary file in the same folder,

@@ -209,6 +209,12 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
 		return err
 	}
+	// The changes this write makes were checked: direct.go checks only
+	// others'. The write lock is held, so they are those after first.
+	first, err := lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
 	grow, err := fn(tx, l)
 	if err != nil {
 		return err
@@ -219,7 +225,15 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 	if err := touchContents(ctx, tx, id, grow); err != nil {
 		return err
 	}
+	last, err := lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// Recorded before the commit, so that the watch never takes the write
+	// in unrecorded; forgotten if it fails (its numbers are used again).
+	s.ownWrite(first, last)
 	if err := tx.Commit(); err != nil {
+		s.dropOwn(first, last)
 		return err
 	}
 	// The writer's next read sees the write: the catalog takes it in now.

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"planmap/layers"
 )
@@ -22,6 +24,11 @@ import (
 // the file can be imported again as it is. Features are streamed in id
 // order; progress, when set, is called every 1000 features.
 func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
+	return s.writeGeoJSON(ctx, w, id, time.Time{}, progress)
+}
+
+// writeGeoJSON is WriteGeoJSON of the layer as of at (now when zero).
+func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at time.Time, progress func(done, total int)) error {
 	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
@@ -42,7 +49,11 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 	bw.WriteString(`"features": [`)
 	n := 0
 	var buf []byte
-	err = eachFeature(ctx, tx, l, func(f layers.Feature) error {
+	each := func(fn func(layers.Feature) error) error { return eachFeature(ctx, tx, l, fn) }
+	if !at.IsZero() {
+		each = func(fn func(layers.Feature) error) error { return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, fn) }
+	}
+	err = each(func(f layers.Feature) error {
 		if n > 0 {
 			bw.WriteByte(',')
 		}

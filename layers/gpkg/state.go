@@ -272,6 +272,7 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		whole bool
 	}
 	deltas := map[string]*delta{}
+	defer s.forgetOwn(last)
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, tx, after, changeBatch)
 		if err != nil {
@@ -279,6 +280,9 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		}
 		if len(cs) == 0 {
 			break
+		}
+		if err := s.checkDirect(ctx, tx, cs); err != nil {
+			return nil, err
 		}
 		for _, c := range cs {
 			d := deltas[c.Layer]

@@ -64,6 +64,9 @@ type Store struct {
 	// every trigger in place.
 	checkedSchema int64
 
+	// Direct edits that failed the checks (direct.go).
+	problems problems
+
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
 	nstmts atomic.Int64

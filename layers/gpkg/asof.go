@@ -1,0 +1,158 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"math"
+	"time"
+
+	"planmap/layers"
+)
+
+// Reading the past ("as of"): the version of each feature current at a
+// time T, from the history (migration 0005, history.go) and the live
+// table, by the rules Versions follows for one feature:
+//   - a feature's versions begin at its own history rows, and at the
+//     layer's last bulk write ('layer' row) when it is live and has no
+//     row of its own after it (the implicit version);
+//   - the version current at T is the last that began at or before T; a
+//     'delete' row's version has no state (the feature was gone then);
+//   - the state of an ended version is in its row (geom, properties), that
+//     of the current version is the live row.
+// Every feature of the layer at T is read as one query, the live rows
+// turned into the history's form (json_object of the columns) so that one
+// decoder (decodeState) reads both. Filters are applied to the past
+// features in Go, with the one rule of layers.Filter.
+
+// historyTime is T as the history's at column spells times, truncated to
+// its millisecond: a version that began in T's millisecond began by T.
+func historyTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// eachAsOf calls fn for each feature of layer l as it was at time t, in id
+// order, of those with an id in (after, upto].
+func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, fn func(layers.Feature) error) error {
+	cols, err := propertyColumns(ctx, q, l.ID)
+	if err != nil {
+		return err
+	}
+	// ?1 layer, ?2 T, ?3 after, ?4 upto.
+	text := `WITH bulk AS (
+		SELECT id, at FROM planmap_history WHERE layer = ?1 AND fid = 0 ORDER BY id DESC LIMIT 1
+	), own AS (
+		SELECT fid, max(id) AS last, max(CASE WHEN at <= ?2 THEN id END) AS atT
+		FROM planmap_history WHERE layer = ?1 AND fid > ?3 AND fid <= ?4 GROUP BY fid
+	)
+	SELECT f.fid, f.geom, ` + propertiesJSON("f", cols) + `
+	FROM ` + quoteIdent(l.ID) + ` f LEFT JOIN own o ON o.fid = f.fid LEFT JOIN bulk b ON 1
+	WHERE f.fid > ?3 AND f.fid <= ?4 AND CASE
+		WHEN b.id IS NOT NULL AND coalesce(o.last, 0) < b.id THEN b.at <= ?2
+		WHEN o.fid IS NULL THEN 1
+		ELSE o.atT = o.last END
+	UNION ALL
+	SELECT h.fid, h.geom, h.properties
+	FROM own o JOIN planmap_history h ON h.id = o.atT
+	WHERE h.op != 'delete' AND h.properties IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM bulk b WHERE b.id > o.last AND b.at <= ?2)
+	ORDER BY 1`
+	rows, err := q.QueryContext(ctx, text, l.ID, historyTime(t), after, upto)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	last := int64(-1)
+	for rows.Next() {
+		var fid int64
+		var blob []byte
+		var props sql.NullString
+		if err := rows.Scan(&fid, &blob, &props); err != nil {
+			return err
+		}
+		if fid == last {
+			continue // the live row came first; never expected
+		}
+		last = fid
+		f, err := decodeState(l, fid, blob, props.String)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ItemsAsOf is Items as of time t: page p of the features of layer id as
+// they were at t that f selects (bbox and values applied to the features
+// as they were), in id order, and how many matched in all. Features
+// deleted since are among them, features created after t are not. The
+// layer's declaration is today's.
+func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var page []*layers.Item
+	matched := 0
+	err = eachAsOf(ctx, tx, l, t, max(p.After, 0), math.MaxInt64, func(ft layers.Feature) error {
+		// Filter.Matches of the item, without encoding those not served.
+		if !f.MatchesProperties(ft.Properties) || !f.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
+			return nil
+		}
+		if matched >= p.Offset && (p.Limit <= 0 || len(page) < p.Limit) {
+			page = append(page, layers.NewItem(l, ft))
+		}
+		matched++
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, matched, nil
+}
+
+// ItemAsOf is Item as of time t: feature fid of layer id as it was at t;
+// an EGONE error if it had been deleted by then, ENOTFOUND if it did not
+// exist yet.
+func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var it *layers.Item
+	if fid > 0 {
+		err = eachAsOf(ctx, tx, l, t, fid-1, fid, func(f layers.Feature) error {
+			it = layers.NewItem(l, f)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if it != nil {
+		return it, nil
+	}
+	var op string
+	err = tx.QueryRowContext(ctx, `SELECT op FROM planmap_history WHERE layer = ? AND fid = ? AND fid > 0 AND at <= ?
+		ORDER BY id DESC LIMIT 1`, id, fid, historyTime(t)).Scan(&op)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	at := t.UTC().Format(time.RFC3339Nano)
+	if op == "delete" {
+		return nil, layers.Errorf(layers.EGONE, "feature %d of collection %s had been deleted by %s; its versions are at /collections/%s/items/%d/versions", fid, id, at, id, fid)
+	}
+	return nil, layers.Errorf(layers.ENOTFOUND, "collection %s had no feature %d at %s", id, fid, at)
+}
+
+// WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
+// layer file of the past, which planmap import takes as it is.
+func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
+	return s.writeGeoJSON(ctx, w, id, t, progress)
+}

@@ -1,0 +1,351 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"planmap/layers"
+	"planmap/layers/cache"
+	"planmap/layers/gpkg"
+	"planmap/web"
+)
+
+// pastServer is the test store behind the feature cache, as serve runs it,
+// with a history: parcel 1 goes from planned to under construction, then
+// parcel 3 (signed) is deleted. It returns the server and the times
+// before the import, after it (on a whole second, for Accept-Datetime),
+// after the first edit and after the second, with the statistics and
+// items served at each.
+type past struct {
+	srv                  *httptest.Server
+	before, t0, t1, t2   time.Time
+	items0, items2       map[string]any // GeoJSON of the items served then
+	districtStats0       statsDoc
+	parcelArea1, area1t0 float64 // parcel 1's m² as served at t2 and at t0
+}
+
+func pastServer(t *testing.T) past {
+	t.Helper()
+	var p past
+	p.before = time.Now()
+	time.Sleep(5 * time.Millisecond)
+	s := newStore(t)
+	c := cache.New(s, cache.DefaultBudget)
+	p.srv = httptest.NewServer(web.NewRouter(c, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(p.srv.Close)
+	// A whole second after the import, before the edits.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 5*time.Millisecond)))
+	p.t0 = time.Now().Truncate(time.Second)
+	p.items0 = get(t, p.srv.URL+"/collections/parcels/items").json(t)
+	p.districtStats0 = getStats(t, p.srv.URL+"/stats")
+	p.area1t0 = get(t, p.srv.URL+"/collections/parcels/items/1").json(t)["properties"].(map[string]any)[layers.AreaM2].(float64)
+	time.Sleep(5 * time.Millisecond)
+
+	it, err := s.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := maps.Clone(it.Properties)
+	props["status"] = "under_construction"
+	if _, err := c.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	p.t1 = tick()
+	if err := c.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	p.t2 = tick()
+	p.items2 = get(t, p.srv.URL+"/collections/parcels/items").json(t)
+	p.parcelArea1 = get(t, p.srv.URL+"/collections/parcels/items/1").json(t)["properties"].(map[string]any)[layers.AreaM2].(float64)
+	return p
+}
+
+func tick() time.Time {
+	time.Sleep(5 * time.Millisecond)
+	t := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	return t
+}
+
+func rfc(t time.Time) string { return url.QueryEscape(t.UTC().Format(time.RFC3339Nano)) }
+
+func ids(t *testing.T, fc map[string]any) []float64 {
+	t.Helper()
+	var out []float64
+	for _, f := range fc["features"].([]any) {
+		out = append(out, f.(map[string]any)["id"].(float64))
+	}
+	return out
+}
+
+// featuresJSON is the features member of a FeatureCollection as JSON.
+func featuresJSON(fc map[string]any) string {
+	b, _ := json.Marshal(fc["features"])
+	return string(b)
+}
+
+func TestAsOf(t *testing.T) {
+	p := pastServer(t)
+	u := p.srv.URL + "/collections/parcels"
+
+	t.Run("items", func(t *testing.T) {
+		for _, c := range []struct {
+			at   time.Time
+			want map[string]any
+		}{{p.t0, p.items0}, {p.t1, nil}, {p.t2, p.items2}} {
+			r := get(t, u+"/items?as-of="+rfc(c.at))
+			if r.StatusCode != 200 {
+				t.Fatalf("items as of %s = %d %s", c.at, r.StatusCode, r.body)
+			}
+			fc := r.json(t)
+			if c.want != nil && featuresJSON(fc) != featuresJSON(c.want) {
+				t.Errorf("items as of %s =\n%s\nwant, as served then,\n%s", c.at, featuresJSON(fc), featuresJSON(c.want))
+			}
+			if md, err := http.ParseTime(r.Header.Get("Memento-Datetime")); err != nil || !md.Equal(c.at.Truncate(time.Second)) {
+				t.Errorf("items as of %s: Memento-Datetime %q", c.at, r.Header.Get("Memento-Datetime"))
+			}
+			if !slices.Contains(r.Header.Values("Vary"), "Accept-Datetime") {
+				t.Errorf("items as of %s: Vary %v, want Accept-Datetime among them", c.at, r.Header.Values("Vary"))
+			}
+		}
+		if got := ids(t, get(t, u+"/items?as-of="+rfc(p.t1)).json(t)); !slices.Equal(got, []float64{1, 3, 7}) {
+			t.Errorf("ids as of t1 = %v, want 1 3 7", got)
+		}
+		if got := ids(t, get(t, u+"/items?as-of="+rfc(p.t2)).json(t)); !slices.Equal(got, []float64{1, 7}) {
+			t.Errorf("ids as of t2 (3 deleted) = %v, want 1 7", got)
+		}
+		fc := get(t, u+"/items?as-of="+rfc(p.before)).json(t)
+		if fc["numberMatched"] != 0.0 || len(fc["features"].([]any)) != 0 {
+			t.Errorf("items before the layer existed: %v matched, %d features; want none", fc["numberMatched"], len(fc["features"].([]any)))
+		}
+		// The filters apply to the features as they were.
+		fc = get(t, u+"/items?status=planned&as-of="+rfc(p.t0)).json(t)
+		if got := ids(t, fc); !slices.Equal(got, []float64{1}) || fc["numberMatched"] != 1.0 {
+			t.Errorf("status=planned as of t0: %v (%v matched), want parcel 1", got, fc["numberMatched"])
+		}
+		if got := get(t, u+"/items?status=planned").json(t)["numberMatched"]; got != 0.0 {
+			t.Errorf("status=planned now: %v matched, want 0", got)
+		}
+		fc = get(t, u+"/items?limit=1&offset=1&as-of="+rfc(p.t0)).json(t)
+		if got := ids(t, fc); !slices.Equal(got, []float64{3}) || fc["numberMatched"] != 3.0 {
+			t.Errorf("limit=1&offset=1 as of t0: %v of %v, want 3 of 3", got, fc["numberMatched"])
+		}
+		next := ""
+		for _, l := range fc["links"].([]any) {
+			if l.(map[string]any)["rel"] == "next" {
+				next = l.(map[string]any)["href"].(string)
+			}
+		}
+		if !strings.Contains(next, "as-of=") {
+			t.Errorf("the next page's link %q loses as-of", next)
+		}
+	})
+
+	t.Run("feature", func(t *testing.T) {
+		r := get(t, u+"/items/3?as-of="+rfc(p.t1))
+		if r.StatusCode != 200 || r.json(t)["properties"].(map[string]any)["status"] != "signed" {
+			t.Errorf("parcel 3 as of t1 = %d %s", r.StatusCode, r.body)
+		}
+		if r := get(t, u+"/items/3?as-of="+rfc(p.t2)); r.StatusCode != http.StatusGone {
+			t.Errorf("parcel 3 as of t2, after its delete = %d %s, want 410", r.StatusCode, r.body)
+		}
+		if r := get(t, u+"/items/1?as-of="+rfc(p.before)); r.StatusCode != http.StatusNotFound {
+			t.Errorf("parcel 1 before the import = %d %s, want 404", r.StatusCode, r.body)
+		}
+		then := get(t, u+"/items/1?as-of="+rfc(p.t0))
+		now := get(t, u+"/items/1")
+		if then.json(t)["properties"].(map[string]any)["status"] != "planned" || now.json(t)["properties"].(map[string]any)["status"] != "under_construction" {
+			t.Errorf("parcel 1 as of t0 / now: %s / %s", then.body, now.body)
+		}
+		if then.Header.Get("ETag") == "" || then.Header.Get("ETag") == now.Header.Get("ETag") {
+			t.Errorf("ETag as of t0 %q, now %q: want distinct", then.Header.Get("ETag"), now.Header.Get("ETag"))
+		}
+		// A time within the last minute may yet gain a write made in it.
+		if cc := then.Header.Get("Cache-Control"); cc != "no-cache" {
+			t.Errorf("Cache-Control as of a few seconds ago = %q, want no-cache", cc)
+		}
+		if cc := get(t, u+"/items/1?as-of=2020-01-01T00:00:00Z").Header.Get("Cache-Control"); !strings.Contains(cc, "max-age") {
+			t.Errorf("Cache-Control as of 2020 = %q, want a max-age", cc)
+		}
+		if r := get(t, u+"/items/1?as-of="+rfc(p.t0), "If-None-Match", then.Header.Get("ETag")); r.StatusCode != http.StatusNotModified {
+			t.Errorf("revalidating parcel 1 as of t0 = %d, want 304", r.StatusCode)
+		}
+		if r := get(t, u+"/items/1", "If-None-Match", then.Header.Get("ETag")); r.StatusCode != 200 {
+			t.Errorf("the ETag of the past for the present = %d, want 200", r.StatusCode)
+		}
+	})
+
+	t.Run("Accept-Datetime", func(t *testing.T) {
+		hd := p.t0.UTC().Format(http.TimeFormat)
+		r := get(t, u+"/items/1", "Accept-Datetime", hd)
+		if r.StatusCode != 200 || r.json(t)["properties"].(map[string]any)["status"] != "planned" {
+			t.Errorf("parcel 1 with Accept-Datetime %s = %d %s, want it planned", hd, r.StatusCode, r.body)
+		}
+		if r.Header.Get("Memento-Datetime") != hd {
+			t.Errorf("Memento-Datetime = %q, want %q", r.Header.Get("Memento-Datetime"), hd)
+		}
+		now := get(t, u+"/items/1")
+		if r.Header.Get("ETag") == now.Header.Get("ETag") {
+			t.Errorf("the ETag with Accept-Datetime is the present's, %s", r.Header.Get("ETag"))
+		}
+		if !slices.Contains(now.Header.Values("Vary"), "Accept-Datetime") || now.Header.Get("Memento-Datetime") != "" {
+			t.Errorf("the present: Vary %v, Memento-Datetime %q; want Accept-Datetime varied, no Memento-Datetime", now.Header.Values("Vary"), now.Header.Get("Memento-Datetime"))
+		}
+		fc := get(t, u+"/items", "Accept-Datetime", hd).json(t)
+		if featuresJSON(fc) != featuresJSON(p.items0) {
+			t.Errorf("items with Accept-Datetime %s are not those served then", hd)
+		}
+		if r := get(t, u+"/items", "Accept-Datetime", "yesterday"); r.StatusCode != 400 {
+			t.Errorf("Accept-Datetime: yesterday = %d, want 400", r.StatusCode)
+		}
+	})
+
+	t.Run("bad values", func(t *testing.T) {
+		for _, q := range []string{"/items?as-of=yesterday", "/items/1?as-of=2026-13-01T00:00:00Z", "/stats?as-of=", "/items?as-of=2026-01-01T00:00:00Z&as-of=2026-01-02T00:00:00Z",
+			"/stats?groupby=status&compare=" + rfc(p.t2) + "&as-of=" + rfc(p.t1), "/stats?compare=soon"} {
+			if r := get(t, u+q); r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" && !strings.Contains(r.Header.Get("Content-Type"), "json") {
+				t.Errorf("GET %s = %d %s, want 400 JSON", q, r.StatusCode, r.body)
+			}
+		}
+	})
+
+	t.Run("stats", func(t *testing.T) {
+		d := getStats(t, u+"/stats?groupby=status&as-of="+rfc(p.t0))
+		got := map[any]int{}
+		for _, g := range d.Groups {
+			got[g.Key] = g.Count
+		}
+		if want := map[any]int{"planned": 1, "signed": 1, "in_operation": 1}; !maps.Equal(got, want) {
+			t.Errorf("stats by status as of t0 = %v, want %v", got, want)
+		}
+		d = getStats(t, u+"/stats?groupby=status&as-of="+rfc(p.before))
+		if d.Total.Count != 0 || len(d.Groups) != 0 {
+			t.Errorf("stats before the import: %+v", d.Total)
+		}
+		// The district's statistics as of t0 are those served at t0.
+		then := getStats(t, p.srv.URL+"/stats?as-of="+rfc(p.t0))
+		if then.AsOf == nil || !then.AsOf.Equal(p.t0) {
+			t.Errorf("/stats as of t0 says asOf %v", then.AsOf)
+		}
+		then.Links, p.districtStats0.Links, then.AsOf = nil, nil, nil
+		a, _ := json.Marshal(then)
+		b, _ := json.Marshal(p.districtStats0)
+		if !bytes.Equal(a, b) {
+			t.Errorf("/stats as of t0 =\n%s\nwant, as served then,\n%s", a, b)
+		}
+	})
+
+	t.Run("openapi", func(t *testing.T) {
+		var doc struct {
+			Paths map[string]struct {
+				Get struct {
+					Parameters []struct {
+						Ref string `json:"$ref"`
+					}
+					Responses map[string]json.RawMessage
+				}
+			}
+		}
+		if err := json.Unmarshal(get(t, p.srv.URL+"/api").body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for path, want := range map[string][]string{
+			"/collections/parcels/items":             {"asOf", "acceptDatetime"},
+			"/collections/parcels/items/{featureId}": {"asOf", "acceptDatetime"},
+			"/collections/parcels/stats":             {"asOf", "acceptDatetime", "compare"},
+			"/stats":                                 {"asOf", "acceptDatetime"},
+		} {
+			var refs []string
+			for _, p := range doc.Paths[path].Get.Parameters {
+				refs = append(refs, strings.TrimPrefix(p.Ref, "#/components/parameters/"))
+			}
+			for _, w := range want {
+				if !slices.Contains(refs, w) {
+					t.Errorf("the OpenAPI GET %s lacks %s: %v", path, w, refs)
+				}
+			}
+		}
+		if _, ok := doc.Paths["/collections/parcels/items/{featureId}"].Get.Responses["410"]; !ok {
+			t.Errorf("the OpenAPI feature path does not declare 410")
+		}
+	})
+
+	t.Run("compare", func(t *testing.T) {
+		r := get(t, u+"/stats?groupby=status&compare="+rfc(p.t0)+"&as-of="+rfc(p.t2))
+		if r.StatusCode != 200 {
+			t.Fatalf("compare = %d %s", r.StatusCode, r.body)
+		}
+		var d struct {
+			Comparison struct {
+				Groups []struct {
+					Key                    any
+					Earlier, Later, Change statsRow
+				}
+				Total       struct{ Earlier, Later, Change statsRow }
+				Transitions []struct {
+					From, To any
+					statsRow
+				}
+			}
+		}
+		if err := json.Unmarshal(r.body, &d); err != nil {
+			t.Fatal(err)
+		}
+		type counts struct{ earlier, later, change int }
+		got := map[any]counts{}
+		for _, g := range d.Comparison.Groups {
+			got[g.Key] = counts{g.Earlier.Count, g.Later.Count, g.Change.Count}
+		}
+		want := map[any]counts{"planned": {1, 0, -1}, "signed": {1, 0, -1}, "in_operation": {1, 1, 0}, "under_construction": {0, 1, 1}}
+		if !maps.Equal(got, want) {
+			t.Errorf("compared groups = %v, want %v", got, want)
+		}
+		for _, g := range d.Comparison.Groups {
+			if g.Key == "planned" && math.Abs(*g.Change.AreaM2+p.area1t0) > 0.1 {
+				t.Errorf("planned lost %v m², want parcel 1's %v", *g.Change.AreaM2, p.area1t0)
+			}
+		}
+		tr := d.Comparison.Transitions
+		if len(tr) != 1 || tr[0].From != "planned" || tr[0].To != "under_construction" || tr[0].Count != 1 ||
+			math.Abs(*tr[0].AreaM2-p.parcelArea1) > 0.1 || math.Abs(*tr[0].AreaMu-p.parcelArea1*15/1e4) > 0.01 {
+			t.Errorf("transitions = %+v, want parcel 1 (%v m²) from planned to under_construction", tr, p.parcelArea1)
+		}
+		if d.Comparison.Total.Change.Count != -1 {
+			t.Errorf("total change = %d, want -1 (parcel 3 deleted)", d.Comparison.Total.Change.Count)
+		}
+
+		r = get(t, u+"/stats?groupby=status&f=csv&compare="+rfc(p.t0)+"&as-of="+rfc(p.t2))
+		if r.StatusCode != 200 || !bytes.HasPrefix(r.body, []byte("\ufeff")) {
+			t.Fatalf("compare as CSV = %d, BOM %v", r.StatusCode, bytes.HasPrefix(r.body, []byte("\ufeff")))
+		}
+		cr := csv.NewReader(bytes.NewReader(r.body[3:]))
+		cr.FieldsPerRecord = -1
+		recs, err := cr.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, rec := range recs {
+			if len(rec) > 2 && rec[0] == "planned" && rec[1] == "under_construction" {
+				found = rec[2] == "1"
+			}
+		}
+		if !found {
+			t.Errorf("the CSV has no transition planned → under_construction of 1 feature:\n%s", r.body)
+		}
+	})
+}
+
+var _ = gpkg.Open
