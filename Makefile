@@ -6,6 +6,7 @@ FUZZTIME ?= 1m
 SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
+GEOMAN := web/static/vendor/leaflet-geoman/leaflet-geoman.js
 
 .PHONY: run test race fuzz soak bench bench-import bench-scale lint build assets
 
@@ -52,13 +53,16 @@ lint:
 build: assets
 	$(GO) build -o bin/planmap ./cmd/planmap
 
-## assets: Leaflet from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
-assets: $(LEAFLET)
+## assets: Leaflet and Leaflet-Geoman (the map's drawing tools) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
+assets: $(LEAFLET) $(GEOMAN)
 
-$(LEAFLET): web/package-lock.json
+$(LEAFLET) $(GEOMAN) &: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf web/static/vendor/leaflet
-	mkdir -p web/static/vendor/leaflet
+	rm -rf web/static/vendor/leaflet web/static/vendor/leaflet-geoman
+	mkdir -p web/static/vendor/leaflet web/static/vendor/leaflet-geoman
 	cp -R web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 		web/node_modules/leaflet/dist/images web/node_modules/leaflet/LICENSE web/static/vendor/leaflet/
-	touch $@
+	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js $(GEOMAN)
+	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css \
+		web/node_modules/@geoman-io/leaflet-geoman-free/LICENSE web/static/vendor/leaflet-geoman/
+	touch $(LEAFLET) $(GEOMAN)
