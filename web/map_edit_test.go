@@ -217,8 +217,11 @@ func TestWebMapEdit(t *testing.T) {
 	const lat, lng = 32.010, 121.510 // empty land inside the district
 	onlyBoundaryAt(t, srv.URL, lat, lng)
 	page := fmt.Sprintf("%s/#map=17/%f/%f&layers=boundary,resettlement", srv.URL, lat, lng)
-	square := [][2]float64{{lat - 0.0004, lng - 0.0006}, {lat - 0.0004, lng + 0.0006}, {lat + 0.0004, lng + 0.0006}, {lat + 0.0004, lng - 0.0006}}
-	bowtie := [][2]float64{{lat - 0.0004, lng - 0.0006}, {lat + 0.0004, lng + 0.0006}, {lat - 0.0004, lng + 0.0006}, {lat + 0.0004, lng - 0.0006}}
+	onlyBoundaryAt(t, srv.URL, lat, lng+0.0014) // and east of it, where the snapping test draws
+	// A block of about 2 ha (the layer's rules ask for at least 1 ha).
+	const dLat, dLng = 0.0006, 0.0009
+	square := [][2]float64{{lat - dLat, lng - dLng}, {lat - dLat, lng + dLng}, {lat + dLat, lng + dLng}, {lat + dLat, lng - dLng}}
+	bowtie := [][2]float64{{lat - dLat, lng - dLng}, {lat + dLat, lng + dLng}, {lat - dLat, lng + dLng}, {lat + dLat, lng - dLng}}
 
 	a := newBrowser(t, 1280, 860)
 	a.do(t, chromedp.Navigate(page))
@@ -366,13 +369,13 @@ func TestWebMapEdit(t *testing.T) {
 		clickOn(t, a, "#edit-draw")
 		waitJS(t, a, "drawing starts", `document.body.dataset.editing === 'drawing'`, 5*time.Second)
 		for _, v := range [][2]float64{
-			near(lat-0.0004, lng+0.0006, 4, 3), near(lat+0.0004, lng+0.0006, 3, -4),
-			{lat + 0.0004, lng + 0.0012}, {lat - 0.0004, lng + 0.0012},
+			near(lat-dLat, lng+dLng, 4, 3), near(lat+dLat, lng+dLng, 3, -4),
+			{lat + dLat, lng + 2*dLng}, {lat - dLat, lng + 2*dLng},
 		} {
 			moveClickAt(t, a, v[0], v[1])
 			time.Sleep(120 * time.Millisecond)
 		}
-		first := near(lat-0.0004, lng+0.0006, 4, 3)
+		first := near(lat-dLat, lng+dLng, 4, 3)
 		moveClickAt(t, a, first[0], first[1])
 		waitJS(t, a, "the form opens", `!!document.querySelector('#edit-form #edit-f-name_zh')`, 10*time.Second)
 		got := eval[[][]float64](t, a, `planmap.editing.geometry().coordinates[0]`)
@@ -398,7 +401,7 @@ func TestWebMapEdit(t *testing.T) {
 	})
 
 	t.Run("Conflict412", func(t *testing.T) {
-		clickAt(t, a, lat-0.0003, lng-0.0004) // on the block, not in its hole
+		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-edit-feature")
 		waitJS(t, a, "the form of the feature", `!!document.querySelector('#edit-form #edit-f-name_zh')`, 10*time.Second)
 		// Another editor changes it meanwhile.
@@ -426,7 +429,7 @@ func TestWebMapEdit(t *testing.T) {
 	})
 
 	t.Run("HistoryRestore", func(t *testing.T) {
-		clickAt(t, a, lat-0.0003, lng-0.0004) // on the block, not in its hole
+		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-history-toggle")
 		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 3`, 10*time.Second)
 		text := eval[string](t, a, `document.querySelector('.pm-versions').textContent`)
@@ -462,7 +465,7 @@ func TestWebMapEdit(t *testing.T) {
 			t.Errorf("the key button in English: %q", eval[string](t, a, `document.getElementById('signin-toggle').textContent`))
 		}
 		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`, 10*time.Second)
-		clickAt(t, a, lat-0.0003, lng-0.0004) // on the block, not in its hole
+		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-history-toggle")
 		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 4`, 10*time.Second)
 		if text := eval[string](t, a, `document.querySelector('.pm-versions').textContent`); !strings.Contains(text, "restored version 1") && !strings.Contains(text, "恢复到版本 1") {
