@@ -7,6 +7,7 @@ SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
 GEOMAN := web/static/vendor/leaflet-geoman/leaflet-geoman.js
+SCREENSHOT := web/static/vendor/modern-screenshot/modern-screenshot.js
 
 .PHONY: run test race fuzz soak bench bench-import bench-scale lint build assets
 
@@ -53,16 +54,18 @@ lint:
 build: assets
 	$(GO) build -o bin/planmap ./cmd/planmap
 
-## assets: Leaflet and Leaflet-Geoman (the map's drawing tools) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
-assets: $(LEAFLET) $(GEOMAN)
+## assets: Leaflet, Leaflet-Geoman (the map's drawing tools) and modern-screenshot (the sheets' Save as PNG) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
+assets: $(LEAFLET) $(GEOMAN) $(SCREENSHOT)
 
-$(LEAFLET) $(GEOMAN) &: web/package-lock.json
+$(LEAFLET) $(GEOMAN) $(SCREENSHOT) &: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf web/static/vendor/leaflet web/static/vendor/leaflet-geoman
-	mkdir -p web/static/vendor/leaflet web/static/vendor/leaflet-geoman
+	rm -rf web/static/vendor/leaflet web/static/vendor/leaflet-geoman web/static/vendor/modern-screenshot
+	mkdir -p web/static/vendor/leaflet web/static/vendor/leaflet-geoman web/static/vendor/modern-screenshot
 	cp -R web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 		web/node_modules/leaflet/dist/images web/node_modules/leaflet/LICENSE web/static/vendor/leaflet/
 	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js $(GEOMAN)
 	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css \
 		web/node_modules/@geoman-io/leaflet-geoman-free/LICENSE web/static/vendor/leaflet-geoman/
-	touch $(LEAFLET) $(GEOMAN)
+	cp web/node_modules/modern-screenshot/dist/index.mjs $(SCREENSHOT)
+	cp web/node_modules/modern-screenshot/LICENSE web/static/vendor/modern-screenshot/
+	touch $(LEAFLET) $(GEOMAN) $(SCREENSHOT)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/paulmach/orb"
+
+	"planmap/geo/jsonscan"
 )
 
 // Errors returned while decoding a GeoJSON geometry. They are wrapped with
@@ -149,43 +151,25 @@ func (d *decoder) split(raw []byte) (elems [][]byte, ok bool) {
 	if len(raw) < 2 || raw[0] != '[' {
 		return nil, false
 	}
-	depth, inString, escaped, start := 0, false, false, -1
-	for i := 1; i < len(raw)-1; i++ {
-		c := raw[i]
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	var a jsonscan.Array
+	rest := raw[1:]
+	for {
+		i, c := a.Next(rest)
+		if i < 0 {
+			// No closing bracket: not in a value whose syntax has been
+			// checked.
+			i = len(rest)
+		}
+		v := bytes.TrimSpace(rest[:i])
+		if c != ',' {
+			if len(v) > 0 || len(elems) > 0 {
+				elems = append(elems, v)
 			}
-			continue
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		case c == ',' && depth == 0:
-			elems = append(elems, bytes.TrimSpace(raw[start:i]))
-			start = -1
-			continue
+			return elems, true
 		}
-		if start < 0 {
-			start = i
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '[', '{':
-			depth++
-		case ']', '}':
-			depth--
-		}
+		elems = append(elems, v)
+		rest = rest[i+1:]
 	}
-	if start >= 0 {
-		elems = append(elems, bytes.TrimSpace(raw[start:len(raw)-1]))
-	}
-	return elems, true
 }
 
 func (d *decoder) parse(raw json.RawMessage, depth int) (node, error) {

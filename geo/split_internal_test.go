@@ -3,6 +3,7 @@ package geo
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -30,6 +31,28 @@ func TestSplitMatchesUnmarshal(t *testing.T) {
 			if !bytes.Equal(got[i], want[i]) {
 				t.Errorf("split(%s)[%d] = %s, want %s", raw, i, got[i], want[i])
 			}
+		}
+	}
+}
+
+// BenchmarkDecodeGeoJSONMembers decodes the coordinates of a polygon of
+// 200 vertices with a hole, which geo's splitter cuts level by level.
+func BenchmarkDecodeGeoJSONMembers(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("[[")
+	for i := range 200 {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		fmt.Fprintf(&buf, "[%.7f, %.7f]", 121.4+float64(i%20)*0.0001, 32.07+float64(i/20)*0.0001)
+	}
+	buf.WriteString("], [[121.40005, 32.07005], [121.40006, 32.07005], [121.40006, 32.07006], [121.40005, 32.07005]]]")
+	coords := json.RawMessage(buf.Bytes())
+	b.SetBytes(int64(len(coords)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := DecodeGeoJSONMembers("Polygon", coords); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

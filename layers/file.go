@@ -15,6 +15,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/geo"
+	"planmap/geo/jsonscan"
 )
 
 // Feature is one feature of a layer. Properties hold string, int64,
@@ -342,32 +343,16 @@ func (a *featureArray) UnmarshalJSON(b []byte) error {
 // checked, given what follows a value of it: one for each comma outside
 // strings and nested values.
 func countRest(rest []byte) int {
-	n, depth, inString, escaped := 0, 0, false, false
-	for _, c := range rest {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
-			depth++
-		case c == ']' || c == '}':
-			if depth == 0 {
-				return n
-			}
-			depth--
-		case c == ',' && depth == 0:
-			n++
+	var a jsonscan.Array
+	n := 0
+	for {
+		i, c := a.Next(rest)
+		if c != ',' {
+			return n
 		}
+		n++
+		rest = rest[i+1:]
 	}
-	return n
 }
 
 func parseFeature(raw json.RawMessage, toLonLat func(orb.Geometry) (orb.Geometry, error)) (rawFeature, bool, error) {

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/paulmach/orb"
+
+	"planmap/geo/jsonscan"
 )
 
 // source is where the features of a file that OpenFile read are: the
@@ -409,8 +411,11 @@ func parseParallel(r io.Reader, proj func(orb.Geometry) (orb.Geometry, error), q
 // JSON (an empty one where commas follow each other) is passed as it is,
 // for the parser to find wrong. fn returns false to stop.
 func splitArray(r io.Reader, fn func([]byte) bool) error {
-	var cur []byte
-	depth, inString, escaped, n := 0, false, false, 0
+	var (
+		a   jsonscan.Array
+		cur []byte
+		n   int
+	)
 	emit := func() bool {
 		n++
 		v := bytes.TrimSpace(cur)
@@ -423,55 +428,24 @@ func splitArray(r io.Reader, fn func([]byte) bool) error {
 	for {
 		nr, rerr := r.Read(buf)
 		chunk := buf[:nr]
-		for i := 0; i < len(chunk); i++ {
-			c := chunk[i]
-			switch {
-			case inString:
-				switch {
-				case escaped:
-					escaped = false
-				case c == '\\':
-					escaped = true
-				case c == '"':
-					inString = false
-				default:
-					// The rest of the string, up to a quote or backslash.
-					j := bytes.IndexAny(chunk[i:], "\"\\")
-					if j < 0 {
-						j = len(chunk) - i
-					}
-					cur = append(cur, chunk[i:i+j]...)
-					i += j - 1
-					continue
-				}
-			case c == '"':
-				inString = true
-			case c == '[' || c == '{':
-				depth++
-			case (c == ']' || c == '}') && depth > 0:
-				depth--
-			case c == ']':
+		for len(chunk) > 0 {
+			i, c := a.Next(chunk)
+			if i < 0 {
+				cur = append(cur, chunk...)
+				break
+			}
+			cur = append(cur, chunk[:i]...)
+			chunk = chunk[i+1:]
+			if c == ']' {
 				// The end of the array: an empty one has no value.
 				if n > 0 || len(bytes.TrimSpace(cur)) > 0 {
 					emit()
 				}
 				return nil
-			case c == ',' && depth == 0:
-				if !emit() {
-					return nil
-				}
-				continue
-			case depth > 0:
-				// Inside a value only brackets and strings matter.
-				j := bytes.IndexAny(chunk[i:], "\"[]{}")
-				if j < 0 {
-					j = len(chunk) - i
-				}
-				cur = append(cur, chunk[i:i+j]...)
-				i += j - 1
-				continue
 			}
-			cur = append(cur, c)
+			if !emit() {
+				return nil
+			}
 		}
 		if rerr == io.EOF {
 			return nil

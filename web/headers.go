@@ -59,12 +59,17 @@ func tileSources(tmpl string) ([]string, error) {
 // runs: the map's configuration is a JSON data block, which is never
 // executed, and Leaflet styles its elements through the CSSOM, which the
 // policy does not restrict.
+//
+// Images may also be data: URLs, for two reasons: Leaflet points a tile
+// it stops loading (zooming past it) at a blank data: GIF
+// (Util.emptyImageUrl), and "Save as PNG" of a sheet (static/png.js)
+// draws the sheet as a data: SVG image onto a canvas. An image cannot
+// run script (an SVG drawn as an image is run without it), so this lets
+// nothing execute; scripts, styles and fetches stay 'self' only.
 func contentSecurityPolicy(tiles string) string {
-	img := "img-src 'self'"
+	img := "img-src 'self' data:"
 	if srcs, err := tileSources(tiles); tiles != "" && err == nil {
-		// data: because Leaflet points a tile it stops loading (zooming
-		// past it) at a blank data: GIF (Util.emptyImageUrl).
-		img += " data: " + strings.Join(srcs, " ")
+		img += " " + strings.Join(srcs, " ")
 	}
 	return "default-src 'self'; " + img + "; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 }

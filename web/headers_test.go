@@ -17,7 +17,7 @@ func TestSecurityHeaders(t *testing.T) {
 		h := r.Header
 		csp := h.Get("Content-Security-Policy")
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" ||
-			!strings.HasPrefix(csp, "default-src 'self'; img-src 'self';") || !strings.Contains(csp, "frame-ancestors 'self'") ||
+			!strings.HasPrefix(csp, "default-src 'self'; img-src 'self' data:;") || !strings.Contains(csp, "frame-ancestors 'self'") ||
 			strings.Contains(csp, "unsafe") {
 			t.Errorf("GET %s: headers %v", p, h)
 		}

@@ -28,11 +28,14 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// leafletFiles must be in the binary for the map to work: Leaflet, and
-// Leaflet-Geoman, which draws and edits shapes for editors.
+// leafletFiles must be in the binary for the map to work: Leaflet;
+// Leaflet-Geoman, which draws and edits shapes for editors; and
+// modern-screenshot for its Save as PNG, which png.js imports, so a
+// missing copy also fails the module check below.
 var leafletFiles = []string{
 	"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css",
 	"static/vendor/leaflet-geoman/leaflet-geoman.js", "static/vendor/leaflet-geoman/leaflet-geoman.css",
+	"static/vendor/modern-screenshot/modern-screenshot.js",
 }
 
 // CheckAssets reports whether the web map's files are in the binary, so
@@ -40,7 +43,7 @@ var leafletFiles = []string{
 func CheckAssets() error {
 	for _, f := range leafletFiles {
 		if _, err := fs.Stat(staticFS, f); err != nil {
-			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
+			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet and modern-screenshot from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
 		}
 	}
 	// A module importing one that is not there fails here, at start,
@@ -69,9 +72,10 @@ type assetIndex struct {
 }
 
 // moduleImport matches the relative imports of our ES modules
-// (import … from './x.js', import './x.js'), which are rewritten to the
-// hashed names so that a page never mixes modules of two versions.
-var moduleImport = regexp.MustCompile(`((?:from|import)\s*['"])\./([A-Za-z0-9_-]+\.js)(['"])`)
+// (import … from './x.js', import './x.js', import('./x.js'), and the
+// same of a vendored module, './vendor/lib/x.js'), which are rewritten to
+// the hashed names so that a page never mixes modules of two versions.
+var moduleImport = regexp.MustCompile(`((?:from|import)\s*\(?\s*['"])\./((?:vendor/[A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+\.js)(['"])`)
 
 // assets reads the embedded folder once: content hashes, rewritten
 // imports, gzipped copies.
@@ -119,7 +123,11 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 					failed = err
 					return m
 				}
-				return []byte(string(g[1]) + "./" + path.Base(d.hashed) + string(g[3]))
+				rel := d.hashed
+				if dir != "." {
+					rel = strings.TrimPrefix(rel, dir+"/")
+				}
+				return []byte(string(g[1]) + "./" + rel + string(g[3]))
 			})
 			if failed != nil {
 				return nil, failed

@@ -3,10 +3,12 @@
 // scale bar and north arrow (the map's own controls), the date, the data
 // source and the disclaimer, in the interface language. The map element
 // itself moves into the sheet while it shows, so that what prints is the
-// live map at the sheet's size; the panels are hidden.
+// live map at the sheet's size; the panels are hidden. "Save as PNG"
+// draws the same sheet on the same paper (png.js).
 
 import { $ } from './dom.js';
 import { lang, t } from './i18n.js';
+import { savePNG, sheetPNG } from './png.js';
 
 // Paper sizes in millimetres, portrait.
 const papers = { A4: [210, 297], A3: [297, 420] };
@@ -14,6 +16,9 @@ const papers = { A4: [210, 297], A3: [297, 420] };
 // spills the sheet onto a second page.
 const margin = 8;
 const slack = 1;
+// What shows on the sheet on screen but is hidden on paper (style.css,
+// @media print): the PNG leaves it out too.
+const notPrinted = '.leaflet-control-zoom, .pm-coords, .leaflet-bar:has(.pm-whole)';
 
 export class PrintLayout {
   // legend(box) fills box with the legend of what the map draws now.
@@ -29,6 +34,7 @@ export class PrintLayout {
     $('print-open').addEventListener('click', () => this.enter());
     $('print-close').addEventListener('click', () => this.leave());
     $('print-go').addEventListener('click', () => window.print());
+    $('print-png').addEventListener('click', () => this.png());
     $('print-title').addEventListener('input', () => { $('print-heading').textContent = $('print-title').value; });
     for (const id of ['print-paper', 'print-orientation']) $(id).addEventListener('change', () => this.layout());
     // Printing the map page without opening the layout first prints it
@@ -70,14 +76,40 @@ export class PrintLayout {
   // layout sizes the sheet to the paper chosen, and the map to the sheet,
   // showing what the screen showed.
   layout() {
-    const [w, h] = papers[$('print-paper').value] || papers.A4;
     const landscape = $('print-orientation').value === 'landscape';
-    const [pw, ph] = landscape ? [h, w] : [w, h];
+    const [pw, ph] = this.paper();
     this.sheet.replaceSync(`@page { size: ${$('print-paper').value} ${landscape ? 'landscape' : 'portrait'}; margin: ${margin}mm; }
       #print-sheet { width: ${pw - 2 * margin}mm; height: ${ph - 2 * margin - slack}mm; }`);
     $('print-sheet').dataset.paper = `${$('print-paper').value}-${landscape ? 'landscape' : 'portrait'}`;
     this.map.invalidateSize();
     this.map.fitBounds(this.view, { animate: false });
+  }
+
+  // paper is the paper chosen, [width, height] in millimetres as it lies.
+  paper() {
+    const [w, h] = papers[$('print-paper').value] || papers.A4;
+    return $('print-orientation').value === 'landscape' ? [h, w] : [w, h];
+  }
+
+  // png saves the sheet as a PNG of the whole paper, the sheet inside the
+  // page's margins, as it prints.
+  async png() {
+    const button = $('print-png');
+    if (button.disabled) return;
+    button.disabled = true;
+    $('print-png-status').textContent = t('pngMaking');
+    try {
+      const blob = await sheetPNG($('print-sheet'), { paper: this.paper(), at: [margin, margin], skip: (e) => e.matches(notPrinted) });
+      const d = new Date();
+      const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+      savePNG(blob, `haimen-plan-${day}.png`);
+      $('print-png-status').textContent = '';
+    } catch (err) {
+      console.error('planmap: save as PNG', err);
+      $('print-png-status').textContent = t('pngFailed');
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // refresh writes the sheet's words and legend in the current language.

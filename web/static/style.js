@@ -43,6 +43,7 @@ export function hatch(colour) {
     const ns = 'http://www.w3.org/2000/svg';
     const svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('class', 'pm-defs');
     svg.setAttribute('width', '0');
     svg.setAttribute('height', '0');
     svg.style.position = 'absolute';
