@@ -80,16 +80,20 @@ func do(t *testing.T, method, url string, header ...string) response {
 }
 
 // The download carries the layers, their declarations and styles and the
-// GeoPackage's own tables, and nothing else the database holds.
+// GeoPackage's own tables, and nothing else the database holds: not the
+// tokens (planmap_tokens), nor internal tables to come.
 func TestDownloadCarriesOnlyPublicTables(t *testing.T) {
 	srv, store := newServer(t, web.Options{})
+	token, err := store.AddToken(ctx, "secret-holder", layers.RoleAdmin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", "file:"+store.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	for _, q := range []string{
-		`CREATE TABLE planmap_tokens (token TEXT)`, `INSERT INTO planmap_tokens VALUES ('secret-token')`,
 		`CREATE TABLE change_log (at TEXT, what TEXT)`, `INSERT INTO change_log VALUES ('now', 'secret edit')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -114,8 +118,12 @@ func TestDownloadCarriesOnlyPublicTables(t *testing.T) {
 	if strings.Join(tables, " ") != strings.Join(want, " ") {
 		t.Errorf("tables of the download:\n%v\nwant\n%v", tables, want)
 	}
-	if bytes.Contains(r.body, []byte("secret")) {
+	if bytes.Contains(r.body, []byte("secret")) || bytes.Contains(r.body, layers.HashToken(token)) {
 		t.Error("the download holds the bytes of an internal table")
+	}
+	one := get(t, srv.URL+"/collections/parks/download.gpkg")
+	if one.StatusCode != 200 || bytes.Contains(one.body, []byte("secret")) || bytes.Contains(one.body, layers.HashToken(token)) {
+		t.Errorf("GET parks/download.gpkg = %d, or it holds the bytes of an internal table", one.StatusCode)
 	}
 	if got := queryFile(t, path, `SELECT f_table_name FROM layer_styles ORDER BY 1`); len(got) != len(info) {
 		t.Errorf("layer_styles of the download: %v, want one per layer", got)

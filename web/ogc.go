@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ type link struct {
 	Rel   string `json:"rel"`
 	Type  string `json:"type,omitempty"`
 	Title string `json:"title,omitempty"`
+	// Templated: Href is a URI template (OGC API – Tiles).
+	Templated bool `json:"templated,omitempty"`
 }
 
 const relQueryables = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -81,6 +84,7 @@ var conformanceClasses = []string{
 	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+	// and OGC API – Tiles: tileConformance (tiles.go).
 }
 
 const (
@@ -114,7 +118,9 @@ func (s *server) landing(w http.ResponseWriter, r *http.Request) error {
 		link{Href: base + "/download/planmap.kml", Rel: "enclosure", Type: mediaKML, Title: "every layer as KML"},
 		link{Href: base + "/stats", Rel: relStatistics, Type: mediaJSON, Title: "count and area per land-use class over every polygon layer"},
 		link{Href: base + "/stats?f=csv", Rel: relStatistics, Type: "text/csv", Title: "the same as CSV"},
+		link{Href: base + "/tileMatrixSets", Rel: relTMS, Type: mediaJSON, Title: "the tile matrix sets of the vector tiles"},
 	)
+	lp.Links = append(lp.Links, tileLinks(base, nil)...)
 	if html {
 		return s.render(w, r, "map", lp.Title, mapPage{Landing: lp, Config: newMapConfig(s.basePath, s.opt)})
 	}
@@ -128,9 +134,10 @@ func (s *server) conformance(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r)) {
 		return nil
 	}
-	body := map[string]any{"conformsTo": conformanceClasses}
+	classes := append(slices.Clip(conformanceClasses), tileConformance...)
+	body := map[string]any{"conformsTo": classes}
 	if wantsHTML(r) {
-		return s.render(w, r, "conformance", "Conformance", conformanceClasses)
+		return s.render(w, r, "conformance", "Conformance", classes)
 	}
 	return writeJSON(w, http.StatusOK, body)
 }
@@ -153,6 +160,8 @@ type collectionDoc struct {
 	Style        layers.Style   `json:"style"`
 	Schema       []layers.Field `json:"schema"`
 	ItemCount    int            `json:"itemCount"`
+	// XYZ is the URL template of its vector tiles, {z}/{y}/{x}, for QGIS.
+	XYZ string `json:"-"`
 }
 
 type extent struct {
@@ -191,7 +200,9 @@ func (s *server) collectionDoc(base string, col *layers.Collection) collectionDo
 			link{Href: href + "/download.kml", Rel: "enclosure", Type: mediaKML, Title: "the whole layer as KML"},
 			link{Href: base + "/collections", Rel: "parent", Type: mediaJSON, Title: "all layers"},
 		),
+		XYZ: xyzURL(base, col),
 	}
+	d.Links = append(d.Links, tileLinks(base, col)...)
 	if col.Count > 0 {
 		e := col.Extent
 		d.Extent = &extent{Spatial: spatialExtent{BBox: [][4]float64{{e.Min[0], e.Min[1], e.Max[0], e.Max[1]}}, CRS: crs84}}

@@ -140,6 +140,7 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		paths[p+"/download.gpkg"] = get("downloadGPKG_"+col.ID, "The whole layer "+name+" as a GeoPackage", tag, nil, gpkg, append(dl, "404")...)
 		paths[p+"/download.kml"] = get("downloadKML_"+col.ID, "The whole layer "+name+" as a KML document", tag, nil, kml, append(dl, "404")...)
 	}
+	addTilePaths(paths, cat, get) // tiles.go
 	crsEnum := crsURIs()
 	formParam := func(name, desc string, schema obj) obj {
 		return obj{"name": name, "in": "query", "required": false, "style": "form", "explode": false, "description": desc, "schema": schema}

@@ -80,6 +80,11 @@ type Options struct {
 	// BaseURL is the public URL of the service root, as clients reach it
 	// (behind a proxy, say). Empty: taken from each request.
 	BaseURL string
+	// AllowPlainHTTPTokens accepts bearer tokens over plain HTTP from
+	// anywhere. Off, a token is accepted only over TLS, from a client on
+	// this machine, or through a proxy on it when BaseURL is https
+	// (tokenTransport in auth.go).
+	AllowPlainHTTPTokens bool
 	// Tiles is a tile URL template ({z}/{x}/{y}) for a base map under the
 	// layers, with its Attribution. Empty: the district's own layers are
 	// the base map, and the map loads nothing from elsewhere.
@@ -112,6 +117,9 @@ type Options struct {
 	// Heartbeat is how often an idle change stream sends a comment to
 	// keep proxies from closing it. Zero: DefaultHeartbeat.
 	Heartbeat time.Duration
+	// TileCacheBytes is the byte budget of the vector tile cache; 0:
+	// tiles.DefaultBudget; negative: none.
+	TileCacheBytes int64
 }
 
 type server struct {
@@ -119,6 +127,7 @@ type server struct {
 	log   *slog.Logger
 	opt   Options
 	hosts hostSet
+	mux   *chi.Mux // to learn which methods a path has (allowed)
 	// basePath is the path of the base URL ("" at the root): pages load
 	// their own scripts and styles by path, never through the Host.
 	basePath string
@@ -158,10 +167,12 @@ type server struct {
 //	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
 //	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams
+//	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
 // request whose Host is not allowed (Options.AllowedHosts) gets 421.
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
+	log = slog.New(redactingHandler{log.Handler()}) // no token in the log (auth.go)
 	s := &server{store: store, log: log, opt: opt}
 	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, onErr: func(err error) { log.Warn("following the change log", "err", err) }}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
@@ -176,13 +187,14 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	s.hosts = newHostSet(hosts)
 
 	r := chi.NewRouter()
+	s.mux = r
 	r.Use(middleware.RequestID)
 	r.Use(requestLogger(log))
 	r.Use(middleware.Recoverer)
 	r.Use(securityHeaders(contentSecurityPolicy(opt.Tiles)))
-	r.Use(cors)
+	r.Use(s.cors)
 	r.Use(s.checkHost)
-	r.Use(s.checkQuery, s.redirectSlash)
+	r.Use(s.checkQuery, s.redirectSlash, s.options)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
@@ -212,14 +224,12 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/changes/stream", s.handle(s.changeStream))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
+	s.tileRoutes(r) // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)
 	}))
-	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		return &layers.Error{Code: codeMethod, Message: r.Method + " is not allowed on " + r.URL.Path + "; this service is read-only"}
-	}))
+	r.MethodNotAllowed(s.handle(s.methodNotAllowed))
 	return r
 }
 
@@ -363,23 +373,25 @@ func writeJSONType(w http.ResponseWriter, status int, contentType string, v any)
 	return err
 }
 
-// cors opens reads to every origin: the data is public, and web maps on
-// other sites may show it.
-func cors(next http.Handler) http.Handler {
+// cors opens the service to every origin (allow.go says why) and answers
+// CORS preflights, the same for everyone: a preflight carries no
+// credentials, so its token, if any, is not looked at.
+func (s *server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		// The same URL answers JSON or HTML by the Accept header.
 		h.Add("Vary", "Accept")
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "ETag, Content-Crs, Content-Disposition, Link, Content-Range, Accept-Ranges")
-		if r.Method == http.MethodOptions {
-			h.Set("Allow", "GET, HEAD, OPTIONS")
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-				h.Set("Access-Control-Allow-Headers", req)
+		h.Set("Access-Control-Expose-Headers", corsExpose)
+		if preflight(r) {
+			if allow := s.allowed(r, nil); allow != nil {
+				h.Set("Allow", strings.Join(allow, ", "))
 			}
+			h.Set("Access-Control-Allow-Methods", corsMethods)
+			h.Set("Access-Control-Allow-Headers", corsHeaders)
 			h.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
+			h.Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		next.ServeHTTP(w, r)

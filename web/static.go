@@ -29,11 +29,13 @@ import (
 var staticFS embed.FS
 
 // leafletFiles must be in the binary for the map to work: Leaflet;
-// Leaflet-Geoman, which draws and edits shapes for editors; and
-// modern-screenshot for its Save as PNG, which png.js imports, so a
-// missing copy also fails the module check below.
+// protomaps-leaflet, which draws vector tiles; Leaflet-Geoman, which
+// draws and edits shapes for editors; and modern-screenshot for the
+// sheets' Save as PNG (png.js imports it, so a missing copy also fails
+// the module check below).
 var leafletFiles = []string{
 	"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css",
+	"static/vendor/protomaps-leaflet/protomaps-leaflet.js",
 	"static/vendor/leaflet-geoman/leaflet-geoman.js", "static/vendor/leaflet-geoman/leaflet-geoman.css",
 	"static/vendor/modern-screenshot/modern-screenshot.js",
 }
@@ -43,7 +45,7 @@ var leafletFiles = []string{
 func CheckAssets() error {
 	for _, f := range leafletFiles {
 		if _, err := fs.Stat(staticFS, f); err != nil {
-			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet and modern-screenshot from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
+			return fmt.Errorf("the web map is incomplete: %s is not in the binary; run make assets (it copies Leaflet, protomaps-leaflet and modern-screenshot from npm into web/static/vendor) and build again", strings.TrimPrefix(f, "static/"))
 		}
 	}
 	// A module importing one that is not there fails here, at start,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -26,6 +27,7 @@ import (
 	"planmap/seeds"
 	"planmap/web"
 	"planmap/web/filecache"
+	webtiles "planmap/web/tiles"
 )
 
 const (
@@ -91,8 +93,21 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	cacheDir := fs.String("cache-dir", env.or("PLANMAP_CACHE_DIR", ""), "folder of the download cache, emptied at start; one server per folder (env PLANMAP_CACHE_DIR; default: planmap-cache-… for this database in the system's temporary folder)")
 	downloadMB := fs.String("download-cache-mb", env.or("PLANMAP_DOWNLOAD_CACHE_MB", "512"), "most megabytes the download cache may hold (env PLANMAP_DOWNLOAD_CACHE_MB)")
 	cacheMB := fs.String("cache-mb", env.or("PLANMAP_CACHE_MB", strconv.Itoa(cache.DefaultBudget>>20)), "most megabytes of features and query answers kept in memory in front of the database; 0 for none (env PLANMAP_CACHE_MB)")
+	tileMB := fs.String("tile-cache-mb", env.or("PLANMAP_TILE_CACHE_MB", strconv.Itoa(webtiles.DefaultBudget>>20)), "most megabytes of vector tiles kept in memory; 0 for none (env PLANMAP_TILE_CACHE_MB)")
+	tlsCert := fs.String("tls-cert", env.or("PLANMAP_TLS_CERT", ""), "serve HTTPS with this certificate (PEM, chain included), read again when it changes; with --tls-key (env PLANMAP_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env.or("PLANMAP_TLS_KEY", ""), "the private key (PEM) of --tls-cert (env PLANMAP_TLS_KEY)")
+	// No environment variable: sending tokens in clear is a choice made
+	// on the command line, where it shows.
+	plainTokens := fs.Bool("allow-plain-http-tokens", false, "accept editors' tokens over plain HTTP from any client. Without it a token is accepted only over HTTPS, from a client on this machine, or through a proxy on it when --base-url is https")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
+	}
+	tileBytes, err := strconv.ParseInt(*tileMB, 10, 64)
+	if err != nil || tileBytes < 0 || tileBytes > 1<<20 {
+		return usageError{"serve: --tile-cache-mb " + *tileMB + " is not a whole number of megabytes, 0 or more"}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"serve: --tls-cert and --tls-key go together"}
 	}
 	mb, err := strconv.Atoi(*downloadMB)
 	if err != nil || mb < 1 {
@@ -108,7 +123,10 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if *tiles != "" && *attribution == "" {
 		return usageError{"serve: --tiles needs --tiles-attribution: tile providers require their attribution on the map"}
 	}
-	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution}
+	opt := web.Options{BaseURL: *baseURL, Tiles: *tiles, Attribution: *attribution, TileCacheBytes: -1, AllowPlainHTTPTokens: *plainTokens}
+	if tileBytes > 0 {
+		opt.TileCacheBytes = tileBytes << 20
+	}
 	for _, h := range strings.Split(*allowedHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			opt.AllowedHosts = append(opt.AllowedHosts, h)
@@ -118,6 +136,18 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return usageError{"serve: " + err.Error()}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var cert *certificate
+	if *tlsCert != "" {
+		if cert, err = loadCertificate(*tlsCert, *tlsKey); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	switch {
+	case *plainTokens:
+		log.Warn("editors' tokens are accepted over plain HTTP from any client (--allow-plain-http-tokens): anyone on the way can read them")
+	case cert == nil && !strings.HasPrefix(strings.ToLower(*baseURL), "https://"):
+		log.Info("editors' tokens are accepted only from this machine; for others serve with --tls-cert and --tls-key, or behind a TLS proxy named by an https --base-url")
+	}
 
 	store, err := openStore(ctx, *db)
 	if err != nil {
@@ -147,6 +177,13 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	scheme := "http://"
+	if cert != nil {
+		// http.Server.Serve speaks HTTP/2 over a TLS listener that
+		// offers it, and answers a plain-HTTP client with a 400.
+		scheme = "https://"
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cert.get, NextProtos: []string{"h2", "http/1.1"}})
+	}
 	// The listener's own address: with --addr :0 the port is known only now.
 	opt.ListenAddr = ln.Addr().String()
 	opt.Downloads = downloads
@@ -166,6 +203,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		}
 		loaded <- err
 	}()
+	// Who a bearer token speaks for, from the database on every write.
+	opt.Tokens = store
 	// The feature cache answers what web asks in front of the store, or
 	// with --cache-mb 0 the store alone.
 	var served web.Store = store
@@ -174,7 +213,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		served = c
 		opt.CacheStats = func() any { return c.Stats() }
 	}
-	setMemoryLimit(env, int64(featureMB)<<20, log)
+	// The tile cache holds its budget in the heap too.
+	setMemoryLimit(env, int64(featureMB)<<20+tileBytes<<20, log)
 	// Change streams last as long as their clients: shutting down ends
 	// them, so that Shutdown waits only for ordinary requests.
 	stop := make(chan struct{})
@@ -195,7 +235,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(func() { close(stop) })
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "db", *db, "cache", *cacheDir)
+	log.Info("listening", "addr", scheme+ln.Addr().String(), "db", *db, "cache", *cacheDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

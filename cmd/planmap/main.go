@@ -10,6 +10,7 @@
 //	planmap check --rules
 //	planmap backup -o backup.gpkg
 //	planmap restore backup.gpkg
+//	planmap token add --name alice --role editor --layers parcels
 //
 // Run "planmap COMMAND -h" for the flags of each command.
 package main
@@ -57,6 +58,7 @@ commands:
   check     check layer files without writing anything
   backup    copy the whole database to a new file, while the server runs
   restore   put a backup in the place of the database, with the server stopped
+  token     add, list or revoke the bearer tokens of editors
 
 Run "planmap COMMAND -h" for a command's flags.
 Environment: PLANMAP_DB (--db), PLANMAP_ADDR (--addr).
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdBackup(ctx, rest, env, stdout, stderr)
 	case "restore":
 		return cmdRestore(ctx, rest, env, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, rest, env, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -298,6 +298,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--cache-mb", "-1"}, "--cache-mb"},
 		{[]string{"--cache-mb", "lots"}, "--cache-mb"},
 		{[]string{"--download-cache-mb", "0"}, "--download-cache-mb"},
+		{[]string{"--tile-cache-mb", "-1"}, "--tile-cache-mb"},
+		{[]string{"--tile-cache-mb", "some"}, "--tile-cache-mb"},
 	} {
 		args := append([]string{"serve", "--db", db}, c.flags...)
 		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -27,12 +27,23 @@ import (
 // before the call returns, so that the writer's next read sees it; other
 // readers never wait for it.
 
-// RulesFunc checks feature f, about to be stored in layer l, against the
-// planning rules, reading the database as the write's transaction sees it
-// (with f already written, under f.ID) through lk. An error refuses the
-// write and nothing is stored: it should be an EINVALID layers.Error
-// naming the rule and the other feature.
-type RulesFunc func(ctx context.Context, lk Lookup, l *layers.Layer, f layers.Feature) error
+// RulesFunc checks feature f, just written to layer l (f.Geometry nil
+// when it was deleted), against the planning rules, reading the database
+// as the write's transaction sees it through lk; was is its geometry
+// before, nil for a new feature. An error refuses the write and nothing
+// is stored: it should be an EINVALID layers.Error naming the rule and
+// the other feature.
+type RulesFunc func(ctx context.Context, lk Lookup, l *layers.Layer, f layers.Feature, was orb.Geometry) error
+
+// PlanningRules is the RulesFunc every store opened by Open starts with:
+// layers.CheckRules, the rules declared in the layers, from both sides.
+func PlanningRules(ctx context.Context, lk Lookup, l *layers.Layer, f layers.Feature, was orb.Geometry) error {
+	all, err := lk.Layers(ctx)
+	if err != nil {
+		return err
+	}
+	return layers.CheckRules(ctx, lk.Near, all, l, f, was)
+}
 
 // Lookup is what a RulesFunc may read inside a write's transaction.
 type Lookup interface {
@@ -88,7 +99,7 @@ func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layer
 		if checked.ID, err = res.LastInsertId(); err != nil {
 			return orb.Bound{}, err
 		}
-		it, err = s.written(ctx, tx, l, checked)
+		it, err = s.written(ctx, tx, l, checked, nil)
 		return checked.Geometry.Bound(), err
 	})
 	return it, err
@@ -141,7 +152,11 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 		if err != nil {
 			return none, err
 		}
-		it, err = s.written(ctx, tx, l, checked)
+		var was orb.Geometry
+		if cur != nil {
+			was = cur.Feature.Geometry
+		}
+		it, err = s.written(ctx, tx, l, checked, was)
 		return checked.Geometry.Bound(), err
 	})
 	return it, err
@@ -165,7 +180,13 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 		if !sameVersion(ifMatch, cur.Version()) {
 			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid)
+		if _, err = tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid); err != nil {
+			return none, err
+		}
+		// Deleting a boundary may leave what must lie within it outside.
+		if s.CheckRules != nil {
+			err = s.CheckRules(ctx, txLookup{tx}, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
+		}
 		return none, err
 	})
 }
@@ -231,10 +252,10 @@ func touchContents(ctx context.Context, tx *sql.Tx, id string, grow orb.Bound) e
 }
 
 // written asks the planning rules about feature f, just written to layer
-// l in tx, and returns it as stored.
-func (s *Store) written(ctx context.Context, tx *sql.Tx, l *layers.Layer, f layers.Feature) (*layers.Item, error) {
+// l in tx over was, and returns it as stored.
+func (s *Store) written(ctx context.Context, tx *sql.Tx, l *layers.Layer, f layers.Feature, was orb.Geometry) (*layers.Item, error) {
 	if s.CheckRules != nil {
-		if err := s.CheckRules(ctx, txLookup{tx}, l, f); err != nil {
+		if err := s.CheckRules(ctx, txLookup{tx}, l, f, was); err != nil {
 			return nil, err
 		}
 	}

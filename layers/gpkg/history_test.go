@@ -374,7 +374,7 @@ func TestCheckRulesHook(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
 	var asked []int64
-	s.CheckRules = func(ctx context.Context, lk gpkg.Lookup, l *layers.Layer, f layers.Feature) error {
+	s.CheckRules = func(ctx context.Context, lk gpkg.Lookup, l *layers.Layer, f layers.Feature, _ orb.Geometry) error {
 		asked = append(asked, f.ID)
 		near, err := lk.Near(ctx, l.ID, f.Geometry.Bound())
 		if err != nil {

@@ -35,10 +35,11 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 // connections and never wait for a writer (WAL); writes go through a
 // single connection, one transaction at a time.
 type Store struct {
-	// CheckRules, when set, checks every feature a Create or Replace
+	// CheckRules checks every feature a Create, Replace or Delete
 	// writes against the planning rules, inside the write's transaction
-	// and before its commit (edit.go); its error refuses the write. Set
-	// it before serving. Deletes and imports do not ask it.
+	// and before its commit (edit.go); its error refuses the write. Open
+	// sets it to PlanningRules; nil asks no rules. Imports do not ask it
+	// (planmap check --rules reports what they bring).
 	CheckRules RulesFunc
 
 	path      string
@@ -96,7 +97,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	s := &Store{path: path, created: create}
+	s := &Store{path: path, created: create, CheckRules: PlanningRules}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// WAL lets readers go on while a writer writes; busy_timeout makes a
 	// second writer (another planmap process) wait instead of failing; the

@@ -43,6 +43,16 @@ export async function feature(id, fid) {
   }
 }
 
+// tileset is a collection's vector tileset: its layers and zoom range.
+export function tileset(id) {
+  return getJSON(`${base}/collections/${encodeURIComponent(id)}/tiles/WebMercatorQuad`);
+}
+
+// item is one feature.
+export function item(id, fid, signal) {
+  return getJSON(`${base}/collections/${encodeURIComponent(id)}/items/${encodeURIComponent(fid)}`, signal);
+}
+
 export function search(q, signal) {
   return getJSON(`${base}/search?q=${encodeURIComponent(q)}&limit=12`, signal).then((doc) => doc.features);
 }

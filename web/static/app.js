@@ -18,6 +18,7 @@ import { Editing } from './edit.js';
 import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
 import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
 import { Table, clean, download } from './table.js';
+import { Tiled } from './tiles.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -37,16 +38,18 @@ const state = {
   attribution: '',
 };
 
-// A layer this big is drawn only from this zoom on: below it a view holds
-// more features than a browser draws well.
+// A layer this big is loaded as GeoJSON only from this zoom on: below it a
+// view holds more features than a browser draws well, and it is drawn from
+// the server's vector tiles instead (tiles.js), from the zoom the tiles
+// hold it.
 const bigLayer = 20000;
 const bigLayerMinZoom = 13;
 
 // A dense layer (more features than this) is drawn on a canvas, not as
 // one SVG element per feature; what leaves the view is released, and no
 // more than maxShapes of its features are drawn at once (beyond that the
-// map asks to zoom in). Until vector tiles land, this keeps a layer of
-// 200,000 parcels responsive.
+// map asks to zoom in). This keeps a layer of 200,000 parcels responsive
+// where it is loaded as GeoJSON.
 const denseLayer = 5000;
 const maxShapes = 5000;
 
@@ -85,6 +88,8 @@ const map = L.map('map', {
 });
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.createPane('measure').style.zIndex = 650;
+// Big layers at low zoom, drawn from vector tiles (tiles.js).
+const tiled = new Tiled(map, (col, props) => filters.passes(state.filter, col, props));
 if (config.tiles) {
   // The site sends no Referer elsewhere (Referrer-Policy: same-origin),
   // but tile providers such as OpenStreetMap refuse tiles without one: they
@@ -215,10 +220,18 @@ async function load() {
   const jobs = [];
   const tooBig = [];
   const failed = [];
+  // A big layer is drawn from vector tiles where it is too big to load,
+  // from the zoom its tiles hold it (below, the map asks to zoom in).
+  for (const [id, entry] of state.layers) {
+    const tiledHere = state.visible.has(id) && entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom &&
+      map.getZoom() >= (entry.tileMinZoom ?? Infinity);
+    if (tiledHere) tiled.show(entry.col);
+    else tiled.hide(id);
+  }
   for (const id of state.visible) {
     const entry = state.layers.get(id);
     if (entry.col.itemCount > bigLayer && map.getZoom() < bigLayerMinZoom) {
-      tooBig.push(pick(entry.col.titles));
+      if (!tiled.has(id)) tooBig.push(pick(entry.col.titles));
       continue;
     }
     if (entry.dense) release(entry, box);
@@ -522,6 +535,7 @@ function applyFilter() {
       if (!pass && !entry.hidden.has(id)) { entry.hidden.add(id); entry.group.removeLayer(layer); }
     }
   }
+  tiled.redraw();
   const sel = identify.selected;
   if (sel && !filters.passes(state.filter, sel.col, sel.f.properties)) { map.closePopup(); identify.clear(); }
   labels.update();
@@ -575,6 +589,7 @@ function setVisible(id, on) {
   } else {
     state.visible.delete(id);
     entry.group.remove();
+    tiled.hide(id);
   }
   labels.update();
   refreshLegend();
@@ -699,6 +714,12 @@ async function start() {
       renderer: dense ? L.canvas({ pane: `pm-${col.id}`, padding: 0.25 }) : null,
     });
   }
+  // From which zoom the tiles hold each big layer (the server thins).
+  await Promise.all(state.collections.filter((c) => c.itemCount > bigLayer).map(async (col) => {
+    try {
+      state.layers.get(col.id).tileMinZoom = Number((await api.tileset(col.id)).layers[0].minTileMatrix);
+    } catch (_) { /* no tiles: the map asks to zoom in, as before */ }
+  }));
   const known = new Set(state.collections.map((c) => c.id));
   const wanted = h.layers ? h.layers.filter((id) => known.has(id)) : [...known];
   const unknown = h.layers ? h.layers.filter((id) => !known.has(id)) : [];
@@ -744,7 +765,7 @@ function applyHash() {
     for (const col of state.collections) {
       const entry = state.layers.get(col.id);
       if (wanted.has(col.id) && !state.visible.has(col.id)) { state.visible.add(col.id); entry.group.addTo(map); }
-      if (!wanted.has(col.id) && state.visible.has(col.id)) { state.visible.delete(col.id); entry.group.remove(); }
+      if (!wanted.has(col.id) && state.visible.has(col.id)) { state.visible.delete(col.id); entry.group.remove(); tiled.hide(col.id); }
     }
     renderPanel();
     labels.update();
@@ -782,6 +803,7 @@ function applyLang() {
 // ---- controls ----
 
 const identify = new Identify(map, state, (col, f) => { table.select(col, f); statsPanel.selected(); });
+identify.tiled = tiled;
 
 // Editing: for editors who sign in; everyone sees a feature's history.
 const editing = new Editing({

@@ -5,6 +5,7 @@
 // empty land inside the district is a click on the map, which finds only
 // the boundary and so opens nothing.
 
+import * as api from './api.js';
 import { config } from './config.js';
 import { el } from './dom.js';
 import { lang, nameOf, pick, t } from './i18n.js';
@@ -165,6 +166,14 @@ export class Identify {
   // nothing.
   at(latlng) {
     const found = featuresAt(this.map, this.state, latlng);
+    const tiledHits = this.tiled ? this.tiled.at(latlng) : [];
+    if (tiledHits.length) {
+      // Features drawn from tiles: each fetched whole, then listed first.
+      Promise.all(tiledHits.map(({ col, id }) => api.item(col.id, id).then((f) => ({ col, f }))))
+        .then((more) => this.open(latlng, [...more, ...found], 0))
+        .catch(() => { /* the feature went away meanwhile: nothing to show */ });
+      return found;
+    }
     if (!found.some((h) => !background.has(h.col.id))) {
       this.map.closePopup();
       this.clear();
