@@ -359,6 +359,29 @@ func TestWebMapEdit(t *testing.T) {
 		t.FailNow()
 	}
 
+	t.Run("OverlapRefused", func(t *testing.T) {
+		// The layer's planning rules: blocks may not overlap. The other
+		// block is named on the shape.
+		n := itemCount(t, srv.URL, "resettlement")
+		drawPolygon(t, a, [][2]float64{
+			{lat - dLat/2, lng - dLng/2}, {lat - dLat/2, lng + 1.5*dLng}, {lat + 1.5*dLat, lng + 1.5*dLng}, {lat + 1.5*dLat, lng - dLng/2},
+		})
+		fillRequired(t, a, "重叠的地块")
+		typeInto(t, a, "position_note", "overlaps on purpose")
+		clickOn(t, a, "#edit-save")
+		waitJS(t, a, "the refusal on the shape", `!!document.querySelector('.pm-shape-error-tip')`, 10*time.Second)
+		tip := eval[string](t, a, `document.querySelector('.pm-shape-error-tip').textContent`)
+		if !strings.Contains(tip, "overlaps") || !strings.Contains(tip, fmt.Sprint(fid)) {
+			t.Errorf("on the shape: %q, want the overlap with block %d named", tip, fid)
+		}
+		shot(t, a, "edit-refused-overlap.png")
+		if got := itemCount(t, srv.URL, "resettlement"); got != n {
+			t.Errorf("an overlapping block was stored: %d features, had %d", got, n)
+		}
+		clickOn(t, a, "#edit-cancel")
+		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`, 5*time.Second)
+	})
+
 	t.Run("SnapsToNeighbour", func(t *testing.T) {
 		// A square east of the new block, its first two vertices clicked
 		// a few pixels off the block's eastern corners: they land on them.

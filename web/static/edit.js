@@ -138,6 +138,9 @@ function explain(line) {
     [/ want (a|an) /, 'whyType'],
     [/intersects itself/, 'whySelfIntersects'],
     [/rings cross|hole/, 'whyHole'],
+    [/ overlaps /, 'whyOverlaps'],
+    [/outside/, 'whyOutside'],
+    [/minAreaHa/, 'whySmall'],
   ];
   const kind = kinds.find(([re]) => re.test(line));
   return kind && lang() === 'zh' ? `${t(kind[1])}（${line}）` : line;

@@ -156,6 +156,9 @@ const words = {
     whyType: '类型不对',
     whySelfIntersects: '边界自相交',
     whyHole: '洞的位置不对',
+    whyOverlaps: '与其他要素重叠（规划规则不允许）',
+    whyOutside: '超出了应在其内的范围',
+    whySmall: '面积小于规划规则的下限',
     ops: { insert: '新建', update: '修改', delete: '删除', restore: '恢复' },
     links: {
       'this document': '本页', 'this document as HTML': '本页（HTML）', 'this document as JSON': '本页（JSON）',
