@@ -410,19 +410,21 @@ export class Editing {
     this.clearOfForm();
   }
 
-  // clearOfForm pans the map so that the shape being edited is not under
-  // the form, which holds the right of the map.
+  // clearOfForm pans the map so that the shape being edited, and the
+  // refusal below it (up to 300 px wide), are not under the form, which
+  // holds the right of the map.
   clearOfForm() {
     const s = this.session;
     const box = document.getElementById('edit-box');
     if (!s || !s.shape || !box || !s.shape.getBounds) return;
     const size = this.map.getSize();
-    const free = size.x - box.offsetWidth - 20; // the map's width left of the form
+    const free = size.x - box.offsetWidth - 30; // the map's width left of the form
     const b = s.shape.getBounds();
     const east = this.map.latLngToContainerPoint(b.getNorthEast()).x;
     const west = this.map.latLngToContainerPoint(b.getSouthWest()).x;
-    if (east <= free - 20 || free < 200) return;
-    this.map.panBy([Math.min(east - (free - 20), west - 20), 0], { animate: false });
+    const reach = Math.max(east, (east + west) / 2 + 160);
+    if (reach <= free || free < 320) return;
+    this.map.panBy([Math.min(reach - free, west - 20), 0], { animate: false });
   }
 
   async schema(id) {
@@ -664,6 +666,7 @@ export class Editing {
       s.shapeError = true;
     }
     this.renderForm();
+    this.clearOfForm();
     const first = document.querySelector('#edit-box [aria-invalid="true"]');
     if (first) first.focus();
     else document.getElementById('edit-box').scrollTop = 0;
