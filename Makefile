@@ -6,6 +6,7 @@ FUZZTIME ?= 1m
 SOAK_SECONDS ?= 180
 
 LEAFLET := web/static/vendor/leaflet/leaflet.js
+GEOMAN := web/static/vendor/leaflet-geoman/leaflet-geoman.js
 SCREENSHOT := web/static/vendor/modern-screenshot/modern-screenshot.js
 PROTOMAPS := web/static/vendor/protomaps-leaflet/protomaps-leaflet.js
 
@@ -54,18 +55,21 @@ lint:
 build: assets
 	$(GO) build -o bin/planmap ./cmd/planmap
 
-## assets: Leaflet, protomaps-leaflet (vector tiles on a canvas) and modern-screenshot (the sheets' Save as PNG) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
-assets: $(LEAFLET) $(SCREENSHOT) $(PROTOMAPS)
+## assets: Leaflet, Leaflet-Geoman (the map's drawing tools), protomaps-leaflet (vector tiles on a canvas) and modern-screenshot (the sheets' Save as PNG) from the npm registry, pinned in web/package-lock.json, copied into the embedded folder
+assets: $(LEAFLET) $(GEOMAN) $(SCREENSHOT) $(PROTOMAPS)
 
-$(LEAFLET) $(SCREENSHOT) $(PROTOMAPS) &: web/package-lock.json
+$(LEAFLET) $(GEOMAN) $(SCREENSHOT) $(PROTOMAPS) &: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf web/static/vendor/leaflet web/static/vendor/modern-screenshot web/static/vendor/protomaps-leaflet
-	mkdir -p web/static/vendor/leaflet web/static/vendor/modern-screenshot
+	rm -rf web/static/vendor/leaflet web/static/vendor/leaflet-geoman web/static/vendor/modern-screenshot web/static/vendor/protomaps-leaflet
+	mkdir -p web/static/vendor/leaflet web/static/vendor/leaflet-geoman web/static/vendor/modern-screenshot
 	cp -R web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 		web/node_modules/leaflet/dist/images web/node_modules/leaflet/LICENSE web/static/vendor/leaflet/
+	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js $(GEOMAN)
+	cp web/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css \
+		web/node_modules/@geoman-io/leaflet-geoman-free/LICENSE web/static/vendor/leaflet-geoman/
 	cp web/node_modules/modern-screenshot/dist/index.mjs $(SCREENSHOT)
 	cp web/node_modules/modern-screenshot/LICENSE web/static/vendor/modern-screenshot/
 	mkdir -p web/static/vendor/protomaps-leaflet
 	cp web/node_modules/protomaps-leaflet/dist/protomaps-leaflet.js web/node_modules/protomaps-leaflet/LICENSE \
 		web/static/vendor/protomaps-leaflet/
-	touch $(LEAFLET) $(SCREENSHOT) $(PROTOMAPS)
+	touch $(LEAFLET) $(GEOMAN) $(SCREENSHOT) $(PROTOMAPS)

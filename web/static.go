@@ -28,11 +28,17 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// leafletFiles must be in the binary for the map to work: Leaflet,
-// protomaps-leaflet, which draws vector tiles, and modern-screenshot for
-// the sheets' Save as PNG (png.js imports it, so a missing copy also
-// fails the module check below).
-var leafletFiles = []string{"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css", "static/vendor/protomaps-leaflet/protomaps-leaflet.js", "static/vendor/modern-screenshot/modern-screenshot.js"}
+// leafletFiles must be in the binary for the map to work: Leaflet;
+// protomaps-leaflet, which draws vector tiles; Leaflet-Geoman, which
+// draws and edits shapes for editors; and modern-screenshot for the
+// sheets' Save as PNG (png.js imports it, so a missing copy also fails
+// the module check below).
+var leafletFiles = []string{
+	"static/vendor/leaflet/leaflet.js", "static/vendor/leaflet/leaflet.css",
+	"static/vendor/protomaps-leaflet/protomaps-leaflet.js",
+	"static/vendor/leaflet-geoman/leaflet-geoman.js", "static/vendor/leaflet-geoman/leaflet-geoman.css",
+	"static/vendor/modern-screenshot/modern-screenshot.js",
+}
 
 // CheckAssets reports whether the web map's files are in the binary, so
 // that a build without Leaflet fails when it starts, not in the browser.
@@ -254,6 +260,16 @@ type mapConfig struct {
 	// how its position confidence shows in its outline (layers/style.go).
 	Statuses []layers.Status   `json:"statuses"`
 	Dashes   map[string]string `json:"dashes"`
+	// Draw is where the drawing tools are (Leaflet-Geoman, its script and
+	// its styles), under their content-hashed names: the map loads them
+	// only when an editor signs in, so readers never download them.
+	Draw drawAssets `json:"draw"`
+}
+
+// drawAssets are the paths of the drawing tools' files.
+type drawAssets struct {
+	JS  string `json:"js"`
+	CSS string `json:"css"`
 }
 
 // newMapConfig is the map's configuration for a service at base.
@@ -261,5 +277,9 @@ func newMapConfig(base string, opt Options) mapConfig {
 	return mapConfig{
 		Base: base, Tiles: opt.Tiles, Attribution: opt.Attribution,
 		Classes: layers.Classes, Statuses: layers.Statuses, Dashes: layers.ConfidenceDash,
+		Draw: drawAssets{
+			JS:  base + "/static/" + assetPath("vendor/leaflet-geoman/leaflet-geoman.js"),
+			CSS: base + "/static/" + assetPath("vendor/leaflet-geoman/leaflet-geoman.css"),
+		},
 	}
 }

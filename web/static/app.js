@@ -14,6 +14,7 @@ import { Live } from './live.js';
 import { Measure } from './measure.js';
 import { PrintLayout } from './print.js';
 import { StatsPanel } from './stats.js';
+import { Editing } from './edit.js';
 import { Drawn, renderLegend as drawLegend, swatch } from './legend.js';
 import { kindOf, shadeOf, styleOf as symbolStyle, symbolOf } from './style.js';
 import { Table, clean, download } from './table.js';
@@ -747,6 +748,8 @@ async function start() {
   }
   document.body.dataset.ready = '1';
   live.start();
+  await editing.start();
+  document.body.dataset.editReady = '1';
 }
 
 // applyHash follows the view, layers and language of the URL.
@@ -793,6 +796,7 @@ function applyLang() {
   labels.update();
   if (lastHits) renderHits();
   if (table.open) table.render();
+  editing.relabel();
   showStatus();
 }
 
@@ -800,6 +804,15 @@ function applyLang() {
 
 const identify = new Identify(map, state, (col, f) => { table.select(col, f); statsPanel.selected(); });
 identify.tiled = tiled;
+
+// Editing: for editors who sign in; everyone sees a feature's history.
+const editing = new Editing({
+  map, state, identify,
+  put: (id, f) => { const entry = state.layers.get(id); if (entry) putFeature(entry, f); },
+  drop: (id, fid) => { const entry = state.layers.get(id); if (entry) dropFeature(entry, fid); },
+  show: (id) => { if (!state.visible.has(id)) { setVisible(id, true); renderPanel(); } },
+});
+identify.decorate = (col, f) => editing.decorate(col, f);
 
 const table = new Table({
   state,
@@ -916,4 +929,4 @@ start().catch((err) => {
 });
 
 // For tests and the curious: the map and its state.
-window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, statsPanel, live, limits: { denseLayer, maxShapes, bigLayer } };
+window.planmap = { map, state, viewGeoJSON, identify, measure, labels, table, statsPanel, live, editing, limits: { denseLayer, maxShapes, bigLayer } };

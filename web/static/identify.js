@@ -154,6 +154,9 @@ export class Identify {
     this.enabled = true;
     this.highlight = null;
     this.selected = null; // {col, f}
+    // decorate(col, f) returns what else a feature's details show (its
+    // history; an editor's buttons), or null.
+    this.decorate = null;
     map.createPane('highlight').style.zIndex = 640;
     map.on('click', (e) => { if (this.enabled) this.at(e.latlng); });
     map.on('popupclose', (e) => { if (e.popup === this.popup) this.clear(); });
@@ -194,7 +197,7 @@ export class Identify {
     const choose = (i) => {
       this.index = i;
       const { col, f } = found[i];
-      detail.replaceChildren(details(col, f));
+      this.fill(col, f);
       if (list) {
         list.querySelectorAll('button').forEach((b, j) => b.setAttribute('aria-pressed', String(i === j)));
       }
@@ -239,14 +242,36 @@ export class Identify {
       this.popup.getElement().querySelector(`.pm-hits button[data-layer="${CSS.escape(col.id)}"][data-id="${CSS.escape(String(f.id))}"] span`);
     if (b) b.textContent = nameOf(f.properties) || `#${f.id}`;
     if (i === this.index) {
-      this.detail.replaceChildren(details(col, f));
+      this.fill(col, f);
       this.select(col, f);
     }
+    this.update();
+    return true;
+  }
+
+  // fill shows a feature's details in the open popup.
+  fill(col, f) {
+    const extra = this.decorate ? this.decorate(col, f) : null;
+    this.detail.replaceChildren(details(col, f), ...(extra ? [extra] : []));
+  }
+
+  // refreshOpen draws the open popup's details again (after signing in
+  // or out, which changes what they offer).
+  refreshOpen() {
+    if (!this.popup || !this.map.hasLayer(this.popup) || !this.found) return;
+    const { col, f } = this.found[this.index];
+    this.fill(col, f);
+    this.update();
+  }
+
+  // update fits the open popup to what it shows, without panning unless
+  // pan says to (what it shows grew at the reader's request).
+  update(pan = false) {
+    if (!this.popup || !this.map.hasLayer(this.popup)) return;
     const { autoPan } = this.popup.options;
-    this.popup.options.autoPan = false;
+    this.popup.options.autoPan = pan && autoPan;
     this.popup.update();
     this.popup.options.autoPan = autoPan;
-    return true;
   }
 
   // select highlights a feature and tells the others (the table).
