@@ -266,10 +266,13 @@ func (c *Cache) sync(ctx context.Context) error {
 		}
 		// Where it is now.
 		it, err := c.store.Item(ctx, ch.Layer, ch.FID)
-		if layers.ErrorCode(err) == layers.ENOTFOUND {
+		if code := layers.ErrorCode(err); code == layers.ENOTFOUND || code == layers.EGONE {
 			continue // deleted since
 		}
 		if err != nil {
+			// The seq has moved past this change: a tile of the layer
+			// kept now could show the feature where it was.
+			c.dropWhere(func(t *Tile) bool { return slices.Contains(t.Layers, ch.Layer) })
 			return err
 		}
 		c.dropWhere(func(t *Tile) bool {

@@ -208,3 +208,44 @@ func TestCacheMakesOnce(t *testing.T) {
 		}
 	}
 }
+
+// A feature changed and then deleted before the cache next looks (one
+// batch of changes) leaves no tile showing it: the store answers EGONE
+// for it by then, which is "deleted since", not a failure.
+func TestCacheChangedThenDeleted(t *testing.T) {
+	s := parcels(t, 20000)
+	c := NewCache(s, DefaultBudget)
+	const z = 15
+	first, err := s.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := tileXY(first.Bound.Center(), z)
+	tl, err := c.Get(ctx, z, x, y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := tl.Holds["parcels"]
+	if len(held) < 2 {
+		t.Fatalf("tile %d/%d/%d holds %v; want at least two parcels", z, x, y, held)
+	}
+	other := held[len(held)-1]
+	ed := layers.Edit{Author: "test"}
+	if _, err := s.Replace(ctx, "parcels", first.Feature.ID, first.Feature, "", ed); err != nil {
+		t.Fatal(err)
+	}
+	for _, fid := range []int64{first.Feature.ID, other} {
+		if err := s.Delete(ctx, "parcels", fid, "", ed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl, err = c.Get(ctx, z, x, y, nil)
+	if err != nil {
+		t.Fatalf("the tile after an update and deletes: %v", err)
+	}
+	for _, fid := range tl.Holds["parcels"] {
+		if fid == first.Feature.ID || fid == other {
+			t.Errorf("tile %d/%d/%d still holds deleted parcel %d", z, x, y, fid)
+		}
+	}
+}
