@@ -338,7 +338,15 @@ func squareMetres(a float64) string {
 // within (the boundary) has every feature of those layers near its old or
 // its new place checked against the layer as it will be; this costs a
 // geo.Within per such feature.
+//
+// A write that leaves the geometry as it was (an edit of the properties
+// alone) cannot break a rule, which all are about geometry: it is not
+// checked, so that a feature imported while breaking one can still have
+// its names and codes corrected.
 func CheckRules(ctx context.Context, n Neighbours, all []*Layer, layer *Layer, f Feature, was orb.Geometry) error {
+	if was != nil && f.Geometry != nil && orb.Equal(was, f.Geometry) {
+		return nil
+	}
 	vs, err := Violations(ctx, n, all, layer, f, was)
 	if err != nil || len(vs) == 0 {
 		return err

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 )
@@ -81,6 +84,33 @@ func TestEditsKeepPlanningRules(t *testing.T) {
 		err := s.Delete(ctx, "boundary", boundary.Feature.ID, "", ed)
 		refused(t, err, "boundary")
 		unchanged(t, "boundary", boundary)
+	})
+	t.Run("FixNamesOfABreakingFeature", func(t *testing.T) {
+		// A terminal written over the park without the rules (as an
+		// import or a direct edit may bring it) can still have its names
+		// corrected; moving it elsewhere over the park is refused.
+		s.CheckRules = nil
+		over := terminal.Feature
+		over.Geometry = park.Feature.Geometry
+		it, err := s.Replace(ctx, "terminals", terminal.Feature.ID, over, "", ed)
+		s.CheckRules = gpkg.PlanningRules
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := it.Feature
+		named.Properties["name_en"] = "Zhongtian inland wharf (renamed)"
+		it, err = s.Replace(ctx, "terminals", terminal.Feature.ID, named, it.Version(), ed)
+		if err != nil {
+			t.Fatalf("a names-only edit of a feature that breaks a rule: %v", err)
+		}
+		nudged := it.Feature
+		nudged.Geometry = orb.Polygon{park.Feature.Geometry.Bound().Pad(-0.0001).ToRing()}
+		_, err = s.Replace(ctx, "terminals", terminal.Feature.ID, nudged, it.Version(), ed)
+		refused(t, err, "parks")
+		// Put it back where it was, for the subtests after this one.
+		if _, err := s.Replace(ctx, "terminals", terminal.Feature.ID, terminal.Feature, "", ed); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("AllowedEdit", func(t *testing.T) {
 		f := park.Feature
