@@ -68,6 +68,11 @@ var (
 // editor returns the store as an Editor, if it is one.
 func (s *server) editor() (Editor, bool) {
 	ed, ok := s.store.(Editor)
+	// A cache has the Editor's methods whatever it is in front of; it
+	// says whether the store behind it takes writes.
+	if e, wraps := s.store.(interface{ Editable() bool }); ok && wraps {
+		ok = e.Editable()
+	}
 	return ed, ok
 }
 

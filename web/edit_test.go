@@ -584,10 +584,17 @@ func TestEditDiscovery(t *testing.T) {
 }
 
 // TestReadOnlyStore: a store that cannot be changed is served as before
-// Part 4: writes are 405, and no Part 4 class is claimed.
+// Part 4: writes are 405, and no Part 4 class is claimed; so is a cache in
+// front of one, though the cache itself has the Editor's methods.
 func TestReadOnlyStore(t *testing.T) {
 	s := newStore(t)
-	srv := httptest.NewServer(web.NewRouter(struct{ web.Store }{s}, web.Options{Tokens: newEditTokens(t, s), Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	tokens := newEditTokens(t, s)
+	t.Run("Store", func(t *testing.T) { testReadOnly(t, struct{ web.Store }{s}, tokens) })
+	t.Run("Cache", func(t *testing.T) { testReadOnly(t, cache.New(struct{ cache.Store }{s}, cache.DefaultBudget), tokens) })
+}
+
+func testReadOnly(t *testing.T, served web.Store, tokens web.Tokens) {
+	srv := httptest.NewServer(web.NewRouter(served, web.Options{Tokens: tokens, Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		url := srv.URL + "/collections/parcels/items/1"
