@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,22 +50,35 @@ func propertyColumns(ctx context.Context, q querier, t string) ([]string, error)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(cols) > 60 {
-		// json_object takes at most SQLite's function argument limit
-		// (127 in older builds) of arguments, two per column.
-		cols = cols[:60]
-	}
 	return cols, nil
 }
 
-// propertiesJSON is the json_object of the columns cols of row alias (OLD,
-// or a table alias).
+// objectColumns is how many columns one json_object takes: two arguments
+// each, under SQLite's limit on a function's arguments (127 in the builds
+// GDAL and QGIS ship).
+const objectColumns = 60
+
+// propertiesJSON is the JSON object of the columns cols of row alias (OLD,
+// or a table alias): one json_object, or for a table of more columns than
+// one takes, several merged with json_patch (which leaves out a NULL of
+// the later ones, the same as an absent property).
 func propertiesJSON(alias string, cols []string) string {
-	parts := make([]string, 0, 2*len(cols))
-	for _, c := range cols {
-		parts = append(parts, sqlLiteral(c), alias+"."+quoteIdent(c))
+	var objects []string
+	for chunk := range slices.Chunk(cols, objectColumns) {
+		parts := make([]string, 0, 2*len(chunk))
+		for _, c := range chunk {
+			parts = append(parts, sqlLiteral(c), alias+"."+quoteIdent(c))
+		}
+		objects = append(objects, "json_object("+strings.Join(parts, ", ")+")")
 	}
-	return "json_object(" + strings.Join(parts, ", ") + ")"
+	if len(objects) == 0 {
+		return "json_object()"
+	}
+	out := objects[0]
+	for _, o := range objects[1:] {
+		out = "json_patch(" + out + ", " + o + ")"
+	}
+	return out
 }
 
 // historyTriggerSQL returns the CREATE TRIGGER statements of table t with

@@ -414,3 +414,44 @@ func TestCheckRulesHook(t *testing.T) {
 		t.Errorf("gpkg_contents extent of parcels reaches %v, %v; want 122.001, 33.001 after the far parcel", maxX, maxY)
 	}
 }
+
+// A layer of more columns than one json_object takes keeps every one of
+// them in its history.
+func TestHistoryKeepsEveryColumn(t *testing.T) {
+	const n = 130
+	var schema, props []string
+	for i := range n {
+		schema = append(schema, fmt.Sprintf(`{"name": "f%03d", "type": "string"}`, i))
+		props = append(props, fmt.Sprintf(`"f%03d": "v%d"`, i, i))
+	}
+	text := `{"type": "FeatureCollection", "id": "wide", "title": {"zh": "宽", "en": "Wide"},
+	  "geometryType": "Point", "schema": [` + strings.Join(schema, ", ") + `],
+	  "features": [{"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [121.4, 32.1]},
+	    "properties": {` + strings.Join(props, ", ") + `}}]}`
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "wide.geojson", text))
+	it, err := s.Item(ctx, "wide", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := layers.Feature{Properties: maps.Clone(it.Properties), Geometry: it.Geometry}
+	for i := range n {
+		f.Properties[fmt.Sprintf("f%03d", i)] = "new"
+	}
+	if _, err := s.Replace(ctx, "wide", 1, f, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.Versions(ctx, "wide", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[1].Item == nil {
+		t.Fatalf("versions %+v: want the first one kept", vs)
+	}
+	for i := range n {
+		name := fmt.Sprintf("f%03d", i)
+		if got, want := vs[1].Item.Properties[name], fmt.Sprintf("v%d", i); got != want {
+			t.Errorf("first version's %s = %v, want %s", name, got, want)
+		}
+	}
+}
