@@ -359,21 +359,27 @@ func (s *server) current(r *http.Request, col *layers.Collection, gone bool) (*l
 	return it, fid, err
 }
 
+// readFeature reads the feature of a POST (fid 0) or a PUT of feature fid
+// from the request's body, in its Content-Crs.
+func readFeature(w http.ResponseWriter, r *http.Request, fid int64) (layers.Feature, error) {
+	body, err := readBody(w, r, mediaGeoJSON, mediaJSON)
+	if err != nil {
+		return layers.Feature{}, err
+	}
+	c, err := contentCRS(r)
+	if err != nil {
+		return layers.Feature{}, err
+	}
+	return decodeFeature(body, c, fid)
+}
+
 func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
 	ed, _ := s.editor()
 	col, e, err := s.writeTarget(r)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, mediaGeoJSON, mediaJSON)
-	if err != nil {
-		return err
-	}
-	c, err := contentCRS(r)
-	if err != nil {
-		return err
-	}
-	f, err := decodeFeature(body, c, 0)
+	f, err := readFeature(w, r, 0)
 	if err != nil {
 		return err
 	}
@@ -399,15 +405,7 @@ func (s *server) replaceItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, mediaGeoJSON, mediaJSON)
-	if err != nil {
-		return err
-	}
-	c, err := contentCRS(r)
-	if err != nil {
-		return err
-	}
-	f, err := decodeFeature(body, c, fid)
+	f, err := readFeature(w, r, fid)
 	if err != nil {
 		return err
 	}
