@@ -21,13 +21,25 @@ func FromWebMercator(g orb.Geometry) orb.Geometry {
 // ToWebMercator returns g with its longitude/latitude degrees converted to
 // EPSG:3857 metres. Latitudes are clamped to the projection's ±85.06°.
 func ToWebMercator(g orb.Geometry) orb.Geometry {
-	const maxLat = 85.0511287798066
 	return Transform(g, func(p orb.Point) orb.Point {
-		lat := math.Max(-maxLat, math.Min(maxLat, p[1]))
+		lat := math.Max(-MaxMercatorLat, math.Min(MaxMercatorLat, p[1]))
 		x := p[0] * math.Pi / 180 * earthRadius
 		y := math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)) * earthRadius
 		return orb.Point{x, y}
 	})
+}
+
+// MaxMercatorLat is the latitude, in degrees, where the square Web
+// Mercator world ends.
+const MaxMercatorLat = 85.0511287798066
+
+// WorldXY returns where longitude/latitude p lies in the square world of
+// Web Mercator tiles, as fractions from its west and north edges: tile
+// x/y of zoom z is the whole part of 2^z times them. Latitudes past
+// MaxMercatorLat are clamped.
+func WorldXY(p orb.Point) (x, y float64) {
+	lat := math.Max(-MaxMercatorLat, math.Min(MaxMercatorLat, p[1])) * math.Pi / 180
+	return (p[0] + 180) / 360, (1 - math.Log(math.Tan(math.Pi/4+lat/2))/math.Pi) / 2
 }
 
 // Transform returns a copy of g with f applied to every position.

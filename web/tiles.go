@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"planmap/geo"
 	"planmap/layers"
 	"planmap/web/tiles"
 )
@@ -315,7 +316,7 @@ func bounds(cat *layers.Catalog, col *layers.Collection) (b box) {
 		b.Max = [2]float64{math.Max(b.Max[0], c.Extent.Max[0]), math.Max(b.Max[1], c.Extent.Max[1])}
 	}
 	if first {
-		return box{[2]float64{-180, -85.0511287798}, [2]float64{180, 85.0511287798}}
+		return box{[2]float64{-180, -geo.MaxMercatorLat}, [2]float64{180, geo.MaxMercatorLat}}
 	}
 	return b
 }
@@ -336,9 +337,8 @@ func matrixLimits(b box) []map[string]any {
 
 func tileOf(p [2]float64, z int) (x, y int) {
 	n := float64(int(1) << z)
-	lat := math.Max(math.Min(p[1], 85.0511287798), -85.0511287798) * math.Pi / 180
-	fx := (p[0] + 180) / 360 * n
-	fy := (1 - math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi) / 2 * n
+	wx, wy := geo.WorldXY(p)
+	fx, fy := wx*n, wy*n
 	clamp := func(v float64) int { return int(math.Min(math.Max(math.Floor(v), 0), n-1)) }
 	return clamp(fx), clamp(fy)
 }

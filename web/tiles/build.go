@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
 
+	"planmap/geo"
 	"planmap/layers"
 )
 
@@ -228,10 +229,8 @@ func newProjection(z, x, y int) projection {
 }
 
 func (p projection) point(q orb.Point) orb.Point {
-	lat := math.Max(math.Min(q[1], 85.0511287798), -85.0511287798) * math.Pi / 180
-	x := (q[0]+180)/360*p.scale - p.x0
-	y := (1-math.Log(math.Tan(math.Pi/4+lat/2))/math.Pi)/2*p.scale - p.y0
-	return orb.Point{x, y}
+	wx, wy := geo.WorldXY(q)
+	return orb.Point{wx*p.scale - p.x0, wy*p.scale - p.y0}
 }
 
 // clipBox is the buffered tile in grid units.
