@@ -3,6 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"planmap/layers"
@@ -54,11 +55,68 @@ func (s *Store) DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit
 // feature, and nothing is changed.
 func (s *Store) RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
 	return s.layerEdit(ctx, l.ID, e, func(tx *sql.Tx) error {
-		if _, err := getLayer(ctx, tx, l.ID); err != nil {
+		stored, err := getLayer(ctx, tx, l.ID)
+		if err != nil {
 			return err
 		}
-		return s.importDeclaration(ctx, tx, l)
+		if err := s.importDeclaration(ctx, tx, l); err != nil {
+			return err
+		}
+		return s.auditRules(ctx, tx, stored, l)
 	})
+}
+
+// auditRules refuses new declaration l of layer stored when its planning
+// rules are broken by stored features that the rules stored declares did
+// not find broken (layers.Audit of the layer, under each declaration):
+// what was broken before, planmap check --rules reports, and a
+// redeclaration neither mends nor worsens it. Nothing is read unless the
+// rules changed, or when the store checks no rules.
+func (s *Store) auditRules(ctx context.Context, tx *sql.Tx, stored, l *layers.Layer) error {
+	if s.CheckRules == nil || len(l.Rules) == 0 || rulesText(stored) == rulesText(l) {
+		return nil
+	}
+	lk := txLookup{tx}
+	features := func(ctx context.Context, id string, fn func(layers.Feature) error) error {
+		fl, err := getLayer(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return eachFeature(ctx, tx, fl, fn)
+	}
+	type key struct {
+		kind string
+		f, o layers.FeatureKey
+	}
+	keyOf := func(v layers.Violation) key {
+		return key{string(v.Rule.Kind()), layers.FeatureKey{Layer: v.Feature.Layer, ID: v.Feature.ID}, layers.FeatureKey{Layer: v.Other.Layer, ID: v.Other.ID}}
+	}
+	before := map[key]bool{}
+	if len(stored.Rules) > 0 {
+		vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{stored}, features)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			before[keyOf(v)] = true
+		}
+	}
+	vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{l}, features)
+	if err != nil {
+		return err
+	}
+	var p layers.Problems
+	for _, v := range vs {
+		if !before[keyOf(v)] {
+			p.Add("%s: layer %s, stored feature %d: %v", declarationName, l.ID, v.Feature.ID, v)
+		}
+	}
+	return p.Err()
+}
+
+func rulesText(l *layers.Layer) string {
+	b, _ := json.Marshal(l.Rules)
+	return string(b)
 }
 
 // DropLayer removes layer id and its features. Its history stays: each
@@ -96,7 +154,7 @@ func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
 // tx: a layer file of l with no features.
 func (s *Store) importDeclaration(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
 	files := []*layers.File{{Name: declarationName, LayerID: l.ID, Layer: l}}
-	im := &importer{tx: tx}
+	im := &importer{tx: tx, declaration: true}
 	err := layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
 		return getLayer(ctx, tx, id)
 	}, files, false, im)
