@@ -28,6 +28,11 @@ const declarationName = "declaration"
 // dropped comes back with its history, and its new features' ids go on
 // after every id the old one used: an id is never given out twice.
 func (s *Store) DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
+	if e.Note == "" {
+		// The history's row of the layer's creation says how, as an
+		// import's says "planmap import".
+		e.Note = "collection created"
+	}
 	return s.layerEdit(ctx, l.ID, e, func(tx *sql.Tx) error {
 		if _, err := getLayer(ctx, tx, l.ID); err == nil {
 			return layers.Errorf(layers.ECONFLICT, "collection %s exists: change its declaration with PUT /collections/%s", l.ID, l.ID)
