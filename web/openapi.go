@@ -309,6 +309,9 @@ func (s *server) api(w http.ResponseWriter, r *http.Request) error {
 	doc := withAsOf(openAPI(s.base(r), cat), cat)
 	_, editable := s.editor()
 	openAPIEdit(doc, cat, editable)
+	if _, ok := s.layerEditor(); ok && editable {
+		openAPIAdmin(doc, cat)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return err

@@ -68,6 +68,23 @@ type Editor interface {
 	Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error)
 }
 
+// LayerEditor is what the web layer needs of a store for admins to
+// change the layers themselves (POST /collections, PUT and DELETE
+// /collections/{id}); an Editor that is not one serves none of those.
+// Each is one transaction, recording e as a feature edit does.
+type LayerEditor interface {
+	// DeclareLayer creates layer l.ID, empty, from its declaration,
+	// checked as an import checks a layer file's; ECONFLICT if it exists.
+	DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+	// RedeclareLayer gives layer l.ID the declaration l, as an import of
+	// a layer file with that declaration and no features would; refused
+	// (EINVALID), naming the features, when a stored feature breaks it.
+	RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+	// DropLayer removes layer id and its features; the history keeps
+	// their versions and records the drop.
+	DropLayer(ctx context.Context, id string, e layers.Edit) error
+}
+
 // Tokens finds who a bearer token speaks for.
 type Tokens interface {
 	// Principal returns the principal of token, or nil if the token is
@@ -224,8 +241,9 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Get("/changes/stream", s.handle(s.changeStream))
 	r.Get("/static/*", s.handle(staticHandler()))
 	r.Get("/healthz", s.handle(s.healthz))
-	s.tileRoutes(r) // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
-	s.editRoutes(r) // /collections/{collectionId}/schema, the writes and /items/{featureId}/versions: edit.go
+	s.tileRoutes(r)  // /tileMatrixSets, /tiles, /collections/{collectionId}/tiles…: tiles.go
+	s.editRoutes(r)  // /collections/{collectionId}/schema, the writes and /items/{featureId}/versions: edit.go
+	s.adminRoutes(r) // POST /collections, PUT and DELETE /collections/{collectionId}: admin.go
 
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return layers.Errorf(layers.ENOTFOUND, "nothing at %s", r.URL.Path)

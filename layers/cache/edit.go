@@ -104,3 +104,60 @@ func (c *Cache) catchUp(ctx context.Context) {
 		c.reset(&epoch{seq: cat.Seq})
 	}
 }
+
+// LayerEditor is what the store behind the cache must be for the cache
+// to take changes of the layers themselves (web.LayerEditor).
+type LayerEditor interface {
+	DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+	RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+	DropLayer(ctx context.Context, id string, e layers.Edit) error
+}
+
+func (c *Cache) layerEditor() (LayerEditor, error) {
+	e, ok := c.store.(LayerEditor)
+	if !ok {
+		return nil, layers.Errorf(layers.ECONFLICT, "the store behind the cache (%T) does not change layers", c.store)
+	}
+	return e, nil
+}
+
+// DeclareLayer is the store's; the cache has taken the new layer in when
+// it returns.
+func (c *Cache) DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
+	ed, err := c.layerEditor()
+	if err != nil {
+		return err
+	}
+	if err := ed.DeclareLayer(ctx, l, e); err != nil {
+		return err
+	}
+	c.catchUp(ctx)
+	return nil
+}
+
+// RedeclareLayer is the store's, taken in as DeclareLayer's is.
+func (c *Cache) RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
+	ed, err := c.layerEditor()
+	if err != nil {
+		return err
+	}
+	if err := ed.RedeclareLayer(ctx, l, e); err != nil {
+		return err
+	}
+	c.catchUp(ctx)
+	return nil
+}
+
+// DropLayer is the store's, taken in as DeclareLayer's is: the layer's
+// held features and answers are dropped before it returns.
+func (c *Cache) DropLayer(ctx context.Context, id string, e layers.Edit) error {
+	ed, err := c.layerEditor()
+	if err != nil {
+		return err
+	}
+	if err := ed.DropLayer(ctx, id, e); err != nil {
+		return err
+	}
+	c.catchUp(ctx)
+	return nil
+}

@@ -90,6 +90,9 @@ type importer struct {
 	opt     layers.ImportOptions
 	results []layers.ImportResult
 	p       layers.Problems // of stored features, found by recheck
+	// declaration: the import is of a declaration alone, sent over
+	// HTTP (admin.go), not of a layer file.
+	declaration bool
 
 	// The plan being written.
 	r      layers.ImportResult
@@ -303,7 +306,7 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		}
 	}
 	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, pl.Layer) {
-		if err := recheck(ctx, tx, *pl, &im.p); err != nil {
+		if err := recheck(ctx, tx, *pl, im.declaration, &im.p); err != nil {
 			return err
 		}
 	}
@@ -525,14 +528,21 @@ func sameSchema(a, b *layers.Layer) bool {
 // the plan was written, against the new declaration: a declaration that
 // makes a field required or narrows its allowed values must not leave
 // features behind that the layer's own export could not import again.
-func recheck(ctx context.Context, tx *sql.Tx, pl layers.Plan, p *layers.Problems) error {
+//
+// A declaration alone (declaration) has no features to give the value in:
+// the hint says what its sender can do instead.
+func recheck(ctx context.Context, tx *sql.Tx, pl layers.Plan, declaration bool, p *layers.Problems) error {
 	l := pl.Layer
+	hint := "give it in this file, or import with --replace"
+	if declaration {
+		hint = "give it to the feature first, or declare the field optional"
+	}
 	return eachFeature(ctx, tx, l, func(f layers.Feature) error {
 		for _, fd := range l.Schema {
 			v, ok := f.Properties[fd.Name]
 			switch {
 			case !ok && fd.Required:
-				p.Add("%s: layer %s, stored feature %d: required property %q is missing (give it in this file, or import with --replace)", pl.File.Name, l.ID, f.ID, fd.Name)
+				p.Add("%s: layer %s, stored feature %d: required property %q is missing (%s)", pl.File.Name, l.ID, f.ID, fd.Name, hint)
 			case ok && len(fd.Values) > 0 && !slices.Contains(fd.Values, fmt.Sprint(v)):
 				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.File.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
 			}

@@ -1,0 +1,213 @@
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"planmap/layers"
+)
+
+// The Store is a web.LayerEditor: an admin creates, redeclares and drops
+// layers over HTTP. A declaration goes through the one path an import
+// takes (layers.Stream, as a layer file with that declaration and no
+// features), so it is checked exactly as a layer file's is and written by
+// the same importer: the table with its AUTOINCREMENT ids, R-tree,
+// change-log and history triggers, the declaration in planmap_layers, the
+// QGIS style. Each is one transaction, its author and note in
+// planmap_context as a feature edit's are, and the catalog takes it in
+// before the call returns.
+
+// declarationName is what a declaration sent over HTTP is called in the
+// problems found in it, where a layer file's path would be.
+const declarationName = "declaration"
+
+// DeclareLayer creates layer l.ID from its declaration, with no
+// features; ECONFLICT if the layer exists. A layer of that id that was
+// dropped comes back with its history, and its new features' ids go on
+// after every id the old one used: an id is never given out twice.
+func (s *Store) DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
+	if e.Note == "" {
+		// The history's row of the layer's creation says how, as an
+		// import's says "planmap import".
+		e.Note = "collection created"
+	}
+	return s.layerEdit(ctx, l.ID, e, func(tx *sql.Tx) error {
+		if _, err := getLayer(ctx, tx, l.ID); err == nil {
+			return layers.Errorf(layers.ECONFLICT, "collection %s exists: change its declaration with PUT /collections/%s", l.ID, l.ID)
+		} else if layers.ErrorCode(err) != layers.ENOTFOUND {
+			return err
+		}
+		if err := s.importDeclaration(ctx, tx, l); err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM planmap_history WHERE layer = ?`, l.ID).Scan(&last); err != nil {
+			return err
+		}
+		return setLastFID(ctx, tx, l.ID, last)
+	})
+}
+
+// RedeclareLayer gives the existing layer l.ID the declaration l, as
+// importing a layer file with that declaration and no features would
+// (without --replace): fields may be added and titles, descriptions,
+// order, allowed values, style and rules changed; a change of the
+// geometry type or of a field's type, or a field removed, is refused, as
+// is a declaration that a stored feature breaks (a field now required
+// that it lacks, a value no longer allowed): the error names each such
+// feature, and nothing is changed.
+func (s *Store) RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
+	return s.layerEdit(ctx, l.ID, e, func(tx *sql.Tx) error {
+		stored, err := getLayer(ctx, tx, l.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.importDeclaration(ctx, tx, l); err != nil {
+			return err
+		}
+		return s.auditRules(ctx, tx, stored, l)
+	})
+}
+
+// auditRules refuses new declaration l of layer stored when its planning
+// rules are broken by stored features that the rules stored declares did
+// not find broken (layers.Audit of the layer, under each declaration):
+// what was broken before, planmap check --rules reports, and a
+// redeclaration neither mends nor worsens it. Nothing is read unless the
+// rules changed, or when the store checks no rules.
+func (s *Store) auditRules(ctx context.Context, tx *sql.Tx, stored, l *layers.Layer) error {
+	if s.CheckRules == nil || len(l.Rules) == 0 || rulesText(stored) == rulesText(l) {
+		return nil
+	}
+	lk := txLookup{tx}
+	features := func(ctx context.Context, id string, fn func(layers.Feature) error) error {
+		fl, err := getLayer(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return eachFeature(ctx, tx, fl, fn)
+	}
+	type key struct {
+		kind string
+		f, o layers.FeatureKey
+	}
+	keyOf := func(v layers.Violation) key {
+		return key{string(v.Rule.Kind()), layers.FeatureKey{Layer: v.Feature.Layer, ID: v.Feature.ID}, layers.FeatureKey{Layer: v.Other.Layer, ID: v.Other.ID}}
+	}
+	before := map[key]bool{}
+	if len(stored.Rules) > 0 {
+		vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{stored}, features)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			before[keyOf(v)] = true
+		}
+	}
+	vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{l}, features)
+	if err != nil {
+		return err
+	}
+	var p layers.Problems
+	for _, v := range vs {
+		if !before[keyOf(v)] {
+			p.Add("%s: layer %s, stored feature %d: %v", declarationName, l.ID, v.Feature.ID, v)
+		}
+	}
+	return p.Err()
+}
+
+func rulesText(l *layers.Layer) string {
+	b, _ := json.Marshal(l.Rules)
+	return string(b)
+}
+
+// DropLayer removes layer id and its features. Its history stays: each
+// feature's last version ends with a delete by e, and a 'layer' row
+// records the drop; the change log's 'layer' row tells readers and caches
+// to let the layer go.
+func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
+	return s.layerEdit(ctx, id, e, func(tx *sql.Tx) error {
+		if _, err := getLayer(ctx, tx, id); err != nil {
+			return err
+		}
+		// Through the history triggers, which keep each feature's state
+		// as its last version and record the delete with its author.
+		if ok, err := historyTriggersCurrent(ctx, tx, id); err != nil {
+			return err
+		} else if !ok {
+			if err := createHistoryTriggers(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(id)); err != nil {
+			return fmt.Errorf("drop layer %s: %w", id, err)
+		}
+		if err := dropLayer(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := logLayer(ctx, tx, id); err != nil {
+			return err
+		}
+		return historyLayer(ctx, tx, id, "")
+	})
+}
+
+// importDeclaration writes declaration l through the import's path in
+// tx: a layer file of l with no features.
+func (s *Store) importDeclaration(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
+	files := []*layers.File{{Name: declarationName, LayerID: l.ID, Layer: l}}
+	im := &importer{tx: tx, declaration: true}
+	err := layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
+		return getLayer(ctx, tx, id)
+	}, files, false, im)
+	im.close()
+	if err != nil {
+		return err
+	}
+	return im.p.Err()
+}
+
+// layerEdit runs one change of layer id by e in a transaction, as edit
+// runs a feature's.
+func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx) error) error {
+	w, err := s.writer()
+	if err != nil {
+		return err
+	}
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
+		return err
+	}
+	first, err := lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := clearContext(ctx, tx); err != nil {
+		return err
+	}
+	last, err := lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	s.ownWrite(first, last)
+	if err := tx.Commit(); err != nil {
+		s.dropOwn(first, last)
+		return err
+	}
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(fmt.Errorf("after a change of layer %s: %w", id, err))
+		}
+	}
+	return nil
+}
