@@ -19,6 +19,10 @@ import (
 // layerEditor returns the store as a LayerEditor, if it is one.
 func (s *server) layerEditor() (LayerEditor, bool) {
 	ed, ok := s.store.(LayerEditor)
+	// A cache has these methods whatever it is in front of (see editor).
+	if e, wraps := s.store.(interface{ Editable() bool }); ok && wraps {
+		ok = e.Editable()
+	}
 	return ed, ok
 }
 

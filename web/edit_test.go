@@ -605,6 +605,9 @@ func testReadOnly(t *testing.T, served web.Store, tokens web.Tokens) {
 			t.Errorf("%s %s on a read-only store = %d, want 405", m, url, r.StatusCode)
 		}
 	}
+	if r := send(t, "DELETE", srv.URL+"/collections/parcels", "", "Authorization", "Bearer ann-token"); r.StatusCode != 405 {
+		t.Errorf("DELETE of a collection on a read-only store = %d, want 405", r.StatusCode)
+	}
 	if r := get(t, srv.URL+"/collections/parcels/items/1/versions"); r.StatusCode != 404 {
 		t.Errorf("versions on a read-only store = %d, want 404", r.StatusCode)
 	}
