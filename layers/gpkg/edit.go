@@ -191,8 +191,27 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 	})
 }
 
-// edit runs one write of layer id by e in a transaction (see above).
+// edit runs one write of a feature of layer id by e in a transaction (see
+// above): layerEdit's, with the layer looked up first and gpkg_contents
+// told of the change after.
 func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx, *layers.Layer) (orb.Bound, error)) error {
+	return s.layerEdit(ctx, id, e, func(tx *sql.Tx) error {
+		l, err := getLayer(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		grow, err := fn(tx, l)
+		if err != nil {
+			return err
+		}
+		return touchContents(ctx, tx, id, grow)
+	})
+}
+
+// layerEdit runs one change of layer id by e in a transaction: the
+// editor written into planmap_context for the history triggers, fn, the
+// context emptied, the whole committed or nothing.
+func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx) error) error {
 	w, err := s.writer()
 	if err != nil {
 		return err
@@ -202,10 +221,6 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 		return err
 	}
 	defer tx.Rollback()
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return err
-	}
 	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
 		return err
 	}
@@ -215,14 +230,10 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 	if err != nil {
 		return err
 	}
-	grow, err := fn(tx, l)
-	if err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := clearContext(ctx, tx); err != nil {
-		return err
-	}
-	if err := touchContents(ctx, tx, id, grow); err != nil {
 		return err
 	}
 	last, err := lastSeq(ctx, tx)
