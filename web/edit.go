@@ -376,6 +376,7 @@ func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.feed.written()
 	w.Header().Set("Location", s.itemHref(r, col.ID, it.ID))
 	return s.writeFeature(w, r, col.ID, it, http.StatusCreated)
 }
@@ -410,6 +411,7 @@ func (s *server) replaceItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
+	s.feed.written()
 	return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 }
 
@@ -469,6 +471,7 @@ func (s *server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		}
 		it, err := ed.Replace(r.Context(), col.ID, fid, f, expect, e)
 		if err == nil {
+			s.feed.written()
 			return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 		}
 		if v != "" || try == patchRetries || layers.ErrorCode(err) != layers.EPRECONDITION {
@@ -549,6 +552,7 @@ func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	if err := ed.Delete(r.Context(), col.ID, fid, v, e); err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
+	s.feed.written()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
