@@ -387,6 +387,20 @@ type feed struct {
 	subs    map[*subscriber]struct{}
 	seq     int64 // the last change handed out
 	running bool
+
+	// wake, when written to, makes the feed look at once rather than at
+	// its next tick: a write through this server has been taken into the
+	// catalog when it returns, and its readers see it without waiting
+	// up to feedEvery (which other processes' edits still wait).
+	wake chan struct{}
+}
+
+// written tells the feed that a write through this server was taken in.
+func (f *feed) written() {
+	select {
+	case f.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 }
 
 // changeBatch is a run of changes, oldest first, shared by every
@@ -436,7 +450,11 @@ func (f *feed) subscribers() int {
 func (f *feed) run() {
 	t := time.NewTicker(feedEvery)
 	defer t.Stop()
-	for range t.C {
+	for {
+		select {
+		case <-t.C:
+		case <-f.wake:
+		}
 		if !f.step() {
 			return
 		}

@@ -387,6 +387,7 @@ func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.feed.written()
 	w.Header().Set("Location", s.itemHref(r, col.ID, it.ID))
 	return s.writeFeature(w, r, col.ID, it, http.StatusCreated)
 }
@@ -413,6 +414,7 @@ func (s *server) replaceItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
+	s.feed.written()
 	return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 }
 
@@ -472,6 +474,7 @@ func (s *server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		}
 		it, err := ed.Replace(r.Context(), col.ID, fid, f, expect, e)
 		if err == nil {
+			s.feed.written()
 			return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 		}
 		if v != "" || try == patchRetries || layers.ErrorCode(err) != layers.EPRECONDITION {
@@ -552,6 +555,7 @@ func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	if err := ed.Delete(r.Context(), col.ID, fid, v, e); err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
+	s.feed.written()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -191,7 +191,7 @@ type server struct {
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	log = slog.New(redactingHandler{log.Handler()}) // no token in the log (auth.go)
 	s := &server{store: store, log: log, opt: opt}
-	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, onErr: func(err error) { log.Warn("following the change log", "err", err) }}
+	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, wake: make(chan struct{}, 1), onErr: func(err error) { log.Warn("following the change log", "err", err) }}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
 	s.opt = opt
 	if u, err := url.Parse(opt.BaseURL); err == nil {

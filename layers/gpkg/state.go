@@ -270,6 +270,10 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 	type delta struct {
 		count int
 		whole bool
+		// inserts are the features added, while every change is an
+		// insert; another change (notInsert) sets it aside.
+		inserts   []int64
+		notInsert bool
 	}
 	deltas := map[string]*delta{}
 	defer s.forgetOwn(last)
@@ -293,10 +297,18 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 			switch c.Op {
 			case layers.OpInsert:
 				d.count++
+				if !d.notInsert && len(d.inserts) < maxGrowInserts {
+					d.inserts = append(d.inserts, c.FID)
+				} else {
+					d.notInsert = true
+				}
 			case layers.OpDelete:
 				d.count--
+				d.notInsert = true
 			case layers.OpLayer:
 				d.whole = true
+			default:
+				d.notInsert = true
 			}
 		}
 		after = cs[len(cs)-1].Seq
@@ -320,7 +332,16 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 				return nil, err
 			}
 			var err error
-			if c.Extent, err = extent(ctx, tx, col.ID); err != nil {
+			if !d.notInsert && len(d.inserts) > 0 && !col.Extent.IsZero() {
+				// Only features added: the extent can only grow, to
+				// the union with theirs, read in O(k) rather than
+				// extent()'s walk of the R-tree's edges, which was
+				// most of a new feature's cost.
+				c.Extent, err = grownExtent(ctx, tx, col.ID, col.Extent, d.inserts)
+			} else {
+				c.Extent, err = extent(ctx, tx, col.ID)
+			}
+			if err != nil {
 				return nil, err
 			}
 			c.Version = version(ns)
@@ -422,6 +443,32 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
 		return orb.Bound{}, nil
 	}
 	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, nil
+}
+
+// maxGrowInserts is how many added features of one layer a catalog
+// refresh takes into the extent one by one (grownExtent); past it, it
+// reads the extent whole.
+const maxGrowInserts = 1000
+
+// grownExtent is layer id's extent after features fids were added to a
+// layer whose exact extent was ext: ext grown to cover their geometries,
+// as extent() would find them (a feature without a geometry, or with an
+// empty one, adds nothing).
+func grownExtent(ctx context.Context, q querier, id string, ext orb.Bound, fids []int64) (orb.Bound, error) {
+	args := make([]any, len(fids))
+	for i, fid := range fids {
+		args[i] = fid
+	}
+	var b [4]sql.NullFloat64
+	err := q.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+
+		` WHERE fid IN (`+strings.TrimSuffix(strings.Repeat("?,", len(fids)), ",")+`)`, args...).Scan(&b[0], &b[1], &b[2], &b[3])
+	if err != nil {
+		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+	}
+	if !b[0].Valid {
+		return ext, nil
+	}
+	return ext.Union(orb.Bound{Min: orb.Point{b[0].Float64, b[1].Float64}, Max: orb.Point{b[2].Float64, b[3].Float64}}), nil
 }
 
 // rtreeNodeBound is the union of the boxes of an SQLite R-tree node of two

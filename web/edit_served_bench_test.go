@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"planmap/web"
+)
+
+// BenchmarkEditServed: one client PATCHes a parcel of the layer of
+// benchParcels parcels over HTTP; another follows /changes/stream and a
+// third GETs the feature when the PATCH has returned. lag-ns is how long
+// after the PATCH returned the stream delivered its change (0 when it came
+// first); max-lag-ns the worst. The GET must already see the new value.
+func BenchmarkEditServed(b *testing.B) {
+	benchEditRouter(b) // the store and its tokens
+	stop := make(chan struct{})
+	srv := httptest.NewServer(web.NewRouter(benchStore.store, web.Options{Tokens: benchTokens.tokens, Stop: stop},
+		slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	defer close(stop)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/changes/stream?collections=parcels", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("GET /changes/stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	events := make(chan time.Time, 1024)
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			switch sc.Text() {
+			case "event: ready":
+				close(ready)
+			case "event: change":
+				events <- time.Now()
+			}
+		}
+	}()
+	<-ready
+
+	do := func(method, url, ct, body string, want int) string {
+		req, _ := http.NewRequest(method, srv.URL+url, strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Authorization", "Bearer ann-token")
+			req.Header.Set("Content-Type", ct)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Body.Close()
+		got, _ := io.ReadAll(r.Body)
+		if r.StatusCode != want {
+			b.Fatalf("%s %s = %d, want %d: %s", method, url, r.StatusCode, want, got)
+		}
+		return string(got)
+	}
+	var lags []time.Duration
+	i := 0
+	cpu := processCPU()
+	for b.Loop() {
+		fid := 20_001 + i%10_000
+		name := fmt.Sprintf("served %d", i)
+		i++
+		do("PATCH", fmt.Sprintf("/collections/parcels/items/%d", fid), "application/merge-patch+json", fmt.Sprintf(`{"properties":{"name_zh":%q}}`, name), 200)
+		returned := time.Now()
+		if got := do("GET", fmt.Sprintf("/collections/parcels/items/%d", fid), "", "", 200); !strings.Contains(got, name) {
+			b.Fatalf("GET after the PATCH returned does not see it: %s", got)
+		}
+		select {
+		case at := <-events:
+			lags = append(lags, max(0, at.Sub(returned)))
+		case <-time.After(5 * time.Second):
+			b.Fatal("the change stream did not deliver the PATCH within 5 s")
+		}
+	}
+	reportCPU(b, cpu)
+	var sum time.Duration
+	for _, l := range lags {
+		sum += l
+	}
+	slices.Sort(lags)
+	b.ReportMetric(float64(sum)/float64(len(lags)), "lag-ns")
+	b.ReportMetric(float64(lags[len(lags)*99/100]), "p99-lag-ns")
+	b.ReportMetric(float64(lags[len(lags)-1]), "max-lag-ns")
+}
+
+// BenchmarkReadersWhileEditing: readers GET a bbox of 50 parcels of the
+// layer of benchParcels parcels, in parallel, alone and then while one
+// writer PATCHes parcels as fast as it can, in the same run so that the
+// two compare on the same machine load. reads/s is the readers'
+// throughput, edits/s the writer's.
+func BenchmarkReadersWhileEditing(b *testing.B) {
+	h := benchEditRouter(b)
+	target := "/collections/parcels/items?bbox=" + bbox50 + "&limit=100"
+	for _, editing := range []bool{false, true} {
+		name := "alone"
+		if editing {
+			name = "edits"
+		}
+		b.Run(name, func(b *testing.B) {
+			var edits atomic.Int64
+			var wg sync.WaitGroup
+			done := make(chan struct{})
+			if editing {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						req := httptest.NewRequest("PATCH", fmt.Sprintf("/collections/parcels/items/%d", 30_001+i%10_000), strings.NewReader(fmt.Sprintf(`{"properties":{"berths":%d}}`, i%7)))
+						req.RemoteAddr, req.Host = "127.0.0.1:1234", "localhost"
+						req.Header.Set("Authorization", "Bearer ann-token")
+						req.Header.Set("Content-Type", "application/merge-patch+json")
+						rec := httptest.NewRecorder()
+						h.ServeHTTP(rec, req)
+						if rec.Code != 200 {
+							panic(fmt.Sprintf("PATCH = %d: %s", rec.Code, rec.Body))
+						}
+						edits.Add(1)
+					}
+				}()
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var buf bytes.Buffer
+				for pb.Next() {
+					if rec := benchRequest(h, httptest.NewRequest("GET", target, nil), &buf); rec.Code != 200 {
+						panic(fmt.Sprintf("GET = %d", rec.Code))
+					}
+				}
+			})
+			el := b.Elapsed()
+			close(done)
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/el.Seconds(), "reads/s")
+			b.ReportMetric(float64(edits.Load())/el.Seconds(), "edits/s")
+		})
+	}
+}
