@@ -479,10 +479,12 @@ func TestWebMapEdit(t *testing.T) {
 		// Reloaded in English: signed in again from the tab's token.
 		a.do(t, chromedp.Navigate(page+"&lang=en"), chromedp.Reload())
 		settle(t, a)
+		// Signing in again checks the token with the server first: the
+		// button says so once that has answered, not at once.
+		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`, 10*time.Second)
 		if eval[string](t, a, `document.getElementById('signin-toggle').textContent`) != "🔑 Signed in" {
 			t.Errorf("the key button in English: %q", eval[string](t, a, `document.getElementById('signin-toggle').textContent`))
 		}
-		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`, 10*time.Second)
 		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-history-toggle")
 		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 4`, 10*time.Second)
