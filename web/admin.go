@@ -35,9 +35,9 @@ func (s *server) adminRoutes(r chi.Router) {
 	if _, ok := s.layerEditor(); !ok {
 		return
 	}
-	r.Post("/collections", s.handle(s.createCollection))
-	r.Put("/collections/{collectionId}", s.handle(s.replaceCollection))
-	r.Delete("/collections/{collectionId}", s.handle(s.deleteCollection))
+	r.Post("/collections", s.write(s.createCollection))
+	r.Put("/collections/{collectionId}", s.write(s.replaceCollection))
+	r.Delete("/collections/{collectionId}", s.write(s.deleteCollection))
 }
 
 // adminEdit is what every change of a layer begins with: an admin

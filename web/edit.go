@@ -99,11 +99,23 @@ func (s *server) editRoutes(r chi.Router) {
 	if _, ok := s.editor(); !ok {
 		return
 	}
-	r.Post("/collections/{collectionId}/items", s.handle(s.createItem))
-	r.Put("/collections/{collectionId}/items/{featureId}", s.handle(s.replaceItem))
-	r.Patch("/collections/{collectionId}/items/{featureId}", s.handle(s.patchItem))
-	r.Delete("/collections/{collectionId}/items/{featureId}", s.handle(s.deleteItem))
+	r.Post("/collections/{collectionId}/items", s.write(s.createItem))
+	r.Put("/collections/{collectionId}/items/{featureId}", s.write(s.replaceItem))
+	r.Patch("/collections/{collectionId}/items/{featureId}", s.write(s.patchItem))
+	r.Delete("/collections/{collectionId}/items/{featureId}", s.write(s.deleteItem))
 	r.Get("/collections/{collectionId}/items/{featureId}/versions", s.handle(s.versions))
+}
+
+// write is handle for a handler that changes the store: once it has
+// answered, the change feed is woken, so that open change streams hear
+// of the write at once rather than at the feed's next look.
+func (s *server) write(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		err := h(w, r)
+		if err == nil {
+		}
+		return err
+	})
 }
 
 // itemETag is the ETag of a feature: its version, strong, the same for
@@ -387,7 +399,6 @@ func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.feed.written()
 	w.Header().Set("Location", s.itemHref(r, col.ID, it.ID))
 	return s.writeFeature(w, r, col.ID, it, http.StatusCreated)
 }
@@ -414,7 +425,6 @@ func (s *server) replaceItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
-	s.feed.written()
 	return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 }
 
@@ -474,7 +484,6 @@ func (s *server) patchItem(w http.ResponseWriter, r *http.Request) error {
 		}
 		it, err := ed.Replace(r.Context(), col.ID, fid, f, expect, e)
 		if err == nil {
-			s.feed.written()
 			return s.writeFeature(w, r, col.ID, it, http.StatusOK)
 		}
 		if v != "" || try == patchRetries || layers.ErrorCode(err) != layers.EPRECONDITION {
@@ -555,7 +564,6 @@ func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	if err := ed.Delete(r.Context(), col.ID, fid, v, e); err != nil {
 		return s.staleWrite(w, r, col.ID, fid, err)
 	}
-	s.feed.written()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
