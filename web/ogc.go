@@ -577,20 +577,8 @@ func (s *server) queryables(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	href := s.base(r) + "/collections/" + url.PathEscape(col.ID) + "/queryables"
-	props := map[string]any{
-		"geometry": map[string]any{"format": "geometry-" + geometryFormat(col.GeometryType), "x-ogc-role": "primary-geometry"},
-	}
-	for _, fd := range col.Schema {
-		props[fd.Name] = fieldSchema(fd)
-	}
-	doc := map[string]any{
-		"$schema":              "https://json-schema.org/draft/2020-12/schema",
-		"$id":                  href,
-		"type":                 "object",
-		"title":                col.Title.Zh + " " + col.Title.En,
-		"properties":           props,
-		"additionalProperties": false,
-	}
+	doc := fieldsSchema(col.Layer, href)
+	doc["additionalProperties"] = false
 	if wantsHTML(r) {
 		return s.render(w, r, "queryables", "Queryables: "+col.Title.Zh+" "+col.Title.En, col)
 	}

@@ -44,17 +44,15 @@ func (s *server) schema(w http.ResponseWriter, r *http.Request) error {
 	return writeJSONType(w, http.StatusOK, mediaSchema, layerSchema(col.Layer, href))
 }
 
-// layerSchema is the Part 5 schema of the features of l, with $id id.
+// layerSchema is the Part 5 schema of the features of l, with $id id:
+// the queryables' schema, with the id and the computed measures (both
+// read-only) and the required fields.
 func layerSchema(l *layers.Layer, id string) map[string]any {
-	props := map[string]any{
-		"id": map[string]any{"title": "要素编号 feature id, assigned by the service", "type": "integer", "x-ogc-role": "id", "readOnly": true},
-		"geometry": map[string]any{
-			"format": "geometry-" + geometryFormat(l.GeometryType), "x-ogc-role": "primary-geometry",
-		},
-	}
+	doc := fieldsSchema(l, id)
+	props := doc["properties"].(map[string]any)
+	props["id"] = map[string]any{"title": "要素编号 feature id, assigned by the service", "type": "integer", "x-ogc-role": "id", "readOnly": true}
 	required := []string{}
 	for _, fd := range l.Schema {
-		props[fd.Name] = fieldSchema(fd)
 		if fd.Required {
 			required = append(required, fd.Name)
 		}
@@ -64,12 +62,24 @@ func layerSchema(l *layers.Layer, id string) map[string]any {
 			props[m.Name] = map[string]any{"title": measureTitles[m.Name], "type": "number", "readOnly": true}
 		}
 	}
+	doc["required"] = required
+	return doc
+}
+
+// fieldsSchema is the JSON Schema, with $id id, of what one may ask of
+// the features of l (its queryables): the geometry and each field.
+func fieldsSchema(l *layers.Layer, id string) map[string]any {
+	props := map[string]any{
+		"geometry": map[string]any{"format": "geometry-" + geometryFormat(l.GeometryType), "x-ogc-role": "primary-geometry"},
+	}
+	for _, fd := range l.Schema {
+		props[fd.Name] = fieldSchema(fd)
+	}
 	return map[string]any{
 		"$schema":    "https://json-schema.org/draft/2020-12/schema",
 		"$id":        id,
 		"type":       "object",
 		"title":      l.Title.Zh + " " + l.Title.En,
 		"properties": props,
-		"required":   required,
 	}
 }
