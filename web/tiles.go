@@ -256,19 +256,27 @@ func (ts *tileServer) tilesets(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (ts *tileServer) tileset(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r.URL.Query(), "f"); err != nil {
-		return err
+// tilesetOf begins an answer about the tiles of the collection the path
+// names (or of every layer): the query checked against params, the tile
+// matrix set, the catalog and the collection; fresh when the client's
+// copy is current and a 304 has been written.
+func (ts *tileServer) tilesetOf(w http.ResponseWriter, r *http.Request, params ...string) (cat *layers.Catalog, col *layers.Collection, fresh bool, err error) {
+	if err := checkParams(r.URL.Query(), params...); err != nil {
+		return nil, nil, false, err
 	}
 	if err := checkTMS(r); err != nil {
-		return err
+		return nil, nil, false, err
 	}
-	cat, col, err := ts.scope(r)
-	if err != nil {
-		return err
+	if cat, col, err = ts.scope(r); err != nil {
+		return nil, nil, false, err
 	}
-	if notModified(w, r, ts.etag(r, catalogVersion(cat))) {
-		return nil
+	return cat, col, notModified(w, r, ts.etag(r, catalogVersion(cat))), nil
+}
+
+func (ts *tileServer) tileset(w http.ResponseWriter, r *http.Request) error {
+	cat, col, fresh, err := ts.tilesetOf(w, r, "f")
+	if err != nil || fresh {
+		return err
 	}
 	base := ts.base(r)
 	href := base
@@ -344,18 +352,9 @@ func tileOf(p [2]float64, z int) (x, y int) {
 }
 
 func (ts *tileServer) tileJSON(w http.ResponseWriter, r *http.Request) error {
-	if err := checkParams(r.URL.Query()); err != nil {
+	cat, col, fresh, err := ts.tilesetOf(w, r)
+	if err != nil || fresh {
 		return err
-	}
-	if err := checkTMS(r); err != nil {
-		return err
-	}
-	cat, col, err := ts.scope(r)
-	if err != nil {
-		return err
-	}
-	if notModified(w, r, ts.etag(r, catalogVersion(cat))) {
-		return nil
 	}
 	base := ts.base(r)
 	b := bounds(cat, col)
