@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"planmap/layers"
-	"planmap/layers/layerstest"
-	"planmap/seeds"
 )
 
 // TestLayerAdmin: a layer declared, redeclared and dropped through the
@@ -16,14 +14,7 @@ import (
 // layer leaves its history, and the change log says so.
 func TestLayerAdmin(t *testing.T) {
 	ctx := context.Background()
-	files, err := layers.ReadFS(seeds.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := layerstest.MustOpen(t)
-	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s := seededStore(t)
 	ed := layers.Edit{Author: "root", Note: "test"}
 	seq := func() int64 {
 		t.Helper()

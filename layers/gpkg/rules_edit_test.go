@@ -9,8 +9,6 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
-	"planmap/layers/layerstest"
-	"planmap/seeds"
 )
 
 // TestEditsKeepPlanningRules: a write through the store that breaks a
@@ -18,14 +16,7 @@ import (
 // either side, and leaves the store as it was.
 func TestEditsKeepPlanningRules(t *testing.T) {
 	ctx := context.Background()
-	files, err := layers.ReadFS(seeds.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := layerstest.MustOpen(t)
-	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s := seededStore(t)
 	first := func(layer, nameZh string) *layers.Item {
 		t.Helper()
 		its, _, err := s.Items(ctx, layer, layers.Filter{Equals: map[string]any{"name_zh": nameZh}}, layers.Page{Limit: 1})
