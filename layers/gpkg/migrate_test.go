@@ -44,19 +44,7 @@ func readGPKGState(t *testing.T, path string) gpkgState {
 	}
 	defer db.Close()
 	list := func(q string) []string {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
+		out := column(t, db, q)
 		sort.Strings(out)
 		return out
 	}
@@ -236,20 +224,7 @@ func TestMigratesChangeLogInPlace(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		rows, err := db.Query(q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		return out
+		return column(t, db, q, args...)
 	}
 	const changeTriggers = `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'planmap_changes_%' ORDER BY name`
 	if got := strings.Join(query(`SELECT name FROM planmap_migrations ORDER BY version`), " "); got != "0001_geopackage.sql 0002_layers.sql 0003_geopackage_1_3.sql" {
@@ -338,4 +313,23 @@ func TestMigratesChangeLogInPlace(t *testing.T) {
 		t.Errorf("Item(terminals, 1) after the edit = %v, %v", it, err)
 	}
 	validateWithGDAL(t, path, map[string]int{"terminals": 6, "roads": 6})
+}
+
+// column returns the first column of what q selects, as text.
+func column(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
 }
