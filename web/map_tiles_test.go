@@ -74,7 +74,10 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 	lat := layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell
 	js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat+0.01, lon))
 	settle(t, b)
-	time.Sleep(500 * time.Millisecond) // the tiles of the new view
+	// A click finds only what the tiles already loaded hold (a slow server
+	// under -race may take seconds to send them): wait until the tile under
+	// the point holds the parcel.
+	waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
 	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`, lat, lon))
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
