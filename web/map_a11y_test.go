@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -26,8 +27,18 @@ func TestWebMapPhonePopup(t *testing.T) {
 	settle(t, b)
 	clickAt(t, b, 32.0960, 121.4807)
 	b.do(t, chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content h3`)))
-	still(t, b) // the popup's pan
-	r := eval[[]float64](t, b, `(() => { const r = document.querySelector('.leaflet-popup-close-button').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
+	// The popup pans the map when it opens and again when its content
+	// grows; on a loaded machine the second pan may start late, so wait
+	// (up to 10 s) for the button to come on screen with the map still.
+	var r []float64
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		still(t, b)
+		r = eval[[]float64](t, b, `(() => { const r = document.querySelector('.leaflet-popup-close-button').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
+		if (r[0] >= 0 && r[1] >= 0 && r[2] <= 390 && r[3] <= 780) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if r[0] < 0 || r[1] < 0 || r[2] > 390 || r[3] > 780 {
 		t.Errorf("the popup's close button at %v is off the 390 × 780 screen", r)
 	}
