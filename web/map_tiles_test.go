@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/paulmach/orb"
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
@@ -283,10 +284,27 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	if a := alpha(lat31, lon31); a <= 0 {
 		t.Fatalf("test premise: parcel 31 is drawn on its tile: alpha %d", a)
 	}
+	tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
+	asked := func() int {
+		reqs, _ := b.snapshot()
+		n := 0
+		for _, r := range reqs {
+			if strings.Contains(r, tile31) {
+				n++
+			}
+		}
+		return n
+	}
+	before := asked()
 	if err := store.Delete(ctx, "parcels", 31, "", layers.Edit{Author: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, b, "!"+tiledAt(31, lat31, lon31))
+	// The map asked for the tile again (that it drew the new one, not a
+	// stale copy from the browser's cache, the pixels below say).
+	if after := asked(); after <= before {
+		t.Errorf("after the edit, %s was requested %d times, as before it", tile31, after)
+	}
 	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
 	// The tile is drawn again once its new data is in; wait for the pixel.
 	for deadline := time.Now().Add(10 * time.Second); alpha(lat31, lon31) != 0; time.Sleep(50 * time.Millisecond) {

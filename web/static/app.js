@@ -476,11 +476,13 @@ function renderPanel() {
 }
 
 // layerSymbol is how most of a layer's features on the map are drawn
-// (their most common class), for the layer list's swatch.
+// (their most common class, loaded or in its tiles on the map), for the
+// layer list's swatch.
 function layerSymbol(col) {
   const counts = new Map();
-  for (const layer of state.layers.get(col.id).byId.values()) {
-    const shade = shadeOf(layer.feature.properties);
+  const props = [...state.layers.get(col.id).byId.values()].map((l) => l.feature.properties).concat(tiled.props(col.id));
+  for (const p of props) {
+    const shade = shadeOf(p);
     if (shade) counts.set(shade.code, (counts.get(shade.code) || 0) + 1);
   }
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
