@@ -277,13 +277,25 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
 			return g.getImageData(0, 0, 1, 1).data[3]; })()`, lat, lon))
 	}
+	// waitAlpha waits until the pixel at a place is drawn (or blank): a
+	// tile is painted a moment after its data is in.
+	waitAlpha := func(what string, lat, lon float64, drawn bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			a := alpha(lat, lon)
+			if (drawn && a > 0) || (!drawn && a == 0) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: alpha %d at %f, %f after 10 s", what, a, lat, lon)
+			}
+		}
+	}
 	js(t, b, `location.hash = location.hash.replace(/&status=[^&]*/, '');`)
 	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n))
 	waitFor(t, b, `document.body.dataset.live === 'open'`)
 	waitFor(t, b, tiledAt(31, lat31, lon31))
-	if a := alpha(lat31, lon31); a <= 0 {
-		t.Fatalf("test premise: parcel 31 is drawn on its tile: alpha %d", a)
-	}
+	waitAlpha("test premise: parcel 31 is drawn on its tile", lat31, lon31, true)
 	tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
 	asked := func() int {
 		reqs, _ := b.snapshot()
@@ -306,12 +318,8 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 		t.Errorf("after the edit, %s was requested %d times, as before it", tile31, after)
 	}
 	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
-	// The tile is drawn again once its new data is in; wait for the pixel.
-	for deadline := time.Now().Add(10 * time.Second); alpha(lat31, lon31) != 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("parcel 31 deleted, its place on the tiled map is still drawn (alpha %d)", alpha(lat31, lon31))
-		}
-	}
+	waitAlpha("parcel 31 deleted, its place on the tiled map", lat31, lon31, false)
+	// The tile is painted at once, whole: its neighbour is still there.
 	if a := alpha(lat32, lon32); a <= 0 {
 		t.Errorf("parcel 32, next to the one deleted, is no longer drawn: alpha %d", a)
 	}
@@ -329,17 +337,14 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
 	settle(t, b)
 	waitFor(t, b, "!"+tiledAt(32, lat32, lon32))
+	waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
 	props := maps.Clone(it.Properties)
 	props["status"] = other
 	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, b, tiledAt(32, lat32, lon32))
-	for deadline := time.Now().Add(10 * time.Second); alpha(lat32, lon32) <= 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("parcel 32 given stage %s, the map filtered to it does not draw it", other)
-		}
-	}
+	waitAlpha(fmt.Sprintf("parcel 32 given stage %s, the map filtered to it", other), lat32, lon32, true)
 	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
 		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-edited.png"), png, 0o644)
 	}
