@@ -130,14 +130,20 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 
 // landuseParcels is a store with n synthetic parcels (layerstest.Parcels)
 // that also carry a land-use code, so that every panel of the map (the
-// filter's classes, the legend, the 统计 panel) has something to count.
+// filter's classes, the legend, the 统计 panel) has something to count;
+// one parcel in seven has no stage.
 func landuseParcels(t testing.TB, n int) *gpkg.Store {
 	t.Helper()
 	text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
     {"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地代码", "en": "Land-use code"}},`, 1)
-	re := regexp.MustCompile(`"id": (\d+), "properties": \{`)
-	text = re.ReplaceAllStringFunc(text, func(m string) string {
-		id, _ := strconv.Atoi(re.FindStringSubmatch(m)[1])
+	text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
+	feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
+	stage := regexp.MustCompile(`"status": "[a-z_]+", `)
+	text = feature.ReplaceAllStringFunc(text, func(m string) string {
+		id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
+		if id%7 == 0 {
+			m = stage.ReplaceAllString(m, "")
+		}
 		return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
 	})
 	s := layerstest.MustOpen(t)
@@ -213,6 +219,13 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	waitFor(t, b, fmt.Sprintf(`(document.getElementById('filter-total') || {dataset: {}}).dataset.count === '%d'`, n))
 	_, byStatus := apiCount(t, srv.URL, "groupby=status")
 	_, byCode := apiCount(t, srv.URL, "groupby=landuse_gb50137")
+	staged := 0
+	for _, c := range byStatus {
+		staged += c
+	}
+	if staged != n-n/7 || len(byCode) != len(parcelCodes) {
+		t.Fatalf("test premise: %d of %d parcels have a stage, want all but one in seven; codes %v", staged, n, byCode)
+	}
 	for _, s := range layerstest.ParcelsStatuses {
 		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-status-%s + label .count').dataset.count`, s)); got != strconv.Itoa(byStatus[s]) {
 			t.Errorf("the filter counts %s parcels of stage %s; the API %d", got, s, byStatus[s])

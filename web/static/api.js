@@ -47,9 +47,10 @@ export async function page(id, bbox, limit, equals = {}, signal) {
 // and land-use code, with their area, from the statistics API: for a
 // layer too big to fetch whole. Each cell looks like a feature, with n the
 // features it stands for: {properties: {status, landuse_gb50137,
-// geodesic_area_m2}, n}. One request per stage, grouped by code, and two
-// more: the stages, and all the features by code (those without a stage
-// are what the stages leave of these).
+// geodesic_area_m2}, n}. The API groups by one field, and each request
+// reads the whole layer (or box): one for the stages, then one per stage
+// by code, and one more, all by code, only when some features have no
+// stage (they are what the stages leave).
 export async function cells(col, bbox, signal) {
   const has = (name) => (col.schema || []).some((fd) => fd.name === name);
   const box = bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '';
@@ -58,13 +59,18 @@ export async function cells(col, bbox, signal) {
     const area = (g) => g.geodesic_area_m2 || 0;
     return doc.groupBy ? doc.groups.map((g) => [g.key, g.count, area(g)]) : [[null, doc.total.count, area(doc.total)]];
   };
+  const cell = (status, code, n, m2) => ({ properties: { status, landuse_gb50137: code, geodesic_area_m2: m2 }, n });
   const byCode = has('landuse_gb50137') ? 'groupby=landuse_gb50137' : '';
-  const [all, stages] = await Promise.all([groups(byCode), has('status') ? groups('groupby=status') : []]);
+  if (!has('status')) return (await groups(byCode)).map(([code, n, m2]) => cell(null, code, n, m2));
+  const stages = await groups('groupby=status');
+  if (!byCode) return stages.map(([s, n, m2]) => cell(s, null, n, m2));
+  const named = stages.filter(([s]) => s !== null);
+  const [perStage, all] = await Promise.all([
+    Promise.all(named.map(async ([s]) => [s, await groups(`${byCode}&status=${encodeURIComponent(s)}`)])),
+    stages.some(([s, n]) => s === null && n > 0) ? groups(byCode) : [],
+  ]);
   const rest = new Map(all.map(([code, n, m2]) => [code, { n, m2 }]));
   const out = [];
-  const cell = (status, code, n, m2) => ({ properties: { status, landuse_gb50137: code, geodesic_area_m2: m2 }, n });
-  const perStage = await Promise.all(stages.filter(([s]) => s !== null)
-    .map(async ([s]) => [s, await groups(`${byCode}&status=${encodeURIComponent(s)}`)]));
   for (const [s, gs] of perStage) {
     for (const [code, n, m2] of gs) {
       out.push(cell(s, code, n, m2));

@@ -431,7 +431,8 @@ async function applyChanges(byLayer, reset) {
     labels.update();
     refreshLegend();
     renderFilterPanel();
-    if (table.open) table.draw();
+    // The table of a layer too big to fetch whole asks the API again.
+    if (table.open) { if (table.col && table.col.itemCount > wholeLayer) table.render(); else table.draw(); }
   } catch (err) {
     setError(`${t('loadFailed')}: ${err.message}`);
   } finally {
