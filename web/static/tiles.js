@@ -127,7 +127,9 @@ export class Tiled {
   // and drawn again. The server sends tiles with Cache-Control: no-cache
   // and an ETag, so the browser asks it again (a 304 when a tile did not
   // change) and never draws a stale copy from its HTTP cache. It resolves
-  // once the new tiles are in, with the number of tiles fetched again.
+  // once the new tiles on the map are in, with the number of tiles let go.
+  // With levelDiff 0 (show), a tile on the map and the data drawn on it
+  // have the same key, "x:y:z".
   async refresh(id, { ids = [], boxes = [], whole = false } = {}) {
     const t = this.layers.get(id);
     if (!t) return 0;
@@ -159,8 +161,9 @@ export class Tiled {
     }
     if (!this.layers.has(id)) return 0; // hidden meanwhile
     for (const k of stale) if (layer._tiles[k]) layer.rerenderTile(k);
-    // The drawing above asks for the tiles; waiting for the same tiles joins
-    // those requests (or fetches the others, not on the map, once).
+    // The drawing above asks for the tiles; waiting for the same tiles
+    // joins those requests. The others, not on the map, are fetched when
+    // the map shows them.
     const shown = [...stale].filter((k) => layer._tiles[k]);
     for (const view of layer.views.values()) {
       await Promise.allSettled(shown.map((k) => view.tileCache.get(coordsOf(k))));
