@@ -120,7 +120,7 @@ func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error 
 const (
 	corsMethods = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 	corsHeaders = "Authorization, Content-Type, Content-Crs, If-Match, If-None-Match, Planmap-Note, Accept-Datetime, Range, Last-Event-ID"
-	corsExpose  = "ETag, Location, Allow, Content-Crs, Content-Disposition, Link, Content-Range, Accept-Ranges"
+	corsExpose  = "ETag, Location, Allow, Content-Crs, Content-Disposition, Link, Content-Range, Accept-Ranges, Planmap-Thinned"
 )
 
 // preflight reports whether r is a CORS preflight: an OPTIONS request with

@@ -1,15 +1,22 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/paulmach/orb"
 
+	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 )
@@ -97,7 +104,8 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 	js(t, b, `planmap.map.closePopup();`)
 	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
 	settle(t, b)
-	time.Sleep(300 * time.Millisecond)
+	// The click is judged by the tiles as the filter now draws them.
+	waitFor(t, b, fmt.Sprintf(`!planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
 	xy = eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`, lat, lon))
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
@@ -115,6 +123,245 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 		t.Errorf("after unticking the parcels, %d of their tile canvases are on the map", n)
 	}
 	_, problems = b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// landuseParcels is a store with n synthetic parcels (layerstest.Parcels)
+// that also carry a land-use code, so that every panel of the map (the
+// filter's classes, the legend, the 统计 panel) has something to count;
+// one parcel in seven has no stage.
+func landuseParcels(t testing.TB, n int) *gpkg.Store {
+	t.Helper()
+	text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
+    {"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地代码", "en": "Land-use code"}},`, 1)
+	text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
+	feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
+	stage := regexp.MustCompile(`"status": "[a-z_]+", `)
+	text = feature.ReplaceAllStringFunc(text, func(m string) string {
+		id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
+		if id%7 == 0 {
+			m = stage.ReplaceAllString(m, "")
+		}
+		return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
+	})
+	s := layerstest.MustOpen(t)
+	f, err := layers.ParseFile("parcels.geojson", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// parcelCodes are the land-use codes of landuseParcels, by id modulo 4.
+var parcelCodes = []string{"R2", "M1", "W1", "G1"}
+
+// apiCount is what the statistics API counts for query on a collection:
+// the total, and the count per group.
+func apiCount(t *testing.T, base, query string) (int, map[string]int) {
+	t.Helper()
+	var doc struct {
+		Groups []struct {
+			Key   *string `json:"key"`
+			Count int     `json:"count"`
+		} `json:"groups"`
+		Total struct {
+			Count int `json:"count"`
+		} `json:"total"`
+	}
+	r := get(t, base+"/collections/parcels/stats?"+query)
+	if err := json.Unmarshal(r.body, &doc); err != nil || r.StatusCode != 200 {
+		t.Fatalf("GET stats?%s = %d %s", query, r.StatusCode, r.body)
+	}
+	by := map[string]int{}
+	for _, g := range doc.Groups {
+		if g.Key != nil {
+			by[*g.Key] += g.Count
+		}
+	}
+	return doc.Total.Count, by
+}
+
+// A layer drawn from tiles is counted like any other: the filter's
+// counts, the legend, the 统计 panel and the table show what the API
+// says of it, not zero for the features the map has not loaded; and an
+// edit shows on its tiles without a reload: a parcel deleted leaves its
+// place blank, a parcel given the stage the map is filtered to appears.
+func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
+	requireChromium(t)
+	const n = 25000
+	store := landuseParcels(t, n)
+	srv := serveStore(t, store, web.Options{})
+	b := newBrowser(t, 1280, 860)
+	b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
+	settle(t, b)
+	// Parcels 31 and 32 (row 0, columns 30 and 31), at their centres.
+	at := func(id int) (lat, lon float64) {
+		return layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell, layerstest.ParcelsWest + (float64(id-1)+0.5)*layerstest.ParcelsCell
+	}
+	lat31, lon31 := at(31)
+	lat32, lon32 := at(32)
+	js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat31+0.01, lon31))
+	settle(t, b)
+	tiledAt := func(id int, lat, lon float64) string {
+		return fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id)
+	}
+	waitFor(t, b, tiledAt(31, lat31, lon31))
+	if eval[int](t, b, `planmap.state.layers.get('parcels').byId.size`) != 0 {
+		t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles, none loaded as GeoJSON")
+	}
+
+	// The filter's counts: every stage and class over the whole layer.
+	waitFor(t, b, fmt.Sprintf(`(document.getElementById('filter-total') || {dataset: {}}).dataset.count === '%d'`, n))
+	_, byStatus := apiCount(t, srv.URL, "groupby=status")
+	_, byCode := apiCount(t, srv.URL, "groupby=landuse_gb50137")
+	staged := 0
+	for _, c := range byStatus {
+		staged += c
+	}
+	if staged != n-n/7 || len(byCode) != len(parcelCodes) {
+		t.Fatalf("test premise: %d of %d parcels have a stage, want all but one in seven; codes %v", staged, n, byCode)
+	}
+	for _, s := range layerstest.ParcelsStatuses {
+		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-status-%s + label .count').dataset.count`, s)); got != strconv.Itoa(byStatus[s]) {
+			t.Errorf("the filter counts %s parcels of stage %s; the API %d", got, s, byStatus[s])
+		}
+	}
+	for _, code := range parcelCodes {
+		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-class-%s + label .count').dataset.count`, code[:1])); got != strconv.Itoa(byCode[code]) {
+			t.Errorf("the filter counts %s parcels of class %s; the API %d", got, code[:1], byCode[code])
+		}
+	}
+	// The legend lists what the tiles draw: every stage and class.
+	waitFor(t, b, `document.querySelectorAll('#legend li[data-status]').length === 4 && document.querySelectorAll('#legend li[data-class]').length === 4`)
+
+	// The 统计 panel: for the district (from the API already) and for what
+	// the filter shows (from the API now, not from the features loaded).
+	statsCount := func(want int) {
+		t.Helper()
+		waitFor(t, b, fmt.Sprintf(`document.getElementById('stats').dataset.count === '%d'`, want))
+	}
+	statsCount(n)
+	js(t, b, `const s = document.getElementById('stats-scope'); s.value = 'filter'; s.dispatchEvent(new Event('change'));`)
+	statsCount(n)
+	status := layerstest.ParcelsStatuses[0]
+	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, status))
+	statsCount(byStatus[status])
+	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, byStatus[status]))
+	// The panel shows the legend and, below it, the 统计 panel.
+	js(t, b, `document.getElementById('legend').scrollIntoView();`)
+	settle(t, b)
+	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-panels.png"), png, 0o644)
+	}
+
+	// The table lists the first parcels in the view of the stage chosen,
+	// and says how many the view holds, as the API does.
+	b.do(t, chromedp.Click(chromedp.ID("table-toggle")))
+	js(t, b, `const s = document.getElementById('table-layer'); s.value = 'parcels'; s.dispatchEvent(new Event('change'));`)
+	waitFor(t, b, `document.getElementById('table-count').dataset.matched !== undefined`)
+	bbox := eval[string](t, b, `(() => { const v = planmap.map.getBounds(); return [v.getWest(), v.getSouth(), v.getEast(), v.getNorth()].map((x) => x.toFixed(6)).join(','); })()`)
+	matched := int(get(t, srv.URL+"/collections/parcels/items?limit=1&status="+status+"&bbox="+bbox).json(t)["numberMatched"].(float64))
+	rows := eval[int](t, b, `document.querySelectorAll('#feature-table tbody tr').length`)
+	if got := eval[string](t, b, `document.getElementById('table-count').dataset.matched`); got != strconv.Itoa(matched) || matched == 0 || rows != min(matched, 500) {
+		t.Errorf("the table of the view (%s) says %s parcels of stage %s, lists %d; the API matches %d", bbox, got, status, rows, matched)
+	}
+	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-table.png"), png, 0o644)
+	}
+	b.do(t, chromedp.Click(chromedp.ID("table-close")))
+
+	// Edits. The opacity of the map's own tile canvas at a place: read
+	// through a copy made for reading back, so Chromium does not warn.
+	alpha := func(lat, lon float64) int {
+		return eval[int](t, b, fmt.Sprintf(`(() => {
+			const z = 12, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
+			const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
+			const x = Math.floor(wx), y = Math.floor(wy);
+			const c = [...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].find((c) => c.key === x + ':' + y + ':' + z);
+			if (!c || !c.width) return -1;
+			const k = c.width / 256;
+			const o = document.createElement('canvas'); o.width = 1; o.height = 1;
+			const g = o.getContext('2d', {willReadFrequently: true});
+			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
+			return g.getImageData(0, 0, 1, 1).data[3]; })()`, lat, lon))
+	}
+	// waitAlpha waits until the pixel at a place is drawn (or blank): a
+	// tile is painted a moment after its data is in.
+	waitAlpha := func(what string, lat, lon float64, drawn bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			a := alpha(lat, lon)
+			if (drawn && a > 0) || (!drawn && a == 0) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: alpha %d at %f, %f after 10 s", what, a, lat, lon)
+			}
+		}
+	}
+	js(t, b, `location.hash = location.hash.replace(/&status=[^&]*/, '');`)
+	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n))
+	waitFor(t, b, `document.body.dataset.live === 'open'`)
+	waitFor(t, b, tiledAt(31, lat31, lon31))
+	waitAlpha("test premise: parcel 31 is drawn on its tile", lat31, lon31, true)
+	tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
+	asked := func() int {
+		reqs, _ := b.snapshot()
+		n := 0
+		for _, r := range reqs {
+			if strings.Contains(r, tile31) {
+				n++
+			}
+		}
+		return n
+	}
+	before := asked()
+	if err := store.Delete(ctx, "parcels", 31, "", layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "!"+tiledAt(31, lat31, lon31))
+	// The map asked for the tile again (that it drew the new one, not a
+	// stale copy from the browser's cache, the pixels below say).
+	if after := asked(); after <= before {
+		t.Errorf("after the edit, %s was requested %d times, as before it", tile31, after)
+	}
+	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
+	waitAlpha("parcel 31 deleted, its place on the tiled map", lat31, lon31, false)
+	// The tile is painted at once, whole: its neighbour is still there.
+	if a := alpha(lat32, lon32); a <= 0 {
+		t.Errorf("parcel 32, next to the one deleted, is no longer drawn: alpha %d", a)
+	}
+
+	// Filtered to a stage parcel 32 is not in, it shows once an edit gives
+	// it that stage.
+	it, err := store.Item(ctx, "parcels", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := layerstest.ParcelsStatuses[0]
+	if it.Properties["status"] == other {
+		other = layerstest.ParcelsStatuses[1]
+	}
+	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
+	settle(t, b)
+	waitFor(t, b, "!"+tiledAt(32, lat32, lon32))
+	waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
+	props := maps.Clone(it.Properties)
+	props["status"] = other
+	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, tiledAt(32, lat32, lon32))
+	waitAlpha(fmt.Sprintf("parcel 32 given stage %s, the map filtered to it", other), lat32, lon32, true)
+	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-edited.png"), png, 0o644)
+	}
+	_, problems := b.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"planmap/layers"
 	"planmap/web/filecache"
+	"planmap/web/tiles"
 )
 
 // Store is what the web layer needs of a store of layers: the GeoPackage
@@ -153,6 +154,10 @@ type server struct {
 
 	feed *feed // the change log, fanned out to the change streams
 
+	// tileCache holds the vector tiles made (tiles.go); /healthz shows
+	// how it does.
+	tileCache *tiles.Cache
+
 	downloadsOnce  sync.Once
 	downloadsCache *filecache.Cache
 	downloadsErr   error
@@ -183,7 +188,7 @@ type server struct {
 //	GET /changes                                   the change log after a change number: since, collections, limit
 //	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
-//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams
+//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams and the tile cache
 //	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
@@ -262,6 +267,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 		return &layers.Error{Code: codeUnavailable, Message: "the database does not answer"}
 	}
 	doc := map[string]any{"status": "ok", "changeStreams": s.feed.subscribers()}
+	if s.tileCache != nil {
+		doc["tileCache"] = s.tileCache.Stats()
+	}
 	if s.opt.CacheStats != nil {
 		doc["cache"] = s.opt.CacheStats()
 	}

@@ -71,6 +71,7 @@ func (s *server) tileRoutes(r chi.Router) {
 		budget = tiles.DefaultBudget
 	}
 	ts := &tileServer{server: s, cache: tiles.NewCache(s.store, max(budget, 0))}
+	s.tileCache = ts.cache
 	r.Get("/tileMatrixSets", s.handle(ts.matrixSets))
 	r.Get("/tileMatrixSets/{tileMatrixSetId}", s.handle(ts.matrixSet))
 	r.Get("/tiles", s.handle(ts.tilesets))

@@ -564,3 +564,60 @@ func TestTileThinned(t *testing.T) {
 		t.Errorf("a tile at minTileMatrix = %d, Planmap-Thinned %q", at.StatusCode, at.Header.Get("Planmap-Thinned"))
 	}
 }
+
+// /healthz says how the tile cache does: the tiles and bytes it holds,
+// its budget, and how many requests it answered from memory (hits) and
+// how many tiles it made (misses).
+func TestHealthzTileCache(t *testing.T) {
+	const budget = 8 << 20
+	srv := serveStore(t, parcelsStore(t, 2000), web.Options{TileCacheBytes: budget})
+	type cacheDoc struct {
+		Tiles  int   `json:"tiles"`
+		Bytes  int64 `json:"bytes"`
+		Budget int64 `json:"budget"`
+		Hits   int64 `json:"hits"`
+		Misses int64 `json:"misses"`
+	}
+	health := func() cacheDoc {
+		t.Helper()
+		var doc struct {
+			Status    string    `json:"status"`
+			TileCache *cacheDoc `json:"tileCache"`
+		}
+		r := get(t, srv.URL+"/healthz")
+		if err := json.Unmarshal(r.body, &doc); err != nil || r.StatusCode != 200 || doc.Status != "ok" || doc.TileCache == nil {
+			t.Fatalf("GET /healthz = %d %s (%v), want ok with a tileCache", r.StatusCode, r.body, err)
+		}
+		return *doc.TileCache
+	}
+	if got := health(); got != (cacheDoc{Budget: budget}) {
+		t.Errorf("/healthz tileCache before any tile = %+v, want empty with budget %d", got, budget)
+	}
+	p := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
+	u := srv.URL + "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p, 15))
+	first := get(t, u)
+	if first.StatusCode != 200 {
+		t.Fatalf("GET %s = %d", u, first.StatusCode)
+	}
+	if got := health(); got.Tiles != 1 || got.Bytes < int64(len(first.body)) || got.Misses != 1 || got.Hits != 0 {
+		t.Errorf("/healthz tileCache after one tile of %d bytes = %+v, want 1 tile of at least that, 1 miss, no hit", len(first.body), got)
+	}
+	get(t, u)
+	if got := health(); got.Tiles != 1 || got.Misses != 1 || got.Hits != 1 || got.Budget != budget {
+		t.Errorf("/healthz tileCache after the same tile again = %+v, want 1 tile, 1 miss, 1 hit, budget %d", got, budget)
+	}
+}
+
+// A script on another site that draws the tiles can read the header that
+// says a layer is thinned: CORS exposes it.
+func TestCORSExposesPlanmapThinned(t *testing.T) {
+	srv := serveStore(t, parcelsStore(t, 25000), web.Options{})
+	p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
+	r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, 5)), "Origin", "https://elsewhere.example")
+	if r.Header.Get("Planmap-Thinned") != "parcels" {
+		t.Fatalf("test premise: a z5 tile of 25,000 parcels says Planmap-Thinned: parcels, got %d %q", r.StatusCode, r.Header.Get("Planmap-Thinned"))
+	}
+	if exp := r.Header.Get("Access-Control-Expose-Headers"); !listHas(exp, "Planmap-Thinned") || !listHas(exp, "ETag") {
+		t.Errorf("a tile's Access-Control-Expose-Headers = %q, want Planmap-Thinned and ETag among them", exp)
+	}
+}

@@ -33,6 +33,55 @@ export async function* features(id, bbox, signal, fresh = false) {
   }
 }
 
+// page is the first page of a collection's features in a box: at most
+// limit of them, with equals (field → value) selecting, and how many
+// there are in all (numberMatched).
+export async function page(id, bbox, limit, equals = {}, signal) {
+  const q = new URLSearchParams({ limit: String(limit), bbox: bbox.map((v) => v.toFixed(6)).join(',') });
+  for (const [k, v] of Object.entries(equals)) q.set(k, v);
+  const doc = await getJSON(`${base}/collections/${encodeURIComponent(id)}/items?${q.toString().replace(/%2C/g, ',')}`, signal, true);
+  return { features: doc.features, matched: doc.numberMatched };
+}
+
+// cells counts a layer's features (in a box, when one is given) by stage
+// and land-use code, with their area, from the statistics API: for a
+// layer too big to fetch whole. Each cell looks like a feature, with n the
+// features it stands for: {properties: {status, landuse_gb50137,
+// geodesic_area_m2}, n}. The API groups by one field, and each request
+// reads the whole layer (or box): one for the stages, then one per stage
+// by code, and one more, all by code, only when some features have no
+// stage (they are what the stages leave).
+export async function cells(col, bbox, signal) {
+  const has = (name) => (col.schema || []).some((fd) => fd.name === name);
+  const box = bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '';
+  const groups = async (q) => {
+    const doc = await getJSON(`${base}/collections/${encodeURIComponent(col.id)}/stats?${q}${box}`, signal, true);
+    const area = (g) => g.geodesic_area_m2 || 0;
+    return doc.groupBy ? doc.groups.map((g) => [g.key, g.count, area(g)]) : [[null, doc.total.count, area(doc.total)]];
+  };
+  const cell = (status, code, n, m2) => ({ properties: { status, landuse_gb50137: code, geodesic_area_m2: m2 }, n });
+  const byCode = has('landuse_gb50137') ? 'groupby=landuse_gb50137' : '';
+  if (!has('status')) return (await groups(byCode)).map(([code, n, m2]) => cell(null, code, n, m2));
+  const stages = await groups('groupby=status');
+  if (!byCode) return stages.map(([s, n, m2]) => cell(s, null, n, m2));
+  const named = stages.filter(([s]) => s !== null);
+  const [perStage, all] = await Promise.all([
+    Promise.all(named.map(async ([s]) => [s, await groups(`${byCode}&status=${encodeURIComponent(s)}`)])),
+    stages.some(([s, n]) => s === null && n > 0) ? groups(byCode) : [],
+  ]);
+  const rest = new Map(all.map(([code, n, m2]) => [code, { n, m2 }]));
+  const out = [];
+  for (const [s, gs] of perStage) {
+    for (const [code, n, m2] of gs) {
+      out.push(cell(s, code, n, m2));
+      const r = rest.get(code);
+      if (r) { r.n -= n; r.m2 -= m2; }
+    }
+  }
+  for (const [code, { n, m2 }] of rest) if (n > 0) out.push(cell(null, code, n, Math.max(0, m2)));
+  return out;
+}
+
 // feature fetches one feature as it is now, or null if it is gone.
 export async function feature(id, fid) {
   try {

@@ -35,6 +35,7 @@ const state = {
   drawn: new Drawn(), // what the map draws, for the legend
   filter: filters.emptyFilter(), // mirrored in the link: status=…&class=…
   all: new Map(), // id → Promise of all the layer's features, for counts and the table
+  cells: new Map(), // id → Promise of a big layer's counts by stage and class (api.cells)
   attribution: '',
 };
 
@@ -89,7 +90,7 @@ const map = L.map('map', {
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 map.createPane('measure').style.zIndex = 650;
 // Big layers at low zoom, drawn from vector tiles (tiles.js).
-const tiled = new Tiled(map, (col, props) => filters.passes(state.filter, col, props));
+const tiled = new Tiled(map, (col, props) => filters.passes(state.filter, col, props), () => refreshLegend());
 if (config.tiles) {
   // The site sends no Referer elsewhere (Referrer-Policy: same-origin),
   // but tile providers such as OpenStreetMap refuse tiles without one: they
@@ -353,6 +354,32 @@ async function rereadView(entry) {
   entry.covered = [box];
 }
 
+// refreshTiles shows what changed in a layer drawn from tiles: the tiles
+// that held the changed features, or hold them now, are fetched and drawn
+// again (all of the layer's, for a change of the whole layer). Where a
+// feature is now comes from the API; an open popup shows it as it is now,
+// or closes when it is gone.
+async function refreshTiles(entry, change, whole) {
+  const { col } = entry;
+  if (whole) {
+    await tiled.refresh(col.id, { whole: true });
+    return;
+  }
+  const sel = identify.selected;
+  const boxes = [];
+  await Promise.all([...change.ids].map(async ([fid, op]) => {
+    const f = op === 'delete' ? null : await api.feature(col.id, fid);
+    if (f && f.geometry) {
+      const b = L.geoJSON(f).getBounds();
+      boxes.push([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+    }
+    if (!sel || sel.col.id !== col.id || String(sel.f.id) !== String(fid)) return;
+    if (f && filters.passes(state.filter, col, f.properties || {})) identify.refresh(col, f);
+    else { map.closePopup(); identify.clear(); }
+  }));
+  await tiled.refresh(col.id, { ids: [...change.ids.keys()], boxes });
+}
+
 // applyChanges brings the map up to date with what others changed:
 // changed features are fetched one by one, a layer changed as a whole is
 // read again for the view, and a layer not drawn forgets what changed.
@@ -366,6 +393,7 @@ async function applyChanges(byLayer, reset) {
       const entry = state.layers.get(id);
       if (!entry) continue; // a layer this map does not know: the next visit shows it
       state.all.delete(id);
+      state.cells.delete(id);
       const whole = change.whole || change.ids.size > liveOneByOne;
       told.push(`${pick(entry.col.titles)}${whole ? '' : ` (${change.ids.size})`}`);
       // A hidden layer, or one too big to draw at this zoom, forgets what
@@ -374,6 +402,8 @@ async function applyChanges(byLayer, reset) {
         if (whole) for (const fid of [...entry.byId.keys()]) dropFeature(entry, fid);
         else for (const fid of change.ids.keys()) dropFeature(entry, fid);
         entry.covered = [];
+        // Drawn from tiles: the tiles it changed are fetched again.
+        if (tiled.has(id)) jobs.push(refreshTiles(entry, change, whole));
         continue;
       }
       if (whole) {
@@ -401,7 +431,8 @@ async function applyChanges(byLayer, reset) {
     labels.update();
     refreshLegend();
     renderFilterPanel();
-    if (table.open) table.draw();
+    // The table of a layer too big to fetch whole asks the API again.
+    if (table.open) { if (table.col && table.col.itemCount > wholeLayer) table.render(); else table.draw(); }
   } catch (err) {
     setError(`${t('loadFailed')}: ${err.message}`);
   } finally {
@@ -446,11 +477,13 @@ function renderPanel() {
 }
 
 // layerSymbol is how most of a layer's features on the map are drawn
-// (their most common class), for the layer list's swatch.
+// (their most common class, loaded or in its tiles on the map), for the
+// layer list's swatch.
 function layerSymbol(col) {
   const counts = new Map();
-  for (const layer of state.layers.get(col.id).byId.values()) {
-    const shade = shadeOf(layer.feature.properties);
+  const props = [...state.layers.get(col.id).byId.values()].map((l) => l.feature.properties).concat(tiled.props(col.id));
+  for (const p of props) {
+    const shade = shadeOf(p);
     if (shade) counts.set(shade.code, (counts.get(shade.code) || 0) + 1);
   }
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
@@ -479,9 +512,12 @@ function renderLegend() {
     if (!state.visible.has(col.id)) continue;
     let unclassed = false;
     const entry = state.layers.get(col.id);
-    for (const layer of entry.byId.values()) {
-      if (entry.hidden.has(layer.feature.id)) continue;
-      const p = layer.feature.properties;
+    // What the map draws: its loaded features that pass the filter, and
+    // those of its tiles on the map.
+    const drawnProps = [];
+    for (const layer of entry.byId.values()) if (!entry.hidden.has(layer.feature.id)) drawnProps.push(layer.feature.properties);
+    for (const p of tiled.props(col.id)) if (filters.passes(state.filter, col, p)) drawnProps.push(p);
+    for (const p of drawnProps) {
       const shade = shadeOf(p);
       if (shade) drawn.shades.add(shade.code); else unclassed = true;
       if (!col.geometryType.includes('Line')) {
@@ -524,6 +560,40 @@ function allFeatures(id) {
   return state.all.get(id);
 }
 
+// countable returns what counts a layer's features: all of them, or, for
+// a layer too big to fetch whole, cells from the statistics API that
+// stand for them (api.cells), asked once until the layer changes.
+function countable(id) {
+  const entry = state.layers.get(id);
+  if (entry.col.itemCount <= wholeLayer) return allFeatures(id);
+  if (!state.cells.has(id)) {
+    const p = api.cells(entry.col);
+    p.catch(() => state.cells.delete(id)); // tried again next time
+    state.cells.set(id, p);
+  }
+  return state.cells.get(id);
+}
+
+// tableRows is how many features the table lists of a layer too big to
+// fetch whole: the first of those in the view.
+const tableRows = 500;
+
+// tableFeatures is what the table lists of a layer: all its features, or,
+// for a layer too big to fetch whole, the first tableRows of those in the
+// view from the API, with how many in the view pass the filter (matched),
+// counted by the statistics API.
+async function tableFeatures(id) {
+  const entry = state.layers.get(id);
+  if (entry.col.itemCount <= wholeLayer) return { features: await allFeatures(id) };
+  const box = viewBox(0);
+  // One stage chosen: the API selects it; more, the table does.
+  const equals = state.filter.status.size === 1 ? { status: [...state.filter.status][0] } : {};
+  const [page, cells] = await Promise.all([api.page(id, box, tableRows, equals), api.cells(entry.col, box)]);
+  let matched = 0;
+  for (const c of cells) if (filters.passes(state.filter, entry.col, c.properties)) matched += c.n;
+  return { features: page.features, matched, first: page.features.length < page.matched };
+}
+
 // applyFilter shows on the map only the features that pass the filter,
 // and brings the counts, the legend, the labels, the table and the link
 // up to date.
@@ -552,7 +622,7 @@ async function renderFilterPanel() {
   const cols = state.collections.filter((c) => state.visible.has(c.id));
   setPending(1);
   try {
-    const got = await Promise.allSettled(cols.map(async (col) => ({ col, features: await allFeatures(col.id) })));
+    const got = await Promise.allSettled(cols.map(async (col) => ({ col, features: await countable(col.id) })));
     const failed = cols.filter((_, i) => got[i].status === 'rejected').map((c) => pick(c.titles));
     state.countError = failed.length ? `${t('countFailed')}: ${failed.join(', ')}` : '';
     showStatus();
@@ -734,7 +804,12 @@ async function start() {
   } else {
     fitDistrict();
   }
-  map.on('moveend', () => { writeHash(); load(); });
+  map.on('moveend', () => {
+    writeHash();
+    load();
+    // The table of a layer too big to fetch whole lists the view.
+    if (table.open && table.col && table.col.itemCount > wholeLayer) table.render();
+  });
   writeHash();
   // A link pasted into this tab moves the map, as one opened anew would.
   window.addEventListener('hashchange', applyHash);
@@ -816,7 +891,7 @@ identify.decorate = (col, f) => editing.decorate(col, f);
 
 const table = new Table({
   state,
-  features: allFeatures,
+  features: tableFeatures,
   passes: (col, props) => filters.passes(state.filter, col, props),
   onPick: pickFeature,
 });
@@ -859,7 +934,7 @@ $('measure-area').addEventListener('click', () => (measure.mode === 'area' ? mea
 
 // The statistics follow what the legend follows (layers, filter, loads).
 const statsPanel = new StatsPanel({
-  map, state, box: $('stats'), features: allFeatures,
+  map, state, box: $('stats'), features: countable,
   passes: (col, props) => filters.passes(state.filter, col, props),
   selection: () => (table.ticked.size ? [...table.ticked.values()] : identify.selected ? [identify.selected] : []),
   busy: setPending,

@@ -47,25 +47,26 @@ export function fromHash(params) {
 }
 
 // tally counts the features (all of them, from all) of the visible
-// layers for each stage and class, and what passes the whole filter.
+// layers for each stage and class, and what passes the whole filter. A
+// feature with n stands for n features (a cell of api.cells).
 export function tally(filter, entries) {
   const blank = () => ({ n: 0, m2: 0 });
   const out = { status: new Map(), class: new Map(), total: blank() };
-  const add = (m, k, p) => {
+  const add = (m, k, p, f) => {
     if (!m.has(k)) m.set(k, blank());
     const v = m.get(k);
-    v.n++;
+    v.n += f.n ?? 1;
     v.m2 += p.geodesic_area_m2 || 0;
   };
   for (const { col, features } of entries) {
     if (background.has(col.id)) continue;
     for (const f of features) {
       const p = f.properties || {};
-      if (p.status && passes(filter, col, p, 'status')) add(out.status, p.status, p);
+      if (p.status && passes(filter, col, p, 'status')) add(out.status, p.status, p, f);
       const c = classOf(p);
-      if (c && passes(filter, col, p, 'class')) add(out.class, c.code, p);
+      if (c && passes(filter, col, p, 'class')) add(out.class, c.code, p, f);
       if (passes(filter, col, p)) {
-        out.total.n++;
+        out.total.n += f.n ?? 1;
         out.total.m2 += p.geodesic_area_m2 || 0;
       }
     }

@@ -5,8 +5,9 @@
 // The district and the view are asked of the statistics API (/stats and
 // /collections/{id}/stats), which measures the exact shapes and counts of
 // a feature cut by the view only its part inside it; the filter and the
-// selection add up the areas of whole features the map has loaded, which
-// are the API's own figures for each feature.
+// selection add up the areas of whole features, which are the API's own
+// figures for each feature (for the filter, of a layer too big to fetch
+// whole, the statistics API's counts by stage and class: api.cells).
 // For the district and the view, "as of" a date asks the API for the plan
 // as it was at the end of that day (as-of), and "compare with" an earlier
 // date adds each group's change since and, by stage, the transitions: how
@@ -35,7 +36,8 @@ function dayEnd(value) {
 }
 
 export class StatsPanel {
-  // features(id) resolves to all the features of a layer; selection()
+  // features(id) resolves to all the features of a layer (or, for a
+  // layer too big to fetch, cells that stand for them: api.cells); selection()
   // lists the selected [{col, f}]; passes(col, props) applies the filter;
   // busy(delta) counts work under way.
   constructor({ map, state, box, features, selection, passes, busy }) {
@@ -171,7 +173,7 @@ export class StatsPanel {
         const p = f.properties || {};
         const key = by === 'class' ? (classOf(p) || {}).code || null : p.status || null;
         const v = groups.get(key) || { n: 0, m2: 0 };
-        v.n++;
+        v.n += f.n ?? 1; // a cell of api.cells stands for n features
         v.m2 += p.geodesic_area_m2 || 0;
         groups.set(key, v);
       }

@@ -28,7 +28,10 @@ function columns(col) {
 }
 
 export class Table {
-  // opts: state, features(id) → Promise<[feature]>, passes(col, props),
+  // opts: state, features(id) → Promise<{features, matched, first}> (for a
+  // layer too big to fetch whole: the first features in the view, how
+  // many in the view pass the filter, whether there are more than
+  // listed), passes(col, props),
   // onPick(col, f) when a row is chosen.
   constructor(opts) {
     Object.assign(this, opts);
@@ -63,10 +66,12 @@ export class Table {
     if (!this.layer) return;
     const col = cols.find((c) => c.id === this.layer);
     const want = this.layer;
-    const features = await this.features(col.id);
+    const { features, matched, first } = await this.features(col.id);
     if (want !== this.layer) return; // another layer was chosen meanwhile
     this.col = col;
     this.all = features;
+    this.matched = matched;
+    this.first = first;
     this.draw();
   }
 
@@ -130,7 +135,19 @@ export class Table {
       body.append(tr);
     }
     $('feature-table').replaceChildren(el('thead', {}, head), body);
-    $('table-count').textContent = `${rows.length} ${t('features')}`;
+    // A layer too big to fetch whole lists the first features in the view
+    // and says how many the view holds that pass the filter (matched).
+    const count = $('table-count');
+    count.dataset.rows = String(rows.length);
+    if (this.matched === undefined) {
+      delete count.dataset.matched;
+      count.textContent = `${rows.length} ${t('features')}`;
+    } else {
+      count.dataset.matched = String(this.matched);
+      count.textContent = this.first || q
+        ? `${rows.length} / ${this.matched} ${t('features')} · ${t('tableFirst')}`
+        : `${rows.length} ${t('features')}`;
+    }
     this.counts();
   }
 

@@ -41,12 +41,41 @@ function paintRules(col, passes) {
   ];
 }
 
+// tileBuffer is how far beyond its edges a tile holds features, as a
+// share of its side: the server keeps 64 of 4,096 units (web/tiles), and
+// this is a little more, to be sure.
+const tileBuffer = 1 / 32;
+
+// worldXY is where a longitude and latitude lie on the Web Mercator
+// world, from 0 to 1 across and down.
+function worldXY(lon, lat) {
+  const s = Math.sin((Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI) / 180);
+  return [(lon + 180) / 360, 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)];
+}
+
+// meets reports whether tile x, y, z holds (with its buffer) some of a box
+// [west, south, east, north].
+function meets(box, x, y, z) {
+  const n = 2 ** z;
+  const [x0, y1] = worldXY(box[0], box[1]);
+  const [x1, y0] = worldXY(box[2], box[3]);
+  return x0 * n < x + 1 + tileBuffer && x1 * n > x - tileBuffer && y0 * n < y + 1 + tileBuffer && y1 * n > y - tileBuffer;
+}
+
+// coordsOf reads a tile key of protomaps-leaflet and Leaflet, "x:y:z".
+function coordsOf(key) {
+  const [x, y, z] = key.split(':').map(Number);
+  return { x, y, z };
+}
+
 // Tiled holds the tiled layers of a map, one per collection shown so;
 // passes(col, props) says whether the map's filter shows a feature.
 export class Tiled {
-  constructor(map, passes) {
+  // onLoad is called when the tiles in view have been drawn.
+  constructor(map, passes, onLoad = () => {}) {
     this.map = map;
     this.passes = passes;
+    this.onLoad = onLoad;
     this.layers = new Map(); // collection id → {col, layer}
   }
 
@@ -60,6 +89,7 @@ export class Tiled {
       // Our own data: not the Protomaps basemap it would otherwise credit.
       attribution: '',
     });
+    layer.on('load', () => this.onLoad());
     layer.addTo(this.map);
     this.layers.set(col.id, { col, layer });
   }
@@ -85,6 +115,73 @@ export class Tiled {
             out.push({ col, id: h.feature.id });
           }
         }
+      }
+    }
+    return out;
+  }
+
+  // refresh makes a tiled layer show what changed in it: the tiles that
+  // held a changed feature (ids) or hold one now (boxes, [west, south,
+  // east, north] of where the changed features are now), or all of them
+  // (whole), are dropped from protomaps-leaflet's own cache, fetched again
+  // and drawn again. The server sends tiles with Cache-Control: no-cache
+  // and an ETag, so the browser asks it again (a 304 when a tile did not
+  // change) and never draws a stale copy from its HTTP cache. It resolves
+  // once the new tiles on the map are in, with the number of tiles let go.
+  // With levelDiff 0 (show), a tile on the map and the data drawn on it
+  // have the same key, "x:y:z".
+  async refresh(id, { ids = [], boxes = [], whole = false } = {}) {
+    const t = this.layers.get(id);
+    if (!t) return 0;
+    const { layer } = t;
+    const changed = new Set(ids.map(String));
+    const stale = new Set(); // tile keys
+    const holds = (data) => {
+      for (const fs of data.values()) for (const f of fs) if (changed.has(String(f.id))) return true;
+      return false;
+    };
+    for (const view of layer.views.values()) {
+      const cache = view.tileCache;
+      // A tile on its way may have left the server before the change:
+      // wait for it, and judge it with the others.
+      await Promise.allSettled([...cache.inflight.keys()].map((k) => cache.get(coordsOf(k))));
+      for (const [k, c] of cache.cache) {
+        const { x, y, z } = coordsOf(k);
+        if (whole || boxes.some((b) => meets(b, x, y, z)) || holds(c.data)) {
+          cache.cache.delete(k);
+          stale.add(k);
+        }
+      }
+    }
+    // A tile on the map whose data the cache had already let go is drawn
+    // again too, when the changes lie in it now.
+    for (const k of Object.keys(layer._tiles)) {
+      const { x, y, z } = coordsOf(k);
+      if (whole || boxes.some((b) => meets(b, x, y, z))) stale.add(k);
+    }
+    if (!this.layers.has(id)) return 0; // hidden meanwhile
+    for (const k of stale) if (layer._tiles[k]) layer.rerenderTile(k);
+    // The drawing above asks for the tiles; waiting for the same tiles
+    // joins those requests. The others, not on the map, are fetched when
+    // the map shows them.
+    const shown = [...stale].filter((k) => layer._tiles[k]);
+    for (const view of layer.views.values()) {
+      await Promise.allSettled(shown.map((k) => view.tileCache.get(coordsOf(k))));
+    }
+    return stale.size;
+  }
+
+  // props lists the properties of the features of layer id in the tiles
+  // on the map now: what it draws, for the legend.
+  props(id) {
+    const t = this.layers.get(id);
+    const out = [];
+    if (!t) return out;
+    for (const view of t.layer.views.values()) {
+      for (const k of Object.keys(t.layer._tiles)) {
+        const c = view.tileCache.cache.get(k);
+        const fs = c && c.data.get(id);
+        if (fs) for (const f of fs) out.push(f.props || {});
       }
     }
     return out;
