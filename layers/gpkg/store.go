@@ -70,6 +70,11 @@ type Store struct {
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
 	nstmts atomic.Int64
+
+	// What feature writes keep between them (editstate.go, txstmt.go).
+	writeStmts txStatements
+	decls      declCache
+	reaches    reaches
 }
 
 // OnError sets where the store reports errors of its background work
@@ -113,6 +118,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.write.SetMaxOpenConns(1)
+	s.writeStmts.db = s.write
 	migrated, err := s.migrate(ctx)
 	if err != nil {
 		s.write.Close()
@@ -259,6 +265,7 @@ func (s *Store) Close() error {
 	}
 	s.refreshMu.Unlock()
 	s.closeStatements()
+	s.writeStmts.close()
 	if s.write == nil {
 		return s.read.Close()
 	}
