@@ -241,7 +241,7 @@ type reach struct {
 // the change after.
 func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (reach, error)) error {
 	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
-		ls, err := s.decls.list(ctx, q)
+		ls, err := s.decls.list(ctx, q, q.conn)
 		if err != nil {
 			return reach{}, false, err
 		}
@@ -268,20 +268,49 @@ func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func
 }
 
 // writeTx is layerEdit, its statements through the kept ones; fn says
-// what the write did to the layer's extent, if it knows (ok).
+// what the write did to the layer's extent, if it knows (ok: a feature
+// write).
 func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
+	if err := s.commitWrite(ctx, id, e, fn); err != nil {
+		return err
+	}
+	// The writer's next read sees the write: the catalog takes it in now.
+	// Should that fail, the write is stored all the same, and the watch
+	// takes it in within pollInterval.
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(fmt.Errorf("after a write to %s: %w", id, err))
+		}
+	}
+	return nil
+}
+
+// commitWrite is writeTx's transaction, on the write pool's connection,
+// which it gives back before the catalog is refreshed (that may write).
+func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
 	w, err := s.writer()
 	if err != nil {
 		return err
 	}
 	// Before the transaction takes the pool's one connection.
 	s.writeStmts.prepare(ctx)
-	tx, err := w.BeginTx(ctx, nil)
+	c, err := w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	q := stmtTx{c: &s.writeStmts}
+	// Which connection it is: the declarations kept hold for the one
+	// they were read on (declCache).
+	if err := c.Raw(func(dc any) error { q.conn = dc; return nil }); err != nil {
+		return err
+	}
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	q := stmtTx{tx, &s.writeStmts}
+	q.Tx = tx
 	if err := setContext(ctx, q, e.Author, e.Note); err != nil {
 		return err
 	}
@@ -302,6 +331,11 @@ func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(s
 	if err != nil {
 		return err
 	}
+	if known {
+		if err := s.decls.wrote(ctx, q, q.conn); err != nil {
+			return err
+		}
+	}
 	// Recorded before the commit, so that the watch never takes the write
 	// in unrecorded; forgotten if it fails (its numbers are used again).
 	s.ownWrite(first, last)
@@ -312,14 +346,6 @@ func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(s
 		s.dropOwn(first, last)
 		s.reaches.drop(first, last)
 		return err
-	}
-	// The writer's next read sees the write: the catalog takes it in now.
-	// Should that fail, the write is stored all the same, and the watch
-	// takes it in within pollInterval.
-	if s.catalog.Load() != nil {
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(fmt.Errorf("after a write to %s: %w", id, err))
-		}
 	}
 	return nil
 }

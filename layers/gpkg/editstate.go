@@ -15,16 +15,27 @@ import (
 // what each write did to its layer's extent.
 
 // declCache keeps the layers' declarations decoded, keyed by the row of
-// planmap_layers each was decoded from. A write's transaction reads the
-// rows (one statement, kept) and decodes only those that changed since:
-// decoding every layer's schema, style and rules from JSON was a fifth of
-// an edit's CPU. Comparing the row itself, rather than trusting a version
-// number, means that no change is missed, whoever made it (a
-// redeclaration over HTTP, planmap import in another process, a file put
-// back from a backup).
+// planmap_layers each was decoded from: decoding every layer's schema,
+// style and rules from JSON on each write was a fifth of an edit's CPU.
+// A write's transaction reads the rows (one statement, kept) and decodes
+// only those that changed since. Comparing the rows themselves, rather
+// than trusting a version number, means that no change is missed, whoever
+// made it (a redeclaration over HTTP, planmap import in another process,
+// a file put back from a backup).
+//
+// Reading the rows is skipped, too, when nothing but this store's feature
+// writes has written to the file since the last one (which read them):
+// the write connection then has the same PRAGMA data_version (no other
+// connection committed) and total_changes() (it changed no row outside
+// feature writes, which never change planmap_layers) as that write left.
 type declCache struct {
-	mu sync.Mutex
-	m  map[string]cachedDecl // by layer id
+	mu  sync.Mutex
+	m   map[string]cachedDecl // by layer id
+	all []*layers.Layer       // the last list
+	// The write connection as the last feature write left it.
+	conn          any // its driver connection
+	total, dataV  int64
+	afterFeatures bool
 }
 
 type cachedDecl struct {
@@ -32,9 +43,50 @@ type cachedDecl struct {
 	l   *layers.Layer
 }
 
-// list returns every layer's declaration as q sees them, in drawing
-// order. The declarations are shared: callers must not change them.
-func (c *declCache) list(ctx context.Context, q querier) ([]*layers.Layer, error) {
+// connState is the write connection's total_changes() and data_version.
+func connState(ctx context.Context, q querier) (total, dataV int64, err error) {
+	err = q.QueryRowContext(ctx, `SELECT total_changes(), data_version FROM pragma_data_version`).Scan(&total, &dataV)
+	return total, dataV, err
+}
+
+// wrote records the state of the write connection conn at the end of a
+// feature write, before its commit.
+func (c *declCache) wrote(ctx context.Context, q querier, conn any) error {
+	total, dataV, err := connState(ctx, q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn, c.total, c.dataV, c.afterFeatures = conn, total, dataV, err == nil
+	return err
+}
+
+// list returns every layer's declaration as q, a write transaction on
+// the write connection conn, sees them, in drawing order. The
+// declarations are shared: callers must not change them.
+func (c *declCache) list(ctx context.Context, q querier, conn any) ([]*layers.Layer, error) {
+	total, dataV, err := connState(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.afterFeatures && c.conn == conn && c.total == total && c.dataV == dataV {
+		all := c.all
+		c.mu.Unlock()
+		return all, nil
+	}
+	c.afterFeatures = false
+	c.mu.Unlock()
+	out, err := c.read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.all = out
+	c.mu.Unlock()
+	return out, nil
+}
+
+// read reads the rows of planmap_layers, decoding those that changed.
+func (c *declCache) read(ctx context.Context, q querier) ([]*layers.Layer, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+layerColumns+` FROM planmap_layers ORDER BY sort_order, id`)
 	if err != nil {
 		return nil, err

@@ -89,7 +89,8 @@ func (c *txStatements) close() {
 // Its methods are those of *sql.Tx, so it serves as a querier.
 type stmtTx struct {
 	*sql.Tx
-	c *txStatements
+	c    *txStatements
+	conn any // the driver's connection the transaction is on
 }
 
 func (q stmtTx) ExecContext(ctx context.Context, text string, args ...any) (sql.Result, error) {
