@@ -241,7 +241,7 @@ type reach struct {
 // the change after.
 func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (reach, error)) error {
 	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
-		ls, err := s.decls.list(ctx, q, q.conn)
+		ls, err := s.decls.list(ctx, q, q.began)
 		if err != nil {
 			return reach{}, false, err
 		}
@@ -311,6 +311,9 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	}
 	defer tx.Rollback()
 	q.Tx = tx
+	if q.began, err = readConnState(ctx, q, q.conn); err != nil {
+		return err
+	}
 	if err := setContext(ctx, q, e.Author, e.Note); err != nil {
 		return err
 	}
@@ -332,9 +335,11 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 		return err
 	}
 	if known {
-		if err := s.decls.wrote(ctx, q, q.conn); err != nil {
+		st, err := readConnState(ctx, q, q.conn)
+		if err != nil {
 			return err
 		}
+		s.decls.wrote(st)
 	}
 	// Recorded before the commit, so that the watch never takes the write
 	// in unrecorded; forgotten if it fails (its numbers are used again).

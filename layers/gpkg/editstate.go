@@ -33,8 +33,7 @@ type declCache struct {
 	m   map[string]cachedDecl // by layer id
 	all []*layers.Layer       // the last list
 	// The write connection as the last feature write left it.
-	conn          any // its driver connection
-	total, dataV  int64
+	last          connState
 	afterFeatures bool
 }
 
@@ -43,32 +42,35 @@ type cachedDecl struct {
 	l   *layers.Layer
 }
 
-// connState is the write connection's total_changes() and data_version.
-func connState(ctx context.Context, q querier) (total, dataV int64, err error) {
-	err = q.QueryRowContext(ctx, `SELECT total_changes(), data_version FROM pragma_data_version`).Scan(&total, &dataV)
-	return total, dataV, err
+// connState is the state of a write connection that declCache compares:
+// which connection (the driver's), its total_changes() and data_version.
+type connState struct {
+	conn         any
+	total, dataV int64
 }
 
-// wrote records the state of the write connection conn at the end of a
+// readConnState reads the state of the write connection conn.
+func readConnState(ctx context.Context, q querier, conn any) (connState, error) {
+	st := connState{conn: conn}
+	err := q.QueryRowContext(ctx, `SELECT total_changes(), data_version FROM pragma_data_version`).Scan(&st.total, &st.dataV)
+	return st, err
+}
+
+// wrote records the state of the write connection at the end of a
 // feature write, before its commit.
-func (c *declCache) wrote(ctx context.Context, q querier, conn any) error {
-	total, dataV, err := connState(ctx, q)
+func (c *declCache) wrote(st connState) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.conn, c.total, c.dataV, c.afterFeatures = conn, total, dataV, err == nil
-	return err
+	c.last, c.afterFeatures = st, true
+	c.mu.Unlock()
 }
 
-// list returns every layer's declaration as q, a write transaction on
-// the write connection conn, sees them, in drawing order. The
-// declarations are shared: callers must not change them.
-func (c *declCache) list(ctx context.Context, q querier, conn any) ([]*layers.Layer, error) {
-	total, dataV, err := connState(ctx, q)
-	if err != nil {
-		return nil, err
-	}
+// list returns every layer's declaration as q, a write transaction, sees
+// them, in drawing order; at is the state of q's connection when the
+// transaction began. The declarations are shared: callers must not
+// change them.
+func (c *declCache) list(ctx context.Context, q querier, at connState) ([]*layers.Layer, error) {
 	c.mu.Lock()
-	if c.afterFeatures && c.conn == conn && c.total == total && c.dataV == dataV {
+	if c.afterFeatures && c.last == at {
 		all := c.all
 		c.mu.Unlock()
 		return all, nil

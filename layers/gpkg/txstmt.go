@@ -89,8 +89,9 @@ func (c *txStatements) close() {
 // Its methods are those of *sql.Tx, so it serves as a querier.
 type stmtTx struct {
 	*sql.Tx
-	c    *txStatements
-	conn any // the driver's connection the transaction is on
+	c     *txStatements
+	conn  any       // the driver's connection the transaction is on
+	began connState // as it was when the transaction began (edit.go)
 }
 
 func (q stmtTx) ExecContext(ctx context.Context, text string, args ...any) (sql.Result, error) {
