@@ -243,9 +243,22 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 		}
 		s.versionConn = c
 	}
+	if s.versionStmt == nil {
+		// Prepared once: the watch asks every pollInterval, and each
+		// write asks again.
+		st, err := s.versionConn.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			s.versionConn.Close()
+			s.versionConn = nil
+			return 0, err
+		}
+		s.versionStmt = st
+	}
 	var v int64
-	err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	err := s.versionStmt.QueryRowContext(ctx).Scan(&v)
 	if err != nil {
+		s.versionStmt.Close()
+		s.versionStmt = nil
 		s.versionConn.Close()
 		s.versionConn = nil
 	}
@@ -489,9 +502,14 @@ func grownExtent(ctx context.Context, q querier, id string, ext orb.Bound, fids 
 	if err != nil {
 		return orb.Bound{}, err
 	}
+	where, arg := ` WHERE fid IN (SELECT value FROM json_each(?))`, any(string(list))
+	if len(fids) == 1 {
+		// The common case, a write: a lookup by rowid.
+		where, arg = ` WHERE fid = ?`, fids[0]
+	}
 	var b [4]sql.NullFloat64
 	err = q.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+
-		` WHERE fid IN (SELECT value FROM json_each(?))`, string(list)).Scan(&b[0], &b[1], &b[2], &b[3])
+		where, arg).Scan(&b[0], &b[1], &b[2], &b[3])
 	if err != nil {
 		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
 	}

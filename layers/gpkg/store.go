@@ -52,6 +52,7 @@ type Store struct {
 	catalog     atomic.Pointer[layers.Catalog]
 	refreshMu   sync.Mutex // one refresh at a time; guards what follows
 	versionConn *sql.Conn
+	versionStmt *sql.Stmt // PRAGMA data_version on versionConn
 	seenVersion int64
 	states      map[string]*layerState
 	watchOnce   sync.Once
@@ -259,6 +260,10 @@ func (s *Store) Close() error {
 		<-done
 	}
 	s.refreshMu.Lock()
+	if s.versionStmt != nil {
+		s.versionStmt.Close()
+		s.versionStmt = nil
+	}
 	if s.versionConn != nil {
 		s.versionConn.Close()
 		s.versionConn = nil
