@@ -335,8 +335,10 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 		return err
 	}
 	if known {
-		st, err := readConnState(ctx, q, q.conn)
-		if err != nil {
+		// data_version stays as it began: the write lock keeps every
+		// other connection from committing.
+		st := q.began
+		if err := q.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&st.total); err != nil {
 			return err
 		}
 		s.decls.wrote(st)
