@@ -214,3 +214,54 @@ func TestExtentFollowsRandomEdits(t *testing.T) {
 func shift(g orb.Geometry, dx, dy float64) orb.Geometry {
 	return project.Geometry(orb.Clone(g), func(p orb.Point) orb.Point { return orb.Point{p[0] + dx, p[1] + dy} })
 }
+
+// TestEditsAfterDropAndDeclare: the statements a write keeps prepared name
+// the layer's table; dropping the layer and declaring it again leaves
+// writes to it working, on the new table.
+func TestEditsAfterDropAndDeclare(t *testing.T) {
+	ctx := context.Background()
+	s := seededStore(t)
+	ed := layers.Edit{Author: "test"}
+	its, _, err := s.Items(ctx, "terminals", layers.Filter{}, layers.Page{Limit: 1})
+	if err != nil || len(its) != 1 {
+		t.Fatalf("terminals: %v, %d", err, len(its))
+	}
+	terminal := its[0].Feature
+	for range 2 { // the second one through the kept statements
+		if _, err := s.Replace(ctx, "terminals", terminal.ID, terminal, "", ed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decl, err := s.Layer(ctx, "terminals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropLayer(ctx, "terminals", ed); err != nil {
+		t.Fatalf("DropLayer after edits: %v", err)
+	}
+	if _, err := s.Replace(ctx, "terminals", terminal.ID, terminal, "", ed); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Fatalf("Replace in the dropped layer: %v, want ENOTFOUND", err)
+	}
+	if err := s.DeclareLayer(ctx, decl, ed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Create(ctx, "terminals", terminal, ed)
+	if err != nil {
+		t.Fatalf("Create in the layer declared again: %v", err)
+	}
+	for i := range 2 {
+		if _, err := s.Replace(ctx, "terminals", got.Feature.ID, terminal, "", ed); err != nil {
+			t.Fatalf("Replace %d in the layer declared again: %v", i, err)
+		}
+	}
+	if vs, err := s.Versions(ctx, "terminals", got.Feature.ID); err != nil || len(vs) != 3 {
+		t.Errorf("Versions of the feature created and replaced twice: %d, %v; want 3", len(vs), err)
+	}
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if col, _ := cat.Collection("terminals"); col.Count != 1 {
+		t.Errorf("terminals declared again, one created: the catalog counts %d", col.Count)
+	}
+}
