@@ -84,7 +84,7 @@ func near(ctx context.Context, q querier, l *layers.Layer, b orb.Bound) ([]layer
 }
 
 // editLookup is the Lookup of a feature write's transaction: the
-// declarations as the transaction read them at its start (editDecls),
+// declarations as the transaction read them at its start (declCache),
 // the features through the kept statements.
 type editLookup struct {
 	q  stmtTx
@@ -237,7 +237,7 @@ type reach struct {
 
 // edit runs one write of a feature of layer id by e in a transaction (see
 // above): layerEdit's, with the statements kept, the declarations read
-// once (editDecls), the layer looked up first and gpkg_contents told of
+// once (declCache), the layer looked up first and gpkg_contents told of
 // the change after.
 func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (reach, error)) error {
 	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
@@ -301,7 +301,7 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	defer c.Close()
 	q := stmtTx{c: &s.writeStmts}
 	// Which connection it is: the declarations kept hold for the one
-	// they were read on (declCache).
+	// they were read on (declCache). Only compared, never used.
 	if err := c.Raw(func(dc any) error { q.conn = dc; return nil }); err != nil {
 		return err
 	}

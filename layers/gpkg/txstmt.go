@@ -8,9 +8,9 @@ import (
 
 // Statements run inside a transaction are prepared once too, as the reads'
 // are (query.go): modernc's SQLite compiles a statement each time it is
-// prepared, and a feature's INSERT or UPDATE compiles with it the
-// R-tree, change-log and history triggers it sets off, which cost more
-// than the write itself (a third of an edit's CPU before they were kept).
+// prepared, and a feature's INSERT or UPDATE compiles with it the R-tree,
+// change-log and history triggers it sets off, which cost more than the
+// write itself (about a quarter of an edit's CPU before they were kept).
 //
 // A statement is prepared on the pool, not on the transaction (whose
 // statements end with it), and the write pool has a single connection,
