@@ -116,7 +116,7 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 	// by another planmap process changes thousands of features, checked
 	// as it imported them.
 	foreign := map[int64]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
+	rows, err := snapshotReader{s, tx}.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
 		WHERE c.seq >= ? AND c.seq <= ? AND c.fid > 0
 		AND coalesce((SELECT h.author IS NULL AND h.note IS NULL FROM planmap_history h
 			WHERE h.layer = c.layer AND h.fid = c.fid ORDER BY h.id DESC LIMIT 1), 1)`, cs[0].Seq, cs[len(cs)-1].Seq)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,40 +68,74 @@ func (lk txLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers.F
 	if err != nil {
 		return nil, err
 	}
+	return near(ctx, lk.tx, l, b)
+}
+
+// near returns the features of layer l whose bounding boxes meet b.
+func near(ctx context.Context, q querier, l *layers.Layer, b orb.Bound) ([]layers.Feature, error) {
 	var out []layers.Feature
-	q := selectColumns(l) + ` WHERE fid IN (SELECT id FROM ` + quoteIdent("rtree_"+id+"_geom") + `
+	text := selectColumns(l) + ` WHERE fid IN (SELECT id FROM ` + quoteIdent("rtree_"+l.ID+"_geom") + `
 		WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?) ORDER BY fid`
-	err = eachRow(ctx, lk.tx, l, q, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
+	err := eachRow(ctx, q, l, text, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
 		out = append(out, f)
 		return nil
 	})
 	return out, err
 }
 
+// editLookup is the Lookup of a feature write's transaction: the
+// declarations as the transaction read them at its start (declCache),
+// the features through the kept statements.
+type editLookup struct {
+	q  stmtTx
+	ls []*layers.Layer
+}
+
+func (lk editLookup) Layers(ctx context.Context) ([]*layers.Layer, error) {
+	return slices.Clone(lk.ls), nil
+}
+
+func (lk editLookup) layer(id string) (*layers.Layer, error) {
+	for _, l := range lk.ls {
+		if l.ID == id {
+			return l, nil
+		}
+	}
+	return nil, layers.Errorf(layers.ENOTFOUND, "layer %q does not exist", id)
+}
+
+func (lk editLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error) {
+	l, err := lk.layer(id)
+	if err != nil {
+		return nil, err
+	}
+	return near(ctx, lk.q, l, b)
+}
+
 // Create stores f in layer id under a new id, one never used before in
 // the layer (AUTOINCREMENT), and returns it as stored. f.ID is ignored.
 func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
+	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
 		f.ID = 0
 		checked, err := l.CheckFeature(f)
 		if err != nil {
-			return orb.Bound{}, err
+			return reach{}, err
 		}
 		cols, args, err := featureArgs(l, checked)
 		if err != nil {
-			return orb.Bound{}, err
+			return reach{}, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
+		res, err := q.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, args...)
 		if err != nil {
-			return orb.Bound{}, err
+			return reach{}, err
 		}
 		if checked.ID, err = res.LastInsertId(); err != nil {
-			return orb.Bound{}, err
+			return reach{}, err
 		}
-		it, err = s.written(ctx, tx, l, checked, nil)
-		return checked.Geometry.Bound(), err
+		it, err = s.written(ctx, lk, l, checked, nil)
+		return reach{grow: checked.Geometry.Bound()}, err
 	})
 	return it, err
 }
@@ -113,9 +148,9 @@ func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layer
 // fid the layer never had is ENOTFOUND.
 func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
-		none := orb.Bound{}
-		cur, err := currentItem(ctx, tx, l, fid)
+	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
+		none := reach{}
+		cur, err := currentItem(ctx, q, l, fid)
 		if err != nil {
 			return none, err
 		}
@@ -123,7 +158,7 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
 		if cur == nil {
-			if err := retired(ctx, tx, l.ID, fid); err != nil {
+			if err := retired(ctx, q, l.ID, fid); err != nil {
 				return none, err
 			}
 			if ifMatch != "" {
@@ -144,20 +179,20 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 			for i, c := range cols {
 				sets[i] = c + " = ?"
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE `+quoteIdent(l.ID)+` SET `+strings.Join(sets, ", ")+` WHERE fid = ?`, append(args, fid)...)
+			_, err = q.ExecContext(ctx, `UPDATE `+quoteIdent(l.ID)+` SET `+strings.Join(sets, ", ")+` WHERE fid = ?`, append(args, fid)...)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (fid, `+strings.Join(cols, ", ")+`) VALUES (?, `+
+			_, err = q.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (fid, `+strings.Join(cols, ", ")+`) VALUES (?, `+
 				strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, append([]any{fid}, args...)...)
 		}
 		if err != nil {
 			return none, err
 		}
-		var was orb.Geometry
+		r := reach{grow: checked.Geometry.Bound()}
 		if cur != nil {
-			was = cur.Feature.Geometry
+			r.was = cur.Feature.Geometry
 		}
-		it, err = s.written(ctx, tx, l, checked, was)
-		return checked.Geometry.Bound(), err
+		it, err = s.written(ctx, lk, l, checked, r.was)
+		return r, err
 	})
 	return it, err
 }
@@ -165,14 +200,14 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 // Delete removes feature fid of layer id if its current version is
 // ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
 func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
-	return s.edit(ctx, id, e, func(tx *sql.Tx, l *layers.Layer) (orb.Bound, error) {
-		none := orb.Bound{}
-		cur, err := currentItem(ctx, tx, l, fid)
+	return s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
+		none := reach{}
+		cur, err := currentItem(ctx, q, l, fid)
 		if err != nil {
 			return none, err
 		}
 		if cur == nil {
-			if err := retired(ctx, tx, l.ID, fid); err != nil {
+			if err := retired(ctx, q, l.ID, fid); err != nil {
 				return none, err
 			}
 			return none, goneError(l.ID, fid)
@@ -180,31 +215,46 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 		if !sameVersion(ifMatch, cur.Version()) {
 			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
-		if _, err = tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid); err != nil {
+		if _, err = q.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid); err != nil {
 			return none, err
 		}
 		// Deleting a boundary may leave what must lie within it outside.
 		if s.CheckRules != nil {
-			err = s.CheckRules(ctx, txLookup{tx}, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
+			err = s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
 		}
-		return none, err
+		return reach{was: cur.Feature.Geometry}, err
 	})
 }
 
+// reach is what a feature write did to its layer's extent: it added a
+// geometry whose box is grow (the zero Bound: none), and took away was
+// (nil: none), which the catalog needs to know to keep the extent without
+// reading it again (advance).
+type reach struct {
+	grow orb.Bound
+	was  orb.Geometry
+}
+
 // edit runs one write of a feature of layer id by e in a transaction (see
-// above): layerEdit's, with the layer looked up first and gpkg_contents
-// told of the change after.
-func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx, *layers.Layer) (orb.Bound, error)) error {
-	return s.layerEdit(ctx, id, e, func(tx *sql.Tx) error {
-		l, err := getLayer(ctx, tx, id)
+// above): layerEdit's, with the statements kept, the declarations read
+// once (declCache), the layer looked up first and gpkg_contents told of
+// the change after.
+func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (reach, error)) error {
+	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
+		ls, err := s.decls.list(ctx, q, q.began)
 		if err != nil {
-			return err
+			return reach{}, false, err
 		}
-		grow, err := fn(tx, l)
+		lk := editLookup{q: q, ls: ls}
+		l, err := lk.layer(id)
 		if err != nil {
-			return err
+			return reach{}, false, err
 		}
-		return touchContents(ctx, tx, id, grow)
+		r, err := fn(q, lk, l)
+		if err != nil {
+			return reach{}, false, err
+		}
+		return r, true, touchContents(ctx, q, id, r.grow)
 	})
 }
 
@@ -212,39 +262,16 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(*sql
 // editor written into planmap_context for the history triggers, fn, the
 // context emptied, the whole committed or nothing.
 func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx) error) error {
-	w, err := s.writer()
-	if err != nil {
-		return err
-	}
-	tx, err := w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := setContext(ctx, tx, e.Author, e.Note); err != nil {
-		return err
-	}
-	// The changes this write makes were checked: direct.go checks only
-	// others'. The write lock is held, so they are those after first.
-	first, err := lastSeq(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := clearContext(ctx, tx); err != nil {
-		return err
-	}
-	last, err := lastSeq(ctx, tx)
-	if err != nil {
-		return err
-	}
-	// Recorded before the commit, so that the watch never takes the write
-	// in unrecorded; forgotten if it fails (its numbers are used again).
-	s.ownWrite(first, last)
-	if err := tx.Commit(); err != nil {
-		s.dropOwn(first, last)
+	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
+		return reach{}, false, fn(q.Tx)
+	})
+}
+
+// writeTx is layerEdit, its statements through the kept ones; fn says
+// what the write did to the layer's extent, if it knows (ok: a feature
+// write).
+func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
+	if err := s.commitWrite(ctx, id, e, fn); err != nil {
 		return err
 	}
 	// The writer's next read sees the write: the catalog takes it in now.
@@ -258,17 +285,89 @@ func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func
 	return nil
 }
 
+// commitWrite is writeTx's transaction, on the write pool's connection,
+// which it gives back before the catalog is refreshed (that may write).
+func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
+	w, err := s.writer()
+	if err != nil {
+		return err
+	}
+	// Before the transaction takes the pool's one connection.
+	s.writeStmts.prepare(ctx)
+	c, err := w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	q := stmtTx{c: &s.writeStmts}
+	// Which connection it is: the declarations kept hold for the one
+	// they were read on (declCache). Only compared, never used.
+	if err := c.Raw(func(dc any) error { q.conn = dc; return nil }); err != nil {
+		return err
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q.Tx = tx
+	if q.began, err = readConnState(ctx, q, q.conn); err != nil {
+		return err
+	}
+	if err := setContext(ctx, q, e.Author, e.Note); err != nil {
+		return err
+	}
+	// The changes this write makes were checked: direct.go checks only
+	// others'. The write lock is held, so they are those after first.
+	first, err := lastSeq(ctx, q)
+	if err != nil {
+		return err
+	}
+	r, known, err := fn(q)
+	if err != nil {
+		return err
+	}
+	if err := clearContext(ctx, q); err != nil {
+		return err
+	}
+	last, err := lastSeq(ctx, q)
+	if err != nil {
+		return err
+	}
+	if known {
+		// data_version stays as it began: the write lock keeps every
+		// other connection from committing.
+		st := q.began
+		if err := q.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&st.total); err != nil {
+			return err
+		}
+		s.decls.wrote(st)
+	}
+	// Recorded before the commit, so that the watch never takes the write
+	// in unrecorded; forgotten if it fails (its numbers are used again).
+	s.ownWrite(first, last)
+	if known {
+		s.reaches.add(ownReach{layer: id, lo: first, hi: last, reach: r})
+	}
+	if err := tx.Commit(); err != nil {
+		s.dropOwn(first, last)
+		s.reaches.drop(first, last)
+		return err
+	}
+	return nil
+}
+
 // touchContents records in gpkg_contents that layer id changed, its
 // extent grown to take in grow (the zero Bound: nothing). The extent there is
 // informative (GeoPackage 1.3, Req 18): an edit only grows it, at no cost,
 // where working out the exact extent again would cost more than the edit;
 // the next import makes it exact.
-func touchContents(ctx context.Context, tx *sql.Tx, id string, grow orb.Bound) error {
+func touchContents(ctx context.Context, q execer, id string, grow orb.Bound) error {
 	if grow == (orb.Bound{}) { // a delete
-		_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?`, id)
+		_, err := q.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?`, id)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET
+	_, err := q.ExecContext(ctx, `UPDATE gpkg_contents SET
 		min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
 		max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4),
 		last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
@@ -277,14 +376,14 @@ func touchContents(ctx context.Context, tx *sql.Tx, id string, grow orb.Bound) e
 }
 
 // written asks the planning rules about feature f, just written to layer
-// l in tx over was, and returns it as stored.
-func (s *Store) written(ctx context.Context, tx *sql.Tx, l *layers.Layer, f layers.Feature, was orb.Geometry) (*layers.Item, error) {
+// l over was, and returns it as stored.
+func (s *Store) written(ctx context.Context, lk editLookup, l *layers.Layer, f layers.Feature, was orb.Geometry) (*layers.Item, error) {
 	if s.CheckRules != nil {
-		if err := s.CheckRules(ctx, txLookup{tx}, l, f, was); err != nil {
+		if err := s.CheckRules(ctx, lk, l, f, was); err != nil {
 			return nil, err
 		}
 	}
-	it, err := currentItem(ctx, tx, l, f.ID)
+	it, err := currentItem(ctx, lk.q, l, f.ID)
 	if err == nil && it == nil {
 		err = fmt.Errorf("feature %d of %s not found after writing it", f.ID, l.ID)
 	}

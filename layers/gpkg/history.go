@@ -242,12 +242,12 @@ func historyReplaced(ctx context.Context, tx *sql.Tx, t, note string) error {
 
 // setContext says who makes the writes that follow in tx, for the
 // triggers; clearContext, before the commit, that nobody does.
-func setContext(ctx context.Context, tx *sql.Tx, author, note string) error {
+func setContext(ctx context.Context, tx execer, author, note string) error {
 	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO planmap_context (id, author, note) VALUES (1, ?, ?)`, nullString(author), nullString(note))
 	return err
 }
 
-func clearContext(ctx context.Context, tx *sql.Tx) error {
+func clearContext(ctx context.Context, tx execer) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM planmap_context`)
 	return err
 }

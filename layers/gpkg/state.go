@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -242,9 +243,22 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 		}
 		s.versionConn = c
 	}
+	if s.versionStmt == nil {
+		// Prepared once: the watch asks every pollInterval, and each
+		// write asks again.
+		st, err := s.versionConn.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			s.versionConn.Close()
+			s.versionConn = nil
+			return 0, err
+		}
+		s.versionStmt = st
+	}
 	var v int64
-	err := s.versionConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	err := s.versionStmt.QueryRowContext(ctx).Scan(&v)
 	if err != nil {
+		s.versionStmt.Close()
+		s.versionStmt = nil
 		s.versionConn.Close()
 		s.versionConn = nil
 	}
@@ -255,8 +269,10 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 // snapshot tx: cur itself when there are none, a new one built from
 // scratch when cur is nil or the log went back (the file was replaced).
 func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*layers.Catalog, error) {
+	// The statements through the kept ones: a refresh follows each write.
+	q := snapshotReader{s, tx}
 	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("change log: %w", err)
 	}
 	if cur == nil || last < cur.Seq {
@@ -265,20 +281,27 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 	if last == cur.Seq {
 		return cur, nil
 	}
-	// What changed, per layer: the net count and whether the layer
-	// changed as a whole.
+	// What changed, per layer: the net count, whether the layer changed
+	// as a whole, and what the changes did to its extent.
 	type delta struct {
 		count int
 		whole bool
-		// inserts are the features added, while every change is an
-		// insert; another change (notInsert) sets it aside.
-		inserts   []int64
-		notInsert bool
+		// grow are the features added or changed, whose boxes the
+		// extent grows to take in; removed is the union of the boxes of
+		// the geometries the changes took away (replaced or deleted),
+		// which may shrink it. reread: the extent must be read again
+		// (a change not known as this store's feature write, or too
+		// many).
+		grow    []int64
+		removed orb.Bound
+		took    bool
+		reread  bool
 	}
 	deltas := map[string]*delta{}
 	defer s.forgetOwn(last)
+	defer s.reaches.forget(last)
 	for after := cur.Seq; after < last; {
-		cs, err := readChanges(ctx, tx, after, changeBatch)
+		cs, err := readChanges(ctx, q, after, changeBatch)
 		if err != nil {
 			return nil, err
 		}
@@ -297,18 +320,32 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 			switch c.Op {
 			case layers.OpInsert:
 				d.count++
-				if !d.notInsert && len(d.inserts) < maxGrowInserts {
-					d.inserts = append(d.inserts, c.FID)
-				} else {
-					d.notInsert = true
-				}
 			case layers.OpDelete:
 				d.count--
-				d.notInsert = true
 			case layers.OpLayer:
 				d.whole = true
-			default:
-				d.notInsert = true
+				continue
+			}
+			if c.Op != layers.OpDelete {
+				if len(d.grow) < maxGrowInserts {
+					d.grow = append(d.grow, c.FID)
+				} else {
+					d.reread = true
+				}
+			}
+			if c.Op == layers.OpInsert {
+				continue
+			}
+			// An update or a delete took a geometry away: known only
+			// for this store's own feature writes.
+			w, ok := s.reaches.of(c.Layer, c.Seq)
+			switch {
+			case !ok:
+				d.reread = true
+			case w.was != nil && !d.took:
+				d.removed, d.took = w.was.Bound(), true
+			case w.was != nil:
+				d.removed = d.removed.Union(w.was.Bound())
 			}
 		}
 		after = cs[len(cs)-1].Seq
@@ -328,18 +365,19 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 			c := *col
 			c.Count += d.count
 			ns := &layerState{col: &c, decl: st.decl}
-			if err := layerSeq(ctx, tx, col.ID, ns); err != nil {
+			if err := layerSeq(ctx, q, col.ID, ns); err != nil {
 				return nil, err
 			}
 			var err error
-			if !d.notInsert && len(d.inserts) > 0 && !col.Extent.IsZero() {
-				// Only features added: the extent can only grow, to
-				// the union with theirs, read in O(k) rather than
-				// extent()'s walk of the R-tree's edges, which was
-				// most of a new feature's cost.
-				c.Extent, err = grownExtent(ctx, tx, col.ID, col.Extent, d.inserts)
+			if !d.reread && !col.Extent.IsZero() && (!d.took || inside(d.removed, col.Extent)) {
+				// Features added or changed, and none that reached an
+				// edge of the extent taken away: the extent can only
+				// grow, to the union with theirs, read in O(k) rather
+				// than extent()'s walk of the R-tree's edges, which was
+				// most of an edit's catalog refresh.
+				c.Extent, err = grownExtent(ctx, q, col.ID, col.Extent, d.grow)
 			} else {
-				c.Extent, err = extent(ctx, tx, col.ID)
+				c.Extent, err = extent(ctx, q, col.ID)
 			}
 			if err != nil {
 				return nil, err
@@ -445,23 +483,33 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
 	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, nil
 }
 
-// maxGrowInserts is how many added features of one layer a catalog
-// refresh takes into the extent one by one (grownExtent); past it, it
-// reads the extent whole.
+// maxGrowInserts is how many added or changed features of one layer a
+// catalog refresh takes into the extent one by one (grownExtent); past
+// it, it reads the extent whole.
 const maxGrowInserts = 1000
 
 // grownExtent is layer id's extent after features fids were added to a
-// layer whose exact extent was ext: ext grown to cover their geometries,
+// layer whose exact extent was ext, or changed without taking away a
+// geometry that reached its edge: ext grown to cover their geometries,
 // as extent() would find them (a feature without a geometry, or with an
 // empty one, adds nothing).
 func grownExtent(ctx context.Context, q querier, id string, ext orb.Bound, fids []int64) (orb.Bound, error) {
-	args := make([]any, len(fids))
-	for i, fid := range fids {
-		args[i] = fid
+	if len(fids) == 0 {
+		return ext, nil
+	}
+	// The ids as one JSON array: one statement, kept, whatever their number.
+	list, err := json.Marshal(fids)
+	if err != nil {
+		return orb.Bound{}, err
+	}
+	where, arg := ` WHERE fid IN (SELECT value FROM json_each(?))`, any(string(list))
+	if len(fids) == 1 {
+		// The common case, a write: a lookup by rowid.
+		where, arg = ` WHERE fid = ?`, fids[0]
 	}
 	var b [4]sql.NullFloat64
-	err := q.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+
-		` WHERE fid IN (`+strings.TrimSuffix(strings.Repeat("?,", len(fids)), ",")+`)`, args...).Scan(&b[0], &b[1], &b[2], &b[3])
+	err = q.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+
+		where, arg).Scan(&b[0], &b[1], &b[2], &b[3])
 	if err != nil {
 		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
 	}

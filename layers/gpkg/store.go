@@ -52,6 +52,7 @@ type Store struct {
 	catalog     atomic.Pointer[layers.Catalog]
 	refreshMu   sync.Mutex // one refresh at a time; guards what follows
 	versionConn *sql.Conn
+	versionStmt *sql.Stmt // PRAGMA data_version on versionConn
 	seenVersion int64
 	states      map[string]*layerState
 	watchOnce   sync.Once
@@ -70,6 +71,11 @@ type Store struct {
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
 	nstmts atomic.Int64
+
+	// What feature writes keep between them (editstate.go, txstmt.go).
+	writeStmts txStatements
+	decls      declCache
+	reaches    reaches
 }
 
 // OnError sets where the store reports errors of its background work
@@ -113,6 +119,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s.write.SetMaxOpenConns(1)
+	s.writeStmts.db = s.write
 	migrated, err := s.migrate(ctx)
 	if err != nil {
 		s.write.Close()
@@ -253,12 +260,17 @@ func (s *Store) Close() error {
 		<-done
 	}
 	s.refreshMu.Lock()
+	if s.versionStmt != nil {
+		s.versionStmt.Close()
+		s.versionStmt = nil
+	}
 	if s.versionConn != nil {
 		s.versionConn.Close()
 		s.versionConn = nil
 	}
 	s.refreshMu.Unlock()
 	s.closeStatements()
+	s.writeStmts.close()
 	if s.write == nil {
 		return s.read.Close()
 	}

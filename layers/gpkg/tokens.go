@@ -143,7 +143,8 @@ func (s *Store) Principal(ctx context.Context, token string) (*layers.Principal,
 	}
 	var p layers.Principal
 	var role, ids string
-	err := s.read.QueryRowContext(ctx, `SELECT name, role, layers FROM planmap_tokens WHERE hash = ? AND revoked IS NULL`,
+	// Through a kept statement: every write asks.
+	err := s.cached().QueryRowContext(ctx, `SELECT name, role, layers FROM planmap_tokens WHERE hash = ? AND revoked IS NULL`,
 		layers.HashToken(token)).Scan(&p.Name, &role, &ids)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
