@@ -37,9 +37,11 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 type Store struct {
 	// CheckRules checks every feature a Create, Replace or Delete
 	// writes against the planning rules, inside the write's transaction
-	// and before its commit (edit.go); its error refuses the write. Open
-	// sets it to PlanningRules; nil asks no rules. Imports do not ask it
-	// (planmap check --rules reports what they bring).
+	// and before its commit (edit.go); its error refuses the write. An
+	// import asks it about each feature it writes to a layer a rule is
+	// about (importrules.go), and the watch about each feature another
+	// program wrote or deleted (direct.go). Open sets it to
+	// PlanningRules; nil asks no rules.
 	CheckRules RulesFunc
 
 	path      string
