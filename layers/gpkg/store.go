@@ -136,6 +136,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.write.Close()
 		return nil, err
 	}
+	if err := s.loadProblems(ctx); err != nil {
+		s.read.Close()
+		s.write.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -183,6 +188,10 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if n := len(migrationNames()); int(version.Int64) < n {
 		s.read.Close()
 		return nil, layers.Errorf(layers.ECONFLICT, "%s has schema version %d, older than this planmap's %d; run planmap serve or planmap import once to upgrade it", path, version.Int64, n)
+	}
+	if err := s.loadProblems(ctx); err != nil {
+		s.read.Close()
+		return nil, err
 	}
 	return s, nil
 }
