@@ -297,6 +297,61 @@ func (s *Store) setProblem(k problemKey, seq int64, err error) {
 	}
 }
 
+// recheckFlags checks again, as they are in tx, the flagged features
+// that changed since they were flagged without this store taking the
+// change in: while no planmap followed the file. The catalog is then
+// built afresh, and only later changes are checked as they come, so a
+// feature put right meanwhile would otherwise stay flagged. Whoever made
+// the change, the feature is checked as it is now (its geometry before
+// is not known): one that passes is cleared, one that is gone too.
+func (s *Store) recheckFlags(ctx context.Context, tx *sql.Tx) error {
+	type changed struct {
+		k   problemKey
+		seq int64
+	}
+	var flags []changed
+	rows, err := tx.QueryContext(ctx, `SELECT layer, fid, seq FROM planmap_problems`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c changed
+		if err := rows.Scan(&c.k.layer, &c.k.fid, &c.seq); err != nil {
+			rows.Close()
+			return err
+		}
+		flags = append(flags, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// A change of the feature, or of its layer as a whole, since.
+	var cs []changed
+	for _, c := range flags {
+		var seq sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM planmap_changes
+			WHERE layer = ? AND seq > ? AND fid IN (?, 0)`, c.k.layer, c.seq, c.k.fid).Scan(&seq); err != nil {
+			return err
+		}
+		if seq.Valid {
+			cs = append(cs, changed{c.k, seq.Int64})
+		}
+	}
+	for _, c := range cs {
+		l, err := getLayer(ctx, tx, c.k.layer)
+		if layers.ErrorCode(err) == layers.ENOTFOUND {
+			s.setProblem(c.k, c.seq, nil)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.setProblem(c.k, c.seq, s.checkStored(ctx, tx, l, c.k.fid, nil))
+	}
+	return nil
+}
+
 // loadProblems reads the flags the database keeps.
 func (s *Store) loadProblems(ctx context.Context) error {
 	rows, err := s.read.QueryContext(ctx, `SELECT layer, fid, problem FROM planmap_problems`)

@@ -153,7 +153,7 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 	if err := other.Exec(ctx, `UPDATE boundary SET geom = ? WHERE fid = 1`, blob(shrunk)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "boundary 1 flagged", func() bool { return s.Problem("boundary", 1) != "" })
+	waitChecked(t, "boundary 1 flagged", func() bool { return s.Problem("boundary", 1) != "" })
 	if p := s.Problem("boundary", 1); !strings.Contains(p, "terminals") || !strings.Contains(p, "within boundary") {
 		t.Errorf("Problem(boundary, 1) = %q, want the terminals now outside it", p)
 	}
@@ -172,7 +172,7 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 		if err := other.Exec(ctx, `UPDATE boundary SET geom = ? WHERE fid = 1`, blob(boundary.Geometry)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "boundary 1 cleared", func() bool { return s.Problem("boundary", 1) == "" })
+		waitChecked(t, "boundary 1 cleared", func() bool { return s.Problem("boundary", 1) == "" })
 		reopen(t)
 		if p := s.Problem("boundary", 1); p != "" {
 			t.Errorf("Problem(boundary, 1) after the fix and a restart = %q", p)
@@ -181,11 +181,30 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 			t.Errorf("planmap_problems after the fix = %q, want none", got)
 		}
 	})
+	t.Run("FixedWhileClosed", func(t *testing.T) {
+		// Broken and flagged, then put right while no store follows
+		// the file: the store opened after checks it again.
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'bogus' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+		s.Close()
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'in_operation' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		reopen(t)
+		if p := s.Problem("terminals", 2); p != "" {
+			t.Errorf("Problem(terminals, 2), put right while closed = %q", p)
+		}
+		if got := stored(t); len(got) != 0 {
+			t.Errorf("planmap_problems = %q, want none", got)
+		}
+	})
 	t.Run("DeleteChecked", func(t *testing.T) {
 		if err := other.Delete(ctx, "boundary", 1); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "boundary 1 flagged for its delete", func() bool { return s.Problem("boundary", 1) != "" })
+		waitChecked(t, "boundary 1 flagged for its delete", func() bool { return s.Problem("boundary", 1) != "" })
 		if p := s.Problem("boundary", 1); !strings.Contains(p, "outside every feature of layer boundary") {
 			t.Errorf("Problem(boundary, 1) after its delete = %q, want what lies outside every boundary now", p)
 		}
@@ -194,10 +213,24 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 		if _, err := s.Replace(ctx, "boundary", 1, boundary.Feature, "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "boundary 1 cleared by its restore", func() bool { return s.Problem("boundary", 1) == "" })
+		waitChecked(t, "boundary 1 cleared by its restore", func() bool { return s.Problem("boundary", 1) == "" })
 		reopen(t)
 		if got := stored(t); len(got) != 0 {
 			t.Errorf("planmap_problems after the restore = %q, want none", got)
 		}
 	})
+}
+
+// waitChecked is waitFor with ten seconds: a change of a boundary has
+// every feature within its old and new shapes checked, which on a loaded
+// machine (the tests run beside others) can take more than a second.
+func waitChecked(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within ten seconds", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -111,6 +111,11 @@ func (s *Store) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if cur == nil {
+		if err := s.recheckFlags(ctx, tx); err != nil {
+			return err
+		}
+	}
 	s.seenVersion = v
 	if next != cur {
 		s.catalog.Store(next)
