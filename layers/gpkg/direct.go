@@ -163,6 +163,14 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
 		k := problemKey{c.Layer, c.FID}
+		if c.Op == layers.OpLayer && !seen[k] {
+			// The layer written whole (an import, a drop, its
+			// triggers put back): its flagged features as they are now.
+			seen[k] = true
+			if err := s.recheckLayer(ctx, tx, c.Layer, c.Seq); err != nil {
+				return err
+			}
+		}
 		if c.FID <= 0 || seen[k] {
 			continue
 		}
@@ -348,6 +356,35 @@ func (s *Store) recheckFlags(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		s.setProblem(c.k, c.seq, s.checkStored(ctx, tx, l, c.k.fid, nil))
+	}
+	return nil
+}
+
+// recheckLayer checks again the flagged features of layer id, as they
+// are in tx after change seq wrote the layer whole.
+func (s *Store) recheckLayer(ctx context.Context, tx *sql.Tx, id string, seq int64) error {
+	var fids []int64
+	s.problems.mu.Lock()
+	for k := range s.problems.m {
+		if k.layer == id {
+			fids = append(fids, k.fid)
+		}
+	}
+	s.problems.mu.Unlock()
+	if len(fids) == 0 {
+		return nil
+	}
+	l, err := getLayer(ctx, tx, id)
+	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+		return err
+	}
+	for _, fid := range fids {
+		k := problemKey{id, fid}
+		if l == nil {
+			s.setProblem(k, seq, nil)
+			continue
+		}
+		s.setProblem(k, seq, s.checkStored(ctx, tx, l, fid, nil))
 	}
 	return nil
 }

@@ -200,6 +200,22 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 			t.Errorf("planmap_problems = %q, want none", got)
 		}
 	})
+	t.Run("ClearedByAReplacingImport", func(t *testing.T) {
+		// The layer written whole by an import, which checked every
+		// feature: no change row of its own clears the flag.
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'bogus' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+		m := layerFile(t, s, "terminals")
+		for _, f := range m["features"].([]any) {
+			f.(map[string]any)["properties"].(map[string]any)["status"] = "in_operation"
+		}
+		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{Replace: true}); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 cleared by the import", func() bool { return s.Problem("terminals", 2) == "" })
+	})
 	t.Run("DeleteChecked", func(t *testing.T) {
 		if err := other.Delete(ctx, "boundary", 1); err != nil {
 			t.Fatal(err)
