@@ -157,7 +157,8 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 			ended[problemKey{c.Layer, c.FID}]++
 		}
 	}
-	decls := map[string]*layers.Layer{}
+	dc := &directCheck{tx: tx}
+	defer dc.close()
 	seen := map[problemKey]bool{}
 	// Newest first: a feature changed twice is checked once, as it is.
 	for i := len(cs) - 1; i >= 0; i-- {
@@ -167,7 +168,7 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 			// The layer written whole (an import, a drop, its
 			// triggers put back): its flagged features as they are now.
 			seen[k] = true
-			if err := s.recheckLayer(ctx, tx, c.Layer, c.Seq); err != nil {
+			if err := s.recheckLayer(ctx, dc, c.Layer, c.Seq); err != nil {
 				return err
 			}
 		}
@@ -180,29 +181,54 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 			s.setProblem(k, c.Seq, nil)
 			continue
 		}
-		l, ok := decls[c.Layer]
-		if !ok {
-			var err error
-			if l, err = getLayer(ctx, tx, c.Layer); err != nil {
-				if layers.ErrorCode(err) != layers.ENOTFOUND {
-					return err
-				}
-				l = nil
-			}
-			decls[c.Layer] = l
+		lk, err := dc.lookup(ctx)
+		if err != nil {
+			return err
 		}
+		l := lk.byID[c.Layer]
 		if l == nil {
 			// The layer is gone, and its features with it.
 			s.setProblem(k, c.Seq, nil)
 			continue
 		}
-		was, err := endedStates(ctx, tx, c.Layer, c.FID, ended[k])
-		if err != nil {
-			return err
+		var was orb.Geometry
+		if s.CheckRules != nil && dc.involved[l.ID] {
+			if was, err = endedStates(ctx, tx, c.Layer, c.FID, ended[k]); err != nil {
+				return err
+			}
 		}
-		s.setProblem(k, c.Seq, s.checkStored(ctx, tx, l, c.FID, was))
+		s.setProblem(k, c.Seq, s.checkStored(ctx, dc, l, c.FID, was))
 	}
 	return nil
+}
+
+// directCheck is what the checks of one batch of direct edits read, in
+// the snapshot tx: the declarations, read once and only when a change is
+// another program's (most are planmap's own), and which layers a rule is
+// about. Only those are asked the rules: a bulk delete by another program
+// in a layer no rule is about costs no query per feature.
+type directCheck struct {
+	tx       *sql.Tx
+	lk       *declLookup
+	involved map[string]bool
+}
+
+func (dc *directCheck) lookup(ctx context.Context) (*declLookup, error) {
+	if dc.lk != nil {
+		return dc.lk, nil
+	}
+	lk, err := newDeclLookup(ctx, dc.tx)
+	if err != nil {
+		return nil, err
+	}
+	dc.lk, dc.involved = lk, involvedLayers(lk.all)
+	return lk, nil
+}
+
+func (dc *directCheck) close() {
+	if dc.lk != nil {
+		dc.lk.close()
+	}
 }
 
 // endedStates returns the geometry feature fid of layer id had before
@@ -249,10 +275,16 @@ func endedStates(ctx context.Context, q querier, id string, fid int64, n int) (o
 // before the changes being taken in (nil: none known): an error if it
 // cannot be read, fails Layer.CheckFeature or the planning rules; nil if
 // it passes. A feature that is gone is checked as a delete is: the rules
-// from the other side, a boundary that others must lie within.
-func (s *Store) checkStored(ctx context.Context, tx *sql.Tx, l *layers.Layer, fid int64, was orb.Geometry) error {
+// from the other side, a boundary that others must lie within. The rules
+// are asked only of a layer a rule is about.
+func (s *Store) checkStored(ctx context.Context, dc *directCheck, l *layers.Layer, fid int64, was orb.Geometry) error {
+	lk, err := dc.lookup(ctx)
+	if err != nil {
+		return err
+	}
+	rules := s.CheckRules != nil && dc.involved[l.ID]
 	var f *layers.Feature
-	err := eachRow(ctx, tx, l, selectColumns(l)+` WHERE fid = ?`, []any{fid}, func(ft layers.Feature) error {
+	err = eachRow(ctx, dc.tx, l, selectColumns(l)+` WHERE fid = ?`, []any{fid}, func(ft layers.Feature) error {
 		f = &ft
 		return nil
 	})
@@ -260,18 +292,18 @@ func (s *Store) checkStored(ctx context.Context, tx *sql.Tx, l *layers.Layer, fi
 		return fmt.Errorf("cannot be read: %w", err)
 	}
 	if f == nil {
-		if s.CheckRules == nil || was == nil {
+		if !rules || was == nil {
 			return nil
 		}
-		return s.CheckRules(ctx, txLookup{tx}, l, layers.Feature{ID: fid}, was)
+		return s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, was)
 	}
 	checked, err := l.CheckFeature(*f)
 	if err != nil {
 		return err
 	}
 	checked.ID = fid
-	if s.CheckRules != nil {
-		return s.CheckRules(ctx, txLookup{tx}, l, checked, was)
+	if rules {
+		return s.CheckRules(ctx, lk, l, checked, was)
 	}
 	return nil
 }
@@ -346,23 +378,29 @@ func (s *Store) recheckFlags(ctx context.Context, tx *sql.Tx) error {
 			cs = append(cs, changed{c.k, seq.Int64})
 		}
 	}
+	if len(cs) == 0 {
+		return nil
+	}
+	dc := &directCheck{tx: tx}
+	defer dc.close()
+	lk, err := dc.lookup(ctx)
+	if err != nil {
+		return err
+	}
 	for _, c := range cs {
-		l, err := getLayer(ctx, tx, c.k.layer)
-		if layers.ErrorCode(err) == layers.ENOTFOUND {
+		l := lk.byID[c.k.layer]
+		if l == nil {
 			s.setProblem(c.k, c.seq, nil)
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		s.setProblem(c.k, c.seq, s.checkStored(ctx, tx, l, c.k.fid, nil))
+		s.setProblem(c.k, c.seq, s.checkStored(ctx, dc, l, c.k.fid, nil))
 	}
 	return nil
 }
 
 // recheckLayer checks again the flagged features of layer id, as they
-// are in tx after change seq wrote the layer whole.
-func (s *Store) recheckLayer(ctx context.Context, tx *sql.Tx, id string, seq int64) error {
+// are after change seq wrote the layer whole.
+func (s *Store) recheckLayer(ctx context.Context, dc *directCheck, id string, seq int64) error {
 	var fids []int64
 	s.problems.mu.Lock()
 	for k := range s.problems.m {
@@ -374,17 +412,18 @@ func (s *Store) recheckLayer(ctx context.Context, tx *sql.Tx, id string, seq int
 	if len(fids) == 0 {
 		return nil
 	}
-	l, err := getLayer(ctx, tx, id)
-	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+	lk, err := dc.lookup(ctx)
+	if err != nil {
 		return err
 	}
+	l := lk.byID[id]
 	for _, fid := range fids {
 		k := problemKey{id, fid}
 		if l == nil {
 			s.setProblem(k, seq, nil)
 			continue
 		}
-		s.setProblem(k, seq, s.checkStored(ctx, tx, l, fid, nil))
+		s.setProblem(k, seq, s.checkStored(ctx, dc, l, fid, nil))
 	}
 	return nil
 }

@@ -67,8 +67,18 @@ func ruleLayers(ctx context.Context, q querier, files []*layers.File) (map[strin
 			decls[f.LayerID] = f.Layer
 		}
 	}
-	var involved map[string]bool
+	all := make([]*layers.Layer, 0, len(decls))
 	for _, l := range decls {
+		all = append(all, l)
+	}
+	return involvedLayers(all), nil
+}
+
+// involvedLayers returns the layers the rules of the layers all are
+// about: those that declare a rule and those a rule names. Nil when none.
+func involvedLayers(all []*layers.Layer) map[string]bool {
+	var involved map[string]bool
+	for _, l := range all {
 		for _, r := range l.Rules {
 			if involved == nil {
 				involved = map[string]bool{}
@@ -79,7 +89,7 @@ func ruleLayers(ctx context.Context, q querier, files []*layers.File) (map[strin
 			}
 		}
 	}
-	return involved, nil
+	return involved
 }
 
 // beginChecks prepares im to record what it writes to the layers a rule
