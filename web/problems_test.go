@@ -1,10 +1,14 @@
 package web_test
 
 import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 )
@@ -29,5 +33,42 @@ func TestDirectEditFlagged(t *testing.T) {
 	}
 	if r := get(t, srv.URL+"/collections/parcels/items/7"); r.json(t)["invalid"] != nil {
 		t.Errorf("parcel 7, untouched, is flagged: %s", r.body)
+	}
+}
+
+// The flag outlives a restart: a server opened again on the file serves
+// it, though nothing changed the feature since.
+func TestDirectEditFlagKeptAcrossRestart(t *testing.T) {
+	srv, s := newServer(t, web.Options{})
+	// Served once: the store follows the file from then on.
+	if r := get(t, srv.URL+"/collections/parcels/items/1"); r.StatusCode != 200 {
+		t.Fatalf("parcel 1 before = %d %s", r.StatusCode, r.body)
+	}
+	other := layerstest.OpenOtherClient(t, s.Path())
+	if err := other.Exec(ctx, `UPDATE parcels SET status = 'bogus' WHERE fid = 1`); err != nil {
+		t.Fatal(err)
+	}
+	var invalid any
+	for deadline := time.Now().Add(2 * time.Second); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		invalid = get(t, srv.URL+"/collections/parcels/items/1").json(t)["invalid"]
+	}
+	if invalid == nil {
+		t.Fatal("parcel 1 not flagged after a direct edit to status bogus")
+	}
+	srv.Close()
+	s.Close()
+
+	again, err := gpkg.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	srv = httptest.NewServer(web.NewRouter(again, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget), Stop: stop}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	r := get(t, srv.URL+"/collections/parcels/items/1")
+	if got := r.json(t)["invalid"]; got != invalid {
+		t.Errorf("parcel 1 after a restart: invalid = %v, want %v", got, invalid)
 	}
 }

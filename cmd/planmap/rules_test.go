@@ -40,17 +40,7 @@ func TestCheckRules(t *testing.T) {
 	t.Run("ErrBroken", func(t *testing.T) {
 		// A rule every industrial site breaks: the district would not
 		// overlap any.
-		text, err := os.ReadFile("../../seeds/boundary.geojson")
-		if err != nil {
-			t.Fatal(err)
-		}
-		style := regexp.MustCompile(`(?m)^  "style": .*,\n`)
-		ruled := style.ReplaceAll(text, []byte(`$0  "rules": [{"notOverlapping": ["industry"], "toleranceM2": 1}, {"minAreaHa": 1000000}],`+"\n"))
-		if bytes.Equal(ruled, text) {
-			t.Fatal("no style member in boundary.geojson")
-		}
-		decl := filepath.Join(dir, "boundary.geojson")
-		os.WriteFile(decl, ruled, 0o644)
+		decl := ruledBoundary(t, dir)
 		out, _, err := planmap(t, "check", "--rules", "--db", db, decl)
 		if err == nil || !strings.Contains(err.Error(), "rules broken") {
 			t.Errorf("check --rules with a rule broken = %v, want an error", err)
@@ -66,6 +56,29 @@ func TestCheckRules(t *testing.T) {
 		}
 		if n, industry := strings.Count(out, "overlaps industry"), strings.Count(readSeed(t, "industry"), `"type": "Feature"`); n != industry {
 			t.Errorf("check --rules reports %d industrial sites overlapping the district, want all %d", n, industry)
+		}
+	})
+
+	t.Run("ErrImportBreaksRule", func(t *testing.T) {
+		// The same rules, imported: refused whole, naming the file, the
+		// feature and the rule, as an edit through the API is.
+		decl := ruledBoundary(t, dir)
+		out, stderr, err := planmap(t, "import", "--db", db, decl)
+		if err == nil {
+			t.Fatalf("import of a boundary that breaks its own rules succeeded:\n%s", out)
+		}
+		for _, want := range []string{
+			decl + ": feature 1: boundary 1 (海门港新区（包场镇） / Haimen Port New Area (Baochang Town)) overlaps industry 1 ",
+			"rule notOverlapping of layer boundary",
+			"rule minAreaHa of layer boundary",
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("import printed\n%s\nwant it to say %q", stderr, want)
+			}
+		}
+		// Nothing of it was stored: the stored rules still hold.
+		if out, stderr, err := planmap(t, "check", "--rules", "--db", db); err != nil {
+			t.Errorf("check --rules after the refused import = %v\n%s%s", err, out, stderr)
 		}
 	})
 
@@ -92,4 +105,25 @@ func readSeed(t *testing.T, layer string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// ruledBoundary writes into dir the seed boundary with rules every
+// industrial site breaks (the district would not overlap any, and would
+// be a million hectares), and returns its path.
+func ruledBoundary(t *testing.T, dir string) string {
+	t.Helper()
+	text, err := os.ReadFile("../../seeds/boundary.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	style := regexp.MustCompile(`(?m)^  "style": .*,\n`)
+	ruled := style.ReplaceAll(text, []byte(`$0  "rules": [{"notOverlapping": ["industry"], "toleranceM2": 1}, {"minAreaHa": 1000000}],`+"\n"))
+	if bytes.Equal(ruled, text) {
+		t.Fatal("no style member in boundary.geojson")
+	}
+	decl := filepath.Join(dir, "boundary.geojson")
+	if err := os.WriteFile(decl, ruled, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return decl
 }

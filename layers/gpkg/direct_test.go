@@ -2,6 +2,7 @@ package gpkg_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"planmap/geo"
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
@@ -88,5 +90,163 @@ func TestDirectEditChecked(t *testing.T) {
 	time.Sleep(120 * time.Millisecond) // the watch's polls
 	if n := calls.Load(); n != 1 {
 		t.Errorf("the rules were asked %d times about the store's own write, want once", n)
+	}
+}
+
+// A direct edit is checked against the planning rules with the geometry
+// the feature had before (from the history): a boundary shrunk by another
+// program is flagged for what no longer lies within it, however far from
+// its new shape. A direct delete is checked as the API's delete is. The
+// flags outlive a restart of the store, and a later change that puts the
+// feature right, by another program or through the store, clears them,
+// in the database too.
+func TestDirectEditRulesFlagged(t *testing.T) {
+	s := seededStore(t)
+	path := s.Path()
+	if _, err := s.Catalog(ctx); err != nil { // starts following others' writes
+		t.Fatal(err)
+	}
+	boundary, err := s.Item(ctx, "boundary", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	park, _, err := s.Items(ctx, "parks", layers.Filter{}, layers.Page{Limit: 1})
+	if err != nil || len(park) != 1 {
+		t.Fatalf("a park: %v", err)
+	}
+	blob := func(g orb.Geometry) []byte {
+		t.Helper()
+		b, err := geo.AppendGPKG(nil, g, gpkg.SRSID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	stored := func(t *testing.T) []string {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return column(t, db, `SELECT layer || ' ' || fid || ': ' || problem FROM planmap_problems ORDER BY layer, fid`)
+	}
+	top := t
+	reopen := func(t *testing.T) {
+		t.Helper()
+		s.Close()
+		var err error
+		if s, err = gpkg.Open(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		reopened := s
+		top.Cleanup(func() { reopened.Close() })
+		if _, err := s.Catalog(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := layerstest.OpenOtherClient(t, path)
+
+	// Shrunk to the park's surroundings: the terminals, far away, lay
+	// within its old shape and are found through it.
+	shrunk := orb.Polygon{park[0].Geometry.Bound().Pad(0.001).ToRing()}
+	if err := other.Exec(ctx, `UPDATE boundary SET geom = ? WHERE fid = 1`, blob(shrunk)); err != nil {
+		t.Fatal(err)
+	}
+	waitChecked(t, "boundary 1 flagged", func() bool { return s.Problem("boundary", 1) != "" })
+	if p := s.Problem("boundary", 1); !strings.Contains(p, "terminals") || !strings.Contains(p, "within boundary") {
+		t.Errorf("Problem(boundary, 1) = %q, want the terminals now outside it", p)
+	}
+
+	t.Run("KeptAcrossRestart", func(t *testing.T) {
+		want := s.Problem("boundary", 1)
+		reopen(t)
+		if p := s.Problem("boundary", 1); p != want {
+			t.Errorf("Problem(boundary, 1) after a restart = %q, want %q", p, want)
+		}
+		if got := stored(t); len(got) != 1 || !strings.HasPrefix(got[0], "boundary 1: ") {
+			t.Errorf("planmap_problems = %q, want boundary 1's flag", got)
+		}
+	})
+	t.Run("ClearedByAFix", func(t *testing.T) {
+		if err := other.Exec(ctx, `UPDATE boundary SET geom = ? WHERE fid = 1`, blob(boundary.Geometry)); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "boundary 1 cleared", func() bool { return s.Problem("boundary", 1) == "" })
+		reopen(t)
+		if p := s.Problem("boundary", 1); p != "" {
+			t.Errorf("Problem(boundary, 1) after the fix and a restart = %q", p)
+		}
+		if got := stored(t); len(got) != 0 {
+			t.Errorf("planmap_problems after the fix = %q, want none", got)
+		}
+	})
+	t.Run("FixedWhileClosed", func(t *testing.T) {
+		// Broken and flagged, then put right while no store follows
+		// the file: the store opened after checks it again.
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'bogus' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+		s.Close()
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'in_operation' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		reopen(t)
+		if p := s.Problem("terminals", 2); p != "" {
+			t.Errorf("Problem(terminals, 2), put right while closed = %q", p)
+		}
+		if got := stored(t); len(got) != 0 {
+			t.Errorf("planmap_problems = %q, want none", got)
+		}
+	})
+	t.Run("ClearedByAReplacingImport", func(t *testing.T) {
+		// The layer written whole by an import, which checked every
+		// feature: no change row of its own clears the flag.
+		if err := other.Exec(ctx, `UPDATE terminals SET status = 'bogus' WHERE fid = 2`); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+		m := layerFile(t, s, "terminals")
+		for _, f := range m["features"].([]any) {
+			f.(map[string]any)["properties"].(map[string]any)["status"] = "in_operation"
+		}
+		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{Replace: true}); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "terminal 2 cleared by the import", func() bool { return s.Problem("terminals", 2) == "" })
+	})
+	t.Run("DeleteChecked", func(t *testing.T) {
+		if err := other.Delete(ctx, "boundary", 1); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "boundary 1 flagged for its delete", func() bool { return s.Problem("boundary", 1) != "" })
+		if p := s.Problem("boundary", 1); !strings.Contains(p, "outside every feature of layer boundary") {
+			t.Errorf("Problem(boundary, 1) after its delete = %q, want what lies outside every boundary now", p)
+		}
+		// Brought back through the store: its own write, checked, clears
+		// the flag.
+		if _, err := s.Replace(ctx, "boundary", 1, boundary.Feature, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		waitChecked(t, "boundary 1 cleared by its restore", func() bool { return s.Problem("boundary", 1) == "" })
+		reopen(t)
+		if got := stored(t); len(got) != 0 {
+			t.Errorf("planmap_problems after the restore = %q, want none", got)
+		}
+	})
+}
+
+// waitChecked is waitFor with ten seconds: a change of a boundary has
+// every feature within its old and new shapes checked, which on a loaded
+// machine (the tests run beside others) can take more than a second.
+func waitChecked(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within ten seconds", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

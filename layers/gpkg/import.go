@@ -54,16 +54,25 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 		return nil, err
 	}
 	im := &importer{tx: tx, opt: opt}
+	if s.CheckRules != nil {
+		if err := im.beginChecks(ctx, files); err != nil {
+			return nil, err
+		}
+	}
 	// Checked inside the write transaction, so that what was checked is
 	// what is written even when another process imports at the same time.
 	err = layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
 		return getLayer(ctx, tx, id)
 	}, files, opt.Replace, im)
 	im.close()
+	im.checks.close()
 	if err != nil {
 		return nil, err
 	}
 	if err := im.p.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkImportRules(ctx, im); err != nil {
 		return nil, err
 	}
 	if err := clearContext(ctx, tx); err != nil {
@@ -93,6 +102,7 @@ type importer struct {
 	// declaration: the import is of a declaration alone, sent over
 	// HTTP (admin.go), not of a layer file.
 	declaration bool
+	checks      *importChecks // the planning rules, nil: not asked
 
 	// The plan being written.
 	r      layers.ImportResult
@@ -127,6 +137,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		}
 	}
 	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	if err := im.planChecks(ctx, pl); err != nil {
+		return err
+	}
 	if im.whole && pl.Stored != nil {
 		// Written again whole, without a history row per feature: the
 		// versions current now end here, each with its state.
@@ -242,6 +255,9 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
 	im.blob = blob
+	if err := im.noteWas(ctx, l.ID, f.ID); err != nil {
+		return err
+	}
 	args := im.args
 	args[0], args[1] = f.ID, blob
 	for j, fd := range l.Schema {

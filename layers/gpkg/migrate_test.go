@@ -333,3 +333,68 @@ func column(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	}
 	return out
 }
+
+// testdata/planmap-0007.gpkg was written by the release before the flags
+// of direct edits were kept (commit 3c3326b, migrations 0001 to 0007;
+// make_planmap_0007.sh says how): the seed boundary and terminals. Opened
+// with today's store it gets planmap_problems in place, and a feature that
+// another program breaks stays flagged when the store is opened again.
+func TestMigratesDirectProblemsInPlace(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0007.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := func(q string, args ...any) []string {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return column(t, db, q, args...)
+	}
+	if got := query(`SELECT max(version) FROM planmap_migrations`); len(got) != 1 || got[0] != "7" {
+		t.Fatalf("the fixture is not a database of migration 0007: its last migration is %v", got)
+	}
+	if got := query(`SELECT name FROM sqlite_master WHERE name = 'planmap_problems'`); len(got) != 0 {
+		t.Fatalf("the fixture already has planmap_problems")
+	}
+
+	s, err := gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if s.Created() {
+		t.Error("Open created the database instead of migrating it")
+	}
+	if got := query(`SELECT name FROM planmap_migrations WHERE version = 8`); len(got) != 1 || got[0] != "0008_direct_problems.sql" {
+		t.Errorf("migration 8 recorded as %v, want 0008_direct_problems.sql", got)
+	}
+	if _, err := s.Catalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := layerstest.OpenOtherClient(t, path)
+	if err := other.Exec(ctx, `UPDATE terminals SET status = 'bogus' WHERE fid = 2`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+	want := s.Problem("terminals", 2)
+	s.Close()
+
+	s, err = gpkg.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open again: %v", err)
+	}
+	defer s.Close()
+	if p := s.Problem("terminals", 2); p != want || !strings.Contains(p, "status") {
+		t.Errorf("Problem(terminals, 2) opened again = %q, want %q, naming status", p, want)
+	}
+	if got := query(`SELECT layer || ' ' || fid FROM planmap_problems`); len(got) != 1 || got[0] != "terminals 2" {
+		t.Errorf("planmap_problems = %q, want terminals 2", got)
+	}
+	validateWithGDAL(t, path, map[string]int{"boundary": 1, "terminals": 6})
+}

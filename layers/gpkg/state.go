@@ -112,9 +112,20 @@ func (s *Store) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if cur == nil {
+		if err := s.recheckFlags(ctx, tx); err != nil {
+			return err
+		}
+	}
 	s.seenVersion = v
 	if next != cur {
 		s.catalog.Store(next)
+	}
+	// The flags the changes set or cleared: the catalog is right without
+	// them, so a failure is said, not returned (the next refresh tries
+	// again).
+	if err := s.saveProblems(ctx); err != nil && s.onError != nil {
+		s.onError(err)
 	}
 	return nil
 }

@@ -37,9 +37,11 @@ const gpkgApplicationID = 0x47504B47 // "GPKG"
 type Store struct {
 	// CheckRules checks every feature a Create, Replace or Delete
 	// writes against the planning rules, inside the write's transaction
-	// and before its commit (edit.go); its error refuses the write. Open
-	// sets it to PlanningRules; nil asks no rules. Imports do not ask it
-	// (planmap check --rules reports what they bring).
+	// and before its commit (edit.go); its error refuses the write. An
+	// import asks it about each feature it writes to a layer a rule is
+	// about (importrules.go), and the watch about each feature another
+	// program wrote or deleted (direct.go). Open sets it to
+	// PlanningRules; nil asks no rules.
 	CheckRules RulesFunc
 
 	path      string
@@ -141,6 +143,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.write.Close()
 		return nil, err
 	}
+	if err := s.loadProblems(ctx); err != nil {
+		s.read.Close()
+		s.write.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -188,6 +195,10 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if n := len(migrationNames()); int(version.Int64) < n {
 		s.read.Close()
 		return nil, layers.Errorf(layers.ECONFLICT, "%s has schema version %d, older than this planmap's %d; run planmap serve or planmap import once to upgrade it", path, version.Int64, n)
+	}
+	if err := s.loadProblems(ctx); err != nil {
+		s.read.Close()
+		return nil, err
 	}
 	return s, nil
 }
