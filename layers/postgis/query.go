@@ -100,28 +100,65 @@ func (s *Store) readOnly(ctx context.Context) (pgx.Tx, error) {
 
 // Items returns page p of the features of layer id that f selects, in id
 // order, and how many match in all: from one snapshot.
-func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
+func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(tx pgx.Tx, col *layers.Collection) error {
+		fids, n, err := selectIDs(ctx, tx, col, f, p)
+		if err != nil {
+			return err
+		}
+		matched = n
+		items, err = loadItems(ctx, tx, col.Layer, fids)
+		return err
+	})
+	return items, matched, err
+}
+
+// Select returns the ids of page p of the features of layer id that f
+// selects, in id order, and how many match in all: Items without reading
+// the features, for a cache that has them (layers/cache).
+func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) (fids []int64, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(tx pgx.Tx, col *layers.Collection) error {
+		fids, matched, err = selectIDs(ctx, tx, col, f, p)
+		return err
+	})
+	return fids, matched, err
+}
+
+// Load returns the features fids of layer id that exist, in the order of
+// fids.
+func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error) {
 	col, err := s.collection(ctx, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
+	}
+	return loadItems(ctx, s.pool, col.Layer, fids)
+}
+
+// inSnapshot runs fn with layer id's state and one read-only snapshot.
+func (s *Store) inSnapshot(ctx context.Context, id string, fn func(pgx.Tx, *layers.Collection) error) error {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return err
 	}
 	tx, err := s.readOnly(ctx)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	defer tx.Rollback(ctx)
+	return fn(tx, col)
+}
+
+// selectIDs is Select within a snapshot. Without a filter the count is the
+// catalog's, as in the GeoPackage store: counting a table is a scan.
+func selectIDs(ctx context.Context, q querier, col *layers.Collection, f layers.Filter, p layers.Page) ([]int64, int, error) {
 	if len(f.BBoxes) > 0 {
-		fids, matched, err := selectBBox(ctx, tx, col.Layer, f, p)
-		if err != nil {
-			return nil, 0, err
-		}
-		items, err := loadItems(ctx, tx, col.Layer, fids)
-		return items, matched, err
+		return selectBBox(ctx, q, col.Layer, f, p)
 	}
+	t := quoteIdent(col.ID)
 	where, args := equalsWhere(col.Layer, f, 1)
 	matched := col.Count
 	if where != "" {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(id)+` WHERE `+where, args...).Scan(&matched); err != nil {
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM `+t+` WHERE `+where, args...).Scan(&matched); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -134,13 +171,13 @@ func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		conds = append(conds, where)
 	}
 	args = append(args, p.After, p.Limit, p.Offset)
-	var items []*layers.Item
-	err = eachRow(ctx, tx, col.Layer, selectColumns(col.Layer)+` WHERE `+strings.Join(conds, " AND ")+
-		fmt.Sprintf(` ORDER BY fid LIMIT $%d OFFSET $%d`, n+2, n+3), args, func(ft layers.Feature) error {
-		items = append(items, layers.NewItem(col.Layer, ft))
-		return nil
-	})
-	return items, matched, err
+	rows, err := q.Query(ctx, `SELECT fid FROM `+t+` WHERE `+strings.Join(conds, " AND ")+
+		fmt.Sprintf(` ORDER BY fid LIMIT $%d OFFSET $%d`, n+2, n+3), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	fids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return fids, matched, err
 }
 
 // equalsWhere is the SQL condition of f's property values, its

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/layers/postgis"
 	"planmap/seeds"
@@ -271,4 +273,81 @@ func TestExactExtent(t *testing.T) {
 	if want := (orb.Bound{Min: p, Max: p}); col == nil || col.Extent != want {
 		t.Errorf("wells extent = %v, want %v", col, want)
 	}
+}
+
+// TestDownloadsAsGeoPackage: the KML downloads are the GeoPackage
+// store's bytes, and the GeoPackage download holds the layers as they
+// are, read back by planmap's own GeoPackage reader.
+func TestDownloadsAsGeoPackage(t *testing.T) {
+	pg, _ := mustOpen(t)
+	gp := layerstest.MustOpen(t)
+	if _, err := gp.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("KML", func(t *testing.T) {
+		var want, got bytes.Buffer
+		if err := gp.WriteKML(ctx, &want, "parcels"); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.WriteKML(ctx, &got, "parcels"); err != nil {
+			t.Fatalf("PostGIS WriteKML(parcels): %v", err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("PostGIS WriteKML(parcels) differs at byte %d:\n got  %s\n want %s", firstDiff(got.Bytes(), want.Bytes()), around(got.Bytes(), want.Bytes()), around(want.Bytes(), got.Bytes()))
+		}
+		want.Reset()
+		got.Reset()
+		if err := gp.WriteAllKML(ctx, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.WriteAllKML(ctx, &got); err != nil {
+			t.Fatalf("PostGIS WriteAllKML: %v", err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("PostGIS WriteAllKML differs at byte %d", firstDiff(got.Bytes(), want.Bytes()))
+		}
+	})
+	t.Run("GeoPackage", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "export.gpkg")
+		if err := pg.ExportGPKG(ctx, path, "parcels", "roads"); err != nil {
+			t.Fatalf("PostGIS ExportGPKG: %v", err)
+		}
+		files, err := gpkg.ReadGPKG(ctx, path)
+		if err != nil {
+			t.Fatalf("ReadGPKG of the export: %v", err)
+		}
+		var ids []string
+		for _, f := range files {
+			ids = append(ids, f.Layer.ID)
+		}
+		if strings.Join(ids, ",") != "parcels,roads" && strings.Join(ids, ",") != "roads,parcels" {
+			t.Fatalf("the export holds layers %v, want parcels and roads", ids)
+		}
+		// Imported into a GeoPackage store, the export gives back what
+		// the PostGIS store exports as GeoJSON.
+		back := layerstest.MustOpen(t)
+		if _, err := back.Import(ctx, files, layers.ImportOptions{}); err != nil {
+			t.Fatalf("Import of the export: %v", err)
+		}
+		for _, id := range ids {
+			var want, got bytes.Buffer
+			if err := pg.WriteGeoJSON(ctx, &want, id, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := back.WriteGeoJSON(ctx, &got, id, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("%s through the GeoPackage download differs at byte %d:\n got  %s\n want %s", id, firstDiff(got.Bytes(), want.Bytes()), around(got.Bytes(), want.Bytes()), around(want.Bytes(), got.Bytes()))
+			}
+		}
+	})
+	t.Run("ErrNoLayer", func(t *testing.T) {
+		if err := pg.WriteKML(ctx, &bytes.Buffer{}, "nowhere"); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("WriteKML(nowhere) = %v; want %s", err, layers.ENOTFOUND)
+		}
+	})
 }
