@@ -30,7 +30,8 @@ const SRID = 4326
 // safe for concurrent use; several Stores (in several processes) may
 // share one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	created bool
 
 	// The catalog and what keeps it current (catalog.go).
 	catalog   atomic.Pointer[layers.Catalog]
@@ -65,7 +66,28 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	// Nothing ever imported: no layer, and an empty change log.
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM planmap_layers) AND NOT EXISTS (SELECT 1 FROM planmap_changes)`).Scan(&s.created); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// Created reports whether the database held nothing of planmap's when
+// Open opened it (no layer was ever imported), so that planmap serve loads
+// the built-in layers into it. Unlike a GeoPackage file, a database is
+// never removed by planmap: a first import that failed leaves it empty,
+// and the next Open reports it created again.
+func (s *Store) Created() bool { return s.created }
+
+// Name is the database's URL without its password, for logs and messages.
+func Name(url string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "a PostgreSQL database (its URL does not parse)"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
 
 // OnError sets where the store reports errors of its background work
