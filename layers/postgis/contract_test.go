@@ -73,8 +73,10 @@ func (c *otherClient) Exec(ctx context.Context, query string, args ...any) error
 
 // TestContract runs the store contract on the PostGIS store, each test on
 // a database of its own, with a second store on the same database (and
-// plain SQL for deletes) as the other client.
+// plain SQL for deletes) as the other client. The package's other tests
+// run beside it (t.Parallel): most of their time is the server's.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
 		s, url := mustOpen(t)
 		return s, openOtherClient(t, url)

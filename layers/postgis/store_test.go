@@ -52,6 +52,7 @@ func parse(t *testing.T, name string, data []byte) *layers.File {
 // TestWriteGeoJSONAsGeoPackage: the same layers imported into both
 // stores export as the same bytes, every layer of the seeds.
 func TestWriteGeoJSONAsGeoPackage(t *testing.T) {
+	t.Parallel()
 	pg, _ := mustOpen(t)
 	gp := layerstest.MustOpen(t)
 	files := seedFiles(t)
@@ -124,6 +125,7 @@ func around(a, b []byte) string {
 // data agree in everything but the versions, which name each store's own
 // change log.
 func TestCatalogAsGeoPackage(t *testing.T) {
+	t.Parallel()
 	pg, _ := mustOpen(t)
 	gp := layerstest.MustOpen(t)
 	if _, err := gp.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
@@ -157,6 +159,7 @@ func TestCatalogAsGeoPackage(t *testing.T) {
 // TestFilterOnEveryType filters the parcels on a value of each field
 // type, the date and date-time included, which PostgreSQL stores typed.
 func TestFilterOnEveryType(t *testing.T) {
+	t.Parallel()
 	s, _ := mustOpen(t)
 	if _, err := s.Import(ctx, seedFiles(t)[len(seedFiles(t))-1:], layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
@@ -193,6 +196,7 @@ func TestFilterOnEveryType(t *testing.T) {
 // stored and read back, and a layer id that is not one is refused before
 // any SQL is built from it.
 func TestIdentifiers(t *testing.T) {
+	t.Parallel()
 	s, _ := mustOpen(t)
 	file := `{"type": "FeatureCollection", "id": "select", "title": {"zh": "选", "en": "Select"},
 	  "geometryType": "Point", "schema": [
@@ -224,6 +228,7 @@ func TestIdentifiers(t *testing.T) {
 // TestOpenTwice: a second Open of a migrated database applies nothing and
 // sees the same layers.
 func TestOpenTwice(t *testing.T) {
+	t.Parallel()
 	s, url := mustOpen(t)
 	if _, err := s.Import(ctx, seedFiles(t)[:1], layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
@@ -257,6 +262,7 @@ func TestIsURL(t *testing.T) {
 // The extent read by ST_XMin and the others is the exact one, not the
 // float4 box of the index: a coordinate float32 cannot hold survives.
 func TestExactExtent(t *testing.T) {
+	t.Parallel()
 	s, _ := mustOpen(t)
 	file := `{"type": "FeatureCollection", "id": "wells", "title": {"zh": "井", "en": "Wells"},
 	  "geometryType": "Point", "schema": [], "style": {"color": "#000000"},
@@ -279,6 +285,7 @@ func TestExactExtent(t *testing.T) {
 // store's bytes, and the GeoPackage download holds the layers as they
 // are, read back by planmap's own GeoPackage reader.
 func TestDownloadsAsGeoPackage(t *testing.T) {
+	t.Parallel()
 	pg, _ := mustOpen(t)
 	gp := layerstest.MustOpen(t)
 	if _, err := gp.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
