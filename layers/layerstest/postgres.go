@@ -67,3 +67,31 @@ func PostgresDB(tb testing.TB) string {
 	u.Path = "/" + name
 	return strings.TrimSpace(u.String())
 }
+
+// PostgresReplicaEnv names a streaming standby of the server of
+// PostgresEnv (.ci/postgres standby prints its URL).
+const PostgresReplicaEnv = "PLANMAP_TEST_PG_REPLICA"
+
+// PostgresReplica returns the URL of database db (a URL PostgresDB gave)
+// on the standby PostgresReplicaEnv names. Without the variable the test
+// is skipped, or fails when PLANMAP_REQUIRE_TOOLS=1 (as in CI).
+func PostgresReplica(tb testing.TB, db string) string {
+	tb.Helper()
+	base := os.Getenv(PostgresReplicaEnv)
+	if base == "" {
+		if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+			tb.Fatalf("a PostgreSQL standby is required (PLANMAP_REQUIRE_TOOLS=1) but %s is not set (.ci/postgres standby DIR PORT prints it)", PostgresReplicaEnv)
+		}
+		tb.Skipf("%s is not set: no PostgreSQL standby to test against; skipping", PostgresReplicaEnv)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("%s: %v", PostgresReplicaEnv, err)
+	}
+	d, err := url.Parse(db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Path = d.Path
+	return u.String()
+}
