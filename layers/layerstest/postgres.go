@@ -20,12 +20,9 @@ const PostgresEnv = "PLANMAP_TEST_PG"
 
 var dbSeq atomic.Int64
 
-// PostgresDB creates a new, empty database on the server PostgresEnv
-// names and returns its URL; the database is dropped when the test ends.
-// Without the variable the test is skipped, or fails when
-// PLANMAP_REQUIRE_TOOLS=1 (as in CI). PostGIS comes from the server's
-// template1 where .ci/postgres created it; the store creates it otherwise.
-func PostgresDB(tb testing.TB) string {
+// RequirePostgres returns the URL PostgresEnv gives; without it the test
+// is skipped, or fails when PLANMAP_REQUIRE_TOOLS=1 (as in CI).
+func RequirePostgres(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
@@ -34,6 +31,17 @@ func PostgresDB(tb testing.TB) string {
 		}
 		tb.Skipf("%s is not set: no PostgreSQL to test against (.ci/postgres start DIR starts one); skipping", PostgresEnv)
 	}
+	return base
+}
+
+// PostgresDB creates a new, empty database on the server PostgresEnv
+// names and returns its URL; the database is dropped when the test ends.
+// Without the variable the test is skipped, or fails when
+// PLANMAP_REQUIRE_TOOLS=1 (as in CI). PostGIS comes from the server's
+// template1 where .ci/postgres created it; the store creates it otherwise.
+func PostgresDB(tb testing.TB) string {
+	tb.Helper()
+	base := RequirePostgres(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, base)

@@ -77,6 +77,7 @@ func (c *otherClient) Exec(ctx context.Context, query string, args ...any) error
 // run beside it (t.Parallel): most of their time is the server's.
 func TestContract(t *testing.T) {
 	t.Parallel()
+	layerstest.RequirePostgres(t)
 	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
 		s, url := mustOpen(t)
 		return s, openOtherClient(t, url)
