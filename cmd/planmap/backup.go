@@ -45,6 +45,9 @@ func cmdRestore(ctx context.Context, args []string, env envFunc, stdout, stderr 
 		fs.Usage()
 		return usageError{"restore: name one backup file"}
 	}
+	if err := fileOnly(*db); err != nil {
+		return err
+	}
 	if err := gpkg.Restore(ctx, *db, fs.Arg(0)); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"planmap/layers"
 	"planmap/layers/cache"
 	"planmap/layers/gpkg"
+	"planmap/layers/postgis"
 	"planmap/seeds"
 	"planmap/web"
 	"planmap/web/filecache"
@@ -72,7 +73,47 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 var errHelp = errors.New("help shown")
 
 func dbFlag(fs *flag.FlagSet, env envFunc) *string {
-	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database file, a GeoPackage (env PLANMAP_DB)")
+	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database: a GeoPackage file, or for serve and import a PostgreSQL + PostGIS database as postgres://user@host:port/dbname (env PLANMAP_DB)")
+}
+
+// store is what serve and import need of a store: the GeoPackage store,
+// or the PostGIS store when --db is a postgres:// URL.
+type store interface {
+	cache.Store
+	Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error)
+	OnError(fn func(error))
+	Created() bool
+	Close() error
+}
+
+// openAny opens the database db for serve and import: PostGIS for a
+// postgres:// URL, else the GeoPackage file at db.
+func openAny(ctx context.Context, db string) (store, error) {
+	if postgis.IsURL(db) {
+		s, err := postgis.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+		}
+		return s, nil
+	}
+	return openStore(ctx, db)
+}
+
+// dbName is db as logs and messages show it: a URL without its password.
+func dbName(db string) string {
+	if postgis.IsURL(db) {
+		return postgis.Name(db)
+	}
+	return db
+}
+
+// fileOnly refuses a PostgreSQL database for the commands that work on a
+// GeoPackage file only.
+func fileOnly(db string) error {
+	if postgis.IsURL(db) {
+		return usageError{"this command works on a GeoPackage file; a PostgreSQL database (" + postgis.Name(db) + ") is served and imported into with planmap serve and planmap import"}
+	}
+	return nil
 }
 
 func helped(err error) error {
@@ -149,11 +190,12 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		log.Info("editors' tokens are accepted only from this machine; for others serve with --tls-cert and --tls-key, or behind a TLS proxy named by an https --base-url")
 	}
 
-	store, err := openStore(ctx, *db)
+	store, err := openAny(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	name := dbName(*db)
 	if *cacheDir == "" {
 		*cacheDir = defaultCacheDir(*db)
 	}
@@ -167,10 +209,12 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 			_, err = store.Import(ctx, files, layers.ImportOptions{})
 		}
 		if err != nil {
-			store.Discard()
-			return fmt.Errorf("load the built-in layers into %s: %w", *db, err)
+			if d, ok := store.(interface{ Discard() error }); ok {
+				d.Discard()
+			}
+			return fmt.Errorf("load the built-in layers into %s: %w", name, err)
 		}
-		log.Info("created database with the built-in Haimen layers", "db", *db, "layers", len(files))
+		log.Info("created database with the built-in Haimen layers", "db", name, "layers", len(files))
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -192,26 +236,33 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	// before waits for it. A database that cannot be served ends serve.
 	var ready atomic.Bool
 	opt.Ready = ready.Load
-	store.OnError(func(err error) { log.Warn("following the database's changes", "db", *db, "err", err) })
-	store.OnProblem(func(layer string, fid int64, err error) {
-		if err != nil {
-			log.Warn("a feature written by another program fails the checks", "layer", layer, "fid", fid, "err", err)
-		} else {
-			log.Info("a feature written by another program passes the checks again", "layer", layer, "fid", fid)
-		}
-	})
+	store.OnError(func(err error) { log.Warn("following the database's changes", "db", name, "err", err) })
+	if p, ok := store.(interface {
+		OnProblem(func(layer string, fid int64, err error))
+	}); ok {
+		p.OnProblem(func(layer string, fid int64, err error) {
+			if err != nil {
+				log.Warn("a feature written by another program fails the checks", "layer", layer, "fid", fid, "err", err)
+			} else {
+				log.Info("a feature written by another program passes the checks again", "layer", layer, "fid", fid)
+			}
+		})
+	}
 	loaded := make(chan error, 1)
 	go func() {
 		start := time.Now()
 		_, err := store.Catalog(ctx)
 		if err == nil {
 			ready.Store(true)
-			log.Info("ready", "db", *db, "took", time.Since(start).Round(time.Millisecond))
+			log.Info("ready", "db", name, "took", time.Since(start).Round(time.Millisecond))
 		}
 		loaded <- err
 	}()
 	// Who a bearer token speaks for, from the database on every write.
-	opt.Tokens = store
+	// A store without tokens (PostGIS, for now) is served read-only.
+	if t, ok := store.(web.Tokens); ok {
+		opt.Tokens = t
+	}
 	// The feature cache answers what web asks in front of the store, or
 	// with --cache-mb 0 the store alone.
 	var served web.Store = store
@@ -242,7 +293,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(func() { close(stop) })
-	log.Info("listening", "addr", scheme+ln.Addr().String(), "db", *db, "cache", *cacheDir)
+	log.Info("listening", "addr", scheme+ln.Addr().String(), "db", name, "cache", *cacheDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -251,7 +302,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	case err := <-loaded:
 		if err != nil {
 			srv.Close()
-			return fmt.Errorf("load the layers of %s: %w", *db, err)
+			return fmt.Errorf("load the layers of %s: %w", name, err)
 		}
 		select {
 		case err := <-errc:
@@ -273,6 +324,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 // openReadOnly opens the existing database at path for commands that only
 // read: they create nothing, write nothing and wait for no writer.
 func openReadOnly(ctx context.Context, path string) (*gpkg.Store, error) {
+	if err := fileOnly(path); err != nil {
+		return nil, err
+	}
 	s, err := gpkg.OpenReadOnly(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -281,6 +335,9 @@ func openReadOnly(ctx context.Context, path string) (*gpkg.Store, error) {
 }
 
 func openStore(ctx context.Context, path string) (*gpkg.Store, error) {
+	if err := fileOnly(path); err != nil {
+		return nil, err
+	}
 	s, err := gpkg.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -325,7 +382,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err != nil {
 		return problems(stderr, "import: nothing was written", err)
 	}
-	store, err := openStore(ctx, *db)
+	store, err := openAny(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -333,8 +390,8 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	opt := layers.ImportOptions{Replace: *replace, Progress: progress(stderr, "importing")}
 	results, err := store.Import(ctx, files, opt)
 	if err != nil {
-		if store.Created() {
-			store.Discard()
+		if d, ok := store.(interface{ Discard() error }); ok && store.Created() {
+			d.Discard()
 		}
 		return problems(stderr, "import: nothing was written", err)
 	}
@@ -590,7 +647,7 @@ func progress(w io.Writer, what string) func(layer string, done, total int) {
 // servers of different databases do not share one.
 func defaultCacheDir(db string) string {
 	abs, err := filepath.Abs(db)
-	if err != nil {
+	if err != nil || postgis.IsURL(db) {
 		abs = db
 	}
 	sum := sha256.Sum256([]byte(abs))

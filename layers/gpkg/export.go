@@ -2,7 +2,6 @@ package gpkg
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -41,7 +40,7 @@ func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at tim
 		}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	head, err := declarationJSON(l)
+	head, err := layers.DeclarationJSON(l)
 	if err != nil {
 		return err
 	}
@@ -74,34 +73,6 @@ func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at tim
 	}
 	bw.WriteString("\n]\n}\n")
 	return bw.Flush()
-}
-
-// declarationJSON returns the opening of a layer file, up to the features
-// member, one declaration member per line.
-func declarationJSON(l *layers.Layer) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("{\n\"type\": \"FeatureCollection\",\n")
-	members := []struct {
-		name string
-		v    any
-	}{
-		{"name", l.ID}, {"id", l.ID}, {"title", l.Title}, {"description", l.Description},
-		{"geometryType", l.GeometryType}, {"order", l.Order}, {"schema", l.Schema}, {"style", l.Style},
-	}
-	if len(l.Rules) > 0 {
-		members = append(members, struct {
-			name string
-			v    any
-		}{"rules", l.Rules})
-	}
-	for _, m := range members {
-		v, err := layers.Marshal(m.v)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(&b, "%q: %s,\n", m.name, v)
-	}
-	return b.Bytes(), nil
 }
 
 // exportTables are the tables besides the layers' own (the feature table

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"planmap/layers/layerstest"
+)
+
+// getJSON GETs url and decodes its JSON body into v, failing on a status
+// other than 200.
+func getJSON(t *testing.T, url string, v any) []byte {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", url, res.StatusCode, body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v\n%s", url, err, body)
+		}
+	}
+	return body
+}
+
+// TestServePostGIS: --db postgres://… serves a new database seeded with
+// the built-in layers, as a GeoPackage is served; planmap import (from
+// PLANMAP_DB) writes into it while it runs, and the change is served; the
+// password never reaches the log; the GeoPackage-only commands refuse the
+// URL.
+func TestServePostGIS(t *testing.T) {
+	url := layerstest.PostgresDB(t)
+	// A password the server does not ask for (trust), to see that the
+	// log leaves it out.
+	withPassword := strings.Replace(url, "postgres://postgres@", "postgres://postgres:s3cret-pw@", 1)
+	base, stop := startServe(t, withPassword)
+
+	var cols struct {
+		Collections []struct{ ID string }
+	}
+	getJSON(t, base+"/collections", &cols)
+	if len(cols.Collections) != seedCount(t) {
+		t.Errorf("GET /collections lists %d collections, want %d (the seeds)", len(cols.Collections), seedCount(t))
+	}
+	var parks struct {
+		Features []struct {
+			ID         int64
+			Properties map[string]any
+		}
+		NumberMatched int
+	}
+	getJSON(t, base+"/collections/parks/items?limit=100", &parks)
+	if len(parks.Features) == 0 || parks.NumberMatched != len(parks.Features) {
+		t.Fatalf("GET parks items: %d features, numberMatched %d", len(parks.Features), parks.NumberMatched)
+	}
+	for _, path := range []string{"/collections/parks/download.gpkg", "/collections/parks/download.kml", "/download/planmap.kml", "/search?q=Park", "/changes?since=0"} {
+		getJSON(t, base+path, nil)
+	}
+
+	// planmap import through the environment, as another process.
+	dir := t.TempDir()
+	edited := filepath.Join(dir, "parks.geojson")
+	res, err := http.Get(base + "/collections/parks/download.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	changed := strings.Replace(string(text), `"name_en":"Harbour Eco-Park"`, `"name_en":"Harbour Eco-Park (edited)"`, 1)
+	if changed == string(text) {
+		t.Fatalf("the parks download has no Harbour Eco-Park:\n%.500s", text)
+	}
+	os.WriteFile(edited, []byte(changed), 0o644)
+	var o, e strings.Builder
+	env := func(k string) string {
+		if k == "PLANMAP_DB" {
+			return url
+		}
+		return ""
+	}
+	if err := run(context.Background(), []string{"import", edited}, env, &o, &e); err != nil {
+		t.Fatalf("planmap import with PLANMAP_DB=%s: %v\n%s", url, err, e.String())
+	}
+	start := time.Now()
+	for {
+		body := getJSON(t, base+"/search?q=edited", nil)
+		if strings.Contains(string(body), "Harbour Eco-Park (edited)") {
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("the import is not served %v after it: %s", time.Since(start), body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	logs := stop()
+	if strings.Contains(logs, "s3cret-pw") || !strings.Contains(logs, "created database with the built-in Haimen layers") {
+		t.Errorf("the log shows the password, or does not say the database was seeded:\n%s", logs)
+	}
+
+	// Started again, it keeps what is there.
+	_, stop = startServe(t, url)
+	if logs := stop(); strings.Contains(logs, "created database") {
+		t.Errorf("serve seeded an existing database again:\n%s", logs)
+	}
+
+	for _, args := range [][]string{{"layers", "--db", url}, {"export", "--db", url, "--layer", "parks"}, {"backup", "--db", url, "-o", filepath.Join(dir, "b.gpkg")}} {
+		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), "GeoPackage file") {
+			t.Errorf("planmap %v = %v; want a refusal that names the GeoPackage", args, err)
+		}
+	}
+}

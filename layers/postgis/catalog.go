@@ -1,0 +1,264 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+)
+
+// The store keeps in memory what is small whatever the size of the
+// layers: each layer's declaration, count, extent and version, as a
+// layers.Catalog that readers load without waiting. It follows the change
+// log: after a write by this store, at once; after one by anybody else,
+// within pollInterval. A layer that changed has its count and extent read
+// again from its table (one scan of the table; the GiST index does not
+// give an exact extent).
+
+// pollInterval is how often the store asks the database whether the change
+// log has grown: one index lookup of max(seq).
+const pollInterval = 50 * time.Millisecond
+
+// changeBatch is how many change-log rows a refresh reads at a time.
+const changeBatch = 10000
+
+type layerState struct {
+	col  *layers.Collection
+	seq  int64     // its last change
+	at   time.Time // when that change was made
+	decl uint64    // hash of its declaration
+}
+
+// Catalog returns the layers as of the last change taken in. The first
+// call builds it and starts following other processes' writes.
+func (s *Store) Catalog(ctx context.Context) (*layers.Catalog, error) {
+	if cat := s.catalog.Load(); cat != nil {
+		return cat, nil
+	}
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	s.watchOnce.Do(s.startWatch)
+	return s.catalog.Load(), nil
+}
+
+// collection returns the state of layer id, or an ENOTFOUND error.
+func (s *Store) collection(ctx context.Context, id string) (*layers.Collection, error) {
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if col, ok := cat.Collection(id); ok {
+		return col, nil
+	}
+	return nil, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+}
+
+func (s *Store) startWatch() {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
+	go s.watch(s.stopWatch, s.watchDone)
+}
+
+// watch polls the change log until stop is closed.
+func (s *Store) watch(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(err)
+		}
+		cancel()
+	}
+}
+
+// refresh takes in the changes logged since the catalog was built.
+func (s *Store) refresh(ctx context.Context) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	cur := s.catalog.Load()
+	if cur != nil {
+		var last int64
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
+			return fmt.Errorf("change log: %w", err)
+		}
+		if last == cur.Seq {
+			return nil
+		}
+	}
+	// One snapshot: the log and the tables as of the same moment.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	next, err := s.advance(ctx, tx, cur)
+	if err != nil {
+		return err
+	}
+	if next != cur {
+		s.catalog.Store(next)
+	}
+	return nil
+}
+
+// advance returns the catalog that follows cur after the changes in the
+// snapshot tx: cur itself when there are none, one built from scratch when
+// cur is nil, the log went back, or a layer changed as a whole.
+func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*layers.Catalog, error) {
+	var last int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("change log: %w", err)
+	}
+	if cur == nil || last < cur.Seq {
+		return s.build(ctx, tx, last)
+	}
+	if last == cur.Seq {
+		return cur, nil
+	}
+	changed := map[string]bool{}
+	for after := cur.Seq; after < last; {
+		cs, err := readChanges(ctx, tx, after, changeBatch)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) == 0 {
+			break
+		}
+		for _, c := range cs {
+			if c.Op == layers.OpLayer {
+				// A layer created, dropped or redeclared: the list of
+				// layers may have changed.
+				return s.build(ctx, tx, last)
+			}
+			changed[c.Layer] = true
+		}
+		after = cs[len(cs)-1].Seq
+	}
+	next := &layers.Catalog{Seq: last, Collections: make([]*layers.Collection, 0, len(cur.Collections))}
+	states := make(map[string]*layerState, len(cur.Collections))
+	for _, col := range cur.Collections {
+		st := s.states[col.ID]
+		if changed[col.ID] && st != nil {
+			c := *col
+			ns := &layerState{col: &c, decl: st.decl}
+			if err := measure(ctx, tx, ns); err != nil {
+				return nil, err
+			}
+			st = ns
+		}
+		next.Collections = append(next.Collections, st.col)
+		states[col.ID] = st
+	}
+	s.states = states
+	return next, nil
+}
+
+// build reads the catalog as of change last from scratch.
+func (s *Store) build(ctx context.Context, tx pgx.Tx, last int64) (*layers.Catalog, error) {
+	ls, err := listLayers(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	cat := &layers.Catalog{Seq: last, Collections: make([]*layers.Collection, 0, len(ls))}
+	states := make(map[string]*layerState, len(ls))
+	for _, l := range ls {
+		st := &layerState{col: &layers.Collection{Layer: l}}
+		decl, _ := layers.Marshal(l)
+		h := fnv.New64a()
+		h.Write(decl)
+		st.decl = h.Sum64()
+		if err := measure(ctx, tx, st); err != nil {
+			return nil, err
+		}
+		cat.Collections = append(cat.Collections, st.col)
+		states[l.ID] = st
+	}
+	s.states = states
+	return cat, nil
+}
+
+// measure reads the layer's count, exact extent and last change into st,
+// and sets its version.
+func measure(ctx context.Context, q querier, st *layerState) error {
+	id := st.col.ID
+	t, err := checkedTable(id)
+	if err != nil {
+		return err
+	}
+	err = q.QueryRow(ctx, `SELECT seq, at FROM planmap_changes WHERE layer = $1 ORDER BY seq DESC LIMIT 1`, id).Scan(&st.seq, &st.at)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	// ST_XMin and the others of a geometry are its exact coordinates
+	// (double precision), not the float4 box the index keeps.
+	var ext [4]*float64
+	if err := q.QueryRow(ctx, `SELECT count(*), min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM `+t).
+		Scan(&st.col.Count, &ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
+		return fmt.Errorf("count and extent of %s: %w", id, err)
+	}
+	st.col.Extent = orb.Bound{}
+	if ext[0] != nil {
+		st.col.Extent = orb.Bound{Min: orb.Point{*ext[0], *ext[1]}, Max: orb.Point{*ext[2], *ext[3]}}
+	}
+	st.col.Version = fmt.Sprintf("%d-%s-%x", st.seq, st.at.UTC().Format("2006-01-02T15:04:05.000Z"), st.decl)
+	return nil
+}
+
+// unmarshalDecl reads the JSON columns of a planmap_layers row into l.
+func unmarshalDecl(id, schema, style, rules string, l *layers.Layer) error {
+	if err := json.Unmarshal([]byte(schema), &l.Schema); err != nil {
+		return fmt.Errorf("layer %s: stored schema: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(style), &l.Style); err != nil {
+		return fmt.Errorf("layer %s: stored style: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(rules), &l.Rules); err != nil {
+		return fmt.Errorf("layer %s: stored rules: %w", id, err)
+	}
+	if len(l.Rules) == 0 {
+		l.Rules = nil
+	}
+	return nil
+}
+
+// Changes returns up to limit entries of the change log after seq after,
+// oldest first.
+func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error) {
+	return readChanges(ctx, s.pool, after, limit)
+}
+
+func readChanges(ctx context.Context, q querier, after int64, limit int) ([]layers.Change, error) {
+	rows, err := q.Query(ctx, `SELECT seq, layer, fid, op, at FROM planmap_changes WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []layers.Change
+	for rows.Next() {
+		var c layers.Change
+		var op string
+		if err := rows.Scan(&c.Seq, &c.Layer, &c.FID, &op, &c.At); err != nil {
+			return nil, err
+		}
+		c.Op = layers.Op(op)
+		c.At = c.At.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,27 @@
+// Package postgis is the PostgreSQL + PostGIS store of planmap: the same
+// layers as the GeoPackage store (layers/gpkg), in a database that QGIS,
+// GDAL and every GIS tool open as PostGIS. Each layer is a table named by
+// its id, with fid, geom geometry(<type>, 4326) under a GiST index, and a
+// typed column per field; planmap_layers holds the declarations, and
+// planmap_changes the change log, written by a trigger on every feature
+// table whoever writes, from which the store (and any cache in front of
+// it) learns what changed.
+//
+// It answers the reads of web.Store and passes the contract of
+// layers/storetest: Catalog, Items (bbox and equality filters, paging),
+// Item, Search, Changes, WriteGeoJSON (byte for byte the GeoPackage
+// store's export of the same data), and Import (COPY into a staging
+// table). Geometry crosses the wire as WKB (orb's encoding/wkb).
+//
+// A bbox query is decided as in the GeoPackage store, by the one rule of
+// layers.Filter: the GiST index (geom && box, whose boxes are rounded
+// outward, so it never misses a feature) gives the candidates with their
+// exact boxes; Filter.Spatial takes those inside a query box as they are,
+// and MatchesGeometry decides the others from their geometry. PostGIS's
+// ST_Intersects is not asked: its answer at an edge (a box touching a
+// vertex, a box in a hole) would be GEOS's, and a store's answer would
+// depend on which store it is.
+//
+// Not yet here: editing, history, GeoPackage and KML export (web serves
+// them from the GeoPackage store only), replicas and LISTEN/NOTIFY.
+package postgis

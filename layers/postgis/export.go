@@ -1,0 +1,171 @@
+package postgis
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+
+	"planmap/layers"
+	"planmap/layers/gpkg"
+)
+
+// WriteGeoJSON writes layer id as a layer file, byte for byte as the
+// GeoPackage store writes the same layer (layers.DeclarationJSON, then
+// each feature in id order through layers.AppendFeature), streamed from
+// one snapshot; progress, when set, is called every 1000 features.
+func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
+	tx, err := s.readOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return writeGeoJSON(ctx, tx, w, l, progress)
+}
+
+// writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx.
+func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, progress func(done, total int)) error {
+	total := 0
+	if progress != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&total); err != nil {
+			return err
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head, err := layers.DeclarationJSON(l)
+	if err != nil {
+		return err
+	}
+	bw.Write(head)
+	bw.WriteString(`"features": [`)
+	n := 0
+	var buf []byte
+	err = eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, func(f layers.Feature) error {
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n")
+		buf = layers.AppendFeature(buf[:0], l, f)
+		bw.Write(buf)
+		n++
+		if progress != nil && n%1000 == 0 {
+			progress(n, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(n, total)
+	}
+	bw.WriteString("\n]\n}\n")
+	return bw.Flush()
+}
+
+// ExportGPKG writes a standalone GeoPackage of the given layers (all when
+// ids is empty) to path, as the GeoPackage store exports it: the layers
+// are copied from one snapshot into a GeoPackage store in a temporary
+// folder (viaGeoPackage), which writes the file.
+func (s *Store) ExportGPKG(ctx context.Context, path string, ids ...string) error {
+	return s.viaGeoPackage(ctx, ids, func(g *gpkg.Store) error { return g.ExportGPKG(ctx, path, ids...) })
+}
+
+// WriteKML writes layer id as a KML document, as the GeoPackage store
+// writes it (viaGeoPackage).
+func (s *Store) WriteKML(ctx context.Context, w io.Writer, id string) error {
+	return s.viaGeoPackage(ctx, []string{id}, func(g *gpkg.Store) error { return g.WriteKML(ctx, w, id) })
+}
+
+// WriteAllKML writes every layer as one KML document, as the GeoPackage
+// store writes it (viaGeoPackage).
+func (s *Store) WriteAllKML(ctx context.Context, w io.Writer) error {
+	return s.viaGeoPackage(ctx, nil, func(g *gpkg.Store) error { return g.WriteAllKML(ctx, w) })
+}
+
+// viaGeoPackage copies layers ids (every layer when none) from one
+// snapshot into a new GeoPackage store in a temporary folder, through
+// their layer files (streamed: memory for one feature at a time), and
+// calls fn with it: the GeoPackage and KML downloads are the GeoPackage
+// store's own, byte for byte the same encoders. It costs an import of the
+// layers per call; web caches each download once per version of the data.
+func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.Store) error) error {
+	dir, err := os.MkdirTemp("", "planmap-postgis-export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tx, err := s.readOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var ls []*layers.Layer
+	if len(ids) == 0 {
+		if ls, err = listLayers(ctx, tx); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		l, err := getLayer(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		ls = append(ls, l)
+	}
+	files := make([]*layers.File, 0, len(ls))
+	for _, l := range ls {
+		p := filepath.Join(dir, l.ID+".geojson")
+		fh, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		err = writeGeoJSON(ctx, tx, fh, l, nil)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		f, err := layers.OpenFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+	}
+	tx.Rollback(ctx)
+	g, err := gpkg.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	if len(files) > 0 {
+		if _, err := g.Import(ctx, files, layers.ImportOptions{}); err != nil {
+			return fmt.Errorf("copy into a GeoPackage: %w", err)
+		}
+	}
+	return fn(g)
+}
+
+// Features calls fn for each feature of layer id in id order, streaming
+// them from one snapshot. It stops at fn's first error.
+func (s *Store) Features(ctx context.Context, id string, fn func(layers.Feature) error) error {
+	tx, err := s.readOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
+}

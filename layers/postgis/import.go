@@ -1,0 +1,409 @@
+package postgis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"planmap/layers"
+)
+
+// sqlTypes are the PostgreSQL column types of the field types.
+var sqlTypes = map[layers.FieldType]string{
+	layers.String: "text", layers.Integer: "bigint", layers.Number: "double precision",
+	layers.Boolean: "boolean", layers.Date: "date", layers.DateTime: "timestamptz",
+}
+
+// writeLock is the lock every writer of the change log takes first
+// (migrations/0001_layers.sql): an import takes it at once, so that
+// imports take turns, as in the GeoPackage store's single writer.
+const writeLock = 7231450016
+
+// copyBatch is how many features an import buffers before it copies them
+// into the staging table.
+const copyBatch = 5000
+
+// Import checks the files and, when every one is right, writes them in a
+// single transaction: a new layer is created from its declaration; into an
+// existing one features are added or updated by id (or, with Replace,
+// swapped as a whole). When anything is wrong the database is left as it
+// was and the error lists every problem. Features are checked one at a
+// time (layers.Stream) and copied in batches (COPY) into a staging table,
+// from which one INSERT … ON CONFLICT writes them into the layer's table.
+func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+		return nil, err
+	}
+	im := &importer{tx: tx, opt: opt}
+	// Checked inside the write transaction, under the lock, so that what
+	// was checked is what is written.
+	err = layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
+		return getLayer(ctx, tx, id)
+	}, files, opt.Replace, im)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.p.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	// A reader of this store sees the import as soon as it returns.
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil {
+			return im.results, err
+		}
+	}
+	return im.results, nil
+}
+
+// importer writes the plans of an import as layers.Stream checks them.
+type importer struct {
+	tx      pgx.Tx
+	opt     layers.ImportOptions
+	results []layers.ImportResult
+	p       layers.Problems // of stored features, found by recheck
+
+	// The plan being written.
+	r      layers.ImportResult
+	whole  bool // every feature of the layer is written now
+	cols   []string
+	rows   [][]any
+	top    int64 // the layer's highest id ever, for a file without ids
+	hasTop bool
+	total  int
+}
+
+// stage is the staging table of the layer being imported: a temporary
+// table, this transaction's own.
+const stage = "planmap_stage"
+
+// Begin creates, rebuilds or alters the layer's table as the plan says,
+// and creates the staging table. A layer written whole (new, rebuilt or
+// replaced) is written with planmap.bulk set, so the trigger logs no row
+// per feature: End logs the layer once.
+func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
+	tx, opt, l := im.tx, im.opt, pl.Layer
+	t, err := checkedTable(l.ID)
+	if err != nil {
+		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
+	}
+	im.r = layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil}
+	im.hasTop, im.total = false, pl.File.Len()
+	if pl.Stored != nil && opt.Replace {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&im.r.Removed); err != nil {
+			return err
+		}
+	}
+	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	if im.whole {
+		if _, err := tx.Exec(ctx, `SELECT set_config('planmap.bulk', 'on', true)`); err != nil {
+			return err
+		}
+	}
+	switch {
+	case pl.Stored == nil:
+		if err := createLayer(ctx, tx, l); err != nil {
+			return err
+		}
+	case pl.Rebuild:
+		// The features' ids stay retired (planmap_retired): the new
+		// table's ids go on from the highest the old one used.
+		if err := retireAll(ctx, tx, l.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE `+t); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM planmap_layers WHERE id = $1`, l.ID); err != nil {
+			return err
+		}
+		if err := createLayer(ctx, tx, l); err != nil {
+			return err
+		}
+	default:
+		for _, fd := range pl.AddCols {
+			if !layers.ValidIdent(fd.Name) {
+				return layers.Errorf(layers.EINVALID, "layer %s: field name %q is not valid", l.ID, fd.Name)
+			}
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+t+` ADD COLUMN `+quoteIdent(fd.Name)+` `+sqlTypes[fd.Type]); err != nil {
+				return err
+			}
+		}
+		if opt.Replace {
+			if err := retireAll(ctx, tx, l.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t); err != nil {
+				return err
+			}
+		}
+		if pl.File.Layer != nil {
+			if err := saveLayer(ctx, tx, l, false); err != nil {
+				return err
+			}
+		}
+	}
+	// The staging table: dates as text, cast by the INSERT.
+	im.cols = []string{"fid", "geom"}
+	defs := []string{"fid bigint", "geom bytea"}
+	for _, fd := range l.Schema {
+		typ := sqlTypes[fd.Type]
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			typ = "text"
+		}
+		im.cols = append(im.cols, fd.Name)
+		defs = append(defs, quoteIdent(fd.Name)+" "+typ)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.`+stage); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+stage+` (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	im.rows = im.rows[:0]
+	return nil
+}
+
+// Write adds or updates one feature: buffered, copied in batches.
+func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
+	l := pl.Layer
+	if f.ID == 0 {
+		if !im.hasTop {
+			// After the highest id ever used: a deleted feature's id
+			// stays retired.
+			top, err := lastFID(ctx, im.tx, l.ID)
+			if err != nil {
+				return err
+			}
+			im.top, im.hasTop = top, true
+		}
+		f.ID = im.top + int64(im.r.Written) + 1
+	}
+	blob, err := wkb.Marshal(f.Geometry)
+	if err != nil {
+		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
+	}
+	row := make([]any, 2+len(l.Schema))
+	row[0], row[1] = f.ID, blob
+	for j, fd := range l.Schema {
+		row[2+j] = f.Properties[fd.Name]
+	}
+	im.rows = append(im.rows, row)
+	if len(im.rows) >= copyBatch {
+		if err := im.flush(ctx); err != nil {
+			return fmt.Errorf("%s: %w", pl.File.Name, err)
+		}
+	}
+	im.r.Written++
+	if p := im.opt.Progress; p != nil && im.r.Written%1000 == 0 {
+		p(l.ID, im.r.Written, max(im.total, im.r.Written))
+	}
+	return nil
+}
+
+// flush copies the buffered features into the staging table.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.rows) == 0 {
+		return nil
+	}
+	if _, err := im.tx.CopyFrom(ctx, pgx.Identifier{stage}, im.cols, pgx.CopyFromRows(im.rows)); err != nil {
+		return err
+	}
+	im.rows = im.rows[:0]
+	return nil
+}
+
+// End writes the staged features into the layer's table, logs a layer
+// written whole or redeclared, and rechecks the stored features against a
+// narrowed declaration.
+func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
+	tx, l := im.tx, pl.Layer
+	if err := im.flush(ctx); err != nil {
+		return fmt.Errorf("%s: %w", pl.File.Name, err)
+	}
+	if p := im.opt.Progress; p != nil && im.r.Written%1000 != 0 {
+		p(l.ID, im.r.Written, im.r.Written)
+	}
+	im.r.Warnings = pl.File.Warnings
+	cols := []string{"fid", "geom"}
+	vals := []string{"fid", fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB(geom), %d)", SRID)}
+	sets := []string{"geom = excluded.geom"}
+	for _, fd := range l.Schema {
+		c := quoteIdent(fd.Name)
+		cols = append(cols, c)
+		v := c
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			v += "::" + sqlTypes[fd.Type]
+		}
+		vals = append(vals, v)
+		sets = append(sets, c+" = excluded."+c)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY fid ON CONFLICT (fid) DO UPDATE SET %s`,
+		quoteIdent(l.ID), strings.Join(cols, ", "), strings.Join(vals, ", "), stage, strings.Join(sets, ", "))); err != nil {
+		return fmt.Errorf("%s: %w", pl.File.Name, err)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE pg_temp.`+stage); err != nil {
+		return err
+	}
+	if im.whole {
+		if _, err := tx.Exec(ctx, `SELECT set_config('planmap.bulk', 'off', true)`); err != nil {
+			return err
+		}
+		// Written without a change row per feature: the layer is new or
+		// replaced, and readers read it again as a whole.
+		if err := logLayer(ctx, tx, l.ID); err != nil {
+			return err
+		}
+	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
+		// A redeclared layer: its title, style or fields changed.
+		if err := logLayer(ctx, tx, l.ID); err != nil {
+			return err
+		}
+	}
+	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, l) {
+		if err := recheck(ctx, tx, *pl, &im.p); err != nil {
+			return err
+		}
+	}
+	im.results = append(im.results, im.r)
+	return nil
+}
+
+// createLayer creates the feature table of l, its GiST index and its
+// change-log trigger, and stores the declaration. Every identifier was
+// checked: the layer id by ValidID, field names by ValidIdent.
+func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
+	t, err := checkedTable(l.ID)
+	if err != nil {
+		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
+	}
+	gt, ok := layers.SQLGeometryTypes[l.GeometryType]
+	if !ok {
+		return layers.Errorf(layers.EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(layers.GeometryTypes, ", "))
+	}
+	cols := []string{"fid bigint PRIMARY KEY", fmt.Sprintf("geom geometry(%s, %d) NOT NULL", gt, SRID)}
+	for _, fd := range l.Schema {
+		typ, ok := sqlTypes[fd.Type]
+		if !layers.ValidIdent(fd.Name) || !ok {
+			return layers.Errorf(layers.EINVALID, "layer %s: field %q of type %q cannot be stored", l.ID, fd.Name, fd.Type)
+		}
+		cols = append(cols, quoteIdent(fd.Name)+" "+typ)
+	}
+	stmts := []string{
+		fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  ")),
+		`CREATE INDEX ` + quoteIdent(indexName(l.ID)) + ` ON ` + t + ` USING gist (geom)`,
+		`CREATE TRIGGER planmap_changes AFTER INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH ROW EXECUTE FUNCTION planmap_log_change()`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("create layer %s: %w", l.ID, err)
+		}
+	}
+	return saveLayer(ctx, tx, l, true)
+}
+
+// indexName is the name of layer id's GiST index, within PostgreSQL's 63
+// bytes (an id may have 63 itself).
+func indexName(id string) string {
+	const suffix = "_geom"
+	if len(id)+len(suffix) > 63 {
+		id = id[:63-len(suffix)]
+	}
+	return id + suffix
+}
+
+// saveLayer stores the declaration in planmap_layers.
+func saveLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer, insert bool) error {
+	schema, err := json.Marshal(l.Schema)
+	if err != nil {
+		return err
+	}
+	style, err := json.Marshal(l.Style)
+	if err != nil {
+		return err
+	}
+	rules := []byte("[]")
+	if len(l.Rules) > 0 {
+		if rules, err = json.Marshal(l.Rules); err != nil {
+			return err
+		}
+	}
+	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), string(rules), l.ID}
+	q := `UPDATE planmap_layers SET title_zh = $1, title_en = $2, description_zh = $3, description_en = $4,
+		geometry_type = $5, sort_order = $6, schema = $7, style = $8, rules = $9 WHERE id = $10`
+	if insert {
+		q = `INSERT INTO planmap_layers (title_zh, title_en, description_zh, description_en,
+			geometry_type, sort_order, schema, style, rules, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	}
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("save layer %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+// retireAll records every feature of layer id as retired, before a write
+// that removes them all.
+func retireAll(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid) SELECT $1, fid FROM `+quoteIdent(id)+` ON CONFLICT DO NOTHING`, id)
+	return err
+}
+
+// lastFID is the highest id layer id has ever given a feature.
+func lastFID(ctx context.Context, tx pgx.Tx, id string) (int64, error) {
+	var top int64
+	err := tx.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(fid), 0) FROM `+quoteIdent(id)+`),
+		(SELECT coalesce(max(fid), 0) FROM planmap_retired WHERE layer = $1))`, id).Scan(&top)
+	return top, err
+}
+
+// logLayer records that layer id changed as a whole.
+func logLayer(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO planmap_changes (layer, fid, op) VALUES ($1, 0, 'layer')`, id)
+	return err
+}
+
+func sameDeclaration(a, b *layers.Layer) bool {
+	x, _ := layers.Marshal(a)
+	y, _ := layers.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+func sameSchema(a, b *layers.Layer) bool {
+	x, _ := json.Marshal(a.Schema)
+	y, _ := json.Marshal(b.Schema)
+	return bytes.Equal(x, y)
+}
+
+// recheck checks every stored feature of the plan's layer, as it is after
+// the plan was written, against the new declaration, as the GeoPackage
+// store does: a declaration that makes a field required or narrows its
+// values must not leave features behind that break it.
+func recheck(ctx context.Context, tx pgx.Tx, pl layers.Plan, p *layers.Problems) error {
+	l := pl.Layer
+	const hint = "give it in this file, or import with --replace"
+	return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, func(f layers.Feature) error {
+		for _, fd := range l.Schema {
+			v, ok := f.Properties[fd.Name]
+			switch {
+			case !ok && fd.Required:
+				p.Add("%s: layer %s, stored feature %d: required property %q is missing (%s)", pl.File.Name, l.ID, f.ID, fd.Name, hint)
+			case ok && len(fd.Values) > 0 && !slices.Contains(fd.Values, fmt.Sprint(v)):
+				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.File.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
+			}
+		}
+		return nil
+	})
+}
