@@ -300,9 +300,9 @@ func TestMapSaveAsPNGWithTiles(t *testing.T) {
 	settle(t, b)
 	b.do(t, chromedp.Click(chromedp.ID("print-open")), chromedp.WaitVisible(chromedp.ID("print-sheet")))
 	settle(t, b)
-	for deadline := time.Now().Add(15 * time.Second); eval[int](t, b, `document.querySelectorAll('#print-map img.leaflet-tile-loaded').length`) < 4; {
+	for deadline := time.Now().Add(30 * time.Second); eval[int](t, b, `document.querySelectorAll('#print-map img.leaflet-tile-loaded').length`) < 4; {
 		if time.Now().After(deadline) {
-			t.Fatalf("no tiles loaded in 15 s")
+			t.Fatalf("no tiles loaded in 30 s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -109,20 +109,18 @@ func newBrowser(t testing.TB, width, height int64, flags ...chromedp.ExecAllocat
 	}); err != nil {
 		t.Fatalf("listen for CSP violations: %v", err)
 	}
-	watch := func(name string, f func()) { go f() }
-	watch("requests", func() {
-		for ev, err := range chromedp.Events(ctx, network.RequestWillBeSent) {
-			if err != nil {
-				return
-			}
+	// The page's events are recorded as they arrive, in order, before the
+	// reply to any later command: after settle, every request the page
+	// made until then is in b.requests. (chromedp.Events delivers from
+	// another goroutine, later: on a loaded machine a count of requests
+	// taken after settle could miss the last ones and find them "new" at
+	// the next count.) fn must not run a command: the dialog is answered
+	// from another goroutine.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
 			b.add(&b.requests, ev.Request.URL)
-		}
-	})
-	watch("console", func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ConsoleAPICalled) {
-			if err != nil {
-				return
-			}
+		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
 				var args []string
 				for _, a := range ev.Args {
@@ -130,39 +128,23 @@ func newBrowser(t testing.TB, width, height int64, flags ...chromedp.ExecAllocat
 				}
 				b.add(&b.problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
 			}
-		}
-	})
-	watch("exceptions", func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ExceptionThrown) {
-			if err != nil {
-				return
-			}
+		case *runtime.EventExceptionThrown:
 			msg := ev.ExceptionDetails.Text
 			if ev.ExceptionDetails.Exception != nil {
 				msg += " " + ev.ExceptionDetails.Exception.Description
 			}
 			b.add(&b.problems, "exception: "+msg)
-		}
-	})
-	watch("log", func() {
-		for ev, err := range chromedp.Events(ctx, cdplog.EntryAdded) {
-			if err != nil {
-				return
-			}
+		case *cdplog.EventEntryAdded:
 			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
 				b.add(&b.problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
 			}
-		}
-	})
-	watch("dialogs", func() {
-		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
-			if err != nil {
-				return
-			}
+		case *page.EventJavascriptDialogOpening:
 			b.add(&b.problems, "a dialog opened: "+ev.Message)
-			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
-	})
+	}); err != nil {
+		t.Fatalf("listen to the page: %v", err)
+	}
 	return b
 }
 
@@ -213,10 +195,12 @@ func js(t testing.TB, b *browser, statements string) {
 	eval[chromedp.Void](t, b, "(() => { "+statements+" })(), undefined")
 }
 
-// waitText waits until the element's text contains want, and returns it.
+// waitText waits until the element's text contains want, and returns it:
+// what it reads at the deadline (20 s, for a loaded machine under -race)
+// if it never does, for the caller to report.
 func waitText(t testing.TB, b *browser, selector, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got := eval[string](t, b, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ''`, selector))
 		if strings.Contains(got, want) || time.Now().After(deadline) {
@@ -528,9 +512,9 @@ func TestWebMapTiles(t *testing.T) {
 	settle(t, b)
 	waitTiles := func() {
 		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); eval[int](t, b, `document.querySelectorAll('img.leaflet-tile-loaded').length`) < 4; {
+		for deadline := time.Now().Add(30 * time.Second); eval[int](t, b, `document.querySelectorAll('img.leaflet-tile-loaded').length`) < 4; {
 			if time.Now().After(deadline) {
-				t.Fatalf("no tiles loaded in 15 s")
+				t.Fatalf("no tiles loaded in 30 s")
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
