@@ -54,12 +54,13 @@ const trackMoves = `(() => {
 // still waits until the map stands still: no move or animation under way
 // and the same view over a third of a second. A popup's auto-pan animates
 // the map, late on a loaded machine, and a click meanwhile would land
-// beside its target. A map that never stops within 20 s fails the test.
+// beside its target. A map that never stops within patience fails the
+// test.
 func still(t testing.TB, b *browser) {
 	t.Helper()
 	const stable = 4 // reads 80 ms apart
 	last, same := "", 0
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	for deadline := time.Now().Add(patience); ; {
 		now := eval[string](t, b, trackMoves)
 		if now == last && !strings.HasPrefix(now, "moving ") {
 			same++
@@ -71,7 +72,7 @@ func still(t testing.TB, b *browser) {
 		}
 		if time.Now().After(deadline) {
 			_, problems := b.snapshot()
-			t.Fatalf("the map did not stand still in 20 s: %s; problems: %v", now, problems)
+			t.Fatalf("the map did not stand still in %v: %s; problems: %v", patience, now, problems)
 		}
 		last = now
 		time.Sleep(80 * time.Millisecond)

@@ -23,7 +23,7 @@ import (
 // how long each took; the deadline is generous so that a slow, loaded
 // machine under -race does not fail it (speed belongs in benchmarks): a
 // map that does not follow at all still fails.
-const liveWithin = 20 * time.Second
+const liveWithin = patience
 
 // TestWebMapLive opens the map, then edits the file from another
 // connection, as QGIS or GDAL would: a renamed feature, a new one and a
@@ -56,7 +56,7 @@ func TestWebMapLive(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	waitFor("the change stream opens", `document.body.dataset.live === 'open'`, 20*time.Second)
+	waitFor("the change stream opens", `document.body.dataset.live === 'open'`, patience)
 
 	// The popup of block 1, open while it changes.
 	zoomTo(t, b, "resettlement", 1)

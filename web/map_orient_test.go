@@ -173,10 +173,10 @@ func TestWebMapOrientation(t *testing.T) {
 		}
 		b.do(t, chromedp.Click(chromedp.CSS(`a.pm-whole`)))
 		// The button zooms with an animation, which starts at the next
-		// frame and ends late on a loaded machine: wait (20 s at most) for
+		// frame and ends late on a loaded machine: wait (patience at most) for
 		// the view it ends in, not a fixed time. Until it ends the map's
 		// bounds are those it started from.
-		for deadline := time.Now().Add(20 * time.Second); !eval[bool](t, b, holds) && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(patience); !eval[bool](t, b, holds) && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
 		settle(t, b)
@@ -195,13 +195,13 @@ func TestWebMapOrientation(t *testing.T) {
 func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 
 // waitFor waits until the expression is true in the page, and fails the
-// test if it is not within 20 s (generous: a loaded machine under -race).
+// test if it is not within patience.
 func waitFor(t *testing.T, b *browser, cond string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !eval[bool](t, b, cond); {
+	for deadline := time.Now().Add(patience); !eval[bool](t, b, cond); {
 		if time.Now().After(deadline) {
 			_, problems := b.snapshot()
-			t.Fatalf("waited 20 s for %s; problems: %v", cond, problems)
+			t.Fatalf("waited %v for %s; problems: %v", patience, cond, problems)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
