@@ -83,9 +83,9 @@ func newBrowser(t testing.TB, width, height int64, flags ...chromedp.ExecAllocat
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	// The browser's whole life, every action in it: long enough for the
-	// longest test (two browsers editing) on a loaded 2-core machine under
+	// longest test (four PNG sheets: 171 s) on a loaded 2-core machine under
 	// -race, where a test takes several times as long as on a quiet one.
-	ctx, cancelT := context.WithTimeout(ctx, 6*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 10*time.Minute)
 	t.Cleanup(cancelT)
 	b := &browser{ctx: ctx}
 
