@@ -19,45 +19,63 @@ import (
 )
 
 // clickAt clicks the map with the mouse where latitude lat, longitude lng
-// is on screen now: the position is read just before the click, since a
-// popup or a load may have moved the map.
+// is on screen now: the position is read just before the click, once the
+// map stands still, since a popup or a load may have moved the map.
 func clickAt(t *testing.T, b *browser, lat, lng float64) {
 	t.Helper()
-	read := func() []float64 {
-		return eval[[]float64](t, b, fmt.Sprintf(`(() => {
+	still(t, b)
+	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => {
 		const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect();
 		return [r.left + p.x, r.top + p.y];
 	})()`, lat, lng))
-	}
-	// A popup's pan may still be moving the map: wait until it stands.
-	xy := read()
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(60 * time.Millisecond)
-		next := read()
-		if next[0] == xy[0] && next[1] == xy[1] {
-			break
-		}
-		xy = next
-	}
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
-// still waits until the map stands still: a popup's auto-pan animates
-// it, and a click on the popup meanwhile would land beside its target.
+// trackMoves is a page expression that makes the map record whether it
+// is moving (between a movestart or zoomstart and its moveend or
+// zoomend), once, and returns where the map is, prefixed with "moving "
+// while a move, a pan animation (a popup's auto-pan) or a zoom animation
+// is under way. The two animations are read from Leaflet's own fields
+// (Leaflet 1.9, pinned in package-lock.json): a move that began before
+// the listeners were added is seen too.
+const trackMoves = `(() => {
+	const m = planmap.map;
+	if (!m.__moves) {
+		const mv = m.__moves = {moving: false};
+		m.on('movestart zoomstart', () => { mv.moving = true; });
+		m.on('moveend zoomend', () => { mv.moving = false; });
+	}
+	const moving = m.__moves.moving || !!(m._panAnim && m._panAnim._inProgress) || !!m._animatingZoom;
+	const p = m.getPixelOrigin(), c = m.getCenter();
+	return (moving ? 'moving ' : '') + p.x + ',' + p.y + ',' + c.lat + ',' + c.lng + ',' + m.getZoom();
+})()`
+
+// still waits until the map stands still: no move or animation under way
+// and the same view over a third of a second. A popup's auto-pan animates
+// the map, late on a loaded machine, and a click meanwhile would land
+// beside its target. A map that never stops within patience fails the
+// test.
 func still(t testing.TB, b *browser) {
 	t.Helper()
-	at := func() string {
-		return eval[string](t, b, `(() => { const p = planmap.map.getPixelOrigin(), c = planmap.map.getCenter(); return p.x + ',' + p.y + ',' + c.lat + ',' + c.lng; })()`)
-	}
-	last := at()
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(80 * time.Millisecond)
-		now := at()
-		if now == last {
+	const stable = 4 // reads 80 ms apart
+	last, same := "", 0
+	for deadline := time.Now().Add(patience); ; {
+		now := eval[string](t, b, trackMoves)
+		if now == last && !strings.HasPrefix(now, "moving ") {
+			same++
+		} else {
+			same = 0
+		}
+		if same >= stable {
 			return
 		}
+		if time.Now().After(deadline) {
+			_, problems := b.snapshot()
+			t.Fatalf("the map did not stand still in %v: %s; problems: %v", patience, now, problems)
+		}
 		last = now
+		time.Sleep(80 * time.Millisecond)
 	}
 }
 

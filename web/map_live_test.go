@@ -18,12 +18,17 @@ import (
 	"planmap/web"
 )
 
-// liveWithin is how soon an open map must show another client's edit.
-const liveWithin = 2 * time.Second
+// liveWithin is how long the test waits for an open map to show another
+// client's edit. The map aims at two seconds (live.js), and the test logs
+// how long each took; the deadline is generous so that a slow, loaded
+// machine under -race does not fail it (speed belongs in benchmarks): a
+// map that does not follow at all still fails.
+const liveWithin = patience
 
 // TestWebMapLive opens the map, then edits the file from another
 // connection, as QGIS or GDAL would: a renamed feature, a new one and a
-// deleted one each show within 2 s, without a reload, the view and the
+// deleted one each show (within 2 s on an idle machine; the time is
+// logged), without a reload, the view and the
 // open popup kept, over exactly one event stream.
 func TestWebMapLive(t *testing.T) {
 	srv, store := newServer(t, web.Options{})
@@ -51,15 +56,16 @@ func TestWebMapLive(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	waitFor("the change stream opens", `document.body.dataset.live === 'open'`, 5*time.Second)
+	waitFor("the change stream opens", `document.body.dataset.live === 'open'`, patience)
 
 	// The popup of block 1, open while it changes.
 	zoomTo(t, b, "resettlement", 1)
 	js(t, b, `planmap.map.setZoom(planmap.map.getZoom() - 2, {animate: false}); window.__loadedOnce = true;`)
 	settle(t, b)
 	b.do(t, chromedp.Click(chromedp.CSS(`path.pm-resettlement-1`)), chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup-content h3`)))
-	// Opening the popup pans the map to fit it; the view is what follows.
-	b.do(t, chromedp.Sleep(400*time.Millisecond))
+	// Opening the popup pans the map to fit it, late on a loaded machine;
+	// the view is what follows once the map stands still.
+	still(t, b)
 	settle(t, b)
 	view := eval[string](t, b, `location.hash`)
 	db := otherConnection(t, store)
