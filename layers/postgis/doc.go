@@ -22,6 +22,15 @@
 // vertex, a box in a hole) would be GEOS's, and a store's answer would
 // depend on which store it is.
 //
-// Not yet here: editing, history, GeoPackage and KML export (web serves
+// It takes edits as the GeoPackage store does (web.Editor: Create,
+// Replace with If-Match, Delete, Versions; edit.go), one transaction per
+// edit. The history is written by the trigger of each feature table,
+// whoever writes (QGIS, psql), with the editor and note planmap sets for
+// its own transactions (history.go). Every writer of a feature table
+// takes one lock, so the change log's seqs become visible in order: a
+// later notice (LISTEN/NOTIFY) can carry the last seq of a commit.
+//
+// Not yet here: bearer tokens (so serve takes no writes over HTTP),
+// changes of the layers over HTTP, GeoPackage and KML export (web serves
 // them from the GeoPackage store only), replicas and LISTEN/NOTIFY.
 package postgis

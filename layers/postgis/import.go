@@ -45,6 +45,10 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
 		return nil, err
 	}
+	// The versions the import begins are the import's (history.go).
+	if err := setContext(ctx, tx, layers.Edit{Note: importNote}); err != nil {
+		return nil, err
+	}
 	im := &importer{tx: tx, opt: opt}
 	// Checked inside the write transaction, under the lock, so that what
 	// was checked is what is written.
@@ -265,6 +269,10 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		// Written without a change row per feature: the layer is new or
 		// replaced, and readers read it again as a whole.
 		if err := logLayer(ctx, tx, l.ID); err != nil {
+			return err
+		}
+		// And one history row, which begins a version of every feature.
+		if err := historyLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
 	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {

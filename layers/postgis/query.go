@@ -17,8 +17,14 @@ import (
 // column is the SELECT expression of field fd: dates and date-times are
 // read as the text the layer files carry, so that they serve and export
 // exactly as the GeoPackage store's.
-func column(fd layers.Field) string {
+func column(fd layers.Field) string { return columnOf("", fd) }
+
+// columnOf is column of the field in the row of alias ("" for none).
+func columnOf(alias string, fd layers.Field) string {
 	c := quoteIdent(fd.Name)
+	if alias != "" {
+		c = alias + "." + c
+	}
 	switch fd.Type {
 	case layers.Date:
 		return `to_char(` + c + `, 'YYYY-MM-DD')`
@@ -331,7 +337,7 @@ func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 	if !gone {
 		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
 	}
-	return nil, layers.Errorf(layers.EGONE, "feature %d of collection %s was deleted", fid, id)
+	return nil, goneError(id, fid)
 }
 
 // Search finds up to limit features whose Chinese or English name

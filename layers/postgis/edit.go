@@ -1,0 +1,277 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"planmap/layers"
+)
+
+// The Store is a web.Editor: Create, Replace, Delete and Versions, with
+// the GeoPackage store's semantics (layers/gpkg/edit.go). Each write is
+// one transaction: the feature's row locked (if it has one), then the
+// writers' lock taken (writeLock, the order every writer of a feature
+// table takes them in, so that planmap and QGIS never deadlock), the
+// editor set for the history trigger (setContext), the feature checked as
+// an import checks it (Layer.CheckFeature), its current version compared
+// with the one the caller names, the feature written (the trigger writes
+// its change-log and history rows), the planning rules asked
+// (layers.CheckRules, reading the database as the write sees it), and the
+// whole committed or nothing. The catalog takes the change in before the
+// call returns, so that the writer's next read sees it.
+//
+// New ids go on from the highest the layer ever had (lastFID: its table
+// and planmap_retired, which the trigger fills whoever deletes), taken
+// under the writers' lock: a refused write uses none up, as AUTOINCREMENT
+// in SQLite, which a PostgreSQL sequence (never rolled back) would not.
+
+// Create stores f in layer id under a new id, one never used before in
+// the layer, and returns it as stored. f.ID is ignored.
+func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
+	var it *layers.Item
+	err := s.edit(ctx, id, 0, e, func(tx pgx.Tx, l *layers.Layer) error {
+		top, err := lastFID(ctx, tx, l.ID)
+		if err != nil {
+			return err
+		}
+		f.ID = 0
+		checked, err := l.CheckFeature(f)
+		if err != nil {
+			return err
+		}
+		checked.ID = top + 1
+		if err := insertFeature(ctx, tx, l, checked); err != nil {
+			return err
+		}
+		it, err = written(ctx, tx, l, checked, nil)
+		return err
+	})
+	return it, err
+}
+
+// Replace stores f as feature fid of layer id if the feature's current
+// version is ifMatch ("" accepts any; see layers.MatchesVersion), and returns it as
+// stored. A feature that was deleted comes back under its id (history op
+// restore), unless ifMatch names a version (EPRECONDITION: it has none); a
+// fid the layer never had is ENOTFOUND.
+func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
+	var it *layers.Item
+	err := s.edit(ctx, id, fid, e, func(tx pgx.Tx, l *layers.Layer) error {
+		cur, err := currentItem(ctx, tx, l, fid)
+		if err != nil {
+			return err
+		}
+		if cur != nil && !layers.MatchesVersion(ifMatch, cur.Version()) {
+			return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+		}
+		if cur == nil {
+			if err := retired(ctx, tx, l.ID, fid); err != nil {
+				return err
+			}
+			if ifMatch != "" {
+				return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s was deleted: it has no version %s (send no If-Match to bring it back)", fid, id, ifMatch)
+			}
+		}
+		f.ID = fid
+		checked, err := l.CheckFeature(f)
+		if err != nil {
+			return err
+		}
+		var was orb.Geometry
+		if cur != nil {
+			was = cur.Feature.Geometry
+			cols, vals, args, err := featureArgs(l, checked)
+			if err != nil {
+				return err
+			}
+			sets := make([]string, len(cols))
+			for i, c := range cols {
+				sets[i] = c + " = " + vals[i]
+			}
+			args = append(args, fid)
+			_, err = tx.Exec(ctx, `UPDATE `+quoteIdent(l.ID)+` SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE fid = $%d`, len(args)), args...)
+			if err != nil {
+				return err
+			}
+		} else if err := insertFeature(ctx, tx, l, checked); err != nil {
+			return err
+		}
+		it, err = written(ctx, tx, l, checked, was)
+		return err
+	})
+	return it, err
+}
+
+// Delete removes feature fid of layer id if its current version is
+// ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
+func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
+	return s.edit(ctx, id, fid, e, func(tx pgx.Tx, l *layers.Layer) error {
+		cur, err := currentItem(ctx, tx, l, fid)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			if err := retired(ctx, tx, l.ID, fid); err != nil {
+				return err
+			}
+			return goneError(l.ID, fid)
+		}
+		if !layers.MatchesVersion(ifMatch, cur.Version()) {
+			return layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = $1`, fid); err != nil {
+			return err
+		}
+		// Deleting a boundary may leave what must lie within it outside.
+		return checkRules(ctx, tx, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
+	})
+}
+
+// edit runs one write of feature fid (0: a new one) of layer id by e in a
+// transaction (see above), and takes it into the catalog.
+func (s *Store) edit(ctx context.Context, id string, fid int64, e layers.Edit, fn func(pgx.Tx, *layers.Layer) error) error {
+	t, err := checkedTable(id)
+	if err != nil {
+		return err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	l, err := getLayer(ctx, tx, id)
+	if err != nil {
+		return layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+	}
+	if fid > 0 {
+		// The row first, then the writers' lock: the order in which the
+		// trigger of another program's UPDATE takes them.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM `+t+` WHERE fid = $1 FOR UPDATE`, fid); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+		return err
+	}
+	if err := setContext(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := fn(tx, l); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	// The writer's next read sees the write: the catalog takes it in now.
+	// Should that fail, the write is stored all the same, and the watch
+	// takes it in within pollInterval.
+	if s.catalog.Load() != nil {
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(fmt.Errorf("after a write to %s: %w", id, err))
+		}
+	}
+	return nil
+}
+
+// featureArgs returns the columns of a checked feature, the SQL of their
+// values, and the values: an absent property is NULL; dates, which the
+// feature holds as the text of the layer files, cast from it.
+func featureArgs(l *layers.Layer, f layers.Feature) (cols, vals []string, args []any, err error) {
+	blob, err := wkb.Marshal(f.Geometry)
+	if err != nil {
+		return nil, nil, nil, layers.Errorf(layers.EINVALID, "geometry: %v", err)
+	}
+	cols = []string{"geom"}
+	vals = []string{fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB($1), %d)", SRID)}
+	args = []any{blob}
+	for _, fd := range l.Schema {
+		v := f.Properties[fd.Name]
+		p := fmt.Sprintf("$%d", len(args)+1)
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			p += "::text::" + sqlTypes[fd.Type]
+			if v != nil {
+				v = fmt.Sprint(v)
+			}
+		}
+		cols = append(cols, quoteIdent(fd.Name))
+		vals = append(vals, p)
+		args = append(args, v)
+	}
+	return cols, vals, args, nil
+}
+
+// insertFeature inserts checked feature f of layer l under its id.
+func insertFeature(ctx context.Context, tx pgx.Tx, l *layers.Layer, f layers.Feature) error {
+	cols, vals, args, err := featureArgs(l, f)
+	if err != nil {
+		return err
+	}
+	args = append(args, f.ID)
+	_, err = tx.Exec(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`, fid) VALUES (`+
+		strings.Join(vals, ", ")+fmt.Sprintf(`, $%d)`, len(args)), args...)
+	return err
+}
+
+// written asks the planning rules about feature f, just written to layer
+// l over was, and returns it as stored.
+func written(ctx context.Context, tx pgx.Tx, l *layers.Layer, f layers.Feature, was orb.Geometry) (*layers.Item, error) {
+	if err := checkRules(ctx, tx, l, f, was); err != nil {
+		return nil, err
+	}
+	it, err := currentItem(ctx, tx, l, f.ID)
+	if err == nil && it == nil {
+		err = fmt.Errorf("feature %d of %s not found after writing it", f.ID, l.ID)
+	}
+	return it, err
+}
+
+// checkRules checks feature f of layer l (f.Geometry nil: deleted), was
+// before, against the planning rules of every layer, from both sides
+// (layers.CheckRules), reading the database as tx sees it.
+func checkRules(ctx context.Context, tx pgx.Tx, l *layers.Layer, f layers.Feature, was orb.Geometry) error {
+	all, err := listLayers(ctx, tx)
+	if err != nil {
+		return err
+	}
+	near := func(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error) {
+		nl, err := getLayer(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		var out []layers.Feature
+		err = eachRow(ctx, tx, nl, selectColumns(nl)+` WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) ORDER BY fid`,
+			[]any{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}, func(f layers.Feature) error {
+				out = append(out, f)
+				return nil
+			})
+		return out, err
+	}
+	return layers.CheckRules(ctx, near, all, l, f, was)
+}
+
+// currentItem returns feature fid of l as stored, or nil.
+func currentItem(ctx context.Context, q querier, l *layers.Layer, fid int64) (*layers.Item, error) {
+	items, err := loadItems(ctx, q, l, []int64{fid})
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	return items[0], nil
+}
+
+// retired returns nil if layer id had feature fid, which it has no more,
+// and an ENOTFOUND error if it never had it.
+func retired(ctx context.Context, q querier, id string, fid int64) error {
+	var gone bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_retired WHERE layer = $1 AND fid = $2)`, id, fid).Scan(&gone); err != nil {
+		return err
+	}
+	if !gone || fid <= 0 {
+		return layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
+	}
+	return nil
+}
