@@ -25,27 +25,30 @@ import (
 // whole committed or nothing. The catalog takes the change in before the
 // call returns, so that the writer's next read sees it.
 //
-// New ids go on from the highest the layer ever had (lastFID: its table
-// and planmap_retired, which the trigger fills whoever deletes), taken
-// under the writers' lock: a refused write uses none up, as AUTOINCREMENT
-// in SQLite, which a PostgreSQL sequence (never rolled back) would not.
+// New ids come from the fid column's default, planmap_next_fid
+// (migrations/0003_next_fid.sql), as a direct INSERT's do: on from the
+// highest the layer ever had (its table and planmap_retired, which the
+// trigger fills whoever deletes), under the writers' lock. A refused
+// write uses none up, as AUTOINCREMENT in SQLite, which a PostgreSQL
+// sequence (never rolled back) would not.
 
 // Create stores f in layer id under a new id, one never used before in
 // the layer, and returns it as stored. f.ID is ignored.
 func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
 	err := s.edit(ctx, id, 0, e, func(tx pgx.Tx, l *layers.Layer) error {
-		top, err := lastFID(ctx, tx, l.ID)
-		if err != nil {
-			return err
-		}
 		f.ID = 0
 		checked, err := l.CheckFeature(f)
 		if err != nil {
 			return err
 		}
-		checked.ID = top + 1
-		if err := insertFeature(ctx, tx, l, checked); err != nil {
+		cols, vals, args, err := featureArgs(l, checked)
+		if err != nil {
+			return err
+		}
+		// The id from the table's default, planmap_next_fid.
+		if err := tx.QueryRow(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
+			strings.Join(vals, ", ")+`) RETURNING fid`, args...).Scan(&checked.ID); err != nil {
 			return err
 		}
 		it, err = written(ctx, tx, l, checked, nil)

@@ -302,7 +302,9 @@ func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	if !ok {
 		return layers.Errorf(layers.EINVALID, "layer %s: geometryType %q is not one of %s", l.ID, l.GeometryType, strings.Join(layers.GeometryTypes, ", "))
 	}
-	cols := []string{"fid bigint PRIMARY KEY", fmt.Sprintf("geom geometry(%s, %d) NOT NULL", gt, SRID)}
+	// A writer that gives no id gets the next one (migrations/0003).
+	// The id is a checked layer id: a literal of it needs no escaping.
+	cols := []string{"fid bigint PRIMARY KEY DEFAULT planmap_next_fid('" + l.ID + "')", fmt.Sprintf("geom geometry(%s, %d) NOT NULL", gt, SRID)}
 	for _, fd := range l.Schema {
 		typ, ok := sqlTypes[fd.Type]
 		if !layers.ValidIdent(fd.Name) || !ok {

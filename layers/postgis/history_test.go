@@ -1,0 +1,140 @@
+package postgis_test
+
+import (
+	"os/exec"
+	"testing"
+	"time"
+
+	"planmap/layers"
+	"planmap/layers/layerstest"
+	"planmap/layers/postgis"
+)
+
+// psql runs sql through the psql program on database url, as a person
+// editing the tables by hand would, and fails the test if it fails.
+func psql(t *testing.T, url, sql string) {
+	t.Helper()
+	bin := layerstest.RequireTool(t, "psql")
+	out, err := exec.Command(bin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql -c %q: %v\n%s", sql, err, out)
+	}
+}
+
+// TestDirectEditsInHistory: writes made with psql, bypassing planmap
+// (an UPDATE signed with planmap.author, a DELETE, an INSERT without an
+// id, a change of id), are each recorded in the history by the trigger,
+// read back by Versions with the state they left, dates included; and
+// planmap goes on editing over them with the versions it serves.
+func TestDirectEditsInHistory(t *testing.T) {
+	t.Parallel()
+	layerstest.RequireTool(t, "psql")
+	s, url := mustOpen(t)
+	file := `{"type": "FeatureCollection", "id": "wells", "title": {"zh": "井", "en": "Wells"},
+	  "geometryType": "Point", "schema": [
+	    {"name": "name", "type": "string", "description": {"zh": "", "en": ""}},
+	    {"name": "depth", "type": "number", "description": {"zh": "", "en": ""}},
+	    {"name": "drilled", "type": "date", "description": {"zh": "", "en": ""}},
+	    {"name": "checked", "type": "datetime", "description": {"zh": "", "en": ""}}],
+	  "style": {"color": "#000000"},
+	  "features": [
+	    {"type": "Feature", "id": 1, "properties": {"name": "一号", "depth": 12.5, "drilled": "2020-05-01", "checked": "2026-11-30T08:15:00.250Z"}, "geometry": {"type": "Point", "coordinates": [121.1, 32.1]}},
+	    {"type": "Feature", "id": 2, "properties": {"name": "二号"}, "geometry": {"type": "Point", "coordinates": [121.2, 32.2]}},
+	    {"type": "Feature", "id": 3, "properties": {"name": "三号"}, "geometry": {"type": "Point", "coordinates": [121.3, 32.3]}}]}`
+	if _, err := s.Import(ctx, []*layers.File{parse(t, "wells.geojson", []byte(file))}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	imported := mustItem(t, s, "wells", 1)
+
+	psql(t, url, `BEGIN; SELECT set_config('planmap.author', 'qgis-wang', true);
+		UPDATE wells SET name = '一号井', depth = 13 WHERE fid = 1; COMMIT;`)
+	psql(t, url, `DELETE FROM wells WHERE fid = 2`)
+	psql(t, url, `INSERT INTO wells (geom, name) VALUES (ST_SetSRID(ST_MakePoint(121.4, 32.4), 4326), '四号'), (ST_SetSRID(ST_MakePoint(121.5, 32.5), 4326), '五号')`)
+	psql(t, url, `UPDATE wells SET fid = 10 WHERE fid = 3`)
+	waitFor(t, s, func(cat *layers.Catalog) bool { c, _ := cat.Collection("wells"); return c != nil && c.Count == 4 })
+
+	vs := versions(t, s, "wells", 1)
+	if len(vs) != 2 || vs[0].Op != layers.OpUpdate || vs[0].Author != "qgis-wang" || vs[1].Op != layers.OpInsert || vs[1].Note != "planmap import" {
+		t.Fatalf("Versions(wells, 1) after an UPDATE by psql = %+v; want the update by qgis-wang, then the import", vs)
+	}
+	if now := mustItem(t, s, "wells", 1); vs[0].Item == nil || string(vs[0].Item.JSON) != string(now.JSON) || now.Properties["name"] != "一号井" {
+		t.Errorf("the update's version = %v, the feature is %s", vs[0].Item, now.JSON)
+	}
+	// The state before, dates and all, as it was served.
+	if vs[1].Item == nil || string(vs[1].Item.JSON) != string(imported.JSON) {
+		t.Errorf("the imported version = %v, want %s", vs[1].Item, imported.JSON)
+	}
+
+	if vs := versions(t, s, "wells", 2); len(vs) != 2 || vs[0].Op != layers.OpDelete || vs[0].Author != "" || vs[0].Item != nil {
+		t.Errorf("Versions(wells, 2) after a DELETE by psql = %+v; want a delete by nobody first", vs)
+	}
+	if _, err := s.Item(ctx, "wells", 2); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("Item(wells, 2) after a DELETE by psql: %v, want %s", err, layers.EGONE)
+	}
+	// Ids without one go on after the highest ever, 3, in one INSERT.
+	for fid, name := range map[int64]string{4: "四号", 5: "五号"} {
+		if vs := versions(t, s, "wells", fid); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item == nil || vs[0].Item.Properties["name"] != name {
+			t.Errorf("Versions(wells, %d) after an INSERT by psql = %+v; want the insert of %s", fid, vs, name)
+		}
+	}
+	if vs := versions(t, s, "wells", 3); len(vs) != 2 || vs[0].Op != layers.OpDelete {
+		t.Errorf("Versions(wells, 3) after its id changed = %+v; want a delete first", vs)
+	}
+	if vs := versions(t, s, "wells", 10); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item.Properties["name"] != "三号" {
+		t.Errorf("Versions(wells, 10) after 3 became 10 = %+v; want the insert of 三号", vs)
+	}
+
+	// planmap edits on, from the version it serves, and its next id is
+	// after all of those.
+	cur := mustItem(t, s, "wells", 1)
+	f := cur.Feature
+	f.Properties = map[string]any{"name": "一号井", "depth": 14.0}
+	if _, err := s.Replace(ctx, "wells", 1, f, imported.Version(), layers.Edit{Author: "li"}); layers.ErrorCode(err) != layers.EPRECONDITION {
+		t.Errorf("Replace(wells, 1) from the version before psql's update: %v, want %s", err, layers.EPRECONDITION)
+	}
+	if _, err := s.Replace(ctx, "wells", 1, f, cur.Version(), layers.Edit{Author: "li"}); err != nil {
+		t.Errorf("Replace(wells, 1) from the version served: %v", err)
+	}
+	it, err := s.Create(ctx, "wells", f, layers.Edit{Author: "li"})
+	if err != nil || it.ID != 11 {
+		t.Errorf("Create after psql's writes = %v, %v; want id 11", it, err)
+	}
+}
+
+func mustItem(t *testing.T, s *postgis.Store, id string, fid int64) *layers.Item {
+	t.Helper()
+	it, err := s.Item(ctx, id, fid)
+	if err != nil {
+		t.Fatalf("Item(%s, %d): %v", id, fid, err)
+	}
+	return it
+}
+
+func versions(t *testing.T, s *postgis.Store, id string, fid int64) []layers.Version {
+	t.Helper()
+	vs, err := s.Versions(ctx, id, fid)
+	if err != nil {
+		t.Fatalf("Versions(%s, %d): %v", id, fid, err)
+	}
+	return vs
+}
+
+// waitFor waits until the store's catalog, following other writers,
+// satisfies ok.
+func waitFor(t *testing.T, s *postgis.Store, ok func(*layers.Catalog) bool) {
+	t.Helper()
+	start := time.Now()
+	for {
+		cat, err := s.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(cat) {
+			return
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("the catalog did not take in the other writer's changes in %v", time.Since(start))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
