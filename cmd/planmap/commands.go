@@ -73,7 +73,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 var errHelp = errors.New("help shown")
 
 func dbFlag(fs *flag.FlagSet, env envFunc) *string {
-	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database: a GeoPackage file, or for serve and import a PostgreSQL + PostGIS database as postgres://user@host:port/dbname (env PLANMAP_DB)")
+	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database: a GeoPackage file, or for serve, import and token a PostgreSQL + PostGIS database as postgres://user@host:port/dbname (env PLANMAP_DB)")
 }
 
 // store is what serve and import need of a store: the GeoPackage store,

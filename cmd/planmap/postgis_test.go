@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -119,5 +121,66 @@ func TestServePostGIS(t *testing.T) {
 		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), "GeoPackage file") {
 			t.Errorf("planmap %v = %v; want a refusal that names the GeoPackage", args, err)
 		}
+	}
+}
+
+// TestEditPostGIS: an editor's token added with planmap token on a
+// PostgreSQL database is taken by serve, whose PUT with If-Match edits the
+// feature in PostGIS, and the history names the token as the author; a
+// PUT from the version before is refused.
+func TestEditPostGIS(t *testing.T) {
+	url := layerstest.PostgresDB(t)
+	base, stop := startServe(t, url)
+	defer stop()
+	token, stderr, err := planmap(t, "token", "add", "--db", url, "--name", "alice", "--role", "editor", "--layers", "parks")
+	if err != nil {
+		t.Fatalf("token add on %s: %v\n%s", url, err, stderr)
+	}
+	token = strings.TrimSpace(token)
+
+	var parks struct {
+		Features []struct{ ID int64 }
+	}
+	getJSON(t, base+"/collections/parks/items?limit=1", &parks)
+	if len(parks.Features) == 0 {
+		t.Fatal("no parks")
+	}
+	item := fmt.Sprintf("%s/collections/parks/items/%d", base, parks.Features[0].ID)
+	res, err := http.Get(item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	etag := res.Header.Get("ETag")
+	var f map[string]any
+	if err := json.Unmarshal(body, &f); err != nil || etag == "" {
+		t.Fatalf("GET %s: ETag %q, %v\n%s", item, etag, err, body)
+	}
+	f["properties"].(map[string]any)["name_en"] = "Renamed over HTTP"
+	delete(f, "links")
+	put := func(ifMatch string) (int, string) {
+		b, _ := json.Marshal(f)
+		req, _ := http.NewRequest(http.MethodPut, item, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/geo+json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("If-Match", ifMatch)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+	if code, out := put(etag); code != http.StatusOK || !strings.Contains(out, "Renamed over HTTP") {
+		t.Fatalf("PUT %s with If-Match %s = %d %s; want 200 and the new name", item, etag, code, out)
+	}
+	if code, out := put(etag); code != http.StatusPreconditionFailed {
+		t.Errorf("PUT %s again from the version before = %d %s; want 412", item, code, out)
+	}
+	versions := string(getJSON(t, item+"/versions", nil))
+	if !strings.Contains(versions, `"alice"`) || !strings.Contains(versions, "Renamed over HTTP") || !strings.Contains(versions, "planmap import") {
+		t.Errorf("GET %s/versions does not show alice's version and the imported one:\n%s", item, versions)
 	}
 }

@@ -13,15 +13,28 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
+	"planmap/layers/postgis"
 	"planmap/web"
 )
 
-// The GeoPackage store is where serve finds who a token speaks for.
-var _ web.Tokens = (*gpkg.Store)(nil)
+// The stores are where serve finds who a token speaks for.
+var (
+	_ web.Tokens = (*gpkg.Store)(nil)
+	_ web.Tokens = (*postgis.Store)(nil)
+)
 
-const tokenUsage = `usage: planmap token add --name NAME --role editor|admin [--layers a,b] [--db FILE]
-       planmap token list [--all] [--db FILE]
-       planmap token revoke [--db FILE] NAME
+// tokenStore is what planmap token needs of a store: the GeoPackage store,
+// or the PostGIS store when --db is a postgres:// URL.
+type tokenStore interface {
+	AddToken(ctx context.Context, name string, role layers.Role, layerIDs []string) (string, error)
+	ListTokens(ctx context.Context, revoked bool) ([]layers.Token, error)
+	RevokeToken(ctx context.Context, name string) error
+	Close() error
+}
+
+const tokenUsage = `usage: planmap token add --name NAME --role editor|admin [--layers a,b] [--db FILE|URL]
+       planmap token list [--all] [--db FILE|URL]
+       planmap token revoke [--db FILE|URL] NAME
 
 Bearer tokens of the people who edit the plan over HTTP (Authorization:
 Bearer …). An editor may change the features of its layers (all of them
@@ -77,7 +90,7 @@ func cmdTokenAdd(ctx context.Context, args []string, env envFunc, stdout, stderr
 			ids = append(ids, id)
 		}
 	}
-	store, err := openExisting(ctx, *db)
+	store, err := openTokens(ctx, *db, false)
 	if err != nil {
 		return err
 	}
@@ -110,7 +123,7 @@ func cmdTokenList(ctx context.Context, args []string, env envFunc, stdout, stder
 		fs.Usage()
 		return usageError{fmt.Sprintf("token list: unexpected argument %q", fs.Arg(0))}
 	}
-	store, err := openReadOnly(ctx, *db)
+	store, err := openTokens(ctx, *db, true)
 	if err != nil {
 		return err
 	}
@@ -149,7 +162,7 @@ func cmdTokenRevoke(ctx context.Context, args []string, env envFunc, stdout, std
 		fs.Usage()
 		return usageError{"token revoke: name one token"}
 	}
-	store, err := openExisting(ctx, *db)
+	store, err := openTokens(ctx, *db, false)
 	if err != nil {
 		return err
 	}
@@ -159,6 +172,35 @@ func cmdTokenRevoke(ctx context.Context, args []string, env envFunc, stdout, std
 	}
 	fmt.Fprintf(stderr, "revoked token %s\n", fs.Arg(0))
 	return nil
+}
+
+// openTokens opens the existing database db for planmap token: a
+// PostgreSQL database for a postgres:// URL, else the GeoPackage file at
+// db, read-only if readOnly. Neither may be new: a token for an empty new
+// database is a mistyped --db.
+func openTokens(ctx context.Context, db string, readOnly bool) (tokenStore, error) {
+	if postgis.IsURL(db) {
+		s, err := postgis.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+		}
+		if s.Created() {
+			s.Close()
+			return nil, fmt.Errorf("open database: %s has no planmap layers (planmap serve or planmap import creates them)", postgis.Name(db))
+		}
+		return s, nil
+	}
+	var s *gpkg.Store
+	var err error
+	if readOnly {
+		s, err = openReadOnly(ctx, db)
+	} else {
+		s, err = openExisting(ctx, db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // openExisting opens the database at path for writing, refusing to create

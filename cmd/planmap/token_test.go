@@ -11,10 +11,37 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+	"planmap/layers/postgis"
+	"planmap/web"
 )
 
+// TestToken runs planmap token on each store: a GeoPackage file, and a
+// PostgreSQL database (--db postgres://…).
 func TestToken(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "planmap.gpkg")
+	t.Run("GeoPackage", func(t *testing.T) {
+		testToken(t, filepath.Join(t.TempDir(), "planmap.gpkg"), func(t *testing.T, db string) web.Tokens {
+			s, err := gpkg.OpenReadOnly(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+	t.Run("PostGIS", func(t *testing.T) {
+		testToken(t, layerstest.PostgresDB(t), func(t *testing.T, db string) web.Tokens {
+			s, err := postgis.Open(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+}
+
+func testToken(t *testing.T, db string, open func(*testing.T, string) web.Tokens) {
 	if _, stderr, err := planmap(t, "import", "--db", db, "../../seeds"); err != nil {
 		t.Fatalf("import seeds: %v\n%s", err, stderr)
 	}
@@ -33,11 +60,7 @@ func TestToken(t *testing.T) {
 	}
 	editor, admin = strings.TrimSpace(editor), strings.TrimSpace(admin)
 
-	store, err := gpkg.OpenReadOnly(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := open(t, db)
 	if p, err := store.Principal(context.Background(), editor); err != nil || p == nil || p.Name != "alice" || !p.MayEdit("parks") || p.MayEdit("roads") {
 		t.Errorf("Principal(alice's token) = %+v, %v; want alice, editor of parks and terminals", p, err)
 	}
@@ -79,12 +102,19 @@ func TestToken(t *testing.T) {
 				}
 			})
 		}
-		missing := filepath.Join(t.TempDir(), "none.gpkg")
-		if _, _, err := planmap(t, "token", "add", "--db", missing, "--name", "bob", "--role", "editor"); err == nil || !strings.Contains(err.Error(), "no database") {
-			t.Errorf("token add on a missing database = %v, want refused", err)
-		}
-		if _, err := os.Stat(missing); err == nil {
-			t.Errorf("token add created %s", missing)
+		if postgis.IsURL(db) {
+			empty := layerstest.PostgresDB(t)
+			if _, _, err := planmap(t, "token", "add", "--db", empty, "--name", "bob", "--role", "editor"); err == nil || !strings.Contains(err.Error(), "no planmap layers") {
+				t.Errorf("token add on an empty database = %v, want refused", err)
+			}
+		} else {
+			missing := filepath.Join(t.TempDir(), "none.gpkg")
+			if _, _, err := planmap(t, "token", "add", "--db", missing, "--name", "bob", "--role", "editor"); err == nil || !strings.Contains(err.Error(), "no database") {
+				t.Errorf("token add on a missing database = %v, want refused", err)
+			}
+			if _, err := os.Stat(missing); err == nil {
+				t.Errorf("token add created %s", missing)
+			}
 		}
 		if _, _, err := planmap(t, "token", "revoke", "--db", db, "nobody"); layers.ErrorCode(err) != layers.ENOTFOUND {
 			t.Errorf("token revoke nobody = %v, want not found", err)

@@ -30,7 +30,11 @@
 // takes one lock, so the change log's seqs become visible in order: a
 // later notice (LISTEN/NOTIFY) can carry the last seq of a commit.
 //
-// Not yet here: bearer tokens (so serve takes no writes over HTTP),
-// changes of the layers over HTTP, GeoPackage and KML export (web serves
-// them from the GeoPackage store only), replicas and LISTEN/NOTIFY.
+// The bearer tokens of editors and admins are kept as in the GeoPackage
+// store (tokens.go: web.Tokens, and planmap token add|list|revoke), so
+// serve takes edits over HTTP on PostGIS too.
+//
+// Not yet here: changes of the layers over HTTP (web.LayerEditor),
+// GeoPackage and KML export (web serves them from the GeoPackage store
+// only), replicas and LISTEN/NOTIFY.
 package postgis
