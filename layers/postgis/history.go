@@ -167,3 +167,38 @@ func (s *Store) Versions(ctx context.Context, id string, fid int64) ([]layers.Ve
 	}
 	return out, nil
 }
+
+// closeVersions ends the current version of every feature of layer id, as
+// the trigger ends one, before the layer is written whole (replaced or
+// rebuilt), which happens without the trigger's history: a version that a
+// bulk write began gets its row, with the state it ends with. The ids the
+// layer had are kept in pg_temp.planmap_replaced for historyReplaced.
+func closeVersions(ctx context.Context, tx pgx.Tx, id string) error {
+	t := quoteIdent(id)
+	if _, err := tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, at, author, note, geom, properties)
+		SELECT $1, f.fid, planmap_history_op($1, f.fid, 'update'), b.at, b.author, b.note, f.geom, to_jsonb(f) - 'fid' - 'geom'
+		FROM `+t+` f, (SELECT id, at, author, note FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id DESC LIMIT 1) b
+		WHERE NOT EXISTS (SELECT 1 FROM planmap_history h WHERE h.layer = $1 AND h.fid = f.fid AND h.id > b.id)
+		ORDER BY f.fid`, id); err != nil {
+		return fmt.Errorf("history of %s: %w", id, err)
+	}
+	_, err := tx.Exec(ctx, `CREATE TEMP TABLE planmap_replaced ON COMMIT DROP AS SELECT fid FROM `+t)
+	return err
+}
+
+// historyReplaced records, after layer id was written whole over
+// closeVersions, the delete of each feature it had and has no more, then
+// the bulk write itself (historyLayer), which begins a version of every
+// feature it has.
+func historyReplaced(ctx context.Context, tx pgx.Tx, id string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note)
+		SELECT $1, r.fid, 'delete', nullif(current_setting('planmap.author', true), ''), nullif(current_setting('planmap.note', true), '')
+		FROM pg_temp.planmap_replaced r WHERE NOT EXISTS (SELECT 1 FROM `+quoteIdent(id)+` f WHERE f.fid = r.fid)
+		ORDER BY r.fid`, id); err != nil {
+		return fmt.Errorf("history of %s: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE pg_temp.planmap_replaced`); err != nil {
+		return err
+	}
+	return historyLayer(ctx, tx, id)
+}

@@ -1,7 +1,9 @@
 package postgis_test
 
 import (
+	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +100,55 @@ func TestDirectEditsInHistory(t *testing.T) {
 	it, err := s.Create(ctx, "wells", f, layers.Edit{Author: "li"})
 	if err != nil || it.ID != 11 {
 		t.Errorf("Create after psql's writes = %v, %v; want id 11", it, err)
+	}
+}
+
+// TestReplaceInHistory: an import with Replace, which writes the layer
+// whole without the trigger's history, ends every feature's version as
+// the trigger would (the imported state kept), records the delete of each
+// feature the new file lacks, and begins the new versions.
+func TestReplaceInHistory(t *testing.T) {
+	t.Parallel()
+	s, _ := mustOpen(t)
+	wells := func(features string) *layers.File {
+		return parse(t, "wells.geojson", []byte(`{"type": "FeatureCollection", "id": "wells", "title": {"zh": "井", "en": "Wells"},
+		  "geometryType": "Point", "schema": [{"name": "name", "type": "string", "description": {"zh": "", "en": ""}}],
+		  "style": {"color": "#000000"}, "features": [`+features+`]}`))
+	}
+	well := func(fid int, name string) string {
+		return fmt.Sprintf(`{"type": "Feature", "id": %d, "properties": {"name": %q}, "geometry": {"type": "Point", "coordinates": [121.%d, 32.1]}}`, fid, name, fid)
+	}
+	if _, err := s.Import(ctx, []*layers.File{wells(well(1, "一") + "," + well(2, "二") + "," + well(3, "三"))}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first3 := mustItem(t, s, "wells", 3)
+	one := mustItem(t, s, "wells", 1).Feature
+	one.Properties = map[string]any{"name": "一改"}
+	byLi, err := s.Replace(ctx, "wells", 1, one, "", layers.Edit{Author: "li"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []*layers.File{wells(well(1, "一新") + "," + well(3, "三新"))}, layers.ImportOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	ops := func(vs []layers.Version) string {
+		var b strings.Builder
+		for _, v := range vs {
+			fmt.Fprintf(&b, "%s by %q (%s); ", v.Op, v.Author, v.Note)
+		}
+		return b.String()
+	}
+	vs := versions(t, s, "wells", 1)
+	if got, want := ops(vs), `update by "" (planmap import); update by "li" (); insert by "" (planmap import); `; got != want || vs[1].Item == nil || string(vs[1].Item.JSON) != string(byLi.JSON) {
+		t.Errorf("Versions(wells, 1) after a replace = %s; want %s with li's state kept", got, want)
+	}
+	vs = versions(t, s, "wells", 2)
+	if got, want := ops(vs), `delete by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || vs[1].Item.Properties["name"] != "二" {
+		t.Errorf("Versions(wells, 2), not in the replacing file = %s; want %s with its state kept", got, want)
+	}
+	vs = versions(t, s, "wells", 3)
+	if got, want := ops(vs), `update by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || string(vs[1].Item.JSON) != string(first3.JSON) || vs[0].Item.Properties["name"] != "三新" {
+		t.Errorf("Versions(wells, 3) after a replace = %s; want %s, the first imported state kept", got, want)
 	}
 }
 

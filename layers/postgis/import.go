@@ -125,6 +125,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	case pl.Rebuild:
 		// The features' ids stay retired (planmap_retired): the new
 		// table's ids go on from the highest the old one used.
+		if err := closeVersions(ctx, tx, l.ID); err != nil {
+			return err
+		}
 		if err := retireAll(ctx, tx, l.ID); err != nil {
 			return err
 		}
@@ -147,6 +150,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 		if opt.Replace {
+			if err := closeVersions(ctx, tx, l.ID); err != nil {
+				return err
+			}
 			if err := retireAll(ctx, tx, l.ID); err != nil {
 				return err
 			}
@@ -271,8 +277,13 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		if err := logLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
-		// And one history row, which begins a version of every feature.
-		if err := historyLayer(ctx, tx, l.ID); err != nil {
+		// And one history row, which begins a version of every feature,
+		// after the deletes of a replaced layer's features it has no more.
+		historyFn := historyLayer
+		if pl.Stored != nil {
+			historyFn = historyReplaced
+		}
+		if err := historyFn(ctx, tx, l.ID); err != nil {
 			return err
 		}
 	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
