@@ -2,10 +2,12 @@ package postgis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
@@ -14,9 +16,9 @@ import (
 
 // The Store is a web.Editor: Create, Replace, Delete and Versions, with
 // the GeoPackage store's semantics (layers/gpkg/edit.go). Each write is
-// one transaction: the feature's row locked (if it has one), then the
-// writers' lock taken (writeLock, the order every writer of a feature
-// table takes them in, so that planmap and QGIS never deadlock), the
+// one transaction: the writers' lock taken first (writeLock, before any
+// row, as every statement writing a feature table takes it, so that
+// planmap and QGIS do not deadlock), the
 // editor set for the history trigger (setContext), the feature checked as
 // an import checks it (Layer.CheckFeature), its current version compared
 // with the one the caller names, the feature written (the trigger writes
@@ -36,7 +38,7 @@ import (
 // the layer, and returns it as stored. f.ID is ignored.
 func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, 0, e, func(tx pgx.Tx, l *layers.Layer) error {
+	err := s.edit(ctx, id, e, func(tx pgx.Tx, l *layers.Layer) error {
 		f.ID = 0
 		checked, err := l.CheckFeature(f)
 		if err != nil {
@@ -64,7 +66,7 @@ func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layer
 // fid the layer never had is ENOTFOUND.
 func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, fid, e, func(tx pgx.Tx, l *layers.Layer) error {
+	err := s.edit(ctx, id, e, func(tx pgx.Tx, l *layers.Layer) error {
 		cur, err := currentItem(ctx, tx, l, fid)
 		if err != nil {
 			return err
@@ -113,7 +115,7 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 // Delete removes feature fid of layer id if its current version is
 // ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
 func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
-	return s.edit(ctx, id, fid, e, func(tx pgx.Tx, l *layers.Layer) error {
+	return s.edit(ctx, id, e, func(tx pgx.Tx, l *layers.Layer) error {
 		cur, err := currentItem(ctx, tx, l, fid)
 		if err != nil {
 			return err
@@ -135,39 +137,26 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 	})
 }
 
-// edit runs one write of feature fid (0: a new one) of layer id by e in a
+// edit runs one write of a feature of layer id by e in a
 // transaction (see above), and takes it into the catalog.
-func (s *Store) edit(ctx context.Context, id string, fid int64, e layers.Edit, fn func(pgx.Tx, *layers.Layer) error) error {
-	t, err := checkedTable(id)
-	if err != nil {
+func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(pgx.Tx, *layers.Layer) error) error {
+	if _, err := checkedTable(id); err != nil {
 		return err
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
-	}
-	if fid > 0 {
-		// The row first, then the writers' lock: the order in which the
-		// trigger of another program's UPDATE takes them.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM `+t+` WHERE fid = $1 FOR UPDATE`, fid); err != nil {
-			return err
+	var err error
+	// Every writer takes the writers' lock before rows, but a program may
+	// lock a row first (SELECT … FOR UPDATE) and write after: should
+	// PostgreSQL break a deadlock by failing the edit, it is made again
+	// from the start (its If-Match compared anew).
+	for attempt := 1; ; attempt++ {
+		err = s.editOnce(ctx, id, e, fn)
+		var pgErr *pgconn.PgError
+		if attempt < editAttempts && errors.As(err, &pgErr) && pgErr.Code == "40P01" { // deadlock_detected
+			continue
 		}
+		break
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
-		return err
-	}
-	if err := setContext(ctx, tx, e); err != nil {
-		return err
-	}
-	if err := fn(tx, l); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
+	if err != nil {
 		return err
 	}
 	// The writer's next read sees the write: the catalog takes it in now.
@@ -179,6 +168,37 @@ func (s *Store) edit(ctx context.Context, id string, fid int64, e layers.Edit, f
 		}
 	}
 	return nil
+}
+
+// editAttempts is how many times an edit is tried when it deadlocks.
+const editAttempts = 3
+
+// editOnce is one attempt of edit: the transaction, committed or not.
+func (s *Store) editOnce(ctx context.Context, id string, e layers.Edit, fn func(pgx.Tx, *layers.Layer) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	l, err := getLayer(ctx, tx, id)
+	if layers.ErrorCode(err) == layers.ENOTFOUND {
+		return layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+	}
+	if err != nil {
+		return err
+	}
+	// The writers' lock before any row, as every statement that writes a
+	// feature table takes it (migrations/0005_write_lock.sql).
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+		return err
+	}
+	if err := setContext(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := fn(tx, l); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // featureArgs returns the columns of a checked feature, the SQL of their

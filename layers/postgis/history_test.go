@@ -1,11 +1,17 @@
 package postgis_test
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/paulmach/orb"
 
 	"planmap/layers"
 	"planmap/layers/layerstest"
@@ -149,6 +155,105 @@ func TestReplaceInHistory(t *testing.T) {
 	vs = versions(t, s, "wells", 3)
 	if got, want := ops(vs), `update by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || string(vs[1].Item.JSON) != string(first3.JSON) || vs[0].Item.Properties["name"] != "三新" {
 		t.Errorf("Versions(wells, 3) after a replace = %s; want %s, the first imported state kept", got, want)
+	}
+}
+
+// TestConcurrentWriters: two stores on one database and a program
+// updating two rows per transaction (as QGIS saves its edits) write the
+// same features at once.
+// Every edit through a store succeeds (a deadlock with the program is
+// broken by PostgreSQL and the edit made again), the new ids are all
+// different, and the history has a version for every write that was made.
+func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	s1, url := mustOpen(t)
+	s2, err := postgis.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var features []string
+	for fid := 1; fid <= 3; fid++ {
+		features = append(features, fmt.Sprintf(`{"type": "Feature", "id": %d, "properties": {"name": "井"}, "geometry": {"type": "Point", "coordinates": [121.%d, 32.1]}}`, fid, fid))
+	}
+	file := parse(t, "wells.geojson", []byte(`{"type": "FeatureCollection", "id": "wells", "title": {"zh": "井", "en": "Wells"},
+	  "geometryType": "Point", "schema": [{"name": "name", "type": "string", "description": {"zh": "", "en": ""}}],
+	  "style": {"color": "#000000"}, "features": [`+strings.Join(features, ",")+`]}`))
+	if _, err := s1.Import(ctx, []*layers.File{file}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	const rounds = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := map[int64]bool{}
+	direct := 0
+	for w, s := range []*postgis.Store{s1, s2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				fid := int64(3 - i%3) // from the last row, against the scan's order
+				f := layers.Feature{Properties: map[string]any{"name": fmt.Sprintf("store %d round %d", w, i)}, Geometry: orb.Point{121.5, 32.1}}
+				if _, err := s.Replace(ctx, "wells", fid, f, "", layers.Edit{Author: "li"}); err != nil {
+					t.Errorf("store %d: Replace(wells, %d): %v", w, fid, err)
+				}
+				it, err := s.Create(ctx, "wells", f, layers.Edit{Author: "li"})
+				if err != nil {
+					t.Errorf("store %d: Create: %v", w, err)
+					continue
+				}
+				mu.Lock()
+				if created[it.ID] {
+					t.Errorf("store %d: Create gave id %d twice", w, it.ID)
+				}
+				created[it.ID] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range rounds {
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				for _, fid := range []int{1, 3} {
+					if _, err := tx.Exec(ctx, `UPDATE wells SET name = name || '.' WHERE fid = $1`, fid); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			var pgErr *pgconn.PgError
+			switch {
+			case err == nil:
+				direct++
+			case errors.As(err, &pgErr) && pgErr.Code == "40P01":
+				// The program was the one PostgreSQL failed: it may.
+			default:
+				t.Errorf("UPDATE by another program: %v", err)
+			}
+		}
+	}()
+	wg.Wait()
+	if len(created) != 2*rounds {
+		t.Errorf("%d features created, want %d", len(created), 2*rounds)
+	}
+	// Feature 1: the import, the stores' replaces of it, the program's
+	// updates that were made.
+	want := 1 + direct
+	for i := range rounds {
+		if 3-i%3 == 1 {
+			want += 2
+		}
+	}
+	if vs := versions(t, s1, "wells", 1); len(vs) != want {
+		t.Errorf("Versions(wells, 1) = %d versions, want %d", len(vs), want)
 	}
 }
 

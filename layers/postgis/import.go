@@ -301,8 +301,8 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	return nil
 }
 
-// createLayer creates the feature table of l, its GiST index and its
-// change-log trigger, and stores the declaration. Every identifier was
+// createLayer creates the feature table of l, its GiST index, its
+// writers' lock and change-log triggers, and stores the declaration. Every identifier was
 // checked: the layer id by ValidID, field names by ValidIdent.
 func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	t, err := checkedTable(l.ID)
@@ -326,6 +326,7 @@ func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	stmts := []string{
 		fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  ")),
 		`CREATE INDEX ` + quoteIdent(indexName(l.ID)) + ` ON ` + t + ` USING gist (geom)`,
+		`CREATE TRIGGER planmap_write_lock BEFORE INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH STATEMENT EXECUTE FUNCTION planmap_write_lock()`,
 		`CREATE TRIGGER planmap_changes AFTER INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH ROW EXECUTE FUNCTION planmap_log_change()`,
 	}
 	for _, q := range stmts {
