@@ -89,6 +89,36 @@ func (it *Item) Version() string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
+// Shape is a feature as a drawing of it needs it: its id, its geometry
+// and the values of a few of its properties, without the GeoJSON and the
+// measures of an Item. Stores read shapes for vector tiles (Shapes).
+type Shape struct {
+	ID       int64
+	Geometry orb.Geometry
+	// Properties holds the fields asked for that the feature has a
+	// value of (no nulls), typed as in Feature.Properties. It is the
+	// caller's to keep or change; Geometry may be shared with a cached
+	// Item, and must not be changed.
+	Properties map[string]any
+}
+
+// NewShape returns the shape of feature f with only the properties named
+// in fields.
+func NewShape(f Feature, fields []string) Shape {
+	return Shape{ID: f.ID, Geometry: f.Geometry, Properties: pick(f.Properties, fields)}
+}
+
+// pick returns the values of props named in fields, nulls left out.
+func pick(props map[string]any, fields []string) map[string]any {
+	out := make(map[string]any, len(fields))
+	for _, name := range fields {
+		if v, ok := props[name]; ok && v != nil {
+			out[name] = v
+		}
+	}
+	return out
+}
+
 // Catalog is the state of every layer of a store as of one change.
 type Catalog struct {
 	Collections []*Collection // in drawing order

@@ -46,6 +46,35 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 	return fids, matched, err
 }
 
+// Shapes returns page p of the features of layer id that f selects, in
+// id order, and how many match in all, as Items does, each as a shape
+// with only the properties named in fields: the selection is Items', the
+// read is of the geometry and those columns alone, with no GeoJSON and no
+// measures made.
+func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) (shapes []layers.Shape, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
+		fids, n, err := selectIDs(ctx, r, col, f, p)
+		if err != nil {
+			return err
+		}
+		matched = n
+		shapes, err = loadShapes(ctx, r, col.Layer, fids, fields)
+		return err
+	})
+	return shapes, matched, err
+}
+
+// LoadShapes returns the shapes of the features fids of layer id that
+// exist, in the order of fids, with only the properties named in fields:
+// Load for a reader that needs no more.
+func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error) {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return loadShapes(ctx, s.cached(), col.Layer, fids, fields)
+}
+
 // inSnapshot runs fn with layer id's state and one read snapshot.
 func (s *Store) inSnapshot(ctx context.Context, id string, fn func(snapshotReader, *layers.Collection) error) error {
 	col, err := s.collection(ctx, id)
@@ -335,6 +364,85 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		}
 	}
 	return items, nil
+}
+
+// loadShapes reads the shapes of the features fids of layer l that
+// exist, in the order of fids: fid, geometry and the columns of the fields
+// of l named in fields (others are not in any feature).
+func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, fields []string) ([]layers.Shape, error) {
+	if len(fids) == 0 {
+		return nil, nil
+	}
+	var cols []*layers.Field
+	sel := []string{"fid", "geom"}
+	for _, name := range fields {
+		fd := l.Field(name)
+		if fd == nil || slices.Contains(cols, fd) {
+			continue
+		}
+		cols = append(cols, fd)
+		c := quoteIdent(fd.Name)
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			c = "CAST(" + c + " AS TEXT)" // as selectColumns reads them
+		}
+		sel = append(sel, c)
+	}
+	text := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quoteIdent(l.ID) + ` WHERE `
+	var args []any
+	if len(fids) == 1 {
+		text, args = text+`fid = ?`, []any{fids[0]}
+	} else {
+		text, args = text+inIDs, []any{idList(fids, func(i int) int64 { return fids[i] })}
+	}
+	rows, err := q.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// As eachRow scans: the geometry as RawBytes, the rest into anys.
+	var blob sql.RawBytes
+	vals := make([]any, len(sel))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	ptrs[1] = &blob
+	shapes := make([]layers.Shape, 0, len(fids))
+	inOrder := true
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		fid, _ := vals[0].(int64)
+		g, err := geo.DecodeGPKG(blob)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
+		}
+		sh := layers.Shape{ID: fid, Geometry: g, Properties: make(map[string]any, len(cols))}
+		for i, fd := range cols {
+			if v := vals[2+i]; v != nil {
+				sh.Properties[fd.Name] = fieldValue(fd.Type, v)
+			}
+		}
+		if n := len(shapes); n > 0 && shapes[n-1].ID >= fid {
+			inOrder = false
+		}
+		shapes = append(shapes, sh)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !inOrder || !slices.IsSorted(fids) {
+		// The rows came in another order than fids: put them in it.
+		at := make(map[int64]int, len(fids))
+		for i, fid := range fids {
+			if _, ok := at[fid]; !ok {
+				at[fid] = i
+			}
+		}
+		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return at[a.ID] - at[b.ID] })
+	}
+	return shapes, nil
 }
 
 // Search finds up to limit features whose Chinese or English name

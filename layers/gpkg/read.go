@@ -97,28 +97,30 @@ func decodeRow(l *layers.Layer, vals []any, blob []byte) (layers.Feature, error)
 	}
 	f.Geometry = g
 	for i, fd := range l.Schema {
-		v := vals[2+i]
-		if v == nil {
-			continue
+		if v := vals[2+i]; v != nil {
+			f.Properties[fd.Name] = fieldValue(fd.Type, v)
 		}
-		switch fd.Type {
-		case layers.Boolean:
-			switch b := v.(type) {
-			case int64:
-				v = b != 0
-			case bool:
-				v = b
-			}
-		case layers.Number:
-			if n, ok := v.(int64); ok {
-				v = float64(n)
-			}
-		case layers.String, layers.Date, layers.DateTime:
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-		}
-		f.Properties[fd.Name] = v
 	}
 	return f, nil
+}
+
+// fieldValue is v, a column's non-null value as the driver gives it,
+// typed as a property of type t is: booleans from 0 and 1, numbers as
+// float64, texts as strings.
+func fieldValue(t layers.FieldType, v any) any {
+	switch t {
+	case layers.Boolean:
+		if b, ok := v.(int64); ok {
+			return b != 0
+		}
+	case layers.Number:
+		if n, ok := v.(int64); ok {
+			return float64(n)
+		}
+	case layers.String, layers.Date, layers.DateTime:
+		if b, ok := v.([]byte); ok {
+			return string(b)
+		}
+	}
+	return v
 }

@@ -24,7 +24,10 @@ import (
 // Source is what tiles read of a store; web.Store has it.
 type Source interface {
 	Catalog(ctx context.Context) (*layers.Catalog, error)
-	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	// Shapes returns page p of the features of layer id that f selects,
+	// in id order, and how many match in all, each with only the
+	// properties named in fields.
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 }
 
 const (
@@ -175,32 +178,31 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			t.Thinned = append(t.Thinned, col.ID)
 			continue
 		}
-		items, matched, err := src.Items(ctx, col.ID, layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures})
+		shapes, matched, err := src.Shapes(ctx, col.ID, layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures}, Fields)
 		if err != nil {
 			return nil, err
 		}
-		if matched > len(items) {
+		if matched > len(shapes) {
 			t.Thinned = append(t.Thinned, col.ID)
 		}
-		fields := Fields
-		if len(items) > MaxNamed {
-			fields = styleFields
-		}
-		fids := make([]int64, len(items))
-		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(items))}
-		for i, it := range items {
-			fids[i] = it.ID
-			g := p.shape(it.Geometry, z < MinDetailZoom)
+		unnamed := len(shapes) > MaxNamed
+		fids := make([]int64, len(shapes))
+		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
+		for i, sh := range shapes {
+			fids[i] = sh.ID
+			g := p.shape(sh.Geometry, z < MinDetailZoom)
 			if g == nil {
 				continue
 			}
-			f := &geojson.Feature{ID: uint64(it.ID), Geometry: g, Properties: make(geojson.Properties, len(fields))}
-			for _, name := range fields {
-				if v, ok := it.Properties[name]; ok && v != nil {
-					f.Properties[name] = v
+			if unnamed {
+				for name := range sh.Properties {
+					if !slices.Contains(styleFields, name) {
+						delete(sh.Properties, name)
+					}
 				}
 			}
-			ml.Features = append(ml.Features, f)
+			// The shape's properties are the tile's to keep: no copy.
+			ml.Features = append(ml.Features, &geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: sh.Properties})
 		}
 		slices.Sort(fids)
 		t.Holds[col.ID] = fids
