@@ -306,6 +306,55 @@ func idList(ids []int64, fid func(int) int64) string {
 	return string(append(b, ']'))
 }
 
+// byIDs returns the FROM and WHERE of a read of the rows of table id
+// whose fids are fids (at least one), and their one argument; the table
+// is aliased t, so the columns are named t."name" (json_each has columns
+// of its own, such as value and path). One id is a rowid lookup. Ids in
+// ascending runs of consecutive ones, a few runs for many ids (a page of a
+// box or a tile, in a layer written in about the order of its places, as
+// imports are), are read one rowid range per run, from a JSON array of
+// [first, last] pairs: the table's b-tree is walked in order rather than
+// searched for each id, and SQLite builds no temporary index of the ids.
+// Other ids are read through inIDs.
+func byIDs(id string, fids []int64) (string, any) {
+	t := ` FROM ` + quoteIdent(id) + ` AS t WHERE `
+	if len(fids) == 1 {
+		return t + `t.fid = ?`, fids[0]
+	}
+	runs := 1
+	for i := 1; i < len(fids); i++ {
+		if fids[i] <= fids[i-1] {
+			runs = len(fids) // not ascending: no ranges
+			break
+		}
+		if fids[i] != fids[i-1]+1 {
+			runs++
+		}
+	}
+	if runs > len(fids)/4 {
+		return t + `t.` + inIDs, idList(fids, func(i int) int64 { return fids[i] })
+	}
+	b := make([]byte, 0, 2+24*runs)
+	b = append(b, '[')
+	for i := 0; i < len(fids); {
+		j := i
+		for j+1 < len(fids) && fids[j+1] == fids[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, fids[i], 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, fids[j], 10)
+		b = append(b, ']')
+		i = j + 1
+	}
+	b = append(b, ']')
+	return ` FROM json_each(?) AS r CROSS JOIN ` + quoteIdent(id) + ` AS t WHERE t.fid BETWEEN r.value->>0 AND r.value->>1`, string(b)
+}
+
 // eachGeometry reads the geometries of the hits.
 func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func(int64, orb.Geometry)) error {
 	list := idList(make([]int64, len(hits)), func(i int) int64 { return hits[i].fid })
@@ -349,8 +398,8 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		return []*layers.Item{it}, nil
 	}
 	byID := make(map[int64]*layers.Item, len(fids))
-	list := idList(fids, func(i int) int64 { return fids[i] })
-	err := eachRow(ctx, q, l, selectColumns(l)+` WHERE `+inIDs, []any{list}, func(f layers.Feature) error {
+	from, arg := byIDs(l.ID, fids)
+	err := eachRow(ctx, q, l, selectList(l.Schema, "t.")+from, []any{arg}, func(f layers.Feature) error {
 		byID[f.ID] = layers.NewItem(l, f)
 		return nil
 	})
@@ -373,35 +422,21 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	if len(fids) == 0 {
 		return nil, nil
 	}
-	var cols []*layers.Field
-	sel := []string{"fid", "geom"}
+	var cols []layers.Field
 	for _, name := range fields {
-		fd := l.Field(name)
-		if fd == nil || slices.Contains(cols, fd) {
-			continue
+		if fd := l.Field(name); fd != nil && !slices.ContainsFunc(cols, func(c layers.Field) bool { return c.Name == name }) {
+			cols = append(cols, *fd)
 		}
-		cols = append(cols, fd)
-		c := quoteIdent(fd.Name)
-		if fd.Type == layers.Date || fd.Type == layers.DateTime {
-			c = "CAST(" + c + " AS TEXT)" // as selectColumns reads them
-		}
-		sel = append(sel, c)
 	}
-	text := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quoteIdent(l.ID) + ` WHERE `
-	var args []any
-	if len(fids) == 1 {
-		text, args = text+`fid = ?`, []any{fids[0]}
-	} else {
-		text, args = text+inIDs, []any{idList(fids, func(i int) int64 { return fids[i] })}
-	}
-	rows, err := q.QueryContext(ctx, text, args...)
+	from, arg := byIDs(l.ID, fids)
+	rows, err := q.QueryContext(ctx, selectList(cols, "t.")+from, arg)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	// As eachRow scans: the geometry as RawBytes, the rest into anys.
 	var blob sql.RawBytes
-	vals := make([]any, len(sel))
+	vals := make([]any, 2+len(cols))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]

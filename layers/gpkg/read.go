@@ -14,15 +14,21 @@ import (
 // Date and date-time columns are read as text: the driver would otherwise
 // turn them into time.Time.
 func selectColumns(l *layers.Layer) string {
-	cols := []string{"fid", "geom"}
-	for _, fd := range l.Schema {
-		c := quoteIdent(fd.Name)
+	return selectList(l.Schema, "") + " FROM " + quoteIdent(l.ID)
+}
+
+// selectList is the SELECT of fid, geom and the columns of fields, each
+// name after prefix (a table's alias and a dot, or "").
+func selectList(fields []layers.Field, prefix string) string {
+	cols := []string{prefix + "fid", prefix + "geom"}
+	for _, fd := range fields {
+		c := prefix + quoteIdent(fd.Name)
 		if fd.Type == layers.Date || fd.Type == layers.DateTime {
 			c = "CAST(" + c + " AS TEXT)"
 		}
 		cols = append(cols, c)
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quoteIdent(l.ID)
+	return "SELECT " + strings.Join(cols, ", ")
 }
 
 // readLayer begins a read-only transaction, a consistent snapshot, and
