@@ -68,6 +68,9 @@ const MaxNamed = 2000
 // layer keeps.
 var styleFields = []string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
 
+// nameFields are the Fields such a tile leaves out.
+var nameFields = []string{"name_zh", "name_en"}
+
 // Tile is one tile made: its MVT bytes (uncompressed protocol buffers),
 // and what the cache and the HTTP layer need to know of it.
 type Tile struct {
@@ -195,10 +198,8 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 				continue
 			}
 			if unnamed {
-				for name := range sh.Properties {
-					if !slices.Contains(styleFields, name) {
-						delete(sh.Properties, name)
-					}
+				for _, name := range nameFields {
+					delete(sh.Properties, name)
 				}
 			}
 			// The shape's properties are the tile's to keep: no copy.
