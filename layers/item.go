@@ -95,28 +95,25 @@ func (it *Item) Version() string {
 type Shape struct {
 	ID       int64
 	Geometry orb.Geometry
-	// Properties holds the fields asked for that the feature has a
-	// value of (no nulls), typed as in Feature.Properties. It is the
-	// caller's to keep or change; Geometry may be shared with a cached
-	// Item, and must not be changed.
-	Properties map[string]any
+	// Values are the values of the fields asked for, in their order,
+	// typed as in Feature.Properties; nil where the feature has none, or
+	// its layer no such field. Geometry may be shared with a cached Item,
+	// and must not be changed.
+	Values []any
 }
 
-// NewShape returns the shape of feature f with only the properties named
-// in fields.
-func NewShape(f Feature, fields []string) Shape {
-	return Shape{ID: f.ID, Geometry: f.Geometry, Properties: pick(f.Properties, fields)}
-}
-
-// pick returns the values of props named in fields, nulls left out.
-func pick(props map[string]any, fields []string) map[string]any {
-	out := make(map[string]any, len(fields))
-	for _, name := range fields {
-		if v, ok := props[name]; ok && v != nil {
-			out[name] = v
+// AppendShapes appends the shapes of items, with the values of fields,
+// to dst. The values of all of them share one allocation.
+func AppendShapes(dst []Shape, items []*Item, fields []string) []Shape {
+	vals := make([]any, len(items)*len(fields))
+	for i, it := range items {
+		v := vals[i*len(fields) : (i+1)*len(fields) : (i+1)*len(fields)]
+		for j, name := range fields {
+			v[j] = it.Properties[name]
 		}
+		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
 	}
-	return out
+	return dst
 }
 
 // Catalog is the state of every layer of a store as of one change.

@@ -31,8 +31,8 @@ type Store interface {
 	// of fids.
 	Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error)
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
-	// Shapes is Items read as shapes with the properties named in
-	// fields, and LoadShapes is Load so.
+	// Shapes is Items read as shapes with the values of fields, and
+	// LoadShapes is Load so.
 	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error)
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
@@ -208,7 +208,7 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 }
 
 // Shapes returns page p of the features of layer id that f selects, as
-// Items does, each as a shape with only the properties named in fields:
+// Items does, each as a shape with only the values of fields:
 // the ids as Items gets them, the shapes of the features held from them,
 // the others from the store's LoadShapes. Those are not held: a reader of
 // shapes (a vector tile, of up to thousands of features, which the tile
@@ -228,15 +228,16 @@ func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 		return nil, 0, err
 	}
 	items := c.getItems(id, fids)
-	shapes := make([]layers.Shape, 0, len(fids))
+	held := make([]*layers.Item, 0, len(items))
 	var missing []int64
 	for i, it := range items {
 		if it == nil {
 			missing = append(missing, fids[i])
 			continue
 		}
-		shapes = append(shapes, layers.NewShape(it.Feature, fields))
+		held = append(held, it)
 	}
+	shapes := layers.AppendShapes(make([]layers.Shape, 0, len(fids)), held, fields)
 	c.hits.Add(int64(len(fids) - len(missing)))
 	if len(missing) == 0 {
 		return shapes, matched, nil

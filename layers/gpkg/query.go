@@ -48,7 +48,7 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 
 // Shapes returns page p of the features of layer id that f selects, in
 // id order, and how many match in all, as Items does, each as a shape
-// with only the properties named in fields: the selection is Items', the
+// with only the values of fields: the selection is Items', the
 // read is of the geometry and those columns alone, with no GeoJSON and no
 // measures made.
 func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) (shapes []layers.Shape, matched int, err error) {
@@ -65,7 +65,7 @@ func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 }
 
 // LoadShapes returns the shapes of the features fids of layer id that
-// exist, in the order of fids, with only the properties named in fields:
+// exist, in the order of fids (each once), with only the values of fields:
 // Load for a reader that needs no more.
 func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error) {
 	col, err := s.collection(ctx, id)
@@ -417,15 +417,17 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 
 // loadShapes reads the shapes of the features fids of layer l that
 // exist, in the order of fids: fid, geometry and the columns of the fields
-// of l named in fields (others are not in any feature).
+// of l named in fields (others have no value in any feature).
 func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, fields []string) ([]layers.Shape, error) {
 	if len(fids) == 0 {
 		return nil, nil
 	}
+	// The columns read, and for each the index of its value in a shape's.
 	var cols []layers.Field
-	for _, name := range fields {
-		if fd := l.Field(name); fd != nil && !slices.ContainsFunc(cols, func(c layers.Field) bool { return c.Name == name }) {
-			cols = append(cols, *fd)
+	var at []int
+	for i, name := range fields {
+		if fd := l.Field(name); fd != nil {
+			cols, at = append(cols, *fd), append(at, i)
 		}
 	}
 	from, arg := byIDs(l.ID, fids)
@@ -443,6 +445,8 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	}
 	ptrs[1] = &blob
 	shapes := make([]layers.Shape, 0, len(fids))
+	// The shapes' values, in one allocation (a tile reads thousands).
+	values := make([]any, len(fids)*len(fields))
 	inOrder := true
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -453,29 +457,34 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 		if err != nil {
 			return nil, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
 		}
-		sh := layers.Shape{ID: fid, Geometry: g, Properties: make(map[string]any, len(cols))}
+		if len(values) < len(fields) {
+			// More rows than ids: cannot be, but not worth a panic.
+			values = make([]any, len(fields))
+		}
+		v := values[:len(fields):len(fields)]
+		values = values[len(fields):]
 		for i, fd := range cols {
-			if v := vals[2+i]; v != nil {
-				sh.Properties[fd.Name] = fieldValue(fd.Type, v)
+			if c := vals[2+i]; c != nil {
+				v[at[i]] = fieldValue(fd.Type, c)
 			}
 		}
 		if n := len(shapes); n > 0 && shapes[n-1].ID >= fid {
 			inOrder = false
 		}
-		shapes = append(shapes, sh)
+		shapes = append(shapes, layers.Shape{ID: fid, Geometry: g, Values: v})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if !inOrder || !slices.IsSorted(fids) {
 		// The rows came in another order than fids: put them in it.
-		at := make(map[int64]int, len(fids))
+		pos := make(map[int64]int, len(fids))
 		for i, fid := range fids {
-			if _, ok := at[fid]; !ok {
-				at[fid] = i
+			if _, ok := pos[fid]; !ok {
+				pos[fid] = i
 			}
 		}
-		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return at[a.ID] - at[b.ID] })
+		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return pos[a.ID] - pos[b.ID] })
 	}
 	return shapes, nil
 }

@@ -38,7 +38,7 @@ func shapeIDs(shapes []layers.Shape) []int64 {
 // sameAsItems checks that shapes, the answer of Shapes with fields, are
 // the items of Items' answer, each reduced to its geometry and the fields:
 // the same features in the same order, the same geometry and the same
-// typed values, nulls and fields the layer lacks left out.
+// typed values, nil for nulls and for fields the layer lacks.
 func sameAsItems(t *testing.T, call string, got []layers.Shape, items []*layers.Item, fields []string) {
 	t.Helper()
 	if !slices.Equal(shapeIDs(got), ids(items)) {
@@ -50,14 +50,12 @@ func sameAsItems(t *testing.T, call string, got []layers.Shape, items []*layers.
 		if !orb.Equal(sh.Geometry, it.Geometry) {
 			t.Errorf("%s: feature %d has geometry %v, Items has %v", call, sh.ID, sh.Geometry, it.Geometry)
 		}
-		want := map[string]any{}
-		for _, name := range fields {
-			if v, ok := it.Properties[name]; ok && v != nil {
-				want[name] = v
-			}
+		want := make([]any, len(fields))
+		for j, name := range fields {
+			want[j] = it.Properties[name]
 		}
-		if sh.Properties == nil || !reflect.DeepEqual(sh.Properties, want) {
-			t.Errorf("%s: feature %d has properties %#v, want %#v", call, sh.ID, sh.Properties, want)
+		if !reflect.DeepEqual(sh.Values, want) {
+			t.Errorf("%s: feature %d has values %#v of %v, want %#v", call, sh.ID, sh.Values, fields, want)
 		}
 	}
 }
@@ -127,18 +125,19 @@ func testShapes(t *testing.T, h Harness) {
 	}
 
 	t.Run("Types", func(t *testing.T) {
-		got, _ := shapes(t, s, "parcels", layers.Filter{}, layers.Page{Limit: 10}, []string{"name_en", "berths", "area_mu", "public", "opened"})
+		fields := []string{"name_en", "berths", "area_mu", "public", "opened", "nothing"}
+		got, _ := shapes(t, s, "parcels", layers.Filter{}, layers.Page{Limit: 10}, fields)
 		want := []layers.Shape{
-			{ID: 1, Properties: map[string]any{"name_en": `Parcel "one"`, "berths": int64(8), "area_mu": 575.5, "public": true, "opened": "2021-09-26"}},
-			{ID: 3, Properties: map[string]any{"berths": int64(0), "area_mu": 12.0}},
-			{ID: 7, Properties: map[string]any{"public": false}},
+			{ID: 1, Values: []any{`Parcel "one"`, int64(8), 575.5, true, "2021-09-26", nil}},
+			{ID: 3, Values: []any{nil, int64(0), 12.0, nil, nil, nil}},
+			{ID: 7, Values: []any{nil, nil, nil, false, nil, nil}},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("Shapes(parcels) = %d shapes, want %d", len(got), len(want))
 		}
 		for i := range want {
-			if got[i].ID != want[i].ID || !reflect.DeepEqual(got[i].Properties, want[i].Properties) {
-				t.Errorf("Shapes(parcels)[%d] = %d %#v, want %d %#v", i, got[i].ID, got[i].Properties, want[i].ID, want[i].Properties)
+			if got[i].ID != want[i].ID || !reflect.DeepEqual(got[i].Values, want[i].Values) {
+				t.Errorf("Shapes(parcels, %v)[%d] = %d %#v, want %d %#v", fields, i, got[i].ID, got[i].Values, want[i].ID, want[i].Values)
 			}
 		}
 		if _, ok := got[2].Geometry.(orb.MultiPolygon); !ok {
@@ -151,8 +150,8 @@ func testShapes(t *testing.T, h Harness) {
 			t.Fatalf("Shapes(parcels, no fields) = %d shapes, matched %d; want 3, 3", len(got), matched)
 		}
 		for _, sh := range got {
-			if sh.Properties == nil || len(sh.Properties) != 0 || sh.Geometry == nil {
-				t.Errorf("Shapes(parcels, no fields): feature %d has properties %v, geometry %v; want none and one", sh.ID, sh.Properties, sh.Geometry)
+			if len(sh.Values) != 0 || sh.Geometry == nil {
+				t.Errorf("Shapes(parcels, no fields): feature %d has values %v, geometry %v; want none and one", sh.ID, sh.Values, sh.Geometry)
 			}
 		}
 	})

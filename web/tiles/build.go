@@ -25,8 +25,8 @@ import (
 type Source interface {
 	Catalog(ctx context.Context) (*layers.Catalog, error)
 	// Shapes returns page p of the features of layer id that f selects,
-	// in id order, and how many match in all, each with only the
-	// properties named in fields.
+	// in id order, and how many match in all, each with only the values
+	// of fields.
 	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 }
 
@@ -56,7 +56,7 @@ const (
 // layer has them: what the map styles by (class, status, confidence) and
 // names for labels and popups. The feature's id is the MVT feature id;
 // the popup fetches the rest by it.
-var Fields = []string{"name_zh", "name_en", "landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
+var Fields = append(slices.Clone(styleFields), "name_zh", "name_en")
 
 // MaxNamed is the most features of a layer a tile names: in a tile of
 // more, no name could be read (8,000 parcels at z12 are 3 pixels wide),
@@ -65,11 +65,8 @@ var Fields = []string{"name_zh", "name_en", "landuse_code", layers.ClassField, l
 const MaxNamed = 2000
 
 // styleFields are the Fields a tile of more than MaxNamed features of a
-// layer keeps.
+// layer keeps: the first of them.
 var styleFields = []string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
-
-// nameFields are the Fields such a tile leaves out.
-var nameFields = []string{"name_zh", "name_en"}
 
 // Tile is one tile made: its MVT bytes (uncompressed protocol buffers),
 // and what the cache and the HTTP layer need to know of it.
@@ -188,7 +185,10 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 		if matched > len(shapes) {
 			t.Thinned = append(t.Thinned, col.ID)
 		}
-		unnamed := len(shapes) > MaxNamed
+		kept := len(Fields) // Fields[:kept] are kept: the names come last
+		if len(shapes) > MaxNamed {
+			kept = len(styleFields)
+		}
 		fids := make([]int64, len(shapes))
 		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
 		for i, sh := range shapes {
@@ -197,13 +197,13 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			if g == nil {
 				continue
 			}
-			if unnamed {
-				for _, name := range nameFields {
-					delete(sh.Properties, name)
+			f := &geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: make(geojson.Properties, kept)}
+			for j, v := range sh.Values[:kept] {
+				if v != nil {
+					f.Properties[Fields[j]] = v
 				}
 			}
-			// The shape's properties are the tile's to keep: no copy.
-			ml.Features = append(ml.Features, &geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: sh.Properties})
+			ml.Features = append(ml.Features, f)
 		}
 		slices.Sort(fids)
 		t.Holds[col.ID] = fids
