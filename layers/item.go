@@ -102,14 +102,22 @@ type Shape struct {
 	Values []any
 }
 
-// AppendShapes appends the shapes of items, with the values of fields,
-// to dst. The values of all of them share one allocation.
-func AppendShapes(dst []Shape, items []*Item, fields []string) []Shape {
-	vals := make([]any, len(items)*len(fields))
+// AppendShapes appends the shapes of items of layer l, with the values of
+// fields, to dst. Only the fields l has are looked up; the values of all
+// the shapes share one allocation.
+func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape {
+	var has []int // the indexes of the fields l has
+	for j, name := range fields {
+		if l.Field(name) != nil {
+			has = append(has, j)
+		}
+	}
+	n := len(fields)
+	vals := make([]any, len(items)*n)
 	for i, it := range items {
-		v := vals[i*len(fields) : (i+1)*len(fields) : (i+1)*len(fields)]
-		for j, name := range fields {
-			v[j] = it.Properties[name]
+		v := vals[i*n : (i+1)*n : (i+1)*n]
+		for _, j := range has {
+			v[j] = it.Properties[fields[j]]
 		}
 		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
 	}

@@ -237,7 +237,19 @@ func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 		}
 		held = append(held, it)
 	}
-	shapes := layers.AppendShapes(make([]layers.Shape, 0, len(fids)), held, fields)
+	var shapes []layers.Shape
+	if len(held) > 0 {
+		cat, err := c.store.Catalog(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		col, ok := cat.Collection(id)
+		if !ok {
+			// Dropped since its ids were selected.
+			return nil, 0, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+		}
+		shapes = layers.AppendShapes(make([]layers.Shape, 0, len(fids)), col.Layer, held, fields)
+	}
 	c.hits.Add(int64(len(fids) - len(missing)))
 	if len(missing) == 0 {
 		return shapes, matched, nil
