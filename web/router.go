@@ -36,6 +36,9 @@ type Store interface {
 	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	// Item returns one feature, or an ENOTFOUND error.
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	// Shapes is Items for drawing (vector tiles): the same features, each
+	// only its geometry and the values of fields.
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	// Search finds features by name (Store.Search of layers/gpkg says how).
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	// Changes returns the entries of the store's change log after seq
