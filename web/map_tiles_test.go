@@ -341,9 +341,14 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	}
 	waitFor(t, b, "!"+tiledAt(31, lat31, lon31))
 	// The map asked for the tile again (that it drew the new one, not a
-	// stale copy from the browser's cache, the pixels below say).
-	if after := asked(); after <= before {
-		t.Errorf("after the edit, %s was requested %d times, as before it", tile31, after)
+	// stale copy from the browser's cache, the pixels below say). The
+	// browser's requests reach the test as events, a moment after the
+	// page has moved on: wait for it.
+	for deadline := time.Now().Add(10 * time.Second); asked() <= before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("10 s after the edit, %s was requested %d times, as before it", tile31, asked())
+			break
+		}
 	}
 	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
 	waitAlpha("parcel 31 deleted, its place on the tiled map", lat31, lon31, false)
