@@ -680,7 +680,7 @@ func TestStatsTwoFields(t *testing.T) {
 // an edit, after which they are counted again, with another ETag.
 func TestStatsETagEdit(t *testing.T) {
 	srv, store := newServer(t, web.Options{})
-	const q = "/collections/parcels/stats?groupby=status,public"
+	const q = "/collections/parcels/stats?groupby=status,berths"
 	first := get(t, srv.URL+q)
 	tag := first.Header.Get("ETag")
 	if first.StatusCode != 200 || tag == "" {
@@ -719,7 +719,7 @@ func TestStatsETagEdit(t *testing.T) {
 
 // BenchmarkStatsMapOpen is what a map opening asks of the statistics of
 // a big layer, to count its features by stage and by a second field (the
-// land-use code on the map; public here, as the benchmark parcels have
+// land-use code on the map; berths here, as the benchmark parcels have
 // no code): "per stage" as the map asked before two-field groupby, by
 // status and then by the second field once per stage, each request a
 // read of the whole layer; "two fields" in one request; "two fields,
@@ -741,7 +741,7 @@ func BenchmarkStatsMapOpen(b *testing.B) {
 		for b.Loop() {
 			n := 0
 			for _, g := range ask(b, h, layer+"groupby=status").Groups {
-				n += ask(b, h, layer+"groupby=public&status="+url.QueryEscape(fmt.Sprint(g.Key))).Total.Count
+				n += ask(b, h, layer+"groupby=berths&status="+url.QueryEscape(fmt.Sprint(g.Key))).Total.Count
 			}
 			if n != benchParcels {
 				b.Fatalf("%d parcels counted, want %d", n, benchParcels)
@@ -751,16 +751,16 @@ func BenchmarkStatsMapOpen(b *testing.B) {
 	b.Run("two fields", func(b *testing.B) {
 		h := benchStatsRouter()
 		for b.Loop() {
-			if d := ask(b, h, layer+"groupby=status,public"); d.Total.Count != benchParcels {
+			if d := ask(b, h, layer+"groupby=status,berths"); d.Total.Count != benchParcels {
 				b.Fatalf("%d parcels counted, want %d", d.Total.Count, benchParcels)
 			}
 		}
 	})
 	b.Run("two fields, kept", func(b *testing.B) {
 		h := benchRouter(b)
-		ask(b, h, layer+"groupby=status,public")
+		ask(b, h, layer+"groupby=status,berths")
 		for b.Loop() {
-			if d := ask(b, h, layer+"groupby=status,public"); d.Total.Count != benchParcels {
+			if d := ask(b, h, layer+"groupby=status,berths"); d.Total.Count != benchParcels {
 				b.Fatalf("%d parcels counted, want %d", d.Total.Count, benchParcels)
 			}
 		}
