@@ -49,9 +49,10 @@ type statsEntry struct {
 
 // statsCall is an answer being made.
 type statsCall struct {
-	done   chan struct{} // closed when answer and err are set
-	answer *statsAnswer
-	err    error
+	done    chan struct{} // closed when answer and err are set
+	answer  *statsAnswer
+	err     error
+	waiters int // requests waiting for it (under statsCache.mu)
 }
 
 // statsAnswer is a response as written: its status, headers and body.
@@ -109,13 +110,18 @@ func newStatsCache(budget int64) *statsCache {
 // keeps, if it is a 200 within the budget).
 func (c *statsCache) get(ctx context.Context, key string, write func(http.ResponseWriter) error) (*statsAnswer, error) {
 	c.mu.Lock()
-	if el, ok := c.entries[key]; ok {
-		c.lru.MoveToFront(el)
-		c.hits++
-		c.mu.Unlock()
-		return el.Value.(*statsEntry).answer, nil
-	}
-	if cl, ok := c.building[key]; ok {
+	for {
+		if el, ok := c.entries[key]; ok {
+			c.lru.MoveToFront(el)
+			c.hits++
+			c.mu.Unlock()
+			return el.Value.(*statsEntry).answer, nil
+		}
+		cl, ok := c.building[key]
+		if !ok {
+			break
+		}
+		cl.waiters++
 		c.mu.Unlock()
 		select {
 		case <-cl.done:
@@ -128,7 +134,8 @@ func (c *statsCache) get(ctx context.Context, key string, write func(http.Respon
 			c.mu.Unlock()
 			return cl.answer, nil
 		}
-		// Its maker failed (its client went away, say): make it here.
+		// Its maker failed (its client went away, say): look again, and
+		// make it here unless another waiter has begun to.
 		c.mu.Lock()
 	}
 	c.misses++

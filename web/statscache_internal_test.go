@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestStatsCacheBudget: the cache keeps answers within its byte budget,
@@ -65,36 +66,60 @@ func TestStatsCacheBudget(t *testing.T) {
 // TestStatsCacheShared: requests that ask the same at once wait for one
 // read.
 func TestStatsCacheShared(t *testing.T) {
-	c := newStatsCache(DefaultStatsCacheBytes)
-	var made atomic.Int32
-	release := make(chan struct{})
-	write := func(w http.ResponseWriter) error {
-		made.Add(1)
-		<-release
-		_, err := w.Write([]byte("{}"))
-		return err
-	}
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			if a, err := c.get(context.Background(), "k", write); err != nil || string(a.body) != "{}" {
-				t.Errorf("get = %v, %v", a, err)
+	// Eight requests at once; the first to ask makes the answer and fails
+	// when failFirst, and the others wait for it.
+	for _, failFirst := range []bool{false, true} {
+		c := newStatsCache(DefaultStatsCacheBytes)
+		var made atomic.Int32
+		release := make(chan struct{})
+		write := func(w http.ResponseWriter) error {
+			if made.Add(1) == 1 {
+				<-release
+				if failFirst {
+					return errors.New("its client went away")
+				}
 			}
-		})
-	}
-	// Let the first be made only once the others are waiting (or have
-	// not begun: then they find it kept).
-	for {
-		c.mu.Lock()
-		_, building := c.building["k"]
-		c.mu.Unlock()
-		if building {
-			break
+			_, err := w.Write([]byte("{}"))
+			return err
 		}
-	}
-	close(release)
-	wg.Wait()
-	if n := made.Load(); n != 1 {
-		t.Errorf("8 requests at once made the answer %d times, want once", n)
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for range 8 {
+			wg.Go(func() {
+				a, err := c.get(context.Background(), "k", write)
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				if string(a.body) != "{}" {
+					t.Errorf("get = %q", a.body)
+				}
+			})
+		}
+		// Release the first maker only once the seven others wait for it.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			cl := c.building["k"]
+			waiting := cl != nil && cl.waiters == 7
+			c.mu.Unlock()
+			if waiting {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("seven requests never waited for the first")
+			}
+		}
+		close(release)
+		wg.Wait()
+		want := map[bool]int32{false: 1, true: 2}[failFirst]
+		if n := made.Load(); n != want {
+			t.Errorf("failFirst %v: 8 requests at once made the answer %d times, want %d", failFirst, n, want)
+		}
+		if n := failed.Load(); n != map[bool]int32{false: 0, true: 1}[failFirst] {
+			t.Errorf("failFirst %v: %d requests failed", failFirst, n)
+		}
+		if !failFirst && c.shared != 7 {
+			t.Errorf("%d requests shared the answer made, want 7", c.shared)
+		}
 	}
 }
