@@ -89,6 +89,41 @@ func (it *Item) Version() string {
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
+// Shape is a feature as a drawing of it needs it: its id, its geometry
+// and the values of a few of its properties, without the GeoJSON and the
+// measures of an Item. Stores read shapes for vector tiles (Shapes).
+type Shape struct {
+	ID       int64
+	Geometry orb.Geometry
+	// Values are the values of the fields asked for, in their order,
+	// typed as in Feature.Properties; nil where the feature has none, or
+	// its layer no such field. Geometry may be shared with a cached Item,
+	// and must not be changed.
+	Values []any
+}
+
+// AppendShapes appends the shapes of items of layer l, with the values of
+// fields, to dst. Only the fields l has are looked up; the values of all
+// the shapes share one allocation.
+func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape {
+	var has []int // the indexes of the fields l has
+	for j, name := range fields {
+		if l.Field(name) != nil {
+			has = append(has, j)
+		}
+	}
+	n := len(fields)
+	vals := make([]any, len(items)*n)
+	for i, it := range items {
+		v := vals[i*n : (i+1)*n : (i+1)*n]
+		for _, j := range has {
+			v[j] = it.Properties[fields[j]]
+		}
+		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
+	}
+	return dst
+}
+
 // Catalog is the state of every layer of a store as of one change.
 type Catalog struct {
 	Collections []*Collection // in drawing order

@@ -63,6 +63,13 @@ type Stats struct {
 // whose values are few and compare exactly.
 var GroupableTypes = []FieldType{String, Integer, Boolean}
 
+// MaxGroupBy is how many fields statistics group by at most.
+const MaxGroupBy = 2
+
+// Pair is the key of a group of statistics grouped by two fields: the
+// values of the first and the second, each nil when a feature has none.
+type Pair [2]any
+
 // NewFieldStats returns Stats that group the features of layer l by the
 // value of field (all in one group, keyed nil, when field is empty), and
 // measure only what of each lies inside boxes (everything when there are
@@ -70,25 +77,51 @@ var GroupableTypes = []FieldType{String, Integer, Boolean}
 // twice. A field that l does not declare, or of a type not in
 // GroupableTypes, is an EINVALID error naming those one may use.
 func NewFieldStats(l *Layer, field string, boxes []orb.Bound) (*Stats, error) {
-	s := &Stats{boxes: boxes, groups: map[any]*Group{}}
 	if field == "" {
-		s.key = func(map[string]any) any { return nil }
-		return s, nil
+		return NewFieldsStats(l, nil, boxes)
 	}
-	if fd := l.Field(field); fd == nil || !slices.Contains(GroupableTypes, fd.Type) {
-		var allowed []string
-		for _, fd := range l.Schema {
-			if slices.Contains(GroupableTypes, fd.Type) {
-				allowed = append(allowed, fd.Name)
+	return NewFieldsStats(l, []string{field}, boxes)
+}
+
+// NewFieldsStats is NewFieldStats by the values of up to MaxGroupBy
+// fields at once: with two, each group is keyed by the Pair of its
+// features' values, so that one pass over a layer counts it by both
+// (by status and land-use code, say). No field: all in one group.
+// A field named twice is an EINVALID error, as is a third.
+func NewFieldsStats(l *Layer, fields []string, boxes []orb.Bound) (*Stats, error) {
+	s := &Stats{boxes: boxes, groups: map[any]*Group{}}
+	groupby := strings.Join(fields, ",")
+	if len(fields) > MaxGroupBy {
+		return nil, Errorf(EINVALID, "groupby=%s: %d fields; group by at most %d", groupby, len(fields), MaxGroupBy)
+	}
+	for i, field := range fields {
+		if slices.Contains(fields[:i], field) {
+			return nil, Errorf(EINVALID, "groupby=%s: %s is named twice; name each field once", groupby, field)
+		}
+		if fd := l.Field(field); fd == nil || !slices.Contains(GroupableTypes, fd.Type) {
+			var allowed []string
+			for _, fd := range l.Schema {
+				if slices.Contains(GroupableTypes, fd.Type) {
+					allowed = append(allowed, fd.Name)
+				}
 			}
+			why := "is not a field of layer " + l.ID
+			if fd != nil {
+				why = fmt.Sprintf("is a %s field, and only string, integer and boolean fields group", fd.Type)
+			}
+			return nil, Errorf(EINVALID, "groupby=%s: %s %s; group by one of %s", groupby, field, why, strings.Join(allowed, ", "))
 		}
-		why := "is not a field of layer " + l.ID
-		if fd != nil {
-			why = fmt.Sprintf("is a %s field, and only string, integer and boolean fields group", fd.Type)
-		}
-		return nil, Errorf(EINVALID, "groupby=%s: %s %s; group by one of %s", field, field, why, strings.Join(allowed, ", "))
 	}
-	s.key = func(props map[string]any) any { return props[field] }
+	switch len(fields) {
+	case 0:
+		s.key = func(map[string]any) any { return nil }
+	case 1:
+		f := fields[0]
+		s.key = func(props map[string]any) any { return props[f] }
+	default:
+		f0, f1 := fields[0], fields[1]
+		s.key = func(props map[string]any) any { return Pair{props[f0], props[f1]} }
+	}
 	return s, nil
 }
 
@@ -135,7 +168,8 @@ func (s *Stats) Add(layer string, it *Item) {
 }
 
 // Groups returns the groups sorted by key (false before true, numbers in
-// order, strings by their bytes), the group keyed nil last.
+// order, strings by their bytes), the group keyed nil last; Pairs by
+// their first value, then by their second.
 func (s *Stats) Groups() []Group {
 	out := make([]Group, 0, len(s.groups))
 	for _, g := range s.groups {
@@ -162,6 +196,13 @@ func compareKeys(a, b any) int {
 		return -1
 	}
 	switch a := a.(type) {
+	case Pair:
+		if b, ok := b.(Pair); ok {
+			if c := compareKeys(a[0], b[0]); c != 0 {
+				return c
+			}
+			return compareKeys(a[1], b[1])
+		}
 	case string:
 		if b, ok := b.(string); ok {
 			return strings.Compare(a, b)

@@ -99,6 +99,56 @@ func TestStatsGroups(t *testing.T) {
 	}
 }
 
+// TestStatsTwoFields groups by a pair of fields: each group a Pair of
+// values, sorted by the first then the second, nil last in each.
+func TestStatsTwoFields(t *testing.T) {
+	a, b := square(121.50, 32.08, 0.01), square(121.52, 32.08, 0.01)
+	s, err := NewFieldsStats(statsLayer, []string{"status", "public"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range []*Item{
+		plot(1, a, map[string]any{"status": "signed", "public": true}),
+		plot(2, b, map[string]any{"status": "planned"}),
+		plot(3, b, map[string]any{"status": "signed", "public": false}),
+		plot(4, a, map[string]any{"public": true}),
+		plot(5, a, map[string]any{"status": "signed", "public": true}),
+	} {
+		s.Add("plots", it)
+	}
+	want := []struct {
+		key   Pair
+		count int
+		area  float64
+	}{
+		{Pair{"planned", nil}, 1, geo.Area(b)},
+		{Pair{"signed", false}, 1, geo.Area(b)},
+		{Pair{"signed", true}, 2, 2 * geo.Area(a)},
+		{Pair{nil, true}, 1, geo.Area(a)},
+	}
+	gs := s.Groups()
+	if len(gs) != len(want) {
+		t.Fatalf("%d groups %+v, want %d", len(gs), gs, len(want))
+	}
+	for i, g := range gs {
+		if g.Key != want[i].key || g.Count != want[i].count || !near(g.AreaM2, want[i].area) {
+			t.Errorf("group %d = %v, %d, %.1f m²; want %v, %d, %.1f m²", i, g.Key, g.Count, g.AreaM2, want[i].key, want[i].count, want[i].area)
+		}
+	}
+	for _, tc := range []struct {
+		fields []string
+		says   string
+	}{
+		{[]string{"status", "status"}, "named twice"},
+		{[]string{"status", "phase", "public"}, "at most 2"},
+		{[]string{"status", "area_mu"}, "number field"},
+	} {
+		if _, err := NewFieldsStats(statsLayer, tc.fields, nil); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("NewFieldsStats(%q) = %v, want EINVALID saying %q", tc.fields, err, tc.says)
+		}
+	}
+}
+
 // TestStatsBBox splits synthetic parcels with a box: a parcel half inside
 // counts half its area, one inside all of it, one outside nothing.
 func TestStatsBBox(t *testing.T) {

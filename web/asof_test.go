@@ -346,6 +346,44 @@ func TestAsOf(t *testing.T) {
 			t.Errorf("the CSV has no transition planned → under_construction of 1 feature:\n%s", r.body)
 		}
 	})
+
+	// Grouped by two fields, a transition is from one pair to another.
+	t.Run("compare by two fields", func(t *testing.T) {
+		q := u + "/stats?groupby=status,public&compare=" + rfc(p.t0) + "&as-of=" + rfc(p.t2)
+		r := get(t, q)
+		var d struct {
+			Comparison struct {
+				Transitions []struct {
+					From, To []any
+					statsRow
+				}
+			}
+		}
+		if err := json.Unmarshal(r.body, &d); err != nil || r.StatusCode != 200 {
+			t.Fatalf("compare by two fields = %d %v %s", r.StatusCode, err, r.body)
+		}
+		tr := d.Comparison.Transitions
+		if len(tr) != 1 || len(tr[0].From) != 2 || len(tr[0].To) != 2 || tr[0].From[0] != "planned" || tr[0].To[0] != "under_construction" ||
+			tr[0].From[1] != tr[0].To[1] || tr[0].Count != 1 {
+			t.Errorf("transitions by status and public = %+v, want parcel 1 from [planned x] to [under_construction x]", tr)
+		}
+		r = get(t, q+"&f=csv")
+		cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.body, []byte("\ufeff"))))
+		cr.FieldsPerRecord = -1
+		recs, err := cr.ReadAll()
+		if err != nil || r.StatusCode != 200 || len(recs) == 0 || recs[0][0] != "status" || recs[0][1] != "public" {
+			t.Fatalf("compare by two fields as CSV = %d %v:\n%s", r.StatusCode, err, r.body)
+		}
+		var found bool
+		for _, rec := range recs {
+			if len(rec) > 4 && rec[0] == "planned" && rec[2] == "under_construction" && rec[1] == rec[3] {
+				found = rec[4] == "1"
+			}
+		}
+		if !found {
+			t.Errorf("the CSV has no transition (planned, x) → (under_construction, x) of 1 feature:\n%s", r.body)
+		}
+	})
 }
 
 var _ = gpkg.Open

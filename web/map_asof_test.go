@@ -72,10 +72,8 @@ func TestMapStatsCompare(t *testing.T) {
 	png, _ := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	os.WriteFile(filepath.Join(artifactDir(t), "stats-compare.png"), png, 0o644)
 	// As of yesterday, compared with the day before: resettlement 1 is
-	// planned on both, so no change. (As of the very date compared with,
-	// the API refuses the comparison, 400, "compare … is not before …",
-	// and the panel says it failed to load: a check of "no transitions"
-	// alone passed on that error.)
+	// planned on both, so no change. (A check of "no transitions" alone
+	// would pass on an error too.)
 	set("stats-compare", `(() => { const d = new Date(Date.now() - 2 * 86400000); const p = (n) => String(n).padStart(2, '0'); return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()); })()`)
 	set("stats-asof", `(() => { const d = new Date(Date.now() - 86400000); const p = (n) => String(n).padStart(2, '0'); return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()); })()`)
 	// Each change marks the panel busy at once, and settle waits until it
@@ -86,5 +84,12 @@ func TestMapStatsCompare(t *testing.T) {
 	}
 	if n := eval[int](t, b, `document.querySelectorAll('#stats .stats-transitions li').length`); n != 0 {
 		t.Errorf("as of yesterday, compared with the day before, %d transitions, want none: %s", n, eval[string](t, b, `document.getElementById('stats').textContent`))
+	}
+	// Compared with the very date it is as of, the panel shows the totals
+	// and says why there is no comparison, rather than failing to load.
+	set("stats-compare", `document.getElementById('stats-asof').value`)
+	settle(t, b)
+	if !eval[bool](t, b, `!!document.querySelector('#stats .stats-total') && !!document.getElementById('stats-compare-late')`) {
+		t.Errorf("compared with the date it is as of, the panel shows: %s", eval[string](t, b, `document.getElementById('stats').textContent`))
 	}
 }

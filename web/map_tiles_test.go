@@ -246,6 +246,21 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 		waitFor(t, b, fmt.Sprintf(`document.getElementById('stats').dataset.count === '%d'`, want))
 	}
 	statsCount(n)
+	// Opening the map, the filter, the legend and the 统计 panel asked the
+	// statistics API of the big layer once (by stage and code at once):
+	// each request reads the whole layer.
+	layerStats := func() (all []string) {
+		reqs, _ := b.snapshot()
+		for _, r := range reqs {
+			if strings.Contains(r, "/collections/parcels/stats") {
+				all = append(all, r)
+			}
+		}
+		return all
+	}
+	if got := layerStats(); len(got) != 1 || !strings.Contains(got[0], "groupby=status,landuse_gb50137") {
+		t.Errorf("opening the map asked for the parcels' statistics %d times, want once by status and code: %q", len(got), got)
+	}
 	js(t, b, `const s = document.getElementById('stats-scope'); s.value = 'filter'; s.dispatchEvent(new Event('change'));`)
 	statsCount(n)
 	status := layerstest.ParcelsStatuses[0]

@@ -126,8 +126,8 @@ func openAPI(base string, cat *layers.Catalog) obj {
 		// fields' values.
 		statsParams := append([]obj{{
 			"name": "groupby", "in": "query", "required": false, "style": "form", "explode": false,
-			"description": "The field whose values group the features (a string, integer or boolean field); one group of all when absent. Features without a value are grouped under null.",
-			"schema":      groupBySchema(col.Layer),
+			"description": "The field whose values group the features (a string, integer or boolean field), or two, comma separated (groupby=status," + layers.ClassField + "): then each group is a pair of values, its key an array of the two in that order, and the CSV has a column for each. One group of all when absent. Features without a value are grouped under null. The features are read once whatever the grouping.",
+			"schema":      obj{"type": "array", "items": groupBySchema(col.Layer), "minItems": 1, "maxItems": layers.MaxGroupBy, "uniqueItems": true},
 		}, ref("parameters/bbox"), ref("parameters/bbox-crs"), ref("parameters/statsF")}, params[len(params)-len(col.Schema):]...)
 		paths[p+"/items"] = get("getFeatures_"+col.ID, "Features of "+name, tag, params, features("The features", "featureCollectionGeoJSON"), "304", "404")
 		paths[p+"/items/{featureId}"] = get("getFeature_"+col.ID, "One feature of "+name, tag,
@@ -246,13 +246,13 @@ func openAPI(base string, cat *layers.Catalog) obj {
 					for k, v := range row {
 						group[k] = v
 					}
-					group["key"] = obj{"nullable": true, "description": "The group's value (a land-use class on /stats); null for features without one"}
+					group["key"] = obj{"nullable": true, "description": "The group's value (a land-use class on /stats); null for features without one. Grouped by two fields: an array of the two values (each null when missing), in the order of groupby"}
 					group["name"] = obj{"type": "object", "description": "The land-use class's name (/stats)"}
 					group["collections"] = obj{"type": "array", "items": obj{"type": "string"}, "description": "The layers with features in the group (/stats)"}
 					return obj{"type": "object", "required": []string{"groups", "total", "clippedToBBox", "note"}, "properties": obj{
 						"collection":    obj{"type": "string"},
 						"collections":   obj{"type": "array", "items": obj{"type": "string"}},
-						"groupBy":       obj{"type": "string", "nullable": true},
+						"groupBy":       obj{"type": "string", "nullable": true, "description": "The field grouped by, or the two, comma separated, as groupby named them; null when all is one group"},
 						"bbox":          obj{"type": "array", "items": obj{"type": "array", "minItems": 4, "maxItems": 4, "items": obj{"type": "number"}}},
 						"filter":        obj{"type": "object"},
 						"clippedToBBox": obj{"type": "boolean", "description": "Whether a bbox was given: then only the part of each feature inside it is measured"},

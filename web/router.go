@@ -36,6 +36,9 @@ type Store interface {
 	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	// Item returns one feature, or an ENOTFOUND error.
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	// Shapes is Items for drawing (vector tiles): the same features, each
+	// only its geometry and the values of fields.
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	// Search finds features by name (Store.Search of layers/gpkg says how).
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	// Changes returns the entries of the store's change log after seq
@@ -138,6 +141,10 @@ type Options struct {
 	// TileCacheBytes is the byte budget of the vector tile cache; 0:
 	// tiles.DefaultBudget; negative: none.
 	TileCacheBytes int64
+	// StatsCacheBytes is the byte budget of the cache of statistics
+	// answers about whole layers (statscache.go); 0:
+	// DefaultStatsCacheBytes; negative: none.
+	StatsCacheBytes int64
 }
 
 type server struct {
@@ -157,6 +164,9 @@ type server struct {
 	// tileCache holds the vector tiles made (tiles.go); /healthz shows
 	// how it does.
 	tileCache *tiles.Cache
+	// statsCache holds statistics answers about whole layers
+	// (statscache.go); nil: none.
+	statsCache *statsCache
 
 	downloadsOnce  sync.Once
 	downloadsCache *filecache.Cache
@@ -188,7 +198,7 @@ type server struct {
 //	GET /changes                                   the change log after a change number: since, collections, limit
 //	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
-//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams and the tile cache
+//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams, the tile and statistics caches
 //	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
@@ -196,6 +206,12 @@ type server struct {
 func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	log = slog.New(redactingHandler{log.Handler()}) // no token in the log (auth.go)
 	s := &server{store: store, log: log, opt: opt}
+	switch {
+	case opt.StatsCacheBytes == 0:
+		s.statsCache = newStatsCache(DefaultStatsCacheBytes)
+	case opt.StatsCacheBytes > 0:
+		s.statsCache = newStatsCache(opt.StatsCacheBytes)
+	}
 	s.feed = &feed{store: store, subs: map[*subscriber]struct{}{}, wake: make(chan struct{}, 1), onErr: func(err error) { log.Warn("following the change log", "err", err) }}
 	opt.BaseURL = strings.TrimRight(opt.BaseURL, "/")
 	s.opt = opt
@@ -269,6 +285,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 	doc := map[string]any{"status": "ok", "changeStreams": s.feed.subscribers()}
 	if s.tileCache != nil {
 		doc["tileCache"] = s.tileCache.Stats()
+	}
+	if s.statsCache != nil {
+		doc["statsCache"] = s.statsCache.Stats()
 	}
 	if s.opt.CacheStats != nil {
 		doc["cache"] = s.opt.CacheStats()

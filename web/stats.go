@@ -201,11 +201,11 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	groupBy := q.Get("groupby")
-	if q.Has("groupby") && groupBy == "" {
-		return layers.Errorf(layers.EINVALID, "groupby is empty: name a field, or leave groupby out for one total")
+	fields, err := parseGroupBy(q)
+	if err != nil {
+		return err
 	}
-	st, err := layers.NewFieldStats(col.Layer, groupBy, f.BBoxes)
+	st, err := layers.NewFieldsStats(col.Layer, fields, f.BBoxes)
 	if err != nil {
 		return err
 	}
@@ -220,9 +220,55 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 	if notModified(w, r, s.etag(r, col.Version, asOfVersion(at))) {
 		return nil
 	}
+	answer := func(w http.ResponseWriter) error {
+		return s.answerStats(w, r, col, format, fields, f, st, at, earlier)
+	}
+	// What a bbox selects changes with every view: only the answers
+	// about the whole layer (or the features some values select), which
+	// every visitor's map asks for alike, are kept.
+	if s.statsCache == nil || len(f.BBoxes) > 0 {
+		return answer(w)
+	}
+	key := strings.Join([]string{col.ID, col.Version, asOfVersion(at), s.base(r), r.URL.RawQuery}, "\x00")
+	a, err := s.statsCache.get(r.Context(), key, answer)
+	if err != nil {
+		return err
+	}
+	return a.replay(w)
+}
+
+// parseGroupBy reads groupby: the fields to group by, comma separated (at
+// most layers.MaxGroupBy); none when it is absent.
+func parseGroupBy(q url.Values) ([]string, error) {
+	if !q.Has("groupby") {
+		return nil, nil
+	}
+	if len(q["groupby"]) > 1 {
+		return nil, layers.Errorf(layers.EINVALID, "query parameter groupby is given %d times; give it once, with the fields comma separated (groupby=status,%s)", len(q["groupby"]), layers.ClassField)
+	}
+	v := q.Get("groupby")
+	if v == "" {
+		return nil, layers.Errorf(layers.EINVALID, "groupby is empty: name a field (or two, comma separated), or leave groupby out for one total")
+	}
+	fields := strings.Split(v, ",")
+	for i, fd := range fields {
+		fields[i] = strings.TrimSpace(fd)
+		if fields[i] == "" {
+			return nil, layers.Errorf(layers.EINVALID, "groupby=%s names an empty field; separate the fields by one comma", v)
+		}
+	}
+	return fields, nil
+}
+
+// answerStats tallies the features of col that f selects into st (made
+// for fields) as of at, compared with earlier when it is not zero, and
+// writes the statistics in format to w.
+func (s *server) answerStats(w http.ResponseWriter, r *http.Request, col *layers.Collection, format string, fields []string, f layers.Filter, st *layers.Stats, at, earlier time.Time) error {
+	q := r.URL.Query()
 	var cmp *comparing
 	if !earlier.IsZero() {
-		if cmp, err = s.tallyEarlier(r.Context(), col, groupBy, f, earlier); err != nil {
+		var err error
+		if cmp, err = s.tallyEarlier(r.Context(), col, fields, f, earlier); err != nil {
 			return err
 		}
 	}
@@ -238,7 +284,8 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 		Groups: []statsGroup{}, Total: measuresOf(st.Total(), kinds),
 		Links: statsLinks(colHref+"/stats", q, link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"}),
 	}
-	if groupBy != "" {
+	if len(fields) > 0 {
+		groupBy := strings.Join(fields, ",")
 		doc.GroupBy = &groupBy
 	}
 	if !at.IsZero() {
@@ -251,19 +298,27 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 		doc.Comparison = cmp.doc(st, kinds)
 	}
 	if format == "csv" && cmp != nil {
-		return writeComparisonCSV(w, col.ID+"-stats.csv", doc, kinds, groupBy)
+		return writeComparisonCSV(w, col.ID+"-stats.csv", doc, kinds, fields)
 	}
 	if format == "csv" {
-		if groupBy == "" {
+		if len(fields) == 0 {
 			return writeStatsCSV(w, col.ID+"-stats.csv", doc, kinds, []string{"group 分组"}, func(statsGroup) []string {
 				return []string{"all 全部"}
 			})
 		}
-		return writeStatsCSV(w, col.ID+"-stats.csv", doc, kinds, []string{groupBy}, func(g statsGroup) []string {
-			return []string{keyText(g.Key)}
+		return writeStatsCSV(w, col.ID+"-stats.csv", doc, kinds, fields, func(g statsGroup) []string {
+			return keyCells(g.Key)
 		})
 	}
 	return writeJSON(w, http.StatusOK, doc)
+}
+
+// keyCells are the CSV cells of a group's key: one per field grouped by.
+func keyCells(k any) []string {
+	if p, ok := k.(layers.Pair); ok {
+		return []string{keyText(p[0]), keyText(p[1])}
+	}
+	return []string{keyText(k)}
 }
 
 // districtStats answers /stats: the features of several layers (every

@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -356,6 +358,9 @@ func TestStatsCSV(t *testing.T) {
 		{"layer", "/collections/plots/stats?groupby=kind&f=csv", "plots-stats.csv",
 			[]string{"kind", "count 个数", "area (m²) 面积（平方米）", "area (ha) 面积（公顷）", "area (亩) 面积（亩）"},
 			[][]string{{"'=1+1", "1"}, {"工业", "2"}, {"total 合计", "3"}}},
+		{"layer by two fields", "/collections/plots/stats?groupby=kind,landuse_gb50137&f=csv", "plots-stats.csv",
+			[]string{"kind", "landuse_gb50137", "count 个数", "area (m²) 面积（平方米）", "area (ha) 面积（公顷）", "area (亩) 面积（亩）"},
+			[][]string{{"'=1+1", "M1", "1"}, {"工业", "M2", "1"}, {"工业", "R2", "1"}, {"total 合计", "", "3"}}},
 		{"layer in a bbox", "/collections/plots/stats?f=csv&bbox=121.505,32.0,121.6,32.2", "plots-stats.csv",
 			[]string{"group 分组", "count 个数", "area (m²) 面积（平方米）", "area (ha) 面积（公顷）", "area (亩) 面积（亩）"},
 			[][]string{{"all 全部", "2"}, {"total inside bbox 范围框内合计", "2"}}},
@@ -429,6 +434,10 @@ func TestStatsErrors(t *testing.T) {
 		{"/collections/parcels/stats?bbox=1,2,3", 400, []string{"bbox"}},
 		{"/collections/parcels/stats?status=bogus", 400, []string{"status is one of"}},
 		{"/collections/parcels/stats?groupby=status&groupby=berths", 400, []string{"given 2 times"}},
+		{"/collections/parcels/stats?groupby=status,status", 400, []string{"status is named twice"}},
+		{"/collections/parcels/stats?groupby=status,berths,public", 400, []string{"3 fields", "at most 2"}},
+		{"/collections/parcels/stats?groupby=status,", 400, []string{"empty field"}},
+		{"/collections/parcels/stats?groupby=status,area_mu", 400, []string{"groupby=status,area_mu", "number field"}},
 		{"/collections/nope/stats", 404, []string{"nope"}},
 		{"/stats?collections=resettlement,nope", 400, []string{"there is no collection", "nope"}},
 		{"/stats?groupby=status", 400, []string{"unknown query parameter", "takes f, bbox, bbox-crs, collections"}},
@@ -566,7 +575,7 @@ func TestStatsOpenAPI(t *testing.T) {
 			names[n] = p
 		}
 	}
-	enum := fmt.Sprint(names["groupby"]["schema"].(map[string]any)["enum"])
+	enum := fmt.Sprint(names["groupby"]["schema"].(map[string]any)["items"].(map[string]any)["enum"])
 	if enum != "[name_zh name_en status berths public]" || names["status"] == nil || names["limit"] != nil {
 		t.Errorf("parameters of the parcels' stats: groupby enum %s, status %v, limit %v", enum, names["status"], names["limit"])
 	}
@@ -578,9 +587,18 @@ func TestStatsOpenAPI(t *testing.T) {
 	}
 }
 
-// benchStats asks the router over benchParcels parcels for statistics.
+// benchStatsRouter is the router of benchRouter without the cache of
+// statistics answers, which would answer every request after the first:
+// what is measured is the read of the layer.
+var benchStatsRouter = sync.OnceValue(func() http.Handler {
+	return web.NewRouter(benchStore.store, web.Options{AllowedHosts: []string{"example.com"}, StatsCacheBytes: -1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+})
+
+// benchStats asks the router over benchParcels parcels for statistics,
+// without the cache of answers.
 func benchStats(b *testing.B, target string, count int) {
-	h := benchRouter(b)
+	benchRouter(b) // the store
+	h := benchStatsRouter()
 	var buf bytes.Buffer
 	b.ResetTimer()
 	for b.Loop() {
@@ -609,4 +627,142 @@ func BenchmarkStatsBBox(b *testing.B) {
 	w, s := layerstest.ParcelsWest+200*layerstest.ParcelsCell+half, layerstest.ParcelsSouth+100*layerstest.ParcelsCell+half
 	target := fmt.Sprintf("/collections/parcels/stats?bbox=%.7f,%.7f,%.7f,%.7f", w, s, w+100*layerstest.ParcelsCell, s+100*layerstest.ParcelsCell)
 	benchStats(b, target, 101*101)
+}
+
+// TestStatsTwoFields groups by two fields in one request: each group is a
+// pair of values, and the pairs add up, per value of either field, to
+// what grouping by that field alone gives.
+func TestStatsTwoFields(t *testing.T) {
+	srv, _ := newServer(t, web.Options{})
+	for _, fields := range [][2]string{{"status", "public"}, {"public", "status"}, {"status", "berths"}} {
+		q := "/collections/parcels/stats?groupby=" + fields[0] + "," + fields[1]
+		d := getStats(t, srv.URL+q)
+		if d.GroupBy == nil || *d.GroupBy != fields[0]+","+fields[1] {
+			t.Errorf("GET %s: groupBy %v", q, d.GroupBy)
+		}
+		seen := map[string]bool{}
+		for i, field := range fields {
+			one := getStats(t, srv.URL+"/collections/parcels/stats?groupby="+field)
+			if d.Total.Count != one.Total.Count || math.Abs(*d.Total.AreaM2-*one.Total.AreaM2) > 0.05 {
+				t.Errorf("GET %s: total %d, %v m²; by %s alone %d, %v m²", q, d.Total.Count, *d.Total.AreaM2, field, one.Total.Count, *one.Total.AreaM2)
+			}
+			counts, areas, pairs := map[string]int{}, map[string]float64{}, map[string]int{}
+			for _, g := range d.Groups {
+				key, ok := g.Key.([]any)
+				if !ok || len(key) != 2 {
+					t.Fatalf("GET %s: group key %#v, want a pair", q, g.Key)
+				}
+				seen[fmt.Sprint(key)] = true
+				k := fmt.Sprint(key[i])
+				counts[k] += g.Count
+				areas[k] += *g.AreaM2
+				pairs[k]++
+			}
+			if len(counts) != len(one.Groups) {
+				t.Errorf("GET %s: %d values of %s among the pairs, %d grouping by it alone", q, len(counts), field, len(one.Groups))
+			}
+			for _, g := range one.Groups {
+				k := fmt.Sprint(g.Key)
+				// Each group's m² are rounded to 0.1.
+				if counts[k] != g.Count || math.Abs(areas[k]-*g.AreaM2) > 0.05*float64(pairs[k]+1) {
+					t.Errorf("GET %s: %s=%s adds up to %d, %.1f m²; by %s alone %d, %v m²", q, field, k, counts[k], areas[k], field, g.Count, *g.AreaM2)
+				}
+			}
+		}
+		if len(seen) != len(d.Groups) || len(d.Groups) < 2 {
+			t.Errorf("GET %s: %d groups, %d distinct keys", q, len(d.Groups), len(seen))
+		}
+	}
+}
+
+// TestStatsETagEdit: the statistics of a layer are validated by its
+// version: asked again they are 304, and kept (the cache answers), until
+// an edit, after which they are counted again, with another ETag.
+func TestStatsETagEdit(t *testing.T) {
+	srv, store := newServer(t, web.Options{})
+	const q = "/collections/parcels/stats?groupby=status,berths"
+	first := get(t, srv.URL+q)
+	tag := first.Header.Get("ETag")
+	if first.StatusCode != 200 || tag == "" {
+		t.Fatalf("GET %s = %d, ETag %q", q, first.StatusCode, tag)
+	}
+	if r := get(t, srv.URL+q, "If-None-Match", tag); r.StatusCode != 304 || len(r.body) != 0 {
+		t.Errorf("GET %s with If-None-Match %s = %d, want 304", q, tag, r.StatusCode)
+	}
+	again := get(t, srv.URL+q)
+	if again.StatusCode != 200 || !bytes.Equal(again.body, first.body) || again.Header.Get("ETag") != tag || again.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET %s again = %d %s, ETag %s, same body %v", q, again.StatusCode, again.Header.Get("Content-Type"), again.Header.Get("ETag"), bytes.Equal(again.body, first.body))
+	}
+	cacheStats := func() map[string]any {
+		return get(t, srv.URL+"/healthz").json(t)["statsCache"].(map[string]any)
+	}
+	if c := cacheStats(); c["hits"].(float64) < 1 || c["answers"].(float64) != 1 {
+		t.Errorf("statistics cache after the same question twice: %v, want 1 answer and a hit", c)
+	}
+	var d statsDoc
+	json.Unmarshal(first.body, &d)
+	if err := store.Delete(ctx, "parcels", 1, "", layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	after := get(t, srv.URL+q, "If-None-Match", tag)
+	var d2 statsDoc
+	if after.StatusCode != 200 || after.Header.Get("ETag") == tag || json.Unmarshal(after.body, &d2) != nil || d2.Total.Count != d.Total.Count-1 {
+		t.Errorf("GET %s after a parcel is deleted, with the ETag from before = %d, ETag %s (was %s), %d parcels (were %d)",
+			q, after.StatusCode, after.Header.Get("ETag"), tag, d2.Total.Count, d.Total.Count)
+	}
+	// CSV is another answer, kept apart.
+	csv := get(t, srv.URL+q+"&f=csv")
+	if csv.StatusCode != 200 || csv.Header.Get("Content-Type") != "text/csv; charset=utf-8" || csv.Header.Get("ETag") == after.Header.Get("ETag") {
+		t.Errorf("GET %s&f=csv = %d %s, ETag %s", q, csv.StatusCode, csv.Header.Get("Content-Type"), csv.Header.Get("ETag"))
+	}
+}
+
+// BenchmarkStatsMapOpen is what a map opening asks of the statistics of
+// a big layer, to count its features by stage and by a second field (the
+// land-use code on the map; berths here, as the benchmark parcels have
+// no code): "per stage" as the map asked before two-field groupby, by
+// status and then by the second field once per stage, each request a
+// read of the whole layer; "two fields" in one request; "two fields,
+// kept" as a map opening after another finds it, in the cache.
+func BenchmarkStatsMapOpen(b *testing.B) {
+	benchRouter(b)
+	var buf bytes.Buffer
+	ask := func(b *testing.B, h http.Handler, target string) statsDoc {
+		rec := benchRequest(h, httptest.NewRequest("GET", target, nil), &buf)
+		var d statsDoc
+		if err := json.Unmarshal(rec.Body.Bytes(), &d); rec.Code != 200 || err != nil {
+			b.Fatalf("GET %s = %d %v: %s", target, rec.Code, err, rec.Body)
+		}
+		return d
+	}
+	const layer = "/collections/parcels/stats?"
+	b.Run("per stage", func(b *testing.B) {
+		h := benchStatsRouter()
+		for b.Loop() {
+			n := 0
+			for _, g := range ask(b, h, layer+"groupby=status").Groups {
+				n += ask(b, h, layer+"groupby=berths&status="+url.QueryEscape(fmt.Sprint(g.Key))).Total.Count
+			}
+			if n != benchParcels {
+				b.Fatalf("%d parcels counted, want %d", n, benchParcels)
+			}
+		}
+	})
+	b.Run("two fields", func(b *testing.B) {
+		h := benchStatsRouter()
+		for b.Loop() {
+			if d := ask(b, h, layer+"groupby=status,berths"); d.Total.Count != benchParcels {
+				b.Fatalf("%d parcels counted, want %d", d.Total.Count, benchParcels)
+			}
+		}
+	})
+	b.Run("two fields, kept", func(b *testing.B) {
+		h := benchRouter(b)
+		ask(b, h, layer+"groupby=status,berths")
+		for b.Loop() {
+			if d := ask(b, h, layer+"groupby=status,berths"); d.Total.Count != benchParcels {
+				b.Fatalf("%d parcels counted, want %d", d.Total.Count, benchParcels)
+			}
+		}
+	})
 }

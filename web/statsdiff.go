@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,8 +59,8 @@ type comparing struct {
 }
 
 // tallyEarlier tallies layer col as of at, grouped as the later half is.
-func (s *server) tallyEarlier(ctx context.Context, col *layers.Collection, groupBy string, f layers.Filter, at time.Time) (*comparing, error) {
-	st, err := layers.NewFieldStats(col.Layer, groupBy, f.BBoxes)
+func (s *server) tallyEarlier(ctx context.Context, col *layers.Collection, fields []string, f layers.Filter, at time.Time) (*comparing, error) {
+	st, err := layers.NewFieldsStats(col.Layer, fields, f.BBoxes)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func (c *comparing) doc(later *layers.Stats, k measureKinds) *statsComparison {
 // writeComparisonCSV writes a compared statistics document as two tables
 // one after the other, as writeStatsCSV writes one: the groups with their
 // measures at the two times and the change, then the transitions.
-func writeComparisonCSV(w http.ResponseWriter, filename string, doc statsDoc, kinds measureKinds, groupBy string) error {
+func writeComparisonCSV(w http.ResponseWriter, filename string, doc statsDoc, kinds measureKinds, fields []string) error {
 	h := w.Header()
 	h.Set("Content-Type", mediaCSV)
 	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
@@ -189,42 +190,52 @@ func writeComparisonCSV(w http.ResponseWriter, filename string, doc statsDoc, ki
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	keyCol := groupBy
-	if keyCol == "" {
-		keyCol = "group 分组"
+	keyCols := fields
+	if len(keyCols) == 0 {
+		keyCols = []string{"group 分组"}
 	}
-	header := []string{keyCol}
+	header := slices.Clone(keyCols)
 	for _, m := range ms {
 		header = append(header, m.name+" @ "+earlier, m.name+" @ "+later, m.name+" change 变化")
 	}
 	cw.Write(header)
-	row := func(lead string, g statsCompared) {
-		rec := []string{lead}
+	row := func(lead []string, g statsCompared) {
+		rec := slices.Clone(lead)
 		for _, m := range ms {
 			rec = append(rec, cell(m.get(g.Earlier), m.prec), cell(m.get(g.Later), m.prec), cell(m.get(g.Change), m.prec))
 		}
 		cw.Write(rec)
 	}
 	for _, g := range c.Groups {
-		k := keyText(g.Key)
-		if groupBy == "" {
-			k = "all 全部"
+		k := keyCells(g.Key)
+		if len(fields) == 0 {
+			k = []string{"all 全部"}
 		}
 		row(k, g.statsCompared)
 	}
-	total := "total 合计"
+	total := make([]string, len(keyCols))
+	total[0] = "total 合计"
 	if doc.ClippedToBBox {
-		total = "total inside bbox 范围框内合计"
+		total[0] = "total inside bbox 范围框内合计"
 	}
 	row(total, c.Total)
 	cw.Write(nil)
-	header = []string{"from 从 (" + earlier + ")", "to 到 (" + later + ")"}
+	header = nil
+	for _, side := range []string{"from 从 (" + earlier + ")", "to 到 (" + later + ")"} {
+		if len(fields) < 2 {
+			header = append(header, side)
+			continue
+		}
+		for _, fd := range fields {
+			header = append(header, side+" "+fd)
+		}
+	}
 	for _, m := range ms {
 		header = append(header, m.name)
 	}
 	cw.Write(header)
 	for _, t := range c.Transitions {
-		rec := []string{keyText(t.From), keyText(t.To)}
+		rec := append(keyCells(t.From), keyCells(t.To)...)
 		for _, m := range ms {
 			rec = append(rec, cell(m.get(t.statsMeasures), m.prec))
 		}

@@ -31,6 +31,10 @@ type Store interface {
 	// of fids.
 	Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error)
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	// Shapes is Items read as shapes with the values of fields, and
+	// LoadShapes is Load so.
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
+	LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error)
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
 	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
@@ -164,17 +168,9 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		c.bypassed.Add(1)
 		return c.store.Items(ctx, id, f, p)
 	}
-	key := appendQueryKey(make([]byte, 0, 64), f, p)
-	qs := &c.shards[c.queryShard(id, key)]
-	fids, matched, ok := qs.getQuery(id, key)
-	if ok {
-		c.queryHits.Add(1)
-	} else {
-		c.queryMisses.Add(1)
-		if fids, matched, err = c.store.Select(ctx, id, f, p); err != nil {
-			return nil, 0, err
-		}
-		c.putQuery(ep, qs, id, string(key), fids, matched)
+	fids, matched, err := c.ids(ctx, ep, id, f, p)
+	if err != nil {
+		return nil, 0, err
 	}
 	items := c.getItems(id, fids)
 	var missing []int64
@@ -211,6 +207,75 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 	return out, matched, nil
 }
 
+// Shapes returns page p of the features of layer id that f selects, as
+// Items does, each as a shape with only the values of fields:
+// the ids as Items gets them, the shapes of the features held from them,
+// the others from the store's LoadShapes. Those are not held: a reader of
+// shapes (a vector tile, of up to thousands of features, which the tile
+// cache keeps whole) would otherwise fill the budget with features
+// encoded for nobody, pushing out those the feature endpoints serve.
+func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error) {
+	ep, err := c.sync(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ep == nil {
+		c.bypassed.Add(1)
+		return c.store.Shapes(ctx, id, f, p, fields)
+	}
+	fids, matched, err := c.ids(ctx, ep, id, f, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	items := c.getItems(id, fids)
+	held := make([]*layers.Item, 0, len(items))
+	var missing []int64
+	for i, it := range items {
+		if it == nil {
+			missing = append(missing, fids[i])
+			continue
+		}
+		held = append(held, it)
+	}
+	var shapes []layers.Shape
+	if len(held) > 0 {
+		cat, err := c.store.Catalog(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		col, ok := cat.Collection(id)
+		if !ok {
+			// Dropped since its ids were selected.
+			return nil, 0, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
+		}
+		shapes = layers.AppendShapes(make([]layers.Shape, 0, len(fids)), col.Layer, held, fields)
+	}
+	c.hits.Add(int64(len(fids) - len(missing)))
+	if len(missing) == 0 {
+		return shapes, matched, nil
+	}
+	c.misses.Add(int64(len(missing)))
+	loaded, err := c.store.LoadShapes(ctx, id, missing, fields)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Both are in the order of fids, which is id order: merge them,
+	// leaving out features deleted since the ids were selected.
+	out := make([]layers.Shape, 0, len(shapes)+len(loaded))
+	i, j := 0, 0
+	for k, it := range items {
+		switch {
+		case it != nil:
+			out = append(out, shapes[i])
+			i++
+		case j < len(loaded) && loaded[j].ID == fids[k]:
+			out = append(out, loaded[j])
+			j++
+		}
+	}
+	return out, matched, nil
+}
+
 // Item returns feature fid of layer id, from the cache or else the store.
 func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, error) {
 	ep, err := c.sync(ctx)
@@ -232,6 +297,25 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 	}
 	c.putItem(ep, id, it)
 	return it, nil
+}
+
+// ids returns the ids of page p of the features of layer id that f
+// selects, and how many match in all: the held answer to the same query,
+// or else the store's Select, then held.
+func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	key := appendQueryKey(make([]byte, 0, 64), f, p)
+	qs := &c.shards[c.queryShard(id, key)]
+	if fids, matched, ok := qs.getQuery(id, key); ok {
+		c.queryHits.Add(1)
+		return fids, matched, nil
+	}
+	c.queryMisses.Add(1)
+	fids, matched, err := c.store.Select(ctx, id, f, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	c.putQuery(ep, qs, id, string(key), fids, matched)
+	return fids, matched, nil
 }
 
 // sync brings the cache up to the store's catalog and returns the epoch

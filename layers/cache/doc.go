@@ -10,7 +10,9 @@
 // Features are held per (layer, fid), least recently used out first.
 // Items asks the store for the ids of a page (Store.Select, itself cached
 // per layer, filter and page), takes the features it holds and loads only
-// the missing ones, in one call (Store.Load).
+// the missing ones, in one call (Store.Load). Shapes (for vector tiles)
+// selects the same way, makes the shapes of the features it holds, and
+// reads the others as shapes (Store.LoadShapes) without holding them.
 //
 // The cache follows the store's change log: on each request it compares
 // the store's Catalog().Seq with the last one it applied, and when it

@@ -197,7 +197,7 @@ func (s *Store) checkDirect(ctx context.Context, tx *sql.Tx, cs []layers.Change)
 				return err
 			}
 		}
-		s.setProblem(k, c.Seq, s.checkStored(ctx, dc, l, c.FID, was))
+		s.flagStored(ctx, dc, l, k, c.Seq, was)
 	}
 	return nil
 }
@@ -277,10 +277,10 @@ func endedStates(ctx context.Context, q querier, id string, fid int64, n int) (o
 // it passes. A feature that is gone is checked as a delete is: the rules
 // from the other side, a boundary that others must lie within. The rules
 // are asked only of a layer a rule is about.
-func (s *Store) checkStored(ctx context.Context, dc *directCheck, l *layers.Layer, fid int64, was orb.Geometry) error {
+func (s *Store) checkStored(ctx context.Context, dc *directCheck, l *layers.Layer, fid int64, was orb.Geometry) (gone bool, err error) {
 	lk, err := dc.lookup(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	rules := s.CheckRules != nil && dc.involved[l.ID]
 	var f *layers.Feature
@@ -289,23 +289,44 @@ func (s *Store) checkStored(ctx context.Context, dc *directCheck, l *layers.Laye
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cannot be read: %w", err)
+		return false, fmt.Errorf("cannot be read: %w", err)
 	}
 	if f == nil {
 		if !rules || was == nil {
-			return nil
+			return true, nil
 		}
-		return s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, was)
+		return true, s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, was)
 	}
 	checked, err := l.CheckFeature(*f)
 	if err != nil {
-		return err
+		return false, err
 	}
 	checked.ID = fid
 	if rules {
-		return s.CheckRules(ctx, lk, l, checked, was)
+		return false, s.CheckRules(ctx, lk, l, checked, was)
 	}
-	return nil
+	return false, nil
+}
+
+// flagStored checks feature k as it is stored after change seq (was: its
+// geometries before, for the rules) and flags or clears it. A feature
+// that is gone carries no flag, since nothing serves it and its id is
+// retired: what its delete broke is reported, not kept.
+func (s *Store) flagStored(ctx context.Context, dc *directCheck, l *layers.Layer, k problemKey, seq int64, was orb.Geometry) {
+	gone, err := s.checkStored(ctx, dc, l, k.fid, was)
+	if !gone {
+		s.setProblem(k, seq, err)
+		return
+	}
+	s.setProblem(k, seq, nil)
+	if err != nil {
+		s.problems.mu.Lock()
+		fn := s.problems.fn
+		s.problems.mu.Unlock()
+		if fn != nil {
+			fn(k.layer, k.fid, fmt.Errorf("its deletion: %w", err))
+		}
+	}
 }
 
 // setProblem flags or clears k, as change seq left it, and reports a
@@ -393,7 +414,7 @@ func (s *Store) recheckFlags(ctx context.Context, tx *sql.Tx) error {
 			s.setProblem(c.k, c.seq, nil)
 			continue
 		}
-		s.setProblem(c.k, c.seq, s.checkStored(ctx, dc, l, c.k.fid, nil))
+		s.flagStored(ctx, dc, l, c.k, c.seq, nil)
 	}
 	return nil
 }
@@ -423,7 +444,7 @@ func (s *Store) recheckLayer(ctx context.Context, dc *directCheck, id string, se
 			s.setProblem(k, seq, nil)
 			continue
 		}
-		s.setProblem(k, seq, s.checkStored(ctx, dc, l, fid, nil))
+		s.flagStored(ctx, dc, l, k, seq, nil)
 	}
 	return nil
 }

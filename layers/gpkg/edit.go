@@ -71,16 +71,22 @@ func (lk txLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers.F
 	return near(ctx, lk.tx, l, b)
 }
 
-// near returns the features of layer l whose bounding boxes meet b.
+// near returns the features of layer l whose bounding boxes meet b, by
+// nearQuery (q may be that query prepared: see prepared).
 func near(ctx context.Context, q querier, l *layers.Layer, b orb.Bound) ([]layers.Feature, error) {
 	var out []layers.Feature
-	text := selectColumns(l) + ` WHERE fid IN (SELECT id FROM ` + quoteIdent("rtree_"+l.ID+"_geom") + `
-		WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?) ORDER BY fid`
-	err := eachRow(ctx, q, l, text, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
+	err := eachRow(ctx, q, l, nearQuery(l), []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
 		out = append(out, f)
 		return nil
 	})
 	return out, err
+}
+
+// nearQuery selects the features of layer l whose R-tree boxes meet the
+// box given as its arguments maxx, minx, maxy, miny.
+func nearQuery(l *layers.Layer) string {
+	return selectColumns(l) + ` WHERE fid IN (SELECT id FROM ` + quoteIdent("rtree_"+l.ID+"_geom") + `
+		WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?) ORDER BY fid`
 }
 
 // editLookup is the Lookup of a feature write's transaction: the

@@ -81,10 +81,13 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	// A reader of this store sees the import as soon as it returns.
+	// A reader of this store sees the import as soon as it returns. The
+	// import is committed whatever the refresh says: a failed refresh is
+	// reported, not returned (a caller would take it for an import that
+	// wrote nothing), and the watcher catches up.
 	if s.catalog.Load() != nil {
-		if err := s.refresh(ctx); err != nil {
-			return im.results, err
+		if err := s.refresh(ctx); err != nil && s.onError != nil {
+			s.onError(fmt.Errorf("after an import: %w", err))
 		}
 	}
 	return im.results, nil

@@ -361,19 +361,13 @@ func (lk *declLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layer
 	st := lk.stmts[id]
 	if st == nil {
 		var err error
-		st, err = lk.tx.PrepareContext(ctx, selectColumns(l)+` WHERE fid IN (SELECT id FROM `+quoteIdent("rtree_"+id+"_geom")+`
-			WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?) ORDER BY fid`)
+		st, err = lk.tx.PrepareContext(ctx, nearQuery(l))
 		if err != nil {
 			return nil, err
 		}
 		lk.stmts[id] = st
 	}
-	var out []layers.Feature
-	err := eachRow(ctx, prepared{st}, l, "", []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1]}, func(f layers.Feature) error {
-		out = append(out, f)
-		return nil
-	})
-	return out, err
+	return near(ctx, prepared{st}, l, b)
 }
 
 // prepared is a querier of one prepared statement: the query text it is

@@ -46,6 +46,35 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 	return fids, matched, err
 }
 
+// Shapes returns page p of the features of layer id that f selects, in
+// id order, and how many match in all, as Items does, each as a shape
+// with only the values of fields: the selection is Items', the
+// read is of the geometry and those columns alone, with no GeoJSON and no
+// measures made.
+func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) (shapes []layers.Shape, matched int, err error) {
+	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
+		fids, n, err := selectIDs(ctx, r, col, f, p)
+		if err != nil {
+			return err
+		}
+		matched = n
+		shapes, err = loadShapes(ctx, r, col.Layer, fids, fields)
+		return err
+	})
+	return shapes, matched, err
+}
+
+// LoadShapes returns the shapes of the features fids of layer id that
+// exist, in the order of fids (each once), with only the values of fields:
+// Load for a reader that needs no more.
+func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error) {
+	col, err := s.collection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return loadShapes(ctx, s.cached(), col.Layer, fids, fields)
+}
+
 // inSnapshot runs fn with layer id's state and one read snapshot.
 func (s *Store) inSnapshot(ctx context.Context, id string, fn func(snapshotReader, *layers.Collection) error) error {
 	col, err := s.collection(ctx, id)
@@ -277,6 +306,55 @@ func idList(ids []int64, fid func(int) int64) string {
 	return string(append(b, ']'))
 }
 
+// byIDs returns the FROM and WHERE of a read of the rows of table id
+// whose fids are fids (at least one), and their one argument; the table
+// is aliased t, so the columns are named t."name" (json_each has columns
+// of its own, such as value and path). One id is a rowid lookup. Ids in
+// ascending runs of consecutive ones, a few runs for many ids (a page of a
+// box or a tile, in a layer written in about the order of its places, as
+// imports are), are read one rowid range per run, from a JSON array of
+// [first, last] pairs: the table's b-tree is walked in order rather than
+// searched for each id, and SQLite builds no temporary index of the ids.
+// Other ids are read through inIDs.
+func byIDs(id string, fids []int64) (string, any) {
+	t := ` FROM ` + quoteIdent(id) + ` AS t WHERE `
+	if len(fids) == 1 {
+		return t + `t.fid = ?`, fids[0]
+	}
+	runs := 1
+	for i := 1; i < len(fids); i++ {
+		if fids[i] <= fids[i-1] {
+			runs = len(fids) // not ascending: no ranges
+			break
+		}
+		if fids[i] != fids[i-1]+1 {
+			runs++
+		}
+	}
+	if runs > len(fids)/4 {
+		return t + `t.` + inIDs, idList(fids, func(i int) int64 { return fids[i] })
+	}
+	b := make([]byte, 0, 2+24*runs)
+	b = append(b, '[')
+	for i := 0; i < len(fids); {
+		j := i
+		for j+1 < len(fids) && fids[j+1] == fids[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, fids[i], 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, fids[j], 10)
+		b = append(b, ']')
+		i = j + 1
+	}
+	b = append(b, ']')
+	return ` FROM json_each(?) AS r CROSS JOIN ` + quoteIdent(id) + ` AS t WHERE t.fid BETWEEN r.value->>0 AND r.value->>1`, string(b)
+}
+
 // eachGeometry reads the geometries of the hits.
 func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func(int64, orb.Geometry)) error {
 	list := idList(make([]int64, len(hits)), func(i int) int64 { return hits[i].fid })
@@ -320,8 +398,8 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		return []*layers.Item{it}, nil
 	}
 	byID := make(map[int64]*layers.Item, len(fids))
-	list := idList(fids, func(i int) int64 { return fids[i] })
-	err := eachRow(ctx, q, l, selectColumns(l)+` WHERE `+inIDs, []any{list}, func(f layers.Feature) error {
+	from, arg := byIDs(l.ID, fids)
+	err := eachRow(ctx, q, l, selectList(l.Schema, "t.")+from, []any{arg}, func(f layers.Feature) error {
 		byID[f.ID] = layers.NewItem(l, f)
 		return nil
 	})
@@ -335,6 +413,80 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 		}
 	}
 	return items, nil
+}
+
+// loadShapes reads the shapes of the features fids of layer l that
+// exist, in the order of fids: fid, geometry and the columns of the fields
+// of l named in fields (others have no value in any feature).
+func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, fields []string) ([]layers.Shape, error) {
+	if len(fids) == 0 {
+		return nil, nil
+	}
+	// The columns read, and for each the index of its value in a shape's.
+	var cols []layers.Field
+	var at []int
+	for i, name := range fields {
+		if fd := l.Field(name); fd != nil {
+			cols, at = append(cols, *fd), append(at, i)
+		}
+	}
+	from, arg := byIDs(l.ID, fids)
+	rows, err := q.QueryContext(ctx, selectList(cols, "t.")+from, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// As eachRow scans: the geometry as RawBytes, the rest into anys.
+	var blob sql.RawBytes
+	vals := make([]any, 2+len(cols))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	ptrs[1] = &blob
+	shapes := make([]layers.Shape, 0, len(fids))
+	// The shapes' values, in one allocation (a tile reads thousands).
+	values := make([]any, len(fids)*len(fields))
+	inOrder := true
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		fid, _ := vals[0].(int64)
+		g, err := geo.DecodeGPKG(blob)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
+		}
+		if len(values) < len(fields) {
+			// More rows than ids: cannot be, but not worth a panic.
+			values = make([]any, len(fields))
+		}
+		v := values[:len(fields):len(fields)]
+		values = values[len(fields):]
+		for i, fd := range cols {
+			if c := vals[2+i]; c != nil {
+				v[at[i]] = fieldValue(fd.Type, c)
+			}
+		}
+		if n := len(shapes); n > 0 && shapes[n-1].ID >= fid {
+			inOrder = false
+		}
+		shapes = append(shapes, layers.Shape{ID: fid, Geometry: g, Values: v})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !inOrder || !slices.IsSorted(fids) {
+		// The rows came in another order than fids: put them in it.
+		pos := make(map[int64]int, len(fids))
+		for i, fid := range fids {
+			if _, ok := pos[fid]; !ok {
+				pos[fid] = i
+			}
+		}
+		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return pos[a.ID] - pos[b.ID] })
+	}
+	return shapes, nil
 }
 
 // Search finds up to limit features whose Chinese or English name

@@ -1,7 +1,9 @@
 package gpkg_test
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,5 +53,81 @@ func TestConcurrentFirstQueries(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("Items: %v", err)
+	}
+}
+
+// Load and LoadShapes read the rows of ids in runs of consecutive ones by
+// rowid ranges and others through a list: whatever the ids, they answer
+// each existing feature once per time asked (shapes: once), in the order
+// asked, as reading them one by one does.
+func TestLoadByIDs(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(400))))
+	var one []*layers.Item // one[fid]: Item(fid), nil where none
+	for fid := int64(0); fid <= 400; fid++ {
+		it, err := s.Item(ctx, "parcels", fid)
+		if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Fatalf("Item(parcels, %d): %v", fid, err)
+		}
+		one = append(one, it)
+	}
+	seq := func(from, to int64) []int64 {
+		var out []int64
+		for i := from; i <= to; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		ids  []int64
+	}{
+		{"One", []int64{17}},
+		{"OneRun", seq(1, 120)},
+		{"Runs", append(append(seq(3, 40), seq(61, 100)...), seq(121, 160)...)},
+		{"RunsPastTheEnd", seq(380, 420)},
+		{"Sparse", []int64{1, 9, 30, 31, 77, 200, 399}},
+		{"Unsorted", []int64{50, 3, 49, 2, 300, 1}},
+		{"Duplicates", []int64{5, 5, 6, 7, 7}},
+		{"NoneThere", []int64{0, -4, 1000, 1001}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []*layers.Item
+			var wantShapes []int64
+			for _, fid := range tt.ids {
+				if fid >= 0 && fid < int64(len(one)) && one[fid] != nil {
+					want = append(want, one[fid])
+					if !slices.Contains(wantShapes, fid) {
+						wantShapes = append(wantShapes, fid)
+					}
+				}
+			}
+			got, err := s.Load(ctx, "parcels", tt.ids)
+			if err != nil {
+				t.Fatalf("Load(%v): %v", tt.ids, err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("Load(%v) = %d items, want %d", tt.ids, len(got), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i].JSON, want[i].JSON) {
+					t.Errorf("Load(%v)[%d] = %s, want %s", tt.ids, i, got[i].JSON, want[i].JSON)
+				}
+			}
+			shapes, err := s.LoadShapes(ctx, "parcels", tt.ids, []string{"status"})
+			if err != nil {
+				t.Fatalf("LoadShapes(%v): %v", tt.ids, err)
+			}
+			var gotShapes []int64
+			for _, sh := range shapes {
+				gotShapes = append(gotShapes, sh.ID)
+				if w := one[sh.ID]; !orb.Equal(sh.Geometry, w.Geometry) || len(sh.Values) != 1 || sh.Values[0] != w.Properties["status"] {
+					t.Errorf("LoadShapes(%v): feature %d = %v %v, want %v and status %v", tt.ids, sh.ID, sh.Geometry, sh.Values, w.Geometry, w.Properties["status"])
+				}
+			}
+			if !slices.Equal(gotShapes, wantShapes) {
+				t.Errorf("LoadShapes(%v) = features %v, want %v", tt.ids, gotShapes, wantShapes)
+			}
+		})
 	}
 }

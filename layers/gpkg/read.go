@@ -14,15 +14,21 @@ import (
 // Date and date-time columns are read as text: the driver would otherwise
 // turn them into time.Time.
 func selectColumns(l *layers.Layer) string {
-	cols := []string{"fid", "geom"}
-	for _, fd := range l.Schema {
-		c := quoteIdent(fd.Name)
+	return selectList(l.Schema, "") + " FROM " + quoteIdent(l.ID)
+}
+
+// selectList is the SELECT of fid, geom and the columns of fields, each
+// name after prefix (a table's alias and a dot, or "").
+func selectList(fields []layers.Field, prefix string) string {
+	cols := []string{prefix + "fid", prefix + "geom"}
+	for _, fd := range fields {
+		c := prefix + quoteIdent(fd.Name)
 		if fd.Type == layers.Date || fd.Type == layers.DateTime {
 			c = "CAST(" + c + " AS TEXT)"
 		}
 		cols = append(cols, c)
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + quoteIdent(l.ID)
+	return "SELECT " + strings.Join(cols, ", ")
 }
 
 // readLayer begins a read-only transaction, a consistent snapshot, and
@@ -97,28 +103,30 @@ func decodeRow(l *layers.Layer, vals []any, blob []byte) (layers.Feature, error)
 	}
 	f.Geometry = g
 	for i, fd := range l.Schema {
-		v := vals[2+i]
-		if v == nil {
-			continue
+		if v := vals[2+i]; v != nil {
+			f.Properties[fd.Name] = fieldValue(fd.Type, v)
 		}
-		switch fd.Type {
-		case layers.Boolean:
-			switch b := v.(type) {
-			case int64:
-				v = b != 0
-			case bool:
-				v = b
-			}
-		case layers.Number:
-			if n, ok := v.(int64); ok {
-				v = float64(n)
-			}
-		case layers.String, layers.Date, layers.DateTime:
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-		}
-		f.Properties[fd.Name] = v
 	}
 	return f, nil
+}
+
+// fieldValue is v, a column's non-null value as the driver gives it,
+// typed as a property of type t is: booleans from 0 and 1, numbers as
+// float64, texts as strings.
+func fieldValue(t layers.FieldType, v any) any {
+	switch t {
+	case layers.Boolean:
+		if b, ok := v.(int64); ok {
+			return b != 0
+		}
+	case layers.Number:
+		if n, ok := v.(int64); ok {
+			return float64(n)
+		}
+	case layers.String, layers.Date, layers.DateTime:
+		if b, ok := v.([]byte); ok {
+			return string(b)
+		}
+	}
+	return v
 }

@@ -12,5 +12,6 @@
 //
 // Everything it checks, it checks against what it wrote: bbox answers
 // against a brute-force geometry check of its own (brute.go), on synthetic
-// layers of polygons with holes, multipolygons, lines and points (data.go).
+// layers of polygons with holes, multipolygons, lines and points (data.go);
+// Shapes against Items and the same brute force (shapes.go).
 package storetest

@@ -20,6 +20,7 @@ type Store interface {
 	Catalog(ctx context.Context) (*layers.Catalog, error)
 	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
 }
@@ -64,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Item", func(t *testing.T) { testItem(t, h) })
 	t.Run("BBox", func(t *testing.T) { testBBox(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
+	t.Run("Shapes", func(t *testing.T) { testShapes(t, h) })
 	t.Run("Properties", func(t *testing.T) { testProperties(t, h) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, h) })
 	t.Run("CountAndExtent", func(t *testing.T) { testCountAndExtent(t, h) })
@@ -456,6 +458,11 @@ func testBBox(t *testing.T, h Harness) {
 			if !slices.Equal(got, want) || matched != len(want) {
 				t.Errorf("%s: Items(%s, bbox %v) = %d features, matched %d; brute force finds %d\n  only the store: %v\n  only brute force: %v",
 					q.name, l.ID, q.boxes, len(got), matched, len(want), minus(got, want), minus(want, got))
+			}
+			sh, shMatched := shapes(t, s, l.ID, f, layers.Page{Limit: n + 1}, nil)
+			if got := shapeIDs(sh); !slices.Equal(got, want) || shMatched != len(want) {
+				t.Errorf("%s: Shapes(%s, bbox %v) = %d features, matched %d; brute force finds %d\n  only the store: %v\n  only brute force: %v",
+					q.name, l.ID, q.boxes, len(got), shMatched, len(want), minus(got, want), minus(want, got))
 			}
 			if len(want) > 0 {
 				nonEmpty++

@@ -47,39 +47,21 @@ export async function page(id, bbox, limit, equals = {}, signal) {
 // and land-use code, with their area, from the statistics API: for a
 // layer too big to fetch whole. Each cell looks like a feature, with n the
 // features it stands for: {properties: {status, landuse_gb50137,
-// geodesic_area_m2}, n}. The API groups by one field, and each request
-// reads the whole layer (or box): one for the stages, then one per stage
-// by code, and one more, all by code, only when some features have no
-// stage (they are what the stages leave).
+// geodesic_area_m2}, n}. One request, grouped by both fields at once: the
+// API reads the layer (or box) once, and keeps its answer about a whole
+// layer until the layer changes.
 export async function cells(col, bbox, signal) {
-  const has = (name) => (col.schema || []).some((fd) => fd.name === name);
+  const fields = ['status', 'landuse_gb50137'].filter((name) => (col.schema || []).some((fd) => fd.name === name));
   const box = bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '';
-  const groups = async (q) => {
-    const doc = await getJSON(`${base}/collections/${encodeURIComponent(col.id)}/stats?${q}${box}`, signal, true);
-    const area = (g) => g.geodesic_area_m2 || 0;
-    return doc.groupBy ? doc.groups.map((g) => [g.key, g.count, area(g)]) : [[null, doc.total.count, area(doc.total)]];
+  const by = fields.length ? `groupby=${fields.join(',')}` : '';
+  const doc = await getJSON(`${base}/collections/${encodeURIComponent(col.id)}/stats?${by}${box}`, signal, true);
+  const cell = (key, g) => {
+    const keys = fields.length > 1 ? key : [key];
+    const props = { status: null, landuse_gb50137: null, geodesic_area_m2: g.geodesic_area_m2 || 0 };
+    fields.forEach((name, i) => { props[name] = keys[i]; });
+    return { properties: props, n: g.count };
   };
-  const cell = (status, code, n, m2) => ({ properties: { status, landuse_gb50137: code, geodesic_area_m2: m2 }, n });
-  const byCode = has('landuse_gb50137') ? 'groupby=landuse_gb50137' : '';
-  if (!has('status')) return (await groups(byCode)).map(([code, n, m2]) => cell(null, code, n, m2));
-  const stages = await groups('groupby=status');
-  if (!byCode) return stages.map(([s, n, m2]) => cell(s, null, n, m2));
-  const named = stages.filter(([s]) => s !== null);
-  const [perStage, all] = await Promise.all([
-    Promise.all(named.map(async ([s]) => [s, await groups(`${byCode}&status=${encodeURIComponent(s)}`)])),
-    stages.some(([s, n]) => s === null && n > 0) ? groups(byCode) : [],
-  ]);
-  const rest = new Map(all.map(([code, n, m2]) => [code, { n, m2 }]));
-  const out = [];
-  for (const [s, gs] of perStage) {
-    for (const [code, n, m2] of gs) {
-      out.push(cell(s, code, n, m2));
-      const r = rest.get(code);
-      if (r) { r.n -= n; r.m2 -= m2; }
-    }
-  }
-  for (const [code, { n, m2 }] of rest) if (n > 0) out.push(cell(null, code, n, Math.max(0, m2)));
-  return out;
+  return fields.length ? doc.groups.map((g) => cell(g.key, g)) : [cell(null, doc.total)];
 }
 
 // feature fetches one feature as it is now, or null if it is gone.

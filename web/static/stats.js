@@ -111,7 +111,11 @@ export class StatsPanel {
     this.asOf.disabled = !past;
     this.compare.disabled = !past;
     const at = past && this.asOf.value ? dayEnd(this.asOf.value) : '';
-    const was = past && this.compare.value ? dayEnd(this.compare.value) : '';
+    let was = past && this.compare.value ? dayEnd(this.compare.value) : '';
+    // Only an earlier date can be compared with: the API refuses a later
+    // one (400), so the panel leaves the comparison out and says why.
+    const compareLate = was !== '' && was >= (at || new Date().toISOString());
+    if (compareLate) was = '';
     const asOf = at ? `&as-of=${encodeURIComponent(at)}` : '';
     let earlier = null; // Map key → {n, m2} at the compared date
     const transitions = new Map(); // "from→to" → {from, to, n, m2}
@@ -179,7 +183,7 @@ export class StatsPanel {
       }
     }
     if (signal.aborted) return;
-    this.show(groups, by, api, earlier, [...transitions.values()]);
+    this.show(groups, by, api, earlier, [...transitions.values()], compareLate);
   }
 
   // label is the name and colour of group key.
@@ -195,7 +199,7 @@ export class StatsPanel {
     return [t('statsNone'), '#9aa5b1'];
   }
 
-  show(groups, by, api, earlier, transitions) {
+  show(groups, by, api, earlier, transitions, compareLate) {
     const order = by === 'class' ? classes.map((c) => c.code) : statuses.map((s) => s.code);
     if (earlier) for (const k of earlier.keys()) if (!groups.has(k)) groups.set(k, { n: 0, m2: 0 });
     const keys = [...groups.keys()].sort((a, b) => {
@@ -229,6 +233,7 @@ export class StatsPanel {
     const total = el('p', { class: 'stats-total' },
       el('strong', { text: `${t('statsTotal')}: ${(m2 / mu).toFixed(1)} ${t('mu')} · ${(m2 / 1e4).toFixed(2)} ${t('hectares')} · ${n}` }));
     this.out.replaceChildren(rows.length ? el('ul', { class: 'stats-list' }, ...rows) : el('p', { class: 'note', text: t('statsEmpty') }), total);
+    if (compareLate) this.out.append(el('p', { class: 'note', id: 'stats-compare-late', text: t('statsCompareLate') }));
     if (earlier) {
       this.out.append(el('p', { class: 'note', text: t('statsChangeNote') }));
       if (transitions.length) {

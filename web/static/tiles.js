@@ -37,7 +37,10 @@ function paintRules(col, passes) {
   }
   return [
     { dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({ fill: (z, f) => sym(f).fillColor, opacity: (z, f) => sym(f).fillOpacity }) },
-    { dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => Math.min(1, sym(f).weight), opacity: 0.8 }) },
+    // Below z14 a parcel is a few pixels wide and its 1-pixel outline is
+    // most of what shows: drawn in the land-use colour there, so that the
+    // class reads (a planned parcel's fill alone is too faint to see).
+    { dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => (z < 14 ? sym(f).fillColor : sym(f).color), width: (z, f) => Math.min(1, sym(f).weight), opacity: 0.8 }) },
   ];
 }
 

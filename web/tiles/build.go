@@ -24,7 +24,10 @@ import (
 // Source is what tiles read of a store; web.Store has it.
 type Source interface {
 	Catalog(ctx context.Context) (*layers.Catalog, error)
-	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	// Shapes returns page p of the features of layer id that f selects,
+	// in id order, and how many match in all, each with only the values
+	// of fields.
+	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 }
 
 const (
@@ -53,7 +56,7 @@ const (
 // layer has them: what the map styles by (class, status, confidence) and
 // names for labels and popups. The feature's id is the MVT feature id;
 // the popup fetches the rest by it.
-var Fields = []string{"name_zh", "name_en", "landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
+var Fields = append(slices.Clone(styleFields), "name_zh", "name_en")
 
 // MaxNamed is the most features of a layer a tile names: in a tile of
 // more, no name could be read (8,000 parcels at z12 are 3 pixels wide),
@@ -62,7 +65,7 @@ var Fields = []string{"name_zh", "name_en", "landuse_code", layers.ClassField, l
 const MaxNamed = 2000
 
 // styleFields are the Fields a tile of more than MaxNamed features of a
-// layer keeps.
+// layer keeps: the first of them.
 var styleFields = []string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
 
 // Tile is one tile made: its MVT bytes (uncompressed protocol buffers),
@@ -175,29 +178,29 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			t.Thinned = append(t.Thinned, col.ID)
 			continue
 		}
-		items, matched, err := src.Items(ctx, col.ID, layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures})
+		shapes, matched, err := src.Shapes(ctx, col.ID, layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures}, Fields)
 		if err != nil {
 			return nil, err
 		}
-		if matched > len(items) {
+		if matched > len(shapes) {
 			t.Thinned = append(t.Thinned, col.ID)
 		}
-		fields := Fields
-		if len(items) > MaxNamed {
-			fields = styleFields
+		kept := len(Fields) // Fields[:kept] are kept: the names come last
+		if len(shapes) > MaxNamed {
+			kept = len(styleFields)
 		}
-		fids := make([]int64, len(items))
-		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(items))}
-		for i, it := range items {
-			fids[i] = it.ID
-			g := p.shape(it.Geometry, z < MinDetailZoom)
+		fids := make([]int64, len(shapes))
+		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
+		for i, sh := range shapes {
+			fids[i] = sh.ID
+			g := p.shape(sh.Geometry, z < MinDetailZoom)
 			if g == nil {
 				continue
 			}
-			f := &geojson.Feature{ID: uint64(it.ID), Geometry: g, Properties: make(geojson.Properties, len(fields))}
-			for _, name := range fields {
-				if v, ok := it.Properties[name]; ok && v != nil {
-					f.Properties[name] = v
+			f := &geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: make(geojson.Properties, kept)}
+			for j, v := range sh.Values[:kept] {
+				if v != nil {
+					f.Properties[Fields[j]] = v
 				}
 			}
 			ml.Features = append(ml.Features, f)

@@ -4,8 +4,10 @@
 // store's change log.
 //
 // A tile reads its features through the one bbox query every store
-// answers (Source.Items, web.Store's), with the tile's bounds plus a
-// buffer, and then, per feature: projects it to the tile's 4096 × 4096
+// answers, with the tile's bounds plus a buffer, as shapes (Source.Shapes,
+// web.Store's): the selection of Items, but each feature only its
+// geometry and the Fields a tile keeps, with no GeoJSON and no measures
+// made. Then, per feature, it projects it to the tile's 4096 × 4096
 // grid, clips it to the buffered tile, rounds it to the grid, simplifies
 // it by half a pixel of a 512-pixel tile (Douglas–Peucker), and checks
 // that every ring is still a ring (closed, three distinct positions, a

@@ -2,10 +2,12 @@ package tiles
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
@@ -247,5 +249,55 @@ func TestCacheChangedThenDeleted(t *testing.T) {
 		if fid == first.Feature.ID || fid == other {
 			t.Errorf("tile %d/%d/%d still holds deleted parcel %d", z, x, y, fid)
 		}
+	}
+}
+
+// A tile of many features keeps the first of Fields, styleFields, and
+// leaves out the rest, the names.
+func TestStyleFieldsFirst(t *testing.T) {
+	if !slices.Equal(Fields[:len(styleFields)], styleFields) || !slices.Equal(Fields[len(styleFields):], []string{"name_zh", "name_en"}) {
+		t.Errorf("Fields = %v: want styleFields %v, then the names", Fields, styleFields)
+	}
+}
+
+// A tile of more than MaxNamed features of a layer keeps what the map
+// styles by and leaves the names out; a tile of fewer keeps the names.
+func TestNamesOnlyInTilesOfFew(t *testing.T) {
+	s := parcels(t, 3000)
+	col, _ := mustCatalog(t, s).Collection("parcels")
+	named, unnamed := 0, 0
+	for z := 8; z <= 16; z++ {
+		x, y := tileXY(col.Extent.Center(), z)
+		tile, err := Build(ctx, s, z, x, y, nil)
+		if err != nil {
+			t.Fatalf("Build(%d/%d/%d): %v", z, x, y, err)
+		}
+		if len(tile.Data) == 0 {
+			continue
+		}
+		mls, err := mvt.Unmarshal(tile.Data)
+		if err != nil {
+			t.Fatalf("tile %d/%d/%d: %v", z, x, y, err)
+		}
+		for _, ml := range mls {
+			// Many or few read, whether or not drawn (below MinDetailZoom
+			// the tiny are dropped).
+			many := len(tile.Holds[ml.Name]) > MaxNamed
+			if many {
+				unnamed++
+			} else {
+				named++
+			}
+			for _, f := range ml.Features {
+				_, hasName := f.Properties["name_zh"]
+				if hasName == many || f.Properties["status"] == nil {
+					t.Fatalf("tile %d/%d/%d of %d features read: feature %v has properties %v; want status, and name_zh only in a tile of at most %d",
+						z, x, y, len(tile.Holds[ml.Name]), f.ID, f.Properties, MaxNamed)
+				}
+			}
+		}
+	}
+	if named == 0 || unnamed == 0 {
+		t.Errorf("%d tiles of few features, %d of many: want some of each", named, unnamed)
 	}
 }
