@@ -665,7 +665,26 @@ func (r snapshotReader) kept(text string) *sql.Stmt {
 		return st.(*sql.Stmt)
 	}
 	if r.s.nstmts.Load() < maxStatements {
-		go r.s.stmt(context.Background(), text)
+		r.s.prepareInBackground(text)
 	}
 	return nil
+}
+
+// prepareInBackground prepares text for the next reader in a goroutine
+// that Close waits for; none starts once Close has begun.
+func (s *Store) prepareInBackground(text string) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return
+	}
+	if s.bgCtx == nil {
+		s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	}
+	ctx := s.bgCtx
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		s.stmt(ctx, text)
+	}()
 }

@@ -73,6 +73,17 @@ type Store struct {
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt
 	nstmts atomic.Int64
+	// The statements being prepared in the background (query.go's kept),
+	// which Close waits for: a goroutine left running would open a
+	// reading connection, and with it the -wal and -shm files, after
+	// Close returned, in a folder the caller may be removing.
+	// Close cancels bgCtx, so that a prepare waiting for a connection
+	// that a caller's unclosed rows hold does not hold up Close.
+	bgMu     sync.Mutex
+	bgClosed bool
+	bgWG     sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 
 	// What feature writes keep between them (editstate.go, txstmt.go).
 	writeStmts txStatements
@@ -259,9 +270,17 @@ func (s *Store) Created() bool { return s.created }
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database.
+// Close closes the database. When it returns, nothing of the store
+// touches the files any more (so long as the caller closed what it read).
 func (s *Store) Close() error {
 	s.watchOnce.Do(func() {}) // no watch starts after this
+	s.bgMu.Lock()
+	s.bgClosed = true // no background prepare starts after this
+	if s.bgCancel != nil {
+		s.bgCancel()
+	}
+	s.bgMu.Unlock()
+	s.bgWG.Wait()
 	s.refreshMu.Lock()
 	stop, done := s.stopWatch, s.watchDone
 	s.stopWatch = nil
