@@ -160,7 +160,7 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 		if err != nil {
 			return none, err
 		}
-		if cur != nil && !sameVersion(ifMatch, cur.Version()) {
+		if cur != nil && !layers.MatchesVersion(ifMatch, cur.Version()) {
 			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
 		if cur == nil {
@@ -218,7 +218,7 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 			}
 			return none, goneError(l.ID, fid)
 		}
-		if !sameVersion(ifMatch, cur.Version()) {
+		if !layers.MatchesVersion(ifMatch, cur.Version()) {
 			return none, layers.Errorf(layers.EPRECONDITION, "feature %d of collection %s has changed: its version is %s, not %s", fid, id, cur.Version(), ifMatch)
 		}
 		if _, err = q.ExecContext(ctx, `DELETE FROM `+quoteIdent(l.ID)+` WHERE fid = ?`, fid); err != nil {
@@ -437,23 +437,6 @@ func retired(ctx context.Context, q querier, id string, fid int64) error {
 // versions are.
 func goneError(id string, fid int64) error {
 	return layers.Errorf(layers.EGONE, "feature %d of collection %s was deleted; its versions are at /collections/%s/items/%d/versions", fid, id, id, fid)
-}
-
-// sameVersion reports whether ifMatch names version v, or is empty. A
-// weak validator's W/ prefix, the quotes of an entity tag, and a suffix
-// that a proxy appends (nginx and Apache add -gzip or ;gzip when they
-// compress) are ignored: a version is base 36 and has neither.
-func sameVersion(ifMatch, v string) bool {
-	m := strings.TrimSpace(ifMatch)
-	if m == "" || m == "*" {
-		return true
-	}
-	m = strings.TrimPrefix(m, "W/")
-	m = strings.Trim(m, `"`)
-	if i := strings.IndexAny(m, "-;"); i >= 0 {
-		m = m[:i]
-	}
-	return m == v
 }
 
 // Versions returns the history of feature fid of layer id, newest first,
