@@ -588,3 +588,22 @@ type FeatureKey struct {
 	Layer string
 	ID    int64
 }
+
+// RuleLayers returns the layers the rules of the layers all are about:
+// those that declare a rule and those a rule names. Nil when none. A
+// store's import checks only these.
+func RuleLayers(all []*Layer) map[string]bool {
+	var involved map[string]bool
+	for _, l := range all {
+		for _, r := range l.Rules {
+			if involved == nil {
+				involved = map[string]bool{}
+			}
+			involved[l.ID] = true
+			for _, id := range r.Layers() {
+				involved[id] = true
+			}
+		}
+	}
+	return involved
+}

@@ -221,7 +221,7 @@ func (dc *directCheck) lookup(ctx context.Context) (*declLookup, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc.lk, dc.involved = lk, involvedLayers(lk.all)
+	dc.lk, dc.involved = lk, layers.RuleLayers(lk.all)
 	return lk, nil
 }
 

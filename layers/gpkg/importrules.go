@@ -71,25 +71,7 @@ func ruleLayers(ctx context.Context, q querier, files []*layers.File) (map[strin
 	for _, l := range decls {
 		all = append(all, l)
 	}
-	return involvedLayers(all), nil
-}
-
-// involvedLayers returns the layers the rules of the layers all are
-// about: those that declare a rule and those a rule names. Nil when none.
-func involvedLayers(all []*layers.Layer) map[string]bool {
-	var involved map[string]bool
-	for _, l := range all {
-		for _, r := range l.Rules {
-			if involved == nil {
-				involved = map[string]bool{}
-			}
-			involved[l.ID] = true
-			for _, id := range r.Layers() {
-				involved[id] = true
-			}
-		}
-	}
-	return involved
+	return layers.RuleLayers(all), nil
 }
 
 // beginChecks prepares im to record what it writes to the layers a rule

@@ -261,8 +261,19 @@ func checkRules(ctx context.Context, tx pgx.Tx, l *layers.Layer, f layers.Featur
 	if err != nil {
 		return err
 	}
-	near := func(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error) {
-		nl, err := getLayer(ctx, tx, id)
+	return layers.CheckRules(ctx, near(tx, func(ctx context.Context, id string) (*layers.Layer, error) {
+		return getLayer(ctx, tx, id)
+	}), all, l, f, was)
+}
+
+// near returns the Neighbours of the rules as tx sees the database: the
+// features of a layer (declared as decl says) whose bounding boxes meet
+// b, found through the layer's GiST index. An edit reads the declaration
+// at each lookup; an import, which asks once per feature it wrote, from
+// those it read once.
+func near(tx pgx.Tx, decl func(ctx context.Context, id string) (*layers.Layer, error)) layers.Neighbours {
+	return func(ctx context.Context, id string, b orb.Bound) ([]layers.Feature, error) {
+		nl, err := decl(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +285,6 @@ func checkRules(ctx context.Context, tx pgx.Tx, l *layers.Layer, f layers.Featur
 			})
 		return out, err
 	}
-	return layers.CheckRules(ctx, near, all, l, f, was)
 }
 
 // currentItem returns feature fid of l as stored, or nil.
