@@ -50,6 +50,9 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 		return nil, err
 	}
 	im := &importer{tx: tx, opt: opt}
+	if err := im.beginChecks(ctx, files); err != nil {
+		return nil, err
+	}
 	// Checked inside the write transaction, under the lock, so that what
 	// was checked is what is written.
 	err = layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
@@ -59,6 +62,10 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 		return nil, err
 	}
 	if err := im.p.Err(); err != nil {
+		return nil, err
+	}
+	// The planning rules, once every file is written (importrules.go).
+	if err := checkImportRules(ctx, tx, im.checks); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -82,6 +89,7 @@ type importer struct {
 	opt     layers.ImportOptions
 	results []layers.ImportResult
 	p       layers.Problems // of stored features, found by recheck
+	checks  *importChecks   // nil: no file's layer is one a rule is about
 
 	// The plan being written.
 	r      layers.ImportResult
@@ -115,6 +123,10 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		}
 	}
 	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	// Before the table is emptied or dropped.
+	if err := im.planChecks(ctx, pl); err != nil {
+		return err
+	}
 	if im.whole {
 		if _, err := tx.Exec(ctx, `SELECT set_config('planmap.bulk', 'on', true)`); err != nil {
 			return err
@@ -263,6 +275,10 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		}
 		vals = append(vals, v)
 		sets = append(sets, c+" = excluded."+c)
+	}
+	// Before the staged features overwrite the stored ones.
+	if err := im.noteWas(ctx, pl); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY fid ON CONFLICT (fid) DO UPDATE SET %s`,
 		quoteIdent(l.ID), strings.Join(cols, ", "), strings.Join(vals, ", "), stage, strings.Join(sets, ", "))); err != nil {
