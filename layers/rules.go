@@ -607,3 +607,52 @@ func RuleLayers(all []*Layer) map[string]bool {
 	}
 	return involved
 }
+
+// CheckRedeclared refuses declaration l of a stored layer, declared as
+// stored, when its planning rules are broken by stored features that the
+// rules stored declares did not find broken (Audit of the layer, under
+// each declaration): what was broken before, planmap check --rules
+// reports, and a redeclaration neither mends nor worsens it. Nothing is
+// read unless the rules changed. features and n read the store as the
+// redeclaration's transaction sees it; name is what the declaration is
+// called in the problems (each names the stored feature). Both stores'
+// RedeclareLayer ask it, after writing the declaration.
+func CheckRedeclared(ctx context.Context, n Neighbours, stored, l *Layer, name string, features func(ctx context.Context, layer string, fn func(Feature) error) error) error {
+	if len(l.Rules) == 0 || sameRules(stored, l) {
+		return nil
+	}
+	type key struct {
+		kind string
+		f, o FeatureKey
+	}
+	keyOf := func(v Violation) key {
+		return key{string(v.Rule.Kind()), FeatureKey{Layer: v.Feature.Layer, ID: v.Feature.ID}, FeatureKey{Layer: v.Other.Layer, ID: v.Other.ID}}
+	}
+	before := map[key]bool{}
+	if len(stored.Rules) > 0 {
+		vs, err := Audit(ctx, n, []*Layer{stored}, features)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			before[keyOf(v)] = true
+		}
+	}
+	vs, err := Audit(ctx, n, []*Layer{l}, features)
+	if err != nil {
+		return err
+	}
+	var p Problems
+	for _, v := range vs {
+		if !before[keyOf(v)] {
+			p.Add("%s: layer %s, stored feature %d: %v", name, l.ID, v.Feature.ID, v)
+		}
+	}
+	return p.Err()
+}
+
+func sameRules(a, b *Layer) bool {
+	x, _ := json.Marshal(a.Rules)
+	y, _ := json.Marshal(b.Rules)
+	return string(x) == string(y)
+}

@@ -259,7 +259,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		loaded <- err
 	}()
 	// Who a bearer token speaks for, from the database on every write.
-	// A store without tokens (PostGIS, for now) is served read-only.
+	// A store without tokens is served read-only.
 	if t, ok := store.(web.Tokens); ok {
 		opt.Tokens = t
 	}

@@ -184,3 +184,62 @@ func TestEditPostGIS(t *testing.T) {
 		t.Errorf("GET %s/versions does not show alice's version and the imported one:\n%s", item, versions)
 	}
 }
+
+// TestAdminPostGIS: serve on PostgreSQL takes an admin's changes of the
+// layers over HTTP (web.LayerEditor, through the cache): a layer
+// declared with POST /collections is served, empty; redeclared with PUT;
+// dropped with DELETE, it is gone.
+func TestAdminPostGIS(t *testing.T) {
+	url := layerstest.PostgresDB(t)
+	base, stop := startServe(t, url)
+	defer stop()
+	token, stderr, err := planmap(t, "token", "add", "--db", url, "--name", "root", "--role", "admin")
+	if err != nil {
+		t.Fatalf("token add on %s: %v\n%s", url, err, stderr)
+	}
+	token = strings.TrimSpace(token)
+	send := func(method, url, body string) (int, string) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+	decl := func(titleEn string) string {
+		return `{"id": "wells", "title": {"zh": "井", "en": "` + titleEn + `"}, "geometryType": "Point",
+		  "schema": [{"name": "name", "type": "string", "description": {"zh": "", "en": ""}}], "style": {"color": "#000000"}}`
+	}
+	if code, out := send(http.MethodPost, base+"/collections", decl("Wells")); code != http.StatusCreated {
+		t.Fatalf("POST /collections = %d %s; want 201", code, out)
+	}
+	var items struct{ Features []any }
+	getJSON(t, base+"/collections/wells/items", &items)
+	if items.Features == nil || len(items.Features) != 0 {
+		t.Errorf("the new layer's items: %+v; want none", items)
+	}
+	if code, out := send(http.MethodPost, base+"/collections", decl("Wells")); code != http.StatusConflict {
+		t.Errorf("POST /collections of wells again = %d %s; want 409", code, out)
+	}
+	if code, out := send(http.MethodPut, base+"/collections/wells", decl("Wells and springs")); code != http.StatusOK {
+		t.Fatalf("PUT /collections/wells = %d %s; want 200", code, out)
+	}
+	if col := string(getJSON(t, base+"/collections/wells", nil)); !strings.Contains(col, "Wells and springs") {
+		t.Errorf("GET /collections/wells after the PUT:\n%s", col)
+	}
+	if code, out := send(http.MethodDelete, base+"/collections/wells", ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE /collections/wells = %d %s; want 204", code, out)
+	}
+	res, err := http.Get(base + "/collections/wells")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /collections/wells after the DELETE = %d; want 404", res.StatusCode)
+	}
+}

@@ -17,10 +17,15 @@ import (
 	"planmap/web"
 )
 
-// The stores are where serve finds who a token speaks for.
+// The stores are where serve finds who a token speaks for, and both take
+// edits and changes of the layers over HTTP (the cache in front of them
+// passes these on).
 var (
-	_ web.Tokens = (*gpkg.Store)(nil)
-	_ web.Tokens = (*postgis.Store)(nil)
+	_ web.Tokens      = (*gpkg.Store)(nil)
+	_ web.Tokens      = (*postgis.Store)(nil)
+	_ web.Editor      = (*postgis.Store)(nil)
+	_ web.LayerEditor = (*gpkg.Store)(nil)
+	_ web.LayerEditor = (*postgis.Store)(nil)
 )
 
 // tokenStore is what planmap token needs of a store: the GeoPackage store,

@@ -3,7 +3,6 @@ package gpkg
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"planmap/layers"
@@ -71,57 +70,22 @@ func (s *Store) RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Ed
 	})
 }
 
-// auditRules refuses new declaration l of layer stored when its planning
-// rules are broken by stored features that the rules stored declares did
-// not find broken (layers.Audit of the layer, under each declaration):
-// what was broken before, planmap check --rules reports, and a
-// redeclaration neither mends nor worsens it. Nothing is read unless the
-// rules changed, or when the store checks no rules.
+// auditRules refuses new declaration l of layer stored when stored
+// features break its planning rules that did not break those stored
+// declares (layers.CheckRedeclared, which the PostGIS store asks too).
+// Nothing is read when the store checks no rules.
 func (s *Store) auditRules(ctx context.Context, tx *sql.Tx, stored, l *layers.Layer) error {
-	if s.CheckRules == nil || len(l.Rules) == 0 || rulesText(stored) == rulesText(l) {
+	if s.CheckRules == nil {
 		return nil
 	}
 	lk := txLookup{tx}
-	features := func(ctx context.Context, id string, fn func(layers.Feature) error) error {
+	return layers.CheckRedeclared(ctx, lk.Near, stored, l, declarationName, func(ctx context.Context, id string, fn func(layers.Feature) error) error {
 		fl, err := getLayer(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		return eachFeature(ctx, tx, fl, fn)
-	}
-	type key struct {
-		kind string
-		f, o layers.FeatureKey
-	}
-	keyOf := func(v layers.Violation) key {
-		return key{string(v.Rule.Kind()), layers.FeatureKey{Layer: v.Feature.Layer, ID: v.Feature.ID}, layers.FeatureKey{Layer: v.Other.Layer, ID: v.Other.ID}}
-	}
-	before := map[key]bool{}
-	if len(stored.Rules) > 0 {
-		vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{stored}, features)
-		if err != nil {
-			return err
-		}
-		for _, v := range vs {
-			before[keyOf(v)] = true
-		}
-	}
-	vs, err := layers.Audit(ctx, lk.Near, []*layers.Layer{l}, features)
-	if err != nil {
-		return err
-	}
-	var p layers.Problems
-	for _, v := range vs {
-		if !before[keyOf(v)] {
-			p.Add("%s: layer %s, stored feature %d: %v", declarationName, l.ID, v.Feature.ID, v)
-		}
-	}
-	return p.Err()
-}
-
-func rulesText(l *layers.Layer) string {
-	b, _ := json.Marshal(l.Rules)
-	return string(b)
+	})
 }
 
 // DropLayer removes layer id and its features. Its history stays: each

@@ -3,6 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -362,4 +363,9 @@ func (p prepared) QueryContext(ctx context.Context, _ string, args ...any) (*sql
 
 func (p prepared) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
 	return p.st.QueryRowContext(ctx, args...)
+}
+
+func rulesText(l *layers.Layer) string {
+	b, _ := json.Marshal(l.Rules)
+	return string(b)
 }

@@ -32,9 +32,10 @@
 //
 // The bearer tokens of editors and admins are kept as in the GeoPackage
 // store (tokens.go: web.Tokens, and planmap token add|list|revoke), so
-// serve takes edits over HTTP on PostGIS too.
+// serve takes edits over HTTP on PostGIS too. Admins create, redeclare
+// and drop layers over HTTP (web.LayerEditor; admin.go), through the
+// import's path, as on the GeoPackage store.
 //
-// Not yet here: changes of the layers over HTTP (web.LayerEditor),
-// GeoPackage and KML export (web serves them from the GeoPackage store
-// only), replicas and LISTEN/NOTIFY.
+// Not yet here: GeoPackage and KML export (web serves them from the
+// GeoPackage store only), replicas and LISTEN/NOTIFY.
 package postgis

@@ -89,7 +89,10 @@ type importer struct {
 	opt     layers.ImportOptions
 	results []layers.ImportResult
 	p       layers.Problems // of stored features, found by recheck
-	checks  *importChecks   // nil: no file's layer is one a rule is about
+	// declaration: the import is of a declaration alone, sent over
+	// HTTP (admin.go).
+	declaration bool
+	checks      *importChecks // nil: no file's layer is one a rule is about
 
 	// The plan being written.
 	r      layers.ImportResult
@@ -312,7 +315,7 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		}
 	}
 	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, l) {
-		if err := recheck(ctx, tx, *pl, &im.p); err != nil {
+		if err := recheck(ctx, tx, *pl, im.declaration, &im.p); err != nil {
 			return err
 		}
 	}
@@ -431,10 +434,14 @@ func sameSchema(a, b *layers.Layer) bool {
 // recheck checks every stored feature of the plan's layer, as it is after
 // the plan was written, against the new declaration, as the GeoPackage
 // store does: a declaration that makes a field required or narrows its
-// values must not leave features behind that break it.
-func recheck(ctx context.Context, tx pgx.Tx, pl layers.Plan, p *layers.Problems) error {
+// values must not leave features behind that break it. For a declaration
+// alone the hint says what its sender can do instead.
+func recheck(ctx context.Context, tx pgx.Tx, pl layers.Plan, declaration bool, p *layers.Problems) error {
 	l := pl.Layer
-	const hint = "give it in this file, or import with --replace"
+	hint := "give it in this file, or import with --replace"
+	if declaration {
+		hint = "give it to the feature first, or declare the field optional"
+	}
 	return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, func(f layers.Feature) error {
 		for _, fd := range l.Schema {
 			v, ok := f.Properties[fd.Name]
