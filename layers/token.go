@@ -71,3 +71,19 @@ func CheckTokenName(name string) error {
 	}
 	return nil
 }
+
+// CheckNewToken checks what a new token is to be: a valid name, a known
+// role, and layers only for an editor (an admin may change every layer).
+// Whether the layers exist is for the store to say.
+func CheckNewToken(name string, role Role, layerIDs []string) error {
+	if err := CheckTokenName(name); err != nil {
+		return err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	if role == RoleAdmin && len(layerIDs) > 0 {
+		return Errorf(EINVALID, "an admin token may change every layer; name layers only for an editor token")
+	}
+	return nil
+}

@@ -19,14 +19,8 @@ import (
 // a valid token is refused (ECONFLICT), as are unknown layers and layers
 // given to an admin (EINVALID), who may change every layer.
 func (s *Store) AddToken(ctx context.Context, name string, role layers.Role, layerIDs []string) (string, error) {
-	if err := layers.CheckTokenName(name); err != nil {
+	if err := layers.CheckNewToken(name, role, layerIDs); err != nil {
 		return "", err
-	}
-	if _, err := layers.ParseRole(string(role)); err != nil {
-		return "", err
-	}
-	if role == layers.RoleAdmin && len(layerIDs) > 0 {
-		return "", layers.Errorf(layers.EINVALID, "an admin token may change every layer; name layers only for an editor token")
 	}
 	w, err := s.writer()
 	if err != nil {
