@@ -130,7 +130,7 @@ func TestChanges(t *testing.T) {
 		execSQL(t, db, `DELETE FROM parks WHERE fid = 1`)
 		want := []changeJSON{{Collection: "resettlement", ID: 3, Op: "update"}, {Collection: "parks", ID: 1, Op: "delete"}}
 		var doc changesJSON
-		for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(slack(time.Second)); ; time.Sleep(20 * time.Millisecond) {
 			doc = getChanges(t, srv.URL+"/changes?since="+strconv.FormatInt(cat.Seq, 10))
 			if len(doc.Changes) == 2 || time.Now().After(deadline) {
 				break
@@ -383,7 +383,7 @@ func TestChangeStream(t *testing.T) {
 		execSQL(t, db, `INSERT INTO resettlement (geom, name_zh) SELECT geom, '新的' FROM resettlement WHERE fid = 1`)
 		execSQL(t, db, `DELETE FROM industry WHERE fid = 2`)
 		var listed changesJSON
-		for deadline := time.Now().Add(time.Second); len(listed.Changes) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(slack(time.Second)); len(listed.Changes) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			listed = getChanges(t, srv.URL+"/changes?since="+strconv.FormatInt(last, 10))
 		}
 		if len(listed.Changes) != 3 {

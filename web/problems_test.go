@@ -25,7 +25,7 @@ func TestDirectEditFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	var invalid any
-	for deadline := time.Now().Add(2 * time.Second); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(slack(2 * time.Second)); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		invalid = get(t, srv.URL+"/collections/parcels/items/1").json(t)["invalid"]
 	}
 	if msg, _ := invalid.(string); !strings.Contains(msg, "status") {
@@ -49,7 +49,7 @@ func TestDirectEditFlagKeptAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var invalid any
-	for deadline := time.Now().Add(2 * time.Second); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(slack(2 * time.Second)); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		invalid = get(t, srv.URL+"/collections/parcels/items/1").json(t)["invalid"]
 	}
 	if invalid == nil {
