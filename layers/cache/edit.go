@@ -113,51 +113,33 @@ type LayerEditor interface {
 	DropLayer(ctx context.Context, id string, e layers.Edit) error
 }
 
-func (c *Cache) layerEditor() (LayerEditor, error) {
-	e, ok := c.store.(LayerEditor)
+// editLayers runs edit on the store as a LayerEditor, then takes its
+// change in: the cache holds the layer as changed when it returns.
+func (c *Cache) editLayers(ctx context.Context, edit func(LayerEditor) error) error {
+	ed, ok := c.store.(LayerEditor)
 	if !ok {
-		return nil, layers.Errorf(layers.ECONFLICT, "the store behind the cache (%T) does not change layers", c.store)
+		return layers.Errorf(layers.ECONFLICT, "the store behind the cache (%T) does not change layers", c.store)
 	}
-	return e, nil
+	if err := edit(ed); err != nil {
+		return err
+	}
+	c.catchUp(ctx)
+	return nil
 }
 
 // DeclareLayer is the store's; the cache has taken the new layer in when
 // it returns.
 func (c *Cache) DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
-	ed, err := c.layerEditor()
-	if err != nil {
-		return err
-	}
-	if err := ed.DeclareLayer(ctx, l, e); err != nil {
-		return err
-	}
-	c.catchUp(ctx)
-	return nil
+	return c.editLayers(ctx, func(ed LayerEditor) error { return ed.DeclareLayer(ctx, l, e) })
 }
 
 // RedeclareLayer is the store's, taken in as DeclareLayer's is.
 func (c *Cache) RedeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error {
-	ed, err := c.layerEditor()
-	if err != nil {
-		return err
-	}
-	if err := ed.RedeclareLayer(ctx, l, e); err != nil {
-		return err
-	}
-	c.catchUp(ctx)
-	return nil
+	return c.editLayers(ctx, func(ed LayerEditor) error { return ed.RedeclareLayer(ctx, l, e) })
 }
 
 // DropLayer is the store's, taken in as DeclareLayer's is: the layer's
 // held features and answers are dropped before it returns.
 func (c *Cache) DropLayer(ctx context.Context, id string, e layers.Edit) error {
-	ed, err := c.layerEditor()
-	if err != nil {
-		return err
-	}
-	if err := ed.DropLayer(ctx, id, e); err != nil {
-		return err
-	}
-	c.catchUp(ctx)
-	return nil
+	return c.editLayers(ctx, func(ed LayerEditor) error { return ed.DropLayer(ctx, id, e) })
 }
