@@ -90,13 +90,18 @@ type store interface {
 // postgres:// URL, else the GeoPackage file at db.
 func openAny(ctx context.Context, db string) (store, error) {
 	if postgis.IsURL(db) {
-		s, err := postgis.Open(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
-		}
-		return s, nil
+		return openPostGIS(ctx, db)
 	}
 	return openStore(ctx, db)
+}
+
+// openPostGIS opens the PostgreSQL database at URL db.
+func openPostGIS(ctx context.Context, db string) (*postgis.Store, error) {
+	s, err := postgis.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+	}
+	return s, nil
 }
 
 // dbName is db as logs and messages show it: a URL without its password.

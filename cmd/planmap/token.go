@@ -185,9 +185,9 @@ func cmdTokenRevoke(ctx context.Context, args []string, env envFunc, stdout, std
 // database is a mistyped --db.
 func openTokens(ctx context.Context, db string, readOnly bool) (tokenStore, error) {
 	if postgis.IsURL(db) {
-		s, err := postgis.Open(ctx, db)
+		s, err := openPostGIS(ctx, db)
 		if err != nil {
-			return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+			return nil, err
 		}
 		if s.Created() {
 			s.Close()
@@ -195,15 +195,13 @@ func openTokens(ctx context.Context, db string, readOnly bool) (tokenStore, erro
 		}
 		return s, nil
 	}
-	var s *gpkg.Store
-	var err error
+	open := openExisting
 	if readOnly {
-		s, err = openReadOnly(ctx, db)
-	} else {
-		s, err = openExisting(ctx, db)
+		open = openReadOnly
 	}
+	s, err := open(ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, err // not s: a nil *gpkg.Store is not a nil tokenStore
 	}
 	return s, nil
 }
