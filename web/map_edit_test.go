@@ -85,20 +85,19 @@ func clickOn(t *testing.T, b *browser, selector string) {
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }
 
-// waitJS waits until cond holds in the page.
-func waitJS(t *testing.T, b *browser, what, cond string, within time.Duration) {
+// waitJS waits until cond holds in the page, and fails the test, saying
+// what did not happen, if it does not within patience.
+func waitJS(t *testing.T, b *browser, what, cond string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !eval[bool](t, b, cond) {
+	for deadline := time.Now().Add(patience); !eval[bool](t, b, cond); {
 		if time.Now().After(deadline) {
 			_, problems := b.snapshot()
-			t.Fatalf("%s: not within %v (%s); problems: %v", what, within, cond, problems)
+			t.Fatalf("%s: not within %v (%s); problems: %v", what, patience, cond, problems)
 		}
-		time.Sleep(40 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// typeInto types text into a field of the form with the keyboard.
 func typeInto(t *testing.T, b *browser, field, text string) {
 	t.Helper()
 	sel := "#edit-f-" + field
@@ -128,13 +127,13 @@ func shot(t *testing.T, b *browser, name string) {
 func drawPolygon(t *testing.T, b *browser, vertices [][2]float64) {
 	t.Helper()
 	clickOn(t, b, "#edit-draw")
-	waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`, patience)
+	waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`)
 	for _, v := range vertices {
 		moveClickAt(t, b, v[0], v[1])
 		time.Sleep(120 * time.Millisecond)
 	}
 	moveClickAt(t, b, vertices[0][0], vertices[0][1])
-	waitJS(t, b, "the form opens", `!!document.querySelector('#edit-form #edit-f-name_zh')`, patience)
+	waitJS(t, b, "the form opens", `!!document.querySelector('#edit-form #edit-f-name_zh')`)
 }
 
 // moveClickAt moves the mouse to where latitude lat, longitude lng is on
@@ -229,11 +228,11 @@ func TestWebMapEdit(t *testing.T) {
 	a := newBrowser(t, 1280, 860)
 	a.do(t, chromedp.Navigate(page))
 	settle(t, a)
-	waitJS(t, a, "editing ready", `document.body.dataset.editReady === '1'`, patience)
+	waitJS(t, a, "editing ready", `document.body.dataset.editReady === '1'`)
 	other := newBrowser(t, 1000, 700)
 	other.do(t, chromedp.Navigate(page))
 	settle(t, other)
-	waitJS(t, other, "the change stream opens", `document.body.dataset.live === 'open'`, patience)
+	waitJS(t, other, "the change stream opens", `document.body.dataset.live === 'open'`)
 	js(t, other, `window.__sameDocument = true;`) // gone if the page reloads
 
 	t.Run("AnonymousSeesNoTools", func(t *testing.T) {
@@ -263,7 +262,7 @@ func TestWebMapEdit(t *testing.T) {
 		js(t, a, `document.getElementById('signin-token').value = ''`)
 		a.do(t, chromedp.SendKeys(chromedp.ID("signin-token"), token))
 		clickOn(t, a, `#signin-form button[type="submit"]`)
-		waitJS(t, a, "signed in", `document.body.dataset.editor === 'yes' && !!document.getElementById('edit-panel')`, patience)
+		waitJS(t, a, "signed in", `document.body.dataset.editor === 'yes' && !!document.getElementById('edit-panel')`)
 		if eval[string](t, a, `sessionStorage.getItem('planmap-token')`) != token {
 			t.Error("the token is not kept for the tab")
 		}
@@ -283,7 +282,7 @@ func TestWebMapEdit(t *testing.T) {
 		fillRequired(t, a, "自交的地块")
 		typeInto(t, a, "position_note", "test")
 		clickOn(t, a, "#edit-save")
-		waitJS(t, a, "the refusal on the shape", `!!document.querySelector('.pm-shape-error-tip')`, patience)
+		waitJS(t, a, "the refusal on the shape", `!!document.querySelector('.pm-shape-error-tip')`)
 		tip := eval[string](t, a, `document.querySelector('.pm-shape-error-tip').textContent`)
 		if !strings.Contains(tip, "intersects itself") {
 			t.Errorf("on the shape: %q, want the server's reason (ring intersects itself)", tip)
@@ -296,7 +295,7 @@ func TestWebMapEdit(t *testing.T) {
 			t.Errorf("a refused shape was stored: %d features, had %d", n, before)
 		}
 		clickOn(t, a, "#edit-cancel")
-		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`, patience)
+		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`)
 	})
 
 	var fid int
@@ -308,7 +307,7 @@ func TestWebMapEdit(t *testing.T) {
 		a.do(t, chromedp.SendKeys(chromedp.ID("edit-note"), "按 11 月批复新增 100%"))
 		clickOn(t, a, "#edit-save")
 		// position_note is required and left empty.
-		waitJS(t, a, "the refusal at the field", `!!document.querySelector('#edit-f-position_note-error')`, patience)
+		waitJS(t, a, "the refusal at the field", `!!document.querySelector('#edit-f-position_note-error')`)
 		msg := eval[string](t, a, `document.querySelector('#edit-f-position_note-error').textContent`)
 		if !strings.Contains(msg, "position_note") {
 			t.Errorf("at position_note: %q", msg)
@@ -322,20 +321,20 @@ func TestWebMapEdit(t *testing.T) {
 		shot(t, a, "edit-form-refused-field.png")
 		// A hole, cut with the mouse inside the square.
 		clickOn(t, a, "#edit-cut")
-		waitJS(t, a, "cutting starts", `document.body.dataset.editing === 'cutting'`, patience)
+		waitJS(t, a, "cutting starts", `document.body.dataset.editing === 'cutting'`)
 		hole := [][2]float64{{lat - 0.0002, lng - 0.0003}, {lat - 0.0002, lng + 0.0003}, {lat + 0.0002, lng}}
 		for _, v := range hole {
 			moveClickAt(t, a, v[0], v[1])
 			time.Sleep(120 * time.Millisecond)
 		}
 		moveClickAt(t, a, hole[0][0], hole[0][1])
-		waitJS(t, a, "the hole cut", `document.body.dataset.editing === 'new' && planmap.editing.geometry().coordinates.length === 2`, patience)
+		waitJS(t, a, "the hole cut", `document.body.dataset.editing === 'new' && planmap.editing.geometry().coordinates.length === 2`)
 		if got := eval[string](t, a, `document.getElementById('edit-f-name_zh').value`); got != "新安置地块" {
 			t.Errorf("after cutting a hole the form holds %q", got)
 		}
 		typeInto(t, a, "position_note", "drawn in a test")
 		clickOn(t, a, "#edit-save")
-		waitJS(t, a, "saved", `!document.getElementById('edit-box')`, patience)
+		waitJS(t, a, "saved", `!document.getElementById('edit-box')`)
 		found := named(t, srv.URL, "resettlement", "新安置地块")
 		if len(found) != 1 {
 			t.Fatalf("the API has %d features named 新安置地块, want 1", len(found))
@@ -352,8 +351,8 @@ func TestWebMapEdit(t *testing.T) {
 		if len(vs) != 1 || vs[0]["author"] != author || vs[0]["note"] != "按 11 月批复新增 100%" {
 			t.Errorf("versions %v, want one by %s with the note", vs, author)
 		}
-		waitJS(t, a, "drawn on the map", fmt.Sprintf(`!!document.querySelector('path.pm-resettlement-%d')`, fid), patience)
-		waitJS(t, other, "seen by the other browser without a reload", fmt.Sprintf(`!!document.querySelector('path.pm-resettlement-%d')`, fid), patience)
+		waitJS(t, a, "drawn on the map", fmt.Sprintf(`!!document.querySelector('path.pm-resettlement-%d')`, fid))
+		waitJS(t, other, "seen by the other browser without a reload", fmt.Sprintf(`!!document.querySelector('path.pm-resettlement-%d')`, fid))
 		if !eval[bool](t, other, `window.__sameDocument === true`) || eval[bool](t, other, `!!document.getElementById('edit-panel')`) {
 			t.Error("the other browser reloaded, or shows editing tools without signing in")
 		}
@@ -372,7 +371,7 @@ func TestWebMapEdit(t *testing.T) {
 		fillRequired(t, a, "重叠的地块")
 		typeInto(t, a, "position_note", "overlaps on purpose")
 		clickOn(t, a, "#edit-save")
-		waitJS(t, a, "the refusal on the shape", `!!document.querySelector('.pm-shape-error-tip')`, patience)
+		waitJS(t, a, "the refusal on the shape", `!!document.querySelector('.pm-shape-error-tip')`)
 		tip := eval[string](t, a, `document.querySelector('.pm-shape-error-tip').textContent`)
 		if !strings.Contains(tip, "overlaps") || !strings.Contains(tip, fmt.Sprint(fid)) {
 			t.Errorf("on the shape: %q, want the overlap with block %d named", tip, fid)
@@ -382,7 +381,7 @@ func TestWebMapEdit(t *testing.T) {
 			t.Errorf("an overlapping block was stored: %d features, had %d", got, n)
 		}
 		clickOn(t, a, "#edit-cancel")
-		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`, patience)
+		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`)
 	})
 
 	t.Run("SnapsToNeighbour", func(t *testing.T) {
@@ -394,7 +393,7 @@ func TestWebMapEdit(t *testing.T) {
 			return [2]float64{ll[0], ll[1]}
 		}
 		clickOn(t, a, "#edit-draw")
-		waitJS(t, a, "drawing starts", `document.body.dataset.editing === 'drawing'`, patience)
+		waitJS(t, a, "drawing starts", `document.body.dataset.editing === 'drawing'`)
 		for _, v := range [][2]float64{
 			near(lat-dLat, lng+dLng, 4, 3), near(lat+dLat, lng+dLng, 3, -4),
 			{lat + dLat, lng + 2*dLng}, {lat - dLat, lng + 2*dLng},
@@ -404,7 +403,7 @@ func TestWebMapEdit(t *testing.T) {
 		}
 		first := near(lat-dLat, lng+dLng, 4, 3)
 		moveClickAt(t, a, first[0], first[1])
-		waitJS(t, a, "the form opens", `!!document.querySelector('#edit-form #edit-f-name_zh')`, patience)
+		waitJS(t, a, "the form opens", `!!document.querySelector('#edit-form #edit-f-name_zh')`)
 		got := eval[[][]float64](t, a, `planmap.editing.geometry().coordinates[0]`)
 		block := named(t, srv.URL, "resettlement", "新安置地块")[0]["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
 		corners := map[[2]float64]bool{}
@@ -424,18 +423,18 @@ func TestWebMapEdit(t *testing.T) {
 			t.Errorf("drawn next to the block: %v; %d vertices on its corners %v, want 2", got, snapped, corners)
 		}
 		clickOn(t, a, "#edit-cancel")
-		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`, patience)
+		waitJS(t, a, "the form closes", `!document.getElementById('edit-box')`)
 	})
 
 	t.Run("Conflict412", func(t *testing.T) {
 		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-edit-feature")
-		waitJS(t, a, "the form of the feature", `!!document.querySelector('#edit-form #edit-f-name_zh')`, patience)
+		waitJS(t, a, "the form of the feature", `!!document.querySelector('#edit-form #edit-f-name_zh')`)
 		// Another editor changes it meanwhile.
 		putProperty(t, srv.URL, token, fid, "name_en", "Changed by someone else", "")
 		typeInto(t, a, "name_zh", "我改的名字")
 		clickOn(t, a, "#edit-save")
-		waitJS(t, a, "the conflict shown", `!!document.getElementById('edit-conflict')`, patience)
+		waitJS(t, a, "the conflict shown", `!!document.getElementById('edit-conflict')`)
 		rows := eval[string](t, a, `[...document.querySelectorAll('#edit-conflict tr.differs th')].map((e) => e.textContent).join('|')`)
 		if !strings.Contains(rows, "名称") && !strings.Contains(rows, "name") {
 			t.Errorf("rows shown as different: %q", rows)
@@ -448,7 +447,7 @@ func TestWebMapEdit(t *testing.T) {
 		}
 		shot(t, a, "edit-conflict-412-zh.png")
 		clickOn(t, a, "#conflict-overwrite")
-		waitJS(t, a, "overwritten", `!document.getElementById('edit-box')`, patience)
+		waitJS(t, a, "overwritten", `!document.getElementById('edit-box')`)
 		got := named(t, srv.URL, "resettlement", "我改的名字")
 		if len(got) != 1 || got[0]["properties"].(map[string]any)["name_en"] != "Block <b>X</b>" {
 			t.Errorf("after overwriting: %v", got)
@@ -458,7 +457,7 @@ func TestWebMapEdit(t *testing.T) {
 	t.Run("HistoryRestore", func(t *testing.T) {
 		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-history-toggle")
-		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 3`, patience)
+		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 3`)
 		text := eval[string](t, a, `document.querySelector('.pm-versions').textContent`)
 		for _, want := range []string{author, "新建", "修改", "按 11 月批复新增 100%"} {
 			if !strings.Contains(text, want) {
@@ -483,7 +482,7 @@ func TestWebMapEdit(t *testing.T) {
 		if got := named(t, srv.URL, "resettlement", "新安置地块"); len(got) != 1 {
 			t.Errorf("version 1 not restored")
 		}
-		waitJS(t, other, "the other browser follows", fmt.Sprintf(`(planmap.state.layers.get('resettlement').byId.get(%d) || {feature: {properties: {}}}).feature.properties.name_zh === '新安置地块'`, fid), patience)
+		waitJS(t, other, "the other browser follows", fmt.Sprintf(`(planmap.state.layers.get('resettlement').byId.get(%d) || {feature: {properties: {}}}).feature.properties.name_zh === '新安置地块'`, fid))
 	})
 
 	t.Run("English", func(t *testing.T) {
@@ -492,45 +491,45 @@ func TestWebMapEdit(t *testing.T) {
 		settle(t, a)
 		// Signing in again checks the token with the server first: the
 		// button says so once that has answered, not at once.
-		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`, patience)
+		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`)
 		if eval[string](t, a, `document.getElementById('signin-toggle').textContent`) != "🔑 Signed in" {
 			t.Errorf("the key button in English: %q", eval[string](t, a, `document.getElementById('signin-toggle').textContent`))
 		}
 		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole
 		clickOn(t, a, ".pm-history-toggle")
-		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 4`, patience)
+		waitJS(t, a, "the versions listed", `document.querySelectorAll('.pm-versions > li').length === 4`)
 		if text := eval[string](t, a, `document.querySelector('.pm-versions').textContent`); !strings.Contains(text, "restored version 1") && !strings.Contains(text, "恢复到版本 1") {
 			t.Errorf("history in English: %s", text)
 		}
 		shot(t, a, "edit-history-en.png")
 		clickOn(t, a, ".pm-edit-feature")
-		waitJS(t, a, "the form", `!!document.querySelector('#edit-form #edit-f-name_zh')`, patience)
+		waitJS(t, a, "the form", `!!document.querySelector('#edit-form #edit-f-name_zh')`)
 		putProperty(t, srv.URL, token, fid, "status", "signed", "someone else's note")
 		typeInto(t, a, "name_en", "Block Y")
 		clickOn(t, a, "#edit-save")
-		waitJS(t, a, "the conflict shown", `!!document.getElementById('edit-conflict')`, patience)
+		waitJS(t, a, "the conflict shown", `!!document.getElementById('edit-conflict')`)
 		shot(t, a, "edit-conflict-412-en.png")
 		clickOn(t, a, "#conflict-reload")
-		waitJS(t, a, "the server's version in the form", `document.getElementById('edit-f-status').value === 'signed' && document.getElementById('edit-f-name_en').value === 'Block <b>X</b>'`, patience)
+		waitJS(t, a, "the server's version in the form", `document.getElementById('edit-f-status').value === 'signed' && document.getElementById('edit-f-name_en').value === 'Block <b>X</b>'`)
 		shot(t, a, "edit-form-en.png")
 		clickOn(t, a, "#edit-delete")
 		clickOn(t, a, "#delete-yes")
 		// The shape being edited hides the feature's own: wait for the
 		// delete's answer, not for the shape to go.
-		waitJS(t, a, "deleted", `!document.getElementById('edit-box') && (document.getElementById('edit-notice') || {}).textContent.startsWith('Deleted')`, patience)
+		waitJS(t, a, "deleted", `!document.getElementById('edit-box') && (document.getElementById('edit-notice') || {}).textContent.startsWith('Deleted')`)
 		if eval[bool](t, a, fmt.Sprintf(`!!document.querySelector('path.pm-resettlement-%d')`, fid)) {
 			t.Error("the deleted feature is still drawn")
 		}
 		if res, err := http.Get(fmt.Sprintf("%s/collections/resettlement/items/%d", srv.URL, fid)); err != nil || res.StatusCode != http.StatusGone {
 			t.Errorf("after Delete: GET the feature = %v %v, want 410", res, err)
 		}
-		waitJS(t, other, "gone from the other browser", fmt.Sprintf(`!document.querySelector('path.pm-resettlement-%d')`, fid), patience)
+		waitJS(t, other, "gone from the other browser", fmt.Sprintf(`!document.querySelector('path.pm-resettlement-%d')`, fid))
 	})
 
 	t.Run("SignOut", func(t *testing.T) {
 		clickOn(t, a, "#signin-toggle")
 		clickOn(t, a, "#signout")
-		waitJS(t, a, "signed out", `document.body.dataset.editor === 'no'`, patience)
+		waitJS(t, a, "signed out", `document.body.dataset.editor === 'no'`)
 		if eval[bool](t, a, `!!document.querySelector('#edit-panel, #edit-box') || sessionStorage.getItem('planmap-token') !== null`) {
 			t.Error("after signing out, the tools or the token remain")
 		}

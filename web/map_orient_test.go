@@ -194,17 +194,10 @@ func TestWebMapOrientation(t *testing.T) {
 // squash drops the spaces and line breaks a wrapped label has.
 func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 
-// waitFor waits until the expression is true in the page, and fails the
-// test if it is not within patience.
+// waitFor is waitJS for a condition that says itself what it waits for.
 func waitFor(t *testing.T, b *browser, cond string) {
 	t.Helper()
-	for deadline := time.Now().Add(patience); !eval[bool](t, b, cond); {
-		if time.Now().After(deadline) {
-			_, problems := b.snapshot()
-			t.Fatalf("waited %v for %s; problems: %v", patience, cond, problems)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitJS(t, b, "waited", cond)
 }
 
 // bbox is a GeoJSON geometry's [minx, miny, maxx, maxy].

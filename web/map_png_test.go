@@ -305,12 +305,7 @@ func TestMapSaveAsPNGWithTiles(t *testing.T) {
 	settle(t, b)
 	b.do(t, chromedp.Click(chromedp.ID("print-open")), chromedp.WaitVisible(chromedp.ID("print-sheet")))
 	settle(t, b)
-	for deadline := time.Now().Add(30 * time.Second); eval[int](t, b, `document.querySelectorAll('#print-map img.leaflet-tile-loaded').length`) < 4; {
-		if time.Now().After(deadline) {
-			t.Fatalf("no tiles loaded in 30 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitJS(t, b, "tiles loaded on the sheet", `document.querySelectorAll('#print-map img.leaflet-tile-loaded').length >= 4`)
 	_, body := savePNG(t, b, "print-png")
 	img := decodePNG(t, body, filepath.Join(artifactDir(t), "png-tiles.png"))
 	if w, h := paperPixels(297, 210); img.Bounds().Dx() != w || img.Bounds().Dy() != h {

@@ -527,12 +527,7 @@ func TestWebMapTiles(t *testing.T) {
 	settle(t, b)
 	waitTiles := func() {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); eval[int](t, b, `document.querySelectorAll('img.leaflet-tile-loaded').length`) < 4; {
-			if time.Now().After(deadline) {
-				t.Fatalf("no tiles loaded in 30 s")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitJS(t, b, "tiles loaded", `document.querySelectorAll('img.leaflet-tile-loaded').length >= 4`)
 	}
 	waitTiles()
 	// Zooming in and out at once drops tiles still loading, which Leaflet
