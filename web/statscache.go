@@ -2,12 +2,13 @@ package web
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"maps"
 	"net/http"
 	"slices"
 	"sync"
+
+	"planmap/web/lru"
 )
 
 // The statistics of a layer take a read of every feature it has (200,000
@@ -31,20 +32,11 @@ const DefaultStatsCacheBytes = 1 << 20
 // once, but many maps open at once after an edit or a restart. It is safe
 // for concurrent use.
 type statsCache struct {
-	budget int64
-
 	mu       sync.Mutex
-	entries  map[string]*list.Element // of *statsEntry
-	lru      list.List                // most recent first
-	size     int64
+	held     *lru.Cache[string, *statsAnswer]
 	building map[string]*statsCall
 
 	hits, misses, shared int64
-}
-
-type statsEntry struct {
-	key    string
-	answer *statsAnswer
 }
 
 // statsCall is an answer being made.
@@ -103,19 +95,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func newStatsCache(budget int64) *statsCache {
-	return &statsCache{budget: budget, entries: map[string]*list.Element{}, building: map[string]*statsCall{}}
+	return &statsCache{held: lru.New[string, *statsAnswer](budget), building: map[string]*statsCall{}}
 }
 
 // get returns the answer kept under key, or the one write makes now (and
-// keeps, if it is a 200 within the budget).
+// keeps, if it is a 200 within the budget, dropping the least recently
+// used answers beyond it).
 func (c *statsCache) get(ctx context.Context, key string, write func(http.ResponseWriter) error) (*statsAnswer, error) {
 	c.mu.Lock()
 	for {
-		if el, ok := c.entries[key]; ok {
-			c.lru.MoveToFront(el)
+		if a, ok := c.held.Get(key); ok {
 			c.hits++
 			c.mu.Unlock()
-			return el.Value.(*statsEntry).answer, nil
+			return a, nil
 		}
 		cl, ok := c.building[key]
 		if !ok {
@@ -153,39 +145,17 @@ func (c *statsCache) get(ctx context.Context, key string, write func(http.Respon
 		delete(c.building, key)
 	}
 	if cl.err == nil && cl.answer.status == http.StatusOK {
-		c.put(key, cl.answer)
+		c.held.Put(key, cl.answer, cl.answer.size()+int64(len(key)))
 	}
 	c.mu.Unlock()
 	close(cl.done)
 	return cl.answer, cl.err
 }
 
-// put keeps answer under key, dropping the least recently used answers
-// beyond the budget. c.mu is held.
-func (c *statsCache) put(key string, a *statsAnswer) {
-	n := a.size() + int64(len(key))
-	if n > c.budget {
-		return
-	}
-	if el, ok := c.entries[key]; ok {
-		c.size -= el.Value.(*statsEntry).answer.size() + int64(len(key))
-		c.lru.Remove(el)
-	}
-	c.entries[key] = c.lru.PushFront(&statsEntry{key: key, answer: a})
-	c.size += n
-	for c.size > c.budget {
-		el := c.lru.Back()
-		e := el.Value.(*statsEntry)
-		c.lru.Remove(el)
-		delete(c.entries, e.key)
-		c.size -= e.answer.size() + int64(len(e.key))
-	}
-}
-
 // Stats says how the cache does, for /healthz.
 func (c *statsCache) Stats() map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return map[string]any{"answers": len(c.entries), "bytes": c.size, "budgetBytes": c.budget,
+	return map[string]any{"answers": c.held.Len(), "bytes": c.held.Size(), "budgetBytes": c.held.Budget(),
 		"hits": c.hits, "misses": c.misses, "shared": c.shared}
 }

@@ -1,13 +1,13 @@
 package tiles
 
 import (
-	"container/list"
 	"context"
 	"slices"
 	"strings"
 	"sync"
 
 	"planmap/layers"
+	"planmap/web/lru"
 )
 
 // Store is what the cache needs of a store: what a tile reads, the change
@@ -46,15 +46,12 @@ const (
 //
 // It is safe for concurrent use.
 type Cache struct {
-	store  Store
-	budget int64
+	store Store
 
-	mu      sync.Mutex
-	entries map[key]*list.Element
-	lru     list.List // of *entry, most recent first
-	size    int64
-	seq     int64 // the last change applied
-	synced  bool  // seq has been set from a catalog
+	mu     sync.Mutex
+	held   *lru.Cache[key, *Tile]
+	seq    int64 // the last change applied
+	synced bool  // seq has been set from a catalog
 	// minZooms are the layers' MinZoom as of seq: when one moves (a layer
 	// grew or shrank past a tile's worth), its tiles are dropped.
 	minZooms map[string]int
@@ -72,16 +69,10 @@ type key struct {
 	layers  string // the layer ids asked for, comma-separated; "" for all
 }
 
-type entry struct {
-	key  key
-	tile *Tile
-	size int64
-}
-
 // NewCache returns a cache of tiles of store within budget bytes (none
 // kept when budget is 0).
 func NewCache(store Store, budget int64) *Cache {
-	return &Cache{store: store, budget: max(budget, 0), entries: map[key]*list.Element{}, building: map[key]*call{}}
+	return &Cache{store: store, held: lru.New[key, *Tile](budget), building: map[key]*call{}}
 }
 
 // Get returns tile z/x/y of the layers ids (all when nil): the one held,
@@ -92,11 +83,10 @@ func (c *Cache) Get(ctx context.Context, z, x, y int, ids []string) (*Tile, erro
 	}
 	k := key{z, x, y, strings.Join(ids, ",")}
 	c.mu.Lock()
-	if el, ok := c.entries[k]; ok {
-		c.lru.MoveToFront(el)
+	if t, ok := c.held.Get(k); ok {
 		c.hits++
 		c.mu.Unlock()
-		return el.Value.(*entry).tile, nil
+		return t, nil
 	}
 	// A tile being made for another request is waited for, not made
 	// twice: a map opening asks for its tiles all at once, and so may
@@ -157,33 +147,16 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Tiles: len(c.entries), Bytes: c.size, Budget: c.budget, Hits: c.hits, Misses: c.misses, Shared: c.shared, Dropped: c.drops}
+	return Stats{Tiles: c.held.Len(), Bytes: c.held.Size(), Budget: c.held.Budget(), Hits: c.hits, Misses: c.misses, Shared: c.shared, Dropped: c.drops}
 }
 
 func (c *Cache) put(k key, t *Tile) {
-	n := int64(t.Size())
-	if n > c.budget {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.synced || t.Seq < c.seq {
 		return // made before a change the cache has applied
 	}
-	if el, ok := c.entries[k]; ok {
-		c.remove(el)
-	}
-	c.entries[k] = c.lru.PushFront(&entry{key: k, tile: t, size: n})
-	c.size += n
-	for c.size > c.budget {
-		c.remove(c.lru.Back())
-	}
-}
-
-func (c *Cache) remove(el *list.Element) {
-	e := c.lru.Remove(el).(*entry)
-	delete(c.entries, e.key)
-	c.size -= e.size
+	c.held.Put(k, t, int64(t.Size()))
 }
 
 // sync applies the changes of the store's log since the last one
@@ -292,14 +265,7 @@ func (c *Cache) setSeq(seq int64) {
 func (c *Cache) dropWhere(drop func(*Tile) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for el := c.lru.Front(); el != nil; {
-		next := el.Next()
-		if drop(el.Value.(*entry).tile) {
-			c.remove(el)
-			c.drops++
-		}
-		el = next
-	}
+	c.drops += int64(c.held.DropWhere(drop))
 }
 
 func minZooms(cat *layers.Catalog) map[string]int {
