@@ -20,11 +20,16 @@ export function collections(fresh = false) {
   return getJSON(`${base}/collections`, undefined, fresh).then((doc) => doc.collections);
 }
 
+// bboxText is a box [west, south, east, north] as the bbox parameter.
+function bboxText(bbox) {
+  return bbox.map((v) => v.toFixed(6)).join(',');
+}
+
 // features yields the pages of a collection's features in a box,
 // following the next links until there are no more.
 export async function* features(id, bbox, signal, fresh = false) {
   let url = `${base}/collections/${encodeURIComponent(id)}/items?limit=1000` +
-    (bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '');
+    (bbox ? `&bbox=${bboxText(bbox)}` : '');
   while (url) {
     const page = await getJSON(url, signal, fresh);
     yield page.features;
@@ -37,7 +42,7 @@ export async function* features(id, bbox, signal, fresh = false) {
 // limit of them, with equals (field → value) selecting, and how many
 // there are in all (numberMatched).
 export async function page(id, bbox, limit, equals = {}, signal) {
-  const q = new URLSearchParams({ limit: String(limit), bbox: bbox.map((v) => v.toFixed(6)).join(',') });
+  const q = new URLSearchParams({ limit: String(limit), bbox: bboxText(bbox) });
   for (const [k, v] of Object.entries(equals)) q.set(k, v);
   const doc = await getJSON(`${base}/collections/${encodeURIComponent(id)}/items?${q.toString().replace(/%2C/g, ',')}`, signal, true);
   return { features: doc.features, matched: doc.numberMatched };
@@ -52,7 +57,7 @@ export async function page(id, bbox, limit, equals = {}, signal) {
 // layer until the layer changes.
 export async function cells(col, bbox, signal) {
   const fields = ['status', 'landuse_gb50137'].filter((name) => (col.schema || []).some((fd) => fd.name === name));
-  const box = bbox ? `&bbox=${bbox.map((v) => v.toFixed(6)).join(',')}` : '';
+  const box = bbox ? `&bbox=${bboxText(bbox)}` : '';
   const by = fields.length ? `groupby=${fields.join(',')}` : '';
   const doc = await getJSON(`${base}/collections/${encodeURIComponent(col.id)}/stats?${by}${box}`, signal, true);
   const cell = (key, g) => {

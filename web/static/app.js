@@ -432,7 +432,7 @@ async function applyChanges(byLayer, reset) {
     refreshLegend();
     renderFilterPanel();
     // The table of a layer too big to fetch whole asks the API again.
-    if (table.open) { if (table.col && table.col.itemCount > wholeLayer) table.render(); else table.draw(); }
+    if (table.open) { if (table.col && tooBig(table.col)) table.render(); else table.draw(); }
   } catch (err) {
     setError(`${t('loadFailed')}: ${err.message}`);
   } finally {
@@ -540,14 +540,21 @@ function renderLegend() {
 
 // ---- filter and table ----
 
-// A layer up to this size is fetched whole for the filter's counts and
-// the table; a bigger one counts and lists what the map has loaded.
+// A layer up to this size is fetched whole for the filter's counts, the
+// table and the export; a bigger one (tooBig) is counted by the
+// statistics API (countable), listed a page of the view at a time
+// (tableFeatures) and exported as far as the map has loaded it.
 const wholeLayer = 5000;
+
+// tooBig says whether layer col is too big to fetch whole.
+function tooBig(col) {
+  return col.itemCount > wholeLayer;
+}
 
 // allFeatures returns all of a layer's features, fetched once.
 function allFeatures(id) {
   const entry = state.layers.get(id);
-  if (entry.col.itemCount > wholeLayer) return Promise.resolve([...entry.byId.values()].map((l) => l.feature));
+  if (tooBig(entry.col)) return Promise.resolve([...entry.byId.values()].map((l) => l.feature));
   if (!state.all.has(id)) {
     const p = (async () => {
       const out = [];
@@ -565,7 +572,7 @@ function allFeatures(id) {
 // stand for them (api.cells), asked once until the layer changes.
 function countable(id) {
   const entry = state.layers.get(id);
-  if (entry.col.itemCount <= wholeLayer) return allFeatures(id);
+  if (!tooBig(entry.col)) return allFeatures(id);
   if (!state.cells.has(id)) {
     const p = api.cells(entry.col);
     p.catch(() => state.cells.delete(id)); // tried again next time
@@ -584,7 +591,7 @@ const tableRows = 500;
 // counted by the statistics API.
 async function tableFeatures(id) {
   const entry = state.layers.get(id);
-  if (entry.col.itemCount <= wholeLayer) return { features: await allFeatures(id) };
+  if (!tooBig(entry.col)) return { features: await allFeatures(id) };
   const box = viewBox(0);
   // One stage chosen: the API selects it; more, the table does.
   const equals = state.filter.status.size === 1 ? { status: [...state.filter.status][0] } : {};
@@ -808,7 +815,7 @@ async function start() {
     writeHash();
     load();
     // The table of a layer too big to fetch whole lists the view.
-    if (table.open && table.col && table.col.itemCount > wholeLayer) table.render();
+    if (table.open && table.col && tooBig(table.col)) table.render();
   });
   writeHash();
   // A link pasted into this tab moves the map, as one opened anew would.
