@@ -13,6 +13,23 @@ import (
 	"planmap/web"
 )
 
+// bogusStatusDirectly sets the status of parcel 1 to one the layer does
+// not allow, as another program writing to the file at path, and returns
+// the member "invalid" the server at base then serves it with (nil if
+// none within the wait).
+func bogusStatusDirectly(t *testing.T, base, path string) any {
+	t.Helper()
+	other := layerstest.OpenOtherClient(t, path)
+	if err := other.Exec(ctx, `UPDATE parcels SET status = 'bogus' WHERE fid = 1`); err != nil {
+		t.Fatal(err)
+	}
+	var invalid any
+	for deadline := time.Now().Add(slack(2 * time.Second)); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		invalid = get(t, base+"/collections/parcels/items/1").json(t)["invalid"]
+	}
+	return invalid
+}
+
 // A feature another program wrote that fails the layer's checks is served
 // as it is, with the member "invalid" saying why; the others without.
 func TestDirectEditFlagged(t *testing.T) {
@@ -20,14 +37,7 @@ func TestDirectEditFlagged(t *testing.T) {
 	if r := get(t, srv.URL+"/collections/parcels/items/1"); r.StatusCode != 200 || r.json(t)["invalid"] != nil {
 		t.Fatalf("parcel 1 before = %d %s", r.StatusCode, r.body)
 	}
-	other := layerstest.OpenOtherClient(t, s.Path())
-	if err := other.Exec(ctx, `UPDATE parcels SET status = 'bogus' WHERE fid = 1`); err != nil {
-		t.Fatal(err)
-	}
-	var invalid any
-	for deadline := time.Now().Add(slack(2 * time.Second)); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		invalid = get(t, srv.URL+"/collections/parcels/items/1").json(t)["invalid"]
-	}
+	invalid := bogusStatusDirectly(t, srv.URL, s.Path())
 	if msg, _ := invalid.(string); !strings.Contains(msg, "status") {
 		t.Errorf("parcel 1 after a direct edit to status bogus: invalid = %v, want why", invalid)
 	}
@@ -44,14 +54,7 @@ func TestDirectEditFlagKeptAcrossRestart(t *testing.T) {
 	if r := get(t, srv.URL+"/collections/parcels/items/1"); r.StatusCode != 200 {
 		t.Fatalf("parcel 1 before = %d %s", r.StatusCode, r.body)
 	}
-	other := layerstest.OpenOtherClient(t, s.Path())
-	if err := other.Exec(ctx, `UPDATE parcels SET status = 'bogus' WHERE fid = 1`); err != nil {
-		t.Fatal(err)
-	}
-	var invalid any
-	for deadline := time.Now().Add(slack(2 * time.Second)); invalid == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		invalid = get(t, srv.URL+"/collections/parcels/items/1").json(t)["invalid"]
-	}
+	invalid := bogusStatusDirectly(t, srv.URL, s.Path())
 	if invalid == nil {
 		t.Fatal("parcel 1 not flagged after a direct edit to status bogus")
 	}
