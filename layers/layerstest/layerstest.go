@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -27,11 +28,20 @@ func RequireTool(tb testing.TB, name string) string {
 	if err == nil {
 		return p
 	}
-	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-		tb.Fatalf("%s is required (PLANMAP_REQUIRE_TOOLS=1) but not installed: %v", name, err)
-	}
-	tb.Skipf("%s is not installed (apt-get install gdal-bin); skipping", name)
+	missing(tb, fmt.Sprintf("%s is required (PLANMAP_REQUIRE_TOOLS=1) but not installed: %v", name, err),
+		fmt.Sprintf("%s is not installed (apt-get install gdal-bin); skipping", name))
 	return ""
+}
+
+// missing fails tb with required when PLANMAP_REQUIRE_TOOLS=1 (as in
+// CI), so that a missing install step cannot pass unnoticed, and else
+// skips it with skip: what each Require… does when its tool is not there.
+func missing(tb testing.TB, required, skip string) {
+	tb.Helper()
+	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
+		tb.Fatal(required)
+	}
+	tb.Skip(skip)
 }
 
 // RequireGPKGValidator returns the command that runs GDAL's GeoPackage
@@ -44,10 +54,8 @@ func RequireGPKGValidator(tb testing.TB) []string {
 	if err := exec.Command(py, "-c", "import osgeo_utils.samples.validate_gpkg").Run(); err == nil {
 		return cmd
 	}
-	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-		tb.Fatalf("GDAL's validate_gpkg is required (PLANMAP_REQUIRE_TOOLS=1) but %s cannot import it (apt-get install python3-gdal)", py)
-	}
-	tb.Skipf("GDAL's validate_gpkg is not available to %s; skipping", py)
+	missing(tb, "GDAL's validate_gpkg is required (PLANMAP_REQUIRE_TOOLS=1) but "+py+" cannot import it (apt-get install python3-gdal)",
+		"GDAL's validate_gpkg is not available to "+py+"; skipping")
 	return nil
 }
 
@@ -58,10 +66,8 @@ func RequireQGIS(tb testing.TB) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import qgis.core").Run(); err == nil {
 		return
 	}
-	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-		tb.Fatal("QGIS is required (PLANMAP_REQUIRE_TOOLS=1) but /usr/bin/python3 cannot import qgis.core (apt-get install --no-install-recommends qgis python3-qgis)")
-	}
-	tb.Skip("QGIS is not installed (apt-get install --no-install-recommends qgis python3-qgis); skipping")
+	missing(tb, "QGIS is required (PLANMAP_REQUIRE_TOOLS=1) but /usr/bin/python3 cannot import qgis.core (apt-get install --no-install-recommends qgis python3-qgis)",
+		"QGIS is not installed (apt-get install --no-install-recommends qgis python3-qgis); skipping")
 }
 
 // MustOpen opens a new store in a temporary folder and closes it when the

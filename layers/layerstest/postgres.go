@@ -26,10 +26,8 @@ func RequirePostgres(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-			tb.Fatalf("PostgreSQL is required (PLANMAP_REQUIRE_TOOLS=1) but %s is not set (.ci/postgres start DIR prints it)", PostgresEnv)
-		}
-		tb.Skipf("%s is not set: no PostgreSQL to test against (.ci/postgres start DIR starts one); skipping", PostgresEnv)
+		missing(tb, "PostgreSQL is required (PLANMAP_REQUIRE_TOOLS=1) but "+PostgresEnv+" is not set (.ci/postgres start DIR prints it)",
+			PostgresEnv+" is not set: no PostgreSQL to test against (.ci/postgres start DIR starts one); skipping")
 	}
 	return base
 }
@@ -87,10 +85,8 @@ func PostgresReplica(tb testing.TB, db string) string {
 	tb.Helper()
 	base := os.Getenv(PostgresReplicaEnv)
 	if base == "" {
-		if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-			tb.Fatalf("a PostgreSQL standby is required (PLANMAP_REQUIRE_TOOLS=1) but %s is not set (.ci/postgres standby DIR PORT prints it)", PostgresReplicaEnv)
-		}
-		tb.Skipf("%s is not set: no PostgreSQL standby to test against; skipping", PostgresReplicaEnv)
+		missing(tb, "a PostgreSQL standby is required (PLANMAP_REQUIRE_TOOLS=1) but "+PostgresReplicaEnv+" is not set (.ci/postgres standby DIR PORT prints it)",
+			PostgresReplicaEnv+" is not set: no PostgreSQL standby to test against; skipping")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
