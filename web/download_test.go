@@ -288,7 +288,7 @@ func (r *statusRecorder) WriteHeader(status int) {
 // QGIS opens the database itself and a downloaded GeoPackage without a
 // warning, finds each layer's style in them and draws the layer with it.
 func TestQGISOpensGeoPackages(t *testing.T) {
-	requireQGIS(t)
+	layerstest.RequireQGIS(t)
 	srv, store := newServer(t, web.Options{})
 	info, err := store.Info(ctx)
 	if err != nil {

@@ -7,25 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"planmap/layers/layerstest"
 	"planmap/web"
 )
 
-// requireQGIS skips, or fails in CI, when QGIS's Python bindings are not
-// there for Debian's python3.
-func requireQGIS(t *testing.T) {
-	t.Helper()
-	if err := exec.Command("/usr/bin/python3", "-c", "import qgis.core").Run(); err == nil {
-		return
-	}
-	if os.Getenv("PLANMAP_REQUIRE_TOOLS") == "1" {
-		t.Fatal("QGIS is required (PLANMAP_REQUIRE_TOOLS=1) but /usr/bin/python3 cannot import qgis.core (apt-get install --no-install-recommends qgis python3-qgis)")
-	}
-	t.Skip("QGIS is not installed (apt-get install --no-install-recommends qgis python3-qgis); skipping")
-}
-
 // QGIS loads each collection as an OAPIF layer, the way a planner adds it.
 func TestQGISLoadsEachCollection(t *testing.T) {
-	requireQGIS(t)
+	layerstest.RequireQGIS(t)
 	srv, store := newServer(t, web.Options{})
 	info, err := store.Info(ctx)
 	if err != nil {
