@@ -2,6 +2,9 @@ package web
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -53,5 +56,34 @@ func TestFeedDropsSlowSubscriber(t *testing.T) {
 			t.Fatal("the feed still runs with no subscriber")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A write through this server that succeeds wakes the change feed at
+// once, so that open streams hear of it then, not at the feed's next
+// look (feedEvery); a write that fails does not.
+func TestWriteWakesFeed(t *testing.T) {
+	s := &server{log: slog.New(slog.DiscardHandler), feed: &feed{wake: make(chan struct{}, 1)}}
+	post := func(h http.HandlerFunc) int {
+		w := httptest.NewRecorder()
+		h(w, httptest.NewRequest(http.MethodPost, "/collections/parcels/items", nil))
+		return w.Code
+	}
+	refused := s.write(func(http.ResponseWriter, *http.Request) error {
+		return layers.Errorf(layers.EINVALID, "refused")
+	})
+	if code := post(refused); code != http.StatusBadRequest || len(s.feed.wake) != 0 {
+		t.Errorf("a refused write = %d, and %d wake-ups pending; want 400 and none", code, len(s.feed.wake))
+	}
+	taken := s.write(func(w http.ResponseWriter, _ *http.Request) error {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+	if code := post(taken); code != http.StatusNoContent || len(s.feed.wake) != 1 {
+		t.Errorf("a write taken = %d, and %d wake-ups pending; want 204 and one", code, len(s.feed.wake))
+	}
+	// Another before the feed has looked: still one wake-up, not a wait.
+	if code := post(taken); code != http.StatusNoContent || len(s.feed.wake) != 1 {
+		t.Errorf("a second write = %d, and %d wake-ups pending; want 204 and one", code, len(s.feed.wake))
 	}
 }

@@ -113,6 +113,7 @@ func (s *server) write(h func(http.ResponseWriter, *http.Request) error) http.Ha
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		err := h(w, r)
 		if err == nil {
+			s.feed.written()
 		}
 		return err
 	})
