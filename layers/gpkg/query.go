@@ -490,13 +490,9 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 }
 
 // Search finds up to limit features whose Chinese or English name
-// contains q, ignoring case: those whose name starts with q first, then in
-// drawing order of their layers and id order.
+// contains text, ignoring case, ranked as layers.Search says, from one
+// snapshot.
 func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hit, error) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	if text == "" || limit <= 0 {
-		return nil, nil
-	}
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -506,67 +502,31 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 		return nil, err
 	}
 	defer tx.close()
-	var first, rest []layers.Hit
-	for _, col := range cat.Collections {
-		var names []string
-		for _, fd := range col.Schema {
-			if (fd.Name == "name_zh" || fd.Name == "name_en") && fd.Type == layers.String {
-				names = append(names, fd.Name)
-			}
-		}
-		if len(names) == 0 {
-			continue
-		}
+	find := func(col *layers.Collection, fields []string, text string, limit int) ([]layers.Match, error) {
 		var at, starts []string
-		for _, n := range names {
+		for _, n := range fields {
 			at = append(at, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) > 0")
 			starts = append(starts, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) = 1")
 		}
-		// Per layer, at most limit of each kind: the rest could not make
-		// the list.
 		rows, err := tx.QueryContext(ctx, `SELECT fid, `+strings.Join(starts, " OR ")+` AS first FROM `+quoteIdent(col.ID)+
-			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT ?2`, text, 2*limit)
+			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT ?2`, text, limit)
 		if err != nil {
 			return nil, err
 		}
-		var firstIDs, restIDs []int64
+		defer rows.Close()
+		var ms []layers.Match
 		for rows.Next() {
-			var fid int64
-			var isFirst bool
-			if err := rows.Scan(&fid, &isFirst); err != nil {
-				rows.Close()
+			var m layers.Match
+			if err := rows.Scan(&m.FID, &m.Starts); err != nil {
 				return nil, err
 			}
-			if isFirst {
-				if len(firstIDs) < limit {
-					firstIDs = append(firstIDs, fid)
-				}
-			} else if len(restIDs) < limit {
-				restIDs = append(restIDs, fid)
-			}
+			ms = append(ms, m)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, part := range []struct {
-			ids []int64
-			to  *[]layers.Hit
-		}{{firstIDs, &first}, {restIDs, &rest}} {
-			items, err := loadItems(ctx, tx, col.Layer, part.ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				*part.to = append(*part.to, layers.Hit{Layer: col.ID, Item: it})
-			}
-		}
+		return ms, rows.Err()
 	}
-	hits := append(first, rest...)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
+	return layers.Search(text, limit, cat.Collections, find, func(l *layers.Layer, fids []int64) ([]*layers.Item, error) {
+		return loadItems(ctx, tx, l, fids)
+	})
 }
 
 // Statements are prepared once and kept: modernc's SQLite compiles a

@@ -341,14 +341,9 @@ func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 }
 
 // Search finds up to limit features whose Chinese or English name
-// contains text, ignoring case: those whose name starts with it first,
-// then in drawing order of their layers and id order, as the GeoPackage
-// store does.
+// contains text, ignoring case, ranked as layers.Search says, from one
+// snapshot.
 func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hit, error) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	if text == "" || limit <= 0 {
-		return nil, nil
-	}
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -358,62 +353,24 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	var first, rest []layers.Hit
-	for _, col := range cat.Collections {
+	find := func(col *layers.Collection, fields []string, text string, limit int) ([]layers.Match, error) {
 		var at, starts []string
-		for _, fd := range col.Schema {
-			if (fd.Name == "name_zh" || fd.Name == "name_en") && fd.Type == layers.String {
-				c := "strpos(lower(coalesce(" + quoteIdent(fd.Name) + ", '')), $1)"
-				at = append(at, c+" > 0")
-				starts = append(starts, c+" = 1")
-			}
+		for _, n := range fields {
+			c := "strpos(lower(coalesce(" + quoteIdent(n) + ", '')), $1)"
+			at = append(at, c+" > 0")
+			starts = append(starts, c+" = 1")
 		}
-		if len(at) == 0 {
-			continue
-		}
-		// Per layer, at most limit of each kind: the rest could not make
-		// the list.
 		rows, err := tx.Query(ctx, `SELECT fid, `+strings.Join(starts, " OR ")+` AS first FROM `+quoteIdent(col.ID)+
-			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT $2`, text, 2*limit)
+			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT $2`, text, limit)
 		if err != nil {
 			return nil, err
 		}
-		var firstIDs, restIDs []int64
-		for rows.Next() {
-			var fid int64
-			var isFirst bool
-			if err := rows.Scan(&fid, &isFirst); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if isFirst {
-				if len(firstIDs) < limit {
-					firstIDs = append(firstIDs, fid)
-				}
-			} else if len(restIDs) < limit {
-				restIDs = append(restIDs, fid)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, part := range []struct {
-			ids []int64
-			to  *[]layers.Hit
-		}{{firstIDs, &first}, {restIDs, &rest}} {
-			items, err := loadItems(ctx, tx, col.Layer, part.ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				*part.to = append(*part.to, layers.Hit{Layer: col.ID, Item: it})
-			}
-		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (m layers.Match, err error) {
+			err = r.Scan(&m.FID, &m.Starts)
+			return m, err
+		})
 	}
-	hits := append(first, rest...)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
+	return layers.Search(text, limit, cat.Collections, find, func(l *layers.Layer, fids []int64) ([]*layers.Item, error) {
+		return loadItems(ctx, tx, l, fids)
+	})
 }
