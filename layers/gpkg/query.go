@@ -422,14 +422,7 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	if len(fids) == 0 {
 		return nil, nil
 	}
-	// The columns read, and for each the index of its value in a shape's.
-	var cols []layers.Field
-	var at []int
-	for i, name := range fields {
-		if fd := l.Field(name); fd != nil {
-			cols, at = append(cols, *fd), append(at, i)
-		}
-	}
+	cols, at := layers.ShapeColumns(l, fields)
 	from, arg := byIDs(l.ID, fids)
 	rows, err := q.QueryContext(ctx, selectList(cols, "t.")+from, arg)
 	if err != nil {
@@ -447,7 +440,6 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	shapes := make([]layers.Shape, 0, len(fids))
 	// The shapes' values, in one allocation (a tile reads thousands).
 	values := make([]any, len(fids)*len(fields))
-	inOrder := true
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
@@ -468,24 +460,12 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 				v[at[i]] = fieldValue(fd.Type, c)
 			}
 		}
-		if n := len(shapes); n > 0 && shapes[n-1].ID >= fid {
-			inOrder = false
-		}
 		shapes = append(shapes, layers.Shape{ID: fid, Geometry: g, Values: v})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if !inOrder || !slices.IsSorted(fids) {
-		// The rows came in another order than fids: put them in it.
-		pos := make(map[int64]int, len(fids))
-		for i, fid := range fids {
-			if _, ok := pos[fid]; !ok {
-				pos[fid] = i
-			}
-		}
-		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return pos[a.ID] - pos[b.ID] })
-	}
+	layers.OrderShapes(shapes, fids)
 	return shapes, nil
 }
 

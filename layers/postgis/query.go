@@ -78,24 +78,28 @@ func decodeRow(l *layers.Layer, rows pgx.Rows) (layers.Feature, error) {
 	}
 	f.Geometry = g
 	for i, fd := range l.Schema {
-		v := vals[2+i]
-		if v == nil {
-			continue
+		if v := vals[2+i]; v != nil {
+			f.Properties[fd.Name] = fieldValue(fd.Type, v)
 		}
-		switch x := v.(type) {
-		case int32:
-			v = int64(x)
-		case float32:
-			v = float64(x)
-		}
-		if fd.Type == layers.Number {
-			if n, ok := v.(int64); ok {
-				v = float64(n)
-			}
-		}
-		f.Properties[fd.Name] = v
 	}
 	return f, nil
+}
+
+// fieldValue is v, a column's non-null value as pgx gives it, typed as a
+// property of type t is: integers as int64, numbers as float64.
+func fieldValue(t layers.FieldType, v any) any {
+	switch x := v.(type) {
+	case int32:
+		v = int64(x)
+	case float32:
+		v = float64(x)
+	}
+	if t == layers.Number {
+		if n, ok := v.(int64); ok {
+			return float64(n)
+		}
+	}
+	return v
 }
 
 // readOnly begins a read-only transaction whose queries all see one

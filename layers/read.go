@@ -1,6 +1,12 @@
 package layers
 
-import "strings"
+// What every store's read path shares, the reading itself aside: the
+// ranking of a search, and the columns and order of shapes.
+
+import (
+	"slices"
+	"strings"
+)
 
 // Match is a feature a store found for a search, in a layer: FID, and
 // whether one of its names starts with the text (Starts) or only holds it.
@@ -86,4 +92,38 @@ func Search(text string, limit int, cols []*Collection,
 		}
 	}
 	return hits, nil
+}
+
+// ShapeColumns returns the fields of l named in fields, the columns a
+// store reads for shapes with the values of fields, and for each the index
+// of its value in a Shape's Values. A field l lacks has no value in any of
+// its features, and is not read.
+func ShapeColumns(l *Layer, fields []string) (cols []Field, at []int) {
+	for i, name := range fields {
+		if fd := l.Field(name); fd != nil {
+			cols, at = append(cols, *fd), append(at, i)
+		}
+	}
+	return cols, at
+}
+
+// OrderShapes puts shapes, each the feature of an id of fids, in the
+// order of fids (an id fids holds twice, at its first place). Shapes read
+// in ascending id order for ascending fids, as a page is, are left as
+// they are.
+func OrderShapes(shapes []Shape, fids []int64) {
+	inOrder := slices.IsSorted(fids)
+	for i := 1; inOrder && i < len(shapes); i++ {
+		inOrder = shapes[i-1].ID < shapes[i].ID
+	}
+	if inOrder {
+		return
+	}
+	pos := make(map[int64]int, len(fids))
+	for i, fid := range fids {
+		if _, ok := pos[fid]; !ok {
+			pos[fid] = i
+		}
+	}
+	slices.SortStableFunc(shapes, func(a, b Shape) int { return pos[a.ID] - pos[b.ID] })
 }

@@ -98,3 +98,44 @@ func TestSearch(t *testing.T) {
 		}
 	})
 }
+
+func TestOrderShapes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		read, fids []int64
+		want       []int64
+	}{
+		{"AscendingAsRead", []int64{2, 5, 9}, []int64{2, 5, 9}, []int64{2, 5, 9}},
+		{"SomeMissing", []int64{2, 9}, []int64{2, 5, 9}, []int64{2, 9}},
+		{"FidsUnsorted", []int64{2, 5, 9}, []int64{9, 2, 5}, []int64{9, 2, 5}},
+		{"ReadUnsorted", []int64{5, 2, 9}, []int64{2, 5, 9}, []int64{2, 5, 9}},
+		{"TwiceInFids", []int64{2, 5}, []int64{5, 2, 5}, []int64{5, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var shapes []layers.Shape
+			for _, id := range tc.read {
+				shapes = append(shapes, layers.Shape{ID: id})
+			}
+			layers.OrderShapes(shapes, tc.fids)
+			var got []int64
+			for _, sh := range shapes {
+				got = append(got, sh.ID)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("OrderShapes(read %v, fids %v) = %v, want %v", tc.read, tc.fids, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestShapeColumns(t *testing.T) {
+	l := searchLayers()[2].Layer // name_en, name_zh
+	cols, at := layers.ShapeColumns(l, []string{"name_zh", "nothing", "name_en", "name_zh"})
+	var names []string
+	for _, fd := range cols {
+		names = append(names, fd.Name)
+	}
+	if want := []string{"name_zh", "name_en", "name_zh"}; !slices.Equal(names, want) || !slices.Equal(at, []int{0, 2, 3}) {
+		t.Errorf("ShapeColumns(roads, [name_zh nothing name_en name_zh]) = %v at %v, want %v at [0 2 3]", names, at, want)
+	}
+}
