@@ -322,26 +322,18 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 // Item returns feature fid of layer id: an EGONE error if it was deleted,
 // ENOTFOUND if it never was.
 func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, error) {
-	col, err := s.collection(ctx, id)
+	items, err := s.Load(ctx, id, []int64{fid})
 	if err != nil {
 		return nil, err
 	}
-	var it *layers.Item
-	err = eachRow(ctx, s.pool, col.Layer, selectColumns(col.Layer)+` WHERE fid = $1`, []any{fid}, func(f layers.Feature) error {
-		it = layers.NewItem(col.Layer, f)
-		return nil
-	})
-	if err != nil || it != nil {
-		return it, err
+	if len(items) == 0 {
+		// Deleted (EGONE) or never there (ENOTFOUND)?
+		if err := retired(ctx, s.pool, id, fid); err != nil {
+			return nil, err
+		}
+		return nil, goneError(id, fid)
 	}
-	var gone bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_retired WHERE layer = $1 AND fid = $2)`, id, fid).Scan(&gone); err != nil {
-		return nil, err
-	}
-	if !gone {
-		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
-	}
-	return nil, goneError(id, fid)
+	return items[0], nil
 }
 
 // Search finds up to limit features whose Chinese or English name
