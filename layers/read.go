@@ -127,3 +127,16 @@ func OrderShapes(shapes []Shape, fids []int64) {
 	}
 	slices.SortStableFunc(shapes, func(a, b Shape) int { return pos[a.ID] - pos[b.ID] })
 }
+
+// PageOf returns page p of matches, the ids of the features a query
+// selects in any order and perhaps more than once (a feature in two of
+// its boxes), and how many different ones there are. It sorts matches.
+func PageOf(matches []int64, p Page) (page []int64, matched int) {
+	slices.Sort(matches)
+	matches = slices.Compact(matches)
+	i, _ := slices.BinarySearch(matches, p.After+1)
+	page = matches[i:]
+	page = page[min(max(p.Offset, 0), len(page)):]
+	page = page[:min(max(p.Limit, 0), len(page))]
+	return page, len(matches)
+}

@@ -139,3 +139,27 @@ func TestShapeColumns(t *testing.T) {
 		t.Errorf("ShapeColumns(roads, [name_zh nothing name_en name_zh]) = %v at %v, want %v at [0 2 3]", names, at, want)
 	}
 }
+
+func TestPageOf(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		p       layers.Page
+		want    []int64
+		matched int
+	}{
+		{"All", layers.Page{Limit: 10}, []int64{1, 3, 4, 8}, 4},
+		{"Limit", layers.Page{Limit: 2}, []int64{1, 3}, 4},
+		{"After", layers.Page{After: 3, Limit: 10}, []int64{4, 8}, 4},
+		{"AfterAndOffset", layers.Page{After: 1, Offset: 1, Limit: 1}, []int64{4}, 4},
+		{"OffsetPastEnd", layers.Page{Offset: 9, Limit: 10}, []int64{}, 4},
+		{"NoLimit", layers.Page{}, []int64{}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Two boxes found 4 and 1: each counts once.
+			page, matched := layers.PageOf([]int64{8, 4, 1, 3, 4, 1}, tc.p)
+			if !slices.Equal(page, tc.want) || matched != tc.matched {
+				t.Errorf("PageOf([8 4 1 3 4 1], %+v) = %v, %d; want %v, %d", tc.p, page, matched, tc.want, tc.matched)
+			}
+		})
+	}
+}

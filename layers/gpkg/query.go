@@ -253,13 +253,8 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 			return nil, 0, err
 		}
 	}
-	slices.Sort(matches)
-	matches = slices.Compact(matches)
-	// The page: after p.After, skipping p.Offset, at most p.Limit.
-	page := matches[sortSearch(matches, p.After):]
-	page = page[min(p.Offset, len(page)):]
-	page = page[:min(max(p.Limit, 0), len(page))]
-	return page, len(matches), nil
+	page, matched := layers.PageOf(matches, p)
+	return page, matched, nil
 }
 
 // rtreeHit is a row of the R-tree: id, minx, maxx, miny, maxy.
@@ -280,12 +275,6 @@ func rtreeHit(vals [5]any) (hit, error) {
 		}
 	}
 	return h, nil
-}
-
-// sortSearch returns the index of the first id above after.
-func sortSearch(ids []int64, after int64) int {
-	i, _ := slices.BinarySearch(ids, after+1)
-	return i
 }
 
 // inIDs is the condition that fid is one of the ids in the JSON array

@@ -286,14 +286,8 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 			return nil, 0, err
 		}
 	}
-	slices.Sort(matches)
-	matches = slices.Compact(matches)
-	// The page: after p.After, skipping p.Offset, at most p.Limit.
-	i, _ := slices.BinarySearch(matches, p.After+1)
-	page := matches[i:]
-	page = page[min(p.Offset, len(page)):]
-	page = page[:min(max(p.Limit, 0), len(page))]
-	return page, len(matches), nil
+	page, matched := layers.PageOf(matches, p)
+	return page, matched, nil
 }
 
 // loadItems reads and encodes the features fids of layer l that exist, in
