@@ -253,13 +253,8 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 			return nil, 0, err
 		}
 	}
-	slices.Sort(matches)
-	matches = slices.Compact(matches)
-	// The page: after p.After, skipping p.Offset, at most p.Limit.
-	page := matches[sortSearch(matches, p.After):]
-	page = page[min(p.Offset, len(page)):]
-	page = page[:min(max(p.Limit, 0), len(page))]
-	return page, len(matches), nil
+	page, matched := layers.PageOf(matches, p)
+	return page, matched, nil
 }
 
 // rtreeHit is a row of the R-tree: id, minx, maxx, miny, maxy.
@@ -280,12 +275,6 @@ func rtreeHit(vals [5]any) (hit, error) {
 		}
 	}
 	return h, nil
-}
-
-// sortSearch returns the index of the first id above after.
-func sortSearch(ids []int64, after int64) int {
-	i, _ := slices.BinarySearch(ids, after+1)
-	return i
 }
 
 // inIDs is the condition that fid is one of the ids in the JSON array
@@ -422,14 +411,7 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	if len(fids) == 0 {
 		return nil, nil
 	}
-	// The columns read, and for each the index of its value in a shape's.
-	var cols []layers.Field
-	var at []int
-	for i, name := range fields {
-		if fd := l.Field(name); fd != nil {
-			cols, at = append(cols, *fd), append(at, i)
-		}
-	}
+	cols, at := layers.ShapeColumns(l, fields)
 	from, arg := byIDs(l.ID, fids)
 	rows, err := q.QueryContext(ctx, selectList(cols, "t.")+from, arg)
 	if err != nil {
@@ -447,7 +429,6 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	shapes := make([]layers.Shape, 0, len(fids))
 	// The shapes' values, in one allocation (a tile reads thousands).
 	values := make([]any, len(fids)*len(fields))
-	inOrder := true
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
@@ -468,35 +449,19 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 				v[at[i]] = fieldValue(fd.Type, c)
 			}
 		}
-		if n := len(shapes); n > 0 && shapes[n-1].ID >= fid {
-			inOrder = false
-		}
 		shapes = append(shapes, layers.Shape{ID: fid, Geometry: g, Values: v})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if !inOrder || !slices.IsSorted(fids) {
-		// The rows came in another order than fids: put them in it.
-		pos := make(map[int64]int, len(fids))
-		for i, fid := range fids {
-			if _, ok := pos[fid]; !ok {
-				pos[fid] = i
-			}
-		}
-		slices.SortStableFunc(shapes, func(a, b layers.Shape) int { return pos[a.ID] - pos[b.ID] })
-	}
+	layers.OrderShapes(shapes, fids)
 	return shapes, nil
 }
 
 // Search finds up to limit features whose Chinese or English name
-// contains q, ignoring case: those whose name starts with q first, then in
-// drawing order of their layers and id order.
+// contains text, ignoring case, ranked as layers.Search says, from one
+// snapshot.
 func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hit, error) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	if text == "" || limit <= 0 {
-		return nil, nil
-	}
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -506,67 +471,31 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 		return nil, err
 	}
 	defer tx.close()
-	var first, rest []layers.Hit
-	for _, col := range cat.Collections {
-		var names []string
-		for _, fd := range col.Schema {
-			if (fd.Name == "name_zh" || fd.Name == "name_en") && fd.Type == layers.String {
-				names = append(names, fd.Name)
-			}
-		}
-		if len(names) == 0 {
-			continue
-		}
+	find := func(col *layers.Collection, fields []string, text string, limit int) ([]layers.Match, error) {
 		var at, starts []string
-		for _, n := range names {
+		for _, n := range fields {
 			at = append(at, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) > 0")
 			starts = append(starts, "instr(lower(coalesce("+quoteIdent(n)+", '')), ?1) = 1")
 		}
-		// Per layer, at most limit of each kind: the rest could not make
-		// the list.
 		rows, err := tx.QueryContext(ctx, `SELECT fid, `+strings.Join(starts, " OR ")+` AS first FROM `+quoteIdent(col.ID)+
-			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT ?2`, text, 2*limit)
+			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT ?2`, text, limit)
 		if err != nil {
 			return nil, err
 		}
-		var firstIDs, restIDs []int64
+		defer rows.Close()
+		var ms []layers.Match
 		for rows.Next() {
-			var fid int64
-			var isFirst bool
-			if err := rows.Scan(&fid, &isFirst); err != nil {
-				rows.Close()
+			var m layers.Match
+			if err := rows.Scan(&m.FID, &m.Starts); err != nil {
 				return nil, err
 			}
-			if isFirst {
-				if len(firstIDs) < limit {
-					firstIDs = append(firstIDs, fid)
-				}
-			} else if len(restIDs) < limit {
-				restIDs = append(restIDs, fid)
-			}
+			ms = append(ms, m)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, part := range []struct {
-			ids []int64
-			to  *[]layers.Hit
-		}{{firstIDs, &first}, {restIDs, &rest}} {
-			items, err := loadItems(ctx, tx, col.Layer, part.ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				*part.to = append(*part.to, layers.Hit{Layer: col.ID, Item: it})
-			}
-		}
+		return ms, rows.Err()
 	}
-	hits := append(first, rest...)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
+	return layers.Search(text, limit, cat.Collections, find, func(l *layers.Layer, fids []int64) ([]*layers.Item, error) {
+		return loadItems(ctx, tx, l, fids)
+	})
 }
 
 // Statements are prepared once and kept: modernc's SQLite compiles a

@@ -78,24 +78,28 @@ func decodeRow(l *layers.Layer, rows pgx.Rows) (layers.Feature, error) {
 	}
 	f.Geometry = g
 	for i, fd := range l.Schema {
-		v := vals[2+i]
-		if v == nil {
-			continue
+		if v := vals[2+i]; v != nil {
+			f.Properties[fd.Name] = fieldValue(fd.Type, v)
 		}
-		switch x := v.(type) {
-		case int32:
-			v = int64(x)
-		case float32:
-			v = float64(x)
-		}
-		if fd.Type == layers.Number {
-			if n, ok := v.(int64); ok {
-				v = float64(n)
-			}
-		}
-		f.Properties[fd.Name] = v
 	}
 	return f, nil
+}
+
+// fieldValue is v, a column's non-null value as pgx gives it, typed as a
+// property of type t is: integers as int64, numbers as float64.
+func fieldValue(t layers.FieldType, v any) any {
+	switch x := v.(type) {
+	case int32:
+		v = int64(x)
+	case float32:
+		v = float64(x)
+	}
+	if t == layers.Number {
+		if n, ok := v.(int64); ok {
+			return float64(n)
+		}
+	}
+	return v
 }
 
 // readOnly begins a read-only transaction whose queries all see one
@@ -282,14 +286,8 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 			return nil, 0, err
 		}
 	}
-	slices.Sort(matches)
-	matches = slices.Compact(matches)
-	// The page: after p.After, skipping p.Offset, at most p.Limit.
-	i, _ := slices.BinarySearch(matches, p.After+1)
-	page := matches[i:]
-	page = page[min(p.Offset, len(page)):]
-	page = page[:min(max(p.Limit, 0), len(page))]
-	return page, len(matches), nil
+	page, matched := layers.PageOf(matches, p)
+	return page, matched, nil
 }
 
 // loadItems reads and encodes the features fids of layer l that exist, in
@@ -318,37 +316,24 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 // Item returns feature fid of layer id: an EGONE error if it was deleted,
 // ENOTFOUND if it never was.
 func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, error) {
-	col, err := s.collection(ctx, id)
+	items, err := s.Load(ctx, id, []int64{fid})
 	if err != nil {
 		return nil, err
 	}
-	var it *layers.Item
-	err = eachRow(ctx, s.pool, col.Layer, selectColumns(col.Layer)+` WHERE fid = $1`, []any{fid}, func(f layers.Feature) error {
-		it = layers.NewItem(col.Layer, f)
-		return nil
-	})
-	if err != nil || it != nil {
-		return it, err
+	if len(items) == 0 {
+		// Deleted (EGONE) or never there (ENOTFOUND)?
+		if err := retired(ctx, s.pool, id, fid); err != nil {
+			return nil, err
+		}
+		return nil, goneError(id, fid)
 	}
-	var gone bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_retired WHERE layer = $1 AND fid = $2)`, id, fid).Scan(&gone); err != nil {
-		return nil, err
-	}
-	if !gone {
-		return nil, layers.Errorf(layers.ENOTFOUND, "collection %s has no feature %d", id, fid)
-	}
-	return nil, goneError(id, fid)
+	return items[0], nil
 }
 
 // Search finds up to limit features whose Chinese or English name
-// contains text, ignoring case: those whose name starts with it first,
-// then in drawing order of their layers and id order, as the GeoPackage
-// store does.
+// contains text, ignoring case, ranked as layers.Search says, from one
+// snapshot.
 func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hit, error) {
-	text = strings.ToLower(strings.TrimSpace(text))
-	if text == "" || limit <= 0 {
-		return nil, nil
-	}
 	cat, err := s.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -358,62 +343,24 @@ func (s *Store) Search(ctx context.Context, text string, limit int) ([]layers.Hi
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	var first, rest []layers.Hit
-	for _, col := range cat.Collections {
+	find := func(col *layers.Collection, fields []string, text string, limit int) ([]layers.Match, error) {
 		var at, starts []string
-		for _, fd := range col.Schema {
-			if (fd.Name == "name_zh" || fd.Name == "name_en") && fd.Type == layers.String {
-				c := "strpos(lower(coalesce(" + quoteIdent(fd.Name) + ", '')), $1)"
-				at = append(at, c+" > 0")
-				starts = append(starts, c+" = 1")
-			}
+		for _, n := range fields {
+			c := "strpos(lower(coalesce(" + quoteIdent(n) + ", '')), $1)"
+			at = append(at, c+" > 0")
+			starts = append(starts, c+" = 1")
 		}
-		if len(at) == 0 {
-			continue
-		}
-		// Per layer, at most limit of each kind: the rest could not make
-		// the list.
 		rows, err := tx.Query(ctx, `SELECT fid, `+strings.Join(starts, " OR ")+` AS first FROM `+quoteIdent(col.ID)+
-			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT $2`, text, 2*limit)
+			` WHERE `+strings.Join(at, " OR ")+` ORDER BY first DESC, fid LIMIT $2`, text, limit)
 		if err != nil {
 			return nil, err
 		}
-		var firstIDs, restIDs []int64
-		for rows.Next() {
-			var fid int64
-			var isFirst bool
-			if err := rows.Scan(&fid, &isFirst); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if isFirst {
-				if len(firstIDs) < limit {
-					firstIDs = append(firstIDs, fid)
-				}
-			} else if len(restIDs) < limit {
-				restIDs = append(restIDs, fid)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, part := range []struct {
-			ids []int64
-			to  *[]layers.Hit
-		}{{firstIDs, &first}, {restIDs, &rest}} {
-			items, err := loadItems(ctx, tx, col.Layer, part.ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				*part.to = append(*part.to, layers.Hit{Layer: col.ID, Item: it})
-			}
-		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (m layers.Match, err error) {
+			err = r.Scan(&m.FID, &m.Starts)
+			return m, err
+		})
 	}
-	hits := append(first, rest...)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
+	return layers.Search(text, limit, cat.Collections, find, func(l *layers.Layer, fids []int64) ([]*layers.Item, error) {
+		return loadItems(ctx, tx, l, fids)
+	})
 }
