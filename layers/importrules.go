@@ -218,7 +218,7 @@ func (r *ImportRules) Check(ctx context.Context, src ImportSource, all []*Layer,
 		}
 	}
 	if full() {
-		p.Add("the planning rules were not checked further")
+		p.stop("the planning rules were not checked further")
 	}
 	return p.Err()
 }

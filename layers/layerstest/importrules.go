@@ -170,6 +170,23 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 		refused(t, []*layers.File{parse(t, "plots.geojson", []byte(plots)), parse(t, "lots.geojson", []byte(lots))}, layers.ImportOptions{},
 			"lots.geojson: feature 1: lots 1 (乙) overlaps plots 1 (甲)")
 	})
+	t.Run("ErrManyStopsAtMaxProblems", func(t *testing.T) {
+		// More features break a rule than a message lists: the check
+		// stops there, and says so.
+		var fs []string
+		for i := 1; i <= layers.MaxProblems+10; i++ {
+			x := 120 + float64(i)*0.01
+			fs = append(fs, fmt.Sprintf(`{"type": "Feature", "id": %d, "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[%g, 30.0], [%g, 30.0], [%g, 30.0001], [%g, 30.0001], [%g, 30.0]]]}}`,
+				i, x, x+0.0001, x+0.0001, x, x))
+		}
+		specks := `{"type": "FeatureCollection", "name": "specks", "title": {"zh": "碎块", "en": "Specks"},
+		  "geometryType": "Polygon", "schema": [], "rules": [{"minAreaHa": 1}],
+		  "features": [` + strings.Join(fs, ",") + `]}`
+		refused(t, []*layers.File{parse(t, "specks.geojson", []byte(specks))}, layers.ImportOptions{},
+			"specks.geojson: feature 1: specks 1 covers 0.01 ha, less than the 1 ha rule minAreaHa of layer specks asks",
+			fmt.Sprintf("specks.geojson: feature %d:", layers.MaxProblems),
+			"the planning rules were not checked further")
+	})
 	t.Run("OKSameFileAgain", func(t *testing.T) {
 		// Every feature written again as it was: nothing to check.
 		m := layerFile(t, "terminals")
