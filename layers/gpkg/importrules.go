@@ -17,7 +17,8 @@ import (
 // GeoPackage side of it: what the import changed is kept in a temporary
 // table, not in memory: the id of each feature it wrote to a checked
 // layer and the geometry it had before. Features find their neighbours
-// through the R-tree (declLookup).
+// through the R-tree (declLookup), which holds every file's features by
+// the time the check runs.
 
 // importChecks is what the import must check once it is written.
 type importChecks struct {
