@@ -63,29 +63,6 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 		}
 		return b.String()
 	}
-	// layerFile is layer id as the store exports it, decoded for a test
-	// to change and import again.
-	layerFile := func(t *testing.T, id string) map[string]any {
-		t.Helper()
-		var m map[string]any
-		if err := json.Unmarshal([]byte(export(t, id)), &m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	// withGeometry sets the geometry of feature fid of the layer file m
-	// to g.
-	withGeometry := func(t *testing.T, m map[string]any, fid int64, g orb.Geometry) {
-		t.Helper()
-		for _, f := range m["features"].([]any) {
-			f := f.(map[string]any)
-			if id, _ := f["id"].(float64); int64(id) == fid {
-				f["geometry"] = geojson.NewGeometry(g)
-				return
-			}
-		}
-		t.Fatalf("the file has no feature %d", fid)
-	}
 	parse := func(t *testing.T, name string, b []byte) *layers.File {
 		t.Helper()
 		f, err := layers.ParseFile(name, b)
@@ -93,14 +70,6 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 			t.Fatalf("ParseFile(%s): %v", name, err)
 		}
 		return f
-	}
-	fileOf := func(t *testing.T, name string, m map[string]any) *layers.File {
-		t.Helper()
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return parse(t, name, b)
 	}
 	first := func(layer, nameZh string) *layers.Item {
 		t.Helper()
@@ -135,23 +104,23 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 	}
 
 	t.Run("ErrTerminalOntoPark", func(t *testing.T) {
-		m := layerFile(t, "terminals")
-		withGeometry(t, m, terminal.Feature.ID, park.Feature.Geometry)
-		refused(t, []*layers.File{fileOf(t, "moved/terminals.geojson", m)}, layers.ImportOptions{},
+		m := LayerFile(t, s, "terminals")
+		WithGeometry(t, m, terminal.Feature.ID, park.Feature.Geometry)
+		refused(t, []*layers.File{FileOf(t, "moved/terminals.geojson", m)}, layers.ImportOptions{},
 			fmt.Sprintf("moved/terminals.geojson: feature %d", terminal.Feature.ID), "parks", "海港生态公园", "notOverlapping")
 	})
 	t.Run("ErrBoundaryShrunk", func(t *testing.T) {
 		// Updated by id, not replaced: the features that lay within the
 		// boundary's old shape are found through it, not its new one.
-		m := layerFile(t, "boundary")
-		withGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Feature.Geometry.Bound().Pad(0.001).ToRing()})
-		refused(t, []*layers.File{fileOf(t, "shrunk/boundary.geojson", m)}, layers.ImportOptions{},
+		m := LayerFile(t, s, "boundary")
+		WithGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Feature.Geometry.Bound().Pad(0.001).ToRing()})
+		refused(t, []*layers.File{FileOf(t, "shrunk/boundary.geojson", m)}, layers.ImportOptions{},
 			fmt.Sprintf("shrunk/boundary.geojson: feature %d", boundary.Feature.ID), "within boundary", "terminals")
 	})
 	t.Run("ErrBoundaryRemovedByReplace", func(t *testing.T) {
-		m := layerFile(t, "boundary")
+		m := LayerFile(t, s, "boundary")
 		m["features"] = []any{}
-		refused(t, []*layers.File{fileOf(t, "empty/boundary.geojson", m)}, layers.ImportOptions{Replace: true},
+		refused(t, []*layers.File{FileOf(t, "empty/boundary.geojson", m)}, layers.ImportOptions{Replace: true},
 			fmt.Sprintf("empty/boundary.geojson: feature %d, removed", boundary.Feature.ID), "outside every feature of layer boundary")
 	})
 	t.Run("ErrNewLayerOverlapsItself", func(t *testing.T) {
@@ -189,8 +158,8 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 	})
 	t.Run("OKSameFileAgain", func(t *testing.T) {
 		// Every feature written again as it was: nothing to check.
-		m := layerFile(t, "terminals")
-		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
+		m := LayerFile(t, s, "terminals")
+		if _, err := s.Import(ctx, []*layers.File{FileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
 			t.Fatalf("Import of terminals as stored: %v", err)
 		}
 	})
@@ -205,7 +174,7 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 		}
 	})
 	t.Run("OKMovedWithinTheRules", func(t *testing.T) {
-		m := layerFile(t, "terminals")
+		m := LayerFile(t, s, "terminals")
 		g := terminal.Feature.Geometry.(orb.MultiPolygon)
 		// Shrunk towards its centre: still within the boundary, over
 		// nothing new.
@@ -222,9 +191,57 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 			}
 			moved = append(moved, q)
 		}
-		withGeometry(t, m, terminal.Feature.ID, moved)
-		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
+		WithGeometry(t, m, terminal.Feature.ID, moved)
+		if _, err := s.Import(ctx, []*layers.File{FileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
 			t.Fatalf("Import of a terminal shrunk in place: %v", err)
 		}
 	})
+}
+
+// GeoJSONWriter is a store's export of a layer as a layer file.
+type GeoJSONWriter interface {
+	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
+}
+
+// LayerFile returns layer id as s exports it (its declaration and
+// features), decoded for a test to change and import again (FileOf).
+func LayerFile(t testing.TB, s GeoJSONWriter, id string) map[string]any {
+	t.Helper()
+	var b bytes.Buffer
+	if err := s.WriteGeoJSON(context.Background(), &b, id, nil); err != nil {
+		t.Fatalf("WriteGeoJSON(%s): %v", id, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// WithGeometry sets the geometry of feature fid of the layer file m (from
+// LayerFile) to g.
+func WithGeometry(t testing.TB, m map[string]any, fid int64, g orb.Geometry) {
+	t.Helper()
+	for _, f := range m["features"].([]any) {
+		f := f.(map[string]any)
+		if id, _ := f["id"].(float64); int64(id) == fid {
+			f["geometry"] = geojson.NewGeometry(g)
+			return
+		}
+	}
+	t.Fatalf("the file has no feature %d", fid)
+}
+
+// FileOf returns the layer file m (from LayerFile) as a file named name.
+func FileOf(t testing.TB, name string, m map[string]any) *layers.File {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := layers.ParseFile(name, b)
+	if err != nil {
+		t.Fatalf("ParseFile(%s): %v", name, err)
+	}
+	return f
 }
