@@ -207,11 +207,11 @@ func TestDirectEditRulesFlagged(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitChecked(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
-		m := layerFile(t, s, "terminals")
+		m := layerstest.LayerFile(t, s, "terminals")
 		for _, f := range m["features"].([]any) {
 			f.(map[string]any)["properties"].(map[string]any)["status"] = "in_operation"
 		}
-		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{Replace: true}); err != nil {
+		if _, err := s.Import(ctx, []*layers.File{layerstest.FileOf(t, "terminals.geojson", m)}, layers.ImportOptions{Replace: true}); err != nil {
 			t.Fatal(err)
 		}
 		waitChecked(t, "terminal 2 cleared by the import", func() bool { return s.Problem("terminals", 2) == "" })

@@ -3,10 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -14,81 +11,31 @@ import (
 	"planmap/layers"
 )
 
-// An import is checked against the planning rules as an edit is: each
-// feature it writes goes through the store's RulesFunc (CheckRules), with
-// the geometry it had before the import as its old one, and each feature
-// a --replace removes is checked as a delete. It runs after every file is
-// written and before the commit, inside the import's transaction, so that
-// the features of the files see each other and the R-trees hold them all;
-// a broken rule refuses the whole import, naming the file, the feature and
-// the rule.
-//
-// The cost is that of the edits it stands for, never of the layer: only
-// the layers a rule is about (one that declares rules, or that another
-// layer's rule names) are checked at all; their features find their
-// neighbours through the R-tree (Lookup.Near); an updated feature whose
-// geometry did not change is not checked (CheckRules), so importing the
-// same file again costs no geometry. What the import changed is kept in a
-// temporary table, not in memory: the id of each feature it wrote to a
-// checked layer and the geometry it had before.
+// An import is checked against the planning rules as an edit is
+// (layers.ImportRules): each feature it writes to a layer a rule is about
+// goes through the store's RulesFunc (CheckRules). This file is the
+// GeoPackage side of it: what the import changed is kept in a temporary
+// table, not in memory: the id of each feature it wrote to a checked
+// layer and the geometry it had before. Features find their neighbours
+// through the R-tree (declLookup), which holds every file's features by
+// the time the check runs.
 
 // importChecks is what the import must check once it is written.
 type importChecks struct {
-	involved map[string]bool // layers a rule is about
-	plans    []checkedPlan
-	was      *sql.Stmt // records a feature about to be updated
-}
-
-// checkedPlan is a file written to a layer a rule is about.
-type checkedPlan struct {
-	file, layer string
-	// whole: every feature of the layer was written (a new layer, one
-	// replaced or rebuilt), so every one is checked; otherwise those in
-	// the temporary table.
-	whole bool
-	// rulesChanged: the file declares rules other than those stored, so
-	// a feature written again as it was is checked too.
-	rulesChanged bool
-}
-
-// ruleLayers returns the layers that the planning rules are about, once
-// the files are written: those that declare a rule and those a rule names,
-// with the files' declarations in place of the stored ones. Nil when none.
-func ruleLayers(ctx context.Context, q querier, files []*layers.File) (map[string]bool, error) {
-	stored, err := listLayers(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	decls := map[string]*layers.Layer{}
-	for _, l := range stored {
-		decls[l.ID] = l
-	}
-	for _, f := range files {
-		if f.Layer != nil {
-			decls[f.LayerID] = f.Layer
-		}
-	}
-	all := make([]*layers.Layer, 0, len(decls))
-	for _, l := range decls {
-		all = append(all, l)
-	}
-	return layers.RuleLayers(all), nil
+	rules *layers.ImportRules
+	was   *sql.Stmt // records a feature about to be updated
 }
 
 // beginChecks prepares im to record what it writes to the layers a rule
-// is about, when the store checks rules and any of the files' layers is
-// one. The temporary table lives as long as the transaction's connection:
-// it is emptied first.
+// is about, when any of the files' layers is one. The temporary table
+// lives as long as the transaction's connection: it is emptied first.
 func (im *importer) beginChecks(ctx context.Context, files []*layers.File) error {
-	involved, err := ruleLayers(ctx, im.tx, files)
+	stored, err := listLayers(ctx, im.tx)
 	if err != nil {
 		return err
 	}
-	some := false
-	for _, f := range files {
-		some = some || involved[f.LayerID]
-	}
-	if !some {
+	rules := layers.NewImportRules(stored, files)
+	if rules == nil {
 		return nil
 	}
 	for _, q := range []string{
@@ -99,7 +46,7 @@ func (im *importer) beginChecks(ctx context.Context, files []*layers.File) error
 			return fmt.Errorf("import: %w", err)
 		}
 	}
-	im.checks = &importChecks{involved: involved}
+	im.checks = &importChecks{rules: rules}
 	return nil
 }
 
@@ -109,25 +56,20 @@ func (im *importer) beginChecks(ctx context.Context, files []*layers.File) error
 // (Write calls noteWas).
 func (im *importer) planChecks(ctx context.Context, pl *layers.Plan) error {
 	c := im.checks
-	if c == nil || !c.involved[pl.Layer.ID] {
+	if c == nil || !c.rules.Plan(pl, im.whole) {
 		return nil
 	}
-	whole := pl.Stored == nil || pl.Rebuild || im.opt.Replace
-	c.plans = append(c.plans, checkedPlan{
-		file: pl.File.Name, layer: pl.Layer.ID, whole: whole,
-		rulesChanged: pl.Stored != nil && pl.File.Layer != nil && rulesText(pl.Stored) != rulesText(pl.File.Layer),
-	})
 	if c.was != nil {
 		c.was.Close()
 		c.was = nil
 	}
 	t := quoteIdent(pl.Layer.ID)
-	if pl.Stored != nil && whole {
+	if pl.Stored != nil && im.whole {
 		// Before the table is emptied or dropped.
 		_, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO temp.planmap_import_was (layer, fid, geom) SELECT ?, fid, geom FROM `+t, pl.Layer.ID)
 		return err
 	}
-	if whole {
+	if im.whole {
 		return nil
 	}
 	var err error
@@ -139,7 +81,7 @@ func (im *importer) planChecks(ctx context.Context, pl *layers.Plan) error {
 // noteWas keeps the geometry feature fid of layer id has before Write
 // updates it (none for a new one).
 func (im *importer) noteWas(ctx context.Context, id string, fid int64) error {
-	if im.checks == nil || im.checks.was == nil || !im.checks.involved[id] {
+	if im.checks == nil || im.checks.was == nil || !im.checks.rules.Involves(id) {
 		return nil
 	}
 	_, err := im.checks.was.ExecContext(ctx, id, fid)
@@ -153,14 +95,11 @@ func (c *importChecks) close() {
 	}
 }
 
-// checkImportRules asks the store's RulesFunc about every feature the import
-// wrote to a layer a rule is about, and every one it removed, in the
-// transaction, after the last file is written. It returns an EINVALID
-// error listing what breaks which rule, each line naming the file and the
-// feature.
+// checkImportRules asks the store's RulesFunc about what the import
+// wrote, in the transaction, after the last file is written
+// (layers.ImportRules.Check).
 func (s *Store) checkImportRules(ctx context.Context, im *importer) error {
-	c := im.checks
-	if c == nil || len(c.plans) == 0 || s.CheckRules == nil {
+	if im.checks == nil || s.CheckRules == nil {
 		return nil
 	}
 	lk, err := newDeclLookup(ctx, im.tx)
@@ -168,102 +107,31 @@ func (s *Store) checkImportRules(ctx context.Context, im *importer) error {
 		return err
 	}
 	defer lk.close()
-	var p layers.Problems
-	full := func() bool { return p.Len() >= layers.MaxProblems }
-	add := func(prefix string, err error) error {
-		var e *layers.Error
-		if err == nil || !errors.As(err, &e) || e.Code != layers.EINVALID {
-			return err
-		}
-		for _, line := range strings.Split(e.Message, "\n") {
-			p.Add("%s: %s", prefix, line)
-		}
-		return nil
-	}
-	for _, cp := range c.plans {
-		if full() {
-			break
-		}
-		l := lk.byID[cp.layer]
-		if l == nil {
-			continue
-		}
-		t := quoteIdent(l.ID)
-		q := `SELECT fid FROM temp.planmap_import_was WHERE layer = ? AND fid IN (SELECT fid FROM ` + t + `) ORDER BY fid`
-		args := []any{l.ID}
-		if cp.whole {
-			q, args = `SELECT fid FROM `+t+` ORDER BY fid`, nil
-		}
-		ids, err := int64s(ctx, im.tx, q, args...)
-		if err != nil {
-			return err
-		}
-		for len(ids) > 0 && !full() {
-			n := min(len(ids), 500)
-			chunk := ids[:n]
-			ids = ids[n:]
-			list := idList(chunk, func(i int) int64 { return chunk[i] })
-			was, err := oldGeometries(ctx, im.tx, l.ID, list)
-			if err != nil {
-				return err
-			}
-			var fs []layers.Feature
-			if err := eachRow(ctx, im.tx, l, selectColumns(l)+` WHERE `+inIDs+` ORDER BY fid`, []any{list}, func(f layers.Feature) error {
-				fs = append(fs, f)
-				return nil
-			}); err != nil {
-				return err
-			}
-			for _, f := range fs {
-				w := was[f.ID]
-				if cp.rulesChanged && w != nil && orb.Equal(w, f.Geometry) {
-					w = nil // checked against the new rules all the same
-				}
-				if err := add(fmt.Sprintf("%s: feature %d", cp.file, f.ID), s.CheckRules(ctx, lk, l, f, w)); err != nil {
-					return err
-				}
-				if full() {
-					break
-				}
-			}
-		}
-		if !cp.whole || full() {
-			continue
-		}
-		// The features a replace removed: checked as deletes are.
-		gone, err := int64s(ctx, im.tx, `SELECT fid FROM temp.planmap_import_was WHERE layer = ? AND fid NOT IN (SELECT fid FROM `+t+`) ORDER BY fid`, l.ID)
-		if err != nil {
-			return err
-		}
-		for len(gone) > 0 && !full() {
-			n := min(len(gone), 500)
-			chunk := gone[:n]
-			gone = gone[n:]
-			was, err := oldGeometries(ctx, im.tx, l.ID, idList(chunk, func(i int) int64 { return chunk[i] }))
-			if err != nil {
-				return err
-			}
-			for _, fid := range chunk {
-				if err := add(fmt.Sprintf("%s: feature %d, removed", cp.file, fid), s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, was[fid])); err != nil {
-					return err
-				}
-				if full() {
-					break
-				}
-			}
-		}
-	}
-	if full() {
-		p.Add("the planning rules were not checked further")
-	}
-	return p.Err()
+	return im.checks.rules.Check(ctx, importSource{im.tx}, lk.all, func(ctx context.Context, l *layers.Layer, f layers.Feature, was orb.Geometry) error {
+		return s.CheckRules(ctx, lk, l, f, was)
+	})
 }
 
-// oldGeometries returns the geometries before the import of the features
-// of layer id in list (a JSON array) that had one.
-func oldGeometries(ctx context.Context, q querier, id, list string) (map[int64]orb.Geometry, error) {
-	rows, err := q.QueryContext(ctx, `SELECT fid, geom FROM temp.planmap_import_was
-		WHERE layer = ? AND geom IS NOT NULL AND fid IN (SELECT value FROM json_each(?))`, id, list)
+// importSource is the layers.ImportSource of an import's transaction.
+type importSource struct{ tx *sql.Tx }
+
+func (src importSource) Written(ctx context.Context, id string, whole bool) ([]int64, error) {
+	t := quoteIdent(id)
+	if whole {
+		return int64s(ctx, src.tx, `SELECT fid FROM `+t+` ORDER BY fid`)
+	}
+	return int64s(ctx, src.tx, `SELECT fid FROM temp.planmap_import_was WHERE layer = ? AND fid IN (SELECT fid FROM `+t+`) ORDER BY fid`, id)
+}
+
+func (src importSource) Removed(ctx context.Context, id string) ([]int64, error) {
+	return int64s(ctx, src.tx, `SELECT fid FROM temp.planmap_import_was WHERE layer = ? AND fid NOT IN (SELECT fid FROM `+quoteIdent(id)+`) ORDER BY fid`, id)
+}
+
+// Before returns the geometries before the import of the features ids of
+// layer id that had one.
+func (src importSource) Before(ctx context.Context, id string, ids []int64) (map[int64]orb.Geometry, error) {
+	rows, err := src.tx.QueryContext(ctx, `SELECT fid, geom FROM temp.planmap_import_was
+		WHERE layer = ? AND geom IS NOT NULL AND fid IN (SELECT value FROM json_each(?))`, id, idList(ids, func(i int) int64 { return ids[i] }))
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +150,11 @@ func oldGeometries(ctx context.Context, q querier, id, list string) (map[int64]o
 		out[fid] = g
 	}
 	return out, rows.Err()
+}
+
+func (src importSource) Features(ctx context.Context, l *layers.Layer, ids []int64, fn func(layers.Feature) error) error {
+	list := idList(ids, func(i int) int64 { return ids[i] })
+	return eachRow(ctx, src.tx, l, selectColumns(l)+` WHERE `+inIDs+` ORDER BY fid`, []any{list}, fn)
 }
 
 // int64s returns the first column of what query selects.
@@ -363,9 +236,4 @@ func (p prepared) QueryContext(ctx context.Context, _ string, args ...any) (*sql
 
 func (p prepared) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
 	return p.st.QueryRowContext(ctx, args...)
-}
-
-func rulesText(l *layers.Layer) string {
-	b, _ := json.Marshal(l.Rules)
-	return string(b)
 }

@@ -2,154 +2,21 @@ package gpkg_test
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
 )
 
-// layerFile returns layer id as the store exports it (its declaration and
-// features), decoded for a test to change and import again.
-func layerFile(t *testing.T, s *gpkg.Store, id string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(exportText(t, s, id)), &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// withGeometry sets the geometry of feature fid of the layer file m to g.
-func withGeometry(t *testing.T, m map[string]any, fid int64, g orb.Geometry) {
-	t.Helper()
-	for _, f := range m["features"].([]any) {
-		f := f.(map[string]any)
-		if id, _ := f["id"].(float64); int64(id) == fid {
-			f["geometry"] = geojson.NewGeometry(g)
-			return
-		}
-	}
-	t.Fatalf("the file has no feature %d", fid)
-}
-
-func fileOf(t *testing.T, name string, m map[string]any) *layers.File {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return parseText(t, name, string(b))
-}
-
 // TestImportKeepsPlanningRules: an import is checked against the planning
-// rules as an edit is, from both sides, with the geometry a feature had
-// before: one that breaks a rule is refused whole, naming the file, the
-// feature and the rule, and leaves the store as it was.
+// rules as an edit is, tested as the PostGIS store's is
+// (layerstest.ImportRules).
 func TestImportKeepsPlanningRules(t *testing.T) {
-	s := seededStore(t)
-	first := func(layer, nameZh string) *layers.Item {
-		t.Helper()
-		its, _, err := s.Items(ctx, layer, layers.Filter{Equals: map[string]any{"name_zh": nameZh}}, layers.Page{Limit: 1})
-		if err != nil || len(its) != 1 {
-			t.Fatalf("%s %s: %v, %d items", layer, nameZh, err, len(its))
-		}
-		return its[0]
-	}
-	park := first("parks", "海港生态公园")
-	terminal := first("terminals", "中天内河码头")
-	boundary := first("boundary", "海门港新区（包场镇）")
-	refused := func(t *testing.T, files []*layers.File, opt layers.ImportOptions, wants ...string) {
-		t.Helper()
-		before := snapshot(t, s)
-		_, err := s.Import(ctx, files, opt)
-		if layers.ErrorCode(err) != layers.EINVALID {
-			t.Fatalf("Import: error %v (code %s), want EINVALID", err, layers.ErrorCode(err))
-		}
-		for _, w := range wants {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("Import: error %q does not name %q", err, w)
-			}
-		}
-		if snapshot(t, s) != before {
-			t.Errorf("Import: a refused import changed the store")
-		}
-	}
-
-	t.Run("ErrTerminalOntoPark", func(t *testing.T) {
-		m := layerFile(t, s, "terminals")
-		withGeometry(t, m, terminal.Feature.ID, park.Feature.Geometry)
-		refused(t, []*layers.File{fileOf(t, "moved/terminals.geojson", m)}, layers.ImportOptions{},
-			"moved/terminals.geojson: feature 4", "parks", "海港生态公园", "notOverlapping")
-	})
-	t.Run("ErrBoundaryShrunk", func(t *testing.T) {
-		// Updated by id, not replaced: the features that lay within the
-		// boundary's old shape are found through it, not its new one.
-		m := layerFile(t, s, "boundary")
-		withGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Feature.Geometry.Bound().Pad(0.001).ToRing()})
-		refused(t, []*layers.File{fileOf(t, "shrunk/boundary.geojson", m)}, layers.ImportOptions{},
-			"shrunk/boundary.geojson: feature 1", "within boundary", "terminals")
-	})
-	t.Run("ErrBoundaryRemovedByReplace", func(t *testing.T) {
-		m := layerFile(t, s, "boundary")
-		m["features"] = []any{}
-		refused(t, []*layers.File{fileOf(t, "empty/boundary.geojson", m)}, layers.ImportOptions{Replace: true},
-			"empty/boundary.geojson: feature 1, removed", "outside every feature of layer boundary")
-	})
-	t.Run("ErrNewLayerOverlapsItself", func(t *testing.T) {
-		// Two files of one import, the second's rule about the first's
-		// layer: each sees the other's features.
-		plots := `{"type": "FeatureCollection", "name": "plots", "title": {"zh": "地块", "en": "Plots"},
-		  "geometryType": "Polygon", "schema": [{"name": "name_zh", "type": "string"}],
-		  "features": [
-		    {"type": "Feature", "id": 1, "properties": {"name_zh": "甲"}, "geometry": {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.01, 30.0], [120.01, 30.01], [120.0, 30.01], [120.0, 30.0]]]}}]}`
-		lots := `{"type": "FeatureCollection", "name": "lots", "title": {"zh": "宗地", "en": "Lots"},
-		  "geometryType": "Polygon", "schema": [{"name": "name_zh", "type": "string"}],
-		  "rules": [{"notOverlapping": ["plots", "lots"], "toleranceM2": 1}],
-		  "features": [
-		    {"type": "Feature", "id": 1, "properties": {"name_zh": "乙"}, "geometry": {"type": "Polygon", "coordinates": [[[120.005, 30.005], [120.02, 30.005], [120.02, 30.02], [120.005, 30.02], [120.005, 30.005]]]}},
-		    {"type": "Feature", "id": 2, "properties": {"name_zh": "丙"}, "geometry": {"type": "Polygon", "coordinates": [[[121.0, 30.0], [121.01, 30.0], [121.01, 30.01], [121.0, 30.01], [121.0, 30.0]]]}}]}`
-		refused(t, []*layers.File{parseText(t, "plots.geojson", plots), parseText(t, "lots.geojson", lots)}, layers.ImportOptions{},
-			"lots.geojson: feature 1: lots 1 (乙) overlaps plots 1 (甲)")
-	})
-	t.Run("OKSameFileAgain", func(t *testing.T) {
-		// Every feature written again as it was: nothing to check.
-		m := layerFile(t, s, "terminals")
-		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
-			t.Fatalf("Import of terminals as stored: %v", err)
-		}
-	})
-	t.Run("OKMovedWithinTheRules", func(t *testing.T) {
-		m := layerFile(t, s, "terminals")
-		g := terminal.Feature.Geometry.(orb.MultiPolygon)
-		var moved orb.MultiPolygon
-		for _, p := range g {
-			var q orb.Polygon
-			for _, r := range p {
-				q = append(q, r.Clone())
-			}
-			moved = append(moved, q)
-		}
-		// Shrunk towards its centre: still within the boundary, over
-		// nothing new.
-		c := g.Bound().Center()
-		for _, p := range moved {
-			for _, r := range p {
-				for i := range r {
-					r[i] = orb.Point{c[0] + (r[i][0]-c[0])*0.9, c[1] + (r[i][1]-c[1])*0.9}
-				}
-			}
-		}
-		withGeometry(t, m, terminal.Feature.ID, moved)
-		if _, err := s.Import(ctx, []*layers.File{fileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
-			t.Fatalf("Import of a terminal shrunk in place: %v", err)
-		}
-	})
+	layerstest.ImportRules(t, seededStore(t))
 }
 
 // Only the layers a rule is about cost a check: importing a layer that
@@ -166,9 +33,9 @@ func TestImportAsksRulesOnlyOfRuledLayers(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Errorf("importing parcels, which no rule is about, asked the rules %d times", n)
 	}
-	m := layerFile(t, s, "parks")
-	withGeometry(t, m, 1, orb.Polygon{m2bound(t, s, "parks", 1).Pad(-0.0001).ToRing()})
-	mustImport(t, s, layers.ImportOptions{}, fileOf(t, "parks.geojson", m))
+	m := layerstest.LayerFile(t, s, "parks")
+	layerstest.WithGeometry(t, m, 1, orb.Polygon{m2bound(t, s, "parks", 1).Pad(-0.0001).ToRing()})
+	mustImport(t, s, layers.ImportOptions{}, layerstest.FileOf(t, "parks.geojson", m))
 	if n := calls.Load(); n != 1 {
 		t.Errorf("importing parks with one feature changed asked the rules %d times, want 1", n)
 	}

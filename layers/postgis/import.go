@@ -92,7 +92,7 @@ type importer struct {
 	// declaration: the import is of a declaration alone, sent over
 	// HTTP (admin.go).
 	declaration bool
-	checks      *importChecks // nil: no file's layer is one a rule is about
+	checks      *layers.ImportRules // nil: no file's layer is one a rule is about
 
 	// The plan being written.
 	r      layers.ImportResult
