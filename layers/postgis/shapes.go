@@ -16,7 +16,7 @@ func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 	if err != nil {
 		return nil, 0, err
 	}
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -30,7 +30,7 @@ func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields 
 	if err != nil {
 		return nil, err
 	}
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, err
 	}
