@@ -85,11 +85,7 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	// import is committed whatever the refresh says: a failed refresh is
 	// reported, not returned (a caller would take it for an import that
 	// wrote nothing), and the watcher catches up.
-	if s.catalog.Load() != nil {
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(fmt.Errorf("after an import: %w", err))
-		}
-	}
+	s.follow.AfterWrite(ctx, "after an import")
 	return im.results, nil
 }
 

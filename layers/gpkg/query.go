@@ -68,7 +68,7 @@ func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 // exist, in the order of fids (each once), with only the values of fields:
 // Load for a reader that needs no more.
 func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error) {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields 
 
 // inSnapshot runs fn with layer id's state and one read snapshot.
 func (s *Store) inSnapshot(ctx context.Context, id string, fn func(snapshotReader, *layers.Collection) error) error {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Store) inSnapshot(ctx context.Context, id string, fn func(snapshotReade
 // Load returns the features fids of layer id that exist, in the order of
 // fids.
 func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error) {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, err
 	}

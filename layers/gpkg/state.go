@@ -10,28 +10,17 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
 )
 
-// The store keeps in memory only what is small whatever the size of the
-// layers: each layer's declaration, count, extent and version, as a
-// layers.Catalog that readers load without waiting. Features are read from
-// the file when asked for. The catalog follows the change log: after a
-// change by this store, at once; after a change by another process (which
-// SQLite announces through PRAGMA data_version), within pollInterval. A
-// change of k features costs O(k) to take in: the layer's count moves by
-// the inserts and deletes, and its extent is read from the R-tree's root.
-
-// pollInterval is how often the store asks SQLite whether another process
-// has written. Asking costs one query on a connection kept for it.
-const pollInterval = 50 * time.Millisecond
-
-// changeBatch is how many change-log rows a refresh reads at a time.
-const changeBatch = 10000
+// The store's catalog follows the change log through a layers.Follower
+// whose refresh step is refresh: it learns that another process wrote
+// through PRAGMA data_version. A change of k features costs O(k) to take
+// in: the layer's count moves by the inserts and deletes, and its extent
+// is read from the R-tree's root.
 
 type layerState struct {
 	col  *layers.Collection
@@ -43,58 +32,16 @@ type layerState struct {
 // Catalog returns the layers as of the last change taken in.
 // The first call builds it and starts following other processes' writes.
 func (s *Store) Catalog(ctx context.Context) (*layers.Catalog, error) {
-	if cat := s.catalog.Load(); cat != nil {
-		return cat, nil
-	}
-	if err := s.refresh(ctx); err != nil {
-		return nil, err
-	}
-	s.watchOnce.Do(s.startWatch)
-	return s.catalog.Load(), nil
+	return s.follow.Catalog(ctx)
 }
 
-// collection returns the state of layer id, or an ENOTFOUND error.
-func (s *Store) collection(ctx context.Context, id string) (*layers.Collection, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if col, ok := cat.Collection(id); ok {
-		return col, nil
-	}
-	return nil, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
-}
-
-// watch polls data_version until stop is closed, and takes in what other
-// processes wrote.
-func (s *Store) watch(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(err)
-		}
-		cancel()
-	}
-}
-
-// refresh takes in the changes made since the catalog was built, if
-// SQLite says the file changed. One refresh runs at a time.
-func (s *Store) refresh(ctx context.Context) error {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
+// refresh is the follower's refresh step: it takes in the changes made
+// since cur was built, if SQLite says the file changed.
+func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*layers.Catalog)) error {
 	v, err := s.dataVersion(ctx)
 	if err != nil {
 		return err
 	}
-	cur := s.catalog.Load()
 	if cur != nil && v == s.seenVersion {
 		return nil
 	}
@@ -118,14 +65,12 @@ func (s *Store) refresh(ctx context.Context) error {
 		}
 	}
 	s.seenVersion = v
-	if next != cur {
-		s.catalog.Store(next)
-	}
+	publish(next)
 	// The flags the changes set or cleared: the catalog is right without
 	// them, so a failure is said, not returned (the next refresh tries
 	// again).
-	if err := s.saveProblems(ctx); err != nil && s.onError != nil {
-		s.onError(err)
+	if err := s.saveProblems(ctx); err != nil {
+		s.follow.Report(err)
 	}
 	return nil
 }
@@ -193,9 +138,7 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		// A read-only store cannot put them back; it says so once.
 		if !s.triggersReported {
 			s.triggersReported = true
-			if s.onError != nil {
-				s.onError(fmt.Errorf("the change-log or history triggers of %s are gone or out of date (another program rebuilt or altered the table); changes to it are recorded again only when planmap serve or import opens the database for writing and puts them back", strings.Join(append(lost, stale...), ", ")))
-			}
+			s.follow.Report(fmt.Errorf("the change-log or history triggers of %s are gone or out of date (another program rebuilt or altered the table); changes to it are recorded again only when planmap serve or import opens the database for writing and puts them back", strings.Join(append(lost, stale...), ", ")))
 		}
 		return nil
 	}
@@ -235,11 +178,11 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if len(put) > 0 && s.onError != nil {
-		s.onError(fmt.Errorf("the change-log and history triggers of %s were gone (another program rebuilt the table); put back, and the layer read again", strings.Join(put, ", ")))
+	if len(put) > 0 {
+		s.follow.Report(fmt.Errorf("the change-log and history triggers of %s were gone (another program rebuilt the table); put back, and the layer read again", strings.Join(put, ", ")))
 	}
-	if len(regenerated) > 0 && s.onError != nil {
-		s.onError(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
+	if len(regenerated) > 0 {
+		s.follow.Report(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
 	}
 	return nil
 }
@@ -255,8 +198,8 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 		s.versionConn = c
 	}
 	if s.versionStmt == nil {
-		// Prepared once: the watch asks every pollInterval, and each
-		// write asks again.
+		// Prepared once: the follower asks every poll, and after each
+		// write.
 		st, err := s.versionConn.PrepareContext(ctx, `PRAGMA data_version`)
 		if err != nil {
 			s.versionConn.Close()
@@ -312,7 +255,7 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 	defer s.forgetOwn(last)
 	defer s.reaches.forget(last)
 	for after := cur.Seq; after < last; {
-		cs, err := readChanges(ctx, q, after, changeBatch)
+		cs, err := readChanges(ctx, q, after, layers.ChangeBatch)
 		if err != nil {
 			return nil, err
 		}

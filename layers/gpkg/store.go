@@ -50,17 +50,13 @@ type Store struct {
 	created   bool
 	immutable bool // read as an immutable file: see OpenReadOnly
 
-	// The catalog and what keeps it current (state.go).
-	catalog     atomic.Pointer[layers.Catalog]
-	refreshMu   sync.Mutex // one refresh at a time; guards what follows
+	// The catalog and what keeps it current (state.go). What follows
+	// follow is its refresh step's, which runs one at a time.
+	follow      *layers.Follower
 	versionConn *sql.Conn
 	versionStmt *sql.Stmt // PRAGMA data_version on versionConn
 	seenVersion int64
 	states      map[string]*layerState
-	watchOnce   sync.Once
-	stopWatch   chan struct{}
-	watchDone   chan struct{}
-	onError     func(error)
 	// triggersReported: a read-only store said once that triggers are gone.
 	triggersReported bool
 	// checkedSchema: the schema version at which repairTriggers last found
@@ -94,14 +90,14 @@ type Store struct {
 // OnError sets where the store reports errors of its background work
 // (following other processes' changes), which no caller is waiting for.
 // Call it before serving.
-func (s *Store) OnError(fn func(error)) { s.onError = fn }
+func (s *Store) OnError(fn func(error)) { s.follow.OnError(fn) }
 
-// startWatch starts following other processes' changes.
-func (s *Store) startWatch() {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
-	go s.watch(s.stopWatch, s.watchDone)
+// newStore returns a store of the database at path, its catalog not yet
+// read.
+func newStore(path string) *Store {
+	s := &Store{path: path}
+	s.follow = layers.NewFollower(s.refresh)
+	return s
 }
 
 // Open opens the planmap database at path for reading and writing,
@@ -119,7 +115,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	s := &Store{path: path, created: create, CheckRules: PlanningRules}
+	s := newStore(path)
+	s.created, s.CheckRules = create, PlanningRules
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// WAL lets readers go on while a writer writes; busy_timeout makes a
 	// second writer (another planmap process) wait instead of failing; the
@@ -176,7 +173,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if create {
 		return nil, layers.Errorf(layers.ENOTFOUND, "no database at %s (planmap serve or planmap import creates one)", path)
 	}
-	s := &Store{path: path}
+	s := newStore(path)
 	if err := s.openReaders(); err != nil {
 		return nil, err
 	}
@@ -273,7 +270,6 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database. When it returns, nothing of the store
 // touches the files any more (so long as the caller closed what it read).
 func (s *Store) Close() error {
-	s.watchOnce.Do(func() {}) // no watch starts after this
 	s.bgMu.Lock()
 	s.bgClosed = true // no background prepare starts after this
 	if s.bgCancel != nil {
@@ -281,24 +277,16 @@ func (s *Store) Close() error {
 	}
 	s.bgMu.Unlock()
 	s.bgWG.Wait()
-	s.refreshMu.Lock()
-	stop, done := s.stopWatch, s.watchDone
-	s.stopWatch = nil
-	s.refreshMu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
-	s.refreshMu.Lock()
-	if s.versionStmt != nil {
-		s.versionStmt.Close()
-		s.versionStmt = nil
-	}
-	if s.versionConn != nil {
-		s.versionConn.Close()
-		s.versionConn = nil
-	}
-	s.refreshMu.Unlock()
+	s.follow.Close(func() {
+		if s.versionStmt != nil {
+			s.versionStmt.Close()
+			s.versionStmt = nil
+		}
+		if s.versionConn != nil {
+			s.versionConn.Close()
+			s.versionConn = nil
+		}
+	})
 	s.closeStatements()
 	s.writeStmts.close()
 	if s.write == nil {

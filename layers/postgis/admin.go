@@ -155,11 +155,7 @@ func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func
 	}
 	// As after an edit: committed whatever the refresh says, and the
 	// watch catches up.
-	if s.catalog.Load() != nil {
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(fmt.Errorf("after a change of collection %s: %w", id, err))
-		}
-	}
+	s.follow.AfterWrite(ctx, "after a change of collection %s", id)
 	return nil
 }
 

@@ -14,20 +14,11 @@ import (
 	"planmap/layers"
 )
 
-// The store keeps in memory what is small whatever the size of the
-// layers: each layer's declaration, count, extent and version, as a
-// layers.Catalog that readers load without waiting. It follows the change
-// log: after a write by this store, at once; after one by anybody else,
-// within pollInterval. A layer that changed has its count and extent read
-// again from its table (one scan of the table; the GiST index does not
-// give an exact extent).
-
-// pollInterval is how often the store asks the database whether the change
-// log has grown: one index lookup of max(seq).
-const pollInterval = 50 * time.Millisecond
-
-// changeBatch is how many change-log rows a refresh reads at a time.
-const changeBatch = 10000
+// The store's catalog follows the change log through a layers.Follower
+// whose refresh step is refresh: it learns that something changed from
+// max(seq) of the log, one index lookup. A layer that changed has its
+// count and extent read again from its table (one scan of the table; the
+// GiST index does not give an exact extent).
 
 type layerState struct {
 	col  *layers.Collection
@@ -39,59 +30,12 @@ type layerState struct {
 // Catalog returns the layers as of the last change taken in. The first
 // call builds it and starts following other processes' writes.
 func (s *Store) Catalog(ctx context.Context) (*layers.Catalog, error) {
-	if cat := s.catalog.Load(); cat != nil {
-		return cat, nil
-	}
-	if err := s.refresh(ctx); err != nil {
-		return nil, err
-	}
-	s.watchOnce.Do(s.startWatch)
-	return s.catalog.Load(), nil
+	return s.follow.Catalog(ctx)
 }
 
-// collection returns the state of layer id, or an ENOTFOUND error.
-func (s *Store) collection(ctx context.Context, id string) (*layers.Collection, error) {
-	cat, err := s.Catalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if col, ok := cat.Collection(id); ok {
-		return col, nil
-	}
-	return nil, layers.Errorf(layers.ENOTFOUND, "there is no collection %q; /collections lists them", id)
-}
-
-func (s *Store) startWatch() {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	s.stopWatch, s.watchDone = make(chan struct{}), make(chan struct{})
-	go s.watch(s.stopWatch, s.watchDone)
-}
-
-// watch polls the change log until stop is closed.
-func (s *Store) watch(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(err)
-		}
-		cancel()
-	}
-}
-
-// refresh takes in the changes logged since the catalog was built.
-func (s *Store) refresh(ctx context.Context) error {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	cur := s.catalog.Load()
+// refresh is the follower's refresh step: it takes in the changes logged
+// since cur was built.
+func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*layers.Catalog)) error {
 	if cur != nil {
 		var last int64
 		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
@@ -111,9 +55,7 @@ func (s *Store) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if next != cur {
-		s.catalog.Store(next)
-	}
+	publish(next)
 	return nil
 }
 
@@ -133,7 +75,7 @@ func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*l
 	}
 	changed := map[string]bool{}
 	for after := cur.Seq; after < last; {
-		cs, err := readChanges(ctx, tx, after, changeBatch)
+		cs, err := readChanges(ctx, tx, after, layers.ChangeBatch)
 		if err != nil {
 			return nil, err
 		}

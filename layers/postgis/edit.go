@@ -162,11 +162,7 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(pgx.
 	// The writer's next read sees the write: the catalog takes it in now.
 	// Should that fail, the write is stored all the same, and the watch
 	// takes it in within pollInterval.
-	if s.catalog.Load() != nil {
-		if err := s.refresh(ctx); err != nil && s.onError != nil {
-			s.onError(fmt.Errorf("after a write to %s: %w", id, err))
-		}
-	}
+	s.follow.AfterWrite(ctx, "after a write to %s", id)
 	return nil
 }
 

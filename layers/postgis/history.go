@@ -49,7 +49,7 @@ func goneError(id string, fid int64) error {
 // has the feature as served (its Version is the ETag); a delete's version
 // has no Item.
 func (s *Store) Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error) {
-	if _, err := s.collection(ctx, id); err != nil {
+	if _, err := s.follow.Collection(ctx, id); err != nil {
 		return nil, err
 	}
 	if fid <= 0 {

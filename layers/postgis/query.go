@@ -137,7 +137,7 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 // Load returns the features fids of layer id that exist, in the order of
 // fids.
 func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error) {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.It
 
 // inSnapshot runs fn with layer id's state and one read-only snapshot.
 func (s *Store) inSnapshot(ctx context.Context, id string, fn func(pgx.Tx, *layers.Collection) error) error {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return err
 	}

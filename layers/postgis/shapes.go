@@ -32,7 +32,7 @@ func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 // LoadShapes returns the shapes of the features fids of layer id that
 // exist, in the order of fids (each once), with only the values of fields.
 func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error) {
-	col, err := s.collection(ctx, id)
+	col, err := s.follow.Collection(ctx, id)
 	if err != nil {
 		return nil, err
 	}

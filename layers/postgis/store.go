@@ -9,8 +9,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,14 +31,10 @@ type Store struct {
 	pool    *pgxpool.Pool
 	created bool
 
-	// The catalog and what keeps it current (catalog.go).
-	catalog   atomic.Pointer[layers.Catalog]
-	refreshMu sync.Mutex // one refresh at a time; guards states
-	states    map[string]*layerState
-	watchOnce sync.Once
-	stopWatch chan struct{}
-	watchDone chan struct{}
-	onError   func(error)
+	// The catalog and what keeps it current (catalog.go); states is its
+	// refresh step's, which runs one at a time.
+	follow *layers.Follower
+	states map[string]*layerState
 }
 
 // IsURL reports whether db names a PostgreSQL database (postgres:// or
@@ -62,6 +56,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool}
+	s.follow = layers.NewFollower(s.refresh)
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -92,19 +87,11 @@ func Name(url string) string {
 
 // OnError sets where the store reports errors of its background work
 // (following other processes' changes). Call it before serving.
-func (s *Store) OnError(fn func(error)) { s.onError = fn }
+func (s *Store) OnError(fn func(error)) { s.follow.OnError(fn) }
 
 // Close stops following changes and closes the connections.
 func (s *Store) Close() error {
-	s.watchOnce.Do(func() {}) // no watch starts after this
-	s.refreshMu.Lock()
-	stop, done := s.stopWatch, s.watchDone
-	s.stopWatch = nil
-	s.refreshMu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
+	s.follow.Close(nil)
 	s.pool.Close()
 	return nil
 }
