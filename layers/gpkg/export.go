@@ -1,7 +1,6 @@
 package gpkg
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -39,40 +38,11 @@ func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at tim
 			return err
 		}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	head, err := layers.DeclarationJSON(l)
-	if err != nil {
-		return err
-	}
-	bw.Write(head)
-	bw.WriteString(`"features": [`)
-	n := 0
-	var buf []byte
 	each := func(fn func(layers.Feature) error) error { return eachFeature(ctx, tx, l, fn) }
 	if !at.IsZero() {
 		each = func(fn func(layers.Feature) error) error { return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, fn) }
 	}
-	err = each(func(f layers.Feature) error {
-		if n > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n")
-		buf = layers.AppendFeature(buf[:0], l, f)
-		bw.Write(buf)
-		n++
-		if progress != nil && n%1000 == 0 {
-			progress(n, total)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if progress != nil {
-		progress(n, total)
-	}
-	bw.WriteString("\n]\n}\n")
-	return bw.Flush()
+	return layers.WriteLayerFile(w, l, each, total, progress)
 }
 
 // exportTables are the tables besides the layers' own (the feature table

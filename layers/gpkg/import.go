@@ -1,12 +1,9 @@
 package gpkg
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -104,15 +101,12 @@ type importer struct {
 	checks      *importChecks // the planning rules, nil: not asked
 
 	// The plan being written.
-	r      layers.ImportResult
-	whole  bool      // every feature of the layer is written now
-	stmt   *sql.Stmt // the one INSERT of its features
-	args   []any
-	blob   []byte // the geometry blob, reused
-	top    int64  // the layer's highest id, for a file without ids
-	hasTop bool
-	total  int
-	boxes  []rtreeBox // of a layer written whole, for loadRTree
+	w     layers.PlanWrite
+	whole bool      // every feature of the layer is written now
+	stmt  *sql.Stmt // the one INSERT of its features
+	args  []any
+	blob  []byte     // the geometry blob, reused
+	boxes []rtreeBox // of a layer written whole, for loadRTree
 }
 
 func (im *importer) close() {
@@ -128,14 +122,13 @@ func (im *importer) close() {
 // index in one go (loadRTree).
 func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	tx, opt, l := im.tx, im.opt, pl.Layer
-	im.r = layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil}
-	im.hasTop, im.total = false, pl.File.Len()
+	im.w = layers.BeginPlan(pl, opt)
 	if pl.Stored != nil && opt.Replace {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&im.r.Removed); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&im.w.Result.Removed); err != nil {
 			return err
 		}
 	}
-	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	im.whole = pl.Whole(opt.Replace)
 	if err := im.planChecks(ctx, pl); err != nil {
 		return err
 	}
@@ -215,13 +208,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 // updated feature gets exactly the new properties: one that it no longer
 // has becomes NULL.
 func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
-	cols := []string{"fid", "geom"}
-	sets := []string{"geom = excluded.geom"}
-	for _, fd := range l.Schema {
-		c := quoteIdent(fd.Name)
-		cols = append(cols, c)
-		sets = append(sets, c+" = excluded."+c)
-	}
+	cols, sets := layers.UpsertColumns(l, quoteIdent)
 	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (fid) DO UPDATE SET %s`,
 		quoteIdent(l.ID), strings.Join(cols, ", "),
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "), strings.Join(sets, ", "))
@@ -230,24 +217,16 @@ func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
 	if err != nil {
 		return err
 	}
-	im.stmt, im.args = stmt, make([]any, len(cols))
+	im.stmt, im.args = stmt, make([]any, 0, len(cols))
 	return nil
 }
 
 // Write adds or updates one feature.
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
 	l := pl.Layer
-	if f.ID == 0 {
-		if !im.hasTop {
-			// After the highest id ever used: a deleted feature's id
-			// stays retired.
-			top, err := lastFID(ctx, im.tx, l.ID)
-			if err != nil {
-				return err
-			}
-			im.top, im.hasTop = top, true
-		}
-		f.ID = im.top + int64(im.r.Written) + 1
+	var err error
+	if f.ID, err = im.w.ID(f, func() (int64, error) { return lastFID(ctx, im.tx, l.ID) }); err != nil {
+		return err
 	}
 	blob, err := geo.AppendGPKG(im.blob[:0], f.Geometry, SRSID)
 	if err != nil {
@@ -257,21 +236,14 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	if err := im.noteWas(ctx, l.ID, f.ID); err != nil {
 		return err
 	}
-	args := im.args
-	args[0], args[1] = f.ID, blob
-	for j, fd := range l.Schema {
-		args[2+j] = f.Properties[fd.Name]
-	}
+	args := layers.AppendValues(append(im.args[:0], f.ID, blob), l, f.Properties)
 	if _, err := im.stmt.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
 	if im.whole {
 		im.boxes = append(im.boxes, newRTreeBox(f.ID, f.Geometry.Bound()))
 	}
-	im.r.Written++
-	if p := im.opt.Progress; p != nil && im.r.Written%1000 == 0 {
-		p(l.ID, im.r.Written, max(im.total, im.r.Written))
-	}
+	im.w.Wrote()
 	return nil
 }
 
@@ -280,10 +252,7 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	tx, l := im.tx, pl.Layer
 	im.close()
-	if p := im.opt.Progress; p != nil && im.r.Written%1000 != 0 {
-		p(l.ID, im.r.Written, im.r.Written)
-	}
-	im.r.Warnings = pl.File.Warnings
+	im.w.End(pl)
 	if im.whole {
 		if err := loadRTree(ctx, tx, l.ID, im.boxes); err != nil {
 			return err
@@ -314,13 +283,13 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		if err != nil {
 			return err
 		}
-	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
+	} else if pl.File.Layer != nil && !layers.SameDeclaration(pl.Stored, l) {
 		// A redeclared layer: its title, style or fields changed.
 		if err := logLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
 	}
-	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, pl.Layer) {
+	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !layers.SameSchema(pl.Stored, pl.Layer) {
 		if err := recheck(ctx, tx, *pl, im.declaration, &im.p); err != nil {
 			return err
 		}
@@ -328,7 +297,7 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	if err := updateContents(ctx, tx, l.ID); err != nil {
 		return err
 	}
-	im.results = append(im.results, im.r)
+	im.results = append(im.results, im.w.Result)
 	return nil
 }
 
@@ -375,21 +344,11 @@ func contentsDescription(l *layers.Layer) string {
 // saveLayer stores the declaration in planmap_layers and refreshes the
 // gpkg_contents description and the layer's QGIS style.
 func saveLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer, insert bool) error {
-	schema, err := json.Marshal(l.Schema)
+	schema, style, rules, err := layers.DeclarationColumns(l)
 	if err != nil {
 		return err
 	}
-	style, err := json.Marshal(l.Style)
-	if err != nil {
-		return err
-	}
-	rules := []byte("[]")
-	if len(l.Rules) > 0 {
-		if rules, err = json.Marshal(l.Rules); err != nil {
-			return err
-		}
-	}
-	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), string(rules), l.ID}
+	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, schema, style, rules, l.ID}
 	q := `UPDATE planmap_layers SET title_zh = ?, title_en = ?, description_zh = ?, description_en = ?,
 		geometry_type = ?, sort_order = ?, schema = ?, style = ?, rules = ? WHERE id = ?`
 	if insert {
@@ -527,41 +486,8 @@ func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
 	return err
 }
 
-func sameDeclaration(a, b *layers.Layer) bool {
-	x, _ := layers.Marshal(a)
-	y, _ := layers.Marshal(b)
-	return bytes.Equal(x, y)
-}
-
-func sameSchema(a, b *layers.Layer) bool {
-	x, _ := json.Marshal(a.Schema)
-	y, _ := json.Marshal(b.Schema)
-	return bytes.Equal(x, y)
-}
-
 // recheck checks every stored feature of the plan's layer, as it is after
-// the plan was written, against the new declaration: a declaration that
-// makes a field required or narrows its allowed values must not leave
-// features behind that the layer's own export could not import again.
-//
-// A declaration alone (declaration) has no features to give the value in:
-// the hint says what its sender can do instead.
+// the plan was written, against the new declaration (layers.Recheck).
 func recheck(ctx context.Context, tx *sql.Tx, pl layers.Plan, declaration bool, p *layers.Problems) error {
-	l := pl.Layer
-	hint := "give it in this file, or import with --replace"
-	if declaration {
-		hint = "give it to the feature first, or declare the field optional"
-	}
-	return eachFeature(ctx, tx, l, func(f layers.Feature) error {
-		for _, fd := range l.Schema {
-			v, ok := f.Properties[fd.Name]
-			switch {
-			case !ok && fd.Required:
-				p.Add("%s: layer %s, stored feature %d: required property %q is missing (%s)", pl.File.Name, l.ID, f.ID, fd.Name, hint)
-			case ok && len(fd.Values) > 0 && !slices.Contains(fd.Values, fmt.Sprint(v)):
-				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.File.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
-			}
-		}
-		return nil
-	})
+	return eachFeature(ctx, tx, pl.Layer, layers.Recheck(pl, declaration, p))
 }

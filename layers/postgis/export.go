@@ -1,7 +1,6 @@
 package postgis
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -15,20 +14,31 @@ import (
 )
 
 // WriteGeoJSON writes layer id as a layer file, byte for byte as the
-// GeoPackage store writes the same layer (layers.DeclarationJSON, then
-// each feature in id order through layers.AppendFeature), streamed from
-// one snapshot; progress, when set, is called every 1000 features.
+// GeoPackage store writes the same layer (layers.WriteLayerFile),
+// streamed from one snapshot; progress, when set, is called every 1000
+// features.
 func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
-	tx, err := s.readOnly(ctx)
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	return writeGeoJSON(ctx, tx, w, l, progress)
+}
+
+// readLayer begins a read-only snapshot and reads layer id's declaration
+// in it; the caller rolls tx back.
+func (s *Store) readLayer(ctx context.Context, id string) (pgx.Tx, *layers.Layer, error) {
+	tx, err := s.readOnly(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	l, err := getLayer(ctx, tx, id)
 	if err != nil {
-		return err
+		tx.Rollback(ctx)
+		return nil, nil, err
 	}
-	return writeGeoJSON(ctx, tx, w, l, progress)
+	return tx, l, nil
 }
 
 // writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx.
@@ -39,36 +49,9 @@ func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, 
 			return err
 		}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	head, err := layers.DeclarationJSON(l)
-	if err != nil {
-		return err
-	}
-	bw.Write(head)
-	bw.WriteString(`"features": [`)
-	n := 0
-	var buf []byte
-	err = eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, func(f layers.Feature) error {
-		if n > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n")
-		buf = layers.AppendFeature(buf[:0], l, f)
-		bw.Write(buf)
-		n++
-		if progress != nil && n%1000 == 0 {
-			progress(n, total)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if progress != nil {
-		progress(n, total)
-	}
-	bw.WriteString("\n]\n}\n")
-	return bw.Flush()
+	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
+		return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
+	}, total, progress)
 }
 
 // ExportGPKG writes a standalone GeoPackage of the given layers (all when
@@ -158,14 +141,10 @@ func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.S
 // Features calls fn for each feature of layer id in id order, streaming
 // them from one snapshot. It stops at fn's first error.
 func (s *Store) Features(ctx context.Context, id string, fn func(layers.Feature) error) error {
-	tx, err := s.readOnly(ctx)
+	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	l, err := getLayer(ctx, tx, id)
-	if err != nil {
-		return err
-	}
 	return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
 }

@@ -1,11 +1,8 @@
 package postgis
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -91,13 +88,10 @@ type importer struct {
 	checks      *layers.ImportRules // nil: no file's layer is one a rule is about
 
 	// The plan being written.
-	r      layers.ImportResult
-	whole  bool // every feature of the layer is written now
-	cols   []string
-	rows   [][]any
-	top    int64 // the layer's highest id ever, for a file without ids
-	hasTop bool
-	total  int
+	w     layers.PlanWrite
+	whole bool // every feature of the layer is written now
+	cols  []string
+	rows  [][]any
 }
 
 // stage is the staging table of the layer being imported: a temporary
@@ -114,14 +108,13 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	if err != nil {
 		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
 	}
-	im.r = layers.ImportResult{Layer: l.ID, Created: pl.Stored == nil}
-	im.hasTop, im.total = false, pl.File.Len()
+	im.w = layers.BeginPlan(pl, opt)
 	if pl.Stored != nil && opt.Replace {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&im.r.Removed); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&im.w.Result.Removed); err != nil {
 			return err
 		}
 	}
-	im.whole = pl.Stored == nil || pl.Rebuild || opt.Replace
+	im.whole = pl.Whole(opt.Replace)
 	// Before the table is emptied or dropped.
 	if err := im.planChecks(ctx, pl); err != nil {
 		return err
@@ -204,37 +197,22 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 // Write adds or updates one feature: buffered, copied in batches.
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
 	l := pl.Layer
-	if f.ID == 0 {
-		if !im.hasTop {
-			// After the highest id ever used: a deleted feature's id
-			// stays retired.
-			top, err := lastFID(ctx, im.tx, l.ID)
-			if err != nil {
-				return err
-			}
-			im.top, im.hasTop = top, true
-		}
-		f.ID = im.top + int64(im.r.Written) + 1
+	var err error
+	if f.ID, err = im.w.ID(f, func() (int64, error) { return lastFID(ctx, im.tx, l.ID) }); err != nil {
+		return err
 	}
 	blob, err := wkb.Marshal(f.Geometry)
 	if err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
-	row := make([]any, 2+len(l.Schema))
-	row[0], row[1] = f.ID, blob
-	for j, fd := range l.Schema {
-		row[2+j] = f.Properties[fd.Name]
-	}
+	row := layers.AppendValues(append(make([]any, 0, 2+len(l.Schema)), f.ID, blob), l, f.Properties)
 	im.rows = append(im.rows, row)
 	if len(im.rows) >= copyBatch {
 		if err := im.flush(ctx); err != nil {
 			return fmt.Errorf("%s: %w", pl.File.Name, err)
 		}
 	}
-	im.r.Written++
-	if p := im.opt.Progress; p != nil && im.r.Written%1000 == 0 {
-		p(l.ID, im.r.Written, max(im.total, im.r.Written))
-	}
+	im.w.Wrote()
 	return nil
 }
 
@@ -258,22 +236,14 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	if err := im.flush(ctx); err != nil {
 		return fmt.Errorf("%s: %w", pl.File.Name, err)
 	}
-	if p := im.opt.Progress; p != nil && im.r.Written%1000 != 0 {
-		p(l.ID, im.r.Written, im.r.Written)
-	}
-	im.r.Warnings = pl.File.Warnings
-	cols := []string{"fid", "geom"}
-	vals := []string{"fid", fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB(geom), %d)", SRID)}
-	sets := []string{"geom = excluded.geom"}
-	for _, fd := range l.Schema {
-		c := quoteIdent(fd.Name)
-		cols = append(cols, c)
-		v := c
+	im.w.End(pl)
+	cols, sets := layers.UpsertColumns(l, quoteIdent)
+	// The staged values, dates cast from their text.
+	vals := append([]string{"fid", fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB(geom), %d)", SRID)}, cols[2:]...)
+	for j, fd := range l.Schema {
 		if fd.Type == layers.Date || fd.Type == layers.DateTime {
-			v += "::" + sqlTypes[fd.Type]
+			vals[2+j] += "::" + sqlTypes[fd.Type]
 		}
-		vals = append(vals, v)
-		sets = append(sets, c+" = excluded."+c)
 	}
 	// Before the staged features overwrite the stored ones.
 	if err := im.noteWas(ctx, pl); err != nil {
@@ -304,18 +274,18 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 		if err := historyFn(ctx, tx, l.ID); err != nil {
 			return err
 		}
-	} else if pl.File.Layer != nil && !sameDeclaration(pl.Stored, l) {
+	} else if pl.File.Layer != nil && !layers.SameDeclaration(pl.Stored, l) {
 		// A redeclared layer: its title, style or fields changed.
 		if err := logLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
 	}
-	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !sameSchema(pl.Stored, l) {
+	if pl.Stored != nil && pl.File.Layer != nil && !im.opt.Replace && !layers.SameSchema(pl.Stored, l) {
 		if err := recheck(ctx, tx, *pl, im.declaration, &im.p); err != nil {
 			return err
 		}
 	}
-	im.results = append(im.results, im.r)
+	im.results = append(im.results, im.w.Result)
 	return nil
 }
 
@@ -367,21 +337,11 @@ func indexName(id string) string {
 
 // saveLayer stores the declaration in planmap_layers.
 func saveLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer, insert bool) error {
-	schema, err := json.Marshal(l.Schema)
+	schema, style, rules, err := layers.DeclarationColumns(l)
 	if err != nil {
 		return err
 	}
-	style, err := json.Marshal(l.Style)
-	if err != nil {
-		return err
-	}
-	rules := []byte("[]")
-	if len(l.Rules) > 0 {
-		if rules, err = json.Marshal(l.Rules); err != nil {
-			return err
-		}
-	}
-	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, string(schema), string(style), string(rules), l.ID}
+	args := []any{l.Title.Zh, l.Title.En, l.Description.Zh, l.Description.En, l.GeometryType, l.Order, schema, style, rules, l.ID}
 	q := `UPDATE planmap_layers SET title_zh = $1, title_en = $2, description_zh = $3, description_en = $4,
 		geometry_type = $5, sort_order = $6, schema = $7, style = $8, rules = $9 WHERE id = $10`
 	if insert {
@@ -415,39 +375,8 @@ func logLayer(ctx context.Context, tx pgx.Tx, id string) error {
 	return err
 }
 
-func sameDeclaration(a, b *layers.Layer) bool {
-	x, _ := layers.Marshal(a)
-	y, _ := layers.Marshal(b)
-	return bytes.Equal(x, y)
-}
-
-func sameSchema(a, b *layers.Layer) bool {
-	x, _ := json.Marshal(a.Schema)
-	y, _ := json.Marshal(b.Schema)
-	return bytes.Equal(x, y)
-}
-
-// recheck checks every stored feature of the plan's layer, as it is after
-// the plan was written, against the new declaration, as the GeoPackage
-// store does: a declaration that makes a field required or narrows its
-// values must not leave features behind that break it. For a declaration
-// alone the hint says what its sender can do instead.
+// recheck checks every stored feature of the plan's layer against the new
+// declaration (layers.Recheck), as the GeoPackage store does.
 func recheck(ctx context.Context, tx pgx.Tx, pl layers.Plan, declaration bool, p *layers.Problems) error {
-	l := pl.Layer
-	hint := "give it in this file, or import with --replace"
-	if declaration {
-		hint = "give it to the feature first, or declare the field optional"
-	}
-	return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, func(f layers.Feature) error {
-		for _, fd := range l.Schema {
-			v, ok := f.Properties[fd.Name]
-			switch {
-			case !ok && fd.Required:
-				p.Add("%s: layer %s, stored feature %d: required property %q is missing (%s)", pl.File.Name, l.ID, f.ID, fd.Name, hint)
-			case ok && len(fd.Values) > 0 && !slices.Contains(fd.Values, fmt.Sprint(v)):
-				p.Add("%s: layer %s, stored feature %d: property %q is %q, no longer one of the allowed values (%s)", pl.File.Name, l.ID, f.ID, fd.Name, v, strings.Join(fd.Values, ", "))
-			}
-		}
-		return nil
-	})
+	return eachRow(ctx, tx, pl.Layer, selectColumns(pl.Layer)+" ORDER BY fid", nil, layers.Recheck(pl, declaration, p))
 }
