@@ -69,6 +69,15 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 	if a := eval[string](t, b, `document.querySelector('.leaflet-control-attribution').textContent`); strings.Contains(a, "OpenStreetMap") {
 		t.Errorf("the attribution credits data the map does not show: %q", a)
 	}
+	// These parcels have no land-use class, so the statistics count nothing:
+	// the panel says why instead of a total of zero.
+	waitFor(t, b, `!!document.getElementById('stats-no-layers')`)
+	if n := eval[int](t, b, `document.querySelectorAll('#filter fieldset').length`); n != 1 {
+		t.Errorf("filter of parcels with stages but no land-use class: %d groups, want only the stages", n)
+	}
+	if st := eval[string](t, b, `document.getElementById('stats').textContent`); !strings.Contains(st, "没有带用地分类") || strings.Contains(st, "合计") {
+		t.Errorf("statistics with no layer to count: %q; want the note that no visible layer has a land-use class, and no total", st)
+	}
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err == nil {
 		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12.png"), png, 0o644)

@@ -95,11 +95,13 @@ export function renderFilter(box, filter, counts, onChange) {
     }
     return fs;
   };
-  box.append(
-    group('status', statuses.map((s) => ({ code: s.code, name: pick(s.name) })), filter.status, 'status'),
-    group('landuse', classes.filter((c) => counts.class.has(c.code) || filter.class.has(c.code))
-      .map((c) => ({ code: c.code, name: `${c.code} ${pick(c.name)}` })), filter.class, 'class'),
-  );
+  const shownClasses = classes.filter((c) => counts.class.has(c.code) || filter.class.has(c.code));
+  box.append(group('status', statuses.map((s) => ({ code: s.code, name: pick(s.name) })), filter.status, 'status'));
+  // Layers with no land-use class (synthetic parcels, roads) would leave
+  // the heading with nothing under it.
+  if (shownClasses.length) {
+    box.append(group('landuse', shownClasses.map((c) => ({ code: c.code, name: `${c.code} ${pick(c.name)}` })), filter.class, 'class'));
+  }
   const total = el('p', { id: 'filter-total', class: 'filter-total', 'data-count': String(counts.total.n),
     text: `${t('shown')}: ${counts.total.n} · ${formatArea(counts.total.m2)}` });
   const clear = el('button', { type: 'button', class: 'link', id: 'filter-clear', text: t('clearFilter') });

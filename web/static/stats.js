@@ -104,6 +104,15 @@ export class StatsPanel {
     const scope = this.scope.value;
     const by = this.group.value;
     const cols = this.layers();
+    if (!cols.length) {
+      // Nothing is counted: say why rather than show a total of zero.
+      this.asOf.disabled = true;
+      this.compare.disabled = true;
+      this.out.replaceChildren(el('p', { class: 'note', id: 'stats-no-layers', text: t('statsNoLayers') }));
+      this.box.dataset.totalMu = '';
+      this.box.dataset.count = '';
+      return;
+    }
     let groups; // Map key → {n, m2}
     let api = '';
     // The past comes from the API: for the district and the view only.
