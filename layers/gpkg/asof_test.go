@@ -2,8 +2,6 @@ package gpkg_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -209,14 +207,7 @@ func moved(g orb.Geometry, dx float64) orb.Geometry {
 // an edit, the past is the upgraded layer and the edit is not in it;
 // before the upgrade, nothing is known.
 func TestAsOfAfterUpgrade(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0004.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "planmap.gpkg")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := fixtureCopy(t, "planmap-0004.gpkg")
 	before := tick()
 	s, err := gpkg.Open(ctx, path)
 	if err != nil {

@@ -2,11 +2,9 @@ package gpkg_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -97,23 +95,8 @@ func TestIDsRetiredAcrossReopen(t *testing.T) {
 // triggers, and a first version of every feature; terminal 6 stays
 // retired.
 func TestMigratesHistoryInPlace(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0004.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "planmap.gpkg")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	query := func(q string, args ...any) string {
-		t.Helper()
-		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		return dumpRows(t, db, q, args...)
-	}
+	path := fixtureCopy(t, "planmap-0004.gpkg")
+	query := readOnlyQuery(t, path, dumpRows)
 	if got := query(`SELECT 'version ' || max(version) FROM planmap_migrations`); got != "[\"version 4\"]\n" {
 		t.Fatalf("the fixture is not a database of migration 0004: %s", got)
 	}

@@ -209,23 +209,8 @@ func TestStyleFollowsDeclaration(t *testing.T) {
 // three triggers per layer, and every edit after that is logged, whoever
 // makes it.
 func TestMigratesChangeLogInPlace(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0003.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "planmap.gpkg")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	query := func(q string, args ...any) []string {
-		t.Helper()
-		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		return column(t, db, q, args...)
-	}
+	path := fixtureCopy(t, "planmap-0003.gpkg")
+	query := readOnlyQuery(t, path, column)
 	const changeTriggers = `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'planmap_changes_%' ORDER BY name`
 	if got := strings.Join(query(`SELECT name FROM planmap_migrations ORDER BY version`), " "); got != "0001_geopackage.sql 0002_layers.sql 0003_geopackage_1_3.sql" {
 		t.Fatalf("the fixture is not a database of migration 0003: its migrations are %s", got)
@@ -315,6 +300,36 @@ func TestMigratesChangeLogInPlace(t *testing.T) {
 	validateWithGDAL(t, path, map[string]int{"terminals": 6, "roads": 6})
 }
 
+// fixtureCopy copies layers/testdata/name, a database written by an
+// earlier release, to a temporary file, so a test can migrate it in place.
+func fixtureCopy(t *testing.T, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planmap.gpkg")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// readOnlyQuery returns a query of the database at path through read,
+// each on its own read-only connection, so that it sees what the store
+// committed and cannot change it.
+func readOnlyQuery[T any](t *testing.T, path string, read func(*testing.T, *sql.DB, string, ...any) T) func(string, ...any) T {
+	return func(q string, args ...any) T {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return read(t, db, q, args...)
+	}
+}
+
 // column returns the first column of what q selects, as text.
 func column(t *testing.T, db *sql.DB, q string, args ...any) []string {
 	t.Helper()
@@ -340,23 +355,8 @@ func column(t *testing.T, db *sql.DB, q string, args ...any) []string {
 // with today's store it gets planmap_problems in place, and a feature that
 // another program breaks stays flagged when the store is opened again.
 func TestMigratesDirectProblemsInPlace(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "testdata", "planmap-0007.gpkg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "planmap.gpkg")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	query := func(q string, args ...any) []string {
-		t.Helper()
-		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		return column(t, db, q, args...)
-	}
+	path := fixtureCopy(t, "planmap-0007.gpkg")
+	query := readOnlyQuery(t, path, column)
 	if got := query(`SELECT max(version) FROM planmap_migrations`); len(got) != 1 || got[0] != "7" {
 		t.Fatalf("the fixture is not a database of migration 0007: its last migration is %v", got)
 	}
