@@ -40,7 +40,7 @@ soak: assets
 
 ## bench: Go benchmarks through the real router and store (200,000 synthetic parcels), then, where wrk is installed, wrk against the real binary (BENCHMARKS.md)
 bench: assets
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
 	@if command -v wrk >/dev/null 2>&1; then GO=$(GO) bash web/testdata/bench/wrk.sh; else echo "wrk is not installed (apt-get install wrk): skipping the wrk run"; fi
 
 ## bench-import: planmap import and ogr2ogr side by side on the same 1,000,000 synthetic parcels (N=…; OLD=path/to/planmap adds another build), wall and CPU time and peak RSS of each (web/testdata/bench/import.sh)
