@@ -3,6 +3,7 @@ package layers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"strconv"
@@ -36,6 +37,24 @@ type Collection struct {
 	// Version changes whenever a feature of the layer or its declaration
 	// does; it is the layer's ETag.
 	Version string
+}
+
+// DeclarationHash is the hash of l's declaration a collection's version
+// carries: a layer redeclared with no feature changed changes version.
+func DeclarationHash(l *Layer) uint64 {
+	decl, _ := Marshal(l)
+	h := fnv.New64a()
+	h.Write(decl)
+	return h.Sum64()
+}
+
+// CollectionVersion is a collection's Version: its last change seq, when
+// that was made, at (so that a database put back from a backup, whose log
+// may reuse a number, does not repeat an old version), and the hash of its
+// declaration. Every store writes it so, so that two stores of the same
+// plan answer alike.
+func CollectionVersion(seq int64, at string, decl uint64) string {
+	return fmt.Sprintf("%d-%s-%x", seq, at, decl)
 }
 
 // Item is a feature ready to serve.

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -357,10 +356,7 @@ func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Cata
 	states := make(map[string]*layerState, len(ls))
 	for _, l := range ls {
 		st := &layerState{col: &layers.Collection{Layer: l}}
-		decl, _ := layers.Marshal(l)
-		h := fnv.New64a()
-		h.Write(decl)
-		st.decl = h.Sum64()
+		st.decl = layers.DeclarationHash(l)
 		if err := layerSeq(ctx, tx, l.ID, st); err != nil {
 			return nil, err
 		}
@@ -391,7 +387,7 @@ func layerSeq(ctx context.Context, q querier, id string, st *layerState) error {
 // that a file put back from a backup, whose log may reuse a number, does
 // not repeat an old version), and its declaration.
 func version(st *layerState) string {
-	return fmt.Sprintf("%d-%s-%x", st.seq, st.at, st.decl)
+	return layers.CollectionVersion(st.seq, st.at, st.decl)
 }
 
 // extent returns the exact extent of layer id's geometries. The R-tree's

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,10 +120,7 @@ func (s *Store) build(ctx context.Context, tx pgx.Tx, last int64) (*layers.Catal
 	states := make(map[string]*layerState, len(ls))
 	for _, l := range ls {
 		st := &layerState{col: &layers.Collection{Layer: l}}
-		decl, _ := layers.Marshal(l)
-		h := fnv.New64a()
-		h.Write(decl)
-		st.decl = h.Sum64()
+		st.decl = layers.DeclarationHash(l)
 		if err := measure(ctx, tx, st); err != nil {
 			return nil, err
 		}
@@ -158,7 +154,7 @@ func measure(ctx context.Context, q querier, st *layerState) error {
 	if ext[0] != nil {
 		st.col.Extent = orb.Bound{Min: orb.Point{*ext[0], *ext[1]}, Max: orb.Point{*ext[2], *ext[3]}}
 	}
-	st.col.Version = fmt.Sprintf("%d-%s-%x", st.seq, st.at.UTC().Format("2006-01-02T15:04:05.000Z"), st.decl)
+	st.col.Version = layers.CollectionVersion(st.seq, st.at.UTC().Format("2006-01-02T15:04:05.000Z"), st.decl)
 	return nil
 }
 
