@@ -25,6 +25,7 @@ type copyStore interface {
 	Versions(ctx context.Context, id string, fid int64) ([]layers.Version, error)
 	Item(ctx context.Context, id string, fid int64) (*layers.Item, error)
 	Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error)
+	Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error)
 	Principal(ctx context.Context, token string) (*layers.Principal, error)
 }
 
@@ -40,12 +41,22 @@ func (s pgCopy) WriteGeoJSON(ctx context.Context, w *bytes.Buffer, id string) er
 	return s.Store.WriteGeoJSON(ctx, w, id, nil)
 }
 
+// editStore is what copyEdits edits through: either store.
+type editStore interface {
+	Features(ctx context.Context, id string, fn func(layers.Feature) error) error
+	Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error)
+	Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error)
+	Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+	AddToken(ctx context.Context, name string, role layers.Role, layerIDs []string) (string, error)
+	RevokeToken(ctx context.Context, name string) error
+}
+
 // copyEdits makes, through the store's API, a feature created and
 // updated twice, one deleted for good, and one deleted and restored, in
 // the parcels layer (a field of every type); and adds a token. It
 // returns the ids of the features touched, the deleted one's, the token,
 // and a time after each edit.
-func copyEdits(t *testing.T, s *gpkg.Store) (fids []int64, deleted int64, token string, times []time.Time) {
+func copyEdits(t *testing.T, s editStore) (fids []int64, deleted int64, token string, times []time.Time) {
 	t.Helper()
 	const id = "parcels"
 	var live []layers.Feature
@@ -141,11 +152,36 @@ func TestCopyRoundTrip(t *testing.T) {
 		s    copyStore
 	}{{"postgis", pgCopy{pgs}}, {"gpkg", gpkgCopy{back}}} {
 		t.Run(c.name, func(t *testing.T) {
-			sameDatabase(t, want, c.s, fids)
+			sameDatabase(t, want, c.s, fids, false)
 			// The deleted id stays retired; a new feature gets an id
 			// above every id the source ever used.
-			if _, err := c.s.Item(ctx, "parcels", deleted); layers.ErrorCode(err) != layers.EGONE {
-				t.Errorf("Item(parcels, %d) after the copy: %v, want EGONE", deleted, err)
+			for _, fid := range []int64{deleted, fids[1]} {
+				if _, err := c.s.Item(ctx, "parcels", fid); layers.ErrorCode(err) != layers.EGONE {
+					t.Errorf("Item(parcels, %d) after the copy: %v, want EGONE", fid, err)
+				}
+			}
+			// An edit on the copy ends the restored feature's current
+			// version, which keeps the state it had.
+			wv, err := src.Versions(ctx, "parcels", fids[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			restored, err := c.s.Item(ctx, "parcels", fids[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			rf := restored.Feature
+			rf.Properties = maps.Clone(rf.Properties)
+			rf.Properties["name_en"] = "Edited on the copy"
+			if _, err := c.s.Replace(ctx, "parcels", fids[2], rf, "", layers.Edit{Author: "erin"}); err != nil {
+				t.Fatalf("Replace on the copy: %v", err)
+			}
+			gv, err := c.s.Versions(ctx, "parcels", fids[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(gv) != len(wv)+1 || gv[1].Item == nil || !bytes.Equal(gv[1].Item.JSON, wv[0].Item.JSON) {
+				t.Errorf("after an edit on the copy, the version before it is %+v; want the source's current one, %s", gv[1:], wv[0].Item.JSON)
 			}
 			last, err := src.LastFID(ctx, "parcels")
 			if err != nil {
@@ -188,8 +224,9 @@ func TestCopyRoundTrip(t *testing.T) {
 
 // sameDatabase checks that got serves what want serves: the layers'
 // declarations and GeoJSON exports, and the versions of every live
-// feature and of fids.
-func sameDatabase(t *testing.T, want, got copyStore, fids []int64) {
+// feature and of fids; with msOnly, the versions' times to the
+// millisecond (a GeoPackage copy of PostGIS's history).
+func sameDatabase(t *testing.T, want, got copyStore, fids []int64, msOnly bool) {
 	t.Helper()
 	wl, err := want.Layers(ctx)
 	if err != nil {
@@ -232,19 +269,22 @@ func sameDatabase(t *testing.T, want, got copyStore, fids []int64) {
 			if err != nil {
 				t.Fatalf("Versions(%s, %d) after the copy: %v", l.ID, fid, err)
 			}
-			if d := diffVersions(wv, gv); d != "" {
+			if d := diffVersions(wv, gv, msOnly); d != "" {
 				t.Errorf("Versions(%s, %d) after the copy: %s", l.ID, fid, d)
 			}
 		}
 	}
 }
 
-func diffVersions(want, got []layers.Version) string {
+func diffVersions(want, got []layers.Version, msOnly bool) string {
 	if len(want) != len(got) {
 		return fmt.Sprintf("%d versions, want %d", len(got), len(want))
 	}
 	for i, w := range want {
 		g := got[i]
+		if msOnly {
+			w.From, w.To = w.From.Truncate(time.Millisecond), w.To.Truncate(time.Millisecond)
+		}
 		if g.Number != w.Number || g.Op != w.Op || !g.From.Equal(w.From) || !g.To.Equal(w.To) || g.Author != w.Author || g.Note != w.Note {
 			return fmt.Sprintf("version %d is %d %s %s–%s %q %q, want %d %s %s–%s %q %q", i,
 				g.Number, g.Op, g.From, g.To, g.Author, g.Note, w.Number, w.Op, w.From, w.To, w.Author, w.Note)
@@ -317,5 +357,45 @@ func TestCopyFails(t *testing.T) {
 	}
 	if !bytes.Equal(before.Bytes(), after.Bytes()) {
 		t.Error("a refused copy changed the target")
+	}
+}
+
+// TestCopyPostGISEdits copies a PostGIS database whose history its own
+// triggers wrote (edits through the PostGIS store) into a new GeoPackage,
+// which serves the same exports and versions, their times to the
+// millisecond the GeoPackage keeps; the change log goes on after the
+// source's.
+func TestCopyPostGISEdits(t *testing.T) {
+	t.Parallel()
+	src, _ := mustOpen(t)
+	if _, err := src.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	fids, deleted, token, _ := copyEdits(t, src)
+	dst := layerstest.MustOpen(t)
+	if _, err := layers.Copy(ctx, src, dst); err != nil {
+		t.Fatalf("Copy into a GeoPackage: %v", err)
+	}
+	sameDatabase(t, pgCopy{src}, gpkgCopy{dst}, fids, true)
+	if _, err := dst.Item(ctx, "parcels", deleted); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("Item(parcels, %d) after the copy: %v, want EGONE", deleted, err)
+	}
+	if p, err := dst.Principal(ctx, token); err != nil || p == nil || p.Name != "editor1" {
+		t.Errorf("Principal(token added on the source) = %+v, %v", p, err)
+	}
+	a, err := src.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := dst.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b <= a {
+		t.Errorf("the copy's change log ends at %d, the source's at %d: want it to go on after", b, a)
+	}
+	cs, err := dst.Changes(ctx, a, 1000)
+	if err != nil || len(cs) == 0 {
+		t.Errorf("Changes after the source's last (%d) on the copy: %v, %v; want the copy's layers", a, cs, err)
 	}
 }
