@@ -142,8 +142,14 @@ func TestCopyRoundTrip(t *testing.T) {
 	if res.Layers == 0 || res.Features == 0 || res.Versions == 0 || res.Tokens != 2 {
 		t.Errorf("Copy into PostGIS = %v", res)
 	}
+	if a, b := lastChange(t, src), lastChange(t, pgs); b <= a {
+		t.Errorf("the PostGIS copy's change log ends at %d, the source's at %d: want it to go on after", b, a)
+	}
 	if _, err := layers.Copy(ctx, pgs, back); err != nil {
 		t.Fatalf("Copy into a GeoPackage: %v", err)
+	}
+	if a, b := lastChange(t, pgs), lastChange(t, back); b <= a {
+		t.Errorf("the GeoPackage copy's change log ends at %d, the source's at %d: want it to go on after", b, a)
 	}
 
 	want := gpkgCopy{src}
@@ -220,6 +226,15 @@ func TestCopyRoundTrip(t *testing.T) {
 			t.Errorf("parcels as of moment %d (%s) differs after the round trip:\n%s\nwant\n%s", i, at, b.Bytes(), a.Bytes())
 		}
 	}
+}
+
+func lastChange(t *testing.T, s layers.CopySource) int64 {
+	t.Helper()
+	n, err := s.LastChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // sameDatabase checks that got serves what want serves: the layers'
