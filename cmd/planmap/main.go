@@ -11,6 +11,7 @@
 //	planmap backup -o backup.gpkg
 //	planmap restore backup.gpkg
 //	planmap token add --name alice --role editor --layers parcels
+//	planmap copy --from data/planmap.gpkg --to postgres://planmap@localhost/planmap
 //
 // Run "planmap COMMAND -h" for the flags of each command.
 package main
@@ -59,6 +60,7 @@ commands:
   backup    copy the whole database to a new file, while the server runs
   restore   put a backup in the place of the database, with the server stopped
   token     add, list or revoke the bearer tokens of editors
+  copy      copy a whole database, history and tokens included, between GeoPackage and PostGIS
 
 Run "planmap COMMAND -h" for a command's flags.
 Environment: PLANMAP_DB (--db), PLANMAP_ADDR (--addr).
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdRestore(ctx, rest, env, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, rest, env, stdout, stderr)
+	case "copy":
+		return cmdCopy(ctx, rest, env, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,264 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"planmap/layers"
+)
+
+// The Store is a layers.CopySource and a layers.CopyTarget: planmap copy
+// moves a whole database into or out of PostgreSQL.
+
+// History calls fn with each row of layer id's history, in id order (the
+// order of the events), each version's state read through the layer's
+// row type as Versions reads it.
+func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRow) error) error {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
+	for _, fd := range l.Schema {
+		cols = append(cols, columnOf("r", fd))
+	}
+	cols = append(cols, "h.op", "h.at", "h.author", "h.note")
+	rows, err := tx.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h
+		LEFT JOIN LATERAL jsonb_populate_record(NULL::`+quoteIdent(l.ID)+`, h.properties) r ON true
+		WHERE h.layer = $1 ORDER BY h.id`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 2 + len(l.Schema)
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		var h layers.HistoryRow
+		h.FID, _ = vals[0].(int64)
+		op, _ := vals[n].(string)
+		h.Op = layers.Op(op)
+		at, _ := vals[n+1].(time.Time)
+		h.At = at.UTC()
+		h.Author, _ = vals[n+2].(string)
+		h.Note, _ = vals[n+3].(string)
+		if rows.RawValues()[1] != nil && h.FID != 0 && h.Op != layers.OpDelete {
+			f, err := decodeRow(l, rows)
+			if err != nil {
+				return fmt.Errorf("history of %s %d: %w", id, h.FID, err)
+			}
+			h.State = &f
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// LastFID returns the highest feature id layer id ever used: its table's
+// or a retired one's.
+func (s *Store) LastFID(ctx context.Context, id string) (int64, error) {
+	var top int64
+	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(fid), 0) FROM `+quoteIdent(id)+`),
+		(SELECT coalesce(max(fid), 0) FROM planmap_retired WHERE layer = $1),
+		(SELECT coalesce(max(fid), 0) FROM planmap_history WHERE layer = $1))`, id).Scan(&top)
+	return top, err
+}
+
+// LastChange returns the highest seq the change log gave out.
+func (s *Store) LastChange(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(seq), 0) FROM planmap_changes),
+		coalesce(pg_sequence_last_value(pg_get_serial_sequence('planmap_changes', 'seq')::regclass), 0))`).Scan(&n)
+	return n, err
+}
+
+// TokenRecords returns every token with its hash, revoked ones too, in
+// the order they were added.
+func (s *Store) TokenRecords(ctx context.Context) ([]layers.TokenRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, hash, role, layers, created, revoked FROM planmap_tokens ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []layers.TokenRecord
+	for rows.Next() {
+		var t layers.TokenRecord
+		var role string
+		var ids []string
+		var gone *time.Time
+		if err := rows.Scan(&t.Name, &t.Hash, &role, &ids, &t.Created, &gone); err != nil {
+			return nil, err
+		}
+		t.Role = layers.Role(role)
+		if len(ids) > 0 {
+			t.Layers = ids
+		}
+		t.Created = t.Created.UTC()
+		if gone != nil {
+			t.Revoked = gone.UTC()
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CopyIn writes a copy in one transaction, holding the writers' lock,
+// refusing a database that has a layer or a token already (ECONFLICT).
+func (s *Store) CopyIn(ctx context.Context, fn func(layers.CopyWriter) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+		return err
+	}
+	var nl, nt int
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM planmap_layers), (SELECT count(*) FROM planmap_tokens)`).Scan(&nl, &nt); err != nil {
+		return err
+	}
+	if nl > 0 || nt > 0 {
+		return layers.Errorf(layers.ECONFLICT, "the database holds %d layers and %d tokens already; planmap copy writes only into an empty database", nl, nt)
+	}
+	if err := setContext(ctx, tx, layers.Edit{Note: "planmap copy"}); err != nil {
+		return err
+	}
+	if err := fn(&copyWriter{tx: tx, layers: map[string]*layers.Layer{}}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	s.follow.AfterWrite(ctx, "after a copy")
+	return nil
+}
+
+// copyWriter is the layers.CopyWriter of CopyIn.
+type copyWriter struct {
+	tx     pgx.Tx
+	layers map[string]*layers.Layer
+}
+
+func (w *copyWriter) ChangesAfter(ctx context.Context, seq int64) error {
+	if seq <= 0 {
+		return nil
+	}
+	_, err := w.tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('planmap_changes', 'seq'),
+		greatest($1::bigint, (SELECT coalesce(max(seq), 0) FROM planmap_changes)))`, seq)
+	return err
+}
+
+// Layer writes the layer through the importer of a new layer (its
+// table, index, triggers, COPY of the features, change-log row), with
+// planmap.bulk on so that the trigger records no version per feature, then
+// drops the history row the import wrote: the source's history follows.
+func (w *copyWriter) Layer(ctx context.Context, l *layers.Layer, features func(func(layers.Feature) error) error) (int, error) {
+	im := &importer{tx: w.tx}
+	pl := &layers.Plan{File: &layers.File{Name: "layer " + l.ID, LayerID: l.ID, Layer: l}, Layer: l}
+	if err := im.Begin(ctx, pl); err != nil {
+		return 0, err
+	}
+	if err := features(func(f layers.Feature) error {
+		if f.ID <= 0 {
+			return fmt.Errorf("feature without an id")
+		}
+		return im.Write(ctx, pl, f)
+	}); err != nil {
+		return 0, err
+	}
+	if err := im.End(ctx, pl); err != nil {
+		return 0, err
+	}
+	if _, err := w.tx.Exec(ctx, `DELETE FROM planmap_history WHERE layer = $1`, l.ID); err != nil {
+		return 0, err
+	}
+	w.layers[l.ID] = l
+	return im.results[0].Written, nil
+}
+
+func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow) error {
+	l := w.layers[id]
+	if l == nil {
+		return fmt.Errorf("history of %s before its layer", id)
+	}
+	author, note := nullIfEmpty(h.Author), nullIfEmpty(h.Note)
+	if h.State == nil {
+		_, err := w.tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, at, author, note) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, h.FID, string(h.Op), h.At, author, note)
+		return err
+	}
+	blob, err := wkb.Marshal(h.State.Geometry)
+	if err != nil {
+		return fmt.Errorf("feature %d: %w", h.FID, err)
+	}
+	m := make(map[string]any, len(l.Schema))
+	for _, fd := range l.Schema {
+		m[fd.Name] = h.State.Properties[fd.Name]
+	}
+	props, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("feature %d: %w", h.FID, err)
+	}
+	// The properties through the table's row type, as the trigger's
+	// to_jsonb of the row has them: each value typed as its column.
+	_, err = w.tx.Exec(ctx, fmt.Sprintf(`INSERT INTO planmap_history (layer, fid, op, at, author, note, geom, properties)
+		VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_GeomFromWKB($7), %d),
+		to_jsonb(jsonb_populate_record(NULL::%s, $8::jsonb)) - 'fid' - 'geom')`, SRID, quoteIdent(id)),
+		id, h.FID, string(h.Op), h.At, author, note, blob, string(props))
+	return err
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// EndLayer gives the current version of each live feature the state the
+// trigger would have given its row (the live row's), retires every id of
+// the history the layer no longer has, and lastFID too if it is above
+// every id the layer knows, so that planmap_next_fid goes on after it.
+func (w *copyWriter) EndLayer(ctx context.Context, id string, last int64) error {
+	t := quoteIdent(id)
+	if _, err := w.tx.Exec(ctx, `UPDATE planmap_history h SET geom = f.geom, properties = to_jsonb(f) - 'fid' - 'geom'
+		FROM `+t+` f WHERE h.layer = $1 AND h.fid = f.fid AND h.geom IS NULL AND h.op <> 'delete'
+		AND h.id = (SELECT max(id) FROM planmap_history WHERE layer = $1 AND fid = f.fid)
+		AND h.id > coalesce((SELECT max(id) FROM planmap_history WHERE layer = $1 AND fid = 0), 0)`, id); err != nil {
+		return err
+	}
+	if _, err := w.tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid)
+		SELECT DISTINCT $1::text, h.fid FROM planmap_history h WHERE h.layer = $1 AND h.fid <> 0
+		AND NOT EXISTS (SELECT 1 FROM `+t+` f WHERE f.fid = h.fid) ON CONFLICT DO NOTHING`, id); err != nil {
+		return err
+	}
+	top, err := lastFID(ctx, w.tx, id)
+	if err != nil {
+		return err
+	}
+	if last > top {
+		_, err = w.tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, last)
+	}
+	return err
+}
+
+func (w *copyWriter) Token(ctx context.Context, t layers.TokenRecord) error {
+	var revoked any
+	if !t.Revoked.IsZero() {
+		revoked = t.Revoked
+	}
+	_, err := w.tx.Exec(ctx, `INSERT INTO planmap_tokens (name, hash, role, layers, created, revoked) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.Name, t.Hash, string(t.Role), append([]string{}, t.Layers...), t.Created, revoked)
+	return err
+}
