@@ -1,11 +1,13 @@
 package layers
 
 // What every store's read path shares, the reading itself aside: the
-// ranking of a search, and the columns and order of shapes.
+// ranking of a search, the columns and order of shapes, the paging of
+// features read in Go (the past, "as of") and the error of one absent then.
 
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // Match is a feature a store found for a search, in a layer: FID, and
@@ -139,4 +141,44 @@ func PageOf(matches []int64, p Page) (page []int64, matched int) {
 	page = page[min(max(p.Offset, 0), len(page)):]
 	page = page[:min(max(p.Limit, 0), len(page))]
 	return page, len(matches)
+}
+
+// PageOfFeatures is PageOf over features read in Go rather than selected
+// by an index, as a layer's past is: each calls its argument with every
+// feature of layer l in id order, and those f selects (the rule of
+// Filter.Matches, without encoding those not served) are counted and
+// paged as PageOf pages ids: matched counts them all, the page is those
+// after p.After, less p.Offset, at most p.Limit. It stops at the first
+// error of each.
+func PageOfFeatures(l *Layer, f Filter, p Page, each func(fn func(Feature) error) error) (page []*Item, matched int, err error) {
+	skipped := 0
+	err = each(func(ft Feature) error {
+		if !f.MatchesProperties(ft.Properties) || !f.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
+			return nil
+		}
+		matched++
+		switch {
+		case ft.ID <= p.After:
+		case skipped < p.Offset:
+			skipped++
+		case len(page) < max(p.Limit, 0):
+			page = append(page, NewItem(l, ft))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return page, matched, nil
+}
+
+// AbsentAsOf is the error of a store asked for feature fid of layer id as
+// of time t, when it was not there then: EGONE if it had been deleted by
+// t (deleted), ENOTFOUND if it did not exist yet.
+func AbsentAsOf(id string, fid int64, t time.Time, deleted bool) error {
+	at := t.UTC().Format(time.RFC3339Nano)
+	if deleted {
+		return Errorf(EGONE, "feature %d of collection %s had been deleted by %s; its versions are at /collections/%s/items/%d/versions", fid, id, at, id, fid)
+	}
+	return Errorf(ENOTFOUND, "collection %s had no feature %d at %s", id, fid, at)
 }

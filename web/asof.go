@@ -19,8 +19,8 @@ import (
 
 // Past is what the web layer needs of a store to answer as of a time; a
 // store that does not implement it answers as-of requests with 400. The
-// GeoPackage store and the cache in front of it (which passes the past
-// through, never holding it) are ones.
+// GeoPackage and PostGIS stores, and the cache in front of them (which
+// passes the past through, never holding it), are ones.
 type Past interface {
 	// ItemsAsOf is Items as the layer was at t: features deleted since
 	// are among them, those created after t are not; f applies to the

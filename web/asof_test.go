@@ -18,13 +18,12 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/cache"
-	"planmap/layers/gpkg"
 	"planmap/web"
 )
 
-// pastServer is the test store behind the feature cache, as serve runs it,
-// with a history: parcel 1 goes from planned to under construction, then
-// parcel 3 (signed) is deleted. It returns the server and the times
+// pastServer is a test store (open gives it) behind the feature cache, as
+// serve runs it, with a history: parcel 1 goes from planned to under
+// construction, then parcel 3 (signed) is deleted. It returns the server and the times
 // before the import, after it (on a whole second, for Accept-Datetime),
 // after the first edit and after the second, with the statistics and
 // items served at each.
@@ -36,12 +35,12 @@ type past struct {
 	parcelArea1, area1t0 float64 // parcel 1's m² as served at t2 and at t0
 }
 
-func pastServer(t *testing.T) past {
+func pastServer(t *testing.T, open func(t *testing.T) cache.Store) past {
 	t.Helper()
 	var p past
 	p.before = time.Now()
 	time.Sleep(5 * time.Millisecond)
-	s := newStore(t)
+	s := open(t)
 	c := cache.New(s, cache.DefaultBudget)
 	p.srv = httptest.NewServer(web.NewRouter(c, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(p.srv.Close)
@@ -96,8 +95,15 @@ func featuresJSON(fc map[string]any) string {
 	return string(b)
 }
 
+// TestAsOf: items, a feature and the statistics as of a time, over HTTP,
+// on every store that keeps history.
 func TestAsOf(t *testing.T) {
-	p := pastServer(t)
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) { testAsOf(t, pastServer(t, st.open)) })
+	}
+}
+
+func testAsOf(t *testing.T, p past) {
 	u := p.srv.URL + "/collections/parcels"
 
 	t.Run("items", func(t *testing.T) {
@@ -385,5 +391,3 @@ func TestAsOf(t *testing.T) {
 		}
 	})
 }
-
-var _ = gpkg.Open

@@ -37,6 +37,16 @@ const xssLayer = `{"type": "FeatureCollection", "id": "xss", "title": {"zh": "<s
 func newStore(t testing.TB) *gpkg.Store {
 	t.Helper()
 	s := layerstest.MustOpen(t)
+	if _, err := s.Import(ctx, testFiles(t), layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testFiles are the layers newStore loads: the seeds, the parcels of
+// layers/testdata and a layer of markup.
+func testFiles(t testing.TB) []*layers.File {
+	t.Helper()
 	files, err := layers.ReadFS(seeds.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -52,10 +62,7 @@ func newStore(t testing.TB) *gpkg.Store {
 		}
 		files = append(files, f)
 	}
-	if _, err := s.Import(ctx, files, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return files
 }
 
 func newServer(t testing.TB, opt web.Options) (*httptest.Server, *gpkg.Store) {

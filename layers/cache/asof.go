@@ -8,7 +8,7 @@ import (
 )
 
 // Past is what the store behind the cache must be for the cache to serve
-// the past ("as of"): the GeoPackage store is one.
+// the past ("as of"): the GeoPackage and PostGIS stores are.
 type Past interface {
 	ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)

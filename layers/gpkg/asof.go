@@ -88,32 +88,18 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 
 // ItemsAsOf is Items as of time t: page p of the features of layer id as
 // they were at t that f selects (bbox and values applied to the features
-// as they were), in id order, and how many matched in all. Features
-// deleted since are among them, features created after t are not. The
-// layer's declaration is today's.
+// as they were), in id order, and how many matched in all, paged as Items
+// pages (layers.PageOfFeatures). Features deleted since are among them,
+// features created after t are not. The layer's declaration is today's.
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
 	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback()
-	var page []*layers.Item
-	matched := 0
-	err = eachAsOf(ctx, tx, l, t, max(p.After, 0), math.MaxInt64, func(ft layers.Feature) error {
-		// Filter.Matches of the item, without encoding those not served.
-		if !f.MatchesProperties(ft.Properties) || !f.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
-			return nil
-		}
-		if matched >= p.Offset && (p.Limit <= 0 || len(page) < p.Limit) {
-			page = append(page, layers.NewItem(l, ft))
-		}
-		matched++
-		return nil
+	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
+		return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, fn)
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return page, matched, nil
 }
 
 // ItemAsOf is Item as of time t: feature fid of layer id as it was at t;
@@ -144,11 +130,7 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	at := t.UTC().Format(time.RFC3339Nano)
-	if op == "delete" {
-		return nil, layers.Errorf(layers.EGONE, "feature %d of collection %s had been deleted by %s; its versions are at /collections/%s/items/%d/versions", fid, id, at, id, fid)
-	}
-	return nil, layers.Errorf(layers.ENOTFOUND, "collection %s had no feature %d at %s", id, fid, at)
+	return nil, layers.AbsentAsOf(id, fid, t, op == "delete")
 }
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a

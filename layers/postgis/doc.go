@@ -36,6 +36,10 @@
 // and drop layers over HTTP (web.LayerEditor; admin.go), through the
 // import's path, as on the GeoPackage store.
 //
+// It answers as of a time (web.Past: ItemsAsOf, ItemAsOf, and
+// WriteGeoJSONAsOf; asof.go) from the history table and the live tables,
+// by the GeoPackage store's rules, which the contract suite holds both to.
+//
 // Not yet here: GeoPackage and KML export (web serves them from the
 // GeoPackage store only), replicas and LISTEN/NOTIFY.
 package postgis

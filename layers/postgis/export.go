@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,7 +25,7 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 		return err
 	}
 	defer tx.Rollback(ctx)
-	return writeGeoJSON(ctx, tx, w, l, progress)
+	return writeGeoJSON(ctx, tx, w, l, time.Time{}, progress)
 }
 
 // readLayer begins a read-only snapshot and reads layer id's declaration
@@ -41,17 +43,24 @@ func (s *Store) readLayer(ctx context.Context, id string) (pgx.Tx, *layers.Layer
 	return tx, l, nil
 }
 
-// writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx.
-func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, progress func(done, total int)) error {
+// writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx, as of at
+// (now when zero).
+func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, at time.Time, progress func(done, total int)) error {
 	total := 0
 	if progress != nil {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&total); err != nil {
 			return err
 		}
 	}
-	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
+	each := func(fn func(layers.Feature) error) error {
 		return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
-	}, total, progress)
+	}
+	if !at.IsZero() {
+		each = func(fn func(layers.Feature) error) error {
+			return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, layers.Filter{}, fn)
+		}
+	}
+	return layers.WriteLayerFile(w, l, each, total, progress)
 }
 
 // ExportGPKG writes a standalone GeoPackage of the given layers (all when
@@ -111,7 +120,7 @@ func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.S
 		if err != nil {
 			return err
 		}
-		err = writeGeoJSON(ctx, tx, fh, l, nil)
+		err = writeGeoJSON(ctx, tx, fh, l, time.Time{}, nil)
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}

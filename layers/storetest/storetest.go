@@ -73,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Visible", func(t *testing.T) { testVisible(t, h) })
 	t.Run("ReadDuringImport", func(t *testing.T) { testReadDuringImport(t, h) })
 	t.Run("Edit", func(t *testing.T) { testEdit(t, h) })
+	t.Run("AsOf", func(t *testing.T) { testAsOf(t, h) })
 }
 
 // parse parses a layer file the suite wrote.

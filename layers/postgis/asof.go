@@ -1,0 +1,166 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"planmap/layers"
+)
+
+// Reading the past ("as of"): the version of each feature current at a
+// time T, from the history (migrations/0002_history.sql, history.go) and
+// the live table, by the rules Versions follows for one feature, which are
+// the GeoPackage store's (layers/gpkg/asof.go):
+//   - a feature's versions begin at its own history rows, and at the
+//     layer's last bulk write ('layer' row) when it is live and has no
+//     row of its own after it (the implicit version);
+//   - the version current at T is the last that began at or before T; a
+//     'delete' row's version has no state (the feature was gone then);
+//   - the state of an ended version is in its row (geom, properties), that
+//     of the current version is the live row.
+// Every feature of the layer at T is read as one query; a past state is
+// read through the table's row type (jsonb_populate_record), as Versions
+// reads it, so that one decoder (decodeRow) reads both. The boxes of a
+// filter narrow the query (the live rows by their GiST index), and the
+// filter itself is applied in Go with the one rule of layers.Filter
+// (layers.PageOfFeatures), as the GeoPackage store applies it.
+
+// eachAsOf calls fn for each feature of layer l as it was at time t, in id
+// order, of those with an id in (after, upto] whose bounding box meets
+// one of boxes (all of them when there are none).
+func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
+	live := []string{"f.fid", "ST_AsBinary(f.geom)"}
+	past := []string{"h.fid", "ST_AsBinary(h.geom)"}
+	for _, fd := range l.Schema {
+		live = append(live, columnOf("f", fd))
+		past = append(past, columnOf("r", fd))
+	}
+	// $1 layer, $2 T, $3 after, $4 upto, then four per box.
+	args := []any{l.ID, t, after, upto}
+	liveBoxes, pastBoxes := boxesWhere(f, &args)
+	t1 := quoteIdent(l.ID)
+	sql := `WITH bulk AS (
+		SELECT id, at FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id DESC LIMIT 1
+	), own AS (
+		SELECT fid, max(id) AS last, max(id) FILTER (WHERE at <= $2) AS at_t
+		FROM planmap_history WHERE layer = $1 AND fid > $3 AND fid <= $4 GROUP BY fid
+	)
+	SELECT ` + strings.Join(live, ", ") + `
+	FROM ` + t1 + ` f LEFT JOIN own o ON o.fid = f.fid LEFT JOIN bulk b ON true
+	WHERE f.fid > $3 AND f.fid <= $4` + liveBoxes + ` AND CASE
+		WHEN b.id IS NOT NULL AND coalesce(o.last, 0) < b.id THEN b.at <= $2
+		WHEN o.fid IS NULL THEN true
+		ELSE o.at_t = o.last END
+	UNION ALL
+	SELECT ` + strings.Join(past, ", ") + `
+	FROM own o JOIN planmap_history h ON h.id = o.at_t
+	LEFT JOIN LATERAL jsonb_populate_record(NULL::` + t1 + `, h.properties) r ON true
+	WHERE h.op <> 'delete' AND h.properties IS NOT NULL` + pastBoxes + `
+	AND NOT EXISTS (SELECT 1 FROM bulk b WHERE b.id > o.last AND b.at <= $2)
+	ORDER BY 1`
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	last := int64(-1)
+	for rows.Next() {
+		ft, err := decodeRow(l, rows)
+		if err != nil {
+			return fmt.Errorf("as of %s: %w", t.Format(time.RFC3339Nano), err)
+		}
+		if ft.ID == last {
+			continue // the live row came first; never expected
+		}
+		last = ft.ID
+		if err := fn(ft); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// boxesWhere is the condition, for the live rows (f) and the history's
+// (h), that a feature's bounding box meets one of f's boxes ("" when it
+// has none), its parameters appended to args: the candidates, which
+// layers.Filter then decides on, as selectBBox does.
+func boxesWhere(f layers.Filter, args *[]any) (live, past string) {
+	if len(f.BBoxes) == 0 {
+		return "", ""
+	}
+	var ls, ps []string
+	for _, b := range f.BBoxes {
+		n := len(*args)
+		env := fmt.Sprintf("ST_MakeEnvelope($%d, $%d, $%d, $%d, %d)", n+1, n+2, n+3, n+4, SRID)
+		*args = append(*args, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
+		ls = append(ls, "f.geom && "+env)
+		ps = append(ps, "h.geom && "+env)
+	}
+	return " AND (" + strings.Join(ls, " OR ") + ")", " AND (" + strings.Join(ps, " OR ") + ")"
+}
+
+// ItemsAsOf is Items as of time t: page p of the features of layer id as
+// they were at t that f selects (bbox and values applied to the features
+// as they were), in id order, and how many matched in all, paged as Items
+// pages (layers.PageOfFeatures). Features deleted since are among them,
+// features created after t are not. The layer's declaration is today's.
+func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback(ctx)
+	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
+		return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, f, fn)
+	})
+}
+
+// ItemAsOf is Item as of time t: feature fid of layer id as it was at t;
+// an EGONE error if it had been deleted by then, ENOTFOUND if it did not
+// exist yet.
+func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	var it *layers.Item
+	if fid > 0 {
+		err = eachAsOf(ctx, tx, l, t, fid-1, fid, layers.Filter{}, func(f layers.Feature) error {
+			it = layers.NewItem(l, f)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if it != nil {
+		return it, nil
+	}
+	var op string
+	err = tx.QueryRow(ctx, `SELECT op FROM planmap_history WHERE layer = $1 AND fid = $2 AND fid > 0 AND at <= $3
+		ORDER BY id DESC LIMIT 1`, id, fid, t).Scan(&op)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	return nil, layers.AbsentAsOf(id, fid, t, op == "delete")
+}
+
+// WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
+// layer file of the past, which planmap import takes as it is, byte for
+// byte as the GeoPackage store writes it (layers.WriteLayerFile).
+func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
+	tx, l, err := s.readLayer(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	return writeGeoJSON(ctx, tx, w, l, t, progress)
+}

@@ -1,0 +1,330 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+)
+
+// Past is web.Past, which a store that keeps history implements: the
+// suite's AsOf tests run on it.
+type Past interface {
+	ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)
+}
+
+// pastOf returns the store under test as a Past and an Editor, or skips.
+func pastOf(t *testing.T, s Store) (Past, Editor) {
+	t.Helper()
+	ps, ok := s.(Past)
+	if !ok {
+		t.Skipf("%T answers only as of now", s)
+	}
+	return ps, editor(t, s)
+}
+
+// tick returns a time strictly between the writes before and after it:
+// the GeoPackage's history keeps milliseconds, PostgreSQL's microseconds.
+func tick() time.Time {
+	time.Sleep(3 * time.Millisecond)
+	t := time.Now()
+	time.Sleep(3 * time.Millisecond)
+	return t
+}
+
+// servedNow is every feature of layer id as served now, by id.
+func servedNow(t *testing.T, s Store, id string) map[int64]string {
+	t.Helper()
+	out := map[int64]string{}
+	for _, it := range mustItems(t, s, id, layers.Filter{}, 1000) {
+		out[it.ID] = string(it.JSON)
+	}
+	return out
+}
+
+// asOf is every feature of layer id as of at that f selects, by id, and
+// how many matched; it checks that they come in id order.
+func asOf(t *testing.T, ps Past, id string, at time.Time, f layers.Filter) (map[int64]string, int) {
+	t.Helper()
+	page, matched, err := ps.ItemsAsOf(ctx, id, at, f, layers.Page{Limit: 1000})
+	if err != nil {
+		t.Fatalf("ItemsAsOf(%s, %s, %+v): %v", id, at, f, err)
+	}
+	out := map[int64]string{}
+	for i, it := range page {
+		if i > 0 && page[i-1].ID >= it.ID {
+			t.Errorf("ItemsAsOf(%s, %s): ids %d then %d, not in id order", id, at, page[i-1].ID, it.ID)
+		}
+		out[it.ID] = string(it.JSON)
+	}
+	return out, matched
+}
+
+// sameSnapshot checks that got, features by id, is want.
+func sameSnapshot(t *testing.T, what string, got, want map[int64]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: features %v, want %v", what, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+	for fid, w := range want {
+		if g, ok := got[fid]; !ok {
+			t.Errorf("%s: no feature %d", what, fid)
+		} else if g != w {
+			t.Errorf("%s: feature %d =\n%s\nwant\n%s", what, fid, g, w)
+		}
+	}
+}
+
+// edited is feature fid of layer id as served now, renamed name.
+func edited(t *testing.T, s Store, id string, fid int64, name string) layers.Feature {
+	t.Helper()
+	it := mustItem(t, s, id, fid)
+	props := maps.Clone(it.Properties)
+	props["name_zh"] = name
+	return layers.Feature{Properties: props, Geometry: it.Geometry}
+}
+
+// moved returns g, a MultiPolygon, shifted dx degrees east.
+func moved(g orb.Geometry, dx float64) orb.Geometry {
+	mp, ok := g.(orb.MultiPolygon)
+	if !ok {
+		panic(fmt.Sprintf("moved: %T", g))
+	}
+	out := orb.MultiPolygon{}
+	for _, p := range mp {
+		np := orb.Polygon{}
+		for _, r := range p {
+			nr := orb.Ring{}
+			for _, pt := range r {
+				nr = append(nr, orb.Point{pt[0] + dx, pt[1]})
+			}
+			np = append(np, nr)
+		}
+		out = append(out, np)
+	}
+	return out
+}
+
+// testAsOf checks the past ("as of"): the layer as of each moment between
+// writes is the layer as it was served then.
+func testAsOf(t *testing.T, h Harness) {
+	t.Run("Layer", func(t *testing.T) { testAsOfLayer(t, h) })
+	t.Run("Lifecycle", func(t *testing.T) { testAsOfLifecycle(t, h) })
+	t.Run("ErrNoLayer", func(t *testing.T) {
+		s, _ := h.New(t)
+		ps, _ := pastOf(t, s)
+		if _, _, err := ps.ItemsAsOf(ctx, "nowhere", time.Now(), layers.Filter{}, layers.Page{Limit: 10}); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("ItemsAsOf(nowhere): %v, want %s", err, layers.ENOTFOUND)
+		}
+		if _, err := ps.ItemAsOf(ctx, "nowhere", 1, time.Now()); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("ItemAsOf(nowhere, 1): %v, want %s", err, layers.ENOTFOUND)
+		}
+	})
+}
+
+// testAsOfLayer: edits, deletes, creates and a whole replace by import,
+// each read back from the history, one feature and the whole layer, with a
+// bbox on the past geometries and values of the past properties.
+func testAsOfLayer(t *testing.T, h Harness) {
+	s, w := h.New(t)
+	ps, ed := pastOf(t, s)
+	before := tick()
+	write(t, s, w, layers.ImportOptions{}, parse(t, "parcels.geojson", []byte(parcelsGeoJSON)))
+	var times []time.Time
+	var snaps []map[int64]string
+	mark := func() {
+		times = append(times, tick())
+		snaps = append(snaps, servedNow(t, s, "parcels"))
+	}
+	mark() // 0: as imported
+	f7 := edited(t, s, "parcels", 7, "七号·在建")
+	f7.Properties["status"] = "under_construction"
+	if _, err := ed.Replace(ctx, "parcels", 7, f7, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	mark() // 1
+	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	mark() // 2
+	created, err := ed.Create(ctx, "parcels", edited(t, s, "parcels", 7, "新地块"), layers.Edit{Author: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark() // 3
+	// Parcel 1 moves a degree east.
+	f1 := edited(t, s, "parcels", 1, "一号·东移")
+	f1.Geometry = moved(f1.Geometry, 1)
+	if _, err := ed.Replace(ctx, "parcels", 1, f1, "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	mark() // 4
+	// A whole replace by import: the file as first imported.
+	write(t, s, w, layers.ImportOptions{Replace: true}, parse(t, "parcels.geojson", []byte(parcelsGeoJSON)))
+	mark() // 5
+	// And one edit after the bulk write.
+	if _, err := ed.Replace(ctx, "parcels", 1, edited(t, s, "parcels", 1, "一号·再改"), "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	mark() // 6
+
+	if got, n := asOf(t, ps, "parcels", before, layers.Filter{}); len(got) != 0 || n != 0 {
+		t.Errorf("as of before the import: %d features (%d matched), want none", len(got), n)
+	}
+	for i, at := range times {
+		got, n := asOf(t, ps, "parcels", at, layers.Filter{})
+		sameSnapshot(t, fmt.Sprintf("as of mark %d", i), got, snaps[i])
+		if n != len(snaps[i]) {
+			t.Errorf("as of mark %d: numberMatched %d, want %d", i, n, len(snaps[i]))
+		}
+		for fid, want := range snaps[i] {
+			it, err := ps.ItemAsOf(ctx, "parcels", fid, at)
+			if err != nil || string(it.JSON) != want {
+				t.Errorf("ItemAsOf(parcels, %d, mark %d) = %v, %v; want %s", fid, i, it, err, want)
+			}
+		}
+	}
+	if _, err := ps.ItemAsOf(ctx, "parcels", 3, times[2]); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("ItemAsOf(parcels, 3) after its delete: %v, want %s", err, layers.EGONE)
+	}
+	if _, err := ps.ItemAsOf(ctx, "parcels", 3, times[5]); err != nil {
+		t.Errorf("ItemAsOf(parcels, 3) after the replace brought it back: %v", err)
+	}
+	if _, err := ps.ItemAsOf(ctx, "parcels", created.ID, times[2]); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("ItemAsOf(parcels, %d) before it was created: %v, want %s", created.ID, err, layers.ENOTFOUND)
+	}
+	if _, err := ps.ItemAsOf(ctx, "parcels", 1, before); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("ItemAsOf(parcels, 1) before the import: %v, want %s", err, layers.ENOTFOUND)
+	}
+
+	// Values of the past: parcel 7 was under construction between marks
+	// 1 and 4, and the parcel made from it at mark 3 until the replace.
+	uc := layers.Filter{Equals: map[string]any{"status": "under_construction"}}
+	for i, want := range []int{0, 1, 1, 2, 2, 0, 0} {
+		if _, n := asOf(t, ps, "parcels", times[i], uc); n != want {
+			t.Errorf("as of mark %d, status=under_construction matched %d, want %d", i, n, want)
+		}
+	}
+	// The bbox meets the past geometries: parcel 1's first place, which
+	// it left at mark 4 and came back to with the replace.
+	first, err := ps.ItemAsOf(ctx, "parcels", 1, times[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := layers.Filter{BBoxes: []orb.Bound{first.Bound}}
+	for i, want := range []bool{true, true, true, true, false, true, true} {
+		got, _ := asOf(t, ps, "parcels", times[i], box)
+		if _, ok := got[1]; ok != want {
+			t.Errorf("as of mark %d, bbox of parcel 1's first place holds parcel 1: %v, want %v", i, ok, want)
+		}
+	}
+	// Paging: offset and limit over the past features, numberMatched whole.
+	page, n, err := ps.ItemsAsOf(ctx, "parcels", times[3], layers.Filter{}, layers.Page{Offset: 1, Limit: 1})
+	if err != nil || n != 3 || len(page) != 1 || page[0].ID != 7 {
+		t.Errorf("ItemsAsOf(mark 3, offset 1, limit 1) = %d items, %d matched, %v; want feature 7 of 3", len(page), n, err)
+	}
+	page, _, err = ps.ItemsAsOf(ctx, "parcels", times[3], layers.Filter{}, layers.Page{After: 7, Limit: 10})
+	if err != nil || len(page) != 1 || page[0].ID != created.ID {
+		t.Errorf("ItemsAsOf(mark 3, after 7) = %d items, %v; want feature %d", len(page), err, created.ID)
+	}
+}
+
+// testAsOfLifecycle follows one feature of the synthetic plots through
+// its life: created, updated twice (moved, then its status changed),
+// deleted. As of each moment it is the version then, found by the bbox
+// and the values of that version only, paged among the other plots; before
+// its creation it is unknown, after its delete gone.
+func testAsOfLifecycle(t *testing.T, h Harness) {
+	s, w := h.New(t)
+	ps, ed := pastOf(t, s)
+	synthetic(t, s, w, 20) // plots 1 to 20
+	beforeCreate := tick()
+	it, err := ed.Create(ctx, "plots", layers.Feature{
+		Properties: map[string]any{"name_zh": "新地块", "status": "planned"},
+		Geometry:   square(30, 0.1),
+	}, layers.Edit{Author: "alice"})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	fid := it.ID
+	versions := []*layers.Item{it}
+	times := []time.Time{tick()}
+	update := func(edit func(*layers.Feature)) {
+		t.Helper()
+		f := layers.Feature{Properties: maps.Clone(it.Properties), Geometry: it.Geometry}
+		edit(&f)
+		it, err = ed.Replace(ctx, "plots", fid, f, "", layers.Edit{Author: "bob"})
+		if err != nil {
+			t.Fatalf("Replace(plots, %d): %v", fid, err)
+		}
+		versions = append(versions, it)
+		times = append(times, tick())
+	}
+	update(func(f *layers.Feature) { f.Geometry = square(31, 0.1) })
+	update(func(f *layers.Feature) { f.Properties["status"] = "signed" })
+	if err := ed.Delete(ctx, "plots", fid, "", layers.Edit{Author: "carol"}); err != nil {
+		t.Fatalf("Delete(plots, %d): %v", fid, err)
+	}
+	afterDelete := tick()
+	if versions[0].Bound.Intersects(versions[1].Bound) || versions[1].Bound != versions[2].Bound || versions[1].Properties["status"] == versions[2].Properties["status"] {
+		t.Fatalf("the versions are not what the test made: %s, %s, %s", versions[0].JSON, versions[1].JSON, versions[2].JSON)
+	}
+
+	if _, err := ps.ItemAsOf(ctx, "plots", fid, beforeCreate); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("ItemAsOf(plots, %d) before its creation: %v, want %s", fid, err, layers.ENOTFOUND)
+	}
+	if got, n := asOf(t, ps, "plots", beforeCreate, layers.Filter{}); n != 20 || got[fid] != "" {
+		t.Errorf("as of before the creation: %d matched, feature %d %q; want the 20 plots without it", n, fid, got[fid])
+	}
+	for i, at := range times {
+		v := versions[i]
+		got, err := ps.ItemAsOf(ctx, "plots", fid, at)
+		if err != nil || string(got.JSON) != string(v.JSON) {
+			t.Errorf("ItemAsOf(plots, %d) as of version %d = %v, %v; want %s", fid, i+1, got, err, v.JSON)
+		}
+		all, n := asOf(t, ps, "plots", at, layers.Filter{})
+		if n != 21 || all[fid] != string(v.JSON) {
+			t.Errorf("as of version %d: %d matched, feature %d = %s; want 21 and %s", i+1, n, fid, all[fid], v.JSON)
+		}
+		// Each version's box and status find it exactly when it was that
+		// version: 1 and 2 are in cells apart, 2 and 3 differ in status.
+		for j, other := range versions {
+			f := layers.Filter{BBoxes: []orb.Bound{other.Bound}, Equals: map[string]any{"status": other.Properties["status"]}}
+			got, _ := asOf(t, ps, "plots", at, f)
+			want := ""
+			if i == j {
+				want = string(v.JSON)
+			}
+			if got[fid] != want {
+				t.Errorf("as of version %d, the box and status of version %d: feature %d = %q, want %q", i+1, j+1, fid, got[fid], want)
+			}
+		}
+		// Paging by key over the past: the feature is the last page.
+		// numberMatched counts them all, as Items counts.
+		page, n, err := ps.ItemsAsOf(ctx, "plots", at, layers.Filter{}, layers.Page{After: 19, Limit: 5})
+		if err != nil || n != 21 || len(page) != 2 || page[1].ID != fid || string(page[1].JSON) != string(v.JSON) {
+			t.Errorf("as of version %d, after 19: %d items, %d matched, %v; want 20 and %d (that version) of 21", i+1, len(page), n, err, fid)
+		}
+		page, n, err = ps.ItemsAsOf(ctx, "plots", at, layers.Filter{}, layers.Page{Offset: 20, Limit: 5})
+		if err != nil || n != 21 || len(page) != 1 || page[0].ID != fid {
+			t.Errorf("as of version %d, offset 20: %d items, %d matched, %v; want %d of 21", i+1, len(page), n, err, fid)
+		}
+	}
+	if _, err := ps.ItemAsOf(ctx, "plots", fid, afterDelete); layers.ErrorCode(err) != layers.EGONE {
+		t.Errorf("ItemAsOf(plots, %d) after its delete: %v, want %s", fid, err, layers.EGONE)
+	}
+	if got, n := asOf(t, ps, "plots", afterDelete, layers.Filter{}); n != 20 || got[fid] != "" {
+		t.Errorf("as of after the delete: %d matched, feature %d %q; want the 20 plots without it", n, fid, got[fid])
+	}
+	box := layers.Filter{BBoxes: []orb.Bound{versions[2].Bound}}
+	if got, _ := asOf(t, ps, "plots", afterDelete, box); got[fid] != "" {
+		t.Errorf("as of after the delete, its last box holds feature %d", fid)
+	}
+}
