@@ -460,9 +460,10 @@ func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 			sw = [2]float64{lat, lng}
 		}
 	}
-	js(t, b, fmt.Sprintf(`(() => { const m = planmap.map, s = m.getSize(), z = 12.5;
+	cornerView := fmt.Sprintf(`(() => { const m = planmap.map, s = m.getSize(), z = 12.5;
 		const c = m.project([%f, %f], z).subtract([s.x / 2 - 170, 0]);
-		m.setView(m.unproject(c, z), z, {animate: false}); })()`, sw[0], sw[1]))
+		m.setView(m.unproject(c, z), z, {animate: false}); })()`, sw[0], sw[1])
+	js(t, b, cornerView)
 	waitJS(t, b, "the parcels in view read to snap to", `document.body.dataset.snap === 'ready' && planmap.editing.snaps.shapes.has('parcels/1')`)
 	if z := eval[float64](t, b, `planmap.map.getZoom()`); z >= 13 || !eval[bool](t, b, `planmap.identify.tiled.has('parcels') && planmap.state.layers.get('parcels').byId.size === 0`) {
 		t.Fatalf("test premise: at zoom %v the parcels are drawn from tiles, none loaded as GeoJSON", z)
@@ -548,6 +549,28 @@ func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 	if n := itemReqs(); n != before {
 		t.Errorf("editing over, moving the map read %d pages of the tiled parcels", n-before)
 	}
+
+	// Editing tiled parcel 31 (opened from its popup), its own old copy is
+	// not snappable: a vertex moved a little would snap back. Its
+	// neighbour is.
+	js(t, b, cornerView)
+	settle(t, b)
+	lat31, lon31 := layerstest.ParcelsSouth+0.5*layerstest.ParcelsCell, layerstest.ParcelsWest+30.5*layerstest.ParcelsCell
+	waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == 31)`, lat31, lon31))
+	clickAt(t, b, lat31, lon31)
+	clickOn(t, b, ".pm-edit-feature")
+	waitJS(t, b, "the form of parcel 31", `document.body.dataset.editing === 'feature' && !!document.querySelector('#edit-form')`)
+	// The form may have moved the map aside: back to a view of a few
+	// thousand parcels, and wait for the snappable copies read for it.
+	run := eval[int](t, b, `planmap.editing.snaps.run`)
+	js(t, b, cornerView)
+	waitJS(t, b, "the parcels in view read again", fmt.Sprintf(`planmap.editing.snaps.run > %d && document.body.dataset.snap === 'ready'`, run))
+	if !eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`) || eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`) {
+		t.Errorf("editing parcel 31: its old copy snappable %v, its neighbour 32 %v; want only the neighbour",
+			eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`), eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`))
+	}
+	clickOn(t, b, "#edit-cancel")
+	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
 	_, problems := b.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)
