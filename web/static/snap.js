@@ -54,7 +54,8 @@ export class TiledSnaps {
       // Shapes with neither stroke nor fill: a canvas draws nothing of
       // them, where SVG would make an element of each.
       // Its own pane, which lets the mouse through: a canvas renderer
-      // keeps the mouse moves over it from the map, and from Geoman.
+      // passes the mouse moves over it on to the map (and Geoman) at most
+      // once in 32 ms, and drops the others, the last one too.
       if (!this.map.getPane('pm-snap')) this.map.createPane('pm-snap').style.pointerEvents = 'none';
       this.renderer = L.canvas({ padding: 0, pane: 'pm-snap' });
       this.group = L.layerGroup([], { pmIgnore: true, snapIgnore: false }).addTo(this.map);
