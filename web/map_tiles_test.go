@@ -569,6 +569,25 @@ func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 		t.Errorf("editing parcel 31: its old copy snappable %v, its neighbour 32 %v; want only the neighbour",
 			eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`), eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`))
 	}
+	// Someone moves parcel 32 meanwhile: what snaps follows, without a
+	// move of the map.
+	waitJS(t, b, "the change stream opens", `document.body.dataset.live === 'open'`)
+	it, err := store.Item(ctx, "parcels", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := orb.Clone(it.Geometry).(orb.MultiPolygon)
+	for _, poly := range moved {
+		for _, ring := range poly {
+			for i := range ring {
+				ring[i][0] += 0.00002 // about 2 m east: still in its cell
+			}
+		}
+	}
+	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties, Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => Math.abs(ll.lng - %.9f) < 1e-9 && Math.abs(ll.lat - %.9f) < 1e-9))`, moved[0][0][0][0], moved[0][0][0][1]))
 	clickOn(t, b, "#edit-cancel")
 	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
 	_, problems := b.snapshot()

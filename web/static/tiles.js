@@ -80,7 +80,7 @@ export class Tiled {
     this.passes = passes;
     this.onLoad = onLoad;
     this.layers = new Map(); // collection id → {col, layer}
-    this.watchers = new Set(); // called when the layers drawn from tiles, or the filter, change
+    this.watchers = new Set(); // called when the layers drawn from tiles, their features or the filter change
   }
 
   changed() {
@@ -178,6 +178,7 @@ export class Tiled {
     for (const view of layer.views.values()) {
       await Promise.allSettled(shown.map((k) => view.tileCache.get(coordsOf(k))));
     }
+    this.changed(); // what snaps to the layer's features is read again too
     return stale.size;
   }
 
