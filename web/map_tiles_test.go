@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -394,4 +395,222 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("browser: %s", p)
 	}
+}
+
+// An editor drawing next to the parcels of a layer drawn from tiles snaps
+// to them: while drawing, the map reads the features of the tiled layers
+// in view from the items API (exact, not the tiles' rounded shapes) as
+// shapes only Leaflet-Geoman sees; a view holding too many snaps to none
+// and says so; nothing is read when no one edits.
+func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
+	requireChromium(t)
+	store := parcelsStore(t, 25000)
+	token, err := store.AddToken(ctx, "snapper", layers.RoleEditor, []string{"parcels"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serveStore(t, store, web.Options{Tokens: store})
+	b := newBrowser(t, 1024, 768)
+	b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
+	settle(t, b)
+	waitJS(t, b, "editing ready", `document.body.dataset.editReady === '1'`)
+	clickOn(t, b, "#signin-toggle")
+	clickOn(t, b, "#signin-token")
+	b.do(t, chromedp.SendKeys(chromedp.ID("signin-token"), token))
+	clickOn(t, b, `#signin-form button[type="submit"]`)
+	waitJS(t, b, "signed in", `document.body.dataset.editor === 'yes' && !!document.getElementById('edit-panel')`)
+	itemReqs := func() int {
+		reqs, _ := b.snapshot()
+		n := 0
+		for _, r := range reqs {
+			if strings.Contains(r, "/collections/parcels/items?") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := itemReqs(); n != 0 {
+		t.Errorf("signed in but not editing, the map read %d pages of the tiled parcels", n)
+	}
+
+	// Drawing over the middle of the grid at zoom 12: far more parcels
+	// than snap in view. The status line says so; none is read.
+	clickOn(t, b, "#edit-draw")
+	waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`)
+	waitJS(t, b, "too many to snap to", `document.body.dataset.snap === 'zoom-in'`)
+	if !eval[bool](t, b, `planmap.identify.tiled.has('parcels')`) {
+		t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles")
+	}
+	if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "放大后才能吸附到") || !strings.Contains(st, "合成地块") {
+		t.Errorf("status line with too many parcels to snap to: %q", st)
+	}
+	if n := eval[int](t, b, `planmap.editing.snaps.count`); n != 0 {
+		t.Errorf("too many parcels in view, yet %d are snappable", n)
+	}
+
+	// Zoom 12.5 (still drawn from tiles), the grid's south-west corner in
+	// the right of the view, so that the view holds a few thousand.
+	p1 := get(t, srv.URL+"/collections/parcels/items/1").json(t)
+	ring := p1["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
+	var sw [2]float64 // lat, lng of parcel 1's south-west corner (least lng + lat)
+	for i, c := range ring {
+		c := c.([]any)
+		lng, lat := c[0].(float64), c[1].(float64)
+		if i == 0 || lng+lat < sw[0]+sw[1] {
+			sw = [2]float64{lat, lng}
+		}
+	}
+	cornerView := fmt.Sprintf(`(() => { const m = planmap.map, s = m.getSize(), z = 12.5;
+		const c = m.project([%f, %f], z).subtract([s.x / 2 - 170, 0]);
+		m.setView(m.unproject(c, z), z, {animate: false}); })()`, sw[0], sw[1])
+	js(t, b, cornerView)
+	waitJS(t, b, "the parcels in view read to snap to", `document.body.dataset.snap === 'ready' && planmap.editing.snaps.shapes.has('parcels/1')`)
+	if z := eval[float64](t, b, `planmap.map.getZoom()`); z >= 13 || !eval[bool](t, b, `planmap.identify.tiled.has('parcels') && planmap.state.layers.get('parcels').byId.size === 0`) {
+		t.Fatalf("test premise: at zoom %v the parcels are drawn from tiles, none loaded as GeoJSON", z)
+	}
+	if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "吸附") {
+		t.Errorf("zoomed in to snap, the status line still says %q", st)
+	}
+	count := eval[int](t, b, `planmap.editing.snaps.count`)
+	t.Logf("%d parcels snappable in view", count)
+
+	// near is the place dx, dy pixels from lat, lng on screen now.
+	near := func(lat, lng float64, dx, dy int) [2]float64 {
+		ll := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]).add([%d, %d]);
+			const ll = planmap.map.containerPointToLatLng(p); return [ll.lat, ll.lng]; })()`, lat, lng, dx, dy))
+		return [2]float64{ll[0], ll[1]}
+	}
+	// A polygon south of the grid: its first vertex clicked 3 pixels
+	// south-west of parcel 1's corner, its second 3 pixels south of the
+	// south edge of parcel 31, the others well away from every parcel.
+	east := [2]float64{layerstest.ParcelsSouth + 2*layerstest.ParcelsMargin, layerstest.ParcelsWest + 30.5*layerstest.ParcelsCell}
+	clicks := []func() [2]float64{
+		func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
+		func() [2]float64 { return near(east[0], east[1], 0, 3) },
+		func() [2]float64 { return near(east[0], east[1], 0, 60) },
+		func() [2]float64 { return near(sw[0], sw[1], 0, 60) },
+		func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
+	}
+	var clicked [][2]float64
+	for i, at := range clicks {
+		v := at() // where it is on screen just before the click
+		clicked = append(clicked, v)
+		approachClickAt(t, b, v[0], v[1])
+		if i == 1 {
+			shot(t, b, "edit-snap-tiled-drawing.png")
+		}
+		if i < len(clicks)-1 {
+			waitJS(t, b, fmt.Sprintf("vertex %d drawn", i+1), fmt.Sprintf(`planmap.map.pm.Draw.Polygon._layer.getLatLngs().length === %d`, i+1))
+		}
+	}
+	waitJS(t, b, "the form opens", `!!document.querySelector('#edit-form')`)
+	shot(t, b, "edit-snap-tiled-drawn.png")
+	got := eval[[][]float64](t, b, `planmap.editing.geometry().coordinates[0]`)
+	if len(got) != 5 {
+		t.Fatalf("drawn: %v, want 4 vertices and the closing one", got)
+	}
+	// The first vertex is parcel 1's corner, exactly: the only parcel near
+	// it, and the one Geoman prefers among close ones (the first added).
+	if math.Abs(got[0][0]-sw[1]) > 1e-12 || math.Abs(got[0][1]-sw[0]) > 1e-12 {
+		t.Errorf("vertex clicked 3 px from parcel 1's corner %v is at %v", sw, got[0])
+	}
+	// The second is a corner of one of the parcels around the click, as
+	// the API has it: not rounded to a tile's grid.
+	bbox := fmt.Sprintf("%f,%f,%f,%f", clicked[1][1]-0.002, clicked[1][0]-0.002, clicked[1][1]+0.002, clicked[1][0]+0.002)
+	var corner []float64
+	var owner float64
+	for _, f := range get(t, srv.URL+"/collections/parcels/items?limit=100&bbox="+bbox).json(t)["features"].([]any) {
+		f := f.(map[string]any)
+		for _, c := range f["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any) {
+			c := c.([]any)
+			if math.Abs(got[1][0]-c[0].(float64)) < 1e-12 && math.Abs(got[1][1]-c[1].(float64)) < 1e-12 {
+				corner, owner = []float64{c[0].(float64), c[1].(float64)}, f["id"].(float64)
+			}
+		}
+	}
+	if corner == nil || owner != 31 {
+		t.Errorf("vertex clicked 3 px south of parcel 31 is at %v, on a corner of parcel %v %v; want one of parcel 31's", got[1], owner, corner)
+	}
+	// Far from every parcel, nothing snaps: the vertex is where the mouse
+	// clicked, within half a pixel (the mouse moves by whole pixels).
+	if math.Abs(got[2][0]-clicked[2][1]) > 1e-4 || math.Abs(got[2][1]-clicked[2][0]) > 1e-4 {
+		t.Errorf("vertex clicked away from every parcel moved from %v to %v", clicked[2], got[2])
+	}
+
+	// Editing over, the snappable copies go.
+	clickOn(t, b, "#edit-cancel")
+	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
+	if n := eval[int](t, b, `planmap.editing.snaps.count + (document.body.dataset.snap ? 1 : 0)`); n != 0 {
+		t.Errorf("editing over, %d snappable copies (or the snap state) are kept", n)
+	}
+	before := itemReqs()
+	js(t, b, `planmap.map.panBy([200, 0], {animate: false});`)
+	settle(t, b)
+	if n := itemReqs(); n != before {
+		t.Errorf("editing over, moving the map read %d pages of the tiled parcels", n-before)
+	}
+
+	// Editing tiled parcel 31 (opened from its popup), its own old copy is
+	// not snappable: a vertex moved a little would snap back. Its
+	// neighbour is.
+	js(t, b, cornerView)
+	settle(t, b)
+	lat31, lon31 := layerstest.ParcelsSouth+0.5*layerstest.ParcelsCell, layerstest.ParcelsWest+30.5*layerstest.ParcelsCell
+	waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == 31)`, lat31, lon31))
+	clickAt(t, b, lat31, lon31)
+	clickOn(t, b, ".pm-edit-feature")
+	waitJS(t, b, "the form of parcel 31", `document.body.dataset.editing === 'feature' && !!document.querySelector('#edit-form')`)
+	// The form may have moved the map aside: back to a view of a few
+	// thousand parcels, and wait for the snappable copies read for it.
+	run := eval[int](t, b, `planmap.editing.snaps.run`)
+	js(t, b, cornerView)
+	waitJS(t, b, "the parcels in view read again", fmt.Sprintf(`planmap.editing.snaps.run > %d && document.body.dataset.snap === 'ready'`, run))
+	if !eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`) || eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`) {
+		t.Errorf("editing parcel 31: its old copy snappable %v, its neighbour 32 %v; want only the neighbour",
+			eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`), eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`))
+	}
+	// Someone moves parcel 32 meanwhile: what snaps follows, without a
+	// move of the map.
+	waitJS(t, b, "the change stream opens", `document.body.dataset.live === 'open'`)
+	it, err := store.Item(ctx, "parcels", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := orb.Clone(it.Geometry).(orb.MultiPolygon)
+	for _, poly := range moved {
+		for _, ring := range poly {
+			for i := range ring {
+				ring[i][0] += 0.00002 // about 2 m east: still in its cell
+			}
+		}
+	}
+	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties, Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => Math.abs(ll.lng - %.9f) < 1e-9 && Math.abs(ll.lat - %.9f) < 1e-9))`, moved[0][0][0][0], moved[0][0][0][1]))
+	clickOn(t, b, "#edit-cancel")
+	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
+	_, problems := b.snapshot()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// approachClickAt moves the mouse to where lat, lng is on screen now from
+// 40 pixels south-west (outside the grid of parcels: nothing on the way
+// snaps), waits until the drawing tool has seen the move, and clicks.
+func approachClickAt(t *testing.T, b *browser, lat, lng float64) {
+	t.Helper()
+	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => {
+		const p = planmap.map.latLngToContainerPoint([%f, %f]);
+		const r = planmap.map.getContainer().getBoundingClientRect();
+		return [r.left + p.x, r.top + p.y];
+	})()`, lat, lng))
+	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, xy[0]-40, xy[1]+40), chromedp.MouseEvent(chromedp.MouseMoved, xy[0], xy[1]))
+	// The drawing tool has seen the last move when its marker follows the
+	// pointer (or the place it snapped to, within snapDistance).
+	waitJS(t, b, "the drawing tool follows the mouse", fmt.Sprintf(`(() => {
+		const h = planmap.map.pm.Draw.Polygon._hintMarker, r = planmap.map.getContainer().getBoundingClientRect();
+		return !!h && planmap.map.latLngToContainerPoint(h.getLatLng()).distanceTo([%f - r.left, %f - r.top]) <= 15; })()`, xy[0], xy[1]))
+	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }

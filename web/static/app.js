@@ -30,6 +30,7 @@ const state = {
   pending: 0,
   error: '', // what failed in the last load, shown until a load succeeds
   notice: '', // what the view leaves out ("zoom in to see")
+  snapNotice: '', // what an editor's vertex cannot snap to here (snap.js)
   linkError: '', // what the link asked for that does not exist
   countError: '', // the layers the filter could not count
   drawn: new Drawn(), // what the map draws, for the legend
@@ -128,11 +129,12 @@ function setAttribution() {
 // see"), which is not an error.
 function showStatus() {
   const error = [state.error, state.countError, state.linkError].filter(Boolean).join(' · ');
-  const text = state.busy > 0 ? t('loading') : error || state.notice;
+  const notice = [state.notice, state.snapNotice].filter(Boolean).join(' · ');
+  const text = state.busy > 0 ? t('loading') : error || notice;
   $('status').textContent = text;
   $('status').classList.toggle('shown', text !== '');
   $('status').classList.toggle('error', state.busy === 0 && error !== '');
-  $('status').dataset.kind = state.busy > 0 ? 'loading' : error ? 'error' : state.notice ? 'notice' : '';
+  $('status').dataset.kind = state.busy > 0 ? 'loading' : error ? 'error' : notice ? 'notice' : '';
 }
 
 function setBusy(delta) {
@@ -889,7 +891,9 @@ identify.tiled = tiled;
 
 // Editing: for editors who sign in; everyone sees a feature's history.
 const editing = new Editing({
-  map, state, identify,
+  map, state, identify, tiled,
+  viewBox,
+  snapNotice: (text) => { state.snapNotice = text; showStatus(); },
   put: (id, f) => { const entry = state.layers.get(id); if (entry) putFeature(entry, f); },
   drop: (id, fid) => { const entry = state.layers.get(id); if (entry) dropFeature(entry, fid); },
   show: (id) => { if (!state.visible.has(id)) { setVisible(id, true); renderPanel(); } },

@@ -13,6 +13,7 @@
 import { config } from './config.js';
 import { el } from './dom.js';
 import { lang, pick, t } from './i18n.js';
+import { TiledSnaps } from './snap.js';
 
 const tokenKey = 'planmap-token';
 
@@ -162,9 +163,12 @@ function changes(col, newer, older) {
 
 export class Editing {
   // opts: map, state, identify, put(colId, feature), drop(colId, fid),
-  // show(colId) to turn a layer on, busy(delta).
+  // show(colId) to turn a layer on, busy(delta); tiled (tiles.js),
+  // viewBox(pad) and snapNotice(text), for snapping to the features of
+  // layers drawn from tiles (snap.js).
   constructor(opts) {
     Object.assign(this, opts);
+    this.snaps = new TiledSnaps({ map: this.map, tiled: this.tiled, viewBox: this.viewBox, say: this.snapNotice });
     this.token = '';
     this.mayEdit = new Set(); // the layers this token may edit
     this.supported = false; // the service takes writes
@@ -319,6 +323,7 @@ export class Editing {
     const box = document.getElementById('signin-box');
     if (box && !box.hidden) this.renderBox();
     if (this.token) this.map.pm.setLang(lang() === 'zh' ? 'zh' : 'en');
+    this.snaps.relabel();
     this.renderPanel();
     if (this.session) this.renderForm();
   }
@@ -369,6 +374,7 @@ export class Editing {
       pathOptions: editStyle, templineStyle: editStyle, hintlineStyle: { ...editStyle, dashArray: '5,5' },
     });
     document.body.dataset.editing = 'drawing';
+    this.snaps.start();
   }
 
   // edit starts editing a feature of col as it is now on the server.
@@ -398,6 +404,9 @@ export class Editing {
       session.hidden = entry.byId.get(fid);
       entry.group.removeLayer(session.hidden);
     }
+    // So is its copy among the tiled layers' snappable features: a
+    // vertex moved a little would snap back to where it was.
+    this.snaps.start(fid === null ? null : { col: col.id, fid });
     this.setShape(f.geometry);
     document.body.dataset.editing = fid === null ? 'new' : 'feature';
     try {
@@ -478,6 +487,7 @@ export class Editing {
   cancel() {
     if (this.drawing) { this.drawing.off(); this.drawing = null; }
     if (this.map.pm) { this.map.pm.disableDraw(); }
+    this.snaps.stop();
     const s = this.session;
     this.session = null;
     if (s) {

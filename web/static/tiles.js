@@ -80,6 +80,11 @@ export class Tiled {
     this.passes = passes;
     this.onLoad = onLoad;
     this.layers = new Map(); // collection id → {col, layer}
+    this.watchers = new Set(); // called when the layers drawn from tiles, their features or the filter change
+  }
+
+  changed() {
+    for (const f of this.watchers) f();
   }
 
   // show draws col from tiles, in its pane.
@@ -95,6 +100,7 @@ export class Tiled {
     layer.on('load', () => this.onLoad());
     layer.addTo(this.map);
     this.layers.set(col.id, { col, layer });
+    this.changed();
   }
 
   hide(id) {
@@ -102,6 +108,7 @@ export class Tiled {
     if (!t) return;
     t.layer.remove();
     this.layers.delete(id);
+    this.changed();
   }
 
   has(id) {
@@ -171,6 +178,7 @@ export class Tiled {
     for (const view of layer.views.values()) {
       await Promise.allSettled(shown.map((k) => view.tileCache.get(coordsOf(k))));
     }
+    this.changed(); // what snaps to the layer's features is read again too
     return stale.size;
   }
 
@@ -193,5 +201,6 @@ export class Tiled {
   // redraw draws the tiles again, as the filter now says.
   redraw() {
     for (const { layer } of this.layers.values()) layer.rerenderTiles();
+    this.changed();
   }
 }
