@@ -492,7 +492,7 @@ func TestWebMapEdit(t *testing.T) {
 		// Signing in again checks the token with the server first: the
 		// button says so once that has answered, not at once.
 		waitJS(t, a, "signed in again from the tab's token", `document.body.dataset.editor === 'yes'`)
-		if eval[string](t, a, `document.getElementById('signin-toggle').textContent`) != "🔑 Signed in" {
+		if eval[string](t, a, `document.getElementById('signin-toggle').textContent`) != "Signed in" {
 			t.Errorf("the key button in English: %q", eval[string](t, a, `document.getElementById('signin-toggle').textContent`))
 		}
 		clickAt(t, a, lat-0.0004, lng-0.0006) // on the block, not in its hole

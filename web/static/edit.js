@@ -213,7 +213,7 @@ export class Editing {
       key.addEventListener('click', () => this.toggleBox());
       document.querySelector('header.bar').insertBefore(key, document.getElementById('lang'));
     }
-    key.textContent = `🔑 ${this.token ? t('signedIn') : t('signIn')}`;
+    key.textContent = this.token ? t('signedIn') : t('signIn');
     document.body.dataset.editor = this.token ? 'yes' : 'no';
   }
 
