@@ -3,6 +3,7 @@ package web_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
@@ -175,25 +177,26 @@ func checkNames(t *testing.T, l layerstest.OGRLayer, names []string) {
 }
 
 func TestKMLDownloadErrors(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, tc := range []struct {
-		name, path string
-		status     int
-	}{
-		{"ErrUnknownLayer", "/collections/nosuch/download.kml", 404},
-		{"ErrUnknownParameter", "/collections/roads/download.kml?bbox=1,2,3,4", 400},
-		{"ErrUnknownParameterAll", "/download/planmap.kml?f=json", 400},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := http.Get(srv.URL + tc.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" || res.Header.Get("Content-Disposition") != "" {
-				t.Errorf("GET %s = %d %s (Content-Disposition %q), want %d problem details", tc.path, res.StatusCode,
-					res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), tc.status)
-			}
-		})
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, tc := range []struct {
+			name, path string
+			status     int
+		}{
+			{"ErrUnknownLayer", "/collections/nosuch/download.kml", 404},
+			{"ErrUnknownParameter", "/collections/roads/download.kml?bbox=1,2,3,4", 400},
+			{"ErrUnknownParameterAll", "/download/planmap.kml?f=json", 400},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := http.Get(srv.URL + tc.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" || res.Header.Get("Content-Disposition") != "" {
+					t.Errorf("GET %s = %d %s (Content-Disposition %q), want %d problem details", tc.path, res.StatusCode,
+						res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), tc.status)
+				}
+			})
+		}
+	})
 }
