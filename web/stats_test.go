@@ -686,42 +686,43 @@ func TestStatsTwoFields(t *testing.T) {
 // version: asked again they are 304, and kept (the cache answers), until
 // an edit, after which they are counted again, with another ETag.
 func TestStatsETagEdit(t *testing.T) {
-	srv, store := newServer(t, web.Options{})
-	const q = "/collections/parcels/stats?groupby=status,berths"
-	first := get(t, srv.URL+q)
-	tag := first.Header.Get("ETag")
-	if first.StatusCode != 200 || tag == "" {
-		t.Fatalf("GET %s = %d, ETag %q", q, first.StatusCode, tag)
-	}
-	if r := get(t, srv.URL+q, "If-None-Match", tag); r.StatusCode != 304 || len(r.body) != 0 {
-		t.Errorf("GET %s with If-None-Match %s = %d, want 304", q, tag, r.StatusCode)
-	}
-	again := get(t, srv.URL+q)
-	if again.StatusCode != 200 || !bytes.Equal(again.body, first.body) || again.Header.Get("ETag") != tag || again.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("GET %s again = %d %s, ETag %s, same body %v", q, again.StatusCode, again.Header.Get("Content-Type"), again.Header.Get("ETag"), bytes.Equal(again.body, first.body))
-	}
-	cacheStats := func() map[string]any {
-		return get(t, srv.URL+"/healthz").json(t)["statsCache"].(map[string]any)
-	}
-	if c := cacheStats(); c["hits"].(float64) < 1 || c["answers"].(float64) != 1 {
-		t.Errorf("statistics cache after the same question twice: %v, want 1 answer and a hit", c)
-	}
-	var d statsDoc
-	json.Unmarshal(first.body, &d)
-	if err := store.Delete(ctx, "parcels", 1, "", layers.Edit{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	after := get(t, srv.URL+q, "If-None-Match", tag)
-	var d2 statsDoc
-	if after.StatusCode != 200 || after.Header.Get("ETag") == tag || json.Unmarshal(after.body, &d2) != nil || d2.Total.Count != d.Total.Count-1 {
-		t.Errorf("GET %s after a parcel is deleted, with the ETag from before = %d, ETag %s (was %s), %d parcels (were %d)",
-			q, after.StatusCode, after.Header.Get("ETag"), tag, d2.Total.Count, d.Total.Count)
-	}
-	// CSV is another answer, kept apart.
-	csv := get(t, srv.URL+q+"&f=csv")
-	if csv.StatusCode != 200 || csv.Header.Get("Content-Type") != "text/csv; charset=utf-8" || csv.Header.Get("ETag") == after.Header.Get("ETag") {
-		t.Errorf("GET %s&f=csv = %d %s, ETag %s", q, csv.StatusCode, csv.Header.Get("Content-Type"), csv.Header.Get("ETag"))
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, store cache.Store) {
+		const q = "/collections/parcels/stats?groupby=status,berths"
+		first := get(t, srv.URL+q)
+		tag := first.Header.Get("ETag")
+		if first.StatusCode != 200 || tag == "" {
+			t.Fatalf("GET %s = %d, ETag %q", q, first.StatusCode, tag)
+		}
+		if r := get(t, srv.URL+q, "If-None-Match", tag); r.StatusCode != 304 || len(r.body) != 0 {
+			t.Errorf("GET %s with If-None-Match %s = %d, want 304", q, tag, r.StatusCode)
+		}
+		again := get(t, srv.URL+q)
+		if again.StatusCode != 200 || !bytes.Equal(again.body, first.body) || again.Header.Get("ETag") != tag || again.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s again = %d %s, ETag %s, same body %v", q, again.StatusCode, again.Header.Get("Content-Type"), again.Header.Get("ETag"), bytes.Equal(again.body, first.body))
+		}
+		cacheStats := func() map[string]any {
+			return get(t, srv.URL+"/healthz").json(t)["statsCache"].(map[string]any)
+		}
+		if c := cacheStats(); c["hits"].(float64) < 1 || c["answers"].(float64) != 1 {
+			t.Errorf("statistics cache after the same question twice: %v, want 1 answer and a hit", c)
+		}
+		var d statsDoc
+		json.Unmarshal(first.body, &d)
+		if err := store.(web.Editor).Delete(ctx, "parcels", 1, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		after := get(t, srv.URL+q, "If-None-Match", tag)
+		var d2 statsDoc
+		if after.StatusCode != 200 || after.Header.Get("ETag") == tag || json.Unmarshal(after.body, &d2) != nil || d2.Total.Count != d.Total.Count-1 {
+			t.Errorf("GET %s after a parcel is deleted, with the ETag from before = %d, ETag %s (was %s), %d parcels (were %d)",
+				q, after.StatusCode, after.Header.Get("ETag"), tag, d2.Total.Count, d.Total.Count)
+		}
+		// CSV is another answer, kept apart.
+		csv := get(t, srv.URL+q+"&f=csv")
+		if csv.StatusCode != 200 || csv.Header.Get("Content-Type") != "text/csv; charset=utf-8" || csv.Header.Get("ETag") == after.Header.Get("ETag") {
+			t.Errorf("GET %s&f=csv = %d %s, ETag %s", q, csv.StatusCode, csv.Header.Get("Content-Type"), csv.Header.Get("ETag"))
+		}
+	})
 }
 
 // BenchmarkStatsMapOpen is what a map opening asks of the statistics of
