@@ -607,10 +607,14 @@ func TestEditDiscovery(t *testing.T) {
 // Part 4: writes are 405, and no Part 4 class is claimed; so is a cache in
 // front of one, though the cache itself has the Editor's methods.
 func TestReadOnlyStore(t *testing.T) {
-	s := newStore(t)
-	tokens := newEditTokens(t, s)
-	t.Run("Store", func(t *testing.T) { testReadOnly(t, struct{ web.Store }{s}, tokens) })
-	t.Run("Cache", func(t *testing.T) { testReadOnly(t, cache.New(struct{ cache.Store }{s}, cache.DefaultBudget), tokens) })
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			tokens := newEditTokens(t, s.(tokenStore))
+			t.Run("Store", func(t *testing.T) { testReadOnly(t, struct{ web.Store }{s}, tokens) })
+			t.Run("Cache", func(t *testing.T) { testReadOnly(t, cache.New(struct{ cache.Store }{s}, cache.DefaultBudget), tokens) })
+		})
+	}
 }
 
 func testReadOnly(t *testing.T, served web.Store, tokens web.Tokens) {
@@ -642,31 +646,35 @@ func testReadOnly(t *testing.T, served web.Store, tokens web.Tokens) {
 // TestEditLogsNoToken: writes, accepted or refused, log the request, and
 // never the token.
 func TestEditLogsNoToken(t *testing.T) {
-	s := newStore(t)
-	et := newEditTokens(t, s)
-	srv, logs := newLoggedServer(t, s, web.Options{Tokens: et, Downloads: newCache(t, web.DefaultDownloadBudget)})
-	items := srv.URL + "/collections/parcels/items"
-	for _, tc := range []struct {
-		token, body string
-		status      int
-	}{
-		{"ann-token", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 201},
-		{"ann-token", parcel("日志", "nope", 121.40, 32.15, 0.01, ""), 400},
-		{"secret-but-wrong", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 401},
-		{"parks-token", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 403},
-	} {
-		if r := send(t, "POST", items, tc.body, "Authorization", "Bearer "+tc.token, "Content-Type", geoJSON); r.StatusCode != tc.status {
-			t.Fatalf("POST with %s = %d, want %d:\n%s", tc.token, r.StatusCode, tc.status, r.body)
-		}
-	}
-	text := logs.String()
-	if strings.Count(text, "method=POST") != 4 {
-		t.Errorf("the log has %d POSTs, want 4:\n%s", strings.Count(text, "method=POST"), text)
-	}
-	for _, token := range []string{"ann-token", "secret-but-wrong", "parks-token", et.real["ann-token"], et.real["parks-token"]} {
-		if strings.Contains(text, token) {
-			t.Errorf("the log holds token %s:\n%s", token, text)
-		}
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			et := newEditTokens(t, s.(tokenStore))
+			srv, logs := newLoggedServer(t, s, web.Options{Tokens: et, Downloads: newCache(t, web.DefaultDownloadBudget)})
+			items := srv.URL + "/collections/parcels/items"
+			for _, tc := range []struct {
+				token, body string
+				status      int
+			}{
+				{"ann-token", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 201},
+				{"ann-token", parcel("日志", "nope", 121.40, 32.15, 0.01, ""), 400},
+				{"secret-but-wrong", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 401},
+				{"parks-token", parcel("日志", "planned", 121.40, 32.15, 0.01, ""), 403},
+			} {
+				if r := send(t, "POST", items, tc.body, "Authorization", "Bearer "+tc.token, "Content-Type", geoJSON); r.StatusCode != tc.status {
+					t.Fatalf("POST with %s = %d, want %d:\n%s", tc.token, r.StatusCode, tc.status, r.body)
+				}
+			}
+			text := logs.String()
+			if strings.Count(text, "method=POST") != 4 {
+				t.Errorf("the log has %d POSTs, want 4:\n%s", strings.Count(text, "method=POST"), text)
+			}
+			for _, token := range []string{"ann-token", "secret-but-wrong", "parks-token", et.real["ann-token"], et.real["parks-token"]} {
+				if strings.Contains(text, token) {
+					t.Errorf("the log holds token %s:\n%s", token, text)
+				}
+			}
+		})
 	}
 }
 
