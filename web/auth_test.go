@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
@@ -23,7 +25,7 @@ import (
 // methods the router routes, has the writes to list.
 type authServer struct {
 	*httptest.Server
-	store   *gpkg.Store
+	store   cache.Store
 	handler http.Handler
 	logs    *layerstest.SyncBuffer
 	tokens  map[string]string // by name: "parks" (editor of parks), "terminals", "admin", "revoked"
@@ -31,7 +33,16 @@ type authServer struct {
 
 func newAuthServer(t *testing.T, opt web.Options, tlsServer bool) *authServer {
 	t.Helper()
-	s := newStore(t)
+	return newAuthServerOn(t, newStore(t), opt, tlsServer)
+}
+
+// newAuthServerOn is newAuthServer on the store s.
+func newAuthServerOn(t *testing.T, s cache.Store, opt web.Options, tlsServer bool) *authServer {
+	t.Helper()
+	ts := s.(interface {
+		tokenStore
+		RevokeToken(ctx context.Context, name string) error
+	})
 	tokens := map[string]string{}
 	for _, c := range []struct {
 		name   string
@@ -43,16 +54,16 @@ func newAuthServer(t *testing.T, opt web.Options, tlsServer bool) *authServer {
 		{"admin", layers.RoleAdmin, nil},
 		{"revoked", layers.RoleAdmin, nil},
 	} {
-		tok, err := s.AddToken(ctx, c.name, c.role, c.layers)
+		tok, err := ts.AddToken(ctx, c.name, c.role, c.layers)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tokens[c.name] = tok
 	}
-	if err := s.RevokeToken(ctx, "revoked"); err != nil {
+	if err := ts.RevokeToken(ctx, "revoked"); err != nil {
 		t.Fatal(err)
 	}
-	opt.Tokens = s
+	opt.Tokens = ts
 	if opt.Downloads == nil {
 		opt.Downloads = newCache(t, web.DefaultDownloadBudget)
 	}
@@ -118,77 +129,81 @@ const (
 )
 
 func TestOptionsAllow(t *testing.T) {
-	srv := newAuthServer(t, web.Options{}, false)
-	for _, c := range []struct {
-		name, token, path string
-		want              string // Allow; "" for 404
-	}{
-		{"Anonymous/Items", "", "/collections/parks/items", readOnly},
-		{"Anonymous/Item", "", "/collections/parks/items/1", readOnly},
-		{"Anonymous/Collections", "", "/collections", readOnly},
-		{"Anonymous/Landing", "", "/", readOnly},
-		{"Anonymous/Static", "", "/static/app.js", readOnly},
-		{"OtherLayer/Items", "terminals", "/collections/parks/items", readOnly},
-		{"OtherLayer/Item", "terminals", "/collections/parks/items/1", readOnly},
-		{"Editor/Items", "parks", "/collections/parks/items", itemsEdit},
-		{"Editor/Item", "parks", "/collections/parks/items/1", itemEdit},
-		// PUT brings a deleted feature back under its id: any id is a
-		// resource one may PUT.
-		{"Editor/ItemNeverSeen", "parks", "/collections/parks/items/999999", itemEdit},
-		{"Editor/Sheet", "parks", "/collections/parks/items/1/sheet", readOnly},
-		{"Editor/Collection", "parks", "/collections/parks", readOnly},
-		{"Editor/Collections", "parks", "/collections", readOnly},
-		{"Admin/Collections", "admin", "/collections", "GET, HEAD, OPTIONS, POST"},
-		{"Admin/Collection", "admin", "/collections/parks", "GET, HEAD, OPTIONS, PUT, DELETE"},
-		{"Admin/Items", "admin", "/collections/terminals/items", itemsEdit},
-		{"Admin/Item", "admin", "/collections/terminals/items/1", itemEdit},
-		{"Admin/Conformance", "admin", "/conformance", readOnly},
-		{"Admin/Queryables", "admin", "/collections/parks/queryables", readOnly},
-		{"Revoked", "revoked", "/collections", readOnly},
-		{"UnknownToken", "planmap_" + strings.Repeat("A", 43), "/collections/parks/items", readOnly},
-		{"ErrNoCollection", "admin", "/collections/nosuch/items", ""},
-		{"ErrNoCollectionAnonymous", "", "/collections/nosuch", ""},
-		{"ErrNoPath", "", "/nowhere", ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			r := srv.do(t, "OPTIONS", c.path, c.token)
-			if c.want == "" {
-				if r.StatusCode != 404 {
-					t.Errorf("OPTIONS %s = %d, Allow %q; want 404", c.path, r.StatusCode, r.Header.Get("Allow"))
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			srv := newAuthServerOn(t, st.open(t), web.Options{}, false)
+			for _, c := range []struct {
+				name, token, path string
+				want              string // Allow; "" for 404
+			}{
+				{"Anonymous/Items", "", "/collections/parks/items", readOnly},
+				{"Anonymous/Item", "", "/collections/parks/items/1", readOnly},
+				{"Anonymous/Collections", "", "/collections", readOnly},
+				{"Anonymous/Landing", "", "/", readOnly},
+				{"Anonymous/Static", "", "/static/app.js", readOnly},
+				{"OtherLayer/Items", "terminals", "/collections/parks/items", readOnly},
+				{"OtherLayer/Item", "terminals", "/collections/parks/items/1", readOnly},
+				{"Editor/Items", "parks", "/collections/parks/items", itemsEdit},
+				{"Editor/Item", "parks", "/collections/parks/items/1", itemEdit},
+				// PUT brings a deleted feature back under its id: any id is a
+				// resource one may PUT.
+				{"Editor/ItemNeverSeen", "parks", "/collections/parks/items/999999", itemEdit},
+				{"Editor/Sheet", "parks", "/collections/parks/items/1/sheet", readOnly},
+				{"Editor/Collection", "parks", "/collections/parks", readOnly},
+				{"Editor/Collections", "parks", "/collections", readOnly},
+				{"Admin/Collections", "admin", "/collections", "GET, HEAD, OPTIONS, POST"},
+				{"Admin/Collection", "admin", "/collections/parks", "GET, HEAD, OPTIONS, PUT, DELETE"},
+				{"Admin/Items", "admin", "/collections/terminals/items", itemsEdit},
+				{"Admin/Item", "admin", "/collections/terminals/items/1", itemEdit},
+				{"Admin/Conformance", "admin", "/conformance", readOnly},
+				{"Admin/Queryables", "admin", "/collections/parks/queryables", readOnly},
+				{"Revoked", "revoked", "/collections", readOnly},
+				{"UnknownToken", "planmap_" + strings.Repeat("A", 43), "/collections/parks/items", readOnly},
+				{"ErrNoCollection", "admin", "/collections/nosuch/items", ""},
+				{"ErrNoCollectionAnonymous", "", "/collections/nosuch", ""},
+				{"ErrNoPath", "", "/nowhere", ""},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					r := srv.do(t, "OPTIONS", c.path, c.token)
+					if c.want == "" {
+						if r.StatusCode != 404 {
+							t.Errorf("OPTIONS %s = %d, Allow %q; want 404", c.path, r.StatusCode, r.Header.Get("Allow"))
+						}
+						return
+					}
+					if r.StatusCode != 200 || r.Header.Get("Allow") != c.want || len(r.body) != 0 {
+						t.Errorf("OPTIONS %s as %q = %d, Allow %q, %d bytes; want 200, Allow %q, no body", c.path, c.token, r.StatusCode, r.Header.Get("Allow"), len(r.body), c.want)
+					}
+					if strings.Contains(c.want, "PATCH") != (r.Header.Get("Accept-Patch") == "application/merge-patch+json") {
+						t.Errorf("OPTIONS %s: Accept-Patch %q with Allow %q", c.path, r.Header.Get("Accept-Patch"), c.want)
+					}
+					if !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Authorization") {
+						t.Errorf("OPTIONS %s: Vary %q, want Authorization in it", c.path, r.Header.Values("Vary"))
+					}
+				})
+			}
+
+			// A 405 lists what the same caller's OPTIONS lists.
+			t.Run("MethodNotAllowed", func(t *testing.T) {
+				for _, c := range []struct{ method, token, path string }{
+					{"PATCH", "", "/collections/parks/items"},
+					{"PATCH", "parks", "/collections/parks/items"},
+					{"POST", "admin", "/collections/parks/items/1"},
+					{"PATCH", "admin", "/collections"},
+					{"DELETE", "parks", "/conformance"},
+				} {
+					r := srv.do(t, c.method, c.path, c.token)
+					o := srv.do(t, "OPTIONS", c.path, c.token)
+					if r.StatusCode != 405 || r.Header.Get("Allow") != o.Header.Get("Allow") || r.Header.Get("Content-Type") != "application/problem+json" {
+						t.Errorf("%s %s as %q = %d, Allow %q (OPTIONS: %q), %s; want a 405 problem with OPTIONS' Allow", c.method, c.path, c.token, r.StatusCode, r.Header.Get("Allow"), o.Header.Get("Allow"), r.Header.Get("Content-Type"))
+					}
 				}
-				return
-			}
-			if r.StatusCode != 200 || r.Header.Get("Allow") != c.want || len(r.body) != 0 {
-				t.Errorf("OPTIONS %s as %q = %d, Allow %q, %d bytes; want 200, Allow %q, no body", c.path, c.token, r.StatusCode, r.Header.Get("Allow"), len(r.body), c.want)
-			}
-			if strings.Contains(c.want, "PATCH") != (r.Header.Get("Accept-Patch") == "application/merge-patch+json") {
-				t.Errorf("OPTIONS %s: Accept-Patch %q with Allow %q", c.path, r.Header.Get("Accept-Patch"), c.want)
-			}
-			if !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Authorization") {
-				t.Errorf("OPTIONS %s: Vary %q, want Authorization in it", c.path, r.Header.Values("Vary"))
-			}
+				if r := srv.do(t, "PATCH", "/collections/nosuch", "admin"); r.StatusCode != 404 {
+					t.Errorf("PATCH /collections/nosuch = %d, want 404", r.StatusCode)
+				}
+			})
 		})
 	}
-
-	// A 405 lists what the same caller's OPTIONS lists.
-	t.Run("MethodNotAllowed", func(t *testing.T) {
-		for _, c := range []struct{ method, token, path string }{
-			{"PATCH", "", "/collections/parks/items"},
-			{"PATCH", "parks", "/collections/parks/items"},
-			{"POST", "admin", "/collections/parks/items/1"},
-			{"PATCH", "admin", "/collections"},
-			{"DELETE", "parks", "/conformance"},
-		} {
-			r := srv.do(t, c.method, c.path, c.token)
-			o := srv.do(t, "OPTIONS", c.path, c.token)
-			if r.StatusCode != 405 || r.Header.Get("Allow") != o.Header.Get("Allow") || r.Header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("%s %s as %q = %d, Allow %q (OPTIONS: %q), %s; want a 405 problem with OPTIONS' Allow", c.method, c.path, c.token, r.StatusCode, r.Header.Get("Allow"), o.Header.Get("Allow"), r.Header.Get("Content-Type"))
-			}
-		}
-		if r := srv.do(t, "PATCH", "/collections/nosuch", "admin"); r.StatusCode != 404 {
-			t.Errorf("PATCH /collections/nosuch = %d, want 404", r.StatusCode)
-		}
-	})
 }
 
 // The token counts in Allow only when it came over a connection that
@@ -261,40 +276,44 @@ func TestOptionsTransport(t *testing.T) {
 // A preflight carries no credentials: its answer is everyone's, whatever
 // Authorization it has.
 func TestPreflight(t *testing.T) {
-	srv := newAuthServer(t, web.Options{}, false)
-	pre := []string{"Origin", "https://elsewhere.example", "Access-Control-Request-Method", "PATCH",
-		"Access-Control-Request-Headers", "authorization, content-type, if-match"}
-	for _, path := range []string{"/collections/parks/items/1", "/collections", "/nowhere"} {
-		anon := srv.do(t, "OPTIONS", path, "", pre...)
-		for _, tok := range []string{"admin", "parks", "planmap_bogus"} {
-			with := srv.do(t, "OPTIONS", path, tok, pre...)
-			with.Header.Del("Date")
-			anon.Header.Del("Date")
-			if !equalHeaders(anon.Header, with.Header) || with.StatusCode != anon.StatusCode || string(with.body) != string(anon.body) {
-				t.Errorf("preflight of %s with %s's token:\n%d %v\nwithout a token:\n%d %v", path, tok, with.StatusCode, with.Header, anon.StatusCode, anon.Header)
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			srv := newAuthServerOn(t, st.open(t), web.Options{}, false)
+			pre := []string{"Origin", "https://elsewhere.example", "Access-Control-Request-Method", "PATCH",
+				"Access-Control-Request-Headers", "authorization, content-type, if-match"}
+			for _, path := range []string{"/collections/parks/items/1", "/collections", "/nowhere"} {
+				anon := srv.do(t, "OPTIONS", path, "", pre...)
+				for _, tok := range []string{"admin", "parks", "planmap_bogus"} {
+					with := srv.do(t, "OPTIONS", path, tok, pre...)
+					with.Header.Del("Date")
+					anon.Header.Del("Date")
+					if !equalHeaders(anon.Header, with.Header) || with.StatusCode != anon.StatusCode || string(with.body) != string(anon.body) {
+						t.Errorf("preflight of %s with %s's token:\n%d %v\nwithout a token:\n%d %v", path, tok, with.StatusCode, with.Header, anon.StatusCode, anon.Header)
+					}
+				}
+				h := anon.Header
+				if anon.StatusCode != 200 || h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Access-Control-Max-Age") == "" {
+					t.Errorf("preflight of %s = %d %v", path, anon.StatusCode, h)
+				}
+				for _, want := range []string{"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"} {
+					if !listHas(h.Get("Access-Control-Allow-Methods"), want) {
+						t.Errorf("preflight: Access-Control-Allow-Methods %q lacks %s", h.Get("Access-Control-Allow-Methods"), want)
+					}
+				}
+				for _, want := range []string{"Authorization", "If-Match", "Content-Crs", "Content-Type", "Planmap-Note"} {
+					if !listHas(h.Get("Access-Control-Allow-Headers"), want) {
+						t.Errorf("preflight: Access-Control-Allow-Headers %q lacks %s", h.Get("Access-Control-Allow-Headers"), want)
+					}
+				}
 			}
-		}
-		h := anon.Header
-		if anon.StatusCode != 200 || h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Access-Control-Max-Age") == "" {
-			t.Errorf("preflight of %s = %d %v", path, anon.StatusCode, h)
-		}
-		for _, want := range []string{"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"} {
-			if !listHas(h.Get("Access-Control-Allow-Methods"), want) {
-				t.Errorf("preflight: Access-Control-Allow-Methods %q lacks %s", h.Get("Access-Control-Allow-Methods"), want)
+			// Every answer exposes what a script needs to edit.
+			r := srv.do(t, "GET", "/collections/parks/items/1", "", "Origin", "https://elsewhere.example")
+			for _, want := range []string{"ETag", "Location"} {
+				if !listHas(r.Header.Get("Access-Control-Expose-Headers"), want) {
+					t.Errorf("Access-Control-Expose-Headers %q lacks %s", r.Header.Get("Access-Control-Expose-Headers"), want)
+				}
 			}
-		}
-		for _, want := range []string{"Authorization", "If-Match", "Content-Crs", "Content-Type", "Planmap-Note"} {
-			if !listHas(h.Get("Access-Control-Allow-Headers"), want) {
-				t.Errorf("preflight: Access-Control-Allow-Headers %q lacks %s", h.Get("Access-Control-Allow-Headers"), want)
-			}
-		}
-	}
-	// Every answer exposes what a script needs to edit.
-	r := srv.do(t, "GET", "/collections/parks/items/1", "", "Origin", "https://elsewhere.example")
-	for _, want := range []string{"ETag", "Location"} {
-		if !listHas(r.Header.Get("Access-Control-Expose-Headers"), want) {
-			t.Errorf("Access-Control-Expose-Headers %q lacks %s", r.Header.Get("Access-Control-Expose-Headers"), want)
-		}
+		})
 	}
 }
 
@@ -321,49 +340,53 @@ func equalHeaders(a, b http.Header) bool {
 
 // Tokens never reach the log, whatever carries them, nor an answer.
 func TestTokensNotLogged(t *testing.T) {
-	srv := newAuthServer(t, web.Options{}, false)
-	tok := srv.tokens["admin"]
-	var bodies strings.Builder
-	for _, c := range []struct {
-		method, path string
-		inURL        bool // the client put the token in the URL too, and may see it quoted back
-	}{
-		{"GET", "/collections/parks/items?limit=1", false},
-		{"OPTIONS", "/collections/parks/items", false},
-		{"PATCH", "/collections", false},
-		{"POST", "/collections/parks/items", false},
-		{"GET", "/collections/nosuch/items", false},
-		{"GET", "/collections/parks/items?access_token=" + tok, true},
-		{"GET", "/collections/" + tok, true},
-		{"GET", "/collections/parks/items?" + tok + "=1", true},
-	} {
-		for _, header := range [][]string{nil, {"X-Forwarded-For", "192.0.2.7"}} {
-			r := srv.do(t, c.method, c.path, "admin", header...)
-			if c.inURL {
-				continue
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			srv := newAuthServerOn(t, st.open(t), web.Options{}, false)
+			tok := srv.tokens["admin"]
+			var bodies strings.Builder
+			for _, c := range []struct {
+				method, path string
+				inURL        bool // the client put the token in the URL too, and may see it quoted back
+			}{
+				{"GET", "/collections/parks/items?limit=1", false},
+				{"OPTIONS", "/collections/parks/items", false},
+				{"PATCH", "/collections", false},
+				{"POST", "/collections/parks/items", false},
+				{"GET", "/collections/nosuch/items", false},
+				{"GET", "/collections/parks/items?access_token=" + tok, true},
+				{"GET", "/collections/" + tok, true},
+				{"GET", "/collections/parks/items?" + tok + "=1", true},
+			} {
+				for _, header := range [][]string{nil, {"X-Forwarded-For", "192.0.2.7"}} {
+					r := srv.do(t, c.method, c.path, "admin", header...)
+					if c.inURL {
+						continue
+					}
+					bodies.Write(r.body)
+					for k, v := range r.Header {
+						bodies.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
+					}
+				}
 			}
-			bodies.Write(r.body)
-			for k, v := range r.Header {
-				bodies.WriteString(k + ": " + strings.Join(v, ", ") + "\n")
-			}
-		}
-	}
-	// Another machine over plain HTTP: refused, and logged by name.
-	r := httptest.NewRequest("OPTIONS", "http://127.0.0.1:8080/collections", nil)
-	r.RemoteAddr = "192.0.2.7:50000"
-	r.Header.Set("Authorization", "Bearer "+tok)
-	srv.handler.ServeHTTP(httptest.NewRecorder(), r)
+			// Another machine over plain HTTP: refused, and logged by name.
+			r := httptest.NewRequest("OPTIONS", "http://127.0.0.1:8080/collections", nil)
+			r.RemoteAddr = "192.0.2.7:50000"
+			r.Header.Set("Authorization", "Bearer "+tok)
+			srv.handler.ServeHTTP(httptest.NewRecorder(), r)
 
-	logs := srv.logs.String()
-	if !strings.Contains(logs, "msg=request") || !strings.Contains(logs, "token_name=admin") {
-		t.Fatalf("the log has not seen the requests:\n%s", logs)
-	}
-	secret := strings.TrimPrefix(tok, layers.TokenPrefix)
-	if strings.Contains(logs, secret[:16]) {
-		t.Errorf("the token is in the log:\n%s", logs)
-	}
-	if strings.Contains(bodies.String(), secret[:16]) {
-		t.Errorf("the token is in an answer:\n%s", bodies.String())
+			logs := srv.logs.String()
+			if !strings.Contains(logs, "msg=request") || !strings.Contains(logs, "token_name=admin") {
+				t.Fatalf("the log has not seen the requests:\n%s", logs)
+			}
+			secret := strings.TrimPrefix(tok, layers.TokenPrefix)
+			if strings.Contains(logs, secret[:16]) {
+				t.Errorf("the token is in the log:\n%s", logs)
+			}
+			if strings.Contains(bodies.String(), secret[:16]) {
+				t.Errorf("the token is in an answer:\n%s", bodies.String())
+			}
+		})
 	}
 }
 
@@ -375,7 +398,7 @@ func TestRevokedAtOnce(t *testing.T) {
 	if got := srv.do(t, "OPTIONS", items, "parks").Header.Get("Allow"); got != itemsEdit {
 		t.Fatalf("OPTIONS before the revocation: Allow %q, want %q", got, itemsEdit)
 	}
-	other, err := gpkg.Open(ctx, srv.store.Path())
+	other, err := gpkg.Open(ctx, srv.store.(*gpkg.Store).Path())
 	if err != nil {
 		t.Fatal(err)
 	}

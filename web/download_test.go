@@ -131,147 +131,153 @@ func TestDownloadCarriesOnlyPublicTables(t *testing.T) {
 }
 
 func TestDownloadCache(t *testing.T) {
-	const budget = 8 << 20
-	cache := newCache(t, budget)
-	srv, store := newServer(t, web.Options{Downloads: cache})
-	for _, path := range []string{"/download/planmap.gpkg", "/collections/parcels/download.gpkg", "/collections/parcels/download.geojson"} {
-		t.Run(strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
-			url := srv.URL + path
-			before := cache.Builds()
-			var wg sync.WaitGroup
-			bodies := make([]response, 20)
-			for i := range bodies {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					bodies[i] = do(t, "GET", url, "Accept-Encoding", "gzip")
-				}()
-			}
-			wg.Wait()
-			if n := cache.Builds() - before; n != 1 {
-				t.Errorf("20 concurrent GETs built %d files, want 1", n)
-			}
-			full := bodies[0]
-			etag := full.Header.Get("ETag")
-			for i, b := range bodies {
-				if b.StatusCode != 200 || !bytes.Equal(b.body, full.body) || b.Header.Get("ETag") != etag {
-					t.Fatalf("GET %d = %d, %d bytes, ETag %s; want 200 and the same %d bytes, ETag %s", i, b.StatusCode, len(b.body), b.Header.Get("ETag"), len(full.body), etag)
-				}
-			}
-			if enc := full.Header.Get("Content-Encoding"); enc != "" || !strings.HasPrefix(etag, `"`) || full.Header.Get("Accept-Ranges") != "bytes" {
-				t.Errorf("GET: Content-Encoding %q, ETag %s, Accept-Ranges %q; want no encoding, a strong ETag, bytes", enc, etag, full.Header.Get("Accept-Ranges"))
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			const budget = 8 << 20
+			cache := newCache(t, budget)
+			store := st.open(t)
+			srv := newServerOn(t, store, web.Options{Downloads: cache})
+			for _, path := range []string{"/download/planmap.gpkg", "/collections/parcels/download.gpkg", "/collections/parcels/download.geojson"} {
+				t.Run(strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
+					url := srv.URL + path
+					before := cache.Builds()
+					var wg sync.WaitGroup
+					bodies := make([]response, 20)
+					for i := range bodies {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							bodies[i] = do(t, "GET", url, "Accept-Encoding", "gzip")
+						}()
+					}
+					wg.Wait()
+					if n := cache.Builds() - before; n != 1 {
+						t.Errorf("20 concurrent GETs built %d files, want 1", n)
+					}
+					full := bodies[0]
+					etag := full.Header.Get("ETag")
+					for i, b := range bodies {
+						if b.StatusCode != 200 || !bytes.Equal(b.body, full.body) || b.Header.Get("ETag") != etag {
+							t.Fatalf("GET %d = %d, %d bytes, ETag %s; want 200 and the same %d bytes, ETag %s", i, b.StatusCode, len(b.body), b.Header.Get("ETag"), len(full.body), etag)
+						}
+					}
+					if enc := full.Header.Get("Content-Encoding"); enc != "" || !strings.HasPrefix(etag, `"`) || full.Header.Get("Accept-Ranges") != "bytes" {
+						t.Errorf("GET: Content-Encoding %q, ETag %s, Accept-Ranges %q; want no encoding, a strong ETag, bytes", enc, etag, full.Header.Get("Accept-Ranges"))
+					}
+
+					builds := cache.Builds()
+					head := do(t, "HEAD", url)
+					if head.StatusCode != 200 || head.Header.Get("Content-Length") != fmt.Sprint(len(full.body)) || len(head.body) != 0 {
+						t.Errorf("HEAD = %d, Content-Length %s, %d bytes of body; want 200, %d, none", head.StatusCode, head.Header.Get("Content-Length"), len(head.body), len(full.body))
+					}
+					if cache.Builds() != builds {
+						t.Error("HEAD built the file again")
+					}
+
+					part := do(t, "GET", url, "Range", "bytes=100-199", "Accept-Encoding", "gzip")
+					if part.StatusCode != http.StatusPartialContent || !bytes.Equal(part.body, full.body[100:200]) ||
+						part.Header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", len(full.body)) {
+						t.Errorf("Range: bytes=100-199 = %d %s, %d bytes; want 206 and bytes 100-199", part.StatusCode, part.Header.Get("Content-Range"), len(part.body))
+					}
+					same := do(t, "GET", url, "Range", "bytes=100-199", "If-Range", etag)
+					if same.StatusCode != http.StatusPartialContent || !bytes.Equal(same.body, full.body[100:200]) {
+						t.Errorf("If-Range with the current ETag = %d, want 206", same.StatusCode)
+					}
+					stale := do(t, "GET", url, "Range", "bytes=100-199", "If-Range", `"stale"`)
+					if stale.StatusCode != 200 || !bytes.Equal(stale.body, full.body) {
+						t.Errorf("If-Range with a stale ETag = %d, %d bytes; want 200 and the whole file", stale.StatusCode, len(stale.body))
+					}
+					if nm := do(t, "GET", url, "If-None-Match", etag); nm.StatusCode != http.StatusNotModified {
+						t.Errorf("If-None-Match with the current ETag = %d, want 304", nm.StatusCode)
+					}
+					if cache.Builds() != builds {
+						t.Errorf("ranges and revalidations built the file again")
+					}
+				})
 			}
 
-			builds := cache.Builds()
-			head := do(t, "HEAD", url)
-			if head.StatusCode != 200 || head.Header.Get("Content-Length") != fmt.Sprint(len(full.body)) || len(head.body) != 0 {
-				t.Errorf("HEAD = %d, Content-Length %s, %d bytes of body; want 200, %d, none", head.StatusCode, head.Header.Get("Content-Length"), len(head.body), len(full.body))
-			}
-			if cache.Builds() != builds {
-				t.Error("HEAD built the file again")
-			}
-
-			part := do(t, "GET", url, "Range", "bytes=100-199", "Accept-Encoding", "gzip")
-			if part.StatusCode != http.StatusPartialContent || !bytes.Equal(part.body, full.body[100:200]) ||
-				part.Header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", len(full.body)) {
-				t.Errorf("Range: bytes=100-199 = %d %s, %d bytes; want 206 and bytes 100-199", part.StatusCode, part.Header.Get("Content-Range"), len(part.body))
-			}
-			same := do(t, "GET", url, "Range", "bytes=100-199", "If-Range", etag)
-			if same.StatusCode != http.StatusPartialContent || !bytes.Equal(same.body, full.body[100:200]) {
-				t.Errorf("If-Range with the current ETag = %d, want 206", same.StatusCode)
-			}
-			stale := do(t, "GET", url, "Range", "bytes=100-199", "If-Range", `"stale"`)
-			if stale.StatusCode != 200 || !bytes.Equal(stale.body, full.body) {
-				t.Errorf("If-Range with a stale ETag = %d, %d bytes; want 200 and the whole file", stale.StatusCode, len(stale.body))
-			}
-			if nm := do(t, "GET", url, "If-None-Match", etag); nm.StatusCode != http.StatusNotModified {
-				t.Errorf("If-None-Match with the current ETag = %d, want 304", nm.StatusCode)
-			}
-			if cache.Builds() != builds {
-				t.Errorf("ranges and revalidations built the file again")
-			}
-		})
-	}
-
-	t.Run("DataChanges", func(t *testing.T) {
-		url := srv.URL + "/collections/parcels/download.gpkg"
-		old := get(t, url).Header.Get("ETag")
-		all := get(t, srv.URL+"/download/planmap.gpkg").Header.Get("ETag")
-		update := `{"type": "FeatureCollection", "name": "parcels", "features": [
+			t.Run("DataChanges", func(t *testing.T) {
+				url := srv.URL + "/collections/parcels/download.gpkg"
+				old := get(t, url).Header.Get("ETag")
+				all := get(t, srv.URL+"/download/planmap.gpkg").Header.Get("ETag")
+				update := `{"type": "FeatureCollection", "name": "parcels", "features": [
 		  {"type": "Feature", "id": 7, "properties": {"name_zh": "七号地块", "status": "planned"},
 		   "geometry": {"type": "Polygon", "coordinates": [[[121.2, 32.0], [121.3, 32.0], [121.3, 32.1], [121.2, 32.0]]]}}]}`
-		f, err := layers.ParseFile("update.geojson", []byte(update))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		r := get(t, url)
-		if r.Header.Get("ETag") == old || r.StatusCode != 200 {
-			t.Errorf("after an import the ETag is still %s", old)
-		}
-		if stale := do(t, "GET", url, "Range", "bytes=0-99", "If-Range", old); stale.StatusCode != 200 || !bytes.Equal(stale.body, r.body) {
-			t.Errorf("If-Range with the ETag from before the import = %d, want 200 and the new file", stale.StatusCode)
-		}
-		if get(t, srv.URL+"/download/planmap.gpkg").Header.Get("ETag") == all {
-			t.Error("after an import the ETag of every layer's GeoPackage did not change")
-		}
-	})
+				f, err := layers.ParseFile("update.geojson", []byte(update))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := store.(importer).Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				r := get(t, url)
+				if r.Header.Get("ETag") == old || r.StatusCode != 200 {
+					t.Errorf("after an import the ETag is still %s", old)
+				}
+				if stale := do(t, "GET", url, "Range", "bytes=0-99", "If-Range", old); stale.StatusCode != 200 || !bytes.Equal(stale.body, r.body) {
+					t.Errorf("If-Range with the ETag from before the import = %d, want 200 and the new file", stale.StatusCode)
+				}
+				if get(t, srv.URL+"/download/planmap.gpkg").Header.Get("ETag") == all {
+					t.Error("after an import the ETag of every layer's GeoPackage did not change")
+				}
+			})
 
-	var size int64
-	entries, _ := os.ReadDir(cache.Dir())
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil {
-			size += fi.Size()
-		}
-	}
-	if size > budget || cache.Size() > budget {
-		t.Errorf("the cache directory holds %d bytes (cache says %d), over its budget %d", size, cache.Size(), budget)
+			var size int64
+			entries, _ := os.ReadDir(cache.Dir())
+			for _, e := range entries {
+				if fi, err := e.Info(); err == nil {
+					size += fi.Size()
+				}
+			}
+			if size > budget || cache.Size() > budget {
+				t.Errorf("the cache directory holds %d bytes (cache says %d), over its budget %d", size, cache.Size(), budget)
+			}
+		})
 	}
 }
 
 // GDAL reads a download in place over HTTP, in byte ranges.
 func TestGDALReadsDownloadOverHTTP(t *testing.T) {
-	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
-	store := newStore(t)
-	router := web.NewRouter(store, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		router.ServeHTTP(rec, r)
-		mu.Lock()
-		statuses[rec.status]++
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	info, err := store.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ogrinfo, "-ro", "-so", "-al", "/vsicurl/"+srv.URL+"/download/planmap.gpkg")
-	// No directory listing, no caching between runs: only the file itself.
-	cmd.Env = append(os.Environ(), "GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR", "CPL_VSIL_CURL_NON_CACHED=/vsicurl/"+srv.URL)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ogrinfo /vsicurl/: %v\n%s", err, e.String())
-	}
-	for _, line := range strings.Split(o.String()+e.String(), "\n") {
-		if strings.Contains(line, "Warning") || strings.Contains(line, "ERROR") {
-			t.Errorf("ogrinfo /vsicurl/: %s", line)
-		}
-	}
-	for _, l := range info {
-		if !strings.Contains(o.String(), "Layer name: "+l.ID+"\n") {
-			t.Errorf("ogrinfo /vsicurl/ does not list %s", l.ID)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if statuses[http.StatusPartialContent] == 0 {
-		t.Errorf("GDAL read the file with statuses %v, want byte ranges (206)", statuses)
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			ogrinfo := layerstest.RequireTool(t, "ogrinfo")
+			store := st.open(t)
+			router := web.NewRouter(store, web.Options{Downloads: newCache(t, web.DefaultDownloadBudget)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			var mu sync.Mutex
+			statuses := map[int]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := &statusRecorder{ResponseWriter: w, status: 200}
+				router.ServeHTTP(rec, r)
+				mu.Lock()
+				statuses[rec.status]++
+				mu.Unlock()
+			}))
+			defer srv.Close()
+			info := storeLayers(t, store)
+			cmd := exec.Command(ogrinfo, "-ro", "-so", "-al", "/vsicurl/"+srv.URL+"/download/planmap.gpkg")
+			// No directory listing, no caching between runs: only the file itself.
+			cmd.Env = append(os.Environ(), "GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR", "CPL_VSIL_CURL_NON_CACHED=/vsicurl/"+srv.URL)
+			var o, e bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &o, &e
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("ogrinfo /vsicurl/: %v\n%s", err, e.String())
+			}
+			for _, line := range strings.Split(o.String()+e.String(), "\n") {
+				if strings.Contains(line, "Warning") || strings.Contains(line, "ERROR") {
+					t.Errorf("ogrinfo /vsicurl/: %s", line)
+				}
+			}
+			for _, l := range info {
+				if !strings.Contains(o.String(), "Layer name: "+l.ID+"\n") {
+					t.Errorf("ogrinfo /vsicurl/ does not list %s", l.ID)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if statuses[http.StatusPartialContent] == 0 {
+				t.Errorf("GDAL read the file with statuses %v, want byte ranges (206)", statuses)
+			}
+		})
 	}
 }
 

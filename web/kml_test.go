@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +12,7 @@ import (
 	"testing"
 
 	"planmap/layers"
-	"planmap/layers/gpkg"
+	"planmap/layers/cache"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
 	"planmap/web"
@@ -36,8 +38,14 @@ func parse(t *testing.T, name, text string) *layers.File {
 	return f
 }
 
+// featureReader is a store that reads a layer's features one by one, as
+// both stores do.
+type featureReader interface {
+	Features(ctx context.Context, id string, fn func(layers.Feature) error) error
+}
+
 // seedNames returns each seed layer's features' name_zh, in id order.
-func seedNames(t *testing.T, store *gpkg.Store) map[string][]string {
+func seedNames(t *testing.T, store featureReader) map[string][]string {
 	t.Helper()
 	files, err := layers.ReadFS(seeds.FS)
 	if err != nil {
@@ -85,81 +93,83 @@ func download(t *testing.T, url, dir, name string) string {
 // name_zh, and the whole-database KML with a layer per folder.
 func TestGDALReadsKMLDownloads(t *testing.T) {
 	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
-	srv, store := newServer(t, web.Options{})
-	if _, err := store.Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	want := seedNames(t, store)
-	titles := map[string]string{}
-	info, err := store.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range info {
-		titles[l.ID] = l.Title.Zh + " " + l.Title.En
-	}
-
-	for id, names := range want {
-		t.Run(id, func(t *testing.T) {
-			path := download(t, srv.URL+"/collections/"+id+"/download.kml", dir, id+".kml")
-			got := layerstest.OGRInfo(t, ogrinfo, path)
-			if len(got) != 1 || got[0].Name != titles[id] {
-				t.Fatalf("ogrinfo finds layers %v, want one, %q", got, titles[id])
-			}
-			checkNames(t, got[0], names)
-		})
-	}
-
-	t.Run("All", func(t *testing.T) {
-		path := download(t, srv.URL+"/download/planmap.kml", dir, "planmap.kml")
-		byName := map[string]layerstest.OGRLayer{}
-		for _, l := range layerstest.OGRInfo(t, ogrinfo, path) {
-			byName[l.Name] = l
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, store cache.Store) {
+		if _, err := store.(importer).Import(ctx, []*layers.File{parse(t, "kmlxss.geojson", scriptLayer)}, layers.ImportOptions{}); err != nil {
+			t.Fatal(err)
 		}
-		if len(byName) != len(info) {
-			t.Errorf("ogrinfo finds %d layers in planmap.kml, want %d", len(byName), len(info))
+		dir := t.TempDir()
+		want := seedNames(t, store.(featureReader))
+		titles := map[string]string{}
+		cat, err := store.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
+		info := cat.Collections
+		for _, l := range info {
+			titles[l.ID] = l.Title.Zh + " " + l.Title.En
+		}
+
 		for id, names := range want {
-			l, ok := byName[titles[id]]
-			if !ok {
-				t.Errorf("planmap.kml has no layer %q", titles[id])
-				continue
-			}
-			checkNames(t, l, names)
+			t.Run(id, func(t *testing.T) {
+				path := download(t, srv.URL+"/collections/"+id+"/download.kml", dir, id+".kml")
+				got := layerstest.OGRInfo(t, ogrinfo, path)
+				if len(got) != 1 || got[0].Name != titles[id] {
+					t.Fatalf("ogrinfo finds layers %v, want one, %q", got, titles[id])
+				}
+				checkNames(t, got[0], names)
+			})
 		}
-	})
 
-	t.Run("MarkupIsText", func(t *testing.T) {
-		path := download(t, srv.URL+"/collections/kmlxss/download.kml", dir, "kmlxss.kml")
-		got := layerstest.OGRInfo(t, ogrinfo, path)
-		if len(got) != 1 || got[0].Name != "标记 <b> Markup & co" || len(got[0].Features) != 1 {
-			t.Fatalf("ogrinfo reads %+v, want the layer 标记 <b> Markup & co with one feature", got)
-		}
-		f := got[0].Features[0]
-		if f["Name"] != scriptName || f["name_zh"] != scriptName {
-			t.Errorf("Name = %q, name_zh = %q; want both %q as text", f["Name"], f["name_zh"], scriptName)
-		}
-		if f["note"] != "</td><script>alert(1)</script>" {
-			t.Errorf("note = %q, want the value as it was", f["note"])
-		}
-		// The description is HTML that a client renders: the values in it
-		// must be escaped, so that no tag of the user's survives.
-		d := f["description"]
-		for _, bad := range []string{"<script>", "</td><script>", "<i>"} {
-			if strings.Contains(d, bad) {
-				t.Errorf("description holds the markup %q:\n%s", bad, d)
+		t.Run("All", func(t *testing.T) {
+			path := download(t, srv.URL+"/download/planmap.kml", dir, "planmap.kml")
+			byName := map[string]layerstest.OGRLayer{}
+			for _, l := range layerstest.OGRInfo(t, ogrinfo, path) {
+				byName[l.Name] = l
 			}
-		}
-		for _, good := range []string{"&lt;script&gt;&amp;&#34;", "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;i&gt;note&lt;/i&gt;"} {
-			if !strings.Contains(d, good) {
-				t.Errorf("description does not hold the escaped %q:\n%s", good, d)
+			if len(byName) != len(info) {
+				t.Errorf("ogrinfo finds %d layers in planmap.kml, want %d", len(byName), len(info))
 			}
-		}
-		b, _ := os.ReadFile(path)
-		if !strings.Contains(string(b), "<innerBoundaryIs>") {
-			t.Errorf("the polygon's hole is not in the KML:\n%s", b)
-		}
+			for id, names := range want {
+				l, ok := byName[titles[id]]
+				if !ok {
+					t.Errorf("planmap.kml has no layer %q", titles[id])
+					continue
+				}
+				checkNames(t, l, names)
+			}
+		})
+
+		t.Run("MarkupIsText", func(t *testing.T) {
+			path := download(t, srv.URL+"/collections/kmlxss/download.kml", dir, "kmlxss.kml")
+			got := layerstest.OGRInfo(t, ogrinfo, path)
+			if len(got) != 1 || got[0].Name != "标记 <b> Markup & co" || len(got[0].Features) != 1 {
+				t.Fatalf("ogrinfo reads %+v, want the layer 标记 <b> Markup & co with one feature", got)
+			}
+			f := got[0].Features[0]
+			if f["Name"] != scriptName || f["name_zh"] != scriptName {
+				t.Errorf("Name = %q, name_zh = %q; want both %q as text", f["Name"], f["name_zh"], scriptName)
+			}
+			if f["note"] != "</td><script>alert(1)</script>" {
+				t.Errorf("note = %q, want the value as it was", f["note"])
+			}
+			// The description is HTML that a client renders: the values in it
+			// must be escaped, so that no tag of the user's survives.
+			d := f["description"]
+			for _, bad := range []string{"<script>", "</td><script>", "<i>"} {
+				if strings.Contains(d, bad) {
+					t.Errorf("description holds the markup %q:\n%s", bad, d)
+				}
+			}
+			for _, good := range []string{"&lt;script&gt;&amp;&#34;", "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;i&gt;note&lt;/i&gt;"} {
+				if !strings.Contains(d, good) {
+					t.Errorf("description does not hold the escaped %q:\n%s", good, d)
+				}
+			}
+			b, _ := os.ReadFile(path)
+			if !strings.Contains(string(b), "<innerBoundaryIs>") {
+				t.Errorf("the polygon's hole is not in the KML:\n%s", b)
+			}
+		})
 	})
 }
 
@@ -175,25 +185,26 @@ func checkNames(t *testing.T, l layerstest.OGRLayer, names []string) {
 }
 
 func TestKMLDownloadErrors(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, tc := range []struct {
-		name, path string
-		status     int
-	}{
-		{"ErrUnknownLayer", "/collections/nosuch/download.kml", 404},
-		{"ErrUnknownParameter", "/collections/roads/download.kml?bbox=1,2,3,4", 400},
-		{"ErrUnknownParameterAll", "/download/planmap.kml?f=json", 400},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := http.Get(srv.URL + tc.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" || res.Header.Get("Content-Disposition") != "" {
-				t.Errorf("GET %s = %d %s (Content-Disposition %q), want %d problem details", tc.path, res.StatusCode,
-					res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), tc.status)
-			}
-		})
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, tc := range []struct {
+			name, path string
+			status     int
+		}{
+			{"ErrUnknownLayer", "/collections/nosuch/download.kml", 404},
+			{"ErrUnknownParameter", "/collections/roads/download.kml?bbox=1,2,3,4", 400},
+			{"ErrUnknownParameterAll", "/download/planmap.kml?f=json", 400},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := http.Get(srv.URL + tc.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" || res.Header.Get("Content-Disposition") != "" {
+					t.Errorf("GET %s = %d %s (Content-Disposition %q), want %d problem details", tc.path, res.StatusCode,
+						res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), tc.status)
+				}
+			})
+		}
+	})
 }

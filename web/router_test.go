@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/seeds"
@@ -68,6 +69,12 @@ func testFiles(t testing.TB) []*layers.File {
 func newServer(t testing.TB, opt web.Options) (*httptest.Server, *gpkg.Store) {
 	t.Helper()
 	s := newStore(t)
+	return newServerOn(t, s, opt), s
+}
+
+// newServerOn is newServer on the store s.
+func newServerOn(t testing.TB, s web.Store, opt web.Options) *httptest.Server {
+	t.Helper()
 	if opt.Downloads == nil {
 		opt.Downloads = newCache(t, web.DefaultDownloadBudget)
 	}
@@ -80,7 +87,23 @@ func newServer(t testing.TB, opt web.Options) (*httptest.Server, *gpkg.Store) {
 	// First, as serve does on shutdown: a change stream still open (a
 	// browser not yet gone) would keep Close waiting.
 	t.Cleanup(func() { close(stop) })
-	return srv, s
+	return srv
+}
+
+// importer is a store that imports layer files, as both stores do.
+type importer interface {
+	Import(context.Context, []*layers.File, layers.ImportOptions) ([]layers.ImportResult, error)
+}
+
+// onEachStore runs test, as a subtest named for the store, on a server
+// with opt of each of servedStores.
+func onEachStore(t *testing.T, opt web.Options, test func(t *testing.T, srv *httptest.Server, s cache.Store)) {
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			s := st.open(t)
+			test(t, newServerOn(t, s, opt), s)
+		})
+	}
 }
 
 type response struct {
@@ -151,93 +174,95 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestLandingAndConformance(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/", "Accept", "application/json")
-	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET / = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
-	}
-	ls := links(t, r.json(t))
-	for rel, typ := range map[string]string{
-		"service-desc": "application/vnd.oai.openapi+json;version=3.0",
-		"service-doc":  "text/html",
-		"conformance":  "application/json",
-		"data":         "application/json",
-		"self":         "application/json",
-		"alternate":    "text/html",
-	} {
-		if len(ls[rel]) == 0 || ls[rel][0]["type"] != typ || !strings.HasPrefix(ls[rel][0]["href"].(string), srv.URL+"/") {
-			t.Errorf("landing link %s = %v, want an absolute link of type %s", rel, ls[rel], typ)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, s cache.Store) {
+		r := get(t, srv.URL+"/", "Accept", "application/json")
+		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("GET / = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 		}
-	}
-	if ls["data"][0]["href"] != srv.URL+"/collections" {
-		t.Errorf("data link = %v, want exactly %s/collections (QGIS builds URLs on it)", ls["data"][0]["href"], srv.URL)
-	}
-	conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
-	for _, c := range []string{"core", "geojson", "html", "oas30", "ogcapi-features-2/1.0/conf/crs", "conf/queryables", "queryables-query-parameters"} {
-		found := false
-		for _, x := range conf {
-			found = found || strings.Contains(x.(string), c)
+		ls := links(t, r.json(t))
+		for rel, typ := range map[string]string{
+			"service-desc": "application/vnd.oai.openapi+json;version=3.0",
+			"service-doc":  "text/html",
+			"conformance":  "application/json",
+			"data":         "application/json",
+			"self":         "application/json",
+			"alternate":    "text/html",
+		} {
+			if len(ls[rel]) == 0 || ls[rel][0]["type"] != typ || !strings.HasPrefix(ls[rel][0]["href"].(string), srv.URL+"/") {
+				t.Errorf("landing link %s = %v, want an absolute link of type %s", rel, ls[rel], typ)
+			}
 		}
-		if !found {
-			t.Errorf("conformsTo lacks %s: %v", c, conf)
+		if ls["data"][0]["href"] != srv.URL+"/collections" {
+			t.Errorf("data link = %v, want exactly %s/collections (QGIS builds URLs on it)", ls["data"][0]["href"], srv.URL)
 		}
-	}
-	t.Run("BaseURL", func(t *testing.T) {
-		srv, _ := newServer(t, web.Options{BaseURL: "https://maps.example.cn/planmap/"})
-		ls := links(t, get(t, srv.URL+"/").json(t))
-		if ls["data"][0]["href"] != "https://maps.example.cn/planmap/collections" {
-			t.Errorf("data link = %v, want it on the base URL", ls["data"][0]["href"])
+		conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
+		for _, c := range []string{"core", "geojson", "html", "oas30", "ogcapi-features-2/1.0/conf/crs", "conf/queryables", "queryables-query-parameters"} {
+			found := false
+			for _, x := range conf {
+				found = found || strings.Contains(x.(string), c)
+			}
+			if !found {
+				t.Errorf("conformsTo lacks %s: %v", c, conf)
+			}
 		}
+		t.Run("BaseURL", func(t *testing.T) {
+			srv := newServerOn(t, s, web.Options{BaseURL: "https://maps.example.cn/planmap/"})
+			ls := links(t, get(t, srv.URL+"/").json(t))
+			if ls["data"][0]["href"] != "https://maps.example.cn/planmap/collections" {
+				t.Errorf("data link = %v, want it on the base URL", ls["data"][0]["href"])
+			}
+		})
 	})
 }
 
 func TestCollections(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	doc := get(t, srv.URL+"/collections").json(t)
-	cols := doc["collections"].([]any)
-	if len(cols) < 12 {
-		t.Fatalf("%d collections, want the 12 Haimen layers and more", len(cols))
-	}
-	for _, c := range cols {
-		c := c.(map[string]any)
-		id := c["id"].(string)
-		one := get(t, srv.URL+"/collections/"+id).json(t)
-		if one["id"] != id || one["itemType"] != "feature" || one["storageCrs"] == nil {
-			t.Errorf("/collections/%s = %v", id, one)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		doc := get(t, srv.URL+"/collections").json(t)
+		cols := doc["collections"].([]any)
+		if len(cols) < 12 {
+			t.Fatalf("%d collections, want the 12 Haimen layers and more", len(cols))
 		}
-		ls := links(t, c)
-		okItems := false
-		for _, l := range ls["items"] {
-			okItems = okItems || (l["type"] == "application/geo+json" && l["href"] == srv.URL+"/collections/"+id+"/items")
-		}
-		if !okItems {
-			t.Errorf("%s has no items link of type application/geo+json: %v", id, ls["items"])
-		}
-		if len(ls["enclosure"]) != 3 {
-			t.Errorf("%s has %d download links, want GeoJSON, GeoPackage and KML", id, len(ls["enclosure"]))
-		}
-		okKML := false
-		for _, l := range ls["enclosure"] {
-			okKML = okKML || (l["type"] == "application/vnd.google-earth.kml+xml" && l["href"] == srv.URL+"/collections/"+id+"/download.kml")
-		}
-		if !okKML {
-			t.Errorf("%s has no download link of type application/vnd.google-earth.kml+xml: %v", id, ls["enclosure"])
-		}
-		crs := fmt.Sprint(c["crs"])
-		for _, want := range []string{"OGC/1.3/CRS84", "EPSG/0/4326", "EPSG/0/4490", "EPSG/0/3857"} {
-			if !strings.Contains(crs, want) {
-				t.Errorf("%s crs list %s lacks %s", id, crs, want)
+		for _, c := range cols {
+			c := c.(map[string]any)
+			id := c["id"].(string)
+			one := get(t, srv.URL+"/collections/"+id).json(t)
+			if one["id"] != id || one["itemType"] != "feature" || one["storageCrs"] == nil {
+				t.Errorf("/collections/%s = %v", id, one)
+			}
+			ls := links(t, c)
+			okItems := false
+			for _, l := range ls["items"] {
+				okItems = okItems || (l["type"] == "application/geo+json" && l["href"] == srv.URL+"/collections/"+id+"/items")
+			}
+			if !okItems {
+				t.Errorf("%s has no items link of type application/geo+json: %v", id, ls["items"])
+			}
+			if len(ls["enclosure"]) != 3 {
+				t.Errorf("%s has %d download links, want GeoJSON, GeoPackage and KML", id, len(ls["enclosure"]))
+			}
+			okKML := false
+			for _, l := range ls["enclosure"] {
+				okKML = okKML || (l["type"] == "application/vnd.google-earth.kml+xml" && l["href"] == srv.URL+"/collections/"+id+"/download.kml")
+			}
+			if !okKML {
+				t.Errorf("%s has no download link of type application/vnd.google-earth.kml+xml: %v", id, ls["enclosure"])
+			}
+			crs := fmt.Sprint(c["crs"])
+			for _, want := range []string{"OGC/1.3/CRS84", "EPSG/0/4326", "EPSG/0/4490", "EPSG/0/3857"} {
+				if !strings.Contains(crs, want) {
+					t.Errorf("%s crs list %s lacks %s", id, crs, want)
+				}
 			}
 		}
-	}
-	parcels := get(t, srv.URL+"/collections/parcels").json(t)
-	bbox := parcels["extent"].(map[string]any)["spatial"].(map[string]any)["bbox"].([]any)[0]
-	if fmt.Sprint(bbox) != "[121.4 32.05 121.53 32.12]" {
-		t.Errorf("parcels extent = %v, want exactly [121.4 32.05 121.53 32.12]", bbox)
-	}
-	if r := get(t, srv.URL+"/collections/nope"); r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("GET /collections/nope = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
-	}
+		parcels := get(t, srv.URL+"/collections/parcels").json(t)
+		bbox := parcels["extent"].(map[string]any)["spatial"].(map[string]any)["bbox"].([]any)[0]
+		if fmt.Sprint(bbox) != "[121.4 32.05 121.53 32.12]" {
+			t.Errorf("parcels extent = %v, want exactly [121.4 32.05 121.53 32.12]", bbox)
+		}
+		if r := get(t, srv.URL+"/collections/nope"); r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("GET /collections/nope = %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+		}
+	})
 }
 
 type fc struct {
@@ -281,399 +306,406 @@ func (v fc) link(rel string) string {
 }
 
 func TestItems(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	items := srv.URL + "/collections/resettlement/items"
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		items := srv.URL + "/collections/resettlement/items"
 
-	t.Run("PagingVisitsEveryFeatureOnce", func(t *testing.T) {
-		seen := map[float64]bool{}
-		next := items + "?limit=4"
-		pages := 0
-		for next != "" {
-			v, r := getFC(t, next)
-			if r.Header.Get("Content-Type") != "application/geo+json" || r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>" {
-				t.Errorf("headers %v", r.Header)
-			}
-			if v.NumberMatched != 15 {
-				t.Errorf("numberMatched = %d, want 15", v.NumberMatched)
-			}
-			for _, f := range v.Features {
-				id := f.ID.(float64)
-				if seen[id] {
-					t.Errorf("feature %v twice", id)
+		t.Run("PagingVisitsEveryFeatureOnce", func(t *testing.T) {
+			seen := map[float64]bool{}
+			next := items + "?limit=4"
+			pages := 0
+			for next != "" {
+				v, r := getFC(t, next)
+				if r.Header.Get("Content-Type") != "application/geo+json" || r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>" {
+					t.Errorf("headers %v", r.Header)
 				}
-				seen[id] = true
+				if v.NumberMatched != 15 {
+					t.Errorf("numberMatched = %d, want 15", v.NumberMatched)
+				}
+				for _, f := range v.Features {
+					id := f.ID.(float64)
+					if seen[id] {
+						t.Errorf("feature %v twice", id)
+					}
+					seen[id] = true
+				}
+				if pages > 0 && v.link("prev") == "" {
+					t.Errorf("page %d has no prev link", pages)
+				}
+				next = v.link("next")
+				pages++
 			}
-			if pages > 0 && v.link("prev") == "" {
-				t.Errorf("page %d has no prev link", pages)
+			if len(seen) != 15 || pages != 4 {
+				t.Errorf("saw %d features in %d pages, want 15 in 4", len(seen), pages)
 			}
-			next = v.link("next")
-			pages++
-		}
-		if len(seen) != 15 || pages != 4 {
-			t.Errorf("saw %d features in %d pages, want 15 in 4", len(seen), pages)
-		}
-	})
-	t.Run("PagingByKey", func(t *testing.T) {
-		var ids []float64
-		next := items + "?limit=4&after=0&status=planned"
-		for pages := 0; next != ""; pages++ {
-			if pages > 10 {
-				t.Fatal("more than 10 pages of 4")
+		})
+		t.Run("PagingByKey", func(t *testing.T) {
+			var ids []float64
+			next := items + "?limit=4&after=0&status=planned"
+			for pages := 0; next != ""; pages++ {
+				if pages > 10 {
+					t.Fatal("more than 10 pages of 4")
+				}
+				v, _ := getFC(t, next)
+				for _, f := range v.Features {
+					ids = append(ids, f.ID.(float64))
+				}
+				next = v.link("next")
+				if next != "" && (!strings.Contains(next, "after=") || strings.Contains(next, "offset=")) {
+					t.Errorf("next link %s does not page by key", next)
+				}
 			}
-			v, _ := getFC(t, next)
-			for _, f := range v.Features {
-				ids = append(ids, f.ID.(float64))
+			all, _ := getFC(t, items+"?limit=100&status=planned")
+			var want []float64
+			for _, f := range all.Features {
+				want = append(want, f.ID.(float64))
 			}
-			next = v.link("next")
-			if next != "" && (!strings.Contains(next, "after=") || strings.Contains(next, "offset=")) {
-				t.Errorf("next link %s does not page by key", next)
+			if fmt.Sprint(ids) != fmt.Sprint(want) || len(want) == 0 {
+				t.Errorf("paging by key saw %v, one page has %v", ids, want)
 			}
-		}
-		all, _ := getFC(t, items+"?limit=100&status=planned")
-		var want []float64
-		for _, f := range all.Features {
-			want = append(want, f.ID.(float64))
-		}
-		if fmt.Sprint(ids) != fmt.Sprint(want) || len(want) == 0 {
-			t.Errorf("paging by key saw %v, one page has %v", ids, want)
-		}
-		if v, _ := getFC(t, items+"?after="+fmt.Sprint(want[len(want)-1])+"&status=planned"); len(v.Features) != 0 || v.link("next") != "" {
-			t.Errorf("after the last feature: %d features, next %q", len(v.Features), v.link("next"))
-		}
-	})
-	t.Run("FeatureTypesAndMeasures", func(t *testing.T) {
-		v, _ := getFC(t, srv.URL+"/collections/parcels/items")
-		f := v.Features[0]
-		if f.ID != 1.0 || f.Properties["berths"] != 8.0 || f.Properties["public"] != true || f.Properties["opened"] != "2021-09-26" {
-			t.Errorf("feature 1 = %v %v", f.ID, f.Properties)
-		}
-		if ha, _ := f.Properties["geodesic_area_ha"].(float64); ha < 100 || ha > 120 {
-			t.Errorf("geodesic_area_ha = %v, want about 110 (0.01° × 0.01° at 32°N)", f.Properties["geodesic_area_ha"])
-		}
-		if _, ok := f.Properties["geodesic_area_mu"]; !ok {
-			t.Error("no area in mu")
-		}
-		v, _ = getFC(t, srv.URL+"/collections/roads/items?limit=1")
-		if m, _ := v.Features[0].Properties["geodesic_length_m"].(float64); m <= 0 {
-			t.Errorf("road has no length: %v", v.Features[0].Properties)
-		}
-	})
-	t.Run("BBox", func(t *testing.T) {
-		v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,121.486,32.116")
-		if v.NumberMatched != 1 || v.Features[0].ID != 1.0 {
-			t.Errorf("bbox around parcel 1 matched %d", v.NumberMatched)
-		}
-		// Inside the hole of parcel 3.
-		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.412,32.062,121.418,32.068"); v.NumberMatched != 0 {
-			t.Errorf("bbox in a hole matched %d", v.NumberMatched)
-		}
-		// Latitude first in EPSG:4326.
-		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=32.115,121.485,32.116,121.486&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"))
-		if v.NumberMatched != 1 {
-			t.Errorf("bbox-crs EPSG:4326 matched %d, want 1", v.NumberMatched)
-		}
-		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=13523600,3778500,13523700,3778600&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
-		if v.NumberMatched != 1 {
-			t.Errorf("bbox-crs EPSG:3857 matched %d, want 1", v.NumberMatched)
-		}
-		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=177,65,-177,70"); v.NumberMatched != 0 {
-			t.Errorf("antimeridian bbox matched %d", v.NumberMatched)
-		}
-		v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,-170,32.116")
-		if v.NumberMatched != 1 {
-			t.Errorf("an antimeridian-crossing box that reaches parcel 1 matched %d", v.NumberMatched)
-		}
-		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,0,121.486,32.116,100"); v.NumberMatched != 1 {
-			t.Errorf("6-number bbox matched %d", v.NumberMatched)
-		}
-	})
-	t.Run("CRS", func(t *testing.T) {
-		v, r := getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
-		if r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/EPSG/0/3857>" {
-			t.Errorf("Content-Crs = %s", r.Header.Get("Content-Crs"))
-		}
-		if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[13523") {
-			t.Errorf("EPSG:3857 coordinates = %s", v.Features[0].Geometry.Coordinates)
-		}
-		v, _ = getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4490"))
-		if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[32.11,121.48]") {
-			t.Errorf("EPSG:4490 coordinates (latitude first) = %s", v.Features[0].Geometry.Coordinates)
-		}
-	})
-	t.Run("Filters", func(t *testing.T) {
-		v, _ := getFC(t, srv.URL+"/collections/parcels/items?status=signed")
-		if v.NumberMatched != 1 || v.Features[0].ID != 3.0 {
-			t.Errorf("status=signed matched %d", v.NumberMatched)
-		}
-		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?public=false&berths=8"); v.NumberMatched != 0 {
-			t.Errorf("public=false&berths=8 matched %d", v.NumberMatched)
-		}
-		if v, _ := getFC(t, srv.URL+"/collections/resettlement/items?flanks_road="+url.QueryEscape("海世路")); v.NumberMatched != 5 {
-			t.Errorf("flanks_road=海世路 matched %d, want 5", v.NumberMatched)
-		}
-	})
-	t.Run("LimitIsClamped", func(t *testing.T) {
-		v, _ := getFC(t, items+"?limit=20000")
-		if v.NumberReturned != 15 {
-			t.Errorf("limit=20000 returned %d", v.NumberReturned)
-		}
-		if !strings.Contains(v.link("self"), "limit=20000") {
-			t.Errorf("self = %s", v.link("self"))
-		}
-		// However large: 1.0.1 /req/core/fc-limit-response-1 C.
-		if v, _ := getFC(t, items+"?limit=99999999999999999999"); v.NumberReturned != 15 {
-			t.Errorf("limit of 20 digits returned %d, want all 15", v.NumberReturned)
-		}
-		if v, _ := getFC(t, items+"?offset=99999999999999999999"); v.NumberReturned != 0 || v.NumberMatched != 15 || v.link("next") != "" {
-			t.Errorf("offset of 20 digits: %d of %d, next %q; want none of 15, no next", v.NumberReturned, v.NumberMatched, v.link("next"))
-		}
-	})
-	t.Run("Datetime", func(t *testing.T) {
-		// No layer has a time, and features without one match every
-		// datetime (/req/core/fc-time-response).
-		for _, dt := range []string{
-			"2024-05-01T08:00:00Z", "2024-05-01T08:00:00.5+08:00", "2024-05-01",
-			"2024-01-01T00:00:00Z/2024-02-01T00:00:00Z", "../2024-05-01T00:00:00Z", "2024-01-01T00:00:00Z/..",
-			"2024-01-01/", "/2024-01-01", "../..",
-		} {
-			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?datetime="+url.QueryEscape(dt)); v.NumberMatched != 3 {
-				t.Errorf("datetime=%s matched %d, want all 3", dt, v.NumberMatched)
+			if v, _ := getFC(t, items+"?after="+fmt.Sprint(want[len(want)-1])+"&status=planned"); len(v.Features) != 0 || v.link("next") != "" {
+				t.Errorf("after the last feature: %d features, next %q", len(v.Features), v.link("next"))
 			}
-		}
-	})
-	t.Run("BBoxCRSAlone", func(t *testing.T) {
-		// The OpenAPI document gives bbox-crs a default; clients send it.
-		if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326")); v.NumberMatched != 3 {
-			t.Errorf("bbox-crs without bbox matched %d, want all 3", v.NumberMatched)
-		}
-	})
-	t.Run("Errors", func(t *testing.T) {
-		for _, q := range []string{
-			"bbox=1,2,3", "bbox=a,b,c,d", "bbox=121,95,122,96", "bbox=121,32,122", "bbox=121,33,122,32",
-			"limit=unlimited", "limit=0", "limit=-1", "offset=-1", "offset=x",
-			"unknownQueryParameter12345=1", "crs=EPSG:2385", "bbox-crs=EPSG:2385&bbox=1,2,3,4", "bbox-crs=EPSG:2385",
-			"nosuchfield=1", "berths=eight", "f=xml",
-			// Empty or repeated.
-			"bbox=", "bbox", "limit=5&limit=6", "status=signed&status=planned",
-			// Numbers strconv.ParseFloat takes and no one means.
-			"bbox=0x1p-2,32,122,33", "bbox=NaN,32,122,33", "bbox=121,32,Inf,33", "bbox=121,32,Infinity,33", "bbox=1e400,32,122,33", "bbox=1_21,32,122,33",
-			"area_mu=NaN", "area_mu=Inf", "area_mu=-Infinity", "area_mu=0x1p-2", "area_mu=1e999",
-			"datetime=", "datetime=yesterday", "datetime=2024-13-01", "datetime=2024-05-01T08:00:00", "datetime=2024-02-01T00:00:00Z/2024-01-01T00:00:00Z",
-			"datetime=2024-01-01/2024-02-01/2024-03-01", "datetime=2024-01-01/tomorrow",
-			// Queries that do not parse: today they are dropped and return everything.
-			"status=signed%zz", "bbox=%zz", "limit=1;offset=2",
-		} {
-			path := "/collections/parcels/items?" + q
-			r := get(t, srv.URL+path)
-			if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("GET %s = %d %s %s, want a 400 problem", path, r.StatusCode, r.Header.Get("Content-Type"), r.body)
-				continue
+		})
+		t.Run("FeatureTypesAndMeasures", func(t *testing.T) {
+			v, _ := getFC(t, srv.URL+"/collections/parcels/items")
+			f := v.Features[0]
+			if f.ID != 1.0 || f.Properties["berths"] != 8.0 || f.Properties["public"] != true || f.Properties["opened"] != "2021-09-26" {
+				t.Errorf("feature 1 = %v %v", f.ID, f.Properties)
 			}
-			if d, _ := r.json(t)["detail"].(string); len(d) < 20 {
-				t.Errorf("GET %s: detail %q says too little", path, d)
+			if ha, _ := f.Properties["geodesic_area_ha"].(float64); ha < 100 || ha > 120 {
+				t.Errorf("geodesic_area_ha = %v, want about 110 (0.01° × 0.01° at 32°N)", f.Properties["geodesic_area_ha"])
 			}
-		}
-		if r := get(t, srv.URL+"/collections/nope/items"); r.StatusCode != 404 {
-			t.Errorf("unknown collection items = %d", r.StatusCode)
-		}
-	})
-	t.Run("ErrNotAnAllowedValue", func(t *testing.T) {
-		r := get(t, srv.URL+"/collections/parcels/items?status=dreamt")
-		if d, _ := r.json(t)["detail"].(string); r.StatusCode != 400 || !strings.Contains(d, "planned, signed, under_construction, in_operation") {
-			t.Errorf("status=dreamt = %d %q, want a 400 naming the allowed values", r.StatusCode, d)
-		}
+			if _, ok := f.Properties["geodesic_area_mu"]; !ok {
+				t.Error("no area in mu")
+			}
+			v, _ = getFC(t, srv.URL+"/collections/roads/items?limit=1")
+			if m, _ := v.Features[0].Properties["geodesic_length_m"].(float64); m <= 0 {
+				t.Errorf("road has no length: %v", v.Features[0].Properties)
+			}
+		})
+		t.Run("BBox", func(t *testing.T) {
+			v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,121.486,32.116")
+			if v.NumberMatched != 1 || v.Features[0].ID != 1.0 {
+				t.Errorf("bbox around parcel 1 matched %d", v.NumberMatched)
+			}
+			// Inside the hole of parcel 3.
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.412,32.062,121.418,32.068"); v.NumberMatched != 0 {
+				t.Errorf("bbox in a hole matched %d", v.NumberMatched)
+			}
+			// Latitude first in EPSG:4326.
+			v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=32.115,121.485,32.116,121.486&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"))
+			if v.NumberMatched != 1 {
+				t.Errorf("bbox-crs EPSG:4326 matched %d, want 1", v.NumberMatched)
+			}
+			v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=13523600,3778500,13523700,3778600&bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
+			if v.NumberMatched != 1 {
+				t.Errorf("bbox-crs EPSG:3857 matched %d, want 1", v.NumberMatched)
+			}
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=177,65,-177,70"); v.NumberMatched != 0 {
+				t.Errorf("antimeridian bbox matched %d", v.NumberMatched)
+			}
+			v, _ = getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,-170,32.116")
+			if v.NumberMatched != 1 {
+				t.Errorf("an antimeridian-crossing box that reaches parcel 1 matched %d", v.NumberMatched)
+			}
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox=121.485,32.115,0,121.486,32.116,100"); v.NumberMatched != 1 {
+				t.Errorf("6-number bbox matched %d", v.NumberMatched)
+			}
+		})
+		t.Run("CRS", func(t *testing.T) {
+			v, r := getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"))
+			if r.Header.Get("Content-Crs") != "<http://www.opengis.net/def/crs/EPSG/0/3857>" {
+				t.Errorf("Content-Crs = %s", r.Header.Get("Content-Crs"))
+			}
+			if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[13523") {
+				t.Errorf("EPSG:3857 coordinates = %s", v.Features[0].Geometry.Coordinates)
+			}
+			v, _ = getFC(t, srv.URL+"/collections/parcels/items?limit=1&crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4490"))
+			if !strings.HasPrefix(string(v.Features[0].Geometry.Coordinates), "[[[[32.11,121.48]") {
+				t.Errorf("EPSG:4490 coordinates (latitude first) = %s", v.Features[0].Geometry.Coordinates)
+			}
+		})
+		t.Run("Filters", func(t *testing.T) {
+			v, _ := getFC(t, srv.URL+"/collections/parcels/items?status=signed")
+			if v.NumberMatched != 1 || v.Features[0].ID != 3.0 {
+				t.Errorf("status=signed matched %d", v.NumberMatched)
+			}
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?public=false&berths=8"); v.NumberMatched != 0 {
+				t.Errorf("public=false&berths=8 matched %d", v.NumberMatched)
+			}
+			if v, _ := getFC(t, srv.URL+"/collections/resettlement/items?flanks_road="+url.QueryEscape("海世路")); v.NumberMatched != 5 {
+				t.Errorf("flanks_road=海世路 matched %d, want 5", v.NumberMatched)
+			}
+		})
+		t.Run("LimitIsClamped", func(t *testing.T) {
+			v, _ := getFC(t, items+"?limit=20000")
+			if v.NumberReturned != 15 {
+				t.Errorf("limit=20000 returned %d", v.NumberReturned)
+			}
+			if !strings.Contains(v.link("self"), "limit=20000") {
+				t.Errorf("self = %s", v.link("self"))
+			}
+			// However large: 1.0.1 /req/core/fc-limit-response-1 C.
+			if v, _ := getFC(t, items+"?limit=99999999999999999999"); v.NumberReturned != 15 {
+				t.Errorf("limit of 20 digits returned %d, want all 15", v.NumberReturned)
+			}
+			if v, _ := getFC(t, items+"?offset=99999999999999999999"); v.NumberReturned != 0 || v.NumberMatched != 15 || v.link("next") != "" {
+				t.Errorf("offset of 20 digits: %d of %d, next %q; want none of 15, no next", v.NumberReturned, v.NumberMatched, v.link("next"))
+			}
+		})
+		t.Run("Datetime", func(t *testing.T) {
+			// No layer has a time, and features without one match every
+			// datetime (/req/core/fc-time-response).
+			for _, dt := range []string{
+				"2024-05-01T08:00:00Z", "2024-05-01T08:00:00.5+08:00", "2024-05-01",
+				"2024-01-01T00:00:00Z/2024-02-01T00:00:00Z", "../2024-05-01T00:00:00Z", "2024-01-01T00:00:00Z/..",
+				"2024-01-01/", "/2024-01-01", "../..",
+			} {
+				if v, _ := getFC(t, srv.URL+"/collections/parcels/items?datetime="+url.QueryEscape(dt)); v.NumberMatched != 3 {
+					t.Errorf("datetime=%s matched %d, want all 3", dt, v.NumberMatched)
+				}
+			}
+		})
+		t.Run("BBoxCRSAlone", func(t *testing.T) {
+			// The OpenAPI document gives bbox-crs a default; clients send it.
+			if v, _ := getFC(t, srv.URL+"/collections/parcels/items?bbox-crs="+url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326")); v.NumberMatched != 3 {
+				t.Errorf("bbox-crs without bbox matched %d, want all 3", v.NumberMatched)
+			}
+		})
+		t.Run("Errors", func(t *testing.T) {
+			for _, q := range []string{
+				"bbox=1,2,3", "bbox=a,b,c,d", "bbox=121,95,122,96", "bbox=121,32,122", "bbox=121,33,122,32",
+				"limit=unlimited", "limit=0", "limit=-1", "offset=-1", "offset=x",
+				"unknownQueryParameter12345=1", "crs=EPSG:2385", "bbox-crs=EPSG:2385&bbox=1,2,3,4", "bbox-crs=EPSG:2385",
+				"nosuchfield=1", "berths=eight", "f=xml",
+				// Empty or repeated.
+				"bbox=", "bbox", "limit=5&limit=6", "status=signed&status=planned",
+				// Numbers strconv.ParseFloat takes and no one means.
+				"bbox=0x1p-2,32,122,33", "bbox=NaN,32,122,33", "bbox=121,32,Inf,33", "bbox=121,32,Infinity,33", "bbox=1e400,32,122,33", "bbox=1_21,32,122,33",
+				"area_mu=NaN", "area_mu=Inf", "area_mu=-Infinity", "area_mu=0x1p-2", "area_mu=1e999",
+				"datetime=", "datetime=yesterday", "datetime=2024-13-01", "datetime=2024-05-01T08:00:00", "datetime=2024-02-01T00:00:00Z/2024-01-01T00:00:00Z",
+				"datetime=2024-01-01/2024-02-01/2024-03-01", "datetime=2024-01-01/tomorrow",
+				// Queries that do not parse: today they are dropped and return everything.
+				"status=signed%zz", "bbox=%zz", "limit=1;offset=2",
+			} {
+				path := "/collections/parcels/items?" + q
+				r := get(t, srv.URL+path)
+				if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("GET %s = %d %s %s, want a 400 problem", path, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+					continue
+				}
+				if d, _ := r.json(t)["detail"].(string); len(d) < 20 {
+					t.Errorf("GET %s: detail %q says too little", path, d)
+				}
+			}
+			if r := get(t, srv.URL+"/collections/nope/items"); r.StatusCode != 404 {
+				t.Errorf("unknown collection items = %d", r.StatusCode)
+			}
+		})
+		t.Run("ErrNotAnAllowedValue", func(t *testing.T) {
+			r := get(t, srv.URL+"/collections/parcels/items?status=dreamt")
+			if d, _ := r.json(t)["detail"].(string); r.StatusCode != 400 || !strings.Contains(d, "planned, signed, under_construction, in_operation") {
+				t.Errorf("status=dreamt = %d %q, want a 400 naming the allowed values", r.StatusCode, d)
+			}
+		})
 	})
 }
 
 func TestMalformedQuery(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, p := range []string{"/", "/conformance", "/api", "/api.html", "/collections", "/collections/parcels", "/collections/parcels/items",
-		"/collections/parcels/items/1", "/collections/parcels/queryables", "/collections/parcels/download.geojson",
-		"/download/planmap.gpkg", "/search", "/healthz", "/static/app.js", "/nothing/here"} {
-		for _, q := range []string{"f=json%zz", "f=json;q=1"} {
-			r := get(t, srv.URL+p+"?"+q)
-			var problem struct{ Detail string }
-			json.Unmarshal(r.body, &problem)
-			if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(problem.Detail, "does not parse") {
-				t.Errorf("GET %s?%s = %d %s %.200s, want a 400 problem saying the query does not parse", p, q, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, p := range []string{"/", "/conformance", "/api", "/api.html", "/collections", "/collections/parcels", "/collections/parcels/items",
+			"/collections/parcels/items/1", "/collections/parcels/queryables", "/collections/parcels/download.geojson",
+			"/download/planmap.gpkg", "/search", "/healthz", "/static/app.js", "/nothing/here"} {
+			for _, q := range []string{"f=json%zz", "f=json;q=1"} {
+				r := get(t, srv.URL+p+"?"+q)
+				var problem struct{ Detail string }
+				json.Unmarshal(r.body, &problem)
+				if r.StatusCode != 400 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(problem.Detail, "does not parse") {
+					t.Errorf("GET %s?%s = %d %s %.200s, want a 400 problem saying the query does not parse", p, q, r.StatusCode, r.Header.Get("Content-Type"), r.body)
+				}
 			}
-		}
-	}
-}
-
-func TestTrailingSlash(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for path, want := range map[string]string{
-		"/collections/":                       "/collections",
-		"/collections/parcels/items/?limit=2": "/collections/parcels/items?limit=2",
-		"/collections//":                      "/collections",
-		"//evil.example/":                     "/evil.example",
-	} {
-		for _, method := range []string{"GET", "POST"} {
-			req, _ := http.NewRequest(method, srv.URL+path, nil)
-			res, err := http.DefaultTransport.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != 308 || res.Header.Get("Location") != want {
-				t.Errorf("%s %s = %d Location %q, want 308 to %s", method, path, res.StatusCode, res.Header.Get("Location"), want)
-			}
-		}
-	}
-	if r := get(t, srv.URL+"/"); r.StatusCode != 200 {
-		t.Errorf("GET / = %d", r.StatusCode)
-	}
-	t.Run("BaseURL", func(t *testing.T) {
-		srv, _ := newServer(t, web.Options{BaseURL: "https://maps.example.cn/planmap"})
-		r := get(t, srv.URL+"/collections/parcels/?f=json")
-		if r.StatusCode != 308 || r.Header.Get("Location") != "https://maps.example.cn/planmap/collections/parcels?f=json" {
-			t.Errorf("behind a proxy: %d Location %q", r.StatusCode, r.Header.Get("Location"))
 		}
 	})
 }
 
-func TestItem(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/collections/parcels/items/7")
-	doc := r.json(t)
-	if r.StatusCode != 200 || doc["id"] != 7.0 || doc["type"] != "Feature" || r.Header.Get("Content-Type") != "application/geo+json" {
-		t.Fatalf("GET items/7 = %d %v", r.StatusCode, doc)
-	}
-	ls := links(t, doc)
-	if len(ls["self"]) == 0 || len(ls["alternate"]) == 0 || len(ls["collection"]) == 0 {
-		t.Errorf("links = %v", ls)
-	}
-	for _, p := range []string{"/collections/parcels/items/99", "/collections/parcels/items/x", "/collections/parcels/items/07", "/collections/nope/items/1"} {
-		if r := get(t, srv.URL+p); r.StatusCode != 404 {
-			t.Errorf("GET %s = %d, want 404", p, r.StatusCode)
+func TestTrailingSlash(t *testing.T) {
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, s cache.Store) {
+		for path, want := range map[string]string{
+			"/collections/":                       "/collections",
+			"/collections/parcels/items/?limit=2": "/collections/parcels/items?limit=2",
+			"/collections//":                      "/collections",
+			"//evil.example/":                     "/evil.example",
+		} {
+			for _, method := range []string{"GET", "POST"} {
+				req, _ := http.NewRequest(method, srv.URL+path, nil)
+				res, err := http.DefaultTransport.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != 308 || res.Header.Get("Location") != want {
+					t.Errorf("%s %s = %d Location %q, want 308 to %s", method, path, res.StatusCode, res.Header.Get("Location"), want)
+				}
+			}
 		}
-	}
+		if r := get(t, srv.URL+"/"); r.StatusCode != 200 {
+			t.Errorf("GET / = %d", r.StatusCode)
+		}
+		t.Run("BaseURL", func(t *testing.T) {
+			srv := newServerOn(t, s, web.Options{BaseURL: "https://maps.example.cn/planmap"})
+			r := get(t, srv.URL+"/collections/parcels/?f=json")
+			if r.StatusCode != 308 || r.Header.Get("Location") != "https://maps.example.cn/planmap/collections/parcels?f=json" {
+				t.Errorf("behind a proxy: %d Location %q", r.StatusCode, r.Header.Get("Location"))
+			}
+		})
+	})
+}
+
+func TestItem(t *testing.T) {
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		r := get(t, srv.URL+"/collections/parcels/items/7")
+		doc := r.json(t)
+		if r.StatusCode != 200 || doc["id"] != 7.0 || doc["type"] != "Feature" || r.Header.Get("Content-Type") != "application/geo+json" {
+			t.Fatalf("GET items/7 = %d %v", r.StatusCode, doc)
+		}
+		ls := links(t, doc)
+		if len(ls["self"]) == 0 || len(ls["alternate"]) == 0 || len(ls["collection"]) == 0 {
+			t.Errorf("links = %v", ls)
+		}
+		for _, p := range []string{"/collections/parcels/items/99", "/collections/parcels/items/x", "/collections/parcels/items/07", "/collections/nope/items/1"} {
+			if r := get(t, srv.URL+p); r.StatusCode != 404 {
+				t.Errorf("GET %s = %d, want 404", p, r.StatusCode)
+			}
+		}
+	})
 }
 
 func TestCaching(t *testing.T) {
-	srv, store := newServer(t, web.Options{})
-	tags := map[string]string{}
-	for _, p := range []string{"/", "/conformance", "/api", "/collections", "/collections/parcels", "/collections/parcels/queryables",
-		"/collections/parcels/items?limit=2", "/collections/parcels/items/1", "/search?q=" + url.QueryEscape("地块")} {
-		r := get(t, srv.URL+p, "Accept", "application/json")
-		tag := r.Header.Get("ETag")
-		if r.StatusCode != 200 || tag == "" {
-			t.Errorf("GET %s = %d with ETag %q, want 200 with one", p, r.StatusCode, tag)
-			continue
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, store cache.Store) {
+		tags := map[string]string{}
+		for _, p := range []string{"/", "/conformance", "/api", "/collections", "/collections/parcels", "/collections/parcels/queryables",
+			"/collections/parcels/items?limit=2", "/collections/parcels/items/1", "/search?q=" + url.QueryEscape("地块")} {
+			r := get(t, srv.URL+p, "Accept", "application/json")
+			tag := r.Header.Get("ETag")
+			if r.StatusCode != 200 || tag == "" {
+				t.Errorf("GET %s = %d with ETag %q, want 200 with one", p, r.StatusCode, tag)
+				continue
+			}
+			tags[p] = tag
+			if r2 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tag); r2.StatusCode != 304 || len(r2.body) != 0 {
+				t.Errorf("GET %s with If-None-Match = %d", p, r2.StatusCode)
+			}
+			if r3 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", `W/"other"`); r3.StatusCode != 200 {
+				t.Errorf("GET %s with another tag = %d", p, r3.StatusCode)
+			}
+			// The same URL as HTML is another representation.
+			if html := get(t, srv.URL+p, "Accept", "text/html").Header.Get("ETag"); html == tag {
+				t.Errorf("GET %s: the HTML and the JSON have the same ETag %s", p, tag)
+			}
 		}
-		tags[p] = tag
-		if r2 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tag); r2.StatusCode != 304 || len(r2.body) != 0 {
-			t.Errorf("GET %s with If-None-Match = %d", p, r2.StatusCode)
+		// A changed layer has new ETags.
+		before := get(t, srv.URL+"/collections/parcels/items/1").Header.Get("ETag")
+		parcels, _ := os.ReadFile("../layers/testdata/parcels.geojson")
+		f, err := layers.ParseFile("parcels.geojson", bytes.Replace(parcels, []byte("一号地块"), []byte("壹号地块"), 1))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if r3 := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", `W/"other"`); r3.StatusCode != 200 {
-			t.Errorf("GET %s with another tag = %d", p, r3.StatusCode)
+		if _, err := store.(importer).Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+			t.Fatal(err)
 		}
-		// The same URL as HTML is another representation.
-		if html := get(t, srv.URL+p, "Accept", "text/html").Header.Get("ETag"); html == tag {
-			t.Errorf("GET %s: the HTML and the JSON have the same ETag %s", p, tag)
+		after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)
+		if after.StatusCode != 200 || after.Header.Get("ETag") == before || !bytes.Contains(after.body, []byte("壹号地块")) {
+			t.Errorf("after an import: %d, ETag %s (was %s)", after.StatusCode, after.Header.Get("ETag"), before)
 		}
-	}
-	// A changed layer has new ETags.
-	before := get(t, srv.URL+"/collections/parcels/items/1").Header.Get("ETag")
-	parcels, _ := os.ReadFile("../layers/testdata/parcels.geojson")
-	f, err := layers.ParseFile("parcels.geojson", bytes.Replace(parcels, []byte("一号地块"), []byte("壹号地块"), 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	after := get(t, srv.URL+"/collections/parcels/items/1", "If-None-Match", before)
-	if after.StatusCode != 200 || after.Header.Get("ETag") == before || !bytes.Contains(after.body, []byte("壹号地块")) {
-		t.Errorf("after an import: %d, ETag %s (was %s)", after.StatusCode, after.Header.Get("ETag"), before)
-	}
-	// What is made from the catalog changes with it; what is not, does not.
-	for p, changes := range map[string]bool{"/collections": true, "/api": true, "/collections/parcels": true, "/conformance": false, "/": false} {
-		if r := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tags[p]); (r.StatusCode == 200) != changes {
-			t.Errorf("GET %s after an import with the old ETag = %d; want a new document: %v", p, r.StatusCode, changes)
+		// What is made from the catalog changes with it; what is not, does not.
+		for p, changes := range map[string]bool{"/collections": true, "/api": true, "/collections/parcels": true, "/conformance": false, "/": false} {
+			if r := get(t, srv.URL+p, "Accept", "application/json", "If-None-Match", tags[p]); (r.StatusCode == 200) != changes {
+				t.Errorf("GET %s after an import with the old ETag = %d; want a new document: %v", p, r.StatusCode, changes)
+			}
 		}
-	}
-	if v := get(t, srv.URL+"/collections").Header.Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept") {
-		t.Errorf("Vary = %v, want Accept among them", v)
-	}
+		if v := get(t, srv.URL+"/collections").Header.Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept") {
+			t.Errorf("Vary = %v, want Accept among them", v)
+		}
 
-	r := get(t, srv.URL+"/collections/resettlement/items", "Accept-Encoding", "gzip")
-	if r.Header.Get("Content-Encoding") != "gzip" {
-		t.Fatalf("no gzip: %v", r.Header)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := io.ReadAll(zr); !bytes.Contains(b, []byte(`"numberMatched":15`)) {
-		t.Errorf("gzipped body = %.100s", b)
-	}
+		r := get(t, srv.URL+"/collections/resettlement/items", "Accept-Encoding", "gzip")
+		if r.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("no gzip: %v", r.Header)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(zr); !bytes.Contains(b, []byte(`"numberMatched":15`)) {
+			t.Errorf("gzipped body = %.100s", b)
+		}
+	})
 }
 
 func TestCORSAndMethods(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/collections", "Origin", "https://elsewhere.example")
-	if r.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Errorf("no CORS header: %v", r.Header)
-	}
-	req, _ := http.NewRequest("OPTIONS", srv.URL+"/collections/parcels/items", nil)
-	req.Header.Set("Origin", "https://elsewhere.example")
-	req.Header.Set("Access-Control-Request-Method", "GET")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "GET") {
-		t.Errorf("OPTIONS = %d %v", res.StatusCode, res.Header)
-	}
-	res, err = http.Head(srv.URL + "/collections/parcels/items")
-	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
-		t.Errorf("HEAD items = %v %v", res, err)
-	}
-	// The store is an Editor: a write without a token is 401; a method
-	// the resource has not is still 405.
-	res, err = http.Post(srv.URL+"/collections/parcels/items", "application/geo+json", strings.NewReader("{}"))
-	if err != nil || res.StatusCode != 401 {
-		t.Errorf("POST items without a token = %v %v, want 401", res, err)
-	}
-	res, err = http.Post(srv.URL+"/collections/parcels", "application/geo+json", strings.NewReader("{}"))
-	if err != nil || res.StatusCode != 405 {
-		t.Errorf("POST a collection = %v %v, want 405", res, err)
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		r := get(t, srv.URL+"/collections", "Origin", "https://elsewhere.example")
+		if r.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("no CORS header: %v", r.Header)
+		}
+		req, _ := http.NewRequest("OPTIONS", srv.URL+"/collections/parcels/items", nil)
+		req.Header.Set("Origin", "https://elsewhere.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "GET") {
+			t.Errorf("OPTIONS = %d %v", res.StatusCode, res.Header)
+		}
+		res, err = http.Head(srv.URL + "/collections/parcels/items")
+		if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
+			t.Errorf("HEAD items = %v %v", res, err)
+		}
+		// The store is an Editor: a write without a token is 401; a method
+		// the resource has not is still 405.
+		res, err = http.Post(srv.URL+"/collections/parcels/items", "application/geo+json", strings.NewReader("{}"))
+		if err != nil || res.StatusCode != 401 {
+			t.Errorf("POST items without a token = %v %v, want 401", res, err)
+		}
+		res, err = http.Post(srv.URL+"/collections/parcels", "application/geo+json", strings.NewReader("{}"))
+		if err != nil || res.StatusCode != 405 {
+			t.Errorf("POST a collection = %v %v, want 405", res, err)
+		}
+	})
 }
 
 func TestHTML(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-	for _, p := range []string{"/", "/conformance", "/collections", "/collections/parcels", "/collections/parcels/items",
-		"/collections/parcels/items/1", "/collections/parcels/queryables", "/api.html", "/collections/xss/items", "/collections/xss"} {
-		for _, r := range []response{get(t, srv.URL+p, "Accept", browser), get(t, srv.URL+p+"?f=html")} {
-			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-				t.Errorf("GET %s as HTML = %d %s", p, r.StatusCode, r.Header.Get("Content-Type"))
-			}
-			if bytes.Contains(r.body, []byte("<img src=x")) || bytes.Contains(r.body, []byte("<script>alert")) {
-				t.Errorf("GET %s: user text reached the page as markup", p)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+		for _, p := range []string{"/", "/conformance", "/collections", "/collections/parcels", "/collections/parcels/items",
+			"/collections/parcels/items/1", "/collections/parcels/queryables", "/api.html", "/collections/xss/items", "/collections/xss"} {
+			for _, r := range []response{get(t, srv.URL+p, "Accept", browser), get(t, srv.URL+p+"?f=html")} {
+				if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+					t.Errorf("GET %s as HTML = %d %s", p, r.StatusCode, r.Header.Get("Content-Type"))
+				}
+				if bytes.Contains(r.body, []byte("<img src=x")) || bytes.Contains(r.body, []byte("<script>alert")) {
+					t.Errorf("GET %s: user text reached the page as markup", p)
+				}
 			}
 		}
-	}
-	// f=html honours crs: the coordinates shown are in it, and say so.
-	mercator := url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857")
-	for _, p := range []string{"/collections/parcels/items/1?f=html&crs=" + mercator, "/collections/parcels/items?f=html&crs=" + mercator} {
-		r := get(t, srv.URL+p)
-		if r.StatusCode != 200 || !bytes.Contains(r.body, []byte("[1.3523")) || !bytes.Contains(r.body, []byte("<code>http://www.opengis.net/def/crs/EPSG/0/3857</code>")) ||
-			bytes.Contains(r.body, []byte("[121.48 32.11]")) {
-			t.Errorf("GET %s = %d, want bounds in EPSG:3857 and its name:\n%s", p, r.StatusCode, r.body)
+		// f=html honours crs: the coordinates shown are in it, and say so.
+		mercator := url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857")
+		for _, p := range []string{"/collections/parcels/items/1?f=html&crs=" + mercator, "/collections/parcels/items?f=html&crs=" + mercator} {
+			r := get(t, srv.URL+p)
+			if r.StatusCode != 200 || !bytes.Contains(r.body, []byte("[1.3523")) || !bytes.Contains(r.body, []byte("<code>http://www.opengis.net/def/crs/EPSG/0/3857</code>")) ||
+				bytes.Contains(r.body, []byte("[121.48 32.11]")) {
+				t.Errorf("GET %s = %d, want bounds in EPSG:3857 and its name:\n%s", p, r.StatusCode, r.body)
+			}
 		}
-	}
-	if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
-		t.Errorf("the XSS name is not shown as text")
-	}
-	if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
-		!bytes.Contains(r.body, []byte(`href="/collections?f=html"`)) {
-		t.Errorf("404 for a browser = %d %s, with links from the root:\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
-	}
+		if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
+			t.Errorf("the XSS name is not shown as text")
+		}
+		if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+			!bytes.Contains(r.body, []byte(`href="/collections?f=html"`)) {
+			t.Errorf("404 for a browser = %d %s, with links from the root:\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+		}
+	})
 }
 
 func TestMapPage(t *testing.T) {
@@ -717,36 +749,38 @@ func TestMapPage(t *testing.T) {
 }
 
 func TestQueryables(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/collections/parcels/queryables")
-	doc := r.json(t)
-	if r.Header.Get("Content-Type") != "application/schema+json" || doc["$id"] != srv.URL+"/collections/parcels/queryables" || doc["additionalProperties"] != false {
-		t.Fatalf("queryables = %s %v", r.Header.Get("Content-Type"), doc)
-	}
-	props := doc["properties"].(map[string]any)
-	if props["berths"].(map[string]any)["type"] != "integer" || props["geometry"].(map[string]any)["format"] != "geometry-multipolygon" {
-		t.Errorf("queryables properties = %v", props)
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		r := get(t, srv.URL+"/collections/parcels/queryables")
+		doc := r.json(t)
+		if r.Header.Get("Content-Type") != "application/schema+json" || doc["$id"] != srv.URL+"/collections/parcels/queryables" || doc["additionalProperties"] != false {
+			t.Fatalf("queryables = %s %v", r.Header.Get("Content-Type"), doc)
+		}
+		props := doc["properties"].(map[string]any)
+		if props["berths"].(map[string]any)["type"] != "integer" || props["geometry"].(map[string]any)["format"] != "geometry-multipolygon" {
+			t.Errorf("queryables properties = %v", props)
+		}
+	})
 }
 
 func TestDownloads(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/collections/parcels/download.geojson")
-	if r.Header.Get("Content-Disposition") != `attachment; filename="haimen-parcels.geojson"` || !bytes.Contains(r.body, []byte(`"geometryType": "MultiPolygon"`)) {
-		t.Errorf("GeoJSON download = %v %.200s", r.Header, r.body)
-	}
-	if _, err := layers.ParseFile("download.geojson", r.body); err != nil {
-		t.Errorf("the download is not a layer file: %v", err)
-	}
-	for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 15} {
-		r := get(t, srv.URL+path)
-		if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/geopackage+sqlite3" || !strings.Contains(r.Header.Get("Content-Disposition"), ".gpkg") {
-			t.Fatalf("GET %s = %d %v", path, r.StatusCode, r.Header)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		r := get(t, srv.URL+"/collections/parcels/download.geojson")
+		if r.Header.Get("Content-Disposition") != `attachment; filename="haimen-parcels.geojson"` || !bytes.Contains(r.body, []byte(`"geometryType": "MultiPolygon"`)) {
+			t.Errorf("GeoJSON download = %v %.200s", r.Header, r.body)
 		}
-		f := filepath.Join(t.TempDir(), "d.gpkg")
-		os.WriteFile(f, r.body, 0o644)
-		if got := len(fileLayers(t, f)); got != want {
-			t.Errorf("GET %s has %d layers, want %d", path, got, want)
+		if _, err := layers.ParseFile("download.geojson", r.body); err != nil {
+			t.Errorf("the download is not a layer file: %v", err)
 		}
-	}
+		for path, want := range map[string]int{"/collections/parcels/download.gpkg": 1, "/download/planmap.gpkg": 15} {
+			r := get(t, srv.URL+path)
+			if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/geopackage+sqlite3" || !strings.Contains(r.Header.Get("Content-Disposition"), ".gpkg") {
+				t.Fatalf("GET %s = %d %v", path, r.StatusCode, r.Header)
+			}
+			f := filepath.Join(t.TempDir(), "d.gpkg")
+			os.WriteFile(f, r.body, 0o644)
+			if got := len(fileLayers(t, f)); got != want {
+				t.Errorf("GET %s has %d layers, want %d", path, got, want)
+			}
+		}
+	})
 }

@@ -102,159 +102,161 @@ func itemSums(t *testing.T, srv, id, field, measure string) (map[any]float64, ma
 // TestStatsSeeds checks the statistics of the Haimen layers against the
 // sums of the measures of each feature as the items endpoint serves them.
 func TestStatsSeeds(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	t.Run("OK resettlement by flanks_road", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=flanks_road")
-		sums, counts := itemSums(t, srv.URL, "resettlement", "flanks_road", layers.AreaMu)
-		if d.Collection != "resettlement" || d.GroupBy == nil || *d.GroupBy != "flanks_road" || d.ClippedToBBox || d.FeaturesCut != 0 || d.Note == "" {
-			t.Errorf("document = %+v", d)
-		}
-		var keys []string
-		total, n := 0.0, 0
-		for _, g := range d.Groups {
-			k, _ := g.Key.(string)
-			keys = append(keys, k)
-			// Each feature's 亩 are rounded to 0.01: the sum of n of them
-			// is within n × 0.005 of the sum unrounded.
-			tol := 0.005*float64(counts[g.Key]) + 0.005
-			if g.Count != counts[g.Key] || g.AreaMu == nil || math.Abs(*g.AreaMu-sums[g.Key]) > tol {
-				t.Errorf("group %v: %d features, %v 亩; the items have %d, %.2f 亩", g.Key, g.Count, g.AreaMu, counts[g.Key], sums[g.Key])
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		t.Run("OK resettlement by flanks_road", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=flanks_road")
+			sums, counts := itemSums(t, srv.URL, "resettlement", "flanks_road", layers.AreaMu)
+			if d.Collection != "resettlement" || d.GroupBy == nil || *d.GroupBy != "flanks_road" || d.ClippedToBBox || d.FeaturesCut != 0 || d.Note == "" {
+				t.Errorf("document = %+v", d)
 			}
-			if g.AreaM2 == nil || g.AreaHa == nil || math.Abs(*g.AreaHa-*g.AreaM2/1e4) > 1e-4 || math.Abs(*g.AreaMu-*g.AreaM2*15/1e4) > 0.01 || g.LengthM != nil {
-				t.Errorf("group %v: %v m², %v ha, %v 亩, %v m: units disagree, or a polygon layer has a length", g.Key, g.AreaM2, g.AreaHa, g.AreaMu, g.LengthM)
+			var keys []string
+			total, n := 0.0, 0
+			for _, g := range d.Groups {
+				k, _ := g.Key.(string)
+				keys = append(keys, k)
+				// Each feature's 亩 are rounded to 0.01: the sum of n of them
+				// is within n × 0.005 of the sum unrounded.
+				tol := 0.005*float64(counts[g.Key]) + 0.005
+				if g.Count != counts[g.Key] || g.AreaMu == nil || math.Abs(*g.AreaMu-sums[g.Key]) > tol {
+					t.Errorf("group %v: %d features, %v 亩; the items have %d, %.2f 亩", g.Key, g.Count, g.AreaMu, counts[g.Key], sums[g.Key])
+				}
+				if g.AreaM2 == nil || g.AreaHa == nil || math.Abs(*g.AreaHa-*g.AreaM2/1e4) > 1e-4 || math.Abs(*g.AreaMu-*g.AreaM2*15/1e4) > 0.01 || g.LengthM != nil {
+					t.Errorf("group %v: %v m², %v ha, %v 亩, %v m: units disagree, or a polygon layer has a length", g.Key, g.AreaM2, g.AreaHa, g.AreaMu, g.LengthM)
+				}
+				total += sums[g.Key]
+				n += g.Count
 			}
-			total += sums[g.Key]
-			n += g.Count
-		}
-		if want := []string{"海世路", "海华路", "港西大道"}; !slices.Equal(keys, want) || !slices.IsSorted(keys) {
-			t.Errorf("groups %q, want %q, sorted", keys, want)
-		}
-		if d.Total.Count != 15 || n != 15 || math.Abs(*d.Total.AreaMu-total) > 0.005*15 {
-			t.Errorf("total = %d features %v 亩, want 15 and %.2f", d.Total.Count, *d.Total.AreaMu, total)
-		}
-	})
-	t.Run("OK filtered by a field", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=status&flanks_road="+url.QueryEscape("海世路"))
-		sums, counts := itemSums(t, srv.URL, "resettlement", "flanks_road", layers.AreaMu)
-		if len(d.Groups) != 1 || d.Groups[0].Key != "planned" || d.Groups[0].Count != counts["海世路"] ||
-			math.Abs(*d.Groups[0].AreaMu-sums["海世路"]) > 0.03 || d.Filter["flanks_road"] != "海世路" {
-			t.Errorf("stats of 海世路 by status = %+v, filter %v; want planned: %d, %.2f 亩", d.Groups, d.Filter, counts["海世路"], sums["海世路"])
-		}
-	})
-	t.Run("OK no groupby, one group", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/industry/stats")
-		sums, counts := itemSums(t, srv.URL, "industry", "none", layers.AreaM2)
-		if d.GroupBy != nil || len(d.Groups) != 1 || d.Groups[0].Key != nil || d.Groups[0].Count != counts[nil] ||
-			math.Abs(*d.Groups[0].AreaM2-sums[nil]) > 0.05*float64(counts[nil]) || *d.Total.AreaM2 != *d.Groups[0].AreaM2 {
-			t.Errorf("industry stats = %+v, total %+v; want one group of %d, %.1f m²", d.Groups, d.Total, counts[nil], sums[nil])
-		}
-	})
-	t.Run("OK features without a value under null, last", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/parcels/stats?groupby=berths")
-		_, counts := itemSums(t, srv.URL, "parcels", "berths", layers.AreaM2)
-		last := d.Groups[len(d.Groups)-1]
-		if counts[nil] == 0 || last.Key != nil || last.Count != counts[nil] {
-			t.Errorf("last group %+v; the items have %d without berths", last, counts[nil])
-		}
-		for i := 1; i < len(d.Groups)-1; i++ {
-			if d.Groups[i-1].Key.(float64) >= d.Groups[i].Key.(float64) {
-				t.Errorf("groups not in order: %v before %v", d.Groups[i-1].Key, d.Groups[i].Key)
+			if want := []string{"海世路", "海华路", "港西大道"}; !slices.Equal(keys, want) || !slices.IsSorted(keys) {
+				t.Errorf("groups %q, want %q, sorted", keys, want)
 			}
-		}
-	})
-	t.Run("OK lines have a length", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/roads/stats?groupby=road_class")
-		sums, _ := itemSums(t, srv.URL, "roads", "road_class", layers.LengthM)
-		for _, g := range d.Groups {
-			if g.LengthM == nil || g.AreaM2 != nil || math.Abs(*g.LengthM-sums[g.Key]) > 0.5 {
-				t.Errorf("road group %v: %v m, %v m²; the items have %.1f m", g.Key, g.LengthM, g.AreaM2, sums[g.Key])
+			if d.Total.Count != 15 || n != 15 || math.Abs(*d.Total.AreaMu-total) > 0.005*15 {
+				t.Errorf("total = %d features %v 亩, want 15 and %.2f", d.Total.Count, *d.Total.AreaMu, total)
 			}
-		}
-	})
-	t.Run("OK points are counted", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/collections/monitoring/stats")
-		if d.Total.Count != 3 || d.Total.AreaM2 != nil || d.Total.LengthM != nil {
-			t.Errorf("monitoring total = %+v, want 3 and no measure", d.Total)
-		}
+		})
+		t.Run("OK filtered by a field", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=status&flanks_road="+url.QueryEscape("海世路"))
+			sums, counts := itemSums(t, srv.URL, "resettlement", "flanks_road", layers.AreaMu)
+			if len(d.Groups) != 1 || d.Groups[0].Key != "planned" || d.Groups[0].Count != counts["海世路"] ||
+				math.Abs(*d.Groups[0].AreaMu-sums["海世路"]) > 0.03 || d.Filter["flanks_road"] != "海世路" {
+				t.Errorf("stats of 海世路 by status = %+v, filter %v; want planned: %d, %.2f 亩", d.Groups, d.Filter, counts["海世路"], sums["海世路"])
+			}
+		})
+		t.Run("OK no groupby, one group", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/industry/stats")
+			sums, counts := itemSums(t, srv.URL, "industry", "none", layers.AreaM2)
+			if d.GroupBy != nil || len(d.Groups) != 1 || d.Groups[0].Key != nil || d.Groups[0].Count != counts[nil] ||
+				math.Abs(*d.Groups[0].AreaM2-sums[nil]) > 0.05*float64(counts[nil]) || *d.Total.AreaM2 != *d.Groups[0].AreaM2 {
+				t.Errorf("industry stats = %+v, total %+v; want one group of %d, %.1f m²", d.Groups, d.Total, counts[nil], sums[nil])
+			}
+		})
+		t.Run("OK features without a value under null, last", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/parcels/stats?groupby=berths")
+			_, counts := itemSums(t, srv.URL, "parcels", "berths", layers.AreaM2)
+			last := d.Groups[len(d.Groups)-1]
+			if counts[nil] == 0 || last.Key != nil || last.Count != counts[nil] {
+				t.Errorf("last group %+v; the items have %d without berths", last, counts[nil])
+			}
+			for i := 1; i < len(d.Groups)-1; i++ {
+				if d.Groups[i-1].Key.(float64) >= d.Groups[i].Key.(float64) {
+					t.Errorf("groups not in order: %v before %v", d.Groups[i-1].Key, d.Groups[i].Key)
+				}
+			}
+		})
+		t.Run("OK lines have a length", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/roads/stats?groupby=road_class")
+			sums, _ := itemSums(t, srv.URL, "roads", "road_class", layers.LengthM)
+			for _, g := range d.Groups {
+				if g.LengthM == nil || g.AreaM2 != nil || math.Abs(*g.LengthM-sums[g.Key]) > 0.5 {
+					t.Errorf("road group %v: %v m, %v m²; the items have %.1f m", g.Key, g.LengthM, g.AreaM2, sums[g.Key])
+				}
+			}
+		})
+		t.Run("OK points are counted", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/collections/monitoring/stats")
+			if d.Total.Count != 3 || d.Total.AreaM2 != nil || d.Total.LengthM != nil {
+				t.Errorf("monitoring total = %+v, want 3 and no measure", d.Total)
+			}
+		})
 	})
 }
 
 // TestDistrictStats checks /stats against the per-layer statistics.
 func TestDistrictStats(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	d := getStats(t, srv.URL+"/stats")
-	if d.GroupBy == nil || *d.GroupBy != layers.ClassField || d.ClippedToBBox {
-		t.Errorf("groupBy %v, clipped %v", d.GroupBy, d.ClippedToBBox)
-	}
-	// Every polygon layer with a class field, and only those.
-	for _, id := range []string{"resettlement", "facilities", "industry", "parks", "stations", "terminals", "water", "boundary"} {
-		if !slices.Contains(d.Collections, id) {
-			t.Errorf("collections %v lack %s", d.Collections, id)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		d := getStats(t, srv.URL+"/stats")
+		if d.GroupBy == nil || *d.GroupBy != layers.ClassField || d.ClippedToBBox {
+			t.Errorf("groupBy %v, clipped %v", d.GroupBy, d.ClippedToBBox)
 		}
-	}
-	for _, id := range []string{"roads", "rivers", "monitoring", "parcels"} {
-		if slices.Contains(d.Collections, id) {
-			t.Errorf("collections %v hold %s", d.Collections, id)
-		}
-	}
-	if len(d.Skipped) != 1 || d.Skipped[0].Collection != "parcels" || !strings.Contains(d.Skipped[0].Reason, layers.ClassField) {
-		t.Errorf("skipped = %+v, want parcels, for having no %s", d.Skipped, layers.ClassField)
-	}
-	var codes []string
-	count, mu := 0, 0.0
-	byKey := map[any]statsRow{}
-	for _, g := range d.Groups {
-		byKey[g.Key] = g
-		count += g.Count
-		mu += *g.AreaMu
-		if c, ok := g.Key.(string); ok {
-			codes = append(codes, c)
-			if cl, _ := layers.ClassOf(c); g.Name == nil || *g.Name != cl.Name {
-				t.Errorf("class %s is named %v, want %v", c, g.Name, cl.Name)
+		// Every polygon layer with a class field, and only those.
+		for _, id := range []string{"resettlement", "facilities", "industry", "parks", "stations", "terminals", "water", "boundary"} {
+			if !slices.Contains(d.Collections, id) {
+				t.Errorf("collections %v lack %s", d.Collections, id)
 			}
 		}
-	}
-	if !slices.IsSorted(codes) || count != d.Total.Count || math.Abs(mu-*d.Total.AreaMu) > 0.01*float64(len(d.Groups)) {
-		t.Errorf("classes %v (sorted?), groups add up to %d features %.2f 亩, total %d %.2f", codes, count, mu, d.Total.Count, *d.Total.AreaMu)
-	}
-	// R: the resettlement blocks (R2) and the facilities of class R.
-	res := getStats(t, srv.URL+"/collections/resettlement/stats")
-	fac := getStats(t, srv.URL+"/collections/facilities/stats?groupby="+layers.ClassField)
-	want, n := *res.Total.AreaMu, res.Total.Count
-	for _, g := range fac.Groups {
-		if c, _ := g.Key.(string); strings.HasPrefix(c, "R") {
-			want += *g.AreaMu
-			n += g.Count
+		for _, id := range []string{"roads", "rivers", "monitoring", "parcels"} {
+			if slices.Contains(d.Collections, id) {
+				t.Errorf("collections %v hold %s", d.Collections, id)
+			}
 		}
-	}
-	if r := byKey["R"]; r.Count != n || math.Abs(*r.AreaMu-want) > 0.02 || !slices.Equal(r.Collections, []string{"facilities", "resettlement"}) && !slices.Equal(r.Collections, []string{"resettlement", "facilities"}) {
-		t.Errorf("class R = %d features %v 亩 from %v; want %d, %.2f from resettlement and facilities", r.Count, r.AreaMu, r.Collections, n, want)
-	}
-	// The boundary's code is no class: under null.
-	if g, ok := byKey[nil]; !ok || !slices.Contains(g.Collections, "boundary") {
-		t.Errorf("null group = %+v, want the boundary in it", g)
-	}
+		if len(d.Skipped) != 1 || d.Skipped[0].Collection != "parcels" || !strings.Contains(d.Skipped[0].Reason, layers.ClassField) {
+			t.Errorf("skipped = %+v, want parcels, for having no %s", d.Skipped, layers.ClassField)
+		}
+		var codes []string
+		count, mu := 0, 0.0
+		byKey := map[any]statsRow{}
+		for _, g := range d.Groups {
+			byKey[g.Key] = g
+			count += g.Count
+			mu += *g.AreaMu
+			if c, ok := g.Key.(string); ok {
+				codes = append(codes, c)
+				if cl, _ := layers.ClassOf(c); g.Name == nil || *g.Name != cl.Name {
+					t.Errorf("class %s is named %v, want %v", c, g.Name, cl.Name)
+				}
+			}
+		}
+		if !slices.IsSorted(codes) || count != d.Total.Count || math.Abs(mu-*d.Total.AreaMu) > 0.01*float64(len(d.Groups)) {
+			t.Errorf("classes %v (sorted?), groups add up to %d features %.2f 亩, total %d %.2f", codes, count, mu, d.Total.Count, *d.Total.AreaMu)
+		}
+		// R: the resettlement blocks (R2) and the facilities of class R.
+		res := getStats(t, srv.URL+"/collections/resettlement/stats")
+		fac := getStats(t, srv.URL+"/collections/facilities/stats?groupby="+layers.ClassField)
+		want, n := *res.Total.AreaMu, res.Total.Count
+		for _, g := range fac.Groups {
+			if c, _ := g.Key.(string); strings.HasPrefix(c, "R") {
+				want += *g.AreaMu
+				n += g.Count
+			}
+		}
+		if r := byKey["R"]; r.Count != n || math.Abs(*r.AreaMu-want) > 0.02 || !slices.Equal(r.Collections, []string{"facilities", "resettlement"}) && !slices.Equal(r.Collections, []string{"resettlement", "facilities"}) {
+			t.Errorf("class R = %d features %v 亩 from %v; want %d, %.2f from resettlement and facilities", r.Count, r.AreaMu, r.Collections, n, want)
+		}
+		// The boundary's code is no class: under null.
+		if g, ok := byKey[nil]; !ok || !slices.Contains(g.Collections, "boundary") {
+			t.Errorf("null group = %+v, want the boundary in it", g)
+		}
 
-	t.Run("OK lines named", func(t *testing.T) {
-		d := getStats(t, srv.URL+"/stats?collections=roads,monitoring")
-		if !slices.Equal(d.Collections, []string{"roads"}) || len(d.Skipped) != 1 || d.Skipped[0].Collection != "monitoring" || d.Total.LengthM == nil || *d.Total.LengthM <= 0 || d.Total.AreaM2 != nil {
-			t.Errorf("stats of roads and monitoring = %+v", d)
-		}
-	})
-	t.Run("OK bbox", func(t *testing.T) {
-		// A box over the western half of the resettlement blocks.
-		ext := get(t, srv.URL+"/collections/resettlement").json(t)["extent"].(map[string]any)["spatial"].(map[string]any)["bbox"].([]any)[0].([]any)
-		mid := (ext[0].(float64) + ext[2].(float64)) / 2
-		bbox := fmt.Sprintf("%f,%f,%f,%f", ext[0].(float64)-0.01, ext[1].(float64)-0.01, mid, ext[3].(float64)+0.01)
-		col := getStats(t, srv.URL+"/collections/resettlement/stats?bbox="+bbox)
-		dist := getStats(t, srv.URL+"/stats?collections=resettlement&bbox="+bbox)
-		all := getStats(t, srv.URL+"/collections/resettlement/stats")
-		if col.FeaturesCut == 0 || col.Total.Count >= all.Total.Count || *col.Total.AreaMu >= *all.Total.AreaMu {
-			t.Errorf("stats in the western half = %+v, %d cut; of all %+v", col.Total, col.FeaturesCut, all.Total)
-		}
-		if !dist.ClippedToBBox || dist.Total.Count != col.Total.Count || *dist.Total.AreaMu != *col.Total.AreaMu || dist.FeaturesCut != col.FeaturesCut {
-			t.Errorf("/stats with a bbox = %+v cut %d; the layer's = %+v cut %d", dist.Total, dist.FeaturesCut, col.Total, col.FeaturesCut)
-		}
+		t.Run("OK lines named", func(t *testing.T) {
+			d := getStats(t, srv.URL+"/stats?collections=roads,monitoring")
+			if !slices.Equal(d.Collections, []string{"roads"}) || len(d.Skipped) != 1 || d.Skipped[0].Collection != "monitoring" || d.Total.LengthM == nil || *d.Total.LengthM <= 0 || d.Total.AreaM2 != nil {
+				t.Errorf("stats of roads and monitoring = %+v", d)
+			}
+		})
+		t.Run("OK bbox", func(t *testing.T) {
+			// A box over the western half of the resettlement blocks.
+			ext := get(t, srv.URL+"/collections/resettlement").json(t)["extent"].(map[string]any)["spatial"].(map[string]any)["bbox"].([]any)[0].([]any)
+			mid := (ext[0].(float64) + ext[2].(float64)) / 2
+			bbox := fmt.Sprintf("%f,%f,%f,%f", ext[0].(float64)-0.01, ext[1].(float64)-0.01, mid, ext[3].(float64)+0.01)
+			col := getStats(t, srv.URL+"/collections/resettlement/stats?bbox="+bbox)
+			dist := getStats(t, srv.URL+"/stats?collections=resettlement&bbox="+bbox)
+			all := getStats(t, srv.URL+"/collections/resettlement/stats")
+			if col.FeaturesCut == 0 || col.Total.Count >= all.Total.Count || *col.Total.AreaMu >= *all.Total.AreaMu {
+				t.Errorf("stats in the western half = %+v, %d cut; of all %+v", col.Total, col.FeaturesCut, all.Total)
+			}
+			if !dist.ClippedToBBox || dist.Total.Count != col.Total.Count || *dist.Total.AreaMu != *col.Total.AreaMu || dist.FeaturesCut != col.FeaturesCut {
+				t.Errorf("/stats with a bbox = %+v cut %d; the layer's = %+v cut %d", dist.Total, dist.FeaturesCut, col.Total, col.FeaturesCut)
+			}
+		})
 	})
 }
 
@@ -417,89 +419,92 @@ func boolInt(b bool) int {
 }
 
 func TestStatsErrors(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, tc := range []struct {
-		path   string
-		status int
-		says   []string
-	}{
-		{"/collections/resettlement/stats?groupby=nope", 400, []string{"groupby=nope", "name_zh", "flanks_road", "status"}},
-		{"/collections/parcels/stats?groupby=area_mu", 400, []string{"number field", "berths", "public"}},
-		{"/collections/parcels/stats?groupby=opened", 400, []string{"date field"}},
-		{"/collections/parcels/stats?groupby=", 400, []string{"groupby is empty"}},
-		{"/collections/parcels/stats?f=kml", 400, []string{"f=json or f=csv"}},
-		{"/collections/parcels/stats?limit=10", 400, []string{"unknown query parameter", "limit", "takes f, bbox, bbox-crs, groupby, as-of, compare, name_zh"}},
-		{"/collections/parcels/stats?as-of=yesterday", 400, []string{"as-of=yesterday", "RFC 3339"}},
-		{"/collections/parcels/stats?compare=2026-01-01&as-of=2025-01-01", 400, []string{"compare=2026-01-01", "not before"}},
-		{"/collections/parcels/stats?bbox=1,2,3", 400, []string{"bbox"}},
-		{"/collections/parcels/stats?status=bogus", 400, []string{"status is one of"}},
-		{"/collections/parcels/stats?groupby=status&groupby=berths", 400, []string{"given 2 times"}},
-		{"/collections/parcels/stats?groupby=status,status", 400, []string{"status is named twice"}},
-		{"/collections/parcels/stats?groupby=status,berths,public", 400, []string{"3 fields", "at most 2"}},
-		{"/collections/parcels/stats?groupby=status,", 400, []string{"empty field"}},
-		{"/collections/parcels/stats?groupby=status,area_mu", 400, []string{"groupby=status,area_mu", "number field"}},
-		{"/collections/nope/stats", 404, []string{"nope"}},
-		{"/stats?collections=resettlement,nope", 400, []string{"there is no collection", "nope"}},
-		{"/stats?groupby=status", 400, []string{"unknown query parameter", "takes f, bbox, bbox-crs, collections"}},
-		{"/stats?f=xml", 400, []string{"f=json or f=csv"}},
-		{"/stats?f=csv&f=json", 400, []string{"f is given 2 times"}},
-		{"/stats?bbox=121,33,122,32", 400, []string{"southern edge"}},
-	} {
-		r := get(t, srv.URL+tc.path, "Accept", "application/json")
-		ok := r.StatusCode == tc.status && r.Header.Get("Content-Type") == "application/problem+json" && r.Header.Get("Content-Disposition") == ""
-		for _, s := range tc.says {
-			ok = ok && bytes.Contains(r.body, []byte(s))
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, tc := range []struct {
+			path   string
+			status int
+			says   []string
+		}{
+			{"/collections/resettlement/stats?groupby=nope", 400, []string{"groupby=nope", "name_zh", "flanks_road", "status"}},
+			{"/collections/parcels/stats?groupby=area_mu", 400, []string{"number field", "berths", "public"}},
+			{"/collections/parcels/stats?groupby=opened", 400, []string{"date field"}},
+			{"/collections/parcels/stats?groupby=", 400, []string{"groupby is empty"}},
+			{"/collections/parcels/stats?f=kml", 400, []string{"f=json or f=csv"}},
+			{"/collections/parcels/stats?limit=10", 400, []string{"unknown query parameter", "limit", "takes f, bbox, bbox-crs, groupby, as-of, compare, name_zh"}},
+			{"/collections/parcels/stats?as-of=yesterday", 400, []string{"as-of=yesterday", "RFC 3339"}},
+			{"/collections/parcels/stats?compare=2026-01-01&as-of=2025-01-01", 400, []string{"compare=2026-01-01", "not before"}},
+			{"/collections/parcels/stats?bbox=1,2,3", 400, []string{"bbox"}},
+			{"/collections/parcels/stats?status=bogus", 400, []string{"status is one of"}},
+			{"/collections/parcels/stats?groupby=status&groupby=berths", 400, []string{"given 2 times"}},
+			{"/collections/parcels/stats?groupby=status,status", 400, []string{"status is named twice"}},
+			{"/collections/parcels/stats?groupby=status,berths,public", 400, []string{"3 fields", "at most 2"}},
+			{"/collections/parcels/stats?groupby=status,", 400, []string{"empty field"}},
+			{"/collections/parcels/stats?groupby=status,area_mu", 400, []string{"groupby=status,area_mu", "number field"}},
+			{"/collections/nope/stats", 404, []string{"nope"}},
+			{"/stats?collections=resettlement,nope", 400, []string{"there is no collection", "nope"}},
+			{"/stats?groupby=status", 400, []string{"unknown query parameter", "takes f, bbox, bbox-crs, collections"}},
+			{"/stats?f=xml", 400, []string{"f=json or f=csv"}},
+			{"/stats?f=csv&f=json", 400, []string{"f is given 2 times"}},
+			{"/stats?bbox=121,33,122,32", 400, []string{"southern edge"}},
+		} {
+			r := get(t, srv.URL+tc.path, "Accept", "application/json")
+			ok := r.StatusCode == tc.status && r.Header.Get("Content-Type") == "application/problem+json" && r.Header.Get("Content-Disposition") == ""
+			for _, s := range tc.says {
+				ok = ok && bytes.Contains(r.body, []byte(s))
+			}
+			if !ok {
+				t.Errorf("GET %s = %d %s:\n%s\nwant %d problem saying %q", tc.path, r.StatusCode, r.Header.Get("Content-Type"), r.body, tc.status, tc.says)
+			}
 		}
-		if !ok {
-			t.Errorf("GET %s = %d %s:\n%s\nwant %d problem saying %q", tc.path, r.StatusCode, r.Header.Get("Content-Type"), r.body, tc.status, tc.says)
-		}
-	}
+	})
 }
 
 // TestStatsHTMLError: f=html is no format of the statistics, and a
 // browser that asks for it gets the error as a page, as on every route.
 func TestStatsHTMLError(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	r := get(t, srv.URL+"/collections/parcels/stats?f=html")
-	if r.StatusCode != 400 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !bytes.Contains(r.body, []byte("f=json or f=csv")) {
-		t.Errorf("GET stats?f=html = %d %s:\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		r := get(t, srv.URL+"/collections/parcels/stats?f=html")
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !bytes.Contains(r.body, []byte("f=json or f=csv")) {
+			t.Errorf("GET stats?f=html = %d %s:\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
+		}
+	})
 }
 
 func TestStatsETagAndLinks(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, path := range []string{"/collections/resettlement/stats?groupby=status", "/stats", "/stats?f=csv"} {
-		r := get(t, srv.URL+path)
-		tag := r.Header.Get("ETag")
-		if r.StatusCode != 200 || tag == "" {
-			t.Fatalf("GET %s = %d, ETag %q", path, r.StatusCode, tag)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, path := range []string{"/collections/resettlement/stats?groupby=status", "/stats", "/stats?f=csv"} {
+			r := get(t, srv.URL+path)
+			tag := r.Header.Get("ETag")
+			if r.StatusCode != 200 || tag == "" {
+				t.Fatalf("GET %s = %d, ETag %q", path, r.StatusCode, tag)
+			}
+			if r2 := get(t, srv.URL+path, "If-None-Match", tag); r2.StatusCode != 304 {
+				t.Errorf("GET %s with If-None-Match %s = %d, want 304", path, tag, r2.StatusCode)
+			}
+			if other := get(t, srv.URL+path+"&bbox=121,32,122,33"); strings.HasPrefix(path, "/collections") && other.Header.Get("ETag") == tag {
+				t.Errorf("GET %s with a bbox has the same ETag", path)
+			}
 		}
-		if r2 := get(t, srv.URL+path, "If-None-Match", tag); r2.StatusCode != 304 {
-			t.Errorf("GET %s with If-None-Match %s = %d, want 304", path, tag, r2.StatusCode)
+		for _, page := range []string{"/", "/collections/resettlement"} {
+			ls := links(t, get(t, srv.URL+page, "Accept", "application/json").json(t))
+			found := false
+			for _, l := range ls["urn:planmap:rel:statistics"] {
+				href, _ := l["href"].(string)
+				found = found || l["type"] == "application/json" && strings.HasSuffix(href, "/stats")
+			}
+			if !found {
+				t.Errorf("GET %s has no statistics link: %v", page, ls["urn:planmap:rel:statistics"])
+			}
 		}
-		if other := get(t, srv.URL+path+"&bbox=121,32,122,33"); strings.HasPrefix(path, "/collections") && other.Header.Get("ETag") == tag {
-			t.Errorf("GET %s with a bbox has the same ETag", path)
+		d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=status")
+		rels := map[string]string{}
+		for _, l := range d.Links {
+			rels[fmt.Sprint(l["rel"])] = fmt.Sprint(l["href"])
 		}
-	}
-	for _, page := range []string{"/", "/collections/resettlement"} {
-		ls := links(t, get(t, srv.URL+page, "Accept", "application/json").json(t))
-		found := false
-		for _, l := range ls["urn:planmap:rel:statistics"] {
-			href, _ := l["href"].(string)
-			found = found || l["type"] == "application/json" && strings.HasSuffix(href, "/stats")
+		if !strings.Contains(rels["alternate"], "f=csv") || !strings.Contains(rels["self"], "groupby=status") || !strings.HasSuffix(rels["collection"], "/collections/resettlement") {
+			t.Errorf("links = %v", rels)
 		}
-		if !found {
-			t.Errorf("GET %s has no statistics link: %v", page, ls["urn:planmap:rel:statistics"])
-		}
-	}
-	d := getStats(t, srv.URL+"/collections/resettlement/stats?groupby=status")
-	rels := map[string]string{}
-	for _, l := range d.Links {
-		rels[fmt.Sprint(l["rel"])] = fmt.Sprint(l["href"])
-	}
-	if !strings.Contains(rels["alternate"], "f=csv") || !strings.Contains(rels["self"], "groupby=status") || !strings.HasSuffix(rels["collection"], "/collections/resettlement") {
-		t.Errorf("links = %v", rels)
-	}
+	})
 }
 
 // TestStatsPages adds up more features than the statistics read from the
@@ -551,40 +556,41 @@ func TestStatsPages(t *testing.T) {
 // TestStatsOpenAPI: the document declares both statistics paths, with
 // the fields one may group by and the formats.
 func TestStatsOpenAPI(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	var doc struct {
-		Paths map[string]struct {
-			Get struct {
-				Parameters []map[string]any `json:"parameters"`
-				Responses  map[string]struct {
-					Content map[string]any `json:"content"`
-				} `json:"responses"`
-			} `json:"get"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal(get(t, srv.URL+"/api").body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	op, ok := doc.Paths["/collections/parcels/stats"]
-	if !ok {
-		t.Fatal("no /collections/parcels/stats in the OpenAPI document")
-	}
-	names := map[string]map[string]any{}
-	for _, p := range op.Get.Parameters {
-		if n, ok := p["name"].(string); ok {
-			names[n] = p
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		var doc struct {
+			Paths map[string]struct {
+				Get struct {
+					Parameters []map[string]any `json:"parameters"`
+					Responses  map[string]struct {
+						Content map[string]any `json:"content"`
+					} `json:"responses"`
+				} `json:"get"`
+			} `json:"paths"`
 		}
-	}
-	enum := fmt.Sprint(names["groupby"]["schema"].(map[string]any)["items"].(map[string]any)["enum"])
-	if enum != "[name_zh name_en status berths public]" || names["status"] == nil || names["limit"] != nil {
-		t.Errorf("parameters of the parcels' stats: groupby enum %s, status %v, limit %v", enum, names["status"], names["limit"])
-	}
-	for _, path := range []string{"/collections/parcels/stats", "/stats"} {
-		c := doc.Paths[path].Get.Responses["200"].Content
-		if c["application/json"] == nil || c["text/csv"] == nil {
-			t.Errorf("GET %s 200 content = %v, want JSON and CSV", path, c)
+		if err := json.Unmarshal(get(t, srv.URL+"/api").body, &doc); err != nil {
+			t.Fatal(err)
 		}
-	}
+		op, ok := doc.Paths["/collections/parcels/stats"]
+		if !ok {
+			t.Fatal("no /collections/parcels/stats in the OpenAPI document")
+		}
+		names := map[string]map[string]any{}
+		for _, p := range op.Get.Parameters {
+			if n, ok := p["name"].(string); ok {
+				names[n] = p
+			}
+		}
+		enum := fmt.Sprint(names["groupby"]["schema"].(map[string]any)["items"].(map[string]any)["enum"])
+		if enum != "[name_zh name_en status berths public]" || names["status"] == nil || names["limit"] != nil {
+			t.Errorf("parameters of the parcels' stats: groupby enum %s, status %v, limit %v", enum, names["status"], names["limit"])
+		}
+		for _, path := range []string{"/collections/parcels/stats", "/stats"} {
+			c := doc.Paths[path].Get.Responses["200"].Content
+			if c["application/json"] == nil || c["text/csv"] == nil {
+				t.Errorf("GET %s 200 content = %v, want JSON and CSV", path, c)
+			}
+		}
+	})
 }
 
 // benchStatsRouter is the router of benchRouter without the cache of
@@ -633,88 +639,90 @@ func BenchmarkStatsBBox(b *testing.B) {
 // pair of values, and the pairs add up, per value of either field, to
 // what grouping by that field alone gives.
 func TestStatsTwoFields(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	for _, fields := range [][2]string{{"status", "public"}, {"public", "status"}, {"status", "berths"}} {
-		q := "/collections/parcels/stats?groupby=" + fields[0] + "," + fields[1]
-		d := getStats(t, srv.URL+q)
-		if d.GroupBy == nil || *d.GroupBy != fields[0]+","+fields[1] {
-			t.Errorf("GET %s: groupBy %v", q, d.GroupBy)
-		}
-		seen := map[string]bool{}
-		for i, field := range fields {
-			one := getStats(t, srv.URL+"/collections/parcels/stats?groupby="+field)
-			if d.Total.Count != one.Total.Count || math.Abs(*d.Total.AreaM2-*one.Total.AreaM2) > 0.05 {
-				t.Errorf("GET %s: total %d, %v m²; by %s alone %d, %v m²", q, d.Total.Count, *d.Total.AreaM2, field, one.Total.Count, *one.Total.AreaM2)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		for _, fields := range [][2]string{{"status", "public"}, {"public", "status"}, {"status", "berths"}} {
+			q := "/collections/parcels/stats?groupby=" + fields[0] + "," + fields[1]
+			d := getStats(t, srv.URL+q)
+			if d.GroupBy == nil || *d.GroupBy != fields[0]+","+fields[1] {
+				t.Errorf("GET %s: groupBy %v", q, d.GroupBy)
 			}
-			counts, areas, pairs := map[string]int{}, map[string]float64{}, map[string]int{}
-			for _, g := range d.Groups {
-				key, ok := g.Key.([]any)
-				if !ok || len(key) != 2 {
-					t.Fatalf("GET %s: group key %#v, want a pair", q, g.Key)
+			seen := map[string]bool{}
+			for i, field := range fields {
+				one := getStats(t, srv.URL+"/collections/parcels/stats?groupby="+field)
+				if d.Total.Count != one.Total.Count || math.Abs(*d.Total.AreaM2-*one.Total.AreaM2) > 0.05 {
+					t.Errorf("GET %s: total %d, %v m²; by %s alone %d, %v m²", q, d.Total.Count, *d.Total.AreaM2, field, one.Total.Count, *one.Total.AreaM2)
 				}
-				seen[fmt.Sprint(key)] = true
-				k := fmt.Sprint(key[i])
-				counts[k] += g.Count
-				areas[k] += *g.AreaM2
-				pairs[k]++
-			}
-			if len(counts) != len(one.Groups) {
-				t.Errorf("GET %s: %d values of %s among the pairs, %d grouping by it alone", q, len(counts), field, len(one.Groups))
-			}
-			for _, g := range one.Groups {
-				k := fmt.Sprint(g.Key)
-				// Each group's m² are rounded to 0.1.
-				if counts[k] != g.Count || math.Abs(areas[k]-*g.AreaM2) > 0.05*float64(pairs[k]+1) {
-					t.Errorf("GET %s: %s=%s adds up to %d, %.1f m²; by %s alone %d, %v m²", q, field, k, counts[k], areas[k], field, g.Count, *g.AreaM2)
+				counts, areas, pairs := map[string]int{}, map[string]float64{}, map[string]int{}
+				for _, g := range d.Groups {
+					key, ok := g.Key.([]any)
+					if !ok || len(key) != 2 {
+						t.Fatalf("GET %s: group key %#v, want a pair", q, g.Key)
+					}
+					seen[fmt.Sprint(key)] = true
+					k := fmt.Sprint(key[i])
+					counts[k] += g.Count
+					areas[k] += *g.AreaM2
+					pairs[k]++
+				}
+				if len(counts) != len(one.Groups) {
+					t.Errorf("GET %s: %d values of %s among the pairs, %d grouping by it alone", q, len(counts), field, len(one.Groups))
+				}
+				for _, g := range one.Groups {
+					k := fmt.Sprint(g.Key)
+					// Each group's m² are rounded to 0.1.
+					if counts[k] != g.Count || math.Abs(areas[k]-*g.AreaM2) > 0.05*float64(pairs[k]+1) {
+						t.Errorf("GET %s: %s=%s adds up to %d, %.1f m²; by %s alone %d, %v m²", q, field, k, counts[k], areas[k], field, g.Count, *g.AreaM2)
+					}
 				}
 			}
+			if len(seen) != len(d.Groups) || len(d.Groups) < 2 {
+				t.Errorf("GET %s: %d groups, %d distinct keys", q, len(d.Groups), len(seen))
+			}
 		}
-		if len(seen) != len(d.Groups) || len(d.Groups) < 2 {
-			t.Errorf("GET %s: %d groups, %d distinct keys", q, len(d.Groups), len(seen))
-		}
-	}
+	})
 }
 
 // TestStatsETagEdit: the statistics of a layer are validated by its
 // version: asked again they are 304, and kept (the cache answers), until
 // an edit, after which they are counted again, with another ETag.
 func TestStatsETagEdit(t *testing.T) {
-	srv, store := newServer(t, web.Options{})
-	const q = "/collections/parcels/stats?groupby=status,berths"
-	first := get(t, srv.URL+q)
-	tag := first.Header.Get("ETag")
-	if first.StatusCode != 200 || tag == "" {
-		t.Fatalf("GET %s = %d, ETag %q", q, first.StatusCode, tag)
-	}
-	if r := get(t, srv.URL+q, "If-None-Match", tag); r.StatusCode != 304 || len(r.body) != 0 {
-		t.Errorf("GET %s with If-None-Match %s = %d, want 304", q, tag, r.StatusCode)
-	}
-	again := get(t, srv.URL+q)
-	if again.StatusCode != 200 || !bytes.Equal(again.body, first.body) || again.Header.Get("ETag") != tag || again.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("GET %s again = %d %s, ETag %s, same body %v", q, again.StatusCode, again.Header.Get("Content-Type"), again.Header.Get("ETag"), bytes.Equal(again.body, first.body))
-	}
-	cacheStats := func() map[string]any {
-		return get(t, srv.URL+"/healthz").json(t)["statsCache"].(map[string]any)
-	}
-	if c := cacheStats(); c["hits"].(float64) < 1 || c["answers"].(float64) != 1 {
-		t.Errorf("statistics cache after the same question twice: %v, want 1 answer and a hit", c)
-	}
-	var d statsDoc
-	json.Unmarshal(first.body, &d)
-	if err := store.Delete(ctx, "parcels", 1, "", layers.Edit{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	after := get(t, srv.URL+q, "If-None-Match", tag)
-	var d2 statsDoc
-	if after.StatusCode != 200 || after.Header.Get("ETag") == tag || json.Unmarshal(after.body, &d2) != nil || d2.Total.Count != d.Total.Count-1 {
-		t.Errorf("GET %s after a parcel is deleted, with the ETag from before = %d, ETag %s (was %s), %d parcels (were %d)",
-			q, after.StatusCode, after.Header.Get("ETag"), tag, d2.Total.Count, d.Total.Count)
-	}
-	// CSV is another answer, kept apart.
-	csv := get(t, srv.URL+q+"&f=csv")
-	if csv.StatusCode != 200 || csv.Header.Get("Content-Type") != "text/csv; charset=utf-8" || csv.Header.Get("ETag") == after.Header.Get("ETag") {
-		t.Errorf("GET %s&f=csv = %d %s, ETag %s", q, csv.StatusCode, csv.Header.Get("Content-Type"), csv.Header.Get("ETag"))
-	}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, store cache.Store) {
+		const q = "/collections/parcels/stats?groupby=status,berths"
+		first := get(t, srv.URL+q)
+		tag := first.Header.Get("ETag")
+		if first.StatusCode != 200 || tag == "" {
+			t.Fatalf("GET %s = %d, ETag %q", q, first.StatusCode, tag)
+		}
+		if r := get(t, srv.URL+q, "If-None-Match", tag); r.StatusCode != 304 || len(r.body) != 0 {
+			t.Errorf("GET %s with If-None-Match %s = %d, want 304", q, tag, r.StatusCode)
+		}
+		again := get(t, srv.URL+q)
+		if again.StatusCode != 200 || !bytes.Equal(again.body, first.body) || again.Header.Get("ETag") != tag || again.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("GET %s again = %d %s, ETag %s, same body %v", q, again.StatusCode, again.Header.Get("Content-Type"), again.Header.Get("ETag"), bytes.Equal(again.body, first.body))
+		}
+		cacheStats := func() map[string]any {
+			return get(t, srv.URL+"/healthz").json(t)["statsCache"].(map[string]any)
+		}
+		if c := cacheStats(); c["hits"].(float64) < 1 || c["answers"].(float64) != 1 {
+			t.Errorf("statistics cache after the same question twice: %v, want 1 answer and a hit", c)
+		}
+		var d statsDoc
+		json.Unmarshal(first.body, &d)
+		if err := store.(web.Editor).Delete(ctx, "parcels", 1, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		after := get(t, srv.URL+q, "If-None-Match", tag)
+		var d2 statsDoc
+		if after.StatusCode != 200 || after.Header.Get("ETag") == tag || json.Unmarshal(after.body, &d2) != nil || d2.Total.Count != d.Total.Count-1 {
+			t.Errorf("GET %s after a parcel is deleted, with the ETag from before = %d, ETag %s (was %s), %d parcels (were %d)",
+				q, after.StatusCode, after.Header.Get("ETag"), tag, d2.Total.Count, d.Total.Count)
+		}
+		// CSV is another answer, kept apart.
+		csv := get(t, srv.URL+q+"&f=csv")
+		if csv.StatusCode != 200 || csv.Header.Get("Content-Type") != "text/csv; charset=utf-8" || csv.Header.Get("ETag") == after.Header.Get("ETag") {
+			t.Errorf("GET %s&f=csv = %d %s, ETag %s", q, csv.StatusCode, csv.Header.Get("Content-Type"), csv.Header.Get("ETag"))
+		}
+	})
 }
 
 // BenchmarkStatsMapOpen is what a map opening asks of the statistics of

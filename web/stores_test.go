@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"sync"
 	"testing"
 
 	"planmap/layers"
@@ -23,6 +24,10 @@ var servedStores = []struct {
 	{"PostGIS", newPostGISStore},
 }
 
+// postgisURLs holds the URL of the database of each store newPostGISStore
+// opened, for otherConnection.
+var postgisURLs sync.Map // *postgis.Store → string
+
 // newPostGISStore is newStore on PostGIS.
 func newPostGISStore(t *testing.T) cache.Store {
 	t.Helper()
@@ -32,6 +37,7 @@ func newPostGISStore(t *testing.T) cache.Store {
 		t.Fatalf("postgis.Open(%s): %v", url, err)
 	}
 	t.Cleanup(func() { s.Close() })
+	postgisURLs.Store(s, url)
 	if _, err := s.Import(ctx, testFiles(t), layers.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"planmap/geo"
 	"planmap/layers"
+	"planmap/layers/cache"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
@@ -107,159 +108,161 @@ func fids(l *mvt.Layer) []int64 {
 var haimen = orb.Point{121.5355, 32.1535}
 
 func TestTileResources(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	t.Run("LandingAndConformance", func(t *testing.T) {
-		ls := links(t, get(t, srv.URL+"/").json(t))
-		for _, rel := range []string{"http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"} {
-			if len(ls[rel]) == 0 {
-				t.Errorf("GET / has no %s link: %v", rel, ls)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		t.Run("LandingAndConformance", func(t *testing.T) {
+			ls := links(t, get(t, srv.URL+"/").json(t))
+			for _, rel := range []string{"http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"} {
+				if len(ls[rel]) == 0 {
+					t.Errorf("GET / has no %s link: %v", rel, ls)
+				}
 			}
-		}
-		conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
-		for _, c := range []string{"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt", "oas30"} {
-			if !slices.Contains(conf, any("http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"+c)) {
-				t.Errorf("GET /conformance lacks ogcapi-tiles-1 %s: %v", c, conf)
+			conf := get(t, srv.URL+"/conformance").json(t)["conformsTo"].([]any)
+			for _, c := range []string{"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt", "oas30"} {
+				if !slices.Contains(conf, any("http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"+c)) {
+					t.Errorf("GET /conformance lacks ogcapi-tiles-1 %s: %v", c, conf)
+				}
 			}
-		}
-	})
-	t.Run("TileMatrixSets", func(t *testing.T) {
-		r := get(t, srv.URL+"/tileMatrixSets")
-		if r.StatusCode != 200 || !strings.Contains(string(r.body), `"id":"WebMercatorQuad"`) {
-			t.Errorf("GET /tileMatrixSets = %d %s, want WebMercatorQuad", r.StatusCode, r.body)
-		}
-		doc := get(t, srv.URL+"/tileMatrixSets/WebMercatorQuad").json(t)
-		ms := doc["tileMatrices"].([]any)
-		if len(ms) != tiles.MaxZoom+1 {
-			t.Fatalf("WebMercatorQuad has %d tile matrices, want %d", len(ms), tiles.MaxZoom+1)
-		}
-		m14 := ms[14].(map[string]any)
-		if m14["id"] != "14" || m14["matrixWidth"] != float64(16384) || m14["cornerOfOrigin"] != "topLeft" {
-			t.Errorf("tile matrix 14 = %v", m14)
-		}
-		if r := get(t, srv.URL+"/tileMatrixSets/WorldCRS84Quad"); r.StatusCode != 404 {
-			t.Errorf("GET /tileMatrixSets/WorldCRS84Quad = %d, want 404", r.StatusCode)
-		}
-	})
-	t.Run("Tilesets", func(t *testing.T) {
-		for _, p := range []string{"/tiles", "/collections/terminals/tiles"} {
-			doc := get(t, srv.URL+p).json(t)
-			sets, _ := doc["tilesets"].([]any)
-			if len(sets) != 1 || sets[0].(map[string]any)["tileMatrixSetURI"] != "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad" {
-				t.Errorf("GET %s = %v, want one tileset on WebMercatorQuad", p, doc)
+		})
+		t.Run("TileMatrixSets", func(t *testing.T) {
+			r := get(t, srv.URL+"/tileMatrixSets")
+			if r.StatusCode != 200 || !strings.Contains(string(r.body), `"id":"WebMercatorQuad"`) {
+				t.Errorf("GET /tileMatrixSets = %d %s, want WebMercatorQuad", r.StatusCode, r.body)
 			}
-		}
-		doc := get(t, srv.URL+"/collections/terminals/tiles/WebMercatorQuad").json(t)
-		var item map[string]any
-		for _, l := range doc["links"].([]any) {
-			if l := l.(map[string]any); l["rel"] == "item" {
-				item = l
+			doc := get(t, srv.URL+"/tileMatrixSets/WebMercatorQuad").json(t)
+			ms := doc["tileMatrices"].([]any)
+			if len(ms) != tiles.MaxZoom+1 {
+				t.Fatalf("WebMercatorQuad has %d tile matrices, want %d", len(ms), tiles.MaxZoom+1)
 			}
-		}
-		if item == nil || item["type"] != "application/vnd.mapbox-vector-tile" || item["templated"] != true ||
-			item["href"] != srv.URL+"/collections/terminals/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}" {
-			t.Errorf("tileset's item link = %v", item)
-		}
-		ls := doc["layers"].([]any)
-		if len(ls) != 1 || ls[0].(map[string]any)["id"] != "terminals" || ls[0].(map[string]any)["minTileMatrix"] != "0" {
-			t.Errorf("tileset's layers = %v, want terminals from zoom 0", ls)
-		}
-		if limits := doc["tileMatrixSetLimits"].([]any); len(limits) != tiles.MaxZoom+1 {
-			t.Errorf("tileMatrixSetLimits has %d zooms", len(limits))
-		}
-		if r := get(t, srv.URL+"/collections/nosuch/tiles/WebMercatorQuad"); r.StatusCode != 404 {
-			t.Errorf("GET a tileset of no collection = %d, want 404", r.StatusCode)
-		}
-	})
-	t.Run("TileJSON", func(t *testing.T) {
-		doc := get(t, srv.URL+"/tiles/WebMercatorQuad/tilejson.json").json(t)
-		if doc["tilejson"] != "3.0.0" || doc["tiles"].([]any)[0] != srv.URL+"/tiles/WebMercatorQuad/{z}/{y}/{x}" {
-			t.Errorf("TileJSON = %v", doc)
-		}
-		var ids []string
-		for _, l := range doc["vector_layers"].([]any) {
-			ids = append(ids, l.(map[string]any)["id"].(string))
-		}
-		if !slices.Contains(ids, "terminals") || !slices.Contains(ids, "parcels") {
-			t.Errorf("TileJSON vector_layers = %v", ids)
-		}
-	})
-	t.Run("CollectionPageHasXYZ", func(t *testing.T) {
-		r := get(t, srv.URL+"/collections/terminals?f=html")
-		want := srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}"
-		if !strings.Contains(string(r.body), want) {
-			t.Errorf("the collection page does not show the XYZ URL %s:\n%s", want, r.body)
-		}
-	})
-	t.Run("OpenAPI", func(t *testing.T) {
-		paths := get(t, srv.URL+"/api").json(t)["paths"].(map[string]any)
-		for _, p := range []string{"/tileMatrixSets", "/tileMatrixSets/{tileMatrixSetId}", "/tiles", "/tiles/{tileMatrixSetId}",
-			"/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}", "/collections/terminals/tiles",
-			"/collections/terminals/tiles/{tileMatrixSetId}", "/collections/terminals/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"} {
-			if paths[p] == nil {
-				t.Errorf("the OpenAPI document has no path %s", p)
+			m14 := ms[14].(map[string]any)
+			if m14["id"] != "14" || m14["matrixWidth"] != float64(16384) || m14["cornerOfOrigin"] != "topLeft" {
+				t.Errorf("tile matrix 14 = %v", m14)
 			}
-		}
+			if r := get(t, srv.URL+"/tileMatrixSets/WorldCRS84Quad"); r.StatusCode != 404 {
+				t.Errorf("GET /tileMatrixSets/WorldCRS84Quad = %d, want 404", r.StatusCode)
+			}
+		})
+		t.Run("Tilesets", func(t *testing.T) {
+			for _, p := range []string{"/tiles", "/collections/terminals/tiles"} {
+				doc := get(t, srv.URL+p).json(t)
+				sets, _ := doc["tilesets"].([]any)
+				if len(sets) != 1 || sets[0].(map[string]any)["tileMatrixSetURI"] != "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad" {
+					t.Errorf("GET %s = %v, want one tileset on WebMercatorQuad", p, doc)
+				}
+			}
+			doc := get(t, srv.URL+"/collections/terminals/tiles/WebMercatorQuad").json(t)
+			var item map[string]any
+			for _, l := range doc["links"].([]any) {
+				if l := l.(map[string]any); l["rel"] == "item" {
+					item = l
+				}
+			}
+			if item == nil || item["type"] != "application/vnd.mapbox-vector-tile" || item["templated"] != true ||
+				item["href"] != srv.URL+"/collections/terminals/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}" {
+				t.Errorf("tileset's item link = %v", item)
+			}
+			ls := doc["layers"].([]any)
+			if len(ls) != 1 || ls[0].(map[string]any)["id"] != "terminals" || ls[0].(map[string]any)["minTileMatrix"] != "0" {
+				t.Errorf("tileset's layers = %v, want terminals from zoom 0", ls)
+			}
+			if limits := doc["tileMatrixSetLimits"].([]any); len(limits) != tiles.MaxZoom+1 {
+				t.Errorf("tileMatrixSetLimits has %d zooms", len(limits))
+			}
+			if r := get(t, srv.URL+"/collections/nosuch/tiles/WebMercatorQuad"); r.StatusCode != 404 {
+				t.Errorf("GET a tileset of no collection = %d, want 404", r.StatusCode)
+			}
+		})
+		t.Run("TileJSON", func(t *testing.T) {
+			doc := get(t, srv.URL+"/tiles/WebMercatorQuad/tilejson.json").json(t)
+			if doc["tilejson"] != "3.0.0" || doc["tiles"].([]any)[0] != srv.URL+"/tiles/WebMercatorQuad/{z}/{y}/{x}" {
+				t.Errorf("TileJSON = %v", doc)
+			}
+			var ids []string
+			for _, l := range doc["vector_layers"].([]any) {
+				ids = append(ids, l.(map[string]any)["id"].(string))
+			}
+			if !slices.Contains(ids, "terminals") || !slices.Contains(ids, "parcels") {
+				t.Errorf("TileJSON vector_layers = %v", ids)
+			}
+		})
+		t.Run("CollectionPageHasXYZ", func(t *testing.T) {
+			r := get(t, srv.URL+"/collections/terminals?f=html")
+			want := srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}"
+			if !strings.Contains(string(r.body), want) {
+				t.Errorf("the collection page does not show the XYZ URL %s:\n%s", want, r.body)
+			}
+		})
+		t.Run("OpenAPI", func(t *testing.T) {
+			paths := get(t, srv.URL+"/api").json(t)["paths"].(map[string]any)
+			for _, p := range []string{"/tileMatrixSets", "/tileMatrixSets/{tileMatrixSetId}", "/tiles", "/tiles/{tileMatrixSetId}",
+				"/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}", "/collections/terminals/tiles",
+				"/collections/terminals/tiles/{tileMatrixSetId}", "/collections/terminals/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"} {
+				if paths[p] == nil {
+					t.Errorf("the OpenAPI document has no path %s", p)
+				}
+			}
+		})
 	})
 }
 
 func TestTileStatuses(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	at14 := tilePath(tileAt(haimen, 14))
-	for _, c := range []struct {
-		name, path string
-		want       int
-	}{
-		{"OK", "/tiles/WebMercatorQuad/" + at14, 200},
-		{"OKCollection", "/collections/terminals/tiles/WebMercatorQuad/" + at14, 200},
-		{"Empty", "/collections/terminals/tiles/WebMercatorQuad/10/0/0", 204},
-		{"EmptyFarAway", "/tiles/WebMercatorQuad/14/8000/100", 204},
-		{"ErrLetters", "/tiles/WebMercatorQuad/14/abc/3", 400},
-		{"ErrNegative", "/tiles/WebMercatorQuad/14/-1/3", 400},
-		{"ErrFraction", "/tiles/WebMercatorQuad/1.5/0/0", 400},
-		{"ErrQuery", "/tiles/WebMercatorQuad/0/0/0?f=json", 400},
-		{"ErrZoomTooDeep", "/tiles/WebMercatorQuad/23/0/0", 404},
-		{"ErrRowOutside", "/tiles/WebMercatorQuad/2/4/0", 404},
-		{"ErrColOutside", "/tiles/WebMercatorQuad/2/0/4", 404},
-		{"ErrHuge", "/tiles/WebMercatorQuad/99999999999999999999/0/0", 404},
-		{"ErrMatrixSet", "/tiles/WorldCRS84Quad/0/0/0", 404},
-		{"ErrCollection", "/collections/nosuch/tiles/WebMercatorQuad/0/0/0", 404},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			r := get(t, srv.URL+c.path)
-			if r.StatusCode != c.want {
-				t.Fatalf("GET %s = %d %s, want %d", c.path, r.StatusCode, r.body, c.want)
-			}
-			switch c.want {
-			case 200:
-				if ct := r.Header.Get("Content-Type"); ct != "application/vnd.mapbox-vector-tile" {
-					t.Errorf("Content-Type = %q", ct)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		at14 := tilePath(tileAt(haimen, 14))
+		for _, c := range []struct {
+			name, path string
+			want       int
+		}{
+			{"OK", "/tiles/WebMercatorQuad/" + at14, 200},
+			{"OKCollection", "/collections/terminals/tiles/WebMercatorQuad/" + at14, 200},
+			{"Empty", "/collections/terminals/tiles/WebMercatorQuad/10/0/0", 204},
+			{"EmptyFarAway", "/tiles/WebMercatorQuad/14/8000/100", 204},
+			{"ErrLetters", "/tiles/WebMercatorQuad/14/abc/3", 400},
+			{"ErrNegative", "/tiles/WebMercatorQuad/14/-1/3", 400},
+			{"ErrFraction", "/tiles/WebMercatorQuad/1.5/0/0", 400},
+			{"ErrQuery", "/tiles/WebMercatorQuad/0/0/0?f=json", 400},
+			{"ErrZoomTooDeep", "/tiles/WebMercatorQuad/23/0/0", 404},
+			{"ErrRowOutside", "/tiles/WebMercatorQuad/2/4/0", 404},
+			{"ErrColOutside", "/tiles/WebMercatorQuad/2/0/4", 404},
+			{"ErrHuge", "/tiles/WebMercatorQuad/99999999999999999999/0/0", 404},
+			{"ErrMatrixSet", "/tiles/WorldCRS84Quad/0/0/0", 404},
+			{"ErrCollection", "/collections/nosuch/tiles/WebMercatorQuad/0/0/0", 404},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := get(t, srv.URL+c.path)
+				if r.StatusCode != c.want {
+					t.Fatalf("GET %s = %d %s, want %d", c.path, r.StatusCode, r.body, c.want)
 				}
-				if len(decode(t, r.body)) == 0 {
-					t.Errorf("GET %s: a tile without layers", c.path)
+				switch c.want {
+				case 200:
+					if ct := r.Header.Get("Content-Type"); ct != "application/vnd.mapbox-vector-tile" {
+						t.Errorf("Content-Type = %q", ct)
+					}
+					if len(decode(t, r.body)) == 0 {
+						t.Errorf("GET %s: a tile without layers", c.path)
+					}
+					gz := get(t, srv.URL+c.path, "Accept-Encoding", "gzip")
+					if gz.Header.Get("Content-Encoding") != "gzip" {
+						t.Errorf("GET %s with Accept-Encoding: gzip: Content-Encoding %q", c.path, gz.Header.Get("Content-Encoding"))
+					} else if zr, err := gzip.NewReader(bytes.NewReader(gz.body)); err != nil {
+						t.Error(err)
+					} else if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, r.body) {
+						t.Errorf("GET %s gzipped: %d bytes, %v; unzipped %d bytes, want the %d of the plain tile", c.path, len(gz.body), err, len(plain), len(r.body))
+					}
+					etag := r.Header.Get("ETag")
+					if r2 := get(t, srv.URL+c.path, "If-None-Match", etag); etag == "" || r2.StatusCode != 304 || len(r2.body) != 0 {
+						t.Errorf("GET %s with If-None-Match %s = %d (%d bytes), want 304", c.path, etag, r2.StatusCode, len(r2.body))
+					}
+				case 204:
+					if len(r.body) != 0 {
+						t.Errorf("204 with a body of %d bytes", len(r.body))
+					}
+				default:
+					if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+						t.Errorf("Content-Type = %q, want a problem document", ct)
+					}
 				}
-				gz := get(t, srv.URL+c.path, "Accept-Encoding", "gzip")
-				if gz.Header.Get("Content-Encoding") != "gzip" {
-					t.Errorf("GET %s with Accept-Encoding: gzip: Content-Encoding %q", c.path, gz.Header.Get("Content-Encoding"))
-				} else if zr, err := gzip.NewReader(bytes.NewReader(gz.body)); err != nil {
-					t.Error(err)
-				} else if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, r.body) {
-					t.Errorf("GET %s gzipped: %d bytes, %v; unzipped %d bytes, want the %d of the plain tile", c.path, len(gz.body), err, len(plain), len(r.body))
-				}
-				etag := r.Header.Get("ETag")
-				if r2 := get(t, srv.URL+c.path, "If-None-Match", etag); etag == "" || r2.StatusCode != 304 || len(r2.body) != 0 {
-					t.Errorf("GET %s with If-None-Match %s = %d (%d bytes), want 304", c.path, etag, r2.StatusCode, len(r2.body))
-				}
-			case 204:
-				if len(r.body) != 0 {
-					t.Errorf("204 with a body of %d bytes", len(r.body))
-				}
-			default:
-				if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-					t.Errorf("Content-Type = %q, want a problem document", ct)
-				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // pollUntil polls fn every 20 ms for up to 5 s.
@@ -303,88 +306,89 @@ func itemsIn(t *testing.T, srv *httptest.Server, id string, box orb.Bound) map[i
 func TestTileGDAL(t *testing.T) {
 	ogrinfo := layerstest.RequireTool(t, "ogrinfo")
 	ogr2ogr := layerstest.RequireTool(t, "ogr2ogr")
-	srv, _ := newServer(t, web.Options{})
-	tl := tileAt(haimen, 15)
-	r := get(t, srv.URL+"/tiles/WebMercatorQuad/"+tilePath(tl))
-	if r.StatusCode != 200 {
-		t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
-	}
-	path := filepath.Join(t.TempDir(), "tile.pbf")
-	if err := os.WriteFile(path, r.body, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// CLIP=NO: GDAL would cut the buffer off.
-	oo := []string{"-oo", "CLIP=NO", "-oo", "Z=" + strconv.Itoa(int(tl.Z)), "-oo", "X=" + strconv.Itoa(int(tl.X)), "-oo", "Y=" + strconv.Itoa(int(tl.Y))}
-	out, err := exec.Command(ogrinfo, append([]string{"-ro", "-so", "-al"}, append(oo, path)...)...).CombinedOutput()
-	if err != nil || strings.Contains(string(out), "ERROR") || strings.Contains(string(out), "Warning") {
-		t.Fatalf("ogrinfo: %v\n%s", err, out)
-	}
-	gdalCounts := map[string]int{}
-	var layer string
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "Layer name: "); ok {
-			layer = v
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		tl := tileAt(haimen, 15)
+		r := get(t, srv.URL+"/tiles/WebMercatorQuad/"+tilePath(tl))
+		if r.StatusCode != 200 {
+			t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
 		}
-		if v, ok := strings.CutPrefix(line, "Feature Count: "); ok {
-			gdalCounts[layer], _ = strconv.Atoi(v)
-		}
-	}
-	ours := decode(t, r.body)
-	box := tiles.Bound(int(tl.Z), int(tl.X), int(tl.Y))
-	if len(gdalCounts) != len(ours) || len(ours) < 2 {
-		t.Errorf("GDAL reads layers %v, we wrote %d layers", gdalCounts, len(ours))
-	}
-	unit := (box.Max[0] - box.Min[0]) / (tiles.Extent + 2*tiles.Buffer)
-	for name, l := range ours {
-		want := itemsIn(t, srv, name, box)
-		if gdalCounts[name] != len(l.Features) || len(want) != len(l.Features) {
-			t.Errorf("layer %s: GDAL counts %d features, the tile holds %d, the items API %d in the tile's bbox and buffer",
-				name, gdalCounts[name], len(l.Features), len(want))
-		}
-		// The features as GDAL reads them, in CRS84.
-		gj := filepath.Join(t.TempDir(), name+".geojson")
-		args := append([]string{"-f", "GeoJSON", "-t_srs", "EPSG:4326"}, oo...)
-		if out, err := exec.Command(ogr2ogr, append(args, gj, path, name)...).CombinedOutput(); err != nil {
-			t.Fatalf("ogr2ogr: %v\n%s", err, out)
-		}
-		var fc struct {
-			Features []struct {
-				Properties map[string]any
-				Geometry   json.RawMessage
-			}
-		}
-		b, _ := os.ReadFile(gj)
-		if err := json.Unmarshal(b, &fc); err != nil {
+		path := filepath.Join(t.TempDir(), "tile.pbf")
+		if err := os.WriteFile(path, r.body, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range fc.Features {
-			id := int64(f.Properties["mvt_id"].(float64))
-			it, ok := want[id]
-			if !ok {
-				t.Errorf("layer %s: GDAL reads feature %d, which the items API does not have in the tile", name, id)
-				continue
+		// CLIP=NO: GDAL would cut the buffer off.
+		oo := []string{"-oo", "CLIP=NO", "-oo", "Z=" + strconv.Itoa(int(tl.Z)), "-oo", "X=" + strconv.Itoa(int(tl.X)), "-oo", "Y=" + strconv.Itoa(int(tl.Y))}
+		out, err := exec.Command(ogrinfo, append([]string{"-ro", "-so", "-al"}, append(oo, path)...)...).CombinedOutput()
+		if err != nil || strings.Contains(string(out), "ERROR") || strings.Contains(string(out), "Warning") {
+			t.Fatalf("ogrinfo: %v\n%s", err, out)
+		}
+		gdalCounts := map[string]int{}
+		var layer string
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(line, "Layer name: "); ok {
+				layer = v
 			}
-			props := it["properties"].(map[string]any)
-			for _, k := range []string{"name_zh", "status", "landuse_gb50137", "position_confidence"} {
-				if props[k] != nil && f.Properties[k] != props[k] {
-					t.Errorf("layer %s, feature %d: GDAL reads %s = %v, the feature has %v", name, id, k, f.Properties[k], props[k])
+			if v, ok := strings.CutPrefix(line, "Feature Count: "); ok {
+				gdalCounts[layer], _ = strconv.Atoi(v)
+			}
+		}
+		ours := decode(t, r.body)
+		box := tiles.Bound(int(tl.Z), int(tl.X), int(tl.Y))
+		if len(gdalCounts) != len(ours) || len(ours) < 2 {
+			t.Errorf("GDAL reads layers %v, we wrote %d layers", gdalCounts, len(ours))
+		}
+		unit := (box.Max[0] - box.Min[0]) / (tiles.Extent + 2*tiles.Buffer)
+		for name, l := range ours {
+			want := itemsIn(t, srv, name, box)
+			if gdalCounts[name] != len(l.Features) || len(want) != len(l.Features) {
+				t.Errorf("layer %s: GDAL counts %d features, the tile holds %d, the items API %d in the tile's bbox and buffer",
+					name, gdalCounts[name], len(l.Features), len(want))
+			}
+			// The features as GDAL reads them, in CRS84.
+			gj := filepath.Join(t.TempDir(), name+".geojson")
+			args := append([]string{"-f", "GeoJSON", "-t_srs", "EPSG:4326"}, oo...)
+			if out, err := exec.Command(ogr2ogr, append(args, gj, path, name)...).CombinedOutput(); err != nil {
+				t.Fatalf("ogr2ogr: %v\n%s", err, out)
+			}
+			var fc struct {
+				Features []struct {
+					Properties map[string]any
+					Geometry   json.RawMessage
 				}
 			}
-			g, _, err := geo.DecodeGeoJSON(f.Geometry)
-			if err != nil {
+			b, _ := os.ReadFile(gj)
+			if err := json.Unmarshal(b, &fc); err != nil {
 				t.Fatal(err)
 			}
-			ig, _, _ := geo.DecodeGeoJSON(mustJSON(t, it["geometry"]))
-			wantB := geo.Clip(ig, box).Bound()
-			gotB := g.Bound()
-			for i := range 2 {
-				if math.Abs(gotB.Min[i]-wantB.Min[i]) > 2*unit || math.Abs(gotB.Max[i]-wantB.Max[i]) > 2*unit {
-					t.Errorf("layer %s, feature %d: GDAL reads bounds %v, the feature's in the tile are %v (a grid unit is %g°)", name, id, gotB, wantB, unit)
-					break
+			for _, f := range fc.Features {
+				id := int64(f.Properties["mvt_id"].(float64))
+				it, ok := want[id]
+				if !ok {
+					t.Errorf("layer %s: GDAL reads feature %d, which the items API does not have in the tile", name, id)
+					continue
+				}
+				props := it["properties"].(map[string]any)
+				for _, k := range []string{"name_zh", "status", "landuse_gb50137", "position_confidence"} {
+					if props[k] != nil && f.Properties[k] != props[k] {
+						t.Errorf("layer %s, feature %d: GDAL reads %s = %v, the feature has %v", name, id, k, f.Properties[k], props[k])
+					}
+				}
+				g, _, err := geo.DecodeGeoJSON(f.Geometry)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ig, _, _ := geo.DecodeGeoJSON(mustJSON(t, it["geometry"]))
+				wantB := geo.Clip(ig, box).Bound()
+				gotB := g.Bound()
+				for i := range 2 {
+					if math.Abs(gotB.Min[i]-wantB.Min[i]) > 2*unit || math.Abs(gotB.Max[i]-wantB.Max[i]) > 2*unit {
+						t.Errorf("layer %s, feature %d: GDAL reads bounds %v, the feature's in the tile are %v (a grid unit is %g°)", name, id, gotB, wantB, unit)
+						break
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -400,47 +404,48 @@ func mustJSON(t *testing.T, v any) []byte {
 // collection page gives, and draws the features of a tile from them.
 func TestTileQGIS(t *testing.T) {
 	layerstest.RequireQGIS(t)
-	srv, _ := newServer(t, web.Options{})
-	tl := tileAt(haimen, 15)
-	for _, c := range []struct {
-		name, url string
-		wantRed   bool
-	}{
-		{"Dataset", srv.URL + "/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
-		{"Collection", srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
-		{"Empty", srv.URL + "/collections/xss/tiles/WebMercatorQuad/{z}/{y}/{x}", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command("/usr/bin/python3", "testdata/qgis_mvt.py", c.url,
-				strconv.Itoa(int(tl.Z)), strconv.Itoa(int(tl.X)), strconv.Itoa(int(tl.Y)))
-			cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-			out, err := cmd.Output()
-			if err != nil {
-				stderr := ""
-				if ee, ok := err.(*exec.ExitError); ok {
-					stderr = string(ee.Stderr)
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		tl := tileAt(haimen, 15)
+		for _, c := range []struct {
+			name, url string
+			wantRed   bool
+		}{
+			{"Dataset", srv.URL + "/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
+			{"Collection", srv.URL + "/collections/terminals/tiles/WebMercatorQuad/{z}/{y}/{x}", true},
+			{"Empty", srv.URL + "/collections/xss/tiles/WebMercatorQuad/{z}/{y}/{x}", false},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				cmd := exec.Command("/usr/bin/python3", "testdata/qgis_mvt.py", c.url,
+					strconv.Itoa(int(tl.Z)), strconv.Itoa(int(tl.X)), strconv.Itoa(int(tl.Y)))
+				cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
+				out, err := cmd.Output()
+				if err != nil {
+					stderr := ""
+					if ee, ok := err.(*exec.ExitError); ok {
+						stderr = string(ee.Stderr)
+					}
+					t.Fatalf("QGIS: %v\n%s\n%s", err, out, stderr)
 				}
-				t.Fatalf("QGIS: %v\n%s\n%s", err, out, stderr)
-			}
-			var res struct {
-				Valid bool
-				Red   int
-				Log   []string
-			}
-			if err := json.Unmarshal(out, &res); err != nil {
-				t.Fatalf("QGIS printed %s: %v", out, err)
-			}
-			if !res.Valid {
-				t.Fatalf("QGIS: the XYZ layer %s is not valid; log %v", c.url, res.Log)
-			}
-			t.Logf("QGIS drew %d red pixels of tile %s", res.Red, tilePath(tl))
-			// The terminal, the water and the boundary cover much of the
-			// tile; the XSS layer has nothing there.
-			if c.wantRed && res.Red < 256*256/20 || !c.wantRed && res.Red != 0 {
-				t.Errorf("QGIS drew %d red pixels of tile %s from %s (log %v); want many: %v", res.Red, tilePath(tl), c.url, res.Log, c.wantRed)
-			}
-		})
-	}
+				var res struct {
+					Valid bool
+					Red   int
+					Log   []string
+				}
+				if err := json.Unmarshal(out, &res); err != nil {
+					t.Fatalf("QGIS printed %s: %v", out, err)
+				}
+				if !res.Valid {
+					t.Fatalf("QGIS: the XYZ layer %s is not valid; log %v", c.url, res.Log)
+				}
+				t.Logf("QGIS drew %d red pixels of tile %s", res.Red, tilePath(tl))
+				// The terminal, the water and the boundary cover much of the
+				// tile; the XSS layer has nothing there.
+				if c.wantRed && res.Red < 256*256/20 || !c.wantRed && res.Red != 0 {
+					t.Errorf("QGIS drew %d red pixels of tile %s from %s (log %v); want many: %v", res.Red, tilePath(tl), c.url, res.Log, c.wantRed)
+				}
+			})
+		}
+	})
 }
 
 // At a high zoom a tile holds exactly the features the items API finds in
