@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"planmap/geo"
 	"planmap/layers"
@@ -93,21 +92,9 @@ func (s *Store) TokenRecords(ctx context.Context) ([]layers.TokenRecord, error) 
 	var out []layers.TokenRecord
 	for rows.Next() {
 		var t layers.TokenRecord
-		var role, ids, created, gone string
-		if err := rows.Scan(&t.Name, &t.Hash, &role, &ids, &created, &gone); err != nil {
+		var err error
+		if t.Token, err = scanToken(rows, &t.Hash); err != nil {
 			return nil, err
-		}
-		t.Role = layers.Role(role)
-		if err := json.Unmarshal([]byte(ids), &t.Layers); err != nil {
-			return nil, fmt.Errorf("token %s: layers %q: %w", t.Name, ids, err)
-		}
-		if t.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
-			return nil, err
-		}
-		if gone != "" {
-			if t.Revoked, err = time.Parse(time.RFC3339Nano, gone); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, t)
 	}

@@ -84,26 +84,42 @@ func (s *Store) ListTokens(ctx context.Context, revoked bool) ([]layers.Token, e
 	defer rows.Close()
 	var out []layers.Token
 	for rows.Next() {
-		var t layers.Token
-		var role, ids, created, gone string
-		if err := rows.Scan(&t.Name, &role, &ids, &created, &gone); err != nil {
+		t, err := scanToken(rows, nil)
+		if err != nil {
 			return nil, err
-		}
-		t.Role = layers.Role(role)
-		if err := json.Unmarshal([]byte(ids), &t.Layers); err != nil {
-			return nil, fmt.Errorf("token %s: layers %q: %w", t.Name, ids, err)
-		}
-		if t.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
-			return nil, err
-		}
-		if gone != "" {
-			if t.Revoked, err = time.Parse(time.RFC3339Nano, gone); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// scanToken reads a row of name, [hash,] role, layers, created and
+// revoked (an RFC 3339 text, empty if never): the hash into hash when
+// it is not nil.
+func scanToken(rows *sql.Rows, hash *[]byte) (layers.Token, error) {
+	var t layers.Token
+	var role, ids, created, gone string
+	dest := []any{&t.Name}
+	if hash != nil {
+		dest = append(dest, hash)
+	}
+	if err := rows.Scan(append(dest, &role, &ids, &created, &gone)...); err != nil {
+		return t, err
+	}
+	t.Role = layers.Role(role)
+	if err := json.Unmarshal([]byte(ids), &t.Layers); err != nil {
+		return t, fmt.Errorf("token %s: layers %q: %w", t.Name, ids, err)
+	}
+	var err error
+	if t.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return t, err
+	}
+	if gone != "" {
+		if t.Revoked, err = time.Parse(time.RFC3339Nano, gone); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
 }
 
 // RevokeToken revokes the valid token named name, at once: the next

@@ -94,19 +94,9 @@ func (s *Store) TokenRecords(ctx context.Context) ([]layers.TokenRecord, error) 
 	var out []layers.TokenRecord
 	for rows.Next() {
 		var t layers.TokenRecord
-		var role string
-		var ids []string
-		var gone *time.Time
-		if err := rows.Scan(&t.Name, &t.Hash, &role, &ids, &t.Created, &gone); err != nil {
+		var err error
+		if t.Token, err = scanToken(rows, &t.Hash); err != nil {
 			return nil, err
-		}
-		t.Role = layers.Role(role)
-		if len(ids) > 0 {
-			t.Layers = ids
-		}
-		t.Created = t.Created.UTC()
-		if gone != nil {
-			t.Revoked = gone.UTC()
 		}
 		out = append(out, t)
 	}

@@ -78,24 +78,38 @@ func (s *Store) ListTokens(ctx context.Context, revoked bool) ([]layers.Token, e
 	defer rows.Close()
 	var out []layers.Token
 	for rows.Next() {
-		var t layers.Token
-		var role string
-		var ids []string
-		var gone *time.Time
-		if err := rows.Scan(&t.Name, &role, &ids, &t.Created, &gone); err != nil {
+		t, err := scanToken(rows, nil)
+		if err != nil {
 			return nil, err
-		}
-		t.Role = layers.Role(role)
-		if len(ids) > 0 {
-			t.Layers = ids
-		}
-		t.Created = t.Created.UTC()
-		if gone != nil {
-			t.Revoked = gone.UTC()
 		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// scanToken reads a row of name, [hash,] role, layers, created and
+// revoked (NULL if never): the hash into hash when it is not nil.
+func scanToken(rows pgx.Rows, hash *[]byte) (layers.Token, error) {
+	var t layers.Token
+	var role string
+	var ids []string
+	var gone *time.Time
+	dest := []any{&t.Name}
+	if hash != nil {
+		dest = append(dest, hash)
+	}
+	if err := rows.Scan(append(dest, &role, &ids, &t.Created, &gone)...); err != nil {
+		return t, err
+	}
+	t.Role = layers.Role(role)
+	if len(ids) > 0 {
+		t.Layers = ids
+	}
+	t.Created = t.Created.UTC()
+	if gone != nil {
+		t.Revoked = gone.UTC()
+	}
+	return t, nil
 }
 
 // RevokeToken revokes the valid token named name, at once: the next
