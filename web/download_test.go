@@ -324,13 +324,7 @@ func TestQGISOpensGeoPackages(t *testing.T) {
 // and checks that they are the layers of info, drawn with their styles,
 // and that neither QGIS nor GDAL warned of anything.
 func checkQGISStyles(t *testing.T, path string, info []gpkg.LayerInfo) {
-	cmd := exec.Command("/usr/bin/python3", "testdata/qgis_gpkg.py", path)
-	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("QGIS: %v\n%s\n%s", err, o.String(), e.String())
-	}
+	out, errs := layerstest.RunQGIS(t, "testdata/qgis_gpkg.py", path)
 	type symbol struct {
 		Color       string
 		Layer       string
@@ -357,12 +351,12 @@ func checkQGISStyles(t *testing.T, path string, info []gpkg.LayerInfo) {
 			Editable bool
 		}
 	}
-	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("QGIS printed %s: %v", o.String(), err)
+		t.Fatalf("QGIS printed %s: %v", out, err)
 	}
 	// GDAL's warnings reach stderr, QGIS's own the message log.
-	for _, line := range append(strings.Split(e.String(), "\n"), res.Log...) {
+	for _, line := range append(strings.Split(string(errs), "\n"), res.Log...) {
 		if strings.Contains(line, "Warning") || strings.Contains(line, "extension") || strings.Contains(line, "ERROR") {
 			t.Errorf("QGIS: %s", line)
 		}

@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"math"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +16,7 @@ import (
 // JSON object it printed.
 func runQGISEdit(t *testing.T, args ...string) map[string]any {
 	t.Helper()
-	cmd := exec.Command("/usr/bin/python3", append([]string{"testdata/qgis_edit.py"}, args...)...)
-	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("QGIS %v: %v\n%s\n%s", args, err, out, stderr)
-	}
+	out, _ := layerstest.RunQGIS(t, "testdata/qgis_edit.py", args...)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var res map[string]any
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -46,16 +44,7 @@ func TestQGISLoadsEachCollection(t *testing.T) {
 			for _, l := range info {
 				args = append(args, l.ID)
 			}
-			cmd := exec.Command("/usr/bin/python3", args...)
-			cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-			out, err := cmd.Output()
-			if err != nil {
-				stderr := ""
-				if ee, ok := err.(*exec.ExitError); ok {
-					stderr = string(ee.Stderr)
-				}
-				t.Fatalf("QGIS: %v\n%s\n%s", err, out, stderr)
-			}
+			out, _ := layerstest.RunQGIS(t, args[0], args[1:]...)
 			var res struct {
 				Log    []string
 				Layers map[string]struct {

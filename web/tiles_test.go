@@ -415,17 +415,8 @@ func TestTileQGIS(t *testing.T) {
 			{"Empty", srv.URL + "/collections/xss/tiles/WebMercatorQuad/{z}/{y}/{x}", false},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				cmd := exec.Command("/usr/bin/python3", "testdata/qgis_mvt.py", c.url,
+				out, _ := layerstest.RunQGIS(t, "testdata/qgis_mvt.py", c.url,
 					strconv.Itoa(int(tl.Z)), strconv.Itoa(int(tl.X)), strconv.Itoa(int(tl.Y)))
-				cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-				out, err := cmd.Output()
-				if err != nil {
-					stderr := ""
-					if ee, ok := err.(*exec.ExitError); ok {
-						stderr = string(ee.Stderr)
-					}
-					t.Fatalf("QGIS: %v\n%s\n%s", err, out, stderr)
-				}
 				var res struct {
 					Valid bool
 					Red   int

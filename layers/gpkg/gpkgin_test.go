@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -229,16 +228,14 @@ func TestImportGPKGMadeByGDAL(t *testing.T) {
 func TestImportGPKGEditedByQGIS(t *testing.T) {
 	layerstest.RequireQGIS(t)
 	path := copyTestdata(t, "gdal_layers.gpkg")
-	cmd := exec.Command("/usr/bin/python3", "../testdata/qgis_edit_gpkg.py", path)
-	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+t.TempDir())
-	out, err := cmd.Output()
+	out, _ := layerstest.RunQGIS(t, "../testdata/qgis_edit_gpkg.py", path)
 	var res struct {
 		Committed bool
 		Errors    []string
 		New       []int64
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err != nil || json.Unmarshal([]byte(lines[len(lines)-1]), &res) != nil || !res.Committed || len(res.New) != 1 {
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil || !res.Committed || len(res.New) != 1 {
 		t.Fatalf("QGIS: %v\n%s", err, out)
 	}
 

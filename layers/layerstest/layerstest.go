@@ -70,6 +70,22 @@ func RequireQGIS(tb testing.TB) {
 		"QGIS is not installed (apt-get install --no-install-recommends qgis python3-qgis); skipping")
 }
 
+// RunQGIS runs the QGIS Python script with args, headless (offscreen Qt,
+// a runtime folder of its own), and returns what it printed on standard
+// output and on standard error (where QGIS and GDAL warn); a script that
+// fails fails the test with both.
+func RunQGIS(tb testing.TB, script string, args ...string) (stdout, stderr []byte) {
+	tb.Helper()
+	cmd := exec.Command("/usr/bin/python3", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "XDG_RUNTIME_DIR="+tb.TempDir())
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("QGIS %s %v: %v\n%s\n%s", script, args, err, out.String(), errs.String())
+	}
+	return out.Bytes(), errs.Bytes()
+}
+
 // MustOpen opens a new store in a temporary folder and closes it when the
 // test ends.
 func MustOpen(tb testing.TB) *gpkg.Store {
