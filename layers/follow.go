@@ -12,14 +12,16 @@ import (
 // layers: each layer's declaration, count, extent and version, as a
 // Catalog that readers load without waiting. It follows its change log:
 // after a change by the store itself, at once (AfterWrite); after one by
-// another process, within pollInterval. A Follower is that part, the same
-// for every store; how a refresh learns that something changed and reads
-// a layer's state is the store's refresh step.
+// another process, when the store is told of it (Wake: PostgreSQL's
+// NOTIFY), and otherwise within the poll interval. A Follower is that
+// part, the same for every store; how a refresh learns that something
+// changed and reads a layer's state is the store's refresh step.
 
-// pollInterval is how often a Follower runs its store's refresh step to
-// take in what other processes wrote. The step first asks whether
-// anything did, which costs the store one small query.
-const pollInterval = 50 * time.Millisecond
+// PollInterval is how often a Follower runs its store's refresh step, by
+// default, to take in what other processes wrote. The step first asks
+// whether anything did, which costs the store one small query. A store
+// that is told of changes (Wake) polls less often (SetPollInterval).
+const PollInterval = 50 * time.Millisecond
 
 // refreshTimeout bounds a refresh of the poll loop, which no caller waits
 // for: a database that stops answering is reported (OnError) every
@@ -47,10 +49,39 @@ type Follower struct {
 	stop    chan struct{}
 	done    chan struct{}
 	onError func(error)
+	wake    chan struct{} // Wake's, one pending at most
+	every   atomic.Int64  // the poll interval, in nanoseconds
+	reset   chan struct{} // SetPollInterval tells the loop
 }
 
 // NewFollower returns a Follower that refreshes with step.
-func NewFollower(step RefreshStep) *Follower { return &Follower{step: step} }
+func NewFollower(step RefreshStep) *Follower {
+	f := &Follower{step: step, wake: make(chan struct{}, 1), reset: make(chan struct{}, 1)}
+	f.every.Store(int64(PollInterval))
+	return f
+}
+
+// Wake asks the poll loop for a refresh now, as when the store hears that
+// another process changed something. Wakes that come while one waits are
+// one refresh; it never blocks.
+func (f *Follower) Wake() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SetPollInterval sets how often the poll loop refreshes when nothing
+// wakes it: a store that hears of changes polls seldom, only to catch
+// what it might not have heard, and often again while it cannot hear.
+func (f *Follower) SetPollInterval(d time.Duration) {
+	if f.every.Swap(int64(d)) != int64(d) {
+		select {
+		case f.reset <- struct{}{}:
+		default:
+		}
+	}
+}
 
 // OnError sets where the follower, and its store's refresh step through
 // Report, say what went wrong in work no caller is waiting for. Call it
@@ -94,7 +125,7 @@ func (f *Follower) Collection(ctx context.Context, id string) (*Collection, erro
 // (formatted only then: AfterWrite follows every edit). The write
 // is stored whatever the refresh says: a failure is reported, not
 // returned (a caller would take it for a write that did not happen), and
-// the poll loop takes the write in within pollInterval. Before the first
+// the poll loop takes the write in at its next round. Before the first
 // Catalog there is nothing to bring up to date.
 func (f *Follower) AfterWrite(ctx context.Context, format string, args ...any) {
 	if f.catalog.Load() == nil {
@@ -127,15 +158,20 @@ func (f *Follower) start() {
 	go f.poll(f.stop, f.done)
 }
 
-// poll refreshes every pollInterval until stop is closed.
+// poll refreshes at every poll interval, and when woken, until stop is
+// closed.
 func (f *Follower) poll(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(time.Duration(f.every.Load()))
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-f.reset:
+			t.Reset(time.Duration(f.every.Load()))
+			continue
+		case <-f.wake:
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)

@@ -282,7 +282,7 @@ func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(s
 	}
 	// The writer's next read sees the write: the catalog takes it in now.
 	// Should that fail, the write is stored all the same, and the watch
-	// takes it in within pollInterval.
+	// takes it in at its next round.
 	s.follow.AfterWrite(ctx, "after a write to %s", id)
 	return nil
 }

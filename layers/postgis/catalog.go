@@ -35,17 +35,29 @@ func (s *Store) Catalog(ctx context.Context) (*layers.Catalog, error) {
 // refresh is the follower's refresh step: it takes in the changes logged
 // since cur was built.
 func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*layers.Catalog)) error {
-	if cur != nil {
-		var last int64
-		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
-			return fmt.Errorf("change log: %w", err)
+	if cur == nil {
+		s.start()
+	}
+	// The primary's WAL position in the same statement as the log: read
+	// once the last change is visible, it is past that change's commit,
+	// and reads go to a replica only once it has replayed that far.
+	var last int64
+	var lsn string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text FROM planmap_changes`).Scan(&last, &lsn); err != nil {
+		return fmt.Errorf("change log: %w", err)
+	}
+	if cur != nil && last == cur.Seq {
+		return nil
+	}
+	if s.replicas != nil {
+		p, err := parseLSN(lsn)
+		if err != nil {
+			return err
 		}
-		if last == cur.Seq {
-			return nil
-		}
+		s.replicas.raise(p)
 	}
 	// One snapshot: the log and the tables as of the same moment.
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := s.readOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -177,8 +189,12 @@ func unmarshalDecl(id, schema, style, rules string, l *layers.Layer) error {
 
 // Changes returns up to limit entries of the change log after seq after,
 // oldest first.
-func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error) {
-	return readChanges(ctx, s.pool, after, limit)
+func (s *Store) Changes(ctx context.Context, after int64, limit int) (cs []layers.Change, err error) {
+	err = s.read(ctx, func(q querier) error {
+		cs, err = readChanges(ctx, q, after, limit)
+		return err
+	})
+	return cs, err
 }
 
 func readChanges(ctx context.Context, q querier, after int64, limit int) ([]layers.Change, error) {

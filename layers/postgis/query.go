@@ -102,12 +102,6 @@ func fieldValue(t layers.FieldType, v any) any {
 	return v
 }
 
-// readOnly begins a read-only transaction whose queries all see one
-// snapshot of the database.
-func (s *Store) readOnly(ctx context.Context) (pgx.Tx, error) {
-	return s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-}
-
 // Items returns page p of the features of layer id that f selects, in id
 // order, and how many match in all: from one snapshot.
 func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
@@ -141,7 +135,12 @@ func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.It
 	if err != nil {
 		return nil, err
 	}
-	return loadItems(ctx, s.pool, col.Layer, fids)
+	var items []*layers.Item
+	err = s.read(ctx, func(q querier) error {
+		items, err = loadItems(ctx, q, col.Layer, fids)
+		return err
+	})
+	return items, err
 }
 
 // inSnapshot runs fn with layer id's state and one read-only snapshot.
@@ -322,7 +321,7 @@ func (s *Store) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 	}
 	if len(items) == 0 {
 		// Deleted (EGONE) or never there (ENOTFOUND)?
-		if err := retired(ctx, s.pool, id, fid); err != nil {
+		if err := s.read(ctx, func(q querier) error { return retired(ctx, q, id, fid) }); err != nil {
 			return nil, err
 		}
 		return nil, goneError(id, fid)

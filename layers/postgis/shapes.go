@@ -36,7 +36,12 @@ func (s *Store) LoadShapes(ctx context.Context, id string, fids []int64, fields 
 	if err != nil {
 		return nil, err
 	}
-	return loadShapes(ctx, s.pool, col.Layer, fids, fields)
+	var shapes []layers.Shape
+	err = s.read(ctx, func(q querier) error {
+		shapes, err = loadShapes(ctx, q, col.Layer, fids, fields)
+		return err
+	})
+	return shapes, err
 }
 
 // loadShapes reads the shapes of the features fids of layer l that

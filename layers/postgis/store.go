@@ -9,6 +9,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +37,15 @@ type Store struct {
 	// refresh step's, which runs one at a time.
 	follow *layers.Follower
 	states map[string]*layerState
+
+	// Other processes' changes, heard of (replica.go): the listener and
+	// the replicas' watcher run from the first Catalog until Close.
+	replicas   *replicas // nil without read replicas
+	lastNotice atomic.Int64
+	startOnce  sync.Once
+	stop       context.CancelFunc
+	listening  chan struct{} // closed when the listener has ended
+	watching   chan struct{} // closed when the watcher has ended
 }
 
 // IsURL reports whether db names a PostgreSQL database (postgres:// or
@@ -45,8 +56,9 @@ func IsURL(db string) bool {
 
 // Open connects to the PostgreSQL database at url (postgres://…), which
 // must have the PostGIS extension or let this user create it, and applies
-// pending migrations.
-func Open(ctx context.Context, url string) (*Store, error) {
+// pending migrations. Reads go to the streaming standbys at replicaURLs
+// when they have caught up (replica.go).
+func Open(ctx context.Context, url string, replicaURLs ...string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, layers.Errorf(layers.EINVALID, "database URL: %v", err)
@@ -61,12 +73,37 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	if len(replicaURLs) > 0 {
+		if s.replicas, err = openReplicas(ctx, replicaURLs); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	// Nothing ever imported: no layer, and an empty change log.
 	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM planmap_layers) AND NOT EXISTS (SELECT 1 FROM planmap_changes)`).Scan(&s.created); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// start starts the listener and the replicas' watcher, once, when the
+// catalog is first built: a command that never reads the catalog (import,
+// token) opens no connection for them.
+func (s *Store) start() {
+	s.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		s.listening = make(chan struct{})
+		go s.listen(ctx)
+		if s.replicas != nil {
+			s.watching = make(chan struct{})
+			go func() {
+				defer close(s.watching)
+				s.replicas.watch(ctx)
+			}()
+		}
+	})
 }
 
 // Created reports whether the database held nothing of planmap's when
@@ -91,7 +128,18 @@ func (s *Store) OnError(fn func(error)) { s.follow.OnError(fn) }
 
 // Close stops following changes and closes the connections.
 func (s *Store) Close() error {
+	s.startOnce.Do(func() {})
+	if s.stop != nil {
+		s.stop()
+		<-s.listening
+		if s.watching != nil {
+			<-s.watching
+		}
+	}
 	s.follow.Close(nil)
+	if s.replicas != nil {
+		s.replicas.close()
+	}
 	s.pool.Close()
 	return nil
 }
