@@ -45,6 +45,21 @@ func (s *server) authorize(r *http.Request, layer string, admin bool) (*layers.P
 	return p, nil
 }
 
+// editorReads marks the reads of a request that carries a bearer token
+// to go to the primary database (layers.ReadPrimary): an editor's reads,
+// which a read replica that has not yet replayed the editor's last write,
+// made through another planmap process, would answer from before it. The
+// token is not looked up: a read is open to anyone, and a token that is
+// not valid costs only that its reads are the primary's.
+func editorReads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := bearer(r); ok {
+			r = r.WithContext(layers.ReadPrimary(r.Context()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // caller returns who r's bearer token speaks for, for the answers that
 // every caller gets but that say what this one may do (OPTIONS, 405's
 // Allow): nil without a token, for a token that is not valid, and for one

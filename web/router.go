@@ -127,6 +127,10 @@ type Options struct {
 	// CacheStats, when set, says how the cache in front of the store is
 	// doing; /healthz shows it, as JSON, under "cache".
 	CacheStats func() any
+	// Replication, when set, says how the store's read replicas do: each
+	// one's state and lag behind the primary; /healthz shows it under
+	// "replication".
+	Replication func(context.Context) layers.Replication
 	// Tokens checks the bearer tokens of writes. Nil: nobody may write.
 	Tokens Tokens
 	// Stop, when closed, ends the open change streams (/changes/stream),
@@ -198,7 +202,7 @@ type server struct {
 //	GET /changes                                   the change log after a change number: since, collections, limit
 //	GET /changes/stream                            the same as it happens, as server-sent events (Last-Event-ID resumes)
 //	GET /static/…                                  the web map's scripts, styles and Leaflet
-//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams, the tile and statistics caches
+//	GET /healthz                                   {"status":"ok"} while the database answers, with the open change streams, the tile and statistics caches, and the read replicas' lag
 //	GET /tileMatrixSets, /tiles/…, /collections/{collectionId}/tiles/…  vector tiles, OGC API – Tiles (tiles.go)
 //
 // Every GET answers HEAD too; reads are open to any origin (CORS). A
@@ -232,7 +236,7 @@ func NewRouter(store Store, opt Options, log *slog.Logger) http.Handler {
 	r.Use(securityHeaders(contentSecurityPolicy(opt.Tiles)))
 	r.Use(s.cors)
 	r.Use(s.checkHost)
-	r.Use(s.checkQuery, s.redirectSlash, s.options)
+	r.Use(s.checkQuery, s.redirectSlash, s.options, editorReads)
 	r.Use(middleware.GetHead)
 	// Level 1: most of what gzip saves on JSON for a fraction of the CPU of
 	// the default; pages of features are made per request.
@@ -291,6 +295,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.opt.CacheStats != nil {
 		doc["cache"] = s.opt.CacheStats()
+	}
+	if s.opt.Replication != nil {
+		doc["replication"] = s.opt.Replication(r.Context())
 	}
 	return writeJSON(w, http.StatusOK, doc)
 }

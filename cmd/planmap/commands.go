@@ -95,13 +95,47 @@ func openAny(ctx context.Context, db string) (store, error) {
 	return openStore(ctx, db)
 }
 
-// openPostGIS opens the PostgreSQL database at URL db.
-func openPostGIS(ctx context.Context, db string) (*postgis.Store, error) {
-	s, err := postgis.Open(ctx, db)
+// openPostGIS opens the PostgreSQL database at URL db, with its read
+// replicas.
+func openPostGIS(ctx context.Context, db string, replicas ...string) (*postgis.Store, error) {
+	s, err := postgis.Open(ctx, db, replicas...)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
 	}
 	return s, nil
+}
+
+// urlList is a repeatable flag's values, which replace those the
+// environment gave once the flag is given.
+type urlList struct {
+	fromEnv, set []string
+	given        bool
+}
+
+func (l *urlList) String() string { return strings.Join(l.list(), ",") }
+
+func (l *urlList) Set(v string) error {
+	l.given = true
+	l.set = append(l.set, v)
+	return nil
+}
+
+func (l *urlList) list() []string {
+	if l.given {
+		return l.set
+	}
+	return l.fromEnv
+}
+
+// splitList splits a comma-separated list, leaving out empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // dbName is db as logs and messages show it: a URL without its password.
@@ -144,6 +178,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	tlsKey := fs.String("tls-key", env.or("PLANMAP_TLS_KEY", ""), "the private key (PEM) of --tls-cert (env PLANMAP_TLS_KEY)")
 	// No environment variable: sending tokens in clear is a choice made
 	// on the command line, where it shows.
+	replicas := urlList{fromEnv: splitList(env.or("PLANMAP_DB_REPLICA", ""))}
+	fs.Var(&replicas, "db-replica", "a streaming standby of the PostgreSQL --db, as postgres://…, to send reads to once it has caught up; repeat for several (env PLANMAP_DB_REPLICA, comma-separated)")
 	plainTokens := fs.Bool("allow-plain-http-tokens", false, "accept editors' tokens over plain HTTP from any client. Without it a token is accepted only over HTTPS, from a client on this machine, or through a proxy on it when --base-url is https")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
@@ -173,11 +209,7 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if tileBytes > 0 {
 		opt.TileCacheBytes = tileBytes << 20
 	}
-	for _, h := range strings.Split(*allowedHosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			opt.AllowedHosts = append(opt.AllowedHosts, h)
-		}
-	}
+	opt.AllowedHosts = splitList(*allowedHosts)
 	if err := opt.Check(); err != nil {
 		return usageError{"serve: " + err.Error()}
 	}
@@ -195,8 +227,26 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		log.Info("editors' tokens are accepted only from this machine; for others serve with --tls-cert and --tls-key, or behind a TLS proxy named by an https --base-url")
 	}
 
-	store, err := openAny(ctx, *db)
-	if err != nil {
+	var store store
+	if urls := replicas.list(); len(urls) > 0 {
+		if !postgis.IsURL(*db) {
+			return usageError{"serve: --db-replica needs a PostgreSQL --db (postgres://…): a GeoPackage file has no replicas"}
+		}
+		ps, err := openPostGIS(ctx, *db, urls...)
+		if err != nil {
+			return err
+		}
+		opt.Replication = func(ctx context.Context) layers.Replication {
+			rep, _ := ps.Replication(ctx)
+			return rep
+		}
+		store = ps
+		names := make([]string, len(urls))
+		for i, u := range urls {
+			names[i] = postgis.Name(u)
+		}
+		log.Info("reads go to the replicas once they have caught up", "replicas", strings.Join(names, " "))
+	} else if store, err = openAny(ctx, *db); err != nil {
 		return err
 	}
 	defer store.Close()

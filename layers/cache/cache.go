@@ -321,8 +321,12 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 // sync brings the cache up to the store's catalog and returns the epoch
 // the request may read and insert under, or nil when the request should
 // go to the store: changes are being applied by another request, or in
-// the background.
+// the background, or the request is an editor's (layers.ReadPrimary),
+// whose write through another process this one may not have heard of yet.
 func (c *Cache) sync(ctx context.Context) (*epoch, error) {
+	if layers.ReadsPrimary(ctx) {
+		return nil, nil
+	}
 	cat, err := c.store.Catalog(ctx)
 	if err != nil {
 		return nil, err
@@ -604,7 +608,8 @@ type Stats struct {
 	QueryHits   int64 `json:"query_hits"`
 	QueryMisses int64 `json:"query_misses"`
 	// Bypassed counts requests sent to the store while changes were
-	// being applied; ApplyErrors the background applications that failed.
+	// being applied, and editors' reads; ApplyErrors the background
+	// applications that failed.
 	Bypassed    int64 `json:"bypassed"`
 	ApplyErrors int64 `json:"apply_errors"`
 	Items       int   `json:"items"`   // features held

@@ -360,6 +360,37 @@ func TestChangeOneFeature(t *testing.T) {
 	}
 }
 
+// An editor's reads (layers.ReadPrimary) go to the store, never to what
+// the cache holds: the editor's last write, made through another planmap
+// process, may not have reached this one's cache yet.
+func TestEditorReadsBypass(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, 50)
+	c := cache.New(s, 64<<20)
+	pageAll(t, c, "parcels", layers.Filter{})
+	if _, err := c.Item(ctx, "parcels", 7); err != nil {
+		t.Fatal(err)
+	}
+	loaded, bypassed := s.loaded.Load(), c.Stats().Bypassed
+	editor := layers.ReadPrimary(ctx)
+	if _, _, err := c.Items(editor, "parcels", layers.Filter{}, layers.Page{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Item(editor, "parcels", 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Shapes(editor, "parcels", layers.Filter{}, layers.Page{Limit: 10}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Stats().Bypassed - bypassed; got != 3 {
+		t.Errorf("an editor's three reads: %d bypassed the cache; want 3", got)
+	}
+	pageAll(t, c, "parcels", layers.Filter{})
+	if s.loaded.Load() != loaded {
+		t.Errorf("anonymous reads after them loaded %d features; want them held", s.loaded.Load()-loaded)
+	}
+}
+
 // A layer replaced as a whole (one 'layer' change) is dropped whole; the
 // other layers stay.
 func TestChangeLayer(t *testing.T) {

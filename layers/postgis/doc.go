@@ -40,6 +40,10 @@
 // WriteGeoJSONAsOf; asof.go) from the history table and the live tables,
 // by the GeoPackage store's rules, which the contract suite holds both to.
 //
-// Not yet here: GeoPackage and KML export (web serves them from the
-// GeoPackage store only), replicas and LISTEN/NOTIFY.
+// GeoPackage and KML downloads are made by copying the layers from one
+// snapshot into a GeoPackage store in a temporary folder (export.go).
+//
+// Several stores, in several processes, share a database as peers: each
+// hears of the others' changes, and any program's, by LISTEN/NOTIFY, and
+// sends reads to streaming standbys that have caught up (replica.go).
 package postgis

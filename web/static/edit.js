@@ -380,7 +380,9 @@ export class Editing {
   // edit starts editing a feature of col as it is now on the server.
   async edit(col, fid) {
     this.cancel();
-    const res = await request('GET', itemURL(col.id, fid));
+    // With the token: a service on several databases' replicas answers an
+    // editor from the primary, never from before its own last write.
+    const res = await request('GET', itemURL(col.id, fid), { token: this.token });
     if (!res.ok) {
       this.flash(`${t('refused')} (${res.status}): ${problem(res)}`);
       return;
@@ -697,8 +699,8 @@ export class Editing {
   async conflict(etag) {
     const s = this.session;
     const [cur, versions] = await Promise.all([
-      request('GET', itemURL(s.col.id, s.fid)),
-      request('GET', `${itemURL(s.col.id, s.fid)}/versions`),
+      request('GET', itemURL(s.col.id, s.fid), { token: this.token }),
+      request('GET', `${itemURL(s.col.id, s.fid)}/versions`, { token: this.token }),
     ]);
     if (this.session !== s) return;
     if (!cur.ok) {
@@ -778,7 +780,7 @@ export class Editing {
     yes.addEventListener('click', async () => {
       let tag = etag;
       if (!tag) {
-        const cur = await request('GET', itemURL(col.id, fid));
+        const cur = await request('GET', itemURL(col.id, fid), { token: this.token });
         tag = cur.etag;
       }
       const res = await request('DELETE', itemURL(col.id, fid), { token: this.token, etag: tag });
