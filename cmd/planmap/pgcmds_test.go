@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
+	"planmap/layers/postgis"
 )
 
 // TestCommandsPostGIS: the commands that read a database (layers,
@@ -378,4 +380,88 @@ func lastChange(t *testing.T, db string) int64 {
 		t.Fatal(err)
 	}
 	return seq
+}
+
+// TestBackupPostGISSnapshot: planmap backup of PostgreSQL reads one
+// snapshot while a writer edits a feature again and again: in the backup,
+// the feature's history holds exactly the edits its live state shows
+// (edit N has N versions after the import's), not the ones made while the
+// backup went on.
+func TestBackupPostGISSnapshot(t *testing.T) {
+	pg := layerstest.PostgresDB(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "parcels.geojson")
+	if err := os.WriteFile(file, layerstest.Parcels(20000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := planmap(t, "import", "--db", pg, file); err != nil {
+		t.Fatalf("import parcels into PostgreSQL: %v\n%s", err, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := postgis.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	it, err := w.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { edits <- n }()
+		for ctx.Err() == nil {
+			props := maps.Clone(it.Properties)
+			props["name_zh"] = fmt.Sprintf("edit %d", n+1)
+			if _, err := w.Replace(ctx, "parcels", 1, layers.Feature{Geometry: it.Geometry, Properties: props}, "", layers.Edit{Author: "writer"}); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("edit %d: %v", n+1, err)
+				}
+				return
+			}
+			n++
+		}
+	}()
+	// Some edits before the backup, so that there is history to read.
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if v, _ := w.Versions(ctx, "parcels", 1); len(v) > 3 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("no edits after 10 s")
+		}
+	}
+	backup := filepath.Join(dir, "backup.gpkg")
+	_, stderr, err := planmap(t, "backup", "--db", pg, "-o", backup)
+	cancel()
+	n := <-edits
+	if err != nil {
+		t.Fatalf("backup while a writer edits: %v\n%s", err, stderr)
+	}
+
+	b, err := gpkg.OpenReadOnly(context.Background(), backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	live, err := b.Item(context.Background(), "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := b.Versions(context.Background(), "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k int
+	if _, err := fmt.Sscanf(fmt.Sprint(live.Properties["name_zh"]), "edit %d", &k); err != nil {
+		t.Fatalf("parcel 1 in the backup is named %q", live.Properties["name_zh"])
+	}
+	if len(vs) != k+1 {
+		t.Errorf("in the backup parcel 1 is at edit %d but has %d versions (want %d: the import's and one per edit); the writer made %d edits in all", k, len(vs), k+1, n)
+	}
+	if k >= n {
+		t.Logf("the writer made no edit while the backup ran (%d edits, the backup has %d): the snapshot was not put to the test", n, k)
+	}
 }
