@@ -39,6 +39,14 @@ type Collection struct {
 	Version string
 }
 
+// LayerInfo is a layer with its feature count and extent, as planmap
+// layers lists it; each store reads every layer's from one snapshot.
+type LayerInfo struct {
+	*Layer
+	Count  int
+	Extent [4]float64 // minx, miny, maxx, maxy; zero when the layer is empty
+}
+
 // DeclarationHash is the hash of l's declaration a collection's version
 // carries: a layer redeclared with no feature changed changes version.
 func DeclarationHash(l *Layer) uint64 {

@@ -73,7 +73,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 var errHelp = errors.New("help shown")
 
 func dbFlag(fs *flag.FlagSet, env envFunc) *string {
-	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database: a GeoPackage file, or for serve, import and token a PostgreSQL + PostGIS database as postgres://user@host:port/dbname (env PLANMAP_DB)")
+	return fs.String("db", env.or("PLANMAP_DB", defaultDB), "database: a GeoPackage file, or a PostgreSQL + PostGIS database as postgres://user@host:port/dbname (env PLANMAP_DB)")
 }
 
 // store is what serve and import need of a store: the GeoPackage store,
@@ -86,21 +86,86 @@ type store interface {
 	Close() error
 }
 
-// openAny opens the database db for serve and import: PostGIS for a
-// postgres:// URL, else the GeoPackage file at db.
-func openAny(ctx context.Context, db string) (store, error) {
-	if postgis.IsURL(db) {
-		return openPostGIS(ctx, db)
-	}
-	return openStore(ctx, db)
+// reader is what the commands that read a database need of it (export,
+// layers, check, backup, and copy's source), from either store.
+type reader interface {
+	layers.CopySource
+	Layer(ctx context.Context, id string) (*layers.Layer, error)
+	Info(ctx context.Context) ([]layers.LayerInfo, error)
+	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
+	WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error
+	ExportGPKG(ctx context.Context, path string, ids ...string) error
+	WriteKML(ctx context.Context, w io.Writer, id string) error
+	WriteAllKML(ctx context.Context, w io.Writer) error
+	// Backup writes a consistent copy of the whole database, history and
+	// tokens included, to the new planmap GeoPackage path.
+	Backup(ctx context.Context, path string) error
+	Close() error
 }
 
-// openPostGIS opens the PostgreSQL database at URL db, with its read
-// replicas.
-func openPostGIS(ctx context.Context, db string, replicas ...string) (*postgis.Store, error) {
-	s, err := postgis.Open(ctx, db, replicas...)
+// database is a store as openAny opens it: each command uses its part.
+type database interface {
+	store
+	reader
+	tokenStore
+	layers.CopyTarget
+}
+
+// Both stores are every command's.
+var (
+	_ database = (*gpkg.Store)(nil)
+	_ database = (*postgis.Store)(nil)
+)
+
+// openMode says what a command does with the database it opens.
+type openMode int
+
+const (
+	// openCreate creates the database when there is none (serve, import,
+	// copy --to, restore into PostgreSQL).
+	openCreate openMode = iota
+	// openExisting opens a database that exists, for writing (token
+	// add, token revoke).
+	openExisting
+	// openRead opens a database that exists, for reading only: a
+	// GeoPackage file is opened read-only, creating nothing, writing
+	// nothing and waiting for no writer.
+	openRead
+)
+
+// openAny opens the database db for every command: PostGIS for a
+// postgres:// URL, with the read replicas at replicas (serve), else the
+// GeoPackage file at db. Unless mode is openCreate, a database that does
+// not exist (no file, or a PostgreSQL database with no planmap layers) is
+// refused with ENOTFOUND.
+func openAny(ctx context.Context, db string, mode openMode, replicas ...string) (database, error) {
+	if postgis.IsURL(db) {
+		s, err := postgis.Open(ctx, db, replicas...)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+		}
+		if mode != openCreate && s.Created() {
+			s.Close()
+			return nil, layers.Errorf(layers.ENOTFOUND, "open database: %s has no planmap layers (planmap serve or planmap import creates them)", postgis.Name(db))
+		}
+		return s, nil
+	}
+	var s *gpkg.Store
+	var err error
+	switch mode {
+	case openCreate:
+		s, err = gpkg.Open(ctx, db)
+	case openExisting:
+		if _, serr := os.Stat(db); errors.Is(serr, os.ErrNotExist) {
+			return nil, layers.Errorf(layers.ENOTFOUND, "open database: no database at %s (planmap serve or planmap import creates one)", db)
+		}
+		s, err = gpkg.Open(ctx, db)
+	case openRead:
+		s, err = gpkg.OpenReadOnly(ctx, db)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", postgis.Name(db), err)
+		return nil, fmt.Errorf("open database: %w", err) // not s: a nil *gpkg.Store is not a nil database
 	}
 	return s, nil
 }
@@ -146,13 +211,11 @@ func dbName(db string) string {
 	return db
 }
 
-// fileOnly refuses a PostgreSQL database for the commands that work on a
-// GeoPackage file only.
-func fileOnly(db string) error {
-	if postgis.IsURL(db) {
-		return usageError{"this command works on a GeoPackage file; a PostgreSQL database (" + postgis.Name(db) + ") is served and imported into with planmap serve and planmap import"}
-	}
-	return nil
+// isDatabase reports whether the file path is the database s itself (a
+// GeoPackage's file), which an export must not overwrite.
+func isDatabase(s reader, path string) bool {
+	d, ok := s.(interface{ IsDatabase(path string) bool })
+	return ok && d.IsDatabase(path)
 }
 
 func helped(err error) error {
@@ -227,29 +290,26 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		log.Info("editors' tokens are accepted only from this machine; for others serve with --tls-cert and --tls-key, or behind a TLS proxy named by an https --base-url")
 	}
 
-	var store store
-	if urls := replicas.list(); len(urls) > 0 {
-		if !postgis.IsURL(*db) {
-			return usageError{"serve: --db-replica needs a PostgreSQL --db (postgres://…): a GeoPackage file has no replicas"}
-		}
-		ps, err := openPostGIS(ctx, *db, urls...)
-		if err != nil {
-			return err
-		}
+	urls := replicas.list()
+	if len(urls) > 0 && !postgis.IsURL(*db) {
+		return usageError{"serve: --db-replica needs a PostgreSQL --db (postgres://…): a GeoPackage file has no replicas"}
+	}
+	store, err := openAny(ctx, *db, openCreate, urls...)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if ps, ok := store.(*postgis.Store); ok && len(urls) > 0 {
 		opt.Replication = func(ctx context.Context) layers.Replication {
 			rep, _ := ps.Replication(ctx)
 			return rep
 		}
-		store = ps
 		names := make([]string, len(urls))
 		for i, u := range urls {
 			names[i] = postgis.Name(u)
 		}
 		log.Info("reads go to the replicas once they have caught up", "replicas", strings.Join(names, " "))
-	} else if store, err = openAny(ctx, *db); err != nil {
-		return err
 	}
-	defer store.Close()
 	name := dbName(*db)
 	if *cacheDir == "" {
 		*cacheDir = defaultCacheDir(*db)
@@ -376,30 +436,6 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	return nil
 }
 
-// openReadOnly opens the existing database at path for commands that only
-// read: they create nothing, write nothing and wait for no writer.
-func openReadOnly(ctx context.Context, path string) (*gpkg.Store, error) {
-	if err := fileOnly(path); err != nil {
-		return nil, err
-	}
-	s, err := gpkg.OpenReadOnly(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return s, nil
-}
-
-func openStore(ctx context.Context, path string) (*gpkg.Store, error) {
-	if err := fileOnly(path); err != nil {
-		return nil, err
-	}
-	s, err := gpkg.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return s, nil
-}
-
 // problems prints each problem of an invalid-input error to stderr, one a
 // line, and returns a one-line summary; other errors are returned as they
 // are.
@@ -437,7 +473,7 @@ func cmdImport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err != nil {
 		return problems(stderr, "import: nothing was written", err)
 	}
-	store, err := openAny(ctx, *db)
+	store, err := openAny(ctx, *db, openCreate)
 	if err != nil {
 		return err
 	}
@@ -479,14 +515,16 @@ func cmdCheck(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err != nil {
 		return problems(stderr, "check", err)
 	}
+	// Without a database at --db, the files are checked against their
+	// own declarations.
 	var lookup layers.Lookup
-	if _, err := os.Stat(*db); err == nil {
-		store, err := openReadOnly(ctx, *db)
-		if err != nil {
-			return err
-		}
+	store, err := openAny(ctx, *db, openRead)
+	switch {
+	case err == nil:
 		defer store.Close()
 		lookup = store.Layer
+	case layers.ErrorCode(err) != layers.ENOTFOUND:
+		return err
 	}
 	if err := layers.CheckFiles(ctx, lookup, files, *replace); err != nil {
 		return problems(stderr, "check", err)
@@ -535,7 +573,7 @@ func cmdLayers(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
-	store, err := openReadOnly(ctx, *db)
+	store, err := openAny(ctx, *db, openRead)
 	if err != nil {
 		return err
 	}
@@ -587,7 +625,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	case !asOf.IsZero() && *format != "geojson":
 		return usageError{"export: --as-of writes a GeoJSON layer file only; leave --format and -o's extension for geojson"}
 	}
-	store, err := openReadOnly(ctx, *db)
+	store, err := openAny(ctx, *db, openRead)
 	if err != nil {
 		return err
 	}
@@ -614,7 +652,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		if *out == "" {
 			return write(stdout)
 		}
-		if store.IsDatabase(*out) {
+		if isDatabase(store, *out) {
 			return fmt.Errorf("export: %s is the database itself; export to another file", *out)
 		}
 		return writeFileAtomic(*out, write)
@@ -633,7 +671,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	if *out == "" {
 		return writeGeoJSON(stdout)
 	}
-	if store.IsDatabase(*out) {
+	if isDatabase(store, *out) {
 		return fmt.Errorf("export: %s is the database itself; export to another file", *out)
 	}
 	return writeFileAtomic(*out, writeGeoJSON)

@@ -5,20 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
 	"planmap/layers"
-	"planmap/layers/gpkg"
 	"planmap/layers/postgis"
-)
-
-// Both stores are read and written whole by planmap copy.
-var (
-	_ layers.CopySource = (*gpkg.Store)(nil)
-	_ layers.CopyTarget = (*gpkg.Store)(nil)
-	_ layers.CopySource = (*postgis.Store)(nil)
-	_ layers.CopyTarget = (*postgis.Store)(nil)
 )
 
 func cmdCopy(ctx context.Context, args []string, env envFunc, stdout, stderr io.Writer) error {
@@ -49,72 +39,39 @@ func cmdCopy(ctx context.Context, args []string, env envFunc, stdout, stderr io.
 	if *from == *to {
 		return usageError{"copy: --from and --to name the same database"}
 	}
-	src, closeSrc, err := openCopySource(ctx, *from)
-	if err != nil {
-		return err
+	if _, err := os.Stat(*from); !postgis.IsURL(*from) && errors.Is(err, os.ErrNotExist) {
+		return usageError{fmt.Sprintf("copy: --from %s: there is no such file", *from)}
 	}
-	defer closeSrc()
-	dst, discard, err := openCopyTarget(ctx, *to)
+	res, err := copyDB(ctx, *from, *to)
 	if err != nil {
-		return err
-	}
-	res, err := layers.Copy(ctx, src, dst)
-	if err != nil {
-		discard()
 		return fmt.Errorf("copy %s to %s: nothing was copied: %w", dbName(*from), dbName(*to), err)
-	}
-	if err := dst.Close(); err != nil {
-		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", dbName(*to), res)
 	return nil
 }
 
-// copyTarget is a store planmap copy writes into.
-type copyTarget interface {
-	layers.CopyTarget
-	Close() error
-}
-
-// openCopySource opens the database to copy: a GeoPackage file read-only
-// (it must exist), or PostgreSQL.
-func openCopySource(ctx context.Context, db string) (layers.CopySource, func(), error) {
-	if postgis.IsURL(db) {
-		s, err := openPostGIS(ctx, db)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
-	}
-	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, usageError{fmt.Sprintf("copy: --from %s: there is no such file", db)}
-	}
-	s, err := openReadOnly(ctx, db)
+// copyDB copies the whole database from into the database to (layers.Copy),
+// which is created when it does not exist and must hold nothing; after a
+// failed copy, a GeoPackage file it created is removed. planmap copy and
+// planmap restore into PostgreSQL both copy so.
+func copyDB(ctx context.Context, from, to string) (layers.CopyResult, error) {
+	src, err := openAny(ctx, from, openRead)
 	if err != nil {
-		return nil, nil, err
+		return layers.CopyResult{}, err
 	}
-	return s, func() { s.Close() }, nil
-}
-
-// openCopyTarget opens (or creates) the database to copy into; discard
-// closes it after a failed copy, removing a GeoPackage file it created.
-func openCopyTarget(ctx context.Context, db string) (copyTarget, func(), error) {
-	if postgis.IsURL(db) {
-		s, err := openPostGIS(ctx, db)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() { s.Close() }, nil
-	}
-	s, err := openStore(ctx, db)
+	defer src.Close()
+	dst, err := openAny(ctx, to, openCreate)
 	if err != nil {
-		return nil, nil, err
+		return layers.CopyResult{}, err
 	}
-	return s, func() {
-		if s.Created() {
-			s.Discard()
+	res, err := layers.Copy(ctx, src, dst)
+	if err != nil {
+		if d, ok := dst.(interface{ Discard() error }); ok && dst.Created() {
+			d.Discard()
 		} else {
-			s.Close()
+			dst.Close()
 		}
-	}, nil
+		return layers.CopyResult{}, err
+	}
+	return res, dst.Close()
 }

@@ -10,6 +10,7 @@
 //	planmap check --rules
 //	planmap backup -o backup.gpkg
 //	planmap restore backup.gpkg
+//	planmap backup --db postgres://planmap@localhost/planmap -o backup.gpkg
 //	planmap token add --name alice --role editor --layers parcels
 //	planmap copy --from data/planmap.gpkg --to postgres://planmap@localhost/planmap
 //

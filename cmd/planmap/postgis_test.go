@@ -40,8 +40,7 @@ func getJSON(t *testing.T, url string, v any) []byte {
 // TestServePostGIS: --db postgres://… serves a new database seeded with
 // the built-in layers, as a GeoPackage is served; planmap import (from
 // PLANMAP_DB) writes into it while it runs, and the change is served; the
-// password never reaches the log; the GeoPackage-only commands refuse the
-// URL.
+// password never reaches the log.
 func TestServePostGIS(t *testing.T) {
 	url := layerstest.PostgresDB(t)
 	// A password the server does not ask for (trust), to see that the
@@ -117,11 +116,6 @@ func TestServePostGIS(t *testing.T) {
 		t.Errorf("serve seeded an existing database again:\n%s", logs)
 	}
 
-	for _, args := range [][]string{{"layers", "--db", url}, {"export", "--db", url, "--layer", "parks"}, {"backup", "--db", url, "-o", filepath.Join(dir, "b.gpkg")}} {
-		if _, _, err := planmap(t, args...); err == nil || !strings.Contains(err.Error(), "GeoPackage file") {
-			t.Errorf("planmap %v = %v; want a refusal that names the GeoPackage", args, err)
-		}
-	}
 }
 
 // TestEditPostGIS: an editor's token added with planmap token on a

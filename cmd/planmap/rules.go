@@ -4,24 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"planmap/layers"
 )
 
 // checkRules reports the planning rules that the features in database db
-// break: every layer's rules against every feature, as planmap check
+// (a GeoPackage file or PostgreSQL) break: every layer's rules against every feature, as planmap check
 // --rules. The rules are those of the stored declarations, or, for a layer
 // declared in one of the layer files named, of that declaration: so rules
 // can be tried on the data before they are declared. It returns an error,
 // and the command fails, when a rule is broken.
 func checkRules(ctx context.Context, db string, paths []string, stdout, stderr io.Writer) error {
-	if _, err := os.Stat(db); err != nil {
-		return fmt.Errorf("check --rules: %w", err)
-	}
-	store, err := openReadOnly(ctx, db)
+	store, err := openAny(ctx, db, openRead)
 	if err != nil {
-		return err
+		return fmt.Errorf("check --rules: %w", err)
 	}
 	defer store.Close()
 	all, err := store.Layers(ctx)
@@ -79,6 +75,6 @@ func checkRules(ctx context.Context, db string, paths []string, stdout, stderr i
 	if len(vs) > 0 {
 		return fmt.Errorf("check --rules: %d %s broken", len(vs), plural(len(vs), "rule", "rules"))
 	}
-	fmt.Fprintf(stdout, "%s: %d %s of %d %s, none broken\n", db, rules, plural(rules, "rule", "rules"), ruled, plural(ruled, "layer", "layers"))
+	fmt.Fprintf(stdout, "%s: %d %s of %d %s, none broken\n", dbName(db), rules, plural(rules, "rule", "rules"), ruled, plural(ruled, "layer", "layers"))
 	return nil
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,7 +92,7 @@ func cmdTokenAdd(ctx context.Context, args []string, env envFunc, stdout, stderr
 			ids = append(ids, id)
 		}
 	}
-	store, err := openTokens(ctx, *db, false)
+	store, err := openAny(ctx, *db, openExisting)
 	if err != nil {
 		return err
 	}
@@ -128,7 +125,7 @@ func cmdTokenList(ctx context.Context, args []string, env envFunc, stdout, stder
 		fs.Usage()
 		return usageError{fmt.Sprintf("token list: unexpected argument %q", fs.Arg(0))}
 	}
-	store, err := openTokens(ctx, *db, true)
+	store, err := openAny(ctx, *db, openRead)
 	if err != nil {
 		return err
 	}
@@ -167,7 +164,7 @@ func cmdTokenRevoke(ctx context.Context, args []string, env envFunc, stdout, std
 		fs.Usage()
 		return usageError{"token revoke: name one token"}
 	}
-	store, err := openTokens(ctx, *db, false)
+	store, err := openAny(ctx, *db, openExisting)
 	if err != nil {
 		return err
 	}
@@ -177,40 +174,4 @@ func cmdTokenRevoke(ctx context.Context, args []string, env envFunc, stdout, std
 	}
 	fmt.Fprintf(stderr, "revoked token %s\n", fs.Arg(0))
 	return nil
-}
-
-// openTokens opens the existing database db for planmap token: a
-// PostgreSQL database for a postgres:// URL, else the GeoPackage file at
-// db, read-only if readOnly. Neither may be new: a token for an empty new
-// database is a mistyped --db.
-func openTokens(ctx context.Context, db string, readOnly bool) (tokenStore, error) {
-	if postgis.IsURL(db) {
-		s, err := openPostGIS(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		if s.Created() {
-			s.Close()
-			return nil, fmt.Errorf("open database: %s has no planmap layers (planmap serve or planmap import creates them)", postgis.Name(db))
-		}
-		return s, nil
-	}
-	open := openExisting
-	if readOnly {
-		open = openReadOnly
-	}
-	s, err := open(ctx, db)
-	if err != nil {
-		return nil, err // not s: a nil *gpkg.Store is not a nil tokenStore
-	}
-	return s, nil
-}
-
-// openExisting opens the database at path for writing, refusing to create
-// one: a token for an empty new database is a mistyped --db.
-func openExisting(ctx context.Context, path string) (*gpkg.Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("open database: no database at %s (planmap serve or planmap import creates one)", path)
-	}
-	return openStore(ctx, path)
 }

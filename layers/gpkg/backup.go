@@ -80,18 +80,12 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 // Restore must not run in a process that has dbPath open itself: closing
 // the files it locks would drop that process's own SQLite locks.
 func Restore(ctx context.Context, dbPath, from string) error {
-	src, err := os.Stat(from)
+	src, err := statBackup(from)
 	if err != nil {
-		return layers.Errorf(layers.ENOTFOUND, "no backup at %s", from)
-	}
-	if src.IsDir() {
-		return layers.Errorf(layers.EINVALID, "%s is a folder, not a backup", from)
+		return err
 	}
 	if fi, err := os.Stat(dbPath); err == nil && os.SameFile(fi, src) {
 		return layers.Errorf(layers.EINVALID, "%s is the database itself; name a backup made by planmap backup", from)
-	}
-	if fi, err := os.Stat(from + "-wal"); err == nil && fi.Size() > 0 {
-		return layers.Errorf(layers.EINVALID, "%s has a write-ahead log beside it (%s-wal): it is a live database, not a backup; make one with planmap backup", from, from)
 	}
 	if _, err := preflight(ctx, dbPath); layers.ErrorCode(err) == layers.EFOREIGN {
 		return layers.Errorf(layers.EFOREIGN, "%s; move it away before restoring there", err.Error())
@@ -148,6 +142,33 @@ func Restore(ctx context.Context, dbPath, from string) error {
 // it in messages) is a sound planmap database this planmap can open. It
 // opens the file read-only and immutable, so a foreign file is not
 // touched.
+// statBackup refuses a backup file from that is missing, a folder, or a
+// live database (a -wal beside it holds changes).
+func statBackup(from string) (os.FileInfo, error) {
+	src, err := os.Stat(from)
+	if err != nil {
+		return nil, layers.Errorf(layers.ENOTFOUND, "no backup at %s", from)
+	}
+	if src.IsDir() {
+		return nil, layers.Errorf(layers.EINVALID, "%s is a folder, not a backup", from)
+	}
+	if fi, err := os.Stat(from + "-wal"); err == nil && fi.Size() > 0 {
+		return nil, layers.Errorf(layers.EINVALID, "%s has a write-ahead log beside it (%s-wal): it is a live database, not a backup; make one with planmap backup", from, from)
+	}
+	return src, nil
+}
+
+// CheckBackup checks the file at path as Restore checks a backup before
+// it puts it in place (a GeoPackage, sound, with planmap's tables, of a
+// schema this planmap knows, no live log beside it), for a restore that
+// copies the backup elsewhere (into PostgreSQL). It writes nothing.
+func CheckBackup(ctx context.Context, path string) error {
+	if _, err := statBackup(path); err != nil {
+		return err
+	}
+	return checkBackup(ctx, path, path)
+}
+
 func checkBackup(ctx context.Context, path, from string) error {
 	fh, err := os.Open(path)
 	if err != nil {

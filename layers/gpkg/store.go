@@ -582,12 +582,9 @@ func getLayer(ctx context.Context, q querier, id string) (*layers.Layer, error) 
 	return l, err
 }
 
-// LayerInfo is a layer with its feature count and extent.
-type LayerInfo struct {
-	*layers.Layer
-	Count  int
-	Extent [4]float64 // minx, miny, maxx, maxy; zero when the layer is empty
-}
+// LayerInfo is a layer with its feature count and extent: Info's, as
+// every store gives it.
+type LayerInfo = layers.LayerInfo
 
 // readLayers begins a read-only transaction, a consistent snapshot, and
 // lists the layers in it. The caller rolls the transaction back.

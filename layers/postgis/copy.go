@@ -25,12 +25,18 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 		return err
 	}
 	defer tx.Rollback(ctx)
+	return history(ctx, tx, l, fn)
+}
+
+// history is History of layer l read through q.
+func history(ctx context.Context, q querier, l *layers.Layer, fn func(layers.HistoryRow) error) error {
+	id := l.ID
 	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
 	}
 	cols = append(cols, "h.op", "h.at", "h.author", "h.note")
-	rows, err := tx.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h
+	rows, err := q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h
 		LEFT JOIN LATERAL jsonb_populate_record(NULL::`+quoteIdent(l.ID)+`, h.properties) r ON true
 		WHERE h.layer = $1 ORDER BY h.id`, id)
 	if err != nil {
@@ -68,8 +74,13 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 // LastFID returns the highest feature id layer id ever used: its table's
 // or a retired one's.
 func (s *Store) LastFID(ctx context.Context, id string) (int64, error) {
+	return lastFIDEver(ctx, s.pool, id)
+}
+
+// lastFIDEver is LastFID read through q.
+func lastFIDEver(ctx context.Context, q querier, id string) (int64, error) {
 	var top int64
-	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(fid), 0) FROM `+quoteIdent(id)+`),
+	err := q.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(fid), 0) FROM `+quoteIdent(id)+`),
 		(SELECT coalesce(max(fid), 0) FROM planmap_retired WHERE layer = $1),
 		(SELECT coalesce(max(fid), 0) FROM planmap_history WHERE layer = $1))`, id).Scan(&top)
 	return top, err
@@ -77,8 +88,13 @@ func (s *Store) LastFID(ctx context.Context, id string) (int64, error) {
 
 // LastChange returns the highest seq the change log gave out.
 func (s *Store) LastChange(ctx context.Context) (int64, error) {
+	return lastChange(ctx, s.pool)
+}
+
+// lastChange is LastChange read through q.
+func lastChange(ctx context.Context, q querier) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(seq), 0) FROM planmap_changes),
+	err := q.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(seq), 0) FROM planmap_changes),
 		coalesce(pg_sequence_last_value(pg_get_serial_sequence('planmap_changes', 'seq')::regclass), 0))`).Scan(&n)
 	return n, err
 }
@@ -86,7 +102,12 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 // TokenRecords returns every token with its hash, revoked ones too, in
 // the order they were added.
 func (s *Store) TokenRecords(ctx context.Context) ([]layers.TokenRecord, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, hash, role, layers, created, revoked FROM planmap_tokens ORDER BY id`)
+	return tokenRecords(ctx, s.pool)
+}
+
+// tokenRecords is TokenRecords read through q.
+func tokenRecords(ctx context.Context, q querier) ([]layers.TokenRecord, error) {
+	rows, err := q.Query(ctx, `SELECT name, hash, role, layers, created, revoked FROM planmap_tokens ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
