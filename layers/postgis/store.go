@@ -35,6 +35,9 @@ type Store struct {
 	// refresh step's, which runs one at a time.
 	follow *layers.Follower
 	states map[string]*layerState
+
+	// The checks of direct edits and their flags (direct.go).
+	direct layers.DirectChecks
 }
 
 // IsURL reports whether db names a PostgreSQL database (postgres:// or
@@ -63,6 +66,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	// Nothing ever imported: no layer, and an empty change log.
 	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM planmap_layers) AND NOT EXISTS (SELECT 1 FROM planmap_changes)`).Scan(&s.created); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.loadProblems(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
