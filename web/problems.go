@@ -1,8 +1,9 @@
 package web
 
 // Problems is what a store that checks the features other programs write
-// (QGIS, GDAL: direct edits, which nothing can refuse) tells of those that
-// failed: the GeoPackage store and the cache in front of it are ones.
+// (QGIS, GDAL, psql: direct edits, which nothing can refuse) tells of those
+// that failed: the GeoPackage and PostGIS stores (layers.DirectChecks) and
+// the cache in front of either are ones.
 type Problems interface {
 	// Problem returns why feature fid of layer failed the checks (schema,
 	// geometry, planning rules) after a direct edit, or "".

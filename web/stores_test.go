@@ -49,3 +49,9 @@ var (
 	_ web.Past = (*gpkg.Store)(nil)
 	_ web.Past = (*postgis.Store)(nil)
 )
+
+// Both stores check direct edits.
+var (
+	_ web.Problems = (*gpkg.Store)(nil)
+	_ web.Problems = (*postgis.Store)(nil)
+)

@@ -41,7 +41,8 @@ func (c *Cache) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	return ps.ItemAsOf(ctx, id, fid, t)
 }
 
-// problemStore is a store that checks direct edits (the GeoPackage store).
+// problemStore is a store that checks direct edits (the GeoPackage and
+// PostGIS stores).
 type problemStore interface {
 	Problem(layer string, fid int64) string
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // TestContract runs the store contract on the GeoPackage store, with a
-// second store on the same file (and plain SQL for deletes) as the other
-// client.
+// second store on the same file (and plain SQL for deletes and direct
+// edits) as the other client.
 func TestContract(t *testing.T) {
 	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
 		path := filepath.Join(t.TempDir(), "planmap.gpkg")
@@ -21,5 +21,16 @@ func TestContract(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s, layerstest.OpenOtherClient(t, path)
+	}, Direct: &storetest.DirectHarness{
+		New: func(t *testing.T) string { return filepath.Join(t.TempDir(), "planmap.gpkg") },
+		Open: func(t *testing.T, path string) storetest.Checker {
+			s, err := gpkg.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		Other: func(t *testing.T, path string) storetest.DirectWriter { return layerstest.OpenOtherClient(t, path) },
 	}})
 }

@@ -347,12 +347,12 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	}
 	// Recorded before the commit, so that the watch never takes the write
 	// in unrecorded; forgotten if it fails (its numbers are used again).
-	s.ownWrite(first, last)
+	s.direct.OwnWrite(first, last)
 	if known {
 		s.reaches.add(ownReach{layer: id, lo: first, hi: last, reach: r})
 	}
 	if err := tx.Commit(); err != nil {
-		s.dropOwn(first, last)
+		s.direct.DropOwn(first, last)
 		s.reaches.drop(first, last)
 		return err
 	}

@@ -251,7 +251,7 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		reread  bool
 	}
 	deltas := map[string]*delta{}
-	defer s.forgetOwn(last)
+	defer s.direct.ForgetOwn(last)
 	defer s.reaches.forget(last)
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, q, after, layers.ChangeBatch)

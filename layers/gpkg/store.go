@@ -63,8 +63,8 @@ type Store struct {
 	// every trigger in place.
 	checkedSchema int64
 
-	// Direct edits that failed the checks (direct.go).
-	problems problems
+	// The checks of direct edits and their flags (direct.go).
+	direct layers.DirectChecks
 
 	// Prepared statements of the reads (query.go).
 	stmts  sync.Map // SQL text → *sql.Stmt

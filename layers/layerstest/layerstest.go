@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+
+	"planmap/geo"
 	"planmap/layers/gpkg"
 )
 
@@ -186,6 +189,36 @@ func (c *OtherClient) Delete(ctx context.Context, id string, fids ...int64) erro
 		}
 	}
 	return tx.Commit()
+}
+
+// SetGeometry sets the geometry of feature fid of layer id, as another
+// program writing a GeoPackage geometry blob would.
+func (c *OtherClient) SetGeometry(ctx context.Context, id string, fid int64, g orb.Geometry) error {
+	blob, err := geo.AppendGPKG(nil, g, gpkg.SRSID)
+	if err != nil {
+		return err
+	}
+	_, err = c.db.ExecContext(ctx, `UPDATE "`+strings.ReplaceAll(id, `"`, `""`)+`" SET geom = ? WHERE fid = ?`, blob, fid)
+	return err
+}
+
+// Strings runs a query on the file and returns the first column of each
+// row as text.
+func (c *OtherClient) Strings(ctx context.Context, query string) ([]string, error) {
+	rows, err := c.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // Exec runs one statement of plain SQL on the file in its own

@@ -66,7 +66,18 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 	if err != nil {
 		return err
 	}
+	if cur == nil {
+		if err := s.recheckFlags(ctx, tx); err != nil {
+			return err
+		}
+	}
 	publish(next)
+	// The flags the changes set or cleared: the catalog is right without
+	// them, so a failure is said, not returned (the next refresh tries
+	// again).
+	if err := s.saveProblems(ctx); err != nil {
+		s.follow.Report(err)
+	}
 	return nil
 }
 
@@ -85,6 +96,9 @@ func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*l
 		return cur, nil
 	}
 	changed := map[string]bool{}
+	rebuild := false
+	defer s.direct.ForgetOwn(last)
+	snap := &directSnapshot{tx: tx}
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, tx, after, layers.ChangeBatch)
 		if err != nil {
@@ -93,15 +107,20 @@ func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*l
 		if len(cs) == 0 {
 			break
 		}
+		// Every change is checked, those after a bulk write too.
+		if err := s.direct.Check(ctx, snap, cs); err != nil {
+			return nil, err
+		}
 		for _, c := range cs {
-			if c.Op == layers.OpLayer {
-				// A layer created, dropped or redeclared: the list of
-				// layers may have changed.
-				return s.build(ctx, tx, last)
-			}
+			// A layer created, dropped or redeclared: the list of
+			// layers may have changed.
+			rebuild = rebuild || c.Op == layers.OpLayer
 			changed[c.Layer] = true
 		}
 		after = cs[len(cs)-1].Seq
+	}
+	if rebuild {
+		return s.build(ctx, tx, last)
 	}
 	next := &layers.Catalog{Seq: last, Collections: make([]*layers.Collection, 0, len(cur.Collections))}
 	states := make(map[string]*layerState, len(cur.Collections))

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 
 	"planmap/layers/layerstest"
 	"planmap/layers/postgis"
@@ -65,6 +67,26 @@ func (c *otherClient) Delete(ctx context.Context, id string, fids ...int64) erro
 	return tx.Commit(ctx)
 }
 
+// SetGeometry sets the geometry of feature fid of layer id, as another
+// program writing WKB would.
+func (c *otherClient) SetGeometry(ctx context.Context, id string, fid int64, g orb.Geometry) error {
+	blob, err := wkb.Marshal(g)
+	if err != nil {
+		return err
+	}
+	_, err = c.conn.Exec(ctx, `UPDATE `+pgx.Identifier{id}.Sanitize()+` SET geom = ST_SetSRID(ST_GeomFromWKB($1), 4326) WHERE fid = $2`, blob, fid)
+	return err
+}
+
+// Strings runs a query and returns the first column of each row as text.
+func (c *otherClient) Strings(ctx context.Context, query string) ([]string, error) {
+	rows, err := c.conn.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // Exec runs one statement of plain SQL in its own transaction.
 func (c *otherClient) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := c.conn.Exec(ctx, query, args...)
@@ -81,5 +103,16 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (storetest.Store, storetest.Writer) {
 		s, url := mustOpen(t)
 		return s, openOtherClient(t, url)
+	}, Direct: &storetest.DirectHarness{
+		New: func(t *testing.T) string { return layerstest.PostgresDB(t) },
+		Open: func(t *testing.T, url string) storetest.Checker {
+			s, err := postgis.Open(ctx, url)
+			if err != nil {
+				t.Fatalf("Open(%s): %v", url, err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		Other: func(t *testing.T, url string) storetest.DirectWriter { return openOtherClient(t, url) },
 	}})
 }

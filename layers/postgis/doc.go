@@ -26,7 +26,12 @@
 // Replace with If-Match, Delete, Versions; edit.go), one transaction per
 // edit. The history is written by the trigger of each feature table,
 // whoever writes (QGIS, psql), with the editor and note planmap sets for
-// its own transactions (history.go). Every writer of a feature table
+// its own transactions (history.go). What another program wrote is checked
+// when the catalog takes it in, as the GeoPackage store checks it, by the
+// one rule of layers.DirectChecks (direct.go): a feature that fails its
+// layer's schema or the planning rules is flagged (Problem, the member
+// "invalid" of its JSON) until a later change of it passes, across
+// restarts (planmap_problems). Every writer of a feature table
 // takes one lock, so the change log's seqs become visible in order: a
 // later notice (LISTEN/NOTIFY) can carry the last seq of a commit.
 //

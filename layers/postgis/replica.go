@@ -20,7 +20,7 @@ import (
 // Several planmap processes share one database as peers. Each hears of
 // the others' changes, and of any program's, from a notice: every
 // transaction that writes the change log sends one on channel
-// planmap_changes as it commits (migrations/0007_notify.sql), carrying
+// planmap_changes as it commits (migrations/0008_notify.sql), carrying
 // its last change number and the WAL position just before its commit
 // record. The store LISTENs on a connection of its own and wakes its
 // follower on each notice; while it listens it polls only once a second,

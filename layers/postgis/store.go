@@ -46,6 +46,9 @@ type Store struct {
 	stop       context.CancelFunc
 	listening  chan struct{} // closed when the listener has ended
 	watching   chan struct{} // closed when the watcher has ended
+
+	// The checks of direct edits and their flags (direct.go).
+	direct layers.DirectChecks
 }
 
 // IsURL reports whether db names a PostgreSQL database (postgres:// or
@@ -81,6 +84,10 @@ func Open(ctx context.Context, url string, replicaURLs ...string) (*Store, error
 	}
 	// Nothing ever imported: no layer, and an empty change log.
 	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM planmap_layers) AND NOT EXISTS (SELECT 1 FROM planmap_changes)`).Scan(&s.created); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadProblems(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

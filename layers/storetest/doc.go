@@ -14,4 +14,10 @@
 // against a brute-force geometry check of its own (brute.go), on synthetic
 // layers of polygons with holes, multipolygons, lines and points (data.go);
 // Shapes against Items and the same brute force (shapes.go).
+//
+// A store that checks direct edits (what another program writes into its
+// database: layers.DirectChecks) gives a DirectHarness too, and is held
+// to the one rule of direct.go: what fails its layer's checks or the
+// planning rules is reported and flagged, and stays flagged across a
+// restart until a later change of it passes.
 package storetest

@@ -45,6 +45,10 @@ type Harness struct {
 	// New returns a new, empty store under test and a Writer into the
 	// same data. Both are closed when t ends.
 	New func(t *testing.T) (Store, Writer)
+	// Direct, if not nil, runs the tests of direct edits (direct.go) on
+	// a store that checks them: nil for one that does not (a cache: the
+	// store behind it checks).
+	Direct *DirectHarness
 }
 
 // visible is how soon a write through the Writer must show in the Store:
@@ -74,6 +78,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ReadDuringImport", func(t *testing.T) { testReadDuringImport(t, h) })
 	t.Run("Edit", func(t *testing.T) { testEdit(t, h) })
 	t.Run("AsOf", func(t *testing.T) { testAsOf(t, h) })
+	if h.Direct != nil {
+		t.Run("DirectChecked", func(t *testing.T) { testDirectChecked(t, h.Direct) })
+		t.Run("DirectRulesFlagged", func(t *testing.T) { testDirectRulesFlagged(t, h.Direct) })
+	}
 }
 
 // parse parses a layer file the suite wrote.
