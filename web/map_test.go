@@ -228,6 +228,14 @@ func artifactDir(t testing.TB) string {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "planmap-artifacts")
 	}
+	// A test run on each store keeps the pictures of each: the
+	// GeoPackage's where they always were, the others' in a folder named
+	// for the store.
+	for _, st := range stores {
+		if st.name != "GeoPackage" && strings.Contains(t.Name()+"/", "/"+st.name+"/") {
+			dir = filepath.Join(dir, st.name)
+		}
+	}
 	os.MkdirAll(dir, 0o755)
 	return dir
 }
