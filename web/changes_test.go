@@ -38,7 +38,7 @@ func otherConnection(t *testing.T, store cache.Store) *sql.DB {
 	case *postgis.Store:
 		u, ok := postgisURLs.Load(s)
 		if !ok {
-			t.Fatal("a PostGIS store newPostGISStore did not open")
+			t.Fatal("a PostGIS store openPostGIS did not open")
 		}
 		db, err = sql.Open("pgx", u.(string))
 	default:

@@ -77,7 +77,7 @@ type layerCount struct {
 	Count int
 }
 
-// fileCounts are the layers newStore and newPostGISStore load, with their
+// fileCounts are the layers newStore and openPostGIS load, with their
 // feature counts as the files give them.
 func fileCounts(t *testing.T) []layerCount {
 	t.Helper()

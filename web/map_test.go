@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"planmap/layers/cache"
 	"planmap/web"
 )
 
@@ -227,6 +228,14 @@ func artifactDir(t testing.TB) string {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "planmap-artifacts")
 	}
+	// A test run on each store keeps the pictures of each: the
+	// GeoPackage's where they always were, the others' in a folder named
+	// for the store.
+	for _, st := range stores {
+		if st.name != "GeoPackage" && strings.Contains(t.Name()+"/", "/"+st.name+"/") {
+			dir = filepath.Join(dir, st.name)
+		}
+	}
 	os.MkdirAll(dir, 0o755)
 	return dir
 }
@@ -398,73 +407,74 @@ func checkRequests(t *testing.T, base string, requests []string) {
 // A map opened close in loads only its view, and loads more as it pans,
 // without fetching a feature twice.
 func TestWebMapLoadsByBBox(t *testing.T) {
-	srv, _ := newServer(t, web.Options{})
-	b := newBrowser(t, 800, 600)
-	b.do(t, chromedp.Navigate(srv.URL+"/#map=17/32.0950/121.4790&layers=resettlement&lang=en"))
-	settle(t, b)
-	count := func() (loaded, drawn int) {
-		v := eval[[]int](t, b, `[planmap.state.layers.get('resettlement').byId.size, document.querySelectorAll('path.pm-resettlement').length]`)
-		return v[0], v[1]
-	}
-	before, drawn := count()
-	if before == 0 || before >= 15 || drawn != before {
-		t.Fatalf("zoomed in: %d loaded, %d drawn; want some of the 15, each drawn once", before, drawn)
-	}
-	reqs, _ := b.snapshot()
-	bboxRequests := func(rs []string) int {
-		n := 0
-		for _, r := range rs {
-			if strings.Contains(r, "/collections/resettlement/items?") && strings.Contains(r, "bbox=") {
-				n++
-			}
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+		b := newBrowser(t, 800, 600)
+		b.do(t, chromedp.Navigate(srv.URL+"/#map=17/32.0950/121.4790&layers=resettlement&lang=en"))
+		settle(t, b)
+		count := func() (loaded, drawn int) {
+			v := eval[[]int](t, b, `[planmap.state.layers.get('resettlement').byId.size, document.querySelectorAll('path.pm-resettlement').length]`)
+			return v[0], v[1]
 		}
-		return n
-	}
-	first := bboxRequests(reqs)
-	if first == 0 {
-		t.Fatalf("no bbox request: %v", reqs)
-	}
-	js(t, b, `planmap.map.setView([32.1210, 121.4790], 16, {animate: false});`)
-	settle(t, b)
-	after, drawn := count()
-	if after <= before || drawn != after {
-		t.Errorf("after panning: %d loaded (%d before), %d drawn", after, before, drawn)
-	}
-	// Back where it started: all there already, nothing fetched again.
-	reqs, _ = b.snapshot()
-	n := bboxRequests(reqs)
-	js(t, b, `planmap.map.setView([32.0950, 121.4790], 17, {animate: false});`)
-	settle(t, b)
-	reqs, _ = b.snapshot()
-	if m := bboxRequests(reqs); m != n {
-		t.Errorf("panning back to a loaded view made %d new requests", m-n)
-	}
-	if !strings.Contains(eval[string](t, b, `document.querySelector('h1').textContent`), "Haimen") {
-		t.Error("lang=en in the link was not honoured")
-	}
-	// The same place one world to the east: the map comes back to this
-	// world and keeps loading; no box the API refuses.
-	js(t, b, `planmap.map.setView([32.1210, 121.4790 + 360], 16, {animate: false});`)
-	settle(t, b)
-	if st := eval[string](t, b, `document.getElementById('status').textContent`); st != "" {
-		t.Errorf("after panning a world east the status says %q", st)
-	}
-	if lng := eval[float64](t, b, `planmap.map.getCenter().wrap().lng`); lng < 121 || lng > 122 {
-		t.Errorf("centre longitude %v", lng)
-	}
-	// Zoomed out to the whole world, and a link pasted into the tab.
-	js(t, b, `planmap.map.setView([0, 0], 1, {animate: false});`)
-	settle(t, b)
-	js(t, b, `location.hash = 'map=15/32.1100/121.4800&layers=resettlement,roads&lang=en';`)
-	settle(t, b)
-	if v := eval[[]float64](t, b, `[planmap.map.getZoom(), planmap.map.getCenter().lat, planmap.state.visible.size]`); v[0] != 15 || v[1] < 32.10 || v[1] > 32.12 || v[2] != 2 {
-		t.Errorf("after the pasted link: zoom, lat, layers = %v", v)
-	}
-	reqs, problems := b.snapshot()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
-	checkRequests(t, srv.URL, reqs)
+		before, drawn := count()
+		if before == 0 || before >= 15 || drawn != before {
+			t.Fatalf("zoomed in: %d loaded, %d drawn; want some of the 15, each drawn once", before, drawn)
+		}
+		reqs, _ := b.snapshot()
+		bboxRequests := func(rs []string) int {
+			n := 0
+			for _, r := range rs {
+				if strings.Contains(r, "/collections/resettlement/items?") && strings.Contains(r, "bbox=") {
+					n++
+				}
+			}
+			return n
+		}
+		first := bboxRequests(reqs)
+		if first == 0 {
+			t.Fatalf("no bbox request: %v", reqs)
+		}
+		js(t, b, `planmap.map.setView([32.1210, 121.4790], 16, {animate: false});`)
+		settle(t, b)
+		after, drawn := count()
+		if after <= before || drawn != after {
+			t.Errorf("after panning: %d loaded (%d before), %d drawn", after, before, drawn)
+		}
+		// Back where it started: all there already, nothing fetched again.
+		reqs, _ = b.snapshot()
+		n := bboxRequests(reqs)
+		js(t, b, `planmap.map.setView([32.0950, 121.4790], 17, {animate: false});`)
+		settle(t, b)
+		reqs, _ = b.snapshot()
+		if m := bboxRequests(reqs); m != n {
+			t.Errorf("panning back to a loaded view made %d new requests", m-n)
+		}
+		if !strings.Contains(eval[string](t, b, `document.querySelector('h1').textContent`), "Haimen") {
+			t.Error("lang=en in the link was not honoured")
+		}
+		// The same place one world to the east: the map comes back to this
+		// world and keeps loading; no box the API refuses.
+		js(t, b, `planmap.map.setView([32.1210, 121.4790 + 360], 16, {animate: false});`)
+		settle(t, b)
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); st != "" {
+			t.Errorf("after panning a world east the status says %q", st)
+		}
+		if lng := eval[float64](t, b, `planmap.map.getCenter().wrap().lng`); lng < 121 || lng > 122 {
+			t.Errorf("centre longitude %v", lng)
+		}
+		// Zoomed out to the whole world, and a link pasted into the tab.
+		js(t, b, `planmap.map.setView([0, 0], 1, {animate: false});`)
+		settle(t, b)
+		js(t, b, `location.hash = 'map=15/32.1100/121.4800&layers=resettlement,roads&lang=en';`)
+		settle(t, b)
+		if v := eval[[]float64](t, b, `[planmap.map.getZoom(), planmap.map.getCenter().lat, planmap.state.visible.size]`); v[0] != 15 || v[1] < 32.10 || v[1] > 32.12 || v[2] != 2 {
+			t.Errorf("after the pasted link: zoom, lat, layers = %v", v)
+		}
+		reqs, problems := b.snapshot()
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+		checkRequests(t, srv.URL, reqs)
+	})
 }
 
 // On a phone-sized screen the panel starts closed and the map fills it.

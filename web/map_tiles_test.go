@@ -17,7 +17,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
-	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 )
@@ -27,144 +26,144 @@ import (
 // popup, the feature fetched by the id the tile carries.
 func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 	requireChromium(t)
-	srv := serveStore(t, parcelsStore(t, 25000), web.Options{})
-	limits := struct{ Big int }{}
-	b := newBrowser(t, 1024, 768)
-	// Zoom 12 over the grid: below the zoom big layers load as GeoJSON,
-	// at or above the one their tiles hold them from (11 for 25,000).
-	b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
-	settle(t, b)
-	limits.Big = eval[int](t, b, `planmap.limits.bigLayer`)
-	if limits.Big >= 25000 {
-		t.Fatalf("test premise: 25,000 parcels are a big layer: %d", limits.Big)
-	}
-	// The tiles arrive after the map settles: wait for protomaps-leaflet's
-	// canvases to be drawn.
-	var drawn int
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		// A canvas is drawn when it differs from a blank one of its size
-		// (compared as PNGs: reading pixels back makes Chromium warn).
-		drawn = eval[int](t, b, `[...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].filter((c) => {
+	onEachLoaded(t, parcelFiles(25000), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		limits := struct{ Big int }{}
+		b := newBrowser(t, 1024, 768)
+		// Zoom 12 over the grid: below the zoom big layers load as GeoJSON,
+		// at or above the one their tiles hold them from (11 for 25,000).
+		b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
+		settle(t, b)
+		limits.Big = eval[int](t, b, `planmap.limits.bigLayer`)
+		if limits.Big >= 25000 {
+			t.Fatalf("test premise: 25,000 parcels are a big layer: %d", limits.Big)
+		}
+		// The tiles arrive after the map settles: wait for protomaps-leaflet's
+		// canvases to be drawn.
+		var drawn int
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			// A canvas is drawn when it differs from a blank one of its size
+			// (compared as PNGs: reading pixels back makes Chromium warn).
+			drawn = eval[int](t, b, `[...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].filter((c) => {
 			const blank = document.createElement('canvas'); blank.width = c.width; blank.height = c.height;
 			return c.width > 0 && c.toDataURL() !== blank.toDataURL(); }).length`)
-		if drawn > 0 {
-			break
+			if drawn > 0 {
+				break
+			}
 		}
-	}
-	reqs, problems := b.snapshot()
-	tileReqs, itemReqs := 0, 0
-	for _, r := range reqs {
-		if strings.Contains(r, "/collections/parcels/tiles/WebMercatorQuad/12/") {
-			tileReqs++
+		reqs, problems := b.snapshot()
+		tileReqs, itemReqs := 0, 0
+		for _, r := range reqs {
+			if strings.Contains(r, "/collections/parcels/tiles/WebMercatorQuad/12/") {
+				tileReqs++
+			}
+			if strings.Contains(r, "/collections/parcels/items?") {
+				itemReqs++
+			}
 		}
-		if strings.Contains(r, "/collections/parcels/items?") {
-			itemReqs++
+		if drawn == 0 || tileReqs == 0 || itemReqs != 0 {
+			t.Fatalf("zoom 12: %d tile canvases drawn, %d tile requests, %d items requests; want parcels drawn from z12 tiles, none loaded as GeoJSON; problems %v", drawn, tileReqs, itemReqs, problems)
 		}
-	}
-	if drawn == 0 || tileReqs == 0 || itemReqs != 0 {
-		t.Fatalf("zoom 12: %d tile canvases drawn, %d tile requests, %d items requests; want parcels drawn from z12 tiles, none loaded as GeoJSON; problems %v", drawn, tileReqs, itemReqs, problems)
-	}
-	if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "放大") {
-		t.Errorf("drawn from tiles, the status still asks to zoom in: %q", st)
-	}
-	if a := eval[string](t, b, `document.querySelector('.leaflet-control-attribution').textContent`); strings.Contains(a, "OpenStreetMap") {
-		t.Errorf("the attribution credits data the map does not show: %q", a)
-	}
-	// These parcels have no land-use class, so the statistics count nothing:
-	// the panel says why instead of a total of zero.
-	waitFor(t, b, `!!document.getElementById('stats-no-layers')`)
-	if n := eval[int](t, b, `document.querySelectorAll('#filter fieldset').length`); n != 1 {
-		t.Errorf("filter of parcels with stages but no land-use class: %d groups, want only the stages", n)
-	}
-	if st := eval[string](t, b, `document.getElementById('stats').textContent`); !strings.Contains(st, "没有带用地分类") || strings.Contains(st, "合计") {
-		t.Errorf("statistics with no layer to count: %q; want the note that no visible layer has a land-use class, and no total", st)
-	}
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err == nil {
-		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12.png"), png, 0o644)
-	}
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "放大") {
+			t.Errorf("drawn from tiles, the status still asks to zoom in: %q", st)
+		}
+		if a := eval[string](t, b, `document.querySelector('.leaflet-control-attribution').textContent`); strings.Contains(a, "OpenStreetMap") {
+			t.Errorf("the attribution credits data the map does not show: %q", a)
+		}
+		// These parcels have no land-use class, so the statistics count nothing:
+		// the panel says why instead of a total of zero.
+		waitFor(t, b, `!!document.getElementById('stats-no-layers')`)
+		if n := eval[int](t, b, `document.querySelectorAll('#filter fieldset').length`); n != 1 {
+			t.Errorf("filter of parcels with stages but no land-use class: %d groups, want only the stages", n)
+		}
+		if st := eval[string](t, b, `document.getElementById('stats').textContent`); !strings.Contains(st, "没有带用地分类") || strings.Contains(st, "合计") {
+			t.Errorf("statistics with no layer to count: %q; want the note that no visible layer has a land-use class, and no total", st)
+		}
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12.png"), png, 0o644)
+		}
 
-	// Parcel 1 + 30 (row 0, column 30) lies under this point; its place on
-	// the screen is read just before the click.
-	const id = 31
-	lon := layerstest.ParcelsWest + 30.5*layerstest.ParcelsCell
-	lat := layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell
-	js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat+0.01, lon))
-	settle(t, b)
-	// A click finds only what the tiles already loaded hold (a slow server
-	// under -race may take seconds to send them): wait until the tile under
-	// the point holds the parcel.
-	waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
-	xy := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
+		// Parcel 1 + 30 (row 0, column 30) lies under this point; its place on
+		// the screen is read just before the click.
+		const id = 31
+		lon := layerstest.ParcelsWest + 30.5*layerstest.ParcelsCell
+		lat := layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell
+		js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat+0.01, lon))
+		settle(t, b)
+		// A click finds only what the tiles already loaded hold (a slow server
+		// under -race may take seconds to send them): wait until the tile under
+		// the point holds the parcel.
+		waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
+		xy := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`, lat, lon))
-	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
-	got := waitText(t, b, ".leaflet-popup-content", fmt.Sprintf("%d号地块", id))
-	if !strings.Contains(got, fmt.Sprintf("%d号地块", id)) {
-		_, problems := b.snapshot()
-		t.Errorf("clicking tiled parcel %d at %v opened %q; problems %v", id, xy, got, problems)
-	}
-	// Filtered to a stage parcel 31 is not in, it is neither drawn nor
-	// found by a click.
-	item := get(t, fmt.Sprintf("%s/collections/parcels/items/%d", srv.URL, id)).json(t)
-	status := item["properties"].(map[string]any)["status"].(string)
-	other := layerstest.ParcelsStatuses[0]
-	if other == status {
-		other = layerstest.ParcelsStatuses[1]
-	}
-	js(t, b, `planmap.map.closePopup();`)
-	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
-	settle(t, b)
-	// The click is judged by the tiles as the filter now draws them.
-	waitFor(t, b, fmt.Sprintf(`!planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
-	xy = eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
+		b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
+		got := waitText(t, b, ".leaflet-popup-content", fmt.Sprintf("%d号地块", id))
+		if !strings.Contains(got, fmt.Sprintf("%d号地块", id)) {
+			_, problems := b.snapshot()
+			t.Errorf("clicking tiled parcel %d at %v opened %q; problems %v", id, xy, got, problems)
+		}
+		// Filtered to a stage parcel 31 is not in, it is neither drawn nor
+		// found by a click.
+		item := get(t, fmt.Sprintf("%s/collections/parcels/items/%d", srv.URL, id)).json(t)
+		status := item["properties"].(map[string]any)["status"].(string)
+		other := layerstest.ParcelsStatuses[0]
+		if other == status {
+			other = layerstest.ParcelsStatuses[1]
+		}
+		js(t, b, `planmap.map.closePopup();`)
+		js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
+		settle(t, b)
+		// The click is judged by the tiles as the filter now draws them.
+		waitFor(t, b, fmt.Sprintf(`!planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id))
+		xy = eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]);
 		const r = planmap.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()`, lat, lon))
-	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
-	time.Sleep(time.Second)
-	if got := eval[string](t, b, `(document.querySelector('.leaflet-popup-content') || {}).textContent || ''`); strings.Contains(got, fmt.Sprintf("%d号地块", id)) {
-		t.Errorf("filtered to status %s, a click on parcel %d (status %s) opened %q", other, id, status, got)
-	}
+		b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
+		time.Sleep(time.Second)
+		if got := eval[string](t, b, `(document.querySelector('.leaflet-popup-content') || {}).textContent || ''`); strings.Contains(got, fmt.Sprintf("%d号地块", id)) {
+			t.Errorf("filtered to status %s, a click on parcel %d (status %s) opened %q", other, id, status, got)
+		}
 
-	// Unticking the layer takes its tiles off the map.
-	js(t, b, `planmap.map.closePopup();`)
-	r := eval[[]float64](t, b, `(() => { const r = document.querySelector('input[data-layer="parcels"]').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
-	b.do(t, chromedp.MouseClickXY((r[0]+r[2])/2, (r[1]+r[3])/2))
-	settle(t, b)
-	if n := eval[int](t, b, `document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile').length`); n != 0 {
-		t.Errorf("after unticking the parcels, %d of their tile canvases are on the map", n)
-	}
-	_, problems = b.snapshot()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
+		// Unticking the layer takes its tiles off the map.
+		js(t, b, `planmap.map.closePopup();`)
+		r := eval[[]float64](t, b, `(() => { const r = document.querySelector('input[data-layer="parcels"]').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
+		b.do(t, chromedp.MouseClickXY((r[0]+r[2])/2, (r[1]+r[3])/2))
+		settle(t, b)
+		if n := eval[int](t, b, `document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile').length`); n != 0 {
+			t.Errorf("after unticking the parcels, %d of their tile canvases are on the map", n)
+		}
+		_, problems = b.snapshot()
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+	})
 }
 
-// landuseParcels is a store with n synthetic parcels (layerstest.Parcels)
-// that also carry a land-use code, so that every panel of the map (the
-// filter's classes, the legend, the 统计 panel) has something to count;
-// one parcel in seven has no stage.
-func landuseParcels(t testing.TB, n int) *gpkg.Store {
-	t.Helper()
-	text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
+// landuseParcels are the layer files of n synthetic parcels
+// (layerstest.Parcels) that also carry a land-use code, so that every
+// panel of the map (the filter's classes, the legend, the 统计 panel) has
+// something to count; one parcel in seven has no stage.
+func landuseParcels(n int) func(t testing.TB) []*layers.File {
+	return func(t testing.TB) []*layers.File {
+		t.Helper()
+		text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
     {"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地代码", "en": "Land-use code"}},`, 1)
-	text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
-	feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
-	stage := regexp.MustCompile(`"status": "[a-z_]+", `)
-	text = feature.ReplaceAllStringFunc(text, func(m string) string {
-		id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
-		if id%7 == 0 {
-			m = stage.ReplaceAllString(m, "")
+		text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
+		feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
+		stage := regexp.MustCompile(`"status": "[a-z_]+", `)
+		text = feature.ReplaceAllStringFunc(text, func(m string) string {
+			id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
+			if id%7 == 0 {
+				m = stage.ReplaceAllString(m, "")
+			}
+			return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
+		})
+		f, err := layers.ParseFile("parcels.geojson", []byte(text))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
-	})
-	s := layerstest.MustOpen(t)
-	f, err := layers.ParseFile("parcels.geojson", []byte(text))
-	if err != nil {
-		t.Fatal(err)
+		return []*layers.File{f}
 	}
-	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // parcelCodes are the land-use codes of landuseParcels, by id modulo 4.
@@ -204,106 +203,106 @@ func apiCount(t *testing.T, base, query string) (int, map[string]int) {
 func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 	requireChromium(t)
 	const n = 25000
-	store := landuseParcels(t, n)
-	srv := serveStore(t, store, web.Options{})
-	b := newBrowser(t, 1280, 860)
-	b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
-	settle(t, b)
-	// Parcels 31 and 32 (row 0, columns 30 and 31), at their centres.
-	at := func(id int) (lat, lon float64) {
-		return layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell, layerstest.ParcelsWest + (float64(id-1)+0.5)*layerstest.ParcelsCell
-	}
-	lat31, lon31 := at(31)
-	lat32, lon32 := at(32)
-	js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat31+0.01, lon31))
-	settle(t, b)
-	tiledAt := func(id int, lat, lon float64) string {
-		return fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id)
-	}
-	waitFor(t, b, tiledAt(31, lat31, lon31))
-	if eval[int](t, b, `planmap.state.layers.get('parcels').byId.size`) != 0 {
-		t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles, none loaded as GeoJSON")
-	}
-
-	// The filter's counts: every stage and class over the whole layer.
-	waitFor(t, b, fmt.Sprintf(`(document.getElementById('filter-total') || {dataset: {}}).dataset.count === '%d'`, n))
-	_, byStatus := apiCount(t, srv.URL, "groupby=status")
-	_, byCode := apiCount(t, srv.URL, "groupby=landuse_gb50137")
-	staged := 0
-	for _, c := range byStatus {
-		staged += c
-	}
-	if staged != n-n/7 || len(byCode) != len(parcelCodes) {
-		t.Fatalf("test premise: %d of %d parcels have a stage, want all but one in seven; codes %v", staged, n, byCode)
-	}
-	for _, s := range layerstest.ParcelsStatuses {
-		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-status-%s + label .count').dataset.count`, s)); got != strconv.Itoa(byStatus[s]) {
-			t.Errorf("the filter counts %s parcels of stage %s; the API %d", got, s, byStatus[s])
+	onEachLoaded(t, landuseParcels(n), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		b := newBrowser(t, 1280, 860)
+		b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
+		settle(t, b)
+		// Parcels 31 and 32 (row 0, columns 30 and 31), at their centres.
+		at := func(id int) (lat, lon float64) {
+			return layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell, layerstest.ParcelsWest + (float64(id-1)+0.5)*layerstest.ParcelsCell
 		}
-	}
-	for _, code := range parcelCodes {
-		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-class-%s + label .count').dataset.count`, code[:1])); got != strconv.Itoa(byCode[code]) {
-			t.Errorf("the filter counts %s parcels of class %s; the API %d", got, code[:1], byCode[code])
+		lat31, lon31 := at(31)
+		lat32, lon32 := at(32)
+		js(t, b, fmt.Sprintf(`planmap.map.setView([%f, %f], 12, {animate: false});`, lat31+0.01, lon31))
+		settle(t, b)
+		tiledAt := func(id int, lat, lon float64) string {
+			return fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == %d)`, lat, lon, id)
 		}
-	}
-	// The legend lists what the tiles draw: every stage and class.
-	waitFor(t, b, `document.querySelectorAll('#legend li[data-status]').length === 4 && document.querySelectorAll('#legend li[data-class]').length === 4`)
+		waitFor(t, b, tiledAt(31, lat31, lon31))
+		if eval[int](t, b, `planmap.state.layers.get('parcels').byId.size`) != 0 {
+			t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles, none loaded as GeoJSON")
+		}
 
-	// The 统计 panel: for the district (from the API already) and for what
-	// the filter shows (from the API now, not from the features loaded).
-	statsCount := func(want int) {
-		t.Helper()
-		waitFor(t, b, fmt.Sprintf(`document.getElementById('stats').dataset.count === '%d'`, want))
-	}
-	statsCount(n)
-	// Opening the map, the filter, the legend and the 统计 panel asked the
-	// statistics API of the big layer once (by stage and code at once):
-	// each request reads the whole layer.
-	layerStats := func() (all []string) {
-		reqs, _ := b.snapshot()
-		for _, r := range reqs {
-			if strings.Contains(r, "/collections/parcels/stats") {
-				all = append(all, r)
+		// The filter's counts: every stage and class over the whole layer.
+		waitFor(t, b, fmt.Sprintf(`(document.getElementById('filter-total') || {dataset: {}}).dataset.count === '%d'`, n))
+		_, byStatus := apiCount(t, srv.URL, "groupby=status")
+		_, byCode := apiCount(t, srv.URL, "groupby=landuse_gb50137")
+		staged := 0
+		for _, c := range byStatus {
+			staged += c
+		}
+		if staged != n-n/7 || len(byCode) != len(parcelCodes) {
+			t.Fatalf("test premise: %d of %d parcels have a stage, want all but one in seven; codes %v", staged, n, byCode)
+		}
+		for _, s := range layerstest.ParcelsStatuses {
+			if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-status-%s + label .count').dataset.count`, s)); got != strconv.Itoa(byStatus[s]) {
+				t.Errorf("the filter counts %s parcels of stage %s; the API %d", got, s, byStatus[s])
 			}
 		}
-		return all
-	}
-	if got := layerStats(); len(got) != 1 || !strings.Contains(got[0], "groupby=status,landuse_gb50137") {
-		t.Errorf("opening the map asked for the parcels' statistics %d times, want once by status and code: %q", len(got), got)
-	}
-	js(t, b, `const s = document.getElementById('stats-scope'); s.value = 'filter'; s.dispatchEvent(new Event('change'));`)
-	statsCount(n)
-	status := layerstest.ParcelsStatuses[0]
-	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, status))
-	statsCount(byStatus[status])
-	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, byStatus[status]))
-	// The panel shows the legend and, below it, the 统计 panel.
-	js(t, b, `document.getElementById('legend').scrollIntoView();`)
-	settle(t, b)
-	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
-		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-panels.png"), png, 0o644)
-	}
+		for _, code := range parcelCodes {
+			if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('#filter-class-%s + label .count').dataset.count`, code[:1])); got != strconv.Itoa(byCode[code]) {
+				t.Errorf("the filter counts %s parcels of class %s; the API %d", got, code[:1], byCode[code])
+			}
+		}
+		// The legend lists what the tiles draw: every stage and class.
+		waitFor(t, b, `document.querySelectorAll('#legend li[data-status]').length === 4 && document.querySelectorAll('#legend li[data-class]').length === 4`)
 
-	// The table lists the first parcels in the view of the stage chosen,
-	// and says how many the view holds, as the API does.
-	b.do(t, chromedp.Click(chromedp.ID("table-toggle")))
-	js(t, b, `const s = document.getElementById('table-layer'); s.value = 'parcels'; s.dispatchEvent(new Event('change'));`)
-	waitFor(t, b, `document.getElementById('table-count').dataset.matched !== undefined`)
-	bbox := eval[string](t, b, `(() => { const v = planmap.map.getBounds(); return [v.getWest(), v.getSouth(), v.getEast(), v.getNorth()].map((x) => x.toFixed(6)).join(','); })()`)
-	matched := int(get(t, srv.URL+"/collections/parcels/items?limit=1&status="+status+"&bbox="+bbox).json(t)["numberMatched"].(float64))
-	rows := eval[int](t, b, `document.querySelectorAll('#feature-table tbody tr').length`)
-	if got := eval[string](t, b, `document.getElementById('table-count').dataset.matched`); got != strconv.Itoa(matched) || matched == 0 || rows != min(matched, 500) {
-		t.Errorf("the table of the view (%s) says %s parcels of stage %s, lists %d; the API matches %d", bbox, got, status, rows, matched)
-	}
-	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
-		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-table.png"), png, 0o644)
-	}
-	b.do(t, chromedp.Click(chromedp.ID("table-close")))
+		// The 统计 panel: for the district (from the API already) and for what
+		// the filter shows (from the API now, not from the features loaded).
+		statsCount := func(want int) {
+			t.Helper()
+			waitFor(t, b, fmt.Sprintf(`document.getElementById('stats').dataset.count === '%d'`, want))
+		}
+		statsCount(n)
+		// Opening the map, the filter, the legend and the 统计 panel asked the
+		// statistics API of the big layer once (by stage and code at once):
+		// each request reads the whole layer.
+		layerStats := func() (all []string) {
+			reqs, _ := b.snapshot()
+			for _, r := range reqs {
+				if strings.Contains(r, "/collections/parcels/stats") {
+					all = append(all, r)
+				}
+			}
+			return all
+		}
+		if got := layerStats(); len(got) != 1 || !strings.Contains(got[0], "groupby=status,landuse_gb50137") {
+			t.Errorf("opening the map asked for the parcels' statistics %d times, want once by status and code: %q", len(got), got)
+		}
+		js(t, b, `const s = document.getElementById('stats-scope'); s.value = 'filter'; s.dispatchEvent(new Event('change'));`)
+		statsCount(n)
+		status := layerstest.ParcelsStatuses[0]
+		js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, status))
+		statsCount(byStatus[status])
+		waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, byStatus[status]))
+		// The panel shows the legend and, below it, the 统计 panel.
+		js(t, b, `document.getElementById('legend').scrollIntoView();`)
+		settle(t, b)
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-panels.png"), png, 0o644)
+		}
 
-	// Edits. The opacity of the map's own tile canvas at a place: read
-	// through a copy made for reading back, so Chromium does not warn.
-	alpha := func(lat, lon float64) int {
-		return eval[int](t, b, fmt.Sprintf(`(() => {
+		// The table lists the first parcels in the view of the stage chosen,
+		// and says how many the view holds, as the API does.
+		b.do(t, chromedp.Click(chromedp.ID("table-toggle")))
+		js(t, b, `const s = document.getElementById('table-layer'); s.value = 'parcels'; s.dispatchEvent(new Event('change'));`)
+		waitFor(t, b, `document.getElementById('table-count').dataset.matched !== undefined`)
+		bbox := eval[string](t, b, `(() => { const v = planmap.map.getBounds(); return [v.getWest(), v.getSouth(), v.getEast(), v.getNorth()].map((x) => x.toFixed(6)).join(','); })()`)
+		matched := int(get(t, srv.URL+"/collections/parcels/items?limit=1&status="+status+"&bbox="+bbox).json(t)["numberMatched"].(float64))
+		rows := eval[int](t, b, `document.querySelectorAll('#feature-table tbody tr').length`)
+		if got := eval[string](t, b, `document.getElementById('table-count').dataset.matched`); got != strconv.Itoa(matched) || matched == 0 || rows != min(matched, 500) {
+			t.Errorf("the table of the view (%s) says %s parcels of stage %s, lists %d; the API matches %d", bbox, got, status, rows, matched)
+		}
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-table.png"), png, 0o644)
+		}
+		b.do(t, chromedp.Click(chromedp.ID("table-close")))
+
+		// Edits. The opacity of the map's own tile canvas at a place: read
+		// through a copy made for reading back, so Chromium does not warn.
+		alpha := func(lat, lon float64) int {
+			return eval[int](t, b, fmt.Sprintf(`(() => {
 			const z = 12, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
 			const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
 			const x = Math.floor(wx), y = Math.floor(wy);
@@ -314,87 +313,88 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 			const g = o.getContext('2d', {willReadFrequently: true});
 			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
 			return g.getImageData(0, 0, 1, 1).data[3]; })()`, lat, lon))
-	}
-	// waitAlpha waits until the pixel at a place is drawn (or blank): a
-	// tile is painted a moment after its data is in.
-	waitAlpha := func(what string, lat, lon float64, drawn bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			a := alpha(lat, lon)
-			if (drawn && a > 0) || (!drawn && a == 0) {
-				return
+		}
+		// waitAlpha waits until the pixel at a place is drawn (or blank): a
+		// tile is painted a moment after its data is in.
+		waitAlpha := func(what string, lat, lon float64, drawn bool) {
+			t.Helper()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				a := alpha(lat, lon)
+				if (drawn && a > 0) || (!drawn && a == 0) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: alpha %d at %f, %f after 10 s", what, a, lat, lon)
+				}
 			}
+		}
+		js(t, b, `location.hash = location.hash.replace(/&status=[^&]*/, '');`)
+		waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n))
+		waitFor(t, b, `document.body.dataset.live === 'open'`)
+		waitFor(t, b, tiledAt(31, lat31, lon31))
+		waitAlpha("test premise: parcel 31 is drawn on its tile", lat31, lon31, true)
+		tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
+		asked := func() int {
+			reqs, _ := b.snapshot()
+			n := 0
+			for _, r := range reqs {
+				if strings.Contains(r, tile31) {
+					n++
+				}
+			}
+			return n
+		}
+		before := asked()
+		if err := store.Delete(ctx, "parcels", 31, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, b, "!"+tiledAt(31, lat31, lon31))
+		// The map asks for the tile again (that it drew the new one, not a
+		// stale copy from the browser's cache, the pixels below say). The
+		// parcel leaves the map's tile data when the tile is dropped, before
+		// the request goes out, and the browser reports requests late: wait.
+		for deadline := time.Now().Add(10 * time.Second); asked() <= before; time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: alpha %d at %f, %f after 10 s", what, a, lat, lon)
+				t.Errorf("10 s after the edit, %s was requested %d times, as before it", tile31, asked())
+				break
 			}
 		}
-	}
-	js(t, b, `location.hash = location.hash.replace(/&status=[^&]*/, '');`)
-	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n))
-	waitFor(t, b, `document.body.dataset.live === 'open'`)
-	waitFor(t, b, tiledAt(31, lat31, lon31))
-	waitAlpha("test premise: parcel 31 is drawn on its tile", lat31, lon31, true)
-	tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
-	asked := func() int {
-		reqs, _ := b.snapshot()
-		n := 0
-		for _, r := range reqs {
-			if strings.Contains(r, tile31) {
-				n++
-			}
+		waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
+		waitAlpha("parcel 31 deleted, its place on the tiled map", lat31, lon31, false)
+		// The tile is painted at once, whole: its neighbour is still there.
+		if a := alpha(lat32, lon32); a <= 0 {
+			t.Errorf("parcel 32, next to the one deleted, is no longer drawn: alpha %d", a)
 		}
-		return n
-	}
-	before := asked()
-	if err := store.Delete(ctx, "parcels", 31, "", layers.Edit{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, b, "!"+tiledAt(31, lat31, lon31))
-	// The map asks for the tile again (that it drew the new one, not a
-	// stale copy from the browser's cache, the pixels below say). The
-	// parcel leaves the map's tile data when the tile is dropped, before
-	// the request goes out, and the browser reports requests late: wait.
-	for deadline := time.Now().Add(10 * time.Second); asked() <= before; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Errorf("10 s after the edit, %s was requested %d times, as before it", tile31, asked())
-			break
-		}
-	}
-	waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, n-1))
-	waitAlpha("parcel 31 deleted, its place on the tiled map", lat31, lon31, false)
-	// The tile is painted at once, whole: its neighbour is still there.
-	if a := alpha(lat32, lon32); a <= 0 {
-		t.Errorf("parcel 32, next to the one deleted, is no longer drawn: alpha %d", a)
-	}
 
-	// Filtered to a stage parcel 32 is not in, it shows once an edit gives
-	// it that stage.
-	it, err := store.Item(ctx, "parcels", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := layerstest.ParcelsStatuses[0]
-	if it.Properties["status"] == other {
-		other = layerstest.ParcelsStatuses[1]
-	}
-	js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
-	settle(t, b)
-	waitFor(t, b, "!"+tiledAt(32, lat32, lon32))
-	waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
-	props := maps.Clone(it.Properties)
-	props["status"] = other
-	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, b, tiledAt(32, lat32, lon32))
-	waitAlpha(fmt.Sprintf("parcel 32 given stage %s, the map filtered to it", other), lat32, lon32, true)
-	if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
-		os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-edited.png"), png, 0o644)
-	}
-	_, problems := b.snapshot()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
+		// Filtered to a stage parcel 32 is not in, it shows once an edit gives
+		// it that stage.
+		it, err := store.Item(ctx, "parcels", 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := layerstest.ParcelsStatuses[0]
+		if it.Properties["status"] == other {
+			other = layerstest.ParcelsStatuses[1]
+		}
+		js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
+		settle(t, b)
+		waitFor(t, b, "!"+tiledAt(32, lat32, lon32))
+		waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
+		props := maps.Clone(it.Properties)
+		props["status"] = other
+		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, b, tiledAt(32, lat32, lon32))
+		waitAlpha(fmt.Sprintf("parcel 32 given stage %s, the map filtered to it", other), lat32, lon32, true)
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-z12-edited.png"), png, 0o644)
+		}
+		_, problems := b.snapshot()
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+	})
 }
 
 // An editor drawing next to the parcels of a layer drawn from tiles snaps
@@ -404,196 +404,197 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 // and says so; nothing is read when no one edits.
 func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 	requireChromium(t)
-	store := parcelsStore(t, 25000)
-	token, err := store.AddToken(ctx, "snapper", layers.RoleEditor, []string{"parcels"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := serveStore(t, store, web.Options{Tokens: store})
-	b := newBrowser(t, 1024, 768)
-	b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
-	settle(t, b)
-	waitJS(t, b, "editing ready", `document.body.dataset.editReady === '1'`)
-	clickOn(t, b, "#signin-toggle")
-	clickOn(t, b, "#signin-token")
-	b.do(t, chromedp.SendKeys(chromedp.ID("signin-token"), token))
-	clickOn(t, b, `#signin-form button[type="submit"]`)
-	waitJS(t, b, "signed in", `document.body.dataset.editor === 'yes' && !!document.getElementById('edit-panel')`)
-	itemReqs := func() int {
-		reqs, _ := b.snapshot()
-		n := 0
-		for _, r := range reqs {
-			if strings.Contains(r, "/collections/parcels/items?") {
-				n++
+	onEachLoaded(t, parcelFiles(25000), func(t *testing.T, store loadedStore) {
+		token, err := store.AddToken(ctx, "snapper", layers.RoleEditor, []string{"parcels"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := serveStore(t, store, web.Options{Tokens: store})
+		b := newBrowser(t, 1024, 768)
+		b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels"))
+		settle(t, b)
+		waitJS(t, b, "editing ready", `document.body.dataset.editReady === '1'`)
+		clickOn(t, b, "#signin-toggle")
+		clickOn(t, b, "#signin-token")
+		b.do(t, chromedp.SendKeys(chromedp.ID("signin-token"), token))
+		clickOn(t, b, `#signin-form button[type="submit"]`)
+		waitJS(t, b, "signed in", `document.body.dataset.editor === 'yes' && !!document.getElementById('edit-panel')`)
+		itemReqs := func() int {
+			reqs, _ := b.snapshot()
+			n := 0
+			for _, r := range reqs {
+				if strings.Contains(r, "/collections/parcels/items?") {
+					n++
+				}
+			}
+			return n
+		}
+		if n := itemReqs(); n != 0 {
+			t.Errorf("signed in but not editing, the map read %d pages of the tiled parcels", n)
+		}
+
+		// Drawing over the middle of the grid at zoom 12: far more parcels
+		// than snap in view. The status line says so; none is read.
+		clickOn(t, b, "#edit-draw")
+		waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`)
+		waitJS(t, b, "too many to snap to", `document.body.dataset.snap === 'zoom-in'`)
+		if !eval[bool](t, b, `planmap.identify.tiled.has('parcels')`) {
+			t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles")
+		}
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "放大后才能吸附到") || !strings.Contains(st, "合成地块") {
+			t.Errorf("status line with too many parcels to snap to: %q", st)
+		}
+		if n := eval[int](t, b, `planmap.editing.snaps.count`); n != 0 {
+			t.Errorf("too many parcels in view, yet %d are snappable", n)
+		}
+
+		// Zoom 12.5 (still drawn from tiles), the grid's south-west corner in
+		// the right of the view, so that the view holds a few thousand.
+		p1 := get(t, srv.URL+"/collections/parcels/items/1").json(t)
+		ring := p1["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
+		var sw [2]float64 // lat, lng of parcel 1's south-west corner (least lng + lat)
+		for i, c := range ring {
+			c := c.([]any)
+			lng, lat := c[0].(float64), c[1].(float64)
+			if i == 0 || lng+lat < sw[0]+sw[1] {
+				sw = [2]float64{lat, lng}
 			}
 		}
-		return n
-	}
-	if n := itemReqs(); n != 0 {
-		t.Errorf("signed in but not editing, the map read %d pages of the tiled parcels", n)
-	}
-
-	// Drawing over the middle of the grid at zoom 12: far more parcels
-	// than snap in view. The status line says so; none is read.
-	clickOn(t, b, "#edit-draw")
-	waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`)
-	waitJS(t, b, "too many to snap to", `document.body.dataset.snap === 'zoom-in'`)
-	if !eval[bool](t, b, `planmap.identify.tiled.has('parcels')`) {
-		t.Fatal("test premise: at zoom 12 the parcels are drawn from tiles")
-	}
-	if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "放大后才能吸附到") || !strings.Contains(st, "合成地块") {
-		t.Errorf("status line with too many parcels to snap to: %q", st)
-	}
-	if n := eval[int](t, b, `planmap.editing.snaps.count`); n != 0 {
-		t.Errorf("too many parcels in view, yet %d are snappable", n)
-	}
-
-	// Zoom 12.5 (still drawn from tiles), the grid's south-west corner in
-	// the right of the view, so that the view holds a few thousand.
-	p1 := get(t, srv.URL+"/collections/parcels/items/1").json(t)
-	ring := p1["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any)
-	var sw [2]float64 // lat, lng of parcel 1's south-west corner (least lng + lat)
-	for i, c := range ring {
-		c := c.([]any)
-		lng, lat := c[0].(float64), c[1].(float64)
-		if i == 0 || lng+lat < sw[0]+sw[1] {
-			sw = [2]float64{lat, lng}
-		}
-	}
-	cornerView := fmt.Sprintf(`(() => { const m = planmap.map, s = m.getSize(), z = 12.5;
+		cornerView := fmt.Sprintf(`(() => { const m = planmap.map, s = m.getSize(), z = 12.5;
 		const c = m.project([%f, %f], z).subtract([s.x / 2 - 170, 0]);
 		m.setView(m.unproject(c, z), z, {animate: false}); })()`, sw[0], sw[1])
-	js(t, b, cornerView)
-	waitJS(t, b, "the parcels in view read to snap to", `document.body.dataset.snap === 'ready' && planmap.editing.snaps.shapes.has('parcels/1')`)
-	if z := eval[float64](t, b, `planmap.map.getZoom()`); z >= 13 || !eval[bool](t, b, `planmap.identify.tiled.has('parcels') && planmap.state.layers.get('parcels').byId.size === 0`) {
-		t.Fatalf("test premise: at zoom %v the parcels are drawn from tiles, none loaded as GeoJSON", z)
-	}
-	if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "吸附") {
-		t.Errorf("zoomed in to snap, the status line still says %q", st)
-	}
-	count := eval[int](t, b, `planmap.editing.snaps.count`)
-	t.Logf("%d parcels snappable in view", count)
+		js(t, b, cornerView)
+		waitJS(t, b, "the parcels in view read to snap to", `document.body.dataset.snap === 'ready' && planmap.editing.snaps.shapes.has('parcels/1')`)
+		if z := eval[float64](t, b, `planmap.map.getZoom()`); z >= 13 || !eval[bool](t, b, `planmap.identify.tiled.has('parcels') && planmap.state.layers.get('parcels').byId.size === 0`) {
+			t.Fatalf("test premise: at zoom %v the parcels are drawn from tiles, none loaded as GeoJSON", z)
+		}
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "吸附") {
+			t.Errorf("zoomed in to snap, the status line still says %q", st)
+		}
+		count := eval[int](t, b, `planmap.editing.snaps.count`)
+		t.Logf("%d parcels snappable in view", count)
 
-	// near is the place dx, dy pixels from lat, lng on screen now.
-	near := func(lat, lng float64, dx, dy int) [2]float64 {
-		ll := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]).add([%d, %d]);
+		// near is the place dx, dy pixels from lat, lng on screen now.
+		near := func(lat, lng float64, dx, dy int) [2]float64 {
+			ll := eval[[]float64](t, b, fmt.Sprintf(`(() => { const p = planmap.map.latLngToContainerPoint([%f, %f]).add([%d, %d]);
 			const ll = planmap.map.containerPointToLatLng(p); return [ll.lat, ll.lng]; })()`, lat, lng, dx, dy))
-		return [2]float64{ll[0], ll[1]}
-	}
-	// A polygon south of the grid: its first vertex clicked 3 pixels
-	// south-west of parcel 1's corner, its second 3 pixels south of the
-	// south edge of parcel 31, the others well away from every parcel.
-	east := [2]float64{layerstest.ParcelsSouth + 2*layerstest.ParcelsMargin, layerstest.ParcelsWest + 30.5*layerstest.ParcelsCell}
-	clicks := []func() [2]float64{
-		func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
-		func() [2]float64 { return near(east[0], east[1], 0, 3) },
-		func() [2]float64 { return near(east[0], east[1], 0, 60) },
-		func() [2]float64 { return near(sw[0], sw[1], 0, 60) },
-		func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
-	}
-	var clicked [][2]float64
-	for i, at := range clicks {
-		v := at() // where it is on screen just before the click
-		clicked = append(clicked, v)
-		approachClickAt(t, b, v[0], v[1])
-		if i == 1 {
-			shot(t, b, "edit-snap-tiled-drawing.png")
+			return [2]float64{ll[0], ll[1]}
 		}
-		if i < len(clicks)-1 {
-			waitJS(t, b, fmt.Sprintf("vertex %d drawn", i+1), fmt.Sprintf(`planmap.map.pm.Draw.Polygon._layer.getLatLngs().length === %d`, i+1))
+		// A polygon south of the grid: its first vertex clicked 3 pixels
+		// south-west of parcel 1's corner, its second 3 pixels south of the
+		// south edge of parcel 31, the others well away from every parcel.
+		east := [2]float64{layerstest.ParcelsSouth + 2*layerstest.ParcelsMargin, layerstest.ParcelsWest + 30.5*layerstest.ParcelsCell}
+		clicks := []func() [2]float64{
+			func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
+			func() [2]float64 { return near(east[0], east[1], 0, 3) },
+			func() [2]float64 { return near(east[0], east[1], 0, 60) },
+			func() [2]float64 { return near(sw[0], sw[1], 0, 60) },
+			func() [2]float64 { return near(sw[0], sw[1], -3, 3) },
 		}
-	}
-	waitJS(t, b, "the form opens", `!!document.querySelector('#edit-form')`)
-	shot(t, b, "edit-snap-tiled-drawn.png")
-	got := eval[[][]float64](t, b, `planmap.editing.geometry().coordinates[0]`)
-	if len(got) != 5 {
-		t.Fatalf("drawn: %v, want 4 vertices and the closing one", got)
-	}
-	// The first vertex is parcel 1's corner, exactly: the only parcel near
-	// it, and the one Geoman prefers among close ones (the first added).
-	if math.Abs(got[0][0]-sw[1]) > 1e-12 || math.Abs(got[0][1]-sw[0]) > 1e-12 {
-		t.Errorf("vertex clicked 3 px from parcel 1's corner %v is at %v", sw, got[0])
-	}
-	// The second is a corner of one of the parcels around the click, as
-	// the API has it: not rounded to a tile's grid.
-	bbox := fmt.Sprintf("%f,%f,%f,%f", clicked[1][1]-0.002, clicked[1][0]-0.002, clicked[1][1]+0.002, clicked[1][0]+0.002)
-	var corner []float64
-	var owner float64
-	for _, f := range get(t, srv.URL+"/collections/parcels/items?limit=100&bbox="+bbox).json(t)["features"].([]any) {
-		f := f.(map[string]any)
-		for _, c := range f["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any) {
-			c := c.([]any)
-			if math.Abs(got[1][0]-c[0].(float64)) < 1e-12 && math.Abs(got[1][1]-c[1].(float64)) < 1e-12 {
-				corner, owner = []float64{c[0].(float64), c[1].(float64)}, f["id"].(float64)
+		var clicked [][2]float64
+		for i, at := range clicks {
+			v := at() // where it is on screen just before the click
+			clicked = append(clicked, v)
+			approachClickAt(t, b, v[0], v[1])
+			if i == 1 {
+				shot(t, b, "edit-snap-tiled-drawing.png")
+			}
+			if i < len(clicks)-1 {
+				waitJS(t, b, fmt.Sprintf("vertex %d drawn", i+1), fmt.Sprintf(`planmap.map.pm.Draw.Polygon._layer.getLatLngs().length === %d`, i+1))
 			}
 		}
-	}
-	if corner == nil || owner != 31 {
-		t.Errorf("vertex clicked 3 px south of parcel 31 is at %v, on a corner of parcel %v %v; want one of parcel 31's", got[1], owner, corner)
-	}
-	// Far from every parcel, nothing snaps: the vertex is where the mouse
-	// clicked, within half a pixel (the mouse moves by whole pixels).
-	if math.Abs(got[2][0]-clicked[2][1]) > 1e-4 || math.Abs(got[2][1]-clicked[2][0]) > 1e-4 {
-		t.Errorf("vertex clicked away from every parcel moved from %v to %v", clicked[2], got[2])
-	}
-
-	// Editing over, the snappable copies go.
-	clickOn(t, b, "#edit-cancel")
-	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
-	if n := eval[int](t, b, `planmap.editing.snaps.count + (document.body.dataset.snap ? 1 : 0)`); n != 0 {
-		t.Errorf("editing over, %d snappable copies (or the snap state) are kept", n)
-	}
-	before := itemReqs()
-	js(t, b, `planmap.map.panBy([200, 0], {animate: false});`)
-	settle(t, b)
-	if n := itemReqs(); n != before {
-		t.Errorf("editing over, moving the map read %d pages of the tiled parcels", n-before)
-	}
-
-	// Editing tiled parcel 31 (opened from its popup), its own old copy is
-	// not snappable: a vertex moved a little would snap back. Its
-	// neighbour is.
-	js(t, b, cornerView)
-	settle(t, b)
-	lat31, lon31 := layerstest.ParcelsSouth+0.5*layerstest.ParcelsCell, layerstest.ParcelsWest+30.5*layerstest.ParcelsCell
-	waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == 31)`, lat31, lon31))
-	clickAt(t, b, lat31, lon31)
-	clickOn(t, b, ".pm-edit-feature")
-	waitJS(t, b, "the form of parcel 31", `document.body.dataset.editing === 'feature' && !!document.querySelector('#edit-form')`)
-	// The form may have moved the map aside: back to a view of a few
-	// thousand parcels, and wait for the snappable copies read for it.
-	run := eval[int](t, b, `planmap.editing.snaps.run`)
-	js(t, b, cornerView)
-	waitJS(t, b, "the parcels in view read again", fmt.Sprintf(`planmap.editing.snaps.run > %d && document.body.dataset.snap === 'ready'`, run))
-	if !eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`) || eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`) {
-		t.Errorf("editing parcel 31: its old copy snappable %v, its neighbour 32 %v; want only the neighbour",
-			eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`), eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`))
-	}
-	// Someone moves parcel 32 meanwhile: what snaps follows, without a
-	// move of the map.
-	waitJS(t, b, "the change stream opens", `document.body.dataset.live === 'open'`)
-	it, err := store.Item(ctx, "parcels", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	moved := orb.Clone(it.Geometry).(orb.MultiPolygon)
-	for _, poly := range moved {
-		for _, ring := range poly {
-			for i := range ring {
-				ring[i][0] += 0.00002 // about 2 m east: still in its cell
+		waitJS(t, b, "the form opens", `!!document.querySelector('#edit-form')`)
+		shot(t, b, "edit-snap-tiled-drawn.png")
+		got := eval[[][]float64](t, b, `planmap.editing.geometry().coordinates[0]`)
+		if len(got) != 5 {
+			t.Fatalf("drawn: %v, want 4 vertices and the closing one", got)
+		}
+		// The first vertex is parcel 1's corner, exactly: the only parcel near
+		// it, and the one Geoman prefers among close ones (the first added).
+		if math.Abs(got[0][0]-sw[1]) > 1e-12 || math.Abs(got[0][1]-sw[0]) > 1e-12 {
+			t.Errorf("vertex clicked 3 px from parcel 1's corner %v is at %v", sw, got[0])
+		}
+		// The second is a corner of one of the parcels around the click, as
+		// the API has it: not rounded to a tile's grid.
+		bbox := fmt.Sprintf("%f,%f,%f,%f", clicked[1][1]-0.002, clicked[1][0]-0.002, clicked[1][1]+0.002, clicked[1][0]+0.002)
+		var corner []float64
+		var owner float64
+		for _, f := range get(t, srv.URL+"/collections/parcels/items?limit=100&bbox="+bbox).json(t)["features"].([]any) {
+			f := f.(map[string]any)
+			for _, c := range f["geometry"].(map[string]any)["coordinates"].([]any)[0].([]any)[0].([]any) {
+				c := c.([]any)
+				if math.Abs(got[1][0]-c[0].(float64)) < 1e-12 && math.Abs(got[1][1]-c[1].(float64)) < 1e-12 {
+					corner, owner = []float64{c[0].(float64), c[1].(float64)}, f["id"].(float64)
+				}
 			}
 		}
-	}
-	if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties, Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => Math.abs(ll.lng - %.9f) < 1e-9 && Math.abs(ll.lat - %.9f) < 1e-9))`, moved[0][0][0][0], moved[0][0][0][1]))
-	clickOn(t, b, "#edit-cancel")
-	waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
-	_, problems := b.snapshot()
-	for _, p := range problems {
-		t.Errorf("browser: %s", p)
-	}
+		if corner == nil || owner != 31 {
+			t.Errorf("vertex clicked 3 px south of parcel 31 is at %v, on a corner of parcel %v %v; want one of parcel 31's", got[1], owner, corner)
+		}
+		// Far from every parcel, nothing snaps: the vertex is where the mouse
+		// clicked, within half a pixel (the mouse moves by whole pixels).
+		if math.Abs(got[2][0]-clicked[2][1]) > 1e-4 || math.Abs(got[2][1]-clicked[2][0]) > 1e-4 {
+			t.Errorf("vertex clicked away from every parcel moved from %v to %v", clicked[2], got[2])
+		}
+
+		// Editing over, the snappable copies go.
+		clickOn(t, b, "#edit-cancel")
+		waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
+		if n := eval[int](t, b, `planmap.editing.snaps.count + (document.body.dataset.snap ? 1 : 0)`); n != 0 {
+			t.Errorf("editing over, %d snappable copies (or the snap state) are kept", n)
+		}
+		before := itemReqs()
+		js(t, b, `planmap.map.panBy([200, 0], {animate: false});`)
+		settle(t, b)
+		if n := itemReqs(); n != before {
+			t.Errorf("editing over, moving the map read %d pages of the tiled parcels", n-before)
+		}
+
+		// Editing tiled parcel 31 (opened from its popup), its own old copy is
+		// not snappable: a vertex moved a little would snap back. Its
+		// neighbour is.
+		js(t, b, cornerView)
+		settle(t, b)
+		lat31, lon31 := layerstest.ParcelsSouth+0.5*layerstest.ParcelsCell, layerstest.ParcelsWest+30.5*layerstest.ParcelsCell
+		waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).some((h) => h.id == 31)`, lat31, lon31))
+		clickAt(t, b, lat31, lon31)
+		clickOn(t, b, ".pm-edit-feature")
+		waitJS(t, b, "the form of parcel 31", `document.body.dataset.editing === 'feature' && !!document.querySelector('#edit-form')`)
+		// The form may have moved the map aside: back to a view of a few
+		// thousand parcels, and wait for the snappable copies read for it.
+		run := eval[int](t, b, `planmap.editing.snaps.run`)
+		js(t, b, cornerView)
+		waitJS(t, b, "the parcels in view read again", fmt.Sprintf(`planmap.editing.snaps.run > %d && document.body.dataset.snap === 'ready'`, run))
+		if !eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`) || eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`) {
+			t.Errorf("editing parcel 31: its old copy snappable %v, its neighbour 32 %v; want only the neighbour",
+				eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/31')`), eval[bool](t, b, `planmap.editing.snaps.shapes.has('parcels/32')`))
+		}
+		// Someone moves parcel 32 meanwhile: what snaps follows, without a
+		// move of the map.
+		waitJS(t, b, "the change stream opens", `document.body.dataset.live === 'open'`)
+		it, err := store.Item(ctx, "parcels", 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := orb.Clone(it.Geometry).(orb.MultiPolygon)
+		for _, poly := range moved {
+			for _, ring := range poly {
+				for i := range ring {
+					ring[i][0] += 0.00002 // about 2 m east: still in its cell
+				}
+			}
+		}
+		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties, Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => Math.abs(ll.lng - %.9f) < 1e-9 && Math.abs(ll.lat - %.9f) < 1e-9))`, moved[0][0][0][0], moved[0][0][0][1]))
+		clickOn(t, b, "#edit-cancel")
+		waitJS(t, b, "the form closes", `!document.getElementById('edit-box')`)
+		_, problems := b.snapshot()
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+	})
 }
 
 // approachClickAt moves the mouse to where lat, lng is on screen now from

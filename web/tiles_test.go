@@ -26,25 +26,22 @@ import (
 	"planmap/geo"
 	"planmap/layers"
 	"planmap/layers/cache"
-	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 	"planmap/web"
 	"planmap/web/tiles"
 )
 
-// parcelsStore is a real store with the synthetic parcels (n of them,
-// layerstest.Parcels) and nothing else.
-func parcelsStore(t testing.TB, n int) *gpkg.Store {
-	t.Helper()
-	s := layerstest.MustOpen(t)
-	f, err := layers.ParseFile("parcels.geojson", layerstest.Parcels(n))
-	if err != nil {
-		t.Fatal(err)
+// parcelFiles are the layer files of n synthetic parcels
+// (layerstest.Parcels) and nothing else, for onEachLoaded.
+func parcelFiles(n int) func(t testing.TB) []*layers.File {
+	return func(t testing.TB) []*layers.File {
+		t.Helper()
+		f, err := layers.ParseFile("parcels.geojson", layerstest.Parcels(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*layers.File{f}
 	}
-	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func serveStore(t testing.TB, s web.Store, opt web.Options) *httptest.Server {
@@ -442,96 +439,99 @@ func TestTileQGIS(t *testing.T) {
 // At a high zoom a tile holds exactly the features the items API finds in
 // the tile's bounds and buffer, with their names and statuses.
 func TestTileMatchesItems(t *testing.T) {
-	srv := serveStore(t, parcelsStore(t, 20000), web.Options{})
-	for _, z := range []int{15, 16, 18} {
-		// A tile in the middle of the grid (columns 0–599, rows 0–33).
-		tl := tileAt(orb.Point{layerstest.ParcelsWest + 300.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 16.5*layerstest.ParcelsCell}, z)
-		r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tl))
-		if r.StatusCode != 200 {
-			t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
-		}
-		l := decode(t, r.body)["parcels"]
-		want := itemsIn(t, srv, "parcels", tiles.Bound(z, int(tl.X), int(tl.Y)))
-		got := fids(l)
-		if len(got) != len(want) || len(got) == 0 {
-			t.Errorf("z%d: the tile holds %d parcels, the items API %d in its bbox and buffer", z, len(got), len(want))
-		}
-		for _, f := range l.Features {
-			it := want[featureID(f)]
-			if it == nil {
-				t.Errorf("z%d: the tile holds parcel %v, the items API not", z, f.ID)
-				continue
+	onEachLoaded(t, parcelFiles(20000), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		for _, z := range []int{15, 16, 18} {
+			// A tile in the middle of the grid (columns 0–599, rows 0–33).
+			tl := tileAt(orb.Point{layerstest.ParcelsWest + 300.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 16.5*layerstest.ParcelsCell}, z)
+			r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tl))
+			if r.StatusCode != 200 {
+				t.Fatalf("GET tile %s = %d", tilePath(tl), r.StatusCode)
 			}
-			p := it["properties"].(map[string]any)
-			if f.Properties["name_zh"] != p["name_zh"] || f.Properties["status"] != p["status"] {
-				t.Errorf("z%d: parcel %v in the tile %v, from the items API %v", z, f.ID, f.Properties, p)
+			l := decode(t, r.body)["parcels"]
+			want := itemsIn(t, srv, "parcels", tiles.Bound(z, int(tl.X), int(tl.Y)))
+			got := fids(l)
+			if len(got) != len(want) || len(got) == 0 {
+				t.Errorf("z%d: the tile holds %d parcels, the items API %d in its bbox and buffer", z, len(got), len(want))
 			}
+			for _, f := range l.Features {
+				it := want[featureID(f)]
+				if it == nil {
+					t.Errorf("z%d: the tile holds parcel %v, the items API not", z, f.ID)
+					continue
+				}
+				p := it["properties"].(map[string]any)
+				if f.Properties["name_zh"] != p["name_zh"] || f.Properties["status"] != p["status"] {
+					t.Errorf("z%d: parcel %v in the tile %v, from the items API %v", z, f.ID, f.Properties, p)
+				}
+			}
+			t.Logf("z%d tile %s: %d parcels, %d bytes", z, tilePath(tl), len(got), len(r.body))
 		}
-		t.Logf("z%d tile %s: %d parcels, %d bytes", z, tilePath(tl), len(got), len(r.body))
-	}
+	})
 }
 
-// An edit by another connection to the file changes the ETag and the
-// content of the tiles that show the feature, and of no other tile: the
+// An edit by another writer of the file or database (a store of its own,
+// as planmap import runs) changes the ETag and the content of the tiles that show the feature, and of no other tile: the
 // tile cache drops exactly those.
 func TestTileEdit(t *testing.T) {
-	store := parcelsStore(t, 2000)
-	srv := serveStore(t, store, web.Options{})
-	// Parcel 1 is in the south-west corner of the grid; a tile far from it
-	// stays as it was.
-	p1 := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
-	near := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p1, 16))
-	far := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{p1[0] + 0.36, p1[1]}, 16))
-	before, farBefore := get(t, srv.URL+near), get(t, srv.URL+far)
-	if before.StatusCode != 200 || farBefore.StatusCode != 200 {
-		t.Fatalf("GET the tiles = %d, %d", before.StatusCode, farBefore.StatusCode)
-	}
-	name := func(body []byte) any {
-		for _, f := range decode(t, body)["parcels"].Features {
-			if featureID(f) == 1 {
-				return f.Properties["name_zh"]
-			}
+	onEachLoaded(t, parcelFiles(2000), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		// Parcel 1 is in the south-west corner of the grid; a tile far from it
+		// stays as it was.
+		p1 := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
+		near := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p1, 16))
+		far := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{p1[0] + 0.36, p1[1]}, 16))
+		before, farBefore := get(t, srv.URL+near), get(t, srv.URL+far)
+		if before.StatusCode != 200 || farBefore.StatusCode != 200 {
+			t.Fatalf("GET the tiles = %d, %d", before.StatusCode, farBefore.StatusCode)
 		}
-		return nil
-	}
-	if name(before.body) != "1号地块" {
-		t.Fatalf("parcel 1 in its tile is named %v", name(before.body))
-	}
-	// Another connection renames parcel 1, as planmap import would.
-	other := layerstest.OpenOtherClient(t, store.Path())
-	text := strings.Replace(string(layerstest.Parcels(1)), "1号地块", "改名地块", 1)
-	f, err := layers.ParseFile("parcels.geojson", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var after response
-	pollUntil(t, "the tile of parcel 1 changes", func() bool {
-		after = get(t, srv.URL+near, "If-None-Match", before.Header.Get("ETag"))
-		return after.StatusCode != 304
-	})
-	if after.StatusCode != 200 || after.Header.Get("ETag") == before.Header.Get("ETag") || name(after.body) != "改名地块" {
-		t.Errorf("after the edit, the tile is %d, ETag %s (was %s), parcel 1 named %v", after.StatusCode, after.Header.Get("ETag"), before.Header.Get("ETag"), name(after.body))
-	}
-	if r := get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")); r.StatusCode != 304 {
-		t.Errorf("a tile far from the edit answers %d to its old ETag, want 304", r.StatusCode)
-	}
-	// Moving a parcel into the far tile changes that one too: where it is
-	// now counts, not only where it was.
-	moved := strings.Replace(string(layerstest.Parcels(1)), "[121.2", "[121.56", -1)
-	if f, err = layers.ParseFile("parcels.geojson", []byte(moved)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pollUntil(t, "the far tile changes when parcel 1 moves into it", func() bool {
-		return get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")).StatusCode == 200
-	})
-	pollUntil(t, "parcel 1 leaves its old tile", func() bool {
-		return name(get(t, srv.URL+near).body) == nil
+		name := func(body []byte) any {
+			for _, f := range decode(t, body)["parcels"].Features {
+				if featureID(f) == 1 {
+					return f.Properties["name_zh"]
+				}
+			}
+			return nil
+		}
+		if name(before.body) != "1号地块" {
+			t.Fatalf("parcel 1 in its tile is named %v", name(before.body))
+		}
+		// Another connection renames parcel 1, as planmap import would.
+		other := otherStore(t, store)
+		text := strings.Replace(string(layerstest.Parcels(1)), "1号地块", "改名地块", 1)
+		f, err := layers.ParseFile("parcels.geojson", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var after response
+		pollUntil(t, "the tile of parcel 1 changes", func() bool {
+			after = get(t, srv.URL+near, "If-None-Match", before.Header.Get("ETag"))
+			return after.StatusCode != 304
+		})
+		if after.StatusCode != 200 || after.Header.Get("ETag") == before.Header.Get("ETag") || name(after.body) != "改名地块" {
+			t.Errorf("after the edit, the tile is %d, ETag %s (was %s), parcel 1 named %v", after.StatusCode, after.Header.Get("ETag"), before.Header.Get("ETag"), name(after.body))
+		}
+		if r := get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")); r.StatusCode != 304 {
+			t.Errorf("a tile far from the edit answers %d to its old ETag, want 304", r.StatusCode)
+		}
+		// Moving a parcel into the far tile changes that one too: where it is
+		// now counts, not only where it was.
+		moved := strings.Replace(string(layerstest.Parcels(1)), "[121.2", "[121.56", -1)
+		if f, err = layers.ParseFile("parcels.geojson", []byte(moved)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pollUntil(t, "the far tile changes when parcel 1 moves into it", func() bool {
+			return get(t, srv.URL+far, "If-None-Match", farBefore.Header.Get("ETag")).StatusCode == 200
+		})
+		pollUntil(t, "parcel 1 leaves its old tile", func() bool {
+			return name(get(t, srv.URL+near).body) == nil
+		})
 	})
 }
 
@@ -539,81 +539,87 @@ func TestTileEdit(t *testing.T) {
 // the tile (Planmap-Thinned) and the metadata (minTileMatrix, TileJSON's
 // minzoom) say so, for the map to ask to zoom in.
 func TestTileThinned(t *testing.T) {
-	srv := serveStore(t, parcelsStore(t, 25000), web.Options{})
-	ts := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad").json(t)
-	l := ts["layers"].([]any)[0].(map[string]any)
-	mz, _ := strconv.Atoi(l["minTileMatrix"].(string))
-	if mz < 1 || l["planmap:thinnedBelowMinTileMatrix"] != true {
-		t.Fatalf("tileset layer = %v, want the parcels thinned below some zoom", l)
-	}
-	tj := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/tilejson.json").json(t)
-	if got := tj["vector_layers"].([]any)[0].(map[string]any)["minzoom"]; got != float64(mz) {
-		t.Errorf("TileJSON minzoom = %v, want %d", got, mz)
-	}
-	p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
-	below := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz-1)))
-	if below.StatusCode != 204 || below.Header.Get("Planmap-Thinned") != "parcels" {
-		t.Errorf("a tile below minTileMatrix = %d, Planmap-Thinned %q; want 204 and parcels", below.StatusCode, below.Header.Get("Planmap-Thinned"))
-	}
-	at := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz)))
-	if at.StatusCode != 200 || at.Header.Get("Planmap-Thinned") != "" || len(decode(t, at.body)["parcels"].Features) < 1000 {
-		t.Errorf("a tile at minTileMatrix = %d, Planmap-Thinned %q", at.StatusCode, at.Header.Get("Planmap-Thinned"))
-	}
+	onEachLoaded(t, parcelFiles(25000), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		ts := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad").json(t)
+		l := ts["layers"].([]any)[0].(map[string]any)
+		mz, _ := strconv.Atoi(l["minTileMatrix"].(string))
+		if mz < 1 || l["planmap:thinnedBelowMinTileMatrix"] != true {
+			t.Fatalf("tileset layer = %v, want the parcels thinned below some zoom", l)
+		}
+		tj := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/tilejson.json").json(t)
+		if got := tj["vector_layers"].([]any)[0].(map[string]any)["minzoom"]; got != float64(mz) {
+			t.Errorf("TileJSON minzoom = %v, want %d", got, mz)
+		}
+		p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
+		below := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz-1)))
+		if below.StatusCode != 204 || below.Header.Get("Planmap-Thinned") != "parcels" {
+			t.Errorf("a tile below minTileMatrix = %d, Planmap-Thinned %q; want 204 and parcels", below.StatusCode, below.Header.Get("Planmap-Thinned"))
+		}
+		at := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, mz)))
+		if at.StatusCode != 200 || at.Header.Get("Planmap-Thinned") != "" || len(decode(t, at.body)["parcels"].Features) < 1000 {
+			t.Errorf("a tile at minTileMatrix = %d, Planmap-Thinned %q", at.StatusCode, at.Header.Get("Planmap-Thinned"))
+		}
+	})
 }
 
 // /healthz says how the tile cache does: the tiles and bytes it holds,
 // its budget, and how many requests it answered from memory (hits) and
 // how many tiles it made (misses).
 func TestHealthzTileCache(t *testing.T) {
-	const budget = 8 << 20
-	srv := serveStore(t, parcelsStore(t, 2000), web.Options{TileCacheBytes: budget})
-	type cacheDoc struct {
-		Tiles  int   `json:"tiles"`
-		Bytes  int64 `json:"bytes"`
-		Budget int64 `json:"budget"`
-		Hits   int64 `json:"hits"`
-		Misses int64 `json:"misses"`
-	}
-	health := func() cacheDoc {
-		t.Helper()
-		var doc struct {
-			Status    string    `json:"status"`
-			TileCache *cacheDoc `json:"tileCache"`
+	onEachLoaded(t, parcelFiles(2000), func(t *testing.T, store loadedStore) {
+		const budget = 8 << 20
+		srv := serveStore(t, store, web.Options{TileCacheBytes: budget})
+		type cacheDoc struct {
+			Tiles  int   `json:"tiles"`
+			Bytes  int64 `json:"bytes"`
+			Budget int64 `json:"budget"`
+			Hits   int64 `json:"hits"`
+			Misses int64 `json:"misses"`
 		}
-		r := get(t, srv.URL+"/healthz")
-		if err := json.Unmarshal(r.body, &doc); err != nil || r.StatusCode != 200 || doc.Status != "ok" || doc.TileCache == nil {
-			t.Fatalf("GET /healthz = %d %s (%v), want ok with a tileCache", r.StatusCode, r.body, err)
+		health := func() cacheDoc {
+			t.Helper()
+			var doc struct {
+				Status    string    `json:"status"`
+				TileCache *cacheDoc `json:"tileCache"`
+			}
+			r := get(t, srv.URL+"/healthz")
+			if err := json.Unmarshal(r.body, &doc); err != nil || r.StatusCode != 200 || doc.Status != "ok" || doc.TileCache == nil {
+				t.Fatalf("GET /healthz = %d %s (%v), want ok with a tileCache", r.StatusCode, r.body, err)
+			}
+			return *doc.TileCache
 		}
-		return *doc.TileCache
-	}
-	if got := health(); got != (cacheDoc{Budget: budget}) {
-		t.Errorf("/healthz tileCache before any tile = %+v, want empty with budget %d", got, budget)
-	}
-	p := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
-	u := srv.URL + "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p, 15))
-	first := get(t, u)
-	if first.StatusCode != 200 {
-		t.Fatalf("GET %s = %d", u, first.StatusCode)
-	}
-	if got := health(); got.Tiles != 1 || got.Bytes < int64(len(first.body)) || got.Misses != 1 || got.Hits != 0 {
-		t.Errorf("/healthz tileCache after one tile of %d bytes = %+v, want 1 tile of at least that, 1 miss, no hit", len(first.body), got)
-	}
-	get(t, u)
-	if got := health(); got.Tiles != 1 || got.Misses != 1 || got.Hits != 1 || got.Budget != budget {
-		t.Errorf("/healthz tileCache after the same tile again = %+v, want 1 tile, 1 miss, 1 hit, budget %d", got, budget)
-	}
+		if got := health(); got != (cacheDoc{Budget: budget}) {
+			t.Errorf("/healthz tileCache before any tile = %+v, want empty with budget %d", got, budget)
+		}
+		p := orb.Point{layerstest.ParcelsWest + 0.5*layerstest.ParcelsCell, layerstest.ParcelsSouth + 0.5*layerstest.ParcelsCell}
+		u := srv.URL + "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(p, 15))
+		first := get(t, u)
+		if first.StatusCode != 200 {
+			t.Fatalf("GET %s = %d", u, first.StatusCode)
+		}
+		if got := health(); got.Tiles != 1 || got.Bytes < int64(len(first.body)) || got.Misses != 1 || got.Hits != 0 {
+			t.Errorf("/healthz tileCache after one tile of %d bytes = %+v, want 1 tile of at least that, 1 miss, no hit", len(first.body), got)
+		}
+		get(t, u)
+		if got := health(); got.Tiles != 1 || got.Misses != 1 || got.Hits != 1 || got.Budget != budget {
+			t.Errorf("/healthz tileCache after the same tile again = %+v, want 1 tile, 1 miss, 1 hit, budget %d", got, budget)
+		}
+	})
 }
 
 // A script on another site that draws the tiles can read the header that
 // says a layer is thinned: CORS exposes it.
 func TestCORSExposesPlanmapThinned(t *testing.T) {
-	srv := serveStore(t, parcelsStore(t, 25000), web.Options{})
-	p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
-	r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, 5)), "Origin", "https://elsewhere.example")
-	if r.Header.Get("Planmap-Thinned") != "parcels" {
-		t.Fatalf("test premise: a z5 tile of 25,000 parcels says Planmap-Thinned: parcels, got %d %q", r.StatusCode, r.Header.Get("Planmap-Thinned"))
-	}
-	if exp := r.Header.Get("Access-Control-Expose-Headers"); !listHas(exp, "Planmap-Thinned") || !listHas(exp, "ETag") {
-		t.Errorf("a tile's Access-Control-Expose-Headers = %q, want Planmap-Thinned and ETag among them", exp)
-	}
+	onEachLoaded(t, parcelFiles(25000), func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		p := orb.Point{layerstest.ParcelsWest + 100*layerstest.ParcelsCell, layerstest.ParcelsSouth + 20*layerstest.ParcelsCell}
+		r := get(t, srv.URL+"/collections/parcels/tiles/WebMercatorQuad/"+tilePath(tileAt(p, 5)), "Origin", "https://elsewhere.example")
+		if r.Header.Get("Planmap-Thinned") != "parcels" {
+			t.Fatalf("test premise: a z5 tile of 25,000 parcels says Planmap-Thinned: parcels, got %d %q", r.StatusCode, r.Header.Get("Planmap-Thinned"))
+		}
+		if exp := r.Header.Get("Access-Control-Expose-Headers"); !listHas(exp, "Planmap-Thinned") || !listHas(exp, "ETag") {
+			t.Errorf("a tile's Access-Control-Expose-Headers = %q, want Planmap-Thinned and ETag among them", exp)
+		}
+	})
 }
