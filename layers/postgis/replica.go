@@ -328,10 +328,16 @@ func (s *Store) Replication(ctx context.Context) (rep layers.Replication, ok boo
 // again after a failure; meanwhile the follower polls often.
 func (s *Store) listen(ctx context.Context) {
 	defer close(s.listening)
-	backoff := 100 * time.Millisecond
+	const first = 100 * time.Millisecond
+	backoff := first
 	for {
-		err := s.listenOnce(ctx)
+		listened, err := s.listenOnce(ctx)
 		s.follow.SetPollInterval(layers.PollInterval)
+		if listened {
+			// It worked until now: the database is back, or was never
+			// away; try again soon.
+			backoff = first
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -348,15 +354,16 @@ func (s *Store) listen(ctx context.Context) {
 }
 
 // listenOnce LISTENs on a connection of its own and wakes the follower at
-// each notice, until the connection or ctx ends.
-func (s *Store) listenOnce(ctx context.Context) error {
+// each notice, until the connection or ctx ends; listened says whether
+// the LISTEN took.
+func (s *Store) listenOnce(ctx context.Context) (listened bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
-		return err
+		return false, err
 	}
 	s.follow.SetPollInterval(time.Duration(listeningPoll.Load()))
 	// What changed before the LISTEN took effect was announced to no one.
@@ -364,7 +371,7 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		s.heard(n.Payload)
 		s.follow.Wake()

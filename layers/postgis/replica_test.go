@@ -154,6 +154,8 @@ func TestPeerHearsEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	var reports layerstest.SyncBuffer
+	b.OnError(func(err error) { reports.WriteString(err.Error() + "\n") })
 	if n := count(t, b, "wells"); n != 1 {
 		t.Fatalf("the peer counts %d wells; want 1", n)
 	}
@@ -192,6 +194,26 @@ func TestPeerHearsEdit(t *testing.T) {
 	if _, err := b.Item(ctx, "wells", it.ID); layers.ErrorCode(err) != layers.EGONE {
 		t.Errorf("the peer serves the deleted feature: %v; want EGONE", err)
 	}
+
+	// The listening connection cut (a restarted server, a proxy's
+	// timeout): the peer says so, listens again, and hears the next change.
+	var killed int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes'`).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminating the listening connection: %d, %v", killed, err)
+	}
+	eventually(t, "the peer says it lost the connection", func() bool {
+		return strings.Contains(reports.String(), "listening for the change log's notices")
+	})
+	eventually(t, "the peer listens again", func() bool {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes'`).Scan(&n)
+		return err == nil && n >= 1
+	})
+	if _, err := a.Create(ctx, "wells", well("三号井"), layers.Edit{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ = a.Catalog(ctx)
+	eventually(t, "the peer hears of the edit after listening again", func() bool { return b.LastNotice() >= cat.Seq })
 }
 
 // replicaReads returns how many reads the store has given the replica
