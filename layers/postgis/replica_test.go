@@ -159,16 +159,19 @@ func TestPeerHearsEdit(t *testing.T) {
 	if n := count(t, b, "wells"); n != 1 {
 		t.Fatalf("the peer counts %d wells; want 1", n)
 	}
-	// The peer listens once its first catalog is built.
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	eventually(t, "the peer listens", func() bool {
+	// Both stores listen once their first catalogs are built.
+	if _, err := a.Catalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both stores listen", func() bool {
 		var n int
 		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes'`).Scan(&n)
-		return err == nil && n >= 1
+		return err == nil && n >= 2
 	})
 	it, err := a.Create(ctx, "wells", well("二号井"), layers.Edit{Author: "test"})
 	if err != nil {
@@ -197,17 +200,19 @@ func TestPeerHearsEdit(t *testing.T) {
 
 	// The listening connection cut (a restarted server, a proxy's
 	// timeout): the peer says so, listens again, and hears the next change.
-	var killed int
-	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes'`).Scan(&killed); err != nil || killed == 0 {
-		t.Fatalf("terminating the listening connection: %d, %v", killed, err)
+	var killed []int32
+	if err := conn.QueryRow(ctx, `WITH l AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes')
+		SELECT array_agg(pid) FROM l WHERE pg_terminate_backend(pid)`).Scan(&killed); err != nil || len(killed) == 0 {
+		t.Fatalf("terminating the listening connection: %v, %v", killed, err)
 	}
 	eventually(t, "the peer says it lost the connection", func() bool {
 		return strings.Contains(reports.String(), "listening for the change log's notices")
 	})
-	eventually(t, "the peer listens again", func() bool {
+	eventually(t, "the stores listen again", func() bool {
 		var n int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes'`).Scan(&n)
-		return err == nil && n >= 1
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN planmap_changes' AND state = 'idle' AND NOT pid = ANY($1)`, killed).Scan(&n)
+		// Both stores listen, and both were cut.
+		return err == nil && n >= len(killed)
 	})
 	if _, err := a.Create(ctx, "wells", well("三号井"), layers.Edit{Author: "test"}); err != nil {
 		t.Fatal(err)
