@@ -322,21 +322,12 @@ func (im *importer) insertStaged(ctx context.Context, pl *layers.Plan) error {
 	return nil
 }
 
-// createLayer creates the feature table of l, its GiST index, its
-// writers' lock and change-log triggers, and stores the declaration. Every identifier was
-// checked: the layer id by ValidID, field names by ValidIdent.
-func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
-	return newLayer(ctx, tx, l, false)
-}
-
-// createTable creates the feature table of l and stores the declaration,
-// as createLayer does, but without the GiST index and triggers: an import
-// fills the table first (finishTable).
+// createTable creates the feature table of l and stores the
+// declaration. Every identifier was checked: the layer id by ValidID,
+// field names by ValidIdent. The import fills the table, then gives it
+// its GiST index and its writers' lock and change-log triggers
+// (finishTable).
 func createTable(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
-	return newLayer(ctx, tx, l, true)
-}
-
-func newLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer, table bool) error {
 	t, err := checkedTable(l.ID)
 	if err != nil {
 		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
@@ -358,23 +349,7 @@ func newLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer, table bool) error
 	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  "))); err != nil {
 		return fmt.Errorf("create layer %s: %w", l.ID, err)
 	}
-	if !table {
-		for _, q := range append([]string{`CREATE INDEX ` + quoteIdent(indexName(l.ID)) + ` ON ` + t + ` USING gist (geom)`}, layerTriggers(t)...) {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("create layer %s: %w", l.ID, err)
-			}
-		}
-	}
 	return saveLayer(ctx, tx, l, true)
-}
-
-// layerTriggers are the triggers of feature table t: every writer takes
-// the writers' lock, and every row written is logged.
-func layerTriggers(t string) []string {
-	return []string{
-		`CREATE TRIGGER planmap_write_lock BEFORE INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH STATEMENT EXECUTE FUNCTION planmap_write_lock()`,
-		`CREATE TRIGGER planmap_changes AFTER INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH ROW EXECUTE FUNCTION planmap_log_change()`,
-	}
 }
 
 // indexName is the name of layer id's GiST index, within PostgreSQL's 63

@@ -146,13 +146,19 @@ func copyValue(fd layers.Field, v any) (any, error) {
 	return v, nil
 }
 
-// finishTable gives a table filled by COPY its GiST index, built once
-// over the rows (sorted, far faster than one insertion at a time), the
-// triggers every writer meets after the import, and fresh statistics.
+// finishTable gives a table filled by COPY (createTable) its GiST index,
+// built once over the rows (sorted, far faster than one insertion at a
+// time), the triggers every writer meets after the import (every writer
+// takes the writers' lock, and every row written is logged), and fresh
+// statistics.
 func finishTable(ctx context.Context, tx pgx.Tx, id string) error {
 	t := quoteIdent(id)
-	for _, q := range append([]string{`CREATE INDEX ` + quoteIdent(indexName(id)) + ` ON ` + t + ` USING gist (geom)`},
-		append(layerTriggers(t), `ANALYZE `+t)...) {
+	for _, q := range []string{
+		`CREATE INDEX ` + quoteIdent(indexName(id)) + ` ON ` + t + ` USING gist (geom)`,
+		`CREATE TRIGGER planmap_write_lock BEFORE INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH STATEMENT EXECUTE FUNCTION planmap_write_lock()`,
+		`CREATE TRIGGER planmap_changes AFTER INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH ROW EXECUTE FUNCTION planmap_log_change()`,
+		`ANALYZE ` + t,
+	} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return err
 		}
