@@ -15,7 +15,7 @@ GEOMAN := web/static/vendor/leaflet-geoman/leaflet-geoman.js
 SCREENSHOT := web/static/vendor/modern-screenshot/modern-screenshot.js
 PROTOMAPS := web/static/vendor/protomaps-leaflet/protomaps-leaflet.js
 
-.PHONY: run test race fuzz soak bench bench-import bench-scale lint build assets
+.PHONY: run test race fuzz soak bench bench-import bench-scale bench-postgis lint build assets
 
 ## run: serve the Haimen map on the built-in data (creates $(DB) on first start)
 run: assets
@@ -50,6 +50,11 @@ bench-import:
 ## bench-scale: old against new binary on PARCELS (default 1,000,000) synthetic parcels: import, start, CPU per request from file and from cache, RSS, changes under reads (web/testdata/bench/scale.sh: old is e4e3471, before issue 10's store, new this worktree; BIN_OLD, BIN_NEW, NEW_REF, ONLY, DURATION, SERVE_FLAGS); about 7 minutes per binary
 bench-scale: assets
 	GO=$(GO) bash web/testdata/bench/scale.sh
+
+## bench-postgis: on PostGIS (PG=postgres://… of a local cluster; PGFS=path/to/pg_featureserv built at cd3ae95), side by side: planmap import and ogr2ogr of 1,000,000 parcels, then planmap and pg_featureserv on 200,000 (bbox of 50 and 1,000), and planmap's tiles beside ST_AsMVT (z12, z14): server CPU per request, PostgreSQL's included (web/testdata/bench/pg-import.sh, pg-serve.sh; BENCHMARKS.md "PostGIS, side by side"); about 15 minutes
+bench-postgis:
+	GO=$(GO) bash web/testdata/bench/pg-import.sh
+	GO=$(GO) bash web/testdata/bench/pg-serve.sh
 
 ## lint: gofmt and go vet
 lint:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/ewkb"
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"planmap/layers"
@@ -22,17 +23,15 @@ var sqlTypes = map[layers.FieldType]string{
 // imports take turns, as in the GeoPackage store's single writer.
 const writeLock = 7231450016
 
-// copyBatch is how many features an import buffers before it copies them
-// into the staging table.
-const copyBatch = 5000
-
 // Import checks the files and, when every one is right, writes them in a
 // single transaction: a new layer is created from its declaration; into an
 // existing one features are added or updated by id (or, with Replace,
 // swapped as a whole). When anything is wrong the database is left as it
 // was and the error lists every problem. Features are checked one at a
-// time (layers.Stream) and copied in batches (COPY) into a staging table,
-// from which one INSERT … ON CONFLICT writes them into the layer's table.
+// time (layers.Stream) and streamed, as they are checked, into one COPY
+// per file (importcopy.go): into a new or rebuilt layer's table directly,
+// its index and triggers made after; into an existing one through a
+// staging table, from which one INSERT … ON CONFLICT writes them.
 func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -47,12 +46,18 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 		return nil, err
 	}
 	im := &importer{tx: tx, opt: opt}
+	// Before the rollback: the transaction's connection is free again.
+	defer im.stopCopy()
 	if err := im.beginChecks(ctx, files); err != nil {
 		return nil, err
 	}
 	// Checked inside the write transaction, under the lock, so that what
 	// was checked is what is written.
 	err = layers.Stream(ctx, func(ctx context.Context, id string) (*layers.Layer, error) {
+		// A file Stream stopped writing may have left its COPY open.
+		if err := im.stopCopy(); err != nil {
+			return nil, err
+		}
 		return getLayer(ctx, tx, id)
 	}, files, opt.Replace, im)
 	if err != nil {
@@ -90,8 +95,8 @@ type importer struct {
 	// The plan being written.
 	w     layers.PlanWrite
 	whole bool // every feature of the layer is written now
-	cols  []string
-	rows  [][]any
+	fresh bool // into a table created now (fresh), not the staging table
+	copy  *copier
 }
 
 // stage is the staging table of the layer being imported: a temporary
@@ -104,6 +109,9 @@ const stage = "planmap_stage"
 // per feature: End logs the layer once.
 func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	tx, opt, l := im.tx, im.opt, pl.Layer
+	if err := im.stopCopy(); err != nil {
+		return err
+	}
 	t, err := checkedTable(l.ID)
 	if err != nil {
 		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
@@ -115,6 +123,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		}
 	}
 	im.whole = pl.Whole(opt.Replace)
+	im.fresh = fresh(pl)
 	// Before the table is emptied or dropped.
 	if err := im.planChecks(ctx, pl); err != nil {
 		return err
@@ -126,7 +135,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	}
 	switch {
 	case pl.Stored == nil:
-		if err := createLayer(ctx, tx, l); err != nil {
+		if err := createTable(ctx, tx, l); err != nil {
 			return err
 		}
 	case pl.Rebuild:
@@ -144,7 +153,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM planmap_layers WHERE id = $1`, l.ID); err != nil {
 			return err
 		}
-		if err := createLayer(ctx, tx, l); err != nil {
+		if err := createTable(ctx, tx, l); err != nil {
 			return err
 		}
 	default:
@@ -173,15 +182,26 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 	}
+	// The first new id, asked now: while the COPY runs, the transaction
+	// is its.
+	if _, err := im.w.ID(layers.Feature{}, func() (int64, error) { return lastFID(ctx, tx, l.ID) }); err != nil {
+		return err
+	}
+	cols := []string{"fid", "geom"}
+	for _, fd := range l.Schema {
+		cols = append(cols, fd.Name)
+	}
+	if im.fresh {
+		im.copy = startCopy(ctx, tx, l.ID, cols)
+		return nil
+	}
 	// The staging table: dates as text, cast by the INSERT.
-	im.cols = []string{"fid", "geom"}
 	defs := []string{"fid bigint", "geom bytea"}
 	for _, fd := range l.Schema {
 		typ := sqlTypes[fd.Type]
 		if fd.Type == layers.Date || fd.Type == layers.DateTime {
 			typ = "text"
 		}
-		im.cols = append(im.cols, fd.Name)
 		defs = append(defs, quoteIdent(fd.Name)+" "+typ)
 	}
 	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.`+stage); err != nil {
@@ -190,41 +210,40 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+stage+` (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	im.rows = im.rows[:0]
+	im.copy = startCopy(ctx, tx, stage, cols)
 	return nil
 }
 
-// Write adds or updates one feature: buffered, copied in batches.
+// Write adds or updates one feature: handed to the COPY.
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
 	l := pl.Layer
 	var err error
-	if f.ID, err = im.w.ID(f, func() (int64, error) { return lastFID(ctx, im.tx, l.ID) }); err != nil {
+	// Begin asked for the first new id: last is not called.
+	if f.ID, err = im.w.ID(f, nil); err != nil {
 		return err
 	}
-	blob, err := wkb.Marshal(f.Geometry)
+	var blob []byte
+	if im.fresh {
+		// Into the geometry column as it is: EWKB, with the SRID.
+		blob, err = ewkb.Marshal(f.Geometry, SRID)
+	} else {
+		blob, err = wkb.Marshal(f.Geometry)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
 	row := layers.AppendValues(append(make([]any, 0, 2+len(l.Schema)), f.ID, blob), l, f.Properties)
-	im.rows = append(im.rows, row)
-	if len(im.rows) >= copyBatch {
-		if err := im.flush(ctx); err != nil {
-			return fmt.Errorf("%s: %w", pl.File.Name, err)
+	if im.fresh {
+		for j, fd := range l.Schema {
+			if row[2+j], err = copyValue(fd, row[2+j]); err != nil {
+				return fmt.Errorf("%s: feature %d: %s: %w", pl.File.Name, f.ID, fd.Name, err)
+			}
 		}
 	}
+	if err := im.copy.add(row); err != nil {
+		return fmt.Errorf("%s: %w", pl.File.Name, err)
+	}
 	im.w.Wrote()
-	return nil
-}
-
-// flush copies the buffered features into the staging table.
-func (im *importer) flush(ctx context.Context) error {
-	if len(im.rows) == 0 {
-		return nil
-	}
-	if _, err := im.tx.CopyFrom(ctx, pgx.Identifier{stage}, im.cols, pgx.CopyFromRows(im.rows)); err != nil {
-		return err
-	}
-	im.rows = im.rows[:0]
 	return nil
 }
 
@@ -233,27 +252,15 @@ func (im *importer) flush(ctx context.Context) error {
 // narrowed declaration.
 func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	tx, l := im.tx, pl.Layer
-	if err := im.flush(ctx); err != nil {
+	if err := im.stopCopy(); err != nil {
 		return fmt.Errorf("%s: %w", pl.File.Name, err)
 	}
 	im.w.End(pl)
-	cols, sets := layers.UpsertColumns(l, quoteIdent)
-	// The staged values, dates cast from their text.
-	vals := append([]string{"fid", fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB(geom), %d)", SRID)}, cols[2:]...)
-	for j, fd := range l.Schema {
-		if fd.Type == layers.Date || fd.Type == layers.DateTime {
-			vals[2+j] += "::" + sqlTypes[fd.Type]
+	if im.fresh {
+		if err := finishTable(ctx, tx, l.ID); err != nil {
+			return fmt.Errorf("%s: %w", pl.File.Name, err)
 		}
-	}
-	// Before the staged features overwrite the stored ones.
-	if err := im.noteWas(ctx, pl); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY fid ON CONFLICT (fid) DO UPDATE SET %s`,
-		quoteIdent(l.ID), strings.Join(cols, ", "), strings.Join(vals, ", "), stage, strings.Join(sets, ", "))); err != nil {
-		return fmt.Errorf("%s: %w", pl.File.Name, err)
-	}
-	if _, err := tx.Exec(ctx, `DROP TABLE pg_temp.`+stage); err != nil {
+	} else if err := im.insertStaged(ctx, pl); err != nil {
 		return err
 	}
 	if im.whole {
@@ -289,10 +296,38 @@ func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	return nil
 }
 
-// createLayer creates the feature table of l, its GiST index, its
-// writers' lock and change-log triggers, and stores the declaration. Every identifier was
-// checked: the layer id by ValidID, field names by ValidIdent.
-func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
+// insertStaged writes the staged features of plan pl into its layer's
+// table, added or updated by id.
+func (im *importer) insertStaged(ctx context.Context, pl *layers.Plan) error {
+	tx, l := im.tx, pl.Layer
+	cols, sets := layers.UpsertColumns(l, quoteIdent)
+	// The staged values, dates cast from their text.
+	vals := append([]string{"fid", fmt.Sprintf("ST_SetSRID(ST_GeomFromWKB(geom), %d)", SRID)}, cols[2:]...)
+	for j, fd := range l.Schema {
+		if fd.Type == layers.Date || fd.Type == layers.DateTime {
+			vals[2+j] += "::" + sqlTypes[fd.Type]
+		}
+	}
+	// Before the staged features overwrite the stored ones.
+	if err := im.noteWas(ctx, pl); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY fid ON CONFLICT (fid) DO UPDATE SET %s`,
+		quoteIdent(l.ID), strings.Join(cols, ", "), strings.Join(vals, ", "), stage, strings.Join(sets, ", "))); err != nil {
+		return fmt.Errorf("%s: %w", pl.File.Name, err)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE pg_temp.`+stage); err != nil {
+		return err
+	}
+	return nil
+}
+
+// createTable creates the feature table of l and stores the
+// declaration. Every identifier was checked: the layer id by ValidID,
+// field names by ValidIdent. The import fills the table, then gives it
+// its GiST index and its writers' lock and change-log triggers
+// (finishTable).
+func createTable(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	t, err := checkedTable(l.ID)
 	if err != nil {
 		return layers.Errorf(layers.EINVALID, "layer id %q is not valid", l.ID)
@@ -311,16 +346,8 @@ func createLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 		}
 		cols = append(cols, quoteIdent(fd.Name)+" "+typ)
 	}
-	stmts := []string{
-		fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  ")),
-		`CREATE INDEX ` + quoteIdent(indexName(l.ID)) + ` ON ` + t + ` USING gist (geom)`,
-		`CREATE TRIGGER planmap_write_lock BEFORE INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH STATEMENT EXECUTE FUNCTION planmap_write_lock()`,
-		`CREATE TRIGGER planmap_changes AFTER INSERT OR UPDATE OR DELETE ON ` + t + ` FOR EACH ROW EXECUTE FUNCTION planmap_log_change()`,
-	}
-	for _, q := range stmts {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("create layer %s: %w", l.ID, err)
-		}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  "))); err != nil {
+		return fmt.Errorf("create layer %s: %w", l.ID, err)
 	}
 	return saveLayer(ctx, tx, l, true)
 }
