@@ -17,10 +17,10 @@ import (
 // are: that type says the rule; this file is what it reads from the
 // database (directSnapshot) and where the flags are kept
 // (planmap_problems, migrations/0007_direct_problems.sql). Changes
-// planmap made are told by the history's context (planmap.author and
-// planmap.note, which this store's edits and imports set: setContext)
+// planmap made are told by the mark its transactions leave on each change
+// (planmap.checked, which every edit, import and copy sets: setContext)
 // and by the changes this store's own edits made (DirectChecks.OwnWrite,
-// edit.go).
+// edit.go). Not by the author: a direct writer may sign its edits.
 
 // OnProblem sets where the store reports a direct edit whose feature fails
 // the checks (err), and, with a nil err, one that passes them again. Call
@@ -46,13 +46,10 @@ type directSnapshot struct {
 	byID map[string]*layers.Layer
 }
 
-// Foreign: the feature's last history row was written with neither
-// planmap.author nor planmap.note set.
+// Foreign: the change was not marked checked by planmap's context
+// (setContext), whatever author or note its writer set.
 func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
-	rows, err := d.tx.Query(ctx, `SELECT c.seq FROM planmap_changes c
-		WHERE c.seq BETWEEN $1 AND $2 AND c.fid > 0
-		AND coalesce((SELECT h.author IS NULL AND h.note IS NULL FROM planmap_history h
-			WHERE h.layer = c.layer AND h.fid = c.fid ORDER BY h.id DESC LIMIT 1), true)`, lo, hi)
+	rows, err := d.tx.Query(ctx, `SELECT seq FROM planmap_changes WHERE seq BETWEEN $1 AND $2 AND fid > 0 AND NOT checked`, lo, hi)
 	if err != nil {
 		return nil, err
 	}

@@ -24,9 +24,11 @@ import (
 const importNote = "planmap import"
 
 // setContext says who makes the writes that follow in tx, and why, for
-// the history trigger: settings local to the transaction, gone at its end.
+// the history trigger, and that planmap checked them (the change log's
+// checked column, migrations/0009_checked_changes.sql): settings local to
+// the transaction, gone at its end.
 func setContext(ctx context.Context, tx pgx.Tx, e layers.Edit) error {
-	_, err := tx.Exec(ctx, `SELECT set_config('planmap.author', $1, true), set_config('planmap.note', $2, true)`, e.Author, e.Note)
+	_, err := tx.Exec(ctx, `SELECT set_config('planmap.author', $1, true), set_config('planmap.note', $2, true), set_config('planmap.checked', 'on', true)`, e.Author, e.Note)
 	return err
 }
 
