@@ -8,3 +8,10 @@ func SetListeningPoll(d time.Duration) (restore func()) {
 	old := listeningPoll.Swap(int64(d))
 	return func() { listeningPoll.Store(old) }
 }
+
+// SetSmallAnswer sets the most candidates a bbox query reads in one
+// statement (0: never), and returns a function that sets it back.
+func SetSmallAnswer(n int64) (restore func()) {
+	old := smallAnswer.Swap(n)
+	return func() { smallAnswer.Store(old) }
+}

@@ -105,6 +105,11 @@ func fieldValue(t layers.FieldType, v any) any {
 // Items returns page p of the features of layer id that f selects, in id
 // order, and how many match in all: from one snapshot.
 func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
+	if col, err := s.follow.Collection(ctx, id); err == nil && likelySmall(col, f) {
+		if items, matched, ok, err := s.itemsSmall(ctx, col.Layer, f, p); ok || err != nil {
+			return items, matched, err
+		}
+	}
 	err = s.inSnapshot(ctx, id, func(tx pgx.Tx, col *layers.Collection) error {
 		fids, n, err := selectIDs(ctx, tx, col, f, p)
 		if err != nil {
@@ -121,6 +126,11 @@ func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.
 // selects, in id order, and how many match in all: Items without reading
 // the features, for a cache that has them (layers/cache).
 func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) (fids []int64, matched int, err error) {
+	if col, err := s.follow.Collection(ctx, id); err == nil && likelySmall(col, f) {
+		if fids, matched, ok, err := s.selectSmall(ctx, col.Layer, f, p); ok || err != nil {
+			return fids, matched, err
+		}
+	}
 	err = s.inSnapshot(ctx, id, func(tx pgx.Tx, col *layers.Collection) error {
 		fids, matched, err = selectIDs(ctx, tx, col, f, p)
 		return err
