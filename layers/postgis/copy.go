@@ -176,6 +176,9 @@ func (w *copyWriter) ChangesAfter(ctx context.Context, seq int64) error {
 // drops the history row the import wrote: the source's history follows.
 func (w *copyWriter) Layer(ctx context.Context, l *layers.Layer, features func(func(layers.Feature) error) error) (int, error) {
 	im := &importer{tx: w.tx}
+	// A source that fails half-way leaves the COPY open: it ends before
+	// CopyIn rolls the transaction back on the same connection.
+	defer im.stopCopy()
 	pl := &layers.Plan{File: &layers.File{Name: "layer " + l.ID, LayerID: l.ID, Layer: l}, Layer: l}
 	if err := im.Begin(ctx, pl); err != nil {
 		return 0, err
