@@ -303,6 +303,23 @@ func TestWebMapExportsFilteredTiledLayer(t *testing.T) {
 		for _, p := range problems {
 			t.Errorf("browser: %s", p)
 		}
+
+		// The server gone, the export fails as loading does: it says so, and
+		// saves nothing (not the features it could read).
+		srv.Listener.Close()
+		srv.CloseClientConnections()
+		clickOn(t, b, "#export-filtered")
+		waitFor(t, b, `document.body.dataset.busy === '0' && document.getElementById('status').dataset.kind === 'error'`)
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "加载失败") {
+			t.Errorf("the export failing, the status says %q", st)
+		}
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-export-failed.png"), png, 0o644)
+		}
+		time.Sleep(time.Second) // a download would have begun by now
+		if files, _ := os.ReadDir(downloads); len(files) != 1 {
+			t.Errorf("the export failing, the downloads are %v; want only the first export", files)
+		}
 	})
 }
 
