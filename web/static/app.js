@@ -643,11 +643,8 @@ async function renderFilterPanel() {
 
 // exportFiltered saves the visible layers' features that pass the filter:
 // all of them, also of a layer too big to fetch whole (passingFeatures).
-let exporting = false;
 async function exportFiltered() {
-  if (exporting) return;
-  exporting = true;
-  $('export-filtered').disabled = true;
+  $('export-filtered').disabled = true; // until this export is saved or failed
   setBusy(1);
   const features = [];
   try {
@@ -666,7 +663,6 @@ async function exportFiltered() {
   } finally {
     setBusy(-1);
     $('export-filtered').disabled = false;
-    exporting = false;
   }
   download({ type: 'FeatureCollection', name: 'filtered', features }, 'haimen-filtered.geojson');
 }
@@ -675,15 +671,18 @@ async function exportFiltered() {
 // layer too big to fetch whole that may pass the filter: the API selects
 // the stages ticked (one value of a field per request, so one series of
 // pages per stage; the stages part the layer, so none comes twice), and
-// filters.passes, as everywhere, decides the rest (the classes).
+// filters.passes, as everywhere, decides the rest (the classes). A stage
+// the layer's field does not allow is not asked: the API refuses it, and
+// the layer holds none of it.
 async function* passingFeatures(col) {
-  const byStage = state.filter.status.size > 0 && !background.has(col.id) &&
-    (col.schema || []).some((fd) => fd.name === 'status');
-  if (!byStage) {
+  const field = (col.schema || []).find((fd) => fd.name === 'status');
+  if (!state.filter.status.size || background.has(col.id) || !field) {
     yield* api.matching(col.id);
     return;
   }
-  for (const status of [...state.filter.status].sort()) yield* api.matching(col.id, { status });
+  for (const status of [...state.filter.status].sort()) {
+    if (!field.values || field.values.includes(status)) yield* api.matching(col.id, { status });
+  }
 }
 
 function setVisible(id, on) {
