@@ -255,9 +255,9 @@ func TestWebMapExportsFilteredTiledLayer(t *testing.T) {
 			if err == nil && json.Unmarshal(body, &doc) == nil {
 				break
 			}
-			if time.Now().After(deadline) {
+			if failed := eval[string](t, b, `document.getElementById('status').dataset.kind`) == "error"; failed || time.Now().After(deadline) {
 				_, problems := b.snapshot()
-				t.Fatalf("the export downloaded nothing whole in %v (%v); status %q; problems %v", patience, err,
+				t.Fatalf("the export downloaded nothing whole (%v); status %q; problems %v", err,
 					eval[string](t, b, `document.getElementById('status').textContent`), problems)
 			}
 		}
