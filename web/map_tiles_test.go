@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
@@ -139,6 +142,208 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 	})
 }
 
+// The export of the filtered features holds every feature of the visible
+// layers that passes the filter, also of a layer drawn from tiles, whose
+// features the map has not loaded: the map pages through the items API,
+// which selects the stages ticked, and the filter decides the rest.
+func TestWebMapExportsFilteredTiledLayer(t *testing.T) {
+	requireChromium(t)
+	const n, small = 25000, 400
+	files := func(t testing.TB) []*layers.File {
+		t.Helper()
+		// lots: a layer small enough for the map to load whole, beside the
+		// big one, with stages and land-use codes too.
+		text := strings.Replace(landuseParcelsText(small), `"id": "parcels"`, `"id": "lots"`, 1)
+		text = strings.Replace(text, `"name": "parcels"`, `"name": "lots"`, 1)
+		text = strings.Replace(text, `"order": 50`, `"order": 51`, 1)
+		text = strings.Replace(text, `"en": "Synthetic parcels"}`, `"en": "Synthetic lots"}`, 1)
+		text = strings.Replace(text, `"zh": "合成地块"`, `"zh": "合成宗地"`, 1)
+		lots, err := layers.ParseFile("lots.geojson", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The big layer allows no parcel in operation: a stage the map may
+		// filter by, but the API refuses to select in this layer.
+		text = strings.Replace(landuseParcelsText(n), `"under_construction", "in_operation"]`, `"under_construction"]`, 1)
+		text = strings.ReplaceAll(text, `"status": "in_operation"`, `"status": "planned"`)
+		parcels, err := layers.ParseFile("parcels.geojson", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*layers.File{parcels, lots}
+	}
+	onEachLoaded(t, files, func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		b := newBrowser(t, 1280, 860)
+		downloads := t.TempDir()
+		if _, err := chromedp.Call(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		}); err != nil {
+			t.Fatalf("Browser.setDownloadBehavior: %v", err)
+		}
+		b.do(t, chromedp.Navigate(srv.URL+"/#map=12/31.915/121.43&layers=parcels,lots"))
+		settle(t, b)
+		waitFor(t, b, fmt.Sprintf(`(document.getElementById('filter-total') || {dataset: {}}).dataset.count === '%d'`, n+small))
+		if got := eval[[]int](t, b, `[planmap.state.layers.get('parcels').byId.size, planmap.state.layers.get('lots').byId.size]`); got[0] != 0 || got[1] != small {
+			t.Fatalf("test premise: parcels drawn from tiles (none loaded as GeoJSON), lots loaded whole; loaded %v", got)
+		}
+
+		// Three stages and one class, ticked with the mouse: two of the
+		// stages the big layer allows, one it does not.
+		stages := []string{"planned", "signed", "in_operation"}
+		const code = "R2"
+		for _, box := range []string{"#filter-status-" + stages[0], "#filter-status-" + stages[1], "#filter-status-" + stages[2], "#filter-class-" + code[:1]} {
+			clickOn(t, b, box)
+			settle(t, b)
+			waitFor(t, b, fmt.Sprintf(`document.querySelector(%q).checked`, box))
+		}
+
+		// What passes, as the store itself answers: the features of any of
+		// the stages with a land-use code of class R (R2 is the only one).
+		want := map[string]bool{}
+		for _, layer := range []string{"parcels", "lots"} {
+			for _, st := range stages {
+				for after := int64(0); ; {
+					page, _, err := store.Items(ctx, layer, layers.Filter{Equals: map[string]any{"status": st, "landuse_gb50137": code}}, layers.Page{After: after, Limit: 5000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page) == 0 {
+						break
+					}
+					for _, it := range page {
+						want[fmt.Sprintf("%s/%d", layer, it.ID)] = true
+					}
+					after = page[len(page)-1].ID
+				}
+			}
+		}
+		if len(want) < 1000 {
+			t.Fatalf("test premise: %d features pass the filter", len(want))
+		}
+		inOperation := func(layer string) int {
+			_, matched, err := store.Items(ctx, layer, layers.Filter{Equals: map[string]any{"status": "in_operation", "landuse_gb50137": code}}, layers.Page{Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return matched
+		}
+		if p, l := inOperation("parcels"), inOperation("lots"); p != 0 || l == 0 {
+			t.Fatalf("test premise: of class R in operation, %d parcels (want none) and %d lots (want some)", p, l)
+		}
+		waitFor(t, b, fmt.Sprintf(`document.getElementById('filter-total').dataset.count === '%d'`, len(want)))
+
+		clickOn(t, b, "#export-filtered")
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-export.png"), png, 0o644)
+		}
+		var doc struct {
+			Type     string `json:"type"`
+			Features []struct {
+				ID         int64          `json:"id"`
+				Properties map[string]any `json:"properties"`
+				Geometry   *struct {
+					Type string `json:"type"`
+				} `json:"geometry"`
+			} `json:"features"`
+		}
+		path := filepath.Join(downloads, "haimen-filtered.geojson")
+		for deadline := time.Now().Add(patience); ; time.Sleep(100 * time.Millisecond) {
+			// Chromium may show the file under its name before it has
+			// written all of it: it is whole when it parses.
+			body, err := os.ReadFile(path)
+			if err == nil && json.Unmarshal(body, &doc) == nil {
+				break
+			}
+			if failed := eval[string](t, b, `document.getElementById('status').dataset.kind`) == "error"; failed || time.Now().After(deadline) {
+				_, problems := b.snapshot()
+				t.Fatalf("the export downloaded nothing whole (%v); status %q; problems %v", err,
+					eval[string](t, b, `document.getElementById('status').textContent`), problems)
+			}
+		}
+		got := map[string]bool{}
+		for _, f := range doc.Features {
+			key := fmt.Sprintf("%v/%d", f.Properties["layer"], f.ID)
+			if got[key] {
+				t.Errorf("the export holds %s twice", key)
+			}
+			got[key] = true
+			if f.Geometry == nil || f.Geometry.Type != "MultiPolygon" {
+				t.Errorf("the export's %s has geometry %v", key, f.Geometry)
+			}
+			if _, ok := f.Properties["__id"]; ok {
+				t.Errorf("the export's %s keeps the map's __id", key)
+			}
+		}
+		byLayer := func(m map[string]bool) map[string]int {
+			out := map[string]int{}
+			for k := range m {
+				out[strings.SplitN(k, "/", 2)[0]]++
+			}
+			return out
+		}
+		if doc.Type != "FeatureCollection" || len(doc.Features) != len(want) || !maps.Equal(got, want) {
+			var missing, extra []string
+			for k := range want {
+				if !got[k] {
+					missing = append(missing, k)
+				}
+			}
+			for k := range got {
+				if !want[k] {
+					extra = append(extra, k)
+				}
+			}
+			t.Errorf("the export holds a %s of %d features %v; the store finds %d passing %v; missing %d (%v), extra %d (%v)",
+				doc.Type, len(doc.Features), byLayer(got), len(want), byLayer(want), len(missing), missing[:min(5, len(missing))], len(extra), extra[:min(5, len(extra))])
+		}
+
+		// The big layer was asked of the API a stage at a time, never whole,
+		// and only for the stages it allows.
+		allowed := stages[:2]
+		reqs, problems := b.snapshot()
+		asked := map[string]int{}
+		for _, r := range reqs {
+			if !strings.Contains(r, "/collections/parcels/items?") {
+				continue
+			}
+			q, err := url.ParseQuery(r[strings.Index(r, "?")+1:])
+			if err != nil || !slices.Contains(allowed, q.Get("status")) {
+				t.Errorf("the export asked %s, not for one of the stages %v", r, allowed)
+				continue
+			}
+			asked[q.Get("status")]++
+		}
+		if len(asked) != len(allowed) {
+			t.Errorf("the export asked the parcels of the stages %v, want each of %v", asked, allowed)
+		}
+		waitFor(t, b, `document.body.dataset.busy === '0' && !document.getElementById('export-filtered').disabled`)
+		if st := eval[string](t, b, `document.getElementById('status').dataset.kind`); st == "error" {
+			t.Errorf("after the export the status says %q", eval[string](t, b, `document.getElementById('status').textContent`))
+		}
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+
+		// The server gone, the export fails as loading does: it says so, and
+		// saves nothing (not the features it could read).
+		srv.Listener.Close()
+		srv.CloseClientConnections()
+		clickOn(t, b, "#export-filtered")
+		waitFor(t, b, `document.body.dataset.busy === '0' && document.getElementById('status').dataset.kind === 'error'`)
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "加载失败") {
+			t.Errorf("the export failing, the status says %q", st)
+		}
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-export-failed.png"), png, 0o644)
+		}
+		time.Sleep(time.Second) // a download would have begun by now
+		if files, _ := os.ReadDir(downloads); len(files) != 1 {
+			t.Errorf("the export failing, the downloads are %v; want only the first export", files)
+		}
+	})
+}
+
 // landuseParcels are the layer files of n synthetic parcels
 // (layerstest.Parcels) that also carry a land-use code, so that every
 // panel of the map (the filter's classes, the legend, the 统计 panel) has
@@ -146,24 +351,29 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 func landuseParcels(n int) func(t testing.TB) []*layers.File {
 	return func(t testing.TB) []*layers.File {
 		t.Helper()
-		text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
-    {"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地代码", "en": "Land-use code"}},`, 1)
-		text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
-		feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
-		stage := regexp.MustCompile(`"status": "[a-z_]+", `)
-		text = feature.ReplaceAllStringFunc(text, func(m string) string {
-			id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
-			if id%7 == 0 {
-				m = stage.ReplaceAllString(m, "")
-			}
-			return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
-		})
-		f, err := layers.ParseFile("parcels.geojson", []byte(text))
+		f, err := layers.ParseFile("parcels.geojson", []byte(landuseParcelsText(n)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return []*layers.File{f}
 	}
+}
+
+// landuseParcelsText is the GeoJSON of landuseParcels.
+func landuseParcelsText(n int) string {
+	text := strings.Replace(string(layerstest.Parcels(n)), `"schema": [`, `"schema": [
+    {"name": "landuse_gb50137", "type": "string", "description": {"zh": "用地代码", "en": "Land-use code"}},`, 1)
+	text = strings.Replace(text, `{"name": "status", "type": "string", "required": true,`, `{"name": "status", "type": "string",`, 1)
+	feature := regexp.MustCompile(`"id": (\d+), "properties": \{"name_zh": "[^"]*", "status": "[a-z_]+", `)
+	stage := regexp.MustCompile(`"status": "[a-z_]+", `)
+	text = feature.ReplaceAllStringFunc(text, func(m string) string {
+		id, _ := strconv.Atoi(feature.FindStringSubmatch(m)[1])
+		if id%7 == 0 {
+			m = stage.ReplaceAllString(m, "")
+		}
+		return m + `"landuse_gb50137": "` + parcelCodes[id%len(parcelCodes)] + `", `
+	})
+	return text
 }
 
 // parcelCodes are the land-use codes of landuseParcels, by id modulo 4.

@@ -38,6 +38,21 @@ export async function* features(id, bbox, signal, fresh = false) {
   }
 }
 
+// matching yields the pages of all of a collection's features whose
+// fields equal equals (field → value), paged by key (after), which costs
+// the API the same on every page however far it goes.
+export async function* matching(id, equals = {}, signal) {
+  const q = new URLSearchParams({ limit: '5000', after: '0' });
+  for (const [k, v] of Object.entries(equals)) q.set(k, v);
+  let url = `${base}/collections/${encodeURIComponent(id)}/items?${q}`;
+  while (url) {
+    const page = await getJSON(url, signal, true);
+    yield page.features;
+    const next = (page.links || []).find((l) => l.rel === 'next');
+    url = next && page.features.length ? next.href : null;
+  }
+}
+
 // page is the first page of a collection's features in a box: at most
 // limit of them, with equals (field → value) selecting, and how many
 // there are in all (numberMatched).

@@ -8,7 +8,7 @@ import { el } from './dom.js';
 import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
 import { addControls, relabel } from './controls.js';
 import * as filters from './filter.js';
-import { Identify } from './identify.js';
+import { Identify, background } from './identify.js';
 import { Labels } from './labels.js';
 import { Live } from './live.js';
 import { Measure } from './measure.js';
@@ -545,7 +545,7 @@ function renderLegend() {
 // A layer up to this size is fetched whole for the filter's counts, the
 // table and the export; a bigger one (tooBig) is counted by the
 // statistics API (countable), listed a page of the view at a time
-// (tableFeatures) and exported as far as the map has loaded it.
+// (tableFeatures) and exported page by page (passingFeatures).
 const wholeLayer = 5000;
 
 // tooBig says whether layer col is too big to fetch whole.
@@ -553,10 +553,9 @@ function tooBig(col) {
   return col.itemCount > wholeLayer;
 }
 
-// allFeatures returns all of a layer's features, fetched once.
+// allFeatures returns all of the features of a layer small enough to fetch
+// whole (not tooBig), fetched once.
 function allFeatures(id) {
-  const entry = state.layers.get(id);
-  if (tooBig(entry.col)) return Promise.resolve([...entry.byId.values()].map((l) => l.feature));
   if (!state.all.has(id)) {
     const p = (async () => {
       const out = [];
@@ -642,21 +641,48 @@ async function renderFilterPanel() {
   }
 }
 
-// exportFiltered saves the visible layers' features that pass the filter.
+// exportFiltered saves the visible layers' features that pass the filter:
+// all of them, also of a layer too big to fetch whole (passingFeatures).
 async function exportFiltered() {
+  $('export-filtered').disabled = true; // until this export is saved or failed
+  setBusy(1);
   const features = [];
   try {
     for (const col of state.collections) {
       if (!state.visible.has(col.id)) continue;
-      for (const f of await allFeatures(col.id)) {
-        if (filters.passes(state.filter, col, f.properties || {})) features.push(clean(col, f));
+      const all = tooBig(col) ? passingFeatures(col) : [await allFeatures(col.id)];
+      for await (const page of all) {
+        for (const f of page) {
+          if (filters.passes(state.filter, col, f.properties || {})) features.push(clean(col, f));
+        }
       }
     }
   } catch (err) {
     setError(`${t('loadFailed')}: ${err.message}`);
     return;
+  } finally {
+    setBusy(-1);
+    $('export-filtered').disabled = false;
   }
   download({ type: 'FeatureCollection', name: 'filtered', features }, 'haimen-filtered.geojson');
+}
+
+// passingFeatures yields, page by page from the API, the features of a
+// layer too big to fetch whole that may pass the filter: the API selects
+// the stages ticked (one value of a field per request, so one series of
+// pages per stage; the stages part the layer, so none comes twice), and
+// filters.passes, as everywhere, decides the rest (the classes). A stage
+// the layer's field does not allow is not asked: the API refuses it, and
+// the layer holds none of it.
+async function* passingFeatures(col) {
+  const field = (col.schema || []).find((fd) => fd.name === 'status');
+  if (!state.filter.status.size || background.has(col.id) || !field) {
+    yield* api.matching(col.id);
+    return;
+  }
+  for (const status of [...state.filter.status].sort()) {
+    if (!field.values || field.values.includes(status)) yield* api.matching(col.id, { status });
+  }
 }
 
 function setVisible(id, on) {
