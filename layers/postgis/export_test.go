@@ -15,3 +15,7 @@ func SetSmallAnswer(n int64) (restore func()) {
 	old := smallAnswer.Swap(n)
 	return func() { smallAnswer.Store(old) }
 }
+
+// LastNotice is the highest change number a notice has announced to s,
+// 0 before the first.
+func (s *Store) LastNotice() int64 { return s.lastNotice.Load() }

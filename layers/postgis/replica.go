@@ -379,7 +379,8 @@ func (s *Store) listenOnce(ctx context.Context) (listened bool, err error) {
 }
 
 // heard takes in a notice's payload, "seq lsn": the highest change
-// number heard of, for tests and /healthz.
+// number heard of, which the tests read (export_test.go) to tell a
+// notice from the poll.
 func (s *Store) heard(payload string) {
 	seq, _, _ := strings.Cut(payload, " ")
 	n, err := strconv.ParseInt(seq, 10, 64)
@@ -394,7 +395,3 @@ func (s *Store) heard(payload string) {
 		}
 	}
 }
-
-// LastNotice is the highest change number a notice has announced to this
-// store, 0 before the first.
-func (s *Store) LastNotice() int64 { return s.lastNotice.Load() }
