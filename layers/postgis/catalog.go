@@ -85,8 +85,8 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 // snapshot tx: cur itself when there are none, one built from scratch when
 // cur is nil, the log went back, or a layer changed as a whole.
 func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*layers.Catalog, error) {
-	var last int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
+	last, err := lastSeq(ctx, tx)
+	if err != nil {
 		return nil, fmt.Errorf("change log: %w", err)
 	}
 	if cur == nil || last < cur.Seq {
@@ -97,7 +97,6 @@ func (s *Store) advance(ctx context.Context, tx pgx.Tx, cur *layers.Catalog) (*l
 	}
 	changed := map[string]bool{}
 	rebuild := false
-	defer s.direct.ForgetOwn(last)
 	snap := &directSnapshot{tx: tx}
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, tx, after, layers.ChangeBatch)

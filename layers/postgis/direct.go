@@ -18,9 +18,10 @@ import (
 // database (directSnapshot) and where the flags are kept
 // (planmap_problems, migrations/0007_direct_problems.sql). Changes
 // planmap made are told by the mark its transactions leave on each change
-// (planmap.checked, which every edit, import and copy sets: setContext)
-// and by the changes this store's own edits made (DirectChecks.OwnWrite,
-// edit.go). Not by the author: a direct writer may sign its edits.
+// (planmap.checked, which every edit, import and copy of any planmap
+// process sets: setContext), not by the author, since a direct writer
+// may sign its edits; so this store keeps no ranges of its own writes
+// (DirectChecks.OwnWrite, which the GeoPackage store needs).
 
 // OnProblem sets where the store reports a direct edit whose feature fails
 // the checks (err), and, with a nil err, one that passes them again. Call

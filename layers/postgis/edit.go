@@ -191,27 +191,13 @@ func (s *Store) editOnce(ctx context.Context, id string, e layers.Edit, fn func(
 	if err := setContext(ctx, tx, e); err != nil {
 		return err
 	}
-	// The changes this write makes were checked: direct.go checks only
-	// others'. The writers' lock is held, so they are those after first.
-	first, err := lastSeq(ctx, tx)
-	if err != nil {
-		return err
-	}
+	// setContext marks this write's changes checked in the change log
+	// (migrations/0009_checked_changes.sql), so direct.go does not check
+	// them again: no range of our own to keep, unlike the GeoPackage.
 	if err := fn(tx, l); err != nil {
 		return err
 	}
-	last, err := lastSeq(ctx, tx)
-	if err != nil {
-		return err
-	}
-	// Recorded before the commit, so that the catalog never takes the
-	// write in unrecorded; forgotten if the commit fails.
-	s.direct.OwnWrite(first, last)
-	if err := tx.Commit(ctx); err != nil {
-		s.direct.DropOwn(first, last)
-		return err
-	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 // featureArgs returns the columns of a checked feature, the SQL of their
