@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"planmap/layers"
 )
 
@@ -35,6 +37,10 @@ type Store interface {
 	// LoadShapes is Load so.
 	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	LoadShapes(ctx context.Context, id string, fids []int64, fields []string) ([]layers.Shape, error)
+	// Bounds calls each with the id and bounding box of every feature of
+	// layer id that has a geometry, as of one snapshot no older than the
+	// catalog; a box may be rounded outward, as an R-tree keeps it.
+	Bounds(ctx context.Context, id string, each func(fid int64, b orb.Bound)) error
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
 	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
@@ -90,14 +96,18 @@ type Cache struct {
 	bits   uint // log2(len(shards))
 	seed   maphash.Seed
 	inline int64 // inlineChanges; lowered by tests
+	// indexNow makes a spatial index as it is first asked for, rather
+	// than in the background; for the tests.
+	indexNow bool
 
 	// epoch is the state of the store the held entries are valid for. An
 	// entry read under one epoch is kept only if it is still the current
 	// one when it is inserted (see advance).
 	epoch   atomic.Pointer[epoch]
 	applyMu sync.Mutex // one applier at a time; readers only TryLock it
+	idx     indexes    // index.go
 
-	hits, misses, queryHits, queryMisses, bypassed, applyErrors atomic.Int64
+	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
 }
 
 // epoch is one state of the cache: every held entry is at least as new as
@@ -113,6 +123,7 @@ func New(store Store, budget int64) *Cache {
 		n, bits = 2*n, bits+1
 	}
 	c := &Cache{store: store, budget: budget, shards: make([]shard, n), bits: bits, seed: maphash.MakeSeed(), inline: inlineChanges}
+	c.idx = indexes{byLayer: map[string]*spatial{}, making: map[string]bool{}, notUntil: map[string]time.Time{}}
 	for i := range c.shards {
 		c.shards[i].init(budget / int64(n))
 	}
@@ -300,9 +311,13 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 }
 
 // ids returns the ids of page p of the features of layer id that f
-// selects, and how many match in all: the held answer to the same query,
-// or else the store's Select, then held.
+// selects, and how many match in all: from the layer's spatial index for
+// a query of boxes alone (index.go), else the held answer to the same
+// query, or else the store's Select, then held.
 func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	if fids, matched, ok, err := c.indexedIDs(ctx, ep, id, f, p); ok || err != nil {
+		return fids, matched, err
+	}
 	key := appendQueryKey(make([]byte, 0, 64), f, p)
 	qs := &c.shards[c.queryShard(id, key)]
 	if fids, matched, ok := qs.getQuery(id, key); ok {
@@ -393,8 +408,9 @@ func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, erro
 		return next, nil
 	}
 	drop := make([][]fkey, len(c.shards))
-	changed := map[string]bool{} // layers whose query answers go
-	whole := map[string]bool{}   // layers that go whole
+	changed := map[string]bool{}  // layers whose query answers go
+	whole := map[string]bool{}    // layers that go whole
+	moved := map[string][]int64{} // the changed features of each layer
 	for after := cur.seq; after < to; {
 		cs, err := c.store.Changes(ctx, after, changeBatch)
 		if err != nil {
@@ -419,11 +435,18 @@ func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, erro
 			} else {
 				i := c.itemShard(ch.FID)
 				drop[i] = append(drop[i], fkey{ch.Layer, ch.FID})
+				moved[ch.Layer] = append(moved[ch.Layer], ch.FID)
 			}
 			after = ch.Seq
 		}
 	}
+	for id := range whole {
+		c.dropIndex(id)
+		delete(moved, id)
+	}
+	move, hold := c.moveIndexed(ctx, moved)
 	c.epoch.Store(&epoch{seq: -1})
+	move()
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -440,12 +463,14 @@ func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, erro
 		s.mu.Unlock()
 	}
 	c.epoch.Store(next)
+	hold(next)
 	return next, nil
 }
 
 // reset drops everything and makes next current.
 func (c *Cache) reset(next *epoch) {
 	c.epoch.Store(&epoch{seq: -1})
+	c.dropIndexes()
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -607,6 +632,11 @@ type Stats struct {
 	// answer and from the store.
 	QueryHits   int64 `json:"query_hits"`
 	QueryMisses int64 `json:"query_misses"`
+	// IndexHits counts pages whose ids came from a layer's spatial index;
+	// Indexes and IndexedFeatures say what the indexes hold.
+	IndexHits       int64 `json:"index_hits"`
+	Indexes         int   `json:"indexes"`
+	IndexedFeatures int   `json:"indexed_features"`
 	// Bypassed counts requests sent to the store while changes were
 	// being applied, and editors' reads; ApplyErrors the background
 	// applications that failed.
@@ -615,8 +645,8 @@ type Stats struct {
 	Items       int   `json:"items"`   // features held
 	Queries     int   `json:"queries"` // query answers held
 	// Bytes is what they take: layers.Item.Size of each feature, the
-	// answers' keys and ids, and an estimate of the cache's own overhead
-	// per entry. (The Go heap held was measured at 1.13 times this, with
+	// answers' keys and ids, the indexes, and an estimate of the cache's
+	// own overhead per entry. (The Go heap held was measured at 1.13 times this, with
 	// synthetic parcels.)
 	Bytes  int64 `json:"bytes"`
 	Budget int64 `json:"budget"`
@@ -626,7 +656,7 @@ type Stats struct {
 // Stats returns the cache's counters and what it holds.
 func (c *Cache) Stats() Stats {
 	st := Stats{
-		Hits: c.hits.Load(), Misses: c.misses.Load(), QueryHits: c.queryHits.Load(), QueryMisses: c.queryMisses.Load(),
+		Hits: c.hits.Load(), Misses: c.misses.Load(), QueryHits: c.queryHits.Load(), QueryMisses: c.queryMisses.Load(), IndexHits: c.indexHits.Load(),
 		Bypassed: c.bypassed.Load(), ApplyErrors: c.applyErrors.Load(), Budget: c.budget,
 	}
 	if ep := c.epoch.Load(); ep != nil {
@@ -642,5 +672,14 @@ func (c *Cache) Stats() Stats {
 		}
 		s.mu.Unlock()
 	}
+	c.idx.mu.Lock()
+	st.Bytes += c.idx.bytes
+	st.Indexes = len(c.idx.byLayer)
+	for _, sp := range c.idx.byLayer {
+		sp.mu.RLock()
+		st.IndexedFeatures += len(sp.boxes)
+		sp.mu.RUnlock()
+	}
+	c.idx.mu.Unlock()
 	return st
 }

@@ -25,7 +25,7 @@ import (
 // hold a read back (after reading it) to stage a race.
 type counting struct {
 	*gpkg.Store
-	selects, loads, loaded, items atomic.Int64
+	selects, loads, loaded, items, bounds atomic.Int64
 	// afterRead, when set, runs after a Load or Item has read from the
 	// store and before it returns.
 	afterRead atomic.Pointer[func()]
@@ -34,6 +34,11 @@ type counting struct {
 func (s *counting) Select(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
 	s.selects.Add(1)
 	return s.Store.Select(ctx, id, f, p)
+}
+
+func (s *counting) Bounds(ctx context.Context, id string, each func(int64, orb.Bound)) error {
+	s.bounds.Add(1)
+	return s.Store.Bounds(ctx, id, each)
 }
 
 func (s *counting) Load(ctx context.Context, id string, fids []int64) ([]*layers.Item, error) {
@@ -225,7 +230,7 @@ func TestItemsSameAsStore(t *testing.T) {
 				}
 			}
 			st := c.Stats()
-			if st.Hits == 0 || budget > 1<<20 && st.QueryHits < int64(len(qs)) {
+			if st.Hits == 0 || budget > 1<<20 && st.QueryHits+st.IndexHits < int64(len(qs)) {
 				t.Errorf("Stats = %+v: want hits, and with room for all every query answered again from the cache", st)
 			}
 			for fid := int64(1); fid <= 50; fid++ {
@@ -309,11 +314,12 @@ func pageAll(t *testing.T, c *cache.Cache, id string, f layers.Filter) map[int64
 }
 
 // An import of one feature drops that feature and the layer's query
-// answers; every other feature stays held and is not loaded again.
+// answers, and moves the feature in the layer's spatial index; every
+// other feature stays held and is not loaded again.
 func TestChangeOneFeature(t *testing.T) {
 	const n = 500
 	s := newStore(t, n)
-	c := cache.New(s, 64<<20)
+	c := cache.New(s, 64<<20).IndexNow()
 	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 30, 1)}} // parcels 1 to 30
 	first := pageAll(t, c, "parcels", layers.Filter{})
 	inBox := pageAll(t, c, "parcels", box)
@@ -334,12 +340,14 @@ func TestChangeOneFeature(t *testing.T) {
 	}
 	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, n, setStatus(7, status)))
 
+	before := c.Stats()
 	again := pageAll(t, c, "parcels", box)
 	if d := s.loaded.Load() - loaded; d != 1 {
 		t.Errorf("after a 1-feature import, reading the box again loaded %d features, want 1", d)
 	}
-	if s.selects.Load() == selects {
-		t.Error("after a 1-feature import the query answers of its layer were still used")
+	if st := c.Stats(); st.QueryHits != before.QueryHits || st.IndexHits == before.IndexHits || st.Indexes != 1 {
+		t.Errorf("after a 1-feature import the box was read from %d held answers and %d times from %d indexes; want none, some and 1",
+			st.QueryHits-before.QueryHits, st.IndexHits-before.IndexHits, st.Indexes)
 	}
 	if got := again[7].Properties["status"]; got != status {
 		t.Errorf("feature 7 after the import has status %v, want %v", got, status)
@@ -349,11 +357,14 @@ func TestChangeOneFeature(t *testing.T) {
 			t.Errorf("feature %d was read again, not served from the cache", fid)
 		}
 	}
-	loaded = s.loaded.Load()
+	loaded, selects = s.loaded.Load(), s.selects.Load()
 	pageAll(t, c, "parcels", layers.Filter{})
 	pageAll(t, c, "roads", layers.Filter{})
 	if d := s.loaded.Load() - loaded; d != 0 {
 		t.Errorf("reading the layers again loaded %d features, want none", d)
+	}
+	if s.selects.Load() == selects {
+		t.Error("after a 1-feature import the query answers of its layer were still used")
 	}
 	if err := c.Check(); err != nil {
 		t.Error(err)

@@ -13,14 +13,18 @@ import (
 
 // The cache passes the contract of every store, in front of a GeoPackage
 // store written by another client of the file: with room for everything,
-// and with so little that it evicts all the time.
+// with so little that it evicts all the time, and with room and every
+// layer's spatial index made as it is first asked for (in the other two
+// an index may come in the background at any point of a test).
 func TestContract(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		budget int64
+		name    string
+		budget  int64
+		indexed bool
 	}{
-		{"Roomy", cache.DefaultBudget},
-		{"Tight", 16 << 10},
+		{"Roomy", cache.DefaultBudget, false},
+		{"Tight", 16 << 10, false},
+		{"Indexed", cache.DefaultBudget, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if raceDetector && c.budget > 1<<20 {
@@ -33,7 +37,11 @@ func TestContract(t *testing.T) {
 					t.Fatalf("Open: %v", err)
 				}
 				t.Cleanup(func() { s.Close() })
-				return cache.New(s, c.budget), layerstest.OpenOtherClient(t, path)
+				cc := cache.New(s, c.budget)
+				if c.indexed {
+					cc.IndexNow()
+				}
+				return cc, layerstest.OpenOtherClient(t, path)
 			}})
 		})
 	}

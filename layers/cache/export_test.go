@@ -62,3 +62,10 @@ func (c *Cache) SetInline(n int64) { c.inline = n }
 // EntryOverhead is what the cache counts for holding a feature beyond its
 // Size.
 const EntryOverhead = entryOverhead
+
+// IndexNow makes the cache make each layer's spatial index as it is first
+// asked for, before answering, instead of in the background.
+func (c *Cache) IndexNow() *Cache { c.indexNow = true; return c }
+
+// IndexEntryBytes is what the cache counts for a feature in an index.
+const IndexEntryBytes = indexEntryBytes

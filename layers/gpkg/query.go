@@ -257,6 +257,31 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 	return page, matched, nil
 }
 
+// Bounds calls each with the id and box of every feature of layer id that
+// has a geometry: the rows of its R-tree, whose boxes are rounded outward.
+func (s *Store) Bounds(ctx context.Context, id string, each func(fid int64, b orb.Bound)) error {
+	return s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
+		rows, err := r.QueryContext(ctx, `SELECT id, minx, maxx, miny, maxy FROM `+quoteIdent("rtree_"+col.ID+"_geom"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var vals [5]any
+		ptrs := [5]any{&vals[0], &vals[1], &vals[2], &vals[3], &vals[4]}
+		for rows.Next() {
+			if err := rows.Scan(ptrs[:]...); err != nil {
+				return err
+			}
+			h, err := rtreeHit(vals)
+			if err != nil {
+				return err
+			}
+			each(h.fid, h.bound)
+		}
+		return rows.Err()
+	})
+}
+
 // rtreeHit is a row of the R-tree: id, minx, maxx, miny, maxy.
 func rtreeHit(vals [5]any) (hit, error) {
 	id, ok := vals[0].(int64)

@@ -153,6 +153,33 @@ func (s *Store) Load(ctx context.Context, id string, fids []int64) ([]*layers.It
 	return items, err
 }
 
+// Bounds calls each with the id and bounding box of every feature of layer
+// id that has a geometry: the boxes PostGIS keeps with the geometries,
+// rounded outward to float32.
+func (s *Store) Bounds(ctx context.Context, id string, each func(fid int64, b orb.Bound)) error {
+	col, err := s.follow.Collection(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.read(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT fid, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+			FROM (SELECT fid, Box2D(geom) AS b FROM `+quoteIdent(col.ID)+` WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)) t`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var fid int64
+		var b orb.Bound
+		for rows.Next() {
+			if err := rows.Scan(&fid, &b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1]); err != nil {
+				return err
+			}
+			each(fid, b)
+		}
+		return rows.Err()
+	})
+}
+
 // inSnapshot runs fn with layer id's state and one read-only snapshot.
 func (s *Store) inSnapshot(ctx context.Context, id string, fn func(pgx.Tx, *layers.Collection) error) error {
 	col, err := s.follow.Collection(ctx, id)

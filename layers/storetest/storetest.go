@@ -68,6 +68,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
 	t.Run("Item", func(t *testing.T) { testItem(t, h) })
 	t.Run("BBox", func(t *testing.T) { testBBox(t, h) })
+	t.Run("Bounds", func(t *testing.T) { testBounds(t, h) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
 	t.Run("Shapes", func(t *testing.T) { testShapes(t, h) })
 	t.Run("Properties", func(t *testing.T) { testProperties(t, h) })

@@ -1,0 +1,394 @@
+package cache
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
+
+	"planmap/layers"
+)
+
+// A query with boxes is a new query each time a map is panned: the held
+// answers (keyed by the exact boxes) rarely serve it, and each would cost
+// the store a bbox query. So the cache also keeps, per layer, the bounding
+// box of every feature in an R-tree of its own (a spatial index), built
+// once from the store's (Store.Bounds) and then kept up to date feature by
+// feature from the change log, like everything else the cache holds. A
+// query with boxes and no property values is then answered without the
+// store for whatever the cache holds: the index gives the candidates, a
+// box wholly inside a query box matches as it is, and the geometry of a
+// held feature decides the others (the one bbox rule, layers.Filter); only
+// the features not held are loaded, by id.
+//
+// An index costs indexEntryBytes a feature out of the cache's budget (the
+// features' share shrinks by as much), and is made only while all the
+// indexes together take at most half of it: with the default 64 MB, about
+// 400,000 features.
+
+const (
+	// indexEntryBytes is what a feature costs in an index: its box (four
+	// float32) and id in the R-tree's leaves, its share of the inner
+	// nodes, and its slot in the map by id; measured at about 70 bytes.
+	indexEntryBytes = 88
+	// indexOverhead is what an index costs beyond its features.
+	indexOverhead = 4 << 10
+	// maxIndexUpdate is the most changed features of a layer an advance
+	// loads to move them in its index; past that the index is dropped and
+	// made again from the store (one scan of the boxes), which costs less.
+	maxIndexUpdate = 4096
+	// maxCrossingLoad is the most candidates crossing a query box, not
+	// held, that a query answered from an index loads to decide on; past
+	// that the store's own query answers it.
+	maxCrossingLoad = 2048
+	// indexRetry is how long after an index could not be made (the store
+	// failed, or it would not fit) it is not tried again.
+	indexRetry = 30 * time.Second
+)
+
+// spatial is the index of one layer. Readers search it under mu's read
+// lock; advance moves features under the write lock.
+type spatial struct {
+	mu    sync.RWMutex
+	tree  rtree.RTreeGN[float32, int64]
+	boxes map[int64][4]float32 // minx, miny, maxx, maxy, as in the tree
+	bytes int64                // counted against the budget
+}
+
+// indexes are the cache's spatial indexes and what it knows of making
+// them.
+type indexes struct {
+	mu       sync.Mutex
+	byLayer  map[string]*spatial
+	making   map[string]bool
+	notUntil map[string]time.Time // no new try before then
+	bytes    int64
+}
+
+// box32 is b rounded outward to float32, as an R-tree keeps boxes: a box
+// inside a query box rounded so lies inside the query box itself.
+func box32(b orb.Bound) [4]float32 {
+	return [4]float32{down32(b.Min[0]), down32(b.Min[1]), up32(b.Max[0]), up32(b.Max[1])}
+}
+
+func down32(v float64) float32 {
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
+}
+
+func up32(v float64) float32 {
+	f := float32(v)
+	if float64(f) < v {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
+}
+
+func bound64(b [4]float32) orb.Bound {
+	return orb.Bound{Min: orb.Point{float64(b[0]), float64(b[1])}, Max: orb.Point{float64(b[2]), float64(b[3])}}
+}
+
+// set puts feature fid with box b in the index, or moves it there.
+func (sp *spatial) set(fid int64, b [4]float32) {
+	if old, ok := sp.boxes[fid]; ok {
+		if old == b {
+			return
+		}
+		sp.tree.Delete([2]float32{old[0], old[1]}, [2]float32{old[2], old[3]}, fid)
+	}
+	sp.boxes[fid] = b
+	sp.tree.Insert([2]float32{b[0], b[1]}, [2]float32{b[2], b[3]}, fid)
+}
+
+// remove takes feature fid out of the index.
+func (sp *spatial) remove(fid int64) {
+	if old, ok := sp.boxes[fid]; ok {
+		sp.tree.Delete([2]float32{old[0], old[1]}, [2]float32{old[2], old[3]}, fid)
+		delete(sp.boxes, fid)
+	}
+}
+
+// candidates returns the features whose boxes meet one of boxes, each
+// once, with their boxes as held.
+func (sp *spatial) candidates(boxes []orb.Bound) []hit {
+	var hits []hit
+	sp.mu.RLock()
+	for _, q := range boxes {
+		b := box32(q)
+		sp.tree.Search([2]float32{b[0], b[1]}, [2]float32{b[2], b[3]}, func(min, max [2]float32, fid int64) bool {
+			hits = append(hits, hit{fid, [4]float32{min[0], min[1], max[0], max[1]}})
+			return true
+		})
+	}
+	sp.mu.RUnlock()
+	if len(boxes) > 1 {
+		slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.fid, b.fid) })
+		hits = slices.CompactFunc(hits, func(a, b hit) bool { return a.fid == b.fid })
+	}
+	return hits
+}
+
+type hit struct {
+	fid int64
+	box [4]float32
+}
+
+// index returns the spatial index of layer id, or nil; when there is none
+// it has one made in the background, if one may be.
+func (c *Cache) index(id string) *spatial {
+	ix := &c.idx
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if sp := ix.byLayer[id]; sp != nil {
+		return sp
+	}
+	if ix.making[id] || time.Now().Before(ix.notUntil[id]) {
+		return nil
+	}
+	ix.making[id] = true
+	if c.indexNow {
+		ix.mu.Unlock()
+		c.makeIndex(id)
+		ix.mu.Lock()
+		return ix.byLayer[id]
+	}
+	go c.makeIndex(id)
+	return nil
+}
+
+// makeIndex makes the spatial index of layer id from the store. It holds
+// applyMu, so that no change is applied meanwhile: the index is as new as
+// the current epoch or newer, and the changes the epoch is behind by are
+// applied to it as to everything else when the cache advances past them
+// (moving a feature to where the store has it again changes nothing).
+func (c *Cache) makeIndex(id string) {
+	ix := &c.idx
+	ok := false
+	defer func() {
+		ix.mu.Lock()
+		delete(ix.making, id)
+		if !ok {
+			ix.notUntil[id] = time.Now().Add(indexRetry)
+		}
+		ix.mu.Unlock()
+	}()
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	ep := c.epoch.Load()
+	if ep == nil || ep.seq < 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cat, err := c.store.Catalog(ctx)
+	if err != nil {
+		return
+	}
+	col, found := cat.Collection(id)
+	if !found {
+		return
+	}
+	ix.mu.Lock()
+	room := c.budget/2 - ix.bytes
+	ix.mu.Unlock()
+	if size := indexOverhead + indexEntryBytes*int64(col.Count); size > room {
+		return
+	}
+	sp := &spatial{boxes: make(map[int64][4]float32, col.Count)}
+	err = c.store.Bounds(ctx, id, func(fid int64, b orb.Bound) {
+		sp.set(fid, box32(b))
+	})
+	if err != nil {
+		return
+	}
+	sp.bytes = indexOverhead + indexEntryBytes*int64(len(sp.boxes))
+	ix.mu.Lock()
+	if sp.bytes > c.budget/2-ix.bytes {
+		ix.mu.Unlock()
+		return
+	}
+	ix.byLayer[id] = sp
+	ix.bytes += sp.bytes
+	ix.mu.Unlock()
+	c.reserve(sp.bytes)
+	ok = true
+}
+
+// dropIndex drops the spatial index of layer id, if any, and gives its
+// bytes back to the features. The caller holds applyMu.
+func (c *Cache) dropIndex(id string) {
+	ix := &c.idx
+	ix.mu.Lock()
+	sp := ix.byLayer[id]
+	if sp != nil {
+		delete(ix.byLayer, id)
+		ix.bytes -= sp.bytes
+	}
+	ix.mu.Unlock()
+	if sp != nil {
+		c.reserve(-sp.bytes)
+	}
+}
+
+// dropIndexes drops every spatial index. The caller holds applyMu.
+func (c *Cache) dropIndexes() {
+	ix := &c.idx
+	ix.mu.Lock()
+	ids := make([]string, 0, len(ix.byLayer))
+	for id := range ix.byLayer {
+		ids = append(ids, id)
+	}
+	ix.mu.Unlock()
+	for _, id := range ids {
+		c.dropIndex(id)
+	}
+}
+
+// reserve takes n bytes (or gives them back, if negative) from the
+// features' share of the budget, evicting what no longer fits.
+func (c *Cache) reserve(n int64) {
+	ix := &c.idx
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	// Each shard's share is worked out again from what all the indexes
+	// take, so that rounding never adds up.
+	per := (c.budget - ix.bytes) / int64(len(c.shards))
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.budget = max(per, 0)
+		for s.bytes > s.budget {
+			s.remove(s.root.prev)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// indexedIDs answers ids from the spatial index of layer id, for a filter
+// of boxes alone; ok is false when the index cannot (there is none yet,
+// or too many features crossing the boxes would have to be loaded).
+func (c *Cache) indexedIDs(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) (page []int64, matched int, ok bool, err error) {
+	if len(f.BBoxes) == 0 || len(f.Equals) > 0 {
+		return nil, 0, false, nil
+	}
+	sp := c.index(id)
+	if sp == nil {
+		return nil, 0, false, nil
+	}
+	hits := sp.candidates(f.BBoxes)
+	matches := make([]int64, 0, len(hits))
+	var crossing []int64
+	for _, h := range hits {
+		switch f.Spatial(bound64(h.box)) {
+		case layers.Inside:
+			matches = append(matches, h.fid)
+		case layers.Crossing:
+			crossing = append(crossing, h.fid)
+		}
+	}
+	if len(crossing) > 0 {
+		items := c.getItems(id, crossing)
+		var missing []int64
+		for i, it := range items {
+			if it == nil {
+				missing = append(missing, crossing[i])
+			}
+		}
+		if len(missing) > maxCrossingLoad {
+			return nil, 0, false, nil
+		}
+		if len(missing) > 0 {
+			c.misses.Add(int64(len(missing)))
+			loaded, err := c.store.Load(ctx, id, missing)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			for _, it := range loaded {
+				c.putItem(ep, id, it)
+			}
+			items = append(items, loaded...)
+		}
+		for _, it := range items {
+			if it != nil && f.MatchesGeometry(it.Geometry, it.Bound) {
+				matches = append(matches, it.ID)
+			}
+		}
+	}
+	page, matched = layers.PageOf(matches, p)
+	c.indexHits.Add(1)
+	return page, matched, true, nil
+}
+
+// moveIndexed brings the spatial indexes up to the changes read by
+// advance: changed holds the changed features of each layer (a layer
+// changed whole is not in it). It loads the features from the store, so
+// it runs before advance makes the epoch busy; move then moves them in
+// the index under its lock, and hold offers them to the cache once the
+// new epoch is current: they were read after the catalog reached it,
+// so none is older. The caller holds applyMu.
+func (c *Cache) moveIndexed(ctx context.Context, changed map[string][]int64) (move func(), hold func(*epoch)) {
+	type moved struct {
+		id    string
+		sp    *spatial
+		fids  []int64
+		items []*layers.Item
+	}
+	var all []moved
+	for id, fids := range changed {
+		slices.Sort(fids)
+		fids = slices.Compact(fids)
+		c.idx.mu.Lock()
+		sp := c.idx.byLayer[id]
+		c.idx.mu.Unlock()
+		if sp == nil {
+			continue
+		}
+		if len(fids) > maxIndexUpdate {
+			c.dropIndex(id)
+			continue
+		}
+		items, err := c.store.Load(ctx, id, fids)
+		if err != nil {
+			// Made again on the next query that asks.
+			c.dropIndex(id)
+			continue
+		}
+		all = append(all, moved{id, sp, fids, items})
+	}
+	move = func() {
+		for _, m := range all {
+			m.sp.mu.Lock()
+			// Both in id order: Load answers in the order asked.
+			j := 0
+			for _, fid := range m.fids {
+				if j < len(m.items) && m.items[j].ID == fid {
+					if it := m.items[j]; it.Geometry != nil {
+						m.sp.set(fid, box32(it.Bound))
+					} else {
+						m.sp.remove(fid)
+					}
+					j++
+				} else {
+					m.sp.remove(fid)
+				}
+			}
+			m.sp.mu.Unlock()
+		}
+	}
+	hold = func(ep *epoch) {
+		for _, m := range all {
+			for _, it := range m.items {
+				c.putItem(ep, m.id, it)
+			}
+		}
+	}
+	return move, hold
+}

@@ -1,0 +1,168 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+	"planmap/layers/cache"
+	"planmap/layers/layerstest"
+)
+
+// Queries of boxes alone are answered from the layer's spatial index
+// exactly as the store answers them, with the budget for everything and
+// with one that holds a fraction of the features, before and after other
+// programs move, delete and add features: the index follows each change
+// feature by feature and is never made again, and no such query asks the
+// store to select.
+func TestIndexSameAsStore(t *testing.T) {
+	const n = 1200
+	ctx := context.Background()
+	for _, budget := range []int64{64 << 20, 600 << 10} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) {
+			s := newStore(t, n)
+			other := layerstest.OpenOtherClient(t, s.Path())
+			c := cache.New(s, budget).IndexNow()
+			rng := rand.New(rand.NewSource(budget))
+			compare := func(when string) {
+				t.Helper()
+				for range 80 {
+					q := randomQuery(rng, n)
+					q.f.Equals = nil
+					if len(q.f.BBoxes) == 0 {
+						continue
+					}
+					want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
+					if err != nil {
+						t.Fatalf("store %s: %v", q, err)
+					}
+					got, gotN, err := c.Items(ctx, q.layer, q.f, q.p)
+					if err != nil {
+						t.Fatalf("cache %s: %v", q, err)
+					}
+					if d := sameItems(got, gotN, want, wantN); d != "" {
+						t.Fatalf("%s: cache %s: %s", when, q, d)
+					}
+					if err := c.Check(); err != nil {
+						t.Fatalf("%s, after %s: %v", when, q, err)
+					}
+					if st := c.Stats(); st.Bytes > budget {
+						t.Fatalf("%s, after %s the cache holds %d bytes, over its budget %d", when, q, st.Bytes, budget)
+					}
+				}
+			}
+			selects := s.selects.Load()
+			compare("at first")
+
+			// Parcel 5 moves onto parcel 300's place, 6 grows over its
+			// neighbour to the north, 7 and 8 go, and a new one lands on parcel 900.
+			grid := func(fid int64) orb.Bound {
+				i := int(fid - 1)
+				return parcelBox(i%layerstest.ParcelsColumns, i/layerstest.ParcelsColumns, 1, 1)
+			}
+			if err := other.SetGeometry(ctx, "parcels", 5, grid(300).ToPolygon()); err != nil {
+				t.Fatal(err)
+			}
+			north := int64(6 + layerstest.ParcelsColumns)
+			big := grid(6).Union(grid(north))
+			if err := other.SetGeometry(ctx, "parcels", 6, big.ToPolygon()); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Delete(ctx, "parcels", 7, 8); err != nil {
+				t.Fatal(err)
+			}
+			mustImport(t, other.Store, layers.ImportOptions{}, parcelsFile(t, n, func(fs []map[string]any) []map[string]any {
+				f := fs[899]
+				f["id"] = n + 1
+				return []map[string]any{f}
+			}))
+			// The cache sees the changes once its store's catalog does.
+			done, err := other.Store.Catalog(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+				cat, err := s.Catalog(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cat.Seq >= done.Seq {
+					break
+				}
+				if time.Since(start) > 10*time.Second {
+					t.Fatalf("the store's catalog is at change %d, 10 s after the other client's reached %d", cat.Seq, done.Seq)
+				}
+			}
+			compare("after the changes")
+			for _, q := range []struct {
+				box  orb.Bound
+				want []int64
+			}{
+				{grid(300), []int64{5, 300}},
+				{grid(5), nil},
+				{grid(north), []int64{6, north}},
+				{grid(7).Union(grid(8)), nil},
+				{grid(900), []int64{900, n + 1}},
+			} {
+				// Shrunk by a tenth of a cell: no neighbour's edge.
+				d := layerstest.ParcelsCell / 10
+				box := orb.Bound{Min: orb.Point{q.box.Min[0] + d, q.box.Min[1] + d}, Max: orb.Point{q.box.Max[0] - d, q.box.Max[1] - d}}
+				items, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, it := range items {
+					got = append(got, it.ID)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(q.want) {
+					t.Errorf("the features in %v are %v, want %v", box, got, q.want)
+				}
+			}
+			if d := s.selects.Load() - selects; d != 0 {
+				t.Errorf("the queries of boxes asked the store to select %d times, want none", d)
+			}
+			st := c.Stats()
+			if st.Indexes != 1 || st.IndexHits == 0 || s.bounds.Load() != 1 {
+				t.Errorf("Stats = %+v, and the store was asked for the layer's boxes %d times; want one index, made once, and hits", st, s.bounds.Load())
+			}
+			if want := n - 2 + 1; st.IndexedFeatures != want {
+				t.Errorf("the index holds %d features, want %d", st.IndexedFeatures, want)
+			}
+		})
+	}
+}
+
+// An index is made only while the indexes take at most half the budget,
+// and what it takes is taken from the features' share.
+func TestIndexWithinBudget(t *testing.T) {
+	const n = 2000
+	s := newStore(t, n)
+	ctx := context.Background()
+	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 10, 2)}}
+	small := cache.New(s, 2*n*cache.IndexEntryBytes-1).IndexNow()
+	if _, _, err := small.Items(ctx, "parcels", box, layers.Page{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if st := small.Stats(); st.Indexes != 0 || st.IndexHits != 0 {
+		t.Errorf("with a budget under twice the index's size: Stats = %+v, want no index", st)
+	}
+	budget := int64(4 * n * cache.IndexEntryBytes)
+	c := cache.New(s, budget).IndexNow()
+	pageAll(t, c, "parcels", layers.Filter{})
+	if _, _, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.Indexes != 1 || st.IndexHits != 1 || st.Bytes > budget {
+		t.Errorf("Stats = %+v: want one index, used once, within the budget %d", st, budget)
+	}
+	if err := c.Check(); err != nil {
+		t.Error(err)
+	}
+}
