@@ -139,3 +139,47 @@ func BenchmarkItemsMixed(b *testing.B) {
 		b.Error(fmt.Sprintf("Stats = %+v: features were loaded again", st))
 	}
 }
+
+// BenchmarkItemsNewBoxes asks for boxes of about 50 and 1,000 parcels
+// that were never asked before (a map panned), their edges across
+// parcels, through a cache that holds every feature of the layer: with
+// the layer's spatial index (the ids from it, nothing from the store) and
+// without (the ids from the store's R-tree, the features held), as before
+// the index.
+func BenchmarkItemsNewBoxes(b *testing.B) {
+	s := openBenchStore(b)
+	ctx := context.Background()
+	rows := benchParcels / layerstest.ParcelsColumns
+	for _, bb := range []struct {
+		name       string
+		cols, rows int
+	}{{"bbox50", 10, 5}, {"bbox1000", 40, 25}} {
+		for _, c := range []struct {
+			name  string
+			cache *cache.Cache
+		}{
+			{"index", cache.New(s, 1<<30).IndexNow()},
+			{"noindex", cache.New(s, 1<<30).NoIndex()},
+		} {
+			pageAll(b, c.cache, "parcels", layers.Filter{})
+			b.Run(bb.name+"/"+c.name, func(b *testing.B) {
+				i := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					// A new box each time: a step of a third of a cell.
+					i++
+					box := parcelBox((i/3)%(layerstest.ParcelsColumns-bb.cols), (i/7)%(rows-bb.rows), bb.cols, bb.rows)
+					d := float64(i%3) * layerstest.ParcelsCell / 3
+					box.Min[0] += d
+					box.Max[0] += d
+					if _, _, err := c.cache.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: 1000}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			if st := c.cache.Stats(); st.Misses != benchParcels {
+				b.Errorf("%s: Stats = %+v: features were loaded again", c.name, st)
+			}
+		}
+	}
+}

@@ -97,8 +97,9 @@ type Cache struct {
 	seed   maphash.Seed
 	inline int64 // inlineChanges; lowered by tests
 	// indexNow makes a spatial index as it is first asked for, rather
-	// than in the background; for the tests.
-	indexNow bool
+	// than in the background, and noIndex makes none; for the tests and
+	// benchmarks.
+	indexNow, noIndex bool
 
 	// epoch is the state of the store the held entries are valid for. An
 	// entry read under one epoch is kept only if it is still the current
@@ -179,9 +180,20 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		c.bypassed.Add(1)
 		return c.store.Items(ctx, id, f, p)
 	}
-	fids, matched, err := c.ids(ctx, ep, id, f, p)
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p)
 	if err != nil {
 		return nil, 0, err
+	}
+	if how == mostlyMissing {
+		items, matched, err := c.store.Items(ctx, id, f, p)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.misses.Add(int64(len(items)))
+		for _, it := range items {
+			c.putItem(ep, id, it)
+		}
+		return items, matched, nil
 	}
 	items := c.getItems(id, fids)
 	var missing []int64
@@ -234,9 +246,14 @@ func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 		c.bypassed.Add(1)
 		return c.store.Shapes(ctx, id, f, p, fields)
 	}
-	fids, matched, err := c.ids(ctx, ep, id, f, p)
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p)
 	if err != nil {
 		return nil, 0, err
+	}
+	if how == mostlyMissing {
+		shapes, matched, err := c.store.Shapes(ctx, id, f, p, fields)
+		c.misses.Add(int64(len(shapes)))
+		return shapes, matched, err
 	}
 	items := c.getItems(id, fids)
 	held := make([]*layers.Item, 0, len(items))
@@ -313,24 +330,27 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 // ids returns the ids of page p of the features of layer id that f
 // selects, and how many match in all: from the layer's spatial index for
 // a query of boxes alone (index.go), else the held answer to the same
-// query, or else the store's Select, then held.
-func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) ([]int64, int, error) {
-	if fids, matched, ok, err := c.indexedIDs(ctx, ep, id, f, p); ok || err != nil {
-		return fids, matched, err
+// query, or else the store's Select, then held. When the index finds that
+// the cache holds too few of the features (mostlyMissing), it returns no
+// ids: the caller asks the store for the whole answer.
+func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) ([]int64, int, indexAnswer, error) {
+	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p)
+	if how != notIndexed || err != nil {
+		return fids, matched, how, err
 	}
 	key := appendQueryKey(make([]byte, 0, 64), f, p)
 	qs := &c.shards[c.queryShard(id, key)]
 	if fids, matched, ok := qs.getQuery(id, key); ok {
 		c.queryHits.Add(1)
-		return fids, matched, nil
+		return fids, matched, notIndexed, nil
 	}
 	c.queryMisses.Add(1)
-	fids, matched, err := c.store.Select(ctx, id, f, p)
+	fids, matched, err = c.store.Select(ctx, id, f, p)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, notIndexed, err
 	}
 	c.putQuery(ep, qs, id, string(key), fids, matched)
-	return fids, matched, nil
+	return fids, matched, notIndexed, nil
 }
 
 // sync brings the cache up to the store's catalog and returns the epoch

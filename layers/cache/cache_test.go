@@ -295,7 +295,7 @@ func TestEvictionOrder(t *testing.T) {
 
 // pageAll reads the whole layer through c in pages of 100 and returns the
 // features by id.
-func pageAll(t *testing.T, c *cache.Cache, id string, f layers.Filter) map[int64]*layers.Item {
+func pageAll(t testing.TB, c *cache.Cache, id string, f layers.Filter) map[int64]*layers.Item {
 	t.Helper()
 	out := map[int64]*layers.Item{}
 	for p := (layers.Page{Limit: 100}); ; {

@@ -14,13 +14,22 @@
 // selects the same way, makes the shapes of the features it holds, and
 // reads the others as shapes (Store.LoadShapes) without holding them.
 //
+// A query of boxes alone (a map's view, new with every pan) takes its ids
+// from the layer's spatial index instead: the box of every feature of the
+// layer in an R-tree, made once from the store (Store.Bounds) in the
+// background and paid for out of the budget (index.go). It needs the store
+// only for the features it does not hold.
+//
 // The cache follows the store's change log: on each request it compares
 // the store's Catalog().Seq with the last one it applied, and when it
 // moved reads the changes since and drops exactly the changed features,
-// and the cached query answers of the layers they are in; a change of a
-// layer as a whole (layers.OpLayer) drops the layer. Nothing is ever
-// rebuilt, and no reader waits: while changes are being applied, other
-// readers go to the store. A feature read before a change and offered to
+// and the cached query answers of the layers they are in; in a layer with
+// an index, it loads the changed features, moves them in the index and
+// holds them. A change of a layer as a whole (layers.OpLayer) drops the
+// layer and its index, made again on the next query of boxes (so does a
+// change of more than maxIndexUpdate features of one layer). Nothing
+// else is rebuilt, and no reader waits: while changes are being applied,
+// other readers go to the store. A feature read before a change and offered to
 // the cache after it is applied is not kept, so the cache never serves a
 // feature older than the catalog the store shows.
 package cache

@@ -67,5 +67,9 @@ const EntryOverhead = entryOverhead
 // asked for, before answering, instead of in the background.
 func (c *Cache) IndexNow() *Cache { c.indexNow = true; return c }
 
+// NoIndex makes the cache make no spatial index, as it was before it had
+// them.
+func (c *Cache) NoIndex() *Cache { c.noIndex = true; return c }
+
 // IndexEntryBytes is what the cache counts for a feature in an index.
 const IndexEntryBytes = indexEntryBytes

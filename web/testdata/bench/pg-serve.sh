@@ -23,8 +23,12 @@
 # The servers: pg_featureserv (LimitMax = 10000) serving the table ogr2ogr
 # wrote (parcels_fs), as the anchor loads it; planmap serving the layer
 # planmap import wrote (parcels) from the same database, once as it runs
-# by default (its feature and tile caches on) and once with both caches
-# off (--cache-mb 0 --tile-cache-mb 0), every request read from PostgreSQL.
+# by default (its feature and tile caches on), once with both caches off
+# (--cache-mb 0 --tile-cache-mb 0), every request read from PostgreSQL,
+# and once ("held") with a feature cache big enough for the whole layer
+# (--cache-mb HELD_MB, default 512), the layer read once through it before
+# each run (every feature held, no box of the run asked before), as a
+# server that has been up a while.
 # Each is restarted before every run (pg_featureserv's pool deadlocks
 # when wrk hangs up). Tiles: planmap's /collections/parcels/tiles (OGC API
 # – Tiles, MVT) over wrk, and ST_AsMVT of the same tiles (every tile of
@@ -117,6 +121,20 @@ planmap_cmd="$dir/planmap serve --db $url"
 fs_restart="start fs $PGFS -c $dir/pgfs.toml"
 pm_restart="start pm $planmap_cmd --addr 127.0.0.1:9302 --cache-dir $dir/cache-pm"
 pm0_restart="start pm0 $planmap_cmd --addr 127.0.0.1:9303 --cache-dir $dir/cache-pm0 --cache-mb 0 --tile-cache-mb 0"
+# warm PORT: read the whole layer once through the server on PORT, page
+# by page, as a server that has been up a while has: every feature held,
+# and none of the boxes the run asks for asked before.
+warm() {
+	local port=$1 i next
+	for i in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/collections" && break; sleep 0.1; done
+	next="http://127.0.0.1:$port/collections/parcels/items?limit=10000"
+	while [ -n "$next" ]; do
+		next=$(curl -sf "$next" | jq -r '(.links[] | select(.rel == "next") | .href) // empty')
+	done
+}
+export -f warm
+# planmap with a feature cache that holds the whole layer, warmed so.
+pmh_restart="start pmh $planmap_cmd --addr 127.0.0.1:9304 --cache-dir $dir/cache-pmh --cache-mb ${HELD_MB:-512}; warm 9304"
 
 out="$dir/results.tsv"
 rm -f "$out"
@@ -180,6 +198,8 @@ for r in $(seq "$ROUNDS"); do
 				"/collections/parcels/items?bbox={}&limit=1000" "$pm_restart" "$dir/pm.pid"
 			bench "planmap-nocache/bbox$s" http://127.0.0.1:9303 "$dir/bbox$s.tsv" \
 				"/collections/parcels/items?bbox={}&limit=1000" "$pm0_restart" "$dir/pm0.pid"
+			bench "planmap-held/bbox$s" http://127.0.0.1:9304 "$dir/bbox$s.tsv" \
+				"/collections/parcels/items?bbox={}&limit=1000" "$pmh_restart" "$dir/pmh.pid"
 		done
 	fi
 	if [[ " $ONLY " == *" tiles "* ]]; then
