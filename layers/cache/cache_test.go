@@ -504,9 +504,25 @@ func TestReadRacesChange(t *testing.T) {
 // before they asked, while a writer changes features one import at a
 // time. Run with -race.
 func TestConcurrentReadersAndWriter(t *testing.T) {
-	const n, hot = 300, 5
-	s := newStore(t, n)
-	c := cache.New(s, 256<<10) // small: evictions happen too
+	// With the layer's spatial index made as the first box is asked for,
+	// and without one.
+	for _, indexed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) {
+			const n = 300
+			s := newStore(t, n)
+			c := cache.New(s, 256<<10) // small: evictions happen too
+			if indexed {
+				c.IndexNow()
+			} else {
+				c.NoIndex()
+			}
+			testConcurrentReadersAndWriter(t, s, c, n)
+		})
+	}
+}
+
+func testConcurrentReadersAndWriter(t *testing.T, s *counting, c *cache.Cache, n int) {
+	const hot = 5
 	ctx := context.Background()
 	// committed[fid] is the berths value last imported for feature fid.
 	var committed [hot + 1]atomic.Int64

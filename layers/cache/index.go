@@ -220,7 +220,7 @@ func (c *Cache) makeIndex(id string) {
 	ix.byLayer[id] = sp
 	ix.bytes += sp.bytes
 	ix.mu.Unlock()
-	c.reserve(sp.bytes)
+	c.shareBudget()
 	ok = true
 }
 
@@ -236,7 +236,7 @@ func (c *Cache) dropIndex(id string) {
 	}
 	ix.mu.Unlock()
 	if sp != nil {
-		c.reserve(-sp.bytes)
+		c.shareBudget()
 	}
 }
 
@@ -254,14 +254,13 @@ func (c *Cache) dropIndexes() {
 	}
 }
 
-// reserve takes n bytes (or gives them back, if negative) from the
-// features' share of the budget, evicting what no longer fits.
-func (c *Cache) reserve(n int64) {
+// shareBudget gives each shard its share of what the indexes leave of the
+// budget, evicting what no longer fits; called whenever an index comes
+// or goes.
+func (c *Cache) shareBudget() {
 	ix := &c.idx
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	// Each shard's share is worked out again from what all the indexes
-	// take, so that rounding never adds up.
 	per := (c.budget - ix.bytes) / int64(len(c.shards))
 	for i := range c.shards {
 		s := &c.shards[i]
