@@ -331,8 +331,9 @@ func TestWebMapExportsFilteredTiledLayer(t *testing.T) {
 		srv.CloseClientConnections()
 		clickOn(t, b, "#export-filtered")
 		waitFor(t, b, `document.body.dataset.busy === '0' && document.getElementById('status').dataset.kind === 'error'`)
-		if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "加载失败") {
-			t.Errorf("the export failing, the status says %q", st)
+		// In the page's language, not the browser's "Failed to fetch".
+		if st := eval[string](t, b, `document.getElementById('status').textContent`); !strings.Contains(st, "加载失败: 无法连接服务器") {
+			t.Errorf("the export failing, the status says %q; want 加载失败: 无法连接服务器", st)
 		}
 		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
 			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-export-failed.png"), png, 0o644)

@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { config } from './config.js';
 import { el } from './dom.js';
-import { defaultLang, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
+import { defaultLang, failure, lang, nameOf, pick, setLang, t, translate } from './i18n.js';
 import { addControls, relabel } from './controls.js';
 import * as filters from './filter.js';
 import { Identify, background } from './identify.js';
@@ -264,7 +264,7 @@ async function load() {
         return true;
       } catch (err) {
         entry.covered.splice(entry.covered.indexOf(box), 1);
-        failed.push(`${pick(entry.col.titles)} (${err.message})`);
+        failed.push(`${pick(entry.col.titles)} (${failure(err)})`);
         return false;
       } finally {
         setBusy(-1);
@@ -419,7 +419,7 @@ async function applyChanges(byLayer, reset) {
     }
     const done = await Promise.allSettled(jobs);
     const failed = done.filter((d) => d.status === 'rejected');
-    if (failed.length) setError(`${t('loadFailed')}: ${failed[0].reason.message}`);
+    if (failed.length) setError(`${t('loadFailed')}: ${failure(failed[0].reason)}`);
     // The counts and extents in the panel.
     const fresh = await api.collections(true);
     for (const col of fresh) {
@@ -436,7 +436,7 @@ async function applyChanges(byLayer, reset) {
     // The table of a layer too big to fetch whole asks the API again.
     if (table.open) { if (table.col && tooBig(table.col)) table.render(); else table.draw(); }
   } catch (err) {
-    setError(`${t('loadFailed')}: ${err.message}`);
+    setError(`${t('loadFailed')}: ${failure(err)}`);
   } finally {
     setPending(-1);
   }
@@ -658,7 +658,7 @@ async function exportFiltered() {
       }
     }
   } catch (err) {
-    setError(`${t('loadFailed')}: ${err.message}`);
+    setError(`${t('loadFailed')}: ${failure(err)}`);
     return;
   } finally {
     setBusy(-1);
@@ -730,7 +730,7 @@ async function downloadView(col) {
   try {
     doc = await viewGeoJSON(col.id);
   } catch (err) {
-    setError(`${t('loadFailed')}: ${pick(col.titles)} (${err.message})`);
+    setError(`${t('loadFailed')}: ${pick(col.titles)} (${failure(err)})`);
     return;
   }
   const url = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: 'application/geo+json' }));
@@ -759,7 +759,7 @@ async function runSearch(q) {
     if (err.name === 'AbortError') return;
     // Said in the list, where the answer was expected.
     lastHits = null;
-    out.replaceChildren(el('li', { class: 'none error', role: 'alert', text: `${t('searchFailed')}: ${err.message}` }));
+    out.replaceChildren(el('li', { class: 'none error', role: 'alert', text: `${t('searchFailed')}: ${failure(err)}` }));
     out.hidden = false;
     return;
   }
@@ -1036,7 +1036,7 @@ if (window.matchMedia('(max-width: 700px)').matches) {
 }
 
 start().catch((err) => {
-  setError(`${t('loadFailed')}: ${err.message}`);
+  setError(`${t('loadFailed')}: ${failure(err)}`);
   console.error('planmap: start', err);
 });
 

@@ -12,7 +12,7 @@
 
 import { config } from './config.js';
 import { el } from './dom.js';
-import { lang, pick, t } from './i18n.js';
+import { failure, lang, pick, t } from './i18n.js';
 import { TiledSnaps } from './snap.js';
 
 const tokenKey = 'planmap-token';
@@ -276,7 +276,7 @@ export class Editing {
         return (res.allow || '').split(',').map((m) => m.trim()).includes('POST') ? c.id : null;
       }));
     } catch (err) {
-      if (!quiet) this.renderBox(`${t('signInFailed')}: ${err.message}`);
+      if (!quiet) this.renderBox(`${t('signInFailed')}: ${failure(err)}`);
       return false;
     }
     const layers = allowed.filter(Boolean);
@@ -414,7 +414,7 @@ export class Editing {
     try {
       session.schema = await this.schema(col.id);
     } catch (err) {
-      session.error = `${t('loadFailed')}: ${err.message}`;
+      session.error = `${t('loadFailed')}: ${failure(err)}`;
     }
     if (this.session !== session) return;
     this.renderForm();
@@ -633,7 +633,7 @@ export class Editing {
         ? await request('POST', itemsURL(s.col.id), { token: this.token, body, note: s.note })
         : await request('PUT', itemURL(s.col.id, s.fid), { token: this.token, body, note: s.note, etag });
     } catch (err) {
-      res = { status: 0, ok: false, doc: { detail: err.message } };
+      res = { status: 0, ok: false, doc: { detail: failure(err) } };
     } finally {
       this.saving = false;
       delete document.body.dataset.saving;

@@ -29,6 +29,7 @@ const words = {
     inView: '视图内',
     loading: '加载中…',
     loadFailed: '加载失败',
+    unreachable: '无法连接服务器',
     zoomIn: '放大后显示',
     liveUpdated: '已更新',
     mapLabel: '海门港新区规划地图',
@@ -203,6 +204,7 @@ const words = {
     inView: 'in view',
     loading: 'Loading…',
     loadFailed: 'Loading failed',
+    unreachable: 'the server could not be reached',
     zoomIn: 'Zoom in to see',
     liveUpdated: 'Updated',
     mapLabel: 'Map of Haimen Port New Area',
@@ -349,6 +351,16 @@ export function setLang(l) { current = l === 'en' ? 'en' : 'zh'; }
 export function defaultLang() {
   const pref = (navigator.languages && navigator.languages[0]) || navigator.language || 'zh';
   return pref.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+// failure is what err says to the reader, in the page's language. A fetch
+// that reaches no server rejects with a TypeError in the browser's own
+// words, in English whatever the page's ("Failed to fetch", "NetworkError
+// when attempting to fetch resource.", "Load failed"); the server's own
+// errors ("404: …") and the map's are shown as they are.
+export function failure(err) {
+  if (err instanceof TypeError && /fetch|network|load failed/i.test(err.message)) return t('unreachable');
+  return err.message;
 }
 
 export function t(key) {

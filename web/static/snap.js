@@ -10,7 +10,7 @@
 // in. Nothing is fetched when no one edits.
 
 import * as api from './api.js';
-import { pick, t } from './i18n.js';
+import { failure, pick, t } from './i18n.js';
 
 // snapMost is how many features of tiled layers a view may hold for them
 // to be snappable. Geoman measures the pointer's distance to every
@@ -124,12 +124,12 @@ export class TiledSnaps {
           }
         } catch (err) {
           if (abort.signal.aborted) return;
-          failed.push(`${pick(col.titles)} (${err.message})`);
+          failed.push(`${pick(col.titles)} (${failure(err)})`);
         }
       }
     } catch (err) {
       if (abort.signal.aborted || run !== this.run) return;
-      failed.push(err.message);
+      failed.push(failure(err));
     }
     if (run !== this.run || !this.active) return;
     // One shape holds every area, one every line: Geoman picks the

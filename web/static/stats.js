@@ -16,7 +16,7 @@
 import { config } from './config.js';
 import { el } from './dom.js';
 import { background } from './identify.js';
-import { pick, t } from './i18n.js';
+import { failure, pick, t } from './i18n.js';
 import { classOf, classes, statuses } from './style.js';
 
 const mu = 1e4 / 15; // m² in a mu
@@ -92,7 +92,7 @@ export class StatsPanel {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.compute().catch((err) => {
-        if (err.name !== 'AbortError') this.out.replaceChildren(el('p', { class: 'note', text: `${t('loadFailed')}: ${err.message}` }));
+        if (err.name !== 'AbortError') this.out.replaceChildren(el('p', { class: 'note', text: `${t('loadFailed')}: ${failure(err)}` }));
       }).finally(() => this.busy(-1));
     }, 100);
   }
