@@ -180,7 +180,7 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		c.bypassed.Add(1)
 		return c.store.Items(ctx, id, f, p)
 	}
-	fids, matched, how, err := c.ids(ctx, ep, id, f, p)
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p, true)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -246,7 +246,7 @@ func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 		c.bypassed.Add(1)
 		return c.store.Shapes(ctx, id, f, p, fields)
 	}
-	fids, matched, how, err := c.ids(ctx, ep, id, f, p)
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -332,9 +332,10 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 // a query of boxes alone (index.go), else the held answer to the same
 // query, or else the store's Select, then held. When the index finds that
 // the cache holds too few of the features (mostlyMissing), it returns no
-// ids: the caller asks the store for the whole answer.
-func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page) ([]int64, int, indexAnswer, error) {
-	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p)
+// ids: the caller asks the store for the whole answer. hold is
+// indexedIDs'.
+func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, hold bool) ([]int64, int, indexAnswer, error) {
+	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
 	if how != notIndexed || err != nil {
 		return fids, matched, how, err
 	}
@@ -466,7 +467,6 @@ func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, erro
 	}
 	move, hold := c.moveIndexed(ctx, moved)
 	c.epoch.Store(&epoch{seq: -1})
-	move()
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -482,6 +482,7 @@ func (c *Cache) advance(ctx context.Context, cur *epoch, to int64) (*epoch, erro
 		}
 		s.mu.Unlock()
 	}
+	move()
 	c.epoch.Store(next)
 	hold(next)
 	return next, nil
@@ -665,9 +666,9 @@ type Stats struct {
 	Items       int   `json:"items"`   // features held
 	Queries     int   `json:"queries"` // query answers held
 	// Bytes is what they take: layers.Item.Size of each feature, the
-	// answers' keys and ids, the indexes, and an estimate of the cache's
-	// own overhead per entry. (The Go heap held was measured at 1.13 times this, with
-	// synthetic parcels.)
+	// answers' keys and ids, the spatial indexes, and an estimate of the
+	// cache's own overhead per entry. (The Go heap held was measured at
+	// 1.13 times this, with synthetic parcels.)
 	Bytes  int64 `json:"bytes"`
 	Budget int64 `json:"budget"`
 	Seq    int64 `json:"seq"` // the store's last change applied; -1 while applying, 0 before the first request

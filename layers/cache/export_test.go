@@ -4,8 +4,9 @@ import "fmt"
 
 // Check verifies what the cache's bookkeeping says against what it holds:
 // every shard's byte count is the sum of its entries' sizes and within its
-// budget, the LRU ring and the maps hold the same entries, and the shares
-// add up to no more than the budget.
+// budget, the LRU ring and the maps hold the same entries, each index
+// counts what it holds, and the shares and the indexes add up to no more
+// than the budget.
 func (c *Cache) Check() error {
 	var shares int64
 	for i := range c.shards {
@@ -18,8 +19,25 @@ func (c *Cache) Check() error {
 		}
 		shares += s.budget
 	}
-	if shares > c.budget {
-		return fmt.Errorf("the shards' budgets add up to %d, over the budget %d", shares, c.budget)
+	c.idx.mu.Lock()
+	defer c.idx.mu.Unlock()
+	var indexed int64
+	for id, sp := range c.idx.byLayer {
+		sp.mu.RLock()
+		want, n, boxes := indexOverhead+indexEntryBytes*int64(len(sp.boxes)), sp.tree.Len(), len(sp.boxes)
+		sp.mu.RUnlock()
+		if sp.bytes != want || n != boxes {
+			return fmt.Errorf("the index of %s counts %d bytes for %d boxes, its tree holds %d; want %d bytes", id, sp.bytes, boxes, n, want)
+		}
+		indexed += sp.bytes
+	}
+	switch {
+	case indexed != c.idx.bytes:
+		return fmt.Errorf("the indexes take %d bytes, the cache counts %d", indexed, c.idx.bytes)
+	case indexed > c.budget/2:
+		return fmt.Errorf("the indexes take %d bytes, over half the budget %d", indexed, c.budget)
+	case shares+indexed > c.budget:
+		return fmt.Errorf("the shards' budgets and the indexes add up to %d, over the budget %d", shares+indexed, c.budget)
 	}
 	return nil
 }

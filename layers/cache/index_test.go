@@ -15,11 +15,13 @@ import (
 )
 
 // Queries of boxes alone are answered from the layer's spatial index
-// exactly as the store answers them, with the budget for everything and
-// with one that holds a fraction of the features, before and after other
-// programs move, delete and add features: the index follows each change
-// feature by feature and is never made again, and no such query asks the
-// store to select.
+// exactly as the store answers them, with the budget for everything (every
+// query the index's) and with one that holds a fraction of the features
+// (the store answering those whose features are mostly not held), before
+// and after other programs move, delete and add features: the index
+// follows each change feature by feature and is not made again, and no
+// such query asks the store to select. A layer replaced whole gets an
+// index made anew.
 func TestIndexSameAsStore(t *testing.T) {
 	const n = 1200
 	ctx := context.Background()
@@ -29,14 +31,20 @@ func TestIndexSameAsStore(t *testing.T) {
 			other := layerstest.OpenOtherClient(t, s.Path())
 			c := cache.New(s, budget).IndexNow()
 			rng := rand.New(rand.NewSource(budget))
+			roomy := budget > 1<<20
 			compare := func(when string) {
 				t.Helper()
+				// As much of the layer held as fits: with room, every
+				// query is the index's.
+				pageAll(t, c, "parcels", layers.Filter{})
+				before, asked, selects := c.Stats().IndexHits, int64(0), s.selects.Load()
 				for range 80 {
 					q := randomQuery(rng, n)
 					q.f.Equals = nil
 					if len(q.f.BBoxes) == 0 {
 						continue
 					}
+					asked++
 					want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
 					if err != nil {
 						t.Fatalf("store %s: %v", q, err)
@@ -55,8 +63,35 @@ func TestIndexSameAsStore(t *testing.T) {
 						t.Fatalf("%s, after %s the cache holds %d bytes, over its budget %d", when, q, st.Bytes, budget)
 					}
 				}
+				if hits := c.Stats().IndexHits - before; roomy && hits != asked || hits == 0 {
+					t.Errorf("%s: the index answered %d of %d queries; want all with room, some without", when, hits, asked)
+				}
+				if d := s.selects.Load() - selects; d != 0 {
+					t.Errorf("%s: the queries of boxes asked the store to select %d times, want none", when, d)
+				}
 			}
-			selects := s.selects.Load()
+			// waitFor waits until the cache's store has taken in what the
+			// other client wrote: the cache sees the changes once its
+			// store's catalog does.
+			waitFor := func() {
+				t.Helper()
+				done, err := other.Store.Catalog(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+					cat, err := s.Catalog(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if cat.Seq >= done.Seq {
+						return
+					}
+					if time.Since(start) > 10*time.Second {
+						t.Fatalf("the store's catalog is at change %d, 10 s after the other client's reached %d", cat.Seq, done.Seq)
+					}
+				}
+			}
 			compare("at first")
 
 			// Parcel 5 moves onto parcel 300's place, 6 grows over its
@@ -81,23 +116,7 @@ func TestIndexSameAsStore(t *testing.T) {
 				f["id"] = n + 1
 				return []map[string]any{f}
 			}))
-			// The cache sees the changes once its store's catalog does.
-			done, err := other.Store.Catalog(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-				cat, err := s.Catalog(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if cat.Seq >= done.Seq {
-					break
-				}
-				if time.Since(start) > 10*time.Second {
-					t.Fatalf("the store's catalog is at change %d, 10 s after the other client's reached %d", cat.Seq, done.Seq)
-				}
-			}
+			waitFor()
 			compare("after the changes")
 			for _, q := range []struct {
 				box  orb.Bound
@@ -124,15 +143,21 @@ func TestIndexSameAsStore(t *testing.T) {
 					t.Errorf("the features in %v are %v, want %v", box, got, q.want)
 				}
 			}
-			if d := s.selects.Load() - selects; d != 0 {
-				t.Errorf("the queries of boxes asked the store to select %d times, want none", d)
-			}
 			st := c.Stats()
 			if st.Indexes != 1 || st.IndexHits == 0 || s.bounds.Load() != 1 {
 				t.Errorf("Stats = %+v, and the store was asked for the layer's boxes %d times; want one index, made once, and hits", st, s.bounds.Load())
 			}
 			if want := n - 2 + 1; st.IndexedFeatures != want {
 				t.Errorf("the index holds %d features, want %d", st.IndexedFeatures, want)
+			}
+
+			// The layer replaced whole: its index goes, and is made again
+			// from the new layer.
+			mustImport(t, other.Store, layers.ImportOptions{Replace: true}, parcelsFile(t, n/2, nil))
+			waitFor()
+			compare("after the layer was replaced")
+			if st := c.Stats(); st.Indexes != 1 || st.IndexedFeatures != n/2 || s.bounds.Load() != 2 {
+				t.Errorf("after the layer was replaced: Stats = %+v, the store asked for its boxes %d times; want one index of %d, made twice", st, s.bounds.Load(), n/2)
 			}
 		})
 	}
