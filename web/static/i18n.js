@@ -355,11 +355,14 @@ export function defaultLang() {
 
 // failure is what err says to the reader, in the page's language. A fetch
 // that reaches no server rejects with a TypeError in the browser's own
-// words, in English whatever the page's ("Failed to fetch", "NetworkError
-// when attempting to fetch resource.", "Load failed"); the server's own
-// errors ("404: …") and the map's are shown as they are.
+// words, in English whatever the page's: Chromium's, Firefox's and
+// Safari's, matched whole, since a fetch refused for another reason (a
+// header it cannot send) is a TypeError too and must say why. The
+// server's own errors ("404: …") and the map's are shown as they are.
+const unreachable = /^(Failed to fetch|NetworkError when attempting to fetch resource\.|Load failed)$/;
+
 export function failure(err) {
-  if (err instanceof TypeError && /fetch|network|load failed/i.test(err.message)) return t('unreachable');
+  if (err instanceof TypeError && unreachable.test(err.message)) return t('unreachable');
   return err.message;
 }
 
