@@ -184,6 +184,31 @@ func sameItems(got []*layers.Item, gotN int, want []*layers.Item, wantN int) str
 	return ""
 }
 
+// sameAsStore asks q of the store and of the cache in front of it, and
+// fails the test unless they answer alike and the cache's bookkeeping is
+// right and within its budget after it.
+func sameAsStore(t *testing.T, when string, s *counting, c *cache.Cache, q query) {
+	t.Helper()
+	ctx := context.Background()
+	want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
+	if err != nil {
+		t.Fatalf("%s: store %s: %v", when, q, err)
+	}
+	got, gotN, err := c.Items(ctx, q.layer, q.f, q.p)
+	if err != nil {
+		t.Fatalf("%s: cache %s: %v", when, q, err)
+	}
+	if d := sameItems(got, gotN, want, wantN); d != "" {
+		t.Fatalf("%s: cache %s: %s", when, q, d)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatalf("%s, after %s: %v", when, q, err)
+	}
+	if st := c.Stats(); st.Bytes > st.Budget {
+		t.Fatalf("%s, after %s the cache holds %d bytes, over its budget %d", when, q, st.Bytes, st.Budget)
+	}
+}
+
 // jsonOf is the feature as served, for messages.
 func jsonOf(it *layers.Item) string {
 	if it == nil {
@@ -210,23 +235,7 @@ func TestItemsSameAsStore(t *testing.T) {
 			}
 			for round := range 2 {
 				for _, q := range qs {
-					want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
-					if err != nil {
-						t.Fatalf("store %s: %v", q, err)
-					}
-					got, gotN, err := c.Items(ctx, q.layer, q.f, q.p)
-					if err != nil {
-						t.Fatalf("cache %s: %v", q, err)
-					}
-					if d := sameItems(got, gotN, want, wantN); d != "" {
-						t.Fatalf("round %d: cache %s: %s", round, q, d)
-					}
-					if err := c.Check(); err != nil {
-						t.Fatalf("after %s: %v", q, err)
-					}
-					if st := c.Stats(); st.Bytes > budget {
-						t.Fatalf("after %s the cache holds %d bytes, over its budget %d", q, st.Bytes, budget)
-					}
+					sameAsStore(t, fmt.Sprint("round ", round), s, c, q)
 				}
 			}
 			st := c.Stats()

@@ -45,23 +45,7 @@ func TestIndexSameAsStore(t *testing.T) {
 						continue
 					}
 					asked++
-					want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
-					if err != nil {
-						t.Fatalf("store %s: %v", q, err)
-					}
-					got, gotN, err := c.Items(ctx, q.layer, q.f, q.p)
-					if err != nil {
-						t.Fatalf("cache %s: %v", q, err)
-					}
-					if d := sameItems(got, gotN, want, wantN); d != "" {
-						t.Fatalf("%s: cache %s: %s", when, q, d)
-					}
-					if err := c.Check(); err != nil {
-						t.Fatalf("%s, after %s: %v", when, q, err)
-					}
-					if st := c.Stats(); st.Bytes > budget {
-						t.Fatalf("%s, after %s the cache holds %d bytes, over its budget %d", when, q, st.Bytes, budget)
-					}
+					sameAsStore(t, when, s, c, q)
 				}
 				if hits := c.Stats().IndexHits - before; roomy && hits != asked || hits == 0 {
 					t.Errorf("%s: the index answered %d of %d queries; want all with room, some without", when, hits, asked)
