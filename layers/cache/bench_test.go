@@ -84,7 +84,8 @@ func BenchmarkItems(b *testing.B) {
 			items func(context.Context, string, layers.Filter, layers.Page) ([]*layers.Item, int, error)
 		}{
 			{"store", s.Items},
-			{"cache", cache.New(s, cache.DefaultBudget).Items},
+			{"cache", cache.New(s, cache.DefaultBudget).IndexNow().Items},
+			{"cache-noindex", cache.New(s, cache.DefaultBudget).NoIndex().Items},
 		} {
 			b.Run(bb.name+"/"+from.name, func(b *testing.B) {
 				items, matched, err := from.items(ctx, "parcels", f, p)

@@ -107,6 +107,7 @@ type Cache struct {
 	epoch   atomic.Pointer[epoch]
 	applyMu sync.Mutex // one applier at a time; readers only TryLock it
 	idx     indexes    // index.go
+	seen    seenQueries
 
 	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
 }
@@ -335,15 +336,21 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 // ids: the caller asks the store for the whole answer. hold is
 // indexedIDs'.
 func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, hold bool) ([]int64, int, indexAnswer, error) {
-	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
-	if how != notIndexed || err != nil {
-		return fids, matched, how, err
-	}
 	key := appendQueryKey(make([]byte, 0, 64), f, p)
-	qs := &c.shards[c.queryShard(id, key)]
+	h := c.queryHash(id, key)
+	qs := &c.shards[c.queryShard(h)]
 	if fids, matched, ok := qs.getQuery(id, key); ok {
 		c.queryHits.Add(1)
 		return fids, matched, notIndexed, nil
+	}
+	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
+	if how == answered && c.seen.again(h) {
+		// A view asked again is likely to be asked again still: its
+		// answer is held, and costs a lookup, not the index's work.
+		c.putQuery(ep, qs, id, string(key), fids, matched)
+	}
+	if how != notIndexed || err != nil {
+		return fids, matched, how, err
 	}
 	c.queryMisses.Add(1)
 	fids, matched, err = c.store.Select(ctx, id, f, p)
@@ -590,16 +597,21 @@ func (c *Cache) itemShard(fid int64) int {
 	return int((uint64(fid) * 0x9e3779b97f4a7c15) >> (64 - c.bits))
 }
 
-// queryShard is the shard of the answer to a query of layer id.
-func (c *Cache) queryShard(id string, key []byte) int {
-	if c.bits == 0 {
-		return 0
-	}
+// queryHash is the hash of a query of layer id with key.
+func (c *Cache) queryHash(id string, key []byte) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
 	h.WriteString(id)
 	h.Write(key)
-	return int(h.Sum64() >> (64 - c.bits))
+	return h.Sum64()
+}
+
+// queryShard is the shard of the answer to the query of hash h.
+func (c *Cache) queryShard(h uint64) int {
+	if c.bits == 0 {
+		return 0
+	}
+	return int(h >> (64 - c.bits))
 }
 
 // appendQueryKey appends what identifies a query of a layer: the filter's

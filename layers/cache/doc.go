@@ -14,11 +14,12 @@
 // selects the same way, makes the shapes of the features it holds, and
 // reads the others as shapes (Store.LoadShapes) without holding them.
 //
-// A query of boxes alone (a map's view, new with every pan) takes its ids
-// from the layer's spatial index instead: the box of every feature of the
-// layer in an R-tree, made once from the store (Store.Bounds) in the
-// background and paid for out of the budget (index.go). It needs the store
-// only for the features it does not hold.
+// A query of boxes alone (a map's view, new with every pan) that has no
+// held answer takes its ids from the layer's spatial index instead: the
+// box of every feature of the layer in an R-tree, made once from the store
+// (Store.Bounds) in the background and paid for out of the budget
+// (index.go). It needs the store only for the features it does not hold.
+// Its answer is held when the same query comes a second time.
 //
 // The cache follows the store's change log: on each request it compares
 // the store's Catalog().Seq with the last one it applied, and when it

@@ -180,3 +180,35 @@ func TestIndexWithinBudget(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A view asked again is held as an answer, so that the third time it is
+// a lookup; a box asked once is not (a map panned would fill the budget
+// with answers nobody asks for again).
+func TestIndexHoldsRevisitedViews(t *testing.T) {
+	s := newStore(t, 1200)
+	c := cache.New(s, 64<<20).IndexNow()
+	ctx := context.Background()
+	pageAll(t, c, "parcels", layers.Filter{})
+	ask := func(box orb.Bound) {
+		t.Helper()
+		if _, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := c.Stats()
+	for col := range 50 {
+		ask(parcelBox(col, 0, 3, 2))
+	}
+	if st := c.Stats(); st.Queries != before.Queries || st.IndexHits-before.IndexHits != 50 {
+		t.Errorf("50 boxes asked once: %d answers held more, %d from the index; want none and 50", st.Queries-before.Queries, st.IndexHits-before.IndexHits)
+	}
+	view := parcelBox(100, 1, 5, 1)
+	before = c.Stats()
+	for range 3 {
+		ask(view)
+	}
+	if st := c.Stats(); st.IndexHits-before.IndexHits != 2 || st.QueryHits-before.QueryHits != 1 || st.Queries != before.Queries+1 {
+		t.Errorf("a view asked three times: %d from the index, %d held answers used, %d held more; want 2, 1 and 1",
+			st.IndexHits-before.IndexHits, st.QueryHits-before.QueryHits, st.Queries-before.Queries)
+	}
+}
