@@ -329,12 +329,12 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 }
 
 // ids returns the ids of page p of the features of layer id that f
-// selects, and how many match in all: from the layer's spatial index for
-// a query of boxes alone (index.go), else the held answer to the same
-// query, or else the store's Select, then held. When the index finds that
-// the cache holds too few of the features (mostlyMissing), it returns no
-// ids: the caller asks the store for the whole answer. hold is
-// indexedIDs'.
+// selects, and how many match in all: the held answer to the same query;
+// else, for a query of boxes alone, the layer's spatial index (index.go),
+// whose answer is held when the query comes a second time; else the
+// store's Select, then held. When the index finds that the cache holds too
+// few of the features (mostlyMissing), it returns no ids: the caller asks
+// the store for the whole answer. hold is indexedIDs'.
 func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, hold bool) ([]int64, int, indexAnswer, error) {
 	key := appendQueryKey(make([]byte, 0, 64), f, p)
 	h := c.queryHash(id, key)
