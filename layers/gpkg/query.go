@@ -213,20 +213,7 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 		if err != nil {
 			return nil, 0, err
 		}
-		// Scanned into anys, the one destination database/sql fills
-		// without reflection: an R-tree hit is five values.
-		var vals [5]any
-		ptrs := [5]any{&vals[0], &vals[1], &vals[2], &vals[3], &vals[4]}
-		for rows.Next() {
-			if err := rows.Scan(ptrs[:]...); err != nil {
-				rows.Close()
-				return nil, 0, err
-			}
-			h, err := rtreeHit(vals)
-			if err != nil {
-				rows.Close()
-				return nil, 0, err
-			}
+		err = eachRTreeHit(rows, func(h hit) {
 			// The R-tree's boxes are rounded outward: one inside the
 			// query's box holds a feature inside it.
 			switch f.Spatial(h.bound) {
@@ -235,9 +222,8 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 			case layers.Crossing:
 				crossing = append(crossing, h)
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		})
+		if err != nil {
 			return nil, 0, err
 		}
 	}
@@ -265,21 +251,29 @@ func (s *Store) Bounds(ctx context.Context, id string, each func(fid int64, b or
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var vals [5]any
-		ptrs := [5]any{&vals[0], &vals[1], &vals[2], &vals[3], &vals[4]}
-		for rows.Next() {
-			if err := rows.Scan(ptrs[:]...); err != nil {
-				return err
-			}
-			h, err := rtreeHit(vals)
-			if err != nil {
-				return err
-			}
-			each(h.fid, h.bound)
-		}
-		return rows.Err()
+		return eachRTreeHit(rows, func(h hit) { each(h.fid, h.bound) })
 	})
+}
+
+// eachRTreeHit calls fn with each of rows, rows of an R-tree (id, minx,
+// maxx, miny, maxy), and closes rows.
+func eachRTreeHit(rows *sql.Rows, fn func(hit)) error {
+	defer rows.Close()
+	// Scanned into anys, the one destination database/sql fills without
+	// reflection: an R-tree hit is five values.
+	var vals [5]any
+	ptrs := [5]any{&vals[0], &vals[1], &vals[2], &vals[3], &vals[4]}
+	for rows.Next() {
+		if err := rows.Scan(ptrs[:]...); err != nil {
+			return err
+		}
+		h, err := rtreeHit(vals)
+		if err != nil {
+			return err
+		}
+		fn(h)
+	}
+	return rows.Err()
 }
 
 // rtreeHit is a row of the R-tree: id, minx, maxx, miny, maxy.
