@@ -24,7 +24,7 @@ func (c *Cache) Check() error {
 	var indexed int64
 	for id, sp := range c.idx.byLayer {
 		sp.mu.RLock()
-		want, n, boxes := indexOverhead+indexEntryBytes*int64(len(sp.boxes)), sp.tree.Len(), len(sp.boxes)
+		want, n, boxes := sp.size(), sp.tree.Len(), len(sp.boxes)
 		sp.mu.RUnlock()
 		if sp.bytes != want || n != boxes {
 			return fmt.Errorf("the index of %s counts %d bytes for %d boxes, its tree holds %d; want %d bytes", id, sp.bytes, boxes, n, want)
@@ -91,3 +91,9 @@ func (c *Cache) NoIndex() *Cache { c.noIndex = true; return c }
 
 // IndexEntryBytes is what the cache counts for a feature in an index.
 const IndexEntryBytes = indexEntryBytes
+
+// MaxIndexUpdate and MaxCrossingLoad are index.go's limits.
+const (
+	MaxIndexUpdate  = maxIndexUpdate
+	MaxCrossingLoad = maxCrossingLoad
+)

@@ -59,7 +59,13 @@ type spatial struct {
 	mu    sync.RWMutex
 	tree  rtree.RTreeGN[float32, int64]
 	boxes map[int64][4]float32 // minx, miny, maxx, maxy, as in the tree
-	bytes int64                // counted against the budget
+	bytes int64                // counted against the budget: size() when last counted
+}
+
+// size is what the index costs now. The caller holds mu, or is its only
+// user.
+func (sp *spatial) size() int64 {
+	return indexOverhead + indexEntryBytes*int64(len(sp.boxes))
 }
 
 // indexes are the cache's spatial indexes and what it knows of making
@@ -244,7 +250,7 @@ func (c *Cache) makeIndex(id string) {
 	if err != nil {
 		return
 	}
-	sp.bytes = indexOverhead + indexEntryBytes*int64(len(sp.boxes))
+	sp.bytes = sp.size()
 	ix.mu.Lock()
 	if sp.bytes > c.budget/2-ix.bytes {
 		ix.mu.Unlock()
@@ -450,7 +456,7 @@ func (c *Cache) moveIndexed(ctx context.Context, changed map[string][]int64) (mo
 					m.sp.remove(fid)
 				}
 			}
-			bytes := indexOverhead + indexEntryBytes*int64(len(m.sp.boxes))
+			bytes := m.sp.size()
 			grown := bytes - m.sp.bytes
 			m.sp.bytes = bytes
 			m.sp.mu.Unlock()

@@ -212,3 +212,95 @@ func TestIndexHoldsRevisitedViews(t *testing.T) {
 			st.IndexHits-before.IndexHits, st.QueryHits-before.QueryHits, st.Queries-before.Queries)
 	}
 }
+
+// More changed features of a layer than an advance moves in its index one
+// by one drop the index; the next query of boxes has it made again from
+// the store, and it answers as the store does.
+func TestIndexDroppedByManyChanges(t *testing.T) {
+	n := cache.MaxIndexUpdate + 100
+	s := newStore(t, n)
+	c := cache.New(s, 64<<20).IndexNow()
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(1))
+	ask := func(when string) {
+		t.Helper()
+		for range 20 {
+			q := randomQuery(rng, n)
+			q.f.Equals = nil
+			if len(q.f.BBoxes) > 0 {
+				sameAsStore(t, when, s, c, q)
+			}
+		}
+	}
+	ask("at first")
+	if st := c.Stats(); st.Indexes != 1 || s.bounds.Load() != 1 {
+		t.Fatalf("at first: Stats = %+v, boxes asked %d times; want one index, made once", st, s.bounds.Load())
+	}
+	// Every parcel updated in one import: one change each.
+	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, n, func(fs []map[string]any) []map[string]any {
+		for _, f := range fs {
+			f["properties"].(map[string]any)["status"] = "signed"
+		}
+		return fs
+	}))
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Brought up to the import by reads that do not ask for the index.
+	for deadline := time.Now().Add(10 * time.Second); c.Stats().Seq != cat.Seq; time.Sleep(time.Millisecond) {
+		if _, err := c.Item(ctx, "parcels", 1); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the import the cache is at change %d, the store at %d", c.Stats().Seq, cat.Seq)
+		}
+	}
+	if st := c.Stats(); st.Indexes != 0 || st.ApplyErrors != 0 {
+		t.Errorf("after %d changes: Stats = %+v; want the index dropped, and no errors", n, st)
+	}
+	ask("after the import")
+	if st := c.Stats(); st.Indexes != 1 || s.bounds.Load() != 2 {
+		t.Errorf("after the import: Stats = %+v, boxes asked %d times; want the index made again", st, s.bounds.Load())
+	}
+	if err := c.Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// When more of a box's candidates cross its edge, not held, than a query
+// would load to decide on, the store's own query answers it.
+func TestIndexLeavesManyCrossingToStore(t *testing.T) {
+	n := 3 * cache.MaxCrossingLoad
+	// Strips 60 cells wide, each starting one column further: a box in
+	// the middle of the grid crosses most of them.
+	s := newStore(t, 0)
+	mustImport(t, s.Store, layers.ImportOptions{Replace: true}, parcelsFile(t, n, func(fs []map[string]any) []map[string]any {
+		for i, f := range fs {
+			col, row := i%40, i/40
+			f["geometry"] = map[string]any{"type": "Polygon", "coordinates": boxRing(parcelBox(col, row, 60, 1))}
+			status := "planned"
+			if i%5 >= 2 {
+				status = "signed"
+			}
+			f["properties"].(map[string]any)["status"] = status
+		}
+		return fs
+	}))
+	c := cache.New(s, 64<<20).IndexNow()
+	// Three in five held: enough for the index to answer, but the others
+	// are more than it loads.
+	pageAll(t, c, "parcels", layers.Filter{Equals: map[string]any{"status": "signed"}})
+	rows := n / 40
+	q := query{layer: "parcels", f: layers.Filter{BBoxes: []orb.Bound{parcelBox(50, 1, 20, rows-2)}}, p: layers.Page{Limit: 10000}}
+	selects, hits := s.selects.Load(), c.Stats().IndexHits
+	sameAsStore(t, "many crossing", s, c, q)
+	if d := s.selects.Load() - selects; d != 1 || c.Stats().IndexHits != hits {
+		t.Errorf("the store selected %d times, the index answered %d; want the store once and the index never", d, c.Stats().IndexHits-hits)
+	}
+}
+
+// boxRing is b as a GeoJSON polygon's coordinates, counterclockwise.
+func boxRing(b orb.Bound) [][][]float64 {
+	return [][][]float64{{{b.Min[0], b.Min[1]}, {b.Max[0], b.Min[1]}, {b.Max[0], b.Max[1]}, {b.Min[0], b.Max[1]}, {b.Min[0], b.Min[1]}}}
+}
