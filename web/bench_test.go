@@ -255,3 +255,11 @@ func BenchmarkCollections(b *testing.B) {
 	reportCPU(b, cpu)
 	b.ReportMetric(float64(len(doc.Collections)), "collections/op")
 }
+
+// BenchmarkItemsAsOfBBox50 is BenchmarkItemsBBox50 as of a time after the
+// import: the same 50 parcels, read through the history.
+func BenchmarkItemsAsOfBBox50(b *testing.B) {
+	h := benchRouter(b)
+	asOf := time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+	benchItemsOn(b, h, "/collections/parcels/items?bbox="+bbox50+"&limit=100&as-of="+asOf, 45, 55)
+}
