@@ -119,7 +119,7 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 	}
 	defer tx.Rollback()
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, f.BBoxes, fn)
+		return eachAsOf(ctx, tx, l, t, p.UncountedAfter(), math.MaxInt64, f.BBoxes, fn)
 	})
 }
 
