@@ -186,6 +186,11 @@ type Page struct {
 	After  int64
 	Offset int
 	Limit  int
+	// Uncounted says the reader needs the page only, not how many match
+	// in all: a store that must read every feature to count them (the
+	// past, read without an index) may then read from After on and stop
+	// once the page is full, and answer matched 0.
+	Uncounted bool
 }
 
 // MatchesProperties reports whether props hold every value f asks for.

@@ -5,6 +5,7 @@ package layers
 // features read in Go (the past, "as of") and the error of one absent then.
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -149,10 +150,14 @@ func PageOf(matches []int64, p Page) (page []int64, matched int) {
 // Filter.Matches, without encoding those not served) are counted and
 // paged as PageOf pages ids: matched counts them all, the page is those
 // after p.After, less p.Offset, at most p.Limit. It stops at the first
-// error of each.
+// error of each, and, when p.Uncounted, once the page is full (matched is
+// then 0).
 func PageOfFeatures(l *Layer, f Filter, p Page, each func(fn func(Feature) error) error) (page []*Item, matched int, err error) {
 	skipped := 0
 	err = each(func(ft Feature) error {
+		if p.Uncounted && len(page) >= max(p.Limit, 0) {
+			return errPageFull
+		}
 		if !f.MatchesProperties(ft.Properties) || !f.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
 			return nil
 		}
@@ -166,11 +171,30 @@ func PageOfFeatures(l *Layer, f Filter, p Page, each func(fn func(Feature) error
 		}
 		return nil
 	})
+	if p.Uncounted {
+		matched = 0
+		if errors.Is(err, errPageFull) {
+			err = nil
+		}
+	}
 	if err != nil {
 		return nil, 0, err
 	}
 	return page, matched, nil
 }
+
+// UncountedAfter is the id after which a store that reads the features
+// in id order to page them (PageOfFeatures) may start: p.After when the
+// page is uncounted, else 0, since every feature is counted.
+func (p Page) UncountedAfter() int64 {
+	if p.Uncounted {
+		return p.After
+	}
+	return 0
+}
+
+// errPageFull stops PageOfFeatures' reading once an uncounted page is full.
+var errPageFull = errors.New("page full")
 
 // AbsentAsOf is the error of a store asked for feature fid of layer id as
 // of time t, when it was not there then: EGONE if it had been deleted by

@@ -255,3 +255,40 @@ func BenchmarkCollections(b *testing.B) {
 	reportCPU(b, cpu)
 	b.ReportMetric(float64(len(doc.Collections)), "collections/op")
 }
+
+// BenchmarkItemsAsOfBBox50 is BenchmarkItemsBBox50 as of a time after the
+// import: the same 50 parcels, read through the history.
+func BenchmarkItemsAsOfBBox50(b *testing.B) {
+	h := benchRouter(b)
+	asOf := time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+	benchItemsOn(b, h, "/collections/parcels/items?bbox="+bbox50+"&limit=100&as-of="+asOf, 45, 55)
+}
+
+// BenchmarkStatsAsOf counts the 200,000 parcels by status, now and as of
+// a time after the import (the whole layer read through the history), in
+// pages of 10,000.
+func BenchmarkStatsAsOf(b *testing.B) {
+	h := benchRouter(b)
+	asOf := time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+	for _, at := range []string{"", "&as-of=" + asOf} {
+		target := "/collections/parcels/stats?groupby=status" + at
+		name := "now"
+		if at != "" {
+			name = "asof"
+		}
+		b.Run(name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			cpu := processCPU()
+			for b.Loop() {
+				// With a bbox (the whole world): answers about the
+				// whole layer are kept by the statistics cache.
+				req := httptest.NewRequest("GET", target+"&bbox=-180,-90,180,90", nil)
+				if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d %.300s", target, rec.Code, buf.Bytes())
+				}
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}

@@ -52,7 +52,7 @@ func statsFormat(q url.Values) (string, error) {
 func (s *server) tally(ctx context.Context, id string, at time.Time, f layers.Filter, st *layers.Stats, also ...func(*layers.Item)) error {
 	after := int64(0)
 	for {
-		page, _, err := s.itemsAt(ctx, id, at, f, layers.Page{After: after, Limit: statsPage})
+		page, _, err := s.itemsAt(ctx, id, at, f, layers.Page{After: after, Limit: statsPage, Uncounted: true})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,8 +90,46 @@ func TestExportAsOf(t *testing.T) {
 	if _, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", "yesterday"); err == nil {
 		t.Errorf("export --as-of yesterday succeeded")
 	}
-	if _, _, err := planmap(t, "export", "--db", db, "--as-of", "2026-01-01", "-o", filepath.Join(dir, "x.gpkg")); err == nil {
-		t.Errorf("export --as-of to a GeoPackage succeeded; only geojson is written as of a time")
+
+	// A GeoPackage of then: planmap import takes it back with the same
+	// ids and the values of then.
+	thenGPKG := filepath.Join(dir, "then.gpkg")
+	if _, _, err := planmap(t, "export", "--db", db, "--as-of", t0.Format(time.RFC3339Nano), "-o", thenGPKG); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(dir, "back.gpkg")
+	if _, _, err := planmap(t, "import", "--db", back, thenGPKG); err != nil {
+		t.Fatalf("the GeoPackage of then does not import: %v", err)
+	}
+	thenAgain := filepath.Join(dir, "then-again.geojson")
+	if _, _, err := planmap(t, "export", "--db", back, "--layer", "parcels", "-o", thenAgain); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(thenAgain); !maps.Equal(got, old) {
+		t.Errorf("the GeoPackage of then holds %v, want %v", got, old)
+	}
+	if _, _, err := planmap(t, "export", "--db", db, "--as-of", t0.Format(time.RFC3339Nano), "-o", db); err == nil {
+		t.Errorf("export --as-of onto the database itself succeeded")
+	}
+
+	// KML of then: feature 3, deleted since, is there, with its status
+	// of then.
+	kml, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--format", "kml", "--as-of", t0.Format(time.RFC3339Nano))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmlNow, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--format", "kml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(kml, "<Placemark"), len(old); got != want {
+		t.Errorf("KML as of then has %d placemarks, want %d", got, want)
+	}
+	if got, want := strings.Count(kmlNow, "<Placemark"), len(cur); got != want {
+		t.Errorf("KML now has %d placemarks, want %d", got, want)
+	}
+	if !strings.Contains(kml, "in_operation") || strings.Contains(kml, "under_construction") {
+		t.Errorf("KML as of then does not hold the statuses of then:\n%s", kml)
 	}
 }
 

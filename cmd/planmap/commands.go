@@ -596,7 +596,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	layer := fs.String("layer", "", "layer id (required for geojson; for gpkg and kml, all layers when omitted)")
 	format := fs.String("format", "", "geojson, gpkg or kml (default: from the -o file name, else geojson)")
 	out := fs.String("o", "", "output file (default: standard output, for geojson and kml)")
-	asOfText := fs.String("as-of", "", "write the layer as it was at this time, from its history: an RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (geojson only)")
+	asOfText := fs.String("as-of", "", "write the layer as it was at this time, from its history: an RFC 3339 date-time (2026-11-30T12:00:00Z) or a date")
 	if err := parse(fs, args, stdout); err != nil {
 		return helped(err)
 	}
@@ -622,8 +622,6 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		return usageError{"export: --layer is required for geojson (planmap layers lists them)"}
 	case *format == "gpkg" && *out == "":
 		return usageError{"export: -o FILE is required for gpkg"}
-	case !asOf.IsZero() && *format != "geojson":
-		return usageError{"export: --as-of writes a GeoJSON layer file only; leave --format and -o's extension for geojson"}
 	}
 	store, err := openAny(ctx, *db, openRead)
 	if err != nil {
@@ -631,31 +629,24 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 	}
 	defer store.Close()
 
-	if *format == "gpkg" {
-		var ids []string
-		if *layer != "" {
-			ids = []string{*layer}
-		}
-		if err := store.ExportGPKG(ctx, *out, ids...); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		fmt.Fprintf(stderr, "wrote %s\n", *out)
-		return nil
-	}
-	if *format == "kml" {
-		write := func(w io.Writer) error {
-			if *layer == "" {
-				return store.WriteAllKML(ctx, w)
-			}
-			return store.WriteKML(ctx, w, *layer)
-		}
-		if *out == "" {
-			return write(stdout)
-		}
-		if isDatabase(store, *out) {
+	if *format != "geojson" {
+		if *out != "" && isDatabase(store, *out) {
 			return fmt.Errorf("export: %s is the database itself; export to another file", *out)
 		}
-		return writeFileAtomic(*out, write)
+		if asOf.IsZero() {
+			return exportDownload(ctx, store, *format, *layer, *out, stdout, stderr)
+		}
+		ids, err := layerIDs(ctx, store, *layer)
+		if err != nil {
+			return err
+		}
+		// The GeoPackage and KML writers read a store's tables; the
+		// past is in layer files, so they are taken into a scratch store.
+		return gpkg.FromLayerFiles(ctx, ids, func(w io.Writer, id string) error {
+			return store.WriteGeoJSONAsOf(ctx, w, id, asOf, nil)
+		}, func(g *gpkg.Store) error {
+			return exportDownload(ctx, g, *format, *layer, *out, stdout, stderr)
+		})
 	}
 	report := progress(stderr, "exporting "+*layer)
 	var prog func(int, int)
@@ -675,6 +666,55 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		return fmt.Errorf("export: %s is the database itself; export to another file", *out)
 	}
 	return writeFileAtomic(*out, writeGeoJSON)
+}
+
+// downloader is what exportDownload needs of a store.
+type downloader interface {
+	ExportGPKG(ctx context.Context, path string, ids ...string) error
+	WriteKML(ctx context.Context, w io.Writer, id string) error
+	WriteAllKML(ctx context.Context, w io.Writer) error
+}
+
+// exportDownload writes layer (every layer when "") of s as a GeoPackage
+// or KML (format) to the file out, KML to stdout when out is "".
+func exportDownload(ctx context.Context, s downloader, format, layer, out string, stdout, stderr io.Writer) error {
+	if format == "gpkg" {
+		var ids []string
+		if layer != "" {
+			ids = []string{layer}
+		}
+		if err := s.ExportGPKG(ctx, out, ids...); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", out)
+		return nil
+	}
+	write := func(w io.Writer) error {
+		if layer == "" {
+			return s.WriteAllKML(ctx, w)
+		}
+		return s.WriteKML(ctx, w, layer)
+	}
+	if out == "" {
+		return write(stdout)
+	}
+	return writeFileAtomic(out, write)
+}
+
+// layerIDs is layer when it is set, else every layer of s.
+func layerIDs(ctx context.Context, s reader, layer string) ([]string, error) {
+	if layer != "" {
+		return []string{layer}, nil
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(info))
+	for i, l := range info {
+		ids[i] = l.ID
+	}
+	return ids, nil
 }
 
 // parseAsOf parses export's --as-of: an RFC 3339 date-time, or a date (its

@@ -4,9 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+
+	"github.com/paulmach/orb"
 
 	"planmap/layers"
 )
@@ -33,11 +37,28 @@ func historyTime(t time.Time) string {
 }
 
 // eachAsOf calls fn for each feature of layer l as it was at time t, in id
-// order, of those with an id in (after, upto].
-func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, fn func(layers.Feature) error) error {
+// order, of those with an id in (after, upto]; when boxes are given, of
+// those that may meet one of them (the caller applies the filter): a
+// feature whose state at t is its live row is read only if the layer's
+// R-tree has its box in one of boxes, one whose state at t is in the
+// history is read whatever its box (the history has no spatial index; it
+// holds only what was edited, not the layer).
+func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, boxes []orb.Bound, fn func(layers.Feature) error) error {
 	cols, err := propertyColumns(ctx, q, l.ID)
 	if err != nil {
 		return err
+	}
+	args := []any{l.ID, historyTime(t), after, upto}
+	inBoxes := ""
+	if len(boxes) > 0 {
+		rt := quoteIdent("rtree_" + l.ID + "_geom")
+		var parts []string
+		for _, b := range boxes {
+			n := len(args)
+			parts = append(parts, fmt.Sprintf(`SELECT id FROM %s WHERE maxx >= ?%d AND minx <= ?%d AND maxy >= ?%d AND miny <= ?%d`, rt, n+1, n+2, n+3, n+4))
+			args = append(args, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		}
+		inBoxes = ` AND f.fid IN (` + strings.Join(parts, ` UNION ALL `) + `)`
 	}
 	// ?1 layer, ?2 T, ?3 after, ?4 upto.
 	text := `WITH bulk AS (
@@ -51,14 +72,14 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 	WHERE f.fid > ?3 AND f.fid <= ?4 AND CASE
 		WHEN b.id IS NOT NULL AND coalesce(o.last, 0) < b.id THEN b.at <= ?2
 		WHEN o.fid IS NULL THEN 1
-		ELSE o.atT = o.last END
+		ELSE o.atT = o.last END` + inBoxes + `
 	UNION ALL
 	SELECT h.fid, h.geom, h.properties
 	FROM own o JOIN planmap_history h ON h.id = o.atT
 	WHERE h.op != 'delete' AND h.properties IS NOT NULL
 	AND NOT EXISTS (SELECT 1 FROM bulk b WHERE b.id > o.last AND b.at <= ?2)
 	ORDER BY 1`
-	rows, err := q.QueryContext(ctx, text, l.ID, historyTime(t), after, upto)
+	rows, err := q.QueryContext(ctx, text, args...)
 	if err != nil {
 		return err
 	}
@@ -98,7 +119,7 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 	}
 	defer tx.Rollback()
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, fn)
+		return eachAsOf(ctx, tx, l, t, p.UncountedAfter(), math.MaxInt64, f.BBoxes, fn)
 	})
 }
 
@@ -113,7 +134,7 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	defer tx.Rollback()
 	var it *layers.Item
 	if fid > 0 {
-		err = eachAsOf(ctx, tx, l, t, fid-1, fid, func(f layers.Feature) error {
+		err = eachAsOf(ctx, tx, l, t, fid-1, fid, nil, func(f layers.Feature) error {
 			it = layers.NewItem(l, f)
 			return nil
 		})

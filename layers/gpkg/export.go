@@ -40,7 +40,7 @@ func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at tim
 	}
 	each := func(fn func(layers.Feature) error) error { return eachFeature(ctx, tx, l, fn) }
 	if !at.IsZero() {
-		each = func(fn func(layers.Feature) error) error { return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, fn) }
+		each = func(fn func(layers.Feature) error) error { return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, nil, fn) }
 	}
 	return layers.WriteLayerFile(w, l, each, total, progress)
 }

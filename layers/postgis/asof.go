@@ -118,7 +118,7 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 	}
 	defer tx.Rollback(ctx)
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAsOf(ctx, tx, l, t, 0, math.MaxInt64, f, fn)
+		return eachAsOf(ctx, tx, l, t, p.UncountedAfter(), math.MaxInt64, f, fn)
 	})
 }
 

@@ -2,11 +2,8 @@ package postgis
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,66 +82,40 @@ func (s *Store) WriteAllKML(ctx context.Context, w io.Writer) error {
 
 // viaGeoPackage copies layers ids (every layer when none) from one
 // snapshot into a new GeoPackage store in a temporary folder, through
-// their layer files (streamed: memory for one feature at a time), and
-// calls fn with it: the GeoPackage and KML downloads are the GeoPackage
-// store's own, byte for byte the same encoders. It costs an import of the
-// layers per call; web caches each download once per version of the data.
+// their layer files (gpkg.FromLayerFiles), and calls fn with it: the
+// GeoPackage and KML downloads are the GeoPackage store's own, byte for
+// byte the same encoders. It costs an import of the layers per call; web
+// caches each download once per version of the data.
 func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.Store) error) error {
-	dir, err := os.MkdirTemp("", "planmap-postgis-export-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	tx, err := s.readOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	var ls []*layers.Layer
+	byID := map[string]*layers.Layer{}
 	if len(ids) == 0 {
-		if ls, err = listLayers(ctx, tx); err != nil {
+		ls, err := listLayers(ctx, tx)
+		if err != nil {
 			return err
+		}
+		for _, l := range ls {
+			ids = append(ids, l.ID)
+			byID[l.ID] = l
 		}
 	}
 	for _, id := range ids {
+		if byID[id] != nil {
+			continue
+		}
 		l, err := getLayer(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		ls = append(ls, l)
+		byID[id] = l
 	}
-	files := make([]*layers.File, 0, len(ls))
-	for _, l := range ls {
-		p := filepath.Join(dir, l.ID+".geojson")
-		fh, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		err = writeGeoJSON(ctx, tx, fh, l, time.Time{}, nil)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		f, err := layers.OpenFile(p)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
-	}
-	tx.Rollback(ctx)
-	g, err := gpkg.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
-	if err != nil {
-		return err
-	}
-	defer g.Close()
-	if len(files) > 0 {
-		if _, err := g.Import(ctx, files, layers.ImportOptions{}); err != nil {
-			return fmt.Errorf("copy into a GeoPackage: %w", err)
-		}
-	}
-	return fn(g)
+	return gpkg.FromLayerFiles(ctx, ids, func(w io.Writer, id string) error {
+		return writeGeoJSON(ctx, tx, w, byID[id], time.Time{}, nil)
+	}, fn)
 }
 
 // Features calls fn for each feature of layer id in id order, streaming

@@ -316,6 +316,21 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 		if err != nil || n != 21 || len(page) != 1 || page[0].ID != fid {
 			t.Errorf("as of version %d, offset 20: %d items, %d matched, %v; want %d of 21", i+1, len(page), n, err, fid)
 		}
+		// Uncounted pages (the statistics read so) are the same pages.
+		for _, p := range []layers.Page{{Limit: 7}, {After: 7, Limit: 7}, {After: 19, Limit: 5}, {After: 10, Offset: 3, Limit: 4}} {
+			want, _, err := ps.ItemsAsOf(ctx, "plots", at, layers.Filter{}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Uncounted = true
+			got, _, err := ps.ItemsAsOf(ctx, "plots", at, layers.Filter{}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got), ids(want)) {
+				t.Errorf("as of version %d, %+v: features %v, want %v as counted", i+1, p, ids(got), ids(want))
+			}
+		}
 	}
 	if _, err := ps.ItemAsOf(ctx, "plots", fid, afterDelete); layers.ErrorCode(err) != layers.EGONE {
 		t.Errorf("ItemAsOf(plots, %d) after its delete: %v, want %s", fid, err, layers.EGONE)
