@@ -13,6 +13,7 @@ import (
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
+	"planmap/layers/postgis"
 )
 
 // export --as-of writes the layer as it was: a layer file planmap reads
@@ -159,12 +160,41 @@ func testExportAsOfDropped(t *testing.T, db string) {
 	if err == nil || !strings.Contains(err.Error(), "was dropped at") {
 		t.Errorf("export --as-of after the drop = %v, want an error saying when it was dropped", err)
 	}
-	// The past, imported, is the layer again.
+	// The past, imported, is the layer again: in a second life, under
+	// another title.
+	again := strings.Replace(want, "测试地块", "重建的地块", 1)
+	if again == want {
+		t.Fatalf("the export has no title 测试地块:\n%s", want)
+	}
+	if err := os.WriteFile(then, []byte(again), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, stderr, err := planmap(t, "import", "--db", db, then); err != nil {
 		t.Fatalf("import the export of the past: %v\n%s", err, stderr)
 	}
-	if now, _, err := planmap(t, "export", "--db", db, "--layer", "parcels"); err != nil || now != want {
-		t.Errorf("export of the layer imported back = %v\n%s\nwant\n%s", err, now, want)
+	if now, _, err := planmap(t, "export", "--db", db, "--layer", "parcels"); err != nil || now != again {
+		t.Errorf("export of the layer imported back = %v\n%s\nwant\n%s", err, now, again)
+	}
+	if got, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano)); err != nil || got != want {
+		t.Errorf("export --as-of in the first life, in the second = %v\n%s\nwant\n%s", err, got, want)
+	}
+	// A copy keeps the first life's declaration with its drop: as of
+	// then, the copy is read in it too (to a GeoPackage, and from one to
+	// PostgreSQL when the source is PostgreSQL).
+	copies := []string{filepath.Join(dir, "copy.gpkg")}
+	if postgis.IsURL(db) {
+		copies = append(copies, layerstest.PostgresDB(t))
+	}
+	from := db
+	for _, to := range copies {
+		if _, stderr, err := planmap(t, "copy", "--from", from, "--to", to); err != nil {
+			t.Fatalf("copy to %s: %v\n%s", dbName(to), err, stderr)
+		}
+		got, stderr, err := planmap(t, "export", "--db", to, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano))
+		if err != nil || got != want {
+			t.Errorf("export --as-of before the drop of the copy %s = %v %s\n%s\nwant\n%s", dbName(to), err, stderr, got, want)
+		}
+		from = to
 	}
 }
 
