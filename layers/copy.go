@@ -31,6 +31,10 @@ type HistoryRow struct {
 	// does not keep in its history (the current one, kept as the live
 	// feature, in the GeoPackage).
 	State *Feature
+	// Declaration is what the row of a drop keeps (fid 0, op layer): the
+	// layer's declaration then (DroppedDeclaration); nil for every other
+	// row.
+	Declaration []byte
 }
 
 // TokenRecord is a bearer token as a store keeps it: its description and

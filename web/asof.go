@@ -29,6 +29,10 @@ type Past interface {
 	// ItemAsOf is Item as the feature was at t: EGONE if it had been
 	// deleted by then, ENOTFOUND if it did not exist yet.
 	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)
+	// PastCollection is layer id as it was at t when it has been dropped
+	// since (its declaration then), nil when t falls in the life of the
+	// layer there now; ENOTFOUND when there was no layer id at t.
+	PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error)
 }
 
 // asOfParam is the query parameter that asks for the past.
@@ -95,6 +99,20 @@ func asOfVersion(at time.Time) string {
 		return ""
 	}
 	return "as-of " + at.Format(time.RFC3339Nano)
+}
+
+// lookupAt is lookup as of at: the collection the path names as it was
+// then. A layer dropped since is read from the store's history, in the
+// declaration it had then: the catalog has the layers there now only.
+func (s *server) lookupAt(r *http.Request, at time.Time) (*layers.Collection, error) {
+	if at.IsZero() {
+		return s.lookup(r)
+	}
+	past, err := s.store.(Past).PastCollection(r.Context(), chi.URLParam(r, "collectionId"), at)
+	if err != nil || past != nil {
+		return past, err
+	}
+	return s.lookup(r)
 }
 
 // itemsAt is Items of the store, as of at when it is not zero.

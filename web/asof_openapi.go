@@ -14,7 +14,7 @@ func withAsOf(doc obj, cat *layers.Catalog) obj {
 	comps := doc["components"].(obj)
 	params := comps["parameters"].(obj)
 	params["asOf"] = obj{"name": asOfParam, "in": "query", "required": false, "style": "form", "explode": false,
-		"description": "The features as they were at this time, from the history of every edit: features deleted since are there, features created after are not, and bbox and field values select from the features as they were. An RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (its start in UTC). Not datetime, which filters on the features' own time. A time before the layer existed: no features.",
+		"description": "The features as they were at this time, from the history of every edit: features deleted since are there, features created after are not, and bbox and field values select from the features as they were. An RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (its start in UTC). Not datetime, which filters on the features' own time. A time before the layer existed: no features. A collection dropped since is read at its own path as it was then, in the declaration it had; a time after its drop is 404, saying when it was dropped.",
 		"schema":      obj{"type": "string", "format": "date-time"}}
 	params["acceptDatetime"] = obj{"name": "Accept-Datetime", "in": "header", "required": false,
 		"description": "As as-of, as Memento (RFC 7089) clients ask: an HTTP date (Thu, 30 Nov 2026 12:00:00 GMT). as-of wins when both are given.",

@@ -391,3 +391,101 @@ func testAsOf(t *testing.T, p past) {
 		}
 	})
 }
+
+// TestAsOfDropped: a layer dropped is read as of a time it existed, from
+// the history, over HTTP: its items with filters and paging, one feature
+// (410 once deleted), its statistics; after the drop and before its
+// creation it is 404 with a message that says why.
+func TestAsOfDropped(t *testing.T) {
+	for _, st := range servedStores {
+		t.Run(st.name, func(t *testing.T) {
+			before := tick()
+			c := cache.New(st.open(t), cache.DefaultBudget)
+			srv := httptest.NewServer(web.NewRouter(c, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+			t.Cleanup(srv.Close)
+			u := srv.URL + "/collections/parcels"
+			t0 := tick()
+			items0 := get(t, u+"/items").json(t)
+			one0 := get(t, u+"/items/1").json(t)
+			stats0 := getStats(t, u+"/stats?groupby=status")
+			if err := c.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "bob"}); err != nil {
+				t.Fatal(err)
+			}
+			t1 := tick()
+			if err := c.DropLayer(ctx, "parcels", layers.Edit{Author: "admin"}); err != nil {
+				t.Fatalf("DropLayer(parcels): %v", err)
+			}
+			after := tick()
+			if r := get(t, u+"/items"); r.StatusCode != http.StatusNotFound {
+				t.Fatalf("items now, after the drop = %d %s, want 404", r.StatusCode, r.body)
+			}
+
+			r := get(t, u+"/items?as-of="+rfc(t0))
+			if r.StatusCode != 200 {
+				t.Fatalf("items as of t0 = %d %s, want 200", r.StatusCode, r.body)
+			}
+			fc := r.json(t)
+			if featuresJSON(fc) != featuresJSON(items0) || fc["numberMatched"] != items0["numberMatched"] {
+				t.Errorf("items as of t0 (%v matched) =\n%s\nwant, as served then (%v matched),\n%s", fc["numberMatched"], featuresJSON(fc), items0["numberMatched"], featuresJSON(items0))
+			}
+			if r.Header.Get("Memento-Datetime") == "" {
+				t.Errorf("items as of t0 of the dropped layer: no Memento-Datetime")
+			}
+			if got := ids(t, get(t, u+"/items?as-of="+rfc(t1)).json(t)); !slices.Equal(got, []float64{1, 7}) {
+				t.Errorf("ids as of t1 (3 deleted) = %v, want 1 7", got)
+			}
+			fc = get(t, u+"/items?status=planned&as-of="+rfc(t0)).json(t)
+			if got := ids(t, fc); !slices.Equal(got, []float64{1}) || fc["numberMatched"] != 1.0 {
+				t.Errorf("status=planned as of t0: %v (%v matched), want parcel 1", got, fc["numberMatched"])
+			}
+			fc = get(t, u+"/items?limit=1&offset=1&as-of="+rfc(t0)).json(t)
+			if got := ids(t, fc); !slices.Equal(got, []float64{3}) || fc["numberMatched"] != 3.0 {
+				t.Errorf("limit=1&offset=1 as of t0: %v of %v, want 3 of 3", got, fc["numberMatched"])
+			}
+			if r := get(t, u+"/items?nosuchfield=1&as-of="+rfc(t0)); r.StatusCode != 400 {
+				t.Errorf("an unknown property as of t0 = %d %s, want 400: the past declaration checks the query", r.StatusCode, r.body)
+			}
+
+			r = get(t, u+"/items/1?as-of="+rfc(t0))
+			if r.StatusCode != 200 {
+				t.Fatalf("parcel 1 as of t0 = %d %s", r.StatusCode, r.body)
+			}
+			got, _ := json.Marshal([]any{r.json(t)["properties"], r.json(t)["geometry"]})
+			want, _ := json.Marshal([]any{one0["properties"], one0["geometry"]})
+			if !bytes.Equal(got, want) {
+				t.Errorf("parcel 1 as of t0 = %s, want as served then: %s", got, want)
+			}
+			if r := get(t, u+"/items/3?as-of="+rfc(t1)); r.StatusCode != http.StatusGone {
+				t.Errorf("parcel 3 as of t1, after its delete = %d %s, want 410", r.StatusCode, r.body)
+			}
+			if r := get(t, u+"/items/999?as-of="+rfc(t0)); r.StatusCode != http.StatusNotFound {
+				t.Errorf("parcel 999 as of t0 = %d %s, want 404", r.StatusCode, r.body)
+			}
+
+			d := getStats(t, u+"/stats?groupby=status&as-of="+rfc(t0))
+			d.Links, stats0.Links, d.AsOf, stats0.AsOf = nil, nil, nil, nil
+			a, _ := json.Marshal(d)
+			b, _ := json.Marshal(stats0)
+			if !bytes.Equal(a, b) {
+				t.Errorf("stats as of t0 =\n%s\nwant, as served then,\n%s", a, b)
+			}
+
+			for _, c := range []struct {
+				name, path string
+				header     []string
+				says       string
+			}{
+				{"items after the drop", "/items?as-of=" + rfc(after), nil, "was dropped at"},
+				{"a feature after the drop", "/items/1?as-of=" + rfc(after), nil, "was dropped at"},
+				{"stats after the drop", "/stats?as-of=" + rfc(after), nil, "was dropped at"},
+				{"Accept-Datetime after the drop", "/items", []string{"Accept-Datetime", time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)}, "was dropped at"},
+				{"items before the creation", "/items?as-of=" + rfc(before), nil, "did not exist"},
+			} {
+				r := get(t, u+c.path, c.header...)
+				if r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.body), c.says) {
+					t.Errorf("%s: GET %s = %d %s, want 404 saying %q", c.name, c.path, r.StatusCode, r.body, c.says)
+				}
+			}
+		})
+	}
+}

@@ -306,16 +306,16 @@ func (s *server) collection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) items(w http.ResponseWriter, r *http.Request) error {
-	col, err := s.lookup(r)
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	col, err := s.lookupAt(r, at)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
 	iq, err := parseItems(q, col)
-	if err != nil {
-		return err
-	}
-	at, err := s.parseAsOf(w, r)
 	if err != nil {
 		return err
 	}
@@ -479,7 +479,11 @@ type itemsPage struct {
 }
 
 func (s *server) item(w http.ResponseWriter, r *http.Request) error {
-	col, err := s.lookup(r)
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	col, err := s.lookupAt(r, at)
 	if err != nil {
 		return err
 	}
@@ -488,10 +492,6 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := parseCRS("crs", q.Get("crs"))
-	if err != nil {
-		return err
-	}
-	at, err := s.parseAsOf(w, r)
 	if err != nil {
 		return err
 	}

@@ -180,7 +180,11 @@ var statsParams = []string{"f", "bbox", "bbox-crs", "groupby", asOfParam, compar
 // collectionStats answers /collections/{id}/stats: the features a bbox
 // and field values select, counted and measured per value of groupby.
 func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
-	col, err := s.lookup(r)
+	at, err := s.parseAsOf(w, r)
+	if err != nil {
+		return err
+	}
+	col, err := s.lookupAt(r, at)
 	if err != nil {
 		return err
 	}
@@ -206,10 +210,6 @@ func (s *server) collectionStats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, err := layers.NewFieldsStats(col.Layer, fields, f.BBoxes)
-	if err != nil {
-		return err
-	}
-	at, err := s.parseAsOf(w, r)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+	"planmap/layers/postgis"
 )
 
 // export --as-of writes the layer as it was: a layer file planmap reads
@@ -130,6 +132,107 @@ func TestExportAsOf(t *testing.T) {
 	}
 	if !strings.Contains(kml, "in_operation") || strings.Contains(kml, "under_construction") {
 		t.Errorf("KML as of then does not hold the statuses of then:\n%s", kml)
+	}
+}
+
+// export --as-of of a layer dropped since writes it as it was, from the
+// history, on both stores: a layer file that planmap import takes back,
+// which brings the layer back as it was then. After the drop, it is not
+// found, and the error says when it was dropped.
+func TestExportAsOfDropped(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"GeoPackage", func(t *testing.T) string { return filepath.Join(t.TempDir(), "planmap.gpkg") }},
+		{"PostGIS", func(t *testing.T) string { return layerstest.PostgresDB(t) }},
+	} {
+		t.Run(c.name, func(t *testing.T) { testExportAsOfDropped(t, c.db(t)) })
+	}
+}
+
+func testExportAsOfDropped(t *testing.T, db string) {
+	dir := t.TempDir()
+	if _, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/parcels.geojson"); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	want, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	t0 := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	ctx := context.Background()
+	s, err := openAny(ctx, db, openExisting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, ok := s.(interface {
+		Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+		DropLayer(ctx context.Context, id string, e layers.Edit) error
+	})
+	if !ok {
+		t.Fatalf("%T neither deletes features nor drops layers", s)
+	}
+	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ed.DropLayer(ctx, "parcels", layers.Edit{Author: "admin"}); err != nil {
+		t.Fatalf("DropLayer(parcels): %v", err)
+	}
+	s.Close()
+
+	then := filepath.Join(dir, "then.geojson")
+	if _, stderr, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano), "-o", then); err != nil {
+		t.Fatalf("export --as-of before the drop: %v\n%s", err, stderr)
+	}
+	got, err := os.ReadFile(then)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("export --as-of before the drop =\n%s\nwant, as exported then,\n%s", got, want)
+	}
+	_, _, err = planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", time.Now().Format(time.RFC3339Nano))
+	if err == nil || !strings.Contains(err.Error(), "was dropped at") {
+		t.Errorf("export --as-of after the drop = %v, want an error saying when it was dropped", err)
+	}
+	// The past, imported, is the layer again: in a second life, under
+	// another title.
+	again := strings.Replace(want, "测试地块", "重建的地块", 1)
+	if again == want {
+		t.Fatalf("the export has no title 测试地块:\n%s", want)
+	}
+	if err := os.WriteFile(then, []byte(again), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := planmap(t, "import", "--db", db, then); err != nil {
+		t.Fatalf("import the export of the past: %v\n%s", err, stderr)
+	}
+	if now, _, err := planmap(t, "export", "--db", db, "--layer", "parcels"); err != nil || now != again {
+		t.Errorf("export of the layer imported back = %v\n%s\nwant\n%s", err, now, again)
+	}
+	if got, _, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano)); err != nil || got != want {
+		t.Errorf("export --as-of in the first life, in the second = %v\n%s\nwant\n%s", err, got, want)
+	}
+	// A copy keeps the first life's declaration with its drop: as of
+	// then, the copy is read in it too (to a GeoPackage, and from one to
+	// PostgreSQL when the source is PostgreSQL).
+	copies := []string{filepath.Join(dir, "copy.gpkg")}
+	if postgis.IsURL(db) {
+		copies = append(copies, layerstest.PostgresDB(t))
+	}
+	from := db
+	for _, to := range copies {
+		if _, stderr, err := planmap(t, "copy", "--from", from, "--to", to); err != nil {
+			t.Fatalf("copy to %s: %v\n%s", dbName(to), err, stderr)
+		}
+		got, stderr, err := planmap(t, "export", "--db", to, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano))
+		if err != nil || got != want {
+			t.Errorf("export --as-of before the drop of the copy %s = %v %s\n%s\nwant\n%s", dbName(to), err, stderr, got, want)
+		}
+		from = to
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 type Past interface {
 	ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)
+	PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error)
 }
 
 func (c *Cache) past() (Past, error) {
@@ -39,6 +40,17 @@ func (c *Cache) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 		return nil, err
 	}
 	return ps.ItemAsOf(ctx, id, fid, t)
+}
+
+// PastCollection is the store's, never held, as ItemsAsOf: a layer
+// dropped since t, as it was then, or nil when t falls in the life of the
+// layer there now.
+func (c *Cache) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
+	ps, err := c.past()
+	if err != nil {
+		return nil, err
+	}
+	return ps.PastCollection(ctx, id, t)
 }
 
 // problemStore is a store that checks direct edits (the GeoPackage and

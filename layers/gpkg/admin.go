@@ -90,11 +90,13 @@ func (s *Store) auditRules(ctx context.Context, tx *sql.Tx, stored, l *layers.La
 
 // DropLayer removes layer id and its features. Its history stays: each
 // feature's last version ends with a delete by e, and a 'layer' row
-// records the drop; the change log's 'layer' row tells readers and caches
-// to let the layer go.
+// records the drop with the layer's declaration (historyDrop), so that
+// the layer can still be read as of a time it existed (asof.go); the
+// change log's 'layer' row tells readers and caches to let the layer go.
 func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
 	return s.layerEdit(ctx, id, e, func(tx *sql.Tx) error {
-		if _, err := getLayer(ctx, tx, id); err != nil {
+		l, err := getLayer(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		// Through the history triggers, which keep each feature's state
@@ -115,7 +117,7 @@ func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
 		if err := logLayer(ctx, tx, id); err != nil {
 			return err
 		}
-		return historyLayer(ctx, tx, id, "")
+		return historyDrop(ctx, tx, l)
 	})
 }
 

@@ -107,19 +107,144 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 	return rows.Err()
 }
 
+// layerEvents reads the history rows of layer id as a whole (fid 0), in
+// the order they were written, for layers.PastLife.
+func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
+	rows, err := q.QueryContext(ctx, `SELECT at, op, properties FROM planmap_history WHERE layer = ? AND fid = 0 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []layers.LayerEvent
+	for rows.Next() {
+		var at, op string
+		var decl sql.NullString
+		if err := rows.Scan(&at, &op, &decl); err != nil {
+			return nil, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: time %q: %w", id, at, err)
+		}
+		e := layers.LayerEvent{At: t}
+		if decl.Valid {
+			e.Declaration = []byte(decl.String)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// layerAsOf returns layer id as it was at time t, read in q: the layer
+// there now when t falls in its life (eachAsOf reads it), else the life
+// of a layer dropped since that t falls in (past, which eachPast reads
+// from the history alone); ENOTFOUND when there was none at t.
+func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layers.Layer, past *layers.PastLayer, err error) {
+	events, err := layerEvents(ctx, q, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, err := getLayer(ctx, q, id)
+	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+		return nil, nil, err
+	}
+	past, err = layers.PastLife(id, t, live != nil, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	if past != nil {
+		return past.Layer, past, nil
+	}
+	return live, nil, nil
+}
+
+// eachPast calls fn for each feature of past layer l as it was at time t,
+// in id order, of those with an id in (after, upto]: from the history
+// alone, where the drop left every version it ended with its state.
+func eachPast(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, fn func(layers.Feature) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT h.fid, h.geom, h.properties
+	FROM (SELECT max(id) AS atT FROM planmap_history
+		WHERE layer = ?1 AND fid > ?3 AND fid <= ?4 AND at <= ?2 GROUP BY fid) o
+	JOIN planmap_history h ON h.id = o.atT
+	WHERE h.op != 'delete' AND h.properties IS NOT NULL
+	ORDER BY h.fid`, l.ID, historyTime(t), after, upto)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fid int64
+		var blob []byte
+		var props string
+		if err := rows.Scan(&fid, &blob, &props); err != nil {
+			return err
+		}
+		f, err := decodeState(l, fid, blob, props)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// eachAt calls fn for each feature of layer l as it was at time t, of
+// those with an id in (after, upto]: l is there now, or past.
+func eachAt(ctx context.Context, q querier, l *layers.Layer, past *layers.PastLayer, t time.Time, after, upto int64, boxes []orb.Bound, fn func(layers.Feature) error) error {
+	if past != nil {
+		return eachPast(ctx, q, l, t, after, upto, fn)
+	}
+	return eachAsOf(ctx, q, l, t, after, upto, boxes, fn)
+}
+
+// readLayerAsOf begins a read-only transaction, a consistent snapshot,
+// and reads layer id as of t in it (layerAsOf).
+func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (*sql.Tx, *layers.Layer, *layers.PastLayer, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, past, err := layerAsOf(ctx, tx, id, t)
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, nil, err
+	}
+	return tx, l, past, nil
+}
+
+// PastCollection is layer id as it was at time t when t falls in a life
+// of the layer that has ended (it was dropped after t): its declaration
+// then, read from the history. It is nil when t falls in the life of the
+// layer there now; ENOTFOUND when there was no layer id at t, with a
+// message that says when it was dropped.
+func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
+	tx, _, past, err := s.readLayerAsOf(ctx, id, t)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if past == nil {
+		return nil, nil
+	}
+	return past.Collection(), nil
+}
+
 // ItemsAsOf is Items as of time t: page p of the features of layer id as
 // they were at t that f selects (bbox and values applied to the features
 // as they were), in id order, and how many matched in all, paged as Items
 // pages (layers.PageOfFeatures). Features deleted since are among them,
-// features created after t are not. The layer's declaration is today's.
+// features created after t are not. The layer's declaration is today's,
+// or, for a layer dropped since, the one it had when it was dropped.
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback()
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAsOf(ctx, tx, l, t, p.UncountedAfter(), math.MaxInt64, f.BBoxes, fn)
+		return eachAt(ctx, tx, l, past, t, p.UncountedAfter(), math.MaxInt64, f.BBoxes, fn)
 	})
 }
 
@@ -127,14 +252,14 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 // an EGONE error if it had been deleted by then, ENOTFOUND if it did not
 // exist yet.
 func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 	var it *layers.Item
 	if fid > 0 {
-		err = eachAsOf(ctx, tx, l, t, fid-1, fid, nil, func(f layers.Feature) error {
+		err = eachAt(ctx, tx, l, past, t, fid-1, fid, nil, func(f layers.Feature) error {
 			it = layers.NewItem(l, f)
 			return nil
 		})
@@ -155,7 +280,21 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 }
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
-// layer file of the past, which planmap import takes as it is.
+// layer file of the past, which planmap import takes as it is; of a
+// layer dropped since, with the declaration it had when it was dropped.
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
-	return s.writeGeoJSON(ctx, w, id, t, progress)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	total := 0
+	if progress != nil && past == nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(&total); err != nil {
+			return err
+		}
+	}
+	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
+		return eachAt(ctx, tx, l, past, t, 0, math.MaxInt64, nil, fn)
+	}, total, progress)
 }

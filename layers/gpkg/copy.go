@@ -46,6 +46,9 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 		if h.At, err = parseTime(at); err != nil {
 			return fmt.Errorf("history of %s %d: %w", id, h.FID, err)
 		}
+		if h.FID == 0 && props.Valid {
+			h.Declaration = []byte(props.String)
+		}
 		if geom != nil && h.FID != 0 && h.Op != layers.OpDelete {
 			f, err := decodeState(l, h.FID, geom, props.String)
 			if err != nil {
@@ -190,6 +193,9 @@ func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow
 		return fmt.Errorf("history of %s before its layer", id)
 	}
 	var geom, props any
+	if h.Declaration != nil {
+		props = string(h.Declaration)
+	}
 	if h.State != nil {
 		blob, err := geo.AppendGPKG(w.blob[:0], h.State.Geometry, SRSID)
 		if err != nil {

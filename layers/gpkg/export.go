@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"time"
 
 	"planmap/layers"
 )
@@ -22,11 +20,6 @@ import (
 // the file can be imported again as it is. Features are streamed in id
 // order; progress, when set, is called every 1000 features.
 func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error {
-	return s.writeGeoJSON(ctx, w, id, time.Time{}, progress)
-}
-
-// writeGeoJSON is WriteGeoJSON of the layer as of at (now when zero).
-func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at time.Time, progress func(done, total int)) error {
 	tx, l, err := s.readLayer(ctx, id)
 	if err != nil {
 		return err
@@ -38,11 +31,7 @@ func (s *Store) writeGeoJSON(ctx context.Context, w io.Writer, id string, at tim
 			return err
 		}
 	}
-	each := func(fn func(layers.Feature) error) error { return eachFeature(ctx, tx, l, fn) }
-	if !at.IsZero() {
-		each = func(fn func(layers.Feature) error) error { return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, nil, fn) }
-	}
-	return layers.WriteLayerFile(w, l, each, total, progress)
+	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error { return eachFeature(ctx, tx, l, fn) }, total, progress)
 }
 
 // exportTables are the tables besides the layers' own (the feature table

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"planmap/layers"
 )
 
 // The history of the features (migration 0005_history.sql says what its
@@ -178,6 +180,19 @@ func historyTriggersCurrent(ctx context.Context, q querier, t string) (bool, err
 func historyLayer(ctx context.Context, tx *sql.Tx, id, note string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note)
 		VALUES (?, 0, 'layer', (SELECT author FROM planmap_context), coalesce((SELECT note FROM planmap_context), ?))`, id, nullString(note))
+	return err
+}
+
+// historyDrop records the drop of layer l: a 'layer' row, as historyLayer
+// writes, that keeps l's declaration in its properties
+// (layers.DroppedDeclaration), which no other 'layer' row has.
+func historyDrop(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
+	decl, err := layers.DroppedDeclaration(l)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note, properties)
+		VALUES (?, 0, 'layer', (SELECT author FROM planmap_context), (SELECT note FROM planmap_context), ?)`, l.ID, string(decl))
 	return err
 }
 

@@ -102,11 +102,14 @@ func eachInChunks(ctx context.Context, tx pgx.Tx, l *layers.Layer, fn func(layer
 // DropLayer removes layer id and its features. Its history stays: the
 // DELETE goes through the table's trigger, which ends each feature's
 // last version with a delete by e and retires its id; a 'layer' row of
-// the history records the drop, and the change log's 'layer' row tells
-// readers and caches to let the layer go.
+// the history records the drop with the layer's declaration
+// (historyDrop), so that the layer can still be read as of a time it
+// existed (asof.go), and the change log's 'layer' row tells readers and
+// caches to let the layer go.
 func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
 	return s.layerEdit(ctx, id, e, func(tx pgx.Tx) error {
-		if _, err := getLayer(ctx, tx, id); err != nil {
+		l, err := getLayer(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		t, err := checkedTable(id)
@@ -125,7 +128,7 @@ func (s *Store) DropLayer(ctx context.Context, id string, e layers.Edit) error {
 		if err := logLayer(ctx, tx, id); err != nil {
 			return err
 		}
-		return historyLayer(ctx, tx, id)
+		return historyDrop(ctx, tx, l)
 	})
 }
 

@@ -106,19 +106,153 @@ func boxesWhere(f layers.Filter, args *[]any) (live, past string) {
 	return " AND (" + strings.Join(ls, " OR ") + ")", " AND (" + strings.Join(ps, " OR ") + ")"
 }
 
+// layerEvents reads the history rows of layer id as a whole (fid 0), in
+// the order they were written, for layers.PastLife.
+func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
+	rows, err := q.Query(ctx, `SELECT at, properties::text FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []layers.LayerEvent
+	for rows.Next() {
+		var e layers.LayerEvent
+		var decl *string
+		if err := rows.Scan(&e.At, &decl); err != nil {
+			return nil, err
+		}
+		if decl != nil {
+			e.Declaration = []byte(*decl)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// layerAsOf returns layer id as it was at time t, read in q: the layer
+// there now when t falls in its life (eachAsOf reads it), else the life
+// of a layer dropped since that t falls in (past, which eachPast reads
+// from the history alone); ENOTFOUND when there was none at t.
+func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layers.Layer, past *layers.PastLayer, err error) {
+	events, err := layerEvents(ctx, q, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, err := getLayer(ctx, q, id)
+	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+		return nil, nil, err
+	}
+	past, err = layers.PastLife(id, t, live != nil, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	if past != nil {
+		return past.Layer, past, nil
+	}
+	return live, nil, nil
+}
+
+// eachPast calls fn for each feature of past layer l as it was at time t,
+// in id order, of those with an id in (after, upto] whose bounding box
+// meets one of f's boxes: from the history alone, where the drop left
+// every version it ended with its state. The table and its row type are
+// gone: the state is read through a record of the declaration's columns,
+// typed as the table's were (sqlTypes), and then as the live features'
+// are (columnOf).
+func eachPast(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
+	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
+	var defs []string
+	for _, fd := range l.Schema {
+		cols = append(cols, columnOf("r", fd))
+		defs = append(defs, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
+	}
+	record := ""
+	if len(defs) > 0 {
+		record = `
+	LEFT JOIN LATERAL jsonb_to_record(h.properties) AS r(` + strings.Join(defs, ", ") + `) ON true`
+	}
+	// $1 layer, $2 T, $3 after, $4 upto, then four per box.
+	args := []any{l.ID, t, after, upto}
+	_, pastBoxes := boxesWhere(f, &args)
+	sql := `SELECT ` + strings.Join(cols, ", ") + `
+	FROM (SELECT max(id) AS at_t FROM planmap_history
+		WHERE layer = $1 AND fid > $3 AND fid <= $4 AND at <= $2 GROUP BY fid) o
+	JOIN planmap_history h ON h.id = o.at_t` + record + `
+	WHERE h.op <> 'delete' AND h.properties IS NOT NULL` + pastBoxes + `
+	ORDER BY h.fid`
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		ft, err := decodeRow(l, rows)
+		if err != nil {
+			return fmt.Errorf("as of %s: %w", t.Format(time.RFC3339Nano), err)
+		}
+		if err := fn(ft); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// eachAt calls fn for each feature of layer l as it was at time t, of
+// those with an id in (after, upto] whose box meets one of f's: l is there
+// now, or past.
+func eachAt(ctx context.Context, q querier, l *layers.Layer, past *layers.PastLayer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
+	if past != nil {
+		return eachPast(ctx, q, l, t, after, upto, f, fn)
+	}
+	return eachAsOf(ctx, q, l, t, after, upto, f, fn)
+}
+
+// readLayerAsOf begins a read-only transaction, a consistent snapshot,
+// and reads layer id as of t in it (layerAsOf).
+func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (pgx.Tx, *layers.Layer, *layers.PastLayer, error) {
+	tx, err := s.readOnly(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, past, err := layerAsOf(ctx, tx, id, t)
+	if err != nil {
+		tx.Rollback(ctx)
+		return nil, nil, nil, err
+	}
+	return tx, l, past, nil
+}
+
+// PastCollection is layer id as it was at time t when t falls in a life
+// of the layer that has ended (it was dropped after t): its declaration
+// then, read from the history. It is nil when t falls in the life of the
+// layer there now; ENOTFOUND when there was no layer id at t, with a
+// message that says when it was dropped.
+func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
+	tx, _, past, err := s.readLayerAsOf(ctx, id, t)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	if past == nil {
+		return nil, nil
+	}
+	return past.Collection(), nil
+}
+
 // ItemsAsOf is Items as of time t: page p of the features of layer id as
 // they were at t that f selects (bbox and values applied to the features
 // as they were), in id order, and how many matched in all, paged as Items
 // pages (layers.PageOfFeatures). Features deleted since are among them,
-// features created after t are not. The layer's declaration is today's.
+// features created after t are not. The layer's declaration is today's,
+// or, for a layer dropped since, the one it had when it was dropped.
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback(ctx)
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAsOf(ctx, tx, l, t, p.UncountedAfter(), math.MaxInt64, f, fn)
+		return eachAt(ctx, tx, l, past, t, p.UncountedAfter(), math.MaxInt64, f, fn)
 	})
 }
 
@@ -126,14 +260,14 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 // an EGONE error if it had been deleted by then, ENOTFOUND if it did not
 // exist yet.
 func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
 	var it *layers.Item
 	if fid > 0 {
-		err = eachAsOf(ctx, tx, l, t, fid-1, fid, layers.Filter{}, func(f layers.Feature) error {
+		err = eachAt(ctx, tx, l, past, t, fid-1, fid, layers.Filter{}, func(f layers.Feature) error {
 			it = layers.NewItem(l, f)
 			return nil
 		})
@@ -155,12 +289,18 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
 // layer file of the past, which planmap import takes as it is, byte for
-// byte as the GeoPackage store writes it (layers.WriteLayerFile).
+// byte as the GeoPackage store writes it (layers.WriteLayerFile); of a
+// layer dropped since, with the declaration it had when it was dropped.
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	return writeGeoJSON(ctx, tx, w, l, t, progress)
+	if past == nil {
+		return writeGeoJSON(ctx, tx, w, l, t, progress)
+	}
+	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
+		return eachPast(ctx, tx, l, t, 0, math.MaxInt64, layers.Filter{}, fn)
+	}, 0, progress)
 }

@@ -35,9 +35,11 @@ func history(ctx context.Context, q querier, l *layers.Layer, fn func(layers.His
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
 	}
-	cols = append(cols, "h.op", "h.at", "h.author", "h.note")
+	// A drop's row (fid 0) keeps a declaration, no feature's state: it is
+	// read as text, never through the row type.
+	cols = append(cols, "h.op", "h.at", "h.author", "h.note", "CASE WHEN h.fid = 0 THEN h.properties::text END")
 	rows, err := q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h
-		LEFT JOIN LATERAL jsonb_populate_record(NULL::`+quoteIdent(l.ID)+`, h.properties) r ON true
+		LEFT JOIN LATERAL jsonb_populate_record(NULL::`+quoteIdent(l.ID)+`, CASE WHEN h.fid <> 0 THEN h.properties END) r ON true
 		WHERE h.layer = $1 ORDER BY h.id`, id)
 	if err != nil {
 		return err
@@ -57,6 +59,9 @@ func history(ctx context.Context, q querier, l *layers.Layer, fn func(layers.His
 		h.At = at.UTC()
 		h.Author, _ = vals[n+2].(string)
 		h.Note, _ = vals[n+3].(string)
+		if decl, ok := vals[n+4].(string); ok {
+			h.Declaration = []byte(decl)
+		}
 		if rows.RawValues()[1] != nil && h.FID != 0 && h.Op != layers.OpDelete {
 			f, err := decodeRow(l, rows)
 			if err != nil {
@@ -208,8 +213,12 @@ func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow
 	}
 	author, note := nullIfEmpty(h.Author), nullIfEmpty(h.Note)
 	if h.State == nil {
-		_, err := w.tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, at, author, note) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, h.FID, string(h.Op), h.At, author, note)
+		var decl any
+		if h.Declaration != nil {
+			decl = string(h.Declaration)
+		}
+		_, err := w.tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, at, author, note, properties) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+			id, h.FID, string(h.Op), h.At, author, note, decl)
 		return err
 	}
 	blob, err := wkb.Marshal(h.State.Geometry)

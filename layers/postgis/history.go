@@ -40,6 +40,19 @@ func historyLayer(ctx context.Context, tx pgx.Tx, id string) error {
 	return err
 }
 
+// historyDrop records the drop of layer l: a 'layer' row, as historyLayer
+// writes, that keeps l's declaration in its properties
+// (layers.DroppedDeclaration), which no other 'layer' row has.
+func historyDrop(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
+	decl, err := layers.DroppedDeclaration(l)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note, properties) VALUES ($1, 0, 'layer',
+		nullif(current_setting('planmap.author', true), ''), nullif(current_setting('planmap.note', true), ''), $2::jsonb)`, l.ID, string(decl))
+	return err
+}
+
 // goneError says that feature fid of layer id was deleted, and where its
 // versions are.
 func goneError(id string, fid int64) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,14 @@ import (
 type Past interface {
 	ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)
+	PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error)
+}
+
+// layerEditor is the layer half of web.LayerEditor: a store that creates
+// and drops layers. The Dropped test runs on it.
+type layerEditor interface {
+	DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+	DropLayer(ctx context.Context, id string, e layers.Edit) error
 }
 
 // pastOf returns the store under test as a Past and an Editor, or skips.
@@ -117,6 +126,7 @@ func moved(g orb.Geometry, dx float64) orb.Geometry {
 func testAsOf(t *testing.T, h Harness) {
 	t.Run("Layer", func(t *testing.T) { testAsOfLayer(t, h) })
 	t.Run("Lifecycle", func(t *testing.T) { testAsOfLifecycle(t, h) })
+	t.Run("Dropped", func(t *testing.T) { testAsOfDropped(t, h) })
 	t.Run("ErrNoLayer", func(t *testing.T) {
 		s, _ := h.New(t)
 		ps, _ := pastOf(t, s)
@@ -342,4 +352,137 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 	if got, _ := asOf(t, ps, "plots", afterDelete, box); got[fid] != "" {
 		t.Errorf("as of after the delete, its last box holds feature %d", fid)
 	}
+}
+
+// testAsOfDropped: a layer edited, dropped and created again under the
+// same id. As of a time of its first life it is read from the history
+// alone, in the declaration it had then, as it was served then; between
+// its lives and before its first it is not found, with a message that
+// says so; as of its second life it is the layer there now.
+func testAsOfDropped(t *testing.T, h Harness) {
+	s, w := h.New(t)
+	ps, ed := pastOf(t, s)
+	le, ok := s.(layerEditor)
+	if !ok {
+		t.Skipf("%T neither creates nor drops layers", s)
+	}
+	before := tick()
+	write(t, s, w, layers.ImportOptions{}, parse(t, "parcels.geojson", []byte(parcelsGeoJSON)))
+	col, ok := catalog(t, s).Collection("parcels")
+	if !ok {
+		t.Fatal("no collection parcels after the import")
+	}
+	first := col.Layer
+	f7 := edited(t, s, "parcels", 7, "七号·在建")
+	f7.Properties["status"] = "under_construction"
+	if _, err := ed.Replace(ctx, "parcels", 7, f7, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	t1, snap1 := tick(), servedNow(t, s, "parcels")
+	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	t2, snap2 := tick(), servedNow(t, s, "parcels")
+	box := layers.Filter{BBoxes: []orb.Bound{mustItem(t, s, "parcels", 1).Bound}}
+	if err := le.DropLayer(ctx, "parcels", layers.Edit{Author: "admin", Note: "dropped for the test"}); err != nil {
+		t.Fatalf("DropLayer(parcels): %v", err)
+	}
+	afterDrop := tick()
+
+	past := func(when string, at time.Time) {
+		t.Helper()
+		pc, err := ps.PastCollection(ctx, "parcels", at)
+		if err != nil || pc == nil {
+			t.Fatalf("PastCollection(parcels, %s) = %v, %v; want the dropped layer", when, pc, err)
+		}
+		if pc.ID != "parcels" || pc.Title != first.Title || len(pc.Schema) != len(first.Schema) || pc.GeometryType != first.GeometryType {
+			t.Errorf("PastCollection(parcels, %s) = %s %+v, %d fields; want the declaration it had: %+v, %d fields", when, pc.ID, pc.Title, len(pc.Schema), first.Title, len(first.Schema))
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		past("t1", t1)
+		for i, c := range []struct {
+			at   time.Time
+			want map[int64]string
+		}{{t1, snap1}, {t2, snap2}} {
+			got, n := asOf(t, ps, "parcels", c.at, layers.Filter{})
+			sameSnapshot(t, fmt.Sprintf("%s, as of t%d", when, i+1), got, c.want)
+			if n != len(c.want) {
+				t.Errorf("%s, as of t%d: numberMatched %d, want %d", when, i+1, n, len(c.want))
+			}
+			for fid, want := range c.want {
+				it, err := ps.ItemAsOf(ctx, "parcels", fid, c.at)
+				if err != nil || string(it.JSON) != want {
+					t.Errorf("%s: ItemAsOf(parcels, %d, t%d) = %v, %v; want %s", when, fid, i+1, it, err, want)
+				}
+			}
+			// The values and the boxes of the past apply.
+			uc := layers.Filter{Equals: map[string]any{"status": "under_construction"}}
+			if got, n := asOf(t, ps, "parcels", c.at, uc); n != 1 || got[7] == "" {
+				t.Errorf("%s, as of t%d, status=under_construction: %d matched (feature 7: %v), want feature 7", when, i+1, n, got[7] != "")
+			}
+			if got, _ := asOf(t, ps, "parcels", c.at, box); got[1] == "" || got[7] != "" {
+				t.Errorf("%s, as of t%d, the box of parcel 1: features %v, want 1 and not 7", when, i+1, slices.Sorted(maps.Keys(got)))
+			}
+			// Paging: offset and key, numberMatched whole.
+			page, n, err := ps.ItemsAsOf(ctx, "parcels", c.at, layers.Filter{}, layers.Page{Offset: 1, Limit: 1})
+			if err != nil || n != len(c.want) || len(page) != 1 {
+				t.Errorf("%s: ItemsAsOf(t%d, offset 1, limit 1) = %d items, %d matched, %v; want 1 of %d", when, i+1, len(page), n, err, len(c.want))
+			}
+			page, _, err = ps.ItemsAsOf(ctx, "parcels", c.at, layers.Filter{}, layers.Page{After: 1, Limit: 10})
+			if err != nil || len(page) != len(c.want)-1 || page[0].ID == 1 {
+				t.Errorf("%s: ItemsAsOf(t%d, after 1) = %d items, %v; want %d", when, i+1, len(page), err, len(c.want)-1)
+			}
+		}
+		if _, err := ps.ItemAsOf(ctx, "parcels", 3, t2); layers.ErrorCode(err) != layers.EGONE {
+			t.Errorf("%s: ItemAsOf(parcels, 3, t2) after its delete: %v, want %s", when, err, layers.EGONE)
+		}
+		if _, err := ps.ItemAsOf(ctx, "parcels", 999, t1); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("%s: ItemAsOf(parcels, 999, t1): %v, want %s", when, err, layers.ENOTFOUND)
+		}
+		if _, _, err := ps.ItemsAsOf(ctx, "parcels", before, layers.Filter{}, layers.Page{Limit: 10}); layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), "did not exist") {
+			t.Errorf("%s: ItemsAsOf(parcels) before its creation: %v, want %s saying it did not exist", when, err, layers.ENOTFOUND)
+		}
+	}
+	check("dropped")
+	for _, at := range []time.Time{afterDrop, time.Now()} {
+		_, _, err := ps.ItemsAsOf(ctx, "parcels", at, layers.Filter{}, layers.Page{Limit: 10})
+		if layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), "dropped") {
+			t.Errorf("ItemsAsOf(parcels) after the drop: %v, want %s saying it was dropped", err, layers.ENOTFOUND)
+		}
+		if _, err := ps.ItemAsOf(ctx, "parcels", 1, at); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("ItemAsOf(parcels, 1) after the drop: %v, want %s", err, layers.ENOTFOUND)
+		}
+		if _, err := ps.PastCollection(ctx, "parcels", at); layers.ErrorCode(err) != layers.ENOTFOUND {
+			t.Errorf("PastCollection(parcels) after the drop: %v, want %s", err, layers.ENOTFOUND)
+		}
+	}
+
+	// A second life under the same id, with another title: as of a time
+	// in it, the layer there now; as of the first, the first.
+	second := *first
+	second.Title = layers.Text{Zh: "重建的地块", En: "Parcels again"}
+	if err := le.DeclareLayer(ctx, &second, layers.Edit{Author: "admin"}); err != nil {
+		t.Fatalf("DeclareLayer(parcels again): %v", err)
+	}
+	it, err := ed.Create(ctx, "parcels", layers.Feature{
+		Properties: map[string]any{"name_zh": "新生", "status": "planned"},
+		Geometry:   orb.Polygon{{{121.6, 32.2}, {121.61, 32.2}, {121.61, 32.21}, {121.6, 32.21}, {121.6, 32.2}}},
+	}, layers.Edit{Author: "alice"})
+	if err != nil {
+		t.Fatalf("Create in the second life: %v", err)
+	}
+	t3 := tick()
+	if pc, err := ps.PastCollection(ctx, "parcels", t3); err != nil || pc != nil {
+		t.Errorf("PastCollection(parcels, t3) = %v, %v; want nil: the layer there now", pc, err)
+	}
+	got, n := asOf(t, ps, "parcels", t3, layers.Filter{})
+	if n != 1 || got[it.ID] != string(it.JSON) {
+		t.Errorf("as of t3, in the second life: %d matched, %v; want feature %d only", n, slices.Sorted(maps.Keys(got)), it.ID)
+	}
+	if got, n := asOf(t, ps, "parcels", afterDrop, layers.Filter{}); n != 0 {
+		t.Errorf("as of between the lives: %d matched, %v; want none", n, slices.Sorted(maps.Keys(got)))
+	}
+	check("created again")
 }

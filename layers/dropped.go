@@ -1,0 +1,103 @@
+package layers
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// A dropped layer's past: the stores keep, in the history row that
+// records a drop (op 'layer', fid 0), the layer's declaration as a layer
+// file with no features (DroppedDeclaration), so that the layer can still
+// be read as of a time it existed. Its features' states are in their own
+// history rows: the drop ended the version of each with a delete.
+//
+// A layer's lives: it is created (a 'layer' row), written (its features'
+// rows, and a 'layer' row for each bulk write), dropped (a 'layer' row
+// with the declaration), and may be created again under the same id,
+// which begins its next life. PastLife tells, from the 'layer' rows,
+// which life a time falls in, the same for every store.
+
+// DroppedDeclaration is what the history row of the drop of layer l
+// keeps: the layer file of l with no features, as every store exports
+// it, which ParseDeclaration reads back.
+func DroppedDeclaration(l *Layer) ([]byte, error) {
+	head, err := DeclarationJSON(l)
+	if err != nil {
+		return nil, err
+	}
+	return append(head, "\"features\": []\n}\n"...), nil
+}
+
+// LayerEvent is a history row of a whole layer (fid 0): its creation, a
+// bulk write, or its drop. Declaration is the declaration a drop kept
+// (DroppedDeclaration); nil for every other row, and for the drops made
+// before planmap kept it.
+type LayerEvent struct {
+	At          time.Time
+	Declaration []byte
+}
+
+// PastLayer is a life of a layer that has ended: its declaration as it
+// was when it was dropped, and when it was created and dropped.
+type PastLayer struct {
+	*Layer
+	Created, Dropped time.Time
+}
+
+// Collection is the collection of the past layer, for the answers about
+// it: no count nor extent of its own, and a Version that is the same for
+// every reading of the same life.
+func (p *PastLayer) Collection() *Collection {
+	return &Collection{
+		Layer:   p.Layer,
+		Version: fmt.Sprintf("dropped-%d-%x", p.Dropped.UnixNano(), DeclarationHash(p.Layer)),
+	}
+}
+
+// PastLife finds the life of layer id that time t falls in, from its
+// layer events (in the order the history recorded them) and whether the
+// layer exists now: nil when t falls in the life of the layer there now
+// (or before it, which the store answers as it answers about a live
+// layer: no features yet), else that life's layer when it has been
+// dropped since. A layer there at no time before t and not there now is
+// ENOTFOUND, with a message that says when it was dropped if it was, and
+// that a drop made before planmap kept declarations cannot be read.
+//
+// A drop made before planmap kept declarations, followed by a new life
+// dropped since, is not told from a bulk write: a time in the first life
+// is read as the second's, a limit of the history those drops left.
+func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLayer, error) {
+	at := t.UTC().Format(time.RFC3339Nano)
+	prev := -1 // the last drop that kept its declaration, before t's
+	for i, e := range events {
+		if e.Declaration == nil {
+			continue
+		}
+		if !e.At.After(t) {
+			prev = i
+			continue
+		}
+		created := events[prev+1].At
+		if created.After(t) {
+			return nil, Errorf(ENOTFOUND, "collection %s did not exist at %s: it was created at %s", id, at, created.UTC().Format(time.RFC3339Nano))
+		}
+		l, err := ParseDeclaration(id, bytes.Clone(e.Declaration))
+		if err != nil {
+			return nil, fmt.Errorf("the declaration kept at the drop of %s: %w", id, err)
+		}
+		return &PastLayer{Layer: l, Created: created, Dropped: e.At}, nil
+	}
+	if exists {
+		return nil, nil
+	}
+	if len(events) == 0 {
+		return nil, Errorf(ENOTFOUND, "there is no collection %q; /collections lists them", id)
+	}
+	last := events[len(events)-1]
+	dropped := last.At.UTC().Format(time.RFC3339Nano)
+	if last.Declaration == nil && last.At.After(t) {
+		return nil, Errorf(ENOTFOUND, "collection %s was dropped at %s, before planmap kept the declarations of dropped layers: it cannot be read as of %s", id, dropped, at)
+	}
+	return nil, Errorf(ENOTFOUND, "collection %s was dropped at %s; ask as of a time before then to read it as it was", id, dropped)
+}

@@ -1,0 +1,70 @@
+package layers_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"planmap/layers"
+)
+
+// TestPastLife sweeps the times of a layer's two lives, the first
+// dropped with its declaration kept, and of a layer dropped before
+// planmap kept declarations.
+func TestPastLife(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
+	decl := func(title string) []byte {
+		b, err := layers.DroppedDeclaration(&layers.Layer{ID: "roads", Title: layers.Text{Zh: title, En: title}, GeometryType: "LineString",
+			Schema: []layers.Field{{Name: "name_zh", Type: layers.String}}})
+		if err != nil {
+			t.Fatalf("DroppedDeclaration: %v", err)
+		}
+		return b
+	}
+	// Created on the 2nd, replaced on the 4th, dropped on the 6th,
+	// created again on the 8th, dropped again on the 10th.
+	twoLives := []layers.LayerEvent{
+		{At: day(2)}, {At: day(4)}, {At: day(6), Declaration: decl("first")},
+		{At: day(8)}, {At: day(10), Declaration: decl("second")},
+	}
+	// Created on the 2nd, dropped on the 6th before declarations were kept.
+	oldDrop := []layers.LayerEvent{{At: day(2)}, {At: day(6)}}
+	for _, c := range []struct {
+		name    string
+		at      time.Time
+		exists  bool
+		events  []layers.LayerEvent
+		title   string // of the life read; "" for the layer there now
+		errText string // of the ENOTFOUND error, when there is one
+	}{
+		{"FirstLife", day(3), false, twoLives, "first", ""},
+		{"FirstLifeAfterReplace", day(5), false, twoLives, "first", ""},
+		{"SecondLife", day(9), false, twoLives, "second", ""},
+		{"AtTheDrop", day(6), false, twoLives, "", "did not exist"},
+		{"ErrBeforeCreation", day(1), false, twoLives, "", "did not exist"},
+		{"ErrBetweenLives", day(7), false, twoLives, "", "created at 2026-11-08T12:00:00Z"},
+		{"ErrAfterDrop", day(11), false, twoLives, "", "dropped at 2026-11-10T12:00:00Z"},
+		{"ThirdLifeNow", day(11), true, append(twoLives, layers.LayerEvent{At: day(11)}), "", ""},
+		{"FirstLifeOfLayerThereNow", day(3), true, append(twoLives, layers.LayerEvent{At: day(11)}), "first", ""},
+		{"ErrOldDrop", day(3), false, oldDrop, "", "before planmap kept the declarations"},
+		{"ErrAfterOldDrop", day(7), false, oldDrop, "", "dropped at 2026-11-06T12:00:00Z"},
+		{"ErrNever", day(3), false, nil, "", "there is no collection"},
+		{"NeverButThereNow", day(3), true, nil, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := layers.PastLife("roads", c.at, c.exists, c.events)
+			switch {
+			case c.errText != "":
+				if layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), c.errText) {
+					t.Errorf("PastLife(%s) = %v, %v; want %s saying %q", c.at, p, err, layers.ENOTFOUND, c.errText)
+				}
+			case err != nil:
+				t.Errorf("PastLife(%s): %v", c.at, err)
+			case c.title == "" && p != nil:
+				t.Errorf("PastLife(%s) = life %q, want nil: the layer there now", c.at, p.Title.En)
+			case c.title != "" && (p == nil || p.Title.En != c.title):
+				t.Errorf("PastLife(%s) = %+v, want the life %q", c.at, p, c.title)
+			}
+		})
+	}
+}
