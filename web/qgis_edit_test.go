@@ -165,6 +165,27 @@ func TestQGISDirectEdit(t *testing.T) {
 	}
 }
 
+// A planner cannot delete a field of the live GeoPackage in QGIS: GDAL
+// drops it with ALTER TABLE … DROP COLUMN, which SQLite refuses for a
+// column a trigger names, and the history triggers name every column.
+// QGIS shows SQLite's error; the layer is served as before. (A table
+// rebuilt without the column is followed: TestColumnsOfOtherPrograms in
+// layers/gpkg.)
+func TestQGISCannotDropAField(t *testing.T) {
+	layerstest.RequireQGIS(t)
+	srv, store := newServer(t, web.Options{})
+	get(t, srv.URL+"/collections/parcels")
+	res := runQGISEdit(t, store.Path(), "parcels", "dropfield", "berths")
+	errs, _ := json.Marshal(res["errors"])
+	if res["dropped"] != false || !strings.Contains(string(errs), "planmap_history_parcels") {
+		t.Fatalf("QGIS drop field: %v; want it refused, naming the history trigger", res)
+	}
+	r := get(t, srv.URL+"/collections/parcels/items/1")
+	if p, _ := r.json(t)["properties"].(map[string]any); r.StatusCode != 200 || p["berths"] == nil {
+		t.Errorf("GET /collections/parcels/items/1 after QGIS failed to drop berths = %d:\n%s", r.StatusCode, r.body)
+	}
+}
+
 // A GIS user adds a field to the live GeoPackage with GDAL or QGIS (ALTER
 // TABLE … ADD COLUMN, as GDAL adds one when it can) and fills it: within
 // a second the field is in the collection's schema, its values in the
