@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -71,7 +70,6 @@ func FollowColumns(l *Layer, cols []Column) (*Layer, ColumnChanges) {
 	if !ch.Changed() {
 		return l, ch
 	}
-	next.Schema = slices.Clip(next.Schema)
 	return &next, ch
 }
 
