@@ -135,16 +135,9 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 	seen := map[string]bool{}
 	for i, f := range l.Schema {
 		where := fmt.Sprintf("schema field %d (%s)", i, f.Name)
-		switch {
-		case !identRE.MatchString(f.Name) || len(f.Name) > 63:
-			bad("%s: name must be lower-case letters, digits and _, starting with a letter", where)
-		case reservedFields[f.Name]:
-			bad("%s: name %q is reserved", where, f.Name)
-		case slices.Contains(QueryParams, f.Name):
-			bad("%s: name %q is a query parameter of the layer's items (%s); name the field otherwise", where, f.Name, strings.Join(QueryParams, ", "))
-		case strings.HasPrefix(f.Name, MeasurePrefix):
-			bad("%s: names starting %s are reserved for the measures planmap computes", where, MeasurePrefix)
-		case seen[f.Name]:
+		if why := fieldNameProblem(f.Name); why != "" {
+			bad("%s: %s", where, why)
+		} else if seen[f.Name] {
 			bad("%s: declared twice", where)
 		}
 		seen[f.Name] = true
@@ -171,6 +164,21 @@ func (l *Layer) Validate(p *Problems, prefix string) {
 			bad("style %s %g is outside %g..%g", n.name, *n.v, n.lo, n.hi)
 		}
 	}
+}
+
+// fieldNameProblem says why name cannot name a field, or "" if it can.
+func fieldNameProblem(name string) string {
+	switch {
+	case !identRE.MatchString(name) || len(name) > 63:
+		return "name must be lower-case letters, digits and _, starting with a letter"
+	case reservedFields[name]:
+		return fmt.Sprintf("name %q is reserved", name)
+	case slices.Contains(QueryParams, name):
+		return fmt.Sprintf("name %q is a query parameter of the layer's items (%s); name the field otherwise", name, strings.Join(QueryParams, ", "))
+	case strings.HasPrefix(name, MeasurePrefix):
+		return fmt.Sprintf("names starting %s are reserved for the measures planmap computes", MeasurePrefix)
+	}
+	return ""
 }
 
 // ValidIdent reports whether name may name a field or a table: lower-case

@@ -155,10 +155,71 @@ func TestQGISDirectEdit(t *testing.T) {
 		f, v, n := newestVersion(t, url)
 		b, _ := json.Marshal(v)
 		vp := f["properties"].(map[string]any)
-		// qgis_note is not served: a layer's fields are those planmap
-		// published (planmap_layers), not every column of the table.
-		return p["name_zh"] == "SQL 改过" && n > n1 && v["author"] == nil && v["op"] == "update" && vp["name_zh"] == "SQL 改过", string(r.body) + " " + string(b)
+		// qgis_note is served: the declaration followed the column QGIS
+		// added (TestFieldAddedByAnotherProgram).
+		return p["name_zh"] == "SQL 改过" && p["qgis_note"] == "after" && n > n1 && v["author"] == nil && v["op"] == "update" && vp["name_zh"] == "SQL 改过", string(r.body) + " " + string(b)
 	})
+	r := get(t, srv.URL+"/collections/parcels/schema")
+	if prop, _ := r.json(t)["properties"].(map[string]any)["qgis_note"].(map[string]any); prop == nil {
+		t.Errorf("GET /collections/parcels/schema after QGIS added qgis_note:\n%s\nwant the field", r.body)
+	}
+}
+
+// A planner cannot delete a field of the live GeoPackage in QGIS: GDAL
+// drops it with ALTER TABLE … DROP COLUMN, which SQLite refuses for a
+// column a trigger names, and the history triggers name every column.
+// QGIS shows SQLite's error; the layer is served as before. (A table
+// rebuilt without the column is followed: TestColumnsOfOtherPrograms in
+// layers/gpkg.)
+func TestQGISCannotDropAField(t *testing.T) {
+	layerstest.RequireQGIS(t)
+	srv, store := newServer(t, web.Options{})
+	get(t, srv.URL+"/collections/parcels")
+	res := runQGISEdit(t, store.Path(), "parcels", "dropfield", "berths")
+	errs, _ := json.Marshal(res["errors"])
+	if res["dropped"] != false || !strings.Contains(string(errs), "planmap_history_parcels") {
+		t.Fatalf("QGIS drop field: %v; want it refused, naming the history trigger", res)
+	}
+	r := get(t, srv.URL+"/collections/parcels/items/1")
+	if p, _ := r.json(t)["properties"].(map[string]any); r.StatusCode != 200 || p["berths"] == nil {
+		t.Errorf("GET /collections/parcels/items/1 after QGIS failed to drop berths = %d:\n%s", r.StatusCode, r.body)
+	}
+}
+
+// A GIS user adds a field to the live GeoPackage with GDAL or QGIS (ALTER
+// TABLE … ADD COLUMN, as GDAL adds one when it can) and fills it: within
+// a second the field is in the collection's schema, its values in the
+// items and a filter, with no admin redeclaring the layer.
+func TestFieldAddedByAnotherProgram(t *testing.T) {
+	srv, store := newServer(t, web.Options{})
+	// The store follows the file from its first answer on.
+	get(t, srv.URL+"/collections/parcels")
+	db, err := sql.Open("sqlite", store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`ALTER TABLE parcels ADD COLUMN owner TEXT(40)`, `UPDATE parcels SET owner = 'port group' WHERE fid = 3`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	within(t, "owner in GET /collections/parcels/schema", func() (bool, string) {
+		r := get(t, srv.URL+"/collections/parcels/schema")
+		if r.StatusCode != 200 {
+			return false, string(r.body)
+		}
+		prop, _ := r.json(t)["properties"].(map[string]any)["owner"].(map[string]any)
+		return prop != nil && prop["type"] == "string", string(r.body)
+	})
+	r := get(t, srv.URL+"/collections/parcels/items/3")
+	if p := r.json(t)["properties"].(map[string]any); p["owner"] != "port group" {
+		t.Errorf("GET /collections/parcels/items/3 = %s, want owner \"port group\"", r.body)
+	}
+	r = get(t, srv.URL+"/collections/parcels/items?owner=port+group")
+	if doc := r.json(t); r.StatusCode != 200 || doc["numberMatched"] != 1.0 {
+		t.Errorf("GET /collections/parcels/items?owner=port+group = %d %s, want the one parcel", r.StatusCode, r.body)
+	}
 }
 
 // firstX is the first longitude of a polygon or multipolygon feature.

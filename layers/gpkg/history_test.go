@@ -274,8 +274,10 @@ func TestHistoryTriggersFollowColumns(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(reported) != 1 || !strings.Contains(reported[0], tt.message) {
-				t.Errorf("reported %q, want one report saying %q", reported, tt.message)
+			// And the declaration follows the new column
+			// (TestColumnsOfOtherPrograms): a second report.
+			if len(reported) != 2 || !strings.Contains(reported[0], tt.message) || !strings.Contains(reported[1], "owner (string) added") {
+				t.Errorf("reported %q, want a report saying %q and one that owner was added", reported, tt.message)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -81,8 +82,11 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 // does not know, and the layer's changes would then go unrecorded. A
 // layer that lost them is logged as changed as a whole, since what
 // happened while they were gone is unknown, and its history gets a
-// 'layer' row: the features as found begin a version. It looks only when
-// the schema changed since it last found everything in place.
+// 'layer' row: the features as found begin a version. In the same step
+// the declaration follows the table's columns (followColumns): a column
+// added becomes an optional field, a field whose column was dropped goes,
+// logged and recorded the same way. It looks only when the schema changed
+// since it last found everything in place.
 func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	var schema int64
 	if err := s.read.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&schema); err != nil {
@@ -108,8 +112,17 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var lost, stale []string
+	// lost: triggers gone; stale: history triggers of other columns;
+	// drifted: a declaration that does not follow its table's columns.
+	var lost, stale, drifted []string
 	for _, col := range cat.Collections {
+		drift, err := columnsDrifted(ctx, s.read, col.Layer)
+		if err != nil {
+			return err
+		}
+		if drift {
+			drifted = append(drifted, col.ID)
+		}
 		gone := false
 		for _, suffix := range changeTriggers {
 			gone = gone || !have["planmap_changes_"+col.ID+"_"+suffix]
@@ -129,15 +142,23 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 			stale = append(stale, col.ID)
 		}
 	}
-	if len(lost) == 0 && len(stale) == 0 {
+	if len(lost) == 0 && len(stale) == 0 && len(drifted) == 0 {
 		s.checkedSchema = schema
 		return nil
 	}
 	if s.write == nil {
-		// A read-only store cannot put them back; it says so once.
+		// A read-only store cannot put them back, nor change a
+		// declaration; it says so once.
 		if !s.triggersReported {
 			s.triggersReported = true
-			s.follow.Report(fmt.Errorf("the change-log or history triggers of %s are gone or out of date (another program rebuilt or altered the table); changes to it are recorded again only when planmap serve or import opens the database for writing and puts them back", strings.Join(append(lost, stale...), ", ")))
+			var said []string
+			if len(lost)+len(stale) > 0 {
+				said = append(said, fmt.Sprintf("the change-log or history triggers of %s are gone or out of date (another program rebuilt or altered the table); changes to it are recorded again only when planmap serve or import opens the database for writing and puts them back", strings.Join(append(lost, stale...), ", ")))
+			}
+			if len(drifted) > 0 {
+				said = append(said, fmt.Sprintf("the declarations of %s do not follow the columns another program added to or dropped from their tables: a column added is not served, and a column dropped makes reading the layer fail, until planmap serve or import opens the database for writing and makes them follow", strings.Join(drifted, ", ")))
+			}
+			s.follow.Report(errors.New(strings.Join(said, "; ")))
 		}
 		return nil
 	}
@@ -147,7 +168,13 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	}
 	defer tx.Rollback()
 	var put, regenerated []string
-	for _, id := range append(lost, stale...) {
+	var followed []layers.ColumnChanges
+	seen := map[string]bool{}
+	for _, id := range append(append(lost, stale...), drifted...) {
+		if seen[id] {
+			continue // drifted, and lost or stale too
+		}
+		seen[id] = true
 		// Still a layer, and its table still there?
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM planmap_layers l JOIN sqlite_master m ON m.name = l.id AND m.type = 'table' WHERE l.id = ?`, id).Scan(&n); err != nil {
@@ -156,23 +183,42 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if n == 0 {
 			continue
 		}
-		if err := createHistoryTriggers(ctx, tx, id); err != nil {
-			return err
-		}
-		if slices.Contains(stale, id) {
+		var notes []string
+		switch {
+		case slices.Contains(lost, id):
+			if err := createHistoryTriggers(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := createChangeTriggers(ctx, tx, id); err != nil {
+				return err
+			}
+			notes = append(notes, "triggers put back after another program rebuilt the table; edits made while they were gone are not in the history")
+			put = append(put, id)
+		case slices.Contains(stale, id):
+			if err := createHistoryTriggers(ctx, tx, id); err != nil {
+				return err
+			}
 			regenerated = append(regenerated, id)
-			continue
 		}
-		if err := createChangeTriggers(ctx, tx, id); err != nil {
+		ch, err := followColumns(ctx, tx, id)
+		if err != nil {
 			return err
+		}
+		if ch.Changed() {
+			notes = append(notes, ch.Note())
+		}
+		if ch.Changed() || len(ch.Left) > 0 {
+			followed = append(followed, ch)
+		}
+		if len(notes) == 0 {
+			continue
 		}
 		if err := logLayer(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := historyLayer(ctx, tx, id, "triggers put back after another program rebuilt the table; edits made while they were gone are not in the history"); err != nil {
+		if err := historyLayer(ctx, tx, id, strings.Join(notes, "; ")); err != nil {
 			return err
 		}
-		put = append(put, id)
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -182,6 +228,9 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	}
 	if len(regenerated) > 0 {
 		s.follow.Report(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
+	}
+	for _, ch := range followed {
+		s.follow.Report(errors.New(ch.String()))
 	}
 	return nil
 }

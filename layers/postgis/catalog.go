@@ -49,6 +49,18 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 	if cur != nil && last == cur.Seq {
 		return nil
 	}
+	if cur != nil {
+		// Before the snapshot, which then has the declarations made
+		// to follow. The catalog is right without it (a role that
+		// may not write planmap_layers cannot): a failure is said,
+		// not returned, and tried again at the next direct edit.
+		if err := s.followColumns(ctx, cur, last); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			s.follow.Report(fmt.Errorf("following the columns another program added or dropped: %w", err))
+		}
+	}
 	if s.replicas != nil {
 		p, err := parseLSN(lsn)
 		if err != nil {

@@ -37,6 +37,10 @@ type Store struct {
 	// refresh step's, which runs one at a time.
 	follow *layers.Follower
 	states map[string]*layerState
+	// columnsSeen: the signature of each layer's columns when the
+	// refresh step last found its declaration following them
+	// (columns.go).
+	columnsSeen map[string]string
 
 	// Other processes' changes, heard of (replica.go): the listener and
 	// the replicas' watcher run from the first Catalog until Close.

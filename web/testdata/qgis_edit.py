@@ -5,6 +5,8 @@
 #     editing session (startEditing … commitChanges)
 #   QT_QPA_PLATFORM=offscreen /usr/bin/python3 qgis_edit.py FILE LAYER addfield FIELD
 #     adds a text field FIELD through the data provider
+#   QT_QPA_PLATFORM=offscreen /usr/bin/python3 qgis_edit.py FILE LAYER dropfield FIELD
+#     deletes field FIELD through the data provider
 import json
 import sys
 
@@ -36,6 +38,12 @@ elif what == "edit":
 elif what == "addfield":
     field = sys.argv[4]
     out["added"] = layer.dataProvider().addAttributes([QgsField(field, QVariant.String)])
+    layer.updateFields()
+    out["fields"] = [f.name() for f in layer.fields()]
+    out["errors"] = layer.dataProvider().errors()
+elif what == "dropfield":
+    field = sys.argv[4]
+    out["dropped"] = layer.dataProvider().deleteAttributes([layer.fields().indexOf(field)])
     layer.updateFields()
     out["fields"] = [f.name() for f in layer.fields()]
     out["errors"] = layer.dataProvider().errors()

@@ -1,0 +1,251 @@
+package gpkg_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"planmap/layers"
+	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+)
+
+// parcelsColumns are the column definitions of the parcels table as
+// planmap creates it, after fid and geom.
+const parcelsColumns = `name_zh TEXT, name_en TEXT, status TEXT, berths INTEGER, area_mu DOUBLE, public BOOLEAN, opened DATE, surveyed DATETIME`
+
+// rebuild is how GDAL (under QGIS) changes a table's columns when ALTER
+// TABLE cannot: a new table with the columns cols, the rows copied, the
+// old table dropped (and its triggers with it), the new one renamed, in
+// one transaction.
+func rebuild(cols, copied string) []string {
+	return []string{
+		`BEGIN`,
+		`CREATE TABLE parcels_new (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULTIPOLYGON NOT NULL, ` + cols + `)`,
+		`INSERT INTO parcels_new SELECT ` + copied + ` FROM parcels`,
+		`DROP TABLE parcels`,
+		`ALTER TABLE parcels_new RENAME TO parcels`,
+		`COMMIT`,
+	}
+}
+
+// Columns another program adds to a layer's table (QGIS or GDAL adding a
+// field, by ALTER TABLE or by rebuilding the table) become optional
+// fields of the layer's declaration, of the columns' types, and are
+// served; a column it drops takes its field out of the declaration, and
+// the layer is read without it. Each change is reported, recorded in the
+// history with a note, and logged as a change of the layer as a whole.
+func TestColumnsOfOtherPrograms(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stmts []string
+		// fields are the fields wanted in the declaration after, name
+		// and type, with the value parcel 1 has; gone those wanted gone.
+		fields map[string]layers.FieldType
+		values map[string]any
+		gone   []string
+		// report is what the report says, besides the layer's id.
+		report []string
+	}{
+		{
+			name:   "AddColumn",
+			stmts:  []string{`ALTER TABLE parcels ADD COLUMN owner TEXT(40)`, `UPDATE parcels SET owner = 'port group' WHERE fid = 1`},
+			fields: map[string]layers.FieldType{"owner": layers.String},
+			values: map[string]any{"owner": "port group"},
+			report: []string{"owner (string) added"},
+		},
+		{
+			name: "EveryType",
+			stmts: []string{
+				`ALTER TABLE parcels ADD COLUMN plots MEDIUMINT`,
+				`ALTER TABLE parcels ADD COLUMN ratio REAL`,
+				`ALTER TABLE parcels ADD COLUMN share FLOAT`,
+				`ALTER TABLE parcels ADD COLUMN leased BOOLEAN`,
+				`ALTER TABLE parcels ADD COLUMN signed DATE`,
+				`ALTER TABLE parcels ADD COLUMN checked DATETIME`,
+				`ALTER TABLE parcels ADD COLUMN "Agent" TEXT`,
+				`ALTER TABLE parcels ADD COLUMN "limit" INTEGER`,
+				`ALTER TABLE parcels ADD COLUMN geodesic_area REAL`,
+				`ALTER TABLE parcels ADD COLUMN photo BLOB`,
+				`UPDATE parcels SET plots = 4, ratio = 0.5, share = 2, leased = 1, signed = '2026-11-30', checked = '2026-12-01T08:00:00.000Z', "Agent" = 'x' WHERE fid = 1`,
+			},
+			fields: map[string]layers.FieldType{"plots": layers.Integer, "ratio": layers.Number, "share": layers.Number,
+				"leased": layers.Boolean, "signed": layers.Date, "checked": layers.DateTime},
+			values: map[string]any{"plots": int64(4), "ratio": 0.5, "share": 2.0, "leased": true, "signed": "2026-11-30", "checked": "2026-12-01T08:00:00.000Z"},
+			gone:   []string{"Agent", "limit", "geodesic_area", "photo"},
+			report: []string{"plots (integer)", "checked (datetime)", `"Agent": name must be lower-case`, `"limit"`, `"geodesic_area"`, `"photo": holds binary data`},
+		},
+		{
+			name: "Rebuilt",
+			stmts: append(rebuild(parcelsColumns+`, owner TEXT`, `*, NULL`),
+				`UPDATE parcels SET owner = 'city' WHERE fid = 1`),
+			fields: map[string]layers.FieldType{"owner": layers.String},
+			values: map[string]any{"owner": "city"},
+			report: []string{"owner (string) added"},
+		},
+		{
+			name:   "Dropped",
+			stmts:  rebuild(strings.Replace(parcelsColumns, "berths INTEGER, ", "", 1), `fid, geom, name_zh, name_en, status, area_mu, public, opened, surveyed`),
+			values: map[string]any{"name_zh": "一号地块 <b>&"},
+			gone:   []string{"berths"},
+			report: []string{"berths removed", "dropped"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := layerstest.MustOpen(t)
+			mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+			var mu sync.Mutex
+			var reported []string
+			s.OnError(func(err error) {
+				mu.Lock()
+				reported = append(reported, err.Error())
+				mu.Unlock()
+			})
+			if _, err := s.Catalog(ctx); err != nil {
+				t.Fatal(err)
+			}
+			db := rawDB(t, s)
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for _, q := range tt.stmts {
+				// On one connection: a rebuild is one transaction.
+				if _, err := conn.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			waitFor(t, "the declaration following the columns", func() bool {
+				cat, err := s.Catalog(ctx)
+				if err != nil {
+					return false
+				}
+				col, ok := cat.Collection("parcels")
+				if !ok {
+					return false
+				}
+				for name := range tt.fields {
+					if col.Field(name) == nil {
+						return false
+					}
+				}
+				for _, name := range tt.gone {
+					if col.Field(name) != nil {
+						return false
+					}
+				}
+				return true
+			})
+			l, err := s.Layer(ctx, "parcels")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, typ := range tt.fields {
+				if f := l.Field(name); f == nil || f.Type != typ || f.Required {
+					t.Errorf("Layer(parcels) field %s = %+v, want an optional %s", name, f, typ)
+				}
+			}
+			for _, name := range tt.gone {
+				if f := l.Field(name); f != nil {
+					t.Errorf("Layer(parcels) has field %s, want it left out", name)
+				}
+			}
+			items, _, err := s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 10})
+			if err != nil || len(items) != 3 {
+				t.Fatalf("Items(parcels) = %d items, %v; want 3", len(items), err)
+			}
+			for _, it := range items {
+				if it.ID != 1 {
+					continue
+				}
+				for name, want := range tt.values {
+					if got := it.Properties[name]; got != want {
+						t.Errorf("Items(parcels): parcel 1 has %s = %#v (%T), want %#v", name, got, got, want)
+					}
+				}
+				for _, name := range tt.gone {
+					if _, ok := it.Properties[name]; ok {
+						t.Errorf("Items(parcels): parcel 1 has %s, want it not served", name)
+					}
+				}
+				if tt.values["owner"] != nil && !strings.Contains(string(it.JSON), `"owner":`) {
+					t.Errorf("Items(parcels): parcel 1 is served as %s, without owner", it.JSON)
+				}
+			}
+			var note string
+			db.QueryRow(`SELECT coalesce(note, '') FROM planmap_history WHERE layer = 'parcels' AND op = 'layer' ORDER BY id DESC LIMIT 1`).Scan(&note)
+			if !strings.Contains(note, "declaration") {
+				t.Errorf("the history's last 'layer' row of parcels has note %q, want it to say the declaration changed", note)
+			}
+			// A write through planmap after: the declaration and the
+			// table agree.
+			it, err := s.Replace(ctx, "parcels", 1, edited(t, s, "parcels", 1, "之后"), "", layers.Edit{Author: "alice"})
+			if err != nil {
+				t.Fatalf("Replace(parcels, 1) after: %v", err)
+			}
+			for name, want := range tt.values {
+				if name != "name_zh" && it.Properties[name] != want {
+					t.Errorf("Replace(parcels, 1) after: %s = %#v, want %#v kept", name, it.Properties[name], want)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var said string
+			for _, r := range reported {
+				if strings.Contains(r, "layer parcels:") {
+					said = r
+				}
+			}
+			for _, want := range tt.report {
+				if !strings.Contains(said, want) {
+					t.Errorf("reported %q, want a report of layer parcels saying %q", reported, want)
+				}
+			}
+		})
+	}
+}
+
+// A read-only store cannot change a declaration: it says so once, and
+// serves the layer as declared.
+func TestColumnsOfOtherProgramsReadOnly(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", readTestdata(t, "parcels.geojson")))
+	ro, err := gpkg.OpenReadOnly(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var mu sync.Mutex
+	var reported []string
+	ro.OnError(func(err error) {
+		mu.Lock()
+		reported = append(reported, err.Error())
+		mu.Unlock()
+	})
+	if _, err := ro.Catalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, s)
+	for _, q := range []string{`ALTER TABLE parcels ADD COLUMN owner TEXT`, `UPDATE parcels SET owner = 'port group' WHERE fid = 1`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitFor(t, "the read-only store's report", func() bool {
+		ro.Catalog(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reported) > 0
+	})
+	time.Sleep(100 * time.Millisecond)
+	if it, err := ro.Item(ctx, "parcels", 1); err != nil || it.Properties["owner"] != nil {
+		t.Errorf("read-only Item(parcels, 1) = %v, %v; want it served as declared, without owner", it, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) != 1 || !strings.Contains(reported[0], "declarations of parcels do not follow") {
+		t.Errorf("the read-only store reported %q, want once that the declaration of parcels does not follow", reported)
+	}
+}
