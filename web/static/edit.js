@@ -13,7 +13,7 @@
 import { config } from './config.js';
 import { el } from './dom.js';
 import { failure, lang, pick, t } from './i18n.js';
-import { TiledSnaps } from './snap.js';
+import { Snaps } from './snap.js';
 
 const tokenKey = 'planmap-token';
 
@@ -164,11 +164,11 @@ function changes(col, newer, older) {
 export class Editing {
   // opts: map, state, identify, put(colId, feature), drop(colId, fid),
   // show(colId) to turn a layer on, busy(delta); tiled (tiles.js),
-  // viewBox(pad) and snapNotice(text), for snapping to the features of
-  // layers drawn from tiles (snap.js).
+  // viewBox(pad) and snapNotice(text), for snapping to the features
+  // shown (snap.js).
   constructor(opts) {
     Object.assign(this, opts);
-    this.snaps = new TiledSnaps({ map: this.map, tiled: this.tiled, viewBox: this.viewBox, say: this.snapNotice });
+    this.snaps = new Snaps({ map: this.map, layers: this.state.layers, tiled: this.tiled, viewBox: this.viewBox, say: this.snapNotice });
     this.token = '';
     this.mayEdit = new Set(); // the layers this token may edit
     this.supported = false; // the service takes writes
@@ -406,8 +406,8 @@ export class Editing {
       session.hidden = entry.byId.get(fid);
       entry.group.removeLayer(session.hidden);
     }
-    // So is its copy among the tiled layers' snappable features: a
-    // vertex moved a little would snap back to where it was.
+    // So is its copy among the snappable features: a vertex moved a
+    // little would snap back to where it was.
     this.snaps.start(fid === null ? null : { col: col.id, fid });
     this.setShape(f.geometry);
     document.body.dataset.editing = fid === null ? 'new' : 'feature';
