@@ -49,6 +49,15 @@ function problem(res) {
   return (res.doc && (res.doc.detail || res.doc.title)) || `HTTP ${res.status}`;
 }
 
+// cleanToken is a token as pasted, without what a copy often brings
+// along and no token holds: whitespace at its ends, zero-width spaces and
+// joiners (U+200B-U+200D), word joiners (U+2060), byte-order marks
+// (U+FEFF). A header may hold none of them: the browser would refuse to
+// send the request.
+function cleanToken(s) {
+  return s.replace(/[\u200B-\u200D\u2060\uFEFF]/g, '').trim();
+}
+
 // drawShape is the Geoman tool that draws a layer's geometry type.
 function drawShape(geometryType) {
   if (geometryType.includes('Polygon')) return 'Polygon';
@@ -257,17 +266,18 @@ export class Editing {
     form.querySelector('#signin-close').addEventListener('click', () => this.toggleBox(false));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const ok = await this.signIn(input.value.trim());
+      const ok = await this.signIn(input.value);
       if (ok) this.toggleBox(false);
     });
     box.append(form);
     input.focus();
   }
 
-  // signIn asks the server, by OPTIONS, which layers the token may edit:
-  // those whose items allow POST for it. A token that may edit none is
-  // not kept.
-  async signIn(token, quiet = false) {
+  // signIn asks the server, by OPTIONS, which layers the token typed (or
+  // pasted: cleanToken) may edit: those whose items allow POST for it. A
+  // token that may edit none is not kept.
+  async signIn(typed, quiet = false) {
+    const token = cleanToken(typed);
     if (!token) return false;
     let allowed;
     try {
