@@ -3,11 +3,11 @@
 // the layer to snap to among all within 5 pixels of the nearest by their
 // order, not their distance: among thousands of parcels a few pixels wide
 // that drifts to a corner farther than the nearest, or far from the
-// pointer. So the features shown are never snapped to themselves (their
-// shapes say snapIgnore); while editing is on, one shape that draws
-// nothing and takes no clicks holds every area shown, one every line, and
-// Geoman's choice within one layer is the nearest edge, and that edge's
-// vertex when near.
+// pointer. So no shape the map shows is snapped to (each says
+// snapIgnore): while editing is on, one shape that draws nothing and
+// takes no clicks holds every area shown, one every line, and Geoman's
+// choice within one layer is the nearest edge, and that edge's vertex
+// when near.
 //
 // The features of layers drawn as GeoJSON are copied from the map, as it
 // shows them (filter, layers on and off, live edits). Those of layers
