@@ -819,10 +819,13 @@ func approachClickAt(t *testing.T, b *browser, lat, lng float64) {
 		return [r.left + p.x, r.top + p.y];
 	})()`, lat, lng))
 	b.do(t, chromedp.MouseEvent(chromedp.MouseMoved, xy[0]-40, xy[1]+40), chromedp.MouseEvent(chromedp.MouseMoved, xy[0], xy[1]))
-	// The drawing tool has seen the last move when its marker follows the
-	// pointer (or the place it snapped to, within snapDistance).
+	// The drawing tool has seen the last move when its marker is at the
+	// pointer, or was there before it snapped (Leaflet-Geoman keeps where
+	// the pointer put it in _orgLatLng; wherever it snapped to).
 	waitJS(t, b, "the drawing tool follows the mouse", fmt.Sprintf(`(() => {
 		const h = planmap.map.pm.Draw.Polygon._hintMarker, r = planmap.map.getContainer().getBoundingClientRect();
-		return !!h && planmap.map.latLngToContainerPoint(h.getLatLng()).distanceTo([%f - r.left, %f - r.top]) <= 15; })()`, xy[0], xy[1]))
+		if (!h) return false;
+		const at = h._snapped ? h._orgLatLng : h.getLatLng();
+		return planmap.map.latLngToContainerPoint(at).distanceTo([%f - r.left, %f - r.top]) <= 1; })()`, xy[0], xy[1]))
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
 }

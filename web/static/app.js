@@ -189,6 +189,8 @@ function styleOf(col, props) {
     // The shapes take no clicks: identify finds what lies under a click on
     // the map (identify.js).
     interactive: false,
+    // Nor snaps: an editor's vertex snaps to their copies (snap.js).
+    snapIgnore: true,
     className: `pm-f pm-${col.id} pm-${col.id}-${props.__id}`,
     pane: `pm-${col.id}`,
   };
@@ -812,7 +814,13 @@ async function start() {
 
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
   for (const col of state.collections) {
-    map.createPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
+    const pane = map.createPane(`pm-${col.id}`);
+    pane.style.zIndex = String(400 + col.order);
+    // The mouse goes through, to the map: the shapes take no clicks, and a
+    // canvas (a dense layer's) passes the mouse moves over it on to the
+    // map at most once in 32 ms, dropping the others, the last one too;
+    // an editor's vertex would land where the mouse was before.
+    pane.style.pointerEvents = 'none';
     const dense = col.itemCount > denseLayer;
     state.layers.set(col.id, {
       col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set(), dense,

@@ -13,7 +13,7 @@
 import { config } from './config.js';
 import { el } from './dom.js';
 import { failure, lang, pick, t } from './i18n.js';
-import { TiledSnaps } from './snap.js';
+import { Snaps } from './snap.js';
 
 const tokenKey = 'planmap-token';
 
@@ -47,6 +47,15 @@ async function request(method, url, { token, body, etag, note } = {}) {
 // problem is the sentence of a refused request.
 function problem(res) {
   return (res.doc && (res.doc.detail || res.doc.title)) || `HTTP ${res.status}`;
+}
+
+// cleanToken is a token as pasted, without what a copy often brings
+// along and no token holds: whitespace at its ends, zero-width spaces and
+// joiners (U+200B-U+200D), word joiners (U+2060), byte-order marks
+// (U+FEFF). A header may hold none of them: the browser would refuse to
+// send the request.
+function cleanToken(s) {
+  return s.replace(/[\u200B-\u200D\u2060\uFEFF]/g, '').trim();
 }
 
 // drawShape is the Geoman tool that draws a layer's geometry type.
@@ -164,11 +173,11 @@ function changes(col, newer, older) {
 export class Editing {
   // opts: map, state, identify, put(colId, feature), drop(colId, fid),
   // show(colId) to turn a layer on, busy(delta); tiled (tiles.js),
-  // viewBox(pad) and snapNotice(text), for snapping to the features of
-  // layers drawn from tiles (snap.js).
+  // viewBox(pad) and snapNotice(text), for snapping to the features
+  // shown (snap.js).
   constructor(opts) {
     Object.assign(this, opts);
-    this.snaps = new TiledSnaps({ map: this.map, tiled: this.tiled, viewBox: this.viewBox, say: this.snapNotice });
+    this.snaps = new Snaps({ map: this.map, layers: this.state.layers, tiled: this.tiled, viewBox: this.viewBox, say: this.snapNotice });
     this.token = '';
     this.mayEdit = new Set(); // the layers this token may edit
     this.supported = false; // the service takes writes
@@ -257,17 +266,18 @@ export class Editing {
     form.querySelector('#signin-close').addEventListener('click', () => this.toggleBox(false));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      const ok = await this.signIn(input.value.trim());
+      const ok = await this.signIn(input.value);
       if (ok) this.toggleBox(false);
     });
     box.append(form);
     input.focus();
   }
 
-  // signIn asks the server, by OPTIONS, which layers the token may edit:
-  // those whose items allow POST for it. A token that may edit none is
-  // not kept.
-  async signIn(token, quiet = false) {
+  // signIn asks the server, by OPTIONS, which layers the token typed (or
+  // pasted: cleanToken) may edit: those whose items allow POST for it. A
+  // token that may edit none is not kept.
+  async signIn(typed, quiet = false) {
+    const token = cleanToken(typed);
     if (!token) return false;
     let allowed;
     try {
@@ -406,8 +416,8 @@ export class Editing {
       session.hidden = entry.byId.get(fid);
       entry.group.removeLayer(session.hidden);
     }
-    // So is its copy among the tiled layers' snappable features: a
-    // vertex moved a little would snap back to where it was.
+    // So is its copy among the snappable features: a vertex moved a
+    // little would snap back to where it was.
     this.snaps.start(fid === null ? null : { col: col.id, fid });
     this.setShape(f.geometry);
     document.body.dataset.editing = fid === null ? 'new' : 'feature';

@@ -190,7 +190,8 @@ export class Labels {
         div.append(document.createTextNode(text));
       }
       const icon = L.divIcon({ html: div, className: 'pm-label-anchor', iconSize: [0, 0] });
-      const marker = L.marker(spot.at, { icon, pane: 'labels', interactive: false, keyboard: false });
+      // A label is no place to snap a vertex to.
+      const marker = L.marker(spot.at, { icon, pane: 'labels', interactive: false, keyboard: false, snapIgnore: true });
       this.layer.addLayer(marker);
       if (spot.angle) div.style.transform = `translate(-50%, -50%) rotate(${spot.angle}deg)`;
     }

@@ -1,13 +1,21 @@
-// Snapping to the features of layers drawn from vector tiles, while an
-// editor draws or edits. Leaflet-Geoman snaps only to Leaflet layers on
-// the map, and a tiled layer's features are pixels on a canvas; a tile's
-// shapes are also rounded to its grid, so a vertex snapped to them would
-// miss the real corner. While editing is on, the features of the tiled
-// layers in view are read from the items API, exact, into Leaflet layers
-// that draw nothing and take no clicks, only snaps; they are read again
-// when the view moves, and let go when editing stops. A view holding
-// more of them than snapMost snaps to none: the status line asks to zoom
-// in. Nothing is fetched when no one edits.
+// Snapping, while an editor draws or edits, to the features the map
+// shows. Leaflet-Geoman snaps to the Leaflet layers on the map, and picks
+// the layer to snap to among all within 5 pixels of the nearest by their
+// order, not their distance: among thousands of parcels a few pixels wide
+// that drifts to a corner farther than the nearest, or far from the
+// pointer. So no shape the map shows is snapped to (each says
+// snapIgnore): while editing is on, one shape that draws nothing and
+// takes no clicks holds every area shown, one every line, and Geoman's
+// choice within one layer is the nearest edge, and that edge's vertex
+// when near.
+//
+// The features of layers drawn as GeoJSON are copied from the map, as it
+// shows them (filter, layers on and off, live edits). Those of layers
+// drawn from vector tiles are pixels on a canvas, their shapes rounded to
+// the tile's grid: they are read from the items API, exact, for the view,
+// again when it moves. A view holding more of those than snapMost snaps
+// to none of them: the status line asks to zoom in. Nothing is fetched,
+// and nothing copied, when no one edits.
 
 import * as api from './api.js';
 import { failure, pick, t } from './i18n.js';
@@ -22,14 +30,17 @@ export const snapMost = 3000;
 // the edge still snaps.
 const snapPad = 0.1;
 
-// TiledSnaps keeps the snappable copies of the tiled layers' features.
-// opts: map; tiled (tiles.js); viewBox(pad), the view as the API's bbox;
-// say(text) to put a notice in the status line ('' clears it).
-export class TiledSnaps {
+// Snaps keeps the snappable copies of the features shown.
+// opts: map; layers, the map's layers drawn as GeoJSON (id → {col, group},
+// a group's layers each a feature's L.geoJSON, with .feature); tiled
+// (tiles.js); viewBox(pad), the view as the API's bbox; say(text) to put
+// a notice in the status line ('' clears it).
+export class Snaps {
   constructor(opts) {
     Object.assign(this, opts);
     this.active = false;
     this.skip = null; // {col, fid}: the feature being edited, whose old copy is not snapped to
+    this.tiledFeatures = new Map(); // "col/fid" → {id, f}: what was read of the tiled layers in view
     this.shapes = new Set(); // "col/fid" of the features snappable now
     this.group = null;
     this.renderer = null;
@@ -43,10 +54,19 @@ export class TiledSnaps {
       this.due = true;
       setTimeout(() => { this.due = false; this.refresh(); }, 0);
     };
+    // A shape shown or hidden: a feature loaded, released, filtered,
+    // changed by someone, a layer turned on or off. The copies are made
+    // again, once for all that happens in one task: a page of a thousand
+    // features is one copy.
+    this.onShown = (e) => {
+      if (this.copyDue || !e.layer.options || e.layer.options.snapIgnore !== true) return;
+      this.copyDue = true;
+      setTimeout(() => { this.copyDue = false; this.copy(); }, 0);
+    };
   }
 
-  // start makes the tiled layers' features around the view snappable,
-  // but for skip ({col, fid}) when one feature is edited.
+  // start makes the features around the view snappable, but for skip
+  // ({col, fid}) when one feature is edited.
   start(skip = null) {
     this.skip = skip;
     if (!this.active) {
@@ -60,8 +80,10 @@ export class TiledSnaps {
       this.renderer = L.canvas({ padding: 0, pane: 'pm-snap' });
       this.group = L.layerGroup([], { pmIgnore: true, snapIgnore: false }).addTo(this.map);
       this.map.on('moveend', this.onMove);
+      this.map.on('layeradd layerremove', this.onShown);
       this.tiled.watchers.add(this.onMove);
     }
+    this.copy();
     this.refresh();
   }
 
@@ -72,11 +94,13 @@ export class TiledSnaps {
     this.run++;
     if (this.abort) this.abort.abort();
     this.map.off('moveend', this.onMove);
+    this.map.off('layeradd layerremove', this.onShown);
     this.tiled.watchers.delete(this.onMove);
     this.group.remove();
     this.group = null;
     this.renderer.remove();
     this.renderer = null;
+    this.tiledFeatures.clear();
     this.shapes.clear();
     this.tooMany = [];
     this.failed = [];
@@ -87,6 +111,11 @@ export class TiledSnaps {
 
   get count() {
     return this.shapes.size;
+  }
+
+  // skipped reports whether feature fid of layer id is the one edited.
+  skipped(id, fid) {
+    return !!this.skip && this.skip.col === id && String(this.skip.fid) === String(fid);
   }
 
   // refresh reads the features of the tiled layers in view, the layers'
@@ -100,7 +129,7 @@ export class TiledSnaps {
     const box = this.viewBox(snapPad);
     const cols = [...this.tiled.layers.values()].map((l) => l.col);
     document.body.dataset.snap = 'loading';
-    const got = new Map(); // "col/fid" → feature
+    const got = new Map(); // "col/fid" → {id, f}
     const tooMany = [];
     const failed = [];
     let budget = snapMost;
@@ -117,10 +146,10 @@ export class TiledSnaps {
         try {
           const { features } = await api.page(col.id, box, Math.max(1, n), {}, abort.signal);
           for (const f of features) {
-            if (!f.geometry || (this.skip && this.skip.col === col.id && String(this.skip.fid) === String(f.id))) continue;
+            if (!f.geometry) continue;
             // What the filter hides on the map is not snapped to either.
             if (!this.tiled.passes(col, f.properties || {})) continue;
-            got.set(`${col.id}/${f.id}`, f);
+            got.set(`${col.id}/${f.id}`, { id: col.id, f });
           }
         } catch (err) {
           if (abort.signal.aborted) return;
@@ -132,16 +161,34 @@ export class TiledSnaps {
       failed.push(failure(err));
     }
     if (run !== this.run || !this.active) return;
-    // One shape holds every area, one every line: Geoman picks the
-    // layer to snap to among all within 5 pixels of the nearest by their
-    // order, not their distance, and among thousands of parcels a few
-    // pixels wide that drifts far from the pointer. Within one layer it
-    // takes the nearest edge, and that edge's vertex when near.
+    this.tiledFeatures = got;
+    this.tooMany = tooMany;
+    this.failed = failed;
+    this.copy();
+    document.body.dataset.snap = tooMany.length ? 'zoom-in' : failed.length ? 'failed' : 'ready';
+    this.relabel();
+  }
+
+  // copy makes the snappable shapes again: one of every area, one of
+  // every line, from the features of the tiled layers last read and
+  // those the map shows as GeoJSON now, but the feature being edited.
+  copy() {
+    if (!this.active) return;
+    const features = new Map(); // "col/fid" → geometry
+    for (const [key, { id, f }] of this.tiledFeatures) {
+      if (!this.skipped(id, f.id)) features.set(key, f.geometry);
+    }
+    for (const [id, entry] of this.layers) {
+      if (!this.map.hasLayer(entry.group)) continue;
+      for (const layer of entry.group.getLayers()) {
+        const f = layer.feature;
+        if (f && f.geometry && !this.skipped(id, f.id)) features.set(`${id}/${f.id}`, f.geometry);
+      }
+    }
     const areas = [];
     const lines = [];
     const points = [];
-    for (const f of got.values()) {
-      const { type, coordinates: c } = f.geometry;
+    for (const { type, coordinates: c } of features.values()) {
       if (type === 'Polygon') areas.push(L.GeoJSON.coordsToLatLngs(c, 1));
       else if (type === 'MultiPolygon') areas.push(...L.GeoJSON.coordsToLatLngs(c, 2));
       else if (type === 'LineString') lines.push(L.GeoJSON.coordsToLatLngs(c, 0));
@@ -154,11 +201,7 @@ export class TiledSnaps {
     if (areas.length) this.group.addLayer(L.polygon(areas, options));
     if (lines.length) this.group.addLayer(L.polyline(lines, options));
     for (const ll of points) this.group.addLayer(L.circleMarker(ll, { ...options, radius: 1 }));
-    this.shapes = new Set(got.keys());
-    this.tooMany = tooMany;
-    this.failed = failed;
-    document.body.dataset.snap = tooMany.length ? 'zoom-in' : failed.length ? 'failed' : 'ready';
-    this.relabel();
+    this.shapes = new Set(features.keys());
   }
 
   // relabel says in the status line, in the current language, what does
