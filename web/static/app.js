@@ -384,18 +384,27 @@ async function refreshTiles(entry, change, whole) {
   await tiled.refresh(col.id, { ids: [...change.ids.keys()], boxes });
 }
 
-// applyChanges brings the map up to date with what others changed:
-// changed features are fetched one by one, a layer changed as a whole is
-// read again for the view, and a layer not drawn forgets what changed.
+// applyChanges brings the map up to date with what others changed: the
+// list of layers first (syncLayers), then changed features are fetched
+// one by one, a layer changed as a whole is read again for the view, and
+// a layer not drawn forgets what changed.
 async function applyChanges(byLayer, reset) {
-  if (reset) byLayer = new Map(state.collections.map((c) => [c.id, { ids: new Map(), whole: true }]));
   setPending(1);
   const told = [];
+  let said = [];
   try {
+    // The layers themselves first: one created, dropped or redeclared
+    // since is set up, taken off or redrawn before its features are read.
+    const fresh = await api.collections(true);
+    const synced = await syncLayers(fresh);
+    said = synced.said;
+    if (reset) byLayer = new Map(state.collections.map((c) => [c.id, { ids: new Map(), whole: true }]));
     const jobs = [];
+    // A layer added is loaded for the view as at start.
+    if (synced.added.size) jobs.push(load());
     for (const [id, change] of byLayer) {
       const entry = state.layers.get(id);
-      if (!entry) continue; // a layer this map does not know: the next visit shows it
+      if (!entry || synced.added.has(id)) continue; // dropped, or just loaded
       state.all.delete(id);
       state.cells.delete(id);
       const whole = change.whole || change.ids.size > liveOneByOne;
@@ -423,7 +432,6 @@ async function applyChanges(byLayer, reset) {
     const failed = done.filter((d) => d.status === 'rejected');
     if (failed.length) setError(`${t('loadFailed')}: ${failure(failed[0].reason)}`);
     // The counts and extents in the panel.
-    const fresh = await api.collections(true);
     for (const col of fresh) {
       const known = state.collections.find((c) => c.id === col.id);
       if (!known) continue;
@@ -442,7 +450,8 @@ async function applyChanges(byLayer, reset) {
   } finally {
     setPending(-1);
   }
-  if (told.length) live.notice(`${t('liveUpdated')}: ${told.join(', ')}`);
+  if (told.length) said.push(`${t('liveUpdated')}: ${told.join(', ')}`);
+  if (said.length) live.notice(said.join(' · '));
 }
 
 const live = new Live(applyChanges);
@@ -804,6 +813,121 @@ async function goTo(f) {
   if (layer) identify.show(entry.col, layer.feature, bounds.getCenter());
 }
 
+// ---- the layers: set up at start, and when one is created, dropped or
+// redeclared while the map is open ----
+
+// addLayer sets a layer up on the map, not yet shown: its pane, above
+// those of a smaller order, and its entry in state.layers; a dense layer
+// is drawn on a canvas. The pane of a layer dropped and created again is
+// used again.
+function addLayer(col) {
+  const name = `pm-${col.id}`;
+  const pane = map.getPane(name) || map.createPane(name);
+  pane.style.zIndex = String(400 + col.order);
+  // The mouse goes through, to the map: the shapes take no clicks, and a
+  // canvas (a dense layer's) passes the mouse moves over it on to the
+  // map at most once in 32 ms, dropping the others, the last one too;
+  // an editor's vertex would land where the mouse was before.
+  pane.style.pointerEvents = 'none';
+  const dense = col.itemCount > denseLayer;
+  state.layers.set(col.id, {
+    col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set(), dense,
+    renderer: dense ? L.canvas({ pane: name, padding: 0.25 }) : null,
+  });
+}
+
+// findTileZoom finds from which zoom the tiles hold a big layer (the
+// server thins).
+async function findTileZoom(col) {
+  if (col.itemCount <= bigLayer) return;
+  try {
+    state.layers.get(col.id).tileMinZoom = Number((await api.tileset(col.id)).layers[0].minTileMatrix);
+  } catch (_) { /* no tiles: the map asks to zoom in, as before */ }
+}
+
+// dropLayer takes a layer off the map, and everything of it: its shapes
+// and tiles, its open popup, its rows in the table, a drawing or an edit
+// of it (ended unsaved: the layer is gone).
+function dropLayer(id) {
+  const entry = state.layers.get(id);
+  if (editing.session && editing.session.col.id === id) editing.cancel();
+  editing.mayEdit.delete(id);
+  editing.schemas.delete(id);
+  const sel = identify.selected;
+  if (sel && sel.col.id === id) { map.closePopup(); identify.clear(); }
+  entry.group.remove();
+  if (entry.renderer) entry.renderer.remove();
+  tiled.hide(id);
+  for (const key of [...table.ticked.keys()]) if (key.startsWith(`${id}/`)) table.ticked.delete(key);
+  if (table.layer === id) { table.layer = null; table.col = null; }
+  state.visible.delete(id);
+  state.layers.delete(id);
+  state.all.delete(id);
+  state.cells.delete(id);
+  state.collections = state.collections.filter((c) => c.id !== id);
+}
+
+// declaration is what a layer's declaration says of how it is drawn and
+// read, as text to compare: not its counts or extent, which its features
+// change.
+function declaration(col) {
+  return JSON.stringify([col.titles, col.descriptions, col.geometryType, col.order, col.style, col.schema]);
+}
+
+// redeclare gives a layer on the map its new declaration (title, style,
+// fields, order): the object every module holds is updated in place, and
+// its shapes drawn again.
+function redeclare(col, now) {
+  Object.assign(col, now);
+  editing.schemas.delete(col.id); // read again for the next edit
+  const entry = state.layers.get(col.id);
+  map.getPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
+  for (const layer of entry.byId.values()) layer.setStyle((f) => styleOf(col, f.properties));
+  tiled.redraw();
+}
+
+// syncLayers brings the map's layers up to date with the collections as
+// they are now (fresh, from /collections): a layer created since is set
+// up as at start and shown, a dropped one taken off, a redeclared one
+// takes its new declaration. It returns the ids of the layers added, for
+// the caller to load, and what happened, said in the current language
+// (layer titles are text).
+async function syncLayers(fresh) {
+  const now = new Map(fresh.map((c) => [c.id, c]));
+  const dropped = state.collections.filter((c) => !now.has(c.id));
+  for (const col of dropped) dropLayer(col.id);
+  const added = [];
+  const redeclared = [];
+  for (const col of fresh) {
+    const known = state.collections.find((c) => c.id === col.id);
+    if (!known) {
+      addLayer(col);
+      state.collections.push(col);
+      added.push(col);
+    } else if (declaration(known) !== declaration(col)) {
+      redeclare(known, col);
+      redeclared.push(known);
+    }
+  }
+  const said = [];
+  if (!added.length && !dropped.length && !redeclared.length) return { added: new Set(), said };
+  await Promise.all(added.map(findTileZoom));
+  for (const col of added) {
+    state.visible.add(col.id);
+    state.layers.get(col.id).group.addTo(map);
+  }
+  state.collections.sort((a, b) => a.order - b.order);
+  renderPanel();
+  editing.renderPanel();
+  if (table.open) table.render();
+  writeHash();
+  const titles = (cols) => cols.map((c) => pick(c.titles)).join(', ');
+  if (added.length) said.push(`${t('layerAdded')}: ${titles(added)}`);
+  if (dropped.length) said.push(`${t('layerDropped')}: ${titles(dropped)}`);
+  if (redeclared.length) said.push(`${t('layerRedeclared')}: ${titles(redeclared)}`);
+  return { added: new Set(added.map((c) => c.id)), said };
+}
+
 // ---- start ----
 
 async function start() {
@@ -813,26 +937,8 @@ async function start() {
   applyLang();
 
   state.collections = (await api.collections()).sort((a, b) => a.order - b.order);
-  for (const col of state.collections) {
-    const pane = map.createPane(`pm-${col.id}`);
-    pane.style.zIndex = String(400 + col.order);
-    // The mouse goes through, to the map: the shapes take no clicks, and a
-    // canvas (a dense layer's) passes the mouse moves over it on to the
-    // map at most once in 32 ms, dropping the others, the last one too;
-    // an editor's vertex would land where the mouse was before.
-    pane.style.pointerEvents = 'none';
-    const dense = col.itemCount > denseLayer;
-    state.layers.set(col.id, {
-      col, group: L.featureGroup(), byId: new Map(), covered: [], hidden: new Set(), dense,
-      renderer: dense ? L.canvas({ pane: `pm-${col.id}`, padding: 0.25 }) : null,
-    });
-  }
-  // From which zoom the tiles hold each big layer (the server thins).
-  await Promise.all(state.collections.filter((c) => c.itemCount > bigLayer).map(async (col) => {
-    try {
-      state.layers.get(col.id).tileMinZoom = Number((await api.tileset(col.id)).layers[0].minTileMatrix);
-    } catch (_) { /* no tiles: the map asks to zoom in, as before */ }
-  }));
+  for (const col of state.collections) addLayer(col);
+  await Promise.all(state.collections.map(findTileZoom));
   const known = new Set(state.collections.map((c) => c.id));
   const wanted = h.layers ? h.layers.filter((id) => known.has(id)) : [...known];
   const unknown = h.layers ? h.layers.filter((id) => !known.has(id)) : [];
