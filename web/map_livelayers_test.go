@@ -14,10 +14,11 @@ import (
 )
 
 // TestWebMapLiveLayers opens the map, then an admin creates a layer over
-// HTTP with a feature in it, redeclares it and drops it: each shows on
-// the open map without a reload (the layer listed and drawn, its new
-// title and colour, then nothing of it, its open popup closed), the
-// layer's title as text, and the page reports no error.
+// HTTP with a feature in it, redeclares it and drops it, and another
+// process imports a new layer: each shows on the open map without a
+// reload (the layer listed and drawn, its new title and colour, then
+// nothing of it, its open popup and table closed), the layer's title as
+// text, and the page reports no error.
 func TestWebMapLiveLayers(t *testing.T) {
 	s := newStore(t)
 	admin, err := s.AddToken(ctx, "root", layers.RoleAdmin, nil)
@@ -129,6 +130,22 @@ func TestWebMapLiveLayers(t *testing.T) {
 			t.Errorf("notice %q, want it to say <i>规划分区</i> was removed", got)
 		}
 		noMarkup("dropped")
+	})
+
+	t.Run("Imported", func(t *testing.T) {
+		// planmap import of a new layer, from another process.
+		file, err := layers.ParseFile("wards.geojson", []byte(`{"type": "FeatureCollection", "id": "wards",
+			"title": {"zh": "街区", "en": "Wards"}, "order": 91, "geometryType": "Polygon", "style": {"color": "#117733"},
+			"schema": [{"name": "name_zh", "type": "string", "description": {"zh": "名称", "en": "Name"}}],
+			"features": [`+strings.Replace(square, `"type": "Feature"`, `"type": "Feature", "id": 1`, 1)+`]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := otherStore(t, s).Import(ctx, []*layers.File{file}, layers.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, b, "the imported layer listed", `!!document.querySelector('#layer-list input[data-layer="wards"]')`)
+		waitJS(t, b, "its feature drawn", `document.querySelectorAll('path.pm-f.pm-wards-1').length === 1`)
 	})
 
 	if _, problems := b.snapshot(); len(problems) > 0 {
