@@ -17,7 +17,7 @@ import (
 // HTTP with a feature in it, redeclares it and drops it, and another
 // process imports a new layer: each shows on the open map without a
 // reload (the layer listed and drawn, its new title and colour, then
-// nothing of it, its open popup and table closed), the layer's title as
+// nothing of it, its open popup, table and drawing closed), the layer's title as
 // text, and the page reports no error.
 func TestWebMapLiveLayers(t *testing.T) {
 	s := newStore(t)
@@ -99,7 +99,12 @@ func TestWebMapLiveLayers(t *testing.T) {
 	})
 
 	t.Run("Dropped", func(t *testing.T) {
-		// Its popup open, and its rows in the table.
+		// A new feature of it being drawn, its popup open, and its rows in
+		// the table.
+		signInWith(t, b, admin)
+		js(t, b, `const s = document.getElementById('edit-layer'); s.value = 'zones'; s.dispatchEvent(new Event('change'));`)
+		clickOn(t, b, "#edit-draw")
+		waitJS(t, b, "drawing starts", `document.body.dataset.editing === 'drawing'`)
 		js(t, b, `const e = planmap.state.layers.get('zones'); const l = e.byId.get(`+fid+`);
 			planmap.identify.show(e.col, l.feature, l.getBounds().getCenter());`)
 		waitJS(t, b, "its popup open", `!!document.querySelector('.leaflet-popup-content')`)
@@ -107,6 +112,9 @@ func TestWebMapLiveLayers(t *testing.T) {
 		js(t, b, `const s = document.getElementById('table-layer'); s.value = 'zones'; s.dispatchEvent(new Event('change'));`)
 		waitJS(t, b, "its row in the table", `planmap.table.col && planmap.table.col.id === 'zones'`)
 		settle(t, b)
+		if !eval[bool](t, b, `document.body.dataset.editing === 'drawing' && !!document.querySelector('.leaflet-popup-content')`) {
+			t.Fatalf("test premise: before the drop, a feature of the layer is being drawn and its popup is open")
+		}
 
 		if r := as("DELETE", "/collections/zones", ""); r.StatusCode != 204 {
 			t.Fatalf("DELETE /collections/zones = %d, want 204:\n%s", r.StatusCode, r.body)
@@ -116,6 +124,8 @@ func TestWebMapLiveLayers(t *testing.T) {
 		for what, cond := range map[string]string{
 			"its shapes":         `document.querySelectorAll('path.pm-zones').length === 0`,
 			"its popup":          `!document.querySelector('.leaflet-popup-content')`,
+			"its drawing":        `document.body.dataset.editing === undefined && !document.querySelector('#edit-box')`,
+			"its edit option":    `!document.querySelector('#edit-layer option[value="zones"]')`,
 			"its table":          `!planmap.table.col || planmap.table.col.id !== 'zones'`,
 			"its table option":   `!document.querySelector('#table-layer option[value="zones"]')`,
 			"its state":          `!planmap.state.layers.has('zones') && !planmap.state.visible.has('zones')`,

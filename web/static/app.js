@@ -850,9 +850,7 @@ async function findTileZoom(col) {
 // of it (ended unsaved: the layer is gone).
 function dropLayer(id) {
   const entry = state.layers.get(id);
-  if (editing.session && editing.session.col.id === id) editing.cancel();
-  editing.mayEdit.delete(id);
-  editing.schemas.delete(id);
+  editing.layerDropped(id);
   const sel = identify.selected;
   if (sel && sel.col.id === id) { map.closePopup(); identify.clear(); }
   entry.group.remove();
@@ -879,7 +877,7 @@ function declaration(col) {
 // its shapes drawn again.
 function redeclare(col, now) {
   Object.assign(col, now);
-  editing.schemas.delete(col.id); // read again for the next edit
+  editing.layerRedeclared(col.id);
   const entry = state.layers.get(col.id);
   map.getPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
   for (const layer of entry.byId.values()) layer.setStyle((f) => styleOf(col, f.properties));

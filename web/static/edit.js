@@ -378,7 +378,7 @@ export class Editing {
       this.begin(col, null, { type: 'Feature', properties: {}, geometry: e.layer.toGeoJSON(15).geometry }, null);
     };
     this.map.on('pm:create', onCreate);
-    this.drawing = { off: () => this.map.off('pm:create', onCreate) };
+    this.drawing = { layer: col.id, off: () => this.map.off('pm:create', onCreate) };
     this.map.pm.enableDraw(shape, {
       snappable: true, snapDistance, allowSelfIntersection: true, finishOn: null,
       pathOptions: editStyle, templineStyle: editStyle, hintlineStyle: { ...editStyle, dashArray: '5,5' },
@@ -512,6 +512,21 @@ export class Editing {
     if (box) box.remove();
     this.identify.enabled = true;
     delete document.body.dataset.editing;
+  }
+
+  // layerDropped ends, unsaved, a drawing or an edit in layer id, which
+  // is gone, and forgets the layer.
+  layerDropped(id) {
+    const s = this.session;
+    if ((s && s.col.id === id) || (this.drawing && this.drawing.layer === id)) this.cancel();
+    this.mayEdit.delete(id);
+    this.schemas.delete(id);
+  }
+
+  // layerRedeclared forgets layer id's schema: the next form reads the
+  // new one.
+  layerRedeclared(id) {
+    this.schemas.delete(id);
   }
 
   // ---- the form ----
