@@ -196,6 +196,11 @@ function styleOf(col, props) {
   };
 }
 
+// pointStyle is how a point feature is drawn on this map: a circle.
+function pointStyle(col, props) {
+  return { ...styleOf(col, props), radius: (col.style && col.style.radius) || 6 };
+}
+
 function addFeatures(entry, features) {
   const { col, group, byId } = entry;
   for (const f of features) {
@@ -204,9 +209,7 @@ function addFeatures(entry, features) {
     f.properties.__id = f.id;
     const layer = L.geoJSON(f, {
       style: (feat) => styleOf(col, feat.properties),
-      pointToLayer: (feat, latlng) => L.circleMarker(latlng, {
-        ...styleOf(col, feat.properties), radius: (col.style && col.style.radius) || 6,
-      }),
+      pointToLayer: (feat, latlng) => L.circleMarker(latlng, pointStyle(col, feat.properties)),
     });
     layer.feature = f;
     byId.set(f.id, layer);
@@ -393,10 +396,13 @@ async function applyChanges(byLayer, reset) {
   const told = [];
   let said = [];
   try {
-    // The layers themselves first: one created, dropped or redeclared
-    // since is set up, taken off or redrawn before its features are read.
-    const fresh = await api.collections(true);
-    const synced = await syncLayers(fresh);
+    // The layers themselves first, when one may have been created,
+    // dropped or redeclared (a change of a whole layer, or of one this
+    // map does not know): it is set up, taken off or redrawn before its
+    // features are read. Edits of features alone need no such wait.
+    const layersMayChange = reset || [...byLayer].some(([id, c]) => c.whole || !state.layers.has(id));
+    let fresh = layersMayChange ? await api.collections(true) : null;
+    const synced = fresh ? await syncLayers(fresh) : { added: new Set(), said: [] };
     said = synced.said;
     if (reset) byLayer = new Map(state.collections.map((c) => [c.id, { ids: new Map(), whole: true }]));
     const jobs = [];
@@ -432,6 +438,7 @@ async function applyChanges(byLayer, reset) {
     const failed = done.filter((d) => d.status === 'rejected');
     if (failed.length) setError(`${t('loadFailed')}: ${failure(failed[0].reason)}`);
     // The counts and extents in the panel.
+    if (!fresh) fresh = await api.collections(true);
     for (const col of fresh) {
       const known = state.collections.find((c) => c.id === col.id);
       if (!known) continue;
@@ -880,7 +887,8 @@ function redeclare(col, now) {
   editing.layerRedeclared(col.id);
   const entry = state.layers.get(col.id);
   map.getPane(`pm-${col.id}`).style.zIndex = String(400 + col.order);
-  for (const layer of entry.byId.values()) layer.setStyle((f) => styleOf(col, f.properties));
+  const restyle = (f) => (f.geometry && f.geometry.type.includes('Point') ? pointStyle : styleOf)(col, f.properties);
+  for (const layer of entry.byId.values()) layer.setStyle(restyle);
   tiled.redraw();
 }
 
