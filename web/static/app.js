@@ -926,6 +926,8 @@ async function syncLayers(fresh) {
   renderPanel();
   editing.renderPanel();
   if (table.open) table.render();
+  // An open popup names the layer, and its fields.
+  if (redeclared.length) identify.refreshOpen();
   writeHash();
   const titles = (cols) => cols.map((c) => pick(c.titles)).join(', ');
   if (added.length) said.push(`${t('layerAdded')}: ${titles(added)}`);
