@@ -101,3 +101,19 @@ func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLa
 	}
 	return nil, Errorf(ENOTFOUND, "collection %s was dropped at %s; ask as of a time before then to read it as it was", id, dropped)
 }
+
+// LayerAt is layer id as it was at time t, given live, the layer there now
+// (nil when there is none), and its layer events: live when t falls in its
+// life (or before it), else the life of a layer dropped since that t falls
+// in (past, which the store reads from the history alone); ENOTFOUND when
+// there was none at t (PastLife).
+func LayerAt(id string, t time.Time, live *Layer, events []LayerEvent) (*Layer, *PastLayer, error) {
+	past, err := PastLife(id, t, live != nil, events)
+	if err != nil {
+		return nil, nil, err
+	}
+	if past != nil {
+		return past.Layer, past, nil
+	}
+	return live, nil, nil
+}

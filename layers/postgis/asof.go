@@ -133,7 +133,7 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 // there now when t falls in its life (eachAsOf reads it), else the life
 // of a layer dropped since that t falls in (past, which eachPast reads
 // from the history alone); ENOTFOUND when there was none at t.
-func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layers.Layer, past *layers.PastLayer, err error) {
+func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (*layers.Layer, *layers.PastLayer, error) {
 	events, err := layerEvents(ctx, q, id)
 	if err != nil {
 		return nil, nil, err
@@ -142,14 +142,7 @@ func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layer
 	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
 		return nil, nil, err
 	}
-	past, err = layers.PastLife(id, t, live != nil, events)
-	if err != nil {
-		return nil, nil, err
-	}
-	if past != nil {
-		return past.Layer, past, nil
-	}
-	return live, nil, nil
+	return layers.LayerAt(id, t, live, events)
 }
 
 // eachPast calls fn for each feature of past layer l as it was at time t,
