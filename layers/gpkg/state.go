@@ -183,7 +183,6 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if n == 0 {
 			continue
 		}
-		var notes []string
 		switch {
 		case slices.Contains(lost, id):
 			if err := createHistoryTriggers(ctx, tx, id); err != nil {
@@ -192,7 +191,6 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 			if err := createChangeTriggers(ctx, tx, id); err != nil {
 				return err
 			}
-			notes = append(notes, "triggers put back after another program rebuilt the table; edits made while they were gone are not in the history")
 			put = append(put, id)
 		case slices.Contains(stale, id):
 			if err := createHistoryTriggers(ctx, tx, id); err != nil {
@@ -204,19 +202,37 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if err != nil {
 			return err
 		}
-		if ch.Changed() {
-			notes = append(notes, ch.Note())
-		}
 		if ch.Changed() || len(ch.Left) > 0 {
 			followed = append(followed, ch)
 		}
-		if len(notes) == 0 {
+		if !ch.Changed() && !slices.Contains(put, id) {
 			continue
 		}
+		// The layer is read again whole: its features' JSON changes
+		// with their fields, and edits made while the triggers were
+		// gone are in no change.
 		if err := logLayer(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := historyLayer(ctx, tx, id, strings.Join(notes, "; ")); err != nil {
+		if !slices.Contains(put, id) {
+			// A change of the declaration alone begins no version of
+			// the features: their states are as they were (RedeclareLayer
+			// writes no history row either), and a 'layer' row here would
+			// hide every version before it from as-of reads.
+			continue
+		}
+		// The triggers were gone: what the features were before is
+		// unknown. Each feature's version is ended as found now (the
+		// history cannot say better), so that as-of reads before now
+		// still find it, and a bulk row begins the next.
+		if err := closeVersions(ctx, tx, id); err != nil {
+			return err
+		}
+		note := "triggers put back after another program rebuilt the table; edits made while they were gone are not in the history"
+		if ch.Changed() {
+			note += "; " + ch.Note()
+		}
+		if err := historyReplaced(ctx, tx, id, note); err != nil {
 			return err
 		}
 	}

@@ -146,13 +146,11 @@ func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int
 		if err := saveLayer(ctx, tx, next, false); err != nil {
 			return err
 		}
-		if err := setContext(ctx, tx, layers.Edit{Note: ch.Note()}); err != nil {
-			return err
-		}
+		// The layer is read again whole (its features' JSON changes
+		// with their fields). A change of the declaration alone begins
+		// no version of the features, so no history row: a 'layer' row
+		// would hide every version before it from as-of reads.
 		if err := logLayer(ctx, tx, id); err != nil {
-			return err
-		}
-		if err := historyLayer(ctx, tx, id); err != nil {
 			return err
 		}
 		followed = append(followed, ch)

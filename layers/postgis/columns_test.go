@@ -72,6 +72,17 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			if _, err := s.Catalog(ctx); err != nil {
 				t.Fatal(err)
 			}
+			items, _, err := s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			was := map[int64]any{}
+			for _, it := range items {
+				was[it.ID] = it.Properties["name_en"]
+			}
+			time.Sleep(5 * time.Millisecond)
+			before := time.Now()
+			time.Sleep(5 * time.Millisecond)
 			conn, err := pgx.Connect(ctx, url)
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +124,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					t.Errorf("Layer(parcels) field %s = %+v, want an optional %s", name, f, typ)
 				}
 			}
-			items, _, err := s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 10})
+			items, _, err = s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 10})
 			if err != nil || len(items) != 3 {
 				t.Fatalf("Items(parcels) = %d items, %v; want 3", len(items), err)
 			}
@@ -156,10 +167,16 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					t.Fatalf("the direct edit after is not served within 2s: %v, %v", it, err)
 				}
 			}
-			var note string
-			conn.QueryRow(ctx, `SELECT coalesce(note, '') FROM planmap_history WHERE layer = 'parcels' AND op = 'layer' ORDER BY id DESC LIMIT 1`).Scan(&note)
-			if !strings.Contains(note, "declaration") {
-				t.Errorf("the history's last 'layer' row of parcels has note %q, want it to say the declaration changed", note)
+			// The history before the change is whole: as of then, every
+			// feature is there as it was.
+			if past, n, err := s.ItemsAsOf(ctx, "parcels", before, layers.Filter{}, layers.Page{Limit: 100}); err != nil || n != len(was) || len(past) != len(was) {
+				t.Errorf("ItemsAsOf(before the change) = %d features of %d, %v; want the %d there then", len(past), n, err, len(was))
+			} else {
+				for _, it := range past {
+					if it.Properties["name_en"] != was[it.ID] {
+						t.Errorf("as of before the change, feature %d has name_en %v, want %v", it.ID, it.Properties["name_en"], was[it.ID])
+					}
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
