@@ -80,6 +80,11 @@ func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLa
 		}
 		created := events[prev+1].At
 		if created.After(t) {
+			if exists {
+				// Before any life, as for a layer never dropped: the
+				// layer there now, which had no features then.
+				return nil, nil
+			}
 			return nil, Errorf(ENOTFOUND, "collection %s did not exist at %s: it was created at %s", id, at, created.UTC().Format(time.RFC3339Nano))
 		}
 		l, err := ParseDeclaration(id, bytes.Clone(e.Declaration))

@@ -46,6 +46,8 @@ func TestPastLife(t *testing.T) {
 		{"ErrAfterDrop", day(11), false, twoLives, "", "dropped at 2026-11-10T12:00:00Z"},
 		{"ThirdLifeNow", day(11), true, append(twoLives, layers.LayerEvent{At: day(11)}), "", ""},
 		{"FirstLifeOfLayerThereNow", day(3), true, append(twoLives, layers.LayerEvent{At: day(11)}), "first", ""},
+		{"BeforeAnyLifeOfLayerThereNow", day(1), true, append(twoLives, layers.LayerEvent{At: day(11)}), "", ""},
+		{"BetweenLivesOfLayerThereNow", day(7), true, append(twoLives, layers.LayerEvent{At: day(11)}), "", ""},
 		{"ErrOldDrop", day(3), false, oldDrop, "", "before planmap kept the declarations"},
 		{"ErrAfterOldDrop", day(7), false, oldDrop, "", "dropped at 2026-11-06T12:00:00Z"},
 		{"ErrNever", day(3), false, nil, "", "there is no collection"},

@@ -113,8 +113,18 @@ func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.S
 		}
 		byID[id] = l
 	}
+	written := 0
 	return gpkg.FromLayerFiles(ctx, ids, func(w io.Writer, id string) error {
-		return writeGeoJSON(ctx, tx, w, byID[id], time.Time{}, nil)
+		if err := writeGeoJSON(ctx, tx, w, byID[id], time.Time{}, nil); err != nil {
+			return err
+		}
+		// The snapshot ends with the last file: it holds a connection and
+		// keeps old rows from vacuum, and the import and the download
+		// (to a client however slow) need it no more.
+		if written++; written == len(ids) {
+			tx.Rollback(ctx)
+		}
+		return nil
 	}, fn)
 }
 

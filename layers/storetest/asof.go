@@ -399,7 +399,7 @@ func testAsOfDropped(t *testing.T, h Harness) {
 			t.Errorf("PastCollection(parcels, %s) = %s %+v, %d fields; want the declaration it had: %+v, %d fields", when, pc.ID, pc.Title, len(pc.Schema), first.Title, len(first.Schema))
 		}
 	}
-	check := func(when string) {
+	check := func(when string, exists bool) {
 		t.Helper()
 		past("t1", t1)
 		for i, c := range []struct {
@@ -441,11 +441,15 @@ func testAsOfDropped(t *testing.T, h Harness) {
 		if _, err := ps.ItemAsOf(ctx, "parcels", 999, t1); layers.ErrorCode(err) != layers.ENOTFOUND {
 			t.Errorf("%s: ItemAsOf(parcels, 999, t1): %v, want %s", when, err, layers.ENOTFOUND)
 		}
-		if _, _, err := ps.ItemsAsOf(ctx, "parcels", before, layers.Filter{}, layers.Page{Limit: 10}); layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), "did not exist") {
+		// Before its creation: as for any layer, none of its features
+		// while it is there now; else no such layer then.
+		if got, n, err := ps.ItemsAsOf(ctx, "parcels", before, layers.Filter{}, layers.Page{Limit: 10}); exists && (err != nil || n != 0) {
+			t.Errorf("%s: ItemsAsOf(parcels) before its creation: %d features, %v; want none", when, len(got), err)
+		} else if !exists && (layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), "did not exist")) {
 			t.Errorf("%s: ItemsAsOf(parcels) before its creation: %v, want %s saying it did not exist", when, err, layers.ENOTFOUND)
 		}
 	}
-	check("dropped")
+	check("dropped", false)
 	for _, at := range []time.Time{afterDrop, time.Now()} {
 		_, _, err := ps.ItemsAsOf(ctx, "parcels", at, layers.Filter{}, layers.Page{Limit: 10})
 		if layers.ErrorCode(err) != layers.ENOTFOUND || !strings.Contains(err.Error(), "dropped") {
@@ -484,5 +488,5 @@ func testAsOfDropped(t *testing.T, h Harness) {
 	if got, n := asOf(t, ps, "parcels", afterDrop, layers.Filter{}); n != 0 {
 		t.Errorf("as of between the lives: %d matched, %v; want none", n, slices.Sorted(maps.Keys(got)))
 	}
-	check("created again")
+	check("created again", true)
 }
