@@ -47,11 +47,12 @@ type PastLayer struct {
 
 // Collection is the collection of the past layer, for the answers about
 // it: no count nor extent of its own, and a Version that is the same for
-// every reading of the same life.
+// every reading of the same life, in either store (the drop's time to the
+// millisecond, as the GeoPackage keeps it).
 func (p *PastLayer) Collection() *Collection {
 	return &Collection{
 		Layer:   p.Layer,
-		Version: fmt.Sprintf("dropped-%d-%x", p.Dropped.UnixNano(), DeclarationHash(p.Layer)),
+		Version: fmt.Sprintf("dropped-%d-%x", p.Dropped.UnixMilli(), DeclarationHash(p.Layer)),
 	}
 }
 

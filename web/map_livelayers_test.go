@@ -156,6 +156,8 @@ func TestWebMapLiveLayers(t *testing.T) {
 		}
 		waitJS(t, b, "the imported layer listed", `!!document.querySelector('#layer-list input[data-layer="wards"]')`)
 		waitJS(t, b, "its feature drawn", `document.querySelectorAll('path.pm-f.pm-wards-1').length === 1`)
+		// The admin signed in above may edit it, without signing in again.
+		waitJS(t, b, "it offered for editing", `!!document.querySelector('#edit-layer option[value="wards"]')`)
 	})
 
 	if _, problems := b.snapshot(); len(problems) > 0 {

@@ -925,6 +925,7 @@ async function syncLayers(fresh) {
   state.collections.sort((a, b) => a.order - b.order);
   renderPanel();
   editing.renderPanel();
+  editing.layersAdded(added.map((c) => c.id));
   if (table.open) table.render();
   // An open popup names the layer, and its fields.
   if (redeclared.length) identify.refreshOpen();

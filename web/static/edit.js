@@ -58,6 +58,13 @@ function cleanToken(s) {
   return s.replace(/[\u200B-\u200D\u2060\uFEFF]/g, '').trim();
 }
 
+// mayCreate asks the server, by OPTIONS, whether token may edit layer id:
+// whether its items allow POST for it. It returns id if so, else null.
+async function mayCreate(id, token) {
+  const res = await request('OPTIONS', itemsURL(id), { token });
+  return (res.allow || '').split(',').map((m) => m.trim()).includes('POST') ? id : null;
+}
+
 // drawShape is the Geoman tool that draws a layer's geometry type.
 function drawShape(geometryType) {
   if (geometryType.includes('Polygon')) return 'Polygon';
@@ -281,10 +288,7 @@ export class Editing {
     if (!token) return false;
     let allowed;
     try {
-      allowed = await Promise.all(this.state.collections.map(async (c) => {
-        const res = await request('OPTIONS', itemsURL(c.id), { token });
-        return (res.allow || '').split(',').map((m) => m.trim()).includes('POST') ? c.id : null;
-      }));
+      allowed = await Promise.all(this.state.collections.map((c) => mayCreate(c.id, token)));
     } catch (err) {
       if (!quiet) this.renderBox(`${t('signInFailed')}: ${failure(err)}`);
       return false;
@@ -521,6 +525,17 @@ export class Editing {
     if ((s && s.col.id === id) || (this.drawing && this.drawing.layer === id)) this.cancel();
     this.mayEdit.delete(id);
     this.schemas.delete(id);
+  }
+
+  // layersAdded offers the layers ids, created while a token is signed
+  // in, for editing when the token may edit them, as signIn does.
+  async layersAdded(ids) {
+    const token = this.token;
+    if (!token || !ids.length) return;
+    const allowed = await Promise.all(ids.map((id) => mayCreate(id, token).catch(() => null)));
+    if (token !== this.token) return; // signed out, or in again, meanwhile
+    for (const id of allowed) if (id) this.mayEdit.add(id);
+    this.renderPanel();
   }
 
   // layerRedeclared forgets layer id's schema: the next form reads the
