@@ -194,7 +194,9 @@ func TestFieldAddedByAnotherProgram(t *testing.T) {
 	srv, store := newServer(t, web.Options{})
 	// The store follows the file from its first answer on.
 	get(t, srv.URL+"/collections/parcels")
-	db, err := sql.Open("sqlite", store.Path())
+	// Waiting for a lock, as GDAL does: the store may take the write lock
+	// to follow the new column between the two statements.
+	db, err := sql.Open("sqlite", "file:"+store.Path()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

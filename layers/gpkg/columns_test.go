@@ -209,10 +209,12 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			// The store may follow between two of the statements: what it
+			// says of the layer may come in more than one report.
 			var said string
 			for _, r := range reported {
 				if strings.Contains(r, "layer parcels:") {
-					said = r
+					said += r + "\n"
 				}
 			}
 			for _, want := range tt.report {

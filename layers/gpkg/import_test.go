@@ -29,7 +29,9 @@ func openFile(t *testing.T, name string, data []byte) *layers.File {
 
 func rawDB(t *testing.T, s *gpkg.Store) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+s.Path())
+	// Waiting for a lock, as GDAL and QGIS do: the store takes the write
+	// lock by itself at times (putting triggers back, following columns).
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
