@@ -139,14 +139,11 @@ func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func
 	if _, err := checkedTable(id); err != nil {
 		return layers.Errorf(layers.EINVALID, "collection id %q is not valid", id)
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginWriting(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
-		return err
-	}
 	if err := setContext(ctx, tx, e); err != nil {
 		return err
 	}

@@ -116,14 +116,11 @@ func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int
 		s.columnsSeen = sigs
 		return nil
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginWriting(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
-		return err
-	}
 	// Again, under the lock: a peer may have made the change.
 	cols, sigs, err = tableColumns(ctx, tx)
 	if err != nil {

@@ -132,14 +132,11 @@ func tokenRecords(ctx context.Context, q querier) ([]layers.TokenRecord, error) 
 // CopyIn writes a copy in one transaction, holding the writers' lock,
 // refusing a database that has a layer or a token already (ECONFLICT).
 func (s *Store) CopyIn(ctx context.Context, fn func(layers.CopyWriter) error) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginWriting(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
-		return err
-	}
 	var nl, nt int
 	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM planmap_layers), (SELECT count(*) FROM planmap_tokens)`).Scan(&nl, &nt); err != nil {
 		return err

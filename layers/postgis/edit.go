@@ -185,7 +185,7 @@ func (s *Store) editOnce(ctx context.Context, id string, e layers.Edit, fn func(
 	}
 	// The writers' lock before any row, as every statement that writes a
 	// feature table takes it (migrations/0005_write_lock.sql).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+	if err := lockWriters(ctx, tx); err != nil {
 		return err
 	}
 	if err := setContext(ctx, tx, e); err != nil {

@@ -23,6 +23,25 @@ var sqlTypes = map[layers.FieldType]string{
 // imports take turns, as in the GeoPackage store's single writer.
 const writeLock = 7231450016
 
+// beginWriting begins a transaction that holds the writers' lock.
+func (s *Store) beginWriting(ctx context.Context) (pgx.Tx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockWriters(ctx, tx); err != nil {
+		tx.Rollback(ctx)
+		return nil, err
+	}
+	return tx, nil
+}
+
+// lockWriters takes the writers' lock in tx, until it ends.
+func lockWriters(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock))
+	return err
+}
+
 // Import checks the files and, when every one is right, writes them in a
 // single transaction: a new layer is created from its declaration; into an
 // existing one features are added or updated by id (or, with Replace,
@@ -33,14 +52,11 @@ const writeLock = 7231450016
 // its index and triggers made after; into an existing one through a
 // staging table, from which one INSERT … ON CONFLICT writes them.
 func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.ImportOptions) ([]layers.ImportResult, error) {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginWriting(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
-		return nil, err
-	}
 	// The versions the import begins are the import's (history.go).
 	if err := setContext(ctx, tx, layers.Edit{Note: importNote}); err != nil {
 		return nil, err
