@@ -46,20 +46,28 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text FROM planmap_changes`).Scan(&last, &lsn); err != nil {
 		return fmt.Errorf("change log: %w", err)
 	}
-	if cur != nil && last == cur.Seq {
-		return nil
-	}
 	if cur != nil {
 		// Before the snapshot, which then has the declarations made
 		// to follow. The catalog is right without it (a role that
 		// may not write planmap_layers cannot): a failure is said,
-		// not returned, and tried again at the next direct edit.
-		if err := s.followColumns(ctx, cur, last); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
+		// not returned, and tried again at the next direct edit or
+		// look. A declaration it changes is a change logged after
+		// last, taken in at the next refresh.
+		err := s.followColumns(ctx, cur, last)
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		// Said once, not at every look while it lasts.
+		if err != nil && err.Error() != s.columnsFailed {
 			s.follow.Report(fmt.Errorf("following the columns another program added or dropped: %w", err))
 		}
+		s.columnsFailed = ""
+		if err != nil {
+			s.columnsFailed = err.Error()
+		}
+	}
+	if cur != nil && last == cur.Seq {
+		return nil
 	}
 	if s.replicas != nil {
 		p, err := parseLSN(lsn)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"planmap/layers"
 )
@@ -16,7 +17,14 @@ import (
 // so the store looks when it takes in changes another program made
 // (filling the new field is one): reading the columns of the layers'
 // tables costs about 1.5 ms with the 13 seed layers, twenty times the
-// log's lookup, too much for every edit of planmap's own.
+// log's lookup, too much for every edit of planmap's own. A change of
+// columns alone, with no edit after it, is found by looking every
+// columnsLook: reads of a layer whose declared column psql dropped fail
+// until then.
+
+// columnsLook is how often the refresh step looks at the tables' columns
+// when no change another program made has asked it to.
+const columnsLook = 5 * time.Second
 
 // typeModifier is the (n) or (p,s) of a type as format_type spells it.
 var typeModifier = regexp.MustCompile(`\([0-9, ]*\)`)
@@ -83,18 +91,24 @@ func tableColumns(ctx context.Context, q querier) (map[string][]layers.Column, m
 
 // followColumns gives the layers of cat whose tables' columns changed
 // since it last looked the declarations that follow them, when a change
-// after cat up to last was made by another program: in one transaction
-// of the writers (so that peers make each change once), each logged as a
-// change of the layer and recorded in its history with a note, and
+// after cat up to last was made by another program or columnsLook has
+// passed since it last looked: in one transaction of the writers (so that
+// peers make each change once), each logged as a change of the layer, and
 // reported.
 func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int64) error {
-	var direct bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_changes WHERE seq > $1 AND seq <= $2 AND NOT checked)`, cat.Seq, last).Scan(&direct); err != nil {
-		return fmt.Errorf("change log: %w", err)
+	if time.Since(s.columnsLooked) < columnsLook {
+		if last == cat.Seq {
+			return nil
+		}
+		var direct bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_changes WHERE seq > $1 AND seq <= $2 AND NOT checked)`, cat.Seq, last).Scan(&direct); err != nil {
+			return fmt.Errorf("change log: %w", err)
+		}
+		if !direct {
+			return nil
+		}
 	}
-	if !direct {
-		return nil
-	}
+	s.columnsLooked = time.Now()
 	cols, sigs, err := tableColumns(ctx, s.pool)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,8 +40,10 @@ type Store struct {
 	states map[string]*layerState
 	// columnsSeen: the signature of each layer's columns when the
 	// refresh step last found its declaration following them
-	// (columns.go).
-	columnsSeen map[string]string
+	// (columns.go), and when it last looked.
+	columnsSeen   map[string]string
+	columnsLooked time.Time
+	columnsFailed string // the error of the last look, said once
 
 	// Other processes' changes, heard of (replica.go): the listener and
 	// the replicas' watcher run from the first Catalog until Close.
