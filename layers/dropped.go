@@ -53,6 +53,7 @@ func (p *PastLayer) Collection() *Collection {
 	return &Collection{
 		Layer:   p.Layer,
 		Version: fmt.Sprintf("dropped-%d-%x", p.Dropped.UnixMilli(), DeclarationHash(p.Layer)),
+		Dropped: p.Dropped,
 	}
 }
 

@@ -37,6 +37,10 @@ type Collection struct {
 	// Version changes whenever a feature of the layer or its declaration
 	// does; it is the layer's ETag.
 	Version string
+	// Dropped is when the life of the layer this collection is of ended,
+	// for one read as of a time before its drop; zero for the layer there
+	// now. Nothing of a dropped life is served but as of a time.
+	Dropped time.Time
 }
 
 // LayerInfo is a layer with its feature count and extent, as planmap

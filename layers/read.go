@@ -198,10 +198,16 @@ var errPageFull = errors.New("page full")
 
 // AbsentAsOf is the error of a store asked for feature fid of layer id as
 // of time t, when it was not there then: EGONE if it had been deleted by
-// t (deleted), ENOTFOUND if it did not exist yet.
-func AbsentAsOf(id string, fid int64, t time.Time, deleted bool) error {
+// t (deleted), ENOTFOUND if it did not exist yet. past is the ended life
+// of the layer t falls in, nil for the layer there now.
+func AbsentAsOf(id string, fid int64, t time.Time, deleted bool, past *PastLayer) error {
 	at := t.UTC().Format(time.RFC3339Nano)
-	if deleted {
+	switch {
+	case deleted && past != nil:
+		// Its versions went with the layer: /versions serves the layer
+		// there now only.
+		return Errorf(EGONE, "feature %d of collection %s had been deleted by %s; the collection was dropped at %s", fid, id, at, past.Dropped.UTC().Format(time.RFC3339Nano))
+	case deleted:
 		return Errorf(EGONE, "feature %d of collection %s had been deleted by %s; its versions are at /collections/%s/items/%d/versions", fid, id, at, id, fid)
 	}
 	return Errorf(ENOTFOUND, "collection %s had no feature %d at %s", id, fid, at)

@@ -514,7 +514,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
 	links := append(selfLinks(colHref+"/items/"+raw, without(q, "f"), mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
-	if _, ok := s.editor(); ok {
+	if _, ok := s.editor(); ok && col.Dropped.IsZero() {
 		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})
 	}
 	if html {

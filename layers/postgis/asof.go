@@ -277,7 +277,7 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, err
 	}
-	return nil, layers.AbsentAsOf(id, fid, t, op == "delete")
+	return nil, layers.AbsentAsOf(id, fid, t, op == "delete", past)
 }
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
