@@ -109,9 +109,17 @@ func BenchmarkEditServed(b *testing.B) {
 // load. reads/s is the readers' throughput, edits/s the writer's. A writer
 // as fast as it can takes its share of the cores from readers who keep
 // them all busy; the paced one is a busy office's rate, many times over.
+//
+// On a machine shared with other work, reads/s moves with its load by a
+// third from one run to the next. cpu-ns/op, the process's CPU time per
+// read (the writer's included), does not: with the cores kept busy, the
+// readers' throughput is the cores over it, and cpu-loss-% is the share
+// of their throughput the writer costs them on a machine of their own,
+// 1 − (alone's cpu-ns/op) / (this run's).
 func BenchmarkReadersWhileEditing(b *testing.B) {
 	h := benchEditRouter(b)
 	target := "/collections/parcels/items?bbox=" + bbox50 + "&limit=100"
+	var aloneCPU float64
 	for _, run := range []struct {
 		name    string
 		editing bool
@@ -157,6 +165,7 @@ func BenchmarkReadersWhileEditing(b *testing.B) {
 				}()
 			}
 			b.ResetTimer()
+			cpu := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				var buf bytes.Buffer
 				for pb.Next() {
@@ -166,10 +175,17 @@ func BenchmarkReadersWhileEditing(b *testing.B) {
 				}
 			})
 			el := b.Elapsed()
+			perRead := float64(processCPU()-cpu) / float64(b.N)
 			close(done)
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/el.Seconds(), "reads/s")
 			b.ReportMetric(float64(edits.Load())/el.Seconds(), "edits/s")
+			b.ReportMetric(perRead, "cpu-ns/op")
+			if !editing {
+				aloneCPU = perRead
+			} else if aloneCPU > 0 && perRead > 0 {
+				b.ReportMetric(100*(1-aloneCPU/perRead), "cpu-loss-%")
+			}
 		})
 	}
 }
