@@ -620,6 +620,12 @@ func appendQueryKey(dst []byte, f layers.Filter, p layers.Page) []byte {
 	dst = binary.AppendVarint(dst, p.After)
 	dst = binary.AppendVarint(dst, int64(p.Offset))
 	dst = binary.AppendVarint(dst, int64(p.Limit))
+	// An uncounted answer's matched is not the count a counted one needs.
+	if p.Uncounted {
+		dst = append(dst, 'u')
+	} else {
+		dst = append(dst, 'c')
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(f.BBoxes)))
 	for _, b := range f.BBoxes {
 		for _, v := range [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]} {

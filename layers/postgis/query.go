@@ -203,7 +203,12 @@ func selectIDs(ctx context.Context, q querier, col *layers.Collection, f layers.
 	t := quoteIdent(col.ID)
 	where, args := equalsWhere(col.Layer, f, 1)
 	matched := col.Count
-	if where != "" {
+	switch {
+	case where != "" && p.Uncounted:
+		// Counting is a scan of the table, on every page of a reader
+		// that pages through them all (the statistics).
+		matched = 0
+	case where != "":
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM `+t+` WHERE `+where, args...).Scan(&matched); err != nil {
 			return nil, 0, err
 		}
@@ -273,9 +278,19 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 	if where != "" {
 		sql += ` AND ` + where
 	}
+	// An uncounted page leaves out the features before it, whose
+	// geometries a box's edge would otherwise have read again for each
+	// page of a reader that pages through the box.
+	after := p.UncountedAfter()
+	if after > 0 {
+		sql += fmt.Sprintf(` AND fid > $%d`, 5+len(eqArgs))
+	}
 	var matches, crossing []int64
 	for _, box := range f.BBoxes {
 		args := append([]any{box.Min[0], box.Min[1], box.Max[0], box.Max[1]}, eqArgs...)
+		if after > 0 {
+			args = append(args, after)
+		}
 		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return nil, 0, err
@@ -323,6 +338,9 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 		}
 	}
 	page, matched := layers.PageOf(matches, p)
+	if p.Uncounted {
+		matched = 0
+	}
 	return page, matched, nil
 }
 

@@ -583,6 +583,29 @@ func testPaging(t *testing.T, h Harness) {
 						l.ID, i, size, len(byAfter), len(byOffset), len(all))
 				}
 			}
+			// Uncounted pages (the statistics read so) are the same pages;
+			// the same page counted after one uncounted has its count.
+			var uncounted []int64
+			for after := int64(0); ; {
+				page, _ := items(t, s, l.ID, f, layers.Page{After: after, Limit: 7, Uncounted: true})
+				if len(page) == 0 || len(uncounted) > len(all) {
+					break
+				}
+				if _, m := items(t, s, l.ID, f, layers.Page{After: after, Limit: 7}); m != matched {
+					t.Fatalf("Items(%s, filter %d, after %d, limit 7) after the same page uncounted: matched %d, want %d", l.ID, i, after, m, matched)
+				}
+				uncounted = append(uncounted, page...)
+				after = page[len(page)-1]
+			}
+			if !slices.Equal(uncounted, all) {
+				t.Errorf("Items(%s, filter %d) in uncounted pages of 7: %d features, want the %d of one page", l.ID, i, len(uncounted), len(all))
+			}
+			if len(all) >= 6 {
+				page, _ := items(t, s, l.ID, f, layers.Page{After: all[2], Offset: 2, Limit: 2, Uncounted: true})
+				if want := all[5:min(7, len(all))]; !slices.Equal(page, want) {
+					t.Errorf("Items(%s, filter %d, after %d, offset 2, limit 2, uncounted) = %v, want %v", l.ID, i, all[2], page, want)
+				}
+			}
 			// After and Offset together: skip Offset of those past After.
 			if len(all) >= 6 {
 				page, _ := items(t, s, l.ID, f, layers.Page{After: all[2], Offset: 2, Limit: 2})
