@@ -53,17 +53,17 @@ func (s *Store) refresh(ctx context.Context, cur *layers.Catalog, publish func(*
 		// not returned, and tried again at the next direct edit or
 		// look. A declaration it changes is a change logged after
 		// last, taken in at the next refresh.
-		err := s.followColumns(ctx, cur, last)
+		looked, err := s.followColumns(ctx, cur, last)
 		if err != nil && ctx.Err() != nil {
 			return err
 		}
-		// Said once, not at every look while it lasts.
-		if err != nil && err.Error() != s.columnsFailed {
+		// A look that fails is said when the looks begin to fail, not
+		// every columnsLook while they do.
+		if err != nil && !(looked && s.columnsFailing) {
 			s.follow.Report(fmt.Errorf("following the columns another program added or dropped: %w", err))
 		}
-		s.columnsFailed = ""
-		if err != nil {
-			s.columnsFailed = err.Error()
+		if looked {
+			s.columnsFailing = err != nil
 		}
 	}
 	if cur != nil && last == cur.Seq {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"planmap/layers"
@@ -23,8 +24,11 @@ import (
 // until then.
 
 // columnsLook is how often the refresh step looks at the tables' columns
-// when no change another program made has asked it to.
-const columnsLook = 5 * time.Second
+// when no change another program made has asked it to. (A variable for
+// the tests.)
+var columnsLook atomic.Int64
+
+func init() { columnsLook.Store(int64(5 * time.Second)) }
 
 // typeModifier is the (n) or (p,s) of a type as format_type spells it.
 var typeModifier = regexp.MustCompile(`\([0-9, ]*\)`)
@@ -94,24 +98,28 @@ func tableColumns(ctx context.Context, q querier) (map[string][]layers.Column, m
 // after cat up to last was made by another program or columnsLook has
 // passed since it last looked: in one transaction of the writers (so that
 // peers make each change once), each logged as a change of the layer, and
-// reported.
-func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int64) error {
-	if time.Since(s.columnsLooked) < columnsLook {
+// reported. looked says whether it looked at the columns (err is then of
+// that look).
+func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int64) (looked bool, err error) {
+	if time.Since(s.columnsLooked) < time.Duration(columnsLook.Load()) {
 		if last == cat.Seq {
-			return nil
+			return false, nil
 		}
 		var direct bool
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM planmap_changes WHERE seq > $1 AND seq <= $2 AND NOT checked)`, cat.Seq, last).Scan(&direct); err != nil {
-			return fmt.Errorf("change log: %w", err)
+			return false, fmt.Errorf("change log: %w", err)
 		}
 		if !direct {
-			return nil
+			return false, nil
 		}
 	}
 	s.columnsLooked = time.Now()
 	cols, sigs, err := tableColumns(ctx, s.pool)
 	if err != nil {
-		return err
+		return true, err
+	}
+	if s.columnsSeen == nil {
+		s.columnsSeen = map[string]string{}
 	}
 	var drifted []string
 	for _, col := range cat.Collections {
@@ -122,21 +130,32 @@ func (s *Store) followColumns(ctx context.Context, cat *layers.Catalog, last int
 		_, ch := layers.FollowColumns(col.Layer, cs)
 		if ch.Changed() {
 			drifted = append(drifted, col.ID)
-		} else if len(ch.Left) > 0 {
+			continue
+		}
+		// Seen now, so that what is left out is said once, even while
+		// another layer's change fails to be made.
+		s.columnsSeen[col.ID] = sigs[col.ID]
+		if len(ch.Left) > 0 {
 			s.follow.Report(errors.New(ch.String()))
 		}
 	}
 	if len(drifted) == 0 {
 		s.columnsSeen = sigs
-		return nil
+		return true, nil
 	}
+	return true, s.followDrifted(ctx, drifted)
+}
+
+// followDrifted makes the declarations of the layers drifted follow their
+// tables' columns, under the writers' lock.
+func (s *Store) followDrifted(ctx context.Context, drifted []string) error {
 	tx, err := s.beginWriting(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
 	// Again, under the lock: a peer may have made the change.
-	cols, sigs, err = tableColumns(ctx, tx)
+	cols, sigs, err := tableColumns(ctx, tx)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package postgis_test
 
 import (
-	"cmp"
 	"maps"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"planmap/layers"
+	"planmap/layers/postgis"
 )
 
 // Columns QGIS's PostGIS provider adds (ALTER TABLE … ADD COLUMN) become
@@ -26,10 +26,9 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 		values map[string]any
 		gone   []string
 		report []string
-		// within is how long the declaration may take to follow: a
-		// column change alone, with no edit after it, is found by a
-		// look every 5 s.
-		within time.Duration
+		// alone: a column change with no edit after it, which the
+		// store finds by looking every so often (here every 200 ms).
+		alone bool
 	}{
 		{
 			name: "AddColumns",
@@ -64,17 +63,21 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			stmts:  []string{`ALTER TABLE parcels DROP COLUMN berths`},
 			gone:   []string{"berths"},
 			report: []string{"berths removed"},
-			within: 12 * time.Second,
+			alone:  true,
 		},
 		{
 			name:   "AddedAlone",
 			stmts:  []string{`ALTER TABLE parcels ADD COLUMN owner text`},
 			fields: map[string]layers.FieldType{"owner": layers.String},
 			report: []string{"owner (string)"},
-			within: 12 * time.Second,
+			alone:  true,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.alone {
+				defer postgis.SetColumnsLook(200 * time.Millisecond)()
+				defer postgis.SetListeningPoll(50 * time.Millisecond)()
+			}
 			s, url := mustOpen(t)
 			data, err := os.ReadFile("../storetest/testdata/parcels.geojson")
 			if err != nil {
@@ -114,7 +117,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			within := cmp.Or(tt.within, 2*time.Second)
+			within := 2 * time.Second
 			deadline := time.Now().Add(within)
 			for {
 				cat, err := s.Catalog(ctx)
@@ -212,5 +215,75 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A declaration that cannot follow its table (here a trigger refuses
+// every change of the layers' declarations) is said once, not at every
+// look while it cannot, and follows once it can.
+func TestColumnsFollowFailureSaidOnce(t *testing.T) {
+	defer postgis.SetColumnsLook(100 * time.Millisecond)()
+	defer postgis.SetListeningPoll(50 * time.Millisecond)()
+	s, url := mustOpen(t)
+	data, err := os.ReadFile("../storetest/testdata/parcels.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []*layers.File{parse(t, "parcels.geojson", data)}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reported []string
+	s.OnError(func(err error) {
+		mu.Lock()
+		reported = append(reported, err.Error())
+		mu.Unlock()
+	})
+	if _, err := s.Catalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'declarations are frozen'; END $$`,
+		`CREATE TRIGGER frozen BEFORE UPDATE ON planmap_layers FOR EACH ROW EXECUTE FUNCTION refuse()`,
+		`ALTER TABLE parcels DROP COLUMN berths`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// About twenty looks.
+	time.Sleep(2 * time.Second)
+	count := func(what string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(strings.Join(reported, "\n"), what)
+	}
+	if n := count("declarations are frozen"); n != 1 {
+		mu.Lock()
+		t.Errorf("in 2 s of looks that fail, %d reports of the failure, want 1: %q", n, reported)
+		mu.Unlock()
+	}
+	if _, err := conn.Exec(ctx, `DROP TRIGGER frozen ON planmap_layers`); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		cat, err := s.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if col, _ := cat.Collection("parcels"); col != nil && col.Field("berths") == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the declaration does not follow within 2 s of the trigger's drop")
+		}
+	}
+	if n := count("berths removed"); n != 1 {
+		t.Errorf("%d reports of the column removed, want 1", n)
 	}
 }

@@ -9,6 +9,13 @@ func SetListeningPoll(d time.Duration) (restore func()) {
 	return func() { listeningPoll.Store(old) }
 }
 
+// SetColumnsLook sets how often stores look at their tables' columns
+// unasked, and returns a function that sets it back.
+func SetColumnsLook(d time.Duration) (restore func()) {
+	old := columnsLook.Swap(int64(d))
+	return func() { columnsLook.Store(old) }
+}
+
 // SetSmallAnswer sets the most candidates a bbox query reads in one
 // statement (0: never), and returns a function that sets it back.
 func SetSmallAnswer(n int64) (restore func()) {

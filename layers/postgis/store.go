@@ -41,9 +41,9 @@ type Store struct {
 	// columnsSeen: the signature of each layer's columns when the
 	// refresh step last found its declaration following them
 	// (columns.go), and when it last looked.
-	columnsSeen   map[string]string
-	columnsLooked time.Time
-	columnsFailed string // the error of the last look, said once
+	columnsSeen    map[string]string
+	columnsLooked  time.Time
+	columnsFailing bool // the last look failed
 
 	// Other processes' changes, heard of (replica.go): the listener and
 	// the replicas' watcher run from the first Catalog until Close.
