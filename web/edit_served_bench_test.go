@@ -105,8 +105,7 @@ func BenchmarkEditServed(b *testing.B) {
 // BenchmarkReadersWhileEditing: readers GET a bbox of 50 parcels of the
 // layer of benchParcels parcels, in parallel, alone, then while one
 // writer PATCHes parcels as fast as it can, then while it PATCHes 100 a
-// second, in the same run so that the three compare on the same machine
-// load. reads/s is the readers' throughput, edits/s the writer's. A writer
+// second. reads/s is the readers' throughput, edits/s the writer's. A writer
 // as fast as it can takes its share of the cores from readers who keep
 // them all busy; the paced one is a busy office's rate, many times over.
 //
@@ -115,7 +114,10 @@ func BenchmarkEditServed(b *testing.B) {
 // read (the writer's included), does not: with the cores kept busy, the
 // readers' throughput is the cores over it, and cpu-loss-% is the share
 // of their throughput the writer costs them on a machine of their own,
-// 1 − (alone's cpu-ns/op) / (this run's).
+// 1 − (alone's cpu-ns/op) / (this run's), when alone ran in the same
+// process. Run each alone (-test.bench 'BenchmarkReadersWhileEditing/alone$')
+// to compare them on the same store: in one process, the paced writer
+// comes after the flat-out one's thousands of edits.
 func BenchmarkReadersWhileEditing(b *testing.B) {
 	h := benchEditRouter(b)
 	target := "/collections/parcels/items?bbox=" + bbox50 + "&limit=100"

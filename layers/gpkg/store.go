@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"planmap/layers"
 
@@ -249,12 +250,15 @@ func (s *Store) openReaders() error {
 	if err != nil {
 		return err
 	}
-	// All of them stay open when idle: database/sql keeps 2 by default,
-	// and a reader beyond those reopens its file and parses the schema
-	// again, which under a writer costs a read a third more CPU.
+	// All of them may stay open when idle: database/sql keeps 2 by
+	// default, and with more readers than that each one beyond returned
+	// its connection to be closed, and the next opened one, parsing the
+	// schema again with an empty page cache. A connection idle for a
+	// minute is closed, its page cache freed.
 	n := max(4, 2*runtime.NumCPU())
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
+	s.read.SetConnMaxIdleTime(time.Minute)
 	return nil
 }
 
