@@ -3,6 +3,7 @@ package postgis_test
 import (
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,24 +79,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 				defer postgis.SetColumnsLook(200 * time.Millisecond)()
 				defer postgis.SetListeningPoll(50 * time.Millisecond)()
 			}
-			s, url := mustOpen(t)
-			data, err := os.ReadFile("../storetest/testdata/parcels.geojson")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Import(ctx, []*layers.File{parse(t, "parcels.geojson", data)}, layers.ImportOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			var mu sync.Mutex
-			var reported []string
-			s.OnError(func(err error) {
-				mu.Lock()
-				reported = append(reported, err.Error())
-				mu.Unlock()
-			})
-			if _, err := s.Catalog(ctx); err != nil {
-				t.Fatal(err)
-			}
+			s, url, reports := openParcels(t)
 			items, _, err := s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
@@ -203,8 +187,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					}
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			reported := reports()
 			if n := strings.Count(strings.Join(reported, "\n"), "layer parcels:"); n != 1 {
 				t.Errorf("reported %q: %d reports of layer parcels, want 1", reported, n)
 			}
@@ -224,24 +207,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 func TestColumnsFollowFailureSaidOnce(t *testing.T) {
 	defer postgis.SetColumnsLook(100 * time.Millisecond)()
 	defer postgis.SetListeningPoll(50 * time.Millisecond)()
-	s, url := mustOpen(t)
-	data, err := os.ReadFile("../storetest/testdata/parcels.geojson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Import(ctx, []*layers.File{parse(t, "parcels.geojson", data)}, layers.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var reported []string
-	s.OnError(func(err error) {
-		mu.Lock()
-		reported = append(reported, err.Error())
-		mu.Unlock()
-	})
-	if _, err := s.Catalog(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, url, reports := openParcels(t)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -259,14 +225,10 @@ func TestColumnsFollowFailureSaidOnce(t *testing.T) {
 	// About twenty looks.
 	time.Sleep(2 * time.Second)
 	count := func(what string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Count(strings.Join(reported, "\n"), what)
+		return strings.Count(strings.Join(reports(), "\n"), what)
 	}
 	if n := count("declarations are frozen"); n != 1 {
-		mu.Lock()
-		t.Errorf("in 2 s of looks that fail, %d reports of the failure, want 1: %q", n, reported)
-		mu.Unlock()
+		t.Errorf("in 2 s of looks that fail, %d reports of the failure, want 1: %q", n, reports())
 	}
 	if _, err := conn.Exec(ctx, `DROP TRIGGER frozen ON planmap_layers`); err != nil {
 		t.Fatal(err)
@@ -285,5 +247,34 @@ func TestColumnsFollowFailureSaidOnce(t *testing.T) {
 	}
 	if n := count("berths removed"); n != 1 {
 		t.Errorf("%d reports of the column removed, want 1", n)
+	}
+}
+
+// openParcels opens a store with the contract's parcels layer and its
+// catalog built; reports returns what the store has reported so far.
+func openParcels(t *testing.T) (s *postgis.Store, url string, reports func() []string) {
+	t.Helper()
+	s, url = mustOpen(t)
+	data, err := os.ReadFile("../storetest/testdata/parcels.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, []*layers.File{parse(t, "parcels.geojson", data)}, layers.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reported []string
+	s.OnError(func(err error) {
+		mu.Lock()
+		reported = append(reported, err.Error())
+		mu.Unlock()
+	})
+	if _, err := s.Catalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, url, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(reported)
 	}
 }
