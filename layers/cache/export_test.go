@@ -8,19 +8,21 @@ import "fmt"
 // counts what it holds, and the shares and the indexes add up to no more
 // than the budget.
 func (c *Cache) Check() error {
+	// The indexes' lock first, as the cache takes them: no index comes
+	// or goes, and no share changes, while the shares are read.
+	c.idx.mu.Lock()
+	defer c.idx.mu.Unlock()
 	var shares int64
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
 		err := s.check()
+		shares += s.budget
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("shard %d: %w", i, err)
 		}
-		shares += s.budget
 	}
-	c.idx.mu.Lock()
-	defer c.idx.mu.Unlock()
 	var indexed int64
 	for id, sp := range c.idx.byLayer {
 		sp.mu.RLock()

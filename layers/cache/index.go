@@ -258,8 +258,8 @@ func (c *Cache) makeIndex(id string) {
 	}
 	ix.byLayer[id] = sp
 	ix.bytes += sp.bytes
+	c.shareBudgetLocked()
 	ix.mu.Unlock()
-	c.shareBudget()
 	ok = true
 }
 
@@ -268,14 +268,17 @@ func (c *Cache) makeIndex(id string) {
 func (c *Cache) dropIndex(id string) {
 	ix := &c.idx
 	ix.mu.Lock()
-	sp := ix.byLayer[id]
-	if sp != nil {
+	defer ix.mu.Unlock()
+	c.dropIndexLocked(id)
+}
+
+// dropIndexLocked is dropIndex for a caller that holds idx.mu.
+func (c *Cache) dropIndexLocked(id string) {
+	ix := &c.idx
+	if sp := ix.byLayer[id]; sp != nil {
 		delete(ix.byLayer, id)
 		ix.bytes -= sp.bytes
-	}
-	ix.mu.Unlock()
-	if sp != nil {
-		c.shareBudget()
+		c.shareBudgetLocked()
 	}
 }
 
@@ -293,13 +296,12 @@ func (c *Cache) dropIndexes() {
 	}
 }
 
-// shareBudget gives each shard its share of what the indexes leave of the
-// budget, evicting what no longer fits; called whenever an index comes
-// or goes.
-func (c *Cache) shareBudget() {
+// shareBudgetLocked gives each shard its share of what the indexes leave
+// of the budget, evicting what no longer fits; called, holding idx.mu,
+// whenever an index comes or goes, in the same hold as the change, so
+// that the shares and the indexes never add up to more than the budget.
+func (c *Cache) shareBudgetLocked() {
 	ix := &c.idx
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	per := (c.budget - ix.bytes) / int64(len(c.shards))
 	for i := range c.shards {
 		s := &c.shards[i]
@@ -441,6 +443,9 @@ func (c *Cache) moveIndexed(ctx context.Context, changed map[string][]int64) (mo
 			return
 		}
 		for _, m := range all {
+			// The index, its count and the shares change in one hold
+			// of idx.mu, which the budget's bookkeeping reads under.
+			c.idx.mu.Lock()
 			m.sp.mu.Lock()
 			// Both in id order: Load answers in the order asked.
 			j := 0
@@ -457,20 +462,18 @@ func (c *Cache) moveIndexed(ctx context.Context, changed map[string][]int64) (mo
 				}
 			}
 			bytes := m.sp.size()
-			grown := bytes - m.sp.bytes
+			c.idx.bytes += bytes - m.sp.bytes
 			m.sp.bytes = bytes
 			m.sp.mu.Unlock()
-			c.idx.mu.Lock()
-			c.idx.bytes += grown
-			over := c.idx.bytes > c.budget/2
-			c.idx.mu.Unlock()
-			if over {
+			if c.idx.bytes > c.budget/2 {
 				// Grown past its share: made again, if it still fits,
 				// on the next query that asks.
-				c.dropIndex(m.id)
+				c.dropIndexLocked(m.id)
+			} else {
+				c.shareBudgetLocked()
 			}
+			c.idx.mu.Unlock()
 		}
-		c.shareBudget()
 	}
 	hold = func(ep *epoch) {
 		for _, m := range all {
