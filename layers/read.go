@@ -133,7 +133,9 @@ func OrderShapes(shapes []Shape, fids []int64) {
 
 // PageOf returns page p of matches, the ids of the features a query
 // selects in any order and perhaps more than once (a feature in two of
-// its boxes), and how many different ones there are. It sorts matches.
+// its boxes), and how many different ones there are, or 0 for an
+// uncounted page: its store may have left out the matches up to p.After.
+// It sorts matches.
 func PageOf(matches []int64, p Page) (page []int64, matched int) {
 	slices.Sort(matches)
 	matches = slices.Compact(matches)
@@ -141,6 +143,9 @@ func PageOf(matches []int64, p Page) (page []int64, matched int) {
 	page = matches[i:]
 	page = page[min(max(p.Offset, 0), len(page)):]
 	page = page[:min(max(p.Limit, 0), len(page))]
+	if p.Uncounted {
+		return page, 0
+	}
 	return page, len(matches)
 }
 

@@ -153,6 +153,7 @@ func TestPageOf(t *testing.T) {
 		{"AfterAndOffset", layers.Page{After: 1, Offset: 1, Limit: 1}, []int64{4}, 4},
 		{"OffsetPastEnd", layers.Page{Offset: 9, Limit: 10}, []int64{}, 4},
 		{"NoLimit", layers.Page{}, []int64{}, 4},
+		{"Uncounted", layers.Page{After: 1, Limit: 2, Uncounted: true}, []int64{3, 4}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Two boxes found 4 and 1: each counts once.

@@ -338,9 +338,6 @@ func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter
 		}
 	}
 	page, matched := layers.PageOf(matches, p)
-	if p.Uncounted {
-		matched = 0
-	}
 	return page, matched, nil
 }
 
