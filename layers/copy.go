@@ -11,7 +11,8 @@ import (
 // full history of every feature, the highest id each layer ever used (so
 // that a retired id is never given out again), the change log's position
 // and the bearer tokens (their hashes: a token that works on the source
-// works on the copy).
+// works on the copy). The history of a layer dropped since is copied too,
+// so that the copy reads it as of a time it existed, as the source does.
 //
 // What is copied, in what order, and the checks are here; each store
 // implements CopySource and CopyTarget over its own tables.
@@ -35,6 +36,11 @@ type HistoryRow struct {
 	// layer's declaration then (DroppedDeclaration); nil for every other
 	// row.
 	Declaration []byte
+	// Life is the declaration of the ended life of the layer the row
+	// belongs to (a layer dropped since, or an earlier life of the one
+	// there now, whose fields may differ): State has its fields, and a
+	// target keeps them so. It is nil for a row of the layer there now.
+	Life *Layer
 }
 
 // TokenRecord is a bearer token as a store keeps it: its description and
@@ -49,10 +55,15 @@ type TokenRecord struct {
 type CopySource interface {
 	// Layers returns every layer's declaration in drawing order.
 	Layers(ctx context.Context) ([]*Layer, error)
+	// DroppedLayers returns the ids of the layers that are not there now
+	// and whose history can be read as of a time they existed (a drop
+	// kept their declaration), in the order they were first written.
+	DroppedLayers(ctx context.Context) ([]string, error)
 	// Features calls fn with each live feature of layer id, in id order.
 	Features(ctx context.Context, id string, fn func(Feature) error) error
 	// History calls fn with each row of layer id's history, in the order
-	// the events happened.
+	// the events happened, each with the declaration of its life; id may
+	// be a dropped layer's.
 	History(ctx context.Context, id string, fn func(HistoryRow) error) error
 	// LastFID returns the highest feature id layer id ever used.
 	LastFID(ctx context.Context, id string) (int64, error)
@@ -81,7 +92,9 @@ type CopyWriter interface {
 	// argument is one), with their ids, as an import of a new layer does,
 	// but with no history of its own.
 	Layer(ctx context.Context, l *Layer, features func(func(Feature) error) error) (int, error)
-	// History writes one row of layer id's history, in order.
+	// History writes one row of layer id's history, in order: a layer
+	// written by Layer, or one of DroppedLayers, which has its history
+	// only.
 	History(ctx context.Context, id string, h HistoryRow) error
 	// EndLayer completes layer id after its history: ids up to lastFID
 	// are never given out again.
@@ -93,13 +106,19 @@ type CopyWriter interface {
 // CopyResult says what Copy copied.
 type CopyResult struct {
 	Layers, Features, Versions, Tokens int
+	// Dropped counts the dropped layers whose history was copied.
+	Dropped int
 }
 
 // String describes the result in a line.
 func (r CopyResult) String() string {
-	return fmt.Sprintf("%d %s, %d %s, %d history %s, %d %s copied",
+	dropped := ""
+	if r.Dropped > 0 {
+		dropped = fmt.Sprintf(", the history of %d dropped %s", r.Dropped, plural(r.Dropped, "layer", "layers"))
+	}
+	return fmt.Sprintf("%d %s, %d %s, %d history %s%s, %d %s copied",
 		r.Layers, plural(r.Layers, "layer", "layers"), r.Features, plural(r.Features, "feature", "features"),
-		r.Versions, plural(r.Versions, "row", "rows"), r.Tokens, plural(r.Tokens, "token", "tokens"))
+		r.Versions, plural(r.Versions, "row", "rows"), dropped, r.Tokens, plural(r.Tokens, "token", "tokens"))
 }
 
 // Copy copies the whole database of src into dst, which must hold no
@@ -114,6 +133,15 @@ func Copy(ctx context.Context, src CopySource, dst CopyTarget) (CopyResult, erro
 	for _, l := range ls {
 		if !ValidIdent(l.ID) {
 			return res, Errorf(EINVALID, "layer id %q of the source is not valid", l.ID)
+		}
+	}
+	dropped, err := src.DroppedLayers(ctx)
+	if err != nil {
+		return res, fmt.Errorf("read dropped layers: %w", err)
+	}
+	for _, id := range dropped {
+		if !ValidIdent(id) {
+			return res, Errorf(EINVALID, "dropped layer id %q of the source is not valid", id)
 		}
 	}
 	tokens, err := src.TokenRecords(ctx)
@@ -152,6 +180,16 @@ func Copy(ctx context.Context, src CopySource, dst CopyTarget) (CopyResult, erro
 			if err := w.EndLayer(ctx, l.ID, last); err != nil {
 				return fmt.Errorf("layer %s: %w", l.ID, err)
 			}
+		}
+		for _, id := range dropped {
+			err := src.History(ctx, id, func(h HistoryRow) error {
+				res.Versions++
+				return w.History(ctx, id, h)
+			})
+			if err != nil {
+				return fmt.Errorf("history of dropped layer %s: %w", id, err)
+			}
+			res.Dropped++
 		}
 		for _, t := range tokens {
 			if len(t.Hash) != 32 {

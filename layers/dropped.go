@@ -3,6 +3,7 @@ package layers
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -34,6 +35,8 @@ func DroppedDeclaration(l *Layer) ([]byte, error) {
 // (DroppedDeclaration); nil for every other row, and for the drops made
 // before planmap kept it.
 type LayerEvent struct {
+	// Row is the history row's id: ids are in the order of the events.
+	Row         int64
 	At          time.Time
 	Declaration []byte
 }
@@ -124,3 +127,59 @@ func LayerAt(id string, t time.Time, live *Layer, events []LayerEvent) (*Layer, 
 	}
 	return live, nil, nil
 }
+
+// Lives tells which life of a layer each row of its history belongs to,
+// for a reader of the whole history (planmap copy): the rows up to a drop
+// that kept its declaration are of the life it ended, the rows after the
+// last drop are of the layer there now.
+type Lives struct {
+	id    string
+	ends  []int64 // the rows of the drops that kept their declarations
+	decls []*Layer
+	live  *Layer
+}
+
+// NewLives reads the lives of layer id from its layer events (in the
+// order of their rows) and live, the layer there now (nil when there is
+// none). It is ENOTFOUND when there is no life to read: no layer there now
+// and no drop that kept its declaration.
+func NewLives(id string, live *Layer, events []LayerEvent) (*Lives, error) {
+	ls := &Lives{id: id, live: live}
+	for _, e := range events {
+		if e.Declaration == nil {
+			continue
+		}
+		l, err := ParseDeclaration(id, bytes.Clone(e.Declaration))
+		if err != nil {
+			return nil, fmt.Errorf("the declaration kept at the drop of %s at %s: %w", id, e.At.UTC().Format(time.RFC3339Nano), err)
+		}
+		ls.ends = append(ls.ends, e.Row)
+		ls.decls = append(ls.decls, l)
+	}
+	if live == nil && len(ls.ends) == 0 {
+		return nil, Errorf(ENOTFOUND, "there is no collection %q, nor a drop of one that kept its declaration", id)
+	}
+	return ls, nil
+}
+
+// Of returns the declaration of the ended life history row row belongs
+// to, nil when it is of the layer there now. A row after the last drop of
+// a layer not there now belongs to no life: an error.
+func (ls *Lives) Of(row int64) (*Layer, error) {
+	i, _ := slices.BinarySearch(ls.ends, row)
+	if i < len(ls.ends) {
+		return ls.decls[i], nil
+	}
+	if ls.live == nil {
+		return nil, fmt.Errorf("history row %d of %s comes after its last drop, and there is no layer %s now", row, ls.id, ls.id)
+	}
+	return nil, nil
+}
+
+// Ends returns the rows of the drops that ended a life with its
+// declaration, and those declarations: the lives are the rows up to each
+// end, then those after the last, of the layer there now (Live).
+func (ls *Lives) Ends() ([]int64, []*Layer) { return ls.ends, ls.decls }
+
+// Live is the layer there now, nil when there is none.
+func (ls *Lives) Live() *Layer { return ls.live }

@@ -70,3 +70,48 @@ func TestPastLife(t *testing.T) {
 		})
 	}
 }
+
+// TestLives: each row of a history belongs to the life the next drop that
+// kept its declaration ended, rows after the last drop to the layer there
+// now; a drop that kept none ends no life it can tell.
+func TestLives(t *testing.T) {
+	decl := func(title string) []byte {
+		b, err := layers.DroppedDeclaration(&layers.Layer{ID: "roads", Title: layers.Text{Zh: title, En: title}, GeometryType: "LineString"})
+		if err != nil {
+			t.Fatalf("DroppedDeclaration: %v", err)
+		}
+		return b
+	}
+	// Rows 1 and 4 begin lives, a drop without a declaration at 3, drops
+	// that kept theirs at 6 and 9.
+	events := []layers.LayerEvent{{Row: 1}, {Row: 3}, {Row: 4}, {Row: 6, Declaration: decl("first")}, {Row: 7}, {Row: 9, Declaration: decl("second")}}
+	live := &layers.Layer{ID: "roads", Title: layers.Text{En: "now"}}
+	lives, err := layers.NewLives("roads", live, events)
+	if err != nil {
+		t.Fatalf("NewLives: %v", err)
+	}
+	for row, want := range map[int64]string{2: "first", 5: "first", 6: "first", 7: "second", 9: "second", 10: "", 40: ""} {
+		l, err := lives.Of(row)
+		switch {
+		case err != nil:
+			t.Errorf("Of(%d): %v", row, err)
+		case want == "" && l != nil:
+			t.Errorf("Of(%d) = %q, want the layer there now (nil)", row, l.Title.En)
+		case want != "" && (l == nil || l.Title.En != want):
+			t.Errorf("Of(%d) = %v, want the life %q", row, l, want)
+		}
+	}
+	gone, err := layers.NewLives("roads", nil, events)
+	if err != nil {
+		t.Fatalf("NewLives of a dropped layer: %v", err)
+	}
+	if l, err := gone.Of(8); err != nil || l == nil || l.Title.En != "second" {
+		t.Errorf("Of(8) of the dropped layer = %v, %v; want the life second", l, err)
+	}
+	if _, err := gone.Of(10); err == nil {
+		t.Error("Of(10), after the last drop of a layer not there now: no error")
+	}
+	if _, err := layers.NewLives("roads", nil, events[:3]); layers.ErrorCode(err) != layers.ENOTFOUND {
+		t.Errorf("NewLives of a layer dropped before declarations were kept: %v, want %s", err, layers.ENOTFOUND)
+	}
+}

@@ -110,23 +110,24 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 // layerEvents reads the history rows of layer id as a whole (fid 0), in
 // the order they were written, for layers.PastLife.
 func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT at, op, properties FROM planmap_history WHERE layer = ? AND fid = 0 ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT id, at, op, properties FROM planmap_history WHERE layer = ? AND fid = 0 ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []layers.LayerEvent
 	for rows.Next() {
+		var row int64
 		var at, op string
 		var decl sql.NullString
-		if err := rows.Scan(&at, &op, &decl); err != nil {
+		if err := rows.Scan(&row, &at, &op, &decl); err != nil {
 			return nil, err
 		}
 		t, err := time.Parse(time.RFC3339Nano, at)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: time %q: %w", id, at, err)
 		}
-		e := layers.LayerEvent{At: t}
+		e := layers.LayerEvent{Row: row, At: t}
 		if decl.Valid {
 			e.Declaration = []byte(decl.String)
 		}

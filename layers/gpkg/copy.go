@@ -19,16 +19,30 @@ import (
 const copyNote = "planmap copy"
 
 // History calls fn with each row of layer id's history, in id order (the
-// order of the events). A version's state is decoded as Versions decodes
-// it; the current version of a live feature has none (the live row is
-// its state).
+// order of the events), each with the declaration of its life: id may be
+// a layer dropped since, and a layer there now may have had earlier
+// lives with other fields. A version's state is decoded as Versions
+// decodes it; the current version of a live feature has none (the live
+// row is its state).
 func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRow) error) error {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT fid, op, at, author, note, geom, properties
+	live, err := getLayer(ctx, tx, id)
+	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+		return err
+	}
+	events, err := layerEvents(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	lives, err := layers.NewLives(id, live, events)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, fid, op, at, author, note, geom, properties
 		FROM planmap_history WHERE layer = ? ORDER BY id`, id)
 	if err != nil {
 		return err
@@ -36,15 +50,23 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 	defer rows.Close()
 	for rows.Next() {
 		var h layers.HistoryRow
+		var row int64
 		var op, at string
 		var author, note, props sql.NullString
 		var geom []byte
-		if err := rows.Scan(&h.FID, &op, &at, &author, &note, &geom, &props); err != nil {
+		if err := rows.Scan(&row, &h.FID, &op, &at, &author, &note, &geom, &props); err != nil {
 			return err
 		}
 		h.Op, h.Author, h.Note = layers.Op(op), author.String, note.String
 		if h.At, err = parseTime(at); err != nil {
 			return fmt.Errorf("history of %s %d: %w", id, h.FID, err)
+		}
+		if h.Life, err = lives.Of(row); err != nil {
+			return err
+		}
+		l := live
+		if h.Life != nil {
+			l = h.Life
 		}
 		if h.FID == 0 && props.Valid {
 			h.Declaration = []byte(props.String)
@@ -61,6 +83,31 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 		}
 	}
 	return rows.Err()
+}
+
+// DroppedLayers returns the ids of the layers not there now whose history
+// has a drop that kept the declaration, in the order of their first rows.
+func (s *Store) DroppedLayers(ctx context.Context) ([]string, error) {
+	return droppedLayers(ctx, s.read)
+}
+
+func droppedLayers(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT layer FROM planmap_history
+		WHERE layer NOT IN (SELECT id FROM planmap_layers)
+		GROUP BY layer HAVING max(fid = 0 AND properties IS NOT NULL) ORDER BY min(id)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // LastFID returns the highest feature id layer id ever used: what its
@@ -188,9 +235,14 @@ func (w *copyWriter) Layer(ctx context.Context, l *layers.Layer, features func(f
 }
 
 func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow) error {
-	l := w.layers[id]
+	// The state's fields are its life's, which a layer dropped since has
+	// alone.
+	l := h.Life
 	if l == nil {
-		return fmt.Errorf("history of %s before its layer", id)
+		l = w.layers[id]
+	}
+	if l == nil && h.State != nil {
+		return fmt.Errorf("history of %s: feature %d has a state but no declaration to keep it by", id, h.FID)
 	}
 	var geom, props any
 	if h.Declaration != nil {

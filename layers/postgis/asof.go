@@ -109,7 +109,7 @@ func boxesWhere(f layers.Filter, args *[]any) (live, past string) {
 // layerEvents reads the history rows of layer id as a whole (fid 0), in
 // the order they were written, for layers.PastLife.
 func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
-	rows, err := q.Query(ctx, `SELECT at, properties::text FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id`, id)
+	rows, err := q.Query(ctx, `SELECT id, at, properties::text FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 	for rows.Next() {
 		var e layers.LayerEvent
 		var decl *string
-		if err := rows.Scan(&e.At, &decl); err != nil {
+		if err := rows.Scan(&e.Row, &e.At, &decl); err != nil {
 			return nil, err
 		}
 		if decl != nil {
@@ -154,16 +154,10 @@ func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (*layers.
 // are (columnOf).
 func eachPast(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
 	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
-	var defs []string
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
-		defs = append(defs, quoteIdent(fd.Name)+" "+sqlTypes[fd.Type])
 	}
-	record := ""
-	if len(defs) > 0 {
-		record = `
-	LEFT JOIN LATERAL jsonb_to_record(h.properties) AS r(` + strings.Join(defs, ", ") + `) ON true`
-	}
+	record := pastRecord(l, "h.properties")
 	// $1 layer, $2 T, $3 after, $4 upto, then four per box.
 	args := []any{l.ID, t, after, upto}
 	_, pastBoxes := boxesWhere(f, &args)
@@ -188,6 +182,22 @@ func eachPast(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 		}
 	}
 	return rows.Err()
+}
+
+// pastRecord is the join that reads the properties of a version of a
+// feature of past layer l (props, of jsonb) as r, a record of its
+// declaration's columns typed as its table's were (sqlTypes): the table
+// and its row type are gone. It is "" when l has no fields.
+func pastRecord(l *layers.Layer, props string) string {
+	if len(l.Schema) == 0 {
+		return ""
+	}
+	defs := make([]string, len(l.Schema))
+	for i, fd := range l.Schema {
+		defs[i] = quoteIdent(fd.Name) + " " + sqlTypes[fd.Type]
+	}
+	return `
+	LEFT JOIN LATERAL jsonb_to_record(` + props + `) AS r(` + strings.Join(defs, ", ") + `) ON true`
 }
 
 // eachAt calls fn for each feature of layer l as it was at time t, of

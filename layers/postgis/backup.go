@@ -68,11 +68,11 @@ func (s snapshot) Features(ctx context.Context, id string, fn func(layers.Featur
 }
 
 func (s snapshot) History(ctx context.Context, id string, fn func(layers.HistoryRow) error) error {
-	l, err := getLayer(ctx, s.tx, id)
-	if err != nil {
-		return err
-	}
-	return history(ctx, s.tx, l, fn)
+	return history(ctx, s.tx, id, fn)
+}
+
+func (s snapshot) DroppedLayers(ctx context.Context) ([]string, error) {
+	return droppedLayers(ctx, s.tx)
 }
 
 func (s snapshot) LastFID(ctx context.Context, id string) (int64, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -17,30 +18,77 @@ import (
 // moves a whole database into or out of PostgreSQL.
 
 // History calls fn with each row of layer id's history, in id order (the
-// order of the events), each version's state read through the layer's
-// row type as Versions reads it.
+// order of the events), each with the declaration of its life: id may be
+// a layer dropped since, and a layer there now may have had earlier lives
+// with other fields. A state of the layer there now is read through its
+// row type as Versions reads it, one of an ended life as eachPast reads
+// it.
 func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRow) error) error {
-	tx, l, err := s.readLayer(ctx, id)
+	tx, err := s.readOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	return history(ctx, tx, l, fn)
+	return history(ctx, tx, id, fn)
 }
 
-// history is History of layer l read through q.
-func history(ctx context.Context, q querier, l *layers.Layer, fn func(layers.HistoryRow) error) error {
-	id := l.ID
+// history is History of layer id read through q: the rows of each life
+// in one query each, typed by its declaration.
+func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRow) error) error {
+	live, err := getLayer(ctx, q, id)
+	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
+		return err
+	}
+	events, err := layerEvents(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	lives, err := layers.NewLives(id, live, events)
+	if err != nil {
+		return err
+	}
+	ends, decls := lives.Ends()
+	from := int64(0)
+	for i, end := range ends {
+		if err := historyOf(ctx, q, id, decls[i], decls[i], from, end, fn); err != nil {
+			return err
+		}
+		from = end
+	}
+	if live != nil {
+		return historyOf(ctx, q, id, live, nil, from, math.MaxInt64, fn)
+	}
+	var after int64
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM planmap_history WHERE layer = $1 AND id > $2`, id, from).Scan(&after); err != nil {
+		return err
+	}
+	if after > 0 {
+		_, err := lives.Of(from + 1)
+		return err
+	}
+	return nil
+}
+
+// historyOf calls fn with the rows of layer id's history with an id in
+// (from, to], of one life of the layer: l, the layer there now when past
+// is nil (its states read through its table's row type), else the ended
+// life past.
+func historyOf(ctx context.Context, q querier, id string, l, past *layers.Layer, from, to int64, fn func(layers.HistoryRow) error) error {
 	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
 	}
 	// A drop's row (fid 0) keeps a declaration, no feature's state: it is
-	// read as text, never through the row type.
+	// read as text, never as a record.
 	cols = append(cols, "h.op", "h.at", "h.author", "h.note", "CASE WHEN h.fid = 0 THEN h.properties::text END")
-	rows, err := q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h
-		LEFT JOIN LATERAL jsonb_populate_record(NULL::`+quoteIdent(l.ID)+`, CASE WHEN h.fid <> 0 THEN h.properties END) r ON true
-		WHERE h.layer = $1 ORDER BY h.id`, id)
+	state := "CASE WHEN h.fid <> 0 THEN h.properties END"
+	record := `
+		LEFT JOIN LATERAL jsonb_populate_record(NULL::` + quoteIdent(l.ID) + `, ` + state + `) r ON true`
+	if past != nil {
+		record = pastRecord(past, state)
+	}
+	rows, err := q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h`+record+`
+		WHERE h.layer = $1 AND h.id > $2 AND h.id <= $3 ORDER BY h.id`, id, from, to)
 	if err != nil {
 		return err
 	}
@@ -69,11 +117,28 @@ func history(ctx context.Context, q querier, l *layers.Layer, fn func(layers.His
 			}
 			h.State = &f
 		}
+		h.Life = past
 		if err := fn(h); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// DroppedLayers returns the ids of the layers not there now whose history
+// has a drop that kept the declaration, in the order of their first rows.
+func (s *Store) DroppedLayers(ctx context.Context) ([]string, error) {
+	return droppedLayers(ctx, s.pool)
+}
+
+func droppedLayers(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT layer FROM planmap_history
+		WHERE layer NOT IN (SELECT id FROM planmap_layers)
+		GROUP BY layer HAVING bool_or(fid = 0 AND properties IS NOT NULL) ORDER BY min(id)`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // LastFID returns the highest feature id layer id ever used: its table's
@@ -205,8 +270,8 @@ func (w *copyWriter) Layer(ctx context.Context, l *layers.Layer, features func(f
 
 func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow) error {
 	l := w.layers[id]
-	if l == nil {
-		return fmt.Errorf("history of %s before its layer", id)
+	if l == nil && h.Life == nil && h.State != nil {
+		return fmt.Errorf("history of %s: feature %d has a state but no declaration to keep it by", id, h.FID)
 	}
 	author, note := nullIfEmpty(h.Author), nullIfEmpty(h.Note)
 	if h.State == nil {
@@ -222,19 +287,32 @@ func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow
 	if err != nil {
 		return fmt.Errorf("feature %d: %w", h.FID, err)
 	}
-	m := make(map[string]any, len(l.Schema))
-	for _, fd := range l.Schema {
+	decl := l
+	if h.Life != nil {
+		decl = h.Life
+	}
+	m := make(map[string]any, len(decl.Schema))
+	for _, fd := range decl.Schema {
 		m[fd.Name] = h.State.Properties[fd.Name]
 	}
 	props, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("feature %d: %w", h.FID, err)
 	}
-	// The properties through the table's row type, as the trigger's
-	// to_jsonb of the row has them: each value typed as its column.
+	// The properties typed as the trigger's to_jsonb of the row had
+	// them, each value as its column: through the table's row type, or,
+	// for an ended life, whose table is gone, through a record of its
+	// declaration's columns, as eachPast reads them back.
+	typed := fmt.Sprintf(`to_jsonb(jsonb_populate_record(NULL::%s, $8::jsonb)) - 'fid' - 'geom'`, quoteIdent(id))
+	switch {
+	case h.Life != nil && len(h.Life.Schema) == 0:
+		// $8 is still typed: a parameter no statement names has none.
+		typed = `(SELECT '{}'::jsonb WHERE $8::jsonb IS NOT NULL)`
+	case h.Life != nil:
+		typed = `(SELECT to_jsonb(r) FROM (SELECT 1) one` + pastRecord(h.Life, "$8::jsonb") + `)`
+	}
 	_, err = w.tx.Exec(ctx, fmt.Sprintf(`INSERT INTO planmap_history (layer, fid, op, at, author, note, geom, properties)
-		VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_GeomFromWKB($7), %d),
-		to_jsonb(jsonb_populate_record(NULL::%s, $8::jsonb)) - 'fid' - 'geom')`, SRID, quoteIdent(id)),
+		VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_GeomFromWKB($7), %d), %s)`, SRID, typed),
 		id, h.FID, string(h.Op), h.At, author, note, blob, string(props))
 	return err
 }

@@ -414,3 +414,125 @@ func TestCopyPostGISEdits(t *testing.T) {
 		t.Errorf("Changes after the source's last (%d) on the copy: %v, %v; want the copy's layers", a, cs, err)
 	}
 }
+
+// TestCopyDroppedLayers: the history of a layer dropped since, and of an
+// earlier life of a layer there now whose fields were others, goes with
+// the copy: each copy reads them as of a time they existed as the source
+// does, every field of each life included.
+func TestCopyDroppedLayers(t *testing.T) {
+	t.Parallel()
+	src := layerstest.MustOpen(t)
+	if _, err := src.Import(ctx, seedFiles(t), layers.ImportOptions{}); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	tick := func() time.Time {
+		time.Sleep(3 * time.Millisecond)
+		at := time.Now()
+		time.Sleep(3 * time.Millisecond)
+		return at
+	}
+	ls, err := src.Layers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *layers.Layer
+	gone := ""
+	for _, l := range ls {
+		switch {
+		case l.ID == "parcels":
+			first = l
+		case gone == "":
+			gone = l.ID
+		}
+	}
+	if first == nil || gone == "" {
+		t.Fatalf("the seeds have no parcels layer or no other: %d layers", len(ls))
+	}
+	// The first life of parcels: a feature edited, with a value in the
+	// fields its second life has no more.
+	it, err := src.Item(ctx, "parcels", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := it.Feature
+	f.Properties = maps.Clone(f.Properties)
+	f.Properties["berths"] = int64(7)
+	f.Properties["name_en"] = "Before the drop"
+	if _, err := src.Replace(ctx, "parcels", 1, f, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatalf("Replace: %v", err)
+	}
+	t1 := tick()
+	for _, id := range []string{gone, "parcels"} {
+		if err := src.DropLayer(ctx, id, layers.Edit{Author: "admin"}); err != nil {
+			t.Fatalf("DropLayer(%s): %v", id, err)
+		}
+	}
+	// Its second life: fields of integer, date and datetime gone, one
+	// added.
+	second := *first
+	second.Schema = nil
+	for _, fd := range first.Schema {
+		switch fd.Type {
+		case layers.Integer, layers.Date, layers.DateTime:
+		default:
+			second.Schema = append(second.Schema, fd)
+		}
+	}
+	second.Schema = append(second.Schema, layers.Field{Name: "plot_ratio", Type: layers.Number, Description: layers.Text{Zh: "容积率", En: "Plot ratio"}})
+	if err := src.DeclareLayer(ctx, &second, layers.Edit{Author: "admin"}); err != nil {
+		t.Fatalf("DeclareLayer(parcels again): %v", err)
+	}
+	if _, err := src.Create(ctx, "parcels", layers.Feature{
+		Properties: map[string]any{"name_zh": "新生", "status": "planned", "plot_ratio": 2.5},
+		Geometry:   f.Geometry,
+	}, layers.Edit{Author: "bob"}); err != nil {
+		t.Fatalf("Create in the second life: %v", err)
+	}
+	t2 := tick()
+
+	pgs, _ := mustOpen(t)
+	res, err := layers.Copy(ctx, src, pgs)
+	if err != nil {
+		t.Fatalf("Copy into PostGIS: %v", err)
+	}
+	if res.Dropped != 1 {
+		t.Errorf("Copy into PostGIS = %v; want the history of 1 dropped layer", res)
+	}
+	back := layerstest.MustOpen(t)
+	if _, err := layers.Copy(ctx, pgs, back); err != nil {
+		t.Fatalf("Copy into a GeoPackage: %v", err)
+	}
+
+	type past interface {
+		ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
+	}
+	read := func(s past, id string, at time.Time) map[int64]string {
+		t.Helper()
+		items, _, err := s.ItemsAsOf(ctx, id, at, layers.Filter{}, layers.Page{Limit: 1000})
+		if err != nil {
+			t.Fatalf("ItemsAsOf(%s): %v", id, err)
+		}
+		out := map[int64]string{}
+		for _, it := range items {
+			out[it.ID] = string(it.JSON)
+		}
+		return out
+	}
+	if got := read(src, "parcels", t1)[1]; !bytes.Contains([]byte(got), []byte(`"berths":7`)) {
+		t.Fatalf("the source as of the first life: parcel 1 = %s; want berths 7", got)
+	}
+	for _, c := range []struct {
+		name string
+		s    past
+	}{{"postgis", pgs}, {"gpkg", back}} {
+		for _, q := range []struct {
+			id string
+			at time.Time
+		}{{"parcels", t1}, {gone, t1}, {"parcels", t2}} {
+			want, got := read(src, q.id, q.at), read(c.s, q.id, q.at)
+			if len(want) == 0 || !maps.Equal(got, want) {
+				t.Errorf("%s: %s as of %s = %d features, want the source's %d:\n%v\nwant\n%v", c.name, q.id, q.at.Format(time.RFC3339Nano), len(got), len(want), got, want)
+			}
+		}
+	}
+}
