@@ -194,6 +194,17 @@ func testExportAsOfDropped(t *testing.T, db string) {
 	if string(got) != want {
 		t.Errorf("export --as-of before the drop =\n%s\nwant, as exported then,\n%s", got, want)
 	}
+	// Every layer as of then: the dropped one is among them.
+	kml, stderr, err := planmap(t, "export", "--db", db, "--format", "kml", "--as-of", t0.Format(time.RFC3339Nano))
+	if err != nil {
+		t.Fatalf("export --format kml --as-of before the drop: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(kml, "测试地块") || strings.Count(kml, "<Placemark") != 3 {
+		t.Errorf("export of every layer as KML, as of before the drop: want the dropped layer 测试地块 and its 3 parcels, got\n%s", kml)
+	}
+	if kml, _, err := planmap(t, "export", "--db", db, "--format", "kml", "--as-of", time.Now().Format(time.RFC3339Nano)); err != nil || strings.Contains(kml, "测试地块") {
+		t.Errorf("export of every layer as KML, as of after the drop = %v; want no layer 测试地块:\n%s", err, kml)
+	}
 	_, _, err = planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", time.Now().Format(time.RFC3339Nano))
 	if err == nil || !strings.Contains(err.Error(), "was dropped at") {
 		t.Errorf("export --as-of after the drop = %v, want an error saying when it was dropped", err)

@@ -95,6 +95,7 @@ type reader interface {
 	Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error)
 	WriteGeoJSON(ctx context.Context, w io.Writer, id string, progress func(done, total int)) error
 	WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error
+	PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error)
 	ExportGPKG(ctx context.Context, path string, ids ...string) error
 	WriteKML(ctx context.Context, w io.Writer, id string) error
 	WriteAllKML(ctx context.Context, w io.Writer) error
@@ -636,7 +637,7 @@ func cmdExport(ctx context.Context, args []string, env envFunc, stdout, stderr i
 		if asOf.IsZero() {
 			return exportDownload(ctx, store, *format, *layer, *out, stdout, stderr)
 		}
-		ids, err := layerIDs(ctx, store, *layer)
+		ids, err := layerIDsAsOf(ctx, store, *layer, asOf)
 		if err != nil {
 			return err
 		}
@@ -713,6 +714,31 @@ func layerIDs(ctx context.Context, s reader, layer string) ([]string, error) {
 	ids := make([]string, len(info))
 	for i, l := range info {
 		ids[i] = l.ID
+	}
+	return ids, nil
+}
+
+// layerIDsAsOf is layer when it is set, else every layer of s there now
+// and, after them, every layer dropped since that existed at t.
+func layerIDsAsOf(ctx context.Context, s reader, layer string, t time.Time) ([]string, error) {
+	ids, err := layerIDs(ctx, s, layer)
+	if err != nil || layer != "" {
+		return ids, err
+	}
+	dropped, err := s.DroppedLayers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range dropped {
+		_, err := s.PastCollection(ctx, id, t)
+		switch {
+		case layers.ErrorCode(err) == layers.ENOTFOUND:
+			// Not there at t: created after it, or dropped before.
+		case err != nil:
+			return nil, err
+		default:
+			ids = append(ids, id)
+		}
 	}
 	return ids, nil
 }
