@@ -32,6 +32,11 @@ func TestCommandsPostGIS(t *testing.T) {
 	if _, stderr, err := planmap(t, "token", "add", "--db", gp, "--name", "alice", "--role", "editor", "--layers", "terminals"); err != nil {
 		t.Fatalf("token add: %v\n%s", err, stderr)
 	}
+	// A layer dropped after the time below: its history goes with the
+	// copy and the backups, and --as-of reads it from them.
+	if _, stderr, err := planmap(t, "import", "--db", gp, "../../layers/testdata/parcels.geojson"); err != nil {
+		t.Fatalf("import parcels: %v\n%s", err, stderr)
+	}
 	// A time before two edits, so that --as-of has a past to write.
 	time.Sleep(5 * time.Millisecond)
 	before := time.Now().UTC()
@@ -52,6 +57,9 @@ func TestCommandsPostGIS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, "terminals", deleted.ID, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DropLayer(ctx, "parcels", layers.Edit{Author: "admin"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -111,6 +119,9 @@ func TestCommandsPostGIS(t *testing.T) {
 		now := same(t, "export", "--layer", "terminals")
 		if then == now || strings.Contains(then, "Renamed after the first export") {
 			t.Errorf("export --as-of before the edits shows them:\n%.500s", then)
+		}
+		if dropped := same(t, "export", "--layer", "parcels", "--as-of", before.Format(time.RFC3339Nano)); strings.Count(dropped, `"type":"Feature"`) != 3 {
+			t.Errorf("export --as-of of the layer dropped since has not its 3 parcels:\n%.500s", dropped)
 		}
 		if empty := same(t, "export", "--layer", "terminals", "--as-of", "2000-01-01"); strings.Count(empty, `"type":"Feature"`) != 0 {
 			t.Errorf("export --as-of 2000 has features:\n%.500s", empty)
@@ -193,6 +204,7 @@ func TestCommandsPostGIS(t *testing.T) {
 	t.Run("BackupRestore", func(t *testing.T) {
 		want := content(t, gp)
 		wantThen := same(t, "export", "--layer", "terminals", "--as-of", before.Format(time.RFC3339Nano))
+		wantDropped := same(t, "export", "--layer", "parcels", "--as-of", before.Format(time.RFC3339Nano))
 		wantTokens := same(t, "token", "list", "--all")
 		// check shows that db holds what the GeoPackage held: the layers,
 		// their features, their history and the tokens.
@@ -204,6 +216,10 @@ func TestCommandsPostGIS(t *testing.T) {
 			then, stderr, err := planmap(t, "export", "--db", db, "--layer", "terminals", "--as-of", before.Format(time.RFC3339Nano))
 			if err != nil || then != wantThen {
 				t.Errorf("export --as-of of %s = %v %s, or differs from the GeoPackage's", dbName(db), err, stderr)
+			}
+			then, stderr, err = planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", before.Format(time.RFC3339Nano))
+			if err != nil || then != wantDropped {
+				t.Errorf("export --as-of of the dropped layer from %s = %v %s, or differs from the GeoPackage's", dbName(db), err, stderr)
 			}
 			tokens, _, err := planmap(t, "token", "list", "--all", "--db", db)
 			if err != nil || tokens != wantTokens {
