@@ -141,15 +141,25 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 // of a layer dropped since that t falls in (past, which eachPast reads
 // from the history alone); ENOTFOUND when there was none at t.
 func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (*layers.Layer, *layers.PastLayer, error) {
-	events, err := layerEvents(ctx, q, id)
+	live, events, err := layerLives(ctx, q, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	return layers.LayerAt(id, t, live, events)
+}
+
+// layerLives reads what tells the lives of layer id apart: the layer there
+// now (nil when there is none) and its layer events.
+func layerLives(ctx context.Context, q querier, id string) (*layers.Layer, []layers.LayerEvent, error) {
 	live, err := getLayer(ctx, q, id)
 	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
 		return nil, nil, err
 	}
-	return layers.LayerAt(id, t, live, events)
+	events, err := layerEvents(ctx, q, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return live, events, nil
 }
 
 // eachPast calls fn for each feature of past layer l as it was at time t,

@@ -30,11 +30,7 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 		return err
 	}
 	defer tx.Rollback()
-	live, err := getLayer(ctx, tx, id)
-	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
-		return err
-	}
-	events, err := layerEvents(ctx, tx, id)
+	live, events, err := layerLives(ctx, tx, id)
 	if err != nil {
 		return err
 	}

@@ -35,11 +35,7 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 // history is History of layer id read through q: the rows of each life
 // in one query each, typed by its declaration.
 func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRow) error) error {
-	live, err := getLayer(ctx, q, id)
-	if err != nil && layers.ErrorCode(err) != layers.ENOTFOUND {
-		return err
-	}
-	events, err := layerEvents(ctx, q, id)
+	live, events, err := layerLives(ctx, q, id)
 	if err != nil {
 		return err
 	}
