@@ -92,10 +92,15 @@ type CopyWriter interface {
 	// argument is one), with their ids, as an import of a new layer does,
 	// but with no history of its own.
 	Layer(ctx context.Context, l *Layer, features func(func(Feature) error) error) (int, error)
-	// History writes one row of layer id's history, in order: a layer
-	// written by Layer, or one of DroppedLayers, which has its history
-	// only.
+	// History writes one row of layer id's history, in order, after
+	// Layer wrote the layer.
 	History(ctx context.Context, id string, h HistoryRow) error
+	// DroppedLayer writes the history of a layer not there now (each
+	// call of fn's argument is one row, in order), in place of any the
+	// target held of id, and returns how many rows it wrote. The ids of
+	// its features are never given out again, should a layer of that id
+	// be created.
+	DroppedLayer(ctx context.Context, id string, rows func(func(HistoryRow) error) error) (int, error)
 	// EndLayer completes layer id after its history: ids up to lastFID
 	// are never given out again.
 	EndLayer(ctx context.Context, id string, lastFID int64) error
@@ -182,13 +187,13 @@ func Copy(ctx context.Context, src CopySource, dst CopyTarget) (CopyResult, erro
 			}
 		}
 		for _, id := range dropped {
-			err := src.History(ctx, id, func(h HistoryRow) error {
-				res.Versions++
-				return w.History(ctx, id, h)
+			n, err := w.DroppedLayer(ctx, id, func(fn func(HistoryRow) error) error {
+				return src.History(ctx, id, fn)
 			})
 			if err != nil {
 				return fmt.Errorf("history of dropped layer %s: %w", id, err)
 			}
+			res.Versions += n
 			res.Dropped++
 		}
 		for _, t := range tokens {

@@ -131,7 +131,10 @@ func LayerAt(id string, t time.Time, live *Layer, events []LayerEvent) (*Layer, 
 // Lives tells which life of a layer each row of its history belongs to,
 // for a reader of the whole history (planmap copy): the rows up to a drop
 // that kept its declaration are of the life it ended, the rows after the
-// last drop are of the layer there now.
+// last drop are of the layer there now. A life ended by a drop made
+// before planmap kept declarations is read in the next one kept, as
+// PastLife reads it; a kept declaration that no longer parses fails, as
+// the as-of reads of its life do.
 type Lives struct {
 	id    string
 	ends  []int64 // the rows of the drops that kept their declarations

@@ -271,6 +271,21 @@ func (w *copyWriter) History(ctx context.Context, id string, h layers.HistoryRow
 	return err
 }
 
+// DroppedLayer writes the history of dropped layer id in place of the
+// target's. Its ids stay retired without more: DeclareLayer gives out ids
+// after every id the history of the layer holds.
+func (w *copyWriter) DroppedLayer(ctx context.Context, id string, rows func(func(layers.HistoryRow) error) error) (int, error) {
+	if _, err := w.tx.ExecContext(ctx, `DELETE FROM planmap_history WHERE layer = ?`, id); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := rows(func(h layers.HistoryRow) error {
+		n++
+		return w.History(ctx, id, h)
+	})
+	return n, err
+}
+
 // EndLayer sets the layer's AUTOINCREMENT past lastFID, and leaves the
 // current version of each live feature without a state in its history
 // row, as the triggers do (the live row is its state, copied into the

@@ -54,12 +54,14 @@ func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRo
 	if live != nil {
 		return historyOf(ctx, q, id, live, nil, from, math.MaxInt64, fn)
 	}
-	var after int64
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM planmap_history WHERE layer = $1 AND id > $2`, id, from).Scan(&after); err != nil {
+	// Rows after the last drop of a layer not there now belong to no
+	// life: Of says so of the first.
+	var after *int64
+	if err := q.QueryRow(ctx, `SELECT min(id) FROM planmap_history WHERE layer = $1 AND id > $2`, id, from).Scan(&after); err != nil {
 		return err
 	}
-	if after > 0 {
-		_, err := lives.Of(from + 1)
+	if after != nil {
+		_, err := lives.Of(*after)
 		return err
 	}
 	return nil
@@ -318,6 +320,27 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// DroppedLayer writes the history of dropped layer id in place of the
+// target's, and retires every id it holds (planmap_retired), as the
+// delete triggers retired them when the layer was dropped: a layer of
+// that id created later goes on after them.
+func (w *copyWriter) DroppedLayer(ctx context.Context, id string, rows func(func(layers.HistoryRow) error) error) (int, error) {
+	if _, err := w.tx.Exec(ctx, `DELETE FROM planmap_history WHERE layer = $1`, id); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := rows(func(h layers.HistoryRow) error {
+		n++
+		return w.History(ctx, id, h)
+	})
+	if err != nil {
+		return n, err
+	}
+	_, err = w.tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid)
+		SELECT DISTINCT $1::text, fid FROM planmap_history WHERE layer = $1 AND fid <> 0 ON CONFLICT DO NOTHING`, id)
+	return n, err
 }
 
 // EndLayer gives the current version of each live feature the state the

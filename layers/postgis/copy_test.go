@@ -435,18 +435,22 @@ func TestCopyDroppedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first *layers.Layer
-	gone := ""
+	var first, goneLayer *layers.Layer
 	for _, l := range ls {
 		switch {
 		case l.ID == "parcels":
 			first = l
-		case gone == "":
-			gone = l.ID
+		case goneLayer == nil:
+			goneLayer = l
 		}
 	}
-	if first == nil || gone == "" {
+	if first == nil || goneLayer == nil {
 		t.Fatalf("the seeds have no parcels layer or no other: %d layers", len(ls))
+	}
+	gone := goneLayer.ID
+	var goneFeature layers.Feature
+	if err := src.Features(ctx, gone, func(f layers.Feature) error { goneFeature = f; return nil }); err != nil || goneFeature.Geometry == nil {
+		t.Fatalf("Features(%s): %v, or none", gone, err)
 	}
 	// The first life of parcels: a feature edited, with a value in the
 	// fields its second life has no more.
@@ -521,6 +525,37 @@ func TestCopyDroppedLayers(t *testing.T) {
 	if got := read(src, "parcels", t1)[1]; !bytes.Contains([]byte(got), []byte(`"berths":7`)) {
 		t.Fatalf("the source as of the first life: parcel 1 = %s; want berths 7", got)
 	}
+	// The dropped layer created again on each: its new feature's id goes
+	// on after every id its first life gave out, on the copies as on the
+	// source.
+	type recreator interface {
+		DeclareLayer(ctx context.Context, l *layers.Layer, e layers.Edit) error
+		Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error)
+	}
+	newID := func(name string, s recreator) int64 {
+		t.Helper()
+		if err := s.DeclareLayer(ctx, goneLayer, layers.Edit{Author: "admin"}); err != nil {
+			t.Fatalf("%s: DeclareLayer(%s) again: %v", name, gone, err)
+		}
+		f := goneFeature
+		f.ID = 0
+		it, err := s.Create(ctx, gone, f, layers.Edit{Author: "erin"})
+		if err != nil {
+			t.Fatalf("%s: Create in %s created again: %v", name, gone, err)
+		}
+		return it.ID
+	}
+	defer func() {
+		if want := newID("source", src); want <= goneFeature.ID {
+			t.Errorf("the source gave id %d to a feature of %s created again; its first life used %d", want, gone, goneFeature.ID)
+		} else {
+			for name, s := range map[string]recreator{"postgis": pgs, "gpkg": back} {
+				if got := newID(name, s); got != want {
+					t.Errorf("%s: a feature of %s created again got id %d, the source's %d", name, gone, got, want)
+				}
+			}
+		}
+	}()
 	for _, c := range []struct {
 		name string
 		s    past
