@@ -181,8 +181,5 @@ func (ls *Lives) Of(row int64) (*Layer, error) {
 
 // Ends returns the rows of the drops that ended a life with its
 // declaration, and those declarations: the lives are the rows up to each
-// end, then those after the last, of the layer there now (Live).
+// end, then those after the last, of the layer there now.
 func (ls *Lives) Ends() ([]int64, []*Layer) { return ls.ends, ls.decls }
-
-// Live is the layer there now, nil when there is none.
-func (ls *Lives) Live() *Layer { return ls.live }

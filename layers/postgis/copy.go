@@ -46,13 +46,13 @@ func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRo
 	ends, decls := lives.Ends()
 	from := int64(0)
 	for i, end := range ends {
-		if err := historyOf(ctx, q, id, decls[i], decls[i], from, end, fn); err != nil {
+		if err := historyOf(ctx, q, id, decls[i], true, from, end, fn); err != nil {
 			return err
 		}
 		from = end
 	}
 	if live != nil {
-		return historyOf(ctx, q, id, live, nil, from, math.MaxInt64, fn)
+		return historyOf(ctx, q, id, live, false, from, math.MaxInt64, fn)
 	}
 	// Rows after the last drop of a layer not there now belong to no
 	// life: Of says so of the first.
@@ -68,10 +68,10 @@ func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRo
 }
 
 // historyOf calls fn with the rows of layer id's history with an id in
-// (from, to], of one life of the layer: l, the layer there now when past
-// is nil (its states read through its table's row type), else the ended
-// life past.
-func historyOf(ctx context.Context, q querier, id string, l, past *layers.Layer, from, to int64, fn func(layers.HistoryRow) error) error {
+// (from, to], of one life of the layer, l: an ended one when ended (its
+// states read through a record of its declaration, its table gone), else
+// the layer there now (read through its table's row type).
+func historyOf(ctx context.Context, q querier, id string, l *layers.Layer, ended bool, from, to int64, fn func(layers.HistoryRow) error) error {
 	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
@@ -82,8 +82,8 @@ func historyOf(ctx context.Context, q querier, id string, l, past *layers.Layer,
 	state := "CASE WHEN h.fid <> 0 THEN h.properties END"
 	record := `
 		LEFT JOIN LATERAL jsonb_populate_record(NULL::` + quoteIdent(l.ID) + `, ` + state + `) r ON true`
-	if past != nil {
-		record = pastRecord(past, state)
+	if ended {
+		record = pastRecord(l, state)
 	}
 	rows, err := q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM planmap_history h`+record+`
 		WHERE h.layer = $1 AND h.id > $2 AND h.id <= $3 ORDER BY h.id`, id, from, to)
@@ -115,7 +115,9 @@ func historyOf(ctx context.Context, q querier, id string, l, past *layers.Layer,
 			}
 			h.State = &f
 		}
-		h.Life = past
+		if ended {
+			h.Life = l
+		}
 		if err := fn(h); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -499,8 +500,8 @@ func TestCopyDroppedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Copy into PostGIS: %v", err)
 	}
-	if res.Dropped != 1 {
-		t.Errorf("Copy into PostGIS = %v; want the history of 1 dropped layer", res)
+	if res.Dropped != 1 || !strings.Contains(res.String(), "the history of 1 dropped layer,") {
+		t.Errorf("Copy into PostGIS = %v; want the history of 1 dropped layer, and said", res)
 	}
 	back := layerstest.MustOpen(t)
 	if _, err := layers.Copy(ctx, pgs, back); err != nil {
