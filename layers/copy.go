@@ -32,14 +32,15 @@ type HistoryRow struct {
 	// does not keep in its history (the current one, kept as the live
 	// feature, in the GeoPackage).
 	State *Feature
-	// Declaration is what the row of a drop keeps (fid 0, op layer): the
-	// layer's declaration then (DroppedDeclaration); nil for every other
-	// row.
+	// Declaration is what the row of a drop (fid 0, op layer) or of a
+	// redeclaration (fid RedeclaredFID) keeps: the layer's declaration
+	// until then (DroppedDeclaration); nil for every other row.
 	Declaration []byte
-	// Life is the declaration of the ended life of the layer the row
-	// belongs to (a layer dropped since, or an earlier life of the one
-	// there now, whose fields may differ): State has its fields, and a
-	// target keeps them so. It is nil for a row of the layer there now.
+	// Life is the declaration the row was written under when that is not
+	// the layer's there now (a layer dropped since, an earlier life of the
+	// one there now, or a declaration changed since; their fields may
+	// differ): State has its fields, and a target keeps them so. It is
+	// nil for a row written under the declaration there now.
 	Life *Layer
 }
 

@@ -3,6 +3,7 @@ package layers
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -18,6 +19,17 @@ import (
 // with the declaration), and may be created again under the same id,
 // which begins its next life. PastLife tells, from the 'layer' rows,
 // which life a time falls in, the same for every store.
+//
+// Within a life the declaration may change (a redeclaration over HTTP, an
+// import with another declaration, a field QGIS adds or drops): a row of
+// fid RedeclaredFID keeps the declaration the change replaced, so that a
+// time before it is read as the layer was declared then (LayerAt).
+
+// RedeclaredFID is the fid of the history row that records a change of a
+// layer's declaration (op 'layer'), keeping in its properties the
+// declaration it replaced (DroppedDeclaration). Not 0: a row of fid 0 is
+// a bulk write, which begins a version of every feature.
+const RedeclaredFID = -1
 
 // DroppedDeclaration is what the history row of the drop of layer l
 // keeps: the layer file of l with no features, as every store exports
@@ -30,8 +42,9 @@ func DroppedDeclaration(l *Layer) ([]byte, error) {
 	return append(head, "\"features\": []\n}\n"...), nil
 }
 
-// LayerEvent is a history row of a whole layer (fid 0): its creation, a
-// bulk write, or its drop. Declaration is the declaration a drop kept
+// LayerEvent is a history row of a whole layer (fid 0 or RedeclaredFID):
+// its creation, a bulk write, a change of its declaration, or its drop.
+// Declaration is the declaration a drop or a redeclaration kept
 // (DroppedDeclaration); nil for every other row, and for the drops made
 // before planmap kept it.
 type LayerEvent struct {
@@ -39,6 +52,9 @@ type LayerEvent struct {
 	Row         int64
 	At          time.Time
 	Declaration []byte
+	// Redeclared: the row records a change of the declaration, which
+	// Declaration held until then; the life goes on.
+	Redeclared bool
 }
 
 // PastLayer is a life of a layer that has ended: its declaration as it
@@ -46,6 +62,7 @@ type LayerEvent struct {
 type PastLayer struct {
 	*Layer
 	Created, Dropped time.Time
+	end              int64 // the row of the drop
 }
 
 // Collection is the collection of the past layer, for the answers about
@@ -73,6 +90,7 @@ func (p *PastLayer) Collection() *Collection {
 // dropped since, is not told from a bulk write: a time in the first life
 // is read as the second's, a limit of the history those drops left.
 func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLayer, error) {
+	events = lifeEvents(events)
 	at := t.UTC().Format(time.RFC3339Nano)
 	prev := -1 // the last drop that kept its declaration, before t's
 	for i, e := range events {
@@ -96,7 +114,7 @@ func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLa
 		if err != nil {
 			return nil, fmt.Errorf("the declaration kept at the drop of %s: %w", id, err)
 		}
-		return &PastLayer{Layer: l, Created: created, Dropped: e.At}, nil
+		return &PastLayer{Layer: l, Created: created, Dropped: e.At, end: e.Row}, nil
 	}
 	if exists {
 		return nil, nil
@@ -117,21 +135,50 @@ func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLa
 // life (or before it), else the life of a layer dropped since that t falls
 // in (past, which the store reads from the history alone); ENOTFOUND when
 // there was none at t (PastLife).
+//
+// Within that life, the layer is declared as it was at t: as the first
+// redeclaration after t (and before the life's drop) kept it, else as
+// the life ended (live, or as its drop kept it).
 func LayerAt(id string, t time.Time, live *Layer, events []LayerEvent) (*Layer, *PastLayer, error) {
 	past, err := PastLife(id, t, live != nil, events)
 	if err != nil {
 		return nil, nil, err
 	}
+	l, end := live, int64(math.MaxInt64)
 	if past != nil {
-		return past.Layer, past, nil
+		l, end = past.Layer, past.end
 	}
-	return live, nil, nil
+	for _, e := range events {
+		if !e.Redeclared || !e.At.After(t) || e.Row >= end {
+			continue
+		}
+		if l, err = ParseDeclaration(id, bytes.Clone(e.Declaration)); err != nil {
+			return nil, nil, fmt.Errorf("the declaration %s had until %s: %w", id, e.At.UTC().Format(time.RFC3339Nano), err)
+		}
+		break
+	}
+	if past != nil {
+		then := *past
+		then.Layer = l
+		return l, &then, nil
+	}
+	return l, nil, nil
 }
 
-// Lives tells which life of a layer each row of its history belongs to,
-// for a reader of the whole history (planmap copy): the rows up to a drop
-// that kept its declaration are of the life it ended, the rows after the
-// last drop are of the layer there now. A life ended by a drop made
+// lifeEvents are the events that begin and end lives: every one but the
+// redeclarations.
+func lifeEvents(events []LayerEvent) []LayerEvent {
+	if !slices.ContainsFunc(events, func(e LayerEvent) bool { return e.Redeclared }) {
+		return events
+	}
+	return slices.DeleteFunc(slices.Clone(events), func(e LayerEvent) bool { return e.Redeclared })
+}
+
+// Lives tells which declaration of a layer each row of its history was
+// written under, for a reader of the whole history (planmap copy): the
+// rows up to a drop or a redeclaration that kept its declaration were
+// written under that one, the rows after the last of them under the layer
+// there now. A life ended by a drop made
 // before planmap kept declarations is read in the next one kept, as
 // PastLife reads it; a kept declaration that no longer parses fails, as
 // the as-of reads of its life do.
@@ -154,7 +201,7 @@ func NewLives(id string, live *Layer, events []LayerEvent) (*Lives, error) {
 		}
 		l, err := ParseDeclaration(id, bytes.Clone(e.Declaration))
 		if err != nil {
-			return nil, fmt.Errorf("the declaration kept at the drop of %s at %s: %w", id, e.At.UTC().Format(time.RFC3339Nano), err)
+			return nil, fmt.Errorf("the declaration kept at %s of %s at %s: %w", map[bool]string{false: "the drop", true: "a redeclaration"}[e.Redeclared], id, e.At.UTC().Format(time.RFC3339Nano), err)
 		}
 		ls.ends = append(ls.ends, e.Row)
 		ls.decls = append(ls.decls, l)
@@ -165,8 +212,8 @@ func NewLives(id string, live *Layer, events []LayerEvent) (*Lives, error) {
 	return ls, nil
 }
 
-// Of returns the declaration of the ended life history row row belongs
-// to, nil when it is of the layer there now. A row after the last drop of
+// Of returns the declaration history row row was written under, nil when
+// it is the layer's there now. A row after the last drop of
 // a layer not there now belongs to no life: an error.
 func (ls *Lives) Of(row int64) (*Layer, error) {
 	i, _ := slices.BinarySearch(ls.ends, row)
@@ -179,7 +226,8 @@ func (ls *Lives) Of(row int64) (*Layer, error) {
 	return nil, nil
 }
 
-// Ends returns the rows of the drops that ended a life with its
-// declaration, and those declarations: the lives are the rows up to each
-// end, then those after the last, of the layer there now.
+// Ends returns the rows of the drops and redeclarations that kept a
+// declaration, and those declarations: the rows up to each end were
+// written under its declaration, those after the last under the layer
+// there now.
 func (ls *Lives) Ends() ([]int64, []*Layer) { return ls.ends, ls.decls }

@@ -115,3 +115,60 @@ func TestLives(t *testing.T) {
 		t.Errorf("NewLives of a layer dropped before declarations were kept: %v, want %s", err, layers.ENOTFOUND)
 	}
 }
+
+// TestLayerAtRedeclared: within a life, a time is read in the
+// declaration the layer had then, which the first redeclaration after it
+// kept; redeclarations begin and end no life, and one in another life
+// does not count.
+func TestLayerAtRedeclared(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
+	decl := func(title string) []byte {
+		b, err := layers.DroppedDeclaration(&layers.Layer{ID: "roads", Title: layers.Text{Zh: title, En: title}, GeometryType: "LineString"})
+		if err != nil {
+			t.Fatalf("DroppedDeclaration: %v", err)
+		}
+		return b
+	}
+	// Created on the 2nd as "a", redeclared on the 4th as "b", dropped on
+	// the 6th (as "b"); created again on the 8th as "c", redeclared on the
+	// 10th and 12th as "d" and then as the layer there now.
+	events := []layers.LayerEvent{
+		{Row: 1, At: day(2)},
+		{Row: 2, At: day(4), Declaration: decl("a"), Redeclared: true},
+		{Row: 3, At: day(6), Declaration: decl("b")},
+		{Row: 4, At: day(8)},
+		{Row: 5, At: day(10), Declaration: decl("c"), Redeclared: true},
+		{Row: 6, At: day(12), Declaration: decl("d"), Redeclared: true},
+	}
+	live := &layers.Layer{ID: "roads", Title: layers.Text{En: "now"}}
+	for _, c := range []struct {
+		day   int
+		title string
+		past  bool
+	}{{3, "a", true}, {5, "b", true}, {9, "c", false}, {11, "d", false}, {13, "now", false}} {
+		l, past, err := layers.LayerAt("roads", day(c.day), live, events)
+		if err != nil {
+			t.Fatalf("LayerAt(day %d): %v", c.day, err)
+		}
+		if l.Title.En != c.title || (past != nil) != c.past {
+			t.Errorf("LayerAt(day %d) = %q, past %v; want %q, past %v", c.day, l.Title.En, past != nil, c.title, c.past)
+		}
+		if past != nil && (past.Layer != l || !past.Created.Equal(day(2)) || !past.Dropped.Equal(day(6))) {
+			t.Errorf("LayerAt(day %d): past life %q from %s to %s, want %q from the 2nd to the 6th", c.day, past.Title.En, past.Created, past.Dropped, l.Title.En)
+		}
+	}
+	// Copy: each row in the declaration it was written under.
+	lives, err := layers.NewLives("roads", live, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for row, want := range map[int64]string{1: "a", 2: "a", 3: "b", 4: "c", 5: "c", 6: "d", 7: ""} {
+		l, err := lives.Of(row)
+		if got := ""; err != nil || (l == nil) != (want == "") || (l != nil && l.Title.En != want) {
+			if l != nil {
+				got = l.Title.En
+			}
+			t.Errorf("Of(%d) = %q, %v; want %q", row, got, err, want)
+		}
+	}
+}

@@ -254,3 +254,84 @@ func writeTemp(t *testing.T, text string) string {
 	}
 	return p
 }
+
+// TestExportAsOfRedeclared exports a layer as of a time before its
+// declaration changed: in the declaration it had then, in which its
+// features then were valid, though a value one of them had is no longer
+// allowed.
+func TestExportAsOfRedeclared(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"GeoPackage", func(t *testing.T) string { return filepath.Join(t.TempDir(), "planmap.gpkg") }},
+		{"PostGIS", func(t *testing.T) string { return layerstest.PostgresDB(t) }},
+	} {
+		t.Run(c.name, func(t *testing.T) { testExportAsOfRedeclared(t, c.db(t)) })
+	}
+}
+
+func testExportAsOfRedeclared(t *testing.T, db string) {
+	dir := t.TempDir()
+	if _, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/parcels.geojson"); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	want, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	t0 := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	// Parcel 3, the one signed, goes; then "signed" is no longer a status,
+	// and the layer has another title.
+	ctx := context.Background()
+	s, err := openAny(ctx, db, openExisting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, ok := s.(interface {
+		Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+	})
+	if !ok {
+		t.Fatalf("%T deletes no features", s)
+	}
+	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	now, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(strings.Replace(now, `"signed",`, "", 1), "测试地块", "改过的地块", 1)
+	if next == now || strings.Count(next, "signed") != 0 {
+		t.Fatalf("the layer file was not changed as the test needs:\n%s", next)
+	}
+	redeclared := filepath.Join(dir, "redeclared.geojson")
+	if err := os.WriteFile(redeclared, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := planmap(t, "import", "--db", db, redeclared); err != nil {
+		t.Fatalf("import of the new declaration: %v\n%s", err, stderr)
+	}
+	if got, _, err := planmap(t, "export", "--db", db, "--layer", "parcels"); err != nil || got != next {
+		t.Fatalf("export after the new declaration = %v\n%s\nwant\n%s", err, got, next)
+	}
+
+	if got, stderr, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano)); err != nil || got != want {
+		t.Errorf("export --as-of before the new declaration = %v %s\n%s\nwant, as exported then,\n%s", err, stderr, got, want)
+	}
+	then := filepath.Join(dir, "then.gpkg")
+	if _, stderr, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--format", "gpkg", "--as-of", t0.Format(time.RFC3339Nano), "-o", then); err != nil {
+		t.Fatalf("export --format gpkg --as-of before the new declaration: %v\n%s", err, stderr)
+	}
+	// Imported into a database of its own, it is the layer as it was.
+	fresh := filepath.Join(dir, "fresh.gpkg")
+	if _, stderr, err := planmap(t, "import", "--db", fresh, then); err != nil {
+		t.Fatalf("import of the GeoPackage exported as of then: %v\n%s", err, stderr)
+	}
+	if got, stderr, err := planmap(t, "export", "--db", fresh, "--layer", "parcels"); err != nil || got != want {
+		t.Errorf("the GeoPackage exported as of then, imported and exported = %v %s\n%s\nwant\n%s", err, stderr, got, want)
+	}
+}

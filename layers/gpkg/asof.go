@@ -107,27 +107,29 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 	return rows.Err()
 }
 
-// layerEvents reads the history rows of layer id as a whole (fid 0), in
-// the order they were written, for layers.PastLife.
+// layerEvents reads the history rows of layer id as a whole (fid 0 and
+// layers.RedeclaredFID), in the order they were written, for
+// layers.LayerAt.
 func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, at, op, properties FROM planmap_history WHERE layer = ? AND fid = 0 ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT id, fid, at, properties FROM planmap_history
+		WHERE layer = ?1 AND fid IN (0, ?2) ORDER BY id`, id, layers.RedeclaredFID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []layers.LayerEvent
 	for rows.Next() {
-		var row int64
-		var at, op string
+		var row, fid int64
+		var at string
 		var decl sql.NullString
-		if err := rows.Scan(&row, &at, &op, &decl); err != nil {
+		if err := rows.Scan(&row, &fid, &at, &decl); err != nil {
 			return nil, err
 		}
 		t, err := time.Parse(time.RFC3339Nano, at)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: time %q: %w", id, at, err)
 		}
-		e := layers.LayerEvent{Row: row, At: t}
+		e := layers.LayerEvent{Row: row, At: t, Redeclared: fid == layers.RedeclaredFID}
 		if decl.Valid {
 			e.Declaration = []byte(decl.String)
 		}

@@ -77,7 +77,7 @@ func followColumns(ctx context.Context, tx *sql.Tx, id string) (layers.ColumnCha
 	}
 	next, ch := layers.FollowColumns(l, cols)
 	if ch.Changed() {
-		if err := saveLayer(ctx, tx, next, false); err != nil {
+		if err := saveLayer(ctx, tx, next, l); err != nil {
 			return ch, err
 		}
 	}

@@ -64,10 +64,10 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 		if h.Life != nil {
 			l = h.Life
 		}
-		if h.FID == 0 && props.Valid {
+		if h.FID <= 0 && props.Valid {
 			h.Declaration = []byte(props.String)
 		}
-		if geom != nil && h.FID != 0 && h.Op != layers.OpDelete {
+		if geom != nil && h.FID > 0 && h.Op != layers.OpDelete {
 			f, err := decodeState(l, h.FID, geom, props.String)
 			if err != nil {
 				return fmt.Errorf("history of %s %d: %w", id, h.FID, err)

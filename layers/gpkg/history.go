@@ -185,14 +185,29 @@ func historyLayer(ctx context.Context, tx *sql.Tx, id, note string) error {
 
 // historyDrop records the drop of layer l: a 'layer' row, as historyLayer
 // writes, that keeps l's declaration in its properties
-// (layers.DroppedDeclaration), which no other 'layer' row has.
+// (layers.DroppedDeclaration), which no other row of fid 0 has.
 func historyDrop(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
+	return historyDeclaration(ctx, tx, l, 0)
+}
+
+// historyRedeclared records that layer stored is declared as l from now
+// on, when the two differ: a row of fid layers.RedeclaredFID that keeps
+// stored's declaration, so that the layer is read as of an earlier time
+// as it was declared then.
+func historyRedeclared(ctx context.Context, tx *sql.Tx, stored, l *layers.Layer) error {
+	if layers.DeclarationHash(stored) == layers.DeclarationHash(l) {
+		return nil
+	}
+	return historyDeclaration(ctx, tx, stored, layers.RedeclaredFID)
+}
+
+func historyDeclaration(ctx context.Context, tx *sql.Tx, l *layers.Layer, fid int64) error {
 	decl, err := layers.DroppedDeclaration(l)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note, properties)
-		VALUES (?, 0, 'layer', (SELECT author FROM planmap_context), (SELECT note FROM planmap_context), ?)`, l.ID, string(decl))
+		VALUES (?, ?, 'layer', (SELECT author FROM planmap_context), (SELECT note FROM planmap_context), ?)`, l.ID, fid, string(decl))
 	return err
 }
 

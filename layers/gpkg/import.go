@@ -156,6 +156,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		if err != nil {
 			return err
 		}
+		if err := historyRedeclared(ctx, tx, pl.Stored, l); err != nil {
+			return err
+		}
 		if err := dropLayer(ctx, tx, l.ID); err != nil {
 			return err
 		}
@@ -190,7 +193,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 		if pl.File.Layer != nil {
-			if err := saveLayer(ctx, tx, l, false); err != nil {
+			if err := saveLayer(ctx, tx, l, pl.Stored); err != nil {
 				return err
 			}
 		}
@@ -330,7 +333,7 @@ func createLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer) error {
 	if err := createRTree(ctx, tx, l.ID); err != nil {
 		return err
 	}
-	return saveLayer(ctx, tx, l, true)
+	return saveLayer(ctx, tx, l, nil)
 }
 
 func contentsDescription(l *layers.Layer) string {
@@ -342,8 +345,16 @@ func contentsDescription(l *layers.Layer) string {
 }
 
 // saveLayer stores the declaration in planmap_layers and refreshes the
-// gpkg_contents description and the layer's QGIS style.
-func saveLayer(ctx context.Context, tx *sql.Tx, l *layers.Layer, insert bool) error {
+// gpkg_contents description and the layer's QGIS style: of a new layer
+// when stored is nil, else in place of stored, which the history keeps
+// if l differs from it.
+func saveLayer(ctx context.Context, tx *sql.Tx, l, stored *layers.Layer) error {
+	insert := stored == nil
+	if !insert {
+		if err := historyRedeclared(ctx, tx, stored, l); err != nil {
+			return err
+		}
+	}
 	schema, style, rules, err := layers.DeclarationColumns(l)
 	if err != nil {
 		return err

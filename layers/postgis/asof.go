@@ -34,12 +34,20 @@ import (
 
 // eachAsOf calls fn for each feature of layer l as it was at time t, in id
 // order, of those with an id in (after, upto] whose bounding box meets
-// one of boxes (all of them when there are none).
-func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
+// one of boxes (all of them when there are none). l is the declaration at
+// t, table the one there now, whose columns the live rows have: a field
+// of l the table no longer has is read from the history alone (a live
+// row is never a state from before the redeclaration that dropped it,
+// which wrote the layer whole).
+func eachAsOf(ctx context.Context, q querier, l, table *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
 	live := []string{"f.fid", "ST_AsBinary(f.geom)"}
 	past := []string{"h.fid", "ST_AsBinary(h.geom)"}
 	for _, fd := range l.Schema {
-		live = append(live, columnOf("f", fd))
+		if tf := table.Field(fd.Name); tf != nil && tf.Type == fd.Type {
+			live = append(live, columnOf("f", fd))
+		} else {
+			live = append(live, "NULL")
+		}
 		past = append(past, columnOf("r", fd))
 	}
 	// $1 layer, $2 T, $3 after, $4 upto, then four per box.
@@ -60,8 +68,7 @@ func eachAsOf(ctx context.Context, q querier, l *layers.Layer, t time.Time, afte
 		ELSE o.at_t = o.last END
 	UNION ALL
 	SELECT ` + strings.Join(past, ", ") + `
-	FROM own o JOIN planmap_history h ON h.id = o.at_t
-	LEFT JOIN LATERAL jsonb_populate_record(NULL::` + t1 + `, h.properties) r ON true
+	FROM own o JOIN planmap_history h ON h.id = o.at_t` + pastRecord(l, "h.properties") + `
 	WHERE h.op <> 'delete' AND h.properties IS NOT NULL` + pastBoxes + `
 	AND NOT EXISTS (SELECT 1 FROM bulk b WHERE b.id > o.last AND b.at <= $2)
 	ORDER BY 1`
@@ -106,10 +113,12 @@ func boxesWhere(f layers.Filter, args *[]any) (live, past string) {
 	return " AND (" + strings.Join(ls, " OR ") + ")", " AND (" + strings.Join(ps, " OR ") + ")"
 }
 
-// layerEvents reads the history rows of layer id as a whole (fid 0), in
-// the order they were written, for layers.PastLife.
+// layerEvents reads the history rows of layer id as a whole (fid 0 and
+// layers.RedeclaredFID), in the order they were written, for
+// layers.LayerAt.
 func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent, error) {
-	rows, err := q.Query(ctx, `SELECT id, at, properties::text FROM planmap_history WHERE layer = $1 AND fid = 0 ORDER BY id`, id)
+	rows, err := q.Query(ctx, `SELECT id, at, properties::text, fid = $2 FROM planmap_history
+		WHERE layer = $1 AND fid IN (0, $2) ORDER BY id`, id, layers.RedeclaredFID)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +127,7 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 	for rows.Next() {
 		var e layers.LayerEvent
 		var decl *string
-		if err := rows.Scan(&e.Row, &e.At, &decl); err != nil {
+		if err := rows.Scan(&e.Row, &e.At, &decl, &e.Redeclared); err != nil {
 			return nil, err
 		}
 		if decl != nil {
@@ -129,16 +138,18 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 	return out, rows.Err()
 }
 
-// layerAsOf returns layer id as it was at time t, read in q: the layer
-// there now when t falls in its life (eachAsOf reads it), else the life
-// of a layer dropped since that t falls in (past, which eachPast reads
-// from the history alone); ENOTFOUND when there was none at t.
-func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (*layers.Layer, *layers.PastLayer, error) {
+// layerAsOf returns layer id as it was at time t, read in q
+// (layers.LayerAt), and the layer there now (nil when there is none):
+// the layer there now when t falls in its life (eachAsOf reads it), else
+// the life of a layer dropped since that t falls in (past, which eachPast
+// reads from the history alone); ENOTFOUND when there was none at t.
+func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layers.Layer, past *layers.PastLayer, live *layers.Layer, err error) {
 	live, events, err := layerLives(ctx, q, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return layers.LayerAt(id, t, live, events)
+	l, past, err = layers.LayerAt(id, t, live, events)
+	return l, past, live, err
 }
 
 // layerLives reads what tells the lives of layer id apart: the layer there
@@ -211,28 +222,28 @@ func pastRecord(l *layers.Layer, props string) string {
 }
 
 // eachAt calls fn for each feature of layer l as it was at time t, of
-// those with an id in (after, upto] whose box meets one of f's: l is there
-// now, or past.
-func eachAt(ctx context.Context, q querier, l *layers.Layer, past *layers.PastLayer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
+// those with an id in (after, upto] whose box meets one of f's: l is of
+// the life of live, the layer there now, or past.
+func eachAt(ctx context.Context, q querier, l, live *layers.Layer, past *layers.PastLayer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
 	if past != nil {
 		return eachPast(ctx, q, l, t, after, upto, f, fn)
 	}
-	return eachAsOf(ctx, q, l, t, after, upto, f, fn)
+	return eachAsOf(ctx, q, l, live, t, after, upto, f, fn)
 }
 
 // readLayerAsOf begins a read-only transaction, a consistent snapshot,
 // and reads layer id as of t in it (layerAsOf).
-func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (pgx.Tx, *layers.Layer, *layers.PastLayer, error) {
-	tx, err := s.readOnly(ctx)
+func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (tx pgx.Tx, l *layers.Layer, past *layers.PastLayer, live *layers.Layer, err error) {
+	tx, err = s.readOnly(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	l, past, err := layerAsOf(ctx, tx, id, t)
+	l, past, live, err = layerAsOf(ctx, tx, id, t)
 	if err != nil {
 		tx.Rollback(ctx)
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return tx, l, past, nil
+	return tx, l, past, live, nil
 }
 
 // PastCollection is layer id as it was at time t when t falls in a life
@@ -241,7 +252,7 @@ func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (pgx.
 // layer there now; ENOTFOUND when there was no layer id at t, with a
 // message that says when it was dropped.
 func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
-	tx, _, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, _, past, _, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
@@ -259,13 +270,13 @@ func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*la
 // features created after t are not. The layer's declaration is today's,
 // or, for a layer dropped since, the one it had when it was dropped.
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer tx.Rollback(ctx)
 	return layers.PageOfFeatures(l, f, p, func(fn func(layers.Feature) error) error {
-		return eachAt(ctx, tx, l, past, t, p.UncountedAfter(), math.MaxInt64, f, fn)
+		return eachAt(ctx, tx, l, live, past, t, p.UncountedAfter(), math.MaxInt64, f, fn)
 	})
 }
 
@@ -273,14 +284,14 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 // an EGONE error if it had been deleted by then, ENOTFOUND if it did not
 // exist yet.
 func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
 	var it *layers.Item
 	if fid > 0 {
-		err = eachAt(ctx, tx, l, past, t, fid-1, fid, layers.Filter{}, func(f layers.Feature) error {
+		err = eachAt(ctx, tx, l, live, past, t, fid-1, fid, layers.Filter{}, func(f layers.Feature) error {
 			it = layers.NewItem(l, f)
 			return nil
 		})
@@ -305,15 +316,18 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 // byte as the GeoPackage store writes it (layers.WriteLayerFile); of a
 // layer dropped since, with the declaration it had when it was dropped.
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if past == nil {
-		return writeGeoJSON(ctx, tx, w, l, t, progress)
+	total := 0
+	if progress != nil && past == nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(&total); err != nil {
+			return err
+		}
 	}
 	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
-		return eachPast(ctx, tx, l, t, 0, math.MaxInt64, layers.Filter{}, fn)
-	}, 0, progress)
+		return eachAt(ctx, tx, l, live, past, t, 0, math.MaxInt64, layers.Filter{}, fn)
+	}, total, progress)
 }

@@ -173,13 +173,14 @@ func (s *Store) followDrifted(ctx context.Context, drifted []string) error {
 		if !ch.Changed() {
 			continue
 		}
-		if err := saveLayer(ctx, tx, next, false); err != nil {
+		if err := saveLayer(ctx, tx, next, l); err != nil {
 			return err
 		}
 		// The layer is read again whole (its features' JSON changes
 		// with their fields). A change of the declaration alone begins
-		// no version of the features, so no history row: a 'layer' row
-		// would hide every version before it from as-of reads.
+		// no version of the features: its history row (fid
+		// layers.RedeclaredFID) is not a bulk write's, which would hide
+		// every version before it from as-of reads.
 		if err := logLayer(ctx, tx, id); err != nil {
 			return err
 		}

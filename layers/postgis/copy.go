@@ -32,8 +32,9 @@ func (s *Store) History(ctx context.Context, id string, fn func(layers.HistoryRo
 	return history(ctx, tx, id, fn)
 }
 
-// history is History of layer id read through q: the rows of each life
-// in one query each, typed by its declaration.
+// history is History of layer id read through q: the rows written under
+// each declaration (each life, and each declaration a life had before
+// a redeclaration) in one query each, typed by it.
 func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRow) error) error {
 	live, events, err := layerLives(ctx, q, id)
 	if err != nil {
@@ -68,18 +69,21 @@ func history(ctx context.Context, q querier, id string, fn func(layers.HistoryRo
 }
 
 // historyOf calls fn with the rows of layer id's history with an id in
-// (from, to], of one life of the layer, l: an ended one when ended (its
-// states read through a record of its declaration, its table gone), else
-// the layer there now (read through its table's row type).
+// (from, to], written under declaration l: one that ended when ended (a
+// life dropped since, or a declaration changed since: its states read
+// through a record of its declaration, whose columns its table may no
+// longer have), else the layer there now (read through its table's row
+// type).
 func historyOf(ctx context.Context, q querier, id string, l *layers.Layer, ended bool, from, to int64, fn func(layers.HistoryRow) error) error {
 	cols := []string{"h.fid", "ST_AsBinary(h.geom)"}
 	for _, fd := range l.Schema {
 		cols = append(cols, columnOf("r", fd))
 	}
-	// A drop's row (fid 0) keeps a declaration, no feature's state: it is
-	// read as text, never as a record.
-	cols = append(cols, "h.op", "h.at", "h.author", "h.note", "CASE WHEN h.fid = 0 THEN h.properties::text END")
-	state := "CASE WHEN h.fid <> 0 THEN h.properties END"
+	// A drop's or a redeclaration's row (fid 0 or layers.RedeclaredFID)
+	// keeps a declaration, no feature's state: it is read as text, never
+	// as a record.
+	cols = append(cols, "h.op", "h.at", "h.author", "h.note", "CASE WHEN h.fid <= 0 THEN h.properties::text END")
+	state := "CASE WHEN h.fid > 0 THEN h.properties END"
 	record := `
 		LEFT JOIN LATERAL jsonb_populate_record(NULL::` + quoteIdent(l.ID) + `, ` + state + `) r ON true`
 	if ended {
@@ -108,7 +112,7 @@ func historyOf(ctx context.Context, q querier, id string, l *layers.Layer, ended
 		if decl, ok := vals[n+4].(string); ok {
 			h.Declaration = []byte(decl)
 		}
-		if rows.RawValues()[1] != nil && h.FID != 0 && h.Op != layers.OpDelete {
+		if rows.RawValues()[1] != nil && h.FID > 0 && h.Op != layers.OpDelete {
 			f, err := decodeRow(l, rows)
 			if err != nil {
 				return fmt.Errorf("history of %s %d: %w", id, h.FID, err)
@@ -341,7 +345,7 @@ func (w *copyWriter) DroppedLayer(ctx context.Context, id string, rows func(func
 		return n, err
 	}
 	_, err = w.tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid)
-		SELECT DISTINCT $1::text, fid FROM planmap_history WHERE layer = $1 AND fid <> 0 ON CONFLICT DO NOTHING`, id)
+		SELECT DISTINCT $1::text, fid FROM planmap_history WHERE layer = $1 AND fid > 0 ON CONFLICT DO NOTHING`, id)
 	return n, err
 }
 
@@ -358,7 +362,7 @@ func (w *copyWriter) EndLayer(ctx context.Context, id string, last int64) error 
 		return err
 	}
 	if _, err := w.tx.Exec(ctx, `INSERT INTO planmap_retired (layer, fid)
-		SELECT DISTINCT $1::text, h.fid FROM planmap_history h WHERE h.layer = $1 AND h.fid <> 0
+		SELECT DISTINCT $1::text, h.fid FROM planmap_history h WHERE h.layer = $1 AND h.fid > 0
 		AND NOT EXISTS (SELECT 1 FROM `+t+` f WHERE f.fid = h.fid) ON CONFLICT DO NOTHING`, id); err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package postgis
 import (
 	"context"
 	"io"
-	"math"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,7 +20,7 @@ func (s *Store) WriteGeoJSON(ctx context.Context, w io.Writer, id string, progre
 		return err
 	}
 	defer tx.Rollback(ctx)
-	return writeGeoJSON(ctx, tx, w, l, time.Time{}, progress)
+	return writeGeoJSON(ctx, tx, w, l, progress)
 }
 
 // readLayer begins a read-only snapshot and reads layer id's declaration
@@ -40,24 +38,17 @@ func (s *Store) readLayer(ctx context.Context, id string) (pgx.Tx, *layers.Layer
 	return tx, l, nil
 }
 
-// writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx, as of at
-// (now when zero).
-func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, at time.Time, progress func(done, total int)) error {
+// writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx.
+func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, progress func(done, total int)) error {
 	total := 0
 	if progress != nil {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&total); err != nil {
 			return err
 		}
 	}
-	each := func(fn func(layers.Feature) error) error {
+	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
 		return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
-	}
-	if !at.IsZero() {
-		each = func(fn func(layers.Feature) error) error {
-			return eachAsOf(ctx, tx, l, at, 0, math.MaxInt64, layers.Filter{}, fn)
-		}
-	}
-	return layers.WriteLayerFile(w, l, each, total, progress)
+	}, total, progress)
 }
 
 // ExportGPKG writes a standalone GeoPackage of the given layers (all when
@@ -115,7 +106,7 @@ func (s *Store) viaGeoPackage(ctx context.Context, ids []string, fn func(*gpkg.S
 	}
 	written := 0
 	return gpkg.FromLayerFiles(ctx, ids, func(w io.Writer, id string) error {
-		if err := writeGeoJSON(ctx, tx, w, byID[id], time.Time{}, nil); err != nil {
+		if err := writeGeoJSON(ctx, tx, w, byID[id], nil); err != nil {
 			return err
 		}
 		// The snapshot ends with the last file: it holds a connection and

@@ -42,14 +42,29 @@ func historyLayer(ctx context.Context, tx pgx.Tx, id string) error {
 
 // historyDrop records the drop of layer l: a 'layer' row, as historyLayer
 // writes, that keeps l's declaration in its properties
-// (layers.DroppedDeclaration), which no other 'layer' row has.
+// (layers.DroppedDeclaration), which no other row of fid 0 has.
 func historyDrop(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
+	return historyDeclaration(ctx, tx, l, 0)
+}
+
+// historyRedeclared records that layer stored is declared as l from now
+// on, when the two differ: a row of fid layers.RedeclaredFID that keeps
+// stored's declaration, so that the layer is read as of an earlier time
+// as it was declared then.
+func historyRedeclared(ctx context.Context, tx pgx.Tx, stored, l *layers.Layer) error {
+	if layers.DeclarationHash(stored) == layers.DeclarationHash(l) {
+		return nil
+	}
+	return historyDeclaration(ctx, tx, stored, layers.RedeclaredFID)
+}
+
+func historyDeclaration(ctx context.Context, tx pgx.Tx, l *layers.Layer, fid int64) error {
 	decl, err := layers.DroppedDeclaration(l)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note, properties) VALUES ($1, 0, 'layer',
-		nullif(current_setting('planmap.author', true), ''), nullif(current_setting('planmap.note', true), ''), $2::jsonb)`, l.ID, string(decl))
+	_, err = tx.Exec(ctx, `INSERT INTO planmap_history (layer, fid, op, author, note, properties) VALUES ($1, $2, 'layer',
+		nullif(current_setting('planmap.author', true), ''), nullif(current_setting('planmap.note', true), ''), $3::jsonb)`, l.ID, fid, string(decl))
 	return err
 }
 

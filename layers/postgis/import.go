@@ -160,6 +160,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		if err := closeVersions(ctx, tx, l.ID); err != nil {
 			return err
 		}
+		if err := historyRedeclared(ctx, tx, pl.Stored, l); err != nil {
+			return err
+		}
 		if err := retireAll(ctx, tx, l.ID); err != nil {
 			return err
 		}
@@ -193,7 +196,7 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 		if pl.File.Layer != nil {
-			if err := saveLayer(ctx, tx, l, false); err != nil {
+			if err := saveLayer(ctx, tx, l, pl.Stored); err != nil {
 				return err
 			}
 		}
@@ -365,7 +368,7 @@ func createTable(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (\n  %s\n)", t, strings.Join(cols, ",\n  "))); err != nil {
 		return fmt.Errorf("create layer %s: %w", l.ID, err)
 	}
-	return saveLayer(ctx, tx, l, true)
+	return saveLayer(ctx, tx, l, nil)
 }
 
 // indexName is the name of layer id's GiST index, within PostgreSQL's 63
@@ -378,8 +381,16 @@ func indexName(id string) string {
 	return id + suffix
 }
 
-// saveLayer stores the declaration in planmap_layers.
-func saveLayer(ctx context.Context, tx pgx.Tx, l *layers.Layer, insert bool) error {
+// saveLayer stores the declaration in planmap_layers: of a new layer when
+// stored is nil, else in place of stored, which the history keeps if l
+// differs from it.
+func saveLayer(ctx context.Context, tx pgx.Tx, l, stored *layers.Layer) error {
+	insert := stored == nil
+	if !insert {
+		if err := historyRedeclared(ctx, tx, stored, l); err != nil {
+			return err
+		}
+	}
 	schema, style, rules, err := layers.DeclarationColumns(l)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,7 @@ func testAsOf(t *testing.T, h Harness) {
 	t.Run("Layer", func(t *testing.T) { testAsOfLayer(t, h) })
 	t.Run("Lifecycle", func(t *testing.T) { testAsOfLifecycle(t, h) })
 	t.Run("Dropped", func(t *testing.T) { testAsOfDropped(t, h) })
+	t.Run("Redeclared", func(t *testing.T) { testAsOfRedeclared(t, h) })
 	t.Run("ErrNoLayer", func(t *testing.T) {
 		s, _ := h.New(t)
 		ps, _ := pastOf(t, s)
@@ -489,4 +491,56 @@ func testAsOfDropped(t *testing.T, h Harness) {
 		t.Errorf("as of between the lives: %d matched, %v; want none", n, slices.Sorted(maps.Keys(got)))
 	}
 	check("created again", true)
+}
+
+// testAsOfRedeclared reads a layer as of a time before it was declared
+// again, within its life: its features then, with the fields they had
+// then, though the layer has lost one since (an import with --replace
+// and another schema).
+func testAsOfRedeclared(t *testing.T, h Harness) {
+	s, w := h.New(t)
+	ps, ed := pastOf(t, s)
+	write(t, s, w, layers.ImportOptions{}, parse(t, "parcels.geojson", []byte(parcelsGeoJSON)))
+	f7 := edited(t, s, "parcels", 7, "七号·改名")
+	if _, err := ed.Replace(ctx, "parcels", 7, f7, "", layers.Edit{Author: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	t1, snap1 := tick(), servedNow(t, s, "parcels")
+	if !strings.Contains(snap1[1], `"berths":8`) {
+		t.Fatalf("feature 1 is served without its berths: %s", snap1[1])
+	}
+
+	// The same layer without its berths field, written whole.
+	noBerths := regexp.MustCompile(`"berths": [0-9]+, |\s*\{"name": "berths"[^\n]*\n`).ReplaceAllString(parcelsGeoJSON, "")
+	if strings.Contains(noBerths, "berths") {
+		t.Fatal("the test's layer file still has berths")
+	}
+	write(t, s, w, layers.ImportOptions{Replace: true}, parse(t, "parcels.geojson", []byte(noBerths)))
+	if col, _ := catalog(t, s).Collection("parcels"); col.Field("berths") != nil {
+		t.Fatal("parcels still has its berths field after the import")
+	}
+	f1 := edited(t, s, "parcels", 1, "一号·新")
+	if _, err := ed.Replace(ctx, "parcels", 1, f1, "", layers.Edit{Author: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	t2, snap2 := tick(), servedNow(t, s, "parcels")
+
+	for i, c := range []struct {
+		at   time.Time
+		want map[int64]string
+	}{{t1, snap1}, {t2, snap2}} {
+		got, n := asOf(t, ps, "parcels", c.at, layers.Filter{})
+		sameSnapshot(t, fmt.Sprintf("as of t%d", i+1), got, c.want)
+		if n != len(c.want) {
+			t.Errorf("as of t%d: numberMatched %d, want %d", i+1, n, len(c.want))
+		}
+		for _, fid := range []int64{1, 7} {
+			if it, err := ps.ItemAsOf(ctx, "parcels", fid, c.at); err != nil || string(it.JSON) != c.want[fid] {
+				t.Errorf("ItemAsOf(parcels, %d, t%d) = %v, %v; want %s", fid, i+1, it, err, c.want[fid])
+			}
+		}
+	}
+	if pc, err := ps.PastCollection(ctx, "parcels", t1); err != nil || pc != nil {
+		t.Errorf("PastCollection(parcels, t1) = %v, %v; want nil: the layer there now, in the declaration it had", pc, err)
+	}
 }
