@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -494,6 +495,20 @@ func TestCopyDroppedLayers(t *testing.T) {
 		t.Fatalf("Create in the second life: %v", err)
 	}
 	t2 := tick()
+	// Within the second life, plot_ratio goes again: parcels written whole
+	// without it. As of t2 it is read in the declaration it had then.
+	var file bytes.Buffer
+	if err := src.WriteGeoJSON(ctx, &file, "parcels", nil); err != nil {
+		t.Fatal(err)
+	}
+	third := regexp.MustCompile(`,"plot_ratio":[0-9.]+|,\{"name":"plot_ratio"[^}]*\}\}`).ReplaceAll(file.Bytes(), nil)
+	if bytes.Contains(third, []byte("plot_ratio")) {
+		t.Fatalf("the layer file still has plot_ratio:\n%s", third)
+	}
+	if _, err := src.Import(ctx, []*layers.File{parse(t, "parcels.geojson", third)}, layers.ImportOptions{Replace: true}); err != nil {
+		t.Fatalf("Import of parcels without plot_ratio: %v", err)
+	}
+	t3 := tick()
 
 	pgs, _ := mustOpen(t)
 	res, err := layers.Copy(ctx, src, pgs)
@@ -525,6 +540,9 @@ func TestCopyDroppedLayers(t *testing.T) {
 	}
 	if got := read(src, "parcels", t1)[1]; !bytes.Contains([]byte(got), []byte(`"berths":7`)) {
 		t.Fatalf("the source as of the first life: parcel 1 = %s; want berths 7", got)
+	}
+	if got := fmt.Sprint(read(src, "parcels", t2)); !strings.Contains(got, `"plot_ratio":2.5`) {
+		t.Fatalf("the source as of t2, before plot_ratio went: %s; want plot_ratio 2.5", got)
 	}
 	// The dropped layer created again on each: its new feature's id goes
 	// on after every id its first life gave out, on the copies as on the
@@ -564,7 +582,7 @@ func TestCopyDroppedLayers(t *testing.T) {
 		for _, q := range []struct {
 			id string
 			at time.Time
-		}{{"parcels", t1}, {gone, t1}, {"parcels", t2}} {
+		}{{"parcels", t1}, {gone, t1}, {"parcels", t2}, {"parcels", t3}} {
 			want, got := read(src, q.id, q.at), read(c.s, q.id, q.at)
 			if len(want) == 0 || !maps.Equal(got, want) {
 				t.Errorf("%s: %s as of %s = %d features, want the source's %d:\n%v\nwant\n%v", c.name, q.id, q.at.Format(time.RFC3339Nano), len(got), len(want), got, want)
