@@ -130,6 +130,21 @@ func PastLife(id string, t time.Time, exists bool, events []LayerEvent) (*PastLa
 	return nil, Errorf(ENOTFOUND, "collection %s was dropped at %s; ask as of a time before then to read it as it was", id, dropped)
 }
 
+// CollectionAt is what a store's PastCollection answers about a time
+// whose layer is l, past (LayerAt), given live, the layer there now: the
+// past life's collection; for a time in the life of the layer there now,
+// nil when l is its declaration, else a collection of l alone (Dropped
+// zero), which the caller reads as the layer there now declared as l.
+func CollectionAt(l, live *Layer, past *PastLayer) *Collection {
+	switch {
+	case past != nil:
+		return past.Collection()
+	case l == live:
+		return nil
+	}
+	return &Collection{Layer: l}
+}
+
 // LayerAt is layer id as it was at time t, given live, the layer there now
 // (nil when there is none), and its layer events: live when t falls in its
 // life (or before it), else the life of a layer dropped since that t falls

@@ -30,8 +30,10 @@ type Past interface {
 	// deleted by then, ENOTFOUND if it did not exist yet.
 	ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error)
 	// PastCollection is layer id as it was at t when it has been dropped
-	// since (its declaration then), nil when t falls in the life of the
-	// layer there now; ENOTFOUND when there was no layer id at t.
+	// since (its declaration then); when t falls in the life of the layer
+	// there now, nil, or a collection of its declaration then alone
+	// (Dropped zero) if it has been declared otherwise since; ENOTFOUND
+	// when there was no layer id at t.
 	PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error)
 }
 
@@ -103,16 +105,25 @@ func asOfVersion(at time.Time) string {
 
 // lookupAt is lookup as of at: the collection the path names as it was
 // then. A layer dropped since is read from the store's history, in the
-// declaration it had then: the catalog has the layers there now only.
+// declaration it had then: the catalog has the layers there now only. A
+// layer there now that was declared otherwise then is the catalog's, in
+// that declaration, so that the query's properties and the answer's
+// fields are those of then.
 func (s *server) lookupAt(r *http.Request, at time.Time) (*layers.Collection, error) {
 	if at.IsZero() {
 		return s.lookup(r)
 	}
 	past, err := s.store.(Past).PastCollection(r.Context(), chi.URLParam(r, "collectionId"), at)
-	if err != nil || past != nil {
+	if err != nil || (past != nil && !past.Dropped.IsZero()) {
 		return past, err
 	}
-	return s.lookup(r)
+	col, err := s.lookup(r)
+	if err != nil || past == nil {
+		return col, err
+	}
+	then := *col
+	then.Layer = past.Layer
+	return &then, nil
 }
 
 // itemsAt is Items of the store, as of at when it is not zero.

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -493,4 +495,56 @@ func TestAsOfDropped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAsOfRedeclared asks about a time before a layer lost a field (an
+// import with --replace and another schema): the answer, its query's
+// properties and its statistics are in the declaration of then.
+func TestAsOfRedeclared(t *testing.T) {
+	onEachLoaded(t, testFiles, func(t *testing.T, s loadedStore) {
+		c := cache.New(s, cache.DefaultBudget)
+		srv := httptest.NewServer(web.NewRouter(c, web.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))))
+		t.Cleanup(srv.Close)
+		u := srv.URL + "/collections/parcels"
+		t0 := tick()
+		items0 := get(t, u+"/items").json(t)
+		if !strings.Contains(featuresJSON(items0), `"berths"`) {
+			t.Fatalf("parcels are served without berths:\n%s", featuresJSON(items0))
+		}
+
+		data, err := os.ReadFile("../layers/testdata/parcels.geojson")
+		if err != nil {
+			t.Fatal(err)
+		}
+		noBerths := regexp.MustCompile(`"berths": [0-9]+, |\s*\{"name": "berths"[^\n]*\n`).ReplaceAll(data, nil)
+		f, err := layers.ParseFile("parcels.geojson", noBerths)
+		if err != nil || bytes.Contains(noBerths, []byte("berths")) {
+			t.Fatalf("the layer file without berths: %v\n%s", err, noBerths)
+		}
+		if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{Replace: true}); err != nil {
+			t.Fatalf("Import --replace without berths: %v", err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Contains(featuresJSON(get(t, u+"/items").json(t)), `"berths"`) {
+			if time.Now().After(deadline) {
+				t.Fatal("parcels still served with berths 10 s after the import")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		if got := featuresJSON(get(t, u+"/items?as-of="+rfc(t0)).json(t)); got != featuresJSON(items0) {
+			t.Errorf("items as of t0 =\n%s\nwant, as served then,\n%s", got, featuresJSON(items0))
+		}
+		if r := get(t, u+"/items?berths=8&as-of="+rfc(t0)); r.StatusCode != 200 {
+			t.Errorf("berths=8 as of t0 = %d %s, want 200: the field was there then", r.StatusCode, r.body)
+		} else if fc := r.json(t); !slices.Equal(ids(t, fc), []float64{1}) || fc["numberMatched"] != 1.0 {
+			t.Errorf("berths=8 as of t0: %v (%v matched), want parcel 1", ids(t, fc), fc["numberMatched"])
+		}
+		if r := get(t, u+"/items?berths=8"); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("berths=8 now, the field gone = %d %s, want 400", r.StatusCode, r.body)
+		}
+		if r := get(t, u+"/items/1?as-of="+rfc(t0)); r.StatusCode != 200 || !strings.Contains(string(r.body), `"berths":8`) {
+			t.Errorf("parcel 1 as of t0 = %d %s, want its berths 8", r.StatusCode, r.body)
+		}
+	})
 }

@@ -138,16 +138,18 @@ func layerEvents(ctx context.Context, q querier, id string) ([]layers.LayerEvent
 	return out, rows.Err()
 }
 
-// layerAsOf returns layer id as it was at time t, read in q: the layer
-// there now when t falls in its life (eachAsOf reads it), else the life
-// of a layer dropped since that t falls in (past, which eachPast reads
-// from the history alone); ENOTFOUND when there was none at t.
-func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (*layers.Layer, *layers.PastLayer, error) {
+// layerAsOf returns layer id as it was at time t, read in q
+// (layers.LayerAt), and the layer there now (nil when there is none): the
+// layer there now when t falls in its life (eachAsOf reads it), else the
+// life of a layer dropped since that t falls in (past, which eachPast
+// reads from the history alone); ENOTFOUND when there was none at t.
+func layerAsOf(ctx context.Context, q querier, id string, t time.Time) (l *layers.Layer, past *layers.PastLayer, live *layers.Layer, err error) {
 	live, events, err := layerLives(ctx, q, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return layers.LayerAt(id, t, live, events)
+	l, past, err = layers.LayerAt(id, t, live, events)
+	return l, past, live, err
 }
 
 // layerLives reads what tells the lives of layer id apart: the layer there
@@ -207,44 +209,43 @@ func eachAt(ctx context.Context, q querier, l *layers.Layer, past *layers.PastLa
 
 // readLayerAsOf begins a read-only transaction, a consistent snapshot,
 // and reads layer id as of t in it (layerAsOf).
-func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (*sql.Tx, *layers.Layer, *layers.PastLayer, error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (tx *sql.Tx, l *layers.Layer, past *layers.PastLayer, live *layers.Layer, err error) {
+	tx, err = s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	l, past, err := layerAsOf(ctx, tx, id, t)
+	l, past, live, err = layerAsOf(ctx, tx, id, t)
 	if err != nil {
 		tx.Rollback()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return tx, l, past, nil
+	return tx, l, past, live, nil
 }
 
 // PastCollection is layer id as it was at time t when t falls in a life
 // of the layer that has ended (it was dropped after t): its declaration
-// then, read from the history. It is nil when t falls in the life of the
-// layer there now; ENOTFOUND when there was no layer id at t, with a
-// message that says when it was dropped.
+// then, read from the history. When t falls in the life of the layer
+// there now it is nil, or, if the layer was declared otherwise then, a
+// collection of that declaration alone (layers.CollectionAt); ENOTFOUND
+// when there was no layer id at t, with a message that says when it was
+// dropped.
 func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
-	tx, _, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	if past == nil {
-		return nil, nil
-	}
-	return past.Collection(), nil
+	return layers.CollectionAt(l, live, past), nil
 }
 
 // ItemsAsOf is Items as of time t: page p of the features of layer id as
 // they were at t that f selects (bbox and values applied to the features
 // as they were), in id order, and how many matched in all, paged as Items
 // pages (layers.PageOfFeatures). Features deleted since are among them,
-// features created after t are not. The layer's declaration is today's,
-// or, for a layer dropped since, the one it had when it was dropped.
+// features created after t are not. The layer's declaration is the one it
+// had at t (layers.LayerAt).
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, _, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -258,7 +259,7 @@ func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.
 // an EGONE error if it had been deleted by then, ENOTFOUND if it did not
 // exist yet.
 func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time) (*layers.Item, error) {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, _, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +290,7 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 // layer file of the past, which planmap import takes as it is; of a
 // layer dropped since, with the declaration it had when it was dropped.
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
-	tx, l, past, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, _, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return err
 	}

@@ -248,27 +248,26 @@ func (s *Store) readLayerAsOf(ctx context.Context, id string, t time.Time) (tx p
 
 // PastCollection is layer id as it was at time t when t falls in a life
 // of the layer that has ended (it was dropped after t): its declaration
-// then, read from the history. It is nil when t falls in the life of the
-// layer there now; ENOTFOUND when there was no layer id at t, with a
-// message that says when it was dropped.
+// then, read from the history. When t falls in the life of the layer
+// there now it is nil, or, if the layer was declared otherwise then, a
+// collection of that declaration alone (layers.CollectionAt); ENOTFOUND
+// when there was no layer id at t, with a message that says when it was
+// dropped.
 func (s *Store) PastCollection(ctx context.Context, id string, t time.Time) (*layers.Collection, error) {
-	tx, _, past, _, err := s.readLayerAsOf(ctx, id, t)
+	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	if past == nil {
-		return nil, nil
-	}
-	return past.Collection(), nil
+	return layers.CollectionAt(l, live, past), nil
 }
 
 // ItemsAsOf is Items as of time t: page p of the features of layer id as
 // they were at t that f selects (bbox and values applied to the features
 // as they were), in id order, and how many matched in all, paged as Items
 // pages (layers.PageOfFeatures). Features deleted since are among them,
-// features created after t are not. The layer's declaration is today's,
-// or, for a layer dropped since, the one it had when it was dropped.
+// features created after t are not. The layer's declaration is the one it
+// had at t (layers.LayerAt).
 func (s *Store) ItemsAsOf(ctx context.Context, id string, t time.Time, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
 	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {

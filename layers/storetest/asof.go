@@ -540,7 +540,12 @@ func testAsOfRedeclared(t *testing.T, h Harness) {
 			}
 		}
 	}
-	if pc, err := ps.PastCollection(ctx, "parcels", t1); err != nil || pc != nil {
-		t.Errorf("PastCollection(parcels, t1) = %v, %v; want nil: the layer there now, in the declaration it had", pc, err)
+	// As of t1, the layer there now in the declaration it had then; as of
+	// t2, the layer there now as it is.
+	if pc, err := ps.PastCollection(ctx, "parcels", t1); err != nil || pc == nil || pc.Field("berths") == nil || !pc.Dropped.IsZero() {
+		t.Errorf("PastCollection(parcels, t1) = %v, %v; want the declaration of then, with berths, not dropped", pc, err)
+	}
+	if pc, err := ps.PastCollection(ctx, "parcels", t2); err != nil || pc != nil {
+		t.Errorf("PastCollection(parcels, t2) = %v, %v; want nil: the layer there now, as declared now", pc, err)
 	}
 }
