@@ -163,8 +163,16 @@ func LayerAt(id string, t time.Time, live *Layer, events []LayerEvent) (*Layer, 
 	if past != nil {
 		l, end = past.Layer, past.end
 	}
+	// The life is the rows after the drop before its end (kept drops
+	// only: PastLife tells no other).
+	start := int64(0)
 	for _, e := range events {
-		if !e.Redeclared || !e.At.After(t) || e.Row >= end {
+		if !e.Redeclared && e.Declaration != nil && e.Row < end {
+			start = e.Row
+		}
+	}
+	for _, e := range events {
+		if !e.Redeclared || !e.At.After(t) || e.Row <= start || e.Row >= end {
 			continue
 		}
 		if l, err = ParseDeclaration(id, bytes.Clone(e.Declaration)); err != nil {
@@ -210,6 +218,7 @@ type Lives struct {
 // and no drop that kept its declaration.
 func NewLives(id string, live *Layer, events []LayerEvent) (*Lives, error) {
 	ls := &Lives{id: id, live: live}
+	var redeclared []bool
 	for _, e := range events {
 		if e.Declaration == nil {
 			continue
@@ -220,11 +229,45 @@ func NewLives(id string, live *Layer, events []LayerEvent) (*Lives, error) {
 		}
 		ls.ends = append(ls.ends, e.Row)
 		ls.decls = append(ls.decls, l)
+		redeclared = append(redeclared, e.Redeclared)
+	}
+	// A state is the table's row as it was written, which may hold a
+	// column another program added before planmap took it in and
+	// recorded the change: a declaration a redeclaration kept reads the
+	// fields of the next of its life too, so that a copy keeps them.
+	for i := len(ls.decls) - 1; i >= 0; i-- {
+		if !redeclared[i] {
+			continue
+		}
+		next := live
+		if i+1 < len(ls.decls) {
+			next = ls.decls[i+1]
+		}
+		if next != nil {
+			ls.decls[i] = withFieldsOf(ls.decls[i], next)
+		}
 	}
 	if live == nil && len(ls.ends) == 0 {
 		return nil, Errorf(ENOTFOUND, "there is no collection %q, nor a drop of one that kept its declaration", id)
 	}
 	return ls, nil
+}
+
+// withFieldsOf is l with the fields of next it has no field of that name
+// of, after its own.
+func withFieldsOf(l, next *Layer) *Layer {
+	var more []Field
+	for _, fd := range next.Schema {
+		if l.Field(fd.Name) == nil {
+			more = append(more, fd)
+		}
+	}
+	if len(more) == 0 {
+		return l
+	}
+	wide := *l
+	wide.Schema = append(slices.Clip(l.Schema), more...)
+	return &wide
 }
 
 // Of returns the declaration history row row was written under, nil when

@@ -157,6 +157,11 @@ func TestLayerAtRedeclared(t *testing.T) {
 			t.Errorf("LayerAt(day %d): past life %q from %s to %s, want %q from the 2nd to the 6th", c.day, past.Title.En, past.Created, past.Dropped, l.Title.En)
 		}
 	}
+	// A time before the first life of the layer there now: the layer
+	// there now, not a declaration of the life dropped since.
+	if l, past, err := layers.LayerAt("roads", day(1), live, events[:4]); err != nil || past != nil || l != live {
+		t.Errorf("LayerAt(day 1), before every life = %v, past %v, %v; want the layer there now", l, past, err)
+	}
 	// Copy: each row in the declaration it was written under.
 	lives, err := layers.NewLives("roads", live, events)
 	if err != nil {
@@ -170,5 +175,41 @@ func TestLayerAtRedeclared(t *testing.T) {
 			}
 			t.Errorf("Of(%d) = %q, %v; want %q", row, got, err, want)
 		}
+	}
+}
+
+// TestLivesWiden: a row written before a redeclaration may hold a column
+// another program added before planmap recorded it; the declaration kept
+// reads the fields of the next of its life too.
+func TestLivesWiden(t *testing.T) {
+	field := func(name string) layers.Field { return layers.Field{Name: name, Type: layers.String} }
+	decl := func(fields ...string) []byte {
+		l := &layers.Layer{ID: "roads", Title: layers.Text{Zh: "路", En: "roads"}, GeometryType: "LineString"}
+		for _, f := range fields {
+			l.Schema = append(l.Schema, field(f))
+		}
+		b, err := layers.DroppedDeclaration(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	live := &layers.Layer{ID: "roads", GeometryType: "LineString", Schema: []layers.Field{field("name"), field("owner")}}
+	events := []layers.LayerEvent{{Row: 1}, {Row: 5, Declaration: decl("name"), Redeclared: true}}
+	lives, err := layers.NewLives("roads", live, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lives.Of(3)
+	if err != nil || l == nil || l.Field("name") == nil || l.Field("owner") == nil {
+		t.Fatalf("Of(3) = %+v, %v; want name, and owner of the declaration after", l, err)
+	}
+	// A life dropped since takes nothing of the next life.
+	events = []layers.LayerEvent{{Row: 1}, {Row: 5, Declaration: decl("name")}, {Row: 6}}
+	if lives, err = layers.NewLives("roads", live, events); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := lives.Of(3); err != nil || l == nil || l.Field("owner") != nil {
+		t.Errorf("Of(3) of a dropped life = %+v, %v; want its own fields only", l, err)
 	}
 }

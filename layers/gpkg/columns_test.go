@@ -198,6 +198,9 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			// A write through planmap after: the declaration and the
 			// table agree.
+			time.Sleep(5 * time.Millisecond)
+			mid := time.Now()
+			time.Sleep(5 * time.Millisecond)
 			it, err := s.Replace(ctx, "parcels", 1, edited(t, s, "parcels", 1, "之后"), "", layers.Edit{Author: "alice"})
 			if err != nil {
 				t.Fatalf("Replace(parcels, 1) after: %v", err)
@@ -205,6 +208,27 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			for name, want := range tt.values {
 				if name != "name_zh" && it.Properties[name] != want {
 					t.Errorf("Replace(parcels, 1) after: %s = %#v, want %#v kept", name, it.Properties[name], want)
+				}
+			}
+			// A copy reads the past as the store does: the version the
+			// write ended has the columns the other program added.
+			cp := layerstest.MustOpen(t)
+			if _, err := layers.Copy(ctx, s, cp); err != nil {
+				t.Fatalf("Copy: %v", err)
+			}
+			for name, at := range map[string]time.Time{"before the change": before, "after it": mid} {
+				want, _, err := s.ItemsAsOf(ctx, "parcels", at, layers.Filter{}, layers.Page{Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := cp.ItemsAsOf(ctx, "parcels", at, layers.Filter{}, layers.Page{Limit: 10})
+				if err != nil || len(got) != len(want) {
+					t.Fatalf("the copy as of %s: %d items, %v; want %d", name, len(got), err, len(want))
+				}
+				for i := range want {
+					if string(got[i].JSON) != string(want[i].JSON) {
+						t.Errorf("the copy as of %s: feature %d =\n%s\nwant\n%s", name, want[i].ID, got[i].JSON, want[i].JSON)
+					}
 				}
 			}
 			mu.Lock()

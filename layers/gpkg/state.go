@@ -216,9 +216,10 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		}
 		if !slices.Contains(put, id) {
 			// A change of the declaration alone begins no version of
-			// the features: their states are as they were (RedeclareLayer
-			// writes no history row either), and a 'layer' row here would
-			// hide every version before it from as-of reads.
+			// the features: their states are as they were, and a 'layer'
+			// row of fid 0 here would hide every version before it from
+			// as-of reads (saveLayer's row of fid RedeclaredFID keeps the
+			// declaration that changed).
 			continue
 		}
 		// The triggers were gone: what the features were before is

@@ -36,9 +36,10 @@ import (
 // order, of those with an id in (after, upto] whose bounding box meets
 // one of boxes (all of them when there are none). l is the declaration at
 // t, table the one there now, whose columns the live rows have: a field
-// of l the table no longer has is read from the history alone (a live
-// row is never a state from before the redeclaration that dropped it,
-// which wrote the layer whole).
+// of l the table no longer has is NULL in a live row. A live row is a
+// state from before the field went only when another program dropped the
+// column (an import writes the layer whole, which ends every version
+// with its state); the GeoPackage store reads it so too.
 func eachAsOf(ctx context.Context, q querier, l, table *layers.Layer, t time.Time, after, upto int64, f layers.Filter, fn func(layers.Feature) error) error {
 	live := []string{"f.fid", "ST_AsBinary(f.geom)"}
 	past := []string{"h.fid", "ST_AsBinary(h.geom)"}
