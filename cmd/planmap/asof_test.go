@@ -139,7 +139,11 @@ func TestExportAsOf(t *testing.T) {
 // history, on both stores: a layer file that planmap import takes back,
 // which brings the layer back as it was then. After the drop, it is not
 // found, and the error says when it was dropped.
-func TestExportAsOfDropped(t *testing.T) {
+func TestExportAsOfDropped(t *testing.T) { onEachDB(t, testExportAsOfDropped) }
+
+// onEachDB runs test, as a subtest named for the store, on a new database
+// of each store: a GeoPackage in a temporary folder, and PostGIS.
+func onEachDB(t *testing.T, test func(t *testing.T, db string)) {
 	for _, c := range []struct {
 		name string
 		db   func(t *testing.T) string
@@ -147,22 +151,30 @@ func TestExportAsOfDropped(t *testing.T) {
 		{"GeoPackage", func(t *testing.T) string { return filepath.Join(t.TempDir(), "planmap.gpkg") }},
 		{"PostGIS", func(t *testing.T) string { return layerstest.PostgresDB(t) }},
 	} {
-		t.Run(c.name, func(t *testing.T) { testExportAsOfDropped(t, c.db(t)) })
+		t.Run(c.name, func(t *testing.T) { test(t, c.db(t)) })
 	}
 }
 
-func testExportAsOfDropped(t *testing.T, db string) {
-	dir := t.TempDir()
+// importedParcels imports the test parcels into db, and returns their
+// export and a time after it.
+func importedParcels(t *testing.T, db string) (string, time.Time) {
+	t.Helper()
 	if _, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/parcels.geojson"); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	want, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
+	exported, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
 	t0 := time.Now()
 	time.Sleep(5 * time.Millisecond)
+	return exported, t0
+}
+
+func testExportAsOfDropped(t *testing.T, db string) {
+	dir := t.TempDir()
+	want, t0 := importedParcels(t, db)
 	ctx := context.Background()
 	s, err := openAny(ctx, db, openExisting)
 	if err != nil {
@@ -259,30 +271,11 @@ func writeTemp(t *testing.T, text string) string {
 // declaration changed: in the declaration it had then, in which its
 // features then were valid, though a value one of them had is no longer
 // allowed.
-func TestExportAsOfRedeclared(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		db   func(t *testing.T) string
-	}{
-		{"GeoPackage", func(t *testing.T) string { return filepath.Join(t.TempDir(), "planmap.gpkg") }},
-		{"PostGIS", func(t *testing.T) string { return layerstest.PostgresDB(t) }},
-	} {
-		t.Run(c.name, func(t *testing.T) { testExportAsOfRedeclared(t, c.db(t)) })
-	}
-}
+func TestExportAsOfRedeclared(t *testing.T) { onEachDB(t, testExportAsOfRedeclared) }
 
 func testExportAsOfRedeclared(t *testing.T, db string) {
 	dir := t.TempDir()
-	if _, stderr, err := planmap(t, "import", "--db", db, "../../layers/testdata/parcels.geojson"); err != nil {
-		t.Fatalf("import: %v\n%s", err, stderr)
-	}
-	want, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	t0 := time.Now()
-	time.Sleep(5 * time.Millisecond)
+	want, t0 := importedParcels(t, db)
 	// Parcel 3, the one signed, goes; then "signed" is no longer a status,
 	// and the layer has another title.
 	ctx := context.Background()
