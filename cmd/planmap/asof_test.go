@@ -172,28 +172,41 @@ func importedParcels(t *testing.T, db string) (string, time.Time) {
 	return exported, t0
 }
 
-func testExportAsOfDropped(t *testing.T, db string) {
-	dir := t.TempDir()
-	want, t0 := importedParcels(t, db)
-	ctx := context.Background()
-	s, err := openAny(ctx, db, openExisting)
+// openEditor opens db as the commands do, as a store that deletes
+// features and drops layers; the caller closes it.
+func openEditor(t *testing.T, db string) interface {
+	Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
+	DropLayer(ctx context.Context, id string, e layers.Edit) error
+	Close() error
+} {
+	t.Helper()
+	s, err := openAny(context.Background(), db, openExisting)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ed, ok := s.(interface {
 		Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
 		DropLayer(ctx context.Context, id string, e layers.Edit) error
+		Close() error
 	})
 	if !ok {
 		t.Fatalf("%T neither deletes features nor drops layers", s)
 	}
+	return ed
+}
+
+func testExportAsOfDropped(t *testing.T, db string) {
+	dir := t.TempDir()
+	want, t0 := importedParcels(t, db)
+	ctx := context.Background()
+	ed := openEditor(t, db)
 	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ed.DropLayer(ctx, "parcels", layers.Edit{Author: "admin"}); err != nil {
 		t.Fatalf("DropLayer(parcels): %v", err)
 	}
-	s.Close()
+	ed.Close()
 
 	then := filepath.Join(dir, "then.geojson")
 	if _, stderr, err := planmap(t, "export", "--db", db, "--layer", "parcels", "--as-of", t0.Format(time.RFC3339Nano), "-o", then); err != nil {
@@ -278,21 +291,11 @@ func testExportAsOfRedeclared(t *testing.T, db string) {
 	want, t0 := importedParcels(t, db)
 	// Parcel 3, the one signed, goes; then "signed" is no longer a status,
 	// and the layer has another title.
-	ctx := context.Background()
-	s, err := openAny(ctx, db, openExisting)
-	if err != nil {
+	ed := openEditor(t, db)
+	if err := ed.Delete(context.Background(), "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	ed, ok := s.(interface {
-		Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error
-	})
-	if !ok {
-		t.Fatalf("%T deletes no features", s)
-	}
-	if err := ed.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	ed.Close()
 	now, _, err := planmap(t, "export", "--db", db, "--layer", "parcels")
 	if err != nil {
 		t.Fatal(err)

@@ -287,8 +287,8 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 }
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
-// layer file of the past, which planmap import takes as it is; of a
-// layer dropped since, with the declaration it had when it was dropped.
+// layer file of the past, which planmap import takes as it is, in the
+// declaration the layer had at t (layers.LayerAt).
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
 	tx, l, past, _, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {

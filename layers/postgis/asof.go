@@ -313,8 +313,9 @@ func (s *Store) ItemAsOf(ctx context.Context, id string, fid int64, t time.Time)
 
 // WriteGeoJSONAsOf is WriteGeoJSON of layer id as it was at time t: a
 // layer file of the past, which planmap import takes as it is, byte for
-// byte as the GeoPackage store writes it (layers.WriteLayerFile); of a
-// layer dropped since, with the declaration it had when it was dropped.
+// byte as the GeoPackage store writes it (layers.WriteLayerFile), in the
+// declaration the layer had at t (layers.LayerAt). The progress of a
+// layer dropped since has no total: its table is gone.
 func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t time.Time, progress func(done, total int)) error {
 	tx, l, past, live, err := s.readLayerAsOf(ctx, id, t)
 	if err != nil {
@@ -322,8 +323,8 @@ func (s *Store) WriteGeoJSONAsOf(ctx context.Context, w io.Writer, id string, t 
 	}
 	defer tx.Rollback(ctx)
 	total := 0
-	if progress != nil && past == nil {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(&total); err != nil {
+	if past == nil {
+		if total, err = progressTotal(ctx, tx, id, progress); err != nil {
 			return err
 		}
 	}

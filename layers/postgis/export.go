@@ -40,15 +40,25 @@ func (s *Store) readLayer(ctx context.Context, id string) (pgx.Tx, *layers.Layer
 
 // writeGeoJSON is WriteGeoJSON of layer l in the snapshot tx.
 func writeGeoJSON(ctx context.Context, tx pgx.Tx, w io.Writer, l *layers.Layer, progress func(done, total int)) error {
-	total := 0
-	if progress != nil {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&total); err != nil {
-			return err
-		}
+	total, err := progressTotal(ctx, tx, l.ID, progress)
+	if err != nil {
+		return err
 	}
 	return layers.WriteLayerFile(w, l, func(fn func(layers.Feature) error) error {
 		return eachRow(ctx, tx, l, selectColumns(l)+" ORDER BY fid", nil, fn)
 	}, total, progress)
+}
+
+// progressTotal is the count of layer id's features that a progress
+// report counts toward: 0 when there is no progress to report.
+func progressTotal(ctx context.Context, tx pgx.Tx, id string, progress func(done, total int)) (int, error) {
+	total := 0
+	if progress != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(&total); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
 }
 
 // ExportGPKG writes a standalone GeoPackage of the given layers (all when
