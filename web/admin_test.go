@@ -141,6 +141,7 @@ func TestAdminLayers(t *testing.T) {
 
 			// A compatible one: a new optional field and a new title.
 			optKind := strings.Replace(kind, `"required": true, `, "", 1)
+			beforePut := tick()
 			r = as(admin, "PUT", "/collections/zones", js, zoneDecl("Zoning", optKind))
 			if r.StatusCode != http.StatusOK || r.json(t)["titles"].(map[string]any)["en"] != "Zoning" {
 				t.Fatalf("PUT a compatible declaration = %d, want 200 and the new title:\n%s", r.StatusCode, r.body)
@@ -151,6 +152,14 @@ func TestAdminLayers(t *testing.T) {
 			r = as(editor, "PUT", "/collections/zones/items/"+fids[0], geoJSON, strings.Replace(zone("甲区", 121.4), `"name_zh"`, `"kind":"港区","name_zh"`, 1))
 			if r.StatusCode != 200 {
 				t.Errorf("PUT a feature with the new field = %d:\n%s", r.StatusCode, r.body)
+			}
+			// The history keeps the declaration the PUT replaced: as of
+			// before it, the layer had no kind to ask for.
+			if r := get(t, srv.URL+"/collections/zones/items?kind=港区"); r.StatusCode != 200 || len(ids(t, r.json(t))) != 1 {
+				t.Errorf("kind=港区 now = %d %s, want feature %s", r.StatusCode, r.body, fids[0])
+			}
+			if r := get(t, srv.URL+"/collections/zones/items?kind=港区&as-of="+rfc(beforePut)); r.StatusCode != http.StatusBadRequest || !strings.Contains(string(r.body), "kind") {
+				t.Errorf("kind=港区 as of before the PUT of the declaration = %d %s, want 400 naming kind", r.StatusCode, r.body)
 			}
 
 			// Delete.
