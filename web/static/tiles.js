@@ -20,12 +20,28 @@ function tileURL(col) {
 function paintRules(col, passes) {
   // symbolOf depends on these three properties only: one symbol per
   // combination, not per feature and paint call (a tile holds thousands).
+  // A symbolizer asks for several attributes of a feature in a row: the
+  // last feature's symbol is kept for the next call.
   const symbols = new Map();
+  let last = null;
+  let lastSym = null;
   const sym = (f) => {
+    if (f === last) return lastSym;
     const p = f.props || {};
     const key = `${p.landuse_gb50137}|${p.status}|${p.position_confidence}`;
     let s = symbols.get(key);
-    if (!s) symbols.set(key, (s = symbolOf(col, p)));
+    if (!s) {
+      s = symbolOf(col, p);
+      s.fill = withAlpha(s.fillColor, s.fillOpacity);
+      // Below z14 a parcel is a few pixels wide and its 1-pixel outline is
+      // most of what shows: drawn in the land-use colour there, so that
+      // the class reads (a planned parcel's fill alone is too faint).
+      s.edge = withAlpha(s.color, outlineOpacity);
+      s.lowEdge = withAlpha(s.fillColor, outlineOpacity);
+      symbols.set(key, s);
+    }
+    last = f;
+    lastSym = s;
     return s;
   };
   const filter = (z, f) => passes(col, f.props || {});
@@ -35,13 +51,36 @@ function paintRules(col, passes) {
   if (col.geometryType.includes('Point')) {
     return [{ dataLayer: col.id, filter, symbolizer: new P.CircleSymbolizer({ radius: 4, fill: (z, f) => sym(f).fillColor, stroke: (z, f) => sym(f).color, width: 1 }) }];
   }
-  return [
-    { dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({ fill: (z, f) => sym(f).fillColor, opacity: (z, f) => sym(f).fillOpacity }) },
-    // Below z14 a parcel is a few pixels wide and its 1-pixel outline is
-    // most of what shows: drawn in the land-use colour there, so that the
-    // class reads (a planned parcel's fill alone is too faint to see).
-    { dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => (z < 14 ? sym(f).fillColor : sym(f).color), width: (z, f) => Math.min(1, sym(f).weight), opacity: 0.8 }) },
-  ];
+  // Fill and outline in one rule: one path a feature, filled then
+  // stroked (two rules would build each path twice, and the line
+  // symbolizer saves and restores the canvas per feature: a third of the
+  // drawing of a dense tile). The symbolizer draws both under one
+  // globalAlpha, so each opacity is in its colour instead.
+  return [{
+    dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({
+      fill: (z, f) => sym(f).fill, opacity: 1,
+      stroke: (z, f) => (z < 14 ? sym(f).lowEdge : sym(f).edge),
+      width: (z, f) => Math.min(1, sym(f).weight),
+    }),
+  }];
+}
+
+// outlineOpacity is the opacity of a tiled polygon's outline.
+const outlineOpacity = 0.8;
+
+// withAlpha returns CSS colour c at opacity a, as rgba(): any colour a
+// canvas reads, normalised by one (to #rrggbb, or rgba() when it has an
+// alpha of its own, which a multiplies).
+const colourCanvas = document.createElement('canvas').getContext('2d');
+function withAlpha(c, a) {
+  colourCanvas.fillStyle = '#000000';
+  colourCanvas.fillStyle = c;
+  const n = colourCanvas.fillStyle;
+  let m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(n);
+  if (m) return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${a})`;
+  m = /^rgba\((\d+), (\d+), (\d+), ([\d.]+)\)$/.exec(n);
+  if (m) return `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${Number(m[4]) * a})`;
+  return n;
 }
 
 // tileBuffer is how far beyond its edges a tile holds features, as a
