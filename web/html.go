@@ -27,6 +27,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"add": func(a, b int) int { return a + b },
 	// asset is a web map file's content-hashed name (static.go).
 	"asset": assetPath,
+	// preloads are the modules a module imports (static.go).
+	"preloads": modulePreloads,
 }).ParseFS(templateFS, "templates/*.html"))
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) error {

@@ -65,6 +65,9 @@ type asset struct {
 	body   []byte
 	gz     []byte // nil when gzip does not pay
 	etag   string
+	// imports are the modules it imports statically, by their names in
+	// the folder, in the order they appear.
+	imports []string
 }
 
 // assetIndex holds every file of the web map under both its names.
@@ -110,6 +113,7 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 		}
 		seen[name] = true
 		body := raw[name]
+		var imports []string
 		if path.Ext(name) == ".js" && !strings.HasPrefix(name, "vendor/") {
 			var failed error
 			dir := path.Dir(name)
@@ -125,6 +129,9 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 					failed = err
 					return m
 				}
+				if !bytes.Contains(g[1], []byte("(")) { // not import('./x.js')
+					imports = append(imports, dep)
+				}
 				rel := d.hashed
 				if dir != "." {
 					rel = strings.TrimPrefix(rel, dir+"/")
@@ -138,7 +145,7 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 		sum := sha256.Sum256(body)
 		h := hex.EncodeToString(sum[:])[:10]
 		ext := path.Ext(name)
-		a := &asset{name: name, hashed: strings.TrimSuffix(name, ext) + "." + h + ext, body: body, etag: `"` + h + `"`}
+		a := &asset{name: name, hashed: strings.TrimSuffix(name, ext) + "." + h + ext, body: body, etag: `"` + h + `"`, imports: imports}
 		if compressible(ext) {
 			var b bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
@@ -186,6 +193,37 @@ func assetPath(name string) string {
 		return h
 	}
 	return name
+}
+
+// modulePreloads lists the content-hashed names of the modules that
+// module name imports statically, directly or through others, for the
+// page's modulepreload links: the browser then fetches them all with the
+// page, not one level of imports after the other (app.js reaches snap.js
+// only on the third). A dynamic import is left to load when it is asked
+// for.
+func modulePreloads(name string) []string {
+	idx, err := assets()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{name: true}
+	var walk func(name string)
+	walk = func(name string) {
+		a := idx.byName[name]
+		if a == nil {
+			return
+		}
+		for _, dep := range a.imports {
+			if !seen[dep] {
+				seen[dep] = true
+				out = append(out, idx.toHashed[dep])
+				walk(dep)
+			}
+		}
+	}
+	walk(name)
+	return out
 }
 
 // staticHandler serves the web map's files, and nothing else: a folder or

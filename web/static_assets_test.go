@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +32,10 @@ func rawGet(t *testing.T, url, encoding string, header ...string) (*http.Respons
 	body, _ := io.ReadAll(res.Body)
 	return res, body
 }
+
+// staticImport matches a module's static imports of our modules by
+// their hashed names (import … from './x.1234567890.js', import './…').
+var staticImport = regexp.MustCompile(`(?:from|import)\s*['"]\./([a-z0-9_/-]+\.[0-9a-f]{10}\.js)['"]`)
 
 var hashedModule = regexp.MustCompile(`\./((?:vendor/[a-z0-9_-]+/)?[a-z0-9_-]+)\.([0-9a-f]{10})\.js`)
 
@@ -98,6 +104,40 @@ func TestStaticAssets(t *testing.T) {
 		res, _ := rawGet(t, srv.URL+string(css), "gzip")
 		if res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
 			t.Errorf("GET %s: %v", css, res.Header)
+		}
+	})
+
+	// The page names every module app.js imports, directly or not, as a
+	// modulepreload, so the browser fetches them with the page, not one
+	// level of imports after another; none it imports only when asked
+	// (modern-screenshot).
+	t.Run("ModulePreloads", func(t *testing.T) {
+		for _, c := range []struct{ page, module string }{{"/", string(app)}, {"/collections/rivers/items/1/sheet", ""}} {
+			_, html := rawGet(t, srv.URL+c.page, "", "Accept", "text/html")
+			module := c.module
+			if module == "" {
+				module = string(regexp.MustCompile(`/static/sheet\.[0-9a-f]{10}\.js`).Find(html))
+			}
+			links := map[string]bool{}
+			for _, m := range regexp.MustCompile(`<link rel="modulepreload" href="([^"]+)">`).FindAllSubmatch(html, -1) {
+				links[string(m[1])] = true
+			}
+			want := map[string]bool{}
+			queue := []string{module}
+			for len(queue) > 0 {
+				u := queue[0]
+				queue = queue[1:]
+				_, js := rawGet(t, srv.URL+u, "")
+				for _, m := range staticImport.FindAllSubmatch(js, -1) {
+					if dep := "/static/" + string(m[1]); !want[dep] {
+						want[dep] = true
+						queue = append(queue, dep)
+					}
+				}
+			}
+			if len(want) == 0 || !maps.Equal(links, want) {
+				t.Errorf("GET %s: modulepreload links %v; the modules %s imports: %v", c.page, slices.Sorted(maps.Keys(links)), module, slices.Sorted(maps.Keys(want)))
+			}
 		}
 	})
 
