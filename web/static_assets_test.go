@@ -107,10 +107,10 @@ func TestStaticAssets(t *testing.T) {
 		}
 	})
 
-	// The page names every module app.js imports, directly or not, as a
-	// modulepreload, so the browser fetches them with the page, not one
-	// level of imports after another; none it imports only when asked
-	// (modern-screenshot).
+	// The map page names every module app.js imports, directly or not,
+	// as a modulepreload, and a sheet every module sheet.js imports, so
+	// the browser fetches them with the page, not one level of imports
+	// after another; none imported only when asked (modern-screenshot).
 	t.Run("ModulePreloads", func(t *testing.T) {
 		for _, c := range []struct{ page, module string }{{"/", string(app)}, {"/collections/rivers/items/1/sheet", ""}} {
 			_, html := rawGet(t, srv.URL+c.page, "", "Accept", "text/html")

@@ -55,7 +55,9 @@ function paintRules(col, passes) {
   // stroked (two rules would build each path twice, and the line
   // symbolizer saves and restores the canvas per feature: a third of the
   // drawing of a dense tile). The symbolizer draws both under one
-  // globalAlpha, so each opacity is in its colour instead.
+  // globalAlpha, so each opacity is in its colour instead. Feature by
+  // feature, a later neighbour's fill lies over half of an earlier one's
+  // outline, as Leaflet draws the GeoJSON layers.
   return [{
     dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({
       fill: (z, f) => sym(f).fill, opacity: 1,
@@ -68,9 +70,12 @@ function paintRules(col, passes) {
 // outlineOpacity is the opacity of a tiled polygon's outline.
 const outlineOpacity = 0.8;
 
-// withAlpha returns CSS colour c at opacity a, as rgba(): any colour a
-// canvas reads, normalised by one (to #rrggbb, or rgba() when it has an
-// alpha of its own, which a multiplies).
+// withAlpha returns CSS colour c at opacity a, as rgba(), normalised by a
+// canvas (to #rrggbb, or rgba() when it has an alpha of its own, which a
+// multiplies). Layers and classes declare #rrggbb colours only (the
+// server checks); a colour the canvas cannot read is black, as
+// protomaps-leaflet's default, and one it writes another way (oklch())
+// keeps its own opacity.
 const colourCanvas = document.createElement('canvas').getContext('2d');
 function withAlpha(c, a) {
   colourCanvas.fillStyle = '#000000';
