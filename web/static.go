@@ -68,6 +68,9 @@ type asset struct {
 	// imports are the modules it imports statically, by their names in
 	// the folder, in the order they appear.
 	imports []string
+	// preloads are the hashed names of every module it imports
+	// statically, directly or through others (modulePreloads).
+	preloads []string
 }
 
 // assetIndex holds every file of the web map under both its names.
@@ -170,6 +173,21 @@ var assets = sync.OnceValues(func() (*assetIndex, error) {
 			return nil, err
 		}
 	}
+	for _, name := range names {
+		a := idx.byName[name]
+		seen := map[string]bool{name: true}
+		var walk func(*asset)
+		walk = func(m *asset) {
+			for _, dep := range m.imports {
+				if !seen[dep] {
+					seen[dep] = true
+					a.preloads = append(a.preloads, idx.toHashed[dep])
+					walk(idx.byName[dep])
+				}
+			}
+		}
+		walk(a)
+	}
 	return idx, nil
 })
 
@@ -203,27 +221,10 @@ func assetPath(name string) string {
 // for.
 func modulePreloads(name string) []string {
 	idx, err := assets()
-	if err != nil {
+	if err != nil || idx.byName[name] == nil {
 		return nil
 	}
-	var out []string
-	seen := map[string]bool{name: true}
-	var walk func(name string)
-	walk = func(name string) {
-		a := idx.byName[name]
-		if a == nil {
-			return
-		}
-		for _, dep := range a.imports {
-			if !seen[dep] {
-				seen[dep] = true
-				out = append(out, idx.toHashed[dep])
-				walk(dep)
-			}
-		}
-	}
-	walk(name)
-	return out
+	return idx.byName[name].preloads
 }
 
 // staticHandler serves the web map's files, and nothing else: a folder or
