@@ -52,15 +52,16 @@ func tableColumns(ctx context.Context, q querier, t string) ([]layers.Column, bo
 	return cols, exists, rows.Err()
 }
 
-// columnsDrifted reports whether the declaration l lacks a column its
-// table has that could be a field, or has a field whose column is gone.
-func columnsDrifted(ctx context.Context, q querier, l *layers.Layer) (bool, error) {
+// columnChanges returns what following its table's columns would change
+// of declaration l (layers.FollowColumns): fields to add or remove, and
+// the columns left out. A table that does not exist changes nothing.
+func columnChanges(ctx context.Context, q querier, l *layers.Layer) (layers.ColumnChanges, error) {
 	cols, exists, err := tableColumns(ctx, q, l.ID)
 	if err != nil || !exists {
-		return false, err
+		return layers.ColumnChanges{Layer: l.ID}, err
 	}
 	_, ch := layers.FollowColumns(l, cols)
-	return ch.Changed(), nil
+	return ch, nil
 }
 
 // followColumns gives layer id, whose table exists, the declaration that

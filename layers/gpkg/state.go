@@ -116,12 +116,14 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	// drifted: a declaration that does not follow its table's columns.
 	var lost, stale, drifted []string
 	for _, col := range cat.Collections {
-		drift, err := columnsDrifted(ctx, s.read, col.Layer)
+		ch, err := columnChanges(ctx, s.read, col.Layer)
 		if err != nil {
 			return err
 		}
-		if drift {
+		if ch.Changed() {
 			drifted = append(drifted, col.ID)
+		} else {
+			s.sayLeft(ch)
 		}
 		gone := false
 		for _, suffix := range changeTriggers {
@@ -248,8 +250,33 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 	}
 	for _, ch := range followed {
 		s.follow.Report(errors.New(ch.String()))
+		s.saidLeft(ch)
 	}
 	return nil
+}
+
+// sayLeft reports the columns ch leaves out of a declaration that
+// follows its table otherwise, when they are not those last said: a
+// column added that cannot be a field is said once, as the report of a
+// followed declaration says it.
+func (s *Store) sayLeft(ch layers.ColumnChanges) {
+	if s.saidLeft(ch) && len(ch.Left) > 0 {
+		s.follow.Report(errors.New(ch.String()))
+	}
+}
+
+// saidLeft notes the columns ch leaves out as said, and reports whether
+// they differ from those said before.
+func (s *Store) saidLeft(ch layers.ColumnChanges) bool {
+	left := strings.Join(ch.Left, "; ")
+	if left == s.leftSaid[ch.Layer] {
+		return false
+	}
+	if s.leftSaid == nil {
+		s.leftSaid = map[string]string{}
+	}
+	s.leftSaid[ch.Layer] = left
+	return true
 }
 
 // dataVersion asks SQLite whether another connection has committed since
