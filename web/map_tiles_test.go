@@ -67,6 +67,30 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 		if drawn == 0 || tileReqs == 0 || itemReqs != 0 {
 			t.Fatalf("zoom 12: %d tile canvases drawn, %d tile requests, %d items requests; want parcels drawn from z12 tiles, none loaded as GeoJSON; problems %v", drawn, tileReqs, itemReqs, problems)
 		}
+		// The map reads its tiles with its own reader (mvt.js): it reads of
+		// the tiles on the map what protomaps-leaflet's own source does.
+		same := evalAwait[string](t, b, `(async () => {
+			const { TileSource } = await `+importMVT+`;
+			const url = location.origin + '/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}';
+			const plain = (m) => JSON.stringify([...m].map(([name, fs]) => [name, fs.map((f) =>
+				[f.id, f.geomType, f.numVertices, f.bbox, f.props, f.geom.map((r) => r.map((p) => [p.x, p.y]))])]));
+			let tiles = 0, features = 0;
+			for (const c of document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')) {
+				if (!c.key) continue;
+				const [x, y, z] = c.key.split(':').map(Number);
+				const ours = await new TileSource(url).get({ z, x, y }, 256);
+				const theirs = await new protomapsL.ZxySource(url, false).get({ z, x, y }, 256);
+				if (plain(ours) !== plain(theirs)) return 'tile ' + c.key + ' read as ' + plain(ours).slice(0, 300) + ', protomaps-leaflet reads ' + plain(theirs).slice(0, 300);
+				tiles++;
+				for (const fs of ours.values()) features += fs.length;
+			}
+			return 'same: ' + tiles + ' tiles, ' + features + ' features';
+		})()`)
+		if !strings.HasPrefix(same, "same: ") || strings.HasPrefix(same, "same: 0 ") || strings.Contains(same, " 0 features") {
+			t.Errorf("the map's tile reader: %s", same)
+		} else {
+			t.Log(same)
+		}
 		if st := eval[string](t, b, `document.getElementById('status').textContent`); strings.Contains(st, "放大") {
 			t.Errorf("drawn from tiles, the status still asks to zoom in: %q", st)
 		}

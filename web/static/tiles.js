@@ -5,6 +5,7 @@
 // tiled features under it by id, and the popup fetches each whole.
 
 import { config } from './config.js';
+import { TileSource } from './mvt.js';
 import { symbolOf } from './style.js';
 
 // The protomaps-leaflet bundle (web/static/vendor) defines this global.
@@ -141,6 +142,10 @@ export class Tiled {
       // Our own data: not the Protomaps basemap it would otherwise credit.
       attribution: '',
     });
+    // The tiles are read by our own reader (mvt.js), which reads each
+    // feature once; the source protomaps-leaflet made from url is never
+    // asked.
+    for (const view of layer.views.values()) view.tileCache.source = new TileSource(tileURL(col));
     layer.on('load', () => this.onLoad());
     layer.addTo(this.map);
     this.layers.set(col.id, { col, layer });

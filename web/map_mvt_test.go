@@ -1,0 +1,212 @@
+package web_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
+
+	"planmap/layers/layerstest"
+	"planmap/web"
+)
+
+// evalAwait evaluates js, an expression whose value is a promise, in the
+// page and returns what the promise resolves to.
+func evalAwait[T any](t testing.TB, b *browser, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		_, problems := b.snapshot()
+		t.Fatalf("evaluate %.200s: %v; problems %v", js, err, problems)
+	}
+	return v
+}
+
+// importMVT is a page's expression for the map's tile reader module
+// (mvt.js), found by its preload link under its hashed name.
+const importMVT = `import([...document.querySelectorAll('link[rel=modulepreload]')].map((l) => l.href).find((h) => /\/static\/mvt\.[0-9a-f]{10}\.js$/.test(h)))`
+
+// The map's own reader of vector tiles (mvt.js) reads every geometry type,
+// every type of value a property may have in a tile, ids beyond 32 bits,
+// and layers apart, as orb wrote them; here against orb's own reading of
+// the same bytes. (That it reads the server's tiles as protomaps-leaflet
+// does is TestWebMapDrawsBigLayerFromTiles'.)
+func TestWebMapTileReader(t *testing.T) {
+	requireChromium(t)
+	square := func(x, y, d float64) orb.Ring {
+		return orb.Ring{{x, y}, {x + d, y}, {x + d, y + d}, {x, y + d}, {x, y}}
+	}
+	feature := func(id any, g orb.Geometry, props geojson.Properties) *geojson.Feature {
+		f := geojson.NewFeature(g)
+		f.ID = id
+		f.Properties = props
+		return f
+	}
+	parcels := &geojson.FeatureCollection{Features: []*geojson.Feature{
+		feature(uint64(7), orb.Polygon{square(100, 100, 2000), square(600, 600, 400)}, geojson.Properties{
+			"name_zh": "一号地块 <b>&", "ratio": 2.5, "share": float32(0.75), "plots": int64(-3), "big": uint64(1) << 40, "leased": true, "public": false}),
+		feature(uint64(1)<<40+3, orb.MultiPolygon{{square(3000, 3000, 500)}, {square(3600, 3000, 300)}}, geojson.Properties{"name_zh": "二号", "plots": int64(12)}),
+		feature(uint64(9), orb.Polygon{square(-64, -64, 200)}, nil), // in the buffer: negative coordinates
+	}}
+	roads := &geojson.FeatureCollection{Features: []*geojson.Feature{
+		feature(uint64(1), orb.LineString{{0, 0}, {4096, 4096}, {4100, 10}}, geojson.Properties{"name_en": "Gangxi Avenue"}),
+		feature(uint64(2), orb.MultiLineString{{{10, 10}, {20, 20}}, {{30, 30}, {40, 45}}}, nil),
+		feature(uint64(3), orb.Point{2048, 1024}, geojson.Properties{"class": "station"}),
+		feature(uint64(4), orb.MultiPoint{{1, 2}, {3, 4}, {5, 6}}, nil),
+	}}
+	vt, err := mvt.MarshalToVectorTile(mvt.Layers{mvt.NewLayer("parcels", parcels), mvt.NewLayer("roads", roads)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// orb writes an integer as a sint64 or a uint64; other encoders write
+	// int64 (PostGIS's ST_AsMVT does): plots = -3 so.
+	wroteInt := false
+	for _, v := range vt.Layers[0].Values {
+		if v.SintValue != nil && *v.SintValue == -3 {
+			i := *v.SintValue
+			v.IntValue, v.SintValue = &i, nil
+			wroteInt = true
+		}
+	}
+	if !wroteInt {
+		t.Fatal("test premise: orb wrote plots = -3 as a sint64")
+	}
+	data, err := vt.XXX_Marshal(nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := mvt.Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := serveStore(t, layerstest.MustOpen(t), web.Options{})
+	b := newBrowser(t, 800, 600)
+	b.do(t, chromedp.Navigate(srv.URL+"/"))
+	got := evalAwait[string](t, b, fmt.Sprintf(`(async () => {
+		const { decodeTile } = await %s;
+		const bytes = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+		const out = {};
+		for (const [name, fs] of decodeTile(bytes, 256)) {
+			out[name] = fs.map((f) => ({ id: f.id, type: f.geomType, n: f.numVertices, bbox: f.bbox, props: f.props,
+				geom: f.geom.map((r) => r.map((p) => { if (p.clone().mult(2).add(p).x !== 3 * p.x) throw new Error('a point that cannot be moved'); return [p.x, p.y]; })) }));
+		}
+		return JSON.stringify(out);
+	})()`, importMVT, base64.StdEncoding.EncodeToString(data)))
+	type readFeature struct {
+		ID    float64
+		Type  int
+		N     int
+		BBox  struct{ MinX, MinY, MaxX, MaxY float64 }
+		Props map[string]any
+		Geom  [][][2]float64
+	}
+	var read map[string][]readFeature
+	if err := json.Unmarshal([]byte(got), &read); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	if len(read) != len(want) {
+		t.Errorf("read layers %v, want %d", read, len(want))
+	}
+	const scale = 256.0 / 4096
+	for _, l := range want {
+		fs := read[l.Name]
+		if len(fs) != len(l.Features) {
+			t.Errorf("layer %s: read %d features, want %d", l.Name, len(fs), len(l.Features))
+			continue
+		}
+		for i, w := range l.Features {
+			g := fs[i]
+			// As protomaps-leaflet reads the commands: each MoveTo begins a
+			// ring (a point of a multipoint too), a ClosePath repeats the
+			// ring's first point (orb gives rings closed).
+			var rings [][][2]float64
+			add := func(ps []orb.Point) {
+				var r [][2]float64
+				for _, p := range ps {
+					r = append(r, [2]float64{p[0] * scale, p[1] * scale})
+				}
+				rings = append(rings, r)
+			}
+			typ := 0
+			switch geom := w.Geometry.(type) {
+			case orb.Point:
+				typ = 1
+				add([]orb.Point{geom})
+			case orb.MultiPoint:
+				typ = 1
+				for _, p := range geom {
+					add([]orb.Point{p})
+				}
+			case orb.LineString:
+				typ = 2
+				add(geom)
+			case orb.MultiLineString:
+				typ = 2
+				for _, ls := range geom {
+					add(ls)
+				}
+			case orb.Polygon:
+				typ = 3
+				for _, r := range geom {
+					add(r)
+				}
+			case orb.MultiPolygon:
+				typ = 3
+				for _, p := range geom {
+					for _, r := range p {
+						add(r)
+					}
+				}
+			}
+			n := 0
+			box := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+			for _, r := range rings {
+				n += len(r)
+				for _, p := range r {
+					box = box.Extend(orb.Point(p))
+				}
+			}
+			wantID, _ := w.ID.(float64)
+			if id, ok := w.ID.(uint64); ok {
+				wantID = float64(id)
+			}
+			if g.ID != wantID || g.Type != typ || g.N != n || fmt.Sprint(g.Geom) != fmt.Sprint(rings) {
+				t.Errorf("layer %s feature %d: read id %v, type %d, %d points %v; want id %v, type %d, %d points %v", l.Name, i, g.ID, g.Type, g.N, g.Geom, wantID, typ, n, rings)
+			}
+			if g.BBox.MinX != box.Min[0] || g.BBox.MinY != box.Min[1] || g.BBox.MaxX != box.Max[0] || g.BBox.MaxY != box.Max[1] {
+				t.Errorf("layer %s feature %d: bbox %+v, want %v", l.Name, i, g.BBox, box)
+			}
+			wantProps := map[string]any{}
+			for k, v := range w.Properties {
+				wantProps[k] = v
+			}
+			if fmt.Sprint(g.Props) != fmt.Sprint(wantProps) {
+				t.Errorf("layer %s feature %d: properties %v, want %v", l.Name, i, g.Props, wantProps)
+			}
+		}
+	}
+	// The values as written, not only as orb reads them back.
+	if p := read["parcels"][0].Props; p["plots"] != -3.0 || p["big"] != float64(uint64(1)<<40) || p["share"] != 0.75 || p["leased"] != true || p["public"] != false || p["name_zh"] != "一号地块 <b>&" {
+		t.Errorf("parcel 7 read with properties %v", p)
+	}
+
+	// A tile cut short, or of an unknown geometry command, is an error, not
+	// a tile of what could be read.
+	for _, bad := range [][]byte{data[:len(data)-3], {0x1a, 0x05, 0x12, 0x03, 0x22, 0x01, 0x05}} {
+		msg := evalAwait[string](t, b, fmt.Sprintf(`(async () => {
+			const { decodeTile } = await %s;
+			try { decodeTile(Uint8Array.from(atob(%q), (c) => c.charCodeAt(0)), 256); return 'read'; } catch (e) { return e.message; }
+		})()`, importMVT, base64.StdEncoding.EncodeToString(bad)))
+		if !strings.HasPrefix(msg, "vector tile: ") {
+			t.Errorf("a bad tile %x: %q, want an error", bad, msg)
+		}
+	}
+}
