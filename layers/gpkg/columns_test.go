@@ -47,6 +47,10 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 		gone   []string
 		// report is what the report says, besides the layer's id.
 		report []string
+		// piecemeal: statements the store may follow one by one, each
+		// saying again what it left out; otherwise each of report is
+		// said once.
+		piecemeal bool
 	}{
 		{
 			name:   "AddColumn",
@@ -72,9 +76,10 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			},
 			fields: map[string]layers.FieldType{"plots": layers.Integer, "ratio": layers.Number, "share": layers.Number,
 				"leased": layers.Boolean, "signed": layers.Date, "checked": layers.DateTime},
-			values: map[string]any{"plots": int64(4), "ratio": 0.5, "share": 2.0, "leased": true, "signed": "2026-11-30", "checked": "2026-12-01T08:00:00.000Z"},
-			gone:   []string{"Agent", "limit", "geodesic_area", "photo"},
-			report: []string{"plots (integer)", "checked (datetime)", `"Agent": name must be lower-case`, `"limit"`, `"geodesic_area"`, `"photo": holds binary data`},
+			values:    map[string]any{"plots": int64(4), "ratio": 0.5, "share": 2.0, "leased": true, "signed": "2026-11-30", "checked": "2026-12-01T08:00:00.000Z"},
+			gone:      []string{"Agent", "limit", "geodesic_area", "photo"},
+			report:    []string{"plots (integer)", "checked (datetime)", `"Agent": name must be lower-case`, `"limit"`, `"geodesic_area"`, `"photo": holds binary data`},
+			piecemeal: true,
 		},
 		{
 			// A column that cannot be a field changes nothing else: the
@@ -83,6 +88,14 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			stmts:  []string{`ALTER TABLE parcels ADD COLUMN photo BLOB`},
 			gone:   []string{"photo"},
 			report: []string{`"photo": holds binary data`},
+		},
+		{
+			// A column of a name a field cannot have changes the history
+			// triggers (they keep it) but not the declaration.
+			name:   "BadNameOnly",
+			stmts:  []string{`ALTER TABLE parcels ADD COLUMN "Agent" TEXT`},
+			gone:   []string{"Agent"},
+			report: []string{`"Agent": name must be lower-case`},
 		},
 		{
 			name: "Rebuilt",
@@ -247,6 +260,17 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			defer mu.Unlock()
 			if !reportedAll(reported, tt.report) {
 				t.Errorf("reported %q, want reports of layer parcels saying %q", reported, tt.report)
+			}
+			for _, want := range tt.report {
+				n := 0
+				for _, r := range reported {
+					if strings.Contains(r, "layer parcels:") && strings.Contains(r, want) {
+						n++
+					}
+				}
+				if n > 1 && !tt.piecemeal {
+					t.Errorf("reported %q: %q said %d times, want once", reported, want, n)
+				}
 			}
 		})
 	}

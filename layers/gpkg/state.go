@@ -249,8 +249,11 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		s.follow.Report(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
 	}
 	for _, ch := range followed {
-		s.follow.Report(errors.New(ch.String()))
-		s.saidLeft(ch)
+		// Columns left out alone may have been said in the look above
+		// (sayLeft): not again.
+		if s.saidLeft(ch) || ch.Changed() {
+			s.follow.Report(errors.New(ch.String()))
+		}
 	}
 	return nil
 }

@@ -61,9 +61,9 @@ type Store struct {
 	// triggersReported: a read-only store said once that triggers are gone.
 	triggersReported bool
 	// leftSaid: the columns left out of each layer's declaration, as
-	// last reported. A column another program adds that cannot be a
-	// field (a BLOB, a reserved name) changes neither the declaration
-	// nor the triggers, and would otherwise go unsaid.
+	// last reported, so that each is said once. A BLOB column another
+	// program adds changes neither the declaration nor the history
+	// triggers (they leave BLOBs out), and would otherwise go unsaid.
 	leftSaid map[string]string
 	// checkedSchema: the schema version at which repairTriggers last found
 	// every trigger in place.
