@@ -74,6 +74,16 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 			const url = location.origin + '/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}';
 			const plain = (m) => JSON.stringify([...m].map(([name, fs]) => [name, fs.map((f) =>
 				[f.id, f.geomType, f.numVertices, f.bbox, f.props, f.geom.map((r) => r.map((p) => [p.x, p.y]))])]));
+			let views = 0;
+			let ours = 0;
+			planmap.map.eachLayer((l) => {
+				if (!l.views) return;
+				for (const v of l.views.values()) {
+					views++;
+					if (v.tileCache.source instanceof TileSource) ours++;
+				}
+			});
+			if (views === 0 || ours !== views) return 'the map reads ' + ours + ' of its ' + views + ' tiled views with its own reader';
 			let tiles = 0, features = 0;
 			for (const c of document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')) {
 				if (!c.key) continue;

@@ -10,7 +10,9 @@
 
 // A point of a feature's geometry. protomaps-leaflet reads x and y, and
 // moves and scales a tile's points (transformGeom, when it draws a tile
-// of a lower zoom larger) with clone, mult and add.
+// of a lower zoom larger) with clone, mult and add. Its labelers call
+// more of @mapbox/point-geometry's methods (dist): the map has no label
+// rules on tiles; one would need them here.
 class TilePoint {
   constructor(x, y) {
     this.x = x;
@@ -66,9 +68,19 @@ class Reader {
       if (this.pos >= this.b.length) throw new Error('vector tile: cut short');
       const c = this.b[this.pos++];
       x |= BigInt(c & 0x7f) << shift;
-      if (c < 0x80) return x;
+      if (c < 0x80) return BigInt.asUintN(64, x);
       shift += 7n;
+      if (shift > 63n) throw new Error('vector tile: a varint longer than 10 bytes');
     }
+  }
+
+  // fixed moves past n bytes of a fixed-size field that must end by end,
+  // and returns where they begin.
+  fixed(n, end = this.b.length) {
+    const at = this.pos;
+    if (at + n > end) throw new Error('vector tile: cut short');
+    this.pos += n;
+    return at;
   }
 
   string() {
@@ -87,9 +99,9 @@ class Reader {
   skip(wire) {
     switch (wire) {
       case 0: this.varint(); break;
-      case 1: this.pos += 8; break;
+      case 1: this.fixed(8); break;
       case 2: this.pos = this.end(); break;
-      case 5: this.pos += 4; break;
+      case 5: this.fixed(4); break;
       default: throw new Error(`vector tile: unknown wire type ${wire}`);
     }
   }
@@ -103,8 +115,8 @@ function value(r, end) {
     const tag = r.varint();
     switch (tag) {
       case (1 << 3) | 2: v = r.string(); break;
-      case (2 << 3) | 5: v = r.view.getFloat32(r.pos, true); r.pos += 4; break;
-      case (3 << 3) | 1: v = r.view.getFloat64(r.pos, true); r.pos += 8; break;
+      case (2 << 3) | 5: v = r.view.getFloat32(r.fixed(4, end), true); break;
+      case (3 << 3) | 1: v = r.view.getFloat64(r.fixed(8, end), true); break;
       case (4 << 3) | 0: v = Number(BigInt.asIntN(64, r.bigVarint())); break;
       case (5 << 3) | 0: v = Number(r.bigVarint()); break;
       case (6 << 3) | 0: {
@@ -138,6 +150,8 @@ function feature(r, start, end, keys, values, scale) {
         while (r.pos < e) {
           const k = keys[r.varint()];
           const v = values[r.varint()];
+          // Strict where protomaps-leaflet's parser is not: such a tile
+          // was not written by our server whole.
           if (k === undefined || v === undefined) throw new Error('vector tile: a tag names no key or value of its layer');
           props[k] = v;
         }
@@ -243,7 +257,9 @@ export function decodeTile(bytes, tileSize) {
     const tag = r.varint();
     if (tag === ((3 << 3) | 2)) {
       const [name, features] = layer(r, r.end(), tileSize);
-      out.set(name, features);
+      // A layer without features is left out, as @mapbox/vector-tile
+      // leaves it.
+      if (features.length > 0) out.set(name, features);
     } else {
       r.skip(tag & 7);
     }
