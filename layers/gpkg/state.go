@@ -204,7 +204,9 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		if err != nil {
 			return err
 		}
-		if ch.Changed() || len(ch.Left) > 0 {
+		// Columns left out of a declaration that did not change were
+		// said in the look above (sayLeft).
+		if ch.Changed() {
 			followed = append(followed, ch)
 		}
 		if !ch.Changed() && !slices.Contains(put, id) {
@@ -249,11 +251,8 @@ func (s *Store) repairTriggers(ctx context.Context, cat *layers.Catalog) error {
 		s.follow.Report(fmt.Errorf("the columns of %s changed (another program altered the table); its history triggers were made again to keep every column", strings.Join(regenerated, ", ")))
 	}
 	for _, ch := range followed {
-		// Columns left out alone may have been said in the look above
-		// (sayLeft): not again.
-		if s.saidLeft(ch) || ch.Changed() {
-			s.follow.Report(errors.New(ch.String()))
-		}
+		s.follow.Report(errors.New(ch.String()))
+		s.saidLeft(ch)
 	}
 	return nil
 }
