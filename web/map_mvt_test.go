@@ -207,6 +207,16 @@ func TestWebMapTileReader(t *testing.T) {
 		t.Errorf("parcel 7 read with properties %v", p)
 	}
 
+	// A tile the server refuses is an error that names it and the
+	// status, not its JSON read as a tile.
+	refused := evalAwait[string](t, b, `(async () => {
+		const { TileSource } = await `+importMVT+`;
+		try { await new TileSource(location.origin + '/collections/nowhere/tiles/WebMercatorQuad/{z}/{y}/{x}').get({ z: 3, x: 6, y: 2 }, 256); return 'read'; } catch (e) { return e.message; }
+	})()`)
+	if !strings.HasPrefix(refused, "tile 3/6/2: 404") {
+		t.Errorf("a tile of no collection: %q, want an error naming the tile and its 404", refused)
+	}
+
 	// A tile cut short (in a layer, or in a double of a value), or of an
 	// unknown geometry command, is an error, not a tile of what could be
 	// read.

@@ -135,8 +135,9 @@ export class Tiled {
   // show draws col from tiles, in its pane.
   show(col) {
     if (this.layers.has(col.id) || !P) return;
+    const url = tileURL(col);
     const layer = P.leafletLayer({
-      url: tileURL(col), paintRules: paintRules(col, this.passes), labelRules: [],
+      url, paintRules: paintRules(col, this.passes), labelRules: [],
       // A tile of the map's own zoom, 256 pixels: the server thins by zoom.
       levelDiff: 0, maxDataZoom: 22, pane: `pm-${col.id}`,
       // Our own data: not the Protomaps basemap it would otherwise credit.
@@ -145,7 +146,7 @@ export class Tiled {
     // The tiles are read by our own reader (mvt.js), which reads each
     // feature once; the source protomaps-leaflet made from url is never
     // asked.
-    for (const view of layer.views.values()) view.tileCache.source = new TileSource(tileURL(col));
+    for (const view of layer.views.values()) view.tileCache.source = new TileSource(url);
     layer.on('load', () => this.onLoad());
     layer.addTo(this.map);
     this.layers.set(col.id, { col, layer });
