@@ -559,6 +559,21 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
 			return g.getImageData(0, 0, 1, 1).data[3]; })()`, lat, lon))
 		}
+		// colour is the colour of the tile canvas's pixel at a place, red,
+		// green and blue (not premultiplied by its opacity).
+		colour := func(lat, lon float64) []int {
+			return eval[[]int](t, b, fmt.Sprintf(`(() => {
+			const z = 12, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
+			const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
+			const x = Math.floor(wx), y = Math.floor(wy);
+			const c = [...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].find((c) => c.key === x + ':' + y + ':' + z);
+			if (!c || !c.width) return [];
+			const k = c.width / 256;
+			const o = document.createElement('canvas'); o.width = 1; o.height = 1;
+			const g = o.getContext('2d', {willReadFrequently: true});
+			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
+			return [...g.getImageData(0, 0, 1, 1).data.slice(0, 3)]; })()`, lat, lon))
+		}
 		// waitAlpha waits until the pixel at a place is drawn (or blank): a
 		// tile is painted a moment after its data is in.
 		waitAlpha := func(what string, lat, lon float64, drawn bool) {
@@ -578,6 +593,21 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 		waitFor(t, b, `document.body.dataset.live === 'open'`)
 		waitFor(t, b, tiledAt(31, lat31, lon31))
 		waitAlpha("test premise: parcel 31 is drawn on its tile", lat31, lon31, true)
+		// Each parcel in its land-use colour (fill and outline alike below
+		// zoom 14): 31 is G1, 32 R2 (parcelCodes).
+		for _, p := range []struct {
+			id       int
+			lat, lon float64
+		}{{31, lat31, lon31}, {32, lat32, lon32}} {
+			code := parcelCodes[p.id%len(parcelCodes)]
+			want, ok := layers.ShadeOf(code)
+			if !ok {
+				t.Fatalf("test premise: no colour for %s", code)
+			}
+			if got := colour(p.lat, p.lon); len(got) != 3 || !near(hexColour(t, want), 6)(uint8(got[0]), uint8(got[1]), uint8(got[2])) {
+				t.Errorf("parcel %d (%s) drawn on its tile in %v, want its land-use colour %s", p.id, code, got, want)
+			}
+		}
 		tile31 := "/collections/parcels/tiles/WebMercatorQuad/" + tilePath(tileAt(orb.Point{lon31, lat31}, 12))
 		asked := func() int {
 			reqs, _ := b.snapshot()

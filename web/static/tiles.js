@@ -52,20 +52,77 @@ function paintRules(col, passes) {
   if (col.geometryType.includes('Point')) {
     return [{ dataLayer: col.id, filter, symbolizer: new P.CircleSymbolizer({ radius: 4, fill: (z, f) => sym(f).fillColor, stroke: (z, f) => sym(f).color, width: 1 }) }];
   }
-  // Fill and outline in one rule: one path a feature, filled then
-  // stroked (two rules would build each path twice, and the line
-  // symbolizer saves and restores the canvas per feature: a third of the
-  // drawing of a dense tile). The symbolizer draws both under one
-  // globalAlpha, so each opacity is in its colour instead. Feature by
-  // feature, a later neighbour's fill lies over half of an earlier one's
-  // outline, as Leaflet draws the GeoJSON layers.
-  return [{
-    dataLayer: col.id, filter, symbolizer: new P.PolygonSymbolizer({
-      fill: (z, f) => sym(f).fill, opacity: 1,
-      stroke: (z, f) => (z < 14 ? sym(f).lowEdge : sym(f).edge),
-      width: (z, f) => Math.min(1, sym(f).weight),
-    }),
-  }];
+  // Polygons are drawn by symbol: the paths of a tile's features of one
+  // symbol make one path, filled once and stroked once. (A fill and a
+  // stroke a feature were most of the drawing of a dense tile.) A second
+  // rule draws what the first gathered, once it has been through the
+  // tile's features: protomaps-leaflet calls a symbolizer's before() for
+  // each tile and rule, but nothing after.
+  const polygons = new Batched((z, f) => sym(f), (z, s) => (z < 14 ? s.lowEdge : s.edge));
+  return [
+    { dataLayer: col.id, filter, symbolizer: polygons },
+    { dataLayer: col.id, filter: () => false, symbolizer: { before: (ctx) => polygons.flush(ctx), draw() {} } },
+  ];
+}
+
+// Batched gathers polygons by symbol (sym's: fill, with the fill's
+// opacity in its colour, and weight) and draws each symbol's with one
+// fill and one stroke; stroke(z, s) is the outline's colour. Features of
+// one symbol that overlap are filled once, not once each, and symbols
+// are drawn in the order in which they first appear in the tile.
+class Batched {
+  constructor(symbol, stroke) {
+    this.symbol = symbol;
+    this.stroke = stroke;
+    // One entry a tile drawn: {ctx, z, matrix, paths: Map symbol → Path2D}.
+    this.tiles = [];
+  }
+
+  before(ctx, z) {
+    this.tiles.push({ ctx, z, matrix: null, paths: new Map() });
+  }
+
+  draw(ctx, geom, z, f) {
+    const t = this.tiles[this.tiles.length - 1];
+    // The painter has moved the canvas to the tile's place by now, and
+    // puts it back before the rule that flushes.
+    if (!t.matrix) t.matrix = ctx.getTransform();
+    const s = this.symbol(z, f);
+    let p = t.paths.get(s);
+    if (!p) {
+      p = new Path2D();
+      t.paths.set(s, p);
+    }
+    for (const ring of geom) {
+      if (ring.length === 0) continue;
+      p.moveTo(ring[0].x, ring[0].y);
+      for (let i = 1; i < ring.length; i++) p.lineTo(ring[i].x, ring[i].y);
+    }
+  }
+
+  // flush draws what was gathered for ctx. A painting that failed
+  // half-way leaves paths of another canvas behind: they are let go.
+  flush(ctx) {
+    const tiles = this.tiles;
+    this.tiles = [];
+    for (const t of tiles) {
+      if (t.ctx !== ctx || !t.matrix) continue;
+      ctx.save();
+      ctx.setTransform(t.matrix);
+      ctx.globalAlpha = 1;
+      for (const [s, p] of t.paths) {
+        ctx.fillStyle = s.fill;
+        ctx.fill(p);
+        const w = Math.min(1, s.weight);
+        if (w > 0) {
+          ctx.strokeStyle = this.stroke(t.z, s);
+          ctx.lineWidth = w;
+          ctx.stroke(p);
+        }
+      }
+      ctx.restore();
+    }
+  }
 }
 
 // outlineOpacity is the opacity of a tiled polygon's outline.
