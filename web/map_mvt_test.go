@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
 
 	"planmap/layers/layerstest"
 	"planmap/web"
@@ -43,6 +45,11 @@ func TestWebMapTileReader(t *testing.T) {
 	square := func(x, y, d float64) orb.Ring {
 		return orb.Ring{{x, y}, {x + d, y}, {x + d, y + d}, {x, y + d}, {x, y}}
 	}
+	reversed := func(r orb.Ring) orb.Ring {
+		r = slices.Clone(r)
+		slices.Reverse(r)
+		return r
+	}
 	feature := func(id any, g orb.Geometry, props geojson.Properties) *geojson.Feature {
 		f := geojson.NewFeature(g)
 		f.ID = id
@@ -54,6 +61,8 @@ func TestWebMapTileReader(t *testing.T) {
 			"name_zh": "一号地块 <b>&", "ratio": 2.5, "share": float32(0.75), "plots": int64(-3), "big": uint64(1) << 40, "leased": true, "public": false}),
 		feature(uint64(1)<<40+3, orb.MultiPolygon{{square(3000, 3000, 500)}, {square(3600, 3000, 300)}}, geojson.Properties{"name_zh": "二号", "plots": int64(12)}),
 		feature(uint64(9), orb.Polygon{square(-64, -64, 200)}, nil), // in the buffer: negative coordinates
+		// A hole wound against its outer ring, as a polygon's holes are.
+		feature(uint64(11), orb.Polygon{square(2200, 100, 1500), reversed(square(2600, 500, 400))}, nil),
 	}}
 	roads := &geojson.FeatureCollection{Features: []*geojson.Feature{
 		feature(uint64(1), orb.LineString{{0, 0}, {4096, 4096}, {4100, 10}}, geojson.Properties{"name_en": "Gangxi Avenue"}),
@@ -99,7 +108,7 @@ func TestWebMapTileReader(t *testing.T) {
 		const out = {};
 		for (const [name, fs] of decodeTile(bytes, 256)) {
 			out[name] = fs.map((f) => ({ id: f.id, type: f.geomType, n: f.numVertices, bbox: f.bbox, props: f.props,
-				geom: f.geom.map((r) => r.map((p) => { if (p.clone().mult(2).add(p).x !== 3 * p.x) throw new Error('a point that cannot be moved'); return [p.x, p.y]; })) }));
+				geom: f.geom.rings().map((r) => r.map((p) => [p.x, p.y])) }));
 		}
 		return JSON.stringify(out);
 	})()`, importMVT, base64.StdEncoding.EncodeToString(data)))
@@ -205,6 +214,70 @@ func TestWebMapTileReader(t *testing.T) {
 	// The values as written, not only as orb reads them back.
 	if p := read["parcels"][0].Props; p["plots"] != -3.0 || p["big"] != float64(uint64(1)<<40) || p["share"] != 0.75 || p["leased"] != true || p["public"] != false || p["name_zh"] != "一号地块 <b>&" {
 		t.Errorf("parcel 7 read with properties %v", p)
+	}
+
+	// The shapes answer where a click lands as orb's planar functions do:
+	// inside an area (not in its hole, not between its parts), and how far
+	// from a line or a point, in the tile's pixels.
+	probes := []struct {
+		layer string
+		i     int
+		x, y  float64 // pixels
+	}{
+		{"parcels", 0, 20, 20}, {"parcels", 0, 50, 50}, {"parcels", 0, 200, 20}, {"parcels", 0, 131, 131},
+		{"parcels", 1, 230, 195}, {"parcels", 1, 222, 195}, {"parcels", 1, 190, 190},
+		{"parcels", 2, -1, -1}, {"parcels", 2, 9, 9},
+		{"parcels", 3, 168.75, 37.5}, {"parcels", 3, 143.75, 12.5}, {"parcels", 3, 230, 50},
+		{"roads", 0, 100, 103}, {"roads", 0, 100, 110}, {"roads", 0, 256.1, 100}, {"roads", 0, -3, -4},
+		{"roads", 1, 1.9, 1.1}, {"roads", 1, 2.2, 2.4}, {"roads", 2, 131, 68}, {"roads", 3, 0.3, 0.4}, {"roads", 3, 0.0625, 0.125},
+	}
+	var asked []any
+	for _, p := range probes {
+		asked = append(asked, []any{p.layer, p.i, p.x, p.y})
+	}
+	js, _ := json.Marshal(asked)
+	answers := evalAwait[[]float64](t, b, fmt.Sprintf(`(async () => {
+		const { decodeTile } = await %s;
+		const tile = decodeTile(Uint8Array.from(atob(%q), (c) => c.charCodeAt(0)), 256);
+		return %s.map(([layer, i, x, y]) => { const f = tile.get(layer)[i];
+			return f.geomType === 3 ? (f.geom.contains(x, y) ? 1 : 0) : f.geom.distance(x, y); });
+	})()`, importMVT, base64.StdEncoding.EncodeToString(data), js))
+	if len(answers) != len(probes) {
+		t.Fatalf("%d answers to %d probes", len(answers), len(probes))
+	}
+	holes := 0
+	for i, p := range probes {
+		var l *mvt.Layer
+		for _, wl := range want {
+			if wl.Name == p.layer {
+				l = wl
+			}
+		}
+		g := l.Features[p.i].Geometry
+		at := orb.Point{p.x / scale, p.y / scale}
+		switch g := g.(type) {
+		case orb.Polygon, orb.MultiPolygon:
+			in := false
+			if poly, ok := g.(orb.Polygon); ok {
+				in = planar.PolygonContains(poly, at)
+				if !in && planar.RingContains(poly[0], at) {
+					holes++
+				}
+			} else {
+				in = planar.MultiPolygonContains(g.(orb.MultiPolygon), at)
+			}
+			if (answers[i] == 1) != in {
+				t.Errorf("%s feature %d contains %v, %v: %v, want %v", p.layer, p.i, p.x, p.y, answers[i] == 1, in)
+			}
+		default:
+			if d := planar.DistanceFrom(g, at) * scale; math.Abs(answers[i]-d) > 1e-3 {
+				t.Errorf("%s feature %d is %v pixels from %v, %v; want %v", p.layer, p.i, answers[i], p.x, p.y, d)
+			}
+		}
+	}
+
+	if holes == 0 {
+		t.Error("test premise: a probe lies in a hole")
 	}
 
 	// A tile the server refuses is an error that names it and the

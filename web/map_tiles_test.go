@@ -73,7 +73,7 @@ func TestWebMapDrawsBigLayerFromTiles(t *testing.T) {
 			const { TileSource } = await `+importMVT+`;
 			const url = location.origin + '/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}';
 			const plain = (m) => JSON.stringify([...m].map(([name, fs]) => [name, fs.map((f) =>
-				[f.id, f.geomType, f.numVertices, f.bbox, f.props, f.geom.map((r) => r.map((p) => [p.x, p.y]))])]));
+				[f.id, f.geomType, f.numVertices, f.bbox, f.props, (f.geom.rings ? f.geom.rings() : f.geom).map((r) => r.map((p) => [p.x, p.y]))])]));
 			let views = 0;
 			let ours = 0;
 			planmap.map.eachLayer((l) => {
@@ -544,35 +544,17 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 		}
 		b.do(t, chromedp.Click(chromedp.ID("table-close")))
 
-		// Edits. The opacity of the map's own tile canvas at a place: read
-		// through a copy made for reading back, so Chromium does not warn.
+		// Edits. The opacity of the map's own tile canvas at a place.
 		alpha := func(lat, lon float64) int {
-			return eval[int](t, b, fmt.Sprintf(`(() => {
-			const z = 12, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
-			const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
-			const x = Math.floor(wx), y = Math.floor(wy);
-			const c = [...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].find((c) => c.key === x + ':' + y + ':' + z);
-			if (!c || !c.width) return -1;
-			const k = c.width / 256;
-			const o = document.createElement('canvas'); o.width = 1; o.height = 1;
-			const g = o.getContext('2d', {willReadFrequently: true});
-			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
-			return g.getImageData(0, 0, 1, 1).data[3]; })()`, lat, lon))
+			if px := tilePixel(t, b, "parcels", 12, lat, lon); len(px) == 4 {
+				return px[3]
+			}
+			return -1
 		}
-		// colour is the colour of the tile canvas's pixel at a place, red,
-		// green and blue (not premultiplied by its opacity).
+		// colour is the colour of the tile canvas's pixel at a place.
 		colour := func(lat, lon float64) []int {
-			return eval[[]int](t, b, fmt.Sprintf(`(() => {
-			const z = 12, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
-			const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
-			const x = Math.floor(wx), y = Math.floor(wy);
-			const c = [...document.querySelectorAll('.leaflet-pm-parcels-pane canvas.leaflet-tile')].find((c) => c.key === x + ':' + y + ':' + z);
-			if (!c || !c.width) return [];
-			const k = c.width / 256;
-			const o = document.createElement('canvas'); o.width = 1; o.height = 1;
-			const g = o.getContext('2d', {willReadFrequently: true});
-			g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
-			return [...g.getImageData(0, 0, 1, 1).data.slice(0, 3)]; })()`, lat, lon))
+			px := tilePixel(t, b, "parcels", 12, lat, lon)
+			return px[:min(3, len(px))]
 		}
 		// waitAlpha waits until the pixel at a place is drawn (or blank): a
 		// tile is painted a moment after its data is in.
@@ -670,6 +652,25 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 			t.Errorf("browser: %s", p)
 		}
 	})
+}
+
+// tilePixel is the pixel of layer's tile canvas of zoom z at a place: red,
+// green, blue (not premultiplied by its opacity) and opacity, or nothing
+// when no tile there is drawn. It reads through a copy made for reading
+// back, so that Chromium does not warn.
+func tilePixel(t testing.TB, b *browser, layer string, z int, lat, lon float64) []int {
+	t.Helper()
+	return eval[[]int](t, b, fmt.Sprintf(`(() => {
+		const z = %d, n = 2 ** z, s = Math.sin(%f * Math.PI / 180);
+		const wx = (%f + 180) / 360 * n, wy = (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n;
+		const x = Math.floor(wx), y = Math.floor(wy);
+		const c = [...document.querySelectorAll('.leaflet-pm-' + %q + '-pane canvas.leaflet-tile')].find((c) => c.key === x + ':' + y + ':' + z);
+		if (!c || !c.width) return [];
+		const k = c.width / 256;
+		const o = document.createElement('canvas'); o.width = 1; o.height = 1;
+		const g = o.getContext('2d', {willReadFrequently: true});
+		g.drawImage(c, Math.floor((wx - x) * 256 * k), Math.floor((wy - y) * 256 * k), 1, 1, 0, 0, 1, 1);
+		return [...g.getImageData(0, 0, 1, 1).data]; })()`, z, lat, lon, layer))
 }
 
 // An editor drawing next to the parcels of a layer drawn from tiles snaps
@@ -892,4 +893,117 @@ func approachClickAt(t *testing.T, b *browser, lat, lng float64) {
 		const at = h._snapped ? h._orgLatLng : h.getLatLng();
 		return planmap.map.latLngToContainerPoint(at).distanceTo([%f - r.left, %f - r.top]) <= 1; })()`, xy[0], xy[1]))
 	b.do(t, chromedp.MouseClickXY(xy[0], xy[1]))
+}
+
+// Big layers of points and of lines are drawn from tiles too: a point as a
+// circle filled in its layer's fill colour, a line as a stroke of its
+// colour; and a click finds a point or a line within a few pixels of it,
+// and nothing farther.
+func TestWebMapDrawsTiledPointsAndLines(t *testing.T) {
+	requireChromium(t)
+	const n = 21000 // above the map's bigLayer (20,000), checked below
+	const cols = 150
+	const cell = 0.006 // degrees: about 18 pixels apart at zoom 12
+	// Feature id's cell, its lower left corner.
+	corner := func(id int) (lon, lat float64) {
+		return layerstest.ParcelsWest + float64((id-1)%cols)*cell, layerstest.ParcelsSouth + float64((id-1)/cols)*cell
+	}
+	layer := func(id, geometryType, style string, geometry func(id int) string) string {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, `{"type": "FeatureCollection", "id": %q, "title": {"zh": %q, "en": %q}, "geometryType": %q, "order": 70,
+			"schema": [{"name": "name_zh", "type": "string", "description": {"zh": "中文名称", "en": "Name in Chinese"}}],
+			"style": %s, "features": [`, id, id, id, geometryType, style)
+		for i := 1; i <= n; i++ {
+			if i > 1 {
+				sb.WriteString(",\n")
+			}
+			fmt.Fprintf(&sb, `{"type": "Feature", "id": %d, "properties": {"name_zh": "%d号"}, "geometry": %s}`, i, i, geometry(i))
+		}
+		sb.WriteString("]}")
+		return sb.String()
+	}
+	const wellFill, wellEdge, ditchColour = "#E04020", "#1F4E9C", "#2080FF"
+	wells := layer("wells", "Point", `{"color": "`+wellEdge+`", "fillColor": "`+wellFill+`", "weight": 1, "opacity": 1, "fillOpacity": 1}`, func(id int) string {
+		lon, lat := corner(id)
+		return fmt.Sprintf(`{"type": "Point", "coordinates": [%.7f, %.7f]}`, lon+0.5*cell, lat+0.5*cell)
+	})
+	ditches := layer("ditches", "LineString", `{"color": "`+ditchColour+`", "weight": 3, "opacity": 1}`, func(id int) string {
+		lon, lat := corner(id)
+		return fmt.Sprintf(`{"type": "LineString", "coordinates": [[%.7f, %.7f], [%.7f, %.7f]]}`, lon+0.1*cell, lat+0.2*cell, lon+0.9*cell, lat+0.2*cell)
+	})
+	files := func(t testing.TB) []*layers.File {
+		var fs []*layers.File
+		for _, l := range []struct{ name, text string }{{"wells.geojson", wells}, {"ditches.geojson", ditches}} {
+			f, err := layers.ParseFile(l.name, []byte(l.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs = append(fs, f)
+		}
+		return fs
+	}
+	onEachLoaded(t, files, func(t *testing.T, store loadedStore) {
+		srv := serveStore(t, store, web.Options{})
+		b := newBrowser(t, 1024, 768)
+		const id = 70*cols + 75 // in the middle of the grid
+		lon, lat := corner(id)
+		wellLon, wellLat := lon+0.5*cell, lat+0.5*cell
+		ditchLon, ditchLat := lon+0.5*cell, lat+0.2*cell
+		b.do(t, chromedp.Navigate(fmt.Sprintf("%s/#map=12/%f/%f&layers=wells,ditches", srv.URL, wellLat, wellLon)))
+		settle(t, b)
+		if big := eval[int](t, b, `planmap.limits.bigLayer`); n <= big {
+			t.Fatalf("test premise: %d features are a big layer: bigLayer %d", n, big)
+		}
+		hits := func(lat, lon float64) string {
+			return eval[string](t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).map((h) => h.col.id + '/' + h.id).sort().join(' ')`, lat, lon))
+		}
+		waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).length > 0`, wellLat, wellLon))
+		if eval[int](t, b, `planmap.state.layers.get('wells').byId.size + planmap.state.layers.get('ditches').byId.size`) != 0 {
+			t.Fatal("test premise: at zoom 12 both layers are drawn from tiles, none loaded as GeoJSON")
+		}
+		// Pixels a degree of latitude here, and of longitude (the map's
+		// projection, unrounded).
+		perLat := eval[float64](t, b, fmt.Sprintf(`planmap.map.project([%f, %f], 12).y - planmap.map.project([%f, %f], 12).y`, wellLat, wellLon, wellLat+1e-3, wellLon)) * 1e3
+		perLon := eval[float64](t, b, fmt.Sprintf(`planmap.map.project([%f, %f], 12).x - planmap.map.project([%f, %f], 12).x`, wellLat, wellLon+1e-3, wellLat, wellLon)) * 1e3
+		for _, c := range []struct {
+			what     string
+			lat, lon float64
+			want     string
+		}{
+			{"the well's centre", wellLat, wellLon, fmt.Sprintf("wells/%d", id)},
+			{"3 pixels east of the well", wellLat, wellLon + 3/perLon, fmt.Sprintf("wells/%d", id)},
+			{"7 pixels east of the well", wellLat, wellLon + 7/perLon, ""},
+			{"the ditch's middle", ditchLat, ditchLon, fmt.Sprintf("ditches/%d", id)},
+			{"3 pixels south of the ditch", ditchLat - 3/perLat, ditchLon, fmt.Sprintf("ditches/%d", id)},
+			{"5 pixels south of the ditch", ditchLat - 5/perLat, ditchLon, ""},
+		} {
+			if got := hits(c.lat, c.lon); got != c.want {
+				t.Errorf("tiled features at %s: %q, want %q", c.what, got, c.want)
+			}
+		}
+		for _, c := range []struct {
+			layer, want string
+			lat, lon    float64
+		}{{"wells", wellFill, wellLat, wellLon}, {"ditches", ditchColour, ditchLat, ditchLon}} {
+			var px []int
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if px = tilePixel(t, b, c.layer, 12, c.lat, c.lon); len(px) == 4 && px[3] > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					break
+				}
+			}
+			if len(px) != 4 || px[3] != 255 || !near(hexColour(t, c.want), 6)(uint8(px[0]), uint8(px[1]), uint8(px[2])) {
+				t.Errorf("%s drawn on its tile in %v (red, green, blue, opacity), want %s, opaque", c.layer, px, c.want)
+			}
+		}
+		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
+			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-points-lines.png"), png, 0o644)
+		}
+		_, problems := b.snapshot()
+		for _, p := range problems {
+			t.Errorf("browser: %s", p)
+		}
+	})
 }

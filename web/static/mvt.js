@@ -1,35 +1,148 @@
 // A tile source for protomaps-leaflet that reads the server's Mapbox
 // Vector Tiles (MVT 2.1: protocol buffers) itself. It gives each feature
-// as protomaps-leaflet's own parser does (id, geomType, geom in the
-// tile's pixels, numVertices, bbox, props), but reads each feature once:
-// protomaps-leaflet 5 builds a feature anew, its properties with it, for
-// each of the five fields it takes (@mapbox/vector-tile's
-// layer.feature(i)), and that was a quarter of the page's work on a dense
-// view. It also says a refused tile is refused, where the parser would
-// read an error's JSON as a tile.
+// in the shape protomaps-leaflet's painter and tile cache take (id,
+// geomType, geom, numVertices, bbox in the tile's pixels, props), but
+// reads each feature once: protomaps-leaflet 5 builds a feature anew,
+// its properties with it, for each of the five fields it takes
+// (@mapbox/vector-tile's layer.feature(i)), and that was a quarter of the
+// page's work on a dense view. A feature's geom is a Shape, not arrays
+// of points: a tile's coordinates are one array, which the garbage
+// collector moves as one, where a dense tile's points were 45,000
+// objects. So protomaps-leaflet's own symbolizers and queries, which
+// take arrays of points, are not used on these features: tiles.js
+// draws them and finds them under the mouse. It also says a refused tile
+// is refused, where the parser would read an error's JSON as a tile.
 
-// A point of a feature's geometry. protomaps-leaflet reads x and y, and
-// moves and scales a tile's points (transformGeom, when it draws a tile
-// of a lower zoom larger) with clone, mult and add. Its labelers call
-// more of @mapbox/point-geometry's methods (dist): the map has no label
-// rules on tiles; one would need them here.
-class TilePoint {
-  constructor(x, y) {
-    this.x = x;
-    this.y = y;
+// Coords are the points of a tile layer's features, in the tile's
+// pixels: point i at xy[2i], xy[2i+1]; run (a ring, a line or a point) k
+// is points starts[k] up to starts[k+1]. The arrays grow as the layer is
+// read and are cut to size at its end.
+class Coords {
+  constructor() {
+    this.xy = new Float32Array(4096);
+    this.n = 0; // points
+    this.starts = [0];
   }
 
-  clone() {
-    return new TilePoint(this.x, this.y);
+  push(x, y) {
+    if (2 * this.n + 2 > this.xy.length) {
+      const grown = new Float32Array(2 * this.xy.length);
+      grown.set(this.xy);
+      this.xy = grown;
+    }
+    this.xy[2 * this.n] = x;
+    this.xy[2 * this.n + 1] = y;
+    this.n++;
   }
 
-  mult(k) {
-    return new TilePoint(this.x * k, this.y * k);
+  // run ends the run begun at the last start, if it has points.
+  run() {
+    if (this.n > this.starts[this.starts.length - 1]) this.starts.push(this.n);
   }
 
-  add(p) {
-    return new TilePoint(this.x + p.x, this.y + p.y);
+  done() {
+    this.xy = this.xy.slice(0, 2 * this.n);
   }
+}
+
+// Shape is a feature's geometry: runs r0 up to r1 of its layer's Coords.
+// A closed ring ends with its first point again, a point is a run of
+// one.
+export class Shape {
+  constructor(coords, r0, r1) {
+    this.c = coords;
+    this.r0 = r0;
+    this.r1 = r1;
+  }
+
+  // rings returns the runs as arrays of {x, y}, as protomaps-leaflet's
+  // parser gives a geometry.
+  rings() {
+    const { xy, starts } = this.c;
+    const out = [];
+    for (let k = this.r0; k < this.r1; k++) {
+      const ring = [];
+      for (let i = starts[k]; i < starts[k + 1]; i++) ring.push({ x: xy[2 * i], y: xy[2 * i + 1] });
+      out.push(ring);
+    }
+    return out;
+  }
+
+  // trace adds the runs to a path (a Path2D or a canvas context) as lines
+  // from point to point.
+  trace(p) {
+    const { xy, starts } = this.c;
+    for (let k = this.r0; k < this.r1; k++) {
+      let i = starts[k];
+      const end = starts[k + 1];
+      p.moveTo(xy[2 * i], xy[2 * i + 1]);
+      for (i++; i < end; i++) p.lineTo(xy[2 * i], xy[2 * i + 1]);
+    }
+  }
+
+  // points calls fn(x, y) with the first point of each run: a
+  // multipoint's points.
+  points(fn) {
+    const { xy, starts } = this.c;
+    for (let k = this.r0; k < this.r1; k++) fn(xy[2 * starts[k]], xy[2 * starts[k] + 1]);
+  }
+
+  // contains reports whether x, y lies inside the rings, read as MVT
+  // writes polygons: a ring clockwise on screen (of positive area with y
+  // down) begins a polygon, the anticlockwise ones after it are its
+  // holes.
+  contains(x, y) {
+    const { xy, starts } = this.c;
+    let inside = false;
+    for (let k = this.r0; k < this.r1; k++) {
+      const a = starts[k];
+      const b = starts[k + 1];
+      let area = 0;
+      let crossings = false;
+      for (let i = a, j = b - 1; i < b; j = i++) {
+        const xi = xy[2 * i];
+        const yi = xy[2 * i + 1];
+        const xj = xy[2 * j];
+        const yj = xy[2 * j + 1];
+        area += xj * yi - xi * yj;
+        if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) crossings = !crossings;
+      }
+      if (area >= 0) {
+        // An outer ring: the polygon before it held the point, or this one
+        // may.
+        if (inside) return true;
+        inside = crossings;
+      } else if (crossings) {
+        inside = false;
+      }
+    }
+    return inside;
+  }
+
+  // distance is how far x, y lies from the runs: from their segments, or
+  // from a run of one point, that point.
+  distance(x, y) {
+    const { xy, starts } = this.c;
+    let min = Infinity;
+    for (let k = this.r0; k < this.r1; k++) {
+      const a = starts[k];
+      const b = starts[k + 1];
+      if (b - a === 1) min = Math.min(min, Math.hypot(x - xy[2 * a], y - xy[2 * a + 1]));
+      for (let i = a; i + 1 < b; i++) {
+        min = Math.min(min, segmentDistance(x, y, xy[2 * i], xy[2 * i + 1], xy[2 * i + 2], xy[2 * i + 3]));
+      }
+    }
+    return min;
+  }
+}
+
+// segmentDistance is how far x, y lies from the segment x0, y0 to x1, y1.
+function segmentDistance(x, y, x0, y0, x1, y1) {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  const len2 = dx * dx + dy * dy;
+  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / len2));
+  return Math.hypot(x - (x0 + t * dx), y - (y0 + t * dy));
 }
 
 const utf8 = new TextDecoder();
@@ -133,8 +246,9 @@ function value(r, end) {
 
 // feature reads the Feature message from start to end, its properties
 // from the layer's keys and values, its points scaled by scale (pixels a
-// tile unit). A feature without a geometry has nothing to draw: null.
-function feature(r, start, end, keys, values, scale) {
+// tile unit) into coords. A feature without a geometry has nothing to
+// draw: null.
+function feature(r, start, end, keys, values, scale, coords) {
   r.pos = start;
   let id;
   let type = 0;
@@ -167,8 +281,8 @@ function feature(r, start, end, keys, values, scale) {
   // reads them: a MoveTo begins a ring or line, a ClosePath repeats its
   // first point.
   r.pos = geomAt;
-  const geom = [];
-  let ring = [];
+  const r0 = coords.starts.length - 1;
+  const p0 = coords.n;
   let cmd = 1;
   let count = 0;
   let x = 0;
@@ -177,7 +291,7 @@ function feature(r, start, end, keys, values, scale) {
   let minY = Infinity;
   let maxX = -Infinity;
   let maxY = -Infinity;
-  let n = 0;
+  let first = -1; // the point the run began with
   while (r.pos < geomEnd) {
     if (count <= 0) {
       const c = r.varint();
@@ -195,22 +309,19 @@ function feature(r, start, end, keys, values, scale) {
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
       if (cmd === 1) {
-        if (ring.length > 0) geom.push(ring);
-        ring = [];
+        coords.run();
+        first = coords.n;
       }
-      ring.push(new TilePoint(x, y));
-      n++;
+      coords.push(x, y);
     } else if (cmd === 7) {
-      if (ring.length > 0) {
-        ring.push(ring[0].clone());
-        n++;
-      }
+      if (first >= 0 && coords.n > first) coords.push(coords.xy[2 * first], coords.xy[2 * first + 1]);
     } else {
       throw new Error(`vector tile: unknown geometry command ${cmd}`);
     }
   }
-  geom.push(ring);
-  return { id, geomType: type, geom, numVertices: n, bbox: { minX, minY, maxX, maxY }, props };
+  coords.run();
+  const geom = new Shape(coords, r0, coords.starts.length - 1);
+  return { id, geomType: type, geom, numVertices: coords.n - p0, bbox: { minX, minY, maxX, maxY }, props };
 }
 
 // layer reads the Layer message that ends at end: its name and features.
@@ -240,16 +351,18 @@ function layer(r, end, tileSize) {
   }
   const scale = tileSize / extent;
   const features = [];
+  const coords = new Coords();
   for (let i = 0; i < at.length; i += 2) {
-    const f = feature(r, at[i], at[i + 1], keys, values, scale);
+    const f = feature(r, at[i], at[i + 1], keys, values, scale, coords);
     if (f) features.push(f);
   }
+  coords.done();
   r.pos = end;
   return [name, features];
 }
 
-// decodeTile reads an MVT into a map of layer name to features, in the
-// shape protomaps-leaflet draws and queries, at tileSize pixels a tile.
+// decodeTile reads an MVT into a map of layer name to features, at
+// tileSize pixels a tile.
 export function decodeTile(bytes, tileSize) {
   const r = new Reader(bytes);
   const out = new Map();

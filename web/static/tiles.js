@@ -21,60 +21,56 @@ function tileURL(col) {
 function paintRules(col, passes) {
   // symbolOf depends on these three properties only: one symbol per
   // combination, not per feature and paint call (a tile holds thousands).
-  // A symbolizer asks for several attributes of a feature in a row: the
-  // last feature's symbol is kept for the next call.
   const symbols = new Map();
-  let last = null;
-  let lastSym = null;
   const sym = (f) => {
-    if (f === last) return lastSym;
     const p = f.props || {};
     const key = `${p.landuse_gb50137}|${p.status}|${p.position_confidence}`;
     let s = symbols.get(key);
     if (!s) {
       s = symbolOf(col, p);
       s.fill = withAlpha(s.fillColor, s.fillOpacity);
-      // Below z14 a parcel is a few pixels wide and its 1-pixel outline is
-      // most of what shows: drawn in the land-use colour there, so that
-      // the class reads (a planned parcel's fill alone is too faint).
       s.edge = withAlpha(s.color, outlineOpacity);
       s.lowEdge = withAlpha(s.fillColor, outlineOpacity);
       symbols.set(key, s);
     }
-    last = f;
-    lastSym = s;
     return s;
   };
   const filter = (z, f) => passes(col, f.props || {});
-  if (col.geometryType.includes('Line')) {
-    return [{ dataLayer: col.id, filter, symbolizer: new P.LineSymbolizer({ color: (z, f) => sym(f).color, width: (z, f) => sym(f).weight, opacity: (z, f) => sym(f).opacity }) }];
-  }
-  if (col.geometryType.includes('Point')) {
-    return [{ dataLayer: col.id, filter, symbolizer: new P.CircleSymbolizer({ radius: 4, fill: (z, f) => sym(f).fillColor, stroke: (z, f) => sym(f).color, width: 1 }) }];
-  }
-  // Polygons are drawn by symbol: the paths of a tile's features of one
+  // Features are drawn by symbol: the paths of a tile's features of one
   // symbol make one path, filled once and stroked once. (A fill and a
   // stroke a feature were most of the drawing of a dense tile.) A second
   // rule draws what the first gathered, once it has been through the
   // tile's features: protomaps-leaflet calls a symbolizer's before() for
-  // each tile and rule, but nothing after.
-  const polygons = new Batched((z, f) => sym(f), (z, s) => (z < 14 ? s.lowEdge : s.edge));
+  // each tile and rule, but nothing after. Its own symbolizers could not
+  // draw these features anyway: their geometries are mvt.js's Shapes.
+  const batched = new Batched(sym);
   return [
-    { dataLayer: col.id, filter, symbolizer: polygons },
-    { dataLayer: col.id, filter: () => false, symbolizer: { before: (ctx) => polygons.flush(ctx), draw() {} } },
+    { dataLayer: col.id, filter, symbolizer: batched },
+    { dataLayer: col.id, filter: () => false, symbolizer: { before: (ctx) => batched.flush(ctx), draw() {} } },
   ];
 }
 
-// Batched gathers polygons by symbol (sym's: fill, with the fill's
-// opacity in its colour, and weight) and draws each symbol's with one
-// fill and one stroke; stroke(z, s) is the outline's colour. Features of
-// one symbol that overlap are filled once, not once each, and symbols
-// are drawn in the order in which they first appear in the tile.
+// The geometry types of an MVT feature.
+const pointType = 1;
+const lineType = 2;
+const areaType = 3;
+
+// pointRadius is the radius of a tiled point, in pixels.
+const pointRadius = 4;
+
+// Batched gathers a tile's features by symbol (sym's, with fill, the
+// fill's colour at its opacity, and lowEdge and edge, the outline's
+// colours) and by geometry type, and draws each gathering with one fill
+// and one stroke: an area filled and outlined, a line stroked, a point a
+// circle filled and outlined. Areas of one symbol that overlap are filled
+// once, not once each; gatherings are drawn in the order in which their
+// first feature came. The painter hands draw a feature's geom
+// untransformed, as a tiled layer is drawn at its tiles' own zoom
+// (levelDiff 0, and a maxDataZoom past every zoom the map tiles at).
 class Batched {
-  constructor(symbol, stroke) {
-    this.symbol = symbol;
-    this.stroke = stroke;
-    // One entry a tile drawn: {ctx, z, matrix, paths: Map symbol → Path2D}.
+  constructor(sym) {
+    this.sym = sym;
+    // One entry a tile drawn: {ctx, z, matrix, paths: Map key → {s, type, path}}.
     this.tiles = [];
   }
 
@@ -87,16 +83,27 @@ class Batched {
     // The painter has moved the canvas to the tile's place by now, and
     // puts it back before the rule that flushes.
     if (!t.matrix) t.matrix = ctx.getTransform();
-    const s = this.symbol(z, f);
-    let p = t.paths.get(s);
-    if (!p) {
-      p = new Path2D();
-      t.paths.set(s, p);
+    const s = this.sym(f);
+    const type = f.geomType === pointType || f.geomType === lineType ? f.geomType : areaType;
+    // A symbol object stands for its features' style: one per symbol,
+    // made once (paintRules), so it can key a Map with the type beside it.
+    let byType = t.paths.get(s);
+    if (!byType) {
+      byType = new Map();
+      t.paths.set(s, byType);
     }
-    for (const ring of geom) {
-      if (ring.length === 0) continue;
-      p.moveTo(ring[0].x, ring[0].y);
-      for (let i = 1; i < ring.length; i++) p.lineTo(ring[i].x, ring[i].y);
+    let path = byType.get(type);
+    if (!path) {
+      path = new Path2D();
+      byType.set(type, path);
+    }
+    if (type === pointType) {
+      geom.points((x, y) => {
+        path.moveTo(x + pointRadius, y);
+        path.arc(x, y, pointRadius, 0, 2 * Math.PI);
+      });
+    } else {
+      geom.trace(path);
     }
   }
 
@@ -109,15 +116,28 @@ class Batched {
       if (t.ctx !== ctx || !t.matrix) continue;
       ctx.save();
       ctx.setTransform(t.matrix);
-      ctx.globalAlpha = 1;
-      for (const [s, p] of t.paths) {
-        ctx.fillStyle = s.fill;
-        ctx.fill(p);
-        const w = Math.min(1, s.weight);
-        if (w > 0) {
-          ctx.strokeStyle = this.stroke(t.z, s);
-          ctx.lineWidth = w;
-          ctx.stroke(p);
+      for (const [s, byType] of t.paths) {
+        for (const [type, path] of byType) {
+          if (type === lineType) {
+            ctx.globalAlpha = s.opacity;
+            ctx.strokeStyle = s.color;
+            ctx.lineWidth = s.weight;
+            ctx.stroke(path);
+            continue;
+          }
+          ctx.globalAlpha = 1;
+          ctx.fillStyle = type === pointType ? s.fillColor : s.fill;
+          ctx.fill(path);
+          const w = type === pointType ? 1 : Math.min(1, s.weight);
+          if (w > 0) {
+            // Below z14 a parcel is a few pixels wide and its 1-pixel
+            // outline is most of what shows: drawn in the land-use colour
+            // there, so that the class reads (a planned parcel's fill
+            // alone is too faint).
+            ctx.strokeStyle = type === pointType ? s.color : t.z < 14 ? s.lowEdge : s.edge;
+            ctx.lineWidth = w;
+            ctx.stroke(path);
+          }
         }
       }
       ctx.restore();
@@ -222,15 +242,32 @@ export class Tiled {
     return this.layers.has(id);
   }
 
-  // at lists the tiled features under latlng: [{col, id}].
+  // at lists the tiled features under latlng: [{col, id}]: the areas it
+  // lies in, and the lines and points within a few pixels of it, of the
+  // tiles of the map's zoom that are in.
   at(latlng) {
     const out = [];
+    const z = Math.round(this.map.getZoom());
+    const [wx, wy] = worldXY(latlng.lng, latlng.lat);
+    const n = 2 ** z;
+    const x = Math.floor(wx * n);
+    const y = Math.floor(wy * n);
     for (const { col, layer } of this.layers.values()) {
-      for (const hits of layer.queryTileFeaturesDebug(latlng.lng, latlng.lat, 4).values()) {
-        for (const h of hits) {
-          if (h.layerName === col.id && h.feature.id !== undefined && this.passes(col, h.feature.props || {})) {
-            out.push({ col, id: h.feature.id });
-          }
+      for (const view of layer.views.values()) {
+        const cache = view.tileCache;
+        const c = cache.cache.get(`${x}:${y}:${z}`);
+        const fs = c && c.data.get(col.id);
+        if (!fs) continue;
+        // The place in the tile's pixels, and how near a line or point
+        // must be: 4 screen pixels.
+        const px = (wx * n - x) * cache.tileSize;
+        const py = (wy * n - y) * cache.tileSize;
+        const near = (4 * cache.tileSize) / 256;
+        for (const f of fs) {
+          const b = f.bbox;
+          if (px < b.minX - near || px > b.maxX + near || py < b.minY - near || py > b.maxY + near) continue;
+          const hit = f.geomType === areaType ? f.geom.contains(px, py) : f.geom.distance(px, py) < near;
+          if (hit && f.id !== undefined && this.passes(col, f.props || {})) out.push({ col, id: f.id });
         }
       }
     }
