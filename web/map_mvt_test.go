@@ -69,11 +69,17 @@ func TestWebMapTileReader(t *testing.T) {
 		feature(uint64(2), orb.MultiLineString{{{10, 10}, {20, 20}}, {{30, 30}, {40, 45}}}, nil),
 		feature(uint64(3), orb.Point{2048, 1024}, geojson.Properties{"class": "station"}),
 		feature(uint64(4), orb.MultiPoint{{1, 2}, {3, 4}, {5, 6}}, nil),
+		feature(uint64(5), orb.LineString{{100, 100}, {100, 100}, {300, 100}}, nil), // a segment of no length
 	}}
+	// Enough points that the reader's array of them grows as it reads.
+	grid := &geojson.FeatureCollection{}
+	for i := range 800 {
+		grid.Features = append(grid.Features, feature(uint64(i+1), orb.Polygon{square(float64(i%40)*100, float64(i/40)*100, 50)}, nil))
+	}
 	// A layer without features is left out, as protomaps-leaflet's
 	// parser leaves it.
 	empty := mvt.NewLayer("empty", &geojson.FeatureCollection{})
-	vt, err := mvt.MarshalToVectorTile(mvt.Layers{mvt.NewLayer("parcels", parcels), empty, mvt.NewLayer("roads", roads)})
+	vt, err := mvt.MarshalToVectorTile(mvt.Layers{mvt.NewLayer("parcels", parcels), empty, mvt.NewLayer("roads", roads), mvt.NewLayer("grid", grid)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +236,8 @@ func TestWebMapTileReader(t *testing.T) {
 		{"parcels", 3, 168.75, 37.5}, {"parcels", 3, 143.75, 12.5}, {"parcels", 3, 230, 50},
 		{"roads", 0, 100, 103}, {"roads", 0, 100, 110}, {"roads", 0, 256.1, 100}, {"roads", 0, -3, -4},
 		{"roads", 1, 1.9, 1.1}, {"roads", 1, 2.2, 2.4}, {"roads", 2, 131, 68}, {"roads", 3, 0.3, 0.4}, {"roads", 3, 0.0625, 0.125},
+		{"roads", 4, 6.25, 8.25}, {"roads", 4, 4, 6.25},
+		{"grid", 0, 1, 1}, {"grid", 799, 245, 120}, {"grid", 799, 248, 120},
 	}
 	var asked []any
 	for _, p := range probes {

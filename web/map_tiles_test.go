@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -957,7 +958,9 @@ func TestWebMapDrawsTiledPointsAndLines(t *testing.T) {
 		hits := func(lat, lon float64) string {
 			return eval[string](t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).map((h) => h.col.id + '/' + h.id).sort().join(' ')`, lat, lon))
 		}
+		// Each layer's tiles are requests of their own: wait for both.
 		waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).length > 0`, wellLat, wellLon))
+		waitFor(t, b, fmt.Sprintf(`planmap.identify.tiled.at(L.latLng(%f, %f)).length > 0`, ditchLat, ditchLon))
 		if eval[int](t, b, `planmap.state.layers.get('wells').byId.size + planmap.state.layers.get('ditches').byId.size`) != 0 {
 			t.Fatal("test premise: at zoom 12 both layers are drawn from tiles, none loaded as GeoJSON")
 		}
@@ -1000,6 +1003,30 @@ func TestWebMapDrawsTiledPointsAndLines(t *testing.T) {
 		}
 		if png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot()); err == nil {
 			os.WriteFile(filepath.Join(artifactDir(t), "map-tiles-points-lines.png"), png, 0o644)
+		}
+
+		// Redeclared with another fill, the wells are drawn in it.
+		f, err := layers.ParseFile("wells.geojson", []byte(wells))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const newFill = "#20A040"
+		f.Layer.Style.FillColor = newFill
+		if err := store.(interface {
+			RedeclareLayer(context.Context, *layers.Layer, layers.Edit) error
+		}).RedeclareLayer(ctx, f.Layer, layers.Edit{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		var px []int
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			px = tilePixel(t, b, "wells", 12, wellLat, wellLon)
+			if len(px) == 4 && near(hexColour(t, newFill), 6)(uint8(px[0]), uint8(px[1]), uint8(px[2])) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("15 s after the wells were redeclared with fill %s, a well is drawn in %v", newFill, px)
+				break
+			}
 		}
 		_, problems := b.snapshot()
 		for _, p := range problems {

@@ -48,7 +48,7 @@ class Coords {
 // Shape is a feature's geometry: runs r0 up to r1 of its layer's Coords.
 // A closed ring ends with its first point again, a point is a run of
 // one.
-export class Shape {
+class Shape {
   constructor(coords, r0, r1) {
     this.c = coords;
     this.r0 = r0;
@@ -56,7 +56,7 @@ export class Shape {
   }
 
   // rings returns the runs as arrays of {x, y}, as protomaps-leaflet's
-  // parser gives a geometry.
+  // parser gives a geometry: how the tests compare the two readers.
   rings() {
     const { xy, starts } = this.c;
     const out = [];

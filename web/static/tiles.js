@@ -21,6 +21,9 @@ function tileURL(col) {
 function paintRules(col, passes) {
   // symbolOf depends on these three properties only: one symbol per
   // combination, not per feature and paint call (a tile holds thousands).
+  // A symbol's rank is the order of its making: every tile draws its
+  // symbols in that order, so that where two meet at a tile's edge the
+  // same one lies on top on both sides.
   const symbols = new Map();
   const sym = (f) => {
     const p = f.props || {};
@@ -31,6 +34,7 @@ function paintRules(col, passes) {
       s.fill = withAlpha(s.fillColor, s.fillOpacity);
       s.edge = withAlpha(s.color, outlineOpacity);
       s.lowEdge = withAlpha(s.fillColor, outlineOpacity);
+      s.rank = symbols.size;
       symbols.set(key, s);
     }
     return s;
@@ -50,27 +54,35 @@ function paintRules(col, passes) {
   ];
 }
 
-// The geometry types of an MVT feature.
+// The geometry types of an MVT feature; one of another type is drawn and
+// found as an area.
 const pointType = 1;
 const lineType = 2;
 const areaType = 3;
 
-// pointRadius is the radius of a tiled point, in pixels.
+function typeOf(f) {
+  return f.geomType === pointType || f.geomType === lineType ? f.geomType : areaType;
+}
+
+// pointRadius is the radius of a tiled point's fill, in pixels; its
+// outline, a pixel wide, lies around it.
 const pointRadius = 4;
 
 // Batched gathers a tile's features by symbol (sym's, with fill, the
-// fill's colour at its opacity, and lowEdge and edge, the outline's
-// colours) and by geometry type, and draws each gathering with one fill
+// fill's colour at its opacity, lowEdge and edge, the outline's colours,
+// and rank) and by geometry type, and draws each gathering with one fill
 // and one stroke: an area filled and outlined, a line stroked, a point a
-// circle filled and outlined. Areas of one symbol that overlap are filled
-// once, not once each; gatherings are drawn in the order in which their
-// first feature came. The painter hands draw a feature's geom
+// circle filled and ringed. Areas of one symbol that overlap are filled
+// once, not once each. Symbols are drawn by rank, each symbol's areas,
+// then lines, then points. The painter hands draw a feature's geom
 // untransformed, as a tiled layer is drawn at its tiles' own zoom
 // (levelDiff 0, and a maxDataZoom past every zoom the map tiles at).
 class Batched {
   constructor(sym) {
     this.sym = sym;
-    // One entry a tile drawn: {ctx, z, matrix, paths: Map key → {s, type, path}}.
+    // One entry a tile drawn: {ctx, z, matrix, paths}, paths a Map of
+    // symbol to a Map of geometry type to {path, ring} (Path2Ds; ring, a
+    // point's outline, for points only).
     this.tiles = [];
   }
 
@@ -84,31 +96,31 @@ class Batched {
     // puts it back before the rule that flushes.
     if (!t.matrix) t.matrix = ctx.getTransform();
     const s = this.sym(f);
-    const type = f.geomType === pointType || f.geomType === lineType ? f.geomType : areaType;
-    // A symbol object stands for its features' style: one per symbol,
-    // made once (paintRules), so it can key a Map with the type beside it.
+    const type = typeOf(f);
     let byType = t.paths.get(s);
     if (!byType) {
       byType = new Map();
       t.paths.set(s, byType);
     }
-    let path = byType.get(type);
-    if (!path) {
-      path = new Path2D();
-      byType.set(type, path);
+    let g = byType.get(type);
+    if (!g) {
+      g = { path: new Path2D(), ring: type === pointType ? new Path2D() : null };
+      byType.set(type, g);
     }
     if (type === pointType) {
       geom.points((x, y) => {
-        path.moveTo(x + pointRadius, y);
-        path.arc(x, y, pointRadius, 0, 2 * Math.PI);
+        g.path.moveTo(x + pointRadius, y);
+        g.path.arc(x, y, pointRadius, 0, 2 * Math.PI);
+        g.ring.moveTo(x + pointRadius + 0.5, y);
+        g.ring.arc(x, y, pointRadius + 0.5, 0, 2 * Math.PI);
       });
     } else {
-      geom.trace(path);
+      geom.trace(g.path);
     }
   }
 
-  // flush draws what was gathered for ctx. A painting that failed
-  // half-way leaves paths of another canvas behind: they are let go.
+  // flush draws what was gathered for ctx. A painting that threw half-way
+  // leaves its gatherings behind: they are let go, not drawn.
   flush(ctx) {
     const tiles = this.tiles;
     this.tiles = [];
@@ -116,27 +128,37 @@ class Batched {
       if (t.ctx !== ctx || !t.matrix) continue;
       ctx.save();
       ctx.setTransform(t.matrix);
-      for (const [s, byType] of t.paths) {
-        for (const [type, path] of byType) {
+      for (const [s, byType] of [...t.paths].sort((a, b) => a[0].rank - b[0].rank)) {
+        for (const type of [areaType, lineType, pointType]) {
+          const g = byType.get(type);
+          if (!g) continue;
           if (type === lineType) {
             ctx.globalAlpha = s.opacity;
             ctx.strokeStyle = s.color;
             ctx.lineWidth = s.weight;
-            ctx.stroke(path);
+            ctx.stroke(g.path);
             continue;
           }
           ctx.globalAlpha = 1;
-          ctx.fillStyle = type === pointType ? s.fillColor : s.fill;
-          ctx.fill(path);
-          const w = type === pointType ? 1 : Math.min(1, s.weight);
+          if (type === pointType) {
+            ctx.fillStyle = s.fillColor;
+            ctx.fill(g.path);
+            ctx.strokeStyle = s.color;
+            ctx.lineWidth = 1;
+            ctx.stroke(g.ring);
+            continue;
+          }
+          ctx.fillStyle = s.fill;
+          ctx.fill(g.path);
+          const w = Math.min(1, s.weight);
           if (w > 0) {
             // Below z14 a parcel is a few pixels wide and its 1-pixel
             // outline is most of what shows: drawn in the land-use colour
             // there, so that the class reads (a planned parcel's fill
             // alone is too faint).
-            ctx.strokeStyle = type === pointType ? s.color : t.z < 14 ? s.lowEdge : s.edge;
+            ctx.strokeStyle = t.z < 14 ? s.lowEdge : s.edge;
             ctx.lineWidth = w;
-            ctx.stroke(path);
+            ctx.stroke(g.path);
           }
         }
       }
@@ -259,14 +281,15 @@ export class Tiled {
         const fs = c && c.data.get(col.id);
         if (!fs) continue;
         // The place in the tile's pixels, and how near a line or point
-        // must be: 4 screen pixels.
+        // must be: 4 screen pixels (a tile of zoom z is drawn larger or
+        // smaller at the half zooms between).
         const px = (wx * n - x) * cache.tileSize;
         const py = (wy * n - y) * cache.tileSize;
-        const near = (4 * cache.tileSize) / 256;
+        const near = (4 * cache.tileSize) / 256 / 2 ** (this.map.getZoom() - z);
         for (const f of fs) {
           const b = f.bbox;
           if (px < b.minX - near || px > b.maxX + near || py < b.minY - near || py > b.maxY + near) continue;
-          const hit = f.geomType === areaType ? f.geom.contains(px, py) : f.geom.distance(px, py) < near;
+          const hit = typeOf(f) === areaType ? f.geom.contains(px, py) : f.geom.distance(px, py) < near;
           if (hit && f.id !== undefined && this.passes(col, f.props || {})) out.push({ col, id: f.id });
         }
       }
@@ -342,9 +365,14 @@ export class Tiled {
     return out;
   }
 
-  // redraw draws the tiles again, as the filter now says.
+  // redraw draws the tiles again, as the filter and the layers'
+  // declarations now say: with new paint rules, whose symbols are made
+  // anew from the declaration.
   redraw() {
-    for (const { layer } of this.layers.values()) layer.rerenderTiles();
+    for (const { col, layer } of this.layers.values()) {
+      layer.paintRules = paintRules(col, this.passes);
+      layer.rerenderTiles();
+    }
     this.changed();
   }
 }
