@@ -43,6 +43,23 @@ type Collection struct {
 	Dropped time.Time
 }
 
+// Expected is about how many of the collection's features lie in box,
+// were they spread evenly over its extent: what a store weighs to choose
+// how to read them.
+func (c *Collection) Expected(box orb.Bound) float64 {
+	e := c.Extent
+	if c.Count == 0 || !e.Intersects(box) {
+		return 0
+	}
+	w, h := e.Max[0]-e.Min[0], e.Max[1]-e.Min[1]
+	if w <= 0 || h <= 0 {
+		return float64(c.Count)
+	}
+	iw := min(e.Max[0], box.Max[0]) - max(e.Min[0], box.Min[0])
+	ih := min(e.Max[1], box.Max[1]) - max(e.Min[1], box.Min[1])
+	return float64(c.Count) * (iw / w) * (ih / h)
+}
+
 // LayerInfo is a layer with its feature count and extent, as planmap
 // layers lists it; each store reads every layer's from one snapshot.
 type LayerInfo struct {

@@ -124,7 +124,7 @@ func (s *Store) Count(ctx context.Context, id string, f layers.Filter) (int, err
 // selectIDs is Select within a snapshot.
 func selectIDs(ctx context.Context, q querier, col *layers.Collection, f layers.Filter, p layers.Page) ([]int64, int, error) {
 	if len(f.BBoxes) > 0 {
-		return selectBBox(ctx, q, col.Layer, f, p)
+		return selectBBox(ctx, q, col, f, p)
 	}
 	t := quoteIdent(col.ID)
 	where, args := equalsWhere(col.Layer, f, "")
@@ -193,59 +193,86 @@ func equalsWhere(l *layers.Layer, f layers.Filter, alias string) (string, []any)
 	return strings.Join(conds, " AND "), args
 }
 
+// manyHits is how many features a box is expected to hold for
+// selectBBox to read the R-tree in two.
+const manyHits = 400
+
 type hit struct {
 	fid   int64
 	bound orb.Bound
 }
 
-// selectBBox answers a query with boxes through the layer's R-tree.
-func selectBBox(ctx context.Context, q querier, l *layers.Layer, f layers.Filter, p layers.Page) ([]int64, int, error) {
-	rt := quoteIdent("rtree_" + l.ID + "_geom")
-	where, eqArgs := equalsWhere(l, f, "f")
-	sqlText := `SELECT r.id, r.minx, r.maxx, r.miny, r.maxy FROM ` + rt + ` r`
+// selectBBox answers a query with boxes through the layer's R-tree: the
+// features whose R-tree boxes meet a box, placed against all the filter's
+// boxes by their R-tree boxes, and, where one crosses an edge, by their
+// geometries. A box expected to hold many (manyHits, a tile's holds
+// thousands) is read in two: the ids alone of the features whose R-tree
+// boxes lie inside it, which are inside it; then, with their boxes, those
+// whose boxes cross one of its four edges, a few hundred. The driver
+// reads a box's four values at three times the cost of the id, and a
+// second statement costs what about a hundred rows do.
+func selectBBox(ctx context.Context, q querier, col *layers.Collection, f layers.Filter, p layers.Page) ([]int64, int, error) {
+	from := ` FROM ` + quoteIdent("rtree_"+col.ID+"_geom") + ` r`
+	where, eqArgs := equalsWhere(col.Layer, f, "t")
 	if where != "" {
-		sqlText += ` JOIN ` + quoteIdent(l.ID) + ` f ON f.fid = r.id`
-	}
-	sqlText += ` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?`
-	if where != "" {
-		sqlText += ` AND ` + where
+		from += ` JOIN ` + quoteIdent(col.ID) + ` t ON t.fid = r.id`
+		where = ` AND ` + where
 	}
 	// An uncounted page leaves out the features before it, whose
 	// geometries a box's edge would otherwise have read again for each
 	// page of a reader that pages through the box.
-	after := p.UncountedAfter()
-	if after > 0 {
-		sqlText += ` AND r.id > ?`
+	if after := p.UncountedAfter(); after > 0 {
+		where += ` AND r.id > ?`
+		eqArgs = append(eqArgs, after)
 	}
+	const hits = `SELECT r.id, r.minx, r.maxx, r.miny, r.maxy`
+	const meets = ` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?`
+	inside := `SELECT r.id` + from + ` WHERE r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?` + where
+	var edges []string
+	for _, beyond := range []string{`r.minx < ?`, `r.maxx > ?`, `r.miny < ?`, `r.maxy > ?`} {
+		edges = append(edges, hits+from+meets+` AND `+beyond+where)
+	}
+	crossingEdges := strings.Join(edges, ` UNION ALL `)
 	var matches []int64
 	var crossing []hit
+	place := func(h hit) {
+		// The R-tree's boxes are rounded outward: one inside the query's
+		// box holds a feature inside it.
+		switch f.Spatial(h.bound) {
+		case layers.Inside:
+			matches = append(matches, h.fid)
+		case layers.Crossing:
+			crossing = append(crossing, h)
+		}
+	}
 	for _, box := range f.BBoxes {
-		args := append([]any{box.Min[0], box.Max[0], box.Min[1], box.Max[1]}, eqArgs...)
-		if after > 0 {
-			args = append(args, after)
+		x0, x1, y0, y1 := box.Min[0], box.Max[0], box.Min[1], box.Max[1]
+		sqlText, args := hits+from+meets+where, append([]any{x0, x1, y0, y1}, eqArgs...)
+		if col.Expected(box) >= manyHits {
+			rows, err := q.QueryContext(ctx, inside, args...)
+			if err != nil {
+				return nil, 0, err
+			}
+			if matches, err = appendIDs(matches, rows); err != nil {
+				return nil, 0, err
+			}
+			sqlText, args = crossingEdges, nil
+			for _, edge := range []float64{x0, x1, y0, y1} {
+				args = append(append(args, x0, x1, y0, y1, edge), eqArgs...)
+			}
 		}
 		rows, err := q.QueryContext(ctx, sqlText, args...)
 		if err != nil {
 			return nil, 0, err
 		}
-		err = eachRTreeHit(rows, func(h hit) {
-			// The R-tree's boxes are rounded outward: one inside the
-			// query's box holds a feature inside it.
-			switch f.Spatial(h.bound) {
-			case layers.Inside:
-				matches = append(matches, h.fid)
-			case layers.Crossing:
-				crossing = append(crossing, h)
-			}
-		})
-		if err != nil {
+		if err := eachRTreeHit(rows, place); err != nil {
 			return nil, 0, err
 		}
 	}
 	if len(crossing) > 0 {
 		slices.SortFunc(crossing, func(a, b hit) int { return int(a.fid - b.fid) })
 		crossing = slices.CompactFunc(crossing, func(a, b hit) bool { return a.fid == b.fid })
-		err := eachGeometry(ctx, q, l.ID, crossing, func(fid int64, g orb.Geometry) {
+		err := eachGeometry(ctx, q, col.ID, crossing, func(fid int64, g orb.Geometry) {
 			if f.MatchesGeometry(g, g.Bound()) {
 				matches = append(matches, fid)
 			}
@@ -268,6 +295,20 @@ func (s *Store) Bounds(ctx context.Context, id string, each func(fid int64, b or
 		}
 		return eachRTreeHit(rows, func(h hit) { each(h.fid, h.bound) })
 	})
+}
+
+// appendIDs appends the ids rows hold, one integer each, to ids, and
+// closes rows.
+func appendIDs(ids []int64, rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // eachRTreeHit calls fn with each of rows, rows of an R-tree (id, minx,

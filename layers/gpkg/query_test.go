@@ -131,3 +131,48 @@ func TestLoadByIDs(t *testing.T) {
 		})
 	}
 }
+
+// A box whose edges are exactly those of a feature's R-tree box (as a
+// client that asks for a feature's own bbox sends it) holds that feature:
+// the R-tree's box lies inside it on all four sides, neither crossing an
+// edge nor beyond one. So does a box that shares only one edge with it and
+// reaches across the layer from there, holding many features (which the
+// store reads in two: those inside, those across an edge).
+func TestBBoxOnRTreeEdges(t *testing.T) {
+	const n = 4000
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(n))))
+	boxes := map[int64]orb.Bound{}
+	var all orb.Bound
+	if err := s.Bounds(ctx, "parcels", func(fid int64, b orb.Bound) {
+		boxes[fid] = b
+		all = all.Union(b)
+		if len(boxes) == 1 {
+			all = b
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(boxes) != n {
+		t.Fatalf("Bounds gave %d boxes, want %d", len(boxes), n)
+	}
+	all = all.Pad(0.01)
+	for fid := int64(1); fid <= n; fid += 97 {
+		b := boxes[fid]
+		for name, q := range map[string]orb.Bound{
+			"its own box": b,
+			"west edge":   {Min: orb.Point{b.Min[0], all.Min[1]}, Max: all.Max},
+			"east edge":   {Min: all.Min, Max: orb.Point{b.Max[0], all.Max[1]}},
+			"south edge":  {Min: orb.Point{all.Min[0], b.Min[1]}, Max: all.Max},
+			"north edge":  {Min: all.Min, Max: orb.Point{all.Max[0], b.Max[1]}},
+		} {
+			fids, _, err := s.Select(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{q}}, layers.Page{Limit: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(fids, fid) {
+				t.Errorf("feature %d's R-tree box %v; a box on %s, %v, selects %d features, without it", fid, b, name, q, len(fids))
+			}
+		}
+	}
+}
