@@ -178,7 +178,7 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			t.Thinned = append(t.Thinned, col.ID)
 			continue
 		}
-		shapes, matched, err := src.Shapes(ctx, col.ID, layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures}, Fields)
+		shapes, matched, err := readShapes(ctx, src, col, z, box)
 		if err != nil {
 			return nil, err
 		}
@@ -219,6 +219,28 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 	sum := sha256.Sum256(t.Data)
 	t.ETag = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 	return t, nil
+}
+
+// readShapes reads the features of col in the tile's box, at most
+// MaxFeatures, with the Fields the tile keeps of them, and how many there
+// are in all. A tile expected to hold many more than MaxNamed of them
+// reads no names, which it would not keep; should it hold no more than
+// MaxNamed after all (a sparse part of the layer), it reads them again
+// with the names.
+func readShapes(ctx context.Context, src Source, col *layers.Collection, z int, box orb.Bound) ([]layers.Shape, int, error) {
+	f, p := layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures}
+	named := false
+	for _, name := range Fields[len(styleFields):] {
+		named = named || col.Layer.Field(name) != nil
+	}
+	if !named || estimate(col, z) <= 2*MaxNamed {
+		return src.Shapes(ctx, col.ID, f, p, Fields)
+	}
+	shapes, matched, err := src.Shapes(ctx, col.ID, f, p, styleFields)
+	if err != nil || len(shapes) > MaxNamed {
+		return shapes, matched, err
+	}
+	return src.Shapes(ctx, col.ID, f, p, Fields)
 }
 
 // projection maps CRS84 to the grid of one tile.

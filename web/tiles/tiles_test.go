@@ -261,13 +261,23 @@ func TestStyleFieldsFirst(t *testing.T) {
 }
 
 // A tile of more than MaxNamed features of a layer keeps what the map
-// styles by and leaves the names out; a tile of fewer keeps the names.
+// styles by and leaves the names out; a tile of fewer keeps the names,
+// also where the layer's density promised many (a tile over a corner of
+// the layer, which readShapes reads again with the names).
 func TestNamesOnlyInTilesOfFew(t *testing.T) {
-	s := parcels(t, 3000)
+	s := parcels(t, 10000)
 	col, _ := mustCatalog(t, s).Collection("parcels")
-	named, unnamed := 0, 0
+	named, unnamed, sparse := 0, 0, 0
+	type place struct{ z, x, y int }
+	var places []place
 	for z := 8; z <= 16; z++ {
-		x, y := tileXY(col.Extent.Center(), z)
+		for _, at := range []orb.Point{col.Extent.Center(), col.Extent.Min} {
+			x, y := tileXY(at, z)
+			places = append(places, place{z, x, y})
+		}
+	}
+	for _, pl := range places {
+		z, x, y := pl.z, pl.x, pl.y
 		tile, err := Build(ctx, s, z, x, y, nil)
 		if err != nil {
 			t.Fatalf("Build(%d/%d/%d): %v", z, x, y, err)
@@ -287,6 +297,9 @@ func TestNamesOnlyInTilesOfFew(t *testing.T) {
 				unnamed++
 			} else {
 				named++
+				if estimate(col, z) > 2*MaxNamed {
+					sparse++
+				}
 			}
 			for _, f := range ml.Features {
 				_, hasName := f.Properties["name_zh"]
@@ -297,7 +310,7 @@ func TestNamesOnlyInTilesOfFew(t *testing.T) {
 			}
 		}
 	}
-	if named == 0 || unnamed == 0 {
-		t.Errorf("%d tiles of few features, %d of many: want some of each", named, unnamed)
+	if named == 0 || unnamed == 0 || sparse == 0 {
+		t.Errorf("%d tiles of few features (%d where many were expected), %d of many: want some of each", named, sparse, unnamed)
 	}
 }
