@@ -191,13 +191,15 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 		}
 		fids := make([]int64, len(shapes))
 		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
+		feats := make([]geojson.Feature, len(shapes)) // in one allocation
 		for i, sh := range shapes {
 			fids[i] = sh.ID
 			g := p.shape(sh.Geometry, z < MinDetailZoom)
 			if g == nil {
 				continue
 			}
-			f := &geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: make(geojson.Properties, kept)}
+			f := &feats[i]
+			*f = geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: make(geojson.Properties, kept)}
 			for j, v := range sh.Values[:kept] {
 				if v != nil {
 					f.Properties[Fields[j]] = v
@@ -243,17 +245,37 @@ func readShapes(ctx context.Context, src Source, col *layers.Collection, z int, 
 	return src.Shapes(ctx, col.ID, f, p, Fields)
 }
 
-// projection maps CRS84 to the grid of one tile.
+// projection maps CRS84 to the grid of one tile. The shapes it makes
+// take their positions, rings and polygons from its slabs: a tile's
+// thousands of features in a few allocations rather than several each,
+// all of them kept until the tile is encoded.
 type projection struct {
 	scale, x0, y0 float64 // grid units per world, and the tile's origin
+	pointSlab     slab[orb.Point]
+	ringSlab      slab[orb.Ring]
+	polygonSlab   slab[orb.Polygon]
 }
 
-func newProjection(z, x, y int) projection {
+func newProjection(z, x, y int) *projection {
 	n := math.Exp2(float64(z)) * Extent
-	return projection{scale: n, x0: float64(x) * Extent, y0: float64(y) * Extent}
+	return &projection{scale: n, x0: float64(x) * Extent, y0: float64(y) * Extent}
 }
 
-func (p projection) point(q orb.Point) orb.Point {
+// slab hands out slices of larger arrays.
+type slab[T any] struct{ buf []T }
+
+// take returns an empty slice with room for n values, which an append
+// beyond n moves elsewhere rather than into the next slice taken.
+func (s *slab[T]) take(n int) []T {
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]T, 0, max(n, 2048))
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i : i+n]
+}
+
+func (p *projection) point(q orb.Point) orb.Point {
 	wx, wy := geo.WorldXY(q)
 	return orb.Point{wx*p.scale - p.x0, wy*p.scale - p.y0}
 }
@@ -266,7 +288,7 @@ var simplifier = simplify.DouglasPeucker(tolerance)
 // shape returns g on the tile's grid, clipped, rounded and simplified,
 // every ring valid; nil when nothing of it is left (or, with dropTiny, when
 // it is smaller than a pixel).
-func (p projection) shape(g orb.Geometry, dropTiny bool) orb.Geometry {
+func (p *projection) shape(g orb.Geometry, dropTiny bool) orb.Geometry {
 	switch g := g.(type) {
 	case orb.Point:
 		q := round(p.point(g))
@@ -297,13 +319,13 @@ func (p projection) shape(g orb.Geometry, dropTiny bool) orb.Geometry {
 	return nil
 }
 
-func (p projection) lines(g orb.MultiLineString, dropTiny bool) orb.Geometry {
+func (p *projection) lines(g orb.MultiLineString, dropTiny bool) orb.Geometry {
 	var out orb.MultiLineString
 	var length float64
 	for _, l := range g {
-		pl := make(orb.LineString, len(l))
-		for i, q := range l {
-			pl[i] = p.point(q)
+		pl := orb.LineString(p.pointSlab.take(len(l)))
+		for _, q := range l {
+			pl = append(pl, p.point(q))
 		}
 		for _, part := range clip.LineString(clipBox, pl) {
 			part = simplifier.LineString(dedupe(roundAll(part)))
@@ -325,13 +347,13 @@ func (p projection) lines(g orb.MultiLineString, dropTiny bool) orb.Geometry {
 	return out
 }
 
-func (p projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
-	var out orb.MultiPolygon
+func (p *projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
+	out := orb.MultiPolygon(p.polygonSlab.take(len(g)))
 	var area float64
 	for _, poly := range g {
-		var q orb.Polygon
+		q := orb.Polygon(p.ringSlab.take(len(poly)))
 		for i, r := range poly {
-			ring := validRing(p.ring(r), i == 0)
+			ring := p.validRing(p.ring(r), i == 0)
 			if ring == nil {
 				if i == 0 {
 					break // no outer ring: no polygon
@@ -366,8 +388,8 @@ func (p projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
 // ring returns r on the grid, clipped to the buffered tile, rounded,
 // without repeated positions, closed; nil when nothing is left. A ring
 // wholly inside the buffered tile (most are) is not clipped.
-func (p projection) ring(r orb.Ring) orb.Ring {
-	out := make(orb.Ring, 0, len(r)+1)
+func (p *projection) ring(r orb.Ring) orb.Ring {
+	out := orb.Ring(p.pointSlab.take(len(r) + 1))
 	inside := true
 	for _, q := range r {
 		q = round(p.point(q))
@@ -391,13 +413,13 @@ func (p projection) ring(r orb.Ring) orb.Ring {
 // wants: outer rings with a positive area on the y-down grid, holes
 // negative. A ring of four positions or fewer (a triangle) is not
 // simplified.
-func validRing(r orb.Ring, outer bool) orb.Ring {
+func (p *projection) validRing(r orb.Ring, outer bool) orb.Ring {
 	if len(r) < 4 {
 		return nil
 	}
 	candidates := [2]orb.Ring{nil, r}
 	if len(r) > 4 {
-		candidates[0] = simplifier.Ring(slices.Clone(r))
+		candidates[0] = simplifier.Ring(append(orb.Ring(p.pointSlab.take(len(r))), r...))
 	}
 	for _, c := range candidates {
 		if c == nil || !simpleRing(c) {
