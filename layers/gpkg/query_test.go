@@ -3,6 +3,8 @@ package gpkg_test
 import (
 	"bytes"
 	"context"
+	"math"
+	"math/rand"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -132,31 +135,29 @@ func TestLoadByIDs(t *testing.T) {
 	}
 }
 
-// A box whose edges are exactly those of a feature's R-tree box (as a
-// client that asks for a feature's own bbox sends it) holds that feature:
-// the R-tree's box lies inside it on all four sides, neither crossing an
-// edge nor beyond one. So does a box that shares only one edge with it and
-// reaches across the layer from there, holding many features (which the
-// store reads in two: those inside, those across an edge).
+// Boxes on the edges of features' R-tree boxes: a box whose edges are
+// exactly those of a feature's R-tree box (coordinates a float32 holds
+// exactly, as the R-tree's are) holds that feature, its R-tree box inside
+// it on all four sides, neither crossing an edge nor beyond one; so does a
+// box that shares only one edge with it and reaches across the layer from
+// there. Each is answered alike whether or not the R-tree is read in two.
 func TestBBoxOnRTreeEdges(t *testing.T) {
 	const n = 4000
 	s := layerstest.MustOpen(t)
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(n))))
 	boxes := map[int64]orb.Bound{}
-	var all orb.Bound
-	if err := s.Bounds(ctx, "parcels", func(fid int64, b orb.Bound) {
-		boxes[fid] = b
-		all = all.Union(b)
-		if len(boxes) == 1 {
-			all = b
-		}
-	}); err != nil {
+	if err := s.Bounds(ctx, "parcels", func(fid int64, b orb.Bound) { boxes[fid] = b }); err != nil {
 		t.Fatal(err)
 	}
 	if len(boxes) != n {
 		t.Fatalf("Bounds gave %d boxes, want %d", len(boxes), n)
 	}
-	all = all.Pad(0.01)
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, _ := cat.Collection("parcels")
+	all := col.Extent.Pad(0.01)
 	for fid := int64(1); fid <= n; fid += 97 {
 		b := boxes[fid]
 		for name, q := range map[string]orb.Bound{
@@ -166,13 +167,87 @@ func TestBBoxOnRTreeEdges(t *testing.T) {
 			"south edge":  {Min: orb.Point{all.Min[0], b.Min[1]}, Max: all.Max},
 			"north edge":  {Min: all.Min, Max: orb.Point{all.Max[0], b.Max[1]}},
 		} {
-			fids, _, err := s.Select(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{q}}, layers.Page{Limit: n})
-			if err != nil {
-				t.Fatal(err)
+			f := layers.Filter{BBoxes: []orb.Bound{q}}
+			inTwo, oneRead := bothReads(t, s, f, layers.Page{Limit: n})
+			if !slices.Contains(inTwo, fid) {
+				t.Errorf("feature %d's R-tree box %v; a box on %s, %v, selects %d features, without it", fid, b, name, q, len(inTwo))
 			}
-			if !slices.Contains(fids, fid) {
-				t.Errorf("feature %d's R-tree box %v; a box on %s, %v, selects %d features, without it", fid, b, name, q, len(fids))
+			if !slices.Equal(inTwo, oneRead) {
+				t.Errorf("a box on %s of feature %d, %v: %d features read in two, %d in one read\n  only in two: %v\n  only in one: %v",
+					name, fid, q, len(inTwo), len(oneRead), minus(inTwo, oneRead), minus(oneRead, inTwo))
 			}
 		}
 	}
+}
+
+// Reading the R-tree in two (the ids inside a box, then the boxes across
+// its edges) selects what one read does, with property values, several
+// boxes, pages by key, offset and uncounted ones, small boxes and large.
+func TestBBoxReadInTwo(t *testing.T) {
+	const n = 4000
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(n))))
+	rng := rand.New(rand.NewSource(3))
+	cell := layerstest.ParcelsCell
+	for i := 0; i < 150; i++ {
+		var f layers.Filter
+		for range 1 + i%3 {
+			w, h := cell*(0.3+rng.Float64()*80), cell*(0.3+rng.Float64()*6)
+			x := layerstest.ParcelsWest - 2*cell + rng.Float64()*604*cell
+			y := layerstest.ParcelsSouth - cell + rng.Float64()*8*cell
+			f.BBoxes = append(f.BBoxes, orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + w, y + h}})
+		}
+		if i%4 == 0 {
+			f.Equals = map[string]any{"status": layerstest.ParcelsStatuses[rng.Intn(len(layerstest.ParcelsStatuses))]}
+		}
+		p := layers.Page{Limit: []int{5, 100, n}[rng.Intn(3)], Offset: rng.Intn(3) * 7}
+		switch i % 5 {
+		case 1:
+			p.After = int64(rng.Intn(n))
+		case 2:
+			p.After, p.Uncounted = int64(rng.Intn(n)), true
+		}
+		inTwo, oneRead := bothReads(t, s, f, p)
+		if !slices.Equal(inTwo, oneRead) {
+			t.Fatalf("filter %v, page %+v: read in two %v, in one read %v", f, p, inTwo, oneRead)
+		}
+	}
+}
+
+// bothReads returns the ids of Select and of Shapes, which must agree,
+// for f and p, the R-tree of every box read in two, then in one read;
+// then how many match, after the ids.
+func bothReads(t *testing.T, s *gpkg.Store, f layers.Filter, p layers.Page) (inTwo, oneRead []int64) {
+	t.Helper()
+	read := func(most int64) []int64 {
+		defer gpkg.SetManyHits(most)()
+		fids, matched, err := s.Select(ctx, "parcels", f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shapes, shapesMatched, err := s.Shapes(ctx, "parcels", f, p, []string{"status"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(shapes))
+		for i, sh := range shapes {
+			ids[i] = sh.ID
+		}
+		if !slices.Equal(ids, fids) || matched != shapesMatched {
+			t.Fatalf("filter %v, page %+v: Select %v, matched %d; Shapes %v, matched %d", f, p, fids, matched, ids, shapesMatched)
+		}
+		return append(fids, int64(-matched))
+	}
+	return read(0), read(math.MaxInt64)
+}
+
+// minus returns the ids of a that b lacks.
+func minus(a, b []int64) []int64 {
+	var out []int64
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

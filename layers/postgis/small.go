@@ -42,20 +42,11 @@ func likelySmall(col *layers.Collection, f layers.Filter) bool {
 	if int64(col.Count) <= most {
 		return true
 	}
-	ext := col.Extent
-	area := (ext.Max[0] - ext.Min[0]) * (ext.Max[1] - ext.Min[1])
-	if area <= 0 {
-		return false
-	}
-	var share float64
+	var expected float64
 	for _, b := range f.BBoxes {
-		w := min(b.Max[0], ext.Max[0]) - max(b.Min[0], ext.Min[0])
-		h := min(b.Max[1], ext.Max[1]) - max(b.Min[1], ext.Min[1])
-		if w > 0 && h > 0 {
-			share += w * h / area
-		}
+		expected += col.Expected(b)
 	}
-	return share*float64(col.Count) <= float64(most)/2
+	return expected <= float64(most)/2
 }
 
 // smallBBox reads the candidates of f's boxes (and its property values)
