@@ -178,16 +178,12 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 			t.Thinned = append(t.Thinned, col.ID)
 			continue
 		}
-		shapes, matched, err := readShapes(ctx, src, col, z, box)
+		shapes, matched, kept, err := readShapes(ctx, src, col, box)
 		if err != nil {
 			return nil, err
 		}
 		if matched > len(shapes) {
 			t.Thinned = append(t.Thinned, col.ID)
-		}
-		kept := len(Fields) // Fields[:kept] are kept: the names come last
-		if len(shapes) > MaxNamed {
-			kept = len(styleFields)
 		}
 		fids := make([]int64, len(shapes))
 		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
@@ -224,31 +220,39 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 }
 
 // readShapes reads the features of col in the tile's box, at most
-// MaxFeatures, with the Fields the tile keeps of them, and how many there
-// are in all. A tile expected to hold many more than MaxNamed of them
-// reads no names, which it would not keep; should it hold no more than
-// MaxNamed after all (a sparse part of the layer), it reads them again
-// with the names.
-func readShapes(ctx context.Context, src Source, col *layers.Collection, z int, box orb.Bound) ([]layers.Shape, int, error) {
+// MaxFeatures, and how many there are in all, with the values of
+// Fields[:kept], the fields the tile keeps of them: the names only in a
+// tile of at most MaxNamed. Where the layer's density promises many more
+// than that (twice: near the threshold, the tiles that hold fewer would
+// each be read twice), the names are not read; should the tile hold at
+// most MaxNamed after all (a sparse part of the layer), it is read again
+// with them.
+func readShapes(ctx context.Context, src Source, col *layers.Collection, box orb.Bound) (shapes []layers.Shape, matched, kept int, err error) {
 	f, p := layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: MaxFeatures}
 	named := false
 	for _, name := range Fields[len(styleFields):] {
 		named = named || col.Layer.Field(name) != nil
 	}
-	if !named || estimate(col, z) <= 2*MaxNamed {
-		return src.Shapes(ctx, col.ID, f, p, Fields)
+	if named && col.Expected(box) > 2*MaxNamed {
+		shapes, matched, err = src.Shapes(ctx, col.ID, f, p, styleFields)
+		if err != nil || len(shapes) > MaxNamed {
+			return shapes, matched, len(styleFields), err
+		}
 	}
-	shapes, matched, err := src.Shapes(ctx, col.ID, f, p, styleFields)
-	if err != nil || len(shapes) > MaxNamed {
-		return shapes, matched, err
+	shapes, matched, err = src.Shapes(ctx, col.ID, f, p, Fields)
+	kept = len(Fields)
+	if len(shapes) > MaxNamed {
+		kept = len(styleFields)
 	}
-	return src.Shapes(ctx, col.ID, f, p, Fields)
+	return shapes, matched, kept, err
 }
 
 // projection maps CRS84 to the grid of one tile. The shapes it makes
 // take their positions, rings and polygons from its slabs: a tile's
-// thousands of features in a few allocations rather than several each,
-// all of them kept until the tile is encoded.
+// thousands of features in a few allocations rather than several each.
+// The slabs live as long as the tile's features, until it is encoded,
+// and so does what was cut from them only to be dropped (a line before
+// it is clipped, a simplified ring found invalid).
 type projection struct {
 	scale, x0, y0 float64 // grid units per world, and the tile's origin
 	pointSlab     slab[orb.Point]
@@ -267,8 +271,14 @@ type slab[T any] struct{ buf []T }
 // take returns an empty slice with room for n values, which an append
 // beyond n moves elsewhere rather than into the next slice taken.
 func (s *slab[T]) take(n int) []T {
+	const size = 2048
+	if n > size/4 {
+		// Too large to share a slab with others, and kept apart so as
+		// not to waste the rest of the one in use.
+		return make([]T, 0, n)
+	}
 	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]T, 0, max(n, 2048))
+		s.buf = make([]T, 0, size)
 	}
 	i := len(s.buf)
 	s.buf = s.buf[:i+n]

@@ -262,10 +262,19 @@ func TestStyleFieldsFirst(t *testing.T) {
 
 // A tile of more than MaxNamed features of a layer keeps what the map
 // styles by and leaves the names out; a tile of fewer keeps the names,
-// also where the layer's density promised many (a tile over a corner of
-// the layer, which readShapes reads again with the names).
+// also where the layer's count and extent promised many (a tile over the
+// far one of 10,000 parcels and one large one far to the north-east of
+// them, which readShapes reads again with the names).
 func TestNamesOnlyInTilesOfFew(t *testing.T) {
 	s := parcels(t, 10000)
+	far := orb.Point{layerstest.ParcelsWest + 2, layerstest.ParcelsSouth + 2}
+	const d = 0.05 // degrees: drawn at every zoom
+	if _, err := s.Create(ctx, "parcels", layers.Feature{
+		Geometry:   orb.MultiPolygon{{{far, {far[0] + d, far[1]}, {far[0] + d, far[1] + d}, {far[0], far[1] + d}, far}}},
+		Properties: map[string]any{"name_zh": "远处的地块", "status": "planned"},
+	}, layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
 	col, _ := mustCatalog(t, s).Collection("parcels")
 	named, unnamed, sparse := 0, 0, 0
 	type place struct{ z, x, y int }
@@ -274,6 +283,15 @@ func TestNamesOnlyInTilesOfFew(t *testing.T) {
 		for _, at := range []orb.Point{col.Extent.Center(), col.Extent.Min} {
 			x, y := tileXY(at, z)
 			places = append(places, place{z, x, y})
+		}
+	}
+	for z := 6; z <= 10; z++ {
+		x0, y1 := tileXY(col.Extent.Min, z)
+		x1, y0 := tileXY(col.Extent.Max, z)
+		for x := x0; x <= x1; x++ {
+			for y := y0; y <= y1; y++ {
+				places = append(places, place{z, x, y})
+			}
 		}
 	}
 	for _, pl := range places {
@@ -297,7 +315,7 @@ func TestNamesOnlyInTilesOfFew(t *testing.T) {
 				unnamed++
 			} else {
 				named++
-				if estimate(col, z) > 2*MaxNamed {
+				if col.Expected(Bound(z, x, y)) > 2*MaxNamed {
 					sparse++
 				}
 			}
@@ -312,5 +330,52 @@ func TestNamesOnlyInTilesOfFew(t *testing.T) {
 	}
 	if named == 0 || unnamed == 0 || sparse == 0 {
 		t.Errorf("%d tiles of few features (%d where many were expected), %d of many: want some of each", named, sparse, unnamed)
+	}
+}
+
+// Every feature of a built tile is the shape its geometry makes alone, on
+// a projection of its own: the slabs the tile's shapes share hand no two
+// the same room.
+func TestTileShapesShareNoRoom(t *testing.T) {
+	s := parcels(t, 3000)
+	col, _ := mustCatalog(t, s).Collection("parcels")
+	compared := 0
+	for z := 12; z <= 16; z++ {
+		x, y := tileXY(col.Extent.Center(), z)
+		tile, err := Build(ctx, s, z, x, y, nil)
+		if err != nil {
+			t.Fatalf("Build(%d/%d/%d): %v", z, x, y, err)
+		}
+		mls, err := mvt.Unmarshal(tile.Data)
+		if err != nil {
+			t.Fatalf("tile %d/%d/%d: %v", z, x, y, err)
+		}
+		items, err := s.Load(ctx, "parcels", tile.Holds["parcels"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		geoms := map[int64]orb.Geometry{}
+		for _, it := range items {
+			geoms[it.ID] = it.Geometry
+		}
+		for _, ml := range mls {
+			for _, f := range ml.Features {
+				var id int64
+				switch v := f.ID.(type) {
+				case float64:
+					id = int64(v)
+				case uint64:
+					id = int64(v)
+				}
+				want := newProjection(z, x, y).shape(geoms[id], z < MinDetailZoom)
+				if !orb.Equal(f.Geometry, want) {
+					t.Fatalf("tile %d/%d/%d, feature %d: %v; alone it is %v", z, x, y, id, f.Geometry, want)
+				}
+				compared++
+			}
+		}
+	}
+	if compared < 900 { // the five tiles hold about a thousand
+		t.Errorf("compared %d features: too few", compared)
 	}
 }
