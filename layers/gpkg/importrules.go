@@ -163,16 +163,7 @@ func int64s(ctx context.Context, q querier, query string, args ...any) ([]int64,
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var n int64
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return appendIDs(nil, rows)
 }
 
 // declLookup is the Lookup of a transaction whose declarations do not
