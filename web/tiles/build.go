@@ -56,7 +56,7 @@ const (
 // layer has them: what the map styles by (class, status, confidence) and
 // names for labels and popups. The feature's id is the MVT feature id;
 // the popup fetches the rest by it.
-var Fields = append(slices.Clone(styleFields), "name_zh", "name_en")
+var Fields = append(slices.Clone(styleFields[:]), "name_zh", "name_en")
 
 // MaxNamed is the most features of a layer a tile names: in a tile of
 // more, no name could be read (8,000 parcels at z12 are 3 pixels wide),
@@ -66,7 +66,7 @@ const MaxNamed = 2000
 
 // styleFields are the Fields a tile of more than MaxNamed features of a
 // layer keeps: the first of them.
-var styleFields = []string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
+var styleFields = [...]string{"landuse_code", layers.ClassField, layers.StatusField, "position_confidence"}
 
 // Tile is one tile made: its MVT bytes (uncompressed protocol buffers),
 // and what the cache and the HTTP layer need to know of it.
@@ -188,6 +188,7 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 		fids := make([]int64, len(shapes))
 		ml := &mvt.Layer{Name: col.ID, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(shapes))}
 		feats := make([]geojson.Feature, len(shapes)) // in one allocation
+		var sets propertySets
 		for i, sh := range shapes {
 			fids[i] = sh.ID
 			g := p.shape(sh.Geometry, z < MinDetailZoom)
@@ -195,12 +196,7 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 				continue
 			}
 			f := &feats[i]
-			*f = geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: make(geojson.Properties, kept)}
-			for j, v := range sh.Values[:kept] {
-				if v != nil {
-					f.Properties[Fields[j]] = v
-				}
-			}
+			*f = geojson.Feature{ID: uint64(sh.ID), Geometry: g, Properties: sets.of(sh.Values[:kept])}
 			ml.Features = append(ml.Features, f)
 		}
 		slices.Sort(fids)
@@ -219,6 +215,55 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 	return t, nil
 }
 
+// propertySets hands out the properties of a dense tile's features, one
+// map for each distinct set of values: its thousands of parcels, which
+// keep no names, share a few dozen combinations of class, status and
+// confidence, and a map of their own was a tenth of the tile's
+// allocations. mvt.Marshal only reads them.
+type propertySets map[[len(styleFields)]any]geojson.Properties
+
+// maxPropertySets bounds the maps kept for sharing.
+const maxPropertySets = 256
+
+// of returns the properties of vals, the values of Fields[:len(vals)],
+// without the nil ones.
+func (s *propertySets) of(vals []any) geojson.Properties {
+	if len(vals) != len(styleFields) {
+		return properties(vals) // named, each of its own
+	}
+	var key [len(styleFields)]any
+	for i, v := range vals {
+		switch v.(type) {
+		case nil, string, int64, float64, bool:
+			key[i] = v
+		default:
+			// Not comparable, or not known to be (a blob's []byte).
+			return properties(vals)
+		}
+	}
+	if p, ok := (*s)[key]; ok {
+		return p
+	}
+	p := properties(vals)
+	if *s == nil {
+		*s = propertySets{}
+	}
+	if len(*s) < maxPropertySets {
+		(*s)[key] = p
+	}
+	return p
+}
+
+func properties(vals []any) geojson.Properties {
+	p := make(geojson.Properties, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			p[Fields[i]] = v
+		}
+	}
+	return p
+}
+
 // readShapes reads the features of col in the tile's box, at most
 // MaxFeatures, and how many there are in all, with the values of
 // Fields[:kept], the fields the tile keeps of them: the names only in a
@@ -234,7 +279,7 @@ func readShapes(ctx context.Context, src Source, col *layers.Collection, box orb
 		named = named || col.Layer.Field(name) != nil
 	}
 	if named && col.Expected(box) > 2*MaxNamed {
-		shapes, matched, err = src.Shapes(ctx, col.ID, f, p, styleFields)
+		shapes, matched, err = src.Shapes(ctx, col.ID, f, p, styleFields[:])
 		if err != nil || len(shapes) > MaxNamed {
 			return shapes, matched, len(styleFields), err
 		}

@@ -2,6 +2,8 @@ package tiles
 
 import (
 	"context"
+	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -255,7 +257,7 @@ func TestCacheChangedThenDeleted(t *testing.T) {
 // A tile of many features keeps the first of Fields, styleFields, and
 // leaves out the rest, the names.
 func TestStyleFieldsFirst(t *testing.T) {
-	if !slices.Equal(Fields[:len(styleFields)], styleFields) || !slices.Equal(Fields[len(styleFields):], []string{"name_zh", "name_en"}) {
+	if !slices.Equal(Fields[:len(styleFields)], styleFields[:]) || !slices.Equal(Fields[len(styleFields):], []string{"name_zh", "name_en"}) {
 		t.Errorf("Fields = %v: want styleFields %v, then the names", Fields, styleFields)
 	}
 }
@@ -377,5 +379,36 @@ func TestTileShapesShareNoRoom(t *testing.T) {
 	}
 	if compared < 900 { // the five tiles hold about a thousand
 		t.Errorf("compared %d features: too few", compared)
+	}
+}
+
+// Dense features with the same values share one map of properties; any
+// other value, a blob's bytes included, gets its own, and nils are left
+// out.
+func TestPropertySets(t *testing.T) {
+	var s propertySets
+	a := s.of([]any{"R2", "residential", "planned", nil})
+	b := s.of([]any{"R2", "residential", "planned", nil})
+	c := s.of([]any{"R2", "residential", "built", nil})
+	d := s.of([]any{"R2", []byte("x"), "planned", nil})
+	named := s.of([]any{"R2", "residential", "planned", nil, "安置房", nil})
+	want := map[string]any{"landuse_code": "R2", layers.ClassField: "residential", layers.StatusField: "planned"}
+	if !maps.Equal(a, want) {
+		t.Errorf("properties = %v, want %v", a, want)
+	}
+	if reflect.ValueOf(a).Pointer() != reflect.ValueOf(b).Pointer() {
+		t.Error("the same values: two maps, want one shared")
+	}
+	if c[layers.StatusField] != "built" || reflect.ValueOf(a).Pointer() == reflect.ValueOf(c).Pointer() {
+		t.Errorf("other values share the map: %v", c)
+	}
+	if v, ok := d[layers.ClassField].([]byte); !ok || string(v) != "x" {
+		t.Errorf("a blob's value: %v", d)
+	}
+	if named["name_zh"] != "安置房" || len(named) != 4 {
+		t.Errorf("named properties = %v", named)
+	}
+	if len(s) != 2 {
+		t.Errorf("%d sets kept, want 2", len(s))
 	}
 }
