@@ -446,8 +446,12 @@ func (p *projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
 func (p *projection) ring(r orb.Ring) orb.Ring {
 	out := orb.Ring(p.pointSlab.take(len(r) + 1))
 	inside := true
-	for _, q := range r {
-		q = round(p.point(q))
+	for i, q := range r {
+		if i == len(r)-1 && i > 0 && q == r[0] {
+			q = out[0] // the closing position, projected once already
+		} else {
+			q = round(p.point(q))
+		}
 		inside = inside && clipBox.Contains(q)
 		if len(out) == 0 || out[len(out)-1] != q {
 			out = append(out, q)
