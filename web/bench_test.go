@@ -36,12 +36,26 @@ var (
 
 // benchStore is the store the benchmarks share: built once per process,
 // since importing 200,000 parcels takes a while and b.TempDir lasts one
-// benchmark only. Its folder is left behind in the temporary folder.
+// benchmark only. TestMain removes its folder.
 var benchStore struct {
 	once    sync.Once
 	handler http.Handler
 	store   *gpkg.Store // the store behind handler, for cache_bench_test.go
+	dir     string
 	err     error
+}
+
+// TestMain removes the benchmarks' store when the tests are done: a
+// hundred megabytes left in the temporary folder by every run otherwise.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchStore.store != nil {
+		benchStore.store.Close()
+	}
+	if benchStore.dir != "" {
+		os.RemoveAll(benchStore.dir)
+	}
+	os.Exit(code)
 }
 
 // benchRouter returns the real router over a real store holding the
@@ -67,6 +81,7 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	benchStore.dir = dir
 	start := time.Now()
 	data := layerstest.Parcels(benchParcels)
 	generated := time.Now()
