@@ -17,7 +17,7 @@ func TestSetMemoryLimit(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	setMemoryLimit(func(string) string { return "" }, 64<<20, log)
-	if got, want := debug.SetMemoryLimit(-1), int64(64<<20*3/2+64<<20); got != want {
+	if got, want := debug.SetMemoryLimit(-1), int64(64<<20*5/4+64<<20); got != want {
 		t.Errorf("limit with a 64 MB cache = %d, want %d", got, want)
 	}
 	if got := debug.SetGCPercent(gcBefore); got != gcPercent {
