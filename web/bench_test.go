@@ -179,6 +179,32 @@ func BenchmarkItemsBBox50(b *testing.B) {
 	benchItems(b, "/collections/parcels/items?bbox="+bbox50+"&limit=100", 45, 55)
 }
 
+// BenchmarkItemsBBox50Spread asks for a different 50-parcel box each time,
+// spread over the whole layer, as many map users do and as the wrk run's
+// lists do: the pages each one reads are seldom in SQLite's cache.
+func BenchmarkItemsBBox50Spread(b *testing.B) {
+	h := benchRouter(b)
+	const distinct = 1024
+	rows := benchParcels / layerstest.ParcelsColumns
+	reqs := make([]*http.Request, distinct)
+	for i := range reqs {
+		col, row := (i*7919)%(layerstest.ParcelsColumns-10), (i*104729)%(rows-5)
+		reqs[i] = httptest.NewRequest("GET", "/collections/parcels/items?limit=100&bbox="+layerstest.ParcelsBBox(col, row, 10, 5), nil)
+	}
+	checkFeatures(b, h, reqs[1].URL.String(), 50, 50)
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for i := 0; i < b.N; i++ {
+		if rec := benchRequest(h, reqs[i%distinct], &buf); rec.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d, want 200", reqs[i%distinct].URL, rec.Code)
+		}
+	}
+	reportCPU(b, cpu)
+	b.ReportMetric(50, "features/op")
+}
+
 // BenchmarkItemsBBox1000 is a map at district scale: a bbox of 1,000
 // parcels, in one page.
 func BenchmarkItemsBBox1000(b *testing.B) {
