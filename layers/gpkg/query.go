@@ -639,12 +639,25 @@ type snapshotReader struct {
 	tx *sql.Tx
 }
 
+// snapshot begins a read transaction once a slot is free (readSlots):
+// blocked senders on a channel are let in first come, first served.
 func (s *Store) snapshot(ctx context.Context) (snapshotReader, error) {
+	select {
+	case s.readSlots <- struct{}{}:
+	case <-ctx.Done():
+		return snapshotReader{}, ctx.Err()
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		<-s.readSlots
+	}
 	return snapshotReader{s, tx}, err
 }
 
-func (r snapshotReader) close() { r.tx.Rollback() }
+func (r snapshotReader) close() {
+	r.tx.Rollback()
+	<-r.s.readSlots
+}
 
 func (r snapshotReader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
 	if st := r.kept(text); st != nil {

@@ -45,8 +45,13 @@ type Store struct {
 	// PlanningRules; nil asks no rules.
 	CheckRules RulesFunc
 
-	path      string
-	read      *sql.DB
+	path string
+	read *sql.DB
+	// readSlots admits snapshots to read in the order they asked, one per
+	// connection of read: database/sql hands a freed connection to a
+	// waiter picked at random, and with more readers than connections
+	// some waited for many turns (openReaders).
+	readSlots chan struct{}
 	write     *sql.DB
 	created   bool
 	immutable bool // read as an immutable file: see OpenReadOnly
@@ -262,6 +267,7 @@ func (s *Store) openReaders() error {
 	// minute is closed, its page cache freed.
 	n := max(4, 2*runtime.NumCPU())
 	s.read.SetMaxOpenConns(n)
+	s.readSlots = make(chan struct{}, n)
 	s.read.SetMaxIdleConns(n)
 	s.read.SetConnMaxIdleTime(time.Minute)
 	return nil

@@ -1,10 +1,13 @@
 package gpkg
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"planmap/layers"
 )
@@ -35,5 +38,47 @@ func TestCheckImmutable(t *testing.T) {
 				t.Errorf("checkImmutable = %v (code %s), want layers.ECONFLICT with %q", err, layers.ErrorCode(err), tt.want)
 			}
 		})
+	}
+}
+
+// Snapshots wait for a free reading slot, give up when their context
+// ends, and free the slot when closed.
+func TestSnapshotSlots(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "planmap.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var held []snapshotReader
+	for range cap(s.readSlots) {
+		r, err := s.snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.snapshot(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("snapshot with every slot taken = %v, want it to wait until its deadline", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		r, err := s.snapshot(ctx)
+		if err == nil {
+			r.close()
+		}
+		got <- err
+	}()
+	held[0].close()
+	if err := <-got; err != nil {
+		t.Fatalf("snapshot once a slot was freed = %v", err)
+	}
+	for _, r := range held[1:] {
+		r.close()
+	}
+	if n := len(s.readSlots); n != 0 {
+		t.Errorf("%d slots still taken after every snapshot closed", n)
 	}
 }
