@@ -58,13 +58,5 @@ func BenchmarkItemCached(b *testing.B) {
 			b.Fatalf("GET %s = %d %.300s, want 200", reqs[i].URL, rec.Code, buf.Bytes())
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := processCPU()
-	for i := 0; i < b.N; i++ {
-		if rec := benchRequest(h, reqs[i%distinct], &buf); rec.Code != http.StatusOK {
-			b.Fatalf("GET %s = %d, want 200", reqs[i%distinct].URL, rec.Code)
-		}
-	}
-	reportCPU(b, cpu)
+	benchEach(b, h, reqs)
 }
