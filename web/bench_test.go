@@ -98,6 +98,7 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	benchStore.store = s // for TestMain to close, should the import fail
 	if _, err := s.Import(ctx, append(files, parcels), layers.ImportOptions{}); err != nil {
 		return nil, fmt.Errorf("Import: %w", err)
 	}
@@ -110,7 +111,6 @@ func buildBenchRouter(b *testing.B) (http.Handler, error) {
 		benchParcels, float64(len(data))/1e6, dir, generated.Sub(start).Round(time.Millisecond),
 		parsed.Sub(generated).Round(time.Millisecond), imported.Sub(parsed).Round(time.Millisecond),
 		done.Sub(imported).Round(time.Millisecond), done.Sub(start).Round(time.Millisecond))
-	benchStore.store = s
 	return web.NewRouter(s, web.Options{AllowedHosts: []string{"example.com"}} /* httptest.NewRequest's host */, slog.New(slog.NewTextHandler(io.Discard, nil))), nil
 }
 
@@ -196,8 +196,10 @@ func BenchmarkItemsBBox50(b *testing.B) {
 }
 
 // BenchmarkItemsBBox50Spread asks for a different 50-parcel box each time,
-// spread over the whole layer, as many map users do and as the wrk run's
-// lists do: the pages each one reads are seldom in SQLite's cache.
+// spread over the whole layer, as many map users do and as the lists of
+// web/testdata/bench/scale.sh do: the pages each one reads are seldom in
+// SQLite's cache. Every box is a 10 × 5 block of the parcels' grid, and
+// so holds 50; the first is checked.
 func BenchmarkItemsBBox50Spread(b *testing.B) {
 	h := benchRouter(b)
 	const distinct = 1024

@@ -824,7 +824,7 @@ func defaultCacheDir(db string) string {
 // left the server at 251-262 MB serving random boxes of 1,000,000 parcels
 // with the default budgets (the tile cache empty, its share of the limit
 // room for garbage), over issue 10's 250; a quarter brings it to 228-231
-// MB for about 8 % more CPU per read from the file and 10-18 % more
+// MB for about 8 % more CPU per read from the file and 7-17 % more
 // per read from the cache (BENCHMARKS.md).
 //
 // Under that limit the collector may also wait longer (gcPercent, unless

@@ -55,7 +55,7 @@ func (d *directSnapshot) close() {
 // context.
 func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
 	foreign := map[int64]bool{}
-	rows, err := snapshotReader{d.s, d.tx}.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
+	rows, err := snapshotReader{s: d.s, tx: d.tx}.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
 		WHERE c.seq >= ? AND c.seq <= ? AND c.fid > 0
 		AND coalesce((SELECT h.author IS NULL AND h.note IS NULL FROM planmap_history h
 			WHERE h.layer = c.layer AND h.fid = c.fid ORDER BY h.id DESC LIMIT 1), 1)`, lo, hi)

@@ -635,12 +635,14 @@ func (r cachedReader) QueryRowContext(ctx context.Context, text string, args ...
 // snapshotReader runs queries through the kept statements inside one
 // read transaction, so that they all see the same state of the file.
 type snapshotReader struct {
-	s  *Store
-	tx *sql.Tx
+	s    *Store
+	tx   *sql.Tx
+	slot bool // it holds one of s.readSlots, from snapshot
 }
 
 // snapshot begins a read transaction once a slot is free (readSlots):
-// blocked senders on a channel are let in first come, first served.
+// the goroutines blocked sending on a channel are let in first come,
+// first served. Its caller closes it, once.
 func (s *Store) snapshot(ctx context.Context) (snapshotReader, error) {
 	select {
 	case s.readSlots <- struct{}{}:
@@ -650,13 +652,18 @@ func (s *Store) snapshot(ctx context.Context) (snapshotReader, error) {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		<-s.readSlots
+		return snapshotReader{}, err
 	}
-	return snapshotReader{s, tx}, err
+	return snapshotReader{s: s, tx: tx, slot: true}, nil
 }
 
+// close ends the transaction, and gives back the slot of a reader
+// snapshot made; one made around another's transaction has none.
 func (r snapshotReader) close() {
 	r.tx.Rollback()
-	<-r.s.readSlots
+	if r.slot {
+		<-r.s.readSlots
+	}
 }
 
 func (r snapshotReader) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {

@@ -318,7 +318,7 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 // scratch when cur is nil or the log went back (the file was replaced).
 func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*layers.Catalog, error) {
 	// The statements through the kept ones: a refresh follows each write.
-	q := snapshotReader{s, tx}
+	q := snapshotReader{s: s, tx: tx}
 	var last int64
 	if err := q.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM planmap_changes`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("change log: %w", err)

@@ -47,10 +47,14 @@ type Store struct {
 
 	path string
 	read *sql.DB
-	// readSlots admits snapshots to read in the order they asked, one per
-	// connection of read: database/sql hands a freed connection to a
-	// waiter picked at random, and with more readers than connections
-	// some waited for many turns (openReaders).
+	// readSlots lets the snapshots of reads by box or filter (Items,
+	// Shapes, Bounds, Search) begin in the order they asked, as many at
+	// once as read has connections: database/sql hands a freed connection
+	// to a waiter picked at random, and with many more readers than
+	// connections some waited for many turns. Reads of single features
+	// and the catalog's refresh take connections without a slot, and the
+	// version connection holds one for good, so an admitted snapshot may
+	// still wait in database/sql's queue, but behind few.
 	readSlots chan struct{}
 	write     *sql.DB
 	created   bool

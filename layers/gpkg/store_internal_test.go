@@ -42,7 +42,9 @@ func TestCheckImmutable(t *testing.T) {
 }
 
 // Snapshots wait for a free reading slot, give up when their context
-// ends, and free the slot when closed.
+// ends, and free the slot when closed, or when they could not begin.
+// (That they are let in in the order they came is the channel's: the
+// runtime queues blocked senders first in, first out.)
 func TestSnapshotSlots(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "planmap.gpkg"))
@@ -50,6 +52,8 @@ func TestSnapshotSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	// Connections to spare: only the slots can make a snapshot wait.
+	s.read.SetMaxOpenConns(cap(s.readSlots) + 4)
 	var held []snapshotReader
 	for range cap(s.readSlots) {
 		r, err := s.snapshot(ctx)
@@ -57,6 +61,9 @@ func TestSnapshotSlots(t *testing.T) {
 			t.Fatal(err)
 		}
 		held = append(held, r)
+	}
+	if n := len(s.readSlots); n != cap(s.readSlots) {
+		t.Fatalf("%d snapshots open, %d slots taken", cap(s.readSlots), n)
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
@@ -80,5 +87,18 @@ func TestSnapshotSlots(t *testing.T) {
 	}
 	if n := len(s.readSlots); n != 0 {
 		t.Errorf("%d slots still taken after every snapshot closed", n)
+	}
+	// One made around another's transaction holds no slot to give back.
+	tx, err := s.read.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshotReader{s: s, tx: tx}.close()
+	s.read.Close()
+	if _, err := s.snapshot(ctx); err == nil {
+		t.Fatal("snapshot on closed connections: no error")
+	}
+	if n := len(s.readSlots); n != 0 {
+		t.Errorf("a snapshot that could not begin kept its slot: %d taken", n)
 	}
 }

@@ -217,12 +217,14 @@ func Build(ctx context.Context, src Source, z, x, y int, ids []string) (*Tile, e
 
 // propertySets hands out the properties of a dense tile's features, one
 // map for each distinct set of values: its thousands of parcels, which
-// keep no names, share a few dozen combinations of class, status and
-// confidence, and a map of their own was a tenth of the tile's
+// keep no names, share a few dozen combinations of land-use code, class,
+// status and confidence, and a map of their own was a tenth of the tile's
 // allocations. mvt.Marshal only reads them.
 type propertySets map[[len(styleFields)]any]geojson.Properties
 
-// maxPropertySets bounds the maps kept for sharing.
+// maxPropertySets bounds the maps kept for sharing, so that a tile whose
+// values are all distinct (a number of its own on every feature) does
+// not keep an entry per feature for nothing.
 const maxPropertySets = 256
 
 // of returns the properties of vals, the values of Fields[:len(vals)],
