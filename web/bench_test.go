@@ -158,17 +158,7 @@ func benchItems(b *testing.B, target string, lo, hi int) {
 // benchItemsOn is benchItems through the handler h.
 func benchItemsOn(b *testing.B, h http.Handler, target string, lo, hi int) {
 	n := checkFeatures(b, h, target, lo, hi)
-	req := httptest.NewRequest("GET", target, nil)
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := processCPU()
-	for i := 0; i < b.N; i++ {
-		if rec := benchRequest(h, req, &buf); rec.Code != http.StatusOK {
-			b.Fatalf("GET %s = %d, want 200", target, rec.Code)
-		}
-	}
-	reportCPU(b, cpu)
+	benchEach(b, h, []*http.Request{httptest.NewRequest("GET", target, nil)})
 	b.ReportMetric(float64(n), "features/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/feature")
 }
