@@ -302,6 +302,7 @@ func readShapes(ctx context.Context, src Source, col *layers.Collection, box orb
 // it is clipped, a simplified ring found invalid).
 type projection struct {
 	scale, x0, y0 float64 // grid units per world, and the tile's origin
+	worldY        geo.WorldYNear
 	pointSlab     slab[orb.Point]
 	ringSlab      slab[orb.Ring]
 	polygonSlab   slab[orb.Polygon]
@@ -309,7 +310,13 @@ type projection struct {
 
 func newProjection(z, x, y int) *projection {
 	n := math.Exp2(float64(z)) * Extent
-	return &projection{scale: n, x0: float64(x) * Extent, y0: float64(y) * Extent}
+	b := Bound(z, x, y)
+	// Within a millionth of a grid unit of the exact formula, whose own
+	// rounding errors are of that order at the highest zooms: rounding to
+	// the grid can tell them apart only for a position that far from
+	// halfway between two grid points.
+	return &projection{scale: n, x0: float64(x) * Extent, y0: float64(y) * Extent,
+		worldY: geo.NewWorldYNear(b.Min[1], b.Max[1], 1e-6/n)}
 }
 
 // slab hands out slices of larger arrays.
@@ -333,8 +340,8 @@ func (s *slab[T]) take(n int) []T {
 }
 
 func (p *projection) point(q orb.Point) orb.Point {
-	wx, wy := geo.WorldXY(q)
-	return orb.Point{wx*p.scale - p.x0, wy*p.scale - p.y0}
+	wx := (q[0] + 180) / 360
+	return orb.Point{wx*p.scale - p.x0, p.worldY.Y(q[1])*p.scale - p.y0}
 }
 
 // clipBox is the buffered tile in grid units.
