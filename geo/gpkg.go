@@ -135,6 +135,11 @@ func gpkgHeader(blob []byte) (int, binary.ByteOrder, byte, error) {
 // DecodeGPKG parses a GeoPackage geometry blob. Empty geometries decode to
 // nil.
 func DecodeGPKG(blob []byte) (orb.Geometry, error) {
+	return decodeGPKG(blob, nil)
+}
+
+// decodeGPKG is DecodeGPKG, into a's slabs unless a is nil.
+func decodeGPKG(blob []byte, a *Arena) (orb.Geometry, error) {
 	n, _, flags, err := gpkgHeader(blob)
 	if err != nil {
 		return nil, err
@@ -142,7 +147,7 @@ func DecodeGPKG(blob []byte) (orb.Geometry, error) {
 	if flags&gpkgFlagEmpty != 0 {
 		return nil, nil
 	}
-	if g, ok := decodeWKB(blob[n:]); ok {
+	if g, ok := decodeWKB(blob[n:], a); ok {
 		return g, nil
 	}
 	g, err := wkb.Unmarshal(blob[n:])

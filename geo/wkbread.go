@@ -15,9 +15,10 @@ import (
 // next), instead of one allocation per ring as orb's decoder makes: a
 // feature read from the file is decoded on every request. ok is false
 // for anything else (big-endian, Z or M, collections, extended WKB,
-// truncated data), which the caller leaves to orb.
-func decodeWKB(b []byte) (g orb.Geometry, ok bool) {
-	d := wkbReader{b: b, room: len(b) / 16}
+// truncated data), which the caller leaves to orb. With an arena a, the
+// points, rings and polygons come from its slabs instead.
+func decodeWKB(b []byte, a *Arena) (g orb.Geometry, ok bool) {
+	d := wkbReader{b: b, room: len(b) / 16, arena: a}
 	typ, ok := d.head()
 	if !ok {
 		return nil, false
@@ -71,7 +72,7 @@ func decodeWKB(b []byte) (g orb.Geometry, ok bool) {
 		if !ok {
 			return nil, false
 		}
-		mp := make(orb.MultiPolygon, 0, n)
+		mp := orb.MultiPolygon(d.polygons0(n))
 		for range n {
 			if t, ok := d.head(); !ok || t != 3 {
 				return nil, false
@@ -93,7 +94,8 @@ type wkbReader struct {
 	pts []orb.Point
 	// room is how many points pts gets when first needed: each point
 	// takes 16 bytes of the WKB, so len(b)/16 holds them all.
-	room int
+	room  int
+	arena *Arena // nil: pts, and a slice of its own for each ring list
 }
 
 // head reads a little-endian geometry's byte order and type.
@@ -134,6 +136,9 @@ func (d *wkbReader) point() (orb.Point, bool) {
 
 // points0 returns an empty slice of the shared points with room for n.
 func (d *wkbReader) points0(n int) []orb.Point {
+	if d.arena != nil {
+		return d.arena.points.Take(n)
+	}
 	if d.pts == nil {
 		d.pts = make([]orb.Point, 0, max(d.room, n))
 	}
@@ -171,7 +176,12 @@ func (d *wkbReader) polygon() (orb.Polygon, bool) {
 	if !ok {
 		return nil, false
 	}
-	p := make(orb.Polygon, 0, n)
+	var p orb.Polygon
+	if d.arena != nil {
+		p = d.arena.rings.Take(n)
+	} else {
+		p = make(orb.Polygon, 0, n)
+	}
 	for range n {
 		r, ok := d.points()
 		if !ok {
@@ -180,4 +190,12 @@ func (d *wkbReader) polygon() (orb.Polygon, bool) {
 		p = append(p, r)
 	}
 	return p, true
+}
+
+// polygons0 returns an empty list of polygons with room for n.
+func (d *wkbReader) polygons0(n int) []orb.Polygon {
+	if d.arena != nil {
+		return d.arena.polygons.Take(n)
+	}
+	return make([]orb.Polygon, 0, n)
 }

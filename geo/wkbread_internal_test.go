@@ -13,7 +13,8 @@ import (
 // TestDecodeWKB checks decodeWKB against orb's decoder, which it stands
 // in for: the same geometry for every kind a layer holds (empty parts
 // included), and a refusal (so that orb decides) for what it does not
-// read, truncated blobs among them.
+// read, truncated blobs among them; alone and into one arena shared by
+// all of them.
 func TestDecodeWKB(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	pts := func(n int) []orb.Point {
@@ -42,6 +43,8 @@ func TestDecodeWKB(t *testing.T) {
 		}
 		geoms = append(geoms, pts(1)[0], orb.LineString(pts(r.IntN(6))), poly(), orb.MultiPoint(pts(r.IntN(5))), ml, mp)
 	}
+	var arena Arena
+	var decoded, wants []orb.Geometry
 	for _, g := range geoms {
 		b, err := wkb.Marshal(g, binary.LittleEndian)
 		if err != nil {
@@ -51,44 +54,57 @@ func TestDecodeWKB(t *testing.T) {
 		if err != nil {
 			t.Fatalf("wkb.Unmarshal(%v): %v", g, err)
 		}
-		got, ok := decodeWKB(b)
+		got, ok := decodeWKB(b, nil)
 		if !ok || !reflect.DeepEqual(got, want) {
 			t.Fatalf("decodeWKB(%x) = %v, %v; want %v", b, got, ok, want)
 		}
+		got, ok = decodeWKB(b, &arena)
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeWKB(%x) into an arena = %v, %v; want %v", b, got, ok, want)
+		}
+		decoded, wants = append(decoded, got), append(wants, want)
 		// Truncated: never a geometry orb would not give.
 		for _, n := range []int{0, 1, 5, 8, len(b) / 2, len(b) - 1} {
 			if n < 0 || n >= len(b) {
 				continue
 			}
-			if got, ok := decodeWKB(b[:n]); ok {
+			if got, ok := decodeWKB(b[:n], nil); ok {
 				if want, err := wkb.Unmarshal(b[:n]); err != nil || !reflect.DeepEqual(got, want) {
 					t.Fatalf("decodeWKB(%x) = %v, ok; orb gives %v, %v", b[:n], got, want, err)
 				}
 			}
 		}
 		big, _ := wkb.Marshal(g, binary.BigEndian)
-		if _, ok := decodeWKB(big); ok {
+		if _, ok := decodeWKB(big, nil); ok {
 			t.Fatalf("decodeWKB read big-endian %x, want it left to orb", big)
 		}
 	}
+	// Nothing decoded later wrote into what was decoded before.
+	if !reflect.DeepEqual(decoded, wants) {
+		t.Fatal("geometries decoded into the arena changed as more were")
+	}
 	col, _ := wkb.Marshal(orb.Collection{orb.Point{1, 2}}, binary.LittleEndian)
-	if _, ok := decodeWKB(col); ok {
+	if _, ok := decodeWKB(col, nil); ok {
 		t.Fatal("decodeWKB read a collection, want it left to orb")
 	}
 }
 
 // TestDecodeWKBParts checks that the parts decodeWKB gives share no
-// room: appending to one ring leaves the next as it was.
+// room, alone or in an arena: appending to one ring, or to the rings of
+// one polygon, leaves the next ring or polygon as it was.
 func TestDecodeWKBParts(t *testing.T) {
-	want := orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}, {{5, 5}, {6, 5}, {6, 6}, {5, 5}}}}
+	want := orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}, {{5, 5}, {6, 5}, {6, 6}, {5, 5}}}, {{{7, 7}, {8, 7}, {8, 8}, {7, 7}}}}
 	b, _ := wkb.Marshal(want, binary.LittleEndian)
-	g, ok := decodeWKB(b)
-	if !ok {
-		t.Fatal("decodeWKB refused a multipolygon")
-	}
-	mp := g.(orb.MultiPolygon)
-	_ = append(mp[0][0], orb.Point{9, 9})
-	if !reflect.DeepEqual(mp, want) {
-		t.Fatalf("after appending to ring 0: %v, want %v", mp, want)
+	for _, a := range []*Arena{nil, new(Arena)} {
+		g, ok := decodeWKB(b, a)
+		if !ok {
+			t.Fatal("decodeWKB refused a multipolygon")
+		}
+		mp := g.(orb.MultiPolygon)
+		_ = append(mp[0][0], orb.Point{9, 9})
+		_ = append(mp[0], orb.Ring{{9, 9}})
+		if !reflect.DeepEqual(mp, want) {
+			t.Fatalf("arena %v: after appending to ring 0 and to polygon 0: %v, want %v", a != nil, mp, want)
+		}
 	}
 }

@@ -503,14 +503,16 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	}
 	ptrs[1] = &blob
 	shapes := make([]layers.Shape, 0, len(fids))
-	// The shapes' values, in one allocation (a tile reads thousands).
+	// The shapes' values, in one allocation (a tile reads thousands),
+	// and their geometries in the arena's few.
 	values := make([]any, len(fids)*len(fields))
+	var arena geo.Arena
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
 		fid, _ := vals[0].(int64)
-		g, err := geo.DecodeGPKG(blob)
+		g, err := arena.DecodeGPKG(blob)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
 		}

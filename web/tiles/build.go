@@ -303,9 +303,9 @@ func readShapes(ctx context.Context, src Source, col *layers.Collection, box orb
 type projection struct {
 	scale, x0, y0 float64 // grid units per world, and the tile's origin
 	worldY        geo.WorldYNear
-	pointSlab     slab[orb.Point]
-	ringSlab      slab[orb.Ring]
-	polygonSlab   slab[orb.Polygon]
+	pointSlab     geo.Slab[orb.Point]
+	ringSlab      geo.Slab[orb.Ring]
+	polygonSlab   geo.Slab[orb.Polygon]
 }
 
 func newProjection(z, x, y int) *projection {
@@ -317,26 +317,6 @@ func newProjection(z, x, y int) *projection {
 	// halfway between two grid points.
 	return &projection{scale: n, x0: float64(x) * Extent, y0: float64(y) * Extent,
 		worldY: geo.NewWorldYNear(b.Min[1], b.Max[1], 1e-6/n)}
-}
-
-// slab hands out slices of larger arrays.
-type slab[T any] struct{ buf []T }
-
-// take returns an empty slice with room for n values, which an append
-// beyond n moves elsewhere rather than into the next slice taken.
-func (s *slab[T]) take(n int) []T {
-	const size = 2048
-	if n > size/4 {
-		// Too large to share a slab with others, and kept apart so as
-		// not to waste the rest of the one in use.
-		return make([]T, 0, n)
-	}
-	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]T, 0, size)
-	}
-	i := len(s.buf)
-	s.buf = s.buf[:i+n]
-	return s.buf[i : i : i+n]
 }
 
 func (p *projection) point(q orb.Point) orb.Point {
@@ -387,7 +367,7 @@ func (p *projection) lines(g orb.MultiLineString, dropTiny bool) orb.Geometry {
 	var out orb.MultiLineString
 	var length float64
 	for _, l := range g {
-		pl := orb.LineString(p.pointSlab.take(len(l)))
+		pl := orb.LineString(p.pointSlab.Take(len(l)))
 		for _, q := range l {
 			pl = append(pl, p.point(q))
 		}
@@ -412,10 +392,10 @@ func (p *projection) lines(g orb.MultiLineString, dropTiny bool) orb.Geometry {
 }
 
 func (p *projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
-	out := orb.MultiPolygon(p.polygonSlab.take(len(g)))
+	out := orb.MultiPolygon(p.polygonSlab.Take(len(g)))
 	var area float64
 	for _, poly := range g {
-		q := orb.Polygon(p.ringSlab.take(len(poly)))
+		q := orb.Polygon(p.ringSlab.Take(len(poly)))
 		for i, r := range poly {
 			ring := p.validRing(p.ring(r), i == 0)
 			if ring == nil {
@@ -453,7 +433,7 @@ func (p *projection) polygons(g orb.MultiPolygon, dropTiny bool) orb.Geometry {
 // without repeated positions, closed; nil when nothing is left. A ring
 // wholly inside the buffered tile (most are) is not clipped.
 func (p *projection) ring(r orb.Ring) orb.Ring {
-	out := orb.Ring(p.pointSlab.take(len(r) + 1))
+	out := orb.Ring(p.pointSlab.Take(len(r) + 1))
 	inside := true
 	for i, q := range r {
 		if i == len(r)-1 && i > 0 && q == r[0] {
@@ -487,7 +467,7 @@ func (p *projection) validRing(r orb.Ring, outer bool) orb.Ring {
 	}
 	candidates := [2]orb.Ring{nil, r}
 	if len(r) > 4 {
-		candidates[0] = simplifier.Ring(append(orb.Ring(p.pointSlab.take(len(r))), r...))
+		candidates[0] = simplifier.Ring(append(orb.Ring(p.pointSlab.Take(len(r))), r...))
 	}
 	for _, c := range candidates {
 		if c == nil || !simpleRing(c) {
