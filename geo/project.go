@@ -39,8 +39,11 @@ const MaxMercatorLat = 85.0511287798066
 // MaxMercatorLat are clamped.
 func WorldXY(p orb.Point) (x, y float64) {
 	lat := math.Max(-MaxMercatorLat, math.Min(MaxMercatorLat, p[1])) * math.Pi / 180
-	return (p[0] + 180) / 360, (1 - math.Log(math.Tan(math.Pi/4+lat/2))/math.Pi) / 2
+	return WorldX(p[0]), (1 - math.Log(math.Tan(math.Pi/4+lat/2))/math.Pi) / 2
 }
+
+// WorldX is WorldXY's x of longitude lon.
+func WorldX(lon float64) float64 { return (lon + 180) / 360 }
 
 // Transform returns a copy of g with f applied to every position.
 func Transform(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
@@ -91,24 +94,29 @@ func SwapAxes(g orb.Geometry) orb.Geometry {
 
 // WorldYNear is WorldXY's y for latitudes in a narrow band, such as a
 // tile's: a polynomial in place of the exact formula's tangent and
-// logarithm, a fifth of a tile's CPU. It is the Taylor series of order 4
-// of Mercator's y about the band's middle, used only as far from the
-// middle as its remainder stays under the error asked for; latitudes
-// beyond that take the exact formula.
+// logarithm, which were about a tenth of a dense tile's CPU. It is the
+// Taylor series of order 4 of Mercator's y about the band's middle, used
+// only as far from the middle as its remainder stays under the error
+// asked for; latitudes beyond that take the exact formula, and so do all
+// latitudes of a zero WorldYNear.
 type WorldYNear struct {
 	lat0  float64    // the series' middle, in radians
-	reach float64    // how far from lat0, in radians, the series holds; < 0 for nowhere
+	reach float64    // how far from lat0, in radians, the series holds; 0 for nowhere
 	y0    float64    // WorldXY's y at lat0
 	c     [4]float64 // the terms' coefficients, d¹ to d⁴
 }
 
 // NewWorldYNear returns the series for latitudes south to north
 // (degrees), within maxErr of WorldXY's y (a fraction of the world's
-// height, as WorldXY's y is).
+// height, as WorldXY's y is). A band reaching past 80° takes the exact
+// formula throughout: there the terms grow fast, the series would hold
+// over a sliver only, and no tile planmap serves lies there. So does a
+// band that is no band (south > north, NaN) or a maxErr that is not
+// positive.
 func NewWorldYNear(south, north, maxErr float64) WorldYNear {
 	const rad = math.Pi / 180
-	if !(south <= north) || math.Max(math.Abs(south), math.Abs(north)) >= 80 {
-		return WorldYNear{reach: -1}
+	if !(south <= north) || !(math.Max(math.Abs(south), math.Abs(north)) < 80) || !(maxErr > 0) {
+		return WorldYNear{}
 	}
 	lat0 := (south + north) / 2 * rad
 	half := (north - south) / 2 * rad
@@ -134,10 +142,11 @@ func NewWorldYNear(south, north, maxErr float64) WorldYNear {
 	return n
 }
 
-// Y returns WorldXY's y at latitude lat (degrees).
+// Y returns WorldXY's y at latitude lat (degrees), within the maxErr
+// NewWorldYNear was given.
 func (n *WorldYNear) Y(lat float64) float64 {
 	d := lat*(math.Pi/180) - n.lat0
-	if math.Abs(d) > n.reach {
+	if !(math.Abs(d) < n.reach) {
 		_, y := WorldXY(orb.Point{0, lat})
 		return y
 	}

@@ -11,17 +11,19 @@ type Slab[T any] struct{ buf []T }
 // Take returns an empty slice with room for n values, which an append
 // beyond n moves elsewhere rather than into the next slice taken.
 func (s *Slab[T]) Take(n int) []T {
-	const size = 2048
+	const most = 2048
 	if n == 0 {
 		return []T{} // not nil, as make gives: decoders compare equal
 	}
-	if n > size/4 {
+	if n > most/4 {
 		// Too large to share a slab with others, and kept apart so as
 		// not to waste the rest of the one in use.
 		return make([]T, 0, n)
 	}
 	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]T, 0, size)
+		// Each array twice the last, up to most: a slab that serves a
+		// few geometries (the features a cache lacks) stays small.
+		s.buf = make([]T, 0, min(most, max(2*cap(s.buf), 4*n, 64)))
 	}
 	i := len(s.buf)
 	s.buf = s.buf[:i+n]
@@ -30,8 +32,9 @@ func (s *Slab[T]) Take(n int) []T {
 
 // Arena decodes GeoPackage geometries whose positions, rings and
 // polygons share its slabs: the geometries read for one vector tile in
-// a few allocations rather than four each. What it decodes keeps the
-// slabs alive as long as any of it is.
+// one allocation each (the geometry itself) and a few for all the rest,
+// rather than four each. What it decodes keeps the slabs alive as long
+// as any of it is: for geometries used together and dropped together.
 type Arena struct {
 	points   Slab[orb.Point]
 	rings    Slab[orb.Ring]

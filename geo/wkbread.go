@@ -176,12 +176,7 @@ func (d *wkbReader) polygon() (orb.Polygon, bool) {
 	if !ok {
 		return nil, false
 	}
-	var p orb.Polygon
-	if d.arena != nil {
-		p = d.arena.rings.Take(n)
-	} else {
-		p = make(orb.Polygon, 0, n)
-	}
+	p := orb.Polygon(d.rings0(n))
 	for range n {
 		r, ok := d.points()
 		if !ok {
@@ -190,6 +185,14 @@ func (d *wkbReader) polygon() (orb.Polygon, bool) {
 		p = append(p, r)
 	}
 	return p, true
+}
+
+// rings0 returns an empty list of rings with room for n.
+func (d *wkbReader) rings0(n int) []orb.Ring {
+	if d.arena != nil {
+		return d.arena.rings.Take(n)
+	}
+	return make([]orb.Ring, 0, n)
 }
 
 // polygons0 returns an empty list of polygons with room for n.

@@ -108,3 +108,43 @@ func TestDecodeWKBParts(t *testing.T) {
 		}
 	}
 }
+
+// TestSlab checks what Slab.Take hands out: empty slices with the room
+// asked for and no more, so that appending to one never writes into the
+// next; not nil when empty; large ones apart; small arrays first.
+func TestSlab(t *testing.T) {
+	var s Slab[int]
+	if got := s.Take(0); got == nil || len(got) != 0 {
+		t.Fatalf("Take(0) = %#v, want an empty slice that is not nil", got)
+	}
+	var taken [][]int
+	for i := range 3000 {
+		n := 1 + i%7
+		p := s.Take(n)
+		if len(p) != 0 || cap(p) != n {
+			t.Fatalf("Take(%d) = len %d, cap %d", n, len(p), cap(p))
+		}
+		for j := range n {
+			p = append(p, i*10+j)
+		}
+		taken = append(taken, p)
+		if i == 0 && cap(s.buf) > 64 {
+			t.Errorf("the first array holds %d, want a small one", cap(s.buf))
+		}
+	}
+	for i, p := range taken {
+		_ = append(p, -1) // beyond its room: moved, not written into the next
+		for j, v := range p {
+			if v != i*10+j {
+				t.Fatalf("slice %d, value %d = %d, want %d", i, j, v, i*10+j)
+			}
+		}
+	}
+	if cap(s.buf) != 2048 {
+		t.Errorf("after 12,000 values the array holds %d, want the most, 2048", cap(s.buf))
+	}
+	big := s.Take(513)
+	if cap(big) != 513 || cap(s.buf) != 2048 {
+		t.Errorf("Take(513): cap %d (the slab's array %d), want 513 of its own", cap(big), cap(s.buf))
+	}
+}

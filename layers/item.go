@@ -140,6 +140,9 @@ func (it *Item) Version() string {
 // Shape is a feature as a drawing of it needs it: its id, its geometry
 // and the values of a few of its properties, without the GeoJSON and the
 // measures of an Item. Stores read shapes for vector tiles (Shapes).
+// The shapes of one read may share arrays (the GeoPackage store decodes
+// them into one geo.Arena): a reader uses them and drops them together,
+// and keeps none for long, which would keep all of them.
 type Shape struct {
 	ID       int64
 	Geometry orb.Geometry

@@ -267,6 +267,9 @@ func benchParcelsNow(b *testing.B) int {
 	if !ok {
 		b.Fatal("the benchmarks' store has no parcels")
 	}
+	if col.Count < benchParcels {
+		b.Fatalf("the benchmarks' store holds %d parcels, fewer than the %d imported", col.Count, benchParcels)
+	}
 	return col.Count
 }
 

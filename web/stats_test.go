@@ -600,7 +600,7 @@ var benchStatsRouter = sync.OnceValue(func() http.Handler {
 	return web.NewRouter(benchStore.store, web.Options{AllowedHosts: []string{"example.com"}, StatsCacheBytes: -1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 })
 
-// benchStats asks the router over benchParcels parcels for statistics,
+// benchStats asks the router over the benchmarks' parcels for statistics,
 // without the cache of answers; count < 0 takes the first answer's.
 func benchStats(b *testing.B, target string, count int) {
 	benchRouter(b) // the store

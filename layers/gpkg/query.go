@@ -51,7 +51,8 @@ func (s *Store) Select(ctx context.Context, id string, f layers.Filter, p layers
 // id order, and how many match in all, as Items does, each as a shape
 // with only the values of fields: the selection is Items', the
 // read is of the geometry and those columns alone, with no GeoJSON and no
-// measures made.
+// measures made. The shapes' geometries share one arena's arrays (see
+// layers.Shape).
 func (s *Store) Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) (shapes []layers.Shape, matched int, err error) {
 	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
 		fids, n, err := selectIDs(ctx, r, col, f, p)

@@ -320,8 +320,7 @@ func newProjection(z, x, y int) *projection {
 }
 
 func (p *projection) point(q orb.Point) orb.Point {
-	wx := (q[0] + 180) / 360
-	return orb.Point{wx*p.scale - p.x0, p.worldY.Y(q[1])*p.scale - p.y0}
+	return orb.Point{geo.WorldX(q[0])*p.scale - p.x0, p.worldY.Y(q[1])*p.scale - p.y0}
 }
 
 // clipBox is the buffered tile in grid units.
