@@ -22,11 +22,25 @@ const benchParcels = 100_000
 
 // benchStore is the store the benchmarks share, built once per process:
 // importing the parcels takes a while and b.TempDir lasts one benchmark
-// only. Its folder is left behind in the temporary folder.
+// only. TestMain removes its folder.
 var benchStore struct {
 	once  sync.Once
 	store *gpkg.Store
+	dir   string
 	err   error
+}
+
+// TestMain removes the benchmarks' store when the tests are done: 25 MB
+// left in the temporary folder by every run otherwise.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchStore.store != nil {
+		benchStore.store.Close()
+	}
+	if benchStore.dir != "" {
+		os.RemoveAll(benchStore.dir)
+	}
+	os.Exit(code)
 }
 
 func openBenchStore(b *testing.B) *gpkg.Store {
@@ -41,6 +55,7 @@ func openBenchStore(b *testing.B) *gpkg.Store {
 			benchStore.err = err
 			return
 		}
+		benchStore.dir = dir
 		start := time.Now()
 		s, err := gpkg.Open(ctx, filepath.Join(dir, "planmap.gpkg"))
 		if err == nil {
