@@ -1,12 +1,15 @@
 package gpkg_test
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
@@ -184,5 +187,31 @@ func TestImportIntoBigLayerReadsOnlyItsFeatures(t *testing.T) {
 	rows.Close()
 	if got, want := strings.Join(ops, ", "), "1201 update, 1202 update, 1203 update"; got != want {
 		t.Errorf("change log after the import: %s, want %s", got, want)
+	}
+}
+
+// TestImportCanceledLandsNothing cancels an import while it writes: it ends
+// with the context's error, leaves no trace of the layer, and the next
+// import of the same file lands whole.
+func TestImportCanceledLandsNothing(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	data := layerstest.Parcels(30_000)
+	cctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(150*time.Millisecond, cancel)
+	defer timer.Stop()
+	_, err := s.Import(cctx, []*layers.File{openFile(t, "parcels.geojson", data)}, layers.ImportOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Import: %v, want %v", err, context.Canceled)
+	}
+	var n int
+	if err := rawDB(t, s).QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE '%parcels%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("the canceled import left %d tables, indexes or triggers of parcels", n)
+	}
+	res := mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", data))
+	if !res[0].Created || res[0].Written != 30_000 {
+		t.Fatalf("import after the canceled one: %+v, want parcels created with 30000 features", res[0])
 	}
 }
