@@ -102,12 +102,26 @@ type importer struct {
 
 	// The plan being written.
 	w     layers.PlanWrite
-	whole bool      // every feature of the layer is written now
-	stmt  *sql.Stmt // the one INSERT of its features
-	args  []any
-	blob  []byte     // the geometry blob, reused
-	boxes []rtreeBox // of a layer written whole, for loadRTree
+	whole bool // every feature of the layer is written now
+	// The features queued, written by one INSERT of batch rows: args
+	// holds their values, blob their geometries end to end, ends where
+	// each geometry ends in blob.
+	batch           int
+	stmt            *sql.Stmt // the INSERT of batch rows
+	head, row, tail string    // of that INSERT, for a shorter one
+	cols            int
+	args            []any
+	blob            []byte
+	ends            []int
+	boxes           []rtreeBox // of a layer written whole, for loadRTree
 }
+
+// wholeBatch is the number of rows an INSERT writes of a layer written
+// whole. Per statement, database/sql, the driver and SQLite's
+// AUTOINCREMENT bookkeeping cost about as much as the row itself. A
+// layer written in part goes row by row: its triggers log each feature
+// and the rules note each one's geometry before it is overwritten.
+const wholeBatch = 64
 
 func (im *importer) close() {
 	if im.stmt != nil {
@@ -207,24 +221,35 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 	return im.prepare(ctx, l)
 }
 
-// prepare makes the INSERT that adds or updates a feature by id. An
+// prepare makes the INSERT that adds or updates features by id. An
 // updated feature gets exactly the new properties: one that it no longer
 // has becomes NULL.
 func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
 	cols, sets := layers.UpsertColumns(l, quoteIdent)
-	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (fid) DO UPDATE SET %s`,
-		quoteIdent(l.ID), strings.Join(cols, ", "),
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "), strings.Join(sets, ", "))
+	im.head = fmt.Sprintf(`INSERT INTO %s (%s) VALUES `, quoteIdent(l.ID), strings.Join(cols, ", "))
+	im.row = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	im.tail = ` ON CONFLICT (fid) DO UPDATE SET ` + strings.Join(sets, ", ")
+	im.batch, im.cols = 1, len(cols)
+	if im.whole {
+		// SQLite takes at most 32,766 parameters in a statement.
+		im.batch = max(1, min(wholeBatch, 32766/len(cols)))
+	}
 	im.close()
-	stmt, err := im.tx.PrepareContext(ctx, q)
+	stmt, err := im.tx.PrepareContext(ctx, im.insert(im.batch))
 	if err != nil {
 		return err
 	}
-	im.stmt, im.args = stmt, make([]any, 0, len(cols))
+	im.stmt = stmt
+	im.args, im.blob, im.ends = make([]any, 0, im.batch*len(cols)), im.blob[:0], make([]int, 0, im.batch)
 	return nil
 }
 
-// Write adds or updates one feature.
+// insert returns the INSERT of n rows.
+func (im *importer) insert(n int) string {
+	return im.head + strings.TrimSuffix(strings.Repeat(im.row+", ", n), ", ") + im.tail
+}
+
+// Write adds or updates one feature, or queues it for the next INSERT.
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
 	// The row's statements run without ctx's Done channel: given one, the
 	// driver starts a goroutine per statement to interrupt it, a second of
@@ -236,25 +261,59 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	ctx = context.WithoutCancel(ctx)
 	l := pl.Layer
 	var err error
-	if f.ID, err = im.w.ID(f, func() (int64, error) { return lastFID(ctx, im.tx, l.ID) }); err != nil {
+	if f.ID, err = im.w.ID(f, func() (int64, error) {
+		// The highest id used counts the features queued.
+		if err := im.flush(ctx, pl); err != nil {
+			return 0, err
+		}
+		return lastFID(ctx, im.tx, l.ID)
+	}); err != nil {
 		return err
 	}
-	blob, err := geo.AppendGPKG(im.blob[:0], f.Geometry, SRSID)
-	if err != nil {
-		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
-	}
-	im.blob = blob
 	if err := im.noteWas(ctx, l.ID, f.ID); err != nil {
 		return err
 	}
-	args := layers.AppendValues(append(im.args[:0], f.ID, blob), l, f.Properties)
-	if _, err := im.stmt.ExecContext(ctx, args...); err != nil {
+	blob, err := geo.AppendGPKG(im.blob, f.Geometry, SRSID)
+	if err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
+	im.blob, im.ends = blob, append(im.ends, len(blob))
+	im.args = layers.AppendValues(append(im.args, f.ID, nil), l, f.Properties)
 	if im.whole {
 		im.boxes = append(im.boxes, newRTreeBox(f.ID, f.Geometry.Bound()))
 	}
 	im.w.Wrote()
+	if len(im.ends) < im.batch {
+		return nil
+	}
+	return im.flush(ctx, pl)
+}
+
+// flush writes the features queued.
+func (im *importer) flush(ctx context.Context, pl *layers.Plan) error {
+	n := len(im.ends)
+	if n == 0 {
+		return nil
+	}
+	start := 0
+	for i, end := range im.ends {
+		im.args[i*im.cols+1] = im.blob[start:end]
+		start = end
+	}
+	var err error
+	if n == im.batch {
+		_, err = im.stmt.ExecContext(ctx, im.args...)
+	} else {
+		_, err = im.tx.ExecContext(ctx, im.insert(n), im.args...)
+	}
+	if err != nil {
+		first, last := im.args[0], im.args[(n-1)*im.cols]
+		if n == 1 {
+			return fmt.Errorf("%s: feature %d: %w", pl.File.Name, first, err)
+		}
+		return fmt.Errorf("%s: features %d to %d: %w", pl.File.Name, first, last, err)
+	}
+	im.args, im.blob, im.ends = im.args[:0], im.blob[:0], im.ends[:0]
 	return nil
 }
 
@@ -262,6 +321,9 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 // features against a narrowed declaration, and updates gpkg_contents.
 func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	tx, l := im.tx, pl.Layer
+	if err := im.flush(ctx, pl); err != nil {
+		return err
+	}
 	im.close()
 	im.w.End(pl)
 	if im.whole {
