@@ -577,11 +577,13 @@ func newChecker(f *File, l *Layer) checker {
 
 // check checks feature i (from 0) of the file, adding its problems to p.
 func (c checker) check(i int, rf rawFeature, p *Problems) (Feature, bool) {
-	where := fmt.Sprintf("%s: feature %d", c.f.Name, i+1)
-	if rf.id != 0 {
-		where += fmt.Sprintf(" (id %d)", rf.id)
-	}
 	return checkFeature(c.l, c.multi, rf, func(format string, args ...any) {
+		// Said only of a feature with a problem: a sixth of the checks'
+		// time, were it said of every feature.
+		where := fmt.Sprintf("%s: feature %d", c.f.Name, i+1)
+		if rf.id != 0 {
+			where += fmt.Sprintf(" (id %d)", rf.id)
+		}
 		p.Add("%s: %s", where, fmt.Sprintf(format, args...))
 	})
 }
