@@ -212,11 +212,14 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 			}
 		}
 	}
-	im.boxes = im.boxes[:0]
+	im.boxes = nil
 	if im.whole {
 		if err := dropRTreeTriggers(ctx, tx, l.ID); err != nil {
 			return err
 		}
+		// Sized once: grown by appends, a million boxes cost a fifth
+		// of the writer's time in copies.
+		im.boxes = make([]rtreeBox, 0, pl.File.Len())
 	}
 	return im.prepare(ctx, l)
 }
