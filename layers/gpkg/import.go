@@ -116,12 +116,13 @@ type importer struct {
 	boxes           []rtreeBox // of a layer written whole, for loadRTree
 }
 
-// wholeBatch is the number of rows an INSERT writes of a layer written
-// whole. Per statement, database/sql, the driver and SQLite's
-// AUTOINCREMENT bookkeeping cost about as much as the row itself. A
-// layer written in part goes row by row: its triggers log each feature
-// and the rules note each one's geometry before it is overwritten.
-const wholeBatch = 64
+// insertBatch is the number of rows an INSERT writes. Per statement,
+// database/sql, the driver and SQLite's AUTOINCREMENT bookkeeping cost
+// about as much as a row of a new layer; into a layer with triggers, each
+// statement saves every page it changes to a statement journal first.
+// The triggers still log each row, and the rules have noted each
+// feature's geometry before it is queued (a file never has an id twice).
+const insertBatch = 64
 
 func (im *importer) close() {
 	if im.stmt != nil {
@@ -232,11 +233,8 @@ func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
 	im.head = fmt.Sprintf(`INSERT INTO %s (%s) VALUES `, quoteIdent(l.ID), strings.Join(cols, ", "))
 	im.row = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	im.tail = ` ON CONFLICT (fid) DO UPDATE SET ` + strings.Join(sets, ", ")
-	im.batch, im.cols = 1, len(cols)
-	if im.whole {
-		// SQLite takes at most 32,766 parameters in a statement.
-		im.batch = max(1, min(wholeBatch, 32766/len(cols)))
-	}
+	// SQLite takes at most 32,766 parameters in a statement.
+	im.batch, im.cols = max(1, min(insertBatch, 32766/len(cols))), len(cols)
 	im.close()
 	stmt, err := im.tx.PrepareContext(ctx, im.insert(im.batch))
 	if err != nil {
