@@ -49,12 +49,7 @@ var benchStore struct {
 // hundred megabytes left in the temporary folder by every run otherwise.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchStore.store != nil {
-		benchStore.store.Close()
-	}
-	if benchStore.dir != "" {
-		os.RemoveAll(benchStore.dir)
-	}
+	layerstest.RemoveStore(benchStore.store, benchStore.dir)
 	os.Exit(code)
 }
 

@@ -89,6 +89,19 @@ func RunQGIS(tb testing.TB, script string, args ...string) (stdout, stderr []byt
 	return out.Bytes(), errs.Bytes()
 }
 
+// RemoveStore closes s and removes its folder dir, either of them if
+// there is one: what a benchmarks' shared store leaves behind, for a
+// TestMain to call when the tests are done (b.TempDir lasts one
+// benchmark only).
+func RemoveStore(s *gpkg.Store, dir string) {
+	if s != nil {
+		s.Close()
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+}
+
 // MustOpen opens a new store in a temporary folder and closes it when the
 // test ends.
 func MustOpen(tb testing.TB) *gpkg.Store {
