@@ -64,6 +64,12 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	im.close()
 	im.checks.close()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Canceled, database/sql rolls the transaction back itself
+			// and closes its statements: the error of whatever ran then
+			// ("statement is closed") would hide the cause.
+			return nil, ctx.Err()
+		}
 		return nil, err
 	}
 	if err := im.p.Err(); err != nil {
@@ -121,7 +127,8 @@ type importer struct {
 // about as much as a row of a new layer; into a layer with triggers, each
 // statement saves every page it changes to a statement journal first.
 // The triggers still log each row, and the rules have noted each
-// feature's geometry before it is queued (a file never has an id twice).
+// feature's geometry before it is queued. An id twice in one statement
+// is written as row by row: inserted, then updated.
 const insertBatch = 64
 
 func (im *importer) close() {
@@ -220,7 +227,9 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 		}
 		// Sized once: grown by appends, a million boxes cost a fifth
 		// of the writer's time in copies.
-		im.boxes = make([]rtreeBox, 0, pl.File.Len())
+		// Len is counted before the features are parsed: capped, so
+		// that a file of empty elements cannot ask for 24 bytes each.
+		im.boxes = make([]rtreeBox, 0, min(pl.File.Len(), 1<<20))
 	}
 	return im.prepare(ctx, l)
 }
@@ -254,8 +263,8 @@ func (im *importer) insert(n int) string {
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
 	// The row's statements run without ctx's Done channel: given one, the
 	// driver starts a goroutine per statement to interrupt it, a second of
-	// CPU in a million rows. A one-row statement ends in microseconds, so
-	// ctx is checked here once per feature instead.
+	// CPU in a million rows. A statement of 64 rows ends in well under a
+	// millisecond, so ctx is checked here once per feature instead.
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"planmap/layers"
 	"planmap/layers/gpkg"
@@ -190,18 +189,28 @@ func TestImportIntoBigLayerReadsOnlyItsFeatures(t *testing.T) {
 	}
 }
 
-// TestImportCanceledLandsNothing cancels an import while it writes: it ends
-// with the context's error, leaves no trace of the layer, and the next
-// import of the same file lands whole.
+// TestImportCanceledLandsNothing cancels an import while it writes (once
+// 2,000 features are written): it ends with the context's error, writes
+// no further feature, leaves no trace of the layer, and the next import
+// of the same file lands whole.
 func TestImportCanceledLandsNothing(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	data := layerstest.Parcels(30_000)
 	cctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(150*time.Millisecond, cancel)
-	defer timer.Stop()
-	_, err := s.Import(cctx, []*layers.File{openFile(t, "parcels.geojson", data)}, layers.ImportOptions{})
+	defer cancel()
+	last := 0
+	opt := layers.ImportOptions{Progress: func(_ string, done, _ int) {
+		last = done
+		if done >= 2000 {
+			cancel()
+		}
+	}}
+	_, err := s.Import(cctx, []*layers.File{openFile(t, "parcels.geojson", data)}, opt)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled Import: %v, want %v", err, context.Canceled)
+	}
+	if last != 2000 {
+		t.Errorf("progress went on to %d features after the cancel at 2000", last)
 	}
 	var n int
 	if err := rawDB(t, s).QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE '%parcels%'`).Scan(&n); err != nil {
