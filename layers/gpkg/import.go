@@ -108,33 +108,25 @@ type importer struct {
 
 	// The plan being written.
 	w     layers.PlanWrite
-	whole bool // every feature of the layer is written now
-	// The features queued, written by one INSERT of batch rows: args
-	// holds their values, blob their geometries end to end, ends where
-	// each geometry ends in blob.
-	batch           int
-	stmt            *sql.Stmt // the INSERT of batch rows
-	head, row, tail string    // of that INSERT, for a shorter one
-	cols            int
-	args            []any
-	blob            []byte
-	ends            []int
-	boxes           []rtreeBox // of a layer written whole, for loadRTree
+	whole bool         // every feature of the layer is written now
+	ins   *batchInsert // the upsert of its features, insertBatch rows at a time
+	row   []any        // one feature's values, reused
+	blob  []byte       // the geometries of the rows queued, end to end
+	boxes []rtreeBox   // of a layer written whole, for loadRTree
 }
 
-// insertBatch is the number of rows an INSERT writes. Per statement,
-// database/sql, the driver and SQLite's AUTOINCREMENT bookkeeping cost
-// about as much as a row of a new layer; into a layer with triggers, each
-// statement saves every page it changes to a statement journal first.
-// The triggers still log each row, and the rules have noted each
-// feature's geometry before it is queued. An id twice in one statement
-// is written as row by row: inserted, then updated.
+// insertBatch is the number of rows an INSERT of an import writes. Into a
+// layer with triggers, each statement also saves every page it changes to
+// a statement journal first: once per batch. The triggers still log each
+// row, and the rules have noted each feature's geometry before it is
+// queued. An id twice in one statement is written as row by row:
+// inserted, then updated.
 const insertBatch = 64
 
 func (im *importer) close() {
-	if im.stmt != nil {
-		im.stmt.Close()
-		im.stmt = nil
+	if im.ins != nil {
+		im.ins.close()
+		im.ins = nil
 	}
 }
 
@@ -236,35 +228,26 @@ func (im *importer) Begin(ctx context.Context, pl *layers.Plan) error {
 
 // prepare makes the INSERT that adds or updates features by id. An
 // updated feature gets exactly the new properties: one that it no longer
-// has becomes NULL.
+// has becomes NULL. Its statements run without ctx's Done channel (see
+// Write).
 func (im *importer) prepare(ctx context.Context, l *layers.Layer) error {
 	cols, sets := layers.UpsertColumns(l, quoteIdent)
-	im.head = fmt.Sprintf(`INSERT INTO %s (%s) VALUES `, quoteIdent(l.ID), strings.Join(cols, ", "))
-	im.row = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	im.tail = ` ON CONFLICT (fid) DO UPDATE SET ` + strings.Join(sets, ", ")
-	// SQLite takes at most 32,766 parameters in a statement.
-	im.batch, im.cols = max(1, min(insertBatch, 32766/len(cols))), len(cols)
 	im.close()
-	stmt, err := im.tx.PrepareContext(ctx, im.insert(im.batch))
-	if err != nil {
-		return err
-	}
-	im.stmt = stmt
-	im.args, im.blob, im.ends = make([]any, 0, im.batch*len(cols)), im.blob[:0], make([]int, 0, im.batch)
+	im.ins = newBatchInsert(context.WithoutCancel(ctx), im.tx,
+		fmt.Sprintf(`INSERT INTO %s (%s) VALUES `, quoteIdent(l.ID), strings.Join(cols, ", ")),
+		len(cols), insertBatch, ` ON CONFLICT (fid) DO UPDATE SET `+strings.Join(sets, ", "))
+	im.row, im.blob = make([]any, 0, len(cols)), im.blob[:0]
 	return nil
 }
 
-// insert returns the INSERT of n rows.
-func (im *importer) insert(n int) string {
-	return im.head + strings.TrimSuffix(strings.Repeat(im.row+", ", n), ", ") + im.tail
-}
-
-// Write adds or updates one feature, or queues it for the next INSERT.
+// Write queues one feature to be added or updated, and writes the
+// features queued once there are insertBatch of them.
 func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature) error {
-	// The row's statements run without ctx's Done channel: given one, the
-	// driver starts a goroutine per statement to interrupt it, a second of
-	// CPU in a million rows. A statement of 64 rows ends in well under a
-	// millisecond, so ctx is checked here once per feature instead.
+	// The writer's statements run without ctx's Done channel: given one,
+	// the driver starts a goroutine per statement to interrupt it, a
+	// second of CPU in a million rows. A statement of 64 rows ends in
+	// well under a millisecond, so ctx is checked here once per feature
+	// instead.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -273,7 +256,7 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	var err error
 	if f.ID, err = im.w.ID(f, func() (int64, error) {
 		// The highest id used counts the features queued.
-		if err := im.flush(ctx, pl); err != nil {
+		if err := im.flush(pl); err != nil {
 			return 0, err
 		}
 		return lastFID(ctx, im.tx, l.ID)
@@ -283,47 +266,34 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	if err := im.noteWas(ctx, l.ID, f.ID); err != nil {
 		return err
 	}
-	blob, err := geo.AppendGPKG(im.blob, f.Geometry, SRSID)
-	if err != nil {
+	// The rows queued keep slices of blob: one that grows leaves them
+	// in the array they were written to, which stays as it was.
+	start := len(im.blob)
+	if im.blob, err = geo.AppendGPKG(im.blob, f.Geometry, SRSID); err != nil {
 		return fmt.Errorf("%s: feature %d: %w", pl.File.Name, f.ID, err)
 	}
-	im.blob, im.ends = blob, append(im.ends, len(blob))
-	im.args = layers.AppendValues(append(im.args, f.ID, nil), l, f.Properties)
+	im.row = layers.AppendValues(append(im.row[:0], f.ID, im.blob[start:]), l, f.Properties)
+	if err := im.ins.add(im.row...); err != nil {
+		return fmt.Errorf("%s: the %d features up to feature %d: %w", pl.File.Name, im.ins.rows, f.ID, err)
+	}
+	if im.ins.queued() == 0 {
+		im.blob = im.blob[:0]
+	}
 	if im.whole {
 		im.boxes = append(im.boxes, newRTreeBox(f.ID, f.Geometry.Bound()))
 	}
 	im.w.Wrote()
-	if len(im.ends) < im.batch {
-		return nil
-	}
-	return im.flush(ctx, pl)
+	return nil
 }
 
 // flush writes the features queued.
-func (im *importer) flush(ctx context.Context, pl *layers.Plan) error {
-	n := len(im.ends)
-	if n == 0 {
-		return nil
-	}
-	start := 0
-	for i, end := range im.ends {
-		im.args[i*im.cols+1] = im.blob[start:end]
-		start = end
-	}
-	var err error
-	if n == im.batch {
-		_, err = im.stmt.ExecContext(ctx, im.args...)
-	} else {
-		_, err = im.tx.ExecContext(ctx, im.insert(n), im.args...)
-	}
-	if err != nil {
-		first, last := im.args[0], im.args[(n-1)*im.cols]
-		if n == 1 {
-			return fmt.Errorf("%s: feature %d: %w", pl.File.Name, first, err)
+func (im *importer) flush(pl *layers.Plan) error {
+	if n := im.ins.queued(); n > 0 {
+		if err := im.ins.write(); err != nil {
+			return fmt.Errorf("%s: the last %d features: %w", pl.File.Name, n, err)
 		}
-		return fmt.Errorf("%s: features %d to %d: %w", pl.File.Name, first, last, err)
 	}
-	im.args, im.blob, im.ends = im.args[:0], im.blob[:0], im.ends[:0]
+	im.blob = im.blob[:0]
 	return nil
 }
 
@@ -331,7 +301,7 @@ func (im *importer) flush(ctx context.Context, pl *layers.Plan) error {
 // features against a narrowed declaration, and updates gpkg_contents.
 func (im *importer) End(ctx context.Context, pl *layers.Plan) error {
 	tx, l := im.tx, pl.Layer
-	if err := im.flush(ctx, pl); err != nil {
+	if err := im.flush(pl); err != nil {
 		return err
 	}
 	im.close()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/paulmach/orb"
 )
@@ -93,8 +92,10 @@ func loadRTree(ctx context.Context, tx *sql.Tx, t string, boxes []rtreeBox) erro
 		return err
 	}
 	defer insNode.Close()
-	rows := newBatchInsert(ctx, tx, `INSERT INTO `+qr+` (rowid, nodeno) VALUES `)
-	parents := newBatchInsert(ctx, tx, `INSERT INTO `+qp+` (nodeno, parentnode) VALUES `)
+	rows := newBatchInsert(ctx, tx, `INSERT INTO `+qr+` (rowid, nodeno) VALUES `, 2, 200, "")
+	defer rows.close()
+	parents := newBatchInsert(ctx, tx, `INSERT INTO `+qp+` (nodeno, parentnode) VALUES `, 2, 200, "")
+	defer parents.close()
 
 	// The rowid table is written last, in the order of the features' ids:
 	// in the packed order its rows would land all over its B-tree, which
@@ -152,10 +153,10 @@ func loadRTree(ctx context.Context, tx *sql.Tx, t string, boxes []rtreeBox) erro
 			return fmt.Errorf("spatial index of %s: %w", t, err)
 		}
 	}
-	if err := rows.flush(); err != nil {
+	if err := rows.write(); err != nil {
 		return fmt.Errorf("spatial index of %s: %w", t, err)
 	}
-	if err := parents.flush(); err != nil {
+	if err := parents.write(); err != nil {
 		return fmt.Errorf("spatial index of %s: %w", t, err)
 	}
 	return nil
@@ -184,52 +185,4 @@ func packSTR(boxes []rtreeBox, fanout int) {
 			return cmp.Compare(cx(a), cx(b))
 		})
 	}
-}
-
-// batchInsert writes pairs of integers through a prepared INSERT of many
-// rows at a time: one statement per row would cost most of the time.
-type batchInsert struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	prefix string
-	stmt   *sql.Stmt
-	args   []any
-}
-
-const batchRows = 200
-
-func newBatchInsert(ctx context.Context, tx *sql.Tx, prefix string) *batchInsert {
-	return &batchInsert{ctx: ctx, tx: tx, prefix: prefix, args: make([]any, 0, 2*batchRows)}
-}
-
-func (b *batchInsert) add(x, y int64) error {
-	b.args = append(b.args, x, y)
-	if len(b.args) < 2*batchRows {
-		return nil
-	}
-	if b.stmt == nil {
-		st, err := b.tx.PrepareContext(b.ctx, b.prefix+values(batchRows))
-		if err != nil {
-			return err
-		}
-		b.stmt = st
-	}
-	_, err := b.stmt.ExecContext(b.ctx, b.args...)
-	b.args = b.args[:0]
-	return err
-}
-
-func (b *batchInsert) flush() error {
-	if b.stmt != nil {
-		defer b.stmt.Close()
-	}
-	if len(b.args) == 0 {
-		return nil
-	}
-	_, err := b.tx.ExecContext(b.ctx, b.prefix+values(len(b.args)/2), b.args...)
-	return err
-}
-
-func values(n int) string {
-	return strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")
 }
