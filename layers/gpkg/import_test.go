@@ -1,6 +1,7 @@
 package gpkg_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -222,5 +223,39 @@ func TestImportCanceledLandsNothing(t *testing.T) {
 	res := mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", data))
 	if !res[0].Created || res[0].Written != 30_000 {
 		t.Fatalf("import after the canceled one: %+v, want parcels created with 30000 features", res[0])
+	}
+}
+
+// TestImportIntoLayerBatched updates 300 features of a stored layer, in
+// statements of many rows and a shorter last one: every feature gets its
+// new values, and the change log one update row for each.
+func TestImportIntoLayerBatched(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	data := layerstest.Parcels(300)
+	mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", data))
+	db := rawDB(t, s)
+	var seq int64
+	if err := db.QueryRow(`SELECT max(seq) FROM planmap_changes`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	changed := bytes.ReplaceAll(data, []byte(`"name_zh": "`), []byte(`"name_zh": "改`))
+	res := mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", changed))
+	if res[0].Created || res[0].Written != 300 {
+		t.Fatalf("second import: %+v, want parcels updated with 300 features", res[0])
+	}
+	var n, renamed int
+	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE name_zh = '改' || fid || '号地块') FROM parcels`).Scan(&n, &renamed); err != nil {
+		t.Fatal(err)
+	}
+	if n != 300 || renamed != 300 {
+		t.Errorf("%d features, %d of them with the new name; want 300 and 300", n, renamed)
+	}
+	var rows, fids, updates int
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT fid), count(*) FILTER (WHERE op = 'update')
+		FROM planmap_changes WHERE seq > ? AND layer = 'parcels'`, seq).Scan(&rows, &fids, &updates); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 300 || fids != 300 || updates != 300 {
+		t.Errorf("change log after the second import: %d rows, %d features, %d updates; want 300 each", rows, fids, updates)
 	}
 }
