@@ -1,0 +1,67 @@
+package gpkg
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SQLite's page cache, as modernc builds it (SQLITE_ENABLE_MEMORY_MANAGEMENT),
+// puts the pages of every connection of the process in one group under one
+// mutex, and takes each page from libc's allocator, which hands memory back
+// to the system a region at a time (madvise). A commit by any connection
+// empties every other connection's cache at its next read: about a thousand
+// pages freed under that mutex, hundreds of madvise calls, and for 100–200
+// ms no other connection could read a page. Readers stalled after every
+// import and every edit (BENCHMARKS.md, "Readers during an import: SQLite's
+// page cache").
+//
+// Given memory of its own for pages (SQLITE_CONFIG_PAGECACHE), SQLite takes
+// pages from it and gives them back to a free list: emptying a cache is a
+// few microseconds. This memory is mapped once and never returned: the
+// system backs only the slots ever used, and the free list hands out the
+// most recently freed first, so what is resident is the most pages the
+// connections ever held at once. A connection that needs more (an import's
+// 64 MB cache) or a larger page takes them from libc as before.
+
+// pageSlotSize is the largest page the slots hold: SQLite's default and
+// GeoPackage's, 4096 bytes.
+const pageSlotSize = 4096
+
+// pageCacheErr says why the page cache is SQLite's own, if it is.
+var pageCacheErr = configurePageCache()
+
+// configurePageCache gives SQLite the slots of every connection this
+// process opens: the readers (openReaders), the writer, the version
+// connection and temporary tables. It must run before the first
+// connection opens (sqlite3_config is refused after), which is why it
+// runs as the package's variables are initialized.
+func configurePageCache() error {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	args := tls.Alloc(24)
+	defer tls.Free(24)
+	hdr := new(int32) // on the heap, where SQLite may write it
+	rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, libc.VaList(args, uintptr(unsafe.Pointer(hdr))))
+	runtime.KeepAlive(hdr)
+	if rc != sqlite3.SQLITE_OK {
+		return fmt.Errorf("sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ): %d", rc)
+	}
+	size := (pageSlotSize + int(*hdr) + 7) &^ 7
+	// Each reader keeps up to 4 MB of pages (openReaders): about 1,000
+	// slots each, and as many again for the rest.
+	slots := (max(4, 2*runtime.NumCPU()) + 2) * 1024
+	mem, err := syscall.Mmap(-1, 0, size*slots, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return fmt.Errorf("map %d page slots: %w", slots, err)
+	}
+	if rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, libc.VaList(args, uintptr(unsafe.Pointer(&mem[0])), int32(size), int32(slots))); rc != sqlite3.SQLITE_OK {
+		syscall.Munmap(mem)
+		return fmt.Errorf("sqlite3_config(SQLITE_CONFIG_PAGECACHE): %d", rc)
+	}
+	return nil
+}
