@@ -50,6 +50,10 @@
 #                     worktree itself is built as new
 #   ONLY              old or new: measure only that one
 #   PARCELS           default 1000000; IMPORT_FEATURES default 10000
+#   DURING_THINK_MS   readers during the import pause this long on average
+#                     between an answer and their next request (paced.lua),
+#                     as map users do, instead of asking as fast as the
+#                     server answers (default 0: as fast)
 #   DURATION          of each wrk run, default 10s; THREADS 2, CONNS 32
 #   SERVE_FLAGS       extra flags of `serve` for both binaries;
 #                     SERVE_FLAGS_OLD / SERVE_FLAGS_NEW for one of them
@@ -85,6 +89,7 @@ HERE=web/testdata/bench
 GO=${GO:-go}
 PARCELS=${PARCELS:-1000000}
 IMPORT_FEATURES=${IMPORT_FEATURES:-10000}
+DURING_THINK_MS=${DURING_THINK_MS:-0}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
@@ -478,7 +483,11 @@ measure() {
 	log "$label: readers during a $IMPORT_FEATURES-feature import"
 	local b_start b_end wrkpid c0 c1
 	c0=$(proc_ticks "$server")
-	wrk -t"$THREADS" -c"$CONNS" -d600s --timeout 120s -s "$HERE/walk.lua" "$BASE" -- "$TMP/during-bbox50.tsv" "$THREADS" >"$TMP/$label.during.wrk" &
+	if [ "$DURING_THINK_MS" -gt 0 ]; then
+		wrk -t"$THREADS" -c"$CONNS" -d600s --timeout 120s -s "$HERE/paced.lua" "$BASE" -- "$TMP/during-bbox50.tsv" "$THREADS" "$DURING_THINK_MS" >"$TMP/$label.during.wrk" &
+	else
+		wrk -t"$THREADS" -c"$CONNS" -d600s --timeout 120s -s "$HERE/walk.lua" "$BASE" -- "$TMP/during-bbox50.tsv" "$THREADS" >"$TMP/$label.during.wrk" &
+	fi
 	wrkpid=$!
 	sleep 1
 	b_start=$(now_ns)
@@ -552,6 +561,9 @@ get() {
 echo
 echo "# planmap at scale: $PARCELS parcels ($parcels_mb MB of GeoJSON), $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 echo "# wrk -t$THREADS -c$CONNS -d$DURATION with $HERE/walk.lua; server CPU from /proc/PID/stat (utime+stime) over wrk's requests"
+if [ "$DURING_THINK_MS" -gt 0 ]; then
+	echo "# readers during the import: paced.lua, $DURING_THINK_MS ms between an answer and the next request on average"
+fi
 for label in old new; do
 	if [ -e "$KV_DIR/$label.kv" ]; then
 		echo "# $label: $(get $label binary); serve flags: $(get $label serve_flags)$( [ "$(get $label answers_checked)" = ok ] && echo '; answers checked' || echo "; answers checked: $(get $label answers_checked)")"
