@@ -300,6 +300,11 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 		return err
 	}
 	defer store.Close()
+	if _, ok := store.(*gpkg.Store); ok {
+		if err := gpkg.PageCacheErr(); err != nil {
+			log.Warn("SQLite's pages come from libc: readers may stall for a tenth of a second after each write", "err", err)
+		}
+	}
 	if ps, ok := store.(*postgis.Store); ok && len(urls) > 0 {
 		opt.Replication = func(ctx context.Context) layers.Replication {
 			rep, _ := ps.Replication(ctx)

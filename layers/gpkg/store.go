@@ -250,6 +250,14 @@ func checkImmutable(path string) error {
 	return nil
 }
 
+// readerConns is how many read-only connections a store keeps open.
+func readerConns() int { return max(4, 2*runtime.NumCPU()) }
+
+// PageCacheErr says why SQLite's pages could not be given slots of their
+// own, so that readers may stall after another connection's commit
+// (pagecache_unix.go); nil if they were. Serve says it at start.
+func PageCacheErr() error { return pageCacheErr }
+
 // openReaders opens the pool of read-only connections.
 func (s *Store) openReaders() error {
 	// Each reading connection keeps up to 4 MB of pages (SQLite's default
@@ -269,7 +277,7 @@ func (s *Store) openReaders() error {
 	// its connection to be closed, and the next opened one, parsing the
 	// schema again with an empty page cache. A connection idle for a
 	// minute is closed, its page cache freed.
-	n := max(4, 2*runtime.NumCPU())
+	n := readerConns()
 	s.read.SetMaxOpenConns(n)
 	s.readSlots = make(chan struct{}, n)
 	s.read.SetMaxIdleConns(n)

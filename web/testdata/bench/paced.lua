@@ -4,10 +4,12 @@
 --
 --   wrk -t2 -c32 -d10s -s paced.lua http://127.0.0.1:18190 -- LIST 2 THINK_MS
 --
--- Each pause is drawn from an exponential distribution of mean THINK_MS,
--- so that the connections' requests do not fall into step. wrk decides
--- whether a script has delay() before init() sees the arguments, which is
--- why this is a script of its own and not an option of walk.lua.
+-- Each pause is drawn from an exponential distribution of mean THINK_MS
+-- (wrk waits whole milliseconds, so about half a millisecond less), so
+-- that the connections' requests do not fall into step. It is a script of
+-- its own, not an option of walk.lua: a script with delay() makes wrk set a
+-- timer for every request, and walk.lua's runs cost the client what they
+-- always did.
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "walk.lua")

@@ -90,6 +90,12 @@ GO=${GO:-go}
 PARCELS=${PARCELS:-1000000}
 IMPORT_FEATURES=${IMPORT_FEATURES:-10000}
 DURING_THINK_MS=${DURING_THINK_MS:-0}
+case $DURING_THINK_MS in
+'' | *[!0-9]*)
+	echo "scale.sh: DURING_THINK_MS must be a whole number of milliseconds, not $DURING_THINK_MS" >&2
+	exit 2
+	;;
+esac
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
@@ -296,6 +302,7 @@ measure() {
 	put binary "$( [ "$label" = old ] && echo "$OLD_DESC" || echo "$NEW_DESC")"
 	put serve_flags "$flags"
 	put parcels "$PARCELS"
+	put during_think_ms "$DURING_THINK_MS"
 
 	log "$label: importing the Haimen layers (not timed), then $PARCELS parcels"
 	"$bin" import --db "$db" seeds >"$TMP/$label.import-seeds.log" 2>&1
@@ -561,9 +568,11 @@ get() {
 echo
 echo "# planmap at scale: $PARCELS parcels ($parcels_mb MB of GeoJSON), $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores"
 echo "# wrk -t$THREADS -c$CONNS -d$DURATION with $HERE/walk.lua; server CPU from /proc/PID/stat (utime+stime) over wrk's requests"
-if [ "$DURING_THINK_MS" -gt 0 ]; then
-	echo "# readers during the import: paced.lua, $DURING_THINK_MS ms between an answer and the next request on average"
-fi
+for label in old new; do
+	if [ -f "$KV_DIR/$label.kv" ] && [ "$(get $label during_think_ms)" != "" ] && [ "$(get $label during_think_ms)" != 0 ]; then
+		echo "# $label: readers during the import paced (paced.lua), $(get $label during_think_ms) ms between an answer and the next request on average"
+	fi
+done
 for label in old new; do
 	if [ -e "$KV_DIR/$label.kv" ]; then
 		echo "# $label: $(get $label binary); serve flags: $(get $label serve_flags)$( [ "$(get $label answers_checked)" = ok ] && echo '; answers checked' || echo "; answers checked: $(get $label answers_checked)")"

@@ -1,8 +1,9 @@
+//go:build unix
+
 package gpkg
 
 import (
 	"fmt"
-	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -20,19 +21,27 @@ import (
 // import and every edit (BENCHMARKS.md, "Readers during an import: SQLite's
 // page cache").
 //
-// Given memory of its own for pages (SQLITE_CONFIG_PAGECACHE), SQLite takes
-// pages from it and gives them back to a free list: emptying a cache is a
-// few microseconds. This memory is mapped once and never returned: the
-// system backs only the slots ever used, and the free list hands out the
-// most recently freed first, so what is resident is the most pages the
-// connections ever held at once. A connection that needs more (an import's
-// 64 MB cache) or a larger page takes them from libc as before.
+// Given slots of its own for pages (SQLITE_CONFIG_PAGECACHE), SQLite takes
+// pages from them and gives them back to a free list: emptying a reader's
+// cache takes tens of microseconds. The slots are mapped once and never
+// returned, and SQLite links them all into its free list when the first
+// connection opens, so the whole region is resident from then on: 26 MB on
+// two cores, at most maxPageSlots × 4.4 KB. Pages larger than 4 KB come from
+// libc as before. When fewer than ten slots are free, SQLite reuses the
+// least recently used clean page of any connection rather than take more,
+// so a cache larger than the slots (an import's 64 MB) works within them
+// and writes dirty pages to the WAL before its commit.
 
 // pageSlotSize is the largest page the slots hold: SQLite's default and
 // GeoPackage's, 4096 bytes.
 const pageSlotSize = 4096
 
-// pageCacheErr says why the page cache is SQLite's own, if it is.
+// maxPageSlots bounds the slots (and their resident memory, about 70 MB)
+// on machines with many processors.
+const maxPageSlots = 16 << 10
+
+// pageCacheErr says why SQLite's pages could not be given slots of their
+// own (they then come from libc); nil if they were.
 var pageCacheErr = configurePageCache()
 
 // configurePageCache gives SQLite the slots of every connection this
@@ -57,8 +66,8 @@ func configurePageCache() error {
 	}
 	size := (pageSlotSize + int(*(*int32)(unsafe.Pointer(&out[0]))) + 7) &^ 7
 	// Each reader keeps up to 4 MB of pages (openReaders): about 1,000
-	// slots each, and as many again for the rest.
-	slots := (max(4, 2*runtime.NumCPU()) + 2) * 1024
+	// slots each, and as many again for the writer and the rest.
+	slots := min((readerConns()+2)*1024, maxPageSlots)
 	mem, err := syscall.Mmap(-1, 0, size*slots, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		return fmt.Errorf("map %d page slots: %w", slots, err)
