@@ -54,11 +54,9 @@ func configurePageCache() error {
 	defer tls.Close()
 	args := tls.Alloc(24)
 	defer tls.Free(24)
-	// SQLite writes the size of a page's header where we say: not into
-	// the Go heap, which the race detector's pointer checks refuse.
-	out, err := syscall.Mmap(-1, 0, 8, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	out, err := outWords(1)
 	if err != nil {
-		return fmt.Errorf("map a word: %w", err)
+		return err
 	}
 	defer syscall.Munmap(out)
 	if rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, libc.VaList(args, uintptr(unsafe.Pointer(&out[0])))); rc != sqlite3.SQLITE_OK {
@@ -77,4 +75,15 @@ func configurePageCache() error {
 		return fmt.Errorf("sqlite3_config(SQLITE_CONFIG_PAGECACHE): %d", rc)
 	}
 	return nil
+}
+
+// outWords maps n 8-byte words for SQLite to write its results into:
+// not the Go heap, since the race detector's pointer checks refuse Go
+// pointers handed to SQLite as integers. Unmap them when done.
+func outWords(n int) ([]byte, error) {
+	out, err := syscall.Mmap(-1, 0, 8*n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil, fmt.Errorf("map %d words for SQLite's results: %w", n, err)
+	}
+	return out, nil
 }
