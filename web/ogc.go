@@ -512,7 +512,11 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.base(r)
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
-	links := append(selfLinks(colHref+"/items/"+raw, without(q, "f"), mediaGeoJSON, html),
+	sq := q
+	if q.Has("f") {
+		sq = without(q, "f")
+	}
+	links := append(selfLinks(colHref+"/items/"+raw, sq, mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
 	if _, ok := s.editor(); ok && col.Dropped.IsZero() {
 		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})
@@ -520,7 +524,11 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	if html {
 		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links, CRS: c})
 	}
-	var body []byte
+	// A pooled buffer: Write copies it, and a feature asked from the
+	// cache allocated its size twice over in growing this.
+	buf := bufs.Get().(*[]byte)
+	defer bufs.Put(buf)
+	body := (*buf)[:0]
 	if c.uri == crs84 {
 		body = append(body, it.JSON...)
 	} else {
@@ -531,6 +539,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		body = s.appendProblem(body, col.ID, it.ID)
 	}
 	body = append(appendLinks(append(body, `,"links":`...), links), "}\n"...)
+	*buf = body
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)
