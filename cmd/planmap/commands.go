@@ -277,7 +277,9 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err := opt.Check(); err != nil {
 		return usageError{"serve: " + err.Error()}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	logBuf := newLogBuffer(stderr)
+	defer logBuf.Flush()
+	log := slog.New(flushingHandler{slog.NewTextHandler(logBuf, nil), logBuf})
 	var cert *certificate
 	if *tlsCert != "" {
 		if cert, err = loadCertificate(*tlsCert, *tlsKey); err != nil {
