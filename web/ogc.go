@@ -404,7 +404,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 		b = it.AppendIn(b[:0], iq.crs.transform())
 		bw.Write(b)
 	}
-	*buf = b
+	keep(buf, b)
 	bw.WriteString("]}\n")
 	return bw.Flush()
 }
@@ -413,6 +413,14 @@ var (
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 	bufs    = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 )
+
+// keep makes b, grown from *buf, the pooled buffer's next start, unless
+// one large feature grew it: the pool would hold that size for good.
+func keep(buf *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*buf = b
+	}
+}
 
 // appendLinks appends links as a JSON array. Hrefs are URLs, escaped
 // ASCII, and titles our own; anything else goes through encoding/json.
@@ -539,7 +547,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		body = s.appendProblem(body, col.ID, it.ID)
 	}
 	body = append(appendLinks(append(body, `,"links":`...), links), "}\n"...)
-	*buf = body
+	keep(buf, body)
 	w.Header().Set("Content-Type", mediaGeoJSON)
 	w.Header().Set("Content-Crs", "<"+c.uri+">")
 	_, err = w.Write(body)

@@ -277,8 +277,8 @@ func cmdServe(ctx context.Context, args []string, env envFunc, stdout, stderr io
 	if err := opt.Check(); err != nil {
 		return usageError{"serve: " + err.Error()}
 	}
-	logBuf := newLogBuffer(stderr)
-	defer logBuf.Flush()
+	logBuf := newLogBuffer(stderr, logFlushAfter)
+	defer logBuf.Close()
 	log := slog.New(flushingHandler{slog.NewTextHandler(logBuf, nil), logBuf})
 	var cert *certificate
 	if *tlsCert != "" {

@@ -36,27 +36,75 @@ func (l *lockedBuffer) Writes() int {
 	return l.writes
 }
 
-// A warning is written at once, with the lines before it; a line alone
-// is written within a short time, without a Flush.
+// A warning is written at once, with the lines before it, also from a
+// logger With attributes; lines alone are written by the timer, again and
+// again; after Close they go straight through.
 func TestLogBufferWarnAndTimer(t *testing.T) {
 	dst := &lockedBuffer{}
-	lb := newLogBuffer(dst)
+	lb := newLogBuffer(dst, time.Hour)
 	log := slog.New(flushingHandler{slog.NewTextHandler(lb, nil), lb})
-
 	log.Info("request", "path", "/a")
-	log.Warn("trouble", "err", "disk full")
+	log.With("id", 7).Warn("trouble", "err", "disk full")
 	got := dst.String()
-	if !strings.Contains(got, "path=/a") || !strings.Contains(got, "msg=trouble") || strings.Index(got, "path=/a") > strings.Index(got, "msg=trouble") {
+	if !strings.Contains(got, "path=/a") || !strings.Contains(got, "msg=trouble id=7") || strings.Index(got, "path=/a") > strings.Index(got, "msg=trouble") {
 		t.Fatalf("right after a warning the log holds %q, want the info line, then the warning", got)
 	}
 
-	log.With("id", 7).Info("later")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(dst.String(), "msg=later id=7") {
-		if time.Now().After(deadline) {
-			t.Fatalf("a line waited more than 10 s to be written (flush after %v): %q", logFlushAfter, dst.String())
+	dst = &lockedBuffer{}
+	lb = newLogBuffer(dst, 10*time.Millisecond)
+	log = slog.New(flushingHandler{slog.NewTextHandler(lb, nil), lb})
+	for _, msg := range []string{"first", "second"} {
+		log.Info(msg)
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(dst.String(), "msg="+msg) {
+			if time.Now().After(deadline) {
+				t.Fatalf("line %q waited more than 10 s to be written (flush after 10 ms): %q", msg, dst.String())
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+
+	lb.Close()
+	log.Info("after close")
+	if !strings.Contains(dst.String(), "after close") {
+		t.Errorf("a line logged after Close was held: %q", dst.String())
+	}
+}
+
+// gateWriter blocks each Write until released.
+type gateWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	lockedBuffer
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.lockedBuffer.Write(p)
+}
+
+// Flush returns only when the lines another flush has taken are written
+// too: serve's last Flush must not leave the timer's write half done.
+func TestLogBufferFlushWaits(t *testing.T) {
+	g := &gateWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	lb := newLogBuffer(g, time.Millisecond)
+	fmt.Fprintln(lb, "taken by the timer")
+	<-g.entered // the timer's flush is writing
+	done := make(chan struct{})
+	go func() {
+		lb.Flush()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("Flush returned while the timer's write of a line was still under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(g.release)
+	<-done
+	if got := g.String(); got != "taken by the timer\n" {
+		t.Errorf("written %q", got)
 	}
 }
 
@@ -65,7 +113,8 @@ func TestLogBufferWarnAndTimer(t *testing.T) {
 // larger than the buffer is written without waiting for the timer.
 func TestLogBufferConcurrent(t *testing.T) {
 	dst := &lockedBuffer{}
-	lb := newLogBuffer(dst)
+	// No timer: the buffer must write when it is full, by itself.
+	lb := newLogBuffer(dst, time.Hour)
 	const writers, lines = 8, 2000
 	var wg sync.WaitGroup
 	for g := range writers {

@@ -68,6 +68,9 @@ func TestServe(t *testing.T) {
 	if !regexp.MustCompile(`msg=request id=\S+ method=GET path=/healthz status=200 bytes=\d+ duration=`).MatchString(logs) {
 		t.Errorf("no request log line for /healthz in:\n%s", logs)
 	}
+	if !strings.Contains(logs, `msg="shutting down"`) {
+		t.Errorf("the log's last lines were lost at shutdown:\n%s", logs)
+	}
 
 	out, _, err := planmap(t, "layers", "--db", db)
 	if err != nil {
