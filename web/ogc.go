@@ -69,7 +69,8 @@ func withQuery(href string, q url.Values, f string) string {
 }
 
 // selfLinks are the self and alternate links of a resource that comes as
-// JSON of type jsonType and as HTML.
+// JSON of type jsonType and as HTML. Each link sets f (withQuery), so q
+// may hold the request's own: no copy of q without it is needed.
 func selfLinks(href string, q url.Values, jsonType string, html bool) []link {
 	if html {
 		return []link{
@@ -343,7 +344,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 
 	base := s.base(r)
 	href := base + "/collections/" + url.PathEscape(col.ID) + "/items"
-	links := selfLinks(href, without(q, "f"), mediaGeoJSON, html)
+	links := selfLinks(href, q, mediaGeoJSON, html)
 	if more {
 		next := without(q, "f")
 		if iq.keyed {
@@ -520,11 +521,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.base(r)
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
-	sq := q
-	if q.Has("f") {
-		sq = without(q, "f")
-	}
-	links := append(selfLinks(colHref+"/items/"+raw, sq, mediaGeoJSON, html),
+	links := append(selfLinks(colHref+"/items/"+raw, q, mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
 	if _, ok := s.editor(); ok && col.Dropped.IsZero() {
 		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})

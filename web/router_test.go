@@ -437,6 +437,18 @@ func TestItems(t *testing.T) {
 				t.Errorf("flanks_road=海世路 matched %d, want 5", v.NumberMatched)
 			}
 		})
+		t.Run("SelfLinksSetTheirOwnF", func(t *testing.T) {
+			// The request's f is replaced, not repeated, and the rest kept.
+			v, _ := getFC(t, items+"?f=json&limit=2")
+			if self, alt := v.link("self"), v.link("alternate"); self != items+"?f=json&limit=2" || alt != items+"?f=html&limit=2" {
+				t.Errorf("?f=json&limit=2: self %s, alternate %s", self, alt)
+			}
+			one := strings.TrimSuffix(items, "/items") + "/items/1"
+			doc := get(t, one+"?f=json").json(t)
+			if self, alt := links(t, doc)["self"][0]["href"], links(t, doc)["alternate"][0]["href"]; self != one+"?f=json" || alt != one+"?f=html" {
+				t.Errorf("one feature ?f=json: self %v, alternate %v", self, alt)
+			}
+		})
 		t.Run("LimitIsClamped", func(t *testing.T) {
 			v, _ := getFC(t, items+"?limit=20000")
 			if v.NumberReturned != 15 {
