@@ -86,7 +86,9 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 	return fmt.Sprintf("%d-%s-%x", seq, at, decl)
 }
 
-// Item is a feature ready to serve.
+// Item is a feature ready to serve. Its Feature's property map may be
+// left out (see Lean), so the properties are read with the Properties
+// method, which hides the field.
 type Item struct {
 	Feature
 	Bound orb.Bound
@@ -119,8 +121,8 @@ func NewItem(l *Layer, f Feature) *Item {
 
 // Size is about how many bytes the item holds, for caches with a budget.
 func (it *Item) Size() int {
-	n := 160 + cap(it.JSON) + 48*len(it.Properties)
-	for _, v := range it.Properties {
+	n := 160 + cap(it.JSON) + 48*len(it.Feature.Properties)
+	for _, v := range it.Feature.Properties {
 		if s, ok := v.(string); ok {
 			n += len(s)
 		}
@@ -165,11 +167,10 @@ func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape
 	}
 	n := len(fields)
 	vals := make([]any, len(items)*n)
+	var seen valueMemo
 	for i, it := range items {
 		v := vals[i*n : (i+1)*n : (i+1)*n]
-		for _, j := range has {
-			v[j] = it.Properties[fields[j]]
-		}
+		it.values(fields, has, v, &seen)
 		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
 	}
 	return dst
@@ -268,7 +269,7 @@ func (f Filter) MatchesGeometry(g orb.Geometry, b orb.Bound) bool {
 
 // Matches reports whether the item matches f.
 func (f Filter) Matches(it *Item) bool {
-	return f.MatchesProperties(it.Properties) && f.MatchesGeometry(it.Geometry, it.Bound)
+	return f.MatchesProperties(it.Properties()) && f.MatchesGeometry(it.Geometry, it.Bound)
 }
 
 // Placement is where a bounding box lies against a filter's boxes.

@@ -53,7 +53,7 @@ type Group struct {
 // NewFieldStats or NewClassStats.
 type Stats struct {
 	boxes  []orb.Bound
-	key    func(props map[string]any) any
+	key    func(it *Item) any
 	groups map[any]*Group
 	total  Tally
 	cut    int
@@ -114,13 +114,13 @@ func NewFieldsStats(l *Layer, fields []string, boxes []orb.Bound) (*Stats, error
 	}
 	switch len(fields) {
 	case 0:
-		s.key = func(map[string]any) any { return nil }
+		s.key = func(*Item) any { return nil }
 	case 1:
 		f := fields[0]
-		s.key = func(props map[string]any) any { return props[f] }
+		s.key = func(it *Item) any { return it.Value(f) }
 	default:
 		f0, f1 := fields[0], fields[1]
-		s.key = func(props map[string]any) any { return Pair{props[f0], props[f1]} }
+		s.key = func(it *Item) any { return Pair{it.Value(f0), it.Value(f1)} }
 	}
 	return s, nil
 }
@@ -131,8 +131,8 @@ func NewFieldsStats(l *Layer, fields []string, boxes []orb.Bound) (*Stats, error
 // NewFieldStats. Layers without ClassField cannot be grouped so: leave
 // them out (HasClass says which).
 func NewClassStats(boxes []orb.Bound) *Stats {
-	return &Stats{boxes: boxes, groups: map[any]*Group{}, key: func(props map[string]any) any {
-		code, _ := props[ClassField].(string)
+	return &Stats{boxes: boxes, groups: map[any]*Group{}, key: func(it *Item) any {
+		code, _ := it.Value(ClassField).(string)
 		if c, ok := ClassOf(code); ok {
 			return c.Code
 		}
@@ -151,7 +151,7 @@ func (l *Layer) HasClass() bool {
 // boxes. Points are counted, with no measure.
 func (s *Stats) Add(layer string, it *Item) {
 	area, length, cut := MeasureWithin(it.Geometry, it.Bound, s.boxes)
-	k := s.key(it.Properties)
+	k := s.key(it)
 	g := s.groups[k]
 	if g == nil {
 		g = &Group{Key: k}

@@ -23,14 +23,14 @@ func (s *Stats) Transitions() *Transitions {
 	return &Transitions{s: s, m: map[[2]any]*Transition{}}
 }
 
-// Key is the group s puts a feature with properties props in.
-func (s *Stats) Key(props map[string]any) any { return s.key(props) }
+// Key is the group s puts feature it in.
+func (s *Stats) Key(it *Item) any { return s.key(it) }
 
 // Add adds a feature whose group at the earlier time was from and which is
 // it at the later time, if its group changed: its count, and the measure
 // of it (as it is at the later time) inside the boxes.
 func (t *Transitions) Add(from any, it *Item) {
-	to := t.s.key(it.Properties)
+	to := t.s.key(it)
 	if from == to {
 		return
 	}

@@ -194,7 +194,7 @@ func TestAdminLayers(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(vs) < 3 || vs[0].Op != layers.OpDelete || vs[0].Author != "root" || vs[0].Note != "zoning withdrawn" ||
-				vs[1].Item == nil || vs[1].Item.Properties["name_zh"] != "甲区" || vs[1].Author != "ed" {
+				vs[1].Item == nil || vs[1].Item.Properties()["name_zh"] != "甲区" || vs[1].Author != "ed" {
 				t.Errorf("versions of feature %s after the layer was deleted: %+v", fids[0], vs)
 			}
 			if r := get(t, srv.URL+"/collections/zones/items/"+fids[1]); r.StatusCode != http.StatusGone {

@@ -58,7 +58,7 @@ func pastServer(t *testing.T, open func(t *testing.T) cache.Store) past {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props := maps.Clone(it.Properties)
+	props := maps.Clone(it.Properties())
 	props["status"] = "under_construction"
 	if _, err := c.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ var templateFS embed.FS
 // hand are data, never markup.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"prop": func(it *layers.Item, name string) any {
-		if v, ok := it.Properties[name]; ok {
+		if v := it.Value(name); v != nil {
 			return v
 		}
 		return ""

@@ -29,11 +29,11 @@ func TestMapStatsCompare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if it.Properties["status"] != "planned" {
-			t.Fatalf("resettlement 1 is %v, want planned", it.Properties["status"])
+		if it.Properties()["status"] != "planned" {
+			t.Fatalf("resettlement 1 is %v, want planned", it.Properties()["status"])
 		}
 		props := map[string]any{}
-		for k, v := range it.Properties {
+		for k, v := range it.Properties() {
 			props[k] = v
 		}
 		props["status"] = "under_construction"

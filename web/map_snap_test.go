@@ -161,7 +161,7 @@ func TestWebMapEditSnapsToDenseParcels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return it.Properties["status"].(string)
+			return it.Properties()["status"].(string)
 		}
 		other := p + 1
 		for stage(other) == stage(p+2) {
@@ -187,7 +187,7 @@ func TestWebMapEditSnapsToDenseParcels(t *testing.T) {
 				}
 			}
 		}
-		if _, err := store.Replace(ctx, "parcels", int64(p+1), layers.Feature{Properties: it.Properties, Geometry: shifted}, "", layers.Edit{Author: "test"}); err != nil {
+		if _, err := store.Replace(ctx, "parcels", int64(p+1), layers.Feature{Properties: it.Properties(), Geometry: shifted}, "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => ll.lng === %v && ll.lat === %v))`, shifted[0][0][0][0], shifted[0][0][0][1]))

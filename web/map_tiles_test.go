@@ -631,14 +631,14 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := layerstest.ParcelsStatuses[0]
-		if it.Properties["status"] == other {
+		if it.Properties()["status"] == other {
 			other = layerstest.ParcelsStatuses[1]
 		}
 		js(t, b, fmt.Sprintf(`location.hash = location.hash.replace(/&status=[^&]*/, '') + '&status=%s';`, other))
 		settle(t, b)
 		waitFor(t, b, "!"+tiledAt(32, lat32, lon32))
 		waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
-		props := maps.Clone(it.Properties)
+		props := maps.Clone(it.Properties())
 		props["status"] = other
 		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
@@ -861,7 +861,7 @@ func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 				}
 			}
 		}
-		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties, Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
+		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: it.Properties(), Geometry: moved}, "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => Math.abs(ll.lng - %.9f) < 1e-9 && Math.abs(ll.lat - %.9f) < 1e-9))`, moved[0][0][0][0], moved[0][0][0][1]))

@@ -527,7 +527,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})
 	}
 	if html {
-		return s.render(w, r, "item", fmt.Sprint(it.Properties["name_zh"]), itemPage{Collection: col, Item: it, Links: links, CRS: c})
+		return s.render(w, r, "item", fmt.Sprint(it.Value("name_zh")), itemPage{Collection: col, Item: it, Links: links, CRS: c})
 	}
 	// A pooled buffer: Write copies it, and a feature asked from the
 	// cache allocated its size twice over in growing this.

@@ -140,8 +140,8 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 	shown := map[string]bool{"name_zh": true, "name_en": true, "landuse_code": true, layers.ClassField: true, "status": true,
 		"source": true, "position_confidence": true, "position_note": true, "position_note_zh": true}
 	for _, fd := range col.Schema {
-		v, ok := it.Properties[fd.Name]
-		if shown[fd.Name] || !ok || v == nil {
+		v := it.Value(fd.Name)
+		if shown[fd.Name] || v == nil {
 			continue
 		}
 		p.Figures = append(p.Figures, sheetFigure{Label: fd.Description, Value: fmt.Sprint(v)})
@@ -222,7 +222,7 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func propString(it *layers.Item, name string) string {
-	v, _ := it.Properties[name].(string)
+	v, _ := it.Value(name).(string)
 	return v
 }
 

@@ -66,7 +66,7 @@ func (s *server) tallyEarlier(ctx context.Context, col *layers.Collection, field
 	}
 	c := &comparing{at: at, st: st, keys: map[int64]any{}, trans: st.Transitions()}
 	err = s.tally(ctx, col.ID, at, f, st, func(it *layers.Item) {
-		c.keys[it.ID] = st.Key(it.Properties)
+		c.keys[it.ID] = st.Key(it)
 	})
 	return c, err
 }

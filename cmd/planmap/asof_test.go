@@ -36,7 +36,7 @@ func TestExportAsOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props := maps.Clone(it.Properties)
+	props := maps.Clone(it.Properties())
 	props["status"] = "under_construction"
 	if _, err := s.Replace(ctx, "parcels", 7, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)

@@ -429,7 +429,7 @@ func TestBackupPostGISSnapshot(t *testing.T) {
 		n := 0
 		defer func() { edits <- n }()
 		for ctx.Err() == nil {
-			props := maps.Clone(it.Properties)
+			props := maps.Clone(it.Properties())
 			props["name_zh"] = fmt.Sprintf("edit %d", n+1)
 			if _, err := w.Replace(ctx, "parcels", 1, layers.Feature{Geometry: it.Geometry, Properties: props}, "", layers.Edit{Author: "writer"}); err != nil {
 				if ctx.Err() == nil {
@@ -471,8 +471,8 @@ func TestBackupPostGISSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var k int
-	if _, err := fmt.Sscanf(fmt.Sprint(live.Properties["name_zh"]), "edit %d", &k); err != nil {
-		t.Fatalf("parcel 1 in the backup is named %q", live.Properties["name_zh"])
+	if _, err := fmt.Sscanf(fmt.Sprint(live.Properties()["name_zh"]), "edit %d", &k); err != nil {
+		t.Fatalf("parcel 1 in the backup is named %q", live.Properties()["name_zh"])
 	}
 	if len(vs) != k+1 {
 		t.Errorf("in the backup parcel 1 is at edit %d but has %d versions (want %d: the import's and one per edit); the writer made %d edits in all", k, len(vs), k+1, n)

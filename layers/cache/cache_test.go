@@ -270,7 +270,7 @@ func TestEvictionOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		size[fid] = int64(it.Size()) + cache.EntryOverhead
+		size[fid] = int64(it.Lean().Size()) + cache.EntryOverhead // as held
 	}
 	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1)
 	get := func(fid int64, fromStore bool) {
@@ -344,7 +344,7 @@ func TestChangeOneFeature(t *testing.T) {
 	}
 
 	status := "signed"
-	if first[7].Properties["status"] == status {
+	if first[7].Properties()["status"] == status {
 		status = "planned"
 	}
 	mustImport(t, s.Store, layers.ImportOptions{}, parcelsFile(t, n, setStatus(7, status)))
@@ -358,7 +358,7 @@ func TestChangeOneFeature(t *testing.T) {
 		t.Errorf("after a 1-feature import the box was read from %d held answers and %d times from %d indexes; want none, some and 1",
 			st.QueryHits-before.QueryHits, st.IndexHits-before.IndexHits, st.Indexes)
 	}
-	if got := again[7].Properties["status"]; got != status {
+	if got := again[7].Properties()["status"]; got != status {
 		t.Errorf("feature 7 after the import has status %v, want %v", got, status)
 	}
 	for fid, it := range again {
@@ -434,8 +434,8 @@ func TestChangeLayer(t *testing.T) {
 	}
 	loaded = s.loaded.Load()
 	for fid, it := range pageAll(t, c, "roads", layers.Filter{}) {
-		if roads[fid] != it {
-			t.Errorf("road %d was read again", fid)
+		if string(roads[fid].JSON) != string(it.JSON) {
+			t.Errorf("road %d is served as %s, was %s", fid, it.JSON, roads[fid].JSON)
 		}
 	}
 	if d := s.loaded.Load() - loaded; d != 0 {
@@ -477,7 +477,7 @@ func TestReadRacesChange(t *testing.T) {
 			}
 			old, _ := s.Store.Item(ctx, "parcels", 7)
 			status := "signed"
-			if old.Properties["status"] == status {
+			if old.Properties()["status"] == status {
 				status = "planned"
 			}
 			held, release := make(chan struct{}), make(chan struct{})
@@ -499,10 +499,10 @@ func TestReadRacesChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			close(release)
-			if it := <-done; it == nil || it.Properties["status"] != old.Properties["status"] {
+			if it := <-done; it == nil || it.Properties()["status"] != old.Properties()["status"] {
 				t.Fatalf("the held read returned %s, want the old feature", jsonOf(it))
 			}
-			if it := read(); it == nil || it.Properties["status"] != status {
+			if it := read(); it == nil || it.Properties()["status"] != status {
 				t.Errorf("after the change the cache serves %s, want status %s", jsonOf(it), status)
 			}
 		})
@@ -578,7 +578,7 @@ func testConcurrentReadersAndWriter(t *testing.T, s *counting, c *cache.Cache, n
 					}
 					it = items[fid-1]
 				}
-				if got, _ := it.Properties["berths"].(int64); want != 0 && got < want {
+				if got, _ := it.Properties()["berths"].(int64); want != 0 && got < want {
 					t.Errorf("feature %d has berths %d; %d was imported before it was asked for", fid, got, want)
 					return
 				}
@@ -686,7 +686,7 @@ func TestManyChanges(t *testing.T) {
 		t.Errorf("Stats = %+v; want requests sent to the store while the changes were applied, and no errors", st)
 	}
 	for _, it := range pageAll(t, c, "parcels", box) {
-		if it.Properties["berths"] != int64(7) {
+		if it.Properties()["berths"] != int64(7) {
 			t.Fatalf("feature %d after the import: %s", it.ID, it.JSON)
 		}
 	}
@@ -707,7 +707,7 @@ func TestLogGoesBack(t *testing.T) {
 	b3, _ := b.Store.Item(ctx, "parcels", 3)
 	var other []string
 	for _, st := range layerstest.ParcelsStatuses {
-		if st != b3.Properties["status"] {
+		if st != b3.Properties()["status"] {
 			other = append(other, st)
 		}
 	}
@@ -721,7 +721,7 @@ func TestLogGoesBack(t *testing.T) {
 	sw := &switching{a}
 	c := cache.New(sw, 64<<20)
 	pageAll(t, c, "parcels", layers.Filter{})
-	if it, _ := c.Item(ctx, "parcels", 3); it.Properties["status"] != other[1] {
+	if it, _ := c.Item(ctx, "parcels", 3); it.Properties()["status"] != other[1] {
 		t.Fatalf("feature 3 from the first store = %s, want status %s", it.JSON, other[1])
 	}
 	sw.Store = b
@@ -757,7 +757,7 @@ func TestFileAheadOfCatalog(t *testing.T) {
 	c := cache.New(s, 64<<20)
 	old := pageAll(t, c, "parcels", layers.Filter{})
 	flip := func(fid int) string {
-		if old[int64(fid)].Properties["status"] == "signed" {
+		if old[int64(fid)].Properties()["status"] == "signed" {
 			return "planned"
 		}
 		return "signed"
@@ -781,7 +781,7 @@ func TestFileAheadOfCatalog(t *testing.T) {
 		t.Errorf("Stats.Seq = %d, want %d (the catalog's)", st.Seq, second.Seq)
 	}
 	s.cat.Store(third)
-	if it, _ := c.Item(ctx, "parcels", 6); it.Properties["status"] != flip(6) {
+	if it, _ := c.Item(ctx, "parcels", 6); it.Properties()["status"] != flip(6) {
 		t.Errorf("with the catalog at the second import, feature 6 = %s, want status %s", it.JSON, flip(6))
 	}
 }

@@ -57,7 +57,7 @@ func TestCatalogFollowsTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if three.Properties["name_zh"] != "改过的" {
-		t.Errorf("after a plain SQL edit road 3 is %v", three.Properties["name_zh"])
+	if three.Properties()["name_zh"] != "改过的" {
+		t.Errorf("after a plain SQL edit road 3 is %v", three.Properties()["name_zh"])
 	}
 }

@@ -132,7 +132,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			was := map[int64]any{}
 			for _, it := range items {
-				was[it.ID] = it.Properties["name_zh"]
+				was[it.ID] = it.Properties()["name_zh"]
 			}
 			time.Sleep(5 * time.Millisecond)
 			before := time.Now()
@@ -197,12 +197,12 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					continue
 				}
 				for name, want := range tt.values {
-					if got := it.Properties[name]; got != want {
+					if got := it.Properties()[name]; got != want {
 						t.Errorf("Items(parcels): parcel 1 has %s = %#v (%T), want %#v", name, got, got, want)
 					}
 				}
 				for _, name := range tt.gone {
-					if _, ok := it.Properties[name]; ok {
+					if _, ok := it.Properties()[name]; ok {
 						t.Errorf("Items(parcels): parcel 1 has %s, want it not served", name)
 					}
 				}
@@ -216,8 +216,8 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 				t.Errorf("ItemsAsOf(before the change) = %d features of %d, %v; want the %d there then", len(past), n, err, len(was))
 			} else {
 				for _, it := range past {
-					if it.Properties["name_zh"] != was[it.ID] {
-						t.Errorf("as of before the change, feature %d has name_zh %v, want %v", it.ID, it.Properties["name_zh"], was[it.ID])
+					if it.Properties()["name_zh"] != was[it.ID] {
+						t.Errorf("as of before the change, feature %d has name_zh %v, want %v", it.ID, it.Properties()["name_zh"], was[it.ID])
 					}
 				}
 			}
@@ -231,8 +231,8 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 				t.Fatalf("Replace(parcels, 1) after: %v", err)
 			}
 			for name, want := range tt.values {
-				if name != "name_zh" && it.Properties[name] != want {
-					t.Errorf("Replace(parcels, 1) after: %s = %#v, want %#v kept", name, it.Properties[name], want)
+				if name != "name_zh" && it.Properties()[name] != want {
+					t.Errorf("Replace(parcels, 1) after: %s = %#v, want %#v kept", name, it.Properties()[name], want)
 				}
 			}
 			// A copy reads the past as the store does: the version the
@@ -327,7 +327,7 @@ func TestColumnsOfOtherProgramsReadOnly(t *testing.T) {
 		return len(reported) > 0
 	})
 	time.Sleep(100 * time.Millisecond)
-	if it, err := ro.Item(ctx, "parcels", 1); err != nil || it.Properties["owner"] != nil {
+	if it, err := ro.Item(ctx, "parcels", 1); err != nil || it.Properties()["owner"] != nil {
 		t.Errorf("read-only Item(parcels, 1) = %v, %v; want it served as declared, without owner", it, err)
 	}
 	mu.Lock()

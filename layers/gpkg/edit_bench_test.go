@@ -38,7 +38,7 @@ func BenchmarkReplace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		props := maps.Clone(it.Properties)
+		props := maps.Clone(it.Properties())
 		props["name_zh"] = "改" + strconv.Itoa(i)
 		if _, err := s.Replace(ctx, "parcels", fid, layers.Feature{Properties: props, Geometry: it.Geometry}, it.Version(), layers.Edit{Author: "bench"}); err != nil {
 			b.Fatal(err)

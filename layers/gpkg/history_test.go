@@ -28,7 +28,7 @@ func edited(t *testing.T, s *gpkg.Store, id string, fid int64, name string) laye
 	if err != nil {
 		t.Fatalf("Item(%s, %d): %v", id, fid, err)
 	}
-	props := maps.Clone(it.Properties)
+	props := maps.Clone(it.Properties())
 	props["name_zh"] = name
 	return layers.Feature{Properties: props, Geometry: it.Geometry}
 }
@@ -82,7 +82,7 @@ func TestIDsRetiredAcrossReopen(t *testing.T) {
 		{"type": "Feature", "properties": {"name_zh": "无号", "status": "planned"},
 		 "geometry": {"type": "Polygon", "coordinates": [[[121.5, 32.0], [121.501, 32.0], [121.501, 32.001], [121.5, 32.0]]]}}]}`
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "noids.geojson", noIDs))
-	if it, err := s.Item(ctx, "parcels", 10); err != nil || it.Properties["name_zh"] != "无号" {
+	if it, err := s.Item(ctx, "parcels", 10); err != nil || it.Properties()["name_zh"] != "无号" {
 		t.Errorf("Item(parcels, 10), imported without an id after 9 was deleted: %v, %v", it, err)
 	}
 }
@@ -198,13 +198,13 @@ func TestGDALEditInHistory(t *testing.T) {
 	}
 	waitFor(t, "the GDAL edit served", func() bool {
 		it, err := s.Item(ctx, "parcels", 7)
-		return err == nil && it.Properties["name_zh"] == "GDAL 改过"
+		return err == nil && it.Properties()["name_zh"] == "GDAL 改过"
 	})
 	vs, err := s.Versions(ctx, "parcels", 7)
 	if err != nil || len(vs) != 2 {
 		t.Fatalf("Versions(parcels, 7) = %+v, %v; want 2", vs, err)
 	}
-	if v := vs[0]; v.Op != layers.OpUpdate || v.Author != "" || v.Item == nil || v.Item.Properties["berths"] != int64(3) {
+	if v := vs[0]; v.Op != layers.OpUpdate || v.Author != "" || v.Item == nil || v.Item.Properties()["berths"] != int64(3) {
 		t.Errorf("GDAL's version of parcel 7 = %s by %q, %v", v.Op, v.Author, v.Item)
 	}
 	if v := vs[1]; v.Item == nil || string(v.Item.JSON) != string(original.JSON) {
@@ -429,7 +429,7 @@ func TestHistoryKeepsEveryColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := layers.Feature{Properties: maps.Clone(it.Properties), Geometry: it.Geometry}
+	f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry}
 	for i := range n {
 		f.Properties[fmt.Sprintf("f%03d", i)] = "new"
 	}
@@ -445,7 +445,7 @@ func TestHistoryKeepsEveryColumn(t *testing.T) {
 	}
 	for i := range n {
 		name := fmt.Sprintf("f%03d", i)
-		if got, want := vs[1].Item.Properties[name], fmt.Sprintf("v%d", i); got != want {
+		if got, want := vs[1].Item.Properties()[name], fmt.Sprintf("v%d", i); got != want {
 			t.Errorf("first version's %s = %v, want %s", name, got, want)
 		}
 	}

@@ -256,7 +256,7 @@ func TestMigratesChangeLogInPlace(t *testing.T) {
 		}
 	}
 	it, err := s.Item(ctx, "terminals", 1)
-	if err != nil || it.Properties["name_zh"] != "2万吨级通用码头（东灶港码头）" {
+	if err != nil || it.Properties()["name_zh"] != "2万吨级通用码头（东灶港码头）" {
 		t.Fatalf("Item(terminals, 1) = %v, %v", it, err)
 	}
 	if cs, err := s.Changes(ctx, 0, 10); err != nil || len(cs) != 2 || cs[len(cs)-1].Seq != cat.Seq {
@@ -294,7 +294,7 @@ func TestMigratesChangeLogInPlace(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if it, err := s.Item(ctx, "terminals", 1); err != nil || it.Properties["name_zh"] != "改名的码头" {
+	if it, err := s.Item(ctx, "terminals", 1); err != nil || it.Properties()["name_zh"] != "改名的码头" {
 		t.Errorf("Item(terminals, 1) after the edit = %v, %v", it, err)
 	}
 	validateWithGDAL(t, path, map[string]int{"terminals": 6, "roads": 6})

@@ -214,8 +214,8 @@ func TestImportAndRead(t *testing.T) {
 		"area_mu": 575.5, "public": true, "opened": "2021-09-26", "surveyed": "2020-11-02T00:30:00.000Z",
 	}
 	for k, v := range want {
-		if f.Properties[k] != v {
-			t.Errorf("feature 1 %s = %#v, want %#v", k, f.Properties[k], v)
+		if f.Properties()[k] != v {
+			t.Errorf("feature 1 %s = %#v, want %#v", k, f.Properties()[k], v)
 		}
 	}
 	mp, ok := f.Geometry.(orb.MultiPolygon)
@@ -308,8 +308,8 @@ func TestImportUpdatesByID(t *testing.T) {
 		t.Errorf("Count = %d, want 4 (3 + 1 new)", n)
 	}
 	f, _ := s.Item(ctx, "parcels", 1)
-	if f.Properties["name_zh"] != "一号地块（改）" || f.Properties["berths"] != nil {
-		t.Errorf("feature 1 properties = %v, want the new ones only", f.Properties)
+	if f.Properties()["name_zh"] != "一号地块（改）" || f.Properties()["berths"] != nil {
+		t.Errorf("feature 1 properties = %v, want the new ones only", f.Properties())
 	}
 	box := orb.Bound{Min: orb.Point{121.05, 32.01}, Max: orb.Point{121.06, 32.02}}
 	c, _ := s.Count(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}})
@@ -338,8 +338,8 @@ func TestImportSchemaChanges(t *testing.T) {
 		text = strings.Replace(text, `"status": "signed",`, `"status": "signed", "note": "三号",`, 1)
 		mustImport(t, s, layers.ImportOptions{}, parseText(t, "p.geojson", text))
 		f, _ := s.Item(ctx, "parcels", 3)
-		if f.Properties["note"] != "三号" {
-			t.Errorf("feature 3 note = %v, want 三号", f.Properties["note"])
+		if f.Properties()["note"] != "三号" {
+			t.Errorf("feature 3 note = %v, want 三号", f.Properties()["note"])
 		}
 	})
 	t.Run("ErrRetypeWithoutReplace", func(t *testing.T) {

@@ -50,7 +50,7 @@ func TestTriggersPutBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		old, _ := before.Collection("parcels")
-		if p.Version != old.Version && it.Properties["name_zh"] == "重建后" {
+		if p.Version != old.Version && it.Properties()["name_zh"] == "重建后" {
 			break
 		}
 		if time.Now().After(deadline) {

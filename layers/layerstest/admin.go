@@ -178,7 +178,7 @@ func LayerAdmin(t *testing.T, s AdminStore) {
 				t.Fatal(err)
 			}
 			if len(vs) < 2 || vs[0].Op != layers.OpDelete || vs[0].Author != "root" || vs[0].Note != "withdrawn" || vs[1].Item == nil ||
-				vs[1].Item.Properties["name_zh"] != it.Properties["name_zh"] {
+				vs[1].Item.Properties()["name_zh"] != it.Properties()["name_zh"] {
 				t.Errorf("versions of terminal %d after the drop: %+v", it.Feature.ID, vs)
 			}
 			if _, err := s.Item(ctx, "terminals", it.Feature.ID); layers.ErrorCode(err) != layers.EGONE {

@@ -86,7 +86,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			was := map[int64]any{}
 			for _, it := range items {
-				was[it.ID] = it.Properties["name_en"]
+				was[it.ID] = it.Properties()["name_en"]
 			}
 			time.Sleep(5 * time.Millisecond)
 			before := time.Now()
@@ -142,12 +142,12 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 					continue
 				}
 				for name, want := range tt.values {
-					if got := it.Properties[name]; got != want {
+					if got := it.Properties()[name]; got != want {
 						t.Errorf("Items(parcels): parcel 1 has %s = %#v (%T), want %#v", name, got, got, want)
 					}
 				}
 				for _, name := range tt.gone {
-					if _, ok := it.Properties[name]; ok {
+					if _, ok := it.Properties()[name]; ok {
 						t.Errorf("Items(parcels): parcel 1 has %s, want it not served", name)
 					}
 				}
@@ -158,7 +158,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			props := maps.Clone(it.Properties)
+			props := maps.Clone(it.Properties())
 			props["name_zh"] = "之后"
 			if _, err := s.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
 				t.Errorf("Replace(parcels, 1) after: %v", err)
@@ -169,7 +169,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 				it, err := s.Item(ctx, "parcels", 7)
-				if err == nil && it.Properties["name_en"] == "again" {
+				if err == nil && it.Properties()["name_en"] == "again" {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -182,8 +182,8 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 				t.Errorf("ItemsAsOf(before the change) = %d features of %d, %v; want the %d there then", len(past), n, err, len(was))
 			} else {
 				for _, it := range past {
-					if it.Properties["name_en"] != was[it.ID] {
-						t.Errorf("as of before the change, feature %d has name_en %v, want %v", it.ID, it.Properties["name_en"], was[it.ID])
+					if it.Properties()["name_en"] != was[it.ID] {
+						t.Errorf("as of before the change, feature %d has name_en %v, want %v", it.ID, it.Properties()["name_en"], was[it.ID])
 					}
 				}
 			}

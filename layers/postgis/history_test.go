@@ -65,7 +65,7 @@ func TestDirectEditsInHistory(t *testing.T) {
 	if len(vs) != 2 || vs[0].Op != layers.OpUpdate || vs[0].Author != "qgis-wang" || vs[1].Op != layers.OpInsert || vs[1].Note != "planmap import" {
 		t.Fatalf("Versions(wells, 1) after an UPDATE by psql = %+v; want the update by qgis-wang, then the import", vs)
 	}
-	if now := mustItem(t, s, "wells", 1); vs[0].Item == nil || string(vs[0].Item.JSON) != string(now.JSON) || now.Properties["name"] != "一号井" {
+	if now := mustItem(t, s, "wells", 1); vs[0].Item == nil || string(vs[0].Item.JSON) != string(now.JSON) || now.Properties()["name"] != "一号井" {
 		t.Errorf("the update's version = %v, the feature is %s", vs[0].Item, now.JSON)
 	}
 	// The state before, dates and all, as it was served.
@@ -81,14 +81,14 @@ func TestDirectEditsInHistory(t *testing.T) {
 	}
 	// Ids without one go on after the highest ever, 3, in one INSERT.
 	for fid, name := range map[int64]string{4: "四号", 5: "五号"} {
-		if vs := versions(t, s, "wells", fid); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item == nil || vs[0].Item.Properties["name"] != name {
+		if vs := versions(t, s, "wells", fid); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item == nil || vs[0].Item.Properties()["name"] != name {
 			t.Errorf("Versions(wells, %d) after an INSERT by psql = %+v; want the insert of %s", fid, vs, name)
 		}
 	}
 	if vs := versions(t, s, "wells", 3); len(vs) != 2 || vs[0].Op != layers.OpDelete {
 		t.Errorf("Versions(wells, 3) after its id changed = %+v; want a delete first", vs)
 	}
-	if vs := versions(t, s, "wells", 10); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item.Properties["name"] != "三号" {
+	if vs := versions(t, s, "wells", 10); len(vs) != 1 || vs[0].Op != layers.OpInsert || vs[0].Item.Properties()["name"] != "三号" {
 		t.Errorf("Versions(wells, 10) after 3 became 10 = %+v; want the insert of 三号", vs)
 	}
 
@@ -149,11 +149,11 @@ func TestReplaceInHistory(t *testing.T) {
 		t.Errorf("Versions(wells, 1) after a replace = %s; want %s with li's state kept", got, want)
 	}
 	vs = versions(t, s, "wells", 2)
-	if got, want := ops(vs), `delete by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || vs[1].Item.Properties["name"] != "二" {
+	if got, want := ops(vs), `delete by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || vs[1].Item.Properties()["name"] != "二" {
 		t.Errorf("Versions(wells, 2), not in the replacing file = %s; want %s with its state kept", got, want)
 	}
 	vs = versions(t, s, "wells", 3)
-	if got, want := ops(vs), `update by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || string(vs[1].Item.JSON) != string(first3.JSON) || vs[0].Item.Properties["name"] != "三新" {
+	if got, want := ops(vs), `update by "" (planmap import); insert by "" (planmap import); `; got != want || vs[1].Item == nil || string(vs[1].Item.JSON) != string(first3.JSON) || vs[0].Item.Properties()["name"] != "三新" {
 		t.Errorf("Versions(wells, 3) after a replace = %s; want %s, the first imported state kept", got, want)
 	}
 }

@@ -78,7 +78,7 @@ func TestImportStopsMidFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(it.Properties["opened"], " ", it.Properties["surveyed"]); got != "2026-01-03 2026-01-01T19:04:34.500Z" {
+	if got := fmt.Sprint(it.Properties()["opened"], " ", it.Properties()["surveyed"]); got != "2026-01-03 2026-01-01T19:04:34.500Z" {
 		t.Errorf("feature 1234: opened, surveyed = %s", got)
 	}
 	items, matched, err := s.Items(ctx, "first", layers.Filter{BBoxes: nil}, layers.Page{Limit: 1})

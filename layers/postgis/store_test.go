@@ -170,9 +170,9 @@ func TestFilterOnEveryType(t *testing.T) {
 	}
 	first := all[0]
 	for _, name := range []string{"name_zh", "status", "berths", "area_mu", "public", "opened", "surveyed"} {
-		v, ok := first.Properties[name]
+		v, ok := first.Properties()[name]
 		if !ok {
-			t.Fatalf("feature %d has no %s: %v", first.ID, name, first.Properties)
+			t.Fatalf("feature %d has no %s: %v", first.ID, name, first.Properties())
 		}
 		t.Run(name, func(t *testing.T) {
 			items, matched, err := s.Items(ctx, "parcels", layers.Filter{Equals: map[string]any{name: v}}, layers.Page{Limit: 10})
@@ -181,7 +181,7 @@ func TestFilterOnEveryType(t *testing.T) {
 			}
 			var want int
 			for _, it := range all {
-				if it.Properties[name] == v {
+				if it.Properties()[name] == v {
 					want++
 				}
 			}
@@ -212,8 +212,8 @@ func TestIdentifiers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Item(select, 1): %v", err)
 	}
-	if it.Properties["order"] != int64(2) || it.Properties["user"] != "x'); DROP TABLE planmap_layers; --" {
-		t.Errorf("Item(select, 1).Properties = %v", it.Properties)
+	if it.Properties()["order"] != int64(2) || it.Properties()["user"] != "x'); DROP TABLE planmap_layers; --" {
+		t.Errorf("Item(select, 1).Properties() = %v", it.Properties())
 	}
 	for _, id := range []string{`select"; DROP TABLE planmap_layers; --`, "Select", "planmap_layers"} {
 		if _, _, err := s.Items(ctx, id, layers.Filter{}, layers.Page{Limit: 1}); layers.ErrorCode(err) != layers.ENOTFOUND {

@@ -96,7 +96,7 @@ func sameSnapshot(t *testing.T, what string, got, want map[int64]string) {
 func edited(t *testing.T, s Store, id string, fid int64, name string) layers.Feature {
 	t.Helper()
 	it := mustItem(t, s, id, fid)
-	props := maps.Clone(it.Properties)
+	props := maps.Clone(it.Properties())
 	props["name_zh"] = name
 	return layers.Feature{Properties: props, Geometry: it.Geometry}
 }
@@ -270,7 +270,7 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 	times := []time.Time{tick()}
 	update := func(edit func(*layers.Feature)) {
 		t.Helper()
-		f := layers.Feature{Properties: maps.Clone(it.Properties), Geometry: it.Geometry}
+		f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry}
 		edit(&f)
 		it, err = ed.Replace(ctx, "plots", fid, f, "", layers.Edit{Author: "bob"})
 		if err != nil {
@@ -285,7 +285,7 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 		t.Fatalf("Delete(plots, %d): %v", fid, err)
 	}
 	afterDelete := tick()
-	if versions[0].Bound.Intersects(versions[1].Bound) || versions[1].Bound != versions[2].Bound || versions[1].Properties["status"] == versions[2].Properties["status"] {
+	if versions[0].Bound.Intersects(versions[1].Bound) || versions[1].Bound != versions[2].Bound || versions[1].Properties()["status"] == versions[2].Properties()["status"] {
 		t.Fatalf("the versions are not what the test made: %s, %s, %s", versions[0].JSON, versions[1].JSON, versions[2].JSON)
 	}
 
@@ -308,7 +308,7 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 		// Each version's box and status find it exactly when it was that
 		// version: 1 and 2 are in cells apart, 2 and 3 differ in status.
 		for j, other := range versions {
-			f := layers.Filter{BBoxes: []orb.Bound{other.Bound}, Equals: map[string]any{"status": other.Properties["status"]}}
+			f := layers.Filter{BBoxes: []orb.Bound{other.Bound}, Equals: map[string]any{"status": other.Properties()["status"]}}
 			got, _ := asOf(t, ps, "plots", at, f)
 			want := ""
 			if i == j {

@@ -71,8 +71,8 @@ func testEdit(t *testing.T, h Harness) {
 		// Typed and normalised as an import does.
 		want := map[string]any{"name_zh": "新地块", "status": "planned", "berths": int64(3), "area_mu": 12.5, "public": true, "opened": "2026-11-30"}
 		for k, v := range want {
-			if it.Properties[k] != v {
-				t.Errorf("Create: property %s = %#v, want %#v", k, it.Properties[k], v)
+			if it.Properties()[k] != v {
+				t.Errorf("Create: property %s = %#v, want %#v", k, it.Properties()[k], v)
 			}
 		}
 		if _, ok := it.Geometry.(orb.MultiPolygon); !ok {
@@ -199,8 +199,8 @@ func testEdit(t *testing.T, h Harness) {
 		if err != nil || it.ID != 6 {
 			t.Fatalf("Replace(6) of a deleted feature = %v, %v; want it back as 6", it, err)
 		}
-		if got := mustItem(t, s, "plots", 6); got.Properties["name_zh"] != "六" {
-			t.Errorf("Item(plots, 6) after it came back = %v", got.Properties)
+		if got := mustItem(t, s, "plots", 6); got.Properties()["name_zh"] != "六" {
+			t.Errorf("Item(plots, 6) after it came back = %v", got.Properties())
 		}
 		for _, fid := range []int64{999, 0, -1} {
 			if _, err := s.Item(ctx, "plots", fid); layers.ErrorCode(err) != layers.ENOTFOUND {
@@ -288,14 +288,14 @@ func testEdit(t *testing.T, h Harness) {
 			t.Fatalf("UPDATE by another client: %v", err)
 		}
 		waitSeq(t, s, before.Seq)
-		if it := mustItem(t, s, "plots", 8); it.Properties["name_zh"] != "direct edit" {
-			t.Errorf("Item(plots, 8) after a direct edit = %v", it.Properties)
+		if it := mustItem(t, s, "plots", 8); it.Properties()["name_zh"] != "direct edit" {
+			t.Errorf("Item(plots, 8) after a direct edit = %v", it.Properties())
 		}
 		vs, err := ed.Versions(ctx, "plots", 8)
 		if err != nil || len(vs) != 2 {
 			t.Fatalf("Versions(plots, 8) after a direct edit = %+v, %v; want 2", vs, err)
 		}
-		if v := vs[0]; v.Op != layers.OpUpdate || v.Author != "" || v.Note != "" || v.Item == nil || v.Item.Properties["name_zh"] != "direct edit" {
+		if v := vs[0]; v.Op != layers.OpUpdate || v.Author != "" || v.Note != "" || v.Item == nil || v.Item.Properties()["name_zh"] != "direct edit" {
 			t.Errorf("the direct edit's version = %s by %q (%q), %v; want an update by nobody", v.Op, v.Author, v.Note, v.Item)
 		}
 		if v := vs[1]; v.Item == nil || string(v.Item.JSON) != string(old.JSON) {

@@ -62,7 +62,7 @@ func sameAsItems(t *testing.T, call string, got []layers.Shape, items []*layers.
 		}
 		want := make([]any, len(fields))
 		for j, name := range fields {
-			want[j] = it.Properties[name]
+			want[j] = it.Properties()[name]
 		}
 		if !reflect.DeepEqual(sh.Values, want) {
 			t.Errorf("%s: feature %d has values %#v of %v, want %#v", call, sh.ID, sh.Values, fields, want)

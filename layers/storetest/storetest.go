@@ -262,7 +262,7 @@ func testSearch(t *testing.T, h Harness) {
 	write(t, s, w, layers.ImportOptions{}, parse(t, "parcels.geojson", []byte(parcelsGeoJSON)))
 	names := func(hs []layers.Hit) (out []any) {
 		for _, x := range hs {
-			out = append(out, x.Item.Properties["name_zh"])
+			out = append(out, x.Item.Properties()["name_zh"])
 		}
 		return out
 	}
@@ -298,8 +298,8 @@ func testItem(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("Item(parcels, 7): %v", err)
 	}
-	if it.ID != 7 || it.Properties["name_zh"] != "七号地块" || it.Properties["public"] != false {
-		t.Errorf("Item(parcels, 7) = id %d, properties %v", it.ID, it.Properties)
+	if it.ID != 7 || it.Properties()["name_zh"] != "七号地块" || it.Properties()["public"] != false {
+		t.Errorf("Item(parcels, 7) = id %d, properties %v", it.ID, it.Properties())
 	}
 	if !strings.HasPrefix(string(it.JSON), `{"type":"Feature","id":7,`) {
 		t.Errorf("Item(parcels, 7).JSON = %s", it.JSON)
@@ -663,8 +663,8 @@ func testProperties(t *testing.T, h Harness) {
 				}
 				for _, it := range mustItems(t, s, l.ID, f, 20) {
 					for name, v := range tt.equals {
-						if it.Properties[name] != v {
-							t.Errorf("Items(%s, %v) gave feature %d with %s = %#v", l.ID, f, it.ID, name, it.Properties[name])
+						if it.Properties()[name] != v {
+							t.Errorf("Items(%s, %v) gave feature %d with %s = %#v", l.ID, f, it.ID, name, it.Properties()[name])
 						}
 					}
 				}
@@ -711,8 +711,8 @@ func testVersions(t *testing.T, h Harness) {
 	if v := mustItem(t, s, "plots", 5).Version(); v == v5 {
 		t.Errorf("feature 5 changed and kept its version %s", v)
 	}
-	if it := mustItem(t, s, "plots", 5); it.Properties["name_zh"] != "改过的" || it.Properties["berths"] != nil {
-		t.Errorf("feature 5 after the change has properties %v", it.Properties)
+	if it := mustItem(t, s, "plots", 5); it.Properties()["name_zh"] != "改过的" || it.Properties()["berths"] != nil {
+		t.Errorf("feature 5 after the change has properties %v", it.Properties())
 	}
 	if v := mustItem(t, s, "plots", 6).Version(); v != v6 {
 		t.Errorf("feature 6 did not change, its version did: %s → %s", v6, v)
@@ -947,11 +947,11 @@ func testVisible(t *testing.T, h Harness) {
 	for {
 		it := mustItem(t, s, "plots", 42)
 		page := mustItems(t, s, "plots", layers.Filter{Equals: map[string]any{"name_zh": "别人改的"}}, 10)
-		if it.Properties["name_zh"] == "别人改的" && len(page) == 1 {
+		if it.Properties()["name_zh"] == "别人改的" && len(page) == 1 {
 			break
 		}
 		if time.Since(start) > visible {
-			t.Fatalf("feature 42 edited through the Writer is still %q after %v; want the edit within %v", it.Properties["name_zh"], time.Since(start), visible)
+			t.Fatalf("feature 42 edited through the Writer is still %q after %v; want the edit within %v", it.Properties()["name_zh"], time.Since(start), visible)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
