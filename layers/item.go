@@ -167,10 +167,10 @@ func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape
 	}
 	n := len(fields)
 	vals := make([]any, len(items)*n)
-	var seen valueMemo
+	seen := newValueMemo(n)
 	for i, it := range items {
 		v := vals[i*n : (i+1)*n : (i+1)*n]
-		it.values(fields, has, v, &seen)
+		it.values(fields, has, v, seen)
 		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
 	}
 	return dst
@@ -265,11 +265,6 @@ func (f Filter) MatchesGeometry(g orb.Geometry, b orb.Bound) bool {
 		}
 	}
 	return false
-}
-
-// Matches reports whether the item matches f.
-func (f Filter) Matches(it *Item) bool {
-	return f.MatchesProperties(it.Properties()) && f.MatchesGeometry(it.Geometry, it.Bound)
 }
 
 // Placement is where a bounding box lies against a filter's boxes.
@@ -397,6 +392,11 @@ func appendValue(dst []byte, v any) []byte {
 	return append(dst, b...)
 }
 
+// floatMarks are the bytes of which a written number holds one if and
+// only if it is a float (NaN and ±Inf too): what tells an integer from a
+// number when a lean item's properties are read back (propValue).
+const floatMarks = ".eEnN"
+
 // appendNumber writes a float so that it reads back as one: 12 is written
 // 12.0, so that GDAL and QGIS type the field Real for every feature, not
 // Integer for some.
@@ -409,10 +409,8 @@ func appendNumber(dst []byte, v float64) []byte {
 	} else {
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
 	}
-	for _, c := range dst[start:] {
-		if c == '.' || c == 'e' || c == 'E' || c == 'n' || c == 'N' {
-			return dst
-		}
+	if bytes.IndexAny(dst[start:], floatMarks) >= 0 {
+		return dst
 	}
 	return append(dst, '.', '0')
 }

@@ -7,10 +7,12 @@ import (
 	"strings"
 )
 
-// Properties are the item's properties, typed as in Feature.Properties:
-// the map it was made with, or else the same map read back from Props (an
-// integer is written without a point, a number always with one, see
-// appendNumber). The caller must not change the map.
+// Properties returns the item's properties: the map it was made with, or,
+// for a lean item, the same values read back from Props. They come back
+// typed as the store typed them (an integer is written without a point, a
+// number always with one, strings byte for byte), but for a BLOB a
+// GeoPackage holds in a field, which comes back as the base64 string it is
+// served as. The caller must not change the map.
 func (it *Item) Properties() map[string]any {
 	if it.Feature.Properties != nil {
 		return it.Feature.Properties
@@ -18,17 +20,15 @@ func (it *Item) Properties() map[string]any {
 	m := map[string]any{}
 	s := propScanner{b: it.Props}
 	for name, raw, ok := s.next(); ok; name, raw, ok = s.next() {
-		if !bytes.HasPrefix(name, measurePrefix) {
-			m[string(name)] = propValue(raw)
-		}
+		m[string(name)] = propValue(raw)
 	}
 	return m
 }
 
-// Value is the value of the item's property name, nil if it has none: as
-// Properties()[name], without making the map.
+// Value returns the value of the item's property name, nil if it has
+// none: Properties()[name], without making the map.
 func (it *Item) Value(name string) any {
-	if it.Feature.Properties != nil || strings.HasPrefix(name, MeasurePrefix) {
+	if it.Feature.Properties != nil {
 		return it.Feature.Properties[name]
 	}
 	s := propScanner{b: it.Props}
@@ -41,8 +41,8 @@ func (it *Item) Value(name string) any {
 }
 
 // values sets v[j] to the value of property fields[j], for each j in has,
-// reading Props once; seen saves reading again a value the feature before
-// had too (a status, a land-use class), which most are.
+// reading Props once; seen saves reading again a value the item before
+// had too (a status, a land-use class), as most are.
 func (it *Item) values(fields []string, has []int, v []any, seen *valueMemo) {
 	if it.Feature.Properties != nil {
 		for _, j := range has {
@@ -53,9 +53,6 @@ func (it *Item) values(fields []string, has []int, v []any, seen *valueMemo) {
 	s := propScanner{b: it.Props}
 	found := 0
 	for name, raw, ok := s.next(); ok && found < len(has); name, raw, ok = s.next() {
-		if bytes.HasPrefix(name, measurePrefix) {
-			return // the measures come last
-		}
 		for _, j := range has {
 			if string(name) == fields[j] { // a field may be asked twice
 				v[j] = seen.value(j, raw)
@@ -65,17 +62,17 @@ func (it *Item) values(fields []string, has []int, v []any, seen *valueMemo) {
 	}
 }
 
-// valueMemo is the last value read of each field.
+// valueMemo holds the last value read of each asked field.
 type valueMemo struct {
 	raw [][]byte
 	val []any
 }
 
+func newValueMemo(fields int) *valueMemo {
+	return &valueMemo{raw: make([][]byte, fields), val: make([]any, fields)}
+}
+
 func (m *valueMemo) value(j int, raw []byte) any {
-	if j >= len(m.raw) {
-		m.raw = append(m.raw, make([][]byte, j+1-len(m.raw))...)
-		m.val = append(m.val, make([]any, j+1-len(m.val))...)
-	}
 	if m.raw[j] != nil && bytes.Equal(m.raw[j], raw) {
 		return m.val[j]
 	}
@@ -84,9 +81,9 @@ func (m *valueMemo) value(j int, raw []byte) any {
 }
 
 // Lean returns the item without its property map, which Properties then
-// reads back from Props: what a cache keeps, since the map and its boxed
-// values are a dozen objects the collector would otherwise walk, for each
-// feature held, in every cycle.
+// reads back from Props: what a cache keeps. The map and its boxed values
+// are about a dozen objects, which the collector would otherwise walk for
+// every feature held, in every cycle.
 func (it *Item) Lean() *Item {
 	if it.Feature.Properties == nil {
 		return it
@@ -96,17 +93,16 @@ func (it *Item) Lean() *Item {
 	return &lean
 }
 
-var measurePrefix = []byte(MeasurePrefix)
-
 // propScanner reads the members of a properties object as appendProperties
-// writes it: compact, names that need no unescaping (appendKey), no null
-// values. It stops at the first byte it does not expect.
+// writes it, up to the measures, which it writes last: compact, names that
+// need no unescaping (appendKey), no null values. It stops at the first
+// byte it does not expect.
 type propScanner struct {
 	b []byte
 	i int
 }
 
-// next returns the next member's name and its value's JSON.
+// next returns the next property's name and its value's JSON.
 func (s *propScanner) next() (name, raw []byte, ok bool) {
 	b, i := s.b, s.i
 	if i == 0 {
@@ -123,6 +119,9 @@ func (s *propScanner) next() (name, raw []byte, ok bool) {
 		return nil, nil, false
 	}
 	name = b[i+1 : i+1+j]
+	if len(name) >= len(MeasurePrefix) && string(name[:len(MeasurePrefix)]) == MeasurePrefix {
+		return nil, nil, false
+	}
 	start := i + j + 3
 	end := skipValue(b, start)
 	if end <= start || end >= len(b) || (b[end] != ',' && b[end] != '}') {
@@ -173,26 +172,65 @@ func skipValue(b []byte, i int) int {
 func propValue(raw []byte) any {
 	switch raw[0] {
 	case '"':
-		if bytes.IndexByte(raw, '\\') < 0 {
-			return string(raw[1 : len(raw)-1])
-		}
-		var s string
-		json.Unmarshal(raw, &s)
-		return s
+		return unquote(raw[1 : len(raw)-1])
 	case 't':
 		return true
 	case 'f':
 		return false
+	case 'n':
+		return nil
 	case '{', '[':
 		var v any
 		json.Unmarshal(raw, &v)
 		return v
 	}
-	if bytes.IndexAny(raw, ".eEnN") < 0 {
+	if bytes.IndexAny(raw, floatMarks) < 0 {
 		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 			return n
 		}
 	}
 	f, _ := strconv.ParseFloat(string(raw), 64)
 	return f
+}
+
+// unquote is the string AppendJSONString wrote as s, between its quotes,
+// byte for byte: bytes that are not UTF-8 were written as they are, so
+// they are read so (a JSON decoder would make each U+FFFD).
+func unquote(s []byte) string {
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'u':
+			r, err := strconv.ParseUint(string(s[i+1:min(i+5, len(s))]), 16, 32)
+			if err != nil || i+5 > len(s) {
+				b.WriteByte('u')
+				continue
+			}
+			b.WriteRune(rune(r))
+			i += 4
+		default: // '"', '\\', '/'
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }

@@ -89,6 +89,8 @@ func decodeRow(l *layers.Layer, rows pgx.Rows) (layers.Feature, error) {
 // property of type t is: integers as int64, numbers as float64.
 func fieldValue(t layers.FieldType, v any) any {
 	switch x := v.(type) {
+	case int16: // smallint
+		v = int64(x)
 	case int32:
 		v = int64(x)
 	case float32:
