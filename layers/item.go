@@ -149,7 +149,7 @@ type Shape struct {
 	ID       int64
 	Geometry orb.Geometry
 	// Values are the values of the fields asked for, in their order,
-	// typed as in Feature.Properties; nil where the feature has none, or
+	// typed as Item.Properties gives them; nil where the feature has none, or
 	// its layer no such field. Geometry may be shared with a cached Item,
 	// and must not be changed.
 	Values []any

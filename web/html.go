@@ -7,8 +7,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-
-	"planmap/layers"
 )
 
 //go:embed templates/*.html
@@ -18,8 +16,10 @@ var templateFS embed.FS
 // html/template escapes everything a layer file brings: names drawn by
 // hand are data, never markup.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"prop": func(it *layers.Item, name string) any {
-		if v := it.Value(name); v != nil {
+	// prop is a property's value, empty where there is none; the map is
+	// a row's Properties, read once: a cached item reads them from JSON.
+	"prop": func(props map[string]any, name string) any {
+		if v := props[name]; v != nil {
 			return v
 		}
 		return ""

@@ -688,7 +688,7 @@ func TestCORSAndMethods(t *testing.T) {
 }
 
 func TestHTML(t *testing.T) {
-	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
+	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, s cache.Store) {
 		browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 		for _, p := range []string{"/", "/conformance", "/collections", "/collections/parcels", "/collections/parcels/items",
 			"/collections/parcels/items/1", "/collections/parcels/queryables", "/api.html", "/collections/xss/items", "/collections/xss"} {
@@ -710,8 +710,15 @@ func TestHTML(t *testing.T) {
 				t.Errorf("GET %s = %d, want bounds in EPSG:3857 and its name:\n%s", p, r.StatusCode, r.body)
 			}
 		}
-		if r := get(t, srv.URL+"/collections/xss/items?f=html"); !bytes.Contains(r.body, []byte("&lt;img src=x onerror=alert(1)&gt;")) {
-			t.Errorf("the XSS name is not shown as text")
+		// And through a feature cache, twice: the second answer's items are
+		// the cache's, which read their properties back from JSON.
+		cached := newServerOn(t, cache.New(s, cache.DefaultBudget), web.Options{})
+		for _, base := range []string{srv.URL, cached.URL, cached.URL} {
+			for _, p := range []string{"/collections/xss/items?f=html", "/collections/xss/items/1?f=html"} {
+				if r := get(t, base+p); !bytes.Contains(r.body, []byte("<td>&lt;img src=x onerror=alert(1)&gt;</td>")) {
+					t.Errorf("GET %s: the XSS name is not shown as text in its field:\n%s", p, r.body)
+				}
+			}
 		}
 		if r := get(t, srv.URL+"/collections/nope", "Accept", browser); r.StatusCode != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
 			!bytes.Contains(r.body, []byte(`href="/collections?f=html"`)) {
