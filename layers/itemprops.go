@@ -28,21 +28,14 @@ func (it *Item) Properties() map[string]any {
 // Value returns the value of the item's property name, nil if it has
 // none: Properties()[name], without making the map.
 func (it *Item) Value(name string) any {
-	if it.Feature.Properties != nil {
-		return it.Feature.Properties[name]
-	}
-	s := propScanner{b: it.Props}
-	for n, raw, ok := s.next(); ok; n, raw, ok = s.next() {
-		if string(n) == name {
-			return propValue(raw)
-		}
-	}
-	return nil
+	var v [1]any
+	it.values([]string{name}, []int{0}, v[:], nil)
+	return v[0]
 }
 
 // values sets v[j] to the value of property fields[j], for each j in has,
-// reading Props once; seen saves reading again a value the item before
-// had too (a status, a land-use class), as most are.
+// reading Props once; seen, if not nil, saves reading again a value the
+// item before had too (a status, a land-use class), as most are.
 func (it *Item) values(fields []string, has []int, v []any, seen *valueMemo) {
 	if it.Feature.Properties != nil {
 		for _, j := range has {
@@ -73,6 +66,9 @@ func newValueMemo(fields int) *valueMemo {
 }
 
 func (m *valueMemo) value(j int, raw []byte) any {
+	if m == nil {
+		return propValue(raw)
+	}
 	if m.raw[j] != nil && bytes.Equal(m.raw[j], raw) {
 		return m.val[j]
 	}
