@@ -122,26 +122,26 @@ func (lk editLookup) Near(ctx context.Context, id string, b orb.Bound) ([]layers
 // the layer (AUTOINCREMENT), and returns it as stored. f.ID is ignored.
 func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
+	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (orb.Bound, error) {
 		f.ID = 0
 		checked, err := l.CheckFeature(f)
 		if err != nil {
-			return reach{}, err
+			return orb.Bound{}, err
 		}
 		cols, args, err := featureArgs(l, checked)
 		if err != nil {
-			return reach{}, err
+			return orb.Bound{}, err
 		}
 		res, err := q.ExecContext(ctx, `INSERT INTO `+quoteIdent(l.ID)+` (`+strings.Join(cols, ", ")+`) VALUES (`+
 			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`, args...)
 		if err != nil {
-			return reach{}, err
+			return orb.Bound{}, err
 		}
 		if checked.ID, err = res.LastInsertId(); err != nil {
-			return reach{}, err
+			return orb.Bound{}, err
 		}
 		it, err = s.written(ctx, lk, l, checked, nil)
-		return reach{grow: checked.Geometry.Bound()}, err
+		return checked.Geometry.Bound(), err
 	})
 	return it, err
 }
@@ -154,8 +154,8 @@ func (s *Store) Create(ctx context.Context, id string, f layers.Feature, e layer
 // fid the layer never had is ENOTFOUND.
 func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feature, ifMatch string, e layers.Edit) (*layers.Item, error) {
 	var it *layers.Item
-	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
-		none := reach{}
+	err := s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (orb.Bound, error) {
+		var none orb.Bound
 		cur, err := currentItem(ctx, q, l, fid)
 		if err != nil {
 			return none, err
@@ -193,12 +193,12 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 		if err != nil {
 			return none, err
 		}
-		r := reach{grow: checked.Geometry.Bound()}
+		var was orb.Geometry
 		if cur != nil {
-			r.was = cur.Feature.Geometry
+			was = cur.Feature.Geometry
 		}
-		it, err = s.written(ctx, lk, l, checked, r.was)
-		return r, err
+		it, err = s.written(ctx, lk, l, checked, was)
+		return checked.Geometry.Bound(), err
 	})
 	return it, err
 }
@@ -206,8 +206,8 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 // Delete removes feature fid of layer id if its current version is
 // ifMatch ("" accepts any). Its id stays retired: Item answers EGONE.
 func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string, e layers.Edit) error {
-	return s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (reach, error) {
-		none := reach{}
+	return s.edit(ctx, id, e, func(q stmtTx, lk editLookup, l *layers.Layer) (orb.Bound, error) {
+		var none orb.Bound
 		cur, err := currentItem(ctx, q, l, fid)
 		if err != nil {
 			return none, err
@@ -228,39 +228,31 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 		if s.CheckRules != nil {
 			err = s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
 		}
-		return reach{was: cur.Feature.Geometry}, err
+		return none, err
 	})
-}
-
-// reach is what a feature write did to its layer's extent: it added a
-// geometry whose box is grow (the zero Bound: none), and took away was
-// (nil: none), which the catalog needs to know to keep the extent without
-// reading it again (advance).
-type reach struct {
-	grow orb.Bound
-	was  orb.Geometry
 }
 
 // edit runs one write of a feature of layer id by e in a transaction (see
 // above): layerEdit's, with the statements kept, the declarations read
 // once (declCache), the layer looked up first and gpkg_contents told of
-// the change after.
-func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (reach, error)) error {
-	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
+// the change after: fn returns the box of the geometry it wrote (the zero
+// Bound: none), which the contents' extent grows to take in.
+func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmtTx, editLookup, *layers.Layer) (grow orb.Bound, err error)) error {
+	return s.writeTx(ctx, id, e, func(q stmtTx) (bool, error) {
 		ls, err := s.decls.list(ctx, q, q.began)
 		if err != nil {
-			return reach{}, false, err
+			return false, err
 		}
 		lk := editLookup{q: q, ls: ls}
 		l, err := lk.layer(id)
 		if err != nil {
-			return reach{}, false, err
+			return false, err
 		}
-		r, err := fn(q, lk, l)
+		grow, err := fn(q, lk, l)
 		if err != nil {
-			return reach{}, false, err
+			return false, err
 		}
-		return r, true, touchContents(ctx, q, id, r.grow)
+		return true, touchContents(ctx, q, id, grow)
 	})
 }
 
@@ -268,15 +260,15 @@ func (s *Store) edit(ctx context.Context, id string, e layers.Edit, fn func(stmt
 // editor written into planmap_context for the history triggers, fn, the
 // context emptied, the whole committed or nothing.
 func (s *Store) layerEdit(ctx context.Context, id string, e layers.Edit, fn func(*sql.Tx) error) error {
-	return s.writeTx(ctx, id, e, func(q stmtTx) (reach, bool, error) {
-		return reach{}, false, fn(q.Tx)
+	return s.writeTx(ctx, id, e, func(q stmtTx) (bool, error) {
+		return false, fn(q.Tx)
 	})
 }
 
 // writeTx is layerEdit, its statements through the kept ones; fn says
-// what the write did to the layer's extent, if it knows (ok: a feature
-// write).
-func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
+// whether it was a feature write (ok), which leaves the declarations as
+// they were (declCache keeps them).
+func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (ok bool, err error)) error {
 	if err := s.commitWrite(ctx, id, e, fn); err != nil {
 		return err
 	}
@@ -289,7 +281,7 @@ func (s *Store) writeTx(ctx context.Context, id string, e layers.Edit, fn func(s
 
 // commitWrite is writeTx's transaction, on the write pool's connection,
 // which it gives back before the catalog is refreshed (that may write).
-func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (r reach, ok bool, err error)) error {
+func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn func(stmtTx) (ok bool, err error)) error {
 	w, err := s.writer()
 	if err != nil {
 		return err
@@ -325,7 +317,7 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	if err != nil {
 		return err
 	}
-	r, known, err := fn(q)
+	known, err := fn(q)
 	if err != nil {
 		return err
 	}
@@ -348,12 +340,8 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	// Recorded before the commit, so that the watch never takes the write
 	// in unrecorded; forgotten if it fails (its numbers are used again).
 	s.direct.OwnWrite(first, last)
-	if known {
-		s.reaches.add(ownReach{layer: id, lo: first, hi: last, reach: r})
-	}
 	if err := tx.Commit(); err != nil {
 		s.direct.DropOwn(first, last)
-		s.reaches.drop(first, last)
 		return err
 	}
 	return nil

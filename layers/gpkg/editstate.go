@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"sync"
 
-	"github.com/paulmach/orb"
-
 	"planmap/layers"
 )
 
@@ -173,70 +171,4 @@ func sameRow(row []string, raw []sql.RawBytes) bool {
 		}
 	}
 	return true
-}
-
-// ownReach is what one committed (or committing) feature write of this
-// store, the changes (lo, hi] of the log, did to layer's extent.
-type ownReach struct {
-	layer  string
-	lo, hi int64
-	reach
-}
-
-// reaches are the feature writes of this store not yet taken into the
-// catalog, with what they did to their layer's extent.
-type reaches struct {
-	mu sync.Mutex
-	rs []ownReach
-}
-
-func (r *reaches) add(o ownReach) {
-	r.mu.Lock()
-	r.rs = append(r.rs, o)
-	r.mu.Unlock()
-}
-
-// drop forgets the write (lo, hi], which was not committed.
-func (r *reaches) drop(lo, hi int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, o := range r.rs {
-		if o.lo == lo && o.hi == hi {
-			r.rs = append(r.rs[:i], r.rs[i+1:]...)
-			return
-		}
-	}
-}
-
-// of returns the write that made change seq of layer, if this store made
-// it as a feature write.
-func (r *reaches) of(layer string, seq int64) (ownReach, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, o := range r.rs {
-		if o.layer == layer && o.lo < seq && seq <= o.hi {
-			return o, true
-		}
-	}
-	return ownReach{}, false
-}
-
-// forget forgets the writes whose changes are all taken in, up to last.
-func (r *reaches) forget(last int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	kept := r.rs[:0]
-	for _, o := range r.rs {
-		if o.hi > last {
-			kept = append(kept, o)
-		}
-	}
-	r.rs = kept
-}
-
-// inside reports whether b lies inside ext without reaching any of its
-// edges: taking away a geometry of box b leaves ext as it was, since
-// other geometries reach each edge.
-func inside(b, ext orb.Bound) bool {
-	return b.Min[0] > ext.Min[0] && b.Min[1] > ext.Min[1] && b.Max[0] < ext.Max[0] && b.Max[1] < ext.Max[1]
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb/planar"
 	"github.com/paulmach/orb/project"
 
+	"planmap/geo"
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
@@ -105,15 +106,27 @@ func toMulti(g orb.Geometry) orb.MultiPolygon {
 	return nil
 }
 
-// TestExtentFollowsRandomEdits: whatever this store's writes do, moving,
-// adding and deleting features inside, across and at the edges of the
-// layer's extent, the catalog's extent is the one a scan of every
-// geometry gives, though it reads it again only when a write took away a
-// geometry that reached an edge.
+// TestExtentFollowsRandomEdits: whatever writes do, moving, adding and
+// deleting features inside, across and at the edges of the layer's
+// extent, the catalog's extent is the one a scan of every geometry gives,
+// though it reads it again only when a feature that reached an edge
+// changed or went. The writes are this store's, or plain SQL on another
+// connection, as QGIS and GDAL write.
 func TestExtentFollowsRandomEdits(t *testing.T) {
+	for _, bySQL := range []bool{false, true} {
+		name := "Store"
+		if bySQL {
+			name = "OtherConnection"
+		}
+		t.Run(name, func(t *testing.T) { testExtentFollowsRandomEdits(t, bySQL) })
+	}
+}
+
+func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 	ctx := context.Background()
 	s := layerstest.MustOpen(t)
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.Parcels(200))))
+	db := rawDB(t, s)
 	its, _, err := s.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 1000})
 	if err != nil || len(its) < 5 {
 		t.Fatalf("parcels: %v, %d", err, len(its))
@@ -148,6 +161,31 @@ func TestExtentFollowsRandomEdits(t *testing.T) {
 		}
 		return b, edge[r.IntN(len(edge))]
 	}
+	// moved is feature id's geometry moved by up to 0.025° each way.
+	moved := func(id int64) layers.Feature {
+		t.Helper()
+		it, err := s.Item(ctx, "parcels", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := it.Feature
+		f.Geometry = shift(f.Geometry, (r.Float64()-0.5)*0.05, (r.Float64()-0.5)*0.05)
+		return f
+	}
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	blob := func(g orb.Geometry) []byte {
+		t.Helper()
+		b, err := geo.EncodeGPKG(g, 4326)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	_, atEdge := scan()
 	ed := layers.Edit{Author: "test", Note: "random"}
 	for step := range 150 {
@@ -159,18 +197,23 @@ func TestExtentFollowsRandomEdits(t *testing.T) {
 				i = slices.Index(ids, atEdge)
 			}
 			what = "delete"
-			if err := s.Delete(ctx, "parcels", ids[i], "", ed); err != nil {
+			if bySQL {
+				exec(`DELETE FROM parcels WHERE fid = ?`, ids[i])
+			} else if err := s.Delete(ctx, "parcels", ids[i], "", ed); err != nil {
 				t.Fatalf("step %d: Delete: %v", step, err)
 			}
 			ids = slices.Delete(ids, i, i+1)
 		case op == 1:
-			it, err := s.Item(ctx, "parcels", ids[r.IntN(len(ids))])
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := moved(ids[r.IntN(len(ids))])
 			what = "create"
-			f := it.Feature
-			f.Geometry = shift(f.Geometry, (r.Float64()-0.5)*0.05, (r.Float64()-0.5)*0.05)
+			if bySQL {
+				var fid int64
+				if err := db.QueryRowContext(ctx, `INSERT INTO parcels (geom, name_zh, status) VALUES (?, 'SQL', 'planned') RETURNING fid`, blob(f.Geometry)).Scan(&fid); err != nil {
+					t.Fatalf("step %d: INSERT: %v", step, err)
+				}
+				ids = append(ids, fid)
+				break
+			}
 			got, err := s.Create(ctx, "parcels", f, ed)
 			if layers.ErrorCode(err) == layers.EINVALID {
 				continue // the planning rules refused where it went
@@ -185,18 +228,18 @@ func TestExtentFollowsRandomEdits(t *testing.T) {
 			if r.IntN(2) == 0 {
 				id = atEdge
 			}
-			it, err := s.Item(ctx, "parcels", id)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := moved(id)
 			what = "move"
-			f := it.Feature
-			f.Geometry = shift(f.Geometry, (r.Float64()-0.5)*0.05, (r.Float64()-0.5)*0.05)
-			if _, err := s.Replace(ctx, "parcels", f.ID, f, "", ed); layers.ErrorCode(err) == layers.EINVALID {
+			if bySQL {
+				exec(`UPDATE parcels SET geom = ? WHERE fid = ?`, blob(f.Geometry), id)
+			} else if _, err := s.Replace(ctx, "parcels", f.ID, f, "", ed); layers.ErrorCode(err) == layers.EINVALID {
 				continue
 			} else if err != nil {
 				t.Fatalf("step %d: Replace: %v", step, err)
 			}
+		}
+		if bySQL {
+			s.TakeIn(ctx)
 		}
 		cat, err := s.Catalog(ctx)
 		if err != nil {
@@ -207,6 +250,9 @@ func TestExtentFollowsRandomEdits(t *testing.T) {
 		atEdge = edge
 		if col.Extent != want {
 			t.Fatalf("step %d, after a %s: the catalog's extent is %v, a scan gives %v", step, what, col.Extent, want)
+		}
+		if col.Count != len(ids) {
+			t.Fatalf("step %d, after a %s: the catalog counts %d features, not %d", step, what, col.Count, len(ids))
 		}
 	}
 }

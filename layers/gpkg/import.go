@@ -533,7 +533,7 @@ func dropLayer(ctx context.Context, tx *sql.Tx, id string) error {
 // gpkg_contents. The extent is exact, read through the R-tree's root
 // (extent): O(log n), not a scan of every geometry.
 func updateContents(ctx context.Context, tx *sql.Tx, id string) error {
-	b, err := extent(ctx, tx, id)
+	b, _, err := extent(ctx, tx, id)
 	if err != nil {
 		return err
 	}

@@ -20,14 +20,27 @@ import (
 // whose refresh step is refresh: it learns that another process wrote
 // through PRAGMA data_version. A change of k features costs O(k) to take
 // in: the layer's count moves by the inserts and deletes, and its extent
-// is read from the R-tree's root.
+// grows to take in the features added or changed, unless a change took
+// away a geometry that reached an edge (see edges).
 
 type layerState struct {
-	col  *layers.Collection
-	seq  int64  // its last change
-	at   string // when that change was made
-	decl uint64 // hash of its declaration
+	col   *layers.Collection
+	seq   int64  // its last change
+	at    string // when that change was made
+	decl  uint64 // hash of its declaration
+	edges edges  // of col.Extent
 }
+
+// edges are, for each edge of a layer's extent (min x, min y, max x,
+// max y), the id of a feature whose geometry reaches it (0: none, for an
+// empty layer). While a change leaves these features alone, every edge is
+// still reached, so the extent can only grow: the refresh reads the
+// boxes of the k features changed (grownExtent) rather than the R-tree's
+// edges (extent), which on a layer of a million parcels is most of the
+// time another process's one-feature edit takes to be seen. Whose change
+// it is does not matter, so QGIS's and GDAL's edits take the short way
+// too.
+type edges [4]int64
 
 // Catalog returns the layers as of the last change taken in.
 // The first call builds it and starts following other processes' writes.
@@ -335,19 +348,14 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		count int
 		whole bool
 		// grow are the features added or changed, whose boxes the
-		// extent grows to take in; removed is the union of the boxes of
-		// the geometries the changes took away (replaced or deleted),
-		// which may shrink it. reread: the extent must be read again
-		// (a change not known as this store's feature write, or too
-		// many).
-		grow    []int64
-		removed orb.Bound
-		took    bool
-		reread  bool
+		// extent grows to take in. reread: the extent must be read
+		// again (a feature that reached an edge changed or went, or
+		// too many changed).
+		grow   []int64
+		reread bool
 	}
 	deltas := map[string]*delta{}
 	defer s.direct.ForgetOwn(last)
-	defer s.reaches.forget(last)
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, q, after, layers.ChangeBatch)
 		if err != nil {
@@ -381,19 +389,10 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 					d.reread = true
 				}
 			}
-			if c.Op == layers.OpInsert {
-				continue
-			}
-			// An update or a delete took a geometry away: known only
-			// for this store's own feature writes.
-			w, ok := s.reaches.of(c.Layer, c.Seq)
-			switch {
-			case !ok:
+			// An update or a delete may take away a geometry that
+			// reached an edge: the extent may shrink.
+			if st := s.states[c.Layer]; c.Op != layers.OpInsert && (st == nil || slices.Contains(st.edges[:], c.FID)) {
 				d.reread = true
-			case w.was != nil && !d.took:
-				d.removed, d.took = w.was.Bound(), true
-			case w.was != nil:
-				d.removed = d.removed.Union(w.was.Bound())
 			}
 		}
 		after = cs[len(cs)-1].Seq
@@ -417,15 +416,10 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 				return nil, err
 			}
 			var err error
-			if !d.reread && !col.Extent.IsZero() && (!d.took || inside(d.removed, col.Extent)) {
-				// Features added or changed, and none that reached an
-				// edge of the extent taken away: the extent can only
-				// grow, to the union with theirs, read in O(k) rather
-				// than extent()'s walk of the R-tree's edges, which was
-				// most of an edit's catalog refresh.
-				c.Extent, err = grownExtent(ctx, q, col.ID, col.Extent, d.grow)
+			if !d.reread && !col.Extent.IsZero() {
+				c.Extent, ns.edges, err = grownExtent(ctx, q, col.ID, col.Extent, st.edges, d.grow)
 			} else {
-				c.Extent, err = extent(ctx, q, col.ID)
+				c.Extent, ns.edges, err = extent(ctx, q, col.ID)
 			}
 			if err != nil {
 				return nil, err
@@ -458,7 +452,7 @@ func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Cata
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&st.col.Count); err != nil {
 			return nil, fmt.Errorf("count %s: %w", l.ID, err)
 		}
-		if st.col.Extent, err = extent(ctx, tx, l.ID); err != nil {
+		if st.col.Extent, st.edges, err = extent(ctx, tx, l.ID); err != nil {
 			return nil, err
 		}
 		st.col.Version = version(st)
@@ -488,17 +482,19 @@ func version(st *layerState) string {
 // extent returns the exact extent of layer id's geometries. The R-tree's
 // root node holds the boxes of its children, which together cover every
 // feature: their union is the extent, rounded outward to single precision.
-// The few features that reach each rounded edge are then read to find the
-// exact one: O(log n) instead of a scan of every geometry.
-func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
+// The features that reach each rounded edge are then read to find the
+// exact one, and a feature that reaches it: O(log n) on a random layer
+// instead of a scan of every geometry, though on a grid of parcels each
+// edge is a row of O(√n) of them.
+func extent(ctx context.Context, q querier, id string) (orb.Bound, edges, error) {
 	var root []byte
 	err := q.QueryRowContext(ctx, `SELECT data FROM `+quoteIdent("rtree_"+id+"_geom_node")+` WHERE nodeno = 1`).Scan(&root)
 	if err != nil {
-		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+		return orb.Bound{}, edges{}, fmt.Errorf("extent of %s: %w", id, err)
 	}
 	rough, ok := rtreeNodeBound(root)
 	if !ok {
-		return orb.Bound{}, nil
+		return orb.Bound{}, edges{}, nil
 	}
 	rt := quoteIdent("rtree_" + id + "_geom")
 	t := quoteIdent(id)
@@ -507,6 +503,7 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
 		return 4 * float64(math.Nextafter32(float32(math.Abs(v)), float32(math.Inf(1)))-float32(math.Abs(v)))
 	}
 	var ext [4]sql.NullFloat64
+	var at edges
 	queries := []struct {
 		agg, where string
 		arg        float64
@@ -517,15 +514,19 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
 		{"max(ST_MaxY(geom))", "maxy >= ?", rough.Max[1] - near(rough.Max[1])},
 	}
 	for i, e := range queries {
-		err := q.QueryRowContext(ctx, `SELECT `+e.agg+` FROM `+t+` WHERE fid IN (SELECT id FROM `+rt+` WHERE `+e.where+`)`, e.arg).Scan(&ext[i])
+		// With one min() or max(), SQLite takes the bare column fid
+		// from the row that has it.
+		var fid sql.NullInt64
+		err := q.QueryRowContext(ctx, `SELECT `+e.agg+`, fid FROM `+t+` WHERE fid IN (SELECT id FROM `+rt+` WHERE `+e.where+`)`, e.arg).Scan(&ext[i], &fid)
 		if err != nil {
-			return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+			return orb.Bound{}, edges{}, fmt.Errorf("extent of %s: %w", id, err)
 		}
+		at[i] = fid.Int64
 	}
 	if !ext[0].Valid {
-		return orb.Bound{}, nil
+		return orb.Bound{}, edges{}, nil
 	}
-	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, nil
+	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, at, nil
 }
 
 // maxGrowInserts is how many added or changed features of one layer a
@@ -533,35 +534,57 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, error) {
 // it, it reads the extent whole.
 const maxGrowInserts = 1000
 
-// grownExtent is layer id's extent after features fids were added to a
-// layer whose exact extent was ext, or changed without taking away a
-// geometry that reached its edge: ext grown to cover their geometries,
-// as extent() would find them (a feature without a geometry, or with an
-// empty one, adds nothing).
-func grownExtent(ctx context.Context, q querier, id string, ext orb.Bound, fids []int64) (orb.Bound, error) {
+// grownExtent is layer id's extent and its edges' features after features
+// fids were added to a layer whose exact extent was ext, or changed, when
+// none of the features at ext's edges (at) changed or went: ext grown to
+// cover their geometries, as extent() would find them (a feature without
+// a geometry, or with an empty one, adds nothing). An edge moves to the
+// feature that goes past it; one it only reaches leaves it as it was.
+func grownExtent(ctx context.Context, q querier, id string, ext orb.Bound, at edges, fids []int64) (orb.Bound, edges, error) {
 	if len(fids) == 0 {
-		return ext, nil
+		return ext, at, nil
 	}
 	// The ids as one JSON array: one statement, kept, whatever their number.
 	list, err := json.Marshal(fids)
 	if err != nil {
-		return orb.Bound{}, err
+		return orb.Bound{}, edges{}, err
 	}
 	where, arg := ` WHERE fid IN (SELECT value FROM json_each(?))`, any(string(list))
 	if len(fids) == 1 {
 		// The common case, a write: a lookup by rowid.
 		where, arg = ` WHERE fid = ?`, fids[0]
 	}
-	var b [4]sql.NullFloat64
-	err = q.QueryRowContext(ctx, `SELECT min(ST_MinX(geom)), min(ST_MinY(geom)), max(ST_MaxX(geom)), max(ST_MaxY(geom)) FROM `+quoteIdent(id)+
-		where, arg).Scan(&b[0], &b[1], &b[2], &b[3])
+	rows, err := q.QueryContext(ctx, `SELECT fid, ST_MinX(geom), ST_MinY(geom), ST_MaxX(geom), ST_MaxY(geom) FROM `+quoteIdent(id)+where, arg)
 	if err != nil {
-		return orb.Bound{}, fmt.Errorf("extent of %s: %w", id, err)
+		return orb.Bound{}, edges{}, fmt.Errorf("extent of %s: %w", id, err)
 	}
-	if !b[0].Valid {
-		return ext, nil
+	defer rows.Close()
+	for rows.Next() {
+		var fid int64
+		var b [4]sql.NullFloat64
+		if err := rows.Scan(&fid, &b[0], &b[1], &b[2], &b[3]); err != nil {
+			return orb.Bound{}, edges{}, fmt.Errorf("extent of %s: %w", id, err)
+		}
+		if !b[0].Valid {
+			continue
+		}
+		if b[0].Float64 < ext.Min[0] {
+			ext.Min[0], at[0] = b[0].Float64, fid
+		}
+		if b[1].Float64 < ext.Min[1] {
+			ext.Min[1], at[1] = b[1].Float64, fid
+		}
+		if b[2].Float64 > ext.Max[0] {
+			ext.Max[0], at[2] = b[2].Float64, fid
+		}
+		if b[3].Float64 > ext.Max[1] {
+			ext.Max[1], at[3] = b[3].Float64, fid
+		}
 	}
-	return ext.Union(orb.Bound{Min: orb.Point{b[0].Float64, b[1].Float64}, Max: orb.Point{b[2].Float64, b[3].Float64}}), nil
+	if err := rows.Err(); err != nil {
+		return orb.Bound{}, edges{}, fmt.Errorf("extent of %s: %w", id, err)
+	}
+	return ext, at, nil
 }
 
 // rtreeNodeBound is the union of the boxes of an SQLite R-tree node of two

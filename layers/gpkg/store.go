@@ -99,7 +99,6 @@ type Store struct {
 	// What feature writes keep between them (editstate.go, txstmt.go).
 	writeStmts txStatements
 	decls      declCache
-	reaches    reaches
 }
 
 // OnError sets where the store reports errors of its background work
