@@ -3,6 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 )
 
@@ -42,7 +43,8 @@ func (b *batchInsert) add(vals ...any) error {
 // queued returns how many rows wait to be written.
 func (b *batchInsert) queued() int { return len(b.args) / b.cols }
 
-// write writes the rows queued.
+// write writes the rows queued. When they fail, it finds the row that
+// fails alone, if one does, and returns a *rowError naming it.
 func (b *batchInsert) write() error {
 	n := b.queued()
 	if n == 0 {
@@ -59,8 +61,51 @@ func (b *batchInsert) write() error {
 	} else {
 		_, err = b.tx.ExecContext(b.ctx, b.insert(n), b.args...)
 	}
+	if err != nil && n > 1 {
+		err = b.failingRow(err)
+	}
 	b.args = b.args[:0]
 	return err
+}
+
+// rowError is the error of one row of a batch, which failed alone.
+type rowError struct {
+	vals []any // the row's values
+	err  error
+}
+
+func (e *rowError) Error() string { return e.err.Error() }
+func (e *rowError) Unwrap() error { return e.err }
+
+// failingRow writes the rows queued one at a time, to find the first that
+// fails: a statement of many rows fails as a whole, and SQLite's error
+// does not say which row (a constraint another program added, a trigger
+// of its own). It runs in a savepoint rolled back at the end, so that
+// nothing it writes stays: should the failure have ended the transaction
+// (RAISE(ROLLBACK), a full disk), the savepoint is a transaction of its
+// own, rolled back too. err, the batch's, is returned when no row fails
+// alone.
+func (b *batchInsert) failingRow(err error) error {
+	if _, e := b.tx.ExecContext(b.ctx, `SAVEPOINT planmap_failing_row`); e != nil {
+		return err
+	}
+	found := err
+	one := b.insert(1)
+	for i := 0; i < b.queued(); i++ {
+		vals := b.args[i*b.cols : (i+1)*b.cols]
+		if _, e := b.tx.ExecContext(b.ctx, one, vals...); e != nil {
+			found = &rowError{vals: vals, err: e}
+			break
+		}
+	}
+	_, e := b.tx.ExecContext(b.ctx, `ROLLBACK TO planmap_failing_row`)
+	if e == nil {
+		_, e = b.tx.ExecContext(b.ctx, `RELEASE planmap_failing_row`)
+	}
+	if e != nil {
+		return errors.Join(found, e)
+	}
+	return found
 }
 
 // insert returns the INSERT of n rows.

@@ -3,6 +3,7 @@ package gpkg
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -274,7 +275,7 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 	}
 	im.row = layers.AppendValues(append(im.row[:0], f.ID, im.blob[start:]), l, f.Properties)
 	if err := im.ins.add(im.row...); err != nil {
-		return fmt.Errorf("%s: the %d features up to feature %d: %w", pl.File.Name, im.ins.rows, f.ID, err)
+		return writeError(pl, err, fmt.Sprintf("the %d features up to feature %d", im.ins.rows, f.ID))
 	}
 	if im.ins.queued() == 0 {
 		im.blob = im.blob[:0]
@@ -290,11 +291,22 @@ func (im *importer) Write(ctx context.Context, pl *layers.Plan, f layers.Feature
 func (im *importer) flush(pl *layers.Plan) error {
 	if n := im.ins.queued(); n > 0 {
 		if err := im.ins.write(); err != nil {
-			return fmt.Errorf("%s: the last %d features: %w", pl.File.Name, n, err)
+			return writeError(pl, err, fmt.Sprintf("the last %d features", n))
 		}
 	}
 	im.blob = im.blob[:0]
 	return nil
+}
+
+// writeError says which feature a failed write of features is of, when
+// its row failed alone (a row begins with the feature's id), or else
+// which features (batch).
+func writeError(pl *layers.Plan, err error, batch string) error {
+	var re *rowError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%s: feature %v: %w", pl.File.Name, re.vals[0], re.err)
+	}
+	return fmt.Errorf("%s: %s: %w", pl.File.Name, batch, err)
 }
 
 // End logs a layer written whole, rechecks the stored

@@ -259,3 +259,55 @@ func TestImportIntoLayerBatched(t *testing.T) {
 		t.Errorf("change log after the second import: %d rows, %d features, %d updates; want 300 each", rows, fids, updates)
 	}
 }
+
+// TestImportNamesTheFailingFeature: a write of features that fails on
+// something only the database knows, which another program added, names
+// the feature whose row fails, though the rows go 64 to a statement; and
+// nothing of the import lands, even when the failure ended the
+// transaction (RAISE(ROLLBACK)) before the rows were tried one by one.
+func TestImportNamesTheFailingFeature(t *testing.T) {
+	tests := []struct {
+		name, sql, want string
+	}{
+		{"UniqueIndex", `CREATE UNIQUE INDEX parcels_name_zh ON parcels (name_zh)`, "UNIQUE constraint failed: parcels.name_zh"},
+		{"TriggerEndsTheTransaction", `CREATE TRIGGER refuse BEFORE UPDATE ON parcels WHEN NEW.name_zh = '改7号地块' AND NEW.fid <> 7
+			BEGIN SELECT RAISE(ROLLBACK, 'a name taken'); END`, "a name taken"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := layerstest.MustOpen(t)
+			data := layerstest.Parcels(300)
+			mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", data))
+			db := rawDB(t, s)
+			if _, err := db.Exec(tt.sql); err != nil {
+				t.Fatal(err)
+			}
+			var seq int64
+			if err := db.QueryRow(`SELECT max(seq) FROM planmap_changes`).Scan(&seq); err != nil {
+				t.Fatal(err)
+			}
+			// Every name changed, and feature 140 given feature 7's new
+			// one: the statement of rows 129-192 fails.
+			changed := bytes.ReplaceAll(data, []byte(`"name_zh": "`), []byte(`"name_zh": "改`))
+			changed = bytes.Replace(changed, []byte(`"改140号地块"`), []byte(`"改7号地块"`), 1)
+			_, err := s.Import(ctx, []*layers.File{openFile(t, "parcels.geojson", changed)}, layers.ImportOptions{})
+			if err == nil || !strings.Contains(err.Error(), "parcels.geojson: feature 140: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("import with feature 140's name taken: %v; want it named, and %q", err, tt.want)
+			}
+			var renamed int
+			var last int64
+			if err := db.QueryRow(`SELECT count(*) FILTER (WHERE name_zh LIKE '改%'), (SELECT max(seq) FROM planmap_changes) FROM parcels`).Scan(&renamed, &last); err != nil {
+				t.Fatal(err)
+			}
+			if renamed != 0 || last != seq {
+				t.Errorf("after the failed import: %d features renamed, the log at change %d; want 0 and %d", renamed, last, seq)
+			}
+			// Mended, the file imports whole.
+			mended := bytes.Replace(changed, []byte(`"id": 140, "properties": {"name_zh": "改7号地块"`), []byte(`"id": 140, "properties": {"name_zh": "改140号地块"`), 1)
+			if bytes.Equal(mended, changed) {
+				t.Fatal("the test's mend changed nothing: the layer file's layout moved")
+			}
+			mustImport(t, s, layers.ImportOptions{}, openFile(t, "parcels.geojson", mended))
+		})
+	}
+}
