@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // batchInsert writes rows through a prepared INSERT of many rows at a
@@ -43,8 +47,8 @@ func (b *batchInsert) add(vals ...any) error {
 // queued returns how many rows wait to be written.
 func (b *batchInsert) queued() int { return len(b.args) / b.cols }
 
-// write writes the rows queued. When they fail, it finds the row that
-// fails alone, if one does, and returns a *rowError naming it.
+// write writes the rows queued. When they break a constraint, it looks
+// for the row that does (failingRow).
 func (b *batchInsert) write() error {
 	n := b.queued()
 	if n == 0 {
@@ -68,7 +72,7 @@ func (b *batchInsert) write() error {
 	return err
 }
 
-// rowError is the error of one row of a batch, which failed alone.
+// rowError is the error of one row of a batch.
 type rowError struct {
 	vals []any // the row's values
 	err  error
@@ -77,33 +81,49 @@ type rowError struct {
 func (e *rowError) Error() string { return e.err.Error() }
 func (e *rowError) Unwrap() error { return e.err }
 
-// failingRow writes the rows queued one at a time, to find the first that
-// fails: a statement of many rows fails as a whole, and SQLite's error
-// does not say which row (a constraint another program added, a trigger
-// of its own). It runs in a savepoint rolled back at the end, so that
-// nothing it writes stays: should the failure have ended the transaction
-// (RAISE(ROLLBACK), a full disk), the savepoint is a transaction of its
-// own, rolled back too. err, the batch's, is returned when no row fails
-// alone.
+// failingRow looks for the row that a batch's failure err is of, when err
+// is a constraint failing (a unique index or a trigger another program
+// added): a statement of many rows fails as a whole, and SQLite does not
+// say which row. It writes the rows queued again, one at a time, and
+// returns a *rowError for the first that fails as the batch did: the row
+// that breaks the constraint, or of two that break it together, the
+// second. Nothing it writes stays: it runs in a savepoint rolled back at
+// the end. It does not look when the failure ended the transaction
+// (RAISE(ROLLBACK)): the rows would be written against the database as it
+// was before, without the write lock. Otherwise, or when no row fails
+// alike, it returns err.
 func (b *batchInsert) failingRow(err error) error {
+	var batch *sqlite.Error
+	if !errors.As(err, &batch) || batch.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+		return err
+	}
+	// BEGIN fails inside a transaction; should it begin one, there was
+	// none left.
+	if _, e := b.tx.ExecContext(b.ctx, `BEGIN`); e == nil {
+		b.tx.ExecContext(b.ctx, `ROLLBACK`)
+		return err
+	}
 	if _, e := b.tx.ExecContext(b.ctx, `SAVEPOINT planmap_failing_row`); e != nil {
 		return err
 	}
 	found := err
 	one := b.insert(1)
-	for i := 0; i < b.queued(); i++ {
+	for i := range b.queued() {
 		vals := b.args[i*b.cols : (i+1)*b.cols]
-		if _, e := b.tx.ExecContext(b.ctx, one, vals...); e != nil {
-			found = &rowError{vals: vals, err: e}
-			break
+		_, e := b.tx.ExecContext(b.ctx, one, vals...)
+		if e == nil {
+			continue
 		}
+		var row *sqlite.Error
+		if errors.As(e, &row) && row.Code() == batch.Code() {
+			found = &rowError{vals: slices.Clone(vals), err: e}
+		}
+		break
 	}
-	_, e := b.tx.ExecContext(b.ctx, `ROLLBACK TO planmap_failing_row`)
-	if e == nil {
-		_, e = b.tx.ExecContext(b.ctx, `RELEASE planmap_failing_row`)
-	}
-	if e != nil {
-		return errors.Join(found, e)
+	// Should this fail, the savepoint's writes go with the transaction,
+	// which the error returned ends.
+	if _, e := b.tx.ExecContext(b.ctx, `ROLLBACK TO planmap_failing_row`); e == nil {
+		b.tx.ExecContext(b.ctx, `RELEASE planmap_failing_row`)
 	}
 	return found
 }
