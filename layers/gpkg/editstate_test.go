@@ -239,6 +239,11 @@ func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 			}
 		}
 		if bySQL {
+			// Often several changes at once, as the poll loop finds them.
+			if r.IntN(3) != 0 {
+				_, atEdge = scan()
+				continue
+			}
 			s.TakeIn(ctx)
 		}
 		cat, err := s.Catalog(ctx)

@@ -96,4 +96,21 @@ func TestExtentFollowsEdits(t *testing.T) {
 	if b := check("the feature moved back"); b != start {
 		t.Errorf("after the feature moved back the extent is %v, want %v", b, start)
 	}
+	// Another program's INSERT OR REPLACE of the features at the eastern
+	// edge, each moved onto the westernmost one: SQLite deletes the row it
+	// replaces without its delete trigger, so the log holds inserts alone.
+	if _, err := db.Exec(`INSERT OR REPLACE INTO parcels (fid, geom, name_zh, status)
+		SELECT e.fid, w.geom, 'replaced', e.status FROM parcels e,
+			(SELECT geom FROM parcels ORDER BY ST_MaxX(geom) LIMIT 1) w
+		WHERE ST_MaxX(e.geom) = (SELECT max(ST_MaxX(geom)) FROM parcels)`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the SQL replace in the catalog", func() bool {
+		cat, _ := s.Catalog(ctx)
+		col, _ := cat.Collection("parcels")
+		return col.Extent != start
+	})
+	if b := check("the eastern feature replaced by SQL"); b.Max[0] >= start.Max[0] {
+		t.Errorf("after the eastern feature was moved in, the extent is %v, reaching as far as %v", b, start)
+	}
 }

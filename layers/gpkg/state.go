@@ -20,8 +20,8 @@ import (
 // whose refresh step is refresh: it learns that another process wrote
 // through PRAGMA data_version. A change of k features costs O(k) to take
 // in: the layer's count moves by the inserts and deletes, and its extent
-// grows to take in the features added or changed, unless a change took
-// away a geometry that reached an edge (see edges).
+// grows to take in the features added or changed, unless a feature that
+// reached an edge changed or went (see edges).
 
 type layerState struct {
 	col   *layers.Collection
@@ -389,9 +389,11 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 					d.reread = true
 				}
 			}
-			// An update or a delete may take away a geometry that
-			// reached an edge: the extent may shrink.
-			if st := s.states[c.Layer]; c.Op != layers.OpInsert && (st == nil || slices.Contains(st.edges[:], c.FID)) {
+			// A change of a feature at an edge may take its geometry
+			// away: the extent may shrink. An insert too: another
+			// program's INSERT OR REPLACE deletes the row it replaces
+			// without a delete trigger.
+			if st := s.states[c.Layer]; st == nil || slices.Contains(st.edges[:], c.FID) {
 				d.reread = true
 			}
 		}
@@ -529,9 +531,9 @@ func extent(ctx context.Context, q querier, id string) (orb.Bound, edges, error)
 	return orb.Bound{Min: orb.Point{ext[0].Float64, ext[1].Float64}, Max: orb.Point{ext[2].Float64, ext[3].Float64}}, at, nil
 }
 
-// maxGrowInserts is how many added or changed features of one layer a
-// catalog refresh takes into the extent one by one (grownExtent); past
-// it, it reads the extent whole.
+// maxGrowInserts is how many changes adding or changing a feature of one
+// layer a catalog refresh takes into the extent one by one (grownExtent);
+// past it, it reads the extent whole.
 const maxGrowInserts = 1000
 
 // grownExtent is layer id's extent and its edges' features after features
