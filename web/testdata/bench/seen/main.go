@@ -17,6 +17,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -34,15 +35,16 @@ func main() {
 		os.Exit(2)
 	}
 	url, text := flag.Arg(0), []byte(flag.Arg(1))
-	client := &http.Client{Timeout: *timeout}
 	start := time.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(*timeout))
+	defer cancel()
 	var polls int
 	var longest time.Duration
 	for next := start; time.Since(start) < *timeout; {
 		time.Sleep(time.Until(next))
 		t0 := time.Now()
 		next = t0.Add(*every)
-		body, err := get(client, url)
+		body, err := get(ctx, url)
 		took := time.Since(t0)
 		polls++
 		longest = max(longest, took)
@@ -56,8 +58,12 @@ func main() {
 }
 
 // get returns the body of url, read whole so that the connection is kept.
-func get(c *http.Client, url string) ([]byte, error) {
-	resp, err := c.Get(url)
+func get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
