@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"planmap/layers"
+	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
 )
 
@@ -17,21 +18,7 @@ import (
 // with its history and change-log rows, and the catalog taking it in.
 func BenchmarkReplace(b *testing.B) {
 	const n = 100_000
-	path := filepath.Join(b.TempDir(), "parcels.geojson")
-	if err := os.WriteFile(path, layerstest.Parcels(n), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	f, err := layers.OpenFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := layerstest.MustOpen(b)
-	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Catalog(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := parcelsStore(b, n)
 	i := 0
 	for b.Loop() {
 		fid := int64(i%n + 1)
@@ -53,21 +40,7 @@ func BenchmarkReplace(b *testing.B) {
 // takes the change in, as its poll loop does. Only the taking in is timed.
 func BenchmarkTakeInOtherEdit(b *testing.B) {
 	const n = 100_000
-	path := filepath.Join(b.TempDir(), "parcels.geojson")
-	if err := os.WriteFile(path, layerstest.Parcels(n), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	f, err := layers.OpenFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := layerstest.MustOpen(b)
-	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Catalog(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := parcelsStore(b, n)
 	db, err := sql.Open("sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		b.Fatal(err)
@@ -95,4 +68,25 @@ func BenchmarkTakeInOtherEdit(b *testing.B) {
 	if cat.Seq != last {
 		b.Fatalf("the catalog is at change %d, the log at %d", cat.Seq, last)
 	}
+}
+
+// parcelsStore returns a store of n synthetic parcels, imported from a
+// file as planmap import does, its catalog built.
+func parcelsStore(b *testing.B, n int) *gpkg.Store {
+	path := filepath.Join(b.TempDir(), "parcels.geojson")
+	if err := os.WriteFile(path, layerstest.Parcels(n), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := layers.OpenFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := layerstest.MustOpen(b)
+	if _, err := s.Import(ctx, []*layers.File{f}, layers.ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Catalog(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
