@@ -70,6 +70,7 @@ func configurePageCache() error {
 	if err != nil {
 		return fmt.Errorf("map %d page slots: %w", slots, err)
 	}
+	hugePages(mem)
 	if rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, libc.VaList(args, uintptr(unsafe.Pointer(&mem[0])), int32(size), int32(slots))); rc != sqlite3.SQLITE_OK {
 		syscall.Munmap(mem)
 		return fmt.Errorf("sqlite3_config(SQLITE_CONFIG_PAGECACHE): %d", rc)
