@@ -40,11 +40,13 @@ func main() {
 	defer cancel()
 	var polls int
 	var longest time.Duration
+	var last error // of the last request, if it failed
 	for next := start; time.Since(start) < *timeout; {
 		time.Sleep(time.Until(next))
 		t0 := time.Now()
 		next = t0.Add(*every)
 		body, err := get(ctx, url)
+		last = err
 		took := time.Since(t0)
 		polls++
 		longest = max(longest, took)
@@ -53,7 +55,7 @@ func main() {
 			return
 		}
 	}
-	fmt.Fprintf(os.Stderr, "seen: %q not in %s after %s (%d requests)\n", text, url, *timeout, polls)
+	fmt.Fprintf(os.Stderr, "seen: %q not in %s after %s (%d requests; the last one's error: %v)\n", text, url, *timeout, polls, last)
 	os.Exit(1)
 }
 
