@@ -113,4 +113,17 @@ func TestExtentFollowsEdits(t *testing.T) {
 	if b := check("the eastern feature replaced by SQL"); b.Max[0] >= start.Max[0] {
 		t.Errorf("after the eastern feature was moved in, the extent is %v, reaching as far as %v", b, start)
 	}
+	// Counted as replaced, not added.
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, _ := cat.Collection("parcels")
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM parcels`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if col.Count != n {
+		t.Errorf("after features were replaced by SQL the catalog counts %d, the table holds %d", col.Count, n)
+	}
 }

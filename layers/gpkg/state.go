@@ -29,6 +29,10 @@ type layerState struct {
 	at    string // when that change was made
 	decl  uint64 // hash of its declaration
 	edges edges  // of col.Extent
+	// top is at least the highest id the layer has had (planmap's
+	// tables' ids are AUTOINCREMENT, so new features go above it): an
+	// insert at or below it makes the refresh count the layer again.
+	top int64
 }
 
 // edges are, for each edge of a layer's extent (min x, min y, max x,
@@ -350,9 +354,11 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		// grow are the features added or changed, whose boxes the
 		// extent grows to take in. reread: the extent must be read
 		// again (a feature that reached an edge changed or went, or
-		// too many changed).
-		grow   []int64
-		reread bool
+		// too many changed). recount: the features must be counted
+		// again; top is the highest id inserted.
+		grow            []int64
+		reread, recount bool
+		top             int64
 	}
 	deltas := map[string]*delta{}
 	defer s.direct.ForgetOwn(last)
@@ -373,9 +379,18 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 				d = &delta{}
 				deltas[c.Layer] = d
 			}
+			st := s.states[c.Layer]
 			switch c.Op {
 			case layers.OpInsert:
 				d.count++
+				d.top = max(d.top, c.FID)
+				// An id the layer has had: a feature deleted and put
+				// back, or another program's INSERT OR REPLACE of one
+				// still there, which SQLite deletes without the delete
+				// trigger. The log cannot tell; a count can.
+				if st == nil || c.FID <= st.top {
+					d.recount = true
+				}
 			case layers.OpDelete:
 				d.count--
 			case layers.OpLayer:
@@ -393,7 +408,7 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 			// away: the extent may shrink. An insert too: another
 			// program's INSERT OR REPLACE deletes the row it replaces
 			// without a delete trigger.
-			if st := s.states[c.Layer]; st == nil || slices.Contains(st.edges[:], c.FID) {
+			if st == nil || slices.Contains(st.edges[:], c.FID) {
 				d.reread = true
 			}
 		}
@@ -413,9 +428,14 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		if d := deltas[col.ID]; d != nil && st != nil {
 			c := *col
 			c.Count += d.count
-			ns := &layerState{col: &c, decl: st.decl}
+			ns := &layerState{col: &c, decl: st.decl, top: max(st.top, d.top)}
 			if err := layerSeq(ctx, q, col.ID, ns); err != nil {
 				return nil, err
+			}
+			if d.recount {
+				if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(col.ID)).Scan(&c.Count); err != nil {
+					return nil, fmt.Errorf("count %s: %w", col.ID, err)
+				}
 			}
 			var err error
 			if !d.reread && !col.Extent.IsZero() {
@@ -453,6 +473,10 @@ func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Cata
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&st.col.Count); err != nil {
 			return nil, fmt.Errorf("count %s: %w", l.ID, err)
+		}
+		// Apart: with max() beside it, count(*) would read every row.
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&st.top); err != nil {
+			return nil, fmt.Errorf("highest id of %s: %w", l.ID, err)
 		}
 		if st.col.Extent, st.edges, err = extent(ctx, tx, l.ID); err != nil {
 			return nil, err
