@@ -433,8 +433,8 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 				return nil, err
 			}
 			if d.recount {
-				if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(col.ID)).Scan(&c.Count); err != nil {
-					return nil, fmt.Errorf("count %s: %w", col.ID, err)
+				if err := countLayer(ctx, q, col.ID, &c.Count); err != nil {
+					return nil, err
 				}
 			}
 			var err error
@@ -471,8 +471,8 @@ func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Cata
 		if err := layerSeq(ctx, tx, l.ID, st); err != nil {
 			return nil, err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(l.ID)).Scan(&st.col.Count); err != nil {
-			return nil, fmt.Errorf("count %s: %w", l.ID, err)
+		if err := countLayer(ctx, tx, l.ID, &st.col.Count); err != nil {
+			return nil, err
 		}
 		// Apart: with max() beside it, count(*) would read every row.
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(fid), 0) FROM `+quoteIdent(l.ID)).Scan(&st.top); err != nil {
@@ -487,6 +487,14 @@ func (s *Store) build(ctx context.Context, tx *sql.Tx, last int64) (*layers.Cata
 	}
 	s.states = states
 	return cat, nil
+}
+
+// countLayer counts layer id's features into n.
+func countLayer(ctx context.Context, q querier, id string, n *int) error {
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(id)).Scan(n); err != nil {
+		return fmt.Errorf("count %s: %w", id, err)
+	}
+	return nil
 }
 
 // layerSeq reads the layer's last change.
