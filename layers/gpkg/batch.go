@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -74,8 +73,8 @@ func (b *batchInsert) write() error {
 
 // rowError is the error of one row of a batch.
 type rowError struct {
-	vals []any // the row's values
-	err  error
+	first any // the row's first value: an import's is the feature's id
+	err   error
 }
 
 func (e *rowError) Error() string { return e.err.Error() }
@@ -116,7 +115,7 @@ func (b *batchInsert) failingRow(err error) error {
 		}
 		var row *sqlite.Error
 		if errors.As(e, &row) && row.Code() == batch.Code() {
-			found = &rowError{vals: slices.Clone(vals), err: e}
+			found = &rowError{first: vals[0], err: e}
 		}
 		break
 	}

@@ -299,12 +299,12 @@ func (im *importer) flush(pl *layers.Plan) error {
 }
 
 // writeError says which feature a failed write of features is of, when
-// its row failed alone (a row begins with the feature's id), or else
+// failingRow found its row (a row begins with the feature's id), or else
 // which features (batch).
 func writeError(pl *layers.Plan, err error, batch string) error {
 	var re *rowError
 	if errors.As(err, &re) {
-		return fmt.Errorf("%s: feature %v: %w", pl.File.Name, re.vals[0], re.err)
+		return fmt.Errorf("%s: feature %v: %w", pl.File.Name, re.first, re.err)
 	}
 	return fmt.Errorf("%s: %s: %w", pl.File.Name, batch, err)
 }
