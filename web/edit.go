@@ -141,8 +141,7 @@ func (s *server) writeFeature(w http.ResponseWriter, r *http.Request, col string
 	body := append(appendLinks(append(slices.Clip(it.JSON[:len(it.JSON)-1]), `,"links":`...), links), "}\n"...)
 	h := w.Header()
 	h.Set("ETag", itemETag(it))
-	h.Set("Content-Type", mediaGeoJSON)
-	h.Set("Content-Crs", "<"+crs84+">")
+	crsList[0].setGeoJSON(h)
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
@@ -663,8 +662,7 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) error {
 		b = append(b, '}')
 	}
 	b = append(b, "]}\n"...)
-	w.Header().Set("Content-Type", mediaGeoJSON)
-	w.Header().Set("Content-Crs", "<"+crs84+">")
+	crsList[0].setGeoJSON(w.Header())
 	_, err = w.Write(b)
 	return err
 }

@@ -372,8 +372,7 @@ func (s *server) items(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	h := w.Header()
-	h.Set("Content-Type", mediaGeoJSON)
-	h.Set("Content-Crs", "<"+iq.crs.uri+">")
+	iq.crs.setGeoJSON(h)
 	// Features are written as they are, through a pooled buffer: a page of
 	// 10,000 goes out in pieces, never whole in memory.
 	bw := writers.Get().(*bufio.Writer)
@@ -545,8 +544,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	body = append(appendLinks(append(body, `,"links":`...), links), "}\n"...)
 	keep(buf, body)
-	w.Header().Set("Content-Type", mediaGeoJSON)
-	w.Header().Set("Content-Crs", "<"+c.uri+">")
+	c.setGeoJSON(w.Header())
 	_, err = w.Write(body)
 	return err
 }

@@ -138,15 +138,34 @@ type crsInfo struct {
 	swap       bool
 	mercator   bool
 	geographic bool
+	// contentCRS is the Content-Crs header's value: "<uri>".
+	contentCRS []string
 }
 
 const crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
-var crsList = []crsInfo{
-	{uri: crs84, geographic: true},
-	{uri: "http://www.opengis.net/def/crs/EPSG/0/4326", swap: true, geographic: true},
-	{uri: "http://www.opengis.net/def/crs/EPSG/0/4490", swap: true, geographic: true},
-	{uri: "http://www.opengis.net/def/crs/EPSG/0/3857", mercator: true},
+var crsList = func() []crsInfo {
+	l := []crsInfo{
+		{uri: crs84, geographic: true},
+		{uri: "http://www.opengis.net/def/crs/EPSG/0/4326", swap: true, geographic: true},
+		{uri: "http://www.opengis.net/def/crs/EPSG/0/4490", swap: true, geographic: true},
+		{uri: "http://www.opengis.net/def/crs/EPSG/0/3857", mercator: true},
+	}
+	for i := range l {
+		l[i].contentCRS = []string{"<" + l[i].uri + ">"}
+	}
+	return l
+}()
+
+// geoJSONType is the Content-Type of GeoJSON answers, made once.
+var geoJSONType = []string{mediaGeoJSON}
+
+// setGeoJSON gives h the Content-Type and Content-Crs of GeoJSON in c,
+// from values made once: a small answer's header slices are a good part
+// of its garbage. Sharing them is safe (securityHeaders says why).
+func (c crsInfo) setGeoJSON(h http.Header) {
+	h["Content-Type"] = geoJSONType
+	h["Content-Crs"] = c.contentCRS
 }
 
 func crsURIs() []string {

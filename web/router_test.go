@@ -655,9 +655,17 @@ func TestCaching(t *testing.T) {
 
 func TestCORSAndMethods(t *testing.T) {
 	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
-		r := get(t, srv.URL+"/collections", "Origin", "https://elsewhere.example")
-		if r.Header.Get("Access-Control-Allow-Origin") != "*" {
-			t.Errorf("no CORS header: %v", r.Header)
+		for _, p := range []string{"/collections", "/collections/parcels/items/1", "/collections/parcels/items?limit=2"} {
+			r := get(t, srv.URL+p, "Origin", "https://elsewhere.example")
+			if r.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+				t.Errorf("GET %s from another origin: no CORS headers: %v", p, r.Header)
+			}
+			// Without an Origin (QGIS, GDAL, the map's own page) the CORS
+			// headers are left out, and the answer says it varies by it.
+			r = get(t, srv.URL+p)
+			if _, ok := r.Header["Access-Control-Allow-Origin"]; ok || !listHas(strings.Join(r.Header.Values("Vary"), ", "), "Origin") {
+				t.Errorf("GET %s without an Origin: %v, want no CORS header and Vary: Origin", p, r.Header)
+			}
 		}
 		req, _ := http.NewRequest("OPTIONS", srv.URL+"/collections/parcels/items", nil)
 		req.Header.Set("Origin", "https://elsewhere.example")
