@@ -508,7 +508,14 @@ func requestLogger(log *slog.Logger) func(http.Handler) http.Handler {
 				if !aborted {
 					n--
 				}
-				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+				// The record made here rather than by LogAttrs, which
+				// walks the stack for the caller's line, once per request,
+				// for a source no handler of ours writes.
+				if h := log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+					rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+					rec.AddAttrs(attrs[:n]...)
+					h.Handle(r.Context(), rec)
+				}
 			}()
 			next.ServeHTTP(ww, r)
 			aborted = false
