@@ -72,16 +72,22 @@ func withQuery(href string, q url.Values, f string) string {
 // JSON of type jsonType and as HTML. Each link sets f (withQuery), so q
 // may hold the request's own: no copy of q without it is needed.
 func selfLinks(href string, q url.Values, jsonType string, html bool) []link {
+	return appendSelfLinks(nil, href, q, jsonType, html)
+}
+
+// appendSelfLinks is selfLinks appended to dst, for a caller that adds
+// more links to them in one slice.
+func appendSelfLinks(dst []link, href string, q url.Values, jsonType string, html bool) []link {
 	if html {
-		return []link{
-			{Href: withQuery(href, q, "html"), Rel: "self", Type: mediaHTML, Title: "this document"},
-			{Href: withQuery(href, q, "json"), Rel: "alternate", Type: jsonType, Title: "this document as JSON"},
-		}
+		return append(dst,
+			link{Href: withQuery(href, q, "html"), Rel: "self", Type: mediaHTML, Title: "this document"},
+			link{Href: withQuery(href, q, "json"), Rel: "alternate", Type: jsonType, Title: "this document as JSON"},
+		)
 	}
-	return []link{
-		{Href: withQuery(href, q, "json"), Rel: "self", Type: jsonType, Title: "this document"},
-		{Href: withQuery(href, q, "html"), Rel: "alternate", Type: mediaHTML, Title: "this document as HTML"},
-	}
+	return append(dst,
+		link{Href: withQuery(href, q, "json"), Rel: "self", Type: jsonType, Title: "this document"},
+		link{Href: withQuery(href, q, "html"), Rel: "alternate", Type: mediaHTML, Title: "this document as HTML"},
+	)
 }
 
 var conformanceClasses = []string{
@@ -520,7 +526,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.base(r)
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
-	links := append(selfLinks(colHref+"/items/"+raw, q, mediaGeoJSON, html),
+	links := append(appendSelfLinks(make([]link, 0, 4), colHref+"/items/"+raw, q, mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
 	if _, ok := s.editor(); ok && col.Dropped.IsZero() {
 		links = append(links, link{Href: colHref + "/items/" + raw + "/versions", Rel: relVersions, Type: mediaGeoJSON, Title: "its versions"})
