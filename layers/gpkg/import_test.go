@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/project"
+
 	"planmap/layers"
 	"planmap/layers/gpkg"
 	"planmap/layers/layerstest"
@@ -67,6 +70,55 @@ func checkLoadedRTree(t *testing.T, db *sql.DB, id string) {
 	if err != nil || diff != 0 {
 		t.Fatalf("R-tree of %s differs from one built by inserts in %d rows (%v)", id, diff, err)
 	}
+}
+
+// An update that sets geom to the bytes it had (an import or an edit of
+// properties) leaves the feature's box in the R-tree alone; one that
+// changes the geometry still moves it. The box of parcel 7 is first made
+// wrong by hand, so that an update that rewrote it would show.
+func TestRTreeKeepsBoxOfSameGeometry(t *testing.T) {
+	s := layerstest.MustOpen(t)
+	text := readTestdata(t, "parcels.geojson")
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", text))
+	db := rawDB(t, s)
+	if _, err := db.Exec(`UPDATE rtree_parcels_geom SET minx = minx - 1 WHERE id = 7`); err != nil {
+		t.Fatal(err)
+	}
+	minx := func() float64 {
+		t.Helper()
+		var x float64
+		if err := db.QueryRow(`SELECT minx FROM rtree_parcels_geom WHERE id = 7`).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	marked := minx()
+	// The three ways a feature's properties change: an import of the file
+	// with one name changed, an edit through the store, another program's
+	// UPDATE that sets geom too.
+	renamed := strings.Replace(text, `"name_zh": "`, `"name_zh": "改`, 1)
+	if renamed == text {
+		t.Fatal("the test file has no name_zh to change")
+	}
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", renamed))
+	if _, err := s.Replace(ctx, "parcels", 7, edited(t, s, "parcels", 7, "只改名"), "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE parcels SET geom = geom, name_zh = '又改名' WHERE fid = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if x := minx(); x != marked {
+		t.Errorf("an update of properties alone rewrote parcel 7's box: minx %v, the mark %v", x, marked)
+	}
+	moved := edited(t, s, "parcels", 7, "移动")
+	moved.Geometry = project.Geometry(orb.Clone(moved.Geometry), func(p orb.Point) orb.Point { return orb.Point{p[0] + 0.001, p[1]} })
+	if _, err := s.Replace(ctx, "parcels", 7, moved, "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	if x := minx(); x == marked {
+		t.Error("a moved parcel 7 kept its box")
+	}
+	checkLoadedRTree(t, db, "parcels")
 }
 
 // TestImportLoadsRTree checks the R-tree that an import of a new or

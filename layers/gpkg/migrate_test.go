@@ -374,6 +374,14 @@ func TestMigratesDirectProblemsInPlace(t *testing.T) {
 	if got := query(`SELECT name FROM planmap_migrations WHERE version = 8`); len(got) != 1 || got[0] != "0008_direct_problems.sql" {
 		t.Errorf("migration 8 recorded as %v, want 0008_direct_problems.sql", got)
 	}
+	// Migration 9 rewrote each layer's R-tree triggers: update1 leaves the
+	// box of a geometry set to the same bytes alone.
+	for _, id := range []string{"boundary", "terminals"} {
+		got := query(`SELECT sql FROM sqlite_master WHERE name = 'rtree_` + id + `_geom_update1'`)
+		if len(got) != 1 || !strings.Contains(got[0], "NEW.geom IS NOT OLD.geom") {
+			t.Errorf("the R-tree trigger update1 of %s after migration 9 = %q", id, got)
+		}
+	}
 	if _, err := s.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}

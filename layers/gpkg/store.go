@@ -507,6 +507,7 @@ var migrationSteps = map[string]func(context.Context, *sql.Tx) error{
 		// The features there now: one version each, begun by the upgrade.
 		return historyLayer(ctx, tx, id, "history began (planmap upgrade)")
 	}),
+	"0009_rtree_same_geometry.sql": eachLayerID(createRTreeTriggers),
 }
 
 // eachLayerID makes a migration step that calls fn for each layer id.
