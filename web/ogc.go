@@ -526,6 +526,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	base := s.base(r)
 	colHref := base + "/collections/" + url.PathEscape(col.ID)
+	// Room for all four: self, alternate, collection, versions.
 	links := append(appendSelfLinks(make([]link, 0, 4), colHref+"/items/"+raw, q, mediaGeoJSON, html),
 		link{Href: colHref, Rel: "collection", Type: mediaJSON, Title: "the layer"})
 	if _, ok := s.editor(); ok && col.Dropped.IsZero() {

@@ -445,12 +445,17 @@ func writeJSONType(w http.ResponseWriter, status int, contentType string, v any)
 // CORS preflights, the same for everyone: a preflight carries no
 // credentials, so its token, if any, is not looked at.
 //
-// Its headers go only to requests with an Origin, which browsers send with
-// every cross-origin one; QGIS, GDAL and same-origin pages send none. A
-// small answer then has 7 header keys instead of 9: net/http copies the
-// handler's header map when it writes it, and above 8 keys both maps
-// are larger than Go's small map, about 1 KB of garbage per request.
-// Vary: Origin tells shared caches that the answer depends on it.
+// Access-Control-Allow-Origin goes with every answer, so that a copy a
+// cache stored for a request without an Origin still serves a web map on
+// another site, even from a CDN that ignores Vary. The list of exposed
+// headers goes only to requests with an Origin, which browsers send with
+// every cross-origin one (QGIS, GDAL and same-origin pages send none):
+// without it a small answer fits Go's small map, whose limit is 8 keys.
+// net/http copies the handler's header map when it writes it, and past
+// that limit both maps were grown and copied as tables, a quarter of a
+// cached feature's garbage (BENCHMARKS.md, issue 10). A copy stored
+// without the list still lets a script read the body; Vary: Origin says
+// the answer depends on it.
 func (s *server) cors(next http.Handler) http.Handler {
 	// Shared, as in securityHeaders: Add appends to a full slice, which
 	// copies.
@@ -459,8 +464,8 @@ func (s *server) cors(next http.Handler) http.Handler {
 		h := w.Header()
 		// The same URL answers JSON or HTML by the Accept header.
 		h["Vary"] = vary
+		h["Access-Control-Allow-Origin"] = star
 		if r.Header.Get("Origin") != "" {
-			h["Access-Control-Allow-Origin"] = star
 			h["Access-Control-Expose-Headers"] = expose
 		}
 		if preflight(r) {

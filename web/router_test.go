@@ -655,16 +655,31 @@ func TestCaching(t *testing.T) {
 
 func TestCORSAndMethods(t *testing.T) {
 	onEachStore(t, web.Options{}, func(t *testing.T, srv *httptest.Server, _ cache.Store) {
-		for _, p := range []string{"/collections", "/collections/parcels/items/1", "/collections/parcels/items?limit=2"} {
-			r := get(t, srv.URL+p, "Origin", "https://elsewhere.example")
-			if r.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "ETag") {
-				t.Errorf("GET %s from another origin: no CORS headers: %v", p, r.Header)
+		// Answers of every kind: a page, a feature, features, an error, a
+		// feature not modified.
+		tag := get(t, srv.URL+"/collections/parcels/items/1").Header.Get("ETag")
+		for _, c := range []struct {
+			path   string
+			status int
+			more   []string
+		}{
+			{"/collections", 200, nil},
+			{"/collections/parcels/items/1", 200, nil},
+			{"/collections/parcels/items?limit=2", 200, nil},
+			{"/collections/nope", 404, nil},
+			{"/collections/parcels/items/1", 304, []string{"If-None-Match", tag}},
+		} {
+			r := get(t, srv.URL+c.path, append([]string{"Origin", "https://elsewhere.example"}, c.more...)...)
+			if r.StatusCode != c.status || r.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+				t.Errorf("GET %s from another origin = %d %v, want %d with CORS headers", c.path, r.StatusCode, r.Header, c.status)
 			}
-			// Without an Origin (QGIS, GDAL, the map's own page) the CORS
-			// headers are left out, and the answer says it varies by it.
-			r = get(t, srv.URL+p)
-			if _, ok := r.Header["Access-Control-Allow-Origin"]; ok || !listHas(strings.Join(r.Header.Values("Vary"), ", "), "Origin") {
-				t.Errorf("GET %s without an Origin: %v, want no CORS header and Vary: Origin", p, r.Header)
+			// Without an Origin (QGIS, GDAL, the map's own page) the list
+			// of exposed headers is left out, and the answer says it
+			// varies by it.
+			r = get(t, srv.URL+c.path, c.more...)
+			_, exposed := r.Header["Access-Control-Expose-Headers"]
+			if r.StatusCode != c.status || r.Header.Get("Access-Control-Allow-Origin") != "*" || exposed || !listHas(strings.Join(r.Header.Values("Vary"), ", "), "Origin") {
+				t.Errorf("GET %s without an Origin = %d %v, want %d, Allow-Origin *, no Expose-Headers, Vary: Origin", c.path, r.StatusCode, r.Header, c.status)
 			}
 		}
 		req, _ := http.NewRequest("OPTIONS", srv.URL+"/collections/parcels/items", nil)

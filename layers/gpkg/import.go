@@ -472,7 +472,9 @@ var rtreeTriggers = []string{"insert", "update1", "update2", "update3", "update4
 // on any update, not only of geom (1.4's update5). update1 also leaves the
 // box alone when the geometry's bytes are the same: an import or an edit
 // of properties sets geom to what it was, and the R-tree's delete and
-// insert were a third of the CPU of such an import.
+// insert were a third of the CPU of such an import. So such an update no
+// longer mends a box that something else left wrong (GDAL with its index
+// deferred, a writer cut off): only a change of the geometry does.
 func createRTreeTriggers(ctx context.Context, tx *sql.Tx, t string) error {
 	r := "rtree_" + t + "_geom"
 	qt, qr := quoteIdent(t), quoteIdent(r)
