@@ -40,10 +40,6 @@ const pageSlotSize = 4096
 // on machines with many processors.
 const maxPageSlots = 16 << 10
 
-// pageCacheErr says why SQLite's pages could not be given slots of their
-// own (they then come from libc); nil if they were.
-var pageCacheErr = configurePageCache()
-
 // configurePageCache gives SQLite the slots of every connection this
 // process opens: the readers (openReaders), the writer, the version
 // connection and temporary tables. It must run before the first
