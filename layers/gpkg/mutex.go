@@ -3,6 +3,7 @@ package gpkg
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -11,28 +12,38 @@ import (
 
 // modernc opens every connection SQLITE_OPEN_FULLMUTEX, SQLite's
 // serialized mode: each call on a connection takes the connection's
-// recursive mutex, and reading a row takes it twice per column (its type,
-// then its value). database/sql never hands one connection to two
-// goroutines at once, and modernc's own state of a connection is no safer
-// than that, so the mutex guards nothing: it was 8 % of the CPU of a box
-// of 50 parcels read from the file (two atomic swaps and a lock for each
-// entry, on modernc's emulated pthreads).
+// recursive mutex, and reading a row takes it for every call on each
+// column (its type, its value, a text's or blob's length). database/sql
+// never calls into one driver connection from two goroutines at once, and
+// modernc's own state of a connection is no safer than that; the one call
+// modernc makes from elsewhere, sqlite3_interrupt when a context ends, is
+// an atomic store that takes no mutex. So the connection's mutex guards
+// nothing here, and taking it (two atomic swaps and a lock each time, on
+// modernc's emulated pthreads) was 8–10 % of the CPU of reading a box of 50
+// parcels from the file (BENCHMARKS.md, "SQLite's mutexes").
 //
 // SQLite lets a program give it its mutexes (SQLITE_CONFIG_MUTEX). These
-// are Go mutexes, with one difference: a recursive mutex, which SQLite
-// asks for a connection's and for its own initialization's only, takes no
-// lock. That makes each connection as SQLite's multi-thread mode would,
-// which SQLite documents as safe when no connection is used by two
-// threads at once. Its initialization is done here, before any goroutine
-// can open a connection, so that its lock is never needed. The mutexes
-// SQLite shares between connections (its page cache's, its allocator's,
-// the file locks' of the unix VFS) are fast or static ones: real locks.
+// are Go mutexes, and a connection's recursive mutex takes no lock: the
+// connection is as in SQLite's multi-thread mode, which SQLite documents
+// as safe when no connection is used by two threads at once. SQLite asks
+// for a recursive mutex in three places: each connection's; its
+// initialization's, the first it asks for (sqlite3_initialize makes it
+// before anything else can run), which is a real recursive mutex, since
+// goroutines may open their first connections at once; and the RBU
+// extension's, which planmap never calls (modernc's driver has no way to).
+// Whoever upgrades modernc should grep its lib for SQLITE_MUTEX_RECURSIVE
+// again. The mutexes SQLite shares between connections (its page cache's,
+// its allocator's, the unix VFS's file locks) are static or fast ones:
+// real locks.
+//
+// The configuration is the process's: any other use of modernc's SQLite in
+// the same program has it too, and SQLite refuses configuration (such as
+// modernc's RegisterPageCache) once this package's variables are set.
 
-// SQLite takes its configuration only before it is initialized, which the
-// first connection would do: both are set as the package's variables are,
-// before any code of it runs, then SQLite is initialized at once.
+// SQLite takes its configuration only before it is initialized, which its
+// first connection does.
 var (
-	// mutexErr says why SQLite keeps its own mutexes (then slower, and as
+	// mutexErr says why SQLite keeps its own mutexes (slower, and as
 	// safe); nil if it has these.
 	mutexErr = configureMutexes()
 	// pageCacheErr says why SQLite's pages could not be given slots of
@@ -40,22 +51,22 @@ var (
 	pageCacheErr = configurePageCache()
 )
 
-func init() {
-	tls := libc.NewTLS()
-	defer tls.Close()
-	// Here, with one goroutine, so that the lock of its initialization,
-	// a recursive mutex, is never needed. Should it fail, so does every
-	// connection, with SQLite's error.
-	sqlite3.Xsqlite3_initialize(tls)
-}
+// MutexErr says why SQLite keeps its own mutexes, which cost reads about
+// a tenth more CPU; nil if it has this package's.
+func MutexErr() error { return mutexErr }
 
-// sqliteMutex is a fast or static mutex of SQLite's. SQLite holds it by
-// its address, as an integer; it is Go's memory, not libc's, so that the
-// race detector sees the order a lock makes (it ignores libc's memory, and
-// its transpiled SQLite keeps state its static mutexes guard in Go
-// variables, such as the page cache's).
+// sqliteMutex is a mutex of SQLite's. SQLite holds it by its address, an
+// integer to it, and never reads it: it is Go's memory, not libc's, so
+// that the race detector sees the order a lock makes (it ignores libc's
+// memory, and SQLite's static mutexes guard state the transpiled SQLite
+// keeps in Go variables, such as its page cache's).
 type sqliteMutex struct {
 	mu sync.Mutex
+	// A recursive mutex's holder (a libc.TLS's ID; 0 when free) and how
+	// many times it entered.
+	recursive bool
+	owner     atomic.Int32
+	count     int32
 }
 
 // SQLite's mutex kinds (sqlite3_mutex_alloc): the two it makes, then the
@@ -70,30 +81,31 @@ var (
 	// staticMutexes are SQLite's static mutexes, by kind (the first two
 	// unused).
 	staticMutexes [mutexStaticLast + 1]sqliteMutex
-	// unlocked is the address of every recursive mutex, never locked: a
-	// variable's, which no object of the heap can ever share.
+	// unlocked is the address of every recursive mutex but the first, and
+	// is never locked: a variable's, which no object of the heap shares.
 	unlockedMark byte
 	unlocked     = uintptr(unsafe.Pointer(&unlockedMark))
-	// fastMutexes keep the fast mutexes SQLite holds, which it knows only
-	// as integers, from the collector.
-	fastMu      sync.Mutex
-	fastMutexes = map[uintptr]*sqliteMutex{}
+	// initMutexGiven: the first recursive mutex, initialization's, was
+	// made.
+	initMutexGiven atomic.Bool
+	// madeMutexes keep the mutexes SQLite made, which it knows only as
+	// integers, from the collector until it frees them.
+	madeMu      sync.Mutex
+	madeMutexes = map[uintptr]*sqliteMutex{}
 )
 
 func mutexInit(*libc.TLS) int32 { return sqlite3.SQLITE_OK }
 
 func mutexEnd(*libc.TLS) int32 { return sqlite3.SQLITE_OK }
 
-func mutexAlloc(tls *libc.TLS, kind int32) uintptr {
+func mutexAlloc(_ *libc.TLS, kind int32) uintptr {
 	switch {
 	case kind == mutexFast:
-		m := new(sqliteMutex)
-		p := uintptr(unsafe.Pointer(m))
-		fastMu.Lock()
-		fastMutexes[p] = m
-		fastMu.Unlock()
-		return p
+		return made(&sqliteMutex{})
 	case kind == mutexRecursive:
+		if initMutexGiven.CompareAndSwap(false, true) {
+			return made(&sqliteMutex{recursive: true})
+		}
 		return unlocked
 	case kind > mutexRecursive && kind <= mutexStaticLast:
 		return uintptr(unsafe.Pointer(&staticMutexes[kind]))
@@ -101,37 +113,77 @@ func mutexAlloc(tls *libc.TLS, kind int32) uintptr {
 	return 0
 }
 
-// mutexFree forgets a fast mutex; SQLite frees only those it made, and
-// the recursive one is left as it is.
+// made keeps m until SQLite frees it, and returns its address.
+func made(m *sqliteMutex) uintptr {
+	p := uintptr(unsafe.Pointer(m))
+	madeMu.Lock()
+	madeMutexes[p] = m
+	madeMu.Unlock()
+	return p
+}
+
+// mutexFree forgets a mutex SQLite made; SQLite frees only those, and
+// unlocked is not one.
 func mutexFree(_ *libc.TLS, p uintptr) {
-	fastMu.Lock()
-	delete(fastMutexes, p)
-	fastMu.Unlock()
+	madeMu.Lock()
+	delete(madeMutexes, p)
+	madeMu.Unlock()
 }
 
-func mutexEnter(_ *libc.TLS, p uintptr) {
-	if p != unlocked {
-		mutexAt(p).mu.Lock()
+func mutexEnter(tls *libc.TLS, p uintptr) {
+	if p == unlocked {
+		return
 	}
+	m := mutexAt(p)
+	if !m.recursive {
+		m.mu.Lock()
+		return
+	}
+	if m.owner.Load() == tls.ID {
+		m.count++
+		return
+	}
+	m.mu.Lock()
+	m.owner.Store(tls.ID)
+	m.count = 1
 }
 
-func mutexTry(_ *libc.TLS, p uintptr) int32 {
-	if p == unlocked || mutexAt(p).mu.TryLock() {
+func mutexTry(tls *libc.TLS, p uintptr) int32 {
+	if p == unlocked {
 		return sqlite3.SQLITE_OK
 	}
-	return sqlite3.SQLITE_BUSY
+	m := mutexAt(p)
+	switch {
+	case m.recursive && m.owner.Load() == tls.ID:
+		m.count++
+	case !m.mu.TryLock():
+		return sqlite3.SQLITE_BUSY
+	case m.recursive:
+		m.owner.Store(tls.ID)
+		m.count = 1
+	}
+	return sqlite3.SQLITE_OK
 }
 
 func mutexLeave(_ *libc.TLS, p uintptr) {
-	if p != unlocked {
-		mutexAt(p).mu.Unlock()
+	if p == unlocked {
+		return
 	}
+	m := mutexAt(p)
+	if m.recursive {
+		if m.count--; m.count > 0 {
+			return
+		}
+		m.owner.Store(0)
+	}
+	m.mu.Unlock()
 }
 
 // mutexAt is the mutex at p. The collector neither moves a Go object nor
-// frees one still referenced (staticMutexes, fastMutexes), so p is still
-// its address: read as a pointer, not converted from an integer, which vet
-// rightly takes for a pointer that may have died.
+// frees one still referenced (staticMutexes, madeMutexes), so p is still
+// its address. It is read as a pointer rather than converted from the
+// integer: vet rightly takes such a conversion for a pointer that may have
+// died, and under -race checkptr aborts on one into the heap.
 func mutexAt(p uintptr) *sqliteMutex {
 	return (*sqliteMutex)(*(*unsafe.Pointer)(unsafe.Pointer(&p)))
 }
@@ -152,8 +204,9 @@ func cFunc[F any](f F) uintptr {
 func configureMutexes() error {
 	tls := libc.NewTLS()
 	defer tls.Close()
-	// In libc's memory: the race detector refuses a Go pointer handed to
-	// SQLite as an integer, and SQLite copies the methods.
+	// In libc's memory, which SQLite copies the methods from: a Go
+	// pointer handed over as an integer would make checkptr abort under
+	// -race when the transpiled code turns it back into a pointer.
 	methods := libc.Xcalloc(tls, 1, libc.Tsize_t(unsafe.Sizeof(sqlite3.Sqlite3_mutex_methods{})))
 	if methods == 0 {
 		return fmt.Errorf("allocate SQLite's mutex methods")

@@ -1,36 +1,58 @@
 package gpkg
 
 import (
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // TestMutexes checks that SQLite has the mutexes of mutex.go: a
-// connection's (recursive) takes no lock; the others exclude, and each
-// static one is one mutex. Without them SQLite gives out its own, and
-// the recursive one is a new mutex each time.
+// connection's, opened as modernc opens them (SQLITE_OPEN_FULLMUTEX),
+// takes no lock; the others exclude, and each static one is one mutex.
+// Without them SQLite gives out its own, and a connection's is a new
+// mutex each time.
 func TestMutexes(t *testing.T) {
 	if mutexErr != nil {
 		t.Fatalf("SQLite was not given the mutexes: %v", mutexErr)
 	}
 	tls := libc.NewTLS()
 	defer tls.Close()
-	r1 := sqlite3.Xsqlite3_mutex_alloc(tls, sqlite3.SQLITE_MUTEX_RECURSIVE)
-	r2 := sqlite3.Xsqlite3_mutex_alloc(tls, sqlite3.SQLITE_MUTEX_RECURSIVE)
-	if r1 != unlocked || r2 != unlocked {
-		t.Fatalf("recursive mutexes %#x and %#x, want both %#x: SQLite kept its own", r1, r2, unlocked)
+
+	path, err := libc.CString(filepath.Join(t.TempDir(), "mutex.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sqlite3.Xsqlite3_mutex_enter(tls, r1)
-	sqlite3.Xsqlite3_mutex_enter(tls, r1)
-	if rc := sqlite3.Xsqlite3_mutex_try(tls, r2); rc != sqlite3.SQLITE_OK {
-		t.Errorf("try of a recursive mutex = %d, want SQLITE_OK", rc)
+	defer libc.Xfree(tls, path)
+	ppDb := tls.Alloc(8)
+	defer tls.Free(8)
+	flags := int32(sqlite3.SQLITE_OPEN_READWRITE | sqlite3.SQLITE_OPEN_CREATE | sqlite3.SQLITE_OPEN_FULLMUTEX)
+	if rc := sqlite3.Xsqlite3_open_v2(tls, path, ppDb, flags, 0); rc != sqlite3.SQLITE_OK {
+		t.Fatalf("sqlite3_open_v2 = %d", rc)
 	}
-	sqlite3.Xsqlite3_mutex_leave(tls, r1)
-	sqlite3.Xsqlite3_mutex_leave(tls, r1)
-	sqlite3.Xsqlite3_mutex_free(tls, r1) // must leave the shared address alone
+	db := *(*uintptr)(*(*unsafe.Pointer)(unsafe.Pointer(&ppDb)))
+	defer sqlite3.Xsqlite3_close_v2(tls, db)
+	if m := sqlite3.Xsqlite3_db_mutex(tls, db); m != unlocked {
+		t.Fatalf("a connection's mutex is %#x, want %#x: SQLite kept its own", m, unlocked)
+	}
+
+	r := sqlite3.Xsqlite3_mutex_alloc(tls, sqlite3.SQLITE_MUTEX_RECURSIVE)
+	if r != unlocked {
+		t.Fatalf("recursive mutex %#x, want %#x", r, unlocked)
+	}
+	sqlite3.Xsqlite3_mutex_enter(tls, r)
+	sqlite3.Xsqlite3_mutex_enter(tls, r)
+	if rc := sqlite3.Xsqlite3_mutex_try(tls, r); rc != sqlite3.SQLITE_OK {
+		t.Errorf("try of a connection's mutex = %d, want SQLITE_OK", rc)
+	}
+	for range 3 {
+		sqlite3.Xsqlite3_mutex_leave(tls, r)
+	}
+	sqlite3.Xsqlite3_mutex_free(tls, r) // leaves the shared address alone
 
 	fast := sqlite3.Xsqlite3_mutex_alloc(tls, sqlite3.SQLITE_MUTEX_FAST)
 	if fast == 0 || fast == unlocked {
@@ -42,13 +64,14 @@ func TestMutexes(t *testing.T) {
 		t.Errorf("try of a held fast mutex = %d, want SQLITE_BUSY", rc)
 	}
 	// Held by another goroutine, it is waited for.
-	entered := make(chan struct{})
+	entered, left := make(chan struct{}), make(chan struct{})
 	go func() {
 		tls := libc.NewTLS()
 		defer tls.Close()
 		sqlite3.Xsqlite3_mutex_enter(tls, fast)
 		close(entered)
 		sqlite3.Xsqlite3_mutex_leave(tls, fast)
+		close(left)
 	}()
 	// Time for it to get there, were the mutex not held.
 	time.Sleep(20 * time.Millisecond)
@@ -58,9 +81,9 @@ func TestMutexes(t *testing.T) {
 	default:
 	}
 	sqlite3.Xsqlite3_mutex_leave(tls, fast)
-	<-entered
+	<-left
 	if rc := sqlite3.Xsqlite3_mutex_try(tls, fast); rc != sqlite3.SQLITE_OK {
-		t.Errorf("try of a free fast mutex = %d, want SQLITE_OK", rc)
+		t.Fatalf("try of a free fast mutex = %d, want SQLITE_OK", rc)
 	}
 	sqlite3.Xsqlite3_mutex_leave(tls, fast)
 
@@ -73,4 +96,32 @@ func TestMutexes(t *testing.T) {
 		t.Errorf("try of the held static LRU mutex = %d, want SQLITE_BUSY", rc)
 	}
 	sqlite3.Xsqlite3_mutex_leave(tls, lru)
+}
+
+// TestMutexOrder: what goroutines change under one of SQLite's mutexes is
+// ordered by it, as the race detector sees (go test -race): it would
+// report this counter were the mutexes in libc's memory, as SQLite's
+// variables in Go memory were reported before they moved.
+func TestMutexOrder(t *testing.T) {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	fast := sqlite3.Xsqlite3_mutex_alloc(tls, sqlite3.SQLITE_MUTEX_FAST)
+	defer sqlite3.Xsqlite3_mutex_free(tls, fast)
+	counter := 0
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			tls := libc.NewTLS()
+			defer tls.Close()
+			for range 1000 {
+				sqlite3.Xsqlite3_mutex_enter(tls, fast)
+				counter++
+				sqlite3.Xsqlite3_mutex_leave(tls, fast)
+			}
+		})
+	}
+	wg.Wait()
+	if counter != 4000 {
+		t.Fatalf("counter = %d, want 4000", counter)
+	}
 }
