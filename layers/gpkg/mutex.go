@@ -27,18 +27,19 @@ import (
 // connection is as in SQLite's multi-thread mode, which SQLite documents
 // as safe when no connection is used by two threads at once. SQLite asks
 // for a recursive mutex in three places: each connection's; its
-// initialization's, the first it asks for (sqlite3_initialize makes it
-// before anything else can run), which is a real recursive mutex, since
-// goroutines may open their first connections at once; and the RBU
-// extension's, which planmap never calls (modernc's driver has no way to).
-// Whoever upgrades modernc should grep its lib for SQLITE_MUTEX_RECURSIVE
-// again. The mutexes SQLite shares between connections (its page cache's,
-// its allocator's, the unix VFS's file locks) are static or fast ones:
-// real locks.
+// initialization's, which sqlite3_initialize makes while it holds the
+// static main mutex, and which is a real recursive mutex, since goroutines
+// may open their first connections at once (it tells apart any other
+// recursive mutex by that); and the RBU extension's, which planmap never
+// calls (modernc's driver has no way to). Whoever upgrades modernc should
+// grep its lib for SQLITE_MUTEX_RECURSIVE again. The mutexes SQLite shares
+// between connections (its page cache's, its allocator's, the unix VFS's
+// file locks) are static or fast ones: real locks.
 //
 // The configuration is the process's: any other use of modernc's SQLite in
-// the same program has it too, and SQLite refuses configuration (such as
-// modernc's RegisterPageCache) once this package's variables are set.
+// the same program has it too, and once the first connection has
+// initialized SQLite it refuses configuration (such as modernc's
+// RegisterPageCache).
 
 // SQLite takes its configuration only before it is initialized, which its
 // first connection does.
@@ -81,13 +82,15 @@ var (
 	// staticMutexes are SQLite's static mutexes, by kind (the first two
 	// unused).
 	staticMutexes [mutexStaticLast + 1]sqliteMutex
-	// unlocked is the address of every recursive mutex but the first, and
-	// is never locked: a variable's, which no object of the heap shares.
+	// unlocked is the address of every connection's mutex, and is never
+	// locked: a variable's, which no object of the heap shares.
 	unlockedMark byte
 	unlocked     = uintptr(unsafe.Pointer(&unlockedMark))
-	// initMutexGiven: the first recursive mutex, initialization's, was
-	// made.
-	initMutexGiven atomic.Bool
+	// mainMutex is SQLite's static main mutex, and mainHolder the ID of
+	// the libc.TLS holding it (0 when free): a recursive mutex asked for
+	// under it is initialization's.
+	mainMutex  = &staticMutexes[sqlite3.SQLITE_MUTEX_STATIC_MAIN]
+	mainHolder atomic.Int32
 	// madeMutexes keep the mutexes SQLite made, which it knows only as
 	// integers, from the collector until it frees them.
 	madeMu      sync.Mutex
@@ -98,12 +101,12 @@ func mutexInit(*libc.TLS) int32 { return sqlite3.SQLITE_OK }
 
 func mutexEnd(*libc.TLS) int32 { return sqlite3.SQLITE_OK }
 
-func mutexAlloc(_ *libc.TLS, kind int32) uintptr {
+func mutexAlloc(tls *libc.TLS, kind int32) uintptr {
 	switch {
 	case kind == mutexFast:
 		return made(&sqliteMutex{})
 	case kind == mutexRecursive:
-		if initMutexGiven.CompareAndSwap(false, true) {
+		if mainHolder.Load() == tls.ID {
 			return made(&sqliteMutex{recursive: true})
 		}
 		return unlocked
@@ -137,6 +140,9 @@ func mutexEnter(tls *libc.TLS, p uintptr) {
 	m := mutexAt(p)
 	if !m.recursive {
 		m.mu.Lock()
+		if m == mainMutex {
+			mainHolder.Store(tls.ID)
+		}
 		return
 	}
 	if m.owner.Load() == tls.ID {
@@ -161,6 +167,8 @@ func mutexTry(tls *libc.TLS, p uintptr) int32 {
 	case m.recursive:
 		m.owner.Store(tls.ID)
 		m.count = 1
+	case m == mainMutex:
+		mainHolder.Store(tls.ID)
 	}
 	return sqlite3.SQLITE_OK
 }
@@ -175,6 +183,8 @@ func mutexLeave(_ *libc.TLS, p uintptr) {
 			return
 		}
 		m.owner.Store(0)
+	} else if m == mainMutex {
+		mainHolder.Store(0)
 	}
 	m.mu.Unlock()
 }

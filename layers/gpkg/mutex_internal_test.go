@@ -125,3 +125,57 @@ func TestMutexOrder(t *testing.T) {
 		t.Fatalf("counter = %d, want 4000", counter)
 	}
 }
+
+// TestInitMutex: a recursive mutex asked for under SQLite's static main
+// mutex, as sqlite3_initialize asks for its own, is a real one: entered
+// again by its holder, excluding any other.
+func TestInitMutex(t *testing.T) {
+	a, b := libc.NewTLS(), libc.NewTLS()
+	defer a.Close()
+	defer b.Close()
+	// Initialized first: the allocation below would otherwise initialize
+	// SQLite, which takes the main mutex this test holds.
+	if rc := sqlite3.Xsqlite3_initialize(a); rc != sqlite3.SQLITE_OK {
+		t.Fatalf("sqlite3_initialize = %d", rc)
+	}
+	main := sqlite3.Xsqlite3_mutex_alloc(a, sqlite3.SQLITE_MUTEX_STATIC_MAIN)
+	sqlite3.Xsqlite3_mutex_enter(a, main)
+	p := sqlite3.Xsqlite3_mutex_alloc(a, sqlite3.SQLITE_MUTEX_RECURSIVE)
+	sqlite3.Xsqlite3_mutex_leave(a, main)
+	if p == 0 || p == unlocked {
+		t.Fatalf("recursive mutex %#x asked for under the main mutex: want a real one", p)
+	}
+	defer sqlite3.Xsqlite3_mutex_free(a, p)
+	if q := sqlite3.Xsqlite3_mutex_alloc(b, sqlite3.SQLITE_MUTEX_RECURSIVE); q != unlocked {
+		t.Fatalf("recursive mutex %#x asked for without it, want the connections' %#x", q, unlocked)
+	}
+
+	sqlite3.Xsqlite3_mutex_enter(a, p)
+	if rc := sqlite3.Xsqlite3_mutex_try(a, p); rc != sqlite3.SQLITE_OK {
+		t.Fatalf("its holder's try = %d, want SQLITE_OK", rc)
+	}
+	for left := 2; left > 0; left-- {
+		if rc := sqlite3.Xsqlite3_mutex_try(b, p); rc != sqlite3.SQLITE_BUSY {
+			t.Fatalf("another's try, entered %d times = %d, want SQLITE_BUSY", left, rc)
+		}
+		sqlite3.Xsqlite3_mutex_leave(a, p)
+	}
+	if rc := sqlite3.Xsqlite3_mutex_try(b, p); rc != sqlite3.SQLITE_OK {
+		t.Fatalf("another's try of the free mutex = %d, want SQLITE_OK", rc)
+	}
+	// Now b holds it: a waits until b leaves.
+	entered := make(chan struct{})
+	go func() {
+		sqlite3.Xsqlite3_mutex_enter(a, p)
+		close(entered)
+		sqlite3.Xsqlite3_mutex_leave(a, p)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-entered:
+		t.Fatal("a entered the mutex b holds")
+	default:
+	}
+	sqlite3.Xsqlite3_mutex_leave(b, p)
+	<-entered
+}
