@@ -63,25 +63,9 @@ func TestMutexes(t *testing.T) {
 	if rc := sqlite3.Xsqlite3_mutex_try(tls, fast); rc != sqlite3.SQLITE_BUSY {
 		t.Errorf("try of a held fast mutex = %d, want SQLITE_BUSY", rc)
 	}
-	// Held by another goroutine, it is waited for.
-	entered, left := make(chan struct{}), make(chan struct{})
-	go func() {
-		tls := libc.NewTLS()
-		defer tls.Close()
-		sqlite3.Xsqlite3_mutex_enter(tls, fast)
-		close(entered)
-		sqlite3.Xsqlite3_mutex_leave(tls, fast)
-		close(left)
-	}()
-	// Time for it to get there, were the mutex not held.
-	time.Sleep(20 * time.Millisecond)
-	select {
-	case <-entered:
-		t.Fatal("a second goroutine entered a held fast mutex")
-	default:
-	}
-	sqlite3.Xsqlite3_mutex_leave(tls, fast)
-	<-left
+	other := libc.NewTLS()
+	defer other.Close()
+	checkWaits(t, other, fast, func() { sqlite3.Xsqlite3_mutex_leave(tls, fast) })
 	if rc := sqlite3.Xsqlite3_mutex_try(tls, fast); rc != sqlite3.SQLITE_OK {
 		t.Fatalf("try of a free fast mutex = %d, want SQLITE_OK", rc)
 	}
@@ -164,18 +148,30 @@ func TestInitMutex(t *testing.T) {
 		t.Fatalf("another's try of the free mutex = %d, want SQLITE_OK", rc)
 	}
 	// Now b holds it: a waits until b leaves.
-	entered := make(chan struct{})
+	checkWaits(t, a, p, func() { sqlite3.Xsqlite3_mutex_leave(b, p) })
+}
+
+// checkWaits checks that a goroutine entering mutex p as other waits
+// while p is held, until release; it returns once that goroutine has left
+// p again, so that the caller may free it.
+func checkWaits(t *testing.T, other *libc.TLS, p uintptr, release func()) {
+	t.Helper()
+	entered, left := make(chan struct{}), make(chan struct{})
 	go func() {
-		sqlite3.Xsqlite3_mutex_enter(a, p)
+		sqlite3.Xsqlite3_mutex_enter(other, p)
 		close(entered)
-		sqlite3.Xsqlite3_mutex_leave(a, p)
+		sqlite3.Xsqlite3_mutex_leave(other, p)
+		close(left)
 	}()
+	// Time for it to get there, were the mutex not held.
 	time.Sleep(20 * time.Millisecond)
 	select {
 	case <-entered:
-		t.Fatal("a entered the mutex b holds")
+		release()
+		<-left
+		t.Fatal("another goroutine entered a held mutex")
 	default:
 	}
-	sqlite3.Xsqlite3_mutex_leave(b, p)
-	<-entered
+	release()
+	<-left
 }
