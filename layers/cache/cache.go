@@ -97,9 +97,10 @@ type Cache struct {
 	seed   maphash.Seed
 	inline int64 // inlineChanges; lowered by tests
 	// indexNow makes a spatial index as it is first asked for, rather
-	// than in the background, and noIndex makes none; for the tests and
+	// than in the background, noIndex makes none, and admitFirst holds
+	// what is read the first time (admit.go); for the tests and
 	// benchmarks.
-	indexNow, noIndex bool
+	indexNow, noIndex, admitFirst bool
 
 	// epoch is the state of the store the held entries are valid for. An
 	// entry read under one epoch is kept only if it is still the current
@@ -108,6 +109,7 @@ type Cache struct {
 	applyMu sync.Mutex // one applier at a time; readers only TryLock it
 	idx     indexes    // index.go
 	seen    seenQueries
+	door    doorkeeper // admit.go
 
 	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
 }
@@ -191,9 +193,7 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 			return nil, 0, err
 		}
 		c.misses.Add(int64(len(items)))
-		for _, it := range items {
-			c.putItem(ep, id, it)
-		}
+		c.admit(ep, id, items)
 		return items, matched, nil
 	}
 	items := c.getItems(id, fids)
@@ -212,9 +212,7 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 	if err != nil {
 		return nil, 0, err
 	}
-	for _, it := range loaded {
-		c.putItem(ep, id, it)
-	}
+	c.admit(ep, id, loaded)
 	// Load answers in the order asked, leaving out features deleted since
 	// the ids were selected: they are left out of the page too.
 	out, j := items[:0], 0
@@ -324,15 +322,15 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 	if err != nil {
 		return nil, err
 	}
-	c.putItem(ep, id, it)
+	c.admit(ep, id, []*layers.Item{it})
 	return it, nil
 }
 
 // ids returns the ids of page p of the features of layer id that f
 // selects, and how many match in all: the held answer to the same query;
 // else, for a query of boxes alone, the layer's spatial index (index.go),
-// whose answer is held when the query comes a second time; else the
-// store's Select, then held. When the index finds that the cache holds too
+// else the store's Select. Either answer is held when its query comes a
+// second time. When the index finds that the cache holds too
 // few of the features (mostlyMissing), it returns no ids: the caller asks
 // the store for the whole answer. hold is indexedIDs'.
 func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, hold bool) ([]int64, int, indexAnswer, error) {
@@ -346,7 +344,8 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
 	if how == answered && c.seen.again(h) {
 		// A view asked again is likely to be asked again still: its
-		// answer is held, and costs a lookup, not the index's work.
+		// answer is held, and costs a lookup, not the index's work (nor
+		// the store's, below).
 		c.putQuery(ep, qs, id, string(key), fids, matched)
 	}
 	if how != notIndexed || err != nil {
@@ -357,7 +356,9 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 	if err != nil {
 		return nil, 0, notIndexed, err
 	}
-	c.putQuery(ep, qs, id, string(key), fids, matched)
+	if c.admitFirst || c.seen.again(h) {
+		c.putQuery(ep, qs, id, string(key), fids, matched)
+	}
 	return fids, matched, notIndexed, nil
 }
 
@@ -511,6 +512,17 @@ func (c *Cache) reset(next *epoch) {
 type fkey struct {
 	layer string
 	fid   int64
+}
+
+// admit holds those of items, read from the store under ep, that the
+// doorkeeper lets in.
+func (c *Cache) admit(ep *epoch, id string, items []*layers.Item) {
+	lh := c.layerHash(id)
+	for _, it := range items {
+		if c.admitFirst || c.door.again(featureHash(lh, it.ID)) {
+			c.putItem(ep, id, it)
+		}
+	}
 }
 
 // putItem holds it, read under ep, if ep is still current: its lean copy

@@ -227,7 +227,7 @@ func TestItemsSameAsStore(t *testing.T) {
 	ctx := context.Background()
 	for _, budget := range []int64{64 << 20, 200 << 10} {
 		t.Run(fmt.Sprint(budget), func(t *testing.T) {
-			c := cache.New(s, budget)
+			c := cache.New(s, budget).AdmitFirst()
 			rng := rand.New(rand.NewSource(budget))
 			var qs []query
 			for range 100 {
@@ -272,7 +272,7 @@ func TestEvictionOrder(t *testing.T) {
 		}
 		size[fid] = int64(it.Lean().Size()) + cache.EntryOverhead // as held
 	}
-	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1)
+	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1).AdmitFirst()
 	get := func(fid int64, fromStore bool) {
 		t.Helper()
 		before := s.items.Load()
@@ -328,7 +328,7 @@ func pageAll(t testing.TB, c *cache.Cache, id string, f layers.Filter) map[int64
 func TestChangeOneFeature(t *testing.T) {
 	const n = 500
 	s := newStore(t, n)
-	c := cache.New(s, 64<<20).IndexNow()
+	c := cache.New(s, 64<<20).AdmitFirst().IndexNow()
 	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 30, 1)}} // parcels 1 to 30
 	first := pageAll(t, c, "parcels", layers.Filter{})
 	inBox := pageAll(t, c, "parcels", box)
@@ -386,7 +386,7 @@ func TestChangeOneFeature(t *testing.T) {
 func TestEditorReadsBypass(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, 50)
-	c := cache.New(s, 64<<20)
+	c := cache.New(s, 64<<20).AdmitFirst()
 	pageAll(t, c, "parcels", layers.Filter{})
 	if _, err := c.Item(ctx, "parcels", 7); err != nil {
 		t.Fatal(err)
@@ -416,7 +416,7 @@ func TestEditorReadsBypass(t *testing.T) {
 func TestChangeLayer(t *testing.T) {
 	const n = 200
 	s := newStore(t, n)
-	c := cache.New(s, 64<<20)
+	c := cache.New(s, 64<<20).AdmitFirst()
 	pageAll(t, c, "parcels", layers.Filter{})
 	roads := pageAll(t, c, "roads", layers.Filter{})
 	mustImport(t, s.Store, layers.ImportOptions{Replace: true}, parcelsFile(t, n/2, nil))
@@ -754,7 +754,7 @@ func TestFileAheadOfCatalog(t *testing.T) {
 	ctx := context.Background()
 	first, _ := s.Store.Catalog(ctx)
 	s.cat.Store(first)
-	c := cache.New(s, 64<<20)
+	c := cache.New(s, 64<<20).AdmitFirst()
 	old := pageAll(t, c, "parcels", layers.Filter{})
 	flip := func(fid int) string {
 		if old[int64(fid)].Properties()["status"] == "signed" {

@@ -99,3 +99,8 @@ const (
 	MaxIndexUpdate  = maxIndexUpdate
 	MaxCrossingLoad = maxCrossingLoad
 )
+
+// AdmitFirst makes the cache hold features read from the store, and the
+// answers to queries, the first time, as it did before its doorkeeper
+// (admit.go): for the tests of what it holds and drops.
+func (c *Cache) AdmitFirst() *Cache { c.admitFirst = true; return c }

@@ -149,11 +149,11 @@ type hit struct {
 	box [4]float32
 }
 
-// seenQueries remembers the last queries the spatial indexes answered (by
-// hash), so that an answer is held only when its query comes a second
-// time: a view revisited, as map users do, is then a lookup, while the
-// boxes of a map panned bit by bit, each asked once, fill the budget with
-// nothing.
+// seenQueries remembers the last queries answered without the cache's
+// help (by hash), so that an answer is held only when its query comes a
+// second time: a view revisited, as map users do, is then a lookup, while
+// the boxes of a map panned bit by bit, each asked once, fill the budget
+// with nothing.
 type seenQueries struct {
 	mu sync.Mutex
 	m  map[uint64]struct{}
@@ -382,10 +382,10 @@ func (c *Cache) indexedIDs(ctx context.Context, ep *epoch, id string, f layers.F
 		if err != nil {
 			return nil, 0, notIndexed, err
 		}
+		if hold {
+			c.admit(ep, id, loaded)
+		}
 		for _, it := range loaded {
-			if hold {
-				c.putItem(ep, id, it)
-			}
 			if f.MatchesGeometry(it.Geometry, it.Bound) {
 				matches = append(matches, it.ID)
 			}

@@ -29,7 +29,7 @@ func TestIndexSameAsStore(t *testing.T) {
 		t.Run(fmt.Sprint(budget), func(t *testing.T) {
 			s := newStore(t, n)
 			other := layerstest.OpenOtherClient(t, s.Path())
-			c := cache.New(s, budget).IndexNow()
+			c := cache.New(s, budget).AdmitFirst().IndexNow()
 			rng := rand.New(rand.NewSource(budget))
 			roomy := budget > 1<<20
 			compare := func(when string) {
@@ -162,7 +162,7 @@ func TestIndexWithinBudget(t *testing.T) {
 		t.Errorf("with a budget under twice the index's size: Stats = %+v, want no index", st)
 	}
 	budget := int64(4 * n * cache.IndexEntryBytes)
-	c := cache.New(s, budget).IndexNow()
+	c := cache.New(s, budget).AdmitFirst().IndexNow()
 	pageAll(t, c, "parcels", layers.Filter{})
 	// The box's features were read first and are no longer held: the
 	// first query of the box takes the store's answer, and holds it; the
@@ -186,7 +186,7 @@ func TestIndexWithinBudget(t *testing.T) {
 // with answers nobody asks for again).
 func TestIndexHoldsRevisitedViews(t *testing.T) {
 	s := newStore(t, 1200)
-	c := cache.New(s, 64<<20).IndexNow()
+	c := cache.New(s, 64<<20).AdmitFirst().IndexNow()
 	ctx := context.Background()
 	pageAll(t, c, "parcels", layers.Filter{})
 	ask := func(box orb.Bound) {
@@ -287,7 +287,7 @@ func TestIndexLeavesManyCrossingToStore(t *testing.T) {
 		}
 		return fs
 	}))
-	c := cache.New(s, 64<<20).IndexNow()
+	c := cache.New(s, 64<<20).AdmitFirst().IndexNow()
 	// Three in five held: enough for the index to answer, but the others
 	// are more than it loads.
 	pageAll(t, c, "parcels", layers.Filter{Equals: map[string]any{"status": "signed"}})

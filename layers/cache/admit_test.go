@@ -1,0 +1,92 @@
+package cache_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+	"planmap/layers/cache"
+)
+
+// A feature, or the answer to a query, that comes from the store is held
+// the second time it is read, not the first: the third read costs the
+// store nothing.
+func TestHeldOnSecondRead(t *testing.T) {
+	s := newStore(t, 200)
+	ctx := context.Background()
+	t.Run("Item", func(t *testing.T) {
+		c := cache.New(s, 64<<20)
+		for i, want := range []bool{true, true, false} {
+			before := s.items.Load()
+			if _, err := c.Item(ctx, "parcels", 5); err != nil {
+				t.Fatal(err)
+			}
+			if asked := s.items.Load() > before; asked != want {
+				t.Errorf("read %d of Item(5) asked the store: %v, want %v", i+1, asked, want)
+			}
+		}
+	})
+	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(20, 0, 10, 1)}}
+	t.Run("box, no index", func(t *testing.T) {
+		c := cache.New(s, 64<<20).NoIndex()
+		for i, want := range []struct{ selects, loaded int64 }{{1, 10}, {1, 10}, {0, 0}} {
+			selects, loaded := s.selects.Load(), s.loaded.Load()
+			items, _, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 100})
+			if err != nil || len(items) != 10 {
+				t.Fatalf("read %d: %d items, %v; want the box's 10", i+1, len(items), err)
+			}
+			if d, e := s.selects.Load()-selects, s.loaded.Load()-loaded; d != want.selects || e != want.loaded {
+				t.Errorf("read %d of the box: %d selects and %d features loaded; want %d and %d", i+1, d, e, want.selects, want.loaded)
+			}
+		}
+	})
+	t.Run("box, index", func(t *testing.T) {
+		c := cache.New(s, 64<<20).IndexNow()
+		for i, want := range []struct {
+			held int
+			hits int64
+		}{{0, 0}, {10, 0}, {10, 10}} {
+			before := c.Stats()
+			items, _, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 100})
+			if err != nil || len(items) != 10 {
+				t.Fatalf("read %d: %d items, %v; want the box's 10", i+1, len(items), err)
+			}
+			if st := c.Stats(); st.Items != want.held || st.Hits-before.Hits != want.hits {
+				t.Errorf("after read %d of the box: %d features held, %d hits; want %d and %d", i+1, st.Items, st.Hits-before.Hits, want.held, want.hits)
+			}
+		}
+	})
+}
+
+// A client that pages through a whole layer bigger than the budget (QGIS
+// downloading it) reads each feature once: the features the map users
+// keep asking for stay held, and their view costs the store nothing
+// after it.
+func TestScanKeepsHeldFeatures(t *testing.T) {
+	const n = 2000
+	s := newStore(t, n)
+	ctx := context.Background()
+	c := cache.New(s, 512<<10).NoIndex() // a few hundred parcels
+	view := layers.Filter{BBoxes: []orb.Bound{parcelBox(100, 1, 25, 2)}}
+	read := func() {
+		t.Helper()
+		if items, _, err := c.Items(ctx, "parcels", view, layers.Page{Limit: 100}); err != nil || len(items) != 50 {
+			t.Fatalf("the view: %d items, %v; want 50", len(items), err)
+		}
+	}
+	read()
+	read()
+	if all := pageAll(t, c, "parcels", layers.Filter{}); len(all) != n {
+		t.Fatalf("paged through %d parcels, want %d", len(all), n)
+	}
+	selects, loaded := s.selects.Load(), s.loaded.Load()
+	read()
+	if d, e := s.selects.Load()-selects, s.loaded.Load()-loaded; d != 0 || e != 0 {
+		t.Errorf("the view after the scan: %d selects and %d features loaded; want none", d, e)
+	}
+	if err := c.Check(); err != nil {
+		t.Error(err)
+	}
+}
