@@ -733,10 +733,11 @@ func TestHTML(t *testing.T) {
 				t.Errorf("GET %s = %d, want bounds in EPSG:3857 and its name:\n%s", p, r.StatusCode, r.body)
 			}
 		}
-		// And through a feature cache, twice: the second answer's items are
-		// the cache's, which read their properties back from JSON.
+		// And through a feature cache, three times: the third answer's
+		// items are the cache's (held at the second read), which read
+		// their properties back from JSON.
 		cached := newServerOn(t, cache.New(s, cache.DefaultBudget), web.Options{})
-		for _, base := range []string{srv.URL, cached.URL, cached.URL} {
+		for _, base := range []string{srv.URL, cached.URL, cached.URL, cached.URL} {
 			for _, p := range []string{"/collections/xss/items?f=html", "/collections/xss/items/1?f=html"} {
 				if r := get(t, base+p); !bytes.Contains(r.body, []byte("<td>&lt;img src=x onerror=alert(1)&gt;</td>")) {
 					t.Errorf("GET %s: the XSS name is not shown as text in its field:\n%s", p, r.body)

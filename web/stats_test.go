@@ -302,10 +302,13 @@ func TestStatsThroughCache(t *testing.T) {
 	srv := plotsServerWith(t, func(s web.Store) web.Store { return cache.New(s.(cache.Store), cache.DefaultBudget) })
 	before := get(t, srv.URL+"/collections/plots/items/1").json(t)["geometry"]
 	const q = "/collections/plots/stats?bbox=121.505,32.0,121.6,32.2"
+	// Three times: the features are held at the second, shared from the
+	// cache at the third.
 	first := getStats(t, srv.URL+q)
 	second := getStats(t, srv.URL+q)
+	third := getStats(t, srv.URL+q)
 	want := cell(121.50)/2 + cell(121.52)
-	for i, d := range []statsDoc{first, second} {
+	for i, d := range []statsDoc{first, second, third} {
 		if d.Total.Count != 2 || math.Abs(*d.Total.AreaM2-want) > 0.05 || d.FeaturesCut != 1 {
 			t.Errorf("request %d through the cache = %d features %v m², %d cut; want 2, %.1f m², 1 cut", i+1, d.Total.Count, *d.Total.AreaM2, d.FeaturesCut, want)
 		}

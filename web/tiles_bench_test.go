@@ -44,10 +44,13 @@ func BenchmarkTile(b *testing.B) {
 				if src.s == fc {
 					// The view's features read as GeoJSON before, as the
 					// map does at high zooms: a tile's read of shapes does
-					// not fill the feature cache itself.
+					// not fill the feature cache itself. Twice: what the
+					// store answers is held the second time.
 					box := layers.Filter{BBoxes: []orb.Bound{tiles.Bound(z, int(tl.X), int(tl.Y))}}
-					if _, _, err := fc.Items(ctx, "parcels", box, layers.Page{Limit: tiles.MaxFeatures}); err != nil {
-						b.Fatal(err)
+					for range 2 {
+						if _, _, err := fc.Items(ctx, "parcels", box, layers.Page{Limit: tiles.MaxFeatures}); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
 				t, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"})
@@ -162,10 +165,13 @@ func BenchmarkTileDB(b *testing.B) {
 		}{{"file", store}, {"featurecache", fc}} {
 			b.Run("z"+strconv.Itoa(z)+"/"+src.name, func(b *testing.B) {
 				if src.s == fc {
-					// As in BenchmarkTile: the view's features read before.
+					// As in BenchmarkTile: the view's features read twice
+					// before.
 					box := layers.Filter{BBoxes: []orb.Bound{tiles.Bound(z, int(tl.X), int(tl.Y))}}
-					if _, _, err := fc.Items(ctx, "parcels", box, layers.Page{Limit: tiles.MaxFeatures}); err != nil {
-						b.Fatal(err)
+					for range 2 {
+						if _, _, err := fc.Items(ctx, "parcels", box, layers.Page{Limit: tiles.MaxFeatures}); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
 				t, err := tiles.Build(ctx, src.s, z, int(tl.X), int(tl.Y), []string{"parcels"})

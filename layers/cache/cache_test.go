@@ -454,7 +454,9 @@ func TestReadRacesChange(t *testing.T) {
 	for _, call := range []string{"Item", "Items"} {
 		t.Run(call, func(t *testing.T) {
 			s := newStore(t, n)
-			c := cache.New(s, 64<<20)
+			// Held at the first read, so that the read held back is
+			// refused by its epoch alone.
+			c := cache.New(s, 64<<20).AdmitFirst()
 			ctx := context.Background()
 			read := func() *layers.Item {
 				if call == "Item" {

@@ -15,16 +15,19 @@ import (
 // store written by another client of the file: with room for everything,
 // with so little that it evicts all the time, and with room and every
 // layer's spatial index made as it is first asked for (in the other two
-// an index may come in the background at any point of a test).
+// an index may come in the background at any point of a test), each
+// holding what it reads the first time, so that the suite's second reads
+// meet held features; and as serve runs it, holding what is read twice.
 func TestContract(t *testing.T) {
 	for _, c := range []struct {
-		name    string
-		budget  int64
-		indexed bool
+		name           string
+		budget         int64
+		indexed, first bool
 	}{
-		{"Roomy", cache.DefaultBudget, false},
-		{"Tight", 16 << 10, false},
-		{"Indexed", cache.DefaultBudget, true},
+		{"Roomy", cache.DefaultBudget, false, true},
+		{"Tight", 16 << 10, false, true},
+		{"Indexed", cache.DefaultBudget, true, true},
+		{"Serve", cache.DefaultBudget, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if raceDetector && c.budget > 1<<20 {
@@ -40,6 +43,9 @@ func TestContract(t *testing.T) {
 				cc := cache.New(s, c.budget)
 				if c.indexed {
 					cc.IndexNow()
+				}
+				if c.first {
+					cc.AdmitFirst()
 				}
 				return cc, layerstest.OpenOtherClient(t, path)
 			}})

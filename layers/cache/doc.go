@@ -10,9 +10,10 @@
 // Features are held per (layer, fid), least recently used out first.
 // Items asks the store for the ids of a page (Store.Select, itself cached
 // per layer, filter and page), takes the features it holds and loads only
-// the missing ones, in one call (Store.Load). What comes from the store is
-// held only when it is read a second time within a while (admit.go), so
-// that a scan, each feature read once, leaves the cache as it was. Shapes (for vector tiles)
+// the missing ones, in one call (Store.Load). What comes from the store
+// is held only when it is read a second time within a while (admit.go),
+// so that a scan that reads each feature once does not push out what is
+// asked for again and again. Shapes (for vector tiles)
 // selects the same way, makes the shapes of the features it holds, and
 // reads the others as shapes (Store.LoadShapes) without holding them.
 //

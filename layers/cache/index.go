@@ -149,11 +149,11 @@ type hit struct {
 	box [4]float32
 }
 
-// seenQueries remembers the last queries answered without the cache's
-// help (by hash), so that an answer is held only when its query comes a
-// second time: a view revisited, as map users do, is then a lookup, while
-// the boxes of a map panned bit by bit, each asked once, fill the budget
-// with nothing.
+// seenQueries remembers the last queries whose answers were not held (by
+// hash), from the spatial indexes or the store, so that an answer is held
+// only when its query comes a second time: a view revisited, as map users
+// do, is then a lookup, while the boxes of a map panned bit by bit, each
+// asked once, fill the budget with nothing.
 type seenQueries struct {
 	mu sync.Mutex
 	m  map[uint64]struct{}
