@@ -6,11 +6,12 @@ import (
 )
 
 // A feature read from the store is held only when it is read a second
-// time within a while, and so is the answer to a query the store selected
-// (a doorkeeper, as in TinyLFU): a view asked again, or a map panned over
-// the same ground, is held from then on, while a scan that reads each
-// feature once (a client paging through a whole layer, random boxes over
-// a layer too large to hold) passes by. It neither pushes out what map
+// time within a while, and so is the answer to a query that the store or
+// a spatial index answered (a doorkeeper, as in TinyLFU): a view asked
+// again, or a map panned over the same ground, is held from then on, while
+// a scan that reads each feature once (a client paging through a whole
+// layer, random boxes over a layer too large to hold) passes by, and so do
+// the boxes of a map panned bit by bit, each asked once. It neither pushes out what map
 // users keep asking for nor pays for holding, and then evicting, features
 // nobody asks for again: on 1,000,000 parcels, holding every feature
 // read made a 50-parcel box from the file cost 12-15 % more CPU.
@@ -20,7 +21,8 @@ import (
 // doorkeeper's memory (a layer of fewer features than its slots, paged
 // through twice) is held the second time, as everything was before.
 
-// The doorkeeper remembers the features read once by hash, in
+// The doorkeeper remembers the features and queries read once by hash
+// (featureHash, queryHash: 64 bits, which do not meet by chance), in
 // 2^doorkeeperSetBits sets of doorkeeperWays slots: a feature is forgotten
 // when as many others of its set have been read since, so that a few
 // thousand features read together are all remembered (with one slot a
@@ -32,15 +34,14 @@ const (
 	doorkeeperWays    = 4
 )
 
-// doorkeeper remembers the features read once, without locks: two
-// readers that meet in a set may lose a hash, which only delays a
-// feature's holding.
+// doorkeeper remembers what was read once, without locks: two readers
+// that meet in a set may lose a hash, which only delays a holding.
 type doorkeeper struct {
 	sets [1 << doorkeeperSetBits][doorkeeperWays]atomic.Uint64
 }
 
-// again reports whether the feature of hash h was read before, and
-// remembers it.
+// again reports whether the feature or query of hash h was read before,
+// and remembers it.
 func (d *doorkeeper) again(h uint64) bool {
 	set := &d.sets[h>>(64-doorkeeperSetBits)]
 	h |= 1 // 0 is an empty slot

@@ -108,8 +108,7 @@ type Cache struct {
 	epoch   atomic.Pointer[epoch]
 	applyMu sync.Mutex // one applier at a time; readers only TryLock it
 	idx     indexes    // index.go
-	seen    seenQueries
-	door    doorkeeper // admit.go
+	door    doorkeeper // admit.go: features and queries read once
 
 	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
 }
@@ -342,7 +341,7 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 		return fids, matched, notIndexed, nil
 	}
 	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
-	if how == answered && c.seen.again(h) {
+	if how == answered && c.door.again(h) {
 		// A view asked again is likely to be asked again still: its
 		// answer is held, and costs a lookup, not the index's work (nor
 		// the store's, below).
@@ -356,7 +355,7 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 	if err != nil {
 		return nil, 0, notIndexed, err
 	}
-	if c.admitFirst || c.seen.again(h) {
+	if c.admitFirst || c.door.again(h) {
 		c.putQuery(ep, qs, id, string(key), fids, matched)
 	}
 	return fids, matched, notIndexed, nil

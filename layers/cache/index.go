@@ -149,36 +149,6 @@ type hit struct {
 	box [4]float32
 }
 
-// seenQueries remembers the last queries whose answers were not held (by
-// hash), from the spatial indexes or the store, so that an answer is held
-// only when its query comes a second time: a view revisited, as map users
-// do, is then a lookup, while the boxes of a map panned bit by bit, each
-// asked once, fill the budget with nothing.
-type seenQueries struct {
-	mu sync.Mutex
-	m  map[uint64]struct{}
-}
-
-// maxSeen is how many queries seenQueries remembers before it forgets
-// them all.
-const maxSeen = 4096
-
-// again reports whether the query of hash h was seen before, and
-// remembers it.
-func (s *seenQueries) again(h uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[h]; ok {
-		delete(s.m, h)
-		return true
-	}
-	if s.m == nil || len(s.m) >= maxSeen {
-		s.m = make(map[uint64]struct{}, 64)
-	}
-	s.m[h] = struct{}{}
-	return false
-}
-
 // index returns the spatial index of layer id, or nil; when there is none
 // it has one made in the background, if one may be.
 func (c *Cache) index(id string) *spatial {
