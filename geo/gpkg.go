@@ -42,6 +42,11 @@ func AppendGPKG(dst []byte, g orb.Geometry, srsID int32) ([]byte, error) {
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 		}
 	}
+	return AppendWKB(dst, g)
+}
+
+// AppendWKB appends the little-endian WKB of g to dst.
+func AppendWKB(dst []byte, g orb.Geometry) ([]byte, error) {
 	if out, ok := appendWKB(dst, g); ok {
 		return out, nil
 	}
@@ -50,6 +55,22 @@ func AppendGPKG(dst []byte, g orb.Geometry, srsID int32) ([]byte, error) {
 		return nil, fmt.Errorf("encode geometry: %w", err)
 	}
 	return append(dst, body...), nil
+}
+
+// DecodeWKB decodes a WKB geometry.
+func DecodeWKB(b []byte) (orb.Geometry, error) { return decodeWKBAny(b, nil) }
+
+// decodeWKBAny is DecodeWKB, into a's slabs unless a is nil: what our own
+// decoder reads, else orb's.
+func decodeWKBAny(b []byte, a *Arena) (orb.Geometry, error) {
+	if g, ok := decodeWKB(b, a); ok {
+		return g, nil
+	}
+	g, err := wkb.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotGPKGBlob, err)
+	}
+	return g, nil
 }
 
 // appendWKB appends the little-endian WKB of the geometry types a layer
@@ -147,14 +168,7 @@ func decodeGPKG(blob []byte, a *Arena) (orb.Geometry, error) {
 	if flags&gpkgFlagEmpty != 0 {
 		return nil, nil
 	}
-	if g, ok := decodeWKB(blob[n:], a); ok {
-		return g, nil
-	}
-	g, err := wkb.Unmarshal(blob[n:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotGPKGBlob, err)
-	}
-	return g, nil
+	return decodeWKBAny(blob[n:], a)
 }
 
 // GPKGEnvelope returns the bounds of a GeoPackage geometry blob, read from

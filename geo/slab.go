@@ -45,3 +45,6 @@ type Arena struct {
 func (a *Arena) DecodeGPKG(blob []byte) (orb.Geometry, error) {
 	return decodeGPKG(blob, a)
 }
+
+// DecodeWKB is DecodeWKB, into the arena's slabs.
+func (a *Arena) DecodeWKB(b []byte) (orb.Geometry, error) { return decodeWKBAny(b, a) }

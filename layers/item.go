@@ -86,9 +86,10 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 	return fmt.Sprintf("%d-%s-%x", seq, at, decl)
 }
 
-// Item is a feature ready to serve. Its Feature's property map may be
-// left out (see Lean), so the properties are read with the Properties
-// method, which hides the field.
+// Item is a feature ready to serve. Its Feature's geometry and property
+// map may be left out (an item made from its compact form, as a cache
+// keeps it: see Compact), so they are read with the Geometry and
+// Properties methods, which hide the fields.
 type Item struct {
 	Feature
 	Bound orb.Bound
@@ -98,6 +99,14 @@ type Item struct {
 	// Props is the JSON of its properties object alone, for encodings in
 	// other coordinate systems.
 	Props []byte
+	// propsAt is where Props starts in JSON (NewItem writes it there).
+	propsAt int
+	// wkb is the geometry of an item made from its compact form, which
+	// Geometry decodes.
+	wkb []byte
+	// version is Version, worked out once for an item made from its
+	// compact form: a cached feature is served again and again.
+	version string
 }
 
 // NewItem encodes feature f of layer l for serving.
@@ -115,25 +124,56 @@ func NewItem(l *Layer, f Feature) *Item {
 	b = append(b, `,"geometry":`...)
 	b = geo.AppendGeoJSON(b, f.Geometry)
 	it.JSON = append(b, '}')
-	it.Props = it.JSON[start:end:end]
+	it.Props, it.propsAt = it.JSON[start:end:end], start
 	return it
 }
 
+// Geometry returns the feature's geometry. An item made from its compact
+// form decodes it on every call, into a new geometry the caller may keep
+// or change.
+func (it *Item) Geometry() orb.Geometry { return it.geometryIn(nil) }
+
+// geometryIn is Geometry, decoded into a's slabs unless a is nil.
+func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
+	if it.wkb == nil {
+		return it.Feature.Geometry
+	}
+	var g orb.Geometry
+	var err error
+	if a != nil {
+		g, err = a.DecodeWKB(it.wkb)
+	} else {
+		g, err = geo.DecodeWKB(it.wkb)
+	}
+	if err != nil {
+		// Compact wrote it; it cannot be anything but whole.
+		panic(fmt.Sprintf("feature %d: compact geometry: %v", it.ID, err))
+	}
+	return g
+}
+
+// HasGeometry reports whether the feature has a geometry, without
+// decoding it.
+func (it *Item) HasGeometry() bool { return it.wkb != nil || it.Feature.Geometry != nil }
+
 // Size is about how many bytes the item holds, for caches with a budget.
 func (it *Item) Size() int {
-	n := 160 + cap(it.JSON) + 48*len(it.Feature.Properties)
+	n := 160 + cap(it.JSON) + len(it.wkb) + 48*len(it.Feature.Properties)
 	for _, v := range it.Feature.Properties {
 		if s, ok := v.(string); ok {
 			n += len(s)
 		}
 	}
-	return n + geo.Size(it.Geometry)
+	return n + geo.Size(it.Feature.Geometry)
 }
 
 // Version identifies this state of the feature, for its ETag: a hash of
 // what is served, so that it changes exactly when the feature does, and is
 // the same in every process and every store that serves it.
 func (it *Item) Version() string {
+	if it.version != "" {
+		return it.version
+	}
 	h := fnv.New64a()
 	h.Write(it.JSON)
 	return strconv.FormatUint(h.Sum64(), 36)
@@ -150,8 +190,8 @@ type Shape struct {
 	Geometry orb.Geometry
 	// Values are the values of the fields asked for, in their order,
 	// typed as Item.Properties gives them; nil where the feature has none, or
-	// its layer no such field. Geometry may be shared with a cached Item,
-	// and must not be changed.
+	// its layer no such field. Geometry may be shared with the Item it was
+	// made from, and must not be changed.
 	Values []any
 }
 
@@ -168,10 +208,11 @@ func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape
 	n := len(fields)
 	vals := make([]any, len(items)*n)
 	seen := newValueMemo(n)
+	var arena geo.Arena // for the geometries of compact items
 	for i, it := range items {
 		v := vals[i*n : (i+1)*n : (i+1)*n]
 		it.values(fields, has, v, seen)
-		dst = append(dst, Shape{ID: it.ID, Geometry: it.Geometry, Values: v})
+		dst = append(dst, Shape{ID: it.ID, Geometry: it.geometryIn(&arena), Values: v})
 	}
 	return dst
 }
@@ -394,7 +435,7 @@ func appendValue(dst []byte, v any) []byte {
 
 // floatMarks are the bytes of which a written number holds one if and
 // only if it is a float (NaN and ±Inf too): what tells an integer from a
-// number when a lean item's properties are read back (propValue).
+// number when a compact item's properties are read back (propValue).
 const floatMarks = ".eEnN"
 
 // appendNumber writes a float so that it reads back as one: 12 is written
@@ -428,7 +469,7 @@ func appendFeatureJSON(dst []byte, id int64, props []byte, g orb.Geometry) []byt
 // AppendIn appends the item as GeoJSON with its geometry passed through
 // transform, for coordinate systems other than CRS84.
 func (it *Item) AppendIn(dst []byte, transform func(orb.Geometry) orb.Geometry) []byte {
-	return appendFeatureJSON(dst, it.ID, it.Props, transform(it.Geometry))
+	return appendFeatureJSON(dst, it.ID, it.Props, transform(it.Geometry()))
 }
 
 // Marshal is json.Marshal without HTML escaping: the output is a data

@@ -8,7 +8,7 @@ import (
 )
 
 // Properties returns the item's properties: the map it was made with, or,
-// for a lean item, the same values read back from Props. They come back
+// for a compact item, the same values read back from Props. They come back
 // typed as the store typed them (an integer is written without a point, a
 // number always with one, strings byte for byte), but for a BLOB a
 // GeoPackage holds in a field, which comes back as the base64 string it is
@@ -74,19 +74,6 @@ func (m *valueMemo) value(j int, raw []byte) any {
 	}
 	m.raw[j], m.val[j] = raw, propValue(raw)
 	return m.val[j]
-}
-
-// Lean returns the item without its property map, which Properties then
-// reads back from Props: what a cache keeps. The map and its boxed values
-// are about a dozen objects, which the collector would otherwise walk for
-// every feature held, in every cycle.
-func (it *Item) Lean() *Item {
-	if it.Feature.Properties == nil {
-		return it
-	}
-	lean := *it
-	lean.Feature.Properties = nil
-	return &lean
 }
 
 // propScanner reads the members of a properties object as appendProperties

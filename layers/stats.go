@@ -150,7 +150,7 @@ func (l *Layer) HasClass() bool {
 // (of a polygon) or length (of a line) of what of it lies inside the
 // boxes. Points are counted, with no measure.
 func (s *Stats) Add(layer string, it *Item) {
-	area, length, cut := MeasureWithin(it.Geometry, it.Bound, s.boxes)
+	area, length, cut := MeasureWithin(it.Geometry(), it.Bound, s.boxes)
 	k := s.key(it)
 	g := s.groups[k]
 	if g == nil {

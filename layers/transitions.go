@@ -40,7 +40,7 @@ func (t *Transitions) Add(from any, it *Item) {
 		tr = &Transition{From: from, To: to}
 		t.m[k] = tr
 	}
-	area, length, _ := MeasureWithin(it.Geometry, it.Bound, t.s.boxes)
+	area, length, _ := MeasureWithin(it.Geometry(), it.Bound, t.s.boxes)
 	tr.add(area, length)
 }
 

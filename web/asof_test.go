@@ -60,7 +60,7 @@ func pastServer(t *testing.T, open func(t *testing.T) cache.Store) past {
 	}
 	props := maps.Clone(it.Properties())
 	props["status"] = "under_construction"
-	if _, err := c.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
+	if _, err := c.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	p.t1 = tick()

@@ -37,7 +37,7 @@ func TestMapStatsCompare(t *testing.T) {
 			props[k] = v
 		}
 		props["status"] = "under_construction"
-		if _, err := s.Replace(ctx, "resettlement", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
+		if _, err := s.Replace(ctx, "resettlement", 1, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{Author: "alice"}); err != nil {
 			t.Fatal(err)
 		}
 		execSQL(t, otherConnection(t, s), twoDaysOlder(t, s))

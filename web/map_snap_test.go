@@ -179,7 +179,7 @@ func TestWebMapEditSnapsToDenseParcels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		shifted := orb.Clone(it.Geometry).(orb.MultiPolygon)
+		shifted := orb.Clone(it.Geometry()).(orb.MultiPolygon)
 		for _, poly := range shifted {
 			for _, ring := range poly {
 				for i := range ring {
@@ -191,7 +191,7 @@ func TestWebMapEditSnapsToDenseParcels(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitJS(t, b, "the moved parcel's corner snappable", fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => ll.lng === %v && ll.lat === %v))`, shifted[0][0][0][0], shifted[0][0][0][1]))
-		if eval[bool](t, b, fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => ll.lng === %v && ll.lat === %v))`, it.Geometry.(orb.MultiPolygon)[0][0][0][0], it.Geometry.(orb.MultiPolygon)[0][0][0][1])) {
+		if eval[bool](t, b, fmt.Sprintf(`planmap.editing.snaps.group.getLayers().some((l) => l.getLatLngs().flat(3).some((ll) => ll.lng === %v && ll.lat === %v))`, it.Geometry().(orb.MultiPolygon)[0][0][0][0], it.Geometry().(orb.MultiPolygon)[0][0][0][1])) {
 			t.Errorf("parcel %d moved, its old corner is still snappable", p+1)
 		}
 

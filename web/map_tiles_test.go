@@ -640,7 +640,7 @@ func TestWebMapTiledLayerCountsAndEdits(t *testing.T) {
 		waitAlpha(fmt.Sprintf("test premise: filtered to stage %s, parcel 32 is not drawn", other), lat32, lon32, false)
 		props := maps.Clone(it.Properties())
 		props["status"] = other
-		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "test"}); err != nil {
+		if _, err := store.Replace(ctx, "parcels", 32, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, b, tiledAt(32, lat32, lon32))
@@ -853,7 +853,7 @@ func TestWebMapEditSnapsToTiledParcels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		moved := orb.Clone(it.Geometry).(orb.MultiPolygon)
+		moved := orb.Clone(it.Geometry()).(orb.MultiPolygon)
 		for _, poly := range moved {
 			for _, ring := range poly {
 				for i := range ring {

@@ -93,14 +93,14 @@ func drawMap(view orb.Bound, w, h float64, others []drawn, plot drawn, frame *or
 		if st.Weight != nil && !isPolygons(d.col.Layer) {
 			width = math.Max(width, *st.Weight*0.8)
 		}
-		m.Shapes = append(m.Shapes, shapesOf(d.it.Geometry, px, fill, op, stroke, width, st.DashArray)...)
+		m.Shapes = append(m.Shapes, shapesOf(d.it.Geometry(), px, fill, op, stroke, width, st.DashArray)...)
 		if d.number > 0 {
 			c := clipBound(d.it.Bound, view).Center()
 			q := px(c)
 			m.Labels = append(m.Labels, svgLabel{X: round1(q[0]), Y: round1(q[1]), Text: strconv.Itoa(d.number)})
 		}
 	}
-	m.Plot = shapesOf(plot.it.Geometry, px, "#e8112d", 0.45, "#b0001a", 3, "")
+	m.Plot = shapesOf(plot.it.Geometry(), px, "#e8112d", 0.45, "#b0001a", 3, "")
 	if !detailed {
 		c := px(plot.it.Bound.Center())
 		m.Mark = &svgLabel{X: round1(c[0]), Y: round1(c[1])}

@@ -38,7 +38,7 @@ func TestExportAsOf(t *testing.T) {
 	}
 	props := maps.Clone(it.Properties())
 	props["status"] = "under_construction"
-	if _, err := s.Replace(ctx, "parcels", 7, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
+	if _, err := s.Replace(ctx, "parcels", 7, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{Author: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Delete(ctx, "parcels", 3, "", layers.Edit{Author: "alice"}); err != nil {

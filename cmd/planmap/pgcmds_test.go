@@ -431,7 +431,7 @@ func TestBackupPostGISSnapshot(t *testing.T) {
 		for ctx.Err() == nil {
 			props := maps.Clone(it.Properties())
 			props["name_zh"] = fmt.Sprintf("edit %d", n+1)
-			if _, err := w.Replace(ctx, "parcels", 1, layers.Feature{Geometry: it.Geometry, Properties: props}, "", layers.Edit{Author: "writer"}); err != nil {
+			if _, err := w.Replace(ctx, "parcels", 1, layers.Feature{Geometry: it.Geometry(), Properties: props}, "", layers.Edit{Author: "writer"}); err != nil {
 				if ctx.Err() == nil {
 					t.Errorf("edit %d: %v", n+1, err)
 				}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/paulmach/orb"
 
@@ -83,6 +84,9 @@ const (
 	// queryOverhead is what a held query answer costs beyond its key and
 	// ids.
 	queryOverhead = entryOverhead
+	// itemOverhead is what a held feature costs beyond its compact form:
+	// the item made from it.
+	itemOverhead = int64(unsafe.Sizeof(layers.Item{}))
 )
 
 // Cache is a store in front of a store: it holds encoded features and
@@ -524,12 +528,19 @@ func (c *Cache) admit(ep *epoch, id string, items []*layers.Item) {
 	}
 }
 
-// putItem holds it, read under ep, if ep is still current: its lean copy
-// (Item.Lean), which leaves the collector a dozen objects fewer to walk.
+// putItem holds it, read under ep, if ep is still current, made again from
+// its compact form (layers/compact.go): two objects, one of which the
+// collector marks without looking inside, where the item itself is half a
+// dozen full of pointers.
 func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
-	it = it.Lean()
+	blob, err := it.Compact()
+	if err != nil {
+		// Not held, served from the store each time.
+		return
+	}
+	it = layers.CompactItem(it.ID, blob)
 	s := &c.shards[c.itemShard(it.ID)]
-	size := int64(it.Size()) + entryOverhead
+	size := int64(cap(blob)) + itemOverhead + entryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.epoch.Load() != ep || size > s.budget {

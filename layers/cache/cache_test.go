@@ -270,7 +270,11 @@ func TestEvictionOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		size[fid] = int64(it.Lean().Size()) + cache.EntryOverhead // as held
+		blob, err := it.Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		size[fid] = int64(cap(blob)) + cache.ItemOverhead + cache.EntryOverhead // as held
 	}
 	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1).AdmitFirst()
 	get := func(fid int64, fromStore bool) {

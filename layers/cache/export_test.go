@@ -79,9 +79,13 @@ func (s *shard) check() error {
 // applied in the background.
 func (c *Cache) SetInline(n int64) { c.inline = n }
 
-// EntryOverhead is what the cache counts for holding a feature beyond its
-// Size.
+// EntryOverhead is what the cache counts for holding anything beyond what
+// it holds.
 const EntryOverhead = entryOverhead
+
+// ItemOverhead is what it counts for the item it makes of a feature's
+// compact form.
+const ItemOverhead = itemOverhead
 
 // IndexNow makes the cache make each layer's spatial index as it is first
 // asked for, before answering, instead of in the background.

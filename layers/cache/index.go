@@ -335,7 +335,7 @@ func (c *Cache) indexedIDs(ctx context.Context, ep *epoch, id string, f layers.F
 			matches = append(matches, h.fid)
 		case layers.Crossing:
 			if it := items[i]; it != nil {
-				if f.MatchesGeometry(it.Geometry, it.Bound) {
+				if f.MatchesGeometry(it.Geometry(), it.Bound) {
 					matches = append(matches, h.fid)
 				}
 			} else {
@@ -356,7 +356,7 @@ func (c *Cache) indexedIDs(ctx context.Context, ep *epoch, id string, f layers.F
 			c.admit(ep, id, loaded)
 		}
 		for _, it := range loaded {
-			if f.MatchesGeometry(it.Geometry, it.Bound) {
+			if f.MatchesGeometry(it.Geometry(), it.Bound) {
 				matches = append(matches, it.ID)
 			}
 		}
@@ -459,5 +459,5 @@ func (c *Cache) moveIndexed(ctx context.Context, changed map[string][]int64) (mo
 // none (orb gives it an inverted one), and the stores' indexes leave it out.
 func indexable(it *layers.Item) bool {
 	b := it.Bound
-	return it.Geometry != nil && b.Min[0] <= b.Max[0] && b.Min[1] <= b.Max[1]
+	return it.HasGeometry() && b.Min[0] <= b.Max[0] && b.Min[1] <= b.Max[1]
 }

@@ -59,7 +59,7 @@ func TestDirectEditOwnWriteNotChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry}
+		f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry()}
 		f.Properties["name_zh"] = "二号"
 		if _, err := s.Replace(ctx, "terminals", 2, f, "", layers.Edit{}); err != nil {
 			t.Fatal(err)

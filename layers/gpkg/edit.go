@@ -195,7 +195,7 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 		}
 		var was orb.Geometry
 		if cur != nil {
-			was = cur.Feature.Geometry
+			was = cur.Geometry()
 		}
 		it, err = s.written(ctx, lk, l, checked, was)
 		return checked.Geometry.Bound(), err
@@ -226,7 +226,7 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 		}
 		// Deleting a boundary may leave what must lie within it outside.
 		if s.CheckRules != nil {
-			err = s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
+			err = s.CheckRules(ctx, lk, l, layers.Feature{ID: fid}, cur.Geometry())
 		}
 		return none, err
 	})

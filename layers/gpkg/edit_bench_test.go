@@ -28,7 +28,7 @@ func BenchmarkReplace(b *testing.B) {
 		}
 		props := maps.Clone(it.Properties())
 		props["name_zh"] = "改" + strconv.Itoa(i)
-		if _, err := s.Replace(ctx, "parcels", fid, layers.Feature{Properties: props, Geometry: it.Geometry}, it.Version(), layers.Edit{Author: "bench"}); err != nil {
+		if _, err := s.Replace(ctx, "parcels", fid, layers.Feature{Properties: props, Geometry: it.Geometry()}, it.Version(), layers.Edit{Author: "bench"}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -30,7 +30,7 @@ func edited(t *testing.T, s *gpkg.Store, id string, fid int64, name string) laye
 	}
 	props := maps.Clone(it.Properties())
 	props["name_zh"] = name
-	return layers.Feature{Properties: props, Geometry: it.Geometry}
+	return layers.Feature{Properties: props, Geometry: it.Geometry()}
 }
 
 // waitFor polls until ok or a second has gone.
@@ -429,7 +429,7 @@ func TestHistoryKeepsEveryColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry}
+	f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry()}
 	for i := range n {
 		f.Properties[fmt.Sprintf("f%03d", i)] = "new"
 	}

@@ -47,5 +47,5 @@ func m2bound(t *testing.T, s *gpkg.Store, id string, fid int64) orb.Bound {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return it.Geometry.Bound()
+	return it.Geometry().Bound()
 }

@@ -124,8 +124,8 @@ func TestLoadByIDs(t *testing.T) {
 			var gotShapes []int64
 			for _, sh := range shapes {
 				gotShapes = append(gotShapes, sh.ID)
-				if w := one[sh.ID]; !orb.Equal(sh.Geometry, w.Geometry) || len(sh.Values) != 1 || sh.Values[0] != w.Properties()["status"] {
-					t.Errorf("LoadShapes(%v): feature %d = %v %v, want %v and status %v", tt.ids, sh.ID, sh.Geometry, sh.Values, w.Geometry, w.Properties()["status"])
+				if w := one[sh.ID]; !orb.Equal(sh.Geometry, w.Geometry()) || len(sh.Values) != 1 || sh.Values[0] != w.Properties()["status"] {
+					t.Errorf("LoadShapes(%v): feature %d = %v %v, want %v and status %v", tt.ids, sh.ID, sh.Geometry, sh.Values, w.Geometry(), w.Properties()["status"])
 				}
 			}
 			if !slices.Equal(gotShapes, wantShapes) {

@@ -218,15 +218,15 @@ func TestImportAndRead(t *testing.T) {
 			t.Errorf("feature 1 %s = %#v, want %#v", k, f.Properties()[k], v)
 		}
 	}
-	mp, ok := f.Geometry.(orb.MultiPolygon)
+	mp, ok := f.Geometry().(orb.MultiPolygon)
 	if !ok {
-		t.Fatalf("feature 1 geometry is %T, want a MultiPolygon", f.Geometry)
+		t.Fatalf("feature 1 geometry is %T, want a MultiPolygon", f.Geometry())
 	}
 	if o := mp[0][0].Orientation(); o != orb.CCW {
 		t.Errorf("exterior ring orientation = %v, want counter-clockwise (it was drawn clockwise)", o)
 	}
 	f3, _ := s.Item(ctx, "parcels", 3)
-	if o := f3.Geometry.(orb.MultiPolygon)[0][1].Orientation(); o != orb.CW {
+	if o := f3.Geometry().(orb.MultiPolygon)[0][1].Orientation(); o != orb.CW {
 		t.Errorf("hole orientation = %v, want clockwise", o)
 	}
 

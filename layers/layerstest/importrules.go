@@ -105,7 +105,7 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 
 	t.Run("ErrTerminalOntoPark", func(t *testing.T) {
 		m := LayerFile(t, s, "terminals")
-		WithGeometry(t, m, terminal.Feature.ID, park.Feature.Geometry)
+		WithGeometry(t, m, terminal.Feature.ID, park.Geometry())
 		refused(t, []*layers.File{FileOf(t, "moved/terminals.geojson", m)}, layers.ImportOptions{},
 			fmt.Sprintf("moved/terminals.geojson: feature %d", terminal.Feature.ID), "parks", "海港生态公园", "notOverlapping")
 	})
@@ -113,7 +113,7 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 		// Updated by id, not replaced: the features that lay within the
 		// boundary's old shape are found through it, not its new one.
 		m := LayerFile(t, s, "boundary")
-		WithGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Feature.Geometry.Bound().Pad(0.001).ToRing()})
+		WithGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Geometry().Bound().Pad(0.001).ToRing()})
 		refused(t, []*layers.File{FileOf(t, "shrunk/boundary.geojson", m)}, layers.ImportOptions{},
 			fmt.Sprintf("shrunk/boundary.geojson: feature %d", boundary.Feature.ID), "within boundary", "terminals")
 	})
@@ -175,7 +175,7 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 	})
 	t.Run("OKMovedWithinTheRules", func(t *testing.T) {
 		m := LayerFile(t, s, "terminals")
-		g := terminal.Feature.Geometry.(orb.MultiPolygon)
+		g := terminal.Geometry().(orb.MultiPolygon)
 		// Shrunk towards its centre: still within the boundary, over
 		// nothing new.
 		c := g.Bound().Center()

@@ -63,7 +63,7 @@ func TestWriteGeoJSONAsOf(t *testing.T) {
 		}
 		props := maps.Clone(it.Properties())
 		props["status"] = "under_construction"
-		if _, err := s.Replace(ctx, "parcels", 7, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{}); err != nil {
+		if _, err := s.Replace(ctx, "parcels", 7, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Delete(ctx, "parcels", 3, "", layers.Edit{}); err != nil {

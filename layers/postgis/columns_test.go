@@ -161,7 +161,7 @@ func TestColumnsOfOtherPrograms(t *testing.T) {
 			}
 			props := maps.Clone(it.Properties())
 			props["name_zh"] = "之后"
-			if _, err := s.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry}, "", layers.Edit{Author: "alice"}); err != nil {
+			if _, err := s.Replace(ctx, "parcels", 1, layers.Feature{Properties: props, Geometry: it.Geometry()}, "", layers.Edit{Author: "alice"}); err != nil {
 				t.Errorf("Replace(parcels, 1) after: %v", err)
 			}
 			// Another direct edit after: nothing more to say.

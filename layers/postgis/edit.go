@@ -89,7 +89,7 @@ func (s *Store) Replace(ctx context.Context, id string, fid int64, f layers.Feat
 		}
 		var was orb.Geometry
 		if cur != nil {
-			was = cur.Feature.Geometry
+			was = cur.Geometry()
 			cols, vals, args, err := featureArgs(l, checked)
 			if err != nil {
 				return err
@@ -133,7 +133,7 @@ func (s *Store) Delete(ctx context.Context, id string, fid int64, ifMatch string
 			return err
 		}
 		// Deleting a boundary may leave what must lie within it outside.
-		return checkRules(ctx, tx, l, layers.Feature{ID: fid}, cur.Feature.Geometry)
+		return checkRules(ctx, tx, l, layers.Feature{ID: fid}, cur.Geometry())
 	})
 }
 

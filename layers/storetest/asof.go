@@ -98,7 +98,7 @@ func edited(t *testing.T, s Store, id string, fid int64, name string) layers.Fea
 	it := mustItem(t, s, id, fid)
 	props := maps.Clone(it.Properties())
 	props["name_zh"] = name
-	return layers.Feature{Properties: props, Geometry: it.Geometry}
+	return layers.Feature{Properties: props, Geometry: it.Geometry()}
 }
 
 // moved returns g, a MultiPolygon, shifted dx degrees east.
@@ -270,7 +270,7 @@ func testAsOfLifecycle(t *testing.T, h Harness) {
 	times := []time.Time{tick()}
 	update := func(edit func(*layers.Feature)) {
 		t.Helper()
-		f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry}
+		f := layers.Feature{Properties: maps.Clone(it.Properties()), Geometry: it.Geometry()}
 		edit(&f)
 		it, err = ed.Replace(ctx, "plots", fid, f, "", layers.Edit{Author: "bob"})
 		if err != nil {

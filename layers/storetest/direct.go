@@ -196,7 +196,7 @@ func testDirectRulesFlagged(t *testing.T, h *DirectHarness) {
 
 	// Shrunk to the park's surroundings: the terminals, far away, lay
 	// within its old shape and are found through it.
-	shrunk := orb.MultiPolygon{{park[0].Geometry.Bound().Pad(0.001).ToRing()}}
+	shrunk := orb.MultiPolygon{{park[0].Geometry().Bound().Pad(0.001).ToRing()}}
 	if err := other.SetGeometry(ctx, "boundary", 1, shrunk); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func testDirectRulesFlagged(t *testing.T, h *DirectHarness) {
 		}
 	})
 	t.Run("ClearedByAFix", func(t *testing.T) {
-		if err := other.SetGeometry(ctx, "boundary", 1, boundary.Geometry); err != nil {
+		if err := other.SetGeometry(ctx, "boundary", 1, boundary.Geometry()); err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, "boundary 1 cleared", checkedWait, func() bool { return s.Problem("boundary", 1) == "" })

@@ -75,7 +75,7 @@ func testEdit(t *testing.T, h Harness) {
 				t.Errorf("Create: property %s = %#v, want %#v", k, it.Properties()[k], v)
 			}
 		}
-		if _, ok := it.Geometry.(orb.MultiPolygon); !ok {
+		if _, ok := it.Geometry().(orb.MultiPolygon); !ok {
 			t.Errorf("Create of a Polygon in a MultiPolygon layer stored a %T", it.Geometry)
 		}
 		// The writer's next read sees it, at once.

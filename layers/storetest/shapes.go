@@ -57,8 +57,8 @@ func sameAsItems(t *testing.T, call string, got []layers.Shape, items []*layers.
 	}
 	for i, sh := range got {
 		it := items[i]
-		if !orb.Equal(sh.Geometry, it.Geometry) {
-			t.Errorf("%s: feature %d has geometry %v, Items has %v", call, sh.ID, sh.Geometry, it.Geometry)
+		if !orb.Equal(sh.Geometry, it.Geometry()) {
+			t.Errorf("%s: feature %d has geometry %v, Items has %v", call, sh.ID, sh.Geometry, it.Geometry())
 		}
 		want := make([]any, len(fields))
 		for j, name := range fields {

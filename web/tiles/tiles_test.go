@@ -79,7 +79,7 @@ func TestShapesValid(t *testing.T) {
 		for _, it := range items {
 			c := it.Bound.Center()
 			x, y := tileXY(c, z)
-			g := newProjection(z, x, y).shape(it.Geometry, z < MinDetailZoom)
+			g := newProjection(z, x, y).shape(it.Geometry(), z < MinDetailZoom)
 			if g == nil {
 				continue
 			}
@@ -358,7 +358,7 @@ func TestTileShapesShareNoRoom(t *testing.T) {
 		}
 		geoms := map[int64]orb.Geometry{}
 		for _, it := range items {
-			geoms[it.ID] = it.Geometry
+			geoms[it.ID] = it.Geometry()
 		}
 		for _, ml := range mls {
 			for _, f := range ml.Features {

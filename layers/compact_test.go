@@ -1,0 +1,97 @@
+package layers
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// compact returns it made again from its compact form, as a cache gives
+// it back.
+func compact(t testing.TB, it *Item) *Item {
+	t.Helper()
+	b, err := it.Compact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return CompactItem(it.ID, b)
+}
+
+// An item made from its compact form serves the same JSON and has the same
+// box and geometry, of every type a layer holds; and its own compact form
+// is the one it was made from.
+func TestCompactRoundTrip(t *testing.T) {
+	line := orb.LineString{{121.3, 31.9}, {121.31, 31.91}, {121.32, 31.9}}
+	poly := square(121.3, 31.9, 0.01)[0]
+	holed := orb.Polygon{poly[0], orb.Ring{{121.302, 31.902}, {121.302, 31.904}, {121.304, 31.904}, {121.302, 31.902}}}
+	l := &Layer{ID: "x", GeometryType: "Geometry", Schema: []Field{{Name: "name", Type: String}}}
+	for _, g := range []orb.Geometry{
+		orb.Point{121.3, 31.9},
+		orb.MultiPoint{{121.3, 31.9}, {121.4, 32}},
+		line,
+		orb.MultiLineString{line, {{121.4, 32}, {121.5, 32.1}}},
+		poly,
+		holed,
+		orb.MultiPolygon{holed, square(121.4, 32, 0.02)[0]},
+		orb.MultiPolygon{},
+	} {
+		it := NewItem(l, Feature{ID: 42, Properties: map[string]any{"name": `海港 "<b>"`}, Geometry: g})
+		b, err := it.Compact()
+		if err != nil {
+			t.Fatalf("%T: %v", g, err)
+		}
+		c := CompactItem(42, b)
+		switch {
+		case c.ID != 42 || !bytes.Equal(c.JSON, it.JSON) || !bytes.Equal(c.Props, it.Props) || c.Bound != it.Bound:
+			t.Errorf("%T: made again as %d %s %s %v, want %d %s %s %v", g, c.ID, c.JSON, c.Props, c.Bound, it.ID, it.JSON, it.Props, it.Bound)
+		case c.Feature.Geometry != nil || c.Feature.Properties != nil:
+			t.Errorf("%T: the compact item holds its decoded geometry or property map", g)
+		case !c.HasGeometry():
+			t.Errorf("%T: HasGeometry false", g)
+		case !orb.Equal(c.Geometry(), g):
+			t.Errorf("%T: geometry %v, want %v", g, c.Geometry(), g)
+		case c.Version() != it.Version():
+			t.Errorf("%T: version %s, want %s", g, c.Version(), it.Version())
+		}
+		again, err := c.Compact()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Errorf("%T: compact form of the compact item differs (%v)", g, err)
+		}
+		if cap(b) > len(b)+64 {
+			t.Errorf("%T: compact form of %d bytes keeps %d", g, len(b), cap(b))
+		}
+	}
+}
+
+// Appending to what a compact item shares does not write into the rest of
+// its form, and each Geometry call gives a geometry of its own.
+func TestCompactShared(t *testing.T) {
+	it := compact(t, NewItem(statsLayer, Feature{ID: 7, Properties: map[string]any{"status": "planned"}, Geometry: square(121.3, 31.9, 0.01)}))
+	want := string(it.JSON) + "|" + string(it.Props)
+	_ = append(it.Props, "xxxxxxxxxx"...)
+	_ = append(it.JSON, "xxxxxxxxxx"...)
+	if got := string(it.JSON) + "|" + string(it.Props); got != want {
+		t.Fatalf("appending changed the item: %s", got)
+	}
+	g := it.Geometry().(orb.MultiPolygon)
+	g[0][0][0] = orb.Point{0, 0}
+	if p := it.Geometry().(orb.MultiPolygon)[0][0][0]; p == (orb.Point{0, 0}) {
+		t.Fatal("a change to one geometry Geometry gave showed in the next")
+	}
+}
+
+// Props that are not part of the JSON (an item not made by NewItem) are
+// kept beside it.
+func TestCompactPropsApart(t *testing.T) {
+	it := &Item{Feature: Feature{ID: 3, Geometry: orb.Point{1, 2}}, Bound: orb.Point{1, 2}.Bound(),
+		JSON:  []byte(`{"type":"Feature","id":3,"properties":{"a":1},"geometry":{"type":"Point","coordinates":[1,2]}}`),
+		Props: []byte(`{"a":2}`)}
+	c := compact(t, it)
+	if string(c.JSON) != string(it.JSON) || string(c.Props) != `{"a":2}` || !orb.Equal(c.Geometry(), orb.Point{1, 2}) {
+		t.Fatalf("made again as %s, props %s, geometry %v", c.JSON, c.Props, c.Geometry())
+	}
+	if got := compact(t, c); string(got.Props) != `{"a":2}` || string(got.JSON) != string(it.JSON) {
+		t.Fatalf("twice: %s, props %s", got.JSON, got.Props)
+	}
+}
