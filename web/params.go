@@ -42,7 +42,11 @@ const (
 // wantsHTML reports whether the client asked for HTML: f=html, or a
 // browser's Accept header that ranks text/html above JSON.
 func wantsHTML(r *http.Request) bool {
-	switch r.URL.Query().Get("f") {
+	f := ""
+	if r.URL.RawQuery != "" {
+		f = r.URL.Query().Get("f")
+	}
+	switch f {
 	case "html":
 		return true
 	case "":
@@ -56,11 +60,16 @@ func wantsHTML(r *http.Request) bool {
 // acceptQ returns the quality the Accept header gives text/html and the
 // best it gives a JSON type (application/json, application/geo+json, …).
 func acceptQ(accept string) (html, jsonQ float64) {
-	for _, part := range strings.Split(accept, ",") {
-		fields := strings.Split(part, ";")
-		mt := strings.ToLower(strings.TrimSpace(fields[0]))
+	// Cut, not Split: this is read on every request, and Split allocates.
+	for rest, more := accept, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
+		mt, params, _ := strings.Cut(part, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
 		q := 1.0
-		for _, p := range fields[1:] {
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
 			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && k == "q" {
 				if f, ok := parseNumber(v); ok {
 					q = f
@@ -82,9 +91,11 @@ func acceptQ(accept string) (html, jsonQ float64) {
 // a filter dropped silently returns everything.
 func (s *server) checkQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			s.writeError(w, r, layers.Errorf(layers.EINVALID, "the query string %q does not parse: %v; separate parameters with & and percent-encode values (%% as %%25)", r.URL.RawQuery, err))
-			return
+		if r.URL.RawQuery != "" {
+			if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+				s.writeError(w, r, layers.Errorf(layers.EINVALID, "the query string %q does not parse: %v; separate parameters with & and percent-encode values (%% as %%25)", r.URL.RawQuery, err))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

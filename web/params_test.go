@@ -234,3 +234,25 @@ func TestParseNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptQ(t *testing.T) {
+	for _, tt := range []struct {
+		accept      string
+		html, jsonQ float64
+	}{
+		{"", 0, 0},
+		{"text/html", 1, 0},
+		{"application/geo+json", 0, 1},
+		// What browsers send.
+		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", 1, 0},
+		{"application/json;q=0.9, TEXT/HTML ; q=0.5", 0.5, 0.9},
+		{"text/html;level=1;q=0.3;x=y,application/schema+json;", 0.3, 1},
+		{"text/html;q=0.2,text/html;q=0.7", 0.7, 0},
+		{"text/html;q=bad", 1, 0},
+		{",;,text/html;;q=0.4", 0.4, 0},
+	} {
+		if html, jsonQ := acceptQ(tt.accept); html != tt.html || jsonQ != tt.jsonQ {
+			t.Errorf("acceptQ(%q) = %v, %v; want %v, %v", tt.accept, html, jsonQ, tt.html, tt.jsonQ)
+		}
+	}
+}
