@@ -156,17 +156,6 @@ func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
 // decoding it.
 func (it *Item) HasGeometry() bool { return it.wkb != nil || it.Feature.Geometry != nil }
 
-// Size is about how many bytes the item holds, for caches with a budget.
-func (it *Item) Size() int {
-	n := 160 + cap(it.JSON) + len(it.wkb) + 48*len(it.Feature.Properties)
-	for _, v := range it.Feature.Properties {
-		if s, ok := v.(string); ok {
-			n += len(s)
-		}
-	}
-	return n + geo.Size(it.Feature.Geometry)
-}
-
 // Version identifies this state of the feature, for its ETag: a hash of
 // what is served, so that it changes exactly when the feature does, and is
 // the same in every process and every store that serves it.

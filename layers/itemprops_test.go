@@ -27,28 +27,31 @@ func FuzzCompactProperties(f *testing.F) {
 			props["opened"] = d
 		}
 		other := map[string]any{"status": d, "phase": n + 1, "public": b}
-		var full, lean []*Item
+		var full, small []*Item
 		for i, p := range []map[string]any{props, other, props, props} {
 			it := NewItem(statsLayer, Feature{ID: int64(i + 1), Properties: p, Geometry: square(121.3, 31.9, 0.001)})
-			full, lean = append(full, it), append(lean, compact(t, it))
-			if lean[i].Feature.Properties != nil || it.Feature.Properties == nil {
+			full, small = append(full, it), append(small, compact(t, it))
+			if small[i].Feature.Properties != nil || it.Feature.Properties == nil {
 				t.Fatal("the compact form kept the map or took it from the item")
 			}
-			if got := lean[i].Properties(); !sameValues(got, p) {
-				t.Fatalf("lean properties of %s = %#v, want %#v", it.Props, got, p)
+			if got := small[i].Properties(); !sameValues(got, p) {
+				t.Fatalf("small properties of %s = %#v, want %#v", it.Props, got, p)
 			}
 		}
 		fields := []string{"area_mu", "status", "nothing", ClassField, "phase", "status", "opened", "public", AreaM2}
 		want := AppendShapes(nil, statsLayer, full, fields)
-		for i, sh := range AppendShapes(nil, statsLayer, lean, fields) {
+		for i, sh := range AppendShapes(nil, statsLayer, small, fields) {
 			if !sameValues(sh.Values, want[i].Values) {
-				t.Fatalf("lean shape %d's values = %#v, want %#v", i, sh.Values, want[i].Values)
+				t.Fatalf("small shape %d's values = %#v, want %#v", i, sh.Values, want[i].Values)
+			}
+			if !orb.Equal(sh.Geometry, want[i].Geometry) {
+				t.Fatalf("small shape %d's geometry = %v, want %v", i, sh.Geometry, want[i].Geometry)
 			}
 		}
-		for i := range lean {
+		for i := range small {
 			for _, name := range fields {
-				if got, want := lean[i].Value(name), full[i].Value(name); !sameValues(got, want) {
-					t.Fatalf("lean Value(%s) of %s = %#v, want %#v", name, full[i].Props, got, want)
+				if got, want := small[i].Value(name), full[i].Value(name); !sameValues(got, want) {
+					t.Fatalf("small Value(%s) of %s = %#v, want %#v", name, full[i].Props, got, want)
 				}
 			}
 		}
@@ -91,11 +94,11 @@ func sameValues(a, b any) bool {
 // map.
 func TestCompactPropertiesMeasures(t *testing.T) {
 	it := NewItem(statsLayer, Feature{ID: 1, Geometry: orb.MultiPolygon{square(121.3, 31.9, 0.01)[0]}})
-	lean := compact(t, it)
-	if got := lean.Properties(); len(got) != 0 {
+	small := compact(t, it)
+	if got := small.Properties(); len(got) != 0 {
 		t.Errorf("properties of %s = %v, want none", it.Props, got)
 	}
-	if v := lean.Value(AreaM2); v != nil {
+	if v := small.Value(AreaM2); v != nil {
 		t.Errorf("Value(%s) = %v; a measure is not a property", AreaM2, v)
 	}
 }

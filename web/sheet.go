@@ -129,12 +129,14 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p.NoteZh, p.NoteEn, p.Source = str("position_note_zh"), str("position_note"), str("source")
-	if a := geo.Area(it.Geometry()); a > 0 {
+	// Decoded once: a cached item decodes its geometry on every call.
+	g := it.Geometry()
+	if a := geo.Area(g); a > 0 {
 		p.AreaM2 = strconv.FormatFloat(math.Round(a), 'f', 0, 64)
 		p.AreaHa = strconv.FormatFloat(a/1e4, 'f', 2, 64)
 		p.AreaMu = strconv.FormatFloat(a/geo.SquareMetresPerMu, 'f', 1, 64)
 	}
-	if l := geo.Length(it.Geometry()); l > 0 && !isPolygons(col.Layer) {
+	if l := geo.Length(g); l > 0 && !isPolygons(col.Layer) {
 		p.LengthM = strconv.FormatFloat(math.Round(l), 'f', 0, 64)
 	}
 	shown := map[string]bool{"name_zh": true, "name_en": true, "landuse_code": true, layers.ClassField: true, "status": true,
@@ -163,7 +165,8 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 		if n.col.ID == col.ID && n.it.ID == it.ID {
 			continue
 		}
-		d := geo.Separation(it.Geometry(), n.it.Geometry())
+		ng := n.it.Geometry()
+		d := geo.Separation(g, ng)
 		if d > neighbourhood {
 			closeUp = append(closeUp, drawn{n.col, n.it, 0})
 			continue
@@ -172,7 +175,7 @@ func (s *server) sheet(w http.ResponseWriter, r *http.Request) error {
 			Href: s.basePath + "/collections/" + n.col.ID + "/items/" + strconv.FormatInt(n.it.ID, 10) + "/sheet"}
 		// What holds the plot whole (the district, a zone) is where it
 		// lies, not a neighbour.
-		if d == 0 && boundWithin(it.Bound, n.it.Bound) && holds(n.it.Geometry(), it.Geometry()) {
+		if d == 0 && boundWithin(it.Bound, n.it.Bound) && holds(ng, g) {
 			p.Within = append(p.Within, nb)
 			continue
 		}

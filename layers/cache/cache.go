@@ -529,18 +529,20 @@ func (c *Cache) admit(ep *epoch, id string, items []*layers.Item) {
 }
 
 // putItem holds it, read under ep, if ep is still current, made again from
-// its compact form (layers/compact.go): two objects, one of which the
-// collector marks without looking inside, where the item itself is half a
-// dozen full of pointers.
+// its compact form (layers/compact.go): three objects (the item, its
+// compact form and its version), of which the collector looks inside only
+// the item, where the item as a store made it is half a dozen full of
+// pointers.
 func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
 	blob, err := it.Compact()
 	if err != nil {
-		// Not held, served from the store each time.
+		// A geometry WKB cannot hold; no layer holds one (the stores read
+		// and write them as WKB), so this is never the cost of a layer.
 		return
 	}
 	it = layers.CompactItem(it.ID, blob)
 	s := &c.shards[c.itemShard(it.ID)]
-	size := int64(cap(blob)) + itemOverhead + entryOverhead
+	size := int64(cap(blob)+len(it.Version())) + itemOverhead + entryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.epoch.Load() != ep || size > s.budget {

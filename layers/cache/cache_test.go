@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -259,6 +260,35 @@ func TestItemsSameAsStore(t *testing.T) {
 	}
 }
 
+// A held feature is kept in its compact form, which the collector need not
+// walk: it comes back without its decoded geometry and property map, and
+// serves what the store's item did.
+func TestHeldCompact(t *testing.T) {
+	s := newStore(t, 10)
+	ctx := context.Background()
+	c := cache.New(s, 1<<20).AdmitFirst()
+	read, err := c.Item(ctx, "parcels", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Item(ctx, "parcels", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case held == read:
+		t.Fatal("the second read gave the store's item, not the one held")
+	case held.Feature.Geometry != nil || held.Feature.Properties != nil:
+		t.Error("the held item keeps its decoded geometry or property map")
+	case !bytes.Equal(held.JSON, read.JSON) || held.Version() != read.Version() || held.Bound != read.Bound:
+		t.Errorf("held %s (%s, %v), read %s (%s, %v)", held.JSON, held.Version(), held.Bound, read.JSON, read.Version(), read.Bound)
+	case !orb.Equal(held.Geometry(), read.Geometry()):
+		t.Errorf("held geometry %v, read %v", held.Geometry(), read.Geometry())
+	case !reflect.DeepEqual(held.Properties(), read.Properties()):
+		t.Errorf("held properties %v, read %v", held.Properties(), read.Properties())
+	}
+}
+
 // The least recently used feature goes first, and only as many as the
 // budget needs.
 func TestEvictionOrder(t *testing.T) {
@@ -274,7 +304,7 @@ func TestEvictionOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		size[fid] = int64(cap(blob)) + cache.ItemOverhead + cache.EntryOverhead // as held
+		size[fid] = int64(cap(blob)+len(it.Version())) + cache.ItemOverhead + cache.EntryOverhead // as held
 	}
 	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1).AdmitFirst()
 	get := func(fid int64, fromStore bool) {

@@ -76,7 +76,7 @@ func testEdit(t *testing.T, h Harness) {
 			}
 		}
 		if _, ok := it.Geometry().(orb.MultiPolygon); !ok {
-			t.Errorf("Create of a Polygon in a MultiPolygon layer stored a %T", it.Geometry)
+			t.Errorf("Create of a Polygon in a MultiPolygon layer stored a %T", it.Geometry())
 		}
 		// The writer's next read sees it, at once.
 		got := mustItem(t, s, "plots", 21)
