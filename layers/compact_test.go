@@ -7,20 +7,19 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// compact returns it made again from its compact form, as a cache gives
-// it back.
+// compact returns it compacted, as a cache gives it back.
 func compact(t testing.TB, it *Item) *Item {
 	t.Helper()
-	b, err := it.Compact()
+	c, _, err := it.Compacted()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return CompactItem(it.ID, b)
+	return c
 }
 
-// An item made from its compact form serves the same JSON and has the same
-// box and geometry, of every type a layer holds; and its own compact form
-// is the one it was made from.
+// A compacted item serves the same JSON and has the same box and
+// geometry, of every type a layer holds; and compacting it again gives the
+// same bytes.
 func TestCompactRoundTrip(t *testing.T) {
 	line := orb.LineString{{121.3, 31.9}, {121.31, 31.91}, {121.32, 31.9}}
 	poly := square(121.3, 31.9, 0.01)[0]
@@ -37,16 +36,15 @@ func TestCompactRoundTrip(t *testing.T) {
 		orb.MultiPolygon{},
 	} {
 		it := NewItem(l, Feature{ID: 42, Properties: map[string]any{"name": `海港 "<b>"`}, Geometry: g})
-		b, err := it.Compact()
+		c, size, err := it.Compacted()
 		if err != nil {
 			t.Fatalf("%T: %v", g, err)
 		}
-		c := CompactItem(42, b)
 		switch {
 		case c.ID != 42 || !bytes.Equal(c.JSON, it.JSON) || !bytes.Equal(c.Props, it.Props) || c.Bound != it.Bound:
 			t.Errorf("%T: made again as %d %s %s %v, want %d %s %s %v", g, c.ID, c.JSON, c.Props, c.Bound, it.ID, it.JSON, it.Props, it.Bound)
 		case c.Feature.Geometry != nil || c.Feature.Properties != nil:
-			t.Errorf("%T: the compact item holds its decoded geometry or property map", g)
+			t.Errorf("%T: the compacted item holds its decoded geometry or property map", g)
 		case !c.HasGeometry():
 			t.Errorf("%T: HasGeometry false", g)
 		case !orb.Equal(c.Geometry(), g):
@@ -54,18 +52,18 @@ func TestCompactRoundTrip(t *testing.T) {
 		case c.version == "" || c.Version() != it.Version():
 			t.Errorf("%T: version %q (kept %q), want %s kept", g, c.Version(), c.version, it.Version())
 		}
-		again, err := c.Compact()
-		if err != nil || !bytes.Equal(again, b) {
-			t.Errorf("%T: compact form of the compact item differs (%v)", g, err)
+		again, _, err := c.Compacted()
+		if err != nil || !bytes.Equal(again.JSON, c.JSON) || !bytes.Equal(again.Props, c.Props) || !bytes.Equal(again.wkb, c.wkb) {
+			t.Errorf("%T: compacting the compacted item gives other bytes (%v)", g, err)
 		}
-		if cap(b) > len(b)+64 {
-			t.Errorf("%T: compact form of %d bytes keeps %d", g, len(b), cap(b))
+		if used := len(c.JSON) + len(c.wkb); size > used+64 {
+			t.Errorf("%T: %d bytes compacted keep %d", g, used, size)
 		}
 	}
 }
 
-// Appending to what a compact item shares does not write into the rest of
-// its form, and each Geometry call gives a geometry of its own.
+// Appending to what a compacted item shares does not write into the rest
+// of its bytes, and each Geometry call gives a geometry of its own.
 func TestCompactShared(t *testing.T) {
 	it := compact(t, NewItem(statsLayer, Feature{ID: 7, Properties: map[string]any{"status": "planned"}, Geometry: square(121.3, 31.9, 0.01)}))
 	want := string(it.JSON) + "|" + string(it.Props)

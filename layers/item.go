@@ -87,8 +87,8 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 }
 
 // Item is a feature ready to serve. Its Feature's geometry and property
-// map may be left out (an item made from its compact form, as a cache
-// keeps it: see Compact), so they are read with the Geometry and
+// map may be left out (a compacted item, as a cache keeps it: see
+// Compacted), so they are read with the Geometry and
 // Properties methods, which hide the fields.
 type Item struct {
 	Feature
@@ -101,11 +101,9 @@ type Item struct {
 	Props []byte
 	// propsAt is where Props starts in JSON (NewItem writes it there).
 	propsAt int
-	// wkb is the geometry of an item made from its compact form, which
-	// Geometry decodes.
+	// wkb is the geometry of a compacted item, which Geometry decodes.
 	wkb []byte
-	// version is Version, worked out once for an item made from its
-	// compact form: a cached feature is served again and again.
+	// version is Version, worked out once for a compacted item.
 	version string
 }
 
@@ -128,8 +126,8 @@ func NewItem(l *Layer, f Feature) *Item {
 	return it
 }
 
-// Geometry returns the feature's geometry. An item made from its compact
-// form decodes it on every call, into a new geometry the caller may keep
+// Geometry returns the feature's geometry. A compacted item decodes it on
+// every call, into a new geometry the caller may keep
 // or change.
 func (it *Item) Geometry() orb.Geometry { return it.geometryIn(nil) }
 
@@ -197,7 +195,7 @@ func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape
 	n := len(fields)
 	vals := make([]any, len(items)*n)
 	seen := newValueMemo(n)
-	var arena geo.Arena // for the geometries of compact items
+	var arena geo.Arena // for the geometries of compacted items
 	for i, it := range items {
 		v := vals[i*n : (i+1)*n : (i+1)*n]
 		it.values(fields, has, v, seen)
@@ -424,7 +422,7 @@ func appendValue(dst []byte, v any) []byte {
 
 // floatMarks are the bytes of which a written number holds one if and
 // only if it is a float (NaN and ±Inf too): what tells an integer from a
-// number when a compact item's properties are read back (propValue).
+// number when a compacted item's properties are read back (propValue).
 const floatMarks = ".eEnN"
 
 // appendNumber writes a float so that it reads back as one: 12 is written

@@ -8,10 +8,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// An item made again from its compact form has the properties it was made
-// with, read back from its JSON, typed alike and byte for byte: a cached
-// feature looks the same to every reader (pages, sheets, statistics,
-// tiles) as one read from the store.
+// A compacted item has the properties it was made with, read back from
+// its JSON, typed alike and byte for byte: a cached feature looks the same
+// to every reader (pages, sheets, statistics, tiles) as one read from the
+// store.
 func FuzzCompactProperties(f *testing.F) {
 	f.Add("海港生态公园", int64(3), 12.0, true, "2021-03-12")
 	f.Add(`quote " and \ and </script>`, int64(math.MaxInt64), 1e-7, false, "")
@@ -32,7 +32,7 @@ func FuzzCompactProperties(f *testing.F) {
 			it := NewItem(statsLayer, Feature{ID: int64(i + 1), Properties: p, Geometry: square(121.3, 31.9, 0.001)})
 			full, small = append(full, it), append(small, compact(t, it))
 			if small[i].Feature.Properties != nil || it.Feature.Properties == nil {
-				t.Fatal("the compact form kept the map or took it from the item")
+				t.Fatal("compacting kept the map or took it from the item")
 			}
 			if got := small[i].Properties(); !sameValues(got, p) {
 				t.Fatalf("small properties of %s = %#v, want %#v", it.Props, got, p)

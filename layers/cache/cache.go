@@ -84,8 +84,8 @@ const (
 	// queryOverhead is what a held query answer costs beyond its key and
 	// ids.
 	queryOverhead = entryOverhead
-	// itemOverhead is what a held feature costs beyond its compact form:
-	// the item made from it.
+	// itemOverhead is what a held feature costs beyond its bytes: the
+	// item that points into them.
 	itemOverhead = int64(unsafe.Sizeof(layers.Item{}))
 )
 
@@ -528,21 +528,19 @@ func (c *Cache) admit(ep *epoch, id string, items []*layers.Item) {
 	}
 }
 
-// putItem holds it, read under ep, if ep is still current, made again from
-// its compact form (layers/compact.go): three objects (the item, its
-// compact form and its version), of which the collector looks inside only
-// the item, where the item as a store made it is half a dozen full of
-// pointers.
+// putItem holds it, read under ep, if ep is still current, compacted
+// (Item.Compacted): three objects (the item, its bytes and its version),
+// of which the collector looks inside only the item, where the item as a
+// store made it is half a dozen full of pointers.
 func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
-	blob, err := it.Compact()
+	it, bytes, err := it.Compacted()
 	if err != nil {
 		// A geometry WKB cannot hold; no layer holds one (the stores read
 		// and write them as WKB), so this is never the cost of a layer.
 		return
 	}
-	it = layers.CompactItem(it.ID, blob)
 	s := &c.shards[c.itemShard(it.ID)]
-	size := int64(cap(blob)+len(it.Version())) + itemOverhead + entryOverhead
+	size := int64(bytes+len(it.Version())) + itemOverhead + entryOverhead
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.epoch.Load() != ep || size > s.budget {

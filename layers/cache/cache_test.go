@@ -260,9 +260,9 @@ func TestItemsSameAsStore(t *testing.T) {
 	}
 }
 
-// A held feature is kept in its compact form, which the collector need not
-// walk: it comes back without its decoded geometry and property map, and
-// serves what the store's item did.
+// A held feature is kept compacted, which the collector need not walk: it
+// comes back without its decoded geometry and property map, and serves
+// what the store's item did.
 func TestHeldCompact(t *testing.T) {
 	s := newStore(t, 10)
 	ctx := context.Background()
@@ -300,11 +300,11 @@ func TestEvictionOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blob, err := it.Compact()
+		held, bytes, err := it.Compacted()
 		if err != nil {
 			t.Fatal(err)
 		}
-		size[fid] = int64(cap(blob)+len(it.Version())) + cache.ItemOverhead + cache.EntryOverhead // as held
+		size[fid] = int64(bytes+len(held.Version())) + cache.ItemOverhead + cache.EntryOverhead // as held
 	}
 	c := cache.New(s, size[1]+size[2]+size[3]+min(size[4], size[2])-1).AdmitFirst()
 	get := func(fid int64, fromStore bool) {

@@ -83,8 +83,8 @@ func (c *Cache) SetInline(n int64) { c.inline = n }
 // it holds.
 const EntryOverhead = entryOverhead
 
-// ItemOverhead is what it counts for the item it makes of a feature's
-// compact form.
+// ItemOverhead is what it counts for the item that points into a held
+// feature's bytes.
 const ItemOverhead = itemOverhead
 
 // IndexNow makes the cache make each layer's spatial index as it is first
