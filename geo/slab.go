@@ -46,5 +46,6 @@ func (a *Arena) DecodeGPKG(blob []byte) (orb.Geometry, error) {
 	return decodeGPKG(blob, a)
 }
 
-// DecodeWKB is DecodeWKB, into the arena's slabs.
+// DecodeWKB is DecodeWKB, into the arena's slabs; a nil arena decodes as
+// DecodeWKB does.
 func (a *Arena) DecodeWKB(b []byte) (orb.Geometry, error) { return decodeWKBAny(b, a) }

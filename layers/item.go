@@ -88,8 +88,8 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 
 // Item is a feature ready to serve. Its Feature's geometry and property
 // map may be left out (a compacted item, as a cache keeps it: see
-// Compacted), so they are read with the Geometry and
-// Properties methods, which hide the fields.
+// Compacted), so they are read with the Geometry and Properties methods,
+// which hide the fields.
 type Item struct {
 	Feature
 	Bound orb.Bound
@@ -127,8 +127,7 @@ func NewItem(l *Layer, f Feature) *Item {
 }
 
 // Geometry returns the feature's geometry. A compacted item decodes it on
-// every call, into a new geometry the caller may keep
-// or change.
+// every call, into a new geometry the caller may keep or change.
 func (it *Item) Geometry() orb.Geometry { return it.geometryIn(nil) }
 
 // geometryIn is Geometry, decoded into a's slabs unless a is nil.
@@ -136,16 +135,10 @@ func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
 	if it.wkb == nil {
 		return it.Feature.Geometry
 	}
-	var g orb.Geometry
-	var err error
-	if a != nil {
-		g, err = a.DecodeWKB(it.wkb)
-	} else {
-		g, err = geo.DecodeWKB(it.wkb)
-	}
+	g, err := a.DecodeWKB(it.wkb)
 	if err != nil {
-		// Compact wrote it; it cannot be anything but whole.
-		panic(fmt.Sprintf("feature %d: compact geometry: %v", it.ID, err))
+		// Compacted wrote it; it cannot be anything but whole.
+		panic(fmt.Sprintf("feature %d: compacted geometry: %v", it.ID, err))
 	}
 	return g
 }
