@@ -1,6 +1,10 @@
 package gpkg
 
-import "context"
+import (
+	"context"
+
+	"planmap/layers"
+)
 
 // TakeIn takes in at once what other connections committed, as the poll
 // loop does at its next round.
@@ -14,4 +18,19 @@ func (s *Store) TakeIn(ctx context.Context) {
 func SetManyHits(n int64) (restore func()) {
 	old := manyHits.Swap(n)
 	return func() { manyHits.Store(old) }
+}
+
+// SetSmallAnswer sets how many candidates a box may have for its page to
+// be read in one statement (0: never), and returns a function that sets it
+// back.
+func SetSmallAnswer(n int64) (restore func()) {
+	old := smallAnswer.Swap(n)
+	return func() { smallAnswer.Store(old) }
+}
+
+// LikelySmall reports whether Items tries page p of what f selects of
+// layer id in one statement.
+func (s *Store) LikelySmall(ctx context.Context, id string, f layers.Filter, p layers.Page) bool {
+	col, err := s.follow.Collection(ctx, id)
+	return err == nil && likelySmall(col, f, p)
 }

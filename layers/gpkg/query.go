@@ -24,6 +24,11 @@ import (
 // Items returns the page p of the features of layer id that f selects, in
 // id order, and how many match in all.
 func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
+	if col, err := s.follow.Collection(ctx, id); err == nil && likelySmall(col, f, p) {
+		if items, matched, ok, err := s.itemsSmall(ctx, col, f, p); ok || err != nil {
+			return items, matched, err
+		}
+	}
 	err = s.inSnapshot(ctx, id, func(r snapshotReader, col *layers.Collection) error {
 		fids, n, err := selectIDs(ctx, r, col, f, p)
 		if err != nil {

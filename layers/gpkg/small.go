@@ -1,0 +1,115 @@
+package gpkg
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"sync/atomic"
+
+	"planmap/layers"
+)
+
+// A page of a box whose answer is small (the map's view, a street's
+// parcels) is read in one statement: the rows of every candidate the
+// R-tree gives, joined by rowid, each decided in Go by the one bbox rule
+// (Filter.MatchesGeometry, on the geometry it has to decode for the item
+// anyway) and paged there. The general path (query.go) takes three: the
+// R-tree's hits with their boxes, the geometries of those crossing an
+// edge, then the page's rows; each is a statement to step and a set of
+// rows to box value by value, for the same rows. A box that turns out to
+// hold more than smallAnswer candidates falls back to the general path,
+// after one statement read at most smallAnswer+1 rows; whether to try is
+// guessed from the share of the layer's extent the box covers, as the
+// PostGIS store does (layers/postgis/small.go).
+
+// smallAnswer is the most candidates the one-statement path reads. A
+// variable for the tests and benchmarks, which compare the two paths.
+var smallAnswer atomic.Int64
+
+func init() { smallAnswer.Store(2000) }
+
+// errTooMany stops the one-statement path at smallAnswer+1 candidates.
+var errTooMany = errors.New("more candidates than a small answer")
+
+// likelySmall guesses whether the page p of what f selects of col is
+// best read in one statement: f has one box, which holds at most half of
+// smallAnswer features were they spread evenly over the layer's extent,
+// and not many more than the page takes, since every match is encoded.
+func likelySmall(col *layers.Collection, f layers.Filter, p layers.Page) bool {
+	most := smallAnswer.Load()
+	if len(f.BBoxes) != 1 || most <= 0 || p.Limit <= 0 {
+		return false
+	}
+	e := min(float64(col.Count), col.Expected(f.BBoxes[0]))
+	return e <= float64(most)/2 && e <= 2*float64(p.Offset+p.Limit)+16
+}
+
+// itemsSmall is Items in one statement; ok is false when the box held
+// more than smallAnswer candidates, and the general path must answer.
+func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, ok bool, err error) {
+	l, box := col.Layer, f.BBoxes[0]
+	where, args := equalsWhere(l, f, "t")
+	if where != "" {
+		where = ` AND ` + where
+	}
+	args = append([]any{box.Min[0], box.Max[0], box.Min[1], box.Max[1]}, args...)
+	if after := p.UncountedAfter(); after > 0 {
+		where += ` AND r.id > ?`
+		args = append(args, after)
+	}
+	most := smallAnswer.Load()
+	// CROSS JOIN keeps the R-tree the outer loop: its hits, then each
+	// row by its rowid.
+	sqlText := selectList(l.Schema, "t.") +
+		` FROM ` + quoteIdent("rtree_"+l.ID+"_geom") + ` r CROSS JOIN ` + quoteIdent(l.ID) + ` t ON t.fid = r.id` +
+		` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where +
+		` LIMIT ` + strconv.FormatInt(most+1, 10)
+	// The property values were compared by the statement; only the box
+	// is left to decide.
+	boxOnly := layers.Filter{BBoxes: f.BBoxes}
+	var all []*layers.Item
+	err = s.admitted(ctx, func(q querier) error {
+		var n int64
+		return eachRow(ctx, q, l, sqlText, args, func(ft layers.Feature) error {
+			if n++; n > most {
+				return errTooMany
+			}
+			if ft.Geometry != nil && boxOnly.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
+				all = append(all, layers.NewItem(l, ft))
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, errTooMany) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	slices.SortFunc(all, func(a, b *layers.Item) int { return int(a.ID - b.ID) })
+	ids := make([]int64, len(all))
+	for i, it := range all {
+		ids[i] = it.ID
+	}
+	page, matched := layers.PageOf(ids, p)
+	if len(page) > 0 {
+		// The page is a run of the sorted matches.
+		i, _ := slices.BinarySearch(ids, page[0])
+		items = all[i : i+len(page) : i+len(page)]
+	}
+	return items, matched, true, nil
+}
+
+// admitted runs fn with a reader of the kept statements once a read slot
+// is free, as snapshot does for a transaction: one statement is its own
+// snapshot.
+func (s *Store) admitted(ctx context.Context, fn func(querier) error) error {
+	select {
+	case s.readSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.readSlots }()
+	return fn(s.cached())
+}

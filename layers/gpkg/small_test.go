@@ -1,0 +1,102 @@
+package gpkg_test
+
+import (
+	"bytes"
+	"math/rand"
+	"slices"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"planmap/layers"
+	"planmap/layers/gpkg"
+	"planmap/layers/layerstest"
+)
+
+// TestSmallAnswerSameAsGeneral: a page of a box read in one statement
+// (small.go) is what the general path gives, ids, JSON and count, with
+// and without property values, pages by offset, by key and uncounted,
+// over boxes of every size: those it answers, and those it gives up on
+// and hands back (a threshold of 40 candidates makes many of them do so).
+// Not parallel: the threshold is every store's.
+func TestSmallAnswerSameAsGeneral(t *testing.T) {
+	const n = 3000
+	// One parcel far away, so that the layer's extent is mostly empty and
+	// a box over the grid is guessed small when it is not: those boxes
+	// try the one statement and hand back.
+	data := bytes.TrimRight(layerstest.Parcels(n), "\n]}")
+	data = append(data, `,
+    {"type": "Feature", "id": 9999, "properties": {"name_zh": "远处地块", "status": "planned"},
+     "geometry": {"type": "MultiPolygon", "coordinates": [[[[123.5, 33.5], [123.501, 33.5], [123.501, 33.501], [123.5, 33.501], [123.5, 33.5]]]]}}
+  ]
+}
+`...)
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(data)))
+	rng := rand.New(rand.NewSource(7))
+	rows := (n + layerstest.ParcelsColumns - 1) / layerstest.ParcelsColumns
+	type answer struct {
+		ids     []int64
+		matched int
+		json    string
+	}
+	ask := func(f layers.Filter, p layers.Page) answer {
+		t.Helper()
+		items, matched, err := s.Items(ctx, "parcels", f, p)
+		if err != nil {
+			t.Fatalf("Items(%v, %+v): %v", f, p, err)
+		}
+		a := answer{matched: matched}
+		for _, it := range items {
+			a.ids = append(a.ids, it.ID)
+			a.json += string(it.JSON) + "\n"
+		}
+		return a
+	}
+	small := 0
+	for i := range 300 {
+		// Boxes from a few parcels to the whole layer, their edges
+		// anywhere (crossing parcels).
+		w := rng.Float64() * float64(layerstest.ParcelsColumns) * layerstest.ParcelsCell * []float64{0.02, 0.2, 1.2}[rng.Intn(3)]
+		h := rng.Float64() * float64(rows) * layerstest.ParcelsCell * 1.2
+		x := layerstest.ParcelsWest + rng.Float64()*float64(layerstest.ParcelsColumns)*layerstest.ParcelsCell - w/2
+		y := layerstest.ParcelsSouth + rng.Float64()*float64(rows)*layerstest.ParcelsCell - h/2
+		if rng.Intn(3) == 0 {
+			// A speck, which often falls in a parcel's bounding box but
+			// outside the parcel, or only in the index's box, which is
+			// rounded outward: a candidate the rule refuses.
+			w, h = 3e-5, 3e-5
+		}
+		f := layers.Filter{BBoxes: []orb.Bound{{Min: orb.Point{x, y}, Max: orb.Point{x + w, y + h}}}}
+		if i%3 == 0 {
+			f.Equals = map[string]any{"status": layerstest.ParcelsStatuses[rng.Intn(len(layerstest.ParcelsStatuses))]}
+		}
+		p := layers.Page{Limit: []int{10, 100, 5000}[rng.Intn(3)], Offset: rng.Intn(3) * 7}
+		switch i % 5 {
+		case 1:
+			p.After = int64(rng.Intn(n))
+		case 2:
+			p.After, p.Uncounted = int64(rng.Intn(n)), true
+		}
+		restore := gpkg.SetSmallAnswer(0)
+		want := ask(f, p)
+		restore()
+		for _, most := range []int64{40, 2000} {
+			restore := gpkg.SetSmallAnswer(most)
+			got := ask(f, p)
+			restore()
+			if got.matched != want.matched || !slices.Equal(got.ids, want.ids) || got.json != want.json {
+				t.Fatalf("Items, filter %v, page %+v, one statement up to %d candidates: matched %d, ids %v; the general path: %d, %v",
+					f, p, most, got.matched, got.ids, want.matched, want.ids)
+			}
+		}
+		if s.LikelySmall(ctx, "parcels", f, p) {
+			small++
+		}
+	}
+	// The boxes must have tried the one statement, not only the general
+	// path, for the comparison to mean anything.
+	if small < 100 {
+		t.Errorf("%d of 300 queries tried the one statement, want most", small)
+	}
+}
