@@ -161,14 +161,22 @@ func DecodeGPKG(blob []byte) (orb.Geometry, error) {
 
 // decodeGPKG is DecodeGPKG, into a's slabs unless a is nil.
 func decodeGPKG(blob []byte, a *Arena) (orb.Geometry, error) {
-	n, _, flags, err := gpkgHeader(blob)
-	if err != nil {
+	w, err := GPKGWKB(blob)
+	if err != nil || w == nil {
 		return nil, err
 	}
-	if flags&gpkgFlagEmpty != 0 {
-		return nil, nil
+	return decodeWKBAny(w, a)
+}
+
+// GPKGWKB returns the WKB of a GeoPackage geometry blob: the blob after
+// its header, which DecodeWKB decodes as DecodeGPKG decodes the blob; nil
+// for an empty geometry.
+func GPKGWKB(blob []byte) ([]byte, error) {
+	n, _, flags, err := gpkgHeader(blob)
+	if err != nil || flags&gpkgFlagEmpty != 0 {
+		return nil, err
 	}
-	return decodeWKBAny(blob[n:], a)
+	return blob[n:], nil
 }
 
 // GPKGEnvelope returns the bounds of a GeoPackage geometry blob, read from

@@ -27,7 +27,7 @@ func (it *Item) Compacted() (c *Item, size int, err error) {
 	inside := pb <= len(it.JSON) && bytes.Equal(it.JSON[pa:pb], it.Props)
 	// geo.Size is about the WKB's length (a little over it for lines and
 	// polygons, under for many points, which then grow the buffer once).
-	n := len(it.JSON) + len(it.wkb) + geo.Size(it.Feature.Geometry) + 32
+	n := len(it.JSON) + len(it.wkb) + geo.Size(it.geom) + 32
 	if !inside {
 		n += len(it.Props)
 	}
@@ -40,8 +40,8 @@ func (it *Item) Compacted() (c *Item, size int, err error) {
 	switch {
 	case it.wkb != nil:
 		b = append(b, it.wkb...)
-	case it.Feature.Geometry != nil:
-		if b, err = geo.AppendWKB(b, it.Feature.Geometry); err != nil {
+	case it.geom != nil:
+		if b, err = geo.AppendWKB(b, it.geom); err != nil {
 			return nil, 0, fmt.Errorf("feature %d: %w", it.ID, err)
 		}
 	}
@@ -49,7 +49,7 @@ func (it *Item) Compacted() (c *Item, size int, err error) {
 		// A cache counts, and keeps, the whole array.
 		b = append(make([]byte, 0, len(b)), b...)
 	}
-	c = &Item{Feature: Feature{ID: it.ID}, Bound: it.Bound, propsAt: pa, version: it.Version()}
+	c = &Item{ID: it.ID, Bound: it.Bound, propsAt: pa, version: it.Version()}
 	c.JSON = b[:len(it.JSON):len(it.JSON)]
 	c.Props = b[pa:pb:pb]
 	if len(b) > g {

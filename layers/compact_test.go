@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+
+	"planmap/geo"
 )
 
 // compact returns it compacted, as a cache gives it back.
@@ -43,7 +45,7 @@ func TestCompactRoundTrip(t *testing.T) {
 		switch {
 		case c.ID != 42 || !bytes.Equal(c.JSON, it.JSON) || !bytes.Equal(c.Props, it.Props) || c.Bound != it.Bound:
 			t.Errorf("%T: made again as %d %s %s %v, want %d %s %s %v", g, c.ID, c.JSON, c.Props, c.Bound, it.ID, it.JSON, it.Props, it.Bound)
-		case c.Feature.Geometry != nil || c.Feature.Properties != nil:
+		case c.geom != nil || c.props != nil:
 			t.Errorf("%T: the compacted item holds its decoded geometry or property map", g)
 		case !c.HasGeometry():
 			t.Errorf("%T: HasGeometry false", g)
@@ -86,7 +88,7 @@ func TestCompactShared(t *testing.T) {
 // Props that are not part of the JSON (an item not made by NewItem) are
 // kept beside it.
 func TestCompactPropsApart(t *testing.T) {
-	it := &Item{Feature: Feature{ID: 3, Geometry: orb.Point{1, 2}}, Bound: orb.Point{1, 2}.Bound(),
+	it := &Item{ID: 3, geom: orb.Point{1, 2}, Bound: orb.Point{1, 2}.Bound(),
 		JSON:  []byte(`{"type":"Feature","id":3,"properties":{"a":1},"geometry":{"type":"Point","coordinates":[1,2]}}`),
 		Props: []byte(`{"a":2}`)}
 	c := compact(t, it)
@@ -95,5 +97,49 @@ func TestCompactPropsApart(t *testing.T) {
 	}
 	if got := compact(t, c); string(got.Props) != `{"a":2}` || string(got.JSON) != string(it.JSON) {
 		t.Fatalf("twice: %s, props %s", got.JSON, got.Props)
+	}
+}
+
+// An item made from a row (NewRowItem) is the item NewItem makes of the
+// same feature, byte for byte and value for value, without its decoded
+// geometry and property map; it compacts as any other.
+func TestRowItemSameAsItem(t *testing.T) {
+	for _, tt := range []struct {
+		props map[string]any
+		g     orb.Geometry
+	}{
+		{map[string]any{"status": `海港 "<b>"`, "phase": int64(3), "public": true, "area_mu": 12.0, "opened": "2026-12-05", ClassField: "R2"}, square(121.3, 31.9, 0.001)},
+		{map[string]any{"status": "planned", "area_mu": 0.25, "public": false}, orb.LineString{{121.3, 31.9}, {121.31, 31.91}}},
+		{map[string]any{}, orb.Point{121.3, 31.9}},
+		{map[string]any{"phase": int64(-7)}, nil},
+	} {
+		f := Feature{ID: 42, Properties: tt.props, Geometry: tt.g}
+		want := NewItem(statsLayer, f)
+		values := make([]any, len(statsLayer.Schema))
+		for i, fd := range statsLayer.Schema {
+			values[i] = tt.props[fd.Name]
+		}
+		var wkb []byte
+		if tt.g != nil {
+			var err error
+			if wkb, err = geo.AppendWKB(nil, tt.g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := NewRowItem(statsLayer, 42, values, tt.g, wkb)
+		clear(wkb) // the item keeps a copy, not the caller's bytes (a driver's)
+		switch {
+		case got.ID != 42 || !bytes.Equal(got.JSON, want.JSON) || !bytes.Equal(got.Props, want.Props) || got.Bound != want.Bound || got.Version() != want.Version():
+			t.Errorf("%T: row item %d %s %s %v, want %d %s %s %v", tt.g, got.ID, got.JSON, got.Props, got.Bound, want.ID, want.JSON, want.Props, want.Bound)
+		case got.geom != nil || got.props != nil:
+			t.Errorf("%T: the row item keeps a decoded geometry or property map", tt.g)
+		case got.HasGeometry() != (tt.g != nil) || !orb.Equal(got.Geometry(), want.Geometry()) && tt.g != nil:
+			t.Errorf("%T: geometry %v, want %v", tt.g, got.Geometry(), want.Geometry())
+		case !sameValues(got.Properties(), tt.props):
+			t.Errorf("%T: properties %#v, want %#v", tt.g, got.Properties(), tt.props)
+		}
+		if c := compact(t, got); !bytes.Equal(c.JSON, want.JSON) || !orb.Equal(c.Geometry(), got.Geometry()) {
+			t.Errorf("%T: compacted %s, %v", tt.g, c.JSON, c.Geometry())
+		}
 	}
 }

@@ -86,12 +86,12 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 	return fmt.Sprintf("%d-%s-%x", seq, at, decl)
 }
 
-// Item is a feature ready to serve. Its Feature's geometry and property
-// map may be left out (a compacted item, as a cache keeps it: see
-// Compacted), so they are read with the Geometry and Properties methods,
-// which hide the fields.
+// Item is a feature ready to serve. Its geometry and property map may be
+// left out (a compacted item, as a cache keeps it, and an item read from
+// a row: see Compacted and NewRowItem), so they are read with the
+// Geometry and Properties methods, and the whole feature with Feature.
 type Item struct {
-	Feature
+	ID    int64
 	Bound orb.Bound
 	// JSON is the whole feature as compact GeoJSON in CRS84, with the
 	// computed measures among its properties.
@@ -105,24 +105,58 @@ type Item struct {
 	wkb []byte
 	// version is Version, worked out once for a compacted item.
 	version string
+	// props and geom are the feature's as NewItem was given them; nil
+	// where they are read back from Props and wkb.
+	props map[string]any
+	geom  orb.Geometry
 }
 
 // NewItem encodes feature f of layer l for serving.
 func NewItem(l *Layer, f Feature) *Item {
-	it := &Item{Feature: f, Bound: f.Geometry.Bound()}
+	it := newItem(l, f.ID, f.Geometry, nil, func(_ int, fd *Field) any { return f.Properties[fd.Name] })
+	it.props, it.geom = f.Properties, f.Geometry
+	return it
+}
+
+// NewRowItem is NewItem for a feature as a store reads it, a row: its
+// id, the values of l's fields in schema order (nil where it has none),
+// typed as Properties gives them, and its geometry g, decoded from wkb.
+// The item keeps the values in its JSON alone and the geometry as a copy
+// of wkb, as a compacted item does (Compacted), so g may be in an arena
+// the caller reuses: a page of rows is encoded without a property map
+// and a geometry's slices for each, which were a third of its
+// allocations, and the collector's work.
+func NewRowItem(l *Layer, id int64, values []any, g orb.Geometry, wkb []byte) *Item {
+	return newItem(l, id, g, wkb, func(i int, _ *Field) any { return values[i] })
+}
+
+// newItem writes the item of feature id of l with geometry g: its JSON,
+// with the value of each field i (nil: none) and the measures as its
+// properties; and wkb, if any, after the JSON in the same array.
+func newItem(l *Layer, id int64, g orb.Geometry, wkb []byte, value func(i int, fd *Field) any) *Item {
+	it := &Item{ID: id}
+	if g != nil {
+		it.Bound = g.Bound()
+	}
 	// One buffer: Props is the part of JSON that holds the properties.
-	b := make([]byte, 0, 256+24*geo.Size(f.Geometry)/16)
+	b := make([]byte, 0, 256+24*geo.Size(g)/16+len(wkb))
 	b = append(b, `{"type":"Feature","id":`...)
-	b = strconv.AppendInt(b, f.ID, 10)
+	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `,"properties":`...)
 	start := len(b)
 	var ms [3]Measure
-	b = appendProperties(b, l, f.Properties, appendMeasures(ms[:0], f.Geometry))
+	b = appendProperties(b, l, value, appendMeasures(ms[:0], g))
 	end := len(b)
 	b = append(b, `,"geometry":`...)
-	b = geo.AppendGeoJSON(b, f.Geometry)
-	it.JSON = append(b, '}')
+	b = geo.AppendGeoJSON(b, g)
+	b = append(b, '}')
+	it.JSON = b[:len(b):len(b)]
 	it.Props, it.propsAt = it.JSON[start:end:end], start
+	if wkb != nil {
+		n := len(b)
+		b = append(b, wkb...)
+		it.wkb = b[n:len(b):len(b)]
+	}
 	return it
 }
 
@@ -133,7 +167,7 @@ func (it *Item) Geometry() orb.Geometry { return it.geometryIn(nil) }
 // geometryIn is Geometry, decoded into a's slabs unless a is nil.
 func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
 	if it.wkb == nil {
-		return it.Feature.Geometry
+		return it.geom
 	}
 	g, err := a.DecodeWKB(it.wkb)
 	if err != nil {
@@ -145,7 +179,12 @@ func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
 
 // HasGeometry reports whether the feature has a geometry, without
 // decoding it.
-func (it *Item) HasGeometry() bool { return it.wkb != nil || it.Feature.Geometry != nil }
+func (it *Item) HasGeometry() bool { return it.wkb != nil || it.geom != nil }
+
+// Feature returns the whole feature: its id, Properties and Geometry.
+func (it *Item) Feature() Feature {
+	return Feature{ID: it.ID, Properties: it.Properties(), Geometry: it.Geometry()}
+}
 
 // Version identifies this state of the feature, for its ETag: a hash of
 // what is served, so that it changes exactly when the feature does, and is
@@ -361,13 +400,14 @@ func appendMeasures(dst []Measure, g orb.Geometry) []Measure {
 }
 
 // appendProperties appends the properties object: the layer's fields in
-// schema order, then the measures.
-func appendProperties(dst []byte, l *Layer, props map[string]any, ms []Measure) []byte {
+// schema order, each with its value (nil: left out), then the measures.
+func appendProperties(dst []byte, l *Layer, value func(i int, fd *Field) any, ms []Measure) []byte {
 	dst = append(dst, '{')
 	n := 0
-	for _, fd := range l.Schema {
-		v, ok := props[fd.Name]
-		if !ok || v == nil {
+	for i := range l.Schema {
+		fd := &l.Schema[i]
+		v := value(i, fd)
+		if v == nil {
 			continue
 		}
 		dst = appendKey(dst, n, fd.Name)
@@ -467,7 +507,7 @@ func Marshal(v any) ([]byte, error) {
 // AppendFeature appends f as a compact GeoJSON Feature with its properties
 // in schema order.
 func AppendFeature(dst []byte, l *Layer, f Feature) []byte {
-	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, f.Properties, nil), f.Geometry)
+	return appendFeatureJSON(dst, f.ID, appendProperties(nil, l, func(_ int, fd *Field) any { return f.Properties[fd.Name] }, nil), f.Geometry)
 }
 
 // AppendJSONString appends s as a JSON string, escaping only what JSON

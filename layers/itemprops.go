@@ -14,8 +14,8 @@ import (
 // GeoPackage holds in a field, which comes back as the base64 string it is
 // served as. The caller must not change the map.
 func (it *Item) Properties() map[string]any {
-	if it.Feature.Properties != nil {
-		return it.Feature.Properties
+	if it.props != nil {
+		return it.props
 	}
 	m := map[string]any{}
 	s := propScanner{b: it.Props}
@@ -37,9 +37,9 @@ func (it *Item) Value(name string) any {
 // reading Props once; seen, if not nil, saves reading again a value the
 // item before had too (a status, a land-use class), as most are.
 func (it *Item) values(fields []string, has []int, v []any, seen *valueMemo) {
-	if it.Feature.Properties != nil {
+	if it.props != nil {
 		for _, j := range has {
-			v[j] = it.Feature.Properties[fields[j]]
+			v[j] = it.props[fields[j]]
 		}
 		return
 	}

@@ -35,7 +35,7 @@ func TestSearch(t *testing.T) {
 		loaded = append(loaded, fmt.Sprintf("%s %v", l.ID, fids))
 		var its []*layers.Item
 		for _, fid := range fids {
-			its = append(its, &layers.Item{Feature: layers.Feature{ID: fid}})
+			its = append(its, &layers.Item{ID: fid})
 		}
 		return its, nil
 	}

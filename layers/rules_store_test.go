@@ -37,7 +37,7 @@ func TestCheckRulesOnStore(t *testing.T) {
 		if err != nil || len(its) != 1 {
 			t.Fatalf("%s %s: %v, %d items", layer, nameZh, err, len(its))
 		}
-		return its[0].Feature
+		return its[0].Feature()
 	}
 	park := item("parks", "海港生态公园")
 	terminal := item("terminals", "中天内河码头")
@@ -97,7 +97,7 @@ func BenchmarkCheckRules(b *testing.B) {
 	if err != nil || len(its) != 1 {
 		b.Fatal(err)
 	}
-	p := its[0].Feature
+	p := its[0].Feature()
 	n := layers.ItemsNeighbours(s.Items)
 	for b.Loop() {
 		if err := layers.CheckRules(ctx, n, all, &l, p, p.Geometry); err != nil {

@@ -539,21 +539,20 @@ func decodeState(l *layers.Layer, fid int64, blob []byte, props string) (layers.
 			return layers.Feature{}, err
 		}
 	}
-	vals := make([]any, 2+len(l.Schema))
-	vals[0], vals[1] = fid, blob
+	vals := make([]any, len(l.Schema))
 	for i, fd := range l.Schema {
 		switch v := m[fd.Name].(type) {
 		case json.Number:
 			if n, err := v.Int64(); err == nil && fd.Type != layers.Number {
-				vals[2+i] = n
+				vals[i] = fieldValue(fd.Type, n)
 			} else if x, err := v.Float64(); err == nil {
-				vals[2+i] = x
+				vals[i] = x
 			}
 		case string:
-			vals[2+i] = v
+			vals[i] = v
 		case bool:
-			vals[2+i] = v
+			vals[i] = v
 		}
 	}
-	return decodeRow(l, vals, blob)
+	return decodeRow(l, fid, vals, blob)
 }

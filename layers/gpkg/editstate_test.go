@@ -37,12 +37,12 @@ func TestEditsFollowDeclarations(t *testing.T) {
 	}
 	// A square of 5 m by 5 m (0.0025 ha) inside park 1, where no other
 	// feature is.
-	c, _ := planar.CentroidArea(park.Feature.Geometry)
-	if !planar.MultiPolygonContains(toMulti(park.Feature.Geometry), c) {
+	c, _ := planar.CentroidArea(park.Geometry())
+	if !planar.MultiPolygonContains(toMulti(park.Geometry()), c) {
 		t.Fatalf("the centroid %v of park 1 is not inside it", c)
 	}
 	d := 0.000025
-	tiny := park.Feature
+	tiny := park.Feature()
 	tiny.Geometry = orb.Polygon{{{c[0] - d, c[1] - d}, {c[0] + d, c[1] - d}, {c[0] + d, c[1] + d}, {c[0] - d, c[1] + d}, {c[0] - d, c[1] - d}}}
 	declared, err := s.Layer(ctx, "parks")
 	if err != nil {
@@ -60,7 +60,7 @@ func TestEditsFollowDeclarations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Replace(ctx, "parks", 1, it.Feature, "", ed); err != nil {
+		if _, err := s.Replace(ctx, "parks", 1, it.Feature(), "", ed); err != nil {
 			t.Fatalf("Replace of park 1 as it is: %v", err)
 		}
 	}
@@ -89,7 +89,7 @@ func TestEditsFollowDeclarations(t *testing.T) {
 			if _, err := s.Replace(ctx, "parks", 1, tiny, "", ed); err != nil {
 				t.Fatalf("a park of 0.0025 ha once the rule is gone: %v", err)
 			}
-			if _, err := s.Replace(ctx, "parks", 1, park.Feature, "", ed); err != nil {
+			if _, err := s.Replace(ctx, "parks", 1, park.Feature(), "", ed); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -133,7 +133,7 @@ func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 	}
 	ids := make([]int64, len(its))
 	for i, it := range its {
-		ids[i] = it.Feature.ID
+		ids[i] = it.ID
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	// scan returns the extent of every geometry, and a feature that
@@ -146,7 +146,7 @@ func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bounds[i] = it.Feature.Geometry.Bound()
+			bounds[i] = it.Geometry().Bound()
 			if i == 0 {
 				b = bounds[i]
 			} else {
@@ -168,7 +168,7 @@ func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := it.Feature
+		f := it.Feature()
 		f.Geometry = shift(f.Geometry, (r.Float64()-0.5)*0.05, (r.Float64()-0.5)*0.05)
 		return f
 	}
@@ -221,7 +221,7 @@ func testExtentFollowsRandomEdits(t *testing.T, bySQL bool) {
 			if err != nil {
 				t.Fatalf("step %d: Create: %v", step, err)
 			}
-			ids = append(ids, got.Feature.ID)
+			ids = append(ids, got.ID)
 		default:
 			// Half the time a feature that reaches an edge, moved.
 			id := ids[r.IntN(len(ids))]
@@ -281,7 +281,7 @@ func TestEditsAfterDropAndDeclare(t *testing.T) {
 	if err != nil || len(its) != 1 {
 		t.Fatalf("terminals: %v, %d", err, len(its))
 	}
-	terminal := its[0].Feature
+	terminal := its[0].Feature()
 	for range 2 { // the second one through the kept statements
 		if _, err := s.Replace(ctx, "terminals", terminal.ID, terminal, "", ed); err != nil {
 			t.Fatal(err)
@@ -305,11 +305,11 @@ func TestEditsAfterDropAndDeclare(t *testing.T) {
 		t.Fatalf("Create in the layer declared again: %v", err)
 	}
 	for i := range 2 {
-		if _, err := s.Replace(ctx, "terminals", got.Feature.ID, terminal, "", ed); err != nil {
+		if _, err := s.Replace(ctx, "terminals", got.ID, terminal, "", ed); err != nil {
 			t.Fatalf("Replace %d in the layer declared again: %v", i, err)
 		}
 	}
-	if vs, err := s.Versions(ctx, "terminals", got.Feature.ID); err != nil || len(vs) != 3 {
+	if vs, err := s.Versions(ctx, "terminals", got.ID); err != nil || len(vs) != 3 {
 		t.Errorf("Versions of the feature created and replaced twice: %d, %v; want 3", len(vs), err)
 	}
 	cat, err := s.Catalog(ctx)

@@ -457,22 +457,27 @@ func loadItems(ctx context.Context, q querier, l *layers.Layer, fids []int64) ([
 	}
 	if len(fids) == 1 {
 		// One feature, the most common request after a page: a lookup
-		// by rowid costs a fraction of going through json_each.
+		// by rowid costs a fraction of going through json_each. Its
+		// geometry is decoded alone: an arena's first slabs hold dozens.
 		var it *layers.Item
-		err := eachRow(ctx, q, l, selectColumns(l)+` WHERE fid = ?`, []any{fids[0]}, func(f layers.Feature) error {
-			it = layers.NewItem(l, f)
-			return nil
+		err := eachRawRow(ctx, q, l, selectColumns(l)+` WHERE fid = ?`, []any{fids[0]}, func(fid int64, vals []any, blob []byte) (err error) {
+			it, err = rowItem(l, fid, vals, blob, nil)
+			return err
 		})
 		if err != nil || it == nil {
 			return nil, err
 		}
 		return []*layers.Item{it}, nil
 	}
+	// The geometries are decoded into one arena for the items' measures
+	// and JSON, which keep none of them.
+	var arena geo.Arena
 	byID := make(map[int64]*layers.Item, len(fids))
 	from, arg := byIDs(l.ID, fids)
-	err := eachRow(ctx, q, l, selectList(l.Schema, "t.")+from, []any{arg}, func(f layers.Feature) error {
-		byID[f.ID] = layers.NewItem(l, f)
-		return nil
+	err := eachRawRow(ctx, q, l, selectList(l.Schema, "t.")+from, []any{arg}, func(fid int64, vals []any, blob []byte) error {
+		it, err := rowItem(l, fid, vals, blob, &arena)
+		byID[fid] = it
+		return err
 	})
 	if err != nil {
 		return nil, err

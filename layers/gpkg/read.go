@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/paulmach/orb"
+
 	"planmap/geo"
 	"planmap/layers"
 )
@@ -62,6 +64,20 @@ func eachFeature(ctx context.Context, q querier, l *layers.Layer, fn func(layers
 }
 
 func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, args []any, fn func(layers.Feature) error) error {
+	return eachRawRow(ctx, q, l, sqlText, args, func(fid int64, vals []any, blob []byte) error {
+		f, err := decodeRow(l, fid, vals, blob)
+		if err != nil {
+			return err
+		}
+		return fn(f)
+	})
+}
+
+// eachRawRow runs a query of selectList's columns and calls fn with each
+// row: its fid, the values of l's fields in schema order (fieldValue's,
+// nil where none) and the geometry's blob, the driver's until the next
+// row, as vals is eachRawRow's.
+func eachRawRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, args []any, fn func(fid int64, vals []any, blob []byte) error) error {
 	rows, err := q.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return err
@@ -81,21 +97,22 @@ func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, ar
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		f, err := decodeRow(l, vals, blob)
-		if err != nil {
-			return err
+		fid, _ := vals[0].(int64)
+		fields := vals[2:]
+		for i, fd := range l.Schema {
+			if v := fields[i]; v != nil {
+				fields[i] = fieldValue(fd.Type, v)
+			}
 		}
-		if err := fn(f); err != nil {
+		if err := fn(fid, fields, blob); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
 
-// decodeRow turns a row of selectColumns into a feature: vals[0] is the
-// fid, vals[2:] the fields in schema order, blob the geometry.
-func decodeRow(l *layers.Layer, vals []any, blob []byte) (layers.Feature, error) {
-	fid, _ := vals[0].(int64)
+// decodeRow turns a row eachRawRow gives into a feature.
+func decodeRow(l *layers.Layer, fid int64, vals []any, blob []byte) (layers.Feature, error) {
 	f := layers.Feature{ID: fid, Properties: make(map[string]any, len(l.Schema))}
 	g, err := geo.DecodeGPKG(blob)
 	if err != nil {
@@ -103,11 +120,37 @@ func decodeRow(l *layers.Layer, vals []any, blob []byte) (layers.Feature, error)
 	}
 	f.Geometry = g
 	for i, fd := range l.Schema {
-		if v := vals[2+i]; v != nil {
-			f.Properties[fd.Name] = fieldValue(fd.Type, v)
+		if v := vals[i]; v != nil {
+			f.Properties[fd.Name] = v
 		}
 	}
 	return f, nil
+}
+
+// rowGeometry decodes a row's geometry blob into a (nil: alone), and
+// returns it with its WKB (both nil for an empty one).
+func rowGeometry(l *layers.Layer, fid int64, blob []byte, a *geo.Arena) (orb.Geometry, []byte, error) {
+	wkb, err := geo.GPKGWKB(blob)
+	if err == nil && wkb != nil {
+		var g orb.Geometry
+		if g, err = a.DecodeWKB(wkb); err == nil {
+			return g, wkb, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("layer %s, feature %d: %w", l.ID, fid, err)
+	}
+	return nil, nil, nil
+}
+
+// rowItem is the item of a row eachRawRow gives, its geometry decoded
+// into a for its measures and JSON, which the item does not keep.
+func rowItem(l *layers.Layer, fid int64, vals []any, blob []byte, a *geo.Arena) (*layers.Item, error) {
+	g, wkb, err := rowGeometry(l, fid, blob, a)
+	if err != nil {
+		return nil, err
+	}
+	return layers.NewRowItem(l, fid, vals, g, wkb), nil
 }
 
 // fieldValue is v, a column's non-null value as the driver gives it,

@@ -42,26 +42,26 @@ func TestEditsKeepPlanningRules(t *testing.T) {
 	}
 	unchanged := func(t *testing.T, layer string, it *layers.Item) {
 		t.Helper()
-		got, err := s.Item(ctx, layer, it.Feature.ID)
+		got, err := s.Item(ctx, layer, it.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Version() != it.Version() {
-			t.Errorf("%s %d changed by a refused write", layer, it.Feature.ID)
+			t.Errorf("%s %d changed by a refused write", layer, it.ID)
 		}
 	}
 
 	t.Run("TerminalOntoPark", func(t *testing.T) {
-		moved := terminal.Feature
-		moved.Geometry = park.Feature.Geometry
-		_, err := s.Replace(ctx, "terminals", terminal.Feature.ID, moved, terminal.Version(), ed)
+		moved := terminal.Feature()
+		moved.Geometry = park.Geometry()
+		_, err := s.Replace(ctx, "terminals", terminal.ID, moved, terminal.Version(), ed)
 		refused(t, err, "parks", "海港生态公园")
 		unchanged(t, "terminals", terminal)
 	})
 	t.Run("NewParkOverTerminal", func(t *testing.T) {
 		before, _ := s.Catalog(ctx)
-		f := park.Feature
-		f.Geometry = terminal.Feature.Geometry
+		f := park.Feature()
+		f.Geometry = terminal.Geometry()
 		_, err := s.Create(ctx, "parks", f, ed)
 		refused(t, err, "terminals", "中天内河码头")
 		after, _ := s.Catalog(ctx)
@@ -72,7 +72,7 @@ func TestEditsKeepPlanningRules(t *testing.T) {
 		}
 	})
 	t.Run("DeleteBoundary", func(t *testing.T) {
-		err := s.Delete(ctx, "boundary", boundary.Feature.ID, "", ed)
+		err := s.Delete(ctx, "boundary", boundary.ID, "", ed)
 		refused(t, err, "boundary")
 		unchanged(t, "boundary", boundary)
 	})
@@ -81,32 +81,32 @@ func TestEditsKeepPlanningRules(t *testing.T) {
 		// import or a direct edit may bring it) can still have its names
 		// corrected; moving it elsewhere over the park is refused.
 		s.CheckRules = nil
-		over := terminal.Feature
-		over.Geometry = park.Feature.Geometry
-		it, err := s.Replace(ctx, "terminals", terminal.Feature.ID, over, "", ed)
+		over := terminal.Feature()
+		over.Geometry = park.Geometry()
+		it, err := s.Replace(ctx, "terminals", terminal.ID, over, "", ed)
 		s.CheckRules = gpkg.PlanningRules
 		if err != nil {
 			t.Fatal(err)
 		}
-		named := it.Feature
+		named := it.Feature()
 		named.Properties["name_en"] = "Zhongtian inland wharf (renamed)"
-		it, err = s.Replace(ctx, "terminals", terminal.Feature.ID, named, it.Version(), ed)
+		it, err = s.Replace(ctx, "terminals", terminal.ID, named, it.Version(), ed)
 		if err != nil {
 			t.Fatalf("a names-only edit of a feature that breaks a rule: %v", err)
 		}
-		nudged := it.Feature
-		nudged.Geometry = orb.Polygon{park.Feature.Geometry.Bound().Pad(-0.0001).ToRing()}
-		_, err = s.Replace(ctx, "terminals", terminal.Feature.ID, nudged, it.Version(), ed)
+		nudged := it.Feature()
+		nudged.Geometry = orb.Polygon{park.Geometry().Bound().Pad(-0.0001).ToRing()}
+		_, err = s.Replace(ctx, "terminals", terminal.ID, nudged, it.Version(), ed)
 		refused(t, err, "parks")
 		// Put it back where it was, for the subtests after this one.
-		if _, err := s.Replace(ctx, "terminals", terminal.Feature.ID, terminal.Feature, "", ed); err != nil {
+		if _, err := s.Replace(ctx, "terminals", terminal.ID, terminal.Feature(), "", ed); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("AllowedEdit", func(t *testing.T) {
-		f := park.Feature
+		f := park.Feature()
 		f.Properties["name_en"] = "Harbour Eco-Park (renamed)"
-		if _, err := s.Replace(ctx, "parks", park.Feature.ID, f, park.Version(), ed); err != nil {
+		if _, err := s.Replace(ctx, "parks", park.ID, f, park.Version(), ed); err != nil {
 			t.Fatalf("an edit that keeps the rules: %v", err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"planmap/geo"
 	"planmap/layers"
 )
 
@@ -69,14 +70,19 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 	// is left to decide.
 	boxOnly := layers.Filter{BBoxes: f.BBoxes}
 	var all []*layers.Item
+	var arena geo.Arena
 	err = s.admitted(ctx, func(q querier) error {
 		var n int64
-		return eachRow(ctx, q, l, sqlText, args, func(ft layers.Feature) error {
+		return eachRawRow(ctx, q, l, sqlText, args, func(fid int64, vals []any, blob []byte) error {
 			if n++; n > most {
 				return errTooMany
 			}
-			if ft.Geometry != nil && boxOnly.MatchesGeometry(ft.Geometry, ft.Geometry.Bound()) {
-				all = append(all, layers.NewItem(l, ft))
+			g, wkb, err := rowGeometry(l, fid, blob, &arena)
+			if err != nil {
+				return err
+			}
+			if g != nil && boxOnly.MatchesGeometry(g, g.Bound()) {
+				all = append(all, layers.NewRowItem(l, fid, vals, g, wkb))
 			}
 			return nil
 		})

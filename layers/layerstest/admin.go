@@ -73,7 +73,7 @@ func LayerAdmin(t *testing.T, s AdminStore) {
 			t.Fatalf("the catalog after DeclareLayer(wells): %+v, %v; want it, empty", c, ok)
 		}
 		it, err := s.Create(ctx, "wells", layers.Feature{Geometry: parksPoint(t, s), Properties: map[string]any{"name": "一号"}}, ed)
-		if err != nil || it.Feature.ID != 1 {
+		if err != nil || it.ID != 1 {
 			t.Fatalf("Create in the declared layer: %+v, %v", it, err)
 		}
 		if err := s.DeclareLayer(ctx, l, ed); layers.ErrorCode(err) != layers.ECONFLICT {
@@ -172,26 +172,26 @@ func LayerAdmin(t *testing.T, s AdminStore) {
 		}
 		var top int64
 		for _, it := range its {
-			top = max(top, it.Feature.ID)
-			vs, err := s.Versions(ctx, "terminals", it.Feature.ID)
+			top = max(top, it.ID)
+			vs, err := s.Versions(ctx, "terminals", it.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(vs) < 2 || vs[0].Op != layers.OpDelete || vs[0].Author != "root" || vs[0].Note != "withdrawn" || vs[1].Item == nil ||
 				vs[1].Item.Properties()["name_zh"] != it.Properties()["name_zh"] {
-				t.Errorf("versions of terminal %d after the drop: %+v", it.Feature.ID, vs)
+				t.Errorf("versions of terminal %d after the drop: %+v", it.ID, vs)
 			}
-			if _, err := s.Item(ctx, "terminals", it.Feature.ID); layers.ErrorCode(err) != layers.EGONE {
-				t.Errorf("terminal %d after the drop: %v, want EGONE", it.Feature.ID, err)
+			if _, err := s.Item(ctx, "terminals", it.ID); layers.ErrorCode(err) != layers.EGONE {
+				t.Errorf("terminal %d after the drop: %v, want EGONE", it.ID, err)
 			}
 		}
-		f := its[0].Feature
+		f := its[0].Feature()
 		it, err := s.Create(ctx, "terminals", f, ed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if it.Feature.ID <= top {
-			t.Errorf("a new terminal got id %d; the dropped layer used up to %d", it.Feature.ID, top)
+		if it.ID <= top {
+			t.Errorf("a new terminal got id %d; the dropped layer used up to %d", it.ID, top)
 		}
 	})
 }

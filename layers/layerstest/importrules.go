@@ -83,8 +83,8 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 	terminal := first("terminals", "中天内河码头")
 	boundary := first("boundary", "海门港新区（包场镇）")
 	// The ids the seed files give them, which the messages name.
-	if terminal.Feature.ID != 4 || boundary.Feature.ID != 1 {
-		t.Fatalf("terminal %d and boundary %d, want the seeds' ids 4 and 1", terminal.Feature.ID, boundary.Feature.ID)
+	if terminal.ID != 4 || boundary.ID != 1 {
+		t.Fatalf("terminal %d and boundary %d, want the seeds' ids 4 and 1", terminal.ID, boundary.ID)
 	}
 	refused := func(t *testing.T, files []*layers.File, opt layers.ImportOptions, wants ...string) {
 		t.Helper()
@@ -105,23 +105,23 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 
 	t.Run("ErrTerminalOntoPark", func(t *testing.T) {
 		m := LayerFile(t, s, "terminals")
-		WithGeometry(t, m, terminal.Feature.ID, park.Geometry())
+		WithGeometry(t, m, terminal.ID, park.Geometry())
 		refused(t, []*layers.File{FileOf(t, "moved/terminals.geojson", m)}, layers.ImportOptions{},
-			fmt.Sprintf("moved/terminals.geojson: feature %d", terminal.Feature.ID), "parks", "海港生态公园", "notOverlapping")
+			fmt.Sprintf("moved/terminals.geojson: feature %d", terminal.ID), "parks", "海港生态公园", "notOverlapping")
 	})
 	t.Run("ErrBoundaryShrunk", func(t *testing.T) {
 		// Updated by id, not replaced: the features that lay within the
 		// boundary's old shape are found through it, not its new one.
 		m := LayerFile(t, s, "boundary")
-		WithGeometry(t, m, boundary.Feature.ID, orb.Polygon{park.Geometry().Bound().Pad(0.001).ToRing()})
+		WithGeometry(t, m, boundary.ID, orb.Polygon{park.Geometry().Bound().Pad(0.001).ToRing()})
 		refused(t, []*layers.File{FileOf(t, "shrunk/boundary.geojson", m)}, layers.ImportOptions{},
-			fmt.Sprintf("shrunk/boundary.geojson: feature %d", boundary.Feature.ID), "within boundary", "terminals")
+			fmt.Sprintf("shrunk/boundary.geojson: feature %d", boundary.ID), "within boundary", "terminals")
 	})
 	t.Run("ErrBoundaryRemovedByReplace", func(t *testing.T) {
 		m := LayerFile(t, s, "boundary")
 		m["features"] = []any{}
 		refused(t, []*layers.File{FileOf(t, "empty/boundary.geojson", m)}, layers.ImportOptions{Replace: true},
-			fmt.Sprintf("empty/boundary.geojson: feature %d, removed", boundary.Feature.ID), "outside every feature of layer boundary")
+			fmt.Sprintf("empty/boundary.geojson: feature %d, removed", boundary.ID), "outside every feature of layer boundary")
 	})
 	t.Run("ErrNewLayerOverlapsItself", func(t *testing.T) {
 		// Two files of one import, the second's rule about the first's
@@ -191,7 +191,7 @@ func ImportRules(t *testing.T, s ImportRulesStore) {
 			}
 			moved = append(moved, q)
 		}
-		WithGeometry(t, m, terminal.Feature.ID, moved)
+		WithGeometry(t, m, terminal.ID, moved)
 		if _, err := s.Import(ctx, []*layers.File{FileOf(t, "terminals.geojson", m)}, layers.ImportOptions{}); err != nil {
 			t.Fatalf("Import of a terminal shrunk in place: %v", err)
 		}

@@ -178,7 +178,7 @@ func TestCopyRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rf := restored.Feature
+			rf := restored.Feature()
 			rf.Properties = maps.Clone(rf.Properties)
 			rf.Properties["name_en"] = "Edited on the copy"
 			if _, err := c.s.Replace(ctx, "parcels", fids[2], rf, "", layers.Edit{Author: "erin"}); err != nil {
@@ -199,7 +199,7 @@ func TestCopyRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := it.Feature
+			f := it.Feature()
 			f.ID = 0
 			nw, err := c.s.Create(ctx, "parcels", f, layers.Edit{Author: "erin"})
 			if err != nil {
@@ -460,7 +460,7 @@ func TestCopyDroppedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := it.Feature
+	f := it.Feature()
 	f.Properties = maps.Clone(f.Properties)
 	f.Properties["berths"] = int64(7)
 	f.Properties["name_en"] = "Before the drop"

@@ -95,7 +95,7 @@ func TestDirectEditsInHistory(t *testing.T) {
 	// planmap edits on, from the version it serves, and its next id is
 	// after all of those.
 	cur := mustItem(t, s, "wells", 1)
-	f := cur.Feature
+	f := cur.Feature()
 	f.Properties = map[string]any{"name": "一号井", "depth": 14.0}
 	if _, err := s.Replace(ctx, "wells", 1, f, imported.Version(), layers.Edit{Author: "li"}); layers.ErrorCode(err) != layers.EPRECONDITION {
 		t.Errorf("Replace(wells, 1) from the version before psql's update: %v, want %s", err, layers.EPRECONDITION)
@@ -128,7 +128,7 @@ func TestReplaceInHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	first3 := mustItem(t, s, "wells", 3)
-	one := mustItem(t, s, "wells", 1).Feature
+	one := mustItem(t, s, "wells", 1).Feature()
 	one.Properties = map[string]any{"name": "一改"}
 	byLi, err := s.Replace(ctx, "wells", 1, one, "", layers.Edit{Author: "li"})
 	if err != nil {

@@ -292,7 +292,7 @@ func testDirectRulesFlagged(t *testing.T, h *DirectHarness) {
 			t.Errorf("the deleted boundary 1 is flagged: %q", p)
 		}
 		// Brought back through the store: its own write, checked.
-		if _, err := s.Replace(ctx, "boundary", 1, boundary.Feature, "", layers.Edit{Author: "test"}); err != nil {
+		if _, err := s.Replace(ctx, "boundary", 1, boundary.Feature(), "", layers.Edit{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		reopen(t)

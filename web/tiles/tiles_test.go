@@ -235,10 +235,10 @@ func TestCacheChangedThenDeleted(t *testing.T) {
 	}
 	other := held[len(held)-1]
 	ed := layers.Edit{Author: "test"}
-	if _, err := s.Replace(ctx, "parcels", first.Feature.ID, first.Feature, "", ed); err != nil {
+	if _, err := s.Replace(ctx, "parcels", first.ID, first.Feature(), "", ed); err != nil {
 		t.Fatal(err)
 	}
-	for _, fid := range []int64{first.Feature.ID, other} {
+	for _, fid := range []int64{first.ID, other} {
 		if err := s.Delete(ctx, "parcels", fid, "", ed); err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +248,7 @@ func TestCacheChangedThenDeleted(t *testing.T) {
 		t.Fatalf("the tile after an update and deletes: %v", err)
 	}
 	for _, fid := range tl.Holds["parcels"] {
-		if fid == first.Feature.ID || fid == other {
+		if fid == first.ID || fid == other {
 			t.Errorf("tile %d/%d/%d still holds deleted parcel %d", z, x, y, fid)
 		}
 	}
