@@ -60,12 +60,23 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 		args = append(args, after)
 	}
 	most := smallAnswer.Load()
+	rtree, table := quoteIdent("rtree_"+l.ID+"_geom"), quoteIdent(l.ID)
+	limit := ` LIMIT ` + strconv.FormatInt(most+1, 10)
 	// CROSS JOIN keeps the R-tree the outer loop: its hits, then each
-	// row by its rowid.
-	sqlText := selectList(l.Schema, "t.") +
-		` FROM ` + quoteIdent("rtree_"+l.ID+"_geom") + ` r CROSS JOIN ` + quoteIdent(l.ID) + ` t ON t.fid = r.id` +
-		` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where +
-		` LIMIT ` + strconv.FormatInt(most+1, 10)
+	// row by its rowid. Without property values the hits are sorted
+	// first, so that each row is looked up just after the one before,
+	// often on the same page, where SQLite steps to it rather than
+	// descending the table again (15 % of a 50-parcel box spread over
+	// the layer). With them, the hits are not limited apart from the
+	// rows, which could then not tell a box of more than smallAnswer
+	// candidates from one whose candidates the values left few.
+	sqlText := selectList(l.Schema, "t.") + ` FROM ` + rtree + ` r CROSS JOIN ` + table + ` t ON t.fid = r.id` +
+		` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + limit
+	if len(f.Equals) == 0 {
+		sqlText = selectList(l.Schema, "t.") + ` FROM (SELECT id FROM ` + rtree + ` r` +
+			` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + ` ORDER BY id` + limit + `)` +
+			` r CROSS JOIN ` + table + ` t ON t.fid = r.id`
+	}
 	// The property values were compared by the statement; only the box
 	// is left to decide.
 	boxOnly := layers.Filter{BBoxes: f.BBoxes}
