@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -58,6 +59,46 @@ func TestHeldOnSecondRead(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A view the cache has not seen, of a small box, is read from the store
+// in one statement (the GeoPackage store's ItemsHolding): the features the
+// cache holds are not read again but served as held, those it lacks come
+// from the rows, and the answer is the store's own.
+func TestHoldingStoreUsesHeld(t *testing.T) {
+	s := newStore(t, 400)
+	ctx := context.Background()
+	c := cache.New(s, 64<<20).NoIndex().AdmitFirst()
+	first := layers.Filter{BBoxes: []orb.Bound{parcelBox(20, 0, 20, 1)}}
+	if _, _, err := c.Items(ctx, "parcels", first, layers.Page{Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	// The next view shares half its parcels with the first.
+	next := layers.Filter{BBoxes: []orb.Bound{parcelBox(30, 0, 20, 1)}}
+	selects, loaded, before := s.selects.Load(), s.loaded.Load(), c.Stats()
+	got, matched, err := c.Items(ctx, "parcels", next, layers.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, wantMatched, err := s.Store.Items(ctx, "parcels", next, layers.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matched != wantMatched || len(got) != len(want) || len(want) != 20 {
+		t.Fatalf("the next view: %d of %d matched, want the store's %d of %d (20)", len(got), matched, len(want), wantMatched)
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || !bytes.Equal(got[i].JSON, want[i].JSON) {
+			t.Errorf("feature %d of the next view: %s, want %s", i, got[i].JSON, want[i].JSON)
+		}
+	}
+	st := c.Stats()
+	if d, e := s.selects.Load()-selects, s.loaded.Load()-loaded; d != 1 || e != 10 {
+		t.Errorf("the next view: %d statements and %d features read; want 1 and the 10 not held", d, e)
+	}
+	if st.Hits-before.Hits != 10 || st.Items != 30 {
+		t.Errorf("the next view: %d hits, %d features held after it; want 10 and 30", st.Hits-before.Hits, st.Items)
+	}
 }
 
 // A client that pages through a whole layer bigger than the budget (QGIS

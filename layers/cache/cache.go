@@ -186,9 +186,13 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		c.bypassed.Add(1)
 		return c.store.Items(ctx, id, f, p)
 	}
-	fids, matched, how, err := c.ids(ctx, ep, id, f, p, true)
+	var answer []*layers.Item
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p, &answer)
 	if err != nil {
 		return nil, 0, err
+	}
+	if how == storeAnswered {
+		return answer, matched, nil
 	}
 	if how == mostlyMissing {
 		items, matched, err := c.store.Items(ctx, id, f, p)
@@ -248,7 +252,7 @@ func (c *Cache) Shapes(ctx context.Context, id string, f layers.Filter, p layers
 		c.bypassed.Add(1)
 		return c.store.Shapes(ctx, id, f, p, fields)
 	}
-	fids, matched, how, err := c.ids(ctx, ep, id, f, p, false)
+	fids, matched, how, err := c.ids(ctx, ep, id, f, p, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -335,8 +339,10 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 // else the store's Select. Either answer is held when its query comes a
 // second time. When the index finds that the cache holds too
 // few of the features (mostlyMissing), it returns no ids: the caller asks
-// the store for the whole answer. hold is indexedIDs'.
-func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, hold bool) ([]int64, int, indexAnswer, error) {
+// the store for the whole answer. items is where Items wants a page the
+// store answers whole (storeAnswered, from a holdingStore), and nil for
+// Shapes; the features loaded for Items are held.
+func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, p layers.Page, items *[]*layers.Item) ([]int64, int, indexAnswer, error) {
 	key := appendQueryKey(make([]byte, 0, 64), f, p)
 	h := c.queryHash(id, key)
 	qs := &c.shards[c.queryShard(h)]
@@ -344,7 +350,7 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 		c.queryHits.Add(1)
 		return fids, matched, notIndexed, nil
 	}
-	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, hold)
+	fids, matched, how, err := c.indexedIDs(ctx, ep, id, f, p, items != nil)
 	if how == answered && c.door.again(h) {
 		// A view asked again is likely to be asked again still: its
 		// answer is held, and costs a lookup, not the index's work (nor
@@ -355,6 +361,23 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 		return fids, matched, how, err
 	}
 	c.queryMisses.Add(1)
+	if hs, ok := c.store.(holdingStore); ok && items != nil {
+		page, n, ok, err := c.itemsHolding(ctx, ep, hs, id, f, p)
+		if err != nil {
+			return nil, 0, notIndexed, err
+		}
+		if ok {
+			fids := make([]int64, len(page))
+			for i, it := range page {
+				fids[i] = it.ID
+			}
+			if c.admitFirst || c.door.again(h) {
+				c.putQuery(ep, qs, id, string(key), fids, n)
+			}
+			*items = page
+			return fids, n, storeAnswered, nil
+		}
+	}
 	fids, matched, err = c.store.Select(ctx, id, f, p)
 	if err != nil {
 		return nil, 0, notIndexed, err
@@ -363,6 +386,50 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 		c.putQuery(ep, qs, id, string(key), fids, matched)
 	}
 	return fids, matched, notIndexed, nil
+}
+
+// holdingStore is a store that answers the page of a query with the
+// features the cache holds in place of its own (the GeoPackage store's,
+// for a small box): one statement that reads the rows, for the page of a
+// view the cache has not seen, where selecting the ids, then loading
+// those not held, takes two, and the first reads the R-tree as the
+// second reads the rows. ok is false when it did not answer.
+type holdingStore interface {
+	ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error)
+}
+
+// itemsHolding is hs's ItemsHolding with the items the cache holds; the
+// features it read are admitted as loaded ones are.
+func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, bool, error) {
+	var given []int64 // the fids of the held items handed to the store
+	page, matched, ok, err := hs.ItemsHolding(ctx, id, f, p, func(fid int64) *layers.Item {
+		it := c.getItem(id, fid)
+		if it != nil {
+			given = append(given, fid)
+		}
+		return it
+	})
+	if !ok || err != nil {
+		return nil, 0, ok, err
+	}
+	slices.Sort(given)
+	var read []*layers.Item
+	for _, it := range page {
+		if _, held := slices.BinarySearch(given, it.ID); !held {
+			read = append(read, it)
+		}
+	}
+	c.hits.Add(int64(len(page) - len(read)))
+	c.misses.Add(int64(len(read)))
+	c.admit(ep, id, read)
+	return page, matched, true, nil
+}
+
+// getItem returns the held item of feature fid of layer id, or nil.
+func (c *Cache) getItem(id string, fid int64) *layers.Item {
+	var it [1]*layers.Item
+	c.shards[c.itemShard(fid)].getItems(id, []int64{fid}, nil, it[:])
+	return it[0]
 }
 
 // sync brings the cache up to the store's catalog and returns the epoch

@@ -37,6 +37,26 @@ func (s *counting) Select(ctx context.Context, id string, f layers.Filter, p lay
 	return s.Store.Select(ctx, id, f, p)
 }
 
+// ItemsHolding counts as a select, and the features it read, not held,
+// as loaded.
+func (s *counting) ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(int64) *layers.Item) ([]*layers.Item, int, bool, error) {
+	given := map[*layers.Item]bool{}
+	items, matched, ok, err := s.Store.ItemsHolding(ctx, id, f, p, func(fid int64) *layers.Item {
+		it := held(fid)
+		given[it] = true
+		return it
+	})
+	if ok {
+		s.selects.Add(1)
+		for _, it := range items {
+			if !given[it] {
+				s.loaded.Add(1)
+			}
+		}
+	}
+	return items, matched, ok, err
+}
+
 func (s *counting) Bounds(ctx context.Context, id string, each func(int64, orb.Bound)) error {
 	s.bounds.Add(1)
 	return s.Store.Bounds(ctx, id, each)

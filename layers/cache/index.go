@@ -299,6 +299,9 @@ const (
 	// store's own answer to the query (one statement, one pass over the
 	// rows), which the caller asks for instead.
 	mostlyMissing
+	// storeAnswered: not the index, the store gave the page's items whole
+	// (a holdingStore), and ids their ids.
+	storeAnswered
 )
 
 // indexedIDs answers ids from the spatial index of layer id, for a filter

@@ -25,7 +25,7 @@ import (
 // id order, and how many match in all.
 func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
 	if col, err := s.follow.Collection(ctx, id); err == nil && likelySmall(col, f, p) {
-		if items, matched, ok, err := s.itemsSmall(ctx, col, f, p); ok || err != nil {
+		if items, matched, ok, err := s.itemsSmall(ctx, col, f, p, nil); ok || err != nil {
 			return items, matched, err
 		}
 	}

@@ -46,9 +46,24 @@ func likelySmall(col *layers.Collection, f layers.Filter, p layers.Page) bool {
 	return e <= float64(most)/2 && e <= 2*float64(p.Offset+p.Limit)+16
 }
 
-// itemsSmall is Items in one statement; ok is false when the box held
-// more than smallAnswer candidates, and the general path must answer.
-func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, ok bool, err error) {
+// ItemsHolding is Items for a cache that holds some of the features:
+// held returns its item of feature fid, or nil, and a row of a feature it
+// holds is used to decide whether the feature matches, but not encoded
+// again; its item takes its place. It answers only a page of a small box
+// (see above); ok is false when it did not, and the caller selects the
+// ids instead (Select), to load those it lacks.
+func (s *Store) ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error) {
+	col, err := s.follow.Collection(ctx, id)
+	if err != nil || !likelySmall(col, f, p) {
+		return nil, 0, false, err
+	}
+	return s.itemsSmall(ctx, col, f, p, held)
+}
+
+// itemsSmall is Items in one statement, with the items held gives where
+// it gives one (nil: none); ok is false when the box held more than
+// smallAnswer candidates, and the general path must answer.
+func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error) {
 	l, box := col.Layer, f.BBoxes[0]
 	where, args := equalsWhere(l, f, "t")
 	if where != "" {
@@ -87,6 +102,23 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 		return eachRawRow(ctx, q, l, sqlText, args, func(fid int64, vals []any, blob []byte) error {
 			if n++; n > most {
 				return errTooMany
+			}
+			if it := heldItem(held, fid); it != nil {
+				match := boxOnly.Spatial(it.Bound)
+				if match == layers.Crossing {
+					// Its geometry decides; the row's is at hand.
+					g, _, err := rowGeometry(l, fid, blob, &arena)
+					if err != nil {
+						return err
+					}
+					if g != nil && boxOnly.MatchesGeometry(g, it.Bound) {
+						match = layers.Inside
+					}
+				}
+				if match == layers.Inside {
+					all = append(all, it)
+				}
+				return nil
 			}
 			g, wkb, err := rowGeometry(l, fid, blob, &arena)
 			if err != nil {
@@ -129,4 +161,12 @@ func (s *Store) admitted(ctx context.Context, fn func(querier) error) error {
 	}
 	defer func() { <-s.readSlots }()
 	return fn(s.cached())
+}
+
+// heldItem is held(fid), nil if held is.
+func heldItem(held func(int64) *layers.Item, fid int64) *layers.Item {
+	if held == nil {
+		return nil
+	}
+	return held(fid)
 }
