@@ -3,12 +3,14 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"math/rand"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"planmap/layers"
 	"planmap/layers/cache"
+	"planmap/layers/layerstest"
 )
 
 // A feature, or the answer to a query, that comes from the store is held
@@ -32,6 +34,19 @@ func TestHeldOnSecondRead(t *testing.T) {
 	box := layers.Filter{BBoxes: []orb.Bound{parcelBox(20, 0, 10, 1)}}
 	t.Run("box, no index", func(t *testing.T) {
 		c := cache.New(s, 64<<20).NoIndex()
+		for i, want := range []struct{ selects, loaded int64 }{{1, 10}, {1, 10}, {0, 0}} {
+			selects, loaded := s.selects.Load(), s.loaded.Load()
+			items, _, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 100})
+			if err != nil || len(items) != 10 {
+				t.Fatalf("read %d: %d items, %v; want the box's 10", i+1, len(items), err)
+			}
+			if d, e := s.selects.Load()-selects, s.loaded.Load()-loaded; d != want.selects || e != want.loaded {
+				t.Errorf("read %d of the box: %d statements and %d features read; want %d and %d", i+1, d, e, want.selects, want.loaded)
+			}
+		}
+	})
+	t.Run("box, no index, ids then features", func(t *testing.T) {
+		c := cache.New(noHolding{s}, 64<<20).NoIndex()
 		for i, want := range []struct{ selects, loaded int64 }{{1, 10}, {1, 10}, {0, 0}} {
 			selects, loaded := s.selects.Load(), s.loaded.Load()
 			items, _, err := c.Items(ctx, "parcels", box, layers.Page{Limit: 100})
@@ -99,7 +114,46 @@ func TestHoldingStoreUsesHeld(t *testing.T) {
 	if st.Hits-before.Hits != 10 || st.Items != 30 {
 		t.Errorf("the next view: %d hits, %d features held after it; want 10 and 30", st.Hits-before.Hits, st.Items)
 	}
+	// Boxes whose edges cut parcels, all of them held now: a held one
+	// across an edge is decided by its row's geometry.
+	if _, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 400, 1)}}, layers.Page{Limit: 400}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(5))
+	cell := layerstest.ParcelsCell
+	for i := range 100 {
+		x := layerstest.ParcelsWest + rng.Float64()*380*cell
+		y := layerstest.ParcelsSouth - cell/2 + rng.Float64()*cell
+		box := orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + cell*(0.2+rng.Float64()*12), y + cell*(0.1+rng.Float64())}}
+		if i%2 == 0 {
+			// A speck, which often falls in a parcel's bounding box but
+			// outside the parcel.
+			box.Max = orb.Point{x + 3e-5, y + 3e-5}
+		}
+		f := layers.Filter{BBoxes: []orb.Bound{box}}
+		p := layers.Page{Limit: 1 + rng.Intn(20), Offset: rng.Intn(3)}
+		got, matched, err := c.Items(ctx, "parcels", f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantMatched, err := s.Store.Items(ctx, "parcels", f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if matched != wantMatched || len(got) != len(want) {
+			t.Fatalf("box %d, %v, %+v: %d of %d matched; the store's %d of %d", i, box, p, len(got), matched, len(want), wantMatched)
+		}
+		for j := range want {
+			if !bytes.Equal(got[j].JSON, want[j].JSON) {
+				t.Fatalf("box %d, %v, %+v: feature %d is %s, the store's %s", i, box, p, j, got[j].JSON, want[j].JSON)
+			}
+		}
+	}
 }
+
+// noHolding is a store without ItemsHolding: the cache selects ids and
+// loads the features it lacks, as for the PostGIS store.
+type noHolding struct{ cache.Store }
 
 // A client that pages through a whole layer bigger than the budget (QGIS
 // downloading it) reads each feature once: the features the map users

@@ -175,8 +175,11 @@ func (c *Cache) WriteAllKML(ctx context.Context, w io.Writer) error {
 
 // Items returns page p of the features of layer id that f selects, in id
 // order, and how many match in all: the ids from the held answer to the
-// same query or else the store's Select, the features from the cache or
-// else, all missing ones in one call, the store's Load.
+// same query, the layer's spatial index or else the store's Select, the
+// features from the cache or else, all missing ones in one call, the
+// store's Load. A small box's page the cache has neither answer to nor
+// index for is the store's whole, in one statement, where it can
+// (holdingStore).
 func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, error) {
 	ep, err := c.sync(ctx)
 	if err != nil {
@@ -335,8 +338,9 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 
 // ids returns the ids of page p of the features of layer id that f
 // selects, and how many match in all: the held answer to the same query;
-// else, for a query of boxes alone, the layer's spatial index (index.go),
-// else the store's Select. Either answer is held when its query comes a
+// else, for a query of boxes alone, the layer's spatial index (index.go);
+// else, for Items, the page a holdingStore answers whole; else the
+// store's Select. Either answer is held when its query comes a
 // second time. When the index finds that the cache holds too
 // few of the features (mostlyMissing), it returns no ids: the caller asks
 // the store for the whole answer. items is where Items wants a page the
@@ -403,7 +407,7 @@ type holdingStore interface {
 func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, bool, error) {
 	var given []int64 // the fids of the held items handed to the store
 	page, matched, ok, err := hs.ItemsHolding(ctx, id, f, p, func(fid int64) *layers.Item {
-		it := c.getItem(id, fid)
+		it := c.shards[c.itemShard(fid)].peekItem(id, fid)
 		if it != nil {
 			given = append(given, fid)
 		}
@@ -414,22 +418,21 @@ func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id
 	}
 	slices.Sort(given)
 	var read []*layers.Item
+	var served []int64 // the held ones on the page
 	for _, it := range page {
-		if _, held := slices.BinarySearch(given, it.ID); !held {
+		if _, held := slices.BinarySearch(given, it.ID); held {
+			served = append(served, it.ID)
+		} else {
 			read = append(read, it)
 		}
 	}
-	c.hits.Add(int64(len(page) - len(read)))
+	// Served, as a hit: recently used. A held candidate off the page, or
+	// outside the boxes, was looked at without being made so.
+	c.getItems(id, served)
+	c.hits.Add(int64(len(served)))
 	c.misses.Add(int64(len(read)))
 	c.admit(ep, id, read)
 	return page, matched, true, nil
-}
-
-// getItem returns the held item of feature fid of layer id, or nil.
-func (c *Cache) getItem(id string, fid int64) *layers.Item {
-	var it [1]*layers.Item
-	c.shards[c.itemShard(fid)].getItems(id, []int64{fid}, nil, it[:])
-	return it[0]
 }
 
 // sync brings the cache up to the store's catalog and returns the epoch
@@ -597,8 +600,11 @@ func (c *Cache) admit(ep *epoch, id string, items []*layers.Item) {
 
 // putItem holds it, read under ep, if ep is still current, compacted
 // (Item.Compacted): three objects (the item, its bytes and its version),
-// of which the collector looks inside only the item, where the item as a
-// store made it is half a dozen full of pointers.
+// of which the collector looks inside only the item, where an item made
+// by NewItem (the PostGIS store's, the past's) is half a dozen full of
+// pointers. The GeoPackage store's items are made so already
+// (NewRowItem); Compacted copies them once more, into an array of the
+// exact size.
 func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
 	it, bytes, err := it.Compacted()
 	if err != nil {

@@ -97,6 +97,19 @@ func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.I
 	}
 }
 
+// peekItem returns the held item of feature fid of layer id, or nil,
+// leaving its place in the eviction order as it is.
+func (s *shard) peekItem(id string, fid int64) *layers.Item {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if le := s.layers[id]; le != nil {
+		if e := le.items[fid]; e != nil {
+			return e.item
+		}
+	}
+	return nil
+}
+
 // getQuery returns the held answer to a query of layer id.
 func (s *shard) getQuery(id string, key []byte) ([]int64, int, bool) {
 	s.mu.Lock()

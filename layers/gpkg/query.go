@@ -1,6 +1,7 @@
 package gpkg
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -277,7 +278,7 @@ func selectBBox(ctx context.Context, q querier, col *layers.Collection, f layers
 		}
 	}
 	if len(crossing) > 0 {
-		slices.SortFunc(crossing, func(a, b hit) int { return int(a.fid - b.fid) })
+		slices.SortFunc(crossing, func(a, b hit) int { return cmp.Compare(a.fid, b.fid) })
 		crossing = slices.CompactFunc(crossing, func(a, b hit) bool { return a.fid == b.fid })
 		err := eachGeometry(ctx, q, col.ID, crossing, func(fid int64, g orb.Geometry) {
 			if f.MatchesGeometry(g, g.Bound()) {

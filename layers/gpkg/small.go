@@ -1,6 +1,7 @@
 package gpkg
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -20,8 +21,8 @@ import (
 // edge, then the page's rows; each is a statement to step and a set of
 // rows to box value by value, for the same rows. A box that turns out to
 // hold more than smallAnswer candidates falls back to the general path,
-// after one statement read at most smallAnswer+1 rows; whether to try is
-// guessed from the share of the layer's extent the box covers, as the
+// after one statement read at most smallAnswer+1 rows (and, to sort them,
+// all of the box's R-tree hits); whether to try is guessed from the share of the layer's extent the box covers, as the
 // PostGIS store does (layers/postgis/small.go).
 
 // smallAnswer is the most candidates the one-statement path reads. A
@@ -82,15 +83,20 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 	// first, so that each row is looked up just after the one before,
 	// often on the same page, where SQLite steps to it rather than
 	// descending the table again (15 % of a 50-parcel box spread over
-	// the layer). With them, the hits are not limited apart from the
-	// rows, which could then not tell a box of more than smallAnswer
-	// candidates from one whose candidates the values left few.
+	// the layer); sorting reads all of a box's hits, however many, but
+	// no row past the limit. LEFT JOIN gives every hit a row, its
+	// columns NULL where the R-tree names a row the table lacks (its
+	// triggers dropped by another program), so that the rows counted are
+	// the hits limited. With property values, the hits are not limited
+	// apart from the rows, which could then not tell a box of more than
+	// smallAnswer candidates from one whose candidates the values left
+	// few.
 	sqlText := selectList(l.Schema, "t.") + ` FROM ` + rtree + ` r CROSS JOIN ` + table + ` t ON t.fid = r.id` +
 		` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + limit
 	if len(f.Equals) == 0 {
 		sqlText = selectList(l.Schema, "t.") + ` FROM (SELECT id FROM ` + rtree + ` r` +
 			` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + ` ORDER BY id` + limit + `)` +
-			` r CROSS JOIN ` + table + ` t ON t.fid = r.id`
+			` r LEFT JOIN ` + table + ` t ON t.fid = r.id`
 	}
 	// The property values were compared by the statement; only the box
 	// is left to decide.
@@ -102,6 +108,10 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 		return eachRawRow(ctx, q, l, sqlText, args, func(fid int64, vals []any, blob []byte) error {
 			if n++; n > most {
 				return errTooMany
+			}
+			if blob == nil {
+				// No row (see LEFT JOIN above), or no geometry: no match.
+				return nil
 			}
 			if it := heldItem(held, fid); it != nil {
 				match := boxOnly.Spatial(it.Bound)
@@ -136,16 +146,17 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 	if err != nil {
 		return nil, 0, false, err
 	}
-	slices.SortFunc(all, func(a, b *layers.Item) int { return int(a.ID - b.ID) })
+	slices.SortFunc(all, func(a, b *layers.Item) int { return cmp.Compare(a.ID, b.ID) })
 	ids := make([]int64, len(all))
 	for i, it := range all {
 		ids[i] = it.ID
 	}
 	page, matched := layers.PageOf(ids, p)
 	if len(page) > 0 {
-		// The page is a run of the sorted matches.
+		// The page is a run of the sorted matches; a copy, so that
+		// those off it are not kept alive with it.
 		i, _ := slices.BinarySearch(ids, page[0])
-		items = all[i : i+len(page) : i+len(page)]
+		items = slices.Clone(all[i : i+len(page)])
 	}
 	return items, matched, true, nil
 }

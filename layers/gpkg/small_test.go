@@ -1,7 +1,6 @@
 package gpkg_test
 
 import (
-	"bytes"
 	"math/rand"
 	"slices"
 	"testing"
@@ -24,13 +23,7 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 	// One parcel far away, so that the layer's extent is mostly empty and
 	// a box over the grid is guessed small when it is not: those boxes
 	// try the one statement and hand back.
-	data := bytes.TrimRight(layerstest.Parcels(n), "\n]}")
-	data = append(data, `,
-    {"type": "Feature", "id": 9999, "properties": {"name_zh": "远处地块", "status": "planned"},
-     "geometry": {"type": "MultiPolygon", "coordinates": [[[[123.5, 33.5], [123.501, 33.5], [123.501, 33.501], [123.5, 33.501], [123.5, 33.5]]]]}}
-  ]
-}
-`...)
+	data := layerstest.ParcelsFarOne(n)
 	s := layerstest.MustOpen(t)
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(data)))
 	rng := rand.New(rand.NewSource(7))

@@ -91,6 +91,20 @@ func Parcels(n int) []byte {
 	return b.Bytes()
 }
 
+// ParcelsFarOne is Parcels(n) and one parcel more, id 9999, far away
+// from the grid: the layer's extent is then mostly empty, and a box over
+// the grid holds many more parcels than its share of the extent would
+// say, as a store guessing the size of an answer from it would.
+func ParcelsFarOne(n int) []byte {
+	data := bytes.TrimRight(Parcels(n), "\n]}")
+	return append(data, `,
+    {"type": "Feature", "id": 9999, "properties": {"name_zh": "远处地块", "status": "planned"},
+     "geometry": {"type": "MultiPolygon", "coordinates": [[[[123.5, 33.5], [123.501, 33.5], [123.501, 33.501], [123.5, 33.501], [123.5, 33.5]]]]}}
+  ]
+}
+`...)
+}
+
 // ParcelsBBox returns, as the bbox query parameter wants it
 // ("minx,miny,maxx,maxy"), the box along cell edges that holds the
 // cols × rows parcels whose south-west one is at grid column col and row

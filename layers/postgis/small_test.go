@@ -1,7 +1,6 @@
 package postgis_test
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -26,13 +25,7 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 	// One parcel far away, so that the layer's extent is mostly empty and
 	// a box over the grid is guessed small when it is not: those boxes
 	// try the one statement and hand back.
-	data := bytes.TrimRight(layerstest.Parcels(n), "\n]}")
-	data = append(data, `,
-    {"type": "Feature", "id": 9999, "properties": {"name_zh": "远处地块", "status": "planned"},
-     "geometry": {"type": "MultiPolygon", "coordinates": [[[[123.5, 33.5], [123.501, 33.5], [123.501, 33.501], [123.5, 33.501], [123.5, 33.5]]]]}}
-  ]
-}
-`...)
+	data := layerstest.ParcelsFarOne(n)
 	file, err := layers.ParseFile("parcels.geojson", data)
 	if err != nil {
 		t.Fatal(err)
