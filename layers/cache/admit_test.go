@@ -83,7 +83,7 @@ func TestHeldOnSecondRead(t *testing.T) {
 func TestHoldingStoreUsesHeld(t *testing.T) {
 	s := newStore(t, 400)
 	ctx := context.Background()
-	c := cache.New(s, 64<<20).NoIndex().AdmitFirst()
+	c := cache.New(s, 64<<20).NoIndex().AdmitFirst().StoreWhole()
 	first := layers.Filter{BBoxes: []orb.Bound{parcelBox(20, 0, 20, 1)}}
 	if _, _, err := c.Items(ctx, "parcels", first, layers.Page{Limit: 100}); err != nil {
 		t.Fatal(err)
@@ -148,6 +148,50 @@ func TestHoldingStoreUsesHeld(t *testing.T) {
 				t.Fatalf("box %d, %v, %+v: feature %d is %s, the store's %s", i, box, p, j, got[j].JSON, want[j].JSON)
 			}
 		}
+	}
+}
+
+// Pages read with the store's help are read whole (ItemsHolding) while
+// the cache held little of the recent ones, and by ids, then the features
+// missing, once it held most: a map panned over views already read.
+func TestHeldShareChoosesRead(t *testing.T) {
+	s := newStore(t, 400)
+	ctx := context.Background()
+	c := cache.New(s, 64<<20).NoIndex().AdmitFirst()
+	read := func(col int) (whole bool) {
+		t.Helper()
+		holdings := s.holdings.Load()
+		items, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{parcelBox(col, 0, 10, 1)}}, layers.Page{Limit: 100})
+		if err != nil || len(items) != 10 {
+			t.Fatalf("the box at %d: %d items, %v; want 10", col, len(items), err)
+		}
+		return s.holdings.Load() > holdings
+	}
+	// New parcels each time: read whole.
+	for col := 0; col < 200; col += 10 {
+		if !read(col) {
+			t.Fatalf("the box at %d, of parcels never read, was not read whole", col)
+		}
+	}
+	// Boxes a parcel along, over parcels held now: after a few, by ids.
+	whole := 0
+	for col := 1; col < 100; col += 10 {
+		if read(col) {
+			whole++
+		}
+	}
+	if whole == 0 || whole > 7 {
+		t.Errorf("%d of 10 views over held parcels read whole; want the first few, not all", whole)
+	}
+	// New parcels again: whole again, after a few.
+	whole = 0
+	for col := 200; col < 390; col += 10 {
+		if read(col) {
+			whole++
+		}
+	}
+	if whole < 10 {
+		t.Errorf("%d of 19 views of parcels never read read whole; want most", whole)
 	}
 }
 

@@ -105,6 +105,9 @@ type Cache struct {
 	// what is read the first time (admit.go); for the tests and
 	// benchmarks.
 	indexNow, noIndex, admitFirst bool
+	// storeWhole, for tests, has every page read with the store's help
+	// read whole where it can be, whatever the cache held of the last.
+	storeWhole bool
 
 	// epoch is the state of the store the held entries are valid for. An
 	// entry read under one epoch is kept only if it is still the current
@@ -115,6 +118,10 @@ type Cache struct {
 	door    doorkeeper // admit.go: features and queries read once
 
 	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
+	// heldShare is about what share of the recent pages read with the
+	// store's help the cache held, in 1024ths: a moving average, which
+	// chooses how the next such page is read (ids).
+	heldShare atomic.Int64
 }
 
 // epoch is one state of the cache: every held entry is at least as new as
@@ -214,6 +221,9 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 		}
 	}
 	c.hits.Add(int64(len(fids) - len(missing)))
+	if how == selected {
+		c.noteHeld(len(fids)-len(missing), len(fids))
+	}
 	if len(missing) == 0 {
 		return items, matched, nil
 	}
@@ -365,7 +375,10 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 		return fids, matched, how, err
 	}
 	c.queryMisses.Add(1)
-	if hs, ok := c.store.(holdingStore); ok && items != nil {
+	// The store's one statement reads every feature's row, held or not;
+	// while most of what the pages asked held (a map panned over views
+	// already read), the ids and the few features missing cost less.
+	if hs, ok := c.store.(holdingStore); ok && items != nil && (c.heldShare.Load() < 512 || c.storeWhole) {
 		page, n, ok, err := c.itemsHolding(ctx, ep, hs, id, f, p)
 		if err != nil {
 			return nil, 0, notIndexed, err
@@ -389,7 +402,17 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 	if c.admitFirst || c.door.again(h) {
 		c.putQuery(ep, qs, id, string(key), fids, matched)
 	}
-	return fids, matched, notIndexed, nil
+	return fids, matched, selected, nil
+}
+
+// noteHeld moves heldShare an eighth of the way to held of n. Two pages
+// noted at once may lose one's step: the share is a guide, not a count.
+func (c *Cache) noteHeld(held, n int) {
+	if n == 0 {
+		return
+	}
+	old := c.heldShare.Load()
+	c.heldShare.Store(old + (int64(held)*1024/int64(n)-old)/8)
 }
 
 // holdingStore is a store that answers the page of a query with the
@@ -429,6 +452,7 @@ func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id
 	// Served, as a hit: recently used. A held candidate off the page, or
 	// outside the boxes, was looked at without being made so.
 	c.getItems(id, served)
+	c.noteHeld(len(served), len(page))
 	c.hits.Add(int64(len(served)))
 	c.misses.Add(int64(len(read)))
 	c.admit(ep, id, read)

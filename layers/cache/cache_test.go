@@ -26,7 +26,7 @@ import (
 // hold a read back (after reading it) to stage a race.
 type counting struct {
 	*gpkg.Store
-	selects, loads, loaded, items, bounds atomic.Int64
+	selects, loads, loaded, items, bounds, holdings atomic.Int64
 	// afterRead, when set, runs after a Load or Item has read from the
 	// store and before it returns.
 	afterRead atomic.Pointer[func()]
@@ -47,6 +47,7 @@ func (s *counting) ItemsHolding(ctx context.Context, id string, f layers.Filter,
 		return it
 	})
 	if ok {
+		s.holdings.Add(1)
 		s.selects.Add(1)
 		for _, it := range items {
 			if !given[it] {

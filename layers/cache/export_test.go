@@ -108,3 +108,8 @@ const (
 // answers to queries, the first time, as it did before its doorkeeper
 // (admit.go): for the tests of what it holds and drops.
 func (c *Cache) AdmitFirst() *Cache { c.admitFirst = true; return c }
+
+// StoreWhole makes the cache read every page it reads with the store's
+// help whole from a store that can (holdingStore), however much of the
+// pages before it held.
+func (c *Cache) StoreWhole() *Cache { c.storeWhole = true; return c }

@@ -302,6 +302,8 @@ const (
 	// storeAnswered: not the index, the store gave the page's items whole
 	// (a holdingStore), and ids their ids.
 	storeAnswered
+	// selected: not the index, the store's Select gave the ids.
+	selected
 )
 
 // indexedIDs answers ids from the spatial index of layer id, for a filter
