@@ -27,7 +27,6 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 	s := layerstest.MustOpen(t)
 	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(data)))
 	rng := rand.New(rand.NewSource(7))
-	rows := (n + layerstest.ParcelsColumns - 1) / layerstest.ParcelsColumns
 	type answer struct {
 		ids     []int64
 		matched int
@@ -48,19 +47,7 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 	}
 	small := 0
 	for i := range 300 {
-		// Boxes from a few parcels to the whole layer, their edges
-		// anywhere (crossing parcels).
-		w := rng.Float64() * float64(layerstest.ParcelsColumns) * layerstest.ParcelsCell * []float64{0.02, 0.2, 1.2}[rng.Intn(3)]
-		h := rng.Float64() * float64(rows) * layerstest.ParcelsCell * 1.2
-		x := layerstest.ParcelsWest + rng.Float64()*float64(layerstest.ParcelsColumns)*layerstest.ParcelsCell - w/2
-		y := layerstest.ParcelsSouth + rng.Float64()*float64(rows)*layerstest.ParcelsCell - h/2
-		if rng.Intn(3) == 0 {
-			// A speck, which often falls in a parcel's bounding box but
-			// outside the parcel, or only in the index's box, which is
-			// rounded outward: a candidate the rule refuses.
-			w, h = 3e-5, 3e-5
-		}
-		f := layers.Filter{BBoxes: []orb.Bound{{Min: orb.Point{x, y}, Max: orb.Point{x + w, y + h}}}}
+		f := layers.Filter{BBoxes: []orb.Bound{layerstest.RandomParcelsBox(rng, n)}}
 		if i%3 == 0 {
 			f.Equals = map[string]any{"status": layerstest.ParcelsStatuses[rng.Intn(len(layerstest.ParcelsStatuses))]}
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"strconv"
+
+	"github.com/paulmach/orb"
 )
 
 // The grid of Parcels: parcel i (from 0, id i+1) lies in the cell at
@@ -181,4 +183,21 @@ func ringAreaMu(ring [][2]float64) float64 {
 		a += ring[j][0]*ring[j+1][1] - ring[j+1][0]*ring[j][1]
 	}
 	return math.Abs(a) / 2 * kx * metresPerDegree / (2000.0 / 3)
+}
+
+// RandomParcelsBox is a box over the first n parcels' grid as the
+// small-answer tests of the stores ask: from a few parcels to more than
+// the whole layer, its edges anywhere, and one in three a speck, which
+// often falls in a parcel's bounding box but outside the parcel, or only
+// in an index's box, rounded outward: a candidate the bbox rule refuses.
+func RandomParcelsBox(rng *rand.Rand, n int) orb.Bound {
+	rows := (n + ParcelsColumns - 1) / ParcelsColumns
+	w := rng.Float64() * float64(ParcelsColumns) * ParcelsCell * []float64{0.02, 0.2, 1.2}[rng.Intn(3)]
+	h := rng.Float64() * float64(rows) * ParcelsCell * 1.2
+	x := ParcelsWest + rng.Float64()*float64(ParcelsColumns)*ParcelsCell - w/2
+	y := ParcelsSouth + rng.Float64()*float64(rows)*ParcelsCell - h/2
+	if rng.Intn(3) == 0 {
+		w, h = 3e-5, 3e-5
+	}
+	return orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + w, y + h}}
 }

@@ -34,7 +34,6 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(7))
-	rows := (n + layerstest.ParcelsColumns - 1) / layerstest.ParcelsColumns
 	type answer struct {
 		ids     []int64
 		matched int
@@ -61,19 +60,7 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 	for i := range 300 {
 		var f layers.Filter
 		for range 1 + rng.Intn(2) {
-			// Boxes from a few parcels to the whole layer, their edges
-			// anywhere (crossing parcels) or on cell edges.
-			w := rng.Float64() * float64(layerstest.ParcelsColumns) * layerstest.ParcelsCell * []float64{0.02, 0.2, 1.2}[rng.Intn(3)]
-			h := rng.Float64() * float64(rows) * layerstest.ParcelsCell * 1.2
-			x := layerstest.ParcelsWest + rng.Float64()*float64(layerstest.ParcelsColumns)*layerstest.ParcelsCell - w/2
-			y := layerstest.ParcelsSouth + rng.Float64()*float64(rows)*layerstest.ParcelsCell - h/2
-			if rng.Intn(3) == 0 {
-				// A speck, which often falls in a parcel's bounding box
-				// but outside the parcel, or only in the index's box,
-				// which is rounded outward: a candidate the rule refuses.
-				w, h = 3e-5, 3e-5
-			}
-			f.BBoxes = append(f.BBoxes, orb.Bound{Min: orb.Point{x, y}, Max: orb.Point{x + w, y + h}})
+			f.BBoxes = append(f.BBoxes, layerstest.RandomParcelsBox(rng, n))
 		}
 		if i%3 == 0 {
 			f.Equals = map[string]any{"status": layerstest.ParcelsStatuses[rng.Intn(len(layerstest.ParcelsStatuses))]}
