@@ -126,7 +126,11 @@ func TestRowItemSameAsItem(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := NewRowItem(statsLayer, 42, values, tt.g, wkb)
+		var box orb.Bound
+		if tt.g != nil {
+			box = tt.g.Bound()
+		}
+		got := NewRowItem(statsLayer, 42, values, tt.g, box, wkb)
 		clear(wkb) // the item keeps a copy, not the caller's bytes (a driver's)
 		switch {
 		case got.ID != 42 || !bytes.Equal(got.JSON, want.JSON) || !bytes.Equal(got.Props, want.Props) || got.Bound != want.Bound || got.Version() != want.Version():

@@ -115,19 +115,25 @@ type Item struct {
 func NewItem(l *Layer, f Feature) *Item {
 	it := newItem(l, f.ID, f.Geometry, nil, func(_ int, fd *Field) any { return f.Properties[fd.Name] })
 	it.props, it.geom = f.Properties, f.Geometry
+	if f.Geometry != nil {
+		it.Bound = f.Geometry.Bound()
+	}
 	return it
 }
 
 // NewRowItem is NewItem for a feature as a store reads it, a row: its
 // id, the values of l's fields in schema order (nil where it has none),
-// typed as Properties gives them, and its geometry g, decoded from wkb.
-// The item keeps the values in its JSON alone and the geometry as a copy
+// typed as Properties gives them, its geometry g, decoded from wkb, and
+// g's box, which the caller has worked out to decide on the row. The
+// item keeps the values in its JSON alone and the geometry as a copy
 // of wkb, as a compacted item does (Compacted), so g may be in an arena
 // the caller reuses: a page of rows is encoded without a property map
 // and a geometry's slices for each, which were a third of its
 // allocations, and the collector's work.
-func NewRowItem(l *Layer, id int64, values []any, g orb.Geometry, wkb []byte) *Item {
-	return newItem(l, id, g, wkb, func(i int, _ *Field) any { return values[i] })
+func NewRowItem(l *Layer, id int64, values []any, g orb.Geometry, box orb.Bound, wkb []byte) *Item {
+	it := newItem(l, id, g, wkb, func(i int, _ *Field) any { return values[i] })
+	it.Bound = box
+	return it
 }
 
 // newItem writes the item of feature id of l with geometry g: its JSON,
@@ -135,9 +141,6 @@ func NewRowItem(l *Layer, id int64, values []any, g orb.Geometry, wkb []byte) *I
 // properties; and wkb, if any, after the JSON in the same array.
 func newItem(l *Layer, id int64, g orb.Geometry, wkb []byte, value func(i int, fd *Field) any) *Item {
 	it := &Item{ID: id}
-	if g != nil {
-		it.Bound = g.Bound()
-	}
 	// One buffer: Props is the part of JSON that holds the properties.
 	b := make([]byte, 0, 256+24*geo.Size(g)/16+len(wkb))
 	b = append(b, `{"type":"Feature","id":`...)

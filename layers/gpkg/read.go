@@ -150,7 +150,11 @@ func rowItem(l *layers.Layer, fid int64, vals []any, blob []byte, a *geo.Arena) 
 	if err != nil {
 		return nil, err
 	}
-	return layers.NewRowItem(l, fid, vals, g, wkb), nil
+	var box orb.Bound
+	if g != nil {
+		box = g.Bound()
+	}
+	return layers.NewRowItem(l, fid, vals, g, box, wkb), nil
 }
 
 // fieldValue is v, a column's non-null value as the driver gives it,

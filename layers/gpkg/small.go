@@ -134,8 +134,11 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 			if err != nil {
 				return err
 			}
-			if g != nil && boxOnly.MatchesGeometry(g, g.Bound()) {
-				all = append(all, layers.NewRowItem(l, fid, vals, g, wkb))
+			if g == nil {
+				return nil
+			}
+			if b := g.Bound(); boxOnly.MatchesGeometry(g, b) {
+				all = append(all, layers.NewRowItem(l, fid, vals, g, b, wkb))
 			}
 			return nil
 		})
