@@ -430,7 +430,7 @@ func byIDs(id string, fids []int64) (string, any) {
 // eachGeometry reads the geometries of the hits.
 func eachGeometry(ctx context.Context, q querier, id string, hits []hit, fn func(int64, orb.Geometry)) error {
 	list := idList(make([]int64, len(hits)), func(i int) int64 { return hits[i].fid })
-	rows, err := q.QueryContext(ctx, `SELECT fid, geom FROM `+quoteIdent(id)+` WHERE `+inIDs, list)
+	rows, err := queryRows(ctx, q, `SELECT fid, geom FROM `+quoteIdent(id)+` WHERE `+inIDs, list)
 	if err != nil {
 		return err
 	}
@@ -501,7 +501,7 @@ func loadShapes(ctx context.Context, q querier, l *layers.Layer, fids []int64, f
 	}
 	cols, at := layers.ShapeColumns(l, fields)
 	from, arg := byIDs(l.ID, fids)
-	rows, err := q.QueryContext(ctx, selectList(cols, "t.")+from, arg)
+	rows, err := queryRows(ctx, q, selectList(cols, "t.")+from, arg)
 	if err != nil {
 		return nil, err
 	}

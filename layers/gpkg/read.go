@@ -78,7 +78,7 @@ func eachRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, ar
 // nil where none) and the geometry's blob, the driver's until the next
 // row, as vals is eachRawRow's.
 func eachRawRow(ctx context.Context, q querier, l *layers.Layer, sqlText string, args []any, fn func(fid int64, vals []any, blob []byte) error) error {
-	rows, err := q.QueryContext(ctx, sqlText, args...)
+	rows, err := queryRows(ctx, q, sqlText, args...)
 	if err != nil {
 		return err
 	}
@@ -109,6 +109,36 @@ func eachRawRow(ctx context.Context, q querier, l *layers.Layer, sqlText string,
 		}
 	}
 	return rows.Err()
+}
+
+// queryRows runs a statement whose rows its caller reads, stopping once
+// ctx is done (rowReader). The driver is given ctx without its
+// cancellation: a cancellable context costs two goroutines a statement,
+// database/sql's watcher of the rows and the driver's, which would
+// interrupt SQLite, each with a context of its own. That is a tenth of
+// the CPU of a feature read from the file (BENCHMARKS.md). What it gives
+// up is an interrupt within one step, which matters only where much is
+// sorted or counted before the first row. None of the statements read
+// this way does: they step row by row, or sort the R-tree's hits of a
+// box guessed small (small.go).
+func queryRows(ctx context.Context, q querier, sqlText string, args ...any) (rowReader, error) {
+	rows, err := q.QueryContext(context.WithoutCancel(ctx), sqlText, args...)
+	return rowReader{rows, ctx}, err
+}
+
+// rowReader is rows that end with ctx's error once ctx is done.
+type rowReader struct {
+	*sql.Rows
+	ctx context.Context
+}
+
+func (r rowReader) Next() bool { return r.ctx.Err() == nil && r.Rows.Next() }
+
+func (r rowReader) Err() error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	return r.Rows.Err()
 }
 
 // decodeRow turns a row eachRawRow gives into a feature.
