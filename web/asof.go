@@ -47,7 +47,7 @@ const asOfParam = "as-of"
 func (s *server) parseAsOf(w http.ResponseWriter, r *http.Request) (time.Time, error) {
 	h := w.Header()
 	h.Add("Vary", "Accept-Datetime")
-	q := r.URL.Query()
+	q := queryOf(r)
 	var at time.Time
 	switch {
 	case len(q[asOfParam]) > 1:

@@ -684,7 +684,9 @@ func (e *linkedError) Unwrap() error { return e.err }
 
 // goneError links the EGONE error of a deleted feature to its versions.
 func (s *server) goneError(r *http.Request, col string, fid int64, err error) error {
-	if layers.ErrorCode(err) != layers.EGONE {
+	// nil first: ErrorCode's errors.As puts its target on the heap, on
+	// every feature served.
+	if err == nil || layers.ErrorCode(err) != layers.EGONE {
 		return err
 	}
 	if _, ok := s.editor(); !ok {

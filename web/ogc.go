@@ -501,7 +501,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q := queryOf(r)
 	if err := checkParams(q, "f", "crs", asOfParam); err != nil {
 		return err
 	}

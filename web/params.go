@@ -39,14 +39,19 @@ const (
 	maxLimit     = 10000
 )
 
+// queryOf is r's query parameters, nil (read as none) when it has none:
+// url.URL.Query makes a map even then, on nearly every request.
+func queryOf(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
+}
+
 // wantsHTML reports whether the client asked for HTML: f=html, or a
 // browser's Accept header that ranks text/html above JSON.
 func wantsHTML(r *http.Request) bool {
-	f := ""
-	if r.URL.RawQuery != "" {
-		f = r.URL.Query().Get("f")
-	}
-	switch f {
+	switch queryOf(r).Get("f") {
 	case "html":
 		return true
 	case "":
