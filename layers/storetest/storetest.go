@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -23,6 +24,14 @@ type Store interface {
 	Shapes(ctx context.Context, id string, f layers.Filter, p layers.Page, fields []string) ([]layers.Shape, int, error)
 	Search(ctx context.Context, q string, limit int) ([]layers.Hit, error)
 	Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error)
+}
+
+// Holding is a store that can answer a page with the items a cache holds
+// in place of its own (the cache's holdingStore): held gives the item of
+// a feature the cache holds, or nil; ok is false when the store did not
+// answer, and the cache asks otherwise.
+type Holding interface {
+	ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error)
 }
 
 // Writer writes into the data a Store reads, as another client would:
@@ -459,8 +468,19 @@ func testBBox(t *testing.T, h Harness) {
 	qs = append(qs, query{"everything", []orb.Bound{{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}}})
 	qs = append(qs, query{"nowhere", []orb.Bound{{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}}})
 
-	var nonEmpty, inHoles int
+	hs, holding := s.(Holding)
+	var nonEmpty, inHoles, heldAnswers int
 	for _, l := range ls {
+		// Every feature's item, of which a cache holding every other one
+		// would hold those, for a store that takes them: the store's own,
+		// so that only whether the page is made of them tells them apart.
+		var all map[int64]*layers.Item
+		if holding {
+			all = map[int64]*layers.Item{}
+			for _, it := range mustItems(t, s, l.ID, layers.Filter{}, n+1) {
+				all[it.ID] = it
+			}
+		}
 		for _, q := range qs {
 			f := layers.Filter{BBoxes: q.boxes}
 			want := bruteIDs(l.Features, q.boxes, nil)
@@ -468,6 +488,9 @@ func testBBox(t *testing.T, h Harness) {
 			if !slices.Equal(got, want) || matched != len(want) {
 				t.Errorf("%s: Items(%s, bbox %v) = %d features, matched %d; brute force finds %d\n  only the store: %v\n  only brute force: %v",
 					q.name, l.ID, q.boxes, len(got), matched, len(want), minus(got, want), minus(want, got))
+			}
+			if holding {
+				heldAnswers += checkHolding(t, hs, l.ID, q.name, f, n, want, all)
 			}
 			sh, shMatched := shapes(t, s, l.ID, f, layers.Page{Limit: n + 1}, nil)
 			if got := shapeIDs(sh); !slices.Equal(got, want) || shMatched != len(want) {
@@ -485,10 +508,51 @@ func testBBox(t *testing.T, h Harness) {
 			}
 		}
 	}
-	t.Logf("%d filters on %d layers of %d features: %d answers not empty, %d boxes inside holes", len(qs), len(ls), n, nonEmpty, inHoles)
+	t.Logf("%d filters on %d layers of %d features: %d answers not empty, %d boxes inside holes, %d answered holding", len(qs), len(ls), n, nonEmpty, inHoles, heldAnswers)
 	if nonEmpty < len(qs) || inHoles < 20 {
 		t.Errorf("the random boxes are too easy: %d of %d answers not empty, %d boxes inside holes", nonEmpty, len(qs)*len(ls), inHoles)
 	}
+	if holding && heldAnswers < len(qs) {
+		t.Errorf("ItemsHolding answered %d of %d filters on %d layers; the small boxes alone are %d a layer", heldAnswers, len(qs)*len(ls), len(ls), 200)
+	}
+}
+
+// checkHolding asks hs for the page of f with the even-numbered features
+// of all held, and checks it against the brute force's want: the same
+// features, matched the same, the very items held where they are, and
+// the others as all has them. It returns 1 if hs answered, 0 if it
+// handed the query back.
+func checkHolding(t *testing.T, hs Holding, id, name string, f layers.Filter, n int, want []int64, all map[int64]*layers.Item) int {
+	t.Helper()
+	held := func(fid int64) *layers.Item {
+		if fid%2 != 0 {
+			return nil
+		}
+		return all[fid]
+	}
+	page, matched, ok, err := hs.ItemsHolding(ctx, id, f, layers.Page{Limit: n + 1}, held)
+	if err != nil {
+		t.Fatalf("%s: ItemsHolding(%s, bbox %v): %v", name, id, f.BBoxes, err)
+	}
+	if !ok {
+		return 0
+	}
+	if got := ids(page); !slices.Equal(got, want) || matched != len(want) {
+		t.Errorf("%s: ItemsHolding(%s, bbox %v) = %d features, matched %d; brute force finds %d\n  only the store: %v\n  only brute force: %v",
+			name, id, f.BBoxes, len(got), matched, len(want), minus(got, want), minus(want, got))
+		return 1
+	}
+	for _, it := range page {
+		if h := held(it.ID); h != nil && it != h {
+			t.Errorf("%s: ItemsHolding(%s) encoded feature %d again, where the cache held it", name, id, it.ID)
+			return 1
+		}
+		if !bytes.Equal(it.JSON, all[it.ID].JSON) {
+			t.Errorf("%s: ItemsHolding(%s) feature %d is %s, Items gives %s", name, id, it.ID, it.JSON, all[it.ID].JSON)
+			return 1
+		}
+	}
+	return 1
 }
 
 // vertices returns every vertex of g.
