@@ -188,7 +188,7 @@ func TestHeldShareChoosesRead(t *testing.T) {
 }
 
 // noHolding is a store without ItemsHolding: the cache selects ids and
-// loads the features it lacks, as for a store that cannot answer holding.
+// loads the features it lacks, as for the PostGIS store.
 type noHolding struct{ cache.Store }
 
 // A client that pages through a whole layer bigger than the budget (QGIS

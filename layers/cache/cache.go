@@ -416,12 +416,15 @@ func (c *Cache) noteHeld(held, n int) {
 }
 
 // holdingStore is a store that answers the page of a query with the
-// features the cache holds in place of its own (the GeoPackage and
-// PostGIS stores, for a small box): one statement that reads the rows,
-// for the page of a view the cache has not seen, where selecting the
-// ids, then loading those not held, takes two, and the first reads the
-// spatial index as the second reads the rows. ok is false when it did
-// not answer. The store contract checks it (storetest.Holding).
+// features the cache holds in place of its own (the GeoPackage store's,
+// for a small box): one statement that reads the rows, for the page of a
+// view the cache has not seen, where selecting the ids, then loading
+// those not held, takes two, and the first reads the R-tree as the
+// second reads the rows. ok is false when it did not answer. The store
+// contract checks it (storetest.Holding). The PostGIS store does without:
+// there one statement saved a round trip but decoded every candidate's
+// properties, where the ids are read with the geometry alone, and it
+// came out no cheaper (BENCHMARKS.md).
 type holdingStore interface {
 	ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error)
 }

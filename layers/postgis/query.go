@@ -108,7 +108,7 @@ func fieldValue(t layers.FieldType, v any) any {
 // order, and how many match in all: from one snapshot.
 func (s *Store) Items(ctx context.Context, id string, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, err error) {
 	if col, err := s.follow.Collection(ctx, id); err == nil && likelySmall(col, f) {
-		if items, matched, ok, err := s.itemsSmall(ctx, col.Layer, f, p, nil); ok || err != nil {
+		if items, matched, ok, err := s.itemsSmall(ctx, col.Layer, f, p); ok || err != nil {
 			return items, matched, err
 		}
 	}

@@ -87,23 +87,9 @@ func smallBBox(ctx context.Context, q querier, l, read *layers.Layer, f layers.F
 	return err == nil, err
 }
 
-// ItemsHolding is Items for a cache that holds some of the features
-// (layers/cache): held returns its item of feature fid, or nil, and a
-// feature on the page that it holds is served as held rather than
-// encoded again. It answers only what smallBBox can, in one statement,
-// where the cache would otherwise select the ids, then load those it
-// lacks: two round trips. ok is false when it did not answer.
-func (s *Store) ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error) {
-	col, err := s.follow.Collection(ctx, id)
-	if err != nil || !likelySmall(col, f) {
-		return nil, 0, false, err
-	}
-	return s.itemsSmall(ctx, col.Layer, f, p, held)
-}
-
-// itemsSmall is Items by smallBBox, with the items held gives where it
-// gives one (nil: none); ok is false when the answer was not small.
-func (s *Store) itemsSmall(ctx context.Context, l *layers.Layer, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error) {
+// itemsSmall is Items by smallBBox; ok is false when the answer was not
+// small.
+func (s *Store) itemsSmall(ctx context.Context, l *layers.Layer, f layers.Filter, p layers.Page) (items []*layers.Item, matched int, ok bool, err error) {
 	err = s.read(ctx, func(q querier) error {
 		byID := map[int64]layers.Feature{}
 		ids := []int64{}
@@ -118,12 +104,7 @@ func (s *Store) itemsSmall(ctx context.Context, l *layers.Layer, f layers.Filter
 		page, matched = layers.PageOf(ids, p)
 		items = make([]*layers.Item, len(page))
 		for i, fid := range page {
-			if held != nil {
-				items[i] = held(fid)
-			}
-			if items[i] == nil {
-				items[i] = layers.NewItem(l, byID[fid])
-			}
+			items[i] = layers.NewItem(l, byID[fid])
 		}
 		return nil
 	})
