@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -159,8 +160,17 @@ func benchItemsOn(b *testing.B, h http.Handler, target string, lo, hi int) {
 }
 
 // benchEach measures the requests reqs through h, one after the other
-// and round again, each answered 200.
+// and round again, each answered 200. Each carries a context that can be
+// canceled, as a request net/http serves does: what watches it for
+// cancellation (database/sql does, a goroutine a statement) costs here
+// what it costs served.
 func benchEach(b *testing.B, h http.Handler, reqs []*http.Request) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reqs = slices.Clone(reqs)
+	for i, r := range reqs {
+		reqs[i] = r.WithContext(ctx)
+	}
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()
