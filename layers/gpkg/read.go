@@ -113,30 +113,48 @@ func eachRawRow(ctx context.Context, q querier, l *layers.Layer, sqlText string,
 
 // queryRows runs a statement whose rows its caller reads, stopping once
 // ctx is done (rowReader). The driver is given ctx without its
-// cancellation: a cancellable context costs two goroutines a statement,
-// database/sql's watcher of the rows and the driver's, which would
-// interrupt SQLite, each with a context of its own. That is a tenth of
-// the CPU of a feature read from the file (BENCHMARKS.md). What it gives
-// up is an interrupt within one step, which matters only where much is
-// sorted or counted before the first row. None of the statements read
-// this way does: they step row by row, or sort the R-tree's hits of a
-// box guessed small (small.go).
-func queryRows(ctx context.Context, q querier, sqlText string, args ...any) (rowReader, error) {
+// cancellation: for each statement with a context that can be canceled,
+// as a served request's is, the modernc driver starts a goroutine to
+// interrupt SQLite, and database/sql another to close the rows (outside
+// a transaction; inside one it watches the transaction's context). A
+// profile of one feature served from the file put them at 5-8 % of the
+// request (BENCHMARKS.md). What a read so started gives up: an interrupt
+// within a step, a wait for a free connection or for a lock (busy_timeout)
+// cut short, and ctx's deadline but between rows. None of the statements
+// read so does much before its first row: they step row by row, or sort
+// the ids they were given, or at most smallAnswer+1 of a box's R-tree
+// hits (small.go).
+func queryRows(ctx context.Context, q querier, sqlText string, args ...any) (*rowReader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rows, err := q.QueryContext(context.WithoutCancel(ctx), sqlText, args...)
-	return rowReader{rows, ctx}, err
+	if err != nil {
+		return nil, err
+	}
+	return &rowReader{Rows: rows, ctx: ctx}, nil
 }
 
-// rowReader is rows that end with ctx's error once ctx is done.
+// rowReader is rows that stop, with ctx's error, once ctx is done.
 type rowReader struct {
 	*sql.Rows
-	ctx context.Context
+	ctx     context.Context
+	stopped error // ctx's error, once Next stopped for it
 }
 
-func (r rowReader) Next() bool { return r.ctx.Err() == nil && r.Rows.Next() }
-
-func (r rowReader) Err() error {
+func (r *rowReader) Next() bool {
 	if err := r.ctx.Err(); err != nil {
-		return err
+		r.stopped = err
+		return false
+	}
+	return r.Rows.Next()
+}
+
+// Err is why Next stopped: ctx's error, the driver's, or nil at the end
+// of the rows, as sql.Rows says.
+func (r *rowReader) Err() error {
+	if r.stopped != nil {
+		return r.stopped
 	}
 	return r.Rows.Err()
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // TestReadStopsWhenCanceled: rows are read without the driver watching
-// the context (read.go, queryRows), so the reader checks it between rows.
-// A stream of features canceled in the middle stops there with the
-// context's error, and a page asked with a canceled context is not read.
+// the context (read.go, queryRows), so the reader checks it, before the
+// statement and between rows. A stream of features canceled in the middle
+// stops there with the context's error; features by id, and a small box's
+// page, asked with a canceled context are refused with it.
 func TestReadStopsWhenCanceled(t *testing.T) {
 	const n = 500
 	s := layerstest.MustOpen(t)
@@ -30,6 +31,12 @@ func TestReadStopsWhenCanceled(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || seen != 10 {
 		t.Errorf("Features canceled at the 10th of %d: %d read, error %v; want 10 and %v", n+1, seen, err, context.Canceled)
+	}
+
+	for _, fids := range [][]int64{{7}, {7, 8, 9}} {
+		if items, err := s.Load(cctx, "parcels", fids); !errors.Is(err, context.Canceled) {
+			t.Errorf("Load(%v) with a canceled context: %d items, error %v; want %v", fids, len(items), err, context.Canceled)
+		}
 	}
 
 	// Three parcels by three: a box read in one statement (small.go).

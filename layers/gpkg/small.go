@@ -20,9 +20,10 @@ import (
 // R-tree's hits with their boxes, the geometries of those crossing an
 // edge, then the page's rows; each is a statement to step and a set of
 // rows to box value by value, for the same rows. A box that turns out to
-// hold more than smallAnswer candidates falls back to the general path,
-// after one statement read at most smallAnswer+1 rows (and, to sort them,
-// all of the box's R-tree hits); whether to try is guessed from the share of the layer's extent the box covers, as the
+// hold more than smallAnswer candidates (the R-tree's hits, whatever the
+// property values) falls back to the general path, after one statement
+// read at most smallAnswer+1 of them and their rows; whether to try is
+// guessed from the share of the layer's extent the box covers, as the
 // PostGIS store does (layers/postgis/small.go).
 
 // smallAnswer is the most candidates the one-statement path reads. A
@@ -66,38 +67,36 @@ func (s *Store) ItemsHolding(ctx context.Context, id string, f layers.Filter, p 
 // smallAnswer candidates, and the general path must answer.
 func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error) {
 	l, box := col.Layer, f.BBoxes[0]
-	where, args := equalsWhere(l, f, "t")
-	if where != "" {
-		where = ` AND ` + where
+	args := []any{box.Min[0], box.Max[0], box.Min[1], box.Max[1]}
+	after := ""
+	if a := p.UncountedAfter(); a > 0 {
+		after = ` AND r.id > ?`
+		args = append(args, a)
 	}
-	args = append([]any{box.Min[0], box.Max[0], box.Min[1], box.Max[1]}, args...)
-	if after := p.UncountedAfter(); after > 0 {
-		where += ` AND r.id > ?`
-		args = append(args, after)
+	on, equals := equalsWhere(l, f, "t")
+	if on != "" {
+		on = ` AND ` + on
+		args = append(args, equals...)
 	}
 	most := smallAnswer.Load()
 	rtree, table := quoteIdent("rtree_"+l.ID+"_geom"), quoteIdent(l.ID)
 	limit := ` LIMIT ` + strconv.FormatInt(most+1, 10)
-	// CROSS JOIN keeps the R-tree the outer loop: its hits, then each
-	// row by its rowid. Without property values the hits are sorted
-	// first, so that each row is looked up just after the one before,
+	// The R-tree's hits, at most smallAnswer+1 of them, so that a box
+	// guessed small wrongly (one feature far from the rest makes every
+	// box look small) costs no more than that before it hands back; the
+	// request's cancellation does not reach the statement (queryRows).
+	// Sorted, so that each row is looked up just after the one before,
 	// often on the same page, where SQLite steps to it rather than
 	// descending the table again (15 % of a 50-parcel box spread over
-	// the layer); sorting reads all of a box's hits, however many, but
-	// no row past the limit. LEFT JOIN gives every hit a row, its
-	// columns NULL where the R-tree names a row the table lacks (its
-	// triggers dropped by another program), so that the rows counted are
-	// the hits limited. With property values, the hits are not limited
-	// apart from the rows, which could then not tell a box of more than
-	// smallAnswer candidates from one whose candidates the values left
-	// few.
-	sqlText := selectList(l.Schema, "t.") + ` FROM ` + rtree + ` r CROSS JOIN ` + table + ` t ON t.fid = r.id` +
-		` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + limit
-	if len(f.Equals) == 0 {
-		sqlText = selectList(l.Schema, "t.") + ` FROM (SELECT id FROM ` + rtree + ` r` +
-			` WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + where + ` ORDER BY id` + limit + `)` +
-			` r LEFT JOIN ` + table + ` t ON t.fid = r.id`
-	}
+	// the layer); the LIMIT keeps SQLite from dropping the ORDER BY of a
+	// subquery. LEFT JOIN gives every hit a row, its columns NULL where
+	// the property values differ or the R-tree names a row the table
+	// lacks (its triggers dropped by another program), so that the rows
+	// counted are the hits: a box of more than smallAnswer of them hands
+	// back however few the values leave.
+	hits := `SELECT id FROM ` + rtree + ` r WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?` + after + limit
+	sqlText := selectList(l.Schema, "t.") + ` FROM (SELECT id FROM (` + hits + `) ORDER BY id` + limit + `) r` +
+		` LEFT JOIN ` + table + ` t ON t.fid = r.id` + on
 	// The property values were compared by the statement; only the box
 	// is left to decide.
 	boxOnly := layers.Filter{BBoxes: f.BBoxes}
@@ -110,7 +109,8 @@ func (s *Store) itemsSmall(ctx context.Context, col *layers.Collection, f layers
 				return errTooMany
 			}
 			if blob == nil {
-				// No row (see LEFT JOIN above), or no geometry: no match.
+				// No row, other property values (see LEFT JOIN above), or
+				// no geometry: no match.
 				return nil
 			}
 			if it := heldItem(held, fid); it != nil {
