@@ -9,6 +9,10 @@ import (
 	"planmap/layers/storetest"
 )
 
+// The contract checks ItemsHolding where a store has it: a change of its
+// signature would otherwise skip the check without a word.
+var _ storetest.Holding = (*gpkg.Store)(nil)
+
 // TestContract runs the store contract on the GeoPackage store, with a
 // second store on the same file (and plain SQL for deletes and direct
 // edits) as the other client.

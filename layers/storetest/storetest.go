@@ -29,7 +29,8 @@ type Store interface {
 // Holding is a store that can answer a page with the items a cache holds
 // in place of its own (the cache's holdingStore): held gives the item of
 // a feature the cache holds, or nil; ok is false when the store did not
-// answer, and the cache asks otherwise.
+// answer, and the cache asks otherwise. The contract wants it to answer
+// most pages of one small box, whose answers are what it is for.
 type Holding interface {
 	ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error)
 }
@@ -469,8 +470,9 @@ func testBBox(t *testing.T, h Harness) {
 	qs = append(qs, query{"nowhere", []orb.Bound{{Min: orb.Point{0, 0}, Max: orb.Point{1, 1}}}})
 
 	hs, holding := s.(Holding)
-	var nonEmpty, inHoles, heldAnswers int
+	var nonEmpty, inHoles int
 	for _, l := range ls {
+		smallHeld, small := 0, 0
 		// Every feature's item, of which a cache holding every other one
 		// would hold those, for a store that takes them: the store's own,
 		// so that only whether the page is made of them tells them apart.
@@ -490,7 +492,13 @@ func testBBox(t *testing.T, h Harness) {
 					q.name, l.ID, q.boxes, len(got), matched, len(want), minus(got, want), minus(want, got))
 			}
 			if holding {
-				heldAnswers += checkHolding(t, hs, l.ID, q.name, f, n, want, all)
+				answered := checkHolding(t, hs, l.ID, q.name, f, n, want, all)
+				if strings.HasPrefix(q.name, "small") {
+					small++
+					if answered {
+						smallHeld++
+					}
+				}
 			}
 			sh, shMatched := shapes(t, s, l.ID, f, layers.Page{Limit: n + 1}, nil)
 			if got := shapeIDs(sh); !slices.Equal(got, want) || shMatched != len(want) {
@@ -507,22 +515,25 @@ func testBBox(t *testing.T, h Harness) {
 				}
 			}
 		}
+		if holding {
+			t.Logf("%s: ItemsHolding answered %d of the %d small boxes", l.ID, smallHeld, small)
+			if smallHeld < small/2 {
+				t.Errorf("%s: ItemsHolding answered %d of the %d small boxes; want most", l.ID, smallHeld, small)
+			}
+		}
 	}
-	t.Logf("%d filters on %d layers of %d features: %d answers not empty, %d boxes inside holes, %d answered holding", len(qs), len(ls), n, nonEmpty, inHoles, heldAnswers)
+	t.Logf("%d filters on %d layers of %d features: %d answers not empty, %d boxes inside holes", len(qs), len(ls), n, nonEmpty, inHoles)
 	if nonEmpty < len(qs) || inHoles < 20 {
 		t.Errorf("the random boxes are too easy: %d of %d answers not empty, %d boxes inside holes", nonEmpty, len(qs)*len(ls), inHoles)
-	}
-	if holding && heldAnswers < len(qs) {
-		t.Errorf("ItemsHolding answered %d of %d filters on %d layers; the small boxes alone are %d a layer", heldAnswers, len(qs)*len(ls), len(ls), 200)
 	}
 }
 
 // checkHolding asks hs for the page of f with the even-numbered features
 // of all held, and checks it against the brute force's want: the same
 // features, matched the same, the very items held where they are, and
-// the others as all has them. It returns 1 if hs answered, 0 if it
-// handed the query back.
-func checkHolding(t *testing.T, hs Holding, id, name string, f layers.Filter, n int, want []int64, all map[int64]*layers.Item) int {
+// the others as all has them. It reports whether hs answered rather
+// than handing the query back.
+func checkHolding(t *testing.T, hs Holding, id, name string, f layers.Filter, n int, want []int64, all map[int64]*layers.Item) bool {
 	t.Helper()
 	held := func(fid int64) *layers.Item {
 		if fid%2 != 0 {
@@ -535,24 +546,29 @@ func checkHolding(t *testing.T, hs Holding, id, name string, f layers.Filter, n 
 		t.Fatalf("%s: ItemsHolding(%s, bbox %v): %v", name, id, f.BBoxes, err)
 	}
 	if !ok {
-		return 0
+		return false
 	}
 	if got := ids(page); !slices.Equal(got, want) || matched != len(want) {
 		t.Errorf("%s: ItemsHolding(%s, bbox %v) = %d features, matched %d; brute force finds %d\n  only the store: %v\n  only brute force: %v",
 			name, id, f.BBoxes, len(got), matched, len(want), minus(got, want), minus(want, got))
-		return 1
+		return true
 	}
 	for _, it := range page {
 		if h := held(it.ID); h != nil && it != h {
 			t.Errorf("%s: ItemsHolding(%s) encoded feature %d again, where the cache held it", name, id, it.ID)
-			return 1
+			return true
 		}
-		if !bytes.Equal(it.JSON, all[it.ID].JSON) {
-			t.Errorf("%s: ItemsHolding(%s) feature %d is %s, Items gives %s", name, id, it.ID, it.JSON, all[it.ID].JSON)
-			return 1
+		w := all[it.ID]
+		if w == nil {
+			t.Errorf("%s: ItemsHolding(%s) gives feature %d, which Items does not", name, id, it.ID)
+			return true
+		}
+		if !bytes.Equal(it.JSON, w.JSON) {
+			t.Errorf("%s: ItemsHolding(%s) feature %d is %s, Items gives %s", name, id, it.ID, it.JSON, w.JSON)
+			return true
 		}
 	}
-	return 1
+	return true
 }
 
 // vertices returns every vertex of g.
