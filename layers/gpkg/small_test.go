@@ -80,3 +80,32 @@ func TestSmallAnswerSameAsGeneral(t *testing.T) {
 		t.Errorf("%d of 300 queries tried the one statement, want most", small)
 	}
 }
+
+// TestSmallAnswerCountsHits: the one statement counts the R-tree's hits,
+// not the rows the property values leave, so that a box guessed small
+// wrongly reads at most smallAnswer+1 of them before it hands back: its
+// first row, which a canceled request does not stop (read.go), never
+// waits on stepping past the whole box. A box over all the parcels,
+// guessed small since one parcel lies far away, with a status none has,
+// is handed back, not answered empty from the one statement.
+func TestSmallAnswerCountsHits(t *testing.T) {
+	const n = 600
+	s := layerstest.MustOpen(t)
+	mustImport(t, s, layers.ImportOptions{}, parseText(t, "parcels.geojson", string(layerstest.ParcelsFarOne(n))))
+	defer gpkg.SetSmallAnswer(40)()
+	c := layerstest.ParcelsCell
+	rows := float64(n / layerstest.ParcelsColumns)
+	box := orb.Bound{Min: orb.Point{layerstest.ParcelsWest, layerstest.ParcelsSouth}, Max: orb.Point{layerstest.ParcelsWest + float64(layerstest.ParcelsColumns)*c, layerstest.ParcelsSouth + rows*c}}
+	f := layers.Filter{BBoxes: []orb.Bound{box}, Equals: map[string]any{"status": "no parcel has this"}}
+	p := layers.Page{Limit: 10}
+	if !s.LikelySmall(ctx, "parcels", f, p) {
+		t.Fatalf("box %v is not guessed small; the test needs one that is", box)
+	}
+	items, matched, ok, err := s.ItemsHolding(ctx, "parcels", f, p, nil)
+	if err != nil || ok {
+		t.Errorf("ItemsHolding over %d parcels, up to 40 hits: answered %v (%d items, %d matched), error %v; want it handed back", n, ok, len(items), matched, err)
+	}
+	if items, matched, err := s.Items(ctx, "parcels", f, p); err != nil || len(items) != 0 || matched != 0 {
+		t.Errorf("Items: %d items, %d matched, error %v; want none", len(items), matched, err)
+	}
+}
