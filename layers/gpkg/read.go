@@ -123,16 +123,14 @@ func eachRawRow(ctx context.Context, q querier, l *layers.Layer, sqlText string,
 // cut short, and ctx's deadline but between rows. None of the statements
 // read so does much before its first row: they step row by row, or sort
 // the ids they were given, or at most smallAnswer+1 of a box's R-tree
-// hits (small.go).
-func queryRows(ctx context.Context, q querier, sqlText string, args ...any) (*rowReader, error) {
+// hits (small.go). The reader is a value its caller keeps, so that
+// reading a statement makes no object of it.
+func queryRows(ctx context.Context, q querier, sqlText string, args ...any) (rowReader, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return rowReader{}, err
 	}
 	rows, err := q.QueryContext(context.WithoutCancel(ctx), sqlText, args...)
-	if err != nil {
-		return nil, err
-	}
-	return &rowReader{Rows: rows, ctx: ctx}, nil
+	return rowReader{Rows: rows, ctx: ctx}, err
 }
 
 // rowReader is rows that stop, with ctx's error, once ctx is done.
