@@ -22,39 +22,55 @@ import (
 // through twice) is held the second time, as everything was before.
 
 // The doorkeeper remembers the features and queries read once by hash
-// (featureHash, queryHash: 64 bits, which do not meet by chance), in
-// 2^doorkeeperSetBits sets of doorkeeperWays slots: a feature is forgotten
-// when as many others of its set have been read since, so that a few
-// thousand features read together are all remembered (with one slot a
-// hash, 261 of 12,800 features read twice in turn were not held, their
-// slots taken by others). At 8 bytes a slot, 1 MB, outside the budget:
+// (featureHash, queryHash: 64 bits, which do not meet by chance) in two
+// Bloom filters, one being filled and the one filled before it, as
+// TinyLFU ages its doorkeeper: a hash is remembered while fewer than
+// doorkeeperAge others have been read since, and at most twice as long.
+// How the hashes fall does not matter: the sets of hashes it kept before
+// (4 a set) let five features of one set, read in turn, push each other
+// out for ever, and a few sets a run of 12,800 features held five. Each
+// filter sets 4 bits of one word a hash; with doorkeeperAge hashes in one,
+// about 1 in 1,000 hashes never read is taken for one read (and its
+// feature held a read early). 1 MB, outside the budget, as before:
 // 131,072 features, about 2.6 times the parcels the default budget holds.
 const (
-	doorkeeperSetBits = 15
-	doorkeeperWays    = 4
+	doorkeeperWordBits = 16
+	doorkeeperAge      = 1 << 17
 )
 
-// doorkeeper remembers what was read once, without locks: two readers
-// that meet in a set may lose a hash, which only delays a holding.
+// doorkeeper remembers what was read once, without locks: a reader that
+// meets the turn to a new filter may lose a hash, or find one the turn
+// has just cleared, which only moves a holding by a read.
 type doorkeeper struct {
-	sets [1 << doorkeeperSetBits][doorkeeperWays]atomic.Uint64
+	filters [2][1 << doorkeeperWordBits]atomic.Uint64
+	cur     atomic.Uint32 // the filter being filled
+	added   atomic.Uint64 // hashes added since the cache was made
 }
 
 // again reports whether the feature or query of hash h was read before,
 // and remembers it.
 func (d *doorkeeper) again(h uint64) bool {
-	set := &d.sets[h>>(64-doorkeeperSetBits)]
-	h |= 1 // 0 is an empty slot
-	for i := range set {
-		if set[i].Load() == h {
-			return true
+	// Mixed again: the filters use all 64 bits, and featureHash's low
+	// ones follow the fid's.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	word := h >> (64 - doorkeeperWordBits)
+	mask := uint64(1)<<(h&63) | uint64(1)<<(h>>6&63) | uint64(1)<<(h>>12&63) | uint64(1)<<(h>>18&63)
+	cur := d.cur.Load()
+	if d.filters[cur][word].Load()&mask == mask || d.filters[1-cur][word].Load()&mask == mask {
+		return true
+	}
+	d.filters[cur][word].Or(mask)
+	if d.added.Add(1)%doorkeeperAge == 0 {
+		// The older filter is emptied and filled from now on: what only
+		// it held is forgotten.
+		old := &d.filters[1-cur]
+		for i := range old {
+			old[i].Store(0)
 		}
+		d.cur.Store(1 - cur)
 	}
-	// The oldest out.
-	for i := len(set) - 1; i > 0; i-- {
-		set[i].Store(set[i-1].Load())
-	}
-	set[0].Store(h)
 	return false
 }
 
