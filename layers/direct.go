@@ -57,9 +57,10 @@ type Flag struct {
 // the store's database in which the changes are taken in.
 type DirectSnapshot interface {
 	// Foreign returns which of the changes numbered lo to hi (both
-	// included) of a feature (fid > 0) another program made: the
-	// feature's last history row was written without planmap's context
-	// (planmap's edits and imports set it, with their author or note).
+	// included) of a feature (fid > 0) another program made: planmap's
+	// edits and imports mark theirs, each store in its own way (the
+	// GeoPackage store records its writes' ranges, the PostGIS store
+	// marks each change).
 	Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error)
 	// Layers returns every layer's declaration. It is called at most
 	// once per snapshot, and only when a change is another program's.

@@ -166,13 +166,14 @@ func (s *Store) CopyIn(ctx context.Context, fn func(layers.CopyWriter) error) er
 	if nl > 0 || nt > 0 {
 		return layers.Errorf(layers.ECONFLICT, "%s holds %d layers and %d tokens already; planmap copy writes only into an empty database", s.path, nl, nt)
 	}
-	if err := setContext(ctx, tx, "", copyNote); err != nil {
+	first, err := setContext(ctx, tx, "", copyNote)
+	if err != nil {
 		return err
 	}
 	if err := fn(&copyWriter{tx: tx, layers: map[string]*layers.Layer{}}); err != nil {
 		return err
 	}
-	if err := clearContext(ctx, tx); err != nil {
+	if _, err := clearContext(ctx, tx, first); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

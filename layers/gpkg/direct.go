@@ -16,9 +16,11 @@ import (
 // layers.DirectChecks, which says the rule; this file is what it reads
 // from the GeoPackage (directSnapshot) and where the flags are kept
 // (planmap_problems, 0008_direct_problems.sql). Changes planmap made are
-// told by the history's context (planmap_context, which this store's
-// edits and imports fill with their author or note) and by the changes
-// this store's own writes made (DirectChecks.OwnWrite, edit.go).
+// told by the ranges its writes record (planmap_writes,
+// 0010_planmap_writes.sql), by the history's context (planmap_context,
+// which planmap's edits and imports fill with their author or note) for
+// those made before that table, and by the changes this store's own
+// writes made (DirectChecks.OwnWrite, edit.go).
 
 // OnProblem sets where the store reports a direct edit whose feature fails
 // the checks (err), and, with a nil err, one that passes them again. Call
@@ -51,26 +53,68 @@ func (d *directSnapshot) close() {
 	}
 }
 
-// Foreign: the feature's last history row was written with no planmap
-// context.
+// Foreign: the change is in no range planmap_writes records, and the
+// feature's last history row was written with no planmap context (which
+// tells planmap's writes made before that table). An import by another
+// planmap process is one range, and costs one row read, not a history
+// lookup a feature.
 func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
+	r := snapshotReader{s: d.s, tx: d.tx}
+	// The changes outside planmap's writes: the gaps between the
+	// ranges, which do not overlap.
+	type gap struct{ lo, hi int64 }
+	var gaps []gap
+	rows, err := r.QueryContext(ctx, `SELECT first, last FROM planmap_writes WHERE last >= ? AND first < ? ORDER BY last`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	from := lo
+	for rows.Next() {
+		var first, last int64
+		if err := rows.Scan(&first, &last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if first >= from {
+			gaps = append(gaps, gap{from, first})
+		}
+		from = max(from, last+1)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if from <= hi {
+		gaps = append(gaps, gap{from, hi})
+	}
 	foreign := map[int64]bool{}
-	rows, err := snapshotReader{s: d.s, tx: d.tx}.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
+	for _, g := range gaps {
+		if err := d.foreignIn(ctx, r, g.lo, g.hi, foreign); err != nil {
+			return nil, err
+		}
+	}
+	return foreign, nil
+}
+
+// foreignIn adds to foreign the changes lo to hi (both included) of
+// features whose last history row was written with no planmap context.
+func (d *directSnapshot) foreignIn(ctx context.Context, r snapshotReader, lo, hi int64, foreign map[int64]bool) error {
+	rows, err := r.QueryContext(ctx, `SELECT c.seq FROM planmap_changes c
 		WHERE c.seq >= ? AND c.seq <= ? AND c.fid > 0
 		AND coalesce((SELECT h.author IS NULL AND h.note IS NULL FROM planmap_history h
 			WHERE h.layer = c.layer AND h.fid = c.fid ORDER BY h.id DESC LIMIT 1), 1)`, lo, hi)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
 		if err := rows.Scan(&seq); err != nil {
-			return nil, err
+			return err
 		}
 		foreign[seq] = true
 	}
-	return foreign, rows.Err()
+	return rows.Err()
 }
 
 func (d *directSnapshot) Layers(ctx context.Context) ([]*layers.Layer, error) {

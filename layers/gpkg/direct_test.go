@@ -3,6 +3,8 @@ package gpkg_test
 import (
 	"context"
 	"maps"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,4 +71,93 @@ func TestDirectEditOwnWriteNotChecked(t *testing.T) {
 			t.Errorf("the rules were asked %d times about the store's own write, want once", n)
 		}
 	})
+}
+
+// Another planmap process's writes are not checked again either: each
+// records its changes' range in the file (planmap_writes), and an edit
+// with no author or note is told from a direct edit by it. The direct
+// edits between them are another program's; in a file whose writes were
+// made before the ranges were recorded, the history tells them. The
+// terminals are a layer a rule is about: a check of one asks the rules.
+func TestDirectOtherPlanmapNotChecked(t *testing.T) {
+	s := seededStore(t)
+	if _, err := s.Catalog(ctx); err != nil { // starts following others' writes
+		t.Fatal(err)
+	}
+	var asked sync.Map // fid → true
+	s.CheckRules = func(_ context.Context, _ gpkg.Lookup, l *layers.Layer, f layers.Feature, _ orb.Geometry) error {
+		asked.Store(f.ID, true)
+		return nil
+	}
+	other := layerstest.OpenOtherClient(t, s.Path())
+	last := func() int64 {
+		t.Helper()
+		got, err := other.Strings(ctx, `SELECT max(seq) FROM planmap_changes`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.ParseInt(got[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// As another program writes a feature: its geometry written again.
+	rewrite := func(fid int64) int64 {
+		t.Helper()
+		it, err := s.Item(ctx, "terminals", fid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.SetGeometry(ctx, "terminals", fid, it.Geometry()); err != nil {
+			t.Fatal(err)
+		}
+		return last()
+	}
+	replace := func(fid int64, e layers.Edit) int64 {
+		t.Helper()
+		if _, err := other.Replace(ctx, "terminals", fid, edited(t, other.Store, "terminals", fid, "改"), "", e); err != nil {
+			t.Fatal(err)
+		}
+		return last()
+	}
+	begin := last() + 1
+	direct1 := rewrite(1)
+	replace(4, layers.Edit{Author: "王工"})
+	direct2 := rewrite(3)
+	edit := replace(2, layers.Edit{})
+	end := last()
+
+	foreign, err := s.ForeignChanges(ctx, begin, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int64]bool{direct1: true, direct2: true}; !maps.Equal(foreign, want) {
+		t.Errorf("changes %d to %d taken as another program's: %v, want %v (the direct edits)", begin, end, foreign, want)
+	}
+	s.TakeIn(ctx)
+	waitFor(t, "the direct edits checked", func() bool {
+		_, ok1 := asked.Load(int64(1))
+		_, ok3 := asked.Load(int64(3))
+		return ok1 && ok3
+	})
+	for _, fid := range []int64{2, 4} {
+		if _, ok := asked.Load(fid); ok {
+			t.Errorf("the rules were asked about terminal %d, which only another planmap process edited", fid)
+		}
+	}
+
+	// As a file whose planmap writes came before the ranges: the
+	// history's context tells the edit with an author, not the one
+	// without.
+	if _, err := other.Strings(ctx, `DELETE FROM planmap_writes`); err != nil {
+		t.Fatal(err)
+	}
+	foreign, err = s.ForeignChanges(ctx, begin, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int64]bool{direct1: true, edit: true, direct2: true}; !maps.Equal(foreign, want) {
+		t.Errorf("without the ranges, changes %d to %d taken as another program's: %v, want %v", begin, end, foreign, want)
+	}
 }

@@ -308,12 +308,9 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	if q.began, err = readConnState(ctx, q, q.conn); err != nil {
 		return err
 	}
-	if err := setContext(ctx, q, e.Author, e.Note); err != nil {
-		return err
-	}
 	// The changes this write makes were checked: direct.go checks only
 	// others'. The write lock is held, so they are those after first.
-	first, err := lastSeq(ctx, q)
+	first, err := setContext(ctx, q, e.Author, e.Note)
 	if err != nil {
 		return err
 	}
@@ -321,10 +318,7 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	if err != nil {
 		return err
 	}
-	if err := clearContext(ctx, q); err != nil {
-		return err
-	}
-	last, err := lastSeq(ctx, q)
+	last, err := clearContext(ctx, q, first)
 	if err != nil {
 		return err
 	}

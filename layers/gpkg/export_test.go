@@ -2,6 +2,7 @@ package gpkg
 
 import (
 	"context"
+	"database/sql"
 
 	"planmap/layers"
 )
@@ -33,4 +34,16 @@ func SetSmallAnswer(n int64) (restore func()) {
 func (s *Store) LikelySmall(ctx context.Context, id string, f layers.Filter, p layers.Page) bool {
 	col, err := s.follow.Collection(ctx, id)
 	return err == nil && likelySmall(col, f, p)
+}
+
+// ForeignChanges is what the checks of direct edits read as another
+// program's: which of the changes lo to hi the file, as it is now, says
+// no planmap process made (directSnapshot.Foreign).
+func (s *Store) ForeignChanges(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return (&directSnapshot{s: s, tx: tx}).Foreign(ctx, lo, hi)
 }

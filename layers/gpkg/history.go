@@ -271,15 +271,30 @@ func historyReplaced(ctx context.Context, tx *sql.Tx, t, note string) error {
 }
 
 // setContext says who makes the writes that follow in tx, for the
-// triggers; clearContext, before the commit, that nobody does.
-func setContext(ctx context.Context, tx execer, author, note string) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO planmap_context (id, author, note) VALUES (1, ?, ?)`, nullString(author), nullString(note))
-	return err
+// triggers, and returns the last change number before them, for
+// clearContext.
+func setContext(ctx context.Context, tx execQuerier, author, note string) (first int64, err error) {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO planmap_context (id, author, note) VALUES (1, ?, ?)`, nullString(author), nullString(note)); err != nil {
+		return 0, err
+	}
+	return lastSeq(ctx, tx)
 }
 
-func clearContext(ctx context.Context, tx execer) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM planmap_context`)
-	return err
+// clearContext, before the commit, says that nobody writes any more, and
+// records the changes tx made after first as planmap's (planmap_writes),
+// so that no process following the file checks them as another
+// program's (direct.go). It returns the last of them. The write lock
+// held since the first write keeps any other writer's changes out of
+// (first, last].
+func clearContext(ctx context.Context, tx execQuerier, first int64) (last int64, err error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM planmap_context`); err != nil {
+		return 0, err
+	}
+	if last, err = lastSeq(ctx, tx); err != nil || last <= first {
+		return last, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO planmap_writes (first, last) VALUES (?, ?)`, first, last)
+	return last, err
 }
 
 // nextSeq returns the id AUTOINCREMENT would give the next feature of

@@ -48,7 +48,8 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	}
 	// The history records the import's changes as planmap's, not as a
 	// direct edit of the file.
-	if err := setContext(ctx, tx, "", importNote); err != nil {
+	first, err := setContext(ctx, tx, "", importNote)
+	if err != nil {
 		return nil, err
 	}
 	im := &importer{tx: tx, opt: opt}
@@ -79,7 +80,7 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if err := s.checkImportRules(ctx, im); err != nil {
 		return nil, err
 	}
-	if err := clearContext(ctx, tx); err != nil {
+	if _, err := clearContext(ctx, tx, first); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -382,6 +382,12 @@ func TestMigratesDirectProblemsInPlace(t *testing.T) {
 			t.Errorf("the R-tree trigger update1 of %s after migration 9 = %q", id, got)
 		}
 	}
+	// Migration 10 made planmap_writes, empty: the writes before it are
+	// told by the history. Planmap's writes from now on record their
+	// changes there; a direct edit does not.
+	if got := query(`SELECT count(*) FROM planmap_writes`); len(got) != 1 || got[0] != "0" {
+		t.Errorf("planmap_writes after migration 10 holds %v rows, want none", got)
+	}
 	if _, err := s.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +396,12 @@ func TestMigratesDirectProblemsInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "terminal 2 flagged", func() bool { return s.Problem("terminals", 2) != "" })
+	if _, err := other.Replace(ctx, "terminals", 3, edited(t, other.Store, "terminals", 3, "三"), "", layers.Edit{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(`SELECT last - first FROM planmap_writes`); len(got) != 1 || got[0] != "1" {
+		t.Errorf("planmap_writes after an edit of one feature = %v, want one range of one change", got)
+	}
 	want := s.Problem("terminals", 2)
 	s.Close()
 

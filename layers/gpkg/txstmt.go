@@ -119,3 +119,8 @@ func (q stmtTx) QueryRowContext(ctx context.Context, text string, args ...any) *
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
+
+type execQuerier interface {
+	execer
+	querier
+}
