@@ -18,14 +18,15 @@ import (
 //
 // What it does not do is weigh what comes in against what it would push
 // out, as TinyLFU's frequency sketch does: a scan done twice within the
-// doorkeeper's memory (a layer of fewer features than its slots, paged
-// through twice) is held the second time, as everything was before.
+// doorkeeper's memory (a layer of fewer features than doorkeeperAge,
+// paged through twice) is held the second time, as everything was before.
 
 // The doorkeeper remembers the features and queries read once by hash
 // (featureHash, queryHash: 64 bits, which do not meet by chance) in two
 // Bloom filters, one being filled and the one filled before it, as
-// TinyLFU ages its doorkeeper: a hash is remembered while fewer than
-// doorkeeperAge others have been read since, and at most twice as long.
+// TinyLFU ages its doorkeeper: a hash is remembered until at least
+// doorkeeperAge others, and at most twice as many, have been read once
+// since.
 // How the hashes fall does not matter: the sets of hashes it kept before
 // (4 a set) let five features of one set, read in turn, push each other
 // out for ever, and a few sets a run of 12,800 features held five. Each
