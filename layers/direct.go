@@ -17,10 +17,10 @@ import (
 // Layer.CheckFeature, then CheckRules with the geometry the feature had
 // before, which the history kept; a delete as the API's delete is
 // checked), and a feature that fails is reported (OnProblem) and flagged
-// (Problem) until a later change of it passes. Changes planmap made (the
-// store's own edits, any planmap process's imports, told by the history's
-// context) were checked before they were written and are not checked
-// again, and clear a flag. The flags are kept in the database
+// (Problem) until a later change of it passes. Changes planmap made (any
+// planmap process's edits, imports and copies, which each store tells
+// apart in its own way: DirectSnapshot.Foreign) were checked before they
+// were written and are not checked again, and clear a flag. The flags are kept in the database
 // (planmap_problems), so that they outlive a restart: read when the store
 // opens (Load), written after each batch of changes is taken in (Save).
 //
@@ -34,7 +34,6 @@ import (
 type DirectChecks struct {
 	mu    sync.Mutex
 	flags map[featureKey]string
-	own   []seqRange // changes the store made, not yet taken in
 	fn    func(layer string, fid int64, err error)
 	// unsaved are the flags set or cleared since the last Save, by
 	// feature.
@@ -87,9 +86,6 @@ type featureKey struct {
 	fid   int64
 }
 
-// seqRange are the change numbers (lo, hi] of one write of the store.
-type seqRange struct{ lo, hi int64 }
-
 // OnProblem sets where d reports a direct edit whose feature fails the
 // checks (err), and, with a nil err, one that passes them again. Call it
 // before serving.
@@ -107,46 +103,6 @@ func (d *DirectChecks) Problem(layer string, fid int64) string {
 	return d.flags[featureKey{layer, fid}]
 }
 
-// OwnWrite records that the changes (lo, hi] were made by the store,
-// which checked them: call it before the write commits, so that the
-// refresh step never takes the write in unrecorded.
-func (d *DirectChecks) OwnWrite(lo, hi int64) {
-	if hi <= lo {
-		return
-	}
-	d.mu.Lock()
-	d.own = append(d.own, seqRange{lo, hi})
-	d.mu.Unlock()
-}
-
-// DropOwn forgets the write (lo, hi], which was not committed (its
-// numbers are used again).
-func (d *DirectChecks) DropOwn(lo, hi int64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.own = slices.DeleteFunc(d.own, func(r seqRange) bool { return r == seqRange{lo, hi} })
-}
-
-// ForgetOwn forgets the writes whose changes are all taken in, up to
-// last.
-func (d *DirectChecks) ForgetOwn(last int64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.own = slices.DeleteFunc(d.own, func(r seqRange) bool { return r.hi <= last })
-}
-
-// isOwn reports whether change seq was made by the store.
-func (d *DirectChecks) isOwn(seq int64) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, r := range d.own {
-		if seq > r.lo && seq <= r.hi {
-			return true
-		}
-	}
-	return false
-}
-
 // Check checks the features of the changes cs (oldest first, as the
 // change log has them) that another program made, as they are in snap,
 // and flags or clears them.
@@ -154,8 +110,9 @@ func (d *DirectChecks) Check(ctx context.Context, snap DirectSnapshot, cs []Chan
 	if len(cs) == 0 {
 		return nil
 	}
-	// One query for the batch: an import by another planmap process
-	// changes thousands of features, checked as it imported them.
+	// Asked of the batch, not of each change: an import by another
+	// planmap process changes thousands of features, checked as it
+	// imported them.
 	foreign, err := snap.Foreign(ctx, cs[0].Seq, cs[len(cs)-1].Seq)
 	if err != nil {
 		return err
@@ -187,7 +144,7 @@ func (d *DirectChecks) Check(ctx context.Context, snap DirectSnapshot, cs []Chan
 		}
 		seen[k] = true
 		// Planmap's own writes were checked before they were written.
-		if !foreign[c.Seq] || d.isOwn(c.Seq) {
+		if !foreign[c.Seq] {
 			d.set(k, c.Seq, nil)
 			continue
 		}

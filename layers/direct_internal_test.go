@@ -59,26 +59,3 @@ func TestDirectChecksSave(t *testing.T) {
 		t.Errorf("Save with nothing new: called %v, err %v; want no write", called, err)
 	}
 }
-
-// A write's changes (lo, hi] are the store's own until taken in
-// (ForgetOwn) or dropped when its commit failed (DropOwn).
-func TestDirectChecksOwn(t *testing.T) {
-	var d DirectChecks
-	d.OwnWrite(3, 5)
-	d.OwnWrite(5, 5) // wrote no change
-	d.OwnWrite(7, 9)
-	for seq, want := range map[int64]bool{3: false, 4: true, 5: true, 6: false, 8: true, 10: false} {
-		if got := d.isOwn(seq); got != want {
-			t.Errorf("isOwn(%d) = %v, want %v", seq, got, want)
-		}
-	}
-	d.DropOwn(7, 9)
-	if d.isOwn(8) {
-		t.Error("isOwn(8) after DropOwn(7, 9)")
-	}
-	d.OwnWrite(7, 9)
-	d.ForgetOwn(6)
-	if d.isOwn(4) || !d.isOwn(8) {
-		t.Errorf("after ForgetOwn(6): isOwn(4) = %v, isOwn(8) = %v; want false, true", d.isOwn(4), d.isOwn(8))
-	}
-}

@@ -173,7 +173,7 @@ func (s *Store) CopyIn(ctx context.Context, fn func(layers.CopyWriter) error) er
 	if err := fn(&copyWriter{tx: tx, layers: map[string]*layers.Layer{}}); err != nil {
 		return err
 	}
-	if _, err := clearContext(ctx, tx, first); err != nil {
+	if err := clearContext(ctx, tx, first); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

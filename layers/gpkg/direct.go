@@ -17,10 +17,9 @@ import (
 // from the GeoPackage (directSnapshot) and where the flags are kept
 // (planmap_problems, 0008_direct_problems.sql). Changes planmap made are
 // told by the ranges its writes record (planmap_writes,
-// 0010_planmap_writes.sql), by the history's context (planmap_context,
-// which planmap's edits and imports fill with their author or note) for
-// those made before that table, and by the changes this store's own
-// writes made (DirectChecks.OwnWrite, edit.go).
+// 0010_planmap_writes.sql), and, for those made before that table, by the
+// history's context (planmap_context, which planmap's edits and imports
+// fill with their author or note).
 
 // OnProblem sets where the store reports a direct edit whose feature fails
 // the checks (err), and, with a nil err, one that passes them again. Call
@@ -60,40 +59,51 @@ func (d *directSnapshot) close() {
 // lookup a feature.
 func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
 	r := snapshotReader{s: d.s, tx: d.tx}
-	// The changes outside planmap's writes: the gaps between the
-	// ranges, which do not overlap.
-	type gap struct{ lo, hi int64 }
-	var gaps []gap
 	rows, err := r.QueryContext(ctx, `SELECT first, last FROM planmap_writes WHERE last >= ? AND first < ? ORDER BY last`, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	from := lo
+	var writes []seqRange
 	for rows.Next() {
-		var first, last int64
-		if err := rows.Scan(&first, &last); err != nil {
+		var w seqRange
+		if err := rows.Scan(&w.first, &w.last); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if first >= from {
-			gaps = append(gaps, gap{from, first})
-		}
-		from = max(from, last+1)
+		writes = append(writes, w)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if from <= hi {
-		gaps = append(gaps, gap{from, hi})
-	}
 	foreign := map[int64]bool{}
-	for _, g := range gaps {
-		if err := d.foreignIn(ctx, r, g.lo, g.hi, foreign); err != nil {
+	for _, g := range gaps(lo, hi, writes) {
+		if err := d.foreignIn(ctx, r, g.first+1, g.last, foreign); err != nil {
 			return nil, err
 		}
 	}
 	return foreign, nil
+}
+
+// seqRange are the change numbers (first, last].
+type seqRange struct{ first, last int64 }
+
+// gaps returns the parts of the changes lo to hi (both included) that
+// none of writes covers (ordered, not overlapping, as planmap_writes
+// holds them).
+func gaps(lo, hi int64, writes []seqRange) []seqRange {
+	var out []seqRange
+	from := lo // the first change not known to be covered
+	for _, w := range writes {
+		if w.first >= from {
+			out = append(out, seqRange{from - 1, min(w.first, hi)})
+		}
+		from = max(from, w.last+1)
+	}
+	if from <= hi {
+		out = append(out, seqRange{from - 1, hi})
+	}
+	return out
 }
 
 // foreignIn adds to foreign the changes lo to hi (both included) of

@@ -23,8 +23,10 @@ import (
 // version compared with the one the caller names, the editor written into
 // planmap_context for the history triggers, the feature written (its
 // R-tree entry by the GeoPackage triggers, its change-log and history rows
-// by ours), the planning rules asked (CheckRules), the context emptied,
-// and the whole committed or nothing. The catalog then takes the change in
+// by ours), the planning rules asked (CheckRules), the context emptied and
+// the write's changes recorded as planmap's (planmap_writes, so that no
+// follower checks them again as a direct edit), and the whole committed or
+// nothing. The catalog then takes the change in
 // before the call returns, so that the writer's next read sees it; other
 // readers never wait for it.
 
@@ -308,8 +310,8 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	if q.began, err = readConnState(ctx, q, q.conn); err != nil {
 		return err
 	}
-	// The changes this write makes were checked: direct.go checks only
-	// others'. The write lock is held, so they are those after first.
+	// The changes this write makes, those after first, were checked:
+	// clearContext records them as planmap's.
 	first, err := setContext(ctx, q, e.Author, e.Note)
 	if err != nil {
 		return err
@@ -318,8 +320,7 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 	if err != nil {
 		return err
 	}
-	last, err := clearContext(ctx, q, first)
-	if err != nil {
+	if err := clearContext(ctx, q, first); err != nil {
 		return err
 	}
 	if known {
@@ -331,14 +332,7 @@ func (s *Store) commitWrite(ctx context.Context, id string, e layers.Edit, fn fu
 		}
 		s.decls.wrote(st)
 	}
-	// Recorded before the commit, so that the watch never takes the write
-	// in unrecorded; forgotten if it fails (its numbers are used again).
-	s.direct.OwnWrite(first, last)
-	if err := tx.Commit(); err != nil {
-		s.direct.DropOwn(first, last)
-		return err
-	}
-	return nil
+	return tx.Commit()
 }
 
 // touchContents records in gpkg_contents that layer id changed, its

@@ -283,18 +283,24 @@ func setContext(ctx context.Context, tx execQuerier, author, note string) (first
 // clearContext, before the commit, says that nobody writes any more, and
 // records the changes tx made after first as planmap's (planmap_writes),
 // so that no process following the file checks them as another
-// program's (direct.go). It returns the last of them. The write lock
-// held since the first write keeps any other writer's changes out of
-// (first, last].
-func clearContext(ctx context.Context, tx execQuerier, first int64) (last int64, err error) {
+// program's (direct.go). The write lock held since setContext keeps any
+// other writer's changes out of them.
+func clearContext(ctx context.Context, tx execQuerier, first int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM planmap_context`); err != nil {
-		return 0, err
+		return err
 	}
-	if last, err = lastSeq(ctx, tx); err != nil || last <= first {
-		return last, err
+	last, err := lastSeq(ctx, tx)
+	if err != nil || last <= first {
+		return err
+	}
+	// A range past first is stale: its numbers were given out again
+	// (the log's newest rows deleted and its sequence set back, which
+	// planmap never does), and would pass a direct edit off as planmap's.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM planmap_writes WHERE last > ?`, first); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO planmap_writes (first, last) VALUES (?, ?)`, first, last)
-	return last, err
+	return err
 }
 
 // nextSeq returns the id AUTOINCREMENT would give the next feature of

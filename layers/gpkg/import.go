@@ -80,7 +80,7 @@ func (s *Store) Import(ctx context.Context, files []*layers.File, opt layers.Imp
 	if err := s.checkImportRules(ctx, im); err != nil {
 		return nil, err
 	}
-	if _, err := clearContext(ctx, tx, first); err != nil {
+	if err := clearContext(ctx, tx, first); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

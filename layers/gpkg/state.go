@@ -361,7 +361,6 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 		top             int64
 	}
 	deltas := map[string]*delta{}
-	defer s.direct.ForgetOwn(last)
 	for after := cur.Seq; after < last; {
 		cs, err := readChanges(ctx, q, after, layers.ChangeBatch)
 		if err != nil {

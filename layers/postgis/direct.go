@@ -20,8 +20,8 @@ import (
 // planmap made are told by the mark its transactions leave on each change
 // (planmap.checked, which every edit, import and copy of any planmap
 // process sets: setContext), not by the author, since a direct writer
-// may sign its edits; so this store keeps no ranges of its own writes
-// (DirectChecks.OwnWrite, which the GeoPackage store needs).
+// may sign its edits (the GeoPackage store, whose triggers cannot mark a
+// change, records its writes' ranges instead).
 
 // OnProblem sets where the store reports a direct edit whose feature fails
 // the checks (err), and, with a nil err, one that passes them again. Call
