@@ -64,11 +64,20 @@ func logLayer(ctx context.Context, tx *sql.Tx, id string) error {
 // oldest first. A reader that has seen everything up to after learns from
 // them what to read again.
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]layers.Change, error) {
-	return readChanges(ctx, s.read, after, limit)
+	return readChanges(ctx, s.read, after, limit, true)
 }
 
-func readChanges(ctx context.Context, q querier, after int64, limit int) ([]layers.Change, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, layer, fid, op, at FROM planmap_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+// readChanges is Changes on q; undated, the changes' At is left zero (the
+// catalog's refresh reads none).
+func readChanges(ctx context.Context, q querier, after int64, limit int, dated bool) ([]layers.Change, error) {
+	// at as text: the driver parses a DATETIME column itself, trying
+	// layout after layout, which took 1.4 µs a row, two thirds of
+	// taking in an import of 10,000 features from the log.
+	at := "CAST(at AS TEXT)"
+	if !dated {
+		at = "NULL"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT seq, layer, fid, op, `+at+` FROM planmap_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +96,9 @@ func readChanges(ctx context.Context, q querier, after int64, limit int) ([]laye
 }
 
 // changeTime reads the at column of the change log. The column's default
-// writes an ISO 8601 UTC text, which the driver may already have parsed
-// (the column is declared DATETIME); another writer may have put anything
-// there, which is taken as unknown rather than failing the read.
+// writes an ISO 8601 UTC text (a driver may parse it itself, the column
+// being declared DATETIME); another writer may have put anything there,
+// which is taken as unknown rather than failing the read.
 func changeTime(v any) time.Time {
 	switch v := v.(type) {
 	case time.Time:

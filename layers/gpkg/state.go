@@ -362,7 +362,7 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, cur *layers.Catalog) (*
 	}
 	deltas := map[string]*delta{}
 	for after := cur.Seq; after < last; {
-		cs, err := readChanges(ctx, q, after, layers.ChangeBatch)
+		cs, err := readChanges(ctx, q, after, layers.ChangeBatch, false)
 		if err != nil {
 			return nil, err
 		}
