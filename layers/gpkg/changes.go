@@ -85,32 +85,25 @@ func readChanges(ctx context.Context, q querier, after int64, limit int, dated b
 	var out []layers.Change
 	for rows.Next() {
 		var c layers.Change
-		var at any
+		var at sql.NullString
 		if err := rows.Scan(&c.Seq, &c.Layer, &c.FID, &c.Op, &at); err != nil {
 			return nil, err
 		}
-		c.At = changeTime(at)
+		c.At = changeTime(at.String)
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// changeTime reads the at column of the change log. The column's default
-// writes an ISO 8601 UTC text (a driver may parse it itself, the column
-// being declared DATETIME); another writer may have put anything there,
-// which is taken as unknown rather than failing the read.
-func changeTime(v any) time.Time {
-	switch v := v.(type) {
-	case time.Time:
-		return v.UTC()
-	case string:
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-			if t, err := time.Parse(layout, v); err == nil {
-				return t.UTC()
-			}
+// changeTime reads the at column of the change log, as text. The
+// column's default writes an ISO 8601 UTC text; another writer may have
+// put anything there, which is taken as unknown rather than failing the
+// read.
+func changeTime(at string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, at); err == nil {
+			return t.UTC()
 		}
-	case []byte:
-		return changeTime(string(v))
 	}
 	return time.Time{}
 }

@@ -59,21 +59,8 @@ func (d *directSnapshot) close() {
 // lookup a feature.
 func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]bool, error) {
 	r := snapshotReader{s: d.s, tx: d.tx}
-	rows, err := r.QueryContext(ctx, `SELECT first, last FROM planmap_writes WHERE last >= ? AND first < ? ORDER BY last`, lo, hi)
+	writes, err := planmapWrites(ctx, r, lo, hi)
 	if err != nil {
-		return nil, err
-	}
-	var writes []seqRange
-	for rows.Next() {
-		var w seqRange
-		if err := rows.Scan(&w.first, &w.last); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		writes = append(writes, w)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	foreign := map[int64]bool{}
@@ -87,6 +74,25 @@ func (d *directSnapshot) Foreign(ctx context.Context, lo, hi int64) (map[int64]b
 
 // seqRange are the change numbers (first, last].
 type seqRange struct{ first, last int64 }
+
+// planmapWrites returns the ranges of planmap's writes that reach into
+// the changes lo to hi, in order.
+func planmapWrites(ctx context.Context, r snapshotReader, lo, hi int64) ([]seqRange, error) {
+	rows, err := r.QueryContext(ctx, `SELECT first, last FROM planmap_writes WHERE last >= ? AND first < ? ORDER BY last`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var writes []seqRange
+	for rows.Next() {
+		var w seqRange
+		if err := rows.Scan(&w.first, &w.last); err != nil {
+			return nil, err
+		}
+		writes = append(writes, w)
+	}
+	return writes, rows.Err()
+}
 
 // gaps returns the parts of the changes lo to hi (both included) that
 // none of writes covers (ordered, not overlapping, as planmap_writes
@@ -116,15 +122,11 @@ func (d *directSnapshot) foreignIn(ctx context.Context, r snapshotReader, lo, hi
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return err
-		}
+	seqs, err := appendIDs(nil, rows)
+	for _, seq := range seqs {
 		foreign[seq] = true
 	}
-	return rows.Err()
+	return err
 }
 
 func (d *directSnapshot) Layers(ctx context.Context) ([]*layers.Layer, error) {
