@@ -169,7 +169,7 @@ func TestDirectOtherPlanmapNotChecked(t *testing.T) {
 	// the edit without. It tells features, by their last history row:
 	// the import rewrote every terminal, and its last change, of terminal
 	// 6, is the one whose feature nothing changed after.
-	if _, err := other.Strings(ctx, `DELETE FROM planmap_writes`); err != nil {
+	if err := other.Exec(ctx, `DELETE FROM planmap_writes`); err != nil {
 		t.Fatal(err)
 	}
 	foreign, err = s.ForeignChanges(ctx, begin, end)
