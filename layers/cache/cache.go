@@ -426,8 +426,8 @@ func (c *Cache) noteHeld(held, n, pages int) {
 // cache of tens of thousands of features misses the processor's caches:
 // about 0.6 µs a row, where a held feature spares the 2-3 µs of
 // decoding and encoding its row. Random boxes over a layer many times
-// the budget hold a few percent: the lookups were 26 µs of a 50-parcel
-// box's 566 µs, served (BENCHMARKS.md).
+// the budget hold a few percent, and looking up every row made a
+// 50-parcel box from the file 4-11 % dearer (BENCHMARKS.md).
 const (
 	heldLookAt = 256
 	lookEvery  = 4
@@ -451,7 +451,7 @@ type holdingStore interface {
 // enough are held to look for them (heldLookAt); the features it read
 // are admitted as loaded ones are.
 func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, bool, error) {
-	pages := 1 // how many pages this one's note of the held share stands for
+	pages := 1 // the pages the held share noted stands for
 	look := c.storeWhole || c.heldShare.Load() >= heldLookAt
 	if !look && c.wholePages.Add(1)%lookEvery == 0 {
 		look, pages = true, lookEvery
