@@ -146,35 +146,24 @@ func TestHoldingStoreUsesHeld(t *testing.T) {
 // Pages read with the store's help are read whole (ItemsHolding) while
 // the cache held little of the recent ones, and by ids, then the features
 // missing, once it held most: a map panned over views already read.
-// While it held few, most pages read whole do not look their rows up
-// among the held features.
 func TestHeldShareChoosesRead(t *testing.T) {
 	s := newStore(t, 400)
 	ctx := context.Background()
 	c := cache.New(s, 64<<20).NoIndex().AdmitFirst()
-	var looked bool
 	read := func(col int) (whole bool) {
 		t.Helper()
-		holdings, looks := s.holdings.Load(), s.looks.Load()
+		holdings := s.holdings.Load()
 		items, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{parcelBox(col, 0, 10, 1)}}, layers.Page{Limit: 100})
 		if err != nil || len(items) != 10 {
 			t.Fatalf("the box at %d: %d items, %v; want 10", col, len(items), err)
 		}
-		looked = s.looks.Load() > looks
 		return s.holdings.Load() > holdings
 	}
-	// New parcels each time: read whole, one page in LookEvery looking.
-	looks := 0
+	// New parcels each time: read whole.
 	for col := 0; col < 200; col += 10 {
 		if !read(col) {
 			t.Fatalf("the box at %d, of parcels never read, was not read whole", col)
 		}
-		if looked {
-			looks++
-		}
-	}
-	if looks != 20/cache.LookEvery {
-		t.Errorf("%d of 20 views of parcels never read looked for held ones; want %d", looks, 20/cache.LookEvery)
 	}
 	// Boxes a parcel along, over parcels held now: after a few, by ids.
 	whole := 0
@@ -186,26 +175,15 @@ func TestHeldShareChoosesRead(t *testing.T) {
 	if whole == 0 || whole > 7 {
 		t.Errorf("%d of 10 views over held parcels read whole; want the first few, not all", whole)
 	}
-	// New parcels again: whole again, after a few, looking for held
-	// ones at first, while the share of the last pages is high.
-	whole, looks = 0, 0
-	var first bool // the first page read whole looked
+	// New parcels again: whole again, after a few.
+	whole = 0
 	for col := 200; col < 390; col += 10 {
 		if read(col) {
-			if whole == 0 {
-				first = looked
-			}
 			whole++
-			if looked {
-				looks++
-			}
 		}
 	}
 	if whole < 10 {
 		t.Errorf("%d of 19 views of parcels never read read whole; want most", whole)
-	}
-	if !first || looks == whole {
-		t.Errorf("%d of the %d views read whole looked for held parcels (the first: %t); want the first few, not all", looks, whole, first)
 	}
 }
 

@@ -3,7 +3,6 @@ package cache_test
 import (
 	"context"
 	"fmt"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"sync"
@@ -207,28 +206,4 @@ func BenchmarkItemsNewBoxes(b *testing.B) {
 			}
 		}
 	}
-}
-
-// BenchmarkItemsBeyondBudget asks for random boxes of about 50 parcels,
-// each new, over a layer of which the cache can hold a few percent: the
-// reads from the file through a cache that rarely holds what they need,
-// as the random boxes of issue 10's "from the file" targets are.
-func BenchmarkItemsBeyondBudget(b *testing.B) {
-	s := openBenchStore(b)
-	ctx := context.Background()
-	rows := benchParcels / layerstest.ParcelsColumns
-	c := cache.New(s, 4<<20).NoIndex()
-	rng := rand.New(rand.NewSource(1))
-	b.ReportAllocs()
-	for b.Loop() {
-		box := parcelBox(rng.Intn(layerstest.ParcelsColumns-10), rng.Intn(rows-5), 10, 5)
-		d := rng.Float64() * layerstest.ParcelsCell
-		box.Min[0] += d
-		box.Max[0] += d
-		if _, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{box}}, layers.Page{Limit: 100}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	st := c.Stats()
-	b.ReportMetric(float64(st.Hits)/float64(max(st.Hits+st.Misses, 1)), "held/feature")
 }

@@ -106,8 +106,7 @@ type Cache struct {
 	// benchmarks.
 	indexNow, noIndex, admitFirst bool
 	// storeWhole, for tests, has every page read with the store's help
-	// read whole where it can be, whatever the cache held of the last,
-	// and every row of it looked up among the held features.
+	// read whole where it can be, whatever the cache held of the last.
 	storeWhole bool
 
 	// epoch is the state of the store the held entries are valid for. An
@@ -121,11 +120,8 @@ type Cache struct {
 	hits, misses, queryHits, queryMisses, indexHits, bypassed, applyErrors atomic.Int64
 	// heldShare is about what share of the recent pages read with the
 	// store's help the cache held, in 1024ths: a moving average, which
-	// chooses how the next such page is read (ids, itemsHolding).
+	// chooses how the next such page is read (ids).
 	heldShare atomic.Int64
-	// wholePages counts the pages read whole (itemsHolding), to choose
-	// which of them look for held features while few are held.
-	wholePages atomic.Int64
 }
 
 // epoch is one state of the cache: every held entry is at least as new as
@@ -226,7 +222,7 @@ func (c *Cache) Items(ctx context.Context, id string, f layers.Filter, p layers.
 	}
 	c.hits.Add(int64(len(fids) - len(missing)))
 	if how == selected {
-		c.noteHeld(len(fids)-len(missing), len(fids), 1)
+		c.noteHeld(len(fids)-len(missing), len(fids))
 	}
 	if len(missing) == 0 {
 		return items, matched, nil
@@ -409,29 +405,15 @@ func (c *Cache) ids(ctx context.Context, ep *epoch, id string, f layers.Filter, 
 	return fids, matched, selected, nil
 }
 
-// noteHeld moves heldShare an eighth of the way to held of n for each of
-// pages, the pages this one stands for (at most all the way). Two pages
+// noteHeld moves heldShare an eighth of the way to held of n. Two pages
 // noted at once may lose one's step: the share is a guide, not a count.
-func (c *Cache) noteHeld(held, n, pages int) {
+func (c *Cache) noteHeld(held, n int) {
 	if n == 0 {
 		return
 	}
 	old := c.heldShare.Load()
-	c.heldShare.Store(old + (int64(held)*1024/int64(n)-old)*int64(min(pages, 8))/8)
+	c.heldShare.Store(old + (int64(held)*1024/int64(n)-old)/8)
 }
-
-// While less than heldLookAt 1024ths of the recent pages read whole were
-// held, one such page in lookEvery looks its rows up among the held
-// features (itemsHolding); the others read every row. A lookup in a
-// cache of tens of thousands of features misses the processor's caches:
-// about 0.6 µs a row, where a held feature spares the 2-3 µs of
-// decoding and encoding its row. Random boxes over a layer many times
-// the budget hold a few percent, and looking up every row made a
-// 50-parcel box from the file 4-11 % dearer (BENCHMARKS.md).
-const (
-	heldLookAt = 256
-	lookEvery  = 4
-)
 
 // holdingStore is a store that answers the page of a query with the
 // features the cache holds in place of its own (the GeoPackage store's,
@@ -447,27 +429,17 @@ type holdingStore interface {
 	ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(fid int64) *layers.Item) (items []*layers.Item, matched int, ok bool, err error)
 }
 
-// itemsHolding is hs's ItemsHolding with the items the cache holds, when
-// enough are held to look for them (heldLookAt); the features it read
-// are admitted as loaded ones are.
+// itemsHolding is hs's ItemsHolding with the items the cache holds; the
+// features it read are admitted as loaded ones are.
 func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id string, f layers.Filter, p layers.Page) ([]*layers.Item, int, bool, error) {
-	pages := 1 // the pages the held share noted stands for
-	look := c.storeWhole || c.heldShare.Load() >= heldLookAt
-	if !look && c.wholePages.Add(1)%lookEvery == 0 {
-		look, pages = true, lookEvery
-	}
 	var given []int64 // the fids of the held items handed to the store
-	var held func(int64) *layers.Item
-	if look {
-		held = func(fid int64) *layers.Item {
-			it := c.shards[c.itemShard(fid)].peekItem(id, fid)
-			if it != nil {
-				given = append(given, fid)
-			}
-			return it
+	page, matched, ok, err := hs.ItemsHolding(ctx, id, f, p, func(fid int64) *layers.Item {
+		it := c.shards[c.itemShard(fid)].peekItem(id, fid)
+		if it != nil {
+			given = append(given, fid)
 		}
-	}
-	page, matched, ok, err := hs.ItemsHolding(ctx, id, f, p, held)
+		return it
+	})
 	if !ok || err != nil {
 		return nil, 0, ok, err
 	}
@@ -484,9 +456,7 @@ func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id
 	// Served, as a hit: recently used. A held candidate off the page, or
 	// outside the boxes, was looked at without being made so.
 	c.getItems(id, served)
-	if look {
-		c.noteHeld(len(served), len(page), pages)
-	}
+	c.noteHeld(len(served), len(page))
 	c.hits.Add(int64(len(served)))
 	c.misses.Add(int64(len(read)))
 	c.admit(ep, id, read)

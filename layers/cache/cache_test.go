@@ -27,8 +27,6 @@ import (
 type counting struct {
 	*gpkg.Store
 	selects, loads, loaded, items, bounds, holdings atomic.Int64
-	// looks counts the ItemsHolding calls given held features to look up.
-	looks atomic.Int64
 	// afterRead, when set, runs after a Load or Item has read from the
 	// store and before it returns.
 	afterRead atomic.Pointer[func()]
@@ -43,16 +41,11 @@ func (s *counting) Select(ctx context.Context, id string, f layers.Filter, p lay
 // as loaded.
 func (s *counting) ItemsHolding(ctx context.Context, id string, f layers.Filter, p layers.Page, held func(int64) *layers.Item) ([]*layers.Item, int, bool, error) {
 	given := map[*layers.Item]bool{}
-	var look func(int64) *layers.Item
-	if held != nil {
-		s.looks.Add(1)
-		look = func(fid int64) *layers.Item {
-			it := held(fid)
-			given[it] = true
-			return it
-		}
-	}
-	items, matched, ok, err := s.Store.ItemsHolding(ctx, id, f, p, look)
+	items, matched, ok, err := s.Store.ItemsHolding(ctx, id, f, p, func(fid int64) *layers.Item {
+		it := held(fid)
+		given[it] = true
+		return it
+	})
 	if ok {
 		s.holdings.Add(1)
 		s.selects.Add(1)

@@ -98,12 +98,10 @@ func (c *Cache) NoIndex() *Cache { c.noIndex = true; return c }
 // IndexEntryBytes is what the cache counts for a feature in an index.
 const IndexEntryBytes = indexEntryBytes
 
-// MaxIndexUpdate and MaxCrossingLoad are index.go's limits; LookEvery
-// cache.go's.
+// MaxIndexUpdate and MaxCrossingLoad are index.go's limits.
 const (
 	MaxIndexUpdate  = maxIndexUpdate
 	MaxCrossingLoad = maxCrossingLoad
-	LookEvery       = lookEvery
 )
 
 // AdmitFirst makes the cache hold features read from the store, and the
@@ -113,5 +111,5 @@ func (c *Cache) AdmitFirst() *Cache { c.admitFirst = true; return c }
 
 // StoreWhole makes the cache read every page it reads with the store's
 // help whole from a store that can (holdingStore), however much of the
-// pages before it held, looking every row up among the held features.
+// pages before it held.
 func (c *Cache) StoreWhole() *Cache { c.storeWhole = true; return c }
