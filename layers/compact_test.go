@@ -2,6 +2,7 @@ package layers
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -9,18 +10,20 @@ import (
 	"planmap/geo"
 )
 
-// compact returns it compacted, as a cache gives it back.
+// compact returns it packed and unpacked, as a cache gives it back.
 func compact(t testing.TB, it *Item) *Item {
 	t.Helper()
-	c, _, err := it.Compacted()
+	p, err := it.Pack()
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := new(Item)
+	p.Unpack(c)
 	return c
 }
 
-// A compacted item serves the same JSON and has the same box and
-// geometry, of every type a layer holds; and compacting it again gives the
+// An unpacked item serves the same JSON and has the same box, geometry
+// and version, of every type a layer holds; and packing it again gives the
 // same bytes.
 func TestCompactRoundTrip(t *testing.T) {
 	line := orb.LineString{{121.3, 31.9}, {121.31, 31.91}, {121.32, 31.9}}
@@ -38,15 +41,17 @@ func TestCompactRoundTrip(t *testing.T) {
 		orb.MultiPolygon{},
 	} {
 		it := NewItem(l, Feature{ID: 42, Properties: map[string]any{"name": `海港 "<b>"`}, Geometry: g})
-		c, size, err := it.Compacted()
+		p, err := it.Pack()
 		if err != nil {
 			t.Fatalf("%T: %v", g, err)
 		}
+		c := new(Item)
+		p.Unpack(c)
 		switch {
 		case c.ID != 42 || !bytes.Equal(c.JSON, it.JSON) || !bytes.Equal(c.Props, it.Props) || c.Bound != it.Bound:
 			t.Errorf("%T: made again as %d %s %s %v, want %d %s %s %v", g, c.ID, c.JSON, c.Props, c.Bound, it.ID, it.JSON, it.Props, it.Bound)
 		case c.geom != nil || c.props != nil:
-			t.Errorf("%T: the compacted item holds its decoded geometry or property map", g)
+			t.Errorf("%T: the unpacked item holds its decoded geometry or property map", g)
 		case !c.HasGeometry():
 			t.Errorf("%T: HasGeometry false", g)
 		case !orb.Equal(c.Geometry(), g):
@@ -54,17 +59,19 @@ func TestCompactRoundTrip(t *testing.T) {
 		case c.version == "" || c.Version() != it.Version():
 			t.Errorf("%T: version %q (kept %q), want %s kept", g, c.Version(), c.version, it.Version())
 		}
-		again, _, err := c.Compacted()
-		if err != nil || !bytes.Equal(again.JSON, c.JSON) || !bytes.Equal(again.Props, c.Props) || !bytes.Equal(again.wkb, c.wkb) {
-			t.Errorf("%T: compacting the compacted item gives other bytes (%v)", g, err)
+		again, err := c.Pack()
+		a, b := again, p
+		a.buf, b.buf = nil, nil // the offsets and the rest
+		if err != nil || !bytes.Equal(again.buf, p.buf) || !reflect.DeepEqual(a, b) {
+			t.Errorf("%T: packing the unpacked item gives other bytes (%v)", g, err)
 		}
-		if used := len(c.JSON) + len(c.wkb); size > used+64 {
-			t.Errorf("%T: %d bytes compacted keep %d", g, used, size)
+		if used := len(c.JSON) + len(c.wkb) + len(c.version); p.Size() > used+64 {
+			t.Errorf("%T: %d bytes packed keep %d", g, used, p.Size())
 		}
 	}
 }
 
-// Appending to what a compacted item shares does not write into the rest
+// Appending to what an unpacked item shares does not write into the rest
 // of its bytes, and each Geometry call gives a geometry of its own.
 func TestCompactShared(t *testing.T) {
 	it := compact(t, NewItem(statsLayer, Feature{ID: 7, Properties: map[string]any{"status": "planned"}, Geometry: square(121.3, 31.9, 0.01)}))
@@ -143,7 +150,7 @@ func TestRowItemSameAsItem(t *testing.T) {
 			t.Errorf("%T: properties %#v, want %#v", tt.g, got.Properties(), tt.props)
 		}
 		if c := compact(t, got); !bytes.Equal(c.JSON, want.JSON) || !orb.Equal(c.Geometry(), got.Geometry()) {
-			t.Errorf("%T: compacted %s, %v", tt.g, c.JSON, c.Geometry())
+			t.Errorf("%T: unpacked %s, %v", tt.g, c.JSON, c.Geometry())
 		}
 	}
 }

@@ -87,8 +87,8 @@ func CollectionVersion(seq int64, at string, decl uint64) string {
 }
 
 // Item is a feature ready to serve. Its geometry and property map may be
-// left out (a compacted item, as a cache keeps it, and an item read from
-// a row: see Compacted and NewRowItem), so they are read with the
+// left out (an item unpacked from what a cache keeps, and an item read
+// from a row: see Packed and NewRowItem), so they are read with the
 // Geometry and Properties methods, and the whole feature with Feature.
 type Item struct {
 	ID    int64
@@ -101,9 +101,9 @@ type Item struct {
 	Props []byte
 	// propsAt is where Props starts in JSON (NewItem writes it there).
 	propsAt int
-	// wkb is the geometry of a compacted item, which Geometry decodes.
+	// wkb is the geometry of an unpacked or row item, which Geometry decodes.
 	wkb []byte
-	// version is Version, worked out once for a compacted item.
+	// version is Version, worked out once for an unpacked item.
 	version string
 	// props and geom are the feature's as NewItem was given them; nil
 	// where they are read back from Props and wkb.
@@ -126,7 +126,7 @@ func NewItem(l *Layer, f Feature) *Item {
 // typed as Properties gives them, its geometry g, decoded from wkb, and
 // g's box, which the caller has worked out to decide on the row. The
 // item keeps the values in its JSON alone and the geometry as a copy
-// of wkb, as a compacted item does (Compacted), so g may be in an arena
+// of wkb, as an unpacked item does (Packed), so g may be in an arena
 // the caller reuses: a page of rows is encoded without a property map
 // and a geometry's slices for each, which were a third of its
 // allocations, and the collector's work.
@@ -163,7 +163,7 @@ func newItem(l *Layer, id int64, g orb.Geometry, wkb []byte, value func(i int, f
 	return it
 }
 
-// Geometry returns the feature's geometry. A compacted item decodes it on
+// Geometry returns the feature's geometry. An unpacked or row item decodes it on
 // every call, into a new geometry the caller may keep or change.
 func (it *Item) Geometry() orb.Geometry { return it.geometryIn(nil) }
 
@@ -174,8 +174,9 @@ func (it *Item) geometryIn(a *geo.Arena) orb.Geometry {
 	}
 	g, err := a.DecodeWKB(it.wkb)
 	if err != nil {
-		// Compacted wrote it; it cannot be anything but whole.
-		panic(fmt.Sprintf("feature %d: compacted geometry: %v", it.ID, err))
+		// Written from a geometry (NewRowItem's copy, or Pack's), it
+		// cannot be anything but whole.
+		panic(fmt.Sprintf("feature %d: kept geometry: %v", it.ID, err))
 	}
 	return g
 }
@@ -230,7 +231,7 @@ func AppendShapes(dst []Shape, l *Layer, items []*Item, fields []string) []Shape
 	n := len(fields)
 	vals := make([]any, len(items)*n)
 	seen := newValueMemo(n)
-	var arena geo.Arena // for the geometries of compacted items
+	var arena geo.Arena // for the geometries of unpacked and row items
 	for i, it := range items {
 		v := vals[i*n : (i+1)*n : (i+1)*n]
 		it.values(fields, has, v, seen)
@@ -458,7 +459,7 @@ func appendValue(dst []byte, v any) []byte {
 
 // floatMarks are the bytes of which a written number holds one if and
 // only if it is a float (NaN and ±Inf too): what tells an integer from a
-// number when a compacted item's properties are read back (propValue).
+// number when an unpacked item's properties are read back (propValue).
 const floatMarks = ".eEnN"
 
 // appendNumber writes a float so that it reads back as one: 12 is written

@@ -8,7 +8,7 @@ import (
 )
 
 // Properties returns the item's properties: the map it was made with, or,
-// for a compacted item, the same values read back from Props. They come back
+// for an unpacked item, the same values read back from Props. They come back
 // typed as the store typed them (an integer is written without a point, a
 // number always with one, strings byte for byte), but for a BLOB a
 // GeoPackage holds in a field, which comes back as the base64 string it is

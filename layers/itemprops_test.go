@@ -8,7 +8,7 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// A compacted item has the properties it was made with, read back from
+// An unpacked item has the properties it was made with, read back from
 // its JSON, typed alike and byte for byte: a cached feature looks the same
 // to every reader (pages, sheets, statistics, tiles) as one read from the
 // store.

@@ -1,6 +1,10 @@
 package cache
 
-import "fmt"
+import (
+	"fmt"
+
+	"planmap/layers"
+)
 
 // Check verifies what the cache's bookkeeping says against what it holds:
 // every shard's byte count is the sum of its entries' sizes and within its
@@ -47,26 +51,36 @@ func (c *Cache) Check() error {
 func (s *shard) check() error {
 	var bytes int64
 	n := 0
-	for e := s.root.next; e != &s.root; e = e.next {
-		if e.next.prev != e {
-			return fmt.Errorf("broken links at an entry of %s", e.layer.id)
+	for i := s.recs[0].next; i != 0; i = s.recs[i].next {
+		r := &s.recs[i]
+		if s.recs[r.next].prev != i {
+			return fmt.Errorf("broken links at an entry of %s", r.layer.id)
 		}
-		bytes += e.size
+		bytes += r.size
 		n++
-		if s.layers[e.layer.id] != e.layer {
-			return fmt.Errorf("an entry of %s whose layer is not in the shard", e.layer.id)
+		if s.layers[r.layer.id] != r.layer {
+			return fmt.Errorf("an entry of %s whose layer is not in the shard", r.layer.id)
 		}
-		if e.item != nil && e.layer.items[e.fid] != e || e.item == nil && e.layer.queries[e.key] != e {
-			return fmt.Errorf("an entry of %s in the list but not in its map", e.layer.id)
+		if r.query == nil && r.layer.items[r.item.ID] != i || r.query != nil && r.layer.queries[r.query.key] != i {
+			return fmt.Errorf("an entry of %s in the list but not in its map", r.layer.id)
 		}
 	}
 	held := 0
 	for _, le := range s.layers {
 		held += len(le.items) + len(le.queries)
 	}
+	free := 0
+	for i := s.free; i != 0; i = s.recs[i].next {
+		if r := s.recs[i]; r.layer != nil || r.query != nil || r.item.Size() != 0 {
+			return fmt.Errorf("unused record %d keeps what it held", i)
+		}
+		free++
+	}
 	switch {
 	case held != n:
 		return fmt.Errorf("%d entries in the maps, %d in the list", held, n)
+	case n+free+1 != len(s.recs):
+		return fmt.Errorf("%d entries and %d unused records, of %d", n, free, len(s.recs)-1)
 	case bytes != s.bytes:
 		return fmt.Errorf("the entries take %d bytes, the shard counts %d", bytes, s.bytes)
 	case s.bytes > s.budget:
@@ -79,13 +93,14 @@ func (s *shard) check() error {
 // applied in the background.
 func (c *Cache) SetInline(n int64) { c.inline = n }
 
-// EntryOverhead is what the cache counts for holding anything beyond what
-// it holds.
-const EntryOverhead = entryOverhead
-
-// ItemOverhead is what it counts for the item that points into a held
-// feature's bytes.
-const ItemOverhead = itemOverhead
+// HeldSize is what the cache counts for holding it.
+func HeldSize(it *layers.Item) (int64, error) {
+	p, err := it.Pack()
+	if err != nil {
+		return 0, err
+	}
+	return heldSize(&p), nil
+}
 
 // IndexNow makes the cache make each layer's spatial index as it is first
 // asked for, before answering, instead of in the background.

@@ -278,7 +278,7 @@ func (c *Cache) shareBudgetLocked() {
 		s.mu.Lock()
 		s.budget = max(per, 0)
 		for s.bytes > s.budget {
-			s.remove(s.root.prev)
+			s.remove(s.recs[0].prev)
 		}
 		s.mu.Unlock()
 	}

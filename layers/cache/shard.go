@@ -2,15 +2,30 @@ package cache
 
 import (
 	"sync"
+	"unsafe"
 
 	"planmap/layers"
 )
 
 // shard is one part of the cache: its entries, features and query answers
 // alike, in one least-recently-used list, within its share of the budget.
+//
+// The entries are records in one slice, linked by index, and the maps
+// find them by index: what the cache holds of a feature is a record
+// with one pointer, to its packed bytes, which the collector marks
+// without looking inside. Entries made of pointers (an entry, its item,
+// its bytes and its version: four objects a feature, each linked to the
+// next, and a map of pointers to find them) had the collector walk
+// 300,000 objects in every cycle with a 64 MB cache full of parcels:
+// half of what the cache added to the reads it did not serve
+// (BENCHMARKS.md).
 type shard struct {
-	mu     sync.Mutex
-	root   entry // sentinel of the LRU ring: root.next is the most recently used
+	mu sync.Mutex
+	// recs[0] is the sentinel of the LRU ring: its next is the most
+	// recently used entry. free is the first of the unused records,
+	// linked by next; 0 when none.
+	recs   []rec
+	free   int32
 	bytes  int64
 	budget int64
 	layers map[string]*layerEntries
@@ -20,27 +35,34 @@ type shard struct {
 // query answers, or the whole layer, can be dropped without a scan.
 type layerEntries struct {
 	id      string
-	items   map[int64]*entry
-	queries map[string]*entry
+	items   map[int64]int32
+	queries map[string]int32
 }
 
-// entry is a held feature (item set) or query answer (key set).
-type entry struct {
-	prev, next *entry
+// rec is an entry: a held feature (query nil) or query answer.
+type rec struct {
+	prev, next int32
 	layer      *layerEntries
 	size       int64
+	item       layers.Packed
+	query      *heldQuery
+}
 
-	fid  int64
-	item *layers.Item
-
+// heldQuery is a held query answer.
+type heldQuery struct {
 	key     string
 	fids    []int64
 	matched int
 }
 
+// recOverhead approximates what holding anything costs beyond what it
+// holds: its record, with the slack of the slice that grows by doubling,
+// and its map slot.
+const recOverhead = int64(unsafe.Sizeof(rec{}))*3/2 + 32
+
 // init empties the shard and gives it budget bytes.
 func (s *shard) init(budget int64) {
-	s.root.prev, s.root.next = &s.root, &s.root
+	s.recs, s.free = make([]rec, 1, 64), 0
 	s.bytes, s.budget = 0, budget
 	s.layers = map[string]*layerEntries{}
 }
@@ -49,31 +71,36 @@ func (s *shard) init(budget int64) {
 func (s *shard) layer(id string) *layerEntries {
 	le := s.layers[id]
 	if le == nil {
-		le = &layerEntries{id: id, items: map[int64]*entry{}, queries: map[string]*entry{}}
+		le = &layerEntries{id: id, items: map[int64]int32{}, queries: map[string]int32{}}
 		s.layers[id] = le
 	}
 	return le
 }
 
-// getItem returns the held feature fid of layer id, or nil.
-func (s *shard) getItem(id string, fid int64) *layers.Item {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	le := s.layers[id]
-	if le == nil {
-		return nil
+// item returns the record of the held feature fid of layer id, or 0.
+func (s *shard) item(id string, fid int64) int32 {
+	if le := s.layers[id]; le != nil {
+		return le.items[fid]
 	}
-	e := le.items[fid]
-	if e == nil {
-		return nil
-	}
-	s.touch(e)
-	return e.item
+	return 0
 }
 
-// getItems sets items[i] to the held feature fids[i] of layer id, for each
-// i in idx (every i when idx is nil).
-func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.Item) {
+// getItem sets *into to the held feature fid of layer id, if held.
+func (s *shard) getItem(id string, fid int64, into *layers.Item) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.item(id, fid)
+	if i == 0 {
+		return false
+	}
+	s.touch(i)
+	s.recs[i].item.Unpack(into)
+	return true
+}
+
+// getItems sets items[i] to the held feature fids[i] of layer id, unpacked
+// into slab[i], for each i in idx (every i when idx is nil).
+func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.Item, slab []layers.Item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	le := s.layers[id]
@@ -81,9 +108,10 @@ func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.I
 		return
 	}
 	get := func(i int) {
-		if e := le.items[fids[i]]; e != nil {
-			s.touch(e)
-			items[i] = e.item
+		if r := le.items[fids[i]]; r != 0 {
+			s.touch(r)
+			s.recs[r].item.Unpack(&slab[i])
+			items[i] = &slab[i]
 		}
 	}
 	if idx == nil {
@@ -97,17 +125,29 @@ func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.I
 	}
 }
 
-// peekItem returns the held item of feature fid of layer id, or nil,
-// leaving its place in the eviction order as it is.
-func (s *shard) peekItem(id string, fid int64) *layers.Item {
+// touchItems makes those of features fids of layer id held the most
+// recently used, in the order of fids.
+func (s *shard) touchItems(id string, fids []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if le := s.layers[id]; le != nil {
-		if e := le.items[fid]; e != nil {
-			return e.item
+		for _, fid := range fids {
+			if r := le.items[fid]; r != 0 {
+				s.touch(r)
+			}
 		}
 	}
-	return nil
+}
+
+// peekItem returns the held feature fid of layer id, if held, leaving its
+// place in the eviction order as it is.
+func (s *shard) peekItem(id string, fid int64) (layers.Packed, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.item(id, fid); i != 0 {
+		return s.recs[i].item, true
+	}
+	return layers.Packed{}, false
 }
 
 // getQuery returns the held answer to a query of layer id.
@@ -118,66 +158,111 @@ func (s *shard) getQuery(id string, key []byte) ([]int64, int, bool) {
 	if le == nil {
 		return nil, 0, false
 	}
-	e := le.queries[string(key)]
-	if e == nil {
+	i := le.queries[string(key)]
+	if i == 0 {
 		return nil, 0, false
 	}
-	s.touch(e)
-	return e.fids, e.matched, true
+	s.touch(i)
+	q := s.recs[i].query
+	return q.fids, q.matched, true
 }
 
-// push adds e as the most recently used entry, then evicts the least
-// recently used ones until the shard is within its budget. e.size must
-// not exceed the budget.
-func (s *shard) push(e *entry) {
-	e.prev, e.next = &s.root, s.root.next
-	e.prev.next, e.next.prev = e, e
-	s.bytes += e.size
-	for s.bytes > s.budget {
-		s.remove(s.root.prev)
-	}
-}
-
-// touch makes e the most recently used entry.
-func (s *shard) touch(e *entry) {
-	if s.root.next == e {
+// putItem holds p as feature p.ID of layer id, of size bytes, unless it
+// is held already.
+func (s *shard) putItem(id string, p layers.Packed, size int64) {
+	le := s.layer(id)
+	if i := le.items[p.ID]; i != 0 {
+		// Another request loaded it under the same epoch.
+		s.touch(i)
 		return
 	}
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = &s.root, s.root.next
-	e.prev.next, e.next.prev = e, e
+	i := s.alloc()
+	s.recs[i] = rec{layer: le, size: size, item: p}
+	le.items[p.ID] = i
+	s.push(i)
 }
 
-// remove drops e.
-func (s *shard) remove(e *entry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-	s.bytes -= e.size
-	le := e.layer
-	if e.item != nil {
-		delete(le.items, e.fid)
+// putQuery holds q as an answer of layer id, of size bytes, unless it is
+// held already.
+func (s *shard) putQuery(id string, q *heldQuery, size int64) {
+	le := s.layer(id)
+	if i := le.queries[q.key]; i != 0 {
+		s.touch(i)
+		return
+	}
+	i := s.alloc()
+	s.recs[i] = rec{layer: le, size: size, query: q}
+	le.queries[q.key] = i
+	s.push(i)
+}
+
+// alloc returns an unused record.
+func (s *shard) alloc() int32 {
+	if i := s.free; i != 0 {
+		s.free = s.recs[i].next
+		return i
+	}
+	s.recs = append(s.recs, rec{})
+	return int32(len(s.recs) - 1)
+}
+
+// push adds record i as the most recently used entry, then evicts the
+// least recently used ones until the shard is within its budget. Its size
+// must not exceed the budget.
+func (s *shard) push(i int32) {
+	r, root := &s.recs[i], &s.recs[0]
+	r.prev, r.next = 0, root.next
+	s.recs[r.next].prev, root.next = i, i
+	s.bytes += r.size
+	for s.bytes > s.budget {
+		s.remove(s.recs[0].prev)
+	}
+}
+
+// touch makes record i the most recently used entry.
+func (s *shard) touch(i int32) {
+	recs := s.recs
+	if recs[0].next == i {
+		return
+	}
+	r := &recs[i]
+	recs[r.prev].next, recs[r.next].prev = r.next, r.prev
+	r.prev, r.next = 0, recs[0].next
+	recs[r.next].prev, recs[0].next = i, i
+}
+
+// remove drops record i.
+func (s *shard) remove(i int32) {
+	recs := s.recs
+	r := &recs[i]
+	recs[r.prev].next, recs[r.next].prev = r.next, r.prev
+	s.bytes -= r.size
+	le := r.layer
+	if r.query == nil {
+		delete(le.items, r.item.ID)
 	} else {
-		delete(le.queries, e.key)
+		delete(le.queries, r.query.key)
 	}
 	if len(le.items) == 0 && len(le.queries) == 0 && s.layers[le.id] == le {
 		delete(s.layers, le.id)
 	}
+	// Cleared, so that an unused record keeps nothing alive.
+	*r = rec{next: s.free}
+	s.free = i
 }
 
 // dropItem drops feature fid of layer id, if held.
 func (s *shard) dropItem(id string, fid int64) {
-	if le := s.layers[id]; le != nil {
-		if e := le.items[fid]; e != nil {
-			s.remove(e)
-		}
+	if i := s.item(id, fid); i != 0 {
+		s.remove(i)
 	}
 }
 
 // dropQueries drops the held query answers of layer id.
 func (s *shard) dropQueries(id string) {
 	if le := s.layers[id]; le != nil {
-		for _, e := range le.queries {
-			s.remove(e)
+		for _, i := range le.queries {
+			s.remove(i)
 		}
 	}
 }
@@ -185,11 +270,11 @@ func (s *shard) dropQueries(id string) {
 // dropLayer drops everything held of layer id.
 func (s *shard) dropLayer(id string) {
 	if le := s.layers[id]; le != nil {
-		for _, e := range le.items {
-			s.remove(e)
+		for _, i := range le.items {
+			s.remove(i)
 		}
-		for _, e := range le.queries {
-			s.remove(e)
+		for _, i := range le.queries {
+			s.remove(i)
 		}
 	}
 }
