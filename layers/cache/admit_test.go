@@ -111,6 +111,7 @@ func TestHoldingStoreUsesHeld(t *testing.T) {
 	if _, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{parcelBox(0, 0, 400, 1)}}, layers.Page{Limit: 400}); err != nil {
 		t.Fatal(err)
 	}
+	loaded = s.loaded.Load()
 	rng := rand.New(rand.NewSource(5))
 	cell := layerstest.ParcelsCell
 	for i := range 100 {
@@ -139,6 +140,56 @@ func TestHoldingStoreUsesHeld(t *testing.T) {
 			if !bytes.Equal(got[j].JSON, want[j].JSON) {
 				t.Fatalf("box %d, %v, %+v: feature %d is %s, the store's %s", i, box, p, j, got[j].JSON, want[j].JSON)
 			}
+		}
+	}
+	if d := s.loaded.Load() - loaded; d != 0 {
+		t.Errorf("with every parcel held, the boxes read %d features from their rows; want none", d)
+	}
+}
+
+// Until a row of a page read whole is found held, only some are looked
+// up: a view held in part is served its held features from where one is
+// found, one held not at all costs a few looks, and the pages are the
+// store's.
+func TestHoldingStoreLooksInPart(t *testing.T) {
+	s := newStore(t, 400)
+	ctx := context.Background()
+	c := cache.New(s, 64<<20).NoIndex().AdmitFirst().StoreWhole()
+	if _, _, err := c.Items(ctx, "parcels", layers.Filter{BBoxes: []orb.Bound{parcelBox(30, 0, 10, 1)}}, layers.Page{Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name             string
+		col, cols        int
+		hits, looksUnder int
+	}{
+		// Parcels 0-39 in id order: the held ones, 30-39, come last.
+		{"held in its last quarter", 0, 40, 1, 20},
+		{"held not at all", 100, 40, 0, 10},
+		{"held whole", 30, 10, 10, 11},
+	} {
+		f := layers.Filter{BBoxes: []orb.Bound{parcelBox(tt.col, 0, tt.cols, 1)}}
+		looks, before := c.Looks(), c.Stats()
+		// Another page than the first read's, whose answer is held.
+		got, matched, err := c.Items(ctx, "parcels", f, layers.Page{Limit: 90})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantMatched, err := s.Store.Items(ctx, "parcels", f, layers.Page{Limit: 90})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if matched != wantMatched || len(got) != len(want) || len(want) != tt.cols {
+			t.Fatalf("%s: %d of %d matched, want the store's %d of %d (%d)", tt.name, len(got), matched, len(want), wantMatched, tt.cols)
+		}
+		for i := range want {
+			if !bytes.Equal(got[i].JSON, want[i].JSON) {
+				t.Errorf("%s: feature %d is %s, the store's %s", tt.name, i, got[i].JSON, want[i].JSON)
+			}
+		}
+		hits, n := c.Stats().Hits-before.Hits, c.Looks()-looks
+		if hits < int64(tt.hits) || n >= int64(tt.looksUnder) {
+			t.Errorf("%s: %d rows looked up, %d served held; want fewer than %d looks, at least %d held", tt.name, n, hits, tt.looksUnder, tt.hits)
 		}
 	}
 }

@@ -93,6 +93,10 @@ func (s *shard) check() error {
 // applied in the background.
 func (c *Cache) SetInline(n int64) { c.inline = n }
 
+// Looks is how many rows of pages read whole the cache has looked up
+// among its held features.
+func (c *Cache) Looks() int64 { return c.looks.Load() }
+
 // HeldSize is what the cache counts for holding it.
 func HeldSize(it *layers.Item) (int64, error) {
 	p, err := it.Pack()
