@@ -88,6 +88,8 @@ const (
 	// queryOverhead is what a held query answer costs beyond its key and
 	// ids and its record (recOverhead).
 	queryOverhead = int64(unsafe.Sizeof(heldQuery{})) + 16
+	// itemOverhead is what a held feature's item costs.
+	itemOverhead = int64(unsafe.Sizeof(layers.Item{}))
 )
 
 // Cache is a store in front of a store: it holds encoded features and
@@ -336,7 +338,7 @@ func (c *Cache) Item(ctx context.Context, id string, fid int64) (*layers.Item, e
 		c.bypassed.Add(1)
 		return c.store.Item(ctx, id, fid)
 	}
-	if it := new(layers.Item); c.shards[c.itemShard(fid)].getItem(id, fid, it) {
+	if it := c.shards[c.itemShard(fid)].getItem(id, fid); it != nil {
 		c.hits.Add(1)
 		return it, nil
 	}
@@ -452,13 +454,10 @@ func (c *Cache) itemsHolding(ctx context.Context, ep *epoch, hs holdingStore, id
 			return nil
 		}
 		looked++
-		p, ok := c.shards[c.itemShard(fid)].peekItem(id, fid)
-		if !ok {
-			return nil
+		it := c.shards[c.itemShard(fid)].peekItem(id, fid)
+		if it != nil {
+			given = append(given, fid)
 		}
-		given = append(given, fid)
-		it := new(layers.Item)
-		p.Unpack(it)
 		return it
 	})
 	c.looks.Add(int64(looked))
@@ -668,8 +667,10 @@ func (c *Cache) putItem(ep *epoch, id string, it *layers.Item) {
 	s.putItem(id, p, size)
 }
 
-// heldSize is what holding p counts against the budget.
-func heldSize(p *layers.Packed) int64 { return int64(p.Size()) + recOverhead }
+// heldSize is what holding p counts against the budget: its bytes, its
+// record and the item it is served as, made only if it is (shard.served),
+// but counted from the start, so that serving a feature evicts nothing.
+func heldSize(p *layers.Packed) int64 { return int64(p.Size()) + recOverhead + itemOverhead }
 
 // putQuery holds the answer to a query, read under ep, if ep is still
 // current.
@@ -692,10 +693,8 @@ func (c *Cache) putQuery(ep *epoch, s *shard, id, key string, fids []int64, matc
 // held, taking each shard's lock once.
 func (c *Cache) getItems(id string, fids []int64) []*layers.Item {
 	items := make([]*layers.Item, len(fids))
-	// The held features are unpacked into one allocation.
-	slab := make([]layers.Item, len(fids))
 	if len(c.shards) == 1 {
-		c.shards[0].getItems(id, fids, nil, items, slab)
+		c.shards[0].getItems(id, fids, nil, items)
 		return items
 	}
 	// The indexes of fids, grouped by shard (a counting sort).
@@ -717,7 +716,7 @@ func (c *Cache) getItems(id string, fids []int64) []*layers.Item {
 	}
 	for sh := range c.shards {
 		if idx := order[starts[sh]:starts[sh+1]]; len(idx) > 0 {
-			c.shards[sh].getItems(id, fids, idx, items, slab)
+			c.shards[sh].getItems(id, fids, idx, items)
 		}
 	}
 	return items

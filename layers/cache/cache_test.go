@@ -281,9 +281,9 @@ func TestItemsSameAsStore(t *testing.T) {
 	}
 }
 
-// A held feature is kept packed, which the collector need not walk: it
-// comes back without its decoded geometry and property map, and serves
-// what the store's item did.
+// A held feature is kept packed, which the collector need not walk, and
+// served as one item, unpacked once: it comes back without its decoded
+// geometry and property map, and serves what the store's item did.
 func TestHeldCompact(t *testing.T) {
 	s := newStore(t, 10)
 	ctx := context.Background()
@@ -296,7 +296,17 @@ func TestHeldCompact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	again, err := c.Item(ctx, "parcels", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := c.Items(ctx, "parcels", layers.Filter{}, layers.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	switch {
+	case again != held || page[2] != held:
+		t.Error("a held feature served again was unpacked again, not served as the item it was served as")
 	case held == read:
 		t.Fatal("the second read gave the store's item, not the one held")
 	case decoded(held):

@@ -71,7 +71,7 @@ func (s *shard) check() error {
 	}
 	free := 0
 	for i := s.free; i != 0; i = s.recs[i].next {
-		if r := s.recs[i]; r.layer != nil || r.query != nil || r.item.Size() != 0 {
+		if r := s.recs[i]; r.layer != nil || r.query != nil || r.hot != nil || r.item.Size() != 0 {
 			return fmt.Errorf("unused record %d keeps what it held", i)
 		}
 		free++

@@ -11,14 +11,17 @@ import (
 // alike, in one least-recently-used list, within its share of the budget.
 //
 // The entries are records in one slice, linked by index, and the maps
-// find them by index: what the cache holds of a feature is a record
-// with one pointer, to its packed bytes, which the collector marks
-// without looking inside. Entries made of pointers (an entry, its item,
-// its bytes and its version: four objects a feature, each linked to the
-// next, and a map of pointers to find them) had the collector walk
-// 300,000 objects in every cycle with a 64 MB cache full of parcels:
-// half of what the cache added to the reads it did not serve
-// (BENCHMARKS.md).
+// find them by index: what the cache holds of a feature is a record with
+// its packed bytes, which the collector marks without looking inside, and
+// once it is served, the item unpacked from them, which it serves from
+// then on. Entries made of pointers (an entry, its item, its bytes and its
+// version: four objects a feature, each linked to the next, and a map of
+// pointers to find them) had the collector walk 300,000 objects in every
+// cycle with a 64 MB cache full of parcels: half of what the cache added
+// to the reads it did not serve (BENCHMARKS.md). Most of what a cache
+// holds of a layer too large for it is never served again; what is served
+// again is served without a new item each time, which cost a 1,000-parcel
+// view held 20-30 % more.
 type shard struct {
 	mu sync.Mutex
 	// recs[0] is the sentinel of the LRU ring: its next is the most
@@ -45,6 +48,7 @@ type rec struct {
 	layer      *layerEntries
 	size       int64
 	item       layers.Packed
+	hot        *layers.Item // item unpacked, once served
 	query      *heldQuery
 }
 
@@ -85,22 +89,21 @@ func (s *shard) item(id string, fid int64) int32 {
 	return 0
 }
 
-// getItem sets *into to the held feature fid of layer id, if held.
-func (s *shard) getItem(id string, fid int64, into *layers.Item) bool {
+// getItem returns the held feature fid of layer id, or nil.
+func (s *shard) getItem(id string, fid int64) *layers.Item {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := s.item(id, fid)
 	if i == 0 {
-		return false
+		return nil
 	}
 	s.touch(i)
-	s.recs[i].item.Unpack(into)
-	return true
+	return s.served(i)
 }
 
-// getItems sets items[i] to the held feature fids[i] of layer id, unpacked
-// into slab[i], for each i in idx (every i when idx is nil).
-func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.Item, slab []layers.Item) {
+// getItems sets items[i] to the held feature fids[i] of layer id, for each
+// i in idx (every i when idx is nil).
+func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.Item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	le := s.layers[id]
@@ -110,8 +113,7 @@ func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.I
 	get := func(i int) {
 		if r := le.items[fids[i]]; r != 0 {
 			s.touch(r)
-			s.recs[r].item.Unpack(&slab[i])
-			items[i] = &slab[i]
+			items[i] = s.served(r)
 		}
 	}
 	if idx == nil {
@@ -123,6 +125,17 @@ func (s *shard) getItems(id string, fids []int64, idx []int32, items []*layers.I
 	for _, i := range idx {
 		get(int(i))
 	}
+}
+
+// served returns the item of the feature of record i, unpacked and kept
+// the first time it is served.
+func (s *shard) served(i int32) *layers.Item {
+	r := &s.recs[i]
+	if r.hot == nil {
+		r.hot = new(layers.Item)
+		r.item.Unpack(r.hot)
+	}
+	return r.hot
 }
 
 // touchItems makes those of features fids of layer id held the most
@@ -139,15 +152,22 @@ func (s *shard) touchItems(id string, fids []int64) {
 	}
 }
 
-// peekItem returns the held feature fid of layer id, if held, leaving its
+// peekItem returns the held feature fid of layer id, or nil, leaving its
 // place in the eviction order as it is.
-func (s *shard) peekItem(id string, fid int64) (layers.Packed, bool) {
+func (s *shard) peekItem(id string, fid int64) *layers.Item {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := s.item(id, fid); i != 0 {
-		return s.recs[i].item, true
+	i := s.item(id, fid)
+	if i == 0 {
+		return nil
 	}
-	return layers.Packed{}, false
+	if r := &s.recs[i]; r.hot != nil {
+		return r.hot
+	}
+	// Not kept: a feature looked at is not yet one served.
+	it := new(layers.Item)
+	s.recs[i].item.Unpack(it)
+	return it
 }
 
 // getQuery returns the held answer to a query of layer id.
