@@ -32,7 +32,7 @@ func FuzzCompactProperties(f *testing.F) {
 			it := NewItem(statsLayer, Feature{ID: int64(i + 1), Properties: p, Geometry: square(121.3, 31.9, 0.001)})
 			full, small = append(full, it), append(small, compact(t, it))
 			if small[i].props != nil || it.props == nil {
-				t.Fatal("compacting kept the map or took it from the item")
+				t.Fatal("packing kept the map or took it from the item")
 			}
 			if got := small[i].Properties(); !sameValues(got, p) {
 				t.Fatalf("small properties of %s = %#v, want %#v", it.Props, got, p)

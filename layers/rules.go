@@ -231,7 +231,7 @@ func ItemsNeighbours(items func(ctx context.Context, id string, f Filter, p Page
 				return nil, err
 			}
 			for _, it := range its {
-				// From a cache, an item may be compact (without its map).
+				// From a cache, an item is unpacked (without its map).
 				out = append(out, Feature{ID: it.ID, Properties: it.Properties(), Geometry: it.Geometry()})
 			}
 			if len(its) < page.Limit {

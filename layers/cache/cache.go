@@ -725,12 +725,8 @@ func (c *Cache) getItems(id string, fids []int64) []*layers.Item {
 // touchItems makes the held features fids of layer id the most recently
 // used.
 func (c *Cache) touchItems(id string, fids []int64) {
-	if len(c.shards) == 1 {
-		c.shards[0].touchItems(id, fids)
-		return
-	}
 	for _, fid := range fids {
-		c.shards[c.itemShard(fid)].touchItems(id, []int64{fid})
+		c.shards[c.itemShard(fid)].touchItem(id, fid)
 	}
 }
 

@@ -26,7 +26,9 @@ type shard struct {
 	mu sync.Mutex
 	// recs[0] is the sentinel of the LRU ring: its next is the most
 	// recently used entry. free is the first of the unused records,
-	// linked by next; 0 when none.
+	// linked by next; 0 when none. The slice keeps the length of the most
+	// entries held at once (each counted at recOverhead, over one and a
+	// half records), until the cache is reset.
 	recs   []rec
 	free   int32
 	bytes  int64
@@ -138,36 +140,26 @@ func (s *shard) served(i int32) *layers.Item {
 	return r.hot
 }
 
-// touchItems makes those of features fids of layer id held the most
-// recently used, in the order of fids.
-func (s *shard) touchItems(id string, fids []int64) {
+// touchItem makes feature fid of layer id, if held, the most recently
+// used.
+func (s *shard) touchItem(id string, fid int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if le := s.layers[id]; le != nil {
-		for _, fid := range fids {
-			if r := le.items[fid]; r != 0 {
-				s.touch(r)
-			}
-		}
+	if i := s.item(id, fid); i != 0 {
+		s.touch(i)
 	}
 }
 
 // peekItem returns the held feature fid of layer id, or nil, leaving its
-// place in the eviction order as it is.
+// place in the eviction order as it is. The item is kept as served: a
+// feature looked up is one of the page's candidates, nearly always on it.
 func (s *shard) peekItem(id string, fid int64) *layers.Item {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.item(id, fid)
-	if i == 0 {
-		return nil
+	if i := s.item(id, fid); i != 0 {
+		return s.served(i)
 	}
-	if r := &s.recs[i]; r.hot != nil {
-		return r.hot
-	}
-	// Not kept: a feature looked at is not yet one served.
-	it := new(layers.Item)
-	s.recs[i].item.Unpack(it)
-	return it
+	return nil
 }
 
 // getQuery returns the held answer to a query of layer id.
