@@ -180,31 +180,29 @@ func (s *shard) getQuery(id string, key []byte) ([]int64, int, bool) {
 }
 
 // putItem holds p as feature p.ID of layer id, of size bytes, unless it
-// is held already.
+// is held already (another request loaded it under the same epoch).
 func (s *shard) putItem(id string, p layers.Packed, size int64) {
 	le := s.layer(id)
-	if i := le.items[p.ID]; i != 0 {
-		// Another request loaded it under the same epoch.
-		s.touch(i)
-		return
-	}
-	i := s.alloc()
-	s.recs[i] = rec{layer: le, size: size, item: p}
-	le.items[p.ID] = i
-	s.push(i)
+	hold(s, le.items, p.ID, rec{layer: le, size: size, item: p})
 }
 
 // putQuery holds q as an answer of layer id, of size bytes, unless it is
 // held already.
 func (s *shard) putQuery(id string, q *heldQuery, size int64) {
 	le := s.layer(id)
-	if i := le.queries[q.key]; i != 0 {
+	hold(s, le.queries, q.key, rec{layer: le, size: size, query: q})
+}
+
+// hold makes r the entry of key k in m, one of the maps of s's layers,
+// unless m has one, which is made the most recently used instead.
+func hold[K comparable](s *shard, m map[K]int32, k K, r rec) {
+	if i := m[k]; i != 0 {
 		s.touch(i)
 		return
 	}
 	i := s.alloc()
-	s.recs[i] = rec{layer: le, size: size, query: q}
-	le.queries[q.key] = i
+	s.recs[i] = r
+	m[k] = i
 	s.push(i)
 }
 
