@@ -171,21 +171,9 @@ func TestHoldingStoreLooksInPart(t *testing.T) {
 		f := layers.Filter{BBoxes: []orb.Bound{parcelBox(tt.col, 0, tt.cols, 1)}}
 		looks, before := c.Looks(), c.Stats()
 		// Another page than the first read's, whose answer is held.
-		got, matched, err := c.Items(ctx, "parcels", f, layers.Page{Limit: 90})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, wantMatched, err := s.Store.Items(ctx, "parcels", f, layers.Page{Limit: 90})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if matched != wantMatched || len(got) != len(want) || len(want) != tt.cols {
-			t.Fatalf("%s: %d of %d matched, want the store's %d of %d (%d)", tt.name, len(got), matched, len(want), wantMatched, tt.cols)
-		}
-		for i := range want {
-			if !bytes.Equal(got[i].JSON, want[i].JSON) {
-				t.Errorf("%s: feature %d is %s, the store's %s", tt.name, i, got[i].JSON, want[i].JSON)
-			}
+		got := sameAsStore(t, tt.name, s, c, query{layer: "parcels", f: f, p: layers.Page{Limit: 90}})
+		if len(got) != tt.cols {
+			t.Fatalf("%s: %d features, want %d", tt.name, len(got), tt.cols)
 		}
 		hits, n := c.Stats().Hits-before.Hits, c.Looks()-looks
 		if hits < int64(tt.hits) || n >= int64(tt.looksUnder) {

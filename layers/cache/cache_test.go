@@ -208,8 +208,8 @@ func sameItems(got []*layers.Item, gotN int, want []*layers.Item, wantN int) str
 
 // sameAsStore asks q of the store and of the cache in front of it, and
 // fails the test unless they answer alike and the cache's bookkeeping is
-// right and within its budget after it.
-func sameAsStore(t *testing.T, when string, s *counting, c *cache.Cache, q query) {
+// right and within its budget after it. It returns the cache's answer.
+func sameAsStore(t *testing.T, when string, s *counting, c *cache.Cache, q query) []*layers.Item {
 	t.Helper()
 	ctx := context.Background()
 	want, wantN, err := s.Store.Items(ctx, q.layer, q.f, q.p)
@@ -229,6 +229,7 @@ func sameAsStore(t *testing.T, when string, s *counting, c *cache.Cache, q query
 	if st := c.Stats(); st.Bytes > st.Budget {
 		t.Fatalf("%s, after %s the cache holds %d bytes, over its budget %d", when, q, st.Bytes, st.Budget)
 	}
+	return got
 }
 
 // jsonOf is the feature as served, for messages.
